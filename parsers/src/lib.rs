@@ -1,0 +1,20 @@
+//! Streaming parsers that turn test and build reports into per-test results.
+//!
+//! This crate knows nothing of storage or of a command line: a [`Format`] reads a report from a
+//! [`std::io::BufRead`] and hands every result it finds to a [`Sink`]. [`registry`] lists the formats,
+//! [`detect`] picks one by sniffing the first bytes of a report, and [`collect`] gathers a report's
+//! results into one [`TestResult`] per test, merging retries as the contracts say.
+//!
+//! Adding a format is one new module that implements [`Format`] and one line in [`registry`].
+
+mod collect;
+mod error;
+mod format;
+mod model;
+mod trial;
+
+pub use collect::{collect, Collected, Collector};
+pub use error::{ParseError, ParseErrorKind};
+pub use format::{detect, registry, Confidence, Format, ParseOptions, Sink, SNIFF_LEN};
+pub use model::{Details, Kind, Status, TestResult};
+pub use trial::Trial;

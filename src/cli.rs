@@ -1,0 +1,181 @@
+//! The command line: clap definitions, settings resolution, and dispatch. The only module that
+//! reads arguments or the environment; each command lives in `cli/<command>.rs` as an `Args` struct
+//! and an `exec` that calls the library.
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::report::Out;
+use crate::settings::Settings;
+use crate::store::{self, Location, OpenMode, Store};
+
+mod builds;
+mod delete_build;
+mod history;
+mod ingest;
+mod parse;
+mod parsers;
+
+const ABOUT: &str =
+    "Find the Problems in your CI history: which tests fail, since when, whose change \
+did it, and which tests are flaky";
+
+const AFTER_HELP: &str = "\
+Examples:
+  probtrack ingest --builder linux --build 42 --revision 3f2a9c1 --git . reports/*.xml
+  probtrack builds
+  probtrack history tests.test_api.TestLogin.test_expired_token
+
+The database is --db, else $PROBTRACK_DB, else `db` in probtrack.toml, else ./probtrack.db.
+Exit codes: 0 success, 1 gate failed, 2 usage error, 3 bad input, 4 database error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "probtrack", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The database: a path or sqlite:PATH [default: probtrack.db]
+    #[arg(long, global = true, env = "PROBTRACK_DB", value_name = "PATH")]
+    pub db: Option<String>,
+
+    /// The settings file [default: ./probtrack.toml when present]
+    #[arg(long, global = true, env = "PROBTRACK_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// When to colour output (NO_COLOR turns `auto` off)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Ingest(ingest::Args),
+    Parse(parse::Args),
+    Parsers(parsers::Args),
+    Builds(builds::Args),
+    History(history::Args),
+    DeleteBuild(delete_build::Args),
+}
+
+/// What every command gets: settings, where the database is, and where output goes.
+pub struct Context<'a> {
+    pub settings: Settings,
+    pub db: Location,
+    pub out: Out<'a>,
+    /// Where progress and warnings go.
+    pub err: &'a mut dyn Write,
+}
+
+impl Context<'_> {
+    pub fn open(&self, mode: OpenMode) -> Result<Box<dyn Store>> {
+        store::open(&self.db, mode)
+    }
+}
+
+/// The whole program: parses `args`, runs the command, prints any error, and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut stdout = std::io::BufWriter::new(stdout.lock());
+    let mut stderr = std::io::stderr();
+    let outcome = execute(cli, &mut stdout, &mut stderr).and_then(|code| {
+        stdout
+            .flush()
+            .map_err(|e| Error::usage(format!("cannot write output: {e}")).with_io(e))?;
+        Ok(code)
+    });
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) if error.broken_pipe => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(stderr, "{error}");
+            ExitCode::from(error.kind.exit_code())
+        }
+    }
+}
+
+fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    let db = match cli.db.as_deref().or(settings.db.as_deref()) {
+        Some(text) => Location::parse(text)?,
+        None => Location::Sqlite(PathBuf::from("probtrack.db")),
+    };
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let mut ctx = Context {
+        settings,
+        db,
+        out: Out {
+            writer: stdout,
+            color,
+        },
+        err: stderr,
+    };
+    match cli.command {
+        Command::Ingest(args) => ingest::exec(args, &mut ctx),
+        Command::Parse(args) => parse::exec(args, &mut ctx),
+        Command::Parsers(args) => parsers::exec(args, &mut ctx),
+        Command::Builds(args) => builds::exec(args, &mut ctx),
+        Command::History(args) => history::exec(args, &mut ctx),
+        Command::DeleteBuild(args) => delete_build::exec(args, &mut ctx),
+    }
+}
+
+/// `--parser`: `auto` or a registered format's name.
+pub fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::Format>> {
+    if name == "auto" {
+        return Ok(None);
+    }
+    probtrack_parsers::registry()
+        .iter()
+        .find(|f| f.name() == name)
+        .copied()
+        .map(Some)
+        .ok_or_else(|| {
+            let names: Vec<_> = probtrack_parsers::registry()
+                .iter()
+                .map(|f| f.name())
+                .collect();
+            Error::usage(format!(
+                "--parser `{name}`: unknown; expected auto or one of {}",
+                names.join(", ")
+            ))
+            .hint("`probtrack parsers` lists them")
+        })
+}
+
+/// The branch a listing shows: `--branch`, else the settings' `default_branch`, else builds
+/// without a branch.
+pub fn listing_branch(flag: Option<&str>, settings: &Settings) -> Option<String> {
+    flag.map(str::to_owned)
+        .or_else(|| settings.default_branch.clone())
+}

@@ -1,0 +1,36 @@
+//! `probtrack delete-build`: take back a build ingested by mistake.
+
+use crate::cli::Context;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::report::safe;
+use crate::store::OpenMode;
+
+/// Remove a build, its results and its blamelist; its neighbours keep their outcomes
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:\n  probtrack delete-build linux-py312 1041")]
+pub struct Args {
+    /// The builder
+    builder: String,
+    /// The build's number
+    #[arg(allow_negative_numbers = true)]
+    number: i64,
+}
+
+pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let mut store = ctx.open(OpenMode::Existing)?;
+    if !ingest::delete_build(store.as_mut(), &args.builder, args.number)? {
+        return Err(Error::bad_input(format!(
+            "there is no build {} #{}",
+            safe(args.builder.as_bytes()),
+            args.number
+        ))
+        .hint("`probtrack builds --builder NAME` lists a builder's builds"));
+    }
+    ctx.out.line(&format!(
+        "deleted {} #{}",
+        safe(args.builder.as_bytes()),
+        args.number
+    ))?;
+    Ok(0)
+}

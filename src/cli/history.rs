@@ -1,0 +1,193 @@
+//! `probtrack history TEST`: a test's results per builder over recent builds.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::cli::builds::short_rev;
+use crate::cli::{listing_branch, Context};
+use crate::clock;
+use crate::durations;
+use crate::error::Result;
+use crate::lookup;
+use crate::report::{lossy, safe, safe_short, OutputFormat};
+use crate::runs;
+use crate::store::OpenMode;
+
+/// Show a test's results per builder over recent builds
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  probtrack history tests.test_api.TestLogin.test_expired_token
+  probtrack history test_expired --builder linux-py312 --limit 50 --format json
+
+TEST is a whole identity, or a part that only one test has.")]
+pub struct Args {
+    /// The test: its identity, or a unique part of it
+    test: String,
+    /// Only this builder
+    #[arg(long, value_name = "NAME")]
+    builder: Option<String>,
+    /// Only builds of this branch [default: `default_branch` from the settings, else builds without a branch]
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// How many builds per builder, newest first
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    limit: usize,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct HistoryView {
+    test: String,
+    kind: &'static str,
+    builders: Vec<BuilderHistory>,
+}
+
+#[derive(Serialize)]
+struct BuilderHistory {
+    builder: String,
+    branch: Option<String>,
+    results: Vec<ResultView>,
+}
+
+#[derive(Serialize)]
+struct ResultView {
+    build: i64,
+    revision: Option<String>,
+    time: String,
+    status: &'static str,
+    duration: Option<f64>,
+    attempts: u32,
+    message: Option<String>,
+}
+
+pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let mut store = ctx.open(OpenMode::Existing)?;
+    let test = match lookup::find_test(store.as_mut(), &args.test) {
+        Ok(test) => test,
+        Err(error) => {
+            if let (Some(candidates), OutputFormat::Json) = (&error.candidates, args.format) {
+                ctx.out
+                    .json(&serde_json::json!({ "candidates": candidates }))?;
+            }
+            return Err(error);
+        }
+    };
+    let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
+    let lanes: HashMap<_, _> = store.lanes()?.into_iter().map(|l| (l.id, l)).collect();
+    let details = store.test_results(test.id)?;
+    let mut builders = Vec::new();
+    for (lane_id, test_runs) in store.test_runs(test.id)? {
+        let Some(lane) = lanes.get(&lane_id) else {
+            continue;
+        };
+        if lane.branch != branch || args.builder.as_ref().is_some_and(|b| *b != lane.builder) {
+            continue;
+        }
+        let mut results = Vec::new();
+        for build in store.lane_builds(lane_id)?.iter().rev() {
+            if results.len() >= args.limit {
+                break;
+            }
+            let Some(status) = runs::outcome_at(&test_runs, build.number) else {
+                continue;
+            };
+            let (duration, attempts, message) = match details.get(&build.id) {
+                Some(r) => (
+                    r.duration,
+                    r.attempts,
+                    r.message.as_deref().map(|m| lossy(m)),
+                ),
+                None => (
+                    store
+                        .build_durations(build.id)?
+                        .and_then(|blob| durations::find(&blob, test.id))
+                        .flatten(),
+                    1,
+                    None,
+                ),
+            };
+            results.push(ResultView {
+                build: build.number,
+                revision: build.revision.clone(),
+                time: clock::rfc3339(build.time),
+                status: status.as_str(),
+                duration,
+                attempts,
+                message,
+            });
+        }
+        builders.push(BuilderHistory {
+            builder: lane.builder.clone(),
+            branch: lane.branch.clone(),
+            results,
+        });
+    }
+    let view = HistoryView {
+        test: lossy(&test.name),
+        kind: test.kind.as_str(),
+        builders,
+    };
+    match args.format {
+        OutputFormat::Json => ctx.out.json(&view)?,
+        OutputFormat::Csv => {
+            let test = &view.test;
+            let rows: Vec<_> = view
+                .builders
+                .iter()
+                .flat_map(|b| {
+                    b.results.iter().map(move |r| {
+                        serde_json::json!({
+                            "test": test, "builder": b.builder, "build": r.build,
+                            "revision": r.revision, "time": r.time, "status": r.status,
+                            "duration": r.duration, "attempts": r.attempts, "message": r.message,
+                        })
+                    })
+                })
+                .collect();
+            ctx.out.csv(&rows)?;
+        }
+        OutputFormat::Table => {
+            ctx.out.line(&safe(view.test.as_bytes()))?;
+            let mut rows = Vec::new();
+            for b in &view.builders {
+                for r in &b.results {
+                    let status = r
+                        .status
+                        .parse()
+                        .unwrap_or(probtrack_parsers::Status::Passed);
+                    rows.push(vec![
+                        safe(b.builder.as_bytes()).into(),
+                        r.build.into(),
+                        r.revision
+                            .as_deref()
+                            .map(|v| safe(short_rev(v).as_bytes()))
+                            .unwrap_or_default()
+                            .into(),
+                        r.time.clone().into(),
+                        ctx.out.status_cell(status),
+                        r.duration
+                            .map(|d| format!("{d:.3}"))
+                            .unwrap_or_default()
+                            .into(),
+                        r.message
+                            .as_deref()
+                            .map(|m| safe_short(m.as_bytes(), 60))
+                            .unwrap_or_default()
+                            .into(),
+                    ]);
+                }
+            }
+            ctx.out.table(
+                &[
+                    "builder", "build", "revision", "time", "status", "seconds", "message",
+                ],
+                rows,
+            )?;
+        }
+    }
+    Ok(0)
+}

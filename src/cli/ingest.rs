@@ -1,0 +1,150 @@
+//! `probtrack ingest`: record a build's reports.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::blamelist;
+use crate::cli::{parser_arg, Context};
+use crate::error::{Error, Result};
+use crate::ingest::{self, parse_input, IngestOptions, Input};
+use crate::report::{safe, OutputFormat};
+use crate::store::OpenMode;
+
+/// Record a build's test reports and compiler logs
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  probtrack ingest --builder linux-py312 --build 1041 --revision 3f2a9c1 --git . junit.xml
+  trial mypkg 2>&1 | probtrack ingest --builder trial --build 7 --parser trial -
+  probtrack ingest --builder linux --build 12 --change 3f2a9c1:\"Ada <ada@example.org>\" out/*.xml
+
+Ingesting the same report into the same build again changes nothing; other reports for the same
+build add to it. A report that cannot be parsed changes nothing and exits 3.")]
+pub struct Args {
+    /// The builder (CI job) that ran the build
+    #[arg(long, value_name = "NAME")]
+    builder: String,
+    /// The build's number; numbers order a builder's builds
+    #[arg(long = "build", value_name = "NUMBER", allow_negative_numbers = true)]
+    number: i64,
+    /// The revision the build built (with --git: any name git resolves)
+    #[arg(long, value_name = "REV")]
+    revision: Option<String>,
+    /// When the build ran, RFC 3339 [default: the report's timestamp, else now]
+    #[arg(long, value_name = "TIME")]
+    time: Option<String>,
+    /// A change in the build's blamelist, by hand (repeatable)
+    #[arg(long = "change", value_name = "REV:AUTHOR")]
+    changes: Vec<String>,
+    /// A git repository to take the blamelist from: the commits since this builder's previous build
+    #[arg(long, value_name = "DIR")]
+    git: Option<PathBuf>,
+    /// The branch built; analysis never mixes branches
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// The build's overall result as the CI saw it (success, failure, …)
+    #[arg(long, value_name = "RESULT")]
+    result: Option<String>,
+    /// A build property (repeatable); numbers are kept as numbers
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    properties: Vec<String>,
+    /// Replace the build's reports, results and blamelist instead of adding to them
+    #[arg(long)]
+    replace: bool,
+    /// The reports' format: auto (sniff each file) or a name from `probtrack parsers`
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    parser: String,
+    /// The build compiled everything: a compiler warning it no longer shows is fixed
+    #[arg(long)]
+    clean_build: bool,
+    /// Compiler logs: make paths relative to this directory [default: the --git directory]
+    #[arg(long, value_name = "DIR")]
+    source_root: Option<String>,
+    /// Output format of the summary
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// Reports to read (`-` reads standard input)
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<OsString>,
+}
+
+pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let parser = parser_arg(&args.parser)?;
+    let mut options = IngestOptions {
+        builder: args.builder.clone(),
+        number: args.number,
+        revision: args.revision.clone(),
+        time: args.time.as_deref().map(ingest::parse_time).transpose()?,
+        changes: args
+            .changes
+            .iter()
+            .map(|c| blamelist::parse_change(c))
+            .collect::<Result<_>>()?,
+        git: args.git.clone(),
+        branch: args.branch.clone(),
+        result: args.result.clone(),
+        properties: serde_json::Map::new(),
+        replace: args.replace,
+        clean_build: args.clean_build,
+    };
+    if args.builder.trim().is_empty() {
+        return Err(Error::usage("--builder must not be empty"));
+    }
+    for property in &args.properties {
+        let (key, value) = ingest::parse_property(property)?;
+        options.properties.insert(key, value);
+    }
+    if let Some(git) = &args.git {
+        if !git.is_dir() {
+            return Err(Error::usage(format!(
+                "--git {}: no such directory",
+                git.display()
+            )));
+        }
+    }
+    let stdin_count = args.files.iter().filter(|f| *f == "-").count();
+    if stdin_count > 1 {
+        return Err(Error::usage("standard input (`-`) can be read only once"));
+    }
+    let source_root = args
+        .source_root
+        .clone()
+        .or_else(|| args.git.as_ref().map(|g| g.display().to_string()));
+    // Parse everything before touching the database: a bad report changes nothing.
+    let mut reports = Vec::new();
+    for file in &args.files {
+        reports.push(parse_input(
+            &Input::from_arg(file),
+            parser,
+            source_root.as_deref(),
+        )?);
+    }
+    let mut store = ctx.open(OpenMode::Create)?;
+    let summary = ingest::ingest(store.as_mut(), &options, reports)?;
+    for warning in &summary.warnings {
+        let _ = writeln!(ctx.err, "warning: {warning}");
+    }
+    match args.format {
+        OutputFormat::Json => ctx.out.json(&summary)?,
+        OutputFormat::Csv => ctx.out.csv(&[&summary])?,
+        OutputFormat::Table => {
+            let c = summary.counts;
+            let added = summary.reports.iter().filter(|r| r.added).count();
+            ctx.out.line(&format!(
+                "{} #{}: {} ({} of {} reports new; {} passed, {} failed, {} error, {} skipped, {} flaky; {} changes)",
+                safe(summary.builder.as_bytes()),
+                summary.build,
+                summary.action,
+                added,
+                summary.reports.len(),
+                c.passed,
+                c.failed,
+                c.error,
+                c.skipped,
+                c.flaky,
+                summary.changes
+            ))?;
+        }
+    }
+    Ok(0)
+}

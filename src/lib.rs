@@ -1,0 +1,18 @@
+//! probtrack: parse the results of every build, keep them in a database, and find the Problems.
+//!
+//! A library core with a thin command line on top: [`run`] is the whole program. See
+//! `docs/ARCHITECTURE.md` for the map.
+
+pub mod blamelist;
+pub mod cli;
+pub mod clock;
+pub mod durations;
+pub mod error;
+pub mod ingest;
+pub mod lookup;
+pub mod report;
+pub mod runs;
+pub mod settings;
+pub mod store;
+
+pub use cli::run;

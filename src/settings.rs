@@ -1,0 +1,78 @@
+//! The settings file (`probtrack.toml`): one schema for everything a team configures once.
+//!
+//! Found as `--config`, else `PROBTRACK_CONFIG`, else `./probtrack.toml` when present. Every setting
+//! is optional; a flag or environment variable overrides the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The database: a path, `sqlite:PATH`.
+    pub db: Option<String>,
+    /// The branch listings show when `--branch` is not given.
+    pub default_branch: Option<String>,
+    /// How many days `prune` keeps.
+    pub prune_days: Option<u32>,
+    /// Where the HTML report is published, for links in messages.
+    pub report_url: Option<String>,
+    /// Author names and addresses that are one person.
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+/// One person and every name or address they commit under.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub chat: Option<String>,
+}
+
+impl Settings {
+    /// Loads the settings file named by `explicit` (`--config` / `PROBTRACK_CONFIG`), else
+    /// `./probtrack.toml` when it exists, else the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
+        let path: PathBuf = match explicit {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(Error::usage(format!(
+                        "settings file {} does not exist",
+                        path.display()
+                    ))
+                    .hint("drop --config / PROBTRACK_CONFIG, or create the file (see docs/settings.md)"));
+                }
+                path.to_owned()
+            }
+            None => {
+                let default = PathBuf::from("probtrack.toml");
+                if !default.exists() {
+                    return Ok(Settings::default());
+                }
+                default
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Error::usage(format!("cannot read settings file {}: {e}", path.display()))
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            Error::usage(format!("settings file {}: {}", path.display(), e.message())).hint(match e
+                .span()
+            {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    format!("see line {line} of {}", path.display())
+                }
+                None => "see docs/settings.md for the keys".to_owned(),
+            })
+        })
+    }
+}

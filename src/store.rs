@@ -1,0 +1,279 @@
+//! Storage: the one interface the rest of probtrack uses, whatever the database.
+//!
+//! Only this module (and its backends) knows which database is in use. Results are kept as *runs*:
+//! per lane (a builder's builds on one branch) and test, the build number from which the test had
+//! one outcome; plus the details of every result that is not a plain pass, and compact per-build
+//! durations. See `docs/schema.md`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bstr::BString;
+use probtrack_parsers::{Kind, Status};
+use serde::Serialize;
+
+use crate::clock::Micros;
+use crate::error::{Error, Result};
+
+mod migrate;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+pub type Id = i64;
+
+/// Where the database lives, as `--db` / `PROBTRACK_DB` / the settings name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+}
+
+impl Location {
+    pub fn parse(text: &str) -> Result<Location> {
+        if let Some(rest) = text.strip_prefix("sqlite:") {
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            return Ok(Location::Sqlite(PathBuf::from(rest)));
+        }
+        if text.starts_with("postgres://")
+            || text.starts_with("postgresql://")
+            || text.starts_with("mysql://")
+        {
+            return Err(Error::usage(format!(
+                "database `{text}`: this probtrack reads SQLite databases only so far"
+            ))
+            .hint("use a path, or `sqlite:PATH`"));
+        }
+        Ok(Location::Sqlite(PathBuf::from(text)))
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// Whether opening may create the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Commands that write: create the database (and its schema) when it does not exist.
+    Create,
+    /// Commands that only read: a missing database is an error that says how to make one.
+    Existing,
+}
+
+/// Opens the database at `location`, upgrading an older schema and refusing a newer one.
+pub fn open(location: &Location, mode: OpenMode) -> Result<Box<dyn Store>> {
+    match location {
+        Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, mode)?)),
+    }
+}
+
+/// How many results of each status a build has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub error: u64,
+    pub skipped: u64,
+    pub expected_failure: u64,
+    pub unexpected_success: u64,
+    pub flaky: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, status: Status) {
+        *self.slot(status) += 1;
+    }
+
+    pub fn get(&self, status: Status) -> u64 {
+        let mut copy = *self;
+        *copy.slot(status)
+    }
+
+    fn slot(&mut self, status: Status) -> &mut u64 {
+        match status {
+            Status::Passed => &mut self.passed,
+            Status::Failed => &mut self.failed,
+            Status::Error => &mut self.error,
+            Status::Skipped => &mut self.skipped,
+            Status::ExpectedFailure => &mut self.expected_failure,
+            Status::UnexpectedSuccess => &mut self.unexpected_success,
+            Status::Flaky => &mut self.flaky,
+        }
+    }
+}
+
+/// A build as stored.
+#[derive(Clone, Debug)]
+pub struct BuildRecord {
+    pub id: Id,
+    pub builder: String,
+    pub number: i64,
+    pub lane: Id,
+    /// `None`: the build has no branch.
+    pub branch: Option<String>,
+    pub revision: Option<String>,
+    pub time: Micros,
+    pub finished_at: Option<Micros>,
+    pub result: Option<String>,
+    /// A JSON object.
+    pub properties: String,
+    pub clean: bool,
+    pub counts: Counts,
+}
+
+/// The metadata of a build to create or update.
+#[derive(Clone, Debug)]
+pub struct NewBuild {
+    pub builder: Id,
+    pub number: i64,
+    pub lane: Id,
+    pub revision: Option<String>,
+    pub time: Micros,
+    pub finished_at: Option<Micros>,
+    pub result: Option<String>,
+    pub properties: String,
+    pub clean: bool,
+    pub ingested_at: Micros,
+}
+
+/// A build of a lane, in the lane's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneBuild {
+    pub number: i64,
+    pub id: Id,
+    pub revision: Option<String>,
+    pub time: Micros,
+}
+
+/// A lane: one builder's builds on one branch.
+#[derive(Clone, Debug)]
+pub struct LaneRecord {
+    pub id: Id,
+    pub builder: String,
+    pub branch: Option<String>,
+}
+
+/// From build `first` of its lane on, until the next run, a test's outcome was `status` (`None`: the
+/// test was not in those builds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Run {
+    pub first: i64,
+    pub status: Option<Status>,
+}
+
+/// A test to look up or create.
+#[derive(Clone, Debug)]
+pub struct NewTest {
+    pub name: BString,
+    pub kind: Kind,
+    pub file: Option<BString>,
+    pub runner_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TestRecord {
+    pub id: Id,
+    pub name: BString,
+    pub kind: Kind,
+    pub file: Option<BString>,
+    pub runner_id: Option<String>,
+}
+
+/// The stored details of one result that is not a plain pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultRecord {
+    pub test: Id,
+    pub status: Status,
+    pub duration: Option<f64>,
+    pub message: Option<BString>,
+    pub attempts: u32,
+    /// A JSON object, or `None` when there are no details.
+    pub details: Option<String>,
+}
+
+/// A change (commit) as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub revision: String,
+    /// As the change records it: `Name <email>`.
+    pub author: Option<String>,
+    pub time: Option<Micros>,
+    pub comments: Option<String>,
+    /// Parent revisions, space-separated, where known.
+    pub parents: Option<String>,
+}
+
+/// Which builds a listing shows.
+#[derive(Clone, Debug, Default)]
+pub struct BuildFilter {
+    pub builder: Option<String>,
+    /// `Some(None)`: builds without a branch; `None`: every branch.
+    pub branch: Option<Option<String>>,
+    pub limit: usize,
+}
+
+/// The storage interface. Writes happen between [`Store::begin_write`] and [`Store::commit`]: an
+/// ingest is one transaction.
+pub trait Store {
+    fn location(&self) -> String;
+
+    fn begin_write(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+
+    fn builder_id(&mut self, name: &str) -> Result<Option<Id>>;
+    fn create_builder(&mut self, name: &str) -> Result<Id>;
+    fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id>;
+    fn lanes(&mut self) -> Result<Vec<LaneRecord>>;
+
+    fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>>;
+    fn insert_build(&mut self, build: &NewBuild) -> Result<Id>;
+    fn update_build(&mut self, id: Id, build: &NewBuild) -> Result<()>;
+    fn set_build_outcome(&mut self, id: Id, counts: &Counts, durations: &[u8]) -> Result<()>;
+    fn delete_build(&mut self, id: Id) -> Result<()>;
+    /// Forgets a build's reports, results and blamelist (its metadata stays), for `--replace`.
+    fn clear_build(&mut self, id: Id) -> Result<()>;
+    /// The builds of a lane, oldest first.
+    fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>>;
+    fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>>;
+    fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>>;
+
+    fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool>;
+    fn insert_report(
+        &mut self,
+        build: Id,
+        hash: &[u8],
+        name: &str,
+        parser: &str,
+        results: u64,
+        at: Micros,
+    ) -> Result<()>;
+
+    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id>;
+    fn link_change(&mut self, build: Id, change: Id) -> Result<()>;
+    fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>>;
+
+    /// Looks up or creates each test; returns their ids in order.
+    fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>>;
+    fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>>;
+    fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>>;
+    /// Tests whose name contains `part` (byte for byte), at most `limit`.
+    fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>>;
+
+    /// Every run of every test of a lane, each test's runs oldest first.
+    fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>>;
+    /// Replaces one test's runs on a lane.
+    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()>;
+    /// The compile diagnostics that have ever had an outcome on a lane, with their files.
+    fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>>;
+    /// One test's runs on every lane, oldest first.
+    fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>>;
+
+    fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>>;
+    fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>>;
+    fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
+}

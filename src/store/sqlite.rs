@@ -1,0 +1,781 @@
+//! The embedded default backend: one SQLite file, in WAL mode, with foreign keys on and a busy
+//! timeout so that concurrent ingests wait for each other rather than fail.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bstr::BString;
+use probtrack_parsers::{Kind, Status};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use super::migrate;
+use super::{
+    BuildFilter, BuildRecord, ChangeRecord, Counts, Id, LaneBuild, LaneRecord, NewBuild, NewTest,
+    OpenMode, ResultRecord, Run, Store, TestRecord,
+};
+use crate::clock::{self, Micros};
+use crate::error::{Error, Result};
+
+/// How long a writer waits for another to finish before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Report text: TEXT when it is valid UTF-8, otherwise a BLOB of the original bytes.
+fn text(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Value::Text(s.to_owned()),
+        Err(_) => Value::Blob(bytes.to_vec()),
+    }
+}
+
+fn bytes(value: ValueRef<'_>) -> BString {
+    match value {
+        ValueRef::Text(t) | ValueRef::Blob(t) => BString::from(t),
+        ValueRef::Null => BString::default(),
+        ValueRef::Integer(i) => BString::from(i.to_string()),
+        ValueRef::Real(r) => BString::from(r.to_string()),
+    }
+}
+
+fn opt_bytes(value: ValueRef<'_>) -> Option<BString> {
+    match value {
+        ValueRef::Null => None,
+        other => Some(bytes(other)),
+    }
+}
+
+/// A 16-byte key for a name or text of any length.
+pub(crate) fn key(bytes: &[u8]) -> [u8; 16] {
+    let hash = blake3::hash(bytes);
+    let mut key = [0; 16];
+    key.copy_from_slice(&hash.as_bytes()[..16]);
+    key
+}
+
+fn status(text: &str) -> rusqlite::Result<Status> {
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn opt_status(text: Option<String>) -> rusqlite::Result<Option<Status>> {
+    text.as_deref().map(status).transpose()
+}
+
+fn kind(text: &str) -> rusqlite::Result<Kind> {
+    text.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+const BUILD_COLUMNS: &str = "b.id, bl.name, b.number, b.lane_id, l.branch, b.revision, b.time, \
+     b.finished_at, b.result, b.properties, b.clean, b.passed, b.failed, b.error, b.skipped, \
+     b.expected_failure, b.unexpected_success, b.flaky";
+
+fn build_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<BuildRecord> {
+    let branch: String = row.get(4)?;
+    let count =
+        |i: usize| -> rusqlite::Result<u64> { row.get::<_, i64>(i).map(|v| v.max(0) as u64) };
+    Ok(BuildRecord {
+        id: row.get(0)?,
+        builder: row.get(1)?,
+        number: row.get(2)?,
+        lane: row.get(3)?,
+        branch: (!branch.is_empty()).then_some(branch),
+        revision: row.get(5)?,
+        time: row.get(6)?,
+        finished_at: row.get(7)?,
+        result: row.get(8)?,
+        properties: row.get(9)?,
+        clean: row.get(10)?,
+        counts: Counts {
+            passed: count(11)?,
+            failed: count(12)?,
+            error: count(13)?,
+            skipped: count(14)?,
+            expected_failure: count(15)?,
+            unexpected_success: count(16)?,
+            flaky: count(17)?,
+        },
+    })
+}
+
+fn test_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<TestRecord> {
+    Ok(TestRecord {
+        id: row.get(0)?,
+        name: bytes(row.get_ref(1)?),
+        kind: kind(&row.get::<_, String>(2)?)?,
+        file: opt_bytes(row.get_ref(3)?),
+        runner_id: row.get(4)?,
+    })
+}
+
+fn result_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRecord> {
+    Ok(ResultRecord {
+        test: row.get(0)?,
+        status: status(&row.get::<_, String>(1)?)?,
+        duration: row.get(2)?,
+        message: opt_bytes(row.get_ref(3)?),
+        attempts: row.get::<_, i64>(4)?.clamp(1, i64::from(u32::MAX)) as u32,
+        details: row.get(5)?,
+    })
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore> {
+        let exists = path.exists();
+        if !exists && mode == OpenMode::Existing {
+            return Err(Error::database(format!(
+                "no probtrack database at {}",
+                path.display()
+            ))
+            .hint("ingest a report to create it: `probtrack --db PATH ingest --builder NAME --build N REPORT`")
+            .hint("or name an existing database with --db or PROBTRACK_DB"));
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if mode == OpenMode::Create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags)
+            .or_else(|error| {
+                if exists && mode == OpenMode::Existing {
+                    Connection::open_with_flags(
+                        path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                } else {
+                    Err(error)
+                }
+            })
+            .map_err(|e| {
+                Error::from(e).context(format!("cannot open the database {}", path.display()))
+            })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_owned(),
+        };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    fn prepare(&mut self) -> Result<()> {
+        let not_ours = |path: &Path| {
+            Error::database(format!(
+                "{} is not a probtrack database (not an SQLite file)",
+                path.display()
+            ))
+            .hint("name another file with --db, or move this one away")
+        };
+        // WAL lets readers go on while one writer ingests; it needs write access once.
+        if !self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            self.conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| match e.sqlite_error_code() {
+                    Some(rusqlite::ErrorCode::NotADatabase) => not_ours(&self.path),
+                    _ => Error::from(e),
+                })?;
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        let found = self
+            .schema_version()
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => not_ours(&self.path),
+                _ => Error::from(e),
+            })?;
+        let pending = migrate::pending(migrate::SQLITE, found)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if found == 0 && self.has_foreign_tables()? {
+            return Err(Error::database(format!(
+                "{} is an SQLite database, but not one of probtrack's",
+                self.path.display()
+            ))
+            .hint("name another file with --db"));
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let outcome = (|| -> Result<()> {
+            // Another process may have migrated while we waited for the lock.
+            let found = self.schema_version()?;
+            for migration in migrate::pending(migrate::SQLITE, found)? {
+                self.conn.execute_batch(migration.sql).map_err(|e| {
+                    Error::from(e).context(format!(
+                        "migration {} ({}) failed",
+                        migration.version, migration.name
+                    ))
+                })?;
+                self.conn.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                    params![migration.version, clock::to_micros(clock::now())],
+                )?;
+            }
+            Ok(())
+        })();
+        match outcome {
+            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn schema_version(&self) -> rusqlite::Result<i64> {
+        let has_table: bool = self.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )?;
+        if !has_table {
+            return Ok(0);
+        }
+        self.conn.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_version",
+            [],
+            |row| row.get(0),
+        )
+    }
+
+    fn has_foreign_tables(&self) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table'",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The underlying connection, for tests and tools that check the file itself.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn user_id(&mut self, name: &str) -> Result<Id> {
+        self.conn
+            .prepare_cached("INSERT INTO users (name) VALUES (?1) ON CONFLICT (name) DO NOTHING")?
+            .execute([name])?;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM users WHERE name = ?1")?
+            .query_row([name], |row| row.get(0))?)
+    }
+}
+
+impl Store for SqliteStore {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn begin_write(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        if !self.conn.is_autocommit() {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
+    }
+
+    fn builder_id(&mut self, name: &str) -> Result<Option<Id>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM builders WHERE name = ?1")?
+            .query_row([name], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn create_builder(&mut self, name: &str) -> Result<Id> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO builders (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+            )?
+            .execute([name])?;
+        self.builder_id(name)?.ok_or_else(|| {
+            Error::database(format!("builder `{name}` vanished while being created"))
+        })
+    }
+
+    fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id> {
+        let branch = branch.unwrap_or("");
+        self.conn
+            .prepare_cached(
+                "INSERT INTO lanes (builder_id, branch) VALUES (?1, ?2) \
+                 ON CONFLICT (builder_id, branch) DO NOTHING",
+            )?
+            .execute(params![builder, branch])?;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM lanes WHERE builder_id = ?1 AND branch = ?2")?
+            .query_row(params![builder, branch], |row| row.get(0))?)
+    }
+
+    fn lanes(&mut self) -> Result<Vec<LaneRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT l.id, b.name, l.branch FROM lanes l JOIN builders b ON b.id = l.builder_id \
+             ORDER BY b.name, l.branch",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            let branch: String = row.get(2)?;
+            Ok(LaneRecord {
+                id: row.get(0)?,
+                builder: row.get(1)?,
+                branch: (!branch.is_empty()).then_some(branch),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
+        let sql = format!(
+            "SELECT {BUILD_COLUMNS} FROM builds b JOIN builders bl ON bl.id = b.builder_id \
+             JOIN lanes l ON l.id = b.lane_id WHERE bl.name = ?1 AND b.number = ?2"
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(params![builder, number], build_record)
+            .optional()?)
+    }
+
+    fn insert_build(&mut self, build: &NewBuild) -> Result<Id> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO builds (builder_id, number, lane_id, revision, time, finished_at, \
+                 result, properties, clean, ingested_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                build.builder,
+                build.number,
+                build.lane,
+                build.revision,
+                build.time,
+                build.finished_at,
+                build.result,
+                build.properties,
+                build.clean,
+                build.ingested_at
+            ])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn update_build(&mut self, id: Id, build: &NewBuild) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE builds SET lane_id = ?2, revision = ?3, time = ?4, finished_at = ?5, \
+                 result = ?6, properties = ?7, clean = ?8, ingested_at = ?9 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                build.lane,
+                build.revision,
+                build.time,
+                build.finished_at,
+                build.result,
+                build.properties,
+                build.clean,
+                build.ingested_at
+            ])?;
+        Ok(())
+    }
+
+    fn set_build_outcome(&mut self, id: Id, counts: &Counts, durations: &[u8]) -> Result<()> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached(
+                "UPDATE builds SET passed = ?2, failed = ?3, error = ?4, skipped = ?5, \
+                 expected_failure = ?6, unexpected_success = ?7, flaky = ?8, durations = ?9 \
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                id,
+                n(counts.passed),
+                n(counts.failed),
+                n(counts.error),
+                n(counts.skipped),
+                n(counts.expected_failure),
+                n(counts.unexpected_success),
+                n(counts.flaky),
+                durations
+            ])?;
+        Ok(())
+    }
+
+    fn delete_build(&mut self, id: Id) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM builds WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn clear_build(&mut self, id: Id) -> Result<()> {
+        for sql in [
+            "DELETE FROM reports WHERE build_id = ?1",
+            "DELETE FROM results WHERE build_id = ?1",
+            "DELETE FROM build_changes WHERE build_id = ?1",
+        ] {
+            self.conn.prepare_cached(sql)?.execute([id])?;
+        }
+        Ok(())
+    }
+
+    fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT number, id, revision, time FROM builds WHERE lane_id = ?1 ORDER BY number",
+        )?;
+        let rows = stmt.query_map([lane], |row| {
+            Ok(LaneBuild {
+                number: row.get(0)?,
+                id: row.get(1)?,
+                revision: row.get(2)?,
+                time: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
+        let mut sql = format!(
+            "SELECT {BUILD_COLUMNS} FROM builds b JOIN builders bl ON bl.id = b.builder_id \
+             JOIN lanes l ON l.id = b.lane_id WHERE 1 = 1"
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(builder) = &filter.builder {
+            args.push(Value::Text(builder.clone()));
+            sql += &format!(" AND bl.name = ?{}", args.len());
+        }
+        if let Some(branch) = &filter.branch {
+            args.push(Value::Text(branch.clone().unwrap_or_default()));
+            sql += &format!(" AND l.branch = ?{}", args.len());
+        }
+        args.push(Value::Integer(
+            i64::try_from(filter.limit).unwrap_or(i64::MAX),
+        ));
+        sql += &format!(
+            " ORDER BY b.time DESC, bl.name, b.number DESC LIMIT ?{}",
+            args.len()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), build_record)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT durations FROM builds WHERE id = ?1")?
+            .query_row([build], |row| row.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM reports WHERE build_id = ?1 AND hash = ?2")?
+            .exists(params![build, hash])?)
+    }
+
+    fn insert_report(
+        &mut self,
+        build: Id,
+        hash: &[u8],
+        name: &str,
+        parser: &str,
+        results: u64,
+        at: Micros,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO reports (build_id, hash, name, parser, results, ingested_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                build,
+                hash,
+                name,
+                parser,
+                i64::try_from(results).unwrap_or(i64::MAX),
+                at
+            ])?;
+        Ok(())
+    }
+
+    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id> {
+        let user = match &change.author {
+            Some(author) => Some(self.user_id(author)?),
+            None => None,
+        };
+        // What is known about a change only grows: a later, fuller record fills in the blanks.
+        self.conn
+            .prepare_cached(
+                "INSERT INTO changes (revision, user_id, time, comments, parents) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (revision) DO UPDATE SET \
+                 user_id = coalesce(excluded.user_id, user_id), \
+                 time = coalesce(excluded.time, time), \
+                 comments = coalesce(excluded.comments, comments), \
+                 parents = coalesce(excluded.parents, parents)",
+            )?
+            .execute(params![
+                change.revision,
+                user,
+                change.time,
+                change.comments,
+                change.parents
+            ])?;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM changes WHERE revision = ?1")?
+            .query_row([&change.revision], |row| row.get(0))?)
+    }
+
+    fn link_change(&mut self, build: Id, change: Id) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO build_changes (build_id, change_id) VALUES (?1, ?2) \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![build, change])?;
+        Ok(())
+    }
+
+    fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.revision, u.name, c.time, c.comments, c.parents FROM build_changes bc \
+             JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
+             WHERE bc.build_id = ?1 ORDER BY coalesce(c.time, 0), c.id",
+        )?;
+        let rows = stmt.query_map([build], |row| {
+            Ok(ChangeRecord {
+                revision: row.get(0)?,
+                author: row.get(1)?,
+                time: row.get(2)?,
+                comments: row.get(3)?,
+                parents: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
+        let mut ids = Vec::with_capacity(tests.len());
+        for test in tests {
+            let hash = key(&test.name);
+            let found: Option<(Id, Option<String>)> = self
+                .conn
+                .prepare_cached("SELECT id, runner_id FROM tests WHERE name_hash = ?1")?
+                .query_row([&hash[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            let id = match found {
+                Some((id, runner_id)) => {
+                    if test.runner_id.is_some() && runner_id != test.runner_id {
+                        self.conn
+                            .prepare_cached("UPDATE tests SET runner_id = ?2 WHERE id = ?1")?
+                            .execute(params![id, test.runner_id])?;
+                    }
+                    id
+                }
+                None => {
+                    self.conn
+                        .prepare_cached(
+                            "INSERT INTO tests (name_hash, name, kind, file, runner_id) \
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                        )?
+                        .execute(params![
+                            &hash[..],
+                            text(&test.name),
+                            test.kind.as_str(),
+                            test.file.as_ref().map(|f| text(f)),
+                            test.runner_id
+                        ])?;
+                    self.conn.last_insert_rowid()
+                }
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, name, kind, file, runner_id FROM tests WHERE id = ?1")?;
+        for id in ids {
+            if let Some(record) = stmt.query_row([id], test_record).optional()? {
+                out.insert(*id, record);
+            }
+        }
+        Ok(out)
+    }
+
+    fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
+        let hash = key(name);
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, kind, file, runner_id FROM tests WHERE name_hash = ?1",
+            )?
+            .query_row([&hash[..]], test_record)
+            .optional()?)
+    }
+
+    fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>> {
+        // instr() compares bytes, so the match is case-sensitive and exact for any text.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, kind, file, runner_id FROM tests \
+             WHERE instr(CAST(name AS BLOB), ?1) > 0 ORDER BY name LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![part, i64::try_from(limit).unwrap_or(i64::MAX)],
+            test_record,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
+             ORDER BY test_id, first_number",
+        )?;
+        let mut rows = stmt.query([lane])?;
+        let mut out: HashMap<Id, Vec<Run>> = HashMap::new();
+        while let Some(row) = rows.next()? {
+            out.entry(row.get(0)?).or_default().push(Run {
+                first: row.get(1)?,
+                status: opt_status(row.get(2)?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()> {
+        for first in delete {
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM runs WHERE lane_id = ?1 AND test_id = ?2 AND first_number = ?3",
+                )?
+                .execute(params![lane, test, first])?;
+        }
+        for run in upsert {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO runs (lane_id, test_id, first_number, status) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (lane_id, test_id, first_number) DO UPDATE SET status = excluded.status",
+                )?
+                .execute(params![lane, test, run.first, run.status.map(Status::as_str)])?;
+        }
+        Ok(())
+    }
+
+    fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT t.id, t.file FROM runs r JOIN tests t ON t.id = r.test_id \
+             WHERE r.lane_id = ?1 AND t.kind = 'compile'",
+        )?;
+        let rows = stmt.query_map([lane], |row| Ok((row.get(0)?, opt_bytes(row.get_ref(1)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
+             ORDER BY lane_id, first_number",
+        )?;
+        let mut rows = stmt.query([test])?;
+        let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let lane: Id = row.get(0)?;
+            let run = Run {
+                first: row.get(1)?,
+                status: opt_status(row.get(2)?)?,
+            };
+            match out.last_mut() {
+                Some((last, runs)) if *last == lane => runs.push(run),
+                _ => out.push((lane, vec![run])),
+            }
+        }
+        Ok(out)
+    }
+
+    fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details FROM results r \
+             LEFT JOIN messages m ON m.id = r.message_id WHERE r.build_id = ?1",
+        )?;
+        let rows = stmt.query_map([build], result_record)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details, r.build_id \
+             FROM results r LEFT JOIN messages m ON m.id = r.message_id WHERE r.test_id = ?1",
+        )?;
+        let mut rows = stmt.query([test])?;
+        let mut out = HashMap::new();
+        while let Some(row) = rows.next()? {
+            out.insert(row.get::<_, Id>(6)?, result_record(row)?);
+        }
+        Ok(out)
+    }
+
+    fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM results WHERE build_id = ?1")?
+            .execute([build])?;
+        for result in results {
+            let message = match &result.message {
+                Some(text) => Some(self.message_id(text)?),
+                None => None,
+            };
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO results (build_id, test_id, status, duration, message_id, \
+                     attempts, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    build,
+                    result.test,
+                    result.status.as_str(),
+                    result.duration,
+                    message,
+                    result.attempts,
+                    result.details
+                ])?;
+        }
+        Ok(())
+    }
+}
+
+impl SqliteStore {
+    fn message_id(&mut self, message: &[u8]) -> Result<Id> {
+        let hash = key(message);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO messages (hash, text) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
+            )?
+            .execute(params![&hash[..], text(message)])?;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM messages WHERE hash = ?1")?
+            .query_row([&hash[..]], |row| row.get(0))?)
+    }
+}
