@@ -1,0 +1,371 @@
+//! Ingesting reports through the real binary.
+
+use crate::harness::{counts, fixture, Test};
+
+/// Ingests one fixture as build 1 of builder `b` and returns the build's counts.
+#[track_caller]
+fn ingest_counts(relative: &str) -> [u64; 7] {
+    let t = Test::new();
+    let path = fixture(relative);
+    t.ingest("b", 1, &[path.to_str().unwrap()]);
+    let builds = t.json(&["builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 1);
+    counts(&builds[0])
+}
+
+// [passed, failed, error, skipped, expected_failure, unexpected_success, flaky]
+
+#[test]
+fn pytest_xunit1_and_xunit2_give_the_same_results() {
+    // Console: 14 failed, 11 passed, 4 skipped, 2 xfailed, 1 xpassed (non-strict: a pass), 2 errors.
+    let expected = [11, 14, 2, 4, 2, 0, 0];
+    assert_eq!(ingest_counts("junit/pytest-xunit1/report.xml"), expected);
+    assert_eq!(ingest_counts("junit/pytest-xunit2/report.xml"), expected);
+}
+
+#[test]
+fn pytest_rerunfailures_repeats_are_one_result_with_attempts() {
+    // 1 stable pass, 3 tests that passed on a rerun (flaky), 1 that failed every attempt.
+    assert_eq!(
+        ingest_counts("junit/pytest-rerunfailures/report.xml"),
+        [1, 1, 0, 0, 0, 0, 3]
+    );
+    let t = Test::new();
+    t.ingest(
+        "b",
+        1,
+        &[fixture("junit/pytest-rerunfailures/report.xml")
+            .to_str()
+            .unwrap()],
+    );
+    let history = t.json(&["history", "test_always_fails"]);
+    let result = &history["builders"][0]["results"][0];
+    assert_eq!(result["status"], "failed");
+    assert_eq!(result["attempts"], 3);
+    let history = t.json(&["history", "TestRetriedInClass.test_fails_twice_then_passes"]);
+    assert_eq!(history["builders"][0]["results"][0]["status"], "flaky");
+    assert_eq!(history["builders"][0]["results"][0]["attempts"], 3);
+}
+
+#[test]
+fn nextest_flaky_and_rerun_failures() {
+    // 9 run: 5 plain passes, 2 flaky (passed on a retry), 2 failed every retry.
+    assert_eq!(
+        ingest_counts("junit/nextest-retries/junit.xml"),
+        [5, 2, 0, 0, 0, 0, 2]
+    );
+}
+
+#[test]
+fn jest_and_mocha_reports() {
+    let jest = ingest_counts("junit/jest-junit/junit.xml");
+    let mocha = ingest_counts("junit/mocha-junit-reporter/test-results.xml");
+    assert!(jest.iter().sum::<u64>() > 0 && mocha.iter().sum::<u64>() > 0);
+    assert!(
+        jest[1] > 0 && mocha[1] > 0,
+        "both fixtures hold a failure: {jest:?} {mocha:?}"
+    );
+}
+
+#[test]
+fn ingesting_the_same_report_again_changes_nothing() {
+    let t = Test::new();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let report = report.to_str().unwrap();
+    let first = t.ingest("b", 7, &["--time", "2024-03-01T10:00:00Z", report]);
+    assert_eq!(first["action"], "created");
+    let before = t.dump();
+    let again = t.ingest("b", 7, &["--time", "2024-03-01T10:00:00Z", report]);
+    assert_eq!(again["action"], "unchanged");
+    assert_eq!(again["reports"][0]["added"], false);
+    assert_eq!(t.dump(), before);
+}
+
+#[test]
+fn several_reports_for_one_build_add_up() {
+    let t = Test::new();
+    let a = fixture("junit/pytest-xunit2/report.xml");
+    let b = fixture("junit/nextest-retries/junit.xml");
+    t.ingest("b", 1, &[a.to_str().unwrap()]);
+    let second = t.ingest("b", 1, &[b.to_str().unwrap()]);
+    assert_eq!(second["action"], "added");
+    let builds = t.json(&["builds"]);
+    let together = counts(&builds[0]);
+    let mut expected = [11, 14, 2, 4, 2, 0, 0];
+    for (e, n) in expected.iter_mut().zip([5, 2, 0, 0, 0, 0, 2]) {
+        *e += n;
+    }
+    assert_eq!(together, expected);
+    // The same two reports in one ingest give the same database answer.
+    let u = Test::new();
+    u.ingest("b", 1, &[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(counts(&u.json(&["builds"])[0]), expected);
+}
+
+#[test]
+fn a_truncated_report_changes_nothing_and_names_the_place() {
+    let t = Test::new();
+    let good = fixture("junit/pytest-xunit2/report.xml");
+    t.ingest("b", 1, &[good.to_str().unwrap()]);
+    let before = t.dump();
+    // The real report cut in the middle of an element, as a crashed test run leaves it.
+    let text = std::fs::read(&good).unwrap();
+    let cut = t.path("cut.xml");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let stderr = t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "2",
+            good.to_str().unwrap(),
+            cut.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(stderr.contains("cut.xml:"), "names the file: {stderr}");
+    let place = regex_line_col(&stderr);
+    assert!(place.is_some(), "names line and column: {stderr}");
+    assert_eq!(t.dump(), before, "the database is exactly as it was");
+    // Also on a build that already exists.
+    t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "1",
+            cut.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert_eq!(t.dump(), before);
+}
+
+/// `file:LINE:COL` in a message.
+fn regex_line_col(text: &str) -> Option<(u64, u64)> {
+    let at = text.find("cut.xml:")? + "cut.xml:".len();
+    let mut parts = text[at..].split(|c: char| !c.is_ascii_digit());
+    let line = parts.next()?.parse().ok()?;
+    let col = parts.next()?.parse().ok()?;
+    Some((line, col))
+}
+
+#[test]
+fn garbage_and_empty_files_are_bad_input() {
+    let t = Test::new();
+    std::fs::write(t.path("empty.xml"), b"").unwrap();
+    let stderr = t.fails(
+        &["ingest", "--builder", "b", "--build", "1", "empty.xml"],
+        3,
+    );
+    assert!(stderr.contains("empty.xml is empty"), "{stderr}");
+    std::fs::write(t.path("noise.bin"), [0u8, 159, 146, 150, 1, 2, 3, 255]).unwrap();
+    let stderr = t.fails(
+        &["ingest", "--builder", "b", "--build", "1", "noise.bin"],
+        3,
+    );
+    assert!(
+        stderr.contains("cannot tell the format of noise.bin"),
+        "{stderr}"
+    );
+    let stderr = t.fails(
+        &["ingest", "--builder", "b", "--build", "1", "missing.xml"],
+        3,
+    );
+    assert!(stderr.contains("missing.xml"), "{stderr}");
+    assert!(!t.db().exists() || t.dump().lines().all(|l| l.starts_with("==")));
+}
+
+#[test]
+fn standard_input_is_a_report() {
+    let t = Test::new();
+    let xml = std::fs::read(fixture("junit/mocha-junit-reporter/test-results.xml")).unwrap();
+    let out = t.run_with_stdin(
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "3",
+            "--format",
+            "json",
+            "-",
+        ],
+        &xml,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["reports"][0]["file"], "-");
+    assert_eq!(summary["reports"][0]["parser"], "junit");
+}
+
+#[test]
+fn build_metadata_is_kept() {
+    let t = Test::new();
+    let report = fixture("junit/mocha-junit-reporter/test-results.xml");
+    t.ingest(
+        "linux",
+        12,
+        &[
+            "--revision",
+            "abc123",
+            "--time",
+            "2024-03-01T10:00:00.123456+02:00",
+            "--result",
+            "failure",
+            "--property",
+            "python=3.10",
+            "--property",
+            "workers=4",
+            "--property",
+            "ratio=0.5",
+            "--change",
+            "abc123:Ada Lovelace <ada@example.org>",
+            report.to_str().unwrap(),
+        ],
+    );
+    let build = &t.json(&["builds"])[0];
+    assert_eq!(build["builder"], "linux");
+    assert_eq!(build["build"], 12);
+    assert_eq!(build["revision"], "abc123");
+    assert_eq!(
+        build["time"], "2024-03-01T08:00:00.123456Z",
+        "UTC, microseconds kept"
+    );
+    assert_eq!(build["result"], "failure");
+    assert_eq!(build["properties"]["python"], "3.10");
+    assert_eq!(build["properties"]["workers"], 4);
+    assert_eq!(build["properties"]["ratio"], 0.5);
+    assert_eq!(
+        build["changes"],
+        serde_json::json!([{"revision": "abc123", "author": "Ada Lovelace <ada@example.org>"}])
+    );
+}
+
+#[test]
+fn a_build_that_arrives_late_takes_its_place() {
+    let t = Test::new();
+    let pass = fixture("history/linux-py311/103.xml");
+    let fail = fixture("history/linux-py311/104.xml");
+    t.ingest("b", 1, &[pass.to_str().unwrap()]);
+    t.ingest("b", 3, &[pass.to_str().unwrap()]);
+    t.ingest("b", 2, &[fail.to_str().unwrap()]);
+    let history = t.json(&["history", "tests.test_core.test_divide"]);
+    let statuses: Vec<(i64, String)> = history["builders"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["build"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (3, "passed".into()),
+            (2, "failed".into()),
+            (1, "passed".into())
+        ]
+    );
+    // Taking it back leaves the others as they were.
+    t.ok(&["delete-build", "b", "2"]);
+    let history = t.json(&["history", "tests.test_core.test_divide"]);
+    assert_eq!(
+        history["builders"][0]["results"].as_array().unwrap().len(),
+        2
+    );
+    assert!(history["builders"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "passed"));
+    t.fails(&["delete-build", "b", "2"], 3);
+}
+
+#[test]
+fn replace_records_a_build_from_scratch() {
+    let t = Test::new();
+    let pass = fixture("history/linux-py311/103.xml");
+    let fail = fixture("history/linux-py311/104.xml");
+    t.ingest("b", 1, &["--revision", "r1", pass.to_str().unwrap()]);
+    let stderr = t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "1",
+            "--revision",
+            "r2",
+            fail.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(stderr.contains("--replace"), "{stderr}");
+    let replaced = t.ingest(
+        "b",
+        1,
+        &["--revision", "r2", "--replace", fail.to_str().unwrap()],
+    );
+    assert_eq!(replaced["action"], "replaced");
+    let build = &t.json(&["builds"])[0];
+    assert_eq!(build["revision"], "r2");
+    assert_eq!(counts(build)[1], 1, "only the new report's failure");
+}
+
+#[test]
+fn concurrent_ingests_all_land() {
+    let t = Test::new();
+    // Create the database first so that every process races on the same file.
+    t.ingest(
+        "warmup",
+        1,
+        &[fixture("junit/mocha-junit-reporter/test-results.xml")
+            .to_str()
+            .unwrap()],
+    );
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            t.command(&[
+                "ingest",
+                "--builder",
+                &format!("b{}", i % 2),
+                "--build",
+                &(i + 1).to_string(),
+                report.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let builds = t.json(&["builds", "--limit", "100"]);
+    assert_eq!(builds.as_array().unwrap().len(), 9);
+    for build in builds
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["builder"] != "warmup")
+    {
+        assert_eq!(counts(build), [11, 14, 2, 4, 2, 0, 0]);
+    }
+}

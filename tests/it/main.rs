@@ -1,0 +1,16 @@
+//! The one integration-test binary: every test drives the real `probtrack` binary in a private
+//! temporary directory with a fresh database.
+
+// The Test builder, fixture paths, and JSON helpers.
+mod harness;
+
+// Ingesting reports: dialects, idempotence, several files, bad input, concurrency.
+mod ingest;
+// Blamelists from a real git repository.
+mod blamelist;
+// The database file: missing, newer, older, settings.
+mod store;
+// Queries: builds, history, parse, parsers, output formats.
+mod queries;
+// Every file under tests/it is listed above.
+mod forgotten;
