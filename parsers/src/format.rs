@@ -80,7 +80,9 @@ pub trait Format: Sync {
 pub fn registry() -> &'static [&'static dyn Format] {
     &[
         // One line per format.
+        &crate::junit::JUnit,
         &crate::trial::Trial,
+        &crate::gcc::Gcc,
     ]
 }
 

@@ -10,11 +10,15 @@
 mod collect;
 mod error;
 mod format;
+mod gcc;
+mod junit;
 mod model;
 mod trial;
 
 pub use collect::{collect, Collected, Collector};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::{detect, registry, Confidence, Format, ParseOptions, Sink, SNIFF_LEN};
+pub use gcc::Gcc;
+pub use junit::JUnit;
 pub use model::{Details, Kind, Status, TestResult};
 pub use trial::Trial;
