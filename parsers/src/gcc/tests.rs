@@ -769,6 +769,8 @@ fn every_fixture_sniffs_as_a_compiler_log() {
         "incremental/build-2.log",
         "real-figlet-gcc/build.log",
         "real-figlet-clang/build.log",
+        "latin1-gcc/build.log",
+        "latin1-clang/build.log",
     ] {
         let full = format!("{}/../fixtures/gcc/{path}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&full).unwrap_or_else(|err| panic!("{full}: {err}"));
@@ -801,4 +803,36 @@ fn other_formats_fixtures_do_not_sniff_as_compiler_logs() {
             }
         }
     }
+}
+
+#[test]
+fn latin1_sources_make_logs_that_are_not_utf8() {
+    let gcc = check_fixture(
+        "latin1-gcc/build.log",
+        &[
+            ("legacy.c:-Wsign-compare:comparison of integer expressions of different signedness: 'int' and 'unsigned int'", F, 1),
+            ("legacy.c:-Wformat=:format '%d' expects argument of type 'int', but argument N has type 'const char *'", F, 1),
+            ("legacy.c:error:stray '\\N' in program", E, 2),
+            ("legacy.c:error:expected '=', ',', ';', 'asm' or '__attribute__' before '_total'", E, 1),
+            ("legacy.c:error:'_total' undeclared (first use in this function)", E, 1),
+            ("legacy.c:error:'caf' undeclared (first use in this function); did you mean 'scanf'?", E, 1),
+            ("legacy.c:error:expected ';' before '_total'", E, 1),
+            ("legacy.c:-Wunused-variable:unused variable 'unused_count'", F, 1),
+            ("legacy.c:-Wreturn-type:control reaches end of non-void function", F, 1),
+        ],
+    );
+    // The caret display's raw Latin-1 byte survives (shown lossily in the JSON-bound text).
+    assert!(text(&gcc, 1).contains("printf(\"Caf\u{fffd} %d\\n\", msg);"));
+    assert_eq!(compiled(&gcc), ["legacy.c"]);
+    check_fixture(
+        "latin1-clang/build.log",
+        &[
+            ("legacy.c:-Winvalid-source-encoding:illegal character encoding in string literal", F, 2),
+            ("legacy.c:-Wformat:format specifies type 'int' but the argument has type 'const char *'", F, 1),
+            ("legacy.c:error:source file is not valid UTF-N", E, 2),
+            ("legacy.c:error:expected ';' at end of declaration", E, 1),
+            ("legacy.c:error:expected ';' after return statement", E, 1),
+            ("legacy.c:-Wsign-compare:comparison of integers of different signs: 'int' and 'unsigned int'", F, 1),
+        ],
+    );
 }
