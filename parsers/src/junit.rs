@@ -95,7 +95,7 @@ fn sniff(head: &[u8]) -> Confidence {
 /// `text` after leading whitespace, XML declaration, processing instructions, comments and DOCTYPE.
 fn skip_prolog(mut text: &[u8]) -> &[u8] {
     loop {
-        text = text.trim_start();
+        text = text.trim_ascii_start();
         let end = if text.starts_with(b"<?") {
             text.find(b"?>").map(|at| at + 2)
         } else if text.starts_with(b"<!--") {
@@ -582,7 +582,7 @@ impl<'s> Parser<'s> {
                 (Role::Case, b"line") => self.case.line = Some(value.clone()),
                 (Role::Case, b"status") => {
                     self.case.not_run = matches!(
-                        value.trim().to_ascii_lowercase().as_slice(),
+                        value.trim_ascii().to_ascii_lowercase().as_slice(),
                         b"notrun" | b"disabled" | b"skipped" | b"ignored"
                     );
                 }
@@ -628,7 +628,7 @@ impl<'s> Parser<'s> {
 
     /// A suite's `timestamp` attribute, in `scratch`.
     fn timestamp(&mut self, input: &Input<'_>, at: u64) {
-        if self.scratch.trim().is_empty() {
+        if self.scratch.trim_ascii().is_empty() {
             return;
         }
         match parse_timestamp(&self.scratch) {
@@ -686,7 +686,7 @@ impl<'s> Parser<'s> {
             details.insert("file".into(), lossy(file));
         }
         if let Some(line) = &case.line {
-            let number = std::str::from_utf8(line.trim())
+            let number = std::str::from_utf8(line.trim_ascii())
                 .ok()
                 .and_then(|s| s.parse::<u64>().ok());
             let value = number.map_or_else(|| lossy(line), Value::from);
@@ -948,7 +948,7 @@ fn lossy(bytes: &[u8]) -> Value {
 /// comma). Absent or blank is `Ok(None)`; anything else that is not a finite, non-negative number
 /// is `Err`.
 fn parse_duration(raw: &[u8]) -> Result<Option<f64>, ()> {
-    let raw = raw.trim();
+    let raw = raw.trim_ascii();
     if raw.is_empty() {
         return Ok(None);
     }
@@ -1005,7 +1005,18 @@ fn grouped(integer: &str, separator: char) -> Result<(), ()> {
 /// A suite timestamp: RFC 3339 or RFC 2822, or a date and time without zone (or with a ` UTC`
 /// suffix) taken as UTC, or a date alone (midnight UTC).
 fn parse_timestamp(raw: &[u8]) -> Option<DateTime<Utc>> {
-    let text = std::str::from_utf8(raw.trim()).ok()?;
+    let text = std::str::from_utf8(raw.trim_ascii()).ok()?;
+    let naive = text
+        .strip_suffix(" UTC")
+        .or_else(|| text.strip_suffix(" GMT"))
+        .unwrap_or(text);
+    let layouts = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+    if let Some(time) = layouts
+        .iter()
+        .find_map(|layout| NaiveDateTime::parse_from_str(naive, layout).ok())
+    {
+        return Some(time.and_utc());
+    }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time.with_timezone(&Utc));
     }
@@ -1015,16 +1026,6 @@ fn parse_timestamp(raw: &[u8]) -> Option<DateTime<Utc>> {
     if let Ok(time) = DateTime::parse_from_rfc2822(text) {
         return Some(time.with_timezone(&Utc));
     }
-    let naive = text
-        .strip_suffix(" UTC")
-        .or_else(|| text.strip_suffix(" GMT"))
-        .unwrap_or(text);
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|layout| NaiveDateTime::parse_from_str(naive, layout).ok())
-        .or_else(|| {
-            let date = NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok()?;
-            date.and_hms_opt(0, 0, 0)
-        })
-        .map(|time| time.and_utc())
+    let date = NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
 }

@@ -570,10 +570,16 @@ fn char_from(digits: &[u8], radix: u32) -> char {
 /// written).
 pub(super) fn unescape_attr(raw: &[u8], out: &mut Vec<u8>) -> Option<Vec<u8>> {
     out.clear();
+    // Tabs are rare: look for the other three with SIMD unless there is one.
+    let stops: &[u8] = if raw.find_byte(b'\t').is_some() {
+        b"&\t\n\r"
+    } else {
+        b"&\n\r"
+    };
     let mut unknown = None;
     let mut rest = raw;
     let mut decoded = [0u8; 4];
-    while let Some(at) = rest.find_byteset(b"&\t\n\r") {
+    while let Some(at) = rest.find_byteset(stops) {
         out.extend_from_slice(&rest[..at]);
         let stop = rest[at];
         rest = &rest[at + 1..];
