@@ -14,12 +14,18 @@ use crate::report::Out;
 use crate::settings::Settings;
 use crate::store::{self, Location, OpenMode, Store};
 
+mod builders;
 mod builds;
 mod delete_build;
 mod history;
 mod ingest;
 mod parse;
 mod parsers;
+mod problems;
+mod reanalyze;
+mod show;
+mod since;
+mod users;
 
 const ABOUT: &str =
     "Find the Problems in your CI history: which tests fail, since when, whose change \
@@ -67,6 +73,12 @@ pub enum Command {
     Parsers(parsers::Args),
     Builds(builds::Args),
     History(history::Args),
+    Problems(problems::Args),
+    Since(since::Args),
+    Show(show::Args),
+    Users(users::Args),
+    Builders(builders::Args),
+    Reanalyze(reanalyze::Args),
     DeleteBuild(delete_build::Args),
 }
 
@@ -146,6 +158,12 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Parsers(args) => parsers::exec(args, &mut ctx),
         Command::Builds(args) => builds::exec(args, &mut ctx),
         Command::History(args) => history::exec(args, &mut ctx),
+        Command::Problems(args) => problems::exec(args, &mut ctx),
+        Command::Since(args) => since::exec(args, &mut ctx),
+        Command::Show(args) => show::exec(args, &mut ctx),
+        Command::Users(args) => users::exec(args, &mut ctx),
+        Command::Builders(args) => builders::exec(args, &mut ctx),
+        Command::Reanalyze(args) => reanalyze::exec(args, &mut ctx),
         Command::DeleteBuild(args) => delete_build::exec(args, &mut ctx),
     }
 }

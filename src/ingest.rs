@@ -222,12 +222,8 @@ impl Outcome {
         let earlier_failed = self.status.is_failing() || self.status == Status::Flaky;
         let status = if next.status.is_passing() && earlier_failed {
             Status::Flaky
-        } else if self.status == Status::Skipped || !self.status.is_failing() {
-            next.status
-        } else if next.status.is_failing() {
-            next.status
         } else {
-            self.status
+            next.status
         };
         let duration = match (self.duration, next.duration) {
             (Some(a), Some(b)) => Some(a + b),
@@ -356,6 +352,27 @@ fn write(
         let id = store.upsert_change(change)?;
         store.link_change(build, id)?;
     }
+    // A build that arrives late takes its place: the next build's blamelist starts after it.
+    if let (Some(repo), Some(rev), false) = (&options.git, &revision, keep_existing) {
+        let next = store
+            .lane_builds(lane)?
+            .into_iter()
+            .find(|b| b.number > options.number);
+        if let Some(LaneBuildRev {
+            id,
+            revision: Some(next_rev),
+        }) = next.map(|b| LaneBuildRev {
+            id: b.id,
+            revision: b.revision,
+        }) {
+            let next_changes = blamelist::changes(repo, Some(rev), &next_rev)?;
+            store.unlink_changes(id)?;
+            for change in &next_changes {
+                let change = store.upsert_change(change)?;
+                store.link_change(id, change)?;
+            }
+        }
+    }
 
     if fresh.is_empty() && action == "added" {
         let counts = store
@@ -377,7 +394,9 @@ fn write(
         });
     }
 
-    let counts = write_outcomes(store, build, lane, options, keep_existing, &fresh)?;
+    let (counts, touched) = write_outcomes(store, build, lane, options, keep_existing, &fresh)?;
+    let branch = crate::problems::Branch::load(store, options.branch.as_deref())?;
+    crate::problems::update(store, &branch, &touched)?;
     for report in &fresh {
         store.insert_report(
             build,
@@ -399,12 +418,16 @@ fn write(
     })
 }
 
+struct LaneBuildRev {
+    id: Id,
+    revision: Option<String>,
+}
+
 fn previous_revision(store: &mut dyn Store, lane: Id, number: i64) -> Result<Option<String>> {
     Ok(store
         .lane_builds(lane)?
         .into_iter()
-        .filter(|b| b.number < number)
-        .next_back()
+        .rfind(|b| b.number < number)
         .and_then(|b| b.revision))
 }
 
@@ -416,9 +439,11 @@ fn write_outcomes(
     options: &IngestOptions,
     keep_existing: bool,
     reports: &[Parsed],
-) -> Result<Counts> {
+) -> Result<(Counts, Vec<Id>)> {
     let numbers: Vec<i64> = store.lane_builds(lane)?.iter().map(|b| b.number).collect();
     let number = options.number;
+    // A build that is not the lane's newest changes its neighbours' view of every test.
+    let appended = numbers.last().is_none_or(|&last| last == number);
     let mut lane_runs = store.lane_runs(lane)?;
 
     // What the build already holds.
@@ -466,7 +491,8 @@ fn write_outcomes(
             .map(|r| NewTest {
                 name: r.test.clone(),
                 kind: r.kind,
-                file: detail_bytes(r, "file").or_else(|| compile_file(r)),
+                // The path as the identity has it: relative to the same root as the compiled files.
+                file: compile_file(r),
                 runner_id: r
                     .details
                     .get("runner_id")
@@ -513,9 +539,15 @@ fn write_outcomes(
     }
 
     // Runs: every test of the lane and of the build takes this build's outcome.
-    let mut touched: Vec<Id> = lane_runs.keys().copied().collect();
-    touched.extend(outcomes.keys().filter(|t| !lane_runs.contains_key(t)));
-    for test in touched {
+    let mut tests: Vec<Id> = lane_runs.keys().copied().collect();
+    tests.extend(outcomes.keys().filter(|t| !lane_runs.contains_key(t)));
+    // The tests whose Problems may change: every test where the build is not the newest; else the
+    // tests that changed outcome or fail in it.
+    let mut touched: Vec<Id> = if appended { Vec::new() } else { tests.clone() };
+    for test in tests {
+        if appended && outcomes.get(&test).is_some_and(|o| o.status.is_failing()) {
+            touched.push(test);
+        }
         let old = lane_runs.remove(&test).unwrap_or_default();
         let mut new = old.clone();
         runs::set_outcome(
@@ -527,8 +559,13 @@ fn write_outcomes(
         if new != old {
             let (delete, upsert) = runs::diff(&old, &new);
             store.write_runs(lane, test, &delete, &upsert)?;
+            if appended && touched.last().is_none_or(|t| *t != test) {
+                touched.push(test);
+            }
         }
     }
+    touched.sort_unstable();
+    touched.dedup();
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();
@@ -549,15 +586,7 @@ fn write_outcomes(
     }
     store.replace_build_results(build, &rows)?;
     store.set_build_outcome(build, &counts, &durations::encode(&mut timing))?;
-    Ok(counts)
-}
-
-fn detail_bytes(result: &TestResult, key: &str) -> Option<BString> {
-    (result.kind == Kind::Compile)
-        .then(|| result.details.get(key))
-        .flatten()
-        .and_then(|v| v.as_str())
-        .map(BString::from)
+    Ok((counts, touched))
 }
 
 /// A compile diagnostic's file, from its identity `path:flag:message`.
@@ -580,6 +609,7 @@ pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result
             .iter()
             .map(|b| b.number)
             .collect();
+        let tests = store.lane_tests(build.lane)?;
         for (test, old) in store.lane_runs(build.lane)? {
             let mut new = old.clone();
             runs::remove_build(&mut new, &numbers, number);
@@ -589,6 +619,8 @@ pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result
             }
         }
         store.delete_build(build.id)?;
+        let branch = crate::problems::Branch::load(store, build.branch.as_deref())?;
+        crate::problems::update(store, &branch, &tests)?;
         Ok(true)
     })();
     match outcome {

@@ -3,6 +3,7 @@
 //! A library core with a thin command line on top: [`run`] is the whole program. See
 //! `docs/ARCHITECTURE.md` for the map.
 
+pub mod analyze;
 pub mod blamelist;
 pub mod cli;
 pub mod clock;
@@ -10,9 +11,12 @@ pub mod durations;
 pub mod error;
 pub mod ingest;
 pub mod lookup;
+pub mod people;
+pub mod problems;
 pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod store;
+pub mod views;
 
 pub use cli::run;

@@ -79,7 +79,7 @@ impl Out<'_> {
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(header.iter().map(|h| Cell::new(h)));
+            .set_header(header.iter().map(Cell::new));
         if !self.color {
             table.force_no_tty();
         } else {

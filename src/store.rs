@@ -207,6 +207,67 @@ pub struct ChangeRecord {
     pub parents: Option<String>,
 }
 
+/// A change as a Problem names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRef {
+    pub id: Id,
+    pub revision: String,
+    pub author: Option<String>,
+}
+
+/// A build as a Problem names it (copied in, so that it outlives pruning).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildRef {
+    pub builder: String,
+    pub number: i64,
+    pub time: Micros,
+    pub revision: Option<String>,
+}
+
+/// One builder's part in a Problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProblemBuilder {
+    pub builder: String,
+    pub first_number: i64,
+    pub last_number: i64,
+    pub fixed_number: Option<i64>,
+}
+
+/// A Problem as stored.
+#[derive(Clone, Debug)]
+pub struct ProblemRecord {
+    /// 0 for a Problem not stored yet.
+    pub id: Id,
+    pub test: Id,
+    pub test_name: BString,
+    pub kind: Kind,
+    pub branch: Option<String>,
+    pub first_build: Id,
+    pub first_failure: BuildRef,
+    pub last_failure: BuildRef,
+    pub fixed: Option<BuildRef>,
+    pub open: bool,
+    pub intermittent: bool,
+    pub failures: u64,
+    pub message: Option<BString>,
+    pub builders: Vec<ProblemBuilder>,
+    pub started_by: Vec<ChangeRef>,
+    pub fixed_by: Vec<ChangeRef>,
+}
+
+/// Which Problems a listing shows.
+#[derive(Clone, Debug, Default)]
+pub struct ProblemFilter {
+    /// `Some(true)`: open only; `Some(false)`: fixed only.
+    pub open: Option<bool>,
+    /// `Some(false)`: leave intermittent Problems out.
+    pub intermittent: Option<bool>,
+    /// `None`: every branch.
+    pub branch: Option<Option<String>>,
+    pub test: Option<Id>,
+    pub ids: Option<Vec<Id>>,
+}
+
 /// Which builds a listing shows.
 #[derive(Clone, Debug, Default)]
 pub struct BuildFilter {
@@ -256,6 +317,7 @@ pub trait Store {
     fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id>;
     fn link_change(&mut self, build: Id, change: Id) -> Result<()>;
     fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>>;
+    fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>>;
 
     /// Looks up or creates each test; returns their ids in order.
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>>;
@@ -274,6 +336,23 @@ pub trait Store {
     fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>>;
 
     fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>>;
+    /// The stored message of a test's result in a build.
+    fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>>;
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
+
+    /// The changes in each build's blamelist.
+    fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>>;
+    fn unlink_changes(&mut self, build: Id) -> Result<()>;
+    fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool>;
+    fn retired_builders(&mut self) -> Result<Vec<String>>;
+    /// Every test with an outcome on a lane.
+    fn lane_tests(&mut self, lane: Id) -> Result<Vec<Id>>;
+
+    /// `(id, first build)` of a test's Problems on a branch.
+    fn test_problem_keys(&mut self, test: Id, branch: Option<&str>) -> Result<Vec<(Id, Id)>>;
+    /// Inserts (`id == 0`) or updates a Problem with its builders and changes; returns its id.
+    fn save_problem(&mut self, problem: &ProblemRecord) -> Result<Id>;
+    fn delete_problem(&mut self, id: Id) -> Result<()>;
+    fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>>;
 }

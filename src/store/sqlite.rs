@@ -12,8 +12,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::migrate;
 use super::{
-    BuildFilter, BuildRecord, ChangeRecord, Counts, Id, LaneBuild, LaneRecord, NewBuild, NewTest,
-    OpenMode, ResultRecord, Run, Store, TestRecord,
+    BuildFilter, BuildRecord, BuildRef, ChangeRecord, ChangeRef, Counts, Id, LaneBuild, LaneRecord,
+    NewBuild, NewTest, OpenMode, ProblemBuilder, ProblemFilter, ProblemRecord, ResultRecord, Run,
+    Store, TestRecord,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -573,6 +574,25 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT c.revision, u.name, c.time, c.comments, c.parents FROM changes c \
+                 LEFT JOIN users u ON u.id = c.user_id WHERE c.revision = ?1",
+            )?
+            .query_row([revision], |row| {
+                Ok(ChangeRecord {
+                    revision: row.get(0)?,
+                    author: row.get(1)?,
+                    time: row.get(2)?,
+                    comments: row.get(3)?,
+                    parents: row.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
         let mut ids = Vec::with_capacity(tests.len());
         for test in tests {
@@ -762,6 +782,303 @@ impl Store for SqliteStore {
                 ])?;
         }
         Ok(())
+    }
+
+    fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT m.text FROM results r JOIN messages m ON m.id = r.message_id \
+                 WHERE r.build_id = ?1 AND r.test_id = ?2",
+            )?
+            .query_row(params![build, test], |row| Ok(bytes(row.get_ref(0)?)))
+            .optional()?)
+    }
+
+    fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.revision, u.name FROM build_changes bc JOIN changes c ON c.id = bc.change_id \
+             LEFT JOIN users u ON u.id = c.user_id WHERE bc.build_id = ?1 \
+             ORDER BY coalesce(c.time, 0), c.id",
+        )?;
+        let mut out = HashMap::new();
+        for build in builds {
+            let rows = stmt.query_map([build], |row| {
+                Ok(ChangeRef {
+                    id: row.get(0)?,
+                    revision: row.get(1)?,
+                    author: row.get(2)?,
+                })
+            })?;
+            out.insert(*build, rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        }
+        Ok(out)
+    }
+
+    fn unlink_changes(&mut self, build: Id) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM build_changes WHERE build_id = ?1")?
+            .execute([build])?;
+        Ok(())
+    }
+
+    fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool> {
+        let changed = self
+            .conn
+            .prepare_cached("UPDATE builders SET retired_at = ?2 WHERE name = ?1")?
+            .execute(params![name, at])?;
+        Ok(changed > 0)
+    }
+
+    fn retired_builders(&mut self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name FROM builders WHERE retired_at IS NOT NULL ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn lane_tests(&mut self, lane: Id) -> Result<Vec<Id>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT test_id FROM runs WHERE lane_id = ?1")?;
+        let rows = stmt.query_map([lane], |row| row.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn test_problem_keys(&mut self, test: Id, branch: Option<&str>) -> Result<Vec<(Id, Id)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, first_build_id FROM problems WHERE test_id = ?1 AND branch = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![test, branch.unwrap_or("")], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn save_problem(&mut self, p: &ProblemRecord) -> Result<Id> {
+        let message = match &p.message {
+            Some(text) => Some(self.message_id(text)?),
+            None => None,
+        };
+        let fixed = p.fixed.as_ref();
+        let values = params![
+            p.test,
+            p.branch.as_deref().unwrap_or(""),
+            p.first_build,
+            p.first_failure.builder,
+            p.first_failure.number,
+            p.first_failure.time,
+            p.first_failure.revision,
+            p.last_failure.builder,
+            p.last_failure.number,
+            p.last_failure.time,
+            p.last_failure.revision,
+            fixed.map(|f| &f.builder),
+            fixed.map(|f| f.number),
+            fixed.map(|f| f.time),
+            fixed.and_then(|f| f.revision.as_ref()),
+            if p.open { "open" } else { "fixed" },
+            p.intermittent,
+            i64::try_from(p.failures).unwrap_or(i64::MAX),
+            message,
+            clock::to_micros(clock::now()),
+        ];
+        let id = if p.id == 0 {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO problems (test_id, branch, first_build_id, first_builder, \
+                     first_number, first_time, first_revision, last_builder, last_number, last_time, \
+                     last_revision, fixed_builder, fixed_number, fixed_time, fixed_revision, state, \
+                     intermittent, failures, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                     ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                )?
+                .execute(values)?;
+            self.conn.last_insert_rowid()
+        } else {
+            self.conn
+                .prepare_cached(
+                    "UPDATE problems SET test_id = ?1, branch = ?2, first_build_id = ?3, \
+                     first_builder = ?4, first_number = ?5, first_time = ?6, first_revision = ?7, \
+                     last_builder = ?8, last_number = ?9, last_time = ?10, last_revision = ?11, \
+                     fixed_builder = ?12, fixed_number = ?13, fixed_time = ?14, fixed_revision = ?15, \
+                     state = ?16, intermittent = ?17, failures = ?18, message_id = ?19, \
+                     updated_at = ?20 WHERE id = ?21",
+                )?
+                .execute(params![
+                    p.test,
+                    p.branch.as_deref().unwrap_or(""),
+                    p.first_build,
+                    p.first_failure.builder,
+                    p.first_failure.number,
+                    p.first_failure.time,
+                    p.first_failure.revision,
+                    p.last_failure.builder,
+                    p.last_failure.number,
+                    p.last_failure.time,
+                    p.last_failure.revision,
+                    fixed.map(|f| &f.builder),
+                    fixed.map(|f| f.number),
+                    fixed.map(|f| f.time),
+                    fixed.and_then(|f| f.revision.as_ref()),
+                    if p.open { "open" } else { "fixed" },
+                    p.intermittent,
+                    i64::try_from(p.failures).unwrap_or(i64::MAX),
+                    message,
+                    clock::to_micros(clock::now()),
+                    p.id
+                ])?;
+            self.conn
+                .prepare_cached("DELETE FROM problem_builders WHERE problem_id = ?1")?
+                .execute([p.id])?;
+            self.conn
+                .prepare_cached("DELETE FROM problem_changes WHERE problem_id = ?1")?
+                .execute([p.id])?;
+            p.id
+        };
+        for b in &p.builders {
+            let builder = self.create_builder(&b.builder)?;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
+                     last_number, fixed_number) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    id,
+                    builder,
+                    b.first_number,
+                    b.last_number,
+                    b.fixed_number
+                ])?;
+        }
+        for (role, changes) in [("start", &p.started_by), ("fix", &p.fixed_by)] {
+            for change in changes {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO problem_changes (problem_id, role, change_id) VALUES (?1, ?2, ?3) \
+                         ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![id, role, change.id])?;
+            }
+        }
+        Ok(id)
+    }
+
+    fn delete_problem(&mut self, id: Id) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM problems WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+
+    fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>> {
+        let mut sql = String::from(
+            "SELECT p.id, p.test_id, t.name, t.kind, p.branch, p.first_build_id, \
+             p.first_builder, p.first_number, p.first_time, p.first_revision, \
+             p.last_builder, p.last_number, p.last_time, p.last_revision, \
+             p.fixed_builder, p.fixed_number, p.fixed_time, p.fixed_revision, \
+             p.state, p.intermittent, p.failures, m.text \
+             FROM problems p JOIN tests t ON t.id = p.test_id \
+             LEFT JOIN messages m ON m.id = p.message_id WHERE 1 = 1",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(open) = filter.open {
+            args.push(Value::Text(if open { "open" } else { "fixed" }.to_owned()));
+            sql += &format!(" AND p.state = ?{}", args.len());
+        }
+        if let Some(intermittent) = filter.intermittent {
+            args.push(Value::Integer(i64::from(intermittent)));
+            sql += &format!(" AND p.intermittent = ?{}", args.len());
+        }
+        if let Some(branch) = &filter.branch {
+            args.push(Value::Text(branch.clone().unwrap_or_default()));
+            sql += &format!(" AND p.branch = ?{}", args.len());
+        }
+        if let Some(test) = filter.test {
+            args.push(Value::Integer(test));
+            sql += &format!(" AND p.test_id = ?{}", args.len());
+        }
+        if let Some(ids) = &filter.ids {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            sql += &format!(" AND p.id IN ({})", list.join(","));
+        }
+        sql += " ORDER BY p.last_time DESC, p.id DESC";
+        let mut stmt = self.conn.prepare(&sql)?;
+        let build_ref =
+            |row: &rusqlite::Row<'_>, at: usize| -> rusqlite::Result<Option<BuildRef>> {
+                let builder: Option<String> = row.get(at)?;
+                Ok(match builder {
+                    Some(builder) => Some(BuildRef {
+                        builder,
+                        number: row.get(at + 1)?,
+                        time: row.get(at + 2)?,
+                        revision: row.get(at + 3)?,
+                    }),
+                    None => None,
+                })
+            };
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |row| {
+            let branch: String = row.get(4)?;
+            let missing = || {
+                rusqlite::Error::InvalidColumnType(6, "builder".into(), rusqlite::types::Type::Null)
+            };
+            Ok(ProblemRecord {
+                id: row.get(0)?,
+                test: row.get(1)?,
+                test_name: bytes(row.get_ref(2)?),
+                kind: kind(&row.get::<_, String>(3)?)?,
+                branch: (!branch.is_empty()).then_some(branch),
+                first_build: row.get(5)?,
+                first_failure: build_ref(row, 6)?.ok_or_else(missing)?,
+                last_failure: build_ref(row, 10)?.ok_or_else(missing)?,
+                fixed: build_ref(row, 14)?,
+                open: row.get::<_, String>(18)? == "open",
+                intermittent: row.get(19)?,
+                failures: row.get::<_, i64>(20)?.max(0) as u64,
+                message: opt_bytes(row.get_ref(21)?),
+                builders: Vec::new(),
+                started_by: Vec::new(),
+                fixed_by: Vec::new(),
+            })
+        })?;
+        let mut problems: Vec<ProblemRecord> = rows.collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        let mut builders = self.conn.prepare_cached(
+            "SELECT b.name, pb.first_number, pb.last_number, pb.fixed_number FROM problem_builders pb \
+             JOIN builders b ON b.id = pb.builder_id WHERE pb.problem_id = ?1 ORDER BY b.name",
+        )?;
+        let mut changes = self.conn.prepare_cached(
+            "SELECT pc.role, c.id, c.revision, u.name FROM problem_changes pc \
+             JOIN changes c ON c.id = pc.change_id LEFT JOIN users u ON u.id = c.user_id \
+             WHERE pc.problem_id = ?1 ORDER BY coalesce(c.time, 0), c.id",
+        )?;
+        for p in &mut problems {
+            p.builders = builders
+                .query_map([p.id], |row| {
+                    Ok(ProblemBuilder {
+                        builder: row.get(0)?,
+                        first_number: row.get(1)?,
+                        last_number: row.get(2)?,
+                        fixed_number: row.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut rows = changes.query([p.id])?;
+            while let Some(row) = rows.next()? {
+                let role: String = row.get(0)?;
+                let change = ChangeRef {
+                    id: row.get(1)?,
+                    revision: row.get(2)?,
+                    author: row.get(3)?,
+                };
+                if role == "start" {
+                    p.started_by.push(change);
+                } else {
+                    p.fixed_by.push(change);
+                }
+            }
+        }
+        Ok(problems)
     }
 }
 

@@ -10,6 +10,8 @@ mod ingest;
 mod blamelist;
 // The database file: missing, newer, older, settings.
 mod store;
+// Problems, since, show, users, builders on the sample history.
+mod problems;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
 // Every file under tests/it is listed above.

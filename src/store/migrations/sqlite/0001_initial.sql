@@ -118,3 +118,51 @@ CREATE TABLE results (
     PRIMARY KEY (build_id, test_id)
 ) WITHOUT ROWID;
 CREATE INDEX results_test ON results (test_id);
+
+-- Problems: runs of consecutive failures of one test on one branch, possibly across builders. The
+-- builds they name are copied in (builder, number, time, revision) so that a Problem's story
+-- outlives pruned results. (test_id, branch, first_build_id) is the stable key; `id` never changes.
+CREATE TABLE problems (
+    id              INTEGER PRIMARY KEY,
+    test_id         INTEGER NOT NULL REFERENCES tests(id),
+    branch          TEXT NOT NULL DEFAULT '',
+    first_build_id  INTEGER NOT NULL,
+    first_builder   TEXT NOT NULL,
+    first_number    INTEGER NOT NULL,
+    first_time      INTEGER NOT NULL,
+    first_revision  TEXT,
+    last_builder    TEXT NOT NULL,
+    last_number     INTEGER NOT NULL,
+    last_time       INTEGER NOT NULL,
+    last_revision   TEXT,
+    fixed_builder   TEXT,
+    fixed_number    INTEGER,
+    fixed_time      INTEGER,
+    fixed_revision  TEXT,
+    state           TEXT NOT NULL,
+    intermittent    INTEGER NOT NULL DEFAULT 0,
+    failures        INTEGER NOT NULL,
+    message_id      INTEGER REFERENCES messages(id),
+    updated_at      INTEGER NOT NULL,
+    UNIQUE (test_id, branch, first_build_id)
+);
+CREATE INDEX problems_state ON problems (state, intermittent);
+
+-- The builders a Problem failed on.
+CREATE TABLE problem_builders (
+    problem_id    INTEGER NOT NULL REFERENCES problems(id) ON DELETE CASCADE,
+    builder_id    INTEGER NOT NULL REFERENCES builders(id),
+    first_number  INTEGER NOT NULL,
+    last_number   INTEGER NOT NULL,
+    fixed_number  INTEGER,
+    PRIMARY KEY (problem_id, builder_id)
+) WITHOUT ROWID;
+
+-- A Problem's starting changes (role 'start', the suspects) and fixing changes (role 'fix').
+CREATE TABLE problem_changes (
+    problem_id INTEGER NOT NULL REFERENCES problems(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL,
+    change_id  INTEGER NOT NULL REFERENCES changes(id),
+    PRIMARY KEY (problem_id, role, change_id)
+) WITHOUT ROWID;
+CREATE INDEX problem_changes_change ON problem_changes (change_id);

@@ -1,0 +1,277 @@
+//! Flakiness: how intermittent a test is, from the evidence of its outcomes (see `docs/flaky.md`).
+//!
+//! On each lane, the last `window` builds with evidence (a pass or a failure) are a test's *runs*.
+//! A *flip* is a change between pass and fail from one run to the next, unless it borders a
+//! consistent failing streak (`streak` or more failing runs in a row): that is a real break or fix,
+//! and a Problem explains it. Evidence, strongest first: retry flakes (failed, then passed within a
+//! build), same-revision disagreement (one revision both passed and failed on one builder), and
+//! unexplained flips, weighted towards recent runs.
+
+use std::collections::HashMap;
+
+use super::problems::At;
+use super::{Evidence, Lane};
+
+/// The knobs of the score; `docs/flaky.md` gives the defaults and why.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Runs per lane looked at (the most recent).
+    pub window: usize,
+    /// Only runs at or after this time (µs).
+    pub since: Option<i64>,
+    /// Only runs at or before this time (µs): the score as it stood then.
+    pub until: Option<i64>,
+    /// A failing streak this long or longer is a real break, not flakiness.
+    pub streak: usize,
+    /// The weight of each older transition is `1 - alpha` times the next one's.
+    pub alpha: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            window: 100,
+            since: None,
+            until: None,
+            streak: 3,
+            alpha: 0.1,
+        }
+    }
+}
+
+/// A test's flakiness evidence on the lanes given.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub runs: u64,
+    pub failures: u64,
+    /// Unexplained flips.
+    pub flips: u64,
+    /// `flips / (runs - 1)`, over the lanes (transitions counted per lane).
+    pub flip_rate: f64,
+    /// The recency-weighted flip rate.
+    pub weighted_flip_rate: f64,
+    pub retry_flakes: u64,
+    /// Revisions that both passed and failed on one builder.
+    pub same_revision: u64,
+    /// Short failing streaks (each bordered by passes or the window's start).
+    pub flake_streaks: u64,
+    pub score: f64,
+    /// Builders where the test showed flaky evidence.
+    pub builders: Vec<String>,
+    pub last_flake: Option<At>,
+}
+
+impl Stats {
+    /// Retry or same-revision evidence: flakiness beyond doubt.
+    pub fn has_hard_evidence(&self) -> bool {
+        self.retry_flakes > 0 || self.same_revision > 0
+    }
+}
+
+/// The score over which a test counts as intermittent (and its Problems are intermittent).
+pub const THRESHOLD: f64 = 0.1;
+
+pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
+    let mut stats = Stats::default();
+    let mut transitions = 0u64;
+    let (mut weighted, mut weights) = (0.0, 0.0);
+    for lane in lanes {
+        let runs: Vec<usize> = lane
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.evidence != Evidence::None)
+            .filter(|(_, s)| options.since.is_none_or(|t| s.time >= t))
+            .filter(|(_, s)| options.until.is_none_or(|t| s.time <= t))
+            .map(|(i, _)| i)
+            .collect();
+        let runs = &runs[runs.len().saturating_sub(options.window)..];
+        if runs.is_empty() {
+            continue;
+        }
+        let fail = |k: usize| lane.steps[runs[k]].evidence.is_fail();
+        // The length of the failing streak each failing run belongs to.
+        let mut streak_len = vec![0usize; runs.len()];
+        let mut k = 0;
+        let mut lane_streaks = 0u64;
+        while k < runs.len() {
+            if fail(k) {
+                let start = k;
+                while k < runs.len() && fail(k) {
+                    k += 1;
+                }
+                for len in &mut streak_len[start..k] {
+                    *len = k - start;
+                }
+                if k - start < options.streak {
+                    lane_streaks += 1;
+                }
+            } else {
+                k += 1;
+            }
+        }
+        let mut lane_flips = 0u64;
+        let mut last_flake: Option<usize> = None;
+        let n = runs.len();
+        for k in 1..n {
+            let weight = (1.0 - options.alpha).powi((n - 1 - k) as i32);
+            weights += weight;
+            if fail(k) == fail(k - 1) {
+                continue;
+            }
+            let failing_side = if fail(k) { k } else { k - 1 };
+            if streak_len[failing_side] >= options.streak {
+                continue;
+            }
+            lane_flips += 1;
+            weighted += weight;
+            last_flake = Some(runs[failing_side].max(last_flake.unwrap_or(0)));
+        }
+        transitions += (n - 1) as u64;
+        let mut lane_retries = 0u64;
+        let mut by_revision: HashMap<&str, (bool, bool)> = HashMap::new();
+        for &i in runs {
+            let step = &lane.steps[i];
+            if step.evidence == Evidence::RetryPass {
+                lane_retries += 1;
+                last_flake = Some(i.max(last_flake.unwrap_or(0)));
+            }
+            if let Some(revision) = &step.revision {
+                let seen = by_revision.entry(revision).or_default();
+                if step.evidence.is_fail() {
+                    seen.1 = true;
+                } else {
+                    seen.0 = true;
+                }
+            }
+        }
+        let lane_same_revision = by_revision.values().filter(|(p, f)| *p && *f).count() as u64;
+        stats.runs += n as u64;
+        stats.failures += (0..n).filter(|&k| fail(k)).count() as u64;
+        stats.flips += lane_flips;
+        stats.retry_flakes += lane_retries;
+        stats.same_revision += lane_same_revision;
+        stats.flake_streaks += lane_streaks;
+        if lane_retries > 0 || lane_same_revision > 0 || lane_streaks >= 2 {
+            stats.builders.push(lane.builder.clone());
+        }
+        if let Some(i) = last_flake {
+            let step = &lane.steps[i];
+            let candidate = At {
+                lane: lane.lane,
+                builder: lane.builder.clone(),
+                build: step.build,
+                number: step.number,
+                time: step.time,
+                revision: step.revision.clone(),
+            };
+            if stats
+                .last_flake
+                .as_ref()
+                .is_none_or(|l| candidate.time > l.time)
+            {
+                stats.last_flake = Some(candidate);
+            }
+        }
+    }
+    stats.flip_rate = if transitions > 0 {
+        stats.flips as f64 / transitions as f64
+    } else {
+        0.0
+    };
+    stats.weighted_flip_rate = if weights > 0.0 {
+        weighted / weights
+    } else {
+        0.0
+    };
+    // One short failure alone is an incident (a blip, or a break fixed at once), not a pattern.
+    let pattern = if stats.flake_streaks >= 2 { 1.0 } else { 0.25 };
+    let score = stats.weighted_flip_rate * pattern
+        + (0.1 * stats.retry_flakes as f64).min(0.5)
+        + (0.2 * stats.same_revision as f64).min(0.5);
+    stats.score = score.min(1.0);
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::Step;
+
+    fn lane(name: &str, pattern: &str) -> Lane {
+        Lane {
+            lane: 1,
+            builder: name.to_owned(),
+            retired: false,
+            steps: pattern
+                .chars()
+                .enumerate()
+                .map(|(k, c)| Step {
+                    build: k as i64,
+                    number: k as i64,
+                    time: 10 * k as i64,
+                    revision: Some(format!("r{k}")),
+                    status: None,
+                    evidence: match c {
+                        'P' => Evidence::Pass,
+                        'F' => Evidence::Fail,
+                        'R' => Evidence::RetryPass,
+                        _ => Evidence::None,
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn score(pattern: &str) -> Stats {
+        stats(&[lane("a", pattern)], &Options::default())
+    }
+
+    #[test]
+    fn a_real_break_and_fix_is_not_flaky() {
+        let s = score("PPPPPFFFFFFPPPPP");
+        assert_eq!(s.flips, 0);
+        assert_eq!(s.score, 0.0);
+        assert!(s.builders.is_empty());
+    }
+
+    #[test]
+    fn scattered_failures_are() {
+        let s = score("PPFPPPFPPFPPPPFP");
+        assert_eq!(s.flips, 8);
+        assert_eq!(s.flake_streaks, 4);
+        assert!(s.score > THRESHOLD, "{s:?}");
+        assert_eq!(s.builders, ["a"]);
+        assert_eq!(s.last_flake.unwrap().number, 14);
+    }
+
+    #[test]
+    fn a_retry_flake_outranks_one_old_flip() {
+        let retry = score("PPPPPPPPPPPPPPPPPPPPRPP");
+        let old = score("PFPPPPPPPPPPPPPPPPPPPPP");
+        assert!(retry.score > old.score, "{retry:?} vs {old:?}");
+        assert!(retry.score >= THRESHOLD);
+        assert!(old.score < THRESHOLD);
+    }
+
+    #[test]
+    fn a_fixed_flaky_test_falls_as_passes_accumulate() {
+        let recent = score("PFPFPPFPFP");
+        let later = score(&format!("PFPFPPFPFP{}", "P".repeat(30)));
+        assert!(
+            later.score < recent.score / 4.0,
+            "{} vs {}",
+            later.score,
+            recent.score
+        );
+    }
+
+    #[test]
+    fn same_revision_disagreement_counts() {
+        let mut l = lane("a", "PPFP");
+        l.steps[3].revision = l.steps[2].revision.clone();
+        let s = stats(&[l], &Options::default());
+        assert_eq!(s.same_revision, 1);
+        assert!(s.score >= THRESHOLD);
+    }
+}

@@ -1,0 +1,29 @@
+//! `probtrack reanalyze`: rebuild every Problem from the stored results.
+
+use crate::cli::Context;
+use crate::error::Result;
+use crate::problems;
+use crate::store::OpenMode;
+
+/// Rebuild every Problem from the stored results (after a change of rules); ids are kept
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  probtrack reanalyze\n\nGives the same Problems as the incremental analysis at ingest; each keeps its id."
+)]
+pub struct Args {}
+
+pub fn exec(_args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let mut store = ctx.open(OpenMode::Existing)?;
+    store.begin_write()?;
+    match problems::reanalyze(store.as_mut()) {
+        Ok(tests) => {
+            store.commit()?;
+            ctx.out.line(&format!("reanalyzed {tests} tests"))?;
+            Ok(0)
+        }
+        Err(e) => {
+            let _ = store.rollback();
+            Err(e)
+        }
+    }
+}

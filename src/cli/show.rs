@@ -1,0 +1,231 @@
+//! `probtrack show PROBLEM_ID`: a Problem's whole story.
+
+use serde::Serialize;
+
+use crate::cli::builds::{short_author, short_rev};
+use crate::cli::Context;
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::problems::Branch;
+use crate::report::{lossy, safe, safe_short, OutputFormat};
+use crate::store::{OpenMode, ProblemFilter};
+use crate::views::{ProblemView, MESSAGE_LEN};
+
+/// Show a Problem's whole story: each builder's builds, messages, changes and people
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  probtrack show 12
+  probtrack show 12 --format json
+
+Problem ids are in the first column of `probtrack problems`.")]
+pub struct Args {
+    /// The Problem's id
+    id: i64,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct ShowView {
+    #[serde(flatten)]
+    problem: ProblemView,
+    changes: Vec<ChangeDetail>,
+    timeline: Vec<BuilderTimeline>,
+}
+
+#[derive(Serialize)]
+struct ChangeDetail {
+    role: &'static str,
+    revision: String,
+    author: Option<String>,
+    person: Option<String>,
+    time: Option<String>,
+    comments: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BuilderTimeline {
+    builder: String,
+    builds: Vec<TimelineBuild>,
+}
+
+#[derive(Serialize)]
+struct TimelineBuild {
+    build: i64,
+    revision: Option<String>,
+    time: String,
+    status: Option<&'static str>,
+    message: Option<String>,
+}
+
+/// Builds shown before a Problem's first failure on each builder.
+const CONTEXT: usize = 2;
+
+pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let mut store = ctx.open(OpenMode::Existing)?;
+    let problem = store
+        .problems(&ProblemFilter {
+            ids: Some(vec![args.id]),
+            ..ProblemFilter::default()
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Error::bad_input(format!("there is no Problem {}", args.id))
+                .hint("`probtrack problems --all` lists them")
+        })?;
+    // The changes, with their messages.
+    let mut changes = Vec::new();
+    for (role, list) in [("start", &problem.started_by), ("fix", &problem.fixed_by)] {
+        for change in list {
+            let full = store.change(&change.revision)?;
+            changes.push(ChangeDetail {
+                role,
+                revision: change.revision.clone(),
+                author: change.author.clone(),
+                person: change
+                    .author
+                    .as_deref()
+                    .map(|a| crate::people::person(&ctx.settings, a).name),
+                time: full.as_ref().and_then(|c| c.time).map(clock::rfc3339),
+                comments: full.and_then(|c| c.comments),
+            });
+        }
+    }
+    // Each builder's builds from just before the Problem to its fix.
+    let lanes = Branch::load(store.as_mut(), problem.branch.as_deref())?
+        .test_lanes(store.as_mut(), problem.test)?;
+    let mut timeline = Vec::new();
+    for part in &problem.builders {
+        let Some(lane) = lanes.iter().find(|l| l.builder == part.builder) else {
+            continue;
+        };
+        let end = part.fixed_number.unwrap_or(i64::MAX);
+        let first = lane
+            .steps
+            .iter()
+            .position(|s| s.number >= part.first_number)
+            .unwrap_or(0);
+        let mut builds = Vec::new();
+        for step in lane.steps[first.saturating_sub(CONTEXT)..]
+            .iter()
+            .take_while(|s| s.number <= end)
+        {
+            let message = if step.status.is_some_and(|s| s.is_failing()) {
+                store
+                    .result_message(step.build, problem.test)?
+                    .map(|m| crate::views::shorten(&lossy(&m), MESSAGE_LEN))
+            } else {
+                None
+            };
+            builds.push(TimelineBuild {
+                build: step.number,
+                revision: step.revision.clone(),
+                time: clock::rfc3339(step.time),
+                status: step.status.map(|s| s.as_str()),
+                message,
+            });
+        }
+        timeline.push(BuilderTimeline {
+            builder: part.builder.clone(),
+            builds,
+        });
+    }
+    let view = ShowView {
+        problem: ProblemView::new(&problem, &ctx.settings),
+        changes,
+        timeline,
+    };
+    match args.format {
+        OutputFormat::Json => ctx.out.json(&view)?,
+        OutputFormat::Csv => ctx.out.csv(&[&view.problem])?,
+        OutputFormat::Table => {
+            let p = &view.problem;
+            ctx.out.line(&format!(
+                "Problem {}: {} — {}{}",
+                p.id,
+                safe(p.test.as_bytes()),
+                p.state,
+                if p.intermittent {
+                    " (intermittent)"
+                } else {
+                    ""
+                }
+            ))?;
+            ctx.out.line(&format!(
+                "First failed in {} #{} at {}; {} failures on {}.",
+                safe(p.first_failure.builder.as_bytes()),
+                p.first_failure.build,
+                p.first_failure.time,
+                p.failures,
+                safe(p.builders.join(", ").as_bytes())
+            ))?;
+            if let Some(fixed) = &p.fixed {
+                ctx.out.line(&format!(
+                    "Fixed in {} #{} at {}.",
+                    safe(fixed.builder.as_bytes()),
+                    fixed.build,
+                    fixed.time
+                ))?;
+            }
+            if let Some(message) = &p.message {
+                ctx.out
+                    .line(&format!("Message: {}", safe(message.as_bytes())))?;
+            }
+            let rows = view
+                .changes
+                .iter()
+                .map(|c| {
+                    vec![
+                        (if c.role == "start" {
+                            "started"
+                        } else {
+                            "fixed"
+                        })
+                        .into(),
+                        short_rev(&c.revision).into(),
+                        safe(
+                            c.author
+                                .as_deref()
+                                .map(short_author)
+                                .unwrap_or("?")
+                                .as_bytes(),
+                        )
+                        .into(),
+                        c.comments
+                            .as_deref()
+                            .map(|m| safe_short(m.as_bytes(), 60))
+                            .unwrap_or_default()
+                            .into(),
+                    ]
+                })
+                .collect();
+            ctx.out.table(&["", "change", "author", "message"], rows)?;
+            for b in &view.timeline {
+                let rows = b
+                    .builds
+                    .iter()
+                    .map(|t| {
+                        let status = t
+                            .status
+                            .and_then(|s| s.parse().ok())
+                            .map_or_else(|| "-".into(), |s| ctx.out.status_cell(s));
+                        vec![
+                            t.build.into(),
+                            t.revision.as_deref().map(short_rev).unwrap_or("").into(),
+                            t.time.clone().into(),
+                            status,
+                            safe(t.message.as_deref().unwrap_or("").as_bytes()).into(),
+                        ]
+                    })
+                    .collect();
+                ctx.out.line(&safe(b.builder.as_bytes()))?;
+                ctx.out
+                    .table(&["build", "revision", "time", "status", "message"], rows)?;
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,81 @@
+//! People: authors as changes record them (`Name <email>`), merged into persons by the settings'
+//! users map, so that one person who commits under two addresses is one responsible user.
+
+use crate::settings::{Settings, UserEntry};
+
+/// The name and e-mail parts of `Name <email>`.
+pub fn split_author(author: &str) -> (&str, Option<&str>) {
+    match author.rsplit_once('<') {
+        Some((name, rest)) => (name.trim(), Some(rest.trim_end_matches('>').trim())),
+        None => (author.trim(), None),
+    }
+}
+
+/// The person behind an author: the users map's entry, else the author's name.
+pub fn person<'s>(settings: &'s Settings, author: &str) -> Person<'s> {
+    let (name, email) = split_author(author);
+    let entry = settings.users.iter().find(|u| {
+        email.is_some_and(|e| u.emails.iter().any(|x| x.eq_ignore_ascii_case(e)))
+            || u.aliases.iter().any(|a| a == name || a == author)
+            || u.name == name
+    });
+    match entry {
+        Some(entry) => Person {
+            name: entry.name.clone(),
+            entry: Some(entry),
+        },
+        None => Person {
+            name: if name.is_empty() {
+                author.to_owned()
+            } else {
+                name.to_owned()
+            },
+            entry: None,
+        },
+    }
+}
+
+pub struct Person<'s> {
+    pub name: String,
+    pub entry: Option<&'s UserEntry>,
+}
+
+/// Whether `query` (`--user`) names the author: the person's name, the author as recorded, its
+/// name or its e-mail address.
+pub fn matches(settings: &Settings, query: &str, author: &str) -> bool {
+    let (name, email) = split_author(author);
+    author == query
+        || name == query
+        || email.is_some_and(|e| e.eq_ignore_ascii_case(query))
+        || person(settings, author).name == query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_users_map_merges_addresses() {
+        let settings: Settings = toml::from_str(
+            r#"
+            [[users]]
+            name = "Ada Lovelace"
+            emails = ["ada@example.org", "ada@work.example"]
+            chat = "@ada"
+            "#,
+        )
+        .unwrap();
+        let home = person(&settings, "Ada L <ada@example.org>");
+        let work = person(&settings, "ada <ADA@work.example>");
+        assert_eq!(home.name, "Ada Lovelace");
+        assert_eq!(work.name, "Ada Lovelace");
+        assert_eq!(person(&settings, "Bob <bob@example.org>").name, "Bob");
+        assert!(matches(&settings, "Ada Lovelace", "ada <ada@work.example>"));
+        assert!(matches(
+            &settings,
+            "bob@example.org",
+            "Bob <bob@example.org>"
+        ));
+        assert!(!matches(&settings, "Bob", "Ada L <ada@example.org>"));
+    }
+}

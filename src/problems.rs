@@ -1,0 +1,297 @@
+//! Keeping Problems up to date: loads a test's outcomes from the store, asks the analyzer for its
+//! Problems, narrows their suspects with the builds' blamelists, and stores them with stable ids.
+//!
+//! Ingest calls [`update`] for the tests the new build touched; `reanalyze` calls it for every test.
+//! Both run the same code over the same rows, so they agree.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::analyze::problems::{self as analysis, At, Episode};
+use crate::analyze::{flaky, Lane};
+use crate::error::Result;
+use crate::store::{
+    BuildRef, ChangeRef, Id, LaneBuild, LaneRecord, ProblemBuilder, ProblemRecord, Store,
+};
+
+/// The lanes of one branch, with their builds, loaded once for many tests.
+pub struct Branch {
+    pub branch: Option<String>,
+    lanes: Vec<(LaneRecord, bool, Vec<LaneBuild>)>,
+}
+
+impl Branch {
+    pub fn load(store: &mut dyn Store, branch: Option<&str>) -> Result<Branch> {
+        let retired: HashSet<String> = store.retired_builders()?.into_iter().collect();
+        let mut lanes = Vec::new();
+        for lane in store.lanes()? {
+            if lane.branch.as_deref() != branch {
+                continue;
+            }
+            let builds = store.lane_builds(lane.id)?;
+            let is_retired = retired.contains(&lane.builder);
+            lanes.push((lane, is_retired, builds));
+        }
+        Ok(Branch {
+            branch: branch.map(str::to_owned),
+            lanes,
+        })
+    }
+
+    pub fn lane_ids(&self) -> Vec<Id> {
+        self.lanes.iter().map(|(l, _, _)| l.id).collect()
+    }
+
+    /// A test's history on this branch's lanes.
+    pub fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
+        let runs: HashMap<Id, _> = store.test_runs(test)?.into_iter().collect();
+        Ok(self
+            .lanes
+            .iter()
+            .filter_map(|(lane, retired, builds)| {
+                runs.get(&lane.id)
+                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, r))
+            })
+            .collect())
+    }
+}
+
+/// Recomputes the Problems of `tests` on `branch` and stores them.
+pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
+    for &test in tests {
+        let lanes = branch.test_lanes(store, test)?;
+        let episodes = analysis::episodes(&lanes);
+        let mut old = store.test_problem_keys(test, branch.branch.as_deref())?;
+        for episode in &episodes {
+            let failing: HashSet<Id> = episode
+                .parts
+                .iter()
+                .flat_map(|p| p.failing_builds.iter().copied())
+                .collect();
+            // The same Problem keeps its id: by its key, else by a failing build it still holds.
+            let first = episode.first_failure.build;
+            let reuse = old
+                .iter()
+                .position(|(_, f)| *f == first)
+                .or_else(|| old.iter().position(|(_, f)| failing.contains(f)));
+            let id = reuse.map_or(0, |i| old.remove(i).0);
+            let record = record(store, branch, test, id, episode, &lanes)?;
+            store.save_problem(&record)?;
+        }
+        for (id, _) in old {
+            store.delete_problem(id)?;
+        }
+    }
+    Ok(())
+}
+
+fn build_ref(at: &At) -> BuildRef {
+    BuildRef {
+        builder: at.builder.clone(),
+        number: at.number,
+        time: at.time,
+        revision: at.revision.clone(),
+    }
+}
+
+fn record(
+    store: &mut dyn Store,
+    branch: &Branch,
+    test: Id,
+    id: Id,
+    episode: &Episode,
+    lanes: &[Lane],
+) -> Result<ProblemRecord> {
+    let windows: Vec<Id> = episode
+        .parts
+        .iter()
+        .flat_map(|p| p.start_window.iter().chain(&p.fix_window).copied())
+        .collect();
+    let blamelists = store.blamelists(&windows)?;
+    let changes_of = |builds: &[Id]| -> Vec<ChangeRef> {
+        let mut out: Vec<ChangeRef> = Vec::new();
+        for build in builds {
+            for change in blamelists.get(build).into_iter().flatten() {
+                if !out.iter().any(|c| c.id == change.id) {
+                    out.push(change.clone());
+                }
+            }
+        }
+        out
+    };
+    let opening = episode.opening_part();
+    let start_windows: Vec<(bool, Vec<ChangeRef>)> = episode
+        .parts
+        .iter()
+        .map(|p| (p.passed_before, changes_of(&p.start_window)))
+        .collect();
+    let started_by = analysis::narrow(&start_windows, &changes_of(&opening.start_window));
+    let fixed_by = match &episode.fixed_at {
+        Some(fix) => {
+            let closing = episode
+                .parts
+                .iter()
+                .find(|p| p.lane == fix.lane)
+                .map(|p| changes_of(&p.fix_window))
+                .unwrap_or_default();
+            let fix_windows: Vec<(bool, Vec<ChangeRef>)> = episode
+                .parts
+                .iter()
+                .filter(|p| p.fixed)
+                .map(|p| (true, changes_of(&p.fix_window)))
+                .collect();
+            analysis::narrow(&fix_windows, &closing)
+        }
+        None => Vec::new(),
+    };
+    let intermittent = intermittent(episode, lanes);
+    let message = store.result_message(episode.last_failure.build, test)?;
+    let (test_name, kind) = match store.tests_by_id(&[test])?.remove(&test) {
+        Some(t) => (t.name, t.kind),
+        None => (bstr::BString::default(), probtrack_parsers::Kind::Test),
+    };
+    Ok(ProblemRecord {
+        id,
+        test,
+        test_name,
+        kind,
+        branch: branch.branch.clone(),
+        first_build: episode.first_failure.build,
+        first_failure: build_ref(&episode.first_failure),
+        last_failure: build_ref(&episode.last_failure),
+        fixed: episode.fixed_at.as_ref().map(build_ref),
+        open: episode.open,
+        intermittent,
+        failures: episode.failures,
+        message,
+        builders: episode
+            .parts
+            .iter()
+            .map(|p| ProblemBuilder {
+                builder: p.builder.clone(),
+                first_number: p.first_failure.number,
+                last_number: p.last_failure.number,
+                fixed_number: p
+                    .fixed
+                    .then(|| p.fix_window.last())
+                    .flatten()
+                    .and_then(|b| {
+                        lanes
+                            .iter()
+                            .find(|l| l.lane == p.lane)
+                            .and_then(|l| l.steps.iter().find(|s| s.build == *b))
+                            .map(|s| s.number)
+                    }),
+            })
+            .collect(),
+        started_by,
+        fixed_by,
+    })
+}
+
+/// Recomputes every Problem from the stored results, branch by branch.
+pub fn reanalyze(store: &mut dyn Store) -> Result<usize> {
+    let mut branches: Vec<Option<String>> = store.lanes()?.into_iter().map(|l| l.branch).collect();
+    branches.sort();
+    branches.dedup();
+    let mut tests_seen = 0;
+    for branch in branches {
+        let loaded = Branch::load(store, branch.as_deref())?;
+        let mut tests: Vec<Id> = Vec::new();
+        for lane in loaded.lane_ids() {
+            tests.extend(store.lane_tests(lane)?);
+        }
+        // Tests whose Problems lost all their results must lose their Problems too.
+        tests.extend(
+            store
+                .problems(&crate::store::ProblemFilter {
+                    branch: Some(branch.clone()),
+                    ..Default::default()
+                })?
+                .iter()
+                .map(|p| p.test),
+        );
+        tests.sort_unstable();
+        tests.dedup();
+        tests_seen += tests.len();
+        update(store, &loaded, &tests)?;
+    }
+    Ok(tests_seen)
+}
+
+/// How many builds around a Problem (before its first failure, after its end) its test's flakiness
+/// is judged on.
+pub const AROUND: usize = 20;
+
+/// Whether a Problem is a flaky test's failure rather than a break: retry flakes around it or a
+/// revision that both passed and failed during it, or — for a short Problem (no builder failed it
+/// `streak` times in a row) — at least two short failing streaks around it. Judged only on evidence
+/// that a new build can change by changing the test's outcome, so that the incremental analysis and
+/// `reanalyze` agree (see docs/flaky.md).
+fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
+    let options = flaky::Options::default();
+    let own: Vec<Lane> = lanes
+        .iter()
+        .filter(|l| episode.parts.iter().any(|p| p.lane == l.lane))
+        .cloned()
+        .collect();
+    let end = episode
+        .fixed_at
+        .as_ref()
+        .unwrap_or(&episode.last_failure)
+        .clone();
+    let time_of = |lane: Id, number: i64, offset: isize| -> Option<i64> {
+        let lane = lanes.iter().find(|l| l.lane == lane)?;
+        let at = lane.steps.iter().position(|s| s.number == number)? as isize + offset;
+        if at < 0 {
+            return Some(i64::MIN);
+        }
+        lane.steps.get(at as usize).map(|s| s.time)
+    };
+    let since = time_of(
+        episode.first_failure.lane,
+        episode.first_failure.number,
+        -(AROUND as isize),
+    );
+    let until = time_of(end.lane, end.number, AROUND as isize).unwrap_or(i64::MAX);
+    let around = flaky::stats(
+        &own,
+        &flaky::Options {
+            since,
+            until: Some(until),
+            window: usize::MAX,
+            ..options
+        },
+    );
+    let during = flaky::stats(
+        &own,
+        &flaky::Options {
+            since: Some(episode.first_failure.time),
+            until: Some(end.time),
+            window: usize::MAX,
+            ..options
+        },
+    );
+    let short = episode.parts.iter().all(|part| {
+        let Some(lane) = own.iter().find(|l| l.lane == part.lane) else {
+            return true;
+        };
+        longest_failing_streak(lane, &part.failing_builds) < options.streak
+    });
+    around.retry_flakes > 0 || during.same_revision > 0 || (short && around.flake_streaks >= 2)
+}
+
+/// The longest run of consecutive failing builds (builds without evidence skipped) among `builds`.
+fn longest_failing_streak(lane: &Lane, builds: &[Id]) -> usize {
+    let (mut longest, mut current) = (0, 0);
+    for step in &lane.steps {
+        match step.evidence {
+            crate::analyze::Evidence::Fail if builds.contains(&step.build) => {
+                current += 1;
+                longest = longest.max(current);
+            }
+            crate::analyze::Evidence::None => {}
+            _ => current = 0,
+        }
+    }
+    longest
+}

@@ -1,0 +1,122 @@
+//! The JSON shapes other tools rely on (`docs/output.md`): plain serde structs built from store
+//! records, never the records themselves.
+
+use serde::Serialize;
+
+use crate::clock;
+use crate::report::lossy;
+use crate::settings::Settings;
+use crate::store::{BuildRef, ChangeRef, ProblemRecord};
+
+/// A build as Problems name it: `{builder, build, revision, time}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct BuildAt {
+    pub builder: String,
+    pub build: i64,
+    pub revision: Option<String>,
+    pub time: String,
+}
+
+impl From<&BuildRef> for BuildAt {
+    fn from(b: &BuildRef) -> Self {
+        BuildAt {
+            builder: b.builder.clone(),
+            build: b.number,
+            revision: b.revision.clone(),
+            time: clock::rfc3339(b.time),
+        }
+    }
+}
+
+/// `{revision, author}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeView {
+    pub revision: String,
+    pub author: Option<String>,
+}
+
+impl From<&ChangeRef> for ChangeView {
+    fn from(c: &ChangeRef) -> Self {
+        ChangeView {
+            revision: c.revision.clone(),
+            author: c.author.clone(),
+        }
+    }
+}
+
+/// One Problem, as `problems` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProblemView {
+    pub id: i64,
+    pub test: String,
+    pub kind: &'static str,
+    pub branch: Option<String>,
+    pub state: &'static str,
+    pub intermittent: bool,
+    pub builders: Vec<String>,
+    pub first_failure: BuildAt,
+    pub last_failure: BuildAt,
+    /// The pass that fixed it, or null while open.
+    pub fixed: Option<BuildAt>,
+    pub started_by: Vec<ChangeView>,
+    pub fixed_by: Vec<ChangeView>,
+    pub failures: u64,
+    pub message: Option<String>,
+    /// The authors of the starting changes, as persons (the settings' users map).
+    pub responsible: Vec<String>,
+    /// The authors of the fixing changes, as persons.
+    pub fixers: Vec<String>,
+}
+
+/// How long `message` may be in a listing.
+pub const MESSAGE_LEN: usize = 200;
+
+impl ProblemView {
+    pub fn new(p: &ProblemRecord, settings: &Settings) -> ProblemView {
+        let persons = |changes: &[ChangeRef]| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for author in changes.iter().filter_map(|c| c.author.as_deref()) {
+                let name = crate::people::person(settings, author).name;
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            out
+        };
+        ProblemView {
+            id: p.id,
+            test: lossy(&p.test_name),
+            kind: p.kind.as_str(),
+            branch: p.branch.clone(),
+            state: if p.open { "open" } else { "fixed" },
+            intermittent: p.intermittent,
+            builders: p.builders.iter().map(|b| b.builder.clone()).collect(),
+            first_failure: (&p.first_failure).into(),
+            last_failure: (&p.last_failure).into(),
+            fixed: p.fixed.as_ref().map(Into::into),
+            started_by: p.started_by.iter().map(Into::into).collect(),
+            fixed_by: p.fixed_by.iter().map(Into::into).collect(),
+            failures: p.failures,
+            message: p
+                .message
+                .as_deref()
+                .map(|m| shorten(&lossy(m), MESSAGE_LEN)),
+            responsible: persons(&p.started_by),
+            fixers: persons(&p.fixed_by),
+        }
+    }
+}
+
+/// The first line of `text`, at most `max` characters.
+pub fn shorten(text: &str, max: usize) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() > max {
+        line.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+    } else {
+        line.to_owned()
+    }
+}
