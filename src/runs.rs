@@ -147,8 +147,11 @@ mod tests {
     fn a_missing_test_is_a_run_of_nothing() {
         let numbers = [1, 2, 3];
         let mut r = Vec::new();
+        // Build 3 was already there without the test: it stays without it.
         set_outcome(&mut r, &numbers, 2, Some(F));
-        assert_eq!(expand(&r, &numbers), [None, Some(F), Some(F)]);
+        assert_eq!(expand(&r, &numbers), [None, Some(F), None]);
+        set_outcome(&mut r, &numbers, 3, Some(F));
+        assert_eq!(r, runs(&[(2, Some(F))]));
         set_outcome(&mut r, &numbers, 3, None);
         assert_eq!(expand(&r, &numbers), [None, Some(F), None]);
     }
