@@ -18,6 +18,7 @@ mod builders;
 mod builds;
 mod delete_build;
 mod history;
+mod import;
 mod ingest;
 mod parse;
 mod parsers;
@@ -69,6 +70,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Ingest(ingest::Args),
+    Import(import::Args),
     Parse(parse::Args),
     Parsers(parsers::Args),
     Builds(builds::Args),
@@ -154,6 +156,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
     };
     match cli.command {
         Command::Ingest(args) => ingest::exec(args, &mut ctx),
+        Command::Import(args) => import::exec(args, &mut ctx),
         Command::Parse(args) => parse::exec(args, &mut ctx),
         Command::Parsers(args) => parsers::exec(args, &mut ctx),
         Command::Builds(args) => builds::exec(args, &mut ctx),

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod durations;
 pub mod error;
+pub mod import;
 pub mod ingest;
 pub mod lookup;
 pub mod people;

@@ -271,27 +271,51 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
             ..options
         },
     );
-    let short = episode.parts.iter().all(|part| {
+    // A break fails a builder once, in one long streak, until it is fixed; a flaky test's failures
+    // come in short streaks, and flip-flop while the Problem is open.
+    // How often the test fails around the Problem, outside it: a streak that rate would make only by
+    // a rare chance is a break.
+    let outside_failures = around.failures.saturating_sub(episode.failures);
+    let outside_runs = around.runs.saturating_sub(episode.failures).max(1);
+    let rate = outside_failures as f64 / outside_runs as f64;
+    let mut long_break = false;
+    for part in &episode.parts {
         let Some(lane) = own.iter().find(|l| l.lane == part.lane) else {
-            return true;
+            continue;
         };
-        longest_failing_streak(lane, &part.failing_builds) < options.streak
-    });
-    around.retry_flakes > 0 || during.same_revision > 0 || (short && around.flake_streaks >= 2)
+        let streaks = failing_streaks(lane, &part.failing_builds);
+        long_break |= streaks.len() == 1
+            && streaks[0] > options.streak
+            && rate.powi(streaks[0] as i32) < CHANCE;
+    }
+    around.retry_flakes > 0
+        || during.same_revision > 0
+        || (around.flake_streaks >= 2 && !long_break)
 }
 
-/// The longest run of consecutive failing builds (builds without evidence skipped) among `builds`.
-fn longest_failing_streak(lane: &Lane, builds: &[Id]) -> usize {
-    let (mut longest, mut current) = (0, 0);
+/// A failing streak that the test's failure rate around a Problem would make with less than this
+/// chance is a break, even for a test known to be flaky.
+pub const CHANCE: f64 = 0.001;
+
+/// The lengths of the runs of consecutive failing builds (builds without evidence skipped) among
+/// `builds`.
+fn failing_streaks(lane: &Lane, builds: &[Id]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut current = 0;
     for step in &lane.steps {
         match step.evidence {
-            crate::analyze::Evidence::Fail if builds.contains(&step.build) => {
-                current += 1;
-                longest = longest.max(current);
-            }
+            crate::analyze::Evidence::Fail if builds.contains(&step.build) => current += 1,
             crate::analyze::Evidence::None => {}
-            _ => current = 0,
+            _ => {
+                if current > 0 {
+                    out.push(current);
+                }
+                current = 0;
+            }
         }
     }
-    longest
+    if current > 0 {
+        out.push(current);
+    }
+    out
 }

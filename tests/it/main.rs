@@ -3,6 +3,8 @@
 
 // The Test builder, fixture paths, and JSON helpers.
 mod harness;
+// A generator of synthetic histories with a known truth.
+mod generate;
 
 // Ingesting reports: dialects, idempotence, several files, bad input, concurrency.
 mod ingest;
@@ -10,6 +12,8 @@ mod ingest;
 mod blamelist;
 // The database file: missing, newer, older, settings.
 mod store;
+// Incremental analysis vs reanalyze on long generated histories.
+mod analysis;
 // Problems, since, show, users, builders on the sample history.
 mod problems;
 // Queries: builds, history, parse, parsers, output formats.

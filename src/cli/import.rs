@@ -1,0 +1,84 @@
+//! `probtrack import DIR`: bring a whole history in at once.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::cli::{parser_arg, Context};
+use crate::error::Result;
+use crate::import::{self, ImportOptions};
+use crate::report::OutputFormat;
+use crate::store::OpenMode;
+
+/// Import a history of reports laid out as DIR/BUILDER/NUMBER.EXT or DIR/BUILDER/NUMBER/*
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  probtrack import history/                  # with history/builds.tsv and revisions.tsv
+  probtrack import --git ~/src/project ci-artifacts/
+
+Optional DIR/builds.tsv (builder, number, revision, author, timestamp, changes) gives each build's
+revision, time and blamelist; DIR/revisions.tsv (revision, author, timestamp, parent) the changes'
+authors. Builds go in in time order, each whole or not at all; rerunning skips builds already present.")]
+pub struct Args {
+    /// The directory to import
+    dir: PathBuf,
+    /// Take blamelists from this git repository instead of builds.tsv
+    #[arg(long, value_name = "DIR")]
+    git: Option<PathBuf>,
+    /// The branch the builds are of
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// The reports' format: auto (sniff each file) or a name from `probtrack parsers`
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    parser: String,
+    /// Compiler logs: make paths relative to this directory [default: the --git directory]
+    #[arg(long, value_name = "DIR")]
+    source_root: Option<String>,
+    /// Output format of the summary
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let options = ImportOptions {
+        parser: parser_arg(&args.parser)?,
+        source_root: args
+            .source_root
+            .clone()
+            .or_else(|| args.git.as_ref().map(|g| g.display().to_string())),
+        git: args.git.clone(),
+        branch: args.branch.clone(),
+    };
+    let planned = import::plan(&args.dir)?;
+    let mut store = ctx.open(OpenMode::Create)?;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(planned.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} builds {msg} (eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let err = &mut ctx.err;
+    let summary = import::import(store.as_mut(), &planned, &options, |build, warnings| {
+        bar.set_message(format!("{} #{}", build.builder, build.number));
+        bar.inc(1);
+        for warning in warnings.drain(..) {
+            bar.suspend(|| {
+                let _ = writeln!(err, "warning: {warning}");
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
+    match args.format {
+        OutputFormat::Json => ctx.out.json(&summary)?,
+        OutputFormat::Csv => ctx.out.csv(&[&summary])?,
+        OutputFormat::Table => ctx.out.line(&format!(
+            "imported {} of {} builds ({} already present), {} results",
+            summary.imported, summary.builds, summary.skipped, summary.results
+        ))?,
+    }
+    Ok(0)
+}

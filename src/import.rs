@@ -1,0 +1,306 @@
+//! Bulk import of a history laid out as `DIR/BUILDER/NUMBER.EXT` or `DIR/BUILDER/NUMBER/*`, with
+//! optional `builds.tsv` and `revisions.tsv` (the layout of `shared/bench/gen_history.py`).
+//!
+//! Builds go in in time order, each in its own transaction, so an import that is stopped leaves
+//! whole builds only; running it again skips the builds already present.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestOptions, Input};
+use crate::store::{ChangeRecord, Store};
+
+/// One build found in the directory.
+#[derive(Clone, Debug)]
+pub struct PlannedBuild {
+    pub builder: String,
+    pub number: i64,
+    pub reports: Vec<PathBuf>,
+    pub revision: Option<String>,
+    pub time: Option<DateTime<Utc>>,
+    pub changes: Vec<ChangeRecord>,
+}
+
+/// Reads the directory and the TSV files into the builds to import, in time order.
+pub fn plan(dir: &Path) -> Result<Vec<PlannedBuild>> {
+    if !dir.is_dir() {
+        return Err(Error::usage(format!("{} is not a directory", dir.display()))
+            .hint("import takes a directory laid out as DIR/BUILDER/NUMBER.xml or DIR/BUILDER/NUMBER/*"));
+    }
+    let revisions = read_revisions(&dir.join("revisions.tsv"))?;
+    let builds_tsv = read_builds(&dir.join("builds.tsv"), &revisions)?;
+    let mut planned = Vec::new();
+    let mut builders: Vec<PathBuf> = read_dir_sorted(dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect();
+    builders.retain(|p| !hidden(p));
+    for builder_dir in builders {
+        let builder = builder_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut by_number: HashMap<i64, Vec<PathBuf>> = HashMap::new();
+        for entry in read_dir_sorted(&builder_dir)? {
+            if hidden(&entry) {
+                continue;
+            }
+            let stem = if entry.is_dir() {
+                entry.file_name()
+            } else {
+                entry.file_stem()
+            };
+            let Some(number) = stem
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let files = if entry.is_dir() {
+                read_dir_sorted(&entry)?
+                    .into_iter()
+                    .filter(|f| f.is_file() && !hidden(f))
+                    .collect()
+            } else {
+                vec![entry]
+            };
+            by_number.entry(number).or_default().extend(files);
+        }
+        for (number, reports) in by_number {
+            if reports.is_empty() {
+                continue;
+            }
+            let row = builds_tsv.get(&(builder.clone(), number));
+            planned.push(PlannedBuild {
+                builder: builder.clone(),
+                number,
+                reports,
+                revision: row.and_then(|r| r.revision.clone()),
+                time: row.and_then(|r| r.time),
+                changes: row.map(|r| r.changes.clone()).unwrap_or_default(),
+            });
+        }
+    }
+    planned.sort_by(|a, b| (a.time, &a.builder, a.number).cmp(&(b.time, &b.builder, b.number)));
+    Ok(planned)
+}
+
+fn hidden(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.'))
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::bad_input(format!("cannot read {}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+struct RevisionRow {
+    author: Option<String>,
+    time: Option<i64>,
+    parent: Option<String>,
+}
+
+struct BuildRow {
+    revision: Option<String>,
+    time: Option<DateTime<Utc>>,
+    changes: Vec<ChangeRecord>,
+}
+
+/// A TSV row: its line number, and its values by column name.
+type Row = (usize, HashMap<String, String>);
+
+/// Rows of a TSV file with a header.
+fn read_tsv(path: &Path) -> Result<Option<Vec<Row>>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::bad_input(format!("cannot read {}: {e}", path.display())))?;
+    let mut lines = text.lines().enumerate();
+    let Some((_, header)) = lines.next() else {
+        return Ok(Some(Vec::new()));
+    };
+    let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let values: Vec<&str> = line.split('\t').collect();
+        let row = columns
+            .iter()
+            .enumerate()
+            .map(|(c, name)| {
+                (
+                    (*name).to_owned(),
+                    values.get(c).unwrap_or(&"").trim().to_owned(),
+                )
+            })
+            .collect();
+        rows.push((i + 1, row));
+    }
+    Ok(Some(rows))
+}
+
+fn read_revisions(path: &Path) -> Result<HashMap<String, RevisionRow>> {
+    let mut out = HashMap::new();
+    for (_, row) in read_tsv(path)?.unwrap_or_default() {
+        let Some(revision) = row.get("revision").filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        out.insert(
+            revision.clone(),
+            RevisionRow {
+                author: row.get("author").filter(|a| !a.is_empty()).cloned(),
+                time: row
+                    .get("timestamp")
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| clock::to_micros(t.with_timezone(&Utc))),
+                parent: row.get("parent").filter(|p| !p.is_empty()).cloned(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn read_builds(
+    path: &Path,
+    revisions: &HashMap<String, RevisionRow>,
+) -> Result<HashMap<(String, i64), BuildRow>> {
+    let mut out = HashMap::new();
+    for (line, row) in read_tsv(path)?.unwrap_or_default() {
+        let place = || format!("{}:{line}", path.display());
+        let builder = row.get("builder").cloned().unwrap_or_default();
+        let number = row
+            .get("number")
+            .and_then(|n| n.parse::<i64>().ok())
+            .ok_or_else(|| Error::bad_input(format!("{}: `number` is not an integer", place())))?;
+        let time = match row.get("timestamp").filter(|t| !t.is_empty()) {
+            Some(t) => Some(
+                DateTime::parse_from_rfc3339(t)
+                    .map_err(|e| Error::bad_input(format!("{}: timestamp `{t}`: {e}", place())))?
+                    .with_timezone(&Utc),
+            ),
+            None => None,
+        };
+        let revision = row.get("revision").filter(|r| !r.is_empty()).cloned();
+        let build_author = row.get("author").filter(|a| !a.is_empty()).cloned();
+        let changes = row
+            .get("changes")
+            .map(|c| {
+                c.split(',')
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(|rev| {
+                        let known = revisions.get(rev);
+                        ChangeRecord {
+                            revision: rev.to_owned(),
+                            author: known.and_then(|k| k.author.clone()).or_else(|| {
+                                (Some(rev) == revision.as_deref())
+                                    .then(|| build_author.clone())
+                                    .flatten()
+                            }),
+                            time: known.and_then(|k| k.time),
+                            comments: None,
+                            parents: known.and_then(|k| k.parent.clone()),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.insert(
+            (builder, number),
+            BuildRow {
+                revision,
+                time,
+                changes,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// What an import did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportSummary {
+    pub builds: usize,
+    pub imported: usize,
+    /// Builds already in the database.
+    pub skipped: usize,
+    pub results: u64,
+}
+
+/// Options every imported build shares.
+#[derive(Clone, Default)]
+pub struct ImportOptions {
+    pub git: Option<PathBuf>,
+    pub branch: Option<String>,
+    pub parser: Option<&'static dyn probtrack_parsers::Format>,
+    pub source_root: Option<String>,
+}
+
+/// Imports the planned builds, calling `progress` after each.
+pub fn import(
+    store: &mut dyn Store,
+    planned: &[PlannedBuild],
+    options: &ImportOptions,
+    mut progress: impl FnMut(&PlannedBuild, &mut Vec<String>),
+) -> Result<ImportSummary> {
+    let mut summary = ImportSummary {
+        builds: planned.len(),
+        ..ImportSummary::default()
+    };
+    for build in planned {
+        let mut warnings = Vec::new();
+        if store.find_build(&build.builder, build.number)?.is_some() {
+            summary.skipped += 1;
+            progress(build, &mut warnings);
+            continue;
+        }
+        let mut reports = Vec::new();
+        for path in &build.reports {
+            reports.push(ingest::parse_input(
+                &Input::File(path.clone()),
+                options.parser,
+                options.source_root.as_deref(),
+            )?);
+        }
+        let ingest_options = IngestOptions {
+            builder: build.builder.clone(),
+            number: build.number,
+            revision: build.revision.clone(),
+            time: build.time,
+            changes: if options.git.is_some() {
+                Vec::new()
+            } else {
+                build.changes.clone()
+            },
+            git: options.git.clone(),
+            branch: options.branch.clone(),
+            ..IngestOptions::default()
+        };
+        let done = ingest::ingest(store, &ingest_options, reports)?;
+        summary.imported += 1;
+        let c = done.counts;
+        summary.results += c.passed
+            + c.failed
+            + c.error
+            + c.skipped
+            + c.expected_failure
+            + c.unexpected_success
+            + c.flaky;
+        warnings.extend(done.warnings);
+        progress(build, &mut warnings);
+    }
+    Ok(summary)
+}
