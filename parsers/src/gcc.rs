@@ -7,7 +7,8 @@
 //! - diagnostics `file:line:col: warning|error|fatal error|note: message [-Wflag]` (also without
 //!   the column, with clang's `{l:c-l:c}` source ranges and `[-Wflag,category]` flags), the
 //!   driver's own (`gcc: error: …`, `cc1plus: warning: …`) and gcc's
-//!   `-fdiagnostics-format=json` arrays (one per compiler run);
+//!   `-fdiagnostics-format=json` arrays (one per compiler run); a message wrapped onto the next
+//!   lines (old g++, pasted logs) is joined when those lines clearly go on with it;
 //! - the context that precedes a diagnostic (`In file included from …` and its `from …` lines,
 //!   `file: In function …:`, `In instantiation of …`, `…:   required from here`) and what follows
 //!   it (source and caret lines, notes such as `note: in expansion of macro …`): they go into the
@@ -101,6 +102,7 @@ impl Format for Gcc {
             clean_line(&raw, &mut clean);
             let (body, prefix) = strip_prefixes(&clean);
             if prefix.foreign {
+                parser.settle(b"");
                 parser.other(b"", false);
                 continue;
             }
@@ -711,22 +713,9 @@ fn compiled_sources(line: &[u8]) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
             cwd = Some(segment[1].clone());
             continue;
         }
-        let mut compiler_at = None;
-        for (i, word) in segment.iter().enumerate().take(10) {
-            let name = basename(word);
-            if COMPILER_RE.is_match(name) {
-                compiler_at = Some(i);
-                break;
-            }
-            let skippable = is_wrapper(name)
-                || is_libtool_word(word)
-                || is_libtool_word(name)
-                || (word.contains(&b'=') && !word.starts_with(b"-"));
-            if !skippable {
-                break;
-            }
-        }
-        let Some(at) = compiler_at else { continue };
+        let Some(at) = compiler_at(segment) else {
+            continue;
+        };
         let mut skip_next = false;
         for word in segment.iter().skip(at + 1) {
             if skip_next {
@@ -743,6 +732,61 @@ fn compiled_sources(line: &[u8]) -> Vec<(Option<Vec<u8>>, Vec<u8>)> {
         }
     }
     sources
+}
+
+/// Where the compiler is among a command's words (after wrappers, libtool's words and
+/// `VAR=value` assignments).
+fn compiler_at(segment: &[Vec<u8>]) -> Option<usize> {
+    for (i, word) in segment.iter().enumerate().take(10) {
+        let name = basename(word);
+        if COMPILER_RE.is_match(name) {
+            return Some(i);
+        }
+        let skippable = is_wrapper(name)
+            || is_libtool_word(word)
+            || is_libtool_word(name)
+            || (word.contains(&b'=') && !word.starts_with(b"-"));
+        if !skippable {
+            return None;
+        }
+    }
+    None
+}
+
+/// Whether a command line links: the compiler run with `-o` and objects or libraries to link.
+fn is_link_command(line: &[u8]) -> bool {
+    let words = shell_words(line);
+    words.split(|w| w == b"&&" || w == b"||").any(|segment| {
+        let Some(at) = compiler_at(segment) else {
+            return false;
+        };
+        let (mut output, mut objects, mut skip_next) = (false, false, false);
+        for word in segment.iter().skip(at + 1) {
+            if skip_next {
+                skip_next = false;
+                continue;
+            }
+            if word.starts_with(b"-") {
+                output |= word == b"-o";
+                skip_next = takes_argument(word);
+                continue;
+            }
+            objects |= is_object_file(word);
+        }
+        output && objects
+    })
+}
+
+fn is_object_file(word: &[u8]) -> bool {
+    let Some(dot) = word.rfind_byte(b'.') else {
+        return false;
+    };
+    !word[..dot].is_empty()
+        && !word[dot + 1..].contains(&b'/')
+        && matches!(
+            &word[dot + 1..],
+            b"o" | b"obj" | b"a" | b"so" | b"lo" | b"la" | b"lib" | b"dylib"
+        )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1063,6 +1107,24 @@ struct Current {
     first: bool,
     /// Lines after the last diagnostic or note line: source, caret and fix-it lines.
     window: usize,
+    /// The diagnostic's message may go on on the next line (it names no flag): this occurrence,
+    /// to record again with the longer message.
+    open: Option<Box<Occurrence>>,
+}
+
+/// One occurrence of a diagnostic, owned: what [`Parser::record`] was given, and what it changed.
+#[derive(Debug)]
+struct Occurrence {
+    place: Place,
+    printed_file: Vec<u8>,
+    line: Option<u64>,
+    column: Option<u64>,
+    severity: Severity,
+    severity_word: Vec<u8>,
+    message: Vec<u8>,
+    text: Vec<u8>,
+    /// The severity of the entry this occurrence was merged into, before the merge.
+    merged_from: Option<(Severity, BString)>,
 }
 
 /// A JSON array being gathered.
@@ -1171,6 +1233,9 @@ struct JsonPoint {
     column: Option<u64>,
 }
 
+/// What [`Parser::record`] did: the entry, whether it is new, the merged entry's severity before.
+type Recorded = (usize, bool, Option<(Severity, BString)>);
+
 /// A location alone on a line: file, line, column and the line itself.
 type BareLocation = (Vec<u8>, u64, Option<u64>, Vec<u8>);
 
@@ -1214,6 +1279,9 @@ struct Parser<'s> {
     bare_location: Option<BareLocation>,
     /// The linker diagnostic a `collect2: … ld returned 1 exit status` line belongs to.
     last_linker: Option<usize>,
+    /// The last line, read as the current diagnostic's message wrapped onto it unless a caret line
+    /// follows (then it was a source line).
+    pending: Option<Vec<u8>>,
     /// A compiler command line continued with `\`.
     command: Option<Vec<u8>>,
     dirs: Vec<BString>,
@@ -1234,6 +1302,7 @@ impl<'s> Parser<'s> {
             in_include_chain: false,
             bare_location: None,
             last_linker: None,
+            pending: None,
             command: None,
             dirs: Vec::new(),
             compiled: Vec::new(),
@@ -1249,6 +1318,7 @@ impl<'s> Parser<'s> {
 
     /// One line of the log, prefixes removed.
     fn line(&mut self, body: &[u8], prefix: Prefix, text: &[u8]) {
+        self.settle(body);
         let include_chain = std::mem::take(&mut self.in_include_chain);
         let bare_location = self.bare_location.take();
 
@@ -1435,7 +1505,7 @@ impl<'s> Parser<'s> {
                 self.command = Some(body.to_vec());
                 return;
             }
-            if !compiled_sources(body).is_empty() || prefix.progress {
+            if !compiled_sources(body).is_empty() || prefix.progress || is_link_command(body) {
                 self.compiler_command(body);
                 return;
             }
@@ -1468,10 +1538,27 @@ impl<'s> Parser<'s> {
             self.context.clear();
             return;
         };
-        let belongs = !body.is_empty()
+        // While `open`, every line since the diagnostic continued its message.
+        let continues = !body.is_empty()
             && self.context.is_empty()
-            && (current.window == 0 || indented || caret_like(body) || body.starts_with(b">>>"));
+            && current
+                .open
+                .as_ref()
+                .is_some_and(|open| continues_message(&open.message, body));
+        let belongs = continues
+            || (!body.is_empty()
+                && self.context.is_empty()
+                && (current.window == 0
+                    || indented
+                    || caret_like(body)
+                    || body.starts_with(b">>>")));
         if belongs {
+            if continues {
+                // Settled by the next line (see `settle`): a caret line makes it a source line.
+                self.pending = Some(line.to_vec());
+            } else {
+                current.open = None;
+            }
             current.window += 1;
             if current.first {
                 if let Some(entry) = self.entries.get_mut(current.entry) {
@@ -1483,10 +1570,99 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Decides what the line before `next` was, when it may have continued the current
+    /// diagnostic's message: a source line when `next` is a caret line, else the message's rest.
+    fn settle(&mut self, next: &[u8]) {
+        let Some(line) = self.pending.take() else {
+            return;
+        };
+        let next = next.trim();
+        if !next.is_empty() && caret_like(next) {
+            if let Some(current) = &mut self.current {
+                current.open = None;
+            }
+            return;
+        }
+        self.continue_message(&line);
+    }
+
+    /// Records the current diagnostic again with `line` added to its message (and its flag, if
+    /// the line ends with one), in place of the shorter one.
+    fn continue_message(&mut self, line: &[u8]) {
+        let Some(current) = &mut self.current else {
+            return;
+        };
+        let Some(open) = current.open.take() else {
+            return;
+        };
+        // Take back what recording the shorter message did.
+        if current.first {
+            if current.entry + 1 != self.entries.len() {
+                return;
+            }
+            if let Some(entry) = self.entries.pop() {
+                self.index
+                    .remove(&(entry.place, entry.flag, entry.normalized));
+            }
+        } else {
+            let Some(entry) = self.entries.get_mut(current.entry) else {
+                return;
+            };
+            entry.count = entry.count.saturating_sub(1).max(1);
+            if let Some((severity, word)) = open.merged_from {
+                entry.severity = severity;
+                entry.severity_word = word;
+            }
+        }
+        let (rest, flag) = split_flag(line.trim());
+        let mut message = open.message.trim().to_vec();
+        message.push(b' ');
+        message.extend_from_slice(rest.trim());
+        let mut text = open.text;
+        push_text(&mut text, line);
+        let parsed = Parsed {
+            place: open.place,
+            printed_file: &open.printed_file,
+            line: open.line,
+            column: open.column,
+            severity: open.severity,
+            severity_word: &open.severity_word,
+            message: &message,
+            flag,
+            linker: false,
+        };
+        self.current = None;
+        let still_open = flag.is_none().then(|| Occurrence {
+            place: parsed.place.clone(),
+            printed_file: open.printed_file.clone(),
+            line: open.line,
+            column: open.column,
+            severity: open.severity,
+            severity_word: open.severity_word.clone(),
+            message: message.clone(),
+            text: text.clone(),
+            merged_from: None,
+        });
+        if let Some((entry, first, before)) = self.record(parsed, text) {
+            let open = still_open.map(|mut o| {
+                o.merged_from = before;
+                Box::new(o)
+            });
+            // The lines so far were the message: a line that is not indented ends it.
+            self.current = Some(Current {
+                entry,
+                first,
+                window: 1,
+                open,
+            });
+        }
+    }
+
     fn push_context(&mut self, body: &[u8]) {
         if let Some(current) = &mut self.current {
             // The current diagnostic's source lines are over; a note may still follow.
             current.window = usize::MAX / 2;
+            current.open = None;
         }
         if self.context.len() < CONTEXT_LINES_CAP {
             self.context.push(body.to_vec());
@@ -1505,6 +1681,7 @@ impl<'s> Parser<'s> {
             match &mut self.current {
                 Some(current) => {
                     current.window = 0;
+                    current.open = None;
                     if current.first {
                         if let Some(entry) = self.entries.get_mut(current.entry) {
                             for c in &context {
@@ -1528,11 +1705,29 @@ impl<'s> Parser<'s> {
         }
         push_text(&mut text, line);
         let linker = parsed.linker;
-        if let Some((entry, first)) = self.record(parsed, text) {
+        // A message that names no flag may be wrapped onto the next line.
+        let mut open = (!linker && parsed.flag.is_none()).then(|| {
+            Box::new(Occurrence {
+                place: parsed.place.clone(),
+                printed_file: parsed.printed_file.to_vec(),
+                line: parsed.line,
+                column: parsed.column,
+                severity: parsed.severity,
+                severity_word: parsed.severity_word.to_vec(),
+                message: parsed.message.to_vec(),
+                text: text.clone(),
+                merged_from: None,
+            })
+        });
+        if let Some((entry, first, before)) = self.record(parsed, text) {
+            if let Some(open) = &mut open {
+                open.merged_from = before;
+            }
             self.current = Some(Current {
                 entry,
                 first,
                 window: 0,
+                open,
             });
             if linker {
                 self.last_linker = Some(entry);
@@ -1540,8 +1735,9 @@ impl<'s> Parser<'s> {
         }
     }
 
-    /// Keeps a diagnostic, merged with an earlier one of the same identity.
-    fn record(&mut self, parsed: Parsed<'_>, text: Vec<u8>) -> Option<(usize, bool)> {
+    /// Keeps a diagnostic, merged with an earlier one of the same identity: its entry, whether it
+    /// is new, and (when merged) the entry's severity before.
+    fn record(&mut self, parsed: Parsed<'_>, text: Vec<u8>) -> Option<Recorded> {
         let flag = match parsed.flag {
             Some(flag) => identity_flag(flag),
             None => BString::from(match parsed.severity {
@@ -1554,11 +1750,12 @@ impl<'s> Parser<'s> {
         if let Some(&at) = self.index.get(&key) {
             let entry = self.entries.get_mut(at)?;
             entry.count += 1;
+            let before = (entry.severity, entry.severity_word.clone());
             if parsed.severity > entry.severity {
                 entry.severity = parsed.severity;
                 entry.severity_word = BString::from(parsed.severity_word);
             }
-            return Some((at, false));
+            return Some((at, false, Some(before)));
         }
         if self.entries.len() >= DIAGNOSTICS_CAP {
             self.dropped += 1;
@@ -1579,7 +1776,7 @@ impl<'s> Parser<'s> {
             count: 1,
         });
         self.index.insert(key, at);
-        Some((at, true))
+        Some((at, true, None))
     }
 
     /// A linker line that names its severity.
@@ -1678,6 +1875,7 @@ impl<'s> Parser<'s> {
     }
 
     fn json(&mut self, json: Json, number: u64) {
+        self.settle(b"");
         self.close();
         if json.too_big {
             self.warnings.push(format!(
@@ -1738,6 +1936,7 @@ impl<'s> Parser<'s> {
     }
 
     fn finish(mut self, options: &ParseOptions, sink: &mut dyn Sink) {
+        self.settle(b"");
         if let Some(command) = self.command.take() {
             self.compiler_command(&command);
         }
@@ -1830,6 +2029,87 @@ fn caret_like(body: &[u8]) -> bool {
         .all(|&b| matches!(b, b'^' | b'~' | b'|' | b' ' | b'\t' | b'+' | b'-'))
 }
 
+/// Whether `line` (no other recognised shape) reads as the rest of `message`, wrapped: words,
+/// not code, and either ending with the flag the message lacks (`… [-Wstringop-overflow=]`) or
+/// following a message cut after a word no message ends with (`has virtual functions but`).
+fn continues_message(message: &[u8], line: &[u8]) -> bool {
+    let line = line.trim();
+    if line.is_empty() || caret_like(line) || WRAPPED_RE.is_match(line) {
+        return false;
+    }
+    let (words, flag) = split_flag(line);
+    let words = words.trim();
+    if !prose(words) {
+        return false;
+    }
+    match flag {
+        Some(flag) => flag.starts_with(b"-"),
+        None => unfinished(message),
+    }
+}
+
+/// Words of a message rather than code: at least two, starting with a letter, digit or quote,
+/// without `;{}=#|\[]` and without parentheses outside quotes.
+fn prose(words: &[u8]) -> bool {
+    let Some(&first) = words.first() else {
+        return false;
+    };
+    if !(first.is_ascii_alphanumeric() || matches!(first, b'\'' | b'`' | b'"') || first >= 0x80)
+        || !words.contains(&b' ')
+    {
+        return false;
+    }
+    let mut quoted = false;
+    for (i, &b) in words.iter().enumerate() {
+        match b {
+            b';' | b'{' | b'}' | b'=' | b'#' | b'|' | b'\\' | b'[' | b']' => return false,
+            b'(' | b')' if !quoted => return false,
+            b'`' => quoted = true,
+            b'\'' => quoted = !quoted,
+            _ if words[i..].starts_with("\u{2018}".as_bytes()) => quoted = true,
+            _ if words[i..].starts_with("\u{2019}".as_bytes()) => quoted = false,
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Whether a message stops where no message ends: after `but`, `of`, `may be used`, ….
+fn unfinished(message: &[u8]) -> bool {
+    let mut words = message.trim().rsplit(|b| b.is_ascii_whitespace());
+    let last = words.next().unwrap_or_default().to_ascii_lowercase();
+    let before = words.next().unwrap_or_default().to_ascii_lowercase();
+    matches!(
+        last.as_slice(),
+        b"but"
+            | b"and"
+            | b"or"
+            | b"of"
+            | b"to"
+            | b"the"
+            | b"a"
+            | b"an"
+            | b"in"
+            | b"into"
+            | b"with"
+            | b"for"
+            | b"from"
+            | b"by"
+            | b"than"
+            | b"that"
+            | b"which"
+            | b"is"
+            | b"are"
+            | b"was"
+            | b"were"
+            | b"be"
+            | b"has"
+            | b"have"
+            | b"may"
+            | b"might"
+    ) || (last == b"used" && before == b"be")
+}
+
 fn push_text(text: &mut Vec<u8>, line: &[u8]) {
     const ELLIPSIS: &[u8] = "…\n".as_bytes();
     if text.ends_with(ELLIPSIS) && text.len() >= TEXT_CAP {
@@ -1884,6 +2164,14 @@ fn json_text(text: &mut Vec<u8>, diagnostic: &JsonDiagnostic, depth: usize) {
 // ---------------------------------------------------------------------------------------------
 // Sniffing.
 
+/// A linker's message (after `ld: `) that is an error without saying so: `cannot find -lX`,
+/// `undefined reference to …`.
+fn linker_error(message: &[u8]) -> bool {
+    message.starts_with(b"cannot find ")
+        || message.starts_with(b"undefined reference to ")
+        || LD_OBJECT_RE.is_match(message)
+}
+
 fn sniff(head: &[u8]) -> Confidence {
     let start = head
         .strip_prefix(b"\xEF\xBB\xBF")
@@ -1894,10 +2182,25 @@ fn sniff(head: &[u8]) -> Confidence {
     }
     let mut best = Confidence::NONE;
     let mut clean = Vec::new();
+    let mut bare_location = false;
     for raw in head.split(|&b| b == b'\n').take(5000) {
         clean_line(raw, &mut clean);
         let (body, prefix) = strip_prefixes(&clean);
+        let after_location = std::mem::take(&mut bare_location);
         if prefix.foreign {
+            continue;
+        }
+        if after_location
+            && WRAPPED_RE
+                .captures(body)
+                .is_some_and(|caps| caps.name("sev").is_some_and(|m| m.as_bytes() != b"note"))
+        {
+            // `file.h:17:` then `warning: …`: a diagnostic wrapped after its location.
+            best = best.max(Confidence::MEDIUM);
+            continue;
+        }
+        if body.ends_with(b":") && BARE_LOCATION_RE.is_match(body) {
+            bare_location = true;
             continue;
         }
         if json_start_with_kind(body) {
@@ -1915,13 +2218,15 @@ fn sniff(head: &[u8]) -> Confidence {
             }
             continue;
         }
-        let command = command_start(body) && !compiled_sources(body).is_empty();
+        let command =
+            command_start(body) && (!compiled_sources(body).is_empty() || is_link_command(body));
         if command
             || LINK_FAILED_RE.is_match(body)
             || LD_OBJECT_RE.is_match(body)
-            || LD_RE
-                .captures(body)
-                .is_some_and(|caps| caps.name("sev").is_some())
+            || LD_RE.captures(body).is_some_and(|caps| {
+                caps.name("sev").is_some()
+                    || caps.name("msg").is_some_and(|m| linker_error(m.as_bytes()))
+            })
         {
             best = best.max(Confidence::MEDIUM);
         }

@@ -328,9 +328,108 @@ fn lines_that_only_look_like_diagnostics_are_not_results() {
 
 #[test]
 fn a_location_wrapped_onto_its_own_line() {
+    // The message is wrapped too: its rest is part of it (and of its identity).
+    let c = check(
+        b"/x/include/F.h:17:\nwarning: class F has virtual functions but\nnon-virtual destructor\n\
+          /x/include/F.h:\nIn instantiation of F<T>:\nT.h:67:   instantiated from here\n",
+        &[(
+            "F.h:warning:class F has virtual functions but non-virtual destructor",
+            F,
+            1,
+        )],
+    );
+    assert_eq!(
+        text(&c, 0),
+        "/x/include/F.h:17:\nwarning: class F has virtual functions but\nnon-virtual destructor\n"
+    );
+}
+
+#[test]
+fn a_wrapped_message_goes_on_on_the_next_lines() {
+    // Old gcc's `may be used` then `uninitialized in this function`, with a note after it.
+    let c = check(
+        b"main/mep.cpp:352: warning: 's2.lub' may be used\n\
+          uninitialized in this function\n\
+          main/mep.cpp:1477: note: 's2.lub' was declared here\n",
+        &[(
+            "mep.cpp:warning:'s2.lub' may be used uninitialized in this function",
+            F,
+            1,
+        )],
+    );
+    assert_eq!(
+        c.results[0]
+            .message
+            .as_ref()
+            .map(|m| m.to_string())
+            .as_deref(),
+        Some("'s2.lub' may be used uninitialized in this function")
+    );
+    assert!(text(&c, 0).ends_with("note: 's2.lub' was declared here\n"));
+    // The flag on the wrapped line is the diagnostic's (cc1plus's message ends with a number).
+    let c = check(
+        b"In member function 'void C::f(int)':\n\
+          cc1plus: warning: 'void* memset(void*, int)': specified size 18446744073709551612\n\
+          exceeds maximum object size 9223372036854775807 [-Wstringop-overflow=]\n\
+          \n\
+          cc1: warning: 'void* memset(void*, int)': specified size 18446744073709551612\n\
+          \x20  exceeds maximum object size 9223372036854775807 [-Wstringop-overflow=]\n",
+        &[
+            ("cc1plus:-Wstringop-overflow=:'void* memset(void*, int)': specified size N exceeds maximum object size N", F, 1),
+            ("cc1:-Wstringop-overflow=:'void* memset(void*, int)': specified size N exceeds maximum object size N", F, 1),
+        ],
+    );
+    assert_eq!(detail(&c, 0, "flag"), "-Wstringop-overflow=");
+    // Over several lines; and a header's wrapped warning seen twice is one identity.
     check(
-        b"/x/include/F.h:17:\nwarning: class F has virtual functions but\nnon-virtual destructor\n",
-        &[("F.h:warning:class F has virtual functions but", F, 1)],
+        b"src/h.h:3: warning: the value of\nthe thing that is\nvery long here [-Wlong]\n\
+          src/h.h:3: warning: the value of\nthe thing that is\nvery long here [-Wlong]\n\
+          src/h.h:4: warning: a b c but\nd e\nsrc/h.h:4: warning: a b c but\n",
+        &[
+            (
+                "h.h:-Wlong:the value of the thing that is very long here",
+                F,
+                2,
+            ),
+            ("h.h:warning:a b c but d e", F, 1),
+            ("h.h:warning:a b c but", F, 1),
+        ],
+    );
+}
+
+#[test]
+fn source_lines_and_other_lines_do_not_continue_a_message() {
+    let c = check(
+        // A clang source line (not indented) shows by the caret line after it.
+        b"a.c:2:1: error: the declaration of\n\
+          static int counter\n\
+          ^\n\
+          a.c:5:3: error: 'x' undeclared but\n\
+          \x20 int x = 1;\n\
+          \x20 ^\n\
+          a.c:8:3: error: 'y' undeclared (first use in this function)\n\
+          Linking CXX executable app\n\
+          a.c:9:3: error: bad use of\n\
+          make[2]: *** [app] Error 1\n\
+          a.c:10:3: error: bad use of\n\
+          warning: something else\n\
+          a.c:11:3: warning: unused thing [-Wunused]\n\
+          the next words [-Wother]\n",
+        &[
+            ("a.c:error:the declaration of", E, 1),
+            ("a.c:error:'x' undeclared but", E, 1),
+            (
+                "a.c:error:'y' undeclared (first use in this function)",
+                E,
+                1,
+            ),
+            ("a.c:error:bad use of", E, 2),
+            ("a.c:-Wunused:unused thing", F, 1),
+        ],
+    );
+    assert_eq!(
+        text(&c, 0),
+        "a.c:2:1: error: the declaration of\nstatic int counter\n^\n"
     );
 }
 
@@ -447,6 +546,35 @@ fn sniffing() {
         Gcc.sniff(b"[javac] /w/A.java:62: warning: Signal is internal proprietary API\n"),
         Confidence::NONE
     );
+    // Linker errors without a severity, and link command lines.
+    for log in [
+        &b"Some text\n\ng++ a.o main.o libm.a -L/x/lib -lMyLib -o app\n/usr/bin/ld: cannot find -lMyLib\n"[..],
+        b"/usr/bin/ld: cannot find -lMyLib\n",
+        b"ld: undefined reference to `f'\n",
+        b"/usr/bin/ld: main.o: in function `main':\n",
+        b"collect2: error: ld returned 1 exit status\n",
+        b"ld.lld: error: undefined symbol: f\n",
+        b"gcc -O2 -o app a.o b.o\n",
+    ] {
+        assert_eq!(Gcc.sniff(log), Confidence::MEDIUM, "{}", log.as_bstr());
+    }
+    // A location wrapped onto its own line, its diagnostic on the next.
+    assert_eq!(
+        Gcc.sniff(
+            b"/x/F.h:17:\nwarning: class F has virtual functions but\nnon-virtual destructor\n"
+        ),
+        Confidence::MEDIUM
+    );
+    for log in [
+        &b"/x/F.h:17:\nnote: declared here\n"[..],
+        b"/x/F.h:17:\n\nwarning: far away\n",
+        b"warning: no location\n",
+        b"gcc version : 3.4.6\nld version  : 2.15.92.0.2\n",
+        b"gcc -o app\n",
+        b"ld: a line\n",
+    ] {
+        assert_eq!(Gcc.sniff(log), Confidence::NONE, "{}", log.as_bstr());
+    }
 }
 
 #[test]
