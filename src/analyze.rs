@@ -5,6 +5,8 @@
 //! test's outcome in each ([`Evidence`]). [`problems::episodes`] groups consecutive failures across
 //! builders into Problems; [`flaky::stats`] measures how intermittent a test is.
 
+use std::rc::Rc;
+
 use probtrack_parsers::Status;
 
 use crate::runs;
@@ -51,7 +53,7 @@ pub struct Step {
     pub build: Id,
     pub number: i64,
     pub time: i64,
-    pub revision: Option<String>,
+    pub revision: Option<Rc<str>>,
     pub status: Option<Status>,
     pub evidence: Evidence,
 }
@@ -67,13 +69,33 @@ pub struct Lane {
     pub steps: Vec<Step>,
 }
 
+/// A lane's build, shared by every test's [`Lane`] (the revision is not copied per test).
+#[derive(Clone, Debug)]
+pub struct BuildInfo {
+    pub id: Id,
+    pub number: i64,
+    pub time: i64,
+    pub revision: Option<Rc<str>>,
+}
+
+impl From<&LaneBuild> for BuildInfo {
+    fn from(b: &LaneBuild) -> Self {
+        BuildInfo {
+            id: b.id,
+            number: b.number,
+            time: b.time,
+            revision: b.revision.as_deref().map(Rc::from),
+        }
+    }
+}
+
 impl Lane {
     /// Expands a test's runs over the lane's builds.
     pub fn from_runs(
         lane: Id,
         builder: &str,
         retired: bool,
-        builds: &[LaneBuild],
+        builds: &[BuildInfo],
         runs: &[Run],
     ) -> Lane {
         let first = runs.first().map_or(i64::MAX, |r| r.first);

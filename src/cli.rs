@@ -17,6 +17,7 @@ use crate::store::{self, Location, OpenMode, Store};
 mod builders;
 mod builds;
 mod delete_build;
+mod flaky;
 mod history;
 mod import;
 mod ingest;
@@ -76,6 +77,7 @@ pub enum Command {
     Builds(builds::Args),
     History(history::Args),
     Problems(problems::Args),
+    Flaky(flaky::Args),
     Since(since::Args),
     Show(show::Args),
     Users(users::Args),
@@ -133,7 +135,12 @@ where
 
 fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8> {
     let settings = Settings::load(cli.config.as_deref())?;
-    let db = match cli.db.as_deref().or(settings.db.as_deref()) {
+    let db = match cli
+        .db
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .or(settings.db.as_deref())
+    {
         Some(text) => Location::parse(text)?,
         None => Location::Sqlite(PathBuf::from("probtrack.db")),
     };
@@ -162,6 +169,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Builds(args) => builds::exec(args, &mut ctx),
         Command::History(args) => history::exec(args, &mut ctx),
         Command::Problems(args) => problems::exec(args, &mut ctx),
+        Command::Flaky(args) => flaky::exec(args, &mut ctx),
         Command::Since(args) => since::exec(args, &mut ctx),
         Command::Show(args) => show::exec(args, &mut ctx),
         Command::Users(args) => users::exec(args, &mut ctx),

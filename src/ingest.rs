@@ -203,12 +203,10 @@ impl Outcome {
         }
     }
 
-    /// Only a plain single pass goes without a `results` row.
+    /// Only a plain single pass goes without a `results` row (its details are not kept; the
+    /// runner's own id is kept on the test).
     fn needs_row(&self) -> bool {
-        self.status != Status::Passed
-            || self.attempts > 1
-            || self.message.is_some()
-            || self.details.is_some()
+        self.status != Status::Passed || self.attempts > 1 || self.message.is_some()
     }
 
     /// A later report's result for the same test in the same build: attempts add up; a failure
@@ -316,6 +314,18 @@ fn write(
                     ))
                     .hint("use --replace to record it again from scratch"));
                 }
+            }
+            if found.revision.is_none() && revision.is_some() {
+                store.update_build(
+                    found.id,
+                    &NewBuild {
+                        time: found.time,
+                        result: found.result.clone().or(metadata.result.clone()),
+                        properties: found.properties.clone(),
+                        clean: found.clean || metadata.clean,
+                        ..metadata.clone()
+                    },
+                )?;
             }
             (found.id, "added", true)
         }

@@ -7,16 +7,14 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::analyze::problems::{self as analysis, At, Episode};
-use crate::analyze::{flaky, Lane};
+use crate::analyze::{flaky, BuildInfo, Lane};
 use crate::error::Result;
-use crate::store::{
-    BuildRef, ChangeRef, Id, LaneBuild, LaneRecord, ProblemBuilder, ProblemRecord, Store,
-};
+use crate::store::{BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemRecord, Store};
 
 /// The lanes of one branch, with their builds, loaded once for many tests.
 pub struct Branch {
     pub branch: Option<String>,
-    lanes: Vec<(LaneRecord, bool, Vec<LaneBuild>)>,
+    lanes: Vec<(LaneRecord, bool, Vec<BuildInfo>)>,
 }
 
 impl Branch {
@@ -27,7 +25,11 @@ impl Branch {
             if lane.branch.as_deref() != branch {
                 continue;
             }
-            let builds = store.lane_builds(lane.id)?;
+            let builds = store
+                .lane_builds(lane.id)?
+                .iter()
+                .map(BuildInfo::from)
+                .collect();
             let is_retired = retired.contains(&lane.builder);
             lanes.push((lane, is_retired, builds));
         }
@@ -35,6 +37,30 @@ impl Branch {
             branch: branch.map(str::to_owned),
             lanes,
         })
+    }
+
+    /// Every test's history on this branch's lanes (optionally one builder's only), at once.
+    pub fn all_lanes(
+        &self,
+        store: &mut dyn Store,
+        builder: Option<&str>,
+    ) -> Result<HashMap<Id, Vec<Lane>>> {
+        let mut out: HashMap<Id, Vec<Lane>> = HashMap::new();
+        for (lane, retired, builds) in &self.lanes {
+            if builder.is_some_and(|b| b != lane.builder) {
+                continue;
+            }
+            for (test, runs) in store.lane_runs(lane.id)? {
+                out.entry(test).or_default().push(Lane::from_runs(
+                    lane.id,
+                    &lane.builder,
+                    *retired,
+                    builds,
+                    &runs,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     pub fn lane_ids(&self) -> Vec<Id> {
@@ -288,9 +314,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
             && streaks[0] > options.streak
             && rate.powi(streaks[0] as i32) < CHANCE;
     }
-    around.retry_flakes > 0
-        || during.same_revision > 0
-        || (around.flake_streaks >= 2 && !long_break)
+    around.retry_flakes > 0 || during.same_revision > 0 || (around.incidents >= 2 && !long_break)
 }
 
 /// A failing streak that the test's failure rate around a Problem would make with less than this

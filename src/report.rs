@@ -59,6 +59,13 @@ impl Out<'_> {
                 }
             }
         }
+        // A null where other rows have an object: its `key.sub` columns stay empty.
+        let nested: Vec<String> = columns
+            .iter()
+            .filter(|c| columns.iter().any(|d| d.starts_with(&format!("{c}."))))
+            .cloned()
+            .collect();
+        columns.retain(|c| !nested.contains(c));
         let mut writer = csv::Writer::from_writer(&mut *self.writer);
         writer.write_record(&columns).map_err(csv_error)?;
         for row in rows {

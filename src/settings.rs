@@ -68,7 +68,11 @@ impl Settings {
                 .span()
             {
                 Some(span) => {
-                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    let line = text.as_bytes()[..span.start.min(text.len())]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count()
+                        + 1;
                     format!("see line {line} of {}", path.display())
                 }
                 None => "see docs/settings.md for the keys".to_owned(),

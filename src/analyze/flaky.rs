@@ -34,7 +34,7 @@ impl Default for Options {
             since: None,
             until: None,
             streak: 3,
-            alpha: 0.1,
+            alpha: 0.05,
         }
     }
 }
@@ -55,6 +55,9 @@ pub struct Stats {
     pub same_revision: u64,
     /// Short failing streaks (each bordered by passes or the window's start).
     pub flake_streaks: u64,
+    /// Separate incidents of short failures: short streaks on several builders at the same time
+    /// (one short break that every builder saw) are one incident.
+    pub incidents: u64,
     pub score: f64,
     /// Builders where the test showed flaky evidence.
     pub builders: Vec<String>,
@@ -69,11 +72,12 @@ impl Stats {
 }
 
 /// The score over which a test counts as intermittent (and its Problems are intermittent).
-pub const THRESHOLD: f64 = 0.1;
+pub const THRESHOLD: f64 = 0.018;
 
 pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
     let mut stats = Stats::default();
     let mut transitions = 0u64;
+    let mut spans: Vec<(i64, i64)> = Vec::new();
     let (mut weighted, mut weights) = (0.0, 0.0);
     for lane in lanes {
         let runs: Vec<usize> = lane
@@ -110,6 +114,23 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
                 k += 1;
             }
         }
+        // Each short streak's time span, from its first failure to the pass after it.
+        let mut k = 0;
+        while k < runs.len() {
+            if fail(k) {
+                let start = k;
+                while k < runs.len() && fail(k) {
+                    k += 1;
+                }
+                if k - start < options.streak {
+                    let from = lane.steps[runs[start]].time;
+                    let to = runs.get(k).map_or(i64::MAX, |&i| lane.steps[i].time);
+                    spans.push((from, to));
+                }
+            } else {
+                k += 1;
+            }
+        }
         let mut lane_flips = 0u64;
         let mut last_flake: Option<usize> = None;
         let n = runs.len();
@@ -137,7 +158,7 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
                 last_flake = Some(i.max(last_flake.unwrap_or(0)));
             }
             if let Some(revision) = &step.revision {
-                let seen = by_revision.entry(revision).or_default();
+                let seen = by_revision.entry(revision.as_ref()).or_default();
                 if step.evidence.is_fail() {
                     seen.1 = true;
                 } else {
@@ -163,7 +184,7 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
                 build: step.build,
                 number: step.number,
                 time: step.time,
-                revision: step.revision.clone(),
+                revision: step.revision.as_deref().map(str::to_owned),
             };
             if stats
                 .last_flake
@@ -173,6 +194,14 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
                 stats.last_flake = Some(candidate);
             }
         }
+    }
+    spans.sort_unstable();
+    let mut reach = i64::MIN;
+    for (from, to) in spans {
+        if from >= reach {
+            stats.incidents += 1;
+        }
+        reach = reach.max(to);
     }
     stats.flip_rate = if transitions > 0 {
         stats.flips as f64 / transitions as f64
@@ -184,9 +213,10 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
     } else {
         0.0
     };
-    // One short failure alone is an incident (a blip, or a break fixed at once), not a pattern.
-    let pattern = if stats.flake_streaks >= 2 { 1.0 } else { 0.25 };
-    let score = stats.weighted_flip_rate * pattern
+    // One incident alone (a blip, or a break fixed at once, however many builders saw it) is not a
+    // pattern.
+    let pattern = if stats.incidents >= 2 { 1.0 } else { 0.25 };
+    let score = (stats.flip_rate + stats.weighted_flip_rate) / 2.0 * pattern
         + (0.1 * stats.retry_flakes as f64).min(0.5)
         + (0.2 * stats.same_revision as f64).min(0.5);
     stats.score = score.min(1.0);
@@ -210,7 +240,7 @@ mod tests {
                     build: k as i64,
                     number: k as i64,
                     time: 10 * k as i64,
-                    revision: Some(format!("r{k}")),
+                    revision: Some(format!("r{k}").into()),
                     status: None,
                     evidence: match c {
                         'P' => Evidence::Pass,

@@ -81,7 +81,7 @@ fn at(lane: &Lane, step: usize) -> At {
         build: s.build,
         number: s.number,
         time: s.time,
-        revision: s.revision.clone(),
+        revision: s.revision.as_deref().map(str::to_owned),
     }
 }
 

@@ -93,6 +93,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let retired = store.retired_builders()?;
     let open = store.problems(&ProblemFilter {
         open: Some(true),
+        intermittent: Some(false),
         ..ProblemFilter::default()
     })?;
     let mut names: Vec<String> = store.lanes()?.into_iter().map(|l| l.builder).collect();

@@ -122,7 +122,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             };
             builds.push(TimelineBuild {
                 build: step.number,
-                revision: step.revision.clone(),
+                revision: step.revision.as_deref().map(str::to_owned),
                 time: clock::rfc3339(step.time),
                 status: step.status.map(|s| s.as_str()),
                 message,

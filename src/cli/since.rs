@@ -11,7 +11,7 @@ use crate::lookup;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, OutputFormat};
 use crate::store::{OpenMode, ProblemFilter};
-use crate::views::{BuildAt, ChangeView};
+use crate::views::ChangeView;
 
 /// Tell when and where a test started failing, and which change and author started it
 #[derive(Debug, clap::Args)]
@@ -41,7 +41,10 @@ struct SinceView {
     started_by: Vec<ChangeView>,
     problem: Option<i64>,
     fixed_by: Vec<ChangeView>,
-    fixed_build: Option<BuildAt>,
+    /// The build that fixed the last Problem (its number, like `since_build`), and where and when.
+    fixed_build: Option<i64>,
+    fixed_builder: Option<String>,
+    fixed_revision: Option<String>,
     fixed_time: Option<String>,
 }
 
@@ -97,7 +100,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         builders.push(BuilderSince {
             builder: lane.builder.clone(),
             since_build: step.number,
-            since_revision: step.revision.clone(),
+            since_revision: step.revision.as_deref().map(str::to_owned),
             since_time: clock::rfc3339(step.time),
             last_pass_build: last_pass.map(|i| lane.steps[i].number),
         });
@@ -126,7 +129,13 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         fixed_by: fixed
             .map(|p| p.fixed_by.iter().map(Into::into).collect())
             .unwrap_or_default(),
-        fixed_build: fixed.and_then(|p| p.fixed.as_ref()).map(Into::into),
+        fixed_build: fixed.and_then(|p| p.fixed.as_ref()).map(|f| f.number),
+        fixed_builder: fixed
+            .and_then(|p| p.fixed.as_ref())
+            .map(|f| f.builder.clone()),
+        fixed_revision: fixed
+            .and_then(|p| p.fixed.as_ref())
+            .and_then(|f| f.revision.clone()),
         fixed_time: fixed
             .and_then(|p| p.fixed.as_ref())
             .map(|f| clock::rfc3339(f.time)),
@@ -183,13 +192,15 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                         safe(people(&view.started_by).as_bytes())
                     ))?;
                 }
-            } else if let Some(fixed) = &view.fixed_build {
+            } else if let (Some(build), Some(builder), Some(time)) =
+                (view.fixed_build, &view.fixed_builder, &view.fixed_time)
+            {
                 ctx.out.line(&format!(
                     "{name} is passing; its last Problem ({}) was fixed in {} #{} at {}{}.",
                     view.problem.unwrap_or_default(),
-                    safe(fixed.builder.as_bytes()),
-                    fixed.build,
-                    fixed.time,
+                    safe(builder.as_bytes()),
+                    build,
+                    time,
                     if view.fixed_by.is_empty() {
                         String::new()
                     } else {

@@ -37,9 +37,7 @@ pub struct Truth {
     pub flaky: Vec<String>,
     /// (test, breaking revision index, fixing revision index or None, builders it breaks on).
     pub broken: Vec<(String, usize, Option<usize>, Vec<String>)>,
-    pub builders: Vec<String>,
     pub revisions: Vec<String>,
-    pub authors: Vec<String>,
 }
 
 pub struct Shape {
@@ -79,9 +77,7 @@ pub fn history(dir: &Path, shape: &Shape) -> Truth {
         .map(|t| format!("pkg.mod{}.TestCase.test_{t:03}", t % 5))
         .collect();
     let mut truth = Truth {
-        builders: builders.clone(),
         revisions: revisions.clone(),
-        authors: authors.clone(),
         ..Truth::default()
     };
     // Flaky tests with a failure probability; broken episodes over revision ranges.
