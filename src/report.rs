@@ -103,6 +103,16 @@ impl Out<'_> {
         writeln!(self.writer, "{text}").map_err(io)
     }
 
+    /// A failure that is flaky evidence: `failed (flake)`.
+    pub fn flake_cell(&self, status: Status) -> Cell {
+        let cell = Cell::new(format!("{} (flake)", status.as_str()));
+        if self.color {
+            cell.fg(Color::Yellow)
+        } else {
+            cell
+        }
+    }
+
     /// A status cell, coloured where colour is on.
     pub fn status_cell(&self, status: Status) -> Cell {
         let cell = Cell::new(status.as_str());

@@ -71,8 +71,36 @@ impl Stats {
     }
 }
 
+/// The builds of a lane whose outcome is flaky evidence: retry flakes, and failures in short
+/// failing streaks (fewer than `streak` in a row) — the flips no Problem explains.
+pub fn flake_builds(lane: &Lane, options: &Options) -> Vec<crate::store::Id> {
+    let runs: Vec<usize> = (0..lane.steps.len())
+        .filter(|&i| lane.steps[i].evidence != Evidence::None)
+        .collect();
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < runs.len() {
+        let step = &lane.steps[runs[k]];
+        if step.evidence == Evidence::RetryPass {
+            out.push(step.build);
+        }
+        if step.evidence.is_fail() {
+            let start = k;
+            while k < runs.len() && lane.steps[runs[k]].evidence.is_fail() {
+                k += 1;
+            }
+            if k - start < options.streak {
+                out.extend(runs[start..k].iter().map(|&i| lane.steps[i].build));
+            }
+        } else {
+            k += 1;
+        }
+    }
+    out
+}
+
 /// The score over which a test counts as intermittent (and its Problems are intermittent).
-pub const THRESHOLD: f64 = 0.018;
+pub const THRESHOLD: f64 = 0.015;
 
 pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
     let mut stats = Stats::default();
@@ -216,7 +244,7 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
     // One incident alone (a blip, or a break fixed at once, however many builders saw it) is not a
     // pattern.
     let pattern = if stats.incidents >= 2 { 1.0 } else { 0.25 };
-    let score = (stats.flip_rate + stats.weighted_flip_rate) / 2.0 * pattern
+    let score = (0.25 * stats.flip_rate + 0.75 * stats.weighted_flip_rate) * pattern
         + (0.1 * stats.retry_flakes as f64).min(0.5)
         + (0.2 * stats.same_revision as f64).min(0.5);
     stats.score = score.min(1.0);
@@ -277,8 +305,8 @@ mod tests {
 
     #[test]
     fn a_retry_flake_outranks_one_old_flip() {
-        let retry = score("PPPPPPPPPPPPPPPPPPPPRPP");
-        let old = score("PFPPPPPPPPPPPPPPPPPPPPP");
+        let retry = score(&format!("{}RPP", "P".repeat(40)));
+        let old = score(&format!("PF{}", "P".repeat(41)));
         assert!(retry.score > old.score, "{retry:?} vs {old:?}");
         assert!(retry.score >= THRESHOLD);
         assert!(old.score < THRESHOLD);

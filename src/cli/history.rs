@@ -1,15 +1,17 @@
 //! `probtrack history TEST`: a test's results per builder over recent builds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::analyze::flaky;
 use crate::cli::builds::short_rev;
 use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::durations;
 use crate::error::Result;
 use crate::lookup;
+use crate::problems::Branch;
 use crate::report::{lossy, safe, safe_short, OutputFormat};
 use crate::runs;
 use crate::store::OpenMode;
@@ -59,6 +61,8 @@ struct ResultView {
     revision: Option<String>,
     time: String,
     status: &'static str,
+    /// Flaky evidence: a retry flake, or a failure of a flaky test that no Problem explains.
+    flake: bool,
     duration: Option<f64>,
     attempts: u32,
     message: Option<String>,
@@ -79,6 +83,18 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let lanes: HashMap<_, _> = store.lanes()?.into_iter().map(|l| (l.id, l)).collect();
     let details = store.test_results(test.id)?;
+    // A flaky test's flaky outcomes.
+    let options = flaky::Options::default();
+    let test_lanes =
+        Branch::load(store.as_mut(), branch.as_deref())?.test_lanes(store.as_mut(), test.id)?;
+    let flakes: HashSet<i64> = if flaky::stats(&test_lanes, &options).score >= flaky::THRESHOLD {
+        test_lanes
+            .iter()
+            .flat_map(|l| flaky::flake_builds(l, &options))
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut builders = Vec::new();
     for (lane_id, test_runs) in store.test_runs(test.id)? {
         let Some(lane) = lanes.get(&lane_id) else {
@@ -115,6 +131,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 revision: build.revision.clone(),
                 time: clock::rfc3339(build.time),
                 status: status.as_str(),
+                flake: flakes.contains(&build.id),
                 duration,
                 attempts,
                 message,
@@ -168,7 +185,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                             .unwrap_or_default()
                             .into(),
                         r.time.clone().into(),
-                        ctx.out.status_cell(status),
+                        if r.flake && status.is_failing() {
+                            ctx.out.flake_cell(status)
+                        } else {
+                            ctx.out.status_cell(status)
+                        },
                         r.duration
                             .map(|d| format!("{d:.3}"))
                             .unwrap_or_default()

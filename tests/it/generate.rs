@@ -177,3 +177,54 @@ pub fn history(dir: &Path, shape: &Shape) -> Truth {
     std::fs::write(dir.join("revisions.tsv"), revisions_tsv).unwrap();
     truth
 }
+
+/// One test's outcomes on one builder, a letter a build: `P` passed, `F` failed, `R` failed and
+/// then passed on a retry (a `flakyFailure`), `.` not in the build.
+pub struct Pattern<'a> {
+    pub builder: &'a str,
+    pub test: &'a str,
+    pub outcomes: &'a str,
+}
+
+/// Writes `dir/BUILDER/N.xml` (builds numbered from 1, an hour apart, builders interleaved) and a
+/// `builds.tsv` giving each build revision `rN`, for `probtrack import`.
+pub fn scripted(dir: &Path, patterns: &[Pattern<'_>]) {
+    let mut builders: Vec<&str> = patterns.iter().map(|p| p.builder).collect();
+    builders.dedup();
+    builders.sort_unstable();
+    builders.dedup();
+    let mut tsv = String::from("builder\tnumber\trevision\tauthor\ttimestamp\tchanges\n");
+    for (b, builder) in builders.iter().enumerate() {
+        std::fs::create_dir_all(dir.join(builder)).unwrap();
+        let mine: Vec<&Pattern<'_>> = patterns.iter().filter(|p| p.builder == *builder).collect();
+        let builds = mine.iter().map(|p| p.outcomes.len()).max().unwrap_or(0);
+        for k in 0..builds {
+            let number = k + 1;
+            let time = chrono::DateTime::from_timestamp(
+                1_700_000_000 + k as i64 * 3600 + b as i64 * 60,
+                0,
+            )
+            .unwrap();
+            writeln!(
+                tsv,
+                "{builder}\t{number}\tr{number}\tAda <ada@example.org>\t{}\tr{number}",
+                time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+            .unwrap();
+            let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"scripted\">\n");
+            for p in &mine {
+                let (classname, name) = p.test.rsplit_once('.').unwrap();
+                let child = match p.outcomes.as_bytes().get(k) {
+                    Some(b'P') => "",
+                    Some(b'F') => "<failure message=\"boom\"/>",
+                    Some(b'R') => "<flakyFailure message=\"boom\"/>",
+                    _ => continue,
+                };
+                writeln!(xml, "  <testcase classname=\"{classname}\" name=\"{name}\" time=\"0.1\">{child}</testcase>").unwrap();
+            }
+            xml.push_str("</testsuite>\n");
+            std::fs::write(dir.join(builder).join(format!("{number}.xml")), xml).unwrap();
+        }
+    }
+    std::fs::write(dir.join("builds.tsv"), tsv).unwrap();
+}

@@ -14,6 +14,8 @@ mod blamelist;
 mod store;
 // Incremental analysis vs reanalyze on long generated histories.
 mod analysis;
+// flaky: ranking on scripted and generated histories.
+mod flaky;
 // Problems, since, show, users, builders on the sample history.
 mod problems;
 // Queries: builds, history, parse, parsers, output formats.
