@@ -267,14 +267,11 @@ pub fn import(
             progress(build, &mut warnings);
             continue;
         }
-        let mut reports = Vec::new();
-        for path in &build.reports {
-            reports.push(ingest::parse_input(
-                &Input::File(path.clone()),
-                options.parser,
-                options.source_root.as_deref(),
-            )?);
-        }
+        let reports = build
+            .reports
+            .iter()
+            .map(|path| ingest::prepare(&Input::File(path.clone())))
+            .collect::<Result<Vec<_>>>()?;
         let ingest_options = IngestOptions {
             builder: build.builder.clone(),
             number: build.number,
@@ -287,9 +284,11 @@ pub fn import(
             },
             git: options.git.clone(),
             branch: options.branch.clone(),
+            parser: options.parser,
+            source_root: options.source_root.clone(),
             ..IngestOptions::default()
         };
-        let done = ingest::ingest(store, &ingest_options, reports)?;
+        let done = ingest::ingest(store, &ingest_options, &reports)?;
         summary.imported += 1;
         let c = done.counts;
         summary.results += c.passed

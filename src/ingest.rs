@@ -1,16 +1,15 @@
-//! Ingest: reports → parsed results → one store transaction.
+//! Ingest: reports → parsers → one store transaction.
 //!
-//! Every report is parsed before the database is touched, so a report that cannot be read changes
-//! nothing. The writes then happen in one transaction: the build lands whole or not at all.
+//! Reports stream through their parser into the store inside one transaction: results are resolved
+//! to tests in batches and merged into a compact per-build state, so memory does not grow with a
+//! report's size beyond a few bytes per test. A report that cannot be parsed rolls the transaction
+//! back: the build lands whole or not at all.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
-use bstr::{BString, ByteSlice};
 use chrono::{DateTime, Utc};
-use probtrack_parsers::{Format, Kind, ParseOptions, Status, TestResult, SNIFF_LEN};
+use probtrack_parsers::{Format, ParseOptions, Status};
 use serde::Serialize;
 
 use crate::blamelist;
@@ -18,133 +17,16 @@ use crate::clock;
 use crate::durations;
 use crate::error::{Error, Result};
 use crate::runs;
-use crate::store::{ChangeRecord, Counts, Id, NewBuild, NewTest, ResultRecord, Store};
+use crate::store::{ChangeRecord, Counts, Id, NewBuild, ResultRecord, Run, Store};
 
-/// A report to read: a file, or standard input (`-`).
-#[derive(Clone, Debug)]
-pub enum Input {
-    File(PathBuf),
-    Stdin,
-}
+mod read;
+mod state;
 
-impl Input {
-    pub fn from_arg(arg: &std::ffi::OsStr) -> Input {
-        if arg == "-" {
-            Input::Stdin
-        } else {
-            Input::File(PathBuf::from(arg))
-        }
-    }
-
-    /// The name messages use.
-    pub fn name(&self) -> String {
-        match self {
-            Input::File(path) => path.display().to_string(),
-            Input::Stdin => "-".to_owned(),
-        }
-    }
-}
-
-/// One report, read and parsed.
-#[derive(Debug)]
-pub struct Parsed {
-    pub name: String,
-    pub parser: &'static str,
-    /// BLAKE3 of the report's bytes.
-    pub hash: [u8; 32],
-    pub results: Vec<TestResult>,
-    pub compiled: Vec<BString>,
-    pub warnings: Vec<String>,
-    pub timestamp: Option<DateTime<Utc>>,
-}
-
-/// Reads `input` and parses it with `parser`, or with the format its first bytes show.
-pub fn parse_input(
-    input: &Input,
-    parser: Option<&'static dyn Format>,
-    source_root: Option<&str>,
-) -> Result<Parsed> {
-    let name = input.name();
-    let reader: Box<dyn Read> = match input {
-        Input::File(path) => {
-            if path.is_dir() {
-                return Err(
-                    Error::bad_input(format!("{name} is a directory, not a report"))
-                        .hint("name the report files, e.g. `reports/*.xml`"),
-                );
-            }
-            Box::new(
-                File::open(path)
-                    .map_err(|e| Error::bad_input(format!("cannot read {name}: {e}")).with_io(e))?,
-            )
-        }
-        Input::Stdin => Box::new(io::stdin().lock()),
-    };
-    let mut hashing = Hashing {
-        inner: reader,
-        hasher: blake3::Hasher::new(),
-    };
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    (&mut hashing)
-        .take(SNIFF_LEN as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| Error::bad_input(format!("cannot read {name}: {e}")))?;
-    let format = match parser {
-        Some(format) => format,
-        None => {
-            if head.is_empty() {
-                return Err(
-                    Error::bad_input(format!("{name} is empty: there is nothing to read"))
-                        .hint("check that the test step wrote its report before this ran"),
-                );
-            }
-            probtrack_parsers::detect(&head).ok_or_else(|| {
-                let names: Vec<_> = probtrack_parsers::registry().iter().map(|f| f.name()).collect();
-                Error::bad_input(format!(
-                    "cannot tell the format of {name}: none of the parsers ({}) recognises it",
-                    names.join(", ")
-                ))
-                .hint("name the format with --parser, or check that this is a test report or build log")
-            })?
-        }
-    };
-    let options = ParseOptions {
-        source: name.clone(),
-        source_root: source_root.map(str::to_owned),
-    };
-    let mut reader =
-        BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(&mut hashing));
-    let collected = probtrack_parsers::collect(format, &mut reader, &options)?;
-    // Hash the whole report, even what the parser did not need to read.
-    io::copy(&mut reader, &mut io::sink())
-        .map_err(|e| Error::bad_input(format!("cannot read {name}: {e}")))?;
-    drop(reader);
-    Ok(Parsed {
-        name,
-        parser: format.name(),
-        hash: *hashing.hasher.finalize().as_bytes(),
-        results: collected.results,
-        compiled: collected.compiled,
-        warnings: collected.warnings,
-        timestamp: collected.timestamp,
-    })
-}
-
-struct Hashing<R> {
-    inner: R,
-    hasher: blake3::Hasher,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
+pub use read::{parse_input, prepare, Input, Parsed, Source};
+use state::{BuildState, IngestSink};
 
 /// What to ingest, checked.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct IngestOptions {
     pub builder: String,
     pub number: i64,
@@ -157,6 +39,10 @@ pub struct IngestOptions {
     pub properties: serde_json::Map<String, serde_json::Value>,
     pub replace: bool,
     pub clean_build: bool,
+    /// The reports' format; `None` sniffs each report.
+    pub parser: Option<&'static dyn Format>,
+    /// Compiler logs: the directory paths are made relative to.
+    pub source_root: Option<String>,
 }
 
 /// What an ingest did.
@@ -175,73 +61,17 @@ pub struct IngestSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct ReportSummary {
     pub file: String,
-    pub parser: &'static str,
-    pub results: usize,
+    pub parser: Option<&'static str>,
+    pub results: u64,
     /// False when this report was already in the build (same content).
     pub added: bool,
 }
 
-/// One test's result in the build being written.
-#[derive(Clone, Debug)]
-struct Outcome {
-    status: Status,
-    duration: Option<f64>,
-    message: Option<BString>,
-    attempts: u32,
-    details: Option<String>,
-}
-
-impl Outcome {
-    fn from_result(result: &TestResult) -> Outcome {
-        Outcome {
-            status: result.status,
-            duration: result.duration,
-            message: result.message.clone(),
-            attempts: result.attempts.max(1),
-            details: (!result.details.is_empty())
-                .then(|| serde_json::Value::Object(result.details.clone()).to_string()),
-        }
-    }
-
-    /// Only a plain single pass goes without a `results` row (its details are not kept; the
-    /// runner's own id is kept on the test).
-    fn needs_row(&self) -> bool {
-        self.status != Status::Passed || self.attempts > 1 || self.message.is_some()
-    }
-
-    /// A later report's result for the same test in the same build: attempts add up; a failure
-    /// followed by a pass is `flaky`; a skip does not hide a run.
-    fn merge(&mut self, next: Outcome) {
-        let attempts = self.attempts.saturating_add(next.attempts);
-        if next.status == Status::Skipped && self.status != Status::Skipped {
-            self.attempts = attempts;
-            return;
-        }
-        let earlier_failed = self.status.is_failing() || self.status == Status::Flaky;
-        let status = if next.status.is_passing() && earlier_failed {
-            Status::Flaky
-        } else {
-            next.status
-        };
-        let duration = match (self.duration, next.duration) {
-            (Some(a), Some(b)) => Some(a + b),
-            (a, b) => a.or(b),
-        };
-        *self = Outcome {
-            status,
-            duration,
-            message: next.message.or_else(|| self.message.take()),
-            attempts,
-            details: next.details.or_else(|| self.details.take()),
-        };
-    }
-}
-
-/// Writes the parsed reports into the build, in one transaction.
+/// Ingests the reports into the build, in one transaction.
 pub fn ingest(
     store: &mut dyn Store,
     options: &IngestOptions,
-    reports: Vec<Parsed>,
+    reports: &[Source],
 ) -> Result<IngestSummary> {
     store.begin_write()?;
     match write(store, options, reports) {
@@ -259,7 +89,7 @@ pub fn ingest(
 fn write(
     store: &mut dyn Store,
     options: &IngestOptions,
-    reports: Vec<Parsed>,
+    reports: &[Source],
 ) -> Result<IngestSummary> {
     let now = clock::to_micros(clock::now());
     let builder = store.create_builder(&options.builder)?;
@@ -267,20 +97,18 @@ fn write(
     let existing = store.find_build(&options.builder, options.number)?;
 
     let mut revision = options.revision.clone();
-    if let (Some(repo), Some(rev)) = (&options.git, &revision) {
-        revision = Some(blamelist::resolve(repo, rev)?);
-    } else if let (Some(repo), None) = (&options.git, &revision) {
-        revision = Some(blamelist::resolve(repo, "HEAD")?);
+    if let Some(repo) = &options.git {
+        revision = Some(blamelist::resolve(
+            repo,
+            revision.as_deref().unwrap_or("HEAD"),
+        )?);
     }
-
-    let report_time = reports.iter().filter_map(|r| r.timestamp).min();
-    let time = options.time.or(report_time).map_or(now, clock::to_micros);
     let metadata = NewBuild {
         builder,
         number: options.number,
         lane,
         revision: revision.clone(),
-        time,
+        time: options.time.map_or(now, clock::to_micros),
         finished_at: None,
         result: options.result.clone(),
         properties: serde_json::Value::Object(options.properties.clone()).to_string(),
@@ -331,24 +159,6 @@ fn write(
         }
     };
 
-    // Reports already in the build (same content) change nothing.
-    let mut summaries = Vec::new();
-    let mut fresh = Vec::new();
-    let mut seen_hashes = HashSet::new();
-    for report in reports {
-        let added = !store.report_exists(build, &report.hash)? && seen_hashes.insert(report.hash);
-        summaries.push(ReportSummary {
-            file: report.name.clone(),
-            parser: report.parser,
-            results: report.results.len(),
-            added,
-        });
-        if added {
-            fresh.push(report);
-        }
-    }
-    let warnings: Vec<String> = fresh.iter().flat_map(|r| r.warnings.clone()).collect();
-
     // The blamelist: --git, then --change.
     let mut changes = Vec::new();
     if !keep_existing {
@@ -368,23 +178,74 @@ fn write(
             .lane_builds(lane)?
             .into_iter()
             .find(|b| b.number > options.number);
-        if let Some(LaneBuildRev {
-            id,
-            revision: Some(next_rev),
-        }) = next.map(|b| LaneBuildRev {
-            id: b.id,
-            revision: b.revision,
-        }) {
-            let next_changes = blamelist::changes(repo, Some(rev), &next_rev)?;
-            store.unlink_changes(id)?;
-            for change in &next_changes {
-                let change = store.upsert_change(change)?;
-                store.link_change(id, change)?;
+        if let Some(next) = next {
+            if let Some(next_rev) = &next.revision {
+                let next_changes = blamelist::changes(repo, Some(rev), next_rev)?;
+                store.unlink_changes(next.id)?;
+                for change in &next_changes {
+                    let change = store.upsert_change(change)?;
+                    store.link_change(next.id, change)?;
+                }
             }
         }
     }
 
-    if fresh.is_empty() && action == "added" {
+    // What the build already holds, then each new report, streamed in.
+    let mut state = BuildState::default();
+    if keep_existing {
+        load_existing(store, build, lane, options.number, &mut state)?;
+    }
+    let mut summaries = Vec::new();
+    let mut seen = HashSet::new();
+    let mut fresh = 0u32;
+    for source in reports {
+        if !seen.insert(source.hash) || store.report_exists(build, &source.hash)? {
+            summaries.push(ReportSummary {
+                file: source.name.clone(),
+                parser: None,
+                results: 0,
+                added: false,
+            });
+            continue;
+        }
+        fresh += 1;
+        let (format, mut reader) = read::open(&source.name, source.reader()?, options.parser)?;
+        let parse_options = ParseOptions {
+            source: source.name.clone(),
+            source_root: options.source_root.clone(),
+        };
+        let mut sink = IngestSink::new(store, &mut state, fresh);
+        let parsed = format.parse(&mut reader, &parse_options, &mut sink);
+        let results = sink.finish()?;
+        parsed?;
+        store.insert_report(
+            build,
+            &source.hash,
+            &source.name,
+            format.name(),
+            results,
+            now,
+        )?;
+        summaries.push(ReportSummary {
+            file: source.name.clone(),
+            parser: Some(format.name()),
+            results,
+            added: true,
+        });
+    }
+    if options.time.is_none() && action != "added" {
+        if let Some(time) = state.timestamp {
+            store.update_build(
+                build,
+                &NewBuild {
+                    time: clock::to_micros(time),
+                    ..metadata.clone()
+                },
+            )?;
+        }
+    }
+
+    if fresh == 0 && action == "added" {
         let counts = store
             .find_build(&options.builder, options.number)?
             .map(|b| b.counts)
@@ -400,23 +261,13 @@ fn write(
             reports: summaries,
             counts,
             changes: changes.len(),
-            warnings,
+            warnings: state.warnings,
         });
     }
 
-    let (counts, touched) = write_outcomes(store, build, lane, options, keep_existing, &fresh)?;
+    let (counts, touched) = write_outcomes(store, build, lane, options, &state)?;
     let branch = crate::problems::Branch::load(store, options.branch.as_deref())?;
     crate::problems::update(store, &branch, &touched)?;
-    for report in &fresh {
-        store.insert_report(
-            build,
-            &report.hash,
-            &report.name,
-            report.parser,
-            report.results.len() as u64,
-            now,
-        )?;
-    }
     Ok(IngestSummary {
         builder: options.builder.clone(),
         build: options.number,
@@ -424,13 +275,8 @@ fn write(
         reports: summaries,
         counts,
         changes: changes.len(),
-        warnings,
+        warnings: state.warnings,
     })
-}
-
-struct LaneBuildRev {
-    id: Id,
-    revision: Option<String>,
 }
 
 fn previous_revision(store: &mut dyn Store, lane: Id, number: i64) -> Result<Option<String>> {
@@ -441,14 +287,43 @@ fn previous_revision(store: &mut dyn Store, lane: Id, number: i64) -> Result<Opt
         .and_then(|b| b.revision))
 }
 
-/// Merges the new reports into the build's results and brings the lane's runs up to date.
+/// Loads what a build already holds into `state`, as report 0.
+fn load_existing(
+    store: &mut dyn Store,
+    build: Id,
+    lane: Id,
+    number: i64,
+    state: &mut BuildState,
+) -> Result<()> {
+    let mut rows: std::collections::HashMap<Id, ResultRecord> = store
+        .build_results(build)?
+        .into_iter()
+        .map(|r| (r.test, r))
+        .collect();
+    let timing: std::collections::HashMap<Id, Option<f64>> = store
+        .build_durations(build)?
+        .map(|blob| durations::decode(&blob).into_iter().collect())
+        .unwrap_or_default();
+    for (test, test_runs) in store.lane_runs(lane)? {
+        let Some(status) = runs::outcome_at(&test_runs, number) else {
+            continue;
+        };
+        match rows.remove(&test) {
+            Some(row) => state.existing(row),
+            None => state.existing_plain(test, status, timing.get(&test).copied().flatten()),
+        }
+    }
+    Ok(())
+}
+
+/// Brings the lane's runs, the build's results, counts and durations up to date with `state`;
+/// returns the counts and the tests whose Problems may have changed.
 fn write_outcomes(
     store: &mut dyn Store,
     build: Id,
     lane: Id,
     options: &IngestOptions,
-    keep_existing: bool,
-    reports: &[Parsed],
+    state: &BuildState,
 ) -> Result<(Counts, Vec<Id>)> {
     let numbers: Vec<i64> = store.lane_builds(lane)?.iter().map(|b| b.number).collect();
     let number = options.number;
@@ -456,154 +331,82 @@ fn write_outcomes(
     let appended = numbers.last().is_none_or(|&last| last == number);
     let mut lane_runs = store.lane_runs(lane)?;
 
-    // What the build already holds.
-    let mut outcomes: BTreeMap<Id, Outcome> = BTreeMap::new();
-    if keep_existing {
-        let details: HashMap<Id, ResultRecord> = store
-            .build_results(build)?
-            .into_iter()
-            .map(|r| (r.test, r))
-            .collect();
-        let durations: HashMap<Id, Option<f64>> = store
-            .build_durations(build)?
-            .map(|blob| durations::decode(&blob).into_iter().collect())
-            .unwrap_or_default();
-        for (test, test_runs) in &lane_runs {
-            let Some(status) = runs::outcome_at(test_runs, number) else {
-                continue;
-            };
-            let outcome = match details.get(test) {
-                Some(r) => Outcome {
-                    status: r.status,
-                    duration: r.duration,
-                    message: r.message.clone(),
-                    attempts: r.attempts,
-                    details: r.details.clone(),
-                },
-                None => Outcome {
-                    status,
-                    duration: durations.get(test).copied().flatten(),
-                    message: None,
-                    attempts: 1,
-                    details: None,
-                },
-            };
-            outcomes.insert(*test, outcome);
-        }
-    }
-
-    // The new reports, merged in order.
-    let mut compiled: HashSet<BString> = HashSet::new();
-    for report in reports {
-        let tests: Vec<NewTest> = report
-            .results
-            .iter()
-            .map(|r| NewTest {
-                name: r.test.clone(),
-                kind: r.kind,
-                // The path as the identity has it: relative to the same root as the compiled files.
-                file: compile_file(r),
-                runner_id: r
-                    .details
-                    .get("runner_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-            })
-            .collect();
-        let ids = store.test_ids(&tests)?;
-        for (id, result) in ids.into_iter().zip(&report.results) {
-            let outcome = Outcome::from_result(result);
-            match outcomes.get_mut(&id) {
-                Some(existing) => existing.merge(outcome),
-                None => {
-                    outcomes.insert(id, outcome);
-                }
-            }
-        }
-        compiled.extend(report.compiled.iter().cloned());
-    }
-
     // A compile diagnostic seen before and not now is fixed where its file was compiled again.
-    if options.clean_build || !compiled.is_empty() {
+    let mut fixed_diagnostics: HashSet<Id> = HashSet::new();
+    if options.clean_build || !state.compiled.is_empty() {
         for (test, file) in store.lane_compile_tests(lane)? {
-            if outcomes.contains_key(&test) {
+            if state.entries.contains_key(&test) {
                 continue;
             }
-            let recompiled = options.clean_build
-                || file
-                    .as_ref()
-                    .is_some_and(|f| compiled.iter().any(|c| c == f));
+            let recompiled =
+                options.clean_build || file.as_ref().is_some_and(|f| state.compiled.contains(f));
             if recompiled {
-                outcomes.insert(
-                    test,
-                    Outcome {
-                        status: Status::Passed,
-                        duration: None,
-                        message: None,
-                        attempts: 1,
-                        details: None,
-                    },
-                );
+                fixed_diagnostics.insert(test);
             }
         }
     }
+    let status_of = |test: &Id| -> Option<Status> {
+        state
+            .entries
+            .get(test)
+            .map(|e| e.status)
+            .or_else(|| fixed_diagnostics.contains(test).then_some(Status::Passed))
+    };
 
     // Runs: every test of the lane and of the build takes this build's outcome.
     let mut tests: Vec<Id> = lane_runs.keys().copied().collect();
-    tests.extend(outcomes.keys().filter(|t| !lane_runs.contains_key(t)));
-    // The tests whose Problems may change: every test where the build is not the newest; else the
-    // tests that changed outcome or fail in it.
-    let mut touched: Vec<Id> = if appended { Vec::new() } else { tests.clone() };
+    tests.extend(state.entries.keys().filter(|t| !lane_runs.contains_key(t)));
+    tests.sort_unstable();
+    let mut touched: Vec<Id> = Vec::new();
+    let mut writes: Vec<(Id, Vec<i64>, Vec<Run>)> = Vec::new();
     for test in tests {
-        if appended && outcomes.get(&test).is_some_and(|o| o.status.is_failing()) {
+        let old = lane_runs.remove(&test).unwrap_or_default();
+        let before = runs::last_evidence(&old, number);
+        let status = status_of(&test);
+        let mut new = old.clone();
+        runs::set_outcome(&mut new, &numbers, number, status);
+        // Problems change where the build is not the newest, or where the test fails in it, or
+        // failed before it on this lane.
+        let failing = |s: Option<Status>| s.is_some_and(Status::is_failing);
+        if !appended || failing(status) || failing(before) {
             touched.push(test);
         }
-        let old = lane_runs.remove(&test).unwrap_or_default();
-        let mut new = old.clone();
-        runs::set_outcome(
-            &mut new,
-            &numbers,
-            number,
-            outcomes.get(&test).map(|o| o.status),
-        );
         if new != old {
             let (delete, upsert) = runs::diff(&old, &new);
-            store.write_runs(lane, test, &delete, &upsert)?;
-            if appended && touched.last().is_none_or(|t| *t != test) {
-                touched.push(test);
-            }
+            writes.push((test, delete, upsert));
         }
     }
-    touched.sort_unstable();
-    touched.dedup();
+    store.write_runs_many(lane, &writes)?;
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();
-    let mut timing = Vec::with_capacity(outcomes.len());
-    for (test, outcome) in outcomes {
-        counts.add(outcome.status);
-        timing.push((test, outcome.duration));
-        if outcome.needs_row() {
+    let mut timing = Vec::with_capacity(state.entries.len() + fixed_diagnostics.len());
+    for (&test, entry) in &state.entries {
+        counts.add(entry.status);
+        timing.push((test, entry.duration));
+        let detail = state.detail_of(entry);
+        let message = detail.and_then(|d| d.message.clone());
+        // Only a plain single pass goes without a `results` row (its details are not kept; the
+        // runner's own id is kept on the test).
+        if entry.status != Status::Passed || entry.attempts > 1 || message.is_some() {
             rows.push(ResultRecord {
                 test,
-                status: outcome.status,
-                duration: outcome.duration,
-                message: outcome.message,
-                attempts: outcome.attempts,
-                details: outcome.details,
+                status: entry.status,
+                duration: entry.duration,
+                message,
+                attempts: entry.attempts,
+                details: detail.and_then(|d| d.details.clone()),
             });
         }
     }
+    for &test in &fixed_diagnostics {
+        counts.add(Status::Passed);
+        timing.push((test, None));
+    }
+    rows.sort_by_key(|r| r.test);
     store.replace_build_results(build, &rows)?;
     store.set_build_outcome(build, &counts, &durations::encode(&mut timing))?;
     Ok((counts, touched))
-}
-
-/// A compile diagnostic's file, from its identity `path:flag:message`.
-fn compile_file(result: &TestResult) -> Option<BString> {
-    (result.kind == Kind::Compile)
-        .then(|| result.test.split_str(":").next().map(BString::from))
-        .flatten()
 }
 
 /// Takes a build out: its results, reports and blamelist go, and its lane's other builds keep their

@@ -15,6 +15,16 @@ pub fn outcome_at(runs: &[Run], number: i64) -> Option<Status> {
     at.checked_sub(1).and_then(|i| runs[i].status)
 }
 
+/// The last outcome with evidence (not skipped, not absent) before build `number`.
+pub fn last_evidence(runs: &[Run], number: i64) -> Option<Status> {
+    let end = runs.partition_point(|run| run.first < number);
+    runs[..end]
+        .iter()
+        .rev()
+        .filter_map(|run| run.status)
+        .find(|s| *s != Status::Skipped)
+}
+
 /// Sets the outcome of build `number` without changing any other build's: `numbers` are the lane's
 /// build numbers, ascending, and include `number`.
 pub fn set_outcome(runs: &mut Vec<Run>, numbers: &[i64], number: i64, status: Option<Status>) {

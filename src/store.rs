@@ -71,6 +71,37 @@ pub fn open(location: &Location, mode: OpenMode) -> Result<Box<dyn Store>> {
     }
 }
 
+/// Whether the database exists yet.
+pub fn exists(location: &Location) -> bool {
+    match location {
+        Location::Sqlite(path) => path.exists(),
+    }
+}
+
+/// Removes a database that holds no build (one that a failed first ingest created).
+pub fn remove_if_empty(location: &Location) {
+    let empty = open(location, OpenMode::Existing)
+        .and_then(|mut store| {
+            store.recent_builds(&BuildFilter {
+                limit: 1,
+                ..BuildFilter::default()
+            })
+        })
+        .is_ok_and(|builds| builds.is_empty());
+    if !empty {
+        return;
+    }
+    match location {
+        Location::Sqlite(path) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(name));
+            }
+        }
+    }
+}
+
 /// How many results of each status a build has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -330,6 +361,13 @@ pub trait Store {
     fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>>;
     /// Replaces one test's runs on a lane.
     fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()>;
+    /// [`Store::write_runs`] for many tests: `(test, starts to delete, runs to write)`.
+    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
+        for (test, delete, upsert) in writes {
+            self.write_runs(lane, *test, delete, upsert)?;
+        }
+        Ok(())
+    }
     /// The compile diagnostics that have ever had an outcome on a lane, with their files.
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>>;
     /// One test's runs on every lane, oldest first.

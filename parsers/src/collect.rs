@@ -40,6 +40,18 @@ impl Collector {
     }
 }
 
+/// The status of a test reported again in the same report (a retry): the last attempt decides,
+/// except that a pass after an earlier attempt means it was retried (`flaky`), and a skip never
+/// hides a run.
+pub fn repeat_status(prev: Status, next: Status) -> Status {
+    match (prev, next) {
+        (prev, Status::Skipped) if prev != Status::Skipped => prev,
+        (Status::Skipped, next) => next,
+        (_, Status::Passed) => Status::Flaky,
+        (_, next) => next,
+    }
+}
+
 /// Merges `next`, a later attempt of the same test, into `prev`.
 pub(crate) fn merge(prev: &mut TestResult, next: TestResult) {
     let attempts = prev.attempts.saturating_add(next.attempts);
@@ -47,11 +59,7 @@ pub(crate) fn merge(prev: &mut TestResult, next: TestResult) {
         prev.attempts = attempts;
         return;
     }
-    let status = match (prev.status, next.status) {
-        (Status::Skipped, status) => status,
-        (_, Status::Passed) => Status::Flaky,
-        (_, status) => status,
-    };
+    let status = repeat_status(prev.status, next.status);
     let duration = match (prev.duration, next.duration) {
         (Some(a), Some(b)) => Some(a + b),
         (a, b) => a.or(b),

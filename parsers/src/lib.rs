@@ -15,7 +15,7 @@ mod junit;
 mod model;
 mod trial;
 
-pub use collect::{collect, Collected, Collector};
+pub use collect::{collect, repeat_status, Collected, Collector};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::{detect, registry, Confidence, Format, ParseOptions, Sink, SNIFF_LEN};
 pub use gcc::Gcc;

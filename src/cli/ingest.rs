@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use crate::blamelist;
 use crate::cli::{parser_arg, Context};
 use crate::error::{Error, Result};
-use crate::ingest::{self, parse_input, IngestOptions, Input};
+use crate::ingest::{self, IngestOptions, Input};
 use crate::report::{safe, OutputFormat};
-use crate::store::OpenMode;
+use crate::store::{self, OpenMode};
 
 /// Record a build's test reports and compiler logs
 #[derive(Debug, clap::Args)]
@@ -86,6 +86,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         properties: serde_json::Map::new(),
         replace: args.replace,
         clean_build: args.clean_build,
+        parser,
+        source_root: args
+            .source_root
+            .clone()
+            .or_else(|| args.git.as_ref().map(|g| g.display().to_string())),
     };
     if args.builder.trim().is_empty() {
         return Err(Error::usage("--builder must not be empty"));
@@ -106,21 +111,25 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     if stdin_count > 1 {
         return Err(Error::usage("standard input (`-`) can be read only once"));
     }
-    let source_root = args
-        .source_root
-        .clone()
-        .or_else(|| args.git.as_ref().map(|g| g.display().to_string()));
-    // Parse everything before touching the database: a bad report changes nothing.
-    let mut reports = Vec::new();
-    for file in &args.files {
-        reports.push(parse_input(
-            &Input::from_arg(file),
-            parser,
-            source_root.as_deref(),
-        )?);
-    }
+    // Every report must be readable before the database is touched.
+    let reports = args
+        .files
+        .iter()
+        .map(|file| ingest::prepare(&Input::from_arg(file)))
+        .collect::<Result<Vec<_>>>()?;
+    let existed = store::exists(&ctx.db);
     let mut store = ctx.open(OpenMode::Create)?;
-    let summary = ingest::ingest(store.as_mut(), &options, reports)?;
+    let summary = match ingest::ingest(store.as_mut(), &options, &reports) {
+        Ok(summary) => summary,
+        Err(error) => {
+            // A first ingest that failed leaves no empty database behind.
+            if !existed {
+                drop(store);
+                store::remove_if_empty(&ctx.db);
+            }
+            return Err(error);
+        }
+    };
     for warning in &summary.warnings {
         let _ = writeln!(ctx.err, "warning: {warning}");
     }

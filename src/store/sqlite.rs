@@ -594,37 +594,52 @@ impl Store for SqliteStore {
     }
 
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
+        // Look the tests up by key, a chunk at a time; create the ones that are new.
+        const CHUNK: usize = 500;
+        let keys: Vec<[u8; 16]> = tests.iter().map(|t| key(&t.name)).collect();
+        let mut found: HashMap<[u8; 16], (Id, Option<String>)> =
+            HashMap::with_capacity(tests.len());
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT name_hash, id, runner_id FROM tests WHERE name_hash IN ({})",
+                vec!["?"; chunk.len()].join(",")
+            );
+            let mut stmt = self.conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(chunk.iter().map(|k| &k[..])))?;
+            while let Some(row) = rows.next()? {
+                let hash: Vec<u8> = row.get(0)?;
+                if let Ok(hash) = <[u8; 16]>::try_from(hash.as_slice()) {
+                    found.insert(hash, (row.get(1)?, row.get(2)?));
+                }
+            }
+        }
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO tests (name_hash, name, kind, file, runner_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut update = self
+            .conn
+            .prepare_cached("UPDATE tests SET runner_id = ?2 WHERE id = ?1")?;
         let mut ids = Vec::with_capacity(tests.len());
-        for test in tests {
-            let hash = key(&test.name);
-            let found: Option<(Id, Option<String>)> = self
-                .conn
-                .prepare_cached("SELECT id, runner_id FROM tests WHERE name_hash = ?1")?
-                .query_row([&hash[..]], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()?;
-            let id = match found {
+        for (test, hash) in tests.iter().zip(&keys) {
+            let id = match found.get(hash).cloned() {
                 Some((id, runner_id)) => {
                     if test.runner_id.is_some() && runner_id != test.runner_id {
-                        self.conn
-                            .prepare_cached("UPDATE tests SET runner_id = ?2 WHERE id = ?1")?
-                            .execute(params![id, test.runner_id])?;
+                        update.execute(params![id, test.runner_id])?;
+                        found.insert(*hash, (id, test.runner_id.clone()));
                     }
                     id
                 }
                 None => {
-                    self.conn
-                        .prepare_cached(
-                            "INSERT INTO tests (name_hash, name, kind, file, runner_id) \
-                             VALUES (?1, ?2, ?3, ?4, ?5)",
-                        )?
-                        .execute(params![
-                            &hash[..],
-                            text(&test.name),
-                            test.kind.as_str(),
-                            test.file.as_ref().map(|f| text(f)),
-                            test.runner_id
-                        ])?;
-                    self.conn.last_insert_rowid()
+                    insert.execute(params![
+                        &hash[..],
+                        text(&test.name),
+                        test.kind.as_str(),
+                        test.file.as_ref().map(|f| text(f)),
+                        test.runner_id
+                    ])?;
+                    let id = self.conn.last_insert_rowid();
+                    found.insert(*hash, (id, test.runner_id.clone()));
+                    id
                 }
             };
             ids.push(id);
@@ -712,6 +727,30 @@ impl Store for SqliteStore {
         )?;
         let rows = stmt.query_map([lane], |row| Ok((row.get(0)?, opt_bytes(row.get_ref(1)?))))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
+        let mut delete = self.conn.prepare_cached(
+            "DELETE FROM runs WHERE lane_id = ?1 AND test_id = ?2 AND first_number = ?3",
+        )?;
+        let mut upsert = self.conn.prepare_cached(
+            "INSERT INTO runs (lane_id, test_id, first_number, status) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (lane_id, test_id, first_number) DO UPDATE SET status = excluded.status",
+        )?;
+        for (test, deletes, upserts) in writes {
+            for first in deletes {
+                delete.execute(params![lane, test, first])?;
+            }
+            for run in upserts {
+                upsert.execute(params![
+                    lane,
+                    test,
+                    run.first,
+                    run.status.map(Status::as_str)
+                ])?;
+            }
+        }
+        Ok(())
     }
 
     fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>> {

@@ -1,0 +1,245 @@
+//! A build's results as reports stream in: one compact entry per test, merged as the contracts say.
+
+use std::collections::{HashMap, HashSet};
+
+use bstr::{BString, ByteSlice};
+use chrono::{DateTime, Utc};
+use probtrack_parsers::{Kind, Sink, Status, TestResult};
+
+use crate::error::Error;
+use crate::store::{Id, NewTest, ResultRecord, Store};
+
+/// One test's result in the build being written.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    pub status: Status,
+    pub attempts: u32,
+    pub duration: Option<f64>,
+    /// Which report (0: what the build held before this ingest).
+    report: u32,
+    /// Index into [`BuildState::details`], for results with a message or details.
+    detail: Option<u32>,
+}
+
+/// The message and details of a result that has them.
+#[derive(Clone, Debug, Default)]
+pub struct Detail {
+    pub message: Option<BString>,
+    /// A JSON object.
+    pub details: Option<String>,
+}
+
+/// The build's results so far.
+#[derive(Debug, Default)]
+pub struct BuildState {
+    pub entries: HashMap<Id, Entry>,
+    pub details: Vec<Detail>,
+    /// Source files the compiler logs show being compiled.
+    pub compiled: HashSet<BString>,
+    pub warnings: Vec<String>,
+    /// The earliest time a report names.
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+impl BuildState {
+    /// A result the build held before this ingest.
+    pub fn existing(&mut self, record: ResultRecord) {
+        let detail = self.detail(record.message, record.details);
+        self.entries.insert(
+            record.test,
+            Entry {
+                status: record.status,
+                attempts: record.attempts.max(1),
+                duration: record.duration,
+                report: 0,
+                detail,
+            },
+        );
+    }
+
+    /// A plain result the build held before this ingest (no stored row).
+    pub fn existing_plain(&mut self, test: Id, status: Status, duration: Option<f64>) {
+        self.entries.insert(
+            test,
+            Entry {
+                status,
+                attempts: 1,
+                duration,
+                report: 0,
+                detail: None,
+            },
+        );
+    }
+
+    fn detail(&mut self, message: Option<BString>, details: Option<String>) -> Option<u32> {
+        if message.is_none() && details.is_none() {
+            return None;
+        }
+        self.details.push(Detail { message, details });
+        Some(u32::try_from(self.details.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// Adds one result of report `report` (numbered from 1).
+    fn add(&mut self, test: Id, result: TestResult, report: u32) {
+        let details = (!result.details.is_empty())
+            .then(|| serde_json::Value::Object(result.details).to_string());
+        let next = Entry {
+            status: result.status,
+            attempts: result.attempts.max(1),
+            duration: result.duration,
+            report,
+            detail: None,
+        };
+        let Some(prev) = self.entries.get(&test).copied() else {
+            let detail = self.detail(result.message, details);
+            self.entries.insert(test, Entry { detail, ..next });
+            return;
+        };
+        let attempts = prev.attempts.saturating_add(next.attempts);
+        let status = if prev.report == report {
+            // A repeat within one report: a retry.
+            probtrack_parsers::repeat_status(prev.status, next.status)
+        } else if next.status == Status::Skipped && prev.status != Status::Skipped {
+            prev.status
+        } else if next.status.is_passing()
+            && (prev.status.is_failing() || prev.status == Status::Flaky)
+        {
+            // Failed in one report, passed in a later one: flaky.
+            Status::Flaky
+        } else {
+            next.status
+        };
+        let keep_prev = next.status == Status::Skipped && prev.status != Status::Skipped;
+        let duration = match (prev.duration, next.duration) {
+            (Some(a), Some(b)) if !keep_prev => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        let detail = if keep_prev || (result.message.is_none() && details.is_none()) {
+            prev.detail
+        } else {
+            let previous = prev
+                .detail
+                .and_then(|i| self.details.get(i as usize).cloned());
+            self.detail(
+                result
+                    .message
+                    .or_else(|| previous.as_ref().and_then(|p| p.message.clone())),
+                details.or_else(|| previous.and_then(|p| p.details)),
+            )
+        };
+        self.entries.insert(
+            test,
+            Entry {
+                status,
+                attempts,
+                duration,
+                report: prev.report.max(report),
+                detail,
+            },
+        );
+    }
+
+    pub fn detail_of(&self, entry: &Entry) -> Option<&Detail> {
+        entry.detail.and_then(|i| self.details.get(i as usize))
+    }
+}
+
+/// A compile diagnostic's file, from its identity `path:flag:message`: relative to the same root
+/// as the compiled files the parser reports.
+fn compile_file(result: &TestResult) -> Option<BString> {
+    (result.kind == Kind::Compile)
+        .then(|| result.test.split_str(":").next().map(BString::from))
+        .flatten()
+}
+
+/// How many results are resolved against the store at a time.
+const BATCH: usize = 2048;
+
+/// A parser's sink that resolves each result's test in the store (in batches) and merges it into
+/// the build's state. Store errors stop the merging and are returned by [`IngestSink::finish`].
+pub struct IngestSink<'a> {
+    pub store: &'a mut dyn Store,
+    pub state: &'a mut BuildState,
+    pub report: u32,
+    pending: Vec<TestResult>,
+    pub results: u64,
+    error: Option<Error>,
+}
+
+impl<'a> IngestSink<'a> {
+    pub fn new(store: &'a mut dyn Store, state: &'a mut BuildState, report: u32) -> Self {
+        IngestSink {
+            store,
+            state,
+            report,
+            pending: Vec::with_capacity(BATCH),
+            results: 0,
+            error: None,
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        if self.error.is_some() {
+            return;
+        }
+        let tests: Vec<NewTest> = batch
+            .iter()
+            .map(|r| NewTest {
+                name: r.test.clone(),
+                kind: r.kind,
+                file: compile_file(r),
+                runner_id: r
+                    .details
+                    .get("runner_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+            })
+            .collect();
+        match self.store.test_ids(&tests) {
+            Ok(ids) => {
+                drop(tests);
+                for (id, result) in ids.into_iter().zip(batch) {
+                    self.state.add(id, result, self.report);
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+        self.pending = Vec::with_capacity(BATCH);
+    }
+
+    /// Resolves what is left; the first store error, if any.
+    pub fn finish(mut self) -> Result<u64, Error> {
+        self.flush();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.results),
+        }
+    }
+}
+
+impl Sink for IngestSink<'_> {
+    fn result(&mut self, result: TestResult) {
+        self.results += 1;
+        self.pending.push(result);
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn compiled(&mut self, file: BString) {
+        self.state.compiled.insert(file);
+    }
+
+    fn warning(&mut self, message: String) {
+        self.state.warnings.push(message);
+    }
+
+    fn timestamp(&mut self, time: DateTime<Utc>) {
+        let earliest = self.state.timestamp.map_or(time, |t| t.min(time));
+        self.state.timestamp = Some(earliest);
+    }
+}
