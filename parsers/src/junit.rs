@@ -863,9 +863,11 @@ impl<'s> Parser<'s> {
 /// the enclosing suite names joined with `.`, then `.name`; where `name` already starts with
 /// `classname.`, `name` alone. An empty name leaves the prefix alone.
 fn identity(classname: &[u8], name: &[u8], suite_path: &[u8]) -> BString {
+    // `name` already carries the classname (nextest-style `classname.name`), or is the classname
+    // (jest-junit and ctest write the same text in both): `name` alone.
     if !classname.is_empty()
         && name.starts_with(classname)
-        && name.get(classname.len()) == Some(&b'.')
+        && (name.len() == classname.len() || name.get(classname.len()) == Some(&b'.'))
     {
         return BString::from(name);
     }

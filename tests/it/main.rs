@@ -18,6 +18,8 @@ mod analysis;
 mod flaky;
 // Problems, since, show, users, builders on the sample history.
 mod problems;
+// Every fixture through parse: exact results, auto-detection.
+mod fixtures;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
 // Every file under tests/it is listed above.
