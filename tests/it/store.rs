@@ -137,3 +137,60 @@ fn the_database_is_in_wal_mode_with_foreign_keys() {
         .unwrap();
     assert!(fk.is_empty(), "{fk:?}");
 }
+
+#[test]
+fn databases_made_by_earlier_versions_upgrade_in_place() {
+    let t = Test::new();
+    for version in 1.. {
+        let name = format!("db/schema-v{version}.db");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(&name);
+        if !path.exists() {
+            assert!(version > 1, "no database fixture at all");
+            break;
+        }
+        let db = t.path(&format!("v{version}.db"));
+        std::fs::copy(&path, &db).unwrap();
+        let db = db.to_str().unwrap();
+        // Its data, read through the current probtrack (which upgrades it first).
+        let builds = t.json(&["--db", db, "builds", "--limit", "100"]);
+        assert_eq!(builds.as_array().unwrap().len(), 37, "{name}");
+        let problems = t.json(&["--db", db, "problems", "--all"]);
+        let divide = problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["test"] == "tests.test_core.test_divide")
+            .unwrap_or_else(|| panic!("{name}: {problems}"));
+        assert!(divide["started_by"][0]["revision"]
+            .as_str()
+            .unwrap()
+            .starts_with("39c1293d"));
+        // It is now at the newest version, and still takes new builds.
+        let report = fixture("history/linux-py311/115.xml");
+        t.ok(&[
+            "--db",
+            db,
+            "ingest",
+            "--builder",
+            "linux-py311",
+            "--build",
+            "116",
+            report.to_str().unwrap(),
+        ]);
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let (found, latest): (i64, i64) = conn
+            .query_row(
+                "SELECT max(version), count(*) FROM schema_version",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(found >= version && latest >= 1);
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+}
