@@ -265,7 +265,21 @@ fn write(
         });
     }
 
-    let (counts, touched) = write_outcomes(store, build, lane, options, &state)?;
+    let (counts, mut touched) = write_outcomes(store, build, lane, options, &state)?;
+    // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix on
+    // each builder): one still open here, or fixed here in the last AFTER builds, may be judged anew.
+    let numbers: Vec<i64> = store.lane_builds(lane)?.iter().map(|b| b.number).collect();
+    let since = numbers
+        .len()
+        .checked_sub(crate::problems::AFTER + 1)
+        .map_or(i64::MIN, |i| numbers[i]);
+    touched.extend(store.tests_with_recent_problems(
+        &options.builder,
+        options.branch.as_deref(),
+        since,
+    )?);
+    touched.sort_unstable();
+    touched.dedup();
     let branch = crate::problems::Branch::load(store, options.branch.as_deref())?;
     crate::problems::update(store, &branch, &touched)?;
     Ok(IngestSummary {

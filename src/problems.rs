@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 use crate::analyze::problems::{self as analysis, At, Episode};
 use crate::analyze::{flaky, BuildInfo, Lane};
 use crate::error::Result;
-use crate::store::{BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemRecord, Store};
+use crate::store::{
+    BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord, Store,
+};
 
 /// The lanes of one branch, with their builds, loaded once for many tests.
 pub struct Branch {
@@ -86,7 +88,12 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
     for &test in tests {
         let lanes = branch.test_lanes(store, test)?;
         let episodes = analysis::episodes(&lanes);
-        let mut old = store.test_problem_keys(test, branch.branch.as_deref())?;
+        let existing = store.problems(&ProblemFilter {
+            branch: Some(branch.branch.clone()),
+            test: Some(test),
+            ..ProblemFilter::default()
+        })?;
+        let mut old: Vec<(Id, Id)> = existing.iter().map(|p| (p.id, p.first_build)).collect();
         for episode in &episodes {
             let failing: HashSet<Id> = episode
                 .parts
@@ -101,13 +108,42 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
                 .or_else(|| old.iter().position(|(_, f)| failing.contains(f)));
             let id = reuse.map_or(0, |i| old.remove(i).0);
             let record = record(store, branch, test, id, episode, &lanes)?;
-            store.save_problem(&record)?;
+            // Most recomputed Problems are as they were: write only what changed.
+            if !existing.iter().any(|e| unchanged(e, &record)) {
+                store.save_problem(&record)?;
+            }
         }
         for (id, _) in old {
             store.delete_problem(id)?;
         }
     }
     Ok(())
+}
+
+/// Whether a stored Problem already says what a recomputed one says.
+fn unchanged(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
+    let ids = |changes: &[ChangeRef]| {
+        let mut ids: Vec<Id> = changes.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let builders = |p: &ProblemRecord| {
+        let mut b = p.builders.clone();
+        b.sort_by(|x, y| x.builder.cmp(&y.builder));
+        b
+    };
+    stored.id == new.id
+        && stored.first_build == new.first_build
+        && stored.first_failure == new.first_failure
+        && stored.last_failure == new.last_failure
+        && stored.fixed == new.fixed
+        && stored.open == new.open
+        && stored.intermittent == new.intermittent
+        && stored.failures == new.failures
+        && stored.message == new.message
+        && builders(stored) == builders(new)
+        && ids(&stored.started_by) == ids(&new.started_by)
+        && ids(&stored.fixed_by) == ids(&new.fixed_by)
 }
 
 fn build_ref(at: &At) -> BuildRef {
@@ -244,9 +280,13 @@ pub fn reanalyze(store: &mut dyn Store) -> Result<usize> {
     Ok(tests_seen)
 }
 
-/// How many builds around a Problem (before its first failure, after its end) its test's flakiness
-/// is judged on.
-pub const AROUND: usize = 20;
+/// How many of a builder's builds before a Problem's first failure there its test's flakiness is
+/// judged on.
+pub const BEFORE: usize = 50;
+
+/// How many of a builder's builds after the Problem's fix there count too (until then, each new
+/// build of that builder judges the Problem anew).
+pub const AFTER: usize = 50;
 
 /// Whether a Problem is a flaky test's failure rather than a break: retry flakes around it or a
 /// revision that both passed and failed during it, or — for a short Problem (no builder failed it
@@ -260,41 +300,46 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
         .filter(|l| episode.parts.iter().any(|p| p.lane == l.lane))
         .cloned()
         .collect();
-    let end = episode
-        .fixed_at
-        .as_ref()
-        .unwrap_or(&episode.last_failure)
-        .clone();
-    let time_of = |lane: Id, number: i64, offset: isize| -> Option<i64> {
-        let lane = lanes.iter().find(|l| l.lane == lane)?;
-        let at = lane.steps.iter().position(|s| s.number == number)? as isize + offset;
-        if at < 0 {
-            return Some(i64::MIN);
-        }
-        lane.steps.get(at as usize).map(|s| s.time)
-    };
-    let since = time_of(
-        episode.first_failure.lane,
-        episode.first_failure.number,
-        -(AROUND as isize),
-    );
-    let until = time_of(end.lane, end.number, AROUND as isize).unwrap_or(i64::MAX);
+    // On each of its builders: from BEFORE builds before its first failure there to AFTER builds
+    // after its fix there (to the end while that builder still fails it).
+    let mut around_ranges = Vec::new();
+    let mut during_ranges = Vec::new();
+    for part in &episode.parts {
+        let Some(lane) = own.iter().find(|l| l.lane == part.lane) else {
+            continue;
+        };
+        let index_of = |number: i64| lane.steps.iter().position(|s| s.number == number);
+        let first = index_of(part.first_failure.number).unwrap_or(0);
+        let from = lane.steps[first.saturating_sub(BEFORE)].number;
+        let fix = part
+            .fixed
+            .then(|| part.fix_window.last())
+            .flatten()
+            .and_then(|b| lane.steps.iter().position(|s| s.build == *b));
+        let to = fix.map_or(i64::MAX, |i| {
+            lane.steps[(i + AFTER).min(lane.steps.len() - 1)].number
+        });
+        around_ranges.push((lane.lane, from, to));
+        during_ranges.push((
+            lane.lane,
+            part.first_failure.number,
+            fix.map_or(i64::MAX, |i| lane.steps[i].number),
+        ));
+    }
     let around = flaky::stats(
         &own,
         &flaky::Options {
-            since,
-            until: Some(until),
+            ranges: Some(around_ranges),
             window: usize::MAX,
-            ..options
+            ..options.clone()
         },
     );
     let during = flaky::stats(
         &own,
         &flaky::Options {
-            since: Some(episode.first_failure.time),
-            until: Some(end.time),
+            ranges: Some(during_ranges),
             window: usize::MAX,
-            ..options
+            ..options.clone()
         },
     );
     // A break fails a builder once, in one long streak, until it is fixed; a flaky test's failures

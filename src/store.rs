@@ -387,6 +387,14 @@ pub trait Store {
     /// Every test with an outcome on a lane.
     fn lane_tests(&mut self, lane: Id) -> Result<Vec<Id>>;
 
+    /// Tests with a Problem on `branch` that `builder` still fails, or fixed in a build numbered
+    /// `since` or later.
+    fn tests_with_recent_problems(
+        &mut self,
+        builder: &str,
+        branch: Option<&str>,
+        since: i64,
+    ) -> Result<Vec<Id>>;
     /// `(id, first build)` of a test's Problems on a branch.
     fn test_problem_keys(&mut self, test: Id, branch: Option<&str>) -> Result<Vec<(Id, Id)>>;
     /// Inserts (`id == 0`) or updates a Problem with its builders and changes; returns its id.

@@ -13,7 +13,7 @@ use super::problems::At;
 use super::{Evidence, Lane};
 
 /// The knobs of the score; `docs/flaky.md` gives the defaults and why.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Runs per lane looked at (the most recent).
     pub window: usize,
@@ -21,6 +21,8 @@ pub struct Options {
     pub since: Option<i64>,
     /// Only runs at or before this time (µs): the score as it stood then.
     pub until: Option<i64>,
+    /// Only these lanes, and on each only the builds numbered from..=to: `(lane, from, to)`.
+    pub ranges: Option<Vec<(crate::store::Id, i64, i64)>>,
     /// A failing streak this long or longer is a real break, not flakiness.
     pub streak: usize,
     /// The weight of each older transition is `1 - alpha` times the next one's.
@@ -33,6 +35,7 @@ impl Default for Options {
             window: 100,
             since: None,
             until: None,
+            ranges: None,
             streak: 3,
             alpha: 0.05,
         }
@@ -108,6 +111,13 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
     let mut spans: Vec<(i64, i64)> = Vec::new();
     let (mut weighted, mut weights) = (0.0, 0.0);
     for lane in lanes {
+        let range = match &options.ranges {
+            Some(ranges) => match ranges.iter().find(|(l, ..)| *l == lane.lane) {
+                Some(&(_, from, to)) => Some((from, to)),
+                None => continue,
+            },
+            None => None,
+        };
         let runs: Vec<usize> = lane
             .steps
             .iter()
@@ -115,6 +125,7 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
             .filter(|(_, s)| s.evidence != Evidence::None)
             .filter(|(_, s)| options.since.is_none_or(|t| s.time >= t))
             .filter(|(_, s)| options.until.is_none_or(|t| s.time <= t))
+            .filter(|(_, s)| range.is_none_or(|(from, to)| (from..=to).contains(&s.number)))
             .map(|(i, _)| i)
             .collect();
         let runs = &runs[runs.len().saturating_sub(options.window)..];
@@ -242,8 +253,8 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
         0.0
     };
     // One incident alone (a blip, or a break fixed at once, however many builders saw it) is not a
-    // pattern.
-    let pattern = if stats.incidents >= 2 { 1.0 } else { 0.25 };
+    // pattern: flips count only from the second incident on.
+    let pattern = if stats.incidents >= 2 { 1.0 } else { 0.0 };
     let score = (0.25 * stats.flip_rate + 0.75 * stats.weighted_flip_rate) * pattern
         + (0.1 * stats.retry_flakes as f64).min(0.5)
         + (0.2 * stats.same_revision as f64).min(0.5);

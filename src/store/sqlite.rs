@@ -185,6 +185,9 @@ impl SqliteStore {
             self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 8 MiB of page cache (the default is 2 MiB): ingest revisits the same index pages often.
+        self.conn.pragma_update(None, "cache_size", -8192)?;
+        self.conn.set_prepared_statement_cache_capacity(64);
         let found = self
             .schema_version()
             .map_err(|e| match e.sqlite_error_code() {
@@ -885,6 +888,25 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn tests_with_recent_problems(
+        &mut self,
+        builder: &str,
+        branch: Option<&str>,
+        since: i64,
+    ) -> Result<Vec<Id>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT p.test_id FROM problems p \
+             JOIN problem_builders pb ON pb.problem_id = p.id \
+             JOIN builders b ON b.id = pb.builder_id \
+             WHERE b.name = ?1 AND p.branch = ?2 \
+             AND (pb.fixed_number IS NULL OR pb.fixed_number >= ?3)",
+        )?;
+        let rows = stmt.query_map(params![builder, branch.unwrap_or(""), since], |row| {
+            row.get(0)
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn test_problem_keys(&mut self, test: Id, branch: Option<&str>) -> Result<Vec<(Id, Id)>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, first_build_id FROM problems WHERE test_id = ?1 AND branch = ?2 ORDER BY id",
@@ -1042,7 +1064,7 @@ impl Store for SqliteStore {
             sql += &format!(" AND p.id IN ({})", list.join(","));
         }
         sql += " ORDER BY p.last_time DESC, p.id DESC";
-        let mut stmt = self.conn.prepare(&sql)?;
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let build_ref =
             |row: &rusqlite::Row<'_>, at: usize| -> rusqlite::Result<Option<BuildRef>> {
                 let builder: Option<String> = row.get(at)?;

@@ -27,20 +27,29 @@ fn incremental_analysis_and_reanalyze_agree_on_a_long_history() {
         let from = dir.join("builder-0").join(format!("{number}.xml"));
         let to = late.join(format!("{number}.xml"));
         std::fs::rename(&from, &to).unwrap();
-        held.push((number, to));
+        held.push(("builder-0", number, to));
+    }
+    // And a slow builder whose last builds report after the others' later ones: each is the
+    // newest of its builder, but not the newest in time.
+    for number in 2190i64..2200 {
+        let from = dir.join("builder-1").join(format!("{number}.xml"));
+        let to = late.join(format!("{number}.xml"));
+        std::fs::rename(&from, &to).unwrap();
+        held.push(("builder-1", number, to));
     }
     let summary = t.json(&["import", dir.to_str().unwrap()]);
     assert_eq!(summary["imported"], 600 - held.len());
     let tsv = std::fs::read_to_string(dir.join("builds.tsv")).unwrap();
-    for (number, path) in held.iter().rev() {
+    let (late0, late1): (Vec<_>, Vec<_>) = held.iter().partition(|(b, ..)| *b == "builder-0");
+    for (builder, number, path) in late1.iter().chain(late0.iter().rev()) {
         let row: Vec<&str> = tsv
             .lines()
-            .find(|l| l.starts_with(&format!("builder-0\t{number}\t")))
+            .find(|l| l.starts_with(&format!("{builder}\t{number}\t")))
             .unwrap()
             .split('\t')
             .collect();
         t.ingest(
-            "builder-0",
+            builder,
             *number,
             &[
                 "--revision",
