@@ -14,6 +14,7 @@ use crate::store::{Id, LaneBuild, Run};
 
 pub mod flaky;
 pub mod problems;
+pub mod signature;
 
 /// What a build says about a test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,12 @@
 //! `probtrack flaky`: tests ranked by the evidence that they fail intermittently.
 
+use std::collections::{HashMap, HashSet};
+
 use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::analyze::flaky::{self, Options, THRESHOLD};
+use crate::analyze::signature::signature;
 use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -70,6 +73,8 @@ struct FlakyView {
     weighted_flip_rate: f64,
     retry_flakes: u64,
     same_revision: u64,
+    /// How many different failure messages (volatile parts masked) its failures had.
+    messages: usize,
     builders: Vec<String>,
     last_flake: Option<LastFlake>,
     runner_id: Option<String>,
@@ -128,6 +133,17 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     }
     let ids: Vec<i64> = ranked.iter().map(|(t, _)| *t).collect();
     let tests = store.tests_by_id(&ids)?;
+    // Message variety, for the tests listed: different causes each time hint at flakiness.
+    let mut messages: HashMap<i64, usize> = HashMap::new();
+    for id in &ids {
+        let distinct: HashSet<String> = store
+            .test_results(*id)?
+            .into_values()
+            .filter(|r| r.status.is_failing())
+            .filter_map(|r| r.message.map(|m| signature(&lossy(&m))))
+            .collect();
+        messages.insert(*id, distinct.len());
+    }
     let view: Vec<FlakyView> = ranked
         .into_iter()
         .filter_map(|(id, s)| {
@@ -143,6 +159,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 weighted_flip_rate: round(s.weighted_flip_rate),
                 retry_flakes: s.retry_flakes,
                 same_revision: s.same_revision,
+                messages: messages.get(&id).copied().unwrap_or(0),
                 builders: s.builders,
                 last_flake: s.last_flake.map(|at| LastFlake {
                     builder: at.builder,
@@ -172,6 +189,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                         v.failures.into(),
                         v.flips.into(),
                         v.retry_flakes.into(),
+                        v.messages.into(),
                         v.last_flake
                             .as_ref()
                             .map(|l| format!("{} #{} {}", l.builder, l.build, l.time))
@@ -189,6 +207,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                     "failures",
                     "flips",
                     "retries",
+                    "messages",
                     "last flake",
                     "builders",
                 ],

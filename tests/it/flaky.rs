@@ -213,6 +213,26 @@ fn flaky_finds_the_generated_flaky_tests_and_no_broken_one() {
 }
 
 #[test]
+fn message_variety_is_shown() {
+    let t = Test::new();
+    ranking(
+        &t,
+        &[
+            Pattern { builder: "linux", test: "pkg.T.test_varied", outcomes: "PPFPPPTPPFPPTP" },
+            Pattern { builder: "linux", test: "pkg.T.test_same", outcomes: "PPFPPPFPPFPPFP" },
+        ],
+    );
+    let list = t.json(&["flaky"]);
+    let messages = |test: &str| {
+        list.as_array().unwrap().iter().find(|r| r["test"] == test).unwrap()["messages"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(messages("pkg.T.test_varied"), 2);
+    assert_eq!(messages("pkg.T.test_same"), 1);
+}
+
+#[test]
 fn history_marks_flaky_outcomes() {
     let t = Test::new();
     ranking(

@@ -178,8 +178,9 @@ pub fn history(dir: &Path, shape: &Shape) -> Truth {
     truth
 }
 
-/// One test's outcomes on one builder, a letter a build: `P` passed, `F` failed, `R` failed and
-/// then passed on a retry (a `flakyFailure`), `.` not in the build.
+/// One test's outcomes on one builder, a letter a build: `P` passed, `F` failed, `T` failed
+/// another way (a timeout), `R` failed and then passed on a retry (a `flakyFailure`), `.` not in
+/// the build.
 pub struct Pattern<'a> {
     pub builder: &'a str,
     pub test: &'a str,
@@ -217,6 +218,7 @@ pub fn scripted(dir: &Path, patterns: &[Pattern<'_>]) {
                 let child = match p.outcomes.as_bytes().get(k) {
                     Some(b'P') => "",
                     Some(b'F') => "<failure message=\"boom\"/>",
+                    Some(b'T') => "<failure message=\"TimeoutError: no answer after 30.0 s\"/>",
                     Some(b'R') => "<flakyFailure message=\"boom\"/>",
                     _ => continue,
                 };
