@@ -16,6 +16,7 @@ use crate::store::{self, Location, OpenMode, Store};
 
 mod builders;
 mod builds;
+mod completions;
 mod delete_build;
 mod flaky;
 mod history;
@@ -24,7 +25,9 @@ mod ingest;
 mod parse;
 mod parsers;
 mod problems;
+mod prune;
 mod reanalyze;
+mod report;
 mod show;
 mod since;
 mod users;
@@ -83,7 +86,11 @@ pub enum Command {
     Users(users::Args),
     Builders(builders::Args),
     Reanalyze(reanalyze::Args),
+    Report(report::Args),
+    Prune(prune::Args),
     DeleteBuild(delete_build::Args),
+    Completions(completions::Args),
+    Man(completions::ManArgs),
 }
 
 /// What every command gets: settings, where the database is, and where output goes.
@@ -175,7 +182,11 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Users(args) => users::exec(args, &mut ctx),
         Command::Builders(args) => builders::exec(args, &mut ctx),
         Command::Reanalyze(args) => reanalyze::exec(args, &mut ctx),
+        Command::Report(args) => report::exec(args, &mut ctx),
+        Command::Prune(args) => prune::exec(args, &mut ctx),
         Command::DeleteBuild(args) => delete_build::exec(args, &mut ctx),
+        Command::Completions(args) => completions::exec(args, &mut ctx),
+        Command::Man(args) => completions::exec_man(args, &mut ctx),
     }
 }
 

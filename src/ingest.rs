@@ -56,6 +56,17 @@ pub struct IngestSummary {
     pub counts: Counts,
     pub changes: usize,
     pub warnings: Vec<String>,
+    /// The Problems this build opened that are not intermittent: new breakage.
+    pub new_problems: Vec<NewProblem>,
+}
+
+/// A Problem a build opened.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewProblem {
+    pub id: Id,
+    pub test: String,
+    /// The authors of its starting changes.
+    pub started_by: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -262,6 +273,7 @@ fn write(
             counts,
             changes: changes.len(),
             warnings: state.warnings,
+            new_problems: Vec::new(),
         });
     }
 
@@ -282,6 +294,29 @@ fn write(
     touched.dedup();
     let branch = crate::problems::Branch::load(store, options.branch.as_deref())?;
     crate::problems::update(store, &branch, &touched)?;
+    let new_problems = store
+        .problems(&crate::store::ProblemFilter {
+            open: Some(true),
+            intermittent: Some(false),
+            branch: Some(options.branch.clone()),
+            first_build: Some(build),
+            ..crate::store::ProblemFilter::default()
+        })?
+        .into_iter()
+        .map(|p| {
+            let mut authors: Vec<String> = p
+                .started_by
+                .iter()
+                .filter_map(|c| c.author.clone())
+                .collect();
+            authors.dedup();
+            NewProblem {
+                id: p.id,
+                test: crate::report::lossy(&p.test_name),
+                started_by: authors,
+            }
+        })
+        .collect();
     Ok(IngestSummary {
         builder: options.builder.clone(),
         build: options.number,
@@ -290,6 +325,7 @@ fn write(
         counts,
         changes: changes.len(),
         warnings: state.warnings,
+        new_problems,
     })
 }
 

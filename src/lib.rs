@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod lookup;
 pub mod people;
 pub mod problems;
+pub mod prune;
 pub mod report;
 pub mod runs;
 pub mod settings;

@@ -65,6 +65,30 @@ impl Branch {
         Ok(out)
     }
 
+    /// Whether a stored Problem is left as it is because `prune` took what judging it needs: it
+    /// is fixed, and on one of its builders it lies before the pruned builds' end, or starts within
+    /// BEFORE builds after it (its flakiness evidence is gone).
+    pub fn frozen(&self, problem: &ProblemRecord) -> bool {
+        !problem.open
+            && problem.builders.iter().any(|part| {
+                let Some((lane, _, builds)) = self
+                    .lanes
+                    .iter()
+                    .find(|(lane, ..)| lane.builder == part.builder)
+                else {
+                    return false;
+                };
+                let Some(pruned) = lane.pruned_before else {
+                    return false;
+                };
+                let since_pruned = builds
+                    .iter()
+                    .filter(|b| b.number >= pruned && b.number < part.first_number)
+                    .count();
+                part.first_number < pruned || since_pruned < BEFORE
+            })
+    }
+
     pub fn lane_ids(&self) -> Vec<Id> {
         self.lanes.iter().map(|(l, _, _)| l.id).collect()
     }
@@ -93,7 +117,13 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
             test: Some(test),
             ..ProblemFilter::default()
         })?;
-        let mut old: Vec<(Id, Id)> = existing.iter().map(|p| (p.id, p.first_build)).collect();
+        // Problems that prune took the evidence of stay as they are.
+        let frozen: Vec<&ProblemRecord> = existing.iter().filter(|p| branch.frozen(p)).collect();
+        let mut old: Vec<(Id, Id)> = existing
+            .iter()
+            .filter(|p| !branch.frozen(p))
+            .map(|p| (p.id, p.first_build))
+            .collect();
         for episode in &episodes {
             let failing: HashSet<Id> = episode
                 .parts
@@ -102,6 +132,12 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
                 .collect();
             // The same Problem keeps its id: by its key, else by a failing build it still holds.
             let first = episode.first_failure.build;
+            if frozen
+                .iter()
+                .any(|f| f.first_build == first || failing.contains(&f.first_build))
+            {
+                continue;
+            }
             let reuse = old
                 .iter()
                 .position(|(_, f)| *f == first)

@@ -12,6 +12,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod html;
+
 /// `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

@@ -186,6 +186,8 @@ pub struct LaneRecord {
     pub id: Id,
     pub builder: String,
     pub branch: Option<String>,
+    /// `prune` dropped this lane's builds numbered below this.
+    pub pruned_before: Option<i64>,
 }
 
 /// From build `first` of its lane on, until the next run, a test's outcome was `status` (`None`: the
@@ -297,6 +299,8 @@ pub struct ProblemFilter {
     pub branch: Option<Option<String>>,
     pub test: Option<Id>,
     pub ids: Option<Vec<Id>>,
+    /// Problems whose first failure is this build.
+    pub first_build: Option<Id>,
 }
 
 /// Which builds a listing shows.
@@ -321,6 +325,7 @@ pub trait Store {
     fn create_builder(&mut self, name: &str) -> Result<Id>;
     fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id>;
     fn lanes(&mut self) -> Result<Vec<LaneRecord>>;
+    fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()>;
 
     fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>>;
     fn insert_build(&mut self, build: &NewBuild) -> Result<Id>;

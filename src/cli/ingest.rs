@@ -60,6 +60,10 @@ pub struct Args {
     /// Compiler logs: make paths relative to this directory [default: the --git directory]
     #[arg(long, value_name = "DIR")]
     source_root: Option<String>,
+    /// Exit 1 when the build opened a new Problem (not a known or intermittent one), naming who
+    /// to talk to: gate a CI on new breakage only
+    #[arg(long)]
+    exit_code: bool,
     /// Output format of the summary
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
@@ -154,6 +158,24 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 summary.changes
             ))?;
         }
+    }
+    for problem in &summary.new_problems {
+        let who = if problem.started_by.is_empty() {
+            "no change recorded".to_owned()
+        } else {
+            problem.started_by.join(", ")
+        };
+        let _ = writeln!(
+            ctx.err,
+            "new Problem {}: {} (started by {}; `probtrack show {}`)",
+            problem.id,
+            safe(problem.test.as_bytes()),
+            safe(who.as_bytes()),
+            problem.id
+        );
+    }
+    if args.exit_code && !summary.new_problems.is_empty() {
+        return Ok(1);
     }
     Ok(0)
 }

@@ -330,8 +330,8 @@ impl Store for SqliteStore {
 
     fn lanes(&mut self) -> Result<Vec<LaneRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT l.id, b.name, l.branch FROM lanes l JOIN builders b ON b.id = l.builder_id \
-             ORDER BY b.name, l.branch",
+            "SELECT l.id, b.name, l.branch, l.pruned_before FROM lanes l \
+             JOIN builders b ON b.id = l.builder_id ORDER BY b.name, l.branch",
         )?;
         let rows = stmt.query_map([], |row| {
             let branch: String = row.get(2)?;
@@ -339,9 +339,19 @@ impl Store for SqliteStore {
                 id: row.get(0)?,
                 builder: row.get(1)?,
                 branch: (!branch.is_empty()).then_some(branch),
+                pruned_before: row.get(3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE lanes SET pruned_before = max(coalesce(pruned_before, ?2), ?2) WHERE id = ?1",
+            )?
+            .execute(params![lane, number])?;
+        Ok(())
     }
 
     fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
@@ -1058,6 +1068,10 @@ impl Store for SqliteStore {
         if let Some(test) = filter.test {
             args.push(Value::Integer(test));
             sql += &format!(" AND p.test_id = ?{}", args.len());
+        }
+        if let Some(build) = filter.first_build {
+            args.push(Value::Integer(build));
+            sql += &format!(" AND p.first_build_id = ?{}", args.len());
         }
         if let Some(ids) = &filter.ids {
             let list: Vec<String> = ids.iter().map(i64::to_string).collect();

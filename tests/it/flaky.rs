@@ -218,13 +218,25 @@ fn message_variety_is_shown() {
     ranking(
         &t,
         &[
-            Pattern { builder: "linux", test: "pkg.T.test_varied", outcomes: "PPFPPPTPPFPPTP" },
-            Pattern { builder: "linux", test: "pkg.T.test_same", outcomes: "PPFPPPFPPFPPFP" },
+            Pattern {
+                builder: "linux",
+                test: "pkg.T.test_varied",
+                outcomes: "PPFPPPTPPFPPTP",
+            },
+            Pattern {
+                builder: "linux",
+                test: "pkg.T.test_same",
+                outcomes: "PPFPPPFPPFPPFP",
+            },
         ],
     );
     let list = t.json(&["flaky"]);
     let messages = |test: &str| {
-        list.as_array().unwrap().iter().find(|r| r["test"] == test).unwrap()["messages"]
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["test"] == test)
+            .unwrap()["messages"]
             .as_u64()
             .unwrap()
     };

@@ -20,6 +20,8 @@ mod flaky;
 mod problems;
 // Every fixture through parse: exact results, auto-detection.
 mod fixtures;
+// For people: completions, colour, escaping, gating, import, prune.
+mod people;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
 // Every file under tests/it is listed above.

@@ -13,11 +13,13 @@ CREATE TABLE builders (
     retired_at INTEGER
 );
 
--- A lane is one builder's builds on one branch: the sequence that analysis walks.
+-- A lane is one builder's builds on one branch: the sequence that analysis walks. `pruned_before`:
+-- `prune` dropped the lane's builds numbered below it (NULL: never pruned).
 CREATE TABLE lanes (
-    id         INTEGER PRIMARY KEY,
-    builder_id INTEGER NOT NULL REFERENCES builders(id),
-    branch     TEXT NOT NULL DEFAULT '',
+    id            INTEGER PRIMARY KEY,
+    builder_id    INTEGER NOT NULL REFERENCES builders(id),
+    branch        TEXT NOT NULL DEFAULT '',
+    pruned_before INTEGER,
     UNIQUE (builder_id, branch)
 );
 

@@ -1,0 +1,107 @@
+//! `probtrack prune`: drop old builds and results, keeping every Problem's story.
+
+use crate::cli::Context;
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::prune;
+use crate::report::{safe, OutputFormat};
+use crate::store::OpenMode;
+
+/// Drop builds and results older than a limit; Problems and what open ones need are kept
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  probtrack prune --older-than 30d --dry-run
+  probtrack prune --older-than 26w
+
+The limit is --older-than, else `prune_days` in probtrack.toml. Problems are never dropped; a
+Problem still open keeps every build from the last pass before it.")]
+pub struct Args {
+    /// How old a build must be to go: a number of days (`30d`), weeks (`12w`) or hours (`48h`)
+    #[arg(long, value_name = "AGE")]
+    older_than: Option<String>,
+    /// Only say what would go
+    #[arg(long)]
+    dry_run: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+}
+
+/// `30d`, `12w`, `48h`: seconds.
+fn parse_age(text: &str) -> Result<i64> {
+    let bad = || {
+        Error::usage(format!(
+            "--older-than `{text}`: expected a number of days, weeks or hours, e.g. 30d, 12w, 48h"
+        ))
+    };
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let unit = match unit {
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "h" => 3_600,
+        _ => return Err(bad()),
+    };
+    if n < 0 {
+        return Err(bad());
+    }
+    Ok(n.saturating_mul(unit))
+}
+
+pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+    let seconds = match (&args.older_than, ctx.settings.prune_days) {
+        (Some(text), _) => parse_age(text)?,
+        (None, Some(days)) => i64::from(days) * 86_400,
+        (None, None) => {
+            return Err(Error::usage("how old must a build be to go?")
+                .hint("give --older-than 30d, or set prune_days in probtrack.toml"))
+        }
+    };
+    let horizon = clock::to_micros(clock::now()) - seconds.saturating_mul(1_000_000);
+    let mut store = ctx.open(OpenMode::Existing)?;
+    let report = prune::prune(store.as_mut(), horizon, args.dry_run)?;
+    match args.format {
+        OutputFormat::Json => ctx.out.json(&report)?,
+        OutputFormat::Csv => ctx.out.csv(&report)?,
+        OutputFormat::Table => {
+            let total: usize = report.iter().map(|l| l.builds).sum();
+            let rows = report
+                .iter()
+                .map(|l| {
+                    vec![
+                        safe(l.builder.as_bytes()).into(),
+                        l.branch.clone().unwrap_or_default().into(),
+                        l.builds.into(),
+                        match (l.from, l.to) {
+                            (Some(a), Some(b)) => format!("{a}–{b}"),
+                            _ => String::new(),
+                        }
+                        .into(),
+                        l.kept_for_problems.into(),
+                    ]
+                })
+                .collect();
+            ctx.out.table(
+                &[
+                    "builder",
+                    "branch",
+                    "builds",
+                    "numbers",
+                    "kept for Problems",
+                ],
+                rows,
+            )?;
+            ctx.out.line(&format!(
+                "{} {total} builds older than {}",
+                if args.dry_run {
+                    "would drop"
+                } else {
+                    "dropped"
+                },
+                clock::rfc3339(horizon)
+            ))?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,232 @@
+//! What people use at a terminal and scripts use in CI: completions, man page, colour, escaping,
+//! gating on new breakage, bulk import, pruning.
+
+use crate::harness::{fixture, Test};
+use crate::problems::sample_history;
+
+#[test]
+fn completions_and_man_page_render() {
+    let t = Test::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = t.ok(&["completions", shell]);
+        assert!(script.contains("probtrack"), "{shell}");
+        assert!(
+            script.contains("ingest") && script.contains("flaky"),
+            "{shell}"
+        );
+    }
+    t.fails(&["completions", "tcsh-nope"], 2);
+    let man = t.ok(&["man"]);
+    assert!(man.contains(".TH probtrack 1"), "{man}");
+    assert!(man.contains("ingest"));
+}
+
+#[test]
+fn colour_only_where_asked_and_never_with_no_color() {
+    let t = Test::new();
+    sample_history(&t);
+    let plain = t.ok(&["problems"]);
+    assert!(!plain.contains('\x1b'), "no colour into a pipe");
+    let forced = t.ok(&["--color", "always", "history", "test_format_thousands"]);
+    assert!(forced.contains('\x1b'), "--color always colours");
+    let out = t
+        .command(&["history", "test_format_thousands"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
+}
+
+#[test]
+fn hostile_test_names_and_messages_are_shown_escaped() {
+    let t = Test::new();
+    // A report as a test that prints anything could leave it: escapes, HTML, control characters.
+    let xml = "<?xml version=\"1.0\"?>\n<testsuite name=\"s\">\
+        <testcase classname=\"evil\" name=\"red&#x1b;[31mALERT&#x1b;[0m&lt;script&gt;\">\
+        <failure message=\"bell&#x7;and&#x1b;]0;title&#x7;\"/></testcase></testsuite>\n";
+    std::fs::write(t.path("evil.xml"), xml).unwrap();
+    t.ingest("b", 1, &["evil.xml"]);
+    for args in [
+        vec!["problems"],
+        vec!["history", "ALERT"],
+        vec!["parse", "evil.xml"],
+        vec!["builds"],
+    ] {
+        let out = t.ok(&args);
+        assert!(
+            !out.contains('\x1b') && !out.contains('\x07'),
+            "{args:?} sent a raw escape:\n{out}"
+        );
+    }
+    let table = t.ok(&["problems"]);
+    assert!(table.contains("\\u{1b}[31mALERT"), "{table}");
+    // JSON keeps the text as it was (escaped by JSON itself).
+    let json = t.json(&["problems"]);
+    assert_eq!(json[0]["test"], "evil.red\u{1b}[31mALERT\u{1b}[0m<script>");
+}
+
+#[test]
+fn ingest_exit_code_fails_on_new_breakage_only() {
+    let t = Test::new();
+    let pass = fixture("history/linux-py311/103.xml");
+    let fail = fixture("history/linux-py311/104.xml");
+    let gate = |number: &str, report: &std::path::Path| {
+        t.run(&[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            number,
+            "--exit-code",
+            "--change",
+            &format!("r{number}:Ada <ada@example.org>"),
+            report.to_str().unwrap(),
+        ])
+    };
+    assert_eq!(gate("1", &pass).status.code(), Some(0));
+    let broke = gate("2", &fail);
+    assert_eq!(broke.status.code(), Some(1), "a new Problem fails the gate");
+    let stderr = String::from_utf8_lossy(&broke.stderr);
+    assert!(
+        stderr.contains("tests.test_core.test_divide") && stderr.contains("Ada"),
+        "{stderr}"
+    );
+    // Still failing: a known Problem, not new.
+    assert_eq!(gate("3", &fail).status.code(), Some(0));
+    // On another builder the same failure joins the open Problem: not new either.
+    let other = t.run(&[
+        "ingest",
+        "--builder",
+        "c",
+        "--build",
+        "1",
+        "--exit-code",
+        fail.to_str().unwrap(),
+    ]);
+    assert_eq!(other.status.code(), Some(0));
+}
+
+#[test]
+fn import_without_builds_tsv_orders_by_number() {
+    let t = Test::new();
+    let dir = t.path("artifacts");
+    for (builder, numbers) in [("linux-py311", [103, 104, 105]), ("macos", [53, 54, 55])] {
+        for n in numbers {
+            let dest = dir.join(builder).join(n.to_string());
+            std::fs::create_dir_all(&dest).unwrap();
+            std::fs::copy(
+                fixture(&format!("history/{builder}/{n}.xml")),
+                dest.join("junit.xml"),
+            )
+            .unwrap();
+        }
+    }
+    let summary = t.json(&["import", dir.to_str().unwrap()]);
+    assert_eq!(summary["imported"], 6);
+    let builds = t.json(&["builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 6);
+    // Times come from the reports' own timestamps.
+    assert!(builds[0]["time"].as_str().unwrap().starts_with("2024-03-0"));
+    let problems = t.json(&["problems", "--all"]);
+    assert!(problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["test"] == "tests.test_core.test_divide"));
+}
+
+#[test]
+fn an_import_killed_midway_and_rerun_ends_as_one_run_would() {
+    let once = Test::new();
+    once.ok(&["import", fixture("history").to_str().unwrap()]);
+    let expected = once.json(&["problems", "--all", "--intermittent"]);
+
+    let t = Test::new();
+    // Kill the import at several moments; every build in the database is whole.
+    for delay_ms in [30, 80, 150] {
+        let mut child = t
+            .command(&["import", fixture("history").to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    if t.db().exists() {
+        let conn = rusqlite::Connection::open(t.db()).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+    }
+    let rerun = t.json(&["import", fixture("history").to_str().unwrap()]);
+    assert_eq!(rerun["builds"], 37);
+    assert_eq!(
+        rerun["imported"].as_u64().unwrap() + rerun["skipped"].as_u64().unwrap(),
+        37
+    );
+    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), expected);
+}
+
+#[test]
+fn prune_keeps_open_problems_and_every_problem_record() {
+    let t = Test::new();
+    let dir = t.path("history");
+    let truth = crate::generate::history(
+        &dir,
+        &crate::generate::Shape {
+            builders: 2,
+            builds: 150,
+            tests: 20,
+            flaky: 2,
+            broken: 5,
+            seed: 4,
+        },
+    );
+    t.ok(&["import", dir.to_str().unwrap()]);
+    let before = t.json(&["problems", "--all", "--intermittent"]);
+    let open: Vec<String> = t
+        .json(&["problems"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["test"].as_str().unwrap().to_owned())
+        .collect();
+    // The generated history is from 2023: every build is older than 30 days. (In this seed no
+    // Problem is open from early on, which would rightly keep everything after it.)
+    let dry = t.json(&["prune", "--older-than", "30d", "--dry-run"]);
+    let dropping: u64 = dry
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["builds"].as_u64().unwrap())
+        .sum();
+    assert!(dropping > 0, "{dry}");
+    assert_eq!(
+        t.json(&["problems", "--all", "--intermittent"]),
+        before,
+        "--dry-run changes nothing"
+    );
+    t.ok(&["prune", "--older-than", "30d"]);
+    let builds = t.json(&["builds", "--all-branches", "--limit", "1000"]);
+    assert_eq!(builds.as_array().unwrap().len() as u64, 300 - dropping);
+    // No Problem is dropped or changed, and reanalyze leaves them as they are.
+    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), before);
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), before);
+    // The open Problems keep their builds: since still answers.
+    for test in &open {
+        let since = t.json(&["since", test]);
+        assert_eq!(since["failing"], true, "{test}");
+    }
+    assert!(!truth.broken.is_empty());
+    // The setting gives the limit.
+    std::fs::write(t.path("probtrack.toml"), "prune_days = 36500\n").unwrap();
+    let none = t.json(&["prune", "--dry-run"]);
+    assert!(none.as_array().unwrap().iter().all(|l| l["builds"] == 0));
+    std::fs::remove_file(t.path("probtrack.toml")).unwrap();
+    t.fails(&["prune"], 2);
+    t.fails(&["prune", "--older-than", "soon"], 2);
+}
