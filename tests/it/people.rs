@@ -230,3 +230,42 @@ fn prune_keeps_open_problems_and_every_problem_record() {
     t.fails(&["prune"], 2);
     t.fails(&["prune", "--older-than", "soon"], 2);
 }
+
+#[test]
+fn every_listing_command_speaks_table_json_and_csv() {
+    let t = Test::new();
+    sample_history(&t);
+    let problem = t.json(&["problems"])[0]["id"].as_i64().unwrap().to_string();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["builds"],
+        vec!["history", "test_format_thousands"],
+        vec!["problems", "--all", "--intermittent"],
+        vec!["flaky"],
+        vec!["since", "test_format_thousands"],
+        vec!["show", &problem],
+        vec!["users"],
+        vec!["builders"],
+        vec!["parsers"],
+        vec!["parse", report.to_str().unwrap()],
+        vec!["prune", "--older-than", "30d", "--dry-run"],
+    ];
+    for command in commands {
+        let table = t.ok(&command);
+        assert!(!table.trim().is_empty(), "{command:?} table");
+        let json = t.json(&command);
+        assert!(json.is_array() || json.is_object(), "{command:?}");
+        let mut args = command.clone();
+        args.extend(["--format", "csv"]);
+        let text = t.ok(&args);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let width = reader
+            .headers()
+            .unwrap_or_else(|e| panic!("{command:?}: {e}"))
+            .len();
+        assert!(width > 0, "{command:?}");
+        for record in reader.records() {
+            assert_eq!(record.unwrap().len(), width, "{command:?}: ragged CSV");
+        }
+    }
+}
