@@ -176,6 +176,19 @@ impl Display for Esc<'_> {
     }
 }
 
+/// A test name, escaped, with places to break a long line after `.`, `/`, `:` and `[`.
+fn breakable(h: &mut String, text: &str) {
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        if matches!(c, '.' | '/' | ':' | '[') {
+            let end = i + c.len_utf8();
+            w!(h, "{}<wbr>", esc(&text[start..end]));
+            start = end;
+        }
+    }
+    w!(h, "{}", esc(&text[start..]));
+}
+
 /// The page of a builder: `builder-<slug>.html`. The slug keeps letters, digits, `.`, `_` and `-`;
 /// a name that needed changing gets a hash so that two builders never share a page.
 pub fn builder_page(builder: &str) -> String {
@@ -253,14 +266,13 @@ struct Links {
 impl Links {
     fn test(&self, h: &mut String, test: &str) {
         if self.tests.contains(test) {
-            w!(
-                h,
-                "<a class=\"test\" href=\"{}\">{}</a>",
-                test_page(test),
-                esc(test)
-            );
+            w!(h, "<a class=\"test\" href=\"{}\">", test_page(test));
+            breakable(h, test);
+            h.push_str("</a>");
         } else {
-            w!(h, "<span class=\"test\">{}</span>", esc(test));
+            h.push_str("<span class=\"test\">");
+            breakable(h, test);
+            h.push_str("</span>");
         }
     }
 
@@ -276,12 +288,12 @@ impl Links {
         if self.builders.contains(builder) {
             w!(
                 h,
-                "<a href=\"{}\">{}</a>",
+                "<a class=\"nb\" href=\"{}\">{}</a>",
                 builder_page(builder),
                 esc(builder)
             );
         } else {
-            w!(h, "{}", esc(builder));
+            w!(h, "<span class=\"nb\">{}</span>", esc(builder));
         }
     }
 }
@@ -306,7 +318,7 @@ h1{font-size:1.5rem;margin:.6rem 0 .3rem;word-break:break-word}
 h2{font-size:1.15rem;margin:1.8rem 0 .6rem;padding-bottom:.3rem;border-bottom:1px solid var(--line)}
 h3{font-size:1rem;margin:1.2rem 0 .4rem}
 .sub{color:var(--muted);margin:.1rem 0 .8rem}
-.muted{color:var(--muted)}.small{font-size:.85rem}
+.muted{color:var(--muted)}.small{font-size:.85rem}.nb{white-space:nowrap}
 .cards{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.7rem 1rem;min-width:10rem}
 .card b{display:block;font-size:1.6rem;line-height:1.2}
@@ -318,7 +330,8 @@ table.list tr:last-child td{border-bottom:0}
 table.list th{position:sticky;top:0;z-index:2;background:var(--head);font-weight:600;font-size:.85rem;
 color:var(--muted);white-space:nowrap}
 table.list td.num,table.list th.num{text-align:right;font-variant-numeric:tabular-nums}
-.test{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem;word-break:break-word}
+.test{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:break-word}
+h1 .test,h1.test{font-size:1.3rem}
 code,.rev{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.85em}
 .msg{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.8rem;color:var(--muted);
 word-break:break-word}
@@ -341,14 +354,14 @@ min-width:16rem;max-width:34rem;text-align:left;border-right:1px solid var(--lin
 table.grid thead th.name{z-index:3;background:var(--head);font-size:.8rem;vertical-align:bottom}
 .c{display:inline-block;width:1.9rem;height:1.6rem;line-height:1.6rem;text-align:center;font-size:.8rem;
 font-weight:700;color:#fff;border-radius:2px}
-td>.c{display:block}
+td>.c{display:block;width:auto}
 .c.pass{background:var(--pass)}.c.fail{background:var(--fail)}.c.error{background:var(--error)}
 .c.flake{background:var(--flake);color:#3b2300;outline:2px dashed #7d4e00;outline-offset:-3px}
 .c.retry{background:var(--retry)}.c.skip{background:var(--skip);color:#24292f}
 .c.xfail{background:var(--xfail);color:#0f3d1f}.c.xpass{background:var(--xpass);color:#3b2300}
 .c.absent{background:var(--absent);color:var(--muted);font-weight:400}
 .badge .c{width:auto;padding:0 .5em;height:auto;line-height:1.5;font-size:.75rem;font-weight:600}
-.strip{display:flex;flex-wrap:wrap;gap:2px}.strip .c{width:1.1rem;height:1.3rem;line-height:1.3rem;font-size:.65rem}
+.strip{display:flex;flex-wrap:wrap;gap:2px;margin:.2rem 0 .6rem}td .strip{margin:0}.strip .c{width:1.1rem;height:1.3rem;line-height:1.3rem;font-size:.65rem}
 .legend{display:flex;flex-wrap:wrap;gap:.3rem 1rem;font-size:.8rem;color:var(--muted);margin:.5rem 0}
 .legend .c{width:1.4rem;height:1.2rem;line-height:1.2rem;font-size:.7rem;margin-right:.25rem;vertical-align:middle}
 .change{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--fail);border-radius:6px;
@@ -575,6 +588,14 @@ fn index(site: &Site, links: &Links) -> String {
             (_, _, true) => "warn",
             _ => "bad",
         };
+        let words = if n == 1 {
+            words
+                .replacen("Problems", "Problem", 1)
+                .replacen("tests", "test", 1)
+                .replacen("builders", "builder", 1)
+        } else {
+            words.to_owned()
+        };
         w!(
             h,
             "<div class=\"card {class}\"><b>{n}</b><span class=\"muted\">{words}</span></div>"
@@ -742,7 +763,7 @@ fn problem_table(h: &mut String, problems: &[&ProblemView], links: &Links, empty
         h.push_str("</td><td>");
         w!(
             h,
-            "{} #{}<br><span class=\"muted small\">",
+            "<span class=\"nb\">{} #{}</span><br><span class=\"muted small nb\">",
             esc(&p.first_failure.builder),
             p.first_failure.build
         );
@@ -854,7 +875,7 @@ fn problem(site: &Site, story: &Story, links: &Links) -> String {
         p.first_failure.build
     );
     time_text(&mut h, &p.first_failure.time);
-    h.push_str(")");
+    h.push(')');
     match &p.fixed {
         Some(f) => {
             w!(h, "; fixed in {} #{} (", esc(&f.builder), f.build);
@@ -970,10 +991,11 @@ fn problem(site: &Site, story: &Story, links: &Links) -> String {
 
 fn test_history(site: &Site, test: &TestHistory, links: &Links) -> String {
     let mut h = String::new();
+    h.push_str("<h1 class=\"test\">");
+    breakable(&mut h, &test.test);
     w!(
         h,
-        "<h1 class=\"test\">{}</h1>\n<p class=\"sub\">{}",
-        esc(&test.test),
+        "</h1>\n<p class=\"sub\">{}",
         if test.kind == "compile" {
             "A compiler diagnostic"
         } else {

@@ -22,6 +22,8 @@ mod problems;
 mod fixtures;
 // For people: completions, colour, escaping, gating, import, prune.
 mod people;
+// report --html: the static site, parsed back, links, escaping, and a headless browser.
+mod report;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
 // Every file under tests/it is listed above.

@@ -1,0 +1,329 @@
+//! `report --html`: the site of the sample history, read back with a real HTML parser, and shown in a
+//! real headless browser when `chromium` is on PATH (required with `PROBTRACK_REQUIRE_BROWSER=1`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use scraper::{Html, Selector};
+
+use crate::harness::Test;
+use crate::problems::sample_history;
+
+const HOSTILE: &str = "<script>alert(1)</script>";
+/// The builder that ran it: quotes and markup in a name that also names a file.
+const HOSTILE_BUILDER: &str = "evil\"<i>builder";
+
+/// A JUnit report of one test whose name, message and details are markup.
+fn hostile_report(failing: bool) -> String {
+    let outcome = if failing {
+        "<failure message=\"&lt;img src=x onerror=alert(2)&gt;\">&lt;/pre&gt;&lt;b&gt;bold&lt;/b&gt; &amp; \"quoted\"</failure>"
+    } else {
+        ""
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<testsuites><testsuite name=\"hostile\" tests=\"1\" \
+         failures=\"{}\" errors=\"0\"><testcase classname=\"hostile\" name=\"&lt;script&gt;alert(1)&lt;/script&gt;\" \
+         time=\"0.1\">{outcome}</testcase></testsuite></testsuites>\n",
+        u8::from(failing)
+    )
+}
+
+/// The sample history plus the hostile test (passing, then failing: a Problem), and the site.
+fn site() -> (Test, PathBuf) {
+    let t = Test::new();
+    sample_history(&t);
+    for (number, failing) in [(1, false), (2, true)] {
+        let file = t.path(&format!("hostile-{number}.xml"));
+        std::fs::write(&file, hostile_report(failing)).unwrap();
+        t.ingest(
+            HOSTILE_BUILDER,
+            number,
+            &["--time", "2024-03-04T10:00:00Z", file.to_str().unwrap()],
+        );
+    }
+    let out = t.ok(&["report", "--html", "out"]);
+    let dir = t.path("out");
+    let pages = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(out.trim(), format!("wrote {pages} pages to out"));
+    (t, dir)
+}
+
+fn select(selector: &str) -> Selector {
+    Selector::parse(selector).unwrap()
+}
+
+fn text(element: scraper::ElementRef<'_>) -> String {
+    element.text().collect()
+}
+
+/// The text of every row that `selector` finds.
+fn rows(html: &Html, selector: &str) -> Vec<String> {
+    html.select(&select(selector)).map(text).collect()
+}
+
+fn read(dir: &Path, name: &str) -> Html {
+    Html::parse_document(&std::fs::read_to_string(dir.join(name)).unwrap())
+}
+
+#[test]
+fn the_site_shows_problems_flaky_tests_and_builders() {
+    let (_t, dir) = site();
+    let index = read(&dir, "index.html");
+    let problems = rows(&index, "table.problems tr.problem");
+    for test in [
+        "tests.test_fmt.test_format_thousands",
+        "tests.test_fmt.test_format_currency",
+    ] {
+        assert!(
+            problems.iter().any(|r| r.contains(test)),
+            "{test} not among the open Problems: {problems:#?}"
+        );
+    }
+    assert!(problems.iter().any(|r| r.contains("Dave Dunn")));
+    let flaky = rows(&index, "#flaky-table tbody tr");
+    assert!(
+        flaky[0].contains("tests.test_network.test_retry_connection"),
+        "{flaky:#?}"
+    );
+    let builders = rows(&index, "#builders-table tbody tr");
+    for builder in ["linux-py311", "linux-py312", "macos", HOSTILE_BUILDER] {
+        assert!(
+            builders.iter().any(|r| r.contains(builder)),
+            "{builder}: {builders:#?}"
+        );
+    }
+
+    // A grid per builder, a page per Problem and per test.
+    let names: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in [
+        "builder-linux-py311.html",
+        "builder-macos.html",
+        "problem-6.html",
+        "problem-3.html",
+    ] {
+        assert!(names.contains(name), "no {name} in {names:?}");
+    }
+    assert!(names.iter().filter(|n| n.starts_with("test-")).count() > 4);
+    let macos = read(&dir, "builder-macos.html");
+    let grid = rows(&macos, "table.grid tbody tr");
+    assert!(grid
+        .iter()
+        .any(|r| r.contains("tests.test_platform.test_path_separator")));
+    // Columns: build numbers, newest first, with short revisions.
+    let head = rows(&macos, "table.grid thead th .n");
+    assert_eq!(head[0], "60");
+    assert!(macos.select(&select("table.grid td .c.fail")).any(|c| c
+        .value()
+        .attr("title")
+        .is_some_and(|t| t.contains("AssertionError"))));
+    // Flaky evidence is marked.
+    assert!(macos
+        .select(&select("table.grid td .c.flake"))
+        .next()
+        .is_some());
+
+    // A Problem's story: changes with their authors and commit messages.
+    let story = names
+        .iter()
+        .filter(|n| n.starts_with("problem-"))
+        .map(|n| text(read(&dir, n).root_element()))
+        .find(|t| t.contains("Problem #") && t.contains("tests.test_platform.test_path_separator"))
+        .expect("a page for the Problem of test_path_separator");
+    for part in [
+        "Support Mac path separators",
+        "Alice Anders",
+        "macOS uses / like other Unixes",
+        "AssertionError: assert ':' == '/'",
+    ] {
+        assert!(story.contains(part), "{part} not in the story:\n{story}");
+    }
+}
+
+#[test]
+fn every_link_resolves_and_nothing_comes_from_the_network() {
+    let (_t, dir) = site();
+    let mut pages = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let html = Html::parse_document(&source);
+        pages += 1;
+        assert!(html.select(&select("script")).next().is_none(), "{name}");
+        for style in html.select(&select("style")) {
+            let css = text(style);
+            assert!(!css.contains("url(") && !css.contains("@import"), "{name}");
+        }
+        for element in html.select(&select("[href], [src], [srcset], [action]")) {
+            for attr in ["href", "src", "srcset", "action"] {
+                let Some(target) = element.value().attr(attr) else {
+                    continue;
+                };
+                let lower = target.to_ascii_lowercase();
+                assert!(
+                    !lower.starts_with("http:")
+                        && !lower.starts_with("https:")
+                        && !lower.starts_with("//")
+                        && !lower.contains(':'),
+                    "{name}: {attr}={target}"
+                );
+                let file = target.split('#').next().unwrap();
+                if !file.is_empty() {
+                    assert!(
+                        dir.join(file).is_file(),
+                        "{name}: {attr}={target} points nowhere"
+                    );
+                }
+            }
+        }
+    }
+    assert!(pages > 10);
+}
+
+#[test]
+fn report_text_is_escaped() {
+    let (_t, dir) = site();
+    let index = read(&dir, "index.html");
+    let problems = rows(&index, "table.problems tr.problem");
+    let test = format!("hostile.{HOSTILE}");
+    assert!(
+        problems.iter().any(|r| r.contains(&test)),
+        "{test} not shown as text: {problems:#?}"
+    );
+    let test_page = index
+        .select(&select("a.test"))
+        .find(|a| text(*a) == test)
+        .and_then(|a| a.value().attr("href"))
+        .expect("a link to the hostile test's page")
+        .to_owned();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(!source.contains("<script"), "{}", path.display());
+        assert!(!source.contains("<img"), "{}", path.display());
+        assert!(!source.contains("<i>builder"), "{}", path.display());
+        let html = Html::parse_document(&source);
+        assert!(html.select(&select("script, img, i")).next().is_none());
+        assert!(!html.select(&select("b")).any(|b| text(b) == "bold"));
+        if text(html.root_element()).contains(HOSTILE) {
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the hostile name shows on {checked} pages");
+    // The test's own page: the name as its heading, the failure message as text.
+    let page = read(&dir, &test_page);
+    assert_eq!(rows(&page, "h1").concat(), test);
+    let body = text(page.root_element());
+    assert!(body.contains("<img src=x onerror=alert(2)>"), "{body}");
+    // The builder's page has a safe file name and shows the name as text.
+    let grid = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("builder-evil"))
+        .expect("the hostile builder's page");
+    assert!(grid
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+    assert_eq!(rows(&read(&dir, &grid), "h1").concat(), HOSTILE_BUILDER);
+}
+
+#[test]
+fn a_browser_renders_the_overview() {
+    let Some(chromium) = find_on_path("chromium") else {
+        assert!(
+            std::env::var("PROBTRACK_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "PROBTRACK_REQUIRE_BROWSER=1 but chromium is not on PATH"
+        );
+        eprintln!(
+            "note: chromium is not on PATH: the report was checked statically only \
+             (apt-get install chromium to render it in a browser)"
+        );
+        return;
+    };
+    let (t, dir) = site();
+    let url = format!("file://{}", dir.join("index.html").display());
+    let profile = t.path("chromium-profile");
+    let run = |extra: &[&str]| -> String {
+        let mut cmd = Command::new(&chromium);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(&url);
+        run_with_timeout(cmd, Duration::from_secs(120))
+    };
+    let dom = Html::parse_document(&run(&["--dump-dom"]));
+    let problems = rows(&dom, "table.problems tr.problem");
+    assert!(
+        problems
+            .iter()
+            .any(|r| r.contains("tests.test_fmt.test_format_thousands")),
+        "the rendered DOM lacks the Problems: {problems:#?}"
+    );
+    assert!(dom.select(&select("script")).next().is_none());
+
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("report-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    run(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1400,1000",
+    ]);
+    let png = std::fs::read(&shot).expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    eprintln!("screenshot: {}", shot.display());
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Runs `cmd`, killing it after `limit`; returns its standard output.
+fn run_with_timeout(mut cmd: Command, limit: Duration) -> String {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+        text
+    });
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "chromium exited with {status}");
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium took longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reader.join().unwrap()
+}
