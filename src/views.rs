@@ -49,6 +49,9 @@ impl From<&ChangeRef> for ChangeView {
 pub struct ProblemView {
     pub id: i64,
     pub test: String,
+    /// The identity's bytes as stored (for tables, which show bytes that are not UTF-8 escaped).
+    #[serde(skip)]
+    pub test_bytes: bstr::BString,
     pub kind: &'static str,
     pub branch: Option<String>,
     pub state: &'static str,
@@ -86,6 +89,7 @@ impl ProblemView {
         ProblemView {
             id: p.id,
             test: lossy(&p.test_name),
+            test_bytes: p.test_name.clone(),
             kind: p.kind.as_str(),
             branch: p.branch.clone(),
             state: if p.open { "open" } else { "fixed" },

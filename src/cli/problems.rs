@@ -123,7 +123,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                     };
                     vec![
                         p.id.into(),
-                        safe(p.test.as_bytes()).into(),
+                        safe(&p.test_bytes).into(),
                         state.into(),
                         safe(p.builders.join(", ").as_bytes()).into(),
                         format!("{} #{}", p.first_failure.builder, p.first_failure.build).into(),

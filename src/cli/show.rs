@@ -146,7 +146,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             ctx.out.line(&format!(
                 "Problem {}: {} — {}{}",
                 p.id,
-                safe(p.test.as_bytes()),
+                safe(&p.test_bytes),
                 p.state,
                 if p.intermittent {
                     " (intermittent)"

@@ -128,6 +128,29 @@ fn result_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRecord> {
     })
 }
 
+/// Whether this process may write the database file and its directory (where SQLite keeps its
+/// write-ahead log).
+fn writable(path: &Path) -> bool {
+    if std::fs::OpenOptions::new().append(true).open(path).is_err() {
+        return false;
+    }
+    let wal = path.with_file_name(format!(
+        "{}-wal",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    if wal.exists() {
+        return std::fs::OpenOptions::new().append(true).open(wal).is_ok();
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let probe = dir.join(format!(".probtrack-write-probe-{}", std::process::id()));
+    let ok = std::fs::File::create(&probe).is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}
+
 impl SqliteStore {
     pub fn open(path: &Path, mode: OpenMode) -> Result<SqliteStore> {
         let exists = path.exists();
@@ -143,20 +166,37 @@ impl SqliteStore {
         if mode == OpenMode::Create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
         }
-        let conn = Connection::open_with_flags(path, flags)
-            .or_else(|error| {
-                if exists && mode == OpenMode::Existing {
-                    Connection::open_with_flags(
-                        path,
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )
-                } else {
-                    Err(error)
-                }
-            })
-            .map_err(|e| {
-                Error::from(e).context(format!("cannot open the database {}", path.display()))
-            })?;
+        let read_only = exists && !writable(path);
+        if read_only && mode == OpenMode::Create {
+            return Err(Error::database(format!(
+                "the database {} is read-only: nothing was written",
+                path.display()
+            ))
+            .hint(
+                "check the permissions of the file and its directory, or the file system's mount",
+            ));
+        }
+        let conn = if read_only {
+            // Queries still answer. A database in WAL mode on a read-only file system can be read
+            // only as immutable (no other process can write it there either).
+            let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            Connection::open_with_flags(path, ro)
+                .and_then(|conn| {
+                    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?;
+                    Ok(conn)
+                })
+                .or_else(|_| {
+                    let uri = format!("file:{}?immutable=1", path.display());
+                    Connection::open_with_flags(uri, ro | OpenFlags::SQLITE_OPEN_URI)
+                })
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
+        .map_err(|e| {
+            Error::from(e).context(format!("cannot open the database {}", path.display()))
+        })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let mut store = SqliteStore {
             conn,

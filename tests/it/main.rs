@@ -24,6 +24,8 @@ mod fixtures;
 mod people;
 // report --html: the static site, parsed back, links, escaping, and a headless browser.
 mod report;
+// Reliability: kills, a full disk, read-only, concurrency, untrusted text.
+mod reliability;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
 // Every file under tests/it is listed above.

@@ -1,0 +1,377 @@
+//! Crash safety, a full disk, a read-only database, concurrent writers and readers, untrusted text.
+//! Sizes grow with `PROBTRACK_HEAVY=1` (the heavy stage of .ci/run, in release mode).
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::generate::{history, Rng, Shape};
+use crate::harness::{fixture, Test, BIN};
+
+fn heavy() -> bool {
+    std::env::var_os("PROBTRACK_HEAVY").is_some_and(|v| v == "1")
+}
+
+fn integrity(t: &Test) {
+    let conn = rusqlite::Connection::open(t.db()).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let fk: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0, "foreign keys");
+}
+
+/// Every build in the database holds exactly the results of its report: none half-written.
+fn every_build_whole(t: &Test, dir: &std::path::Path) {
+    if !t.db().exists() {
+        return;
+    }
+    integrity(t);
+    let builds = t.json(&["builds", "--limit", "100000"]);
+    for build in builds.as_array().unwrap() {
+        let report = dir
+            .join(build["builder"].as_str().unwrap())
+            .join(format!("{}.xml", build["build"]));
+        let expected = std::fs::read_to_string(&report)
+            .unwrap()
+            .matches("<testcase")
+            .count() as u64;
+        let total: u64 = build["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            total, expected,
+            "build {} #{} is partial",
+            build["builder"], build["build"]
+        );
+    }
+}
+
+#[test]
+fn killed_ingests_leave_whole_builds_and_a_rerun_completes_the_history() {
+    let (builds, tests, kills) = if heavy() {
+        (40, 20_000, 25)
+    } else {
+        (12, 2_000, 8)
+    };
+    let shape = Shape {
+        builders: 2,
+        builds,
+        tests,
+        flaky: 5,
+        broken: 4,
+        seed: 5,
+    };
+    let reference = Test::new();
+    let dir = reference.path("history");
+    history(&dir, &shape);
+    reference.ok(&["import", dir.to_str().unwrap()]);
+    let expected = reference.json(&["problems", "--all", "--intermittent"]);
+
+    let t = Test::new();
+    let mut rng = Rng::new(99);
+    for _ in 0..kills {
+        let mut child = t
+            .command(&["import", dir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(
+            20 + rng.below(if heavy() { 3000 } else { 600 }),
+        ));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        every_build_whole(&t, &dir);
+    }
+    t.ok(&["import", dir.to_str().unwrap()]);
+    every_build_whole(&t, &dir);
+    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), expected);
+}
+
+/// Runs probtrack with writes limited to `blocks` KiB and SIGXFSZ ignored: writes past the limit
+/// fail with an error, as on a full disk.
+fn with_file_size_limit(t: &Test, kib: u64, args: &[&str]) -> std::process::Output {
+    let mut script = format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\"");
+    for i in 1..=args.len() {
+        script += &format!(" \"${i}\"");
+    }
+    let mut cmd = Command::new("bash");
+    cmd.current_dir(t.dir.path())
+        .env("PROBTRACK_DB", t.db())
+        .arg("-c")
+        .arg(script)
+        .arg(BIN)
+        .args(args);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_the_database_stays_intact() {
+    let t = Test::new();
+    t.ingest(
+        "b",
+        1,
+        &[fixture("junit/pytest-xunit2/report.xml").to_str().unwrap()],
+    );
+    let before = t.dump();
+    // A big report: more than the database may grow by.
+    let dir = t.path("big");
+    history(
+        &dir,
+        &Shape {
+            builders: 1,
+            builds: 1,
+            tests: 20_000,
+            flaky: 0,
+            broken: 0,
+            seed: 1,
+        },
+    );
+    let report = dir.join("builder-0").join("1000.xml");
+    let size_kib = std::fs::metadata(t.db()).unwrap().len() / 1024 + 64;
+    let out = with_file_size_limit(
+        &t,
+        size_kib,
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "2",
+            report.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error:"), "{stderr}");
+    integrity(&t);
+    assert_eq!(t.dump(), before);
+    // With room again, the same ingest lands.
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "b",
+        "--build",
+        "2",
+        report.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn a_read_only_database_is_read_but_not_written() {
+    let t = Test::new();
+    let dir = t.path("ro");
+    std::fs::create_dir(&dir).unwrap();
+    // As root permissions do not stop writes: a read-only file system does. Otherwise, modes.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let mounted = root
+        && Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+    let db = dir.join("probtrack.db");
+    let db = db.to_str().unwrap();
+    let report = fixture("history/linux-py311/104.xml");
+    t.ok(&[
+        "--db",
+        db,
+        "ingest",
+        "--builder",
+        "b",
+        "--build",
+        "1",
+        report.to_str().unwrap(),
+    ]);
+    t.ok(&["--db", db, "reanalyze"]); // folds the log into the file before it turns read-only
+    let made_read_only = if mounted {
+        Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&dir)
+            .status()
+            .unwrap()
+            .success()
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        !root
+    };
+    if made_read_only {
+        let stderr = t.fails(
+            &[
+                "--db",
+                db,
+                "ingest",
+                "--builder",
+                "b",
+                "--build",
+                "2",
+                report.to_str().unwrap(),
+            ],
+            4,
+        );
+        assert!(
+            stderr.contains("read-only") || stderr.contains("readonly"),
+            "{stderr}"
+        );
+        // Queries still answer.
+        let builds = t.json(&["--db", db, "builds"]);
+        assert_eq!(builds.as_array().unwrap().len(), 1);
+        t.json(&["--db", db, "problems", "--all"]);
+    }
+    if mounted {
+        let _ = Command::new("umount").arg(&dir).status();
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+    }
+    assert!(
+        made_read_only || root,
+        "could not make a read-only database to test"
+    );
+}
+
+#[test]
+fn eight_writers_and_readers_at_once_all_succeed() {
+    let t = Test::new();
+    t.ingest(
+        "warmup",
+        1,
+        &[fixture("junit/mocha-junit-reporter/test-results.xml")
+            .to_str()
+            .unwrap()],
+    );
+    let reports: Vec<_> = (101..=115)
+        .map(|n| fixture(&format!("history/linux-py311/{n}.xml")))
+        .collect();
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            // Each writer ingests its own builder's builds one after another.
+            let script: String = reports
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    format!(
+                        "\"$0\" ingest --builder w{w} --build {} {} || exit 1; ",
+                        i + 1,
+                        r.display()
+                    )
+                })
+                .collect();
+            let mut cmd = Command::new("bash");
+            cmd.current_dir(t.dir.path())
+                .env("PROBTRACK_DB", t.db())
+                .args(["-c", &script])
+                .arg(BIN)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let script = "for i in $(seq 1 15); do \"$0\" problems --all >/dev/null || exit 1; \
+                          \"$0\" builds >/dev/null || exit 1; \"$0\" flaky >/dev/null || exit 1; done";
+            Command::new("bash")
+                .current_dir(t.dir.path())
+                .env("PROBTRACK_DB", t.db())
+                .args(["-c", script])
+                .arg(BIN)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in writers.into_iter().chain(readers) {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let builds = t.json(&["builds", "--limit", "1000"]);
+    assert_eq!(builds.as_array().unwrap().len(), 1 + 8 * reports.len());
+    // Every writer's builder took its part in the Problems (builds at the same times on several
+    // builders are one Problem), and reanalyze agrees with what the writers left.
+    let problems = t.json(&["problems", "--all", "--intermittent"]);
+    for w in 0..8 {
+        let builder = format!("w{w}");
+        let divide = problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["test"] == "tests.test_core.test_divide")
+            .filter(|p| {
+                p["builders"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|b| b == builder.as_str())
+            })
+            .count();
+        assert_eq!(divide, 1, "{builder}");
+    }
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), problems);
+    integrity(&t);
+}
+
+#[test]
+fn untrusted_text_is_stored_faithfully() {
+    let t = Test::new();
+    // A report with bytes that are not UTF-8 in a test name and a message (a test that printed
+    // Latin-1 into a UTF-8 report), written here byte by byte.
+    let mut xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><testsuite name=\"s\">".to_vec();
+    xml.extend_from_slice(b"<testcase classname=\"latin\" name=\"caf\xe9\"><failure message=\"got \xff\xfe\"/></testcase>");
+    xml.extend_from_slice(b"<testcase classname=\"x\" name=\"a'); DROP TABLE tests; --\"><failure message=\"&lt;b&gt;\"/></testcase>");
+    xml.extend_from_slice(b"</testsuite>");
+    std::fs::write(t.path("bytes.xml"), &xml).unwrap();
+    t.ingest("b", 1, &["bytes.xml"]);
+    let conn = rusqlite::Connection::open(t.db()).unwrap();
+    let bytes_of = |sql: &str| -> Vec<Vec<u8>> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| {
+            Ok(match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+                    b.to_vec()
+                }
+                _ => Vec::new(),
+            })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    assert!(bytes_of("SELECT name FROM tests").contains(&b"latin.caf\xe9".to_vec()));
+    assert!(bytes_of("SELECT text FROM messages").contains(&b"got \xff\xfe".to_vec()));
+    // Shown safely: escaped in tables, lossy in JSON; found byte for byte by name.
+    let table = t.ok(&["problems"]);
+    assert!(table.contains("latin.caf\\xE9"), "{table}");
+    let history = t.json(&["history", "latin.caf"]);
+    assert_eq!(history["test"], "latin.caf\u{fffd}");
+    // SQL and HTML in names are data.
+    let history = t.json(&["history", "DROP TABLE"]);
+    assert_eq!(history["test"], "x.a'); DROP TABLE tests; --");
+    assert_eq!(history["builders"][0]["results"][0]["message"], "<b>");
+}
