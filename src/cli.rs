@@ -213,6 +213,22 @@ pub fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::F
         })
 }
 
+/// The test a command names (`lookup::find_test`); with `--format json`, an ambiguous name also
+/// prints `{candidates: [...]}` for tools.
+pub fn find_test(
+    store: &mut dyn Store,
+    query: &str,
+    format: crate::report::OutputFormat,
+    out: &mut Out<'_>,
+) -> Result<crate::store::TestRecord> {
+    crate::lookup::find_test(store, query).or_else(|error| {
+        if let (Some(candidates), crate::report::OutputFormat::Json) = (&error.candidates, format) {
+            out.json(&serde_json::json!({ "candidates": candidates }))?;
+        }
+        Err(error)
+    })
+}
+
 /// The branch a listing shows: `--branch`, else the settings' `default_branch`, else builds
 /// without a branch.
 pub fn listing_branch(flag: Option<&str>, settings: &Settings) -> Option<String> {

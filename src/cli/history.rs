@@ -10,7 +10,6 @@ use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::durations;
 use crate::error::Result;
-use crate::lookup;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, safe_short, OutputFormat};
 use crate::runs;
@@ -70,16 +69,7 @@ struct ResultView {
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let test = match lookup::find_test(store.as_mut(), &args.test) {
-        Ok(test) => test,
-        Err(error) => {
-            if let (Some(candidates), OutputFormat::Json) = (&error.candidates, args.format) {
-                ctx.out
-                    .json(&serde_json::json!({ "candidates": candidates }))?;
-            }
-            return Err(error);
-        }
-    };
+    let test = crate::cli::find_test(store.as_mut(), &args.test, args.format, &mut ctx.out)?;
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let lanes: HashMap<_, _> = store.lanes()?.into_iter().map(|l| (l.id, l)).collect();
     let details = store.test_results(test.id)?;

@@ -7,7 +7,6 @@ use crate::cli::builds::{short_author, short_rev};
 use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::error::Result;
-use crate::lookup;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, OutputFormat};
 use crate::store::{OpenMode, ProblemFilter};
@@ -59,16 +58,7 @@ struct BuilderSince {
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let test = match lookup::find_test(store.as_mut(), &args.test) {
-        Ok(test) => test,
-        Err(error) => {
-            if let (Some(candidates), OutputFormat::Json) = (&error.candidates, args.format) {
-                ctx.out
-                    .json(&serde_json::json!({ "candidates": candidates }))?;
-            }
-            return Err(error);
-        }
-    };
+    let test = crate::cli::find_test(store.as_mut(), &args.test, args.format, &mut ctx.out)?;
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let lanes =
         Branch::load(store.as_mut(), branch.as_deref())?.test_lanes(store.as_mut(), test.id)?;

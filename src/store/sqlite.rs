@@ -973,78 +973,59 @@ impl Store for SqliteStore {
             None => None,
         };
         let fixed = p.fixed.as_ref();
-        let values = params![
-            p.test,
-            p.branch.as_deref().unwrap_or(""),
-            p.first_build,
-            p.first_failure.builder,
-            p.first_failure.number,
-            p.first_failure.time,
-            p.first_failure.revision,
-            p.last_failure.builder,
-            p.last_failure.number,
-            p.last_failure.time,
-            p.last_failure.revision,
-            fixed.map(|f| &f.builder),
-            fixed.map(|f| f.number),
-            fixed.map(|f| f.time),
-            fixed.and_then(|f| f.revision.as_ref()),
-            if p.open { "open" } else { "fixed" },
-            p.intermittent,
-            i64::try_from(p.failures).unwrap_or(i64::MAX),
-            message,
-            clock::to_micros(clock::now()),
-        ];
+        // One statement for new and known Problems: an upsert keeps the row (and what hangs on
+        // its id), where a replace would delete it.
+        self.conn
+            .prepare_cached(
+                "INSERT INTO problems (id, test_id, branch, first_build_id, first_builder, \
+                 first_number, first_time, first_revision, last_builder, last_number, last_time, \
+                 last_revision, fixed_builder, fixed_number, fixed_time, fixed_revision, state, \
+                 intermittent, failures, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                 ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+                 ON CONFLICT (id) DO UPDATE SET test_id = excluded.test_id, \
+                 branch = excluded.branch, first_build_id = excluded.first_build_id, \
+                 first_builder = excluded.first_builder, first_number = excluded.first_number, \
+                 first_time = excluded.first_time, first_revision = excluded.first_revision, \
+                 last_builder = excluded.last_builder, last_number = excluded.last_number, \
+                 last_time = excluded.last_time, last_revision = excluded.last_revision, \
+                 fixed_builder = excluded.fixed_builder, fixed_number = excluded.fixed_number, \
+                 fixed_time = excluded.fixed_time, fixed_revision = excluded.fixed_revision, \
+                 state = excluded.state, intermittent = excluded.intermittent, \
+                 failures = excluded.failures, message_id = excluded.message_id, \
+                 updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                (p.id != 0).then_some(p.id),
+                p.test,
+                p.branch.as_deref().unwrap_or(""),
+                p.first_build,
+                p.first_failure.builder,
+                p.first_failure.number,
+                p.first_failure.time,
+                p.first_failure.revision,
+                p.last_failure.builder,
+                p.last_failure.number,
+                p.last_failure.time,
+                p.last_failure.revision,
+                fixed.map(|f| &f.builder),
+                fixed.map(|f| f.number),
+                fixed.map(|f| f.time),
+                fixed.and_then(|f| f.revision.as_ref()),
+                if p.open { "open" } else { "fixed" },
+                p.intermittent,
+                i64::try_from(p.failures).unwrap_or(i64::MAX),
+                message,
+                clock::to_micros(clock::now()),
+            ])?;
         let id = if p.id == 0 {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO problems (test_id, branch, first_build_id, first_builder, \
-                     first_number, first_time, first_revision, last_builder, last_number, last_time, \
-                     last_revision, fixed_builder, fixed_number, fixed_time, fixed_revision, state, \
-                     intermittent, failures, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-                     ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-                )?
-                .execute(values)?;
             self.conn.last_insert_rowid()
         } else {
-            self.conn
-                .prepare_cached(
-                    "UPDATE problems SET test_id = ?1, branch = ?2, first_build_id = ?3, \
-                     first_builder = ?4, first_number = ?5, first_time = ?6, first_revision = ?7, \
-                     last_builder = ?8, last_number = ?9, last_time = ?10, last_revision = ?11, \
-                     fixed_builder = ?12, fixed_number = ?13, fixed_time = ?14, fixed_revision = ?15, \
-                     state = ?16, intermittent = ?17, failures = ?18, message_id = ?19, \
-                     updated_at = ?20 WHERE id = ?21",
-                )?
-                .execute(params![
-                    p.test,
-                    p.branch.as_deref().unwrap_or(""),
-                    p.first_build,
-                    p.first_failure.builder,
-                    p.first_failure.number,
-                    p.first_failure.time,
-                    p.first_failure.revision,
-                    p.last_failure.builder,
-                    p.last_failure.number,
-                    p.last_failure.time,
-                    p.last_failure.revision,
-                    fixed.map(|f| &f.builder),
-                    fixed.map(|f| f.number),
-                    fixed.map(|f| f.time),
-                    fixed.and_then(|f| f.revision.as_ref()),
-                    if p.open { "open" } else { "fixed" },
-                    p.intermittent,
-                    i64::try_from(p.failures).unwrap_or(i64::MAX),
-                    message,
-                    clock::to_micros(clock::now()),
-                    p.id
-                ])?;
-            self.conn
-                .prepare_cached("DELETE FROM problem_builders WHERE problem_id = ?1")?
-                .execute([p.id])?;
-            self.conn
-                .prepare_cached("DELETE FROM problem_changes WHERE problem_id = ?1")?
-                .execute([p.id])?;
+            for sql in [
+                "DELETE FROM problem_builders WHERE problem_id = ?1",
+                "DELETE FROM problem_changes WHERE problem_id = ?1",
+            ] {
+                self.conn.prepare_cached(sql)?.execute([p.id])?;
+            }
             p.id
         };
         for b in &p.builders {
