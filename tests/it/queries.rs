@@ -173,14 +173,19 @@ fn parsers_lists_the_formats() {
 #[test]
 fn help_teaches_with_examples() {
     let t = Test::new();
-    for command in [
-        "ingest",
-        "parse",
-        "builds",
-        "history",
-        "delete-build",
-        "parsers",
-    ] {
+    // Every subcommand `probtrack --help` lists.
+    let top = t.ok(&["--help"]);
+    let commands: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter(|l| l.len() > 2 && !l.as_bytes()[2].is_ascii_whitespace())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .collect();
+    assert!(commands.len() >= 15, "{commands:?}");
+    for command in commands {
         let help = t.ok(&[command, "--help"]);
         assert!(
             help.contains("Example"),
