@@ -13,6 +13,8 @@ mod format;
 mod gcc;
 mod junit;
 mod model;
+#[cfg(test)]
+mod robustness_tests;
 mod trial;
 
 pub use collect::{collect, repeat_status, Collected, Collector};
