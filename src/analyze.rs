@@ -12,6 +12,7 @@ use probtrack_parsers::Status;
 use crate::runs;
 use crate::store::{Id, LaneBuild, Run};
 
+pub mod clusters;
 pub mod flaky;
 pub mod problems;
 pub mod signature;
@@ -77,6 +78,8 @@ pub struct BuildInfo {
     pub number: i64,
     pub time: i64,
     pub revision: Option<Rc<str>>,
+    /// In a known-bad range (`mark-bad`): the build gives no test evidence.
+    pub bad: bool,
 }
 
 impl From<&LaneBuild> for BuildInfo {
@@ -86,12 +89,14 @@ impl From<&LaneBuild> for BuildInfo {
             number: b.number,
             time: b.time,
             revision: b.revision.as_deref().map(Rc::from),
+            bad: false,
         }
     }
 }
 
 impl Lane {
-    /// Expands a test's runs over the lane's builds.
+    /// Expands a test's runs over the lane's builds. A build in a known-bad range keeps its status
+    /// but gives no evidence.
     pub fn from_runs(
         lane: Id,
         builder: &str,
@@ -111,7 +116,11 @@ impl Lane {
                     time: b.time,
                     revision: b.revision.clone(),
                     status,
-                    evidence: Evidence::of(status),
+                    evidence: if b.bad {
+                        Evidence::None
+                    } else {
+                        Evidence::of(status)
+                    },
                 }
             })
             .collect();

@@ -16,17 +16,22 @@ use crate::store::{self, Location, OpenMode, Store};
 
 mod builders;
 mod builds;
+mod clusters;
 mod completions;
 mod delete_build;
 mod flaky;
 mod history;
 mod import;
 mod ingest;
+mod link;
+mod mark_bad;
+mod notify;
 mod parse;
 mod parsers;
 mod problems;
 mod prune;
 mod reanalyze;
+mod rename;
 mod report;
 mod show;
 mod since;
@@ -91,6 +96,13 @@ pub enum Command {
     DeleteBuild(delete_build::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
+    Clusters(clusters::Args),
+    Notify(notify::Args),
+    Link(link::LinkArgs),
+    Note(link::NoteArgs),
+    MarkBad(mark_bad::MarkArgs),
+    UnmarkBad(mark_bad::UnmarkArgs),
+    Rename(rename::Args),
 }
 
 /// What every command gets: settings, where the database is, and where output goes.
@@ -187,6 +199,13 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::DeleteBuild(args) => delete_build::exec(args, &mut ctx),
         Command::Completions(args) => completions::exec(args, &mut ctx),
         Command::Man(args) => completions::exec_man(args, &mut ctx),
+        Command::Clusters(args) => clusters::exec(args, &mut ctx),
+        Command::Notify(args) => notify::exec(args, &mut ctx),
+        Command::Link(args) => link::exec_link(args, &mut ctx),
+        Command::Note(args) => link::exec_note(args, &mut ctx),
+        Command::MarkBad(args) => mark_bad::exec_mark(args, &mut ctx),
+        Command::UnmarkBad(args) => mark_bad::exec_unmark(args, &mut ctx),
+        Command::Rename(args) => rename::exec(args, &mut ctx),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod import;
 pub mod ingest;
 pub mod lookup;
+pub mod notify;
 pub mod people;
 pub mod problems;
 pub mod prune;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod store;
+pub mod triage;
 pub mod views;
 
 pub use cli::run;

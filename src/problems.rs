@@ -9,36 +9,99 @@ use std::collections::{HashMap, HashSet};
 use crate::analyze::problems::{self as analysis, At, Episode};
 use crate::analyze::{flaky, BuildInfo, Lane};
 use crate::error::Result;
+use crate::runs;
 use crate::store::{
-    BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord, Store,
+    BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord, Run, Store,
 };
 
 /// The lanes of one branch, with their builds, loaded once for many tests.
+///
+/// Triage decisions apply here, so that every consumer sees them alike: a build in a known-bad
+/// range (`mark-bad`) gives no evidence, and a renamed test's history is the union of its old and
+/// new names' runs (the old name has none of its own).
 pub struct Branch {
     pub branch: Option<String>,
     lanes: Vec<(LaneRecord, bool, Vec<BuildInfo>)>,
+    /// A renamed test → the name it has now (renames followed to the end).
+    renamed_to: HashMap<Id, Id>,
+    /// A test's earlier names, in the order they were renamed.
+    old_names: HashMap<Id, Vec<Id>>,
 }
 
 impl Branch {
     pub fn load(store: &mut dyn Store, branch: Option<&str>) -> Result<Branch> {
         let retired: HashSet<String> = store.retired_builders()?.into_iter().collect();
+        let bad = store.bad_ranges()?;
         let mut lanes = Vec::new();
         for lane in store.lanes()? {
             if lane.branch.as_deref() != branch {
                 continue;
             }
+            let ranges: Vec<_> = bad.iter().filter(|r| r.builder == lane.builder).collect();
             let builds = store
                 .lane_builds(lane.id)?
                 .iter()
-                .map(BuildInfo::from)
+                .map(|b| BuildInfo {
+                    bad: ranges.iter().any(|r| r.contains(b.number)),
+                    ..BuildInfo::from(b)
+                })
                 .collect();
             let is_retired = retired.contains(&lane.builder);
             lanes.push((lane, is_retired, builds));
         }
+        let renames = store.renames()?;
+        let direct: HashMap<Id, Id> = renames.iter().copied().collect();
+        let mut renamed_to = HashMap::new();
+        let mut old_names: HashMap<Id, Vec<Id>> = HashMap::new();
+        for &(old, _) in &renames {
+            let mut to = old;
+            // Follow the chain (a cycle stops after as many steps as there are renames).
+            for _ in 0..=renames.len() {
+                match direct.get(&to) {
+                    Some(&next) if next != old => to = next,
+                    _ => break,
+                }
+            }
+            if to != old {
+                renamed_to.insert(old, to);
+                old_names.entry(to).or_default().push(old);
+            }
+        }
         Ok(Branch {
             branch: branch.map(str::to_owned),
             lanes,
+            renamed_to,
+            old_names,
         })
+    }
+
+    /// The name a test's history is kept under: the name it was last renamed to, else itself.
+    pub fn canonical(&self, test: Id) -> Id {
+        self.renamed_to.get(&test).copied().unwrap_or(test)
+    }
+
+    /// A test's runs on one lane, joined with its earlier names' (`None`: it has none there).
+    fn joined_runs<'a>(
+        &self,
+        test: Id,
+        runs_of: impl Fn(Id) -> Option<&'a Vec<Run>>,
+    ) -> Option<std::borrow::Cow<'a, [Run]>> {
+        if self.renamed_to.contains_key(&test) {
+            return None;
+        }
+        let Some(olds) = self.old_names.get(&test) else {
+            return runs_of(test).map(|r| std::borrow::Cow::Borrowed(r.as_slice()));
+        };
+        let mut joined: Option<Vec<Run>> = None;
+        for name in olds.iter().chain(std::iter::once(&test)) {
+            if let Some(r) = runs_of(*name) {
+                joined = Some(match joined {
+                    Some(before) => runs::merge(&before, r),
+                    None => r.clone(),
+                });
+            }
+        }
+        joined.map(std::borrow::Cow::Owned)
     }
 
     /// Every test's history on this branch's lanes (optionally one builder's only), at once.
@@ -52,14 +115,20 @@ impl Branch {
             if builder.is_some_and(|b| b != lane.builder) {
                 continue;
             }
-            for (test, runs) in store.lane_runs(lane.id)? {
-                out.entry(test).or_default().push(Lane::from_runs(
-                    lane.id,
-                    &lane.builder,
-                    *retired,
-                    builds,
-                    &runs,
-                ));
+            let all = store.lane_runs(lane.id)?;
+            let mut tests: Vec<Id> = all.keys().map(|&t| self.canonical(t)).collect();
+            tests.sort_unstable();
+            tests.dedup();
+            for test in tests {
+                if let Some(runs) = self.joined_runs(test, |t| all.get(&t)) {
+                    out.entry(test).or_default().push(Lane::from_runs(
+                        lane.id,
+                        &lane.builder,
+                        *retired,
+                        builds,
+                        &runs,
+                    ));
+                }
             }
         }
         Ok(out)
@@ -95,13 +164,25 @@ impl Branch {
 
     /// A test's history on this branch's lanes.
     pub fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
-        let runs: HashMap<Id, _> = store.test_runs(test)?.into_iter().collect();
+        if self.renamed_to.contains_key(&test) {
+            return Ok(Vec::new());
+        }
+        let mut names: Vec<Id> = self.old_names.get(&test).cloned().unwrap_or_default();
+        names.push(test);
+        // lane → name → runs
+        let mut by_lane: HashMap<Id, HashMap<Id, Vec<Run>>> = HashMap::new();
+        for name in names {
+            for (lane, runs) in store.test_runs(name)? {
+                by_lane.entry(lane).or_default().insert(name, runs);
+            }
+        }
         Ok(self
             .lanes
             .iter()
             .filter_map(|(lane, retired, builds)| {
-                runs.get(&lane.id)
-                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, r))
+                let of_lane = by_lane.get(&lane.id)?;
+                self.joined_runs(test, |t| of_lane.get(&t))
+                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, &r))
             })
             .collect())
     }
@@ -109,7 +190,18 @@ impl Branch {
 
 /// Recomputes the Problems of `tests` on `branch` and stores them.
 pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
+    // A result under a renamed test's old name is its new name's history.
+    let mut all: Vec<Id> = Vec::with_capacity(tests.len());
     for &test in tests {
+        all.push(test);
+        let canonical = branch.canonical(test);
+        if canonical != test {
+            all.push(canonical);
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    for test in all {
         let lanes = branch.test_lanes(store, test)?;
         let episodes = analysis::episodes(&lanes);
         let existing = store.problems(&ProblemFilter {
@@ -124,6 +216,7 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
             .filter(|p| !branch.frozen(p))
             .map(|p| (p.id, p.first_build))
             .collect();
+        let keys: HashSet<Id> = episodes.iter().map(|e| e.first_failure.build).collect();
         for episode in &episodes {
             let failing: HashSet<Id> = episode
                 .parts
@@ -138,10 +231,21 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
             {
                 continue;
             }
+            // Else (its first failures went into a known-bad range) by failures it overlaps on a
+            // builder, unless another Problem keeps that key.
             let reuse = old
                 .iter()
                 .position(|(_, f)| *f == first)
-                .or_else(|| old.iter().position(|(_, f)| failing.contains(f)));
+                .or_else(|| old.iter().position(|(_, f)| failing.contains(f)))
+                .or_else(|| {
+                    old.iter().position(|(id, f)| {
+                        !keys.contains(f)
+                            && existing
+                                .iter()
+                                .find(|e| e.id == *id)
+                                .is_some_and(|e| overlaps(e, episode))
+                    })
+                });
             let id = reuse.map_or(0, |i| old.remove(i).0);
             let record = record(store, branch, test, id, episode, &lanes)?;
             // Most recomputed Problems are as they were: write only what changed.
@@ -154,6 +258,53 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Whether a stored Problem and a recomputed one failed in overlapping builds of one builder.
+fn overlaps(stored: &ProblemRecord, episode: &Episode) -> bool {
+    episode.parts.iter().any(|part| {
+        stored.builders.iter().any(|b| {
+            b.builder == part.builder
+                && b.first_number <= part.last_failure.number
+                && part.first_failure.number <= b.last_number
+        })
+    })
+}
+
+/// Recomputes the Problems of `tests` (`None`: every test with an outcome on `builder`'s lanes,
+/// or on every lane), on every branch: after a known-bad range or a rename changed their evidence.
+/// Returns how many tests were recomputed.
+pub fn recompute(
+    store: &mut dyn Store,
+    tests: Option<&[Id]>,
+    builder: Option<&str>,
+) -> Result<usize> {
+    let lanes = store.lanes()?;
+    let mut branches: Vec<Option<String>> = lanes.iter().map(|l| l.branch.clone()).collect();
+    branches.sort();
+    branches.dedup();
+    let mut count = 0;
+    for branch in branches {
+        let loaded = Branch::load(store, branch.as_deref())?;
+        let mut list: Vec<Id> = match tests {
+            Some(tests) => tests.to_vec(),
+            None => {
+                let mut list = Vec::new();
+                for lane in lanes
+                    .iter()
+                    .filter(|l| l.branch == branch && builder.is_none_or(|b| b == l.builder))
+                {
+                    list.extend(store.lane_tests(lane.id)?);
+                }
+                list
+            }
+        };
+        list.sort_unstable();
+        list.dedup();
+        count += list.len();
+        update(store, &loaded, &list)?;
+    }
+    Ok(count)
 }
 
 /// Whether a stored Problem already says what a recomputed one says.
@@ -177,6 +328,7 @@ fn unchanged(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
         && stored.intermittent == new.intermittent
         && stored.failures == new.failures
         && stored.message == new.message
+        && stored.cluster == new.cluster
         && builders(stored) == builders(new)
         && ids(&stored.started_by) == ids(&new.started_by)
         && ids(&stored.fixed_by) == ids(&new.fixed_by)
@@ -243,6 +395,14 @@ fn record(
     };
     let intermittent = intermittent(episode, lanes);
     let message = store.result_message(episode.last_failure.build, test)?;
+    let text = store.result_text(episode.last_failure.build, test)?;
+    let cluster = (message.is_some() || text.is_some()).then(|| {
+        let m = message
+            .as_deref()
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .unwrap_or_default();
+        crate::analyze::signature::cause_id(&crate::analyze::signature::cause(&m, text.as_deref()))
+    });
     let (test_name, kind) = match store.tests_by_id(&[test])?.remove(&test) {
         Some(t) => (t.name, t.kind),
         None => (bstr::BString::default(), probtrack_parsers::Kind::Test),
@@ -261,6 +421,7 @@ fn record(
         intermittent,
         failures: episode.failures,
         message,
+        cluster,
         builders: episode
             .parts
             .iter()

@@ -103,6 +103,23 @@ pub fn normalize(runs: &mut Vec<Run>) {
     });
 }
 
+/// A renamed test's runs: in each build the outcome under the new name where it has one, else
+/// the outcome under the old name.
+pub fn merge(old: &[Run], new: &[Run]) -> Vec<Run> {
+    let mut starts: Vec<i64> = old.iter().chain(new).map(|r| r.first).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out: Vec<Run> = starts
+        .into_iter()
+        .map(|first| Run {
+            first,
+            status: outcome_at(new, first).or(outcome_at(old, first)),
+        })
+        .collect();
+    normalize(&mut out);
+    out
+}
+
 /// The row changes that turn `old` into `new`: run starts to delete, and runs to write.
 pub fn diff(old: &[Run], new: &[Run]) -> (Vec<i64>, Vec<Run>) {
     let delete = old
@@ -188,5 +205,17 @@ mod tests {
         let (delete, upsert) = diff(&new, &old[..1]);
         assert_eq!(delete, [3, 5]);
         assert!(upsert.is_empty());
+    }
+
+    #[test]
+    fn a_renamed_test_joins_its_old_runs() {
+        // Old name: passed 1-4, failed 5, gone from 6. New name from 6: failed, passed from 8.
+        let old = runs(&[(1, Some(P)), (5, Some(F)), (6, None)]);
+        let new = runs(&[(6, Some(F)), (8, Some(P))]);
+        assert_eq!(
+            merge(&old, &new),
+            runs(&[(1, Some(P)), (5, Some(F)), (8, Some(P))])
+        );
+        assert_eq!(merge(&[], &new), new);
     }
 }

@@ -23,6 +23,29 @@ pub struct Settings {
     /// Author names and addresses that are one person.
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// Where `probtrack notify` sends its messages.
+    #[serde(default)]
+    pub notify: NotifySettings,
+}
+
+/// `[notify]`: the targets of `probtrack notify`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// An incoming-webhook URL (Slack, Mattermost, Matrix hookshot): JSON `{"text": …}` is POSTed.
+    pub webhook: Option<String>,
+    /// The SMTP server that sends e-mail to the responsible users.
+    pub smtp_server: Option<String>,
+    /// Its port [default: 587, or 465 with `smtp_security = "tls"`, 25 with `"none"`].
+    pub smtp_port: Option<u16>,
+    /// `starttls` (the default), `tls`, or `none` (plain text: a local relay only).
+    pub smtp_security: Option<String>,
+    /// The user to log in as; the password comes from `PROBTRACK_SMTP_PASSWORD`.
+    pub smtp_user: Option<String>,
+    /// The sender, e.g. `probtrack <ci@example.org>`.
+    pub smtp_from: Option<String>,
+    /// Where the HTML report is published (overrides the top-level `report_url`).
+    pub report_url: Option<String>,
 }
 
 /// One person and every name or address they commit under.

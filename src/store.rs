@@ -283,6 +283,8 @@ pub struct ProblemRecord {
     pub intermittent: bool,
     pub failures: u64,
     pub message: Option<BString>,
+    /// The cause cluster id of the last failure (`analyze::signature::cause_id`).
+    pub cluster: Option<String>,
     pub builders: Vec<ProblemBuilder>,
     pub started_by: Vec<ChangeRef>,
     pub fixed_by: Vec<ChangeRef>,
@@ -301,6 +303,72 @@ pub struct ProblemFilter {
     pub ids: Option<Vec<Id>>,
     /// Problems whose first failure is this build.
     pub first_build: Option<Id>,
+}
+
+/// A bug-tracker link on a Problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRecord {
+    pub problem: Id,
+    pub url: String,
+    /// Whether the linked bug is still open.
+    pub open: bool,
+    pub added_at: Micros,
+}
+
+/// A note on a Problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteRecord {
+    pub id: Id,
+    pub problem: Id,
+    pub text: String,
+    pub author: Option<String>,
+    pub added_at: Micros,
+}
+
+/// A known-bad range of a builder's builds: they give no evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadRange {
+    pub id: Id,
+    pub builder: String,
+    pub from: i64,
+    /// `None`: every later build too.
+    pub to: Option<i64>,
+    pub reason: String,
+    pub added_at: Micros,
+}
+
+impl BadRange {
+    pub fn contains(&self, number: i64) -> bool {
+        number >= self.from && self.to.is_none_or(|to| number <= to)
+    }
+}
+
+/// One failing result, for clustering.
+#[derive(Clone, Debug)]
+pub struct FailureRow {
+    pub test: Id,
+    pub test_name: BString,
+    pub builder: String,
+    pub number: i64,
+    pub time: Micros,
+    pub revision: Option<String>,
+    pub message: Option<BString>,
+    /// The failure's full text (`details.text`: a traceback), where the report gave one.
+    pub text: Option<String>,
+}
+
+/// What `notify` recorded for one Problem, event and target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotificationRecord {
+    pub problem: Id,
+    /// `opened`, `fixed` or `intermittent`.
+    pub event: String,
+    /// `webhook` or `email:ADDRESS`.
+    pub target: String,
+    /// `None`: the last attempt failed.
+    pub sent_at: Option<Micros>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
 }
 
 /// Which builds a listing shows.
@@ -381,6 +449,8 @@ pub trait Store {
     fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>>;
     /// The stored message of a test's result in a build.
     fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>>;
+    /// The full text (`details.text`, e.g. a traceback) of a test's result in a build.
+    fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>>;
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
 
@@ -406,4 +476,50 @@ pub trait Store {
     fn save_problem(&mut self, problem: &ProblemRecord) -> Result<Id>;
     fn delete_problem(&mut self, id: Id) -> Result<()>;
     fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>>;
+
+    /// Adds a link to a Problem, or sets an existing link's state.
+    fn set_link(&mut self, problem: Id, url: &str, open: bool, at: Micros) -> Result<()>;
+    /// Removes a link; false when there was none.
+    fn remove_link(&mut self, problem: Id, url: &str) -> Result<bool>;
+    /// The links of these Problems, oldest first.
+    fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>>;
+    fn add_note(&mut self, problem: Id, text: &str, author: Option<&str>, at: Micros)
+        -> Result<Id>;
+    /// The notes of these Problems, oldest first.
+    fn notes(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<NoteRecord>>>;
+
+    fn add_bad_range(
+        &mut self,
+        builder: Id,
+        from: i64,
+        to: Option<i64>,
+        reason: &str,
+        at: Micros,
+    ) -> Result<Id>;
+    /// Removes a builder's bad ranges that start at `from`; returns them.
+    fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<Vec<BadRange>>;
+    fn bad_ranges(&mut self) -> Result<Vec<BadRange>>;
+
+    /// Records that `old`'s history belongs to `new`.
+    fn rename_test(&mut self, old: Id, new: Id, at: Micros) -> Result<()>;
+    /// `(old, new)` of every rename.
+    fn renames(&mut self) -> Result<Vec<(Id, Id)>>;
+    /// Moves `old`'s Problems to `new` (keeping their ids), except any whose key `new` already has.
+    fn move_problems(&mut self, old: Id, new: Id) -> Result<()>;
+
+    /// Every failing result on a branch (`None`: no branch), from builds at or after `since`.
+    fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>>;
+
+    fn notifications(&mut self) -> Result<Vec<NotificationRecord>>;
+    /// Records a send (`sent_at` set) or a failed attempt (`error` set).
+    fn record_notification(
+        &mut self,
+        problem: Id,
+        event: &str,
+        target: &str,
+        sent_at: Option<Micros>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    fn notify_baseline(&mut self) -> Result<Option<Micros>>;
+    fn set_notify_baseline(&mut self, at: Micros) -> Result<()>;
 }

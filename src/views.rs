@@ -69,6 +69,39 @@ pub struct ProblemView {
     pub responsible: Vec<String>,
     /// The authors of the fixing changes, as persons.
     pub fixers: Vec<String>,
+    /// The cause cluster of its last failure (an id `clusters` lists), or null when its results
+    /// are gone. Filled by `triage::annotate`.
+    pub cluster: Option<String>,
+    /// Bug-tracker links (`probtrack link`).
+    pub links: Vec<LinkView>,
+    /// Notes (`probtrack note`), oldest first.
+    pub notes: Vec<NoteView>,
+    /// The open links of the test's previous Problem: the test fails again while they are open.
+    pub earlier_links: Vec<EarlierLink>,
+}
+
+/// `{url, state, time}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkView {
+    pub url: String,
+    /// `open` or `closed`.
+    pub state: &'static str,
+    pub time: String,
+}
+
+/// `{text, author, time}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoteView {
+    pub text: String,
+    pub author: Option<String>,
+    pub time: String,
+}
+
+/// `{problem, url}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct EarlierLink {
+    pub problem: i64,
+    pub url: String,
 }
 
 /// How long `message` may be in a listing.
@@ -107,6 +140,10 @@ impl ProblemView {
                 .map(|m| shorten(&lossy(m), MESSAGE_LEN)),
             responsible: persons(&p.started_by),
             fixers: persons(&p.fixed_by),
+            cluster: None,
+            links: Vec::new(),
+            notes: Vec::new(),
+            earlier_links: Vec::new(),
         }
     }
 }

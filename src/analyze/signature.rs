@@ -1,5 +1,6 @@
 //! Failure signatures: a message with what varies from run to run masked, so that the same cause
-//! reads the same (numbers, hex addresses, temporary paths, quoted values that are numbers).
+//! reads the same (temporary paths, dates and times, durations, hex addresses, numbers).
+//! [`cause`] adds the stack frames of the failure's text, for clustering.
 
 use std::sync::LazyLock;
 
@@ -12,7 +13,16 @@ static VOLATILE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             r"(/tmp|/var/tmp|/private/var/folders)/[^\s'\x22:,)]*",
             "<tmp>",
         ),
+        (
+            r"\b\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\b",
+            "<date>",
+        ),
+        (r"\b\d{2}:\d{2}:\d{2}(\.\d+)?\b", "<date>"),
         (r"0x[0-9a-fA-F]+", "<addr>"),
+        (
+            r"\b\d+(\.\d+)?\s?(ns|us|µs|ms|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)\b",
+            "<duration>",
+        ),
         (r"\b[0-9a-fA-F]{12,}\b", "<hex>"),
         (r"\d+(\.\d+)?", "<n>"),
     ]
@@ -28,6 +38,39 @@ pub fn signature(message: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
+    mask(line)
+}
+
+/// A line of a stack trace: Python (`File "x.py", line 3, in f`), pytest (`x.py:3: in f`,
+/// `x.py:3: KeyError`), Java, JavaScript and Rust (`at …`).
+static FRAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(File "[^"]*", line \d+|at \S|[\w./\\-]+\.\w+:\d+(:\d+)?:? )"#).ok()
+});
+
+/// The most stack frames a cause keeps.
+const FRAMES: usize = 20;
+
+/// What a failure's cause reads as: the message's [`signature`], then the stack frames of its
+/// text (or of the message, when there is no text), each masked likewise.
+pub fn cause(message: &str, text: Option<&str>) -> String {
+    let mut out = signature(message);
+    let Some(frame) = FRAME.as_ref() else {
+        return out;
+    };
+    let source = text.filter(|t| !t.trim().is_empty()).unwrap_or(message);
+    let mut last = String::new();
+    for line in source.lines().filter(|l| frame.is_match(l)).take(FRAMES) {
+        let masked = mask(line.trim());
+        if masked != last {
+            out.push('\n');
+            out.push_str(&masked);
+            last = masked;
+        }
+    }
+    out
+}
+
+fn mask(line: &str) -> String {
     let mut text = line.to_owned();
     for (pattern, mask) in VOLATILE.iter() {
         text = pattern.replace_all(&text, *mask).into_owned();
@@ -35,9 +78,37 @@ pub fn signature(message: &str) -> String {
     text
 }
 
+/// A short, stable id for a cause: the first 12 hex digits of its BLAKE3 hash.
+pub fn cause_id(cause: &str) -> String {
+    blake3::hash(cause.as_bytes()).to_hex()[..12].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::signature;
+    use super::{cause, signature};
+
+    #[test]
+    fn dates_durations_and_frames() {
+        assert_eq!(
+            signature("timed out after 3.5s at 2024-03-03T16:47:56Z (10:02:03)"),
+            "timed out after <duration> at <date> (<date>)"
+        );
+        assert_eq!(signature("took 150ms"), signature("took 2 seconds"));
+        let one = cause(
+            "OSError: fixture db unreachable",
+            Some("conftest.py:12: in db\n    connect()\nlib/db.py:40: OSError"),
+        );
+        assert_eq!(
+            one,
+            "OSError: fixture db unreachable\nconftest.py:<n>: in db\nlib/db.py:<n>: OSError"
+        );
+        let other = cause(
+            "OSError: fixture db unreachable",
+            Some("File \"tests/x.py\", line 3, in test_x\n  boom()"),
+        );
+        assert_ne!(one, other);
+        assert_eq!(cause("a 1", None), "a <n>");
+    }
 
     #[test]
     fn volatile_parts_are_masked() {

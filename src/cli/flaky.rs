@@ -88,7 +88,7 @@ struct LastFlake {
 }
 
 /// `--since`: RFC 3339 or a date.
-fn parse_since(text: &str) -> Result<i64> {
+pub(crate) fn parse_since(text: &str) -> Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_micros());
     }

@@ -66,8 +66,8 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         branch: Some(listing_branch(args.branch.as_deref(), &ctx.settings)),
         ..ProblemFilter::default()
     };
-    let mut view: Vec<ProblemView> = store
-        .problems(&filter)?
+    let all = store.problems(&filter)?;
+    let mut records: Vec<&crate::store::ProblemRecord> = all
         .iter()
         .filter(|p| {
             args.builder
@@ -92,11 +92,15 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                     .any(|a| people::matches(&ctx.settings, u, a))
             })
         })
-        .map(|p| ProblemView::new(p, &ctx.settings))
         .collect();
     if let Some(limit) = args.limit {
-        view.truncate(limit);
+        records.truncate(limit);
     }
+    let mut view: Vec<ProblemView> = records
+        .iter()
+        .map(|p| ProblemView::new(p, &ctx.settings))
+        .collect();
+    crate::triage::annotate(store.as_mut(), &records, &mut view)?;
     match args.format {
         OutputFormat::Json => ctx.out.json(&view)?,
         OutputFormat::Csv => ctx.out.csv(&view)?,
@@ -130,6 +134,17 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                         p.failures.into(),
                         safe(suspects.join(", ").as_bytes()).into(),
                         safe(p.message.as_deref().unwrap_or("").as_bytes()).into(),
+                        p.cluster.as_deref().unwrap_or("").into(),
+                        safe(
+                            p.links
+                                .iter()
+                                .map(|l| l.url.as_str())
+                                .chain(p.earlier_links.iter().map(|l| l.url.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                                .as_bytes(),
+                        )
+                        .into(),
                     ]
                 })
                 .collect();
@@ -143,6 +158,8 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                     "failures",
                     "started by",
                     "message",
+                    "cluster",
+                    "links",
                 ],
                 rows,
             )?;

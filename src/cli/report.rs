@@ -191,10 +191,12 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             .map(|at| (at.builder.clone(), at.number, at.time)),
     };
 
-    let views: Vec<ProblemView> = records
+    let mut views: Vec<ProblemView> = records
         .iter()
         .map(|p| ProblemView::new(p, &ctx.settings))
         .collect();
+    let refs: Vec<&crate::store::ProblemRecord> = records.iter().collect();
+    crate::triage::annotate(store.as_mut(), &refs, &mut views)?;
     let mut stories = Vec::new();
     for (record, view) in records.iter().zip(&views) {
         let mut changes = Vec::new();

@@ -133,8 +133,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             builds,
         });
     }
+    let mut problem_view = [ProblemView::new(&problem, &ctx.settings)];
+    crate::triage::annotate(store.as_mut(), &[&problem], &mut problem_view)?;
+    let [problem_view] = problem_view;
     let view = ShowView {
-        problem: ProblemView::new(&problem, &ctx.settings),
+        problem: problem_view,
         changes,
         timeline,
     };
@@ -173,6 +176,36 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             if let Some(message) = &p.message {
                 ctx.out
                     .line(&format!("Message: {}", safe(message.as_bytes())))?;
+            }
+            if let Some(cluster) = &p.cluster {
+                ctx.out.line(&format!(
+                    "Cluster: {cluster} (`probtrack clusters` lists the failures it shares a cause with)"
+                ))?;
+            }
+            for link in &p.links {
+                ctx.out.line(&format!(
+                    "Link: {} ({})",
+                    safe(link.url.as_bytes()),
+                    link.state
+                ))?;
+            }
+            for link in &p.earlier_links {
+                ctx.out.line(&format!(
+                    "Fails again while Problem {}'s link is open: {}",
+                    link.problem,
+                    safe(link.url.as_bytes())
+                ))?;
+            }
+            for note in &p.notes {
+                ctx.out.line(&format!(
+                    "Note ({}{}): {}",
+                    note.time,
+                    note.author
+                        .as_deref()
+                        .map(|a| format!(", {}", safe(a.as_bytes())))
+                        .unwrap_or_default(),
+                    safe(note.text.as_bytes())
+                ))?;
             }
             let rows = view
                 .changes

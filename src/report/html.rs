@@ -852,6 +852,15 @@ fn builder(site: &Site, grid: &BuilderGrid, links: &Links) -> String {
     shell(site, &grid.builder, &h)
 }
 
+/// A link to `target` when it is an http(s) address, else the escaped text.
+fn url(h: &mut String, target: &str) {
+    if target.starts_with("https://") || target.starts_with("http://") {
+        w!(h, "<a href=\"{}\">{}</a>", esc(target), esc(target));
+    } else {
+        w!(h, "{}", esc(target));
+    }
+}
+
 fn problem(site: &Site, story: &Story, links: &Links) -> String {
     let p = &story.problem;
     let mut h = String::new();
@@ -896,6 +905,39 @@ fn problem(site: &Site, story: &Story, links: &Links) -> String {
     h.push_str("</p>\n");
     if let Some(m) = &p.message {
         w!(h, "<pre class=\"message\">{}</pre>\n", esc(m));
+    }
+    if let Some(cluster) = &p.cluster {
+        w!(h, "<p class=\"sub\">Cause cluster {}</p>\n", esc(cluster));
+    }
+    if !p.links.is_empty() || !p.earlier_links.is_empty() {
+        h.push_str("<h2>Links</h2>\n<ul class=\"links\">\n");
+        for l in &p.links {
+            h.push_str("<li>");
+            url(&mut h, &l.url);
+            w!(h, " ({})</li>\n", l.state);
+        }
+        for l in &p.earlier_links {
+            w!(
+                h,
+                "<li>Fails again while Problem #{}'s bug is open: ",
+                l.problem
+            );
+            url(&mut h, &l.url);
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ul>\n");
+    }
+    if !p.notes.is_empty() {
+        h.push_str("<h2>Notes</h2>\n<ul class=\"notes\">\n");
+        for n in &p.notes {
+            h.push_str("<li>");
+            time_text(&mut h, &n.time);
+            if let Some(author) = &n.author {
+                w!(h, " {}", esc(author));
+            }
+            w!(h, ": {}</li>\n", esc(&n.text));
+        }
+        h.push_str("</ul>\n");
     }
 
     h.push_str("<h2>Changes</h2>\n");

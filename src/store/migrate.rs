@@ -11,11 +11,18 @@ pub struct Migration {
 }
 
 /// The SQLite migrations, oldest first.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("migrations/sqlite/0001_initial.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "triage",
+        sql: include_str!("migrations/sqlite/0002_triage.sql"),
+    },
+];
 
 /// The newest schema version this probtrack knows.
 pub fn latest(migrations: &[Migration]) -> i64 {

@@ -12,9 +12,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::migrate;
 use super::{
-    BuildFilter, BuildRecord, BuildRef, ChangeRecord, ChangeRef, Counts, Id, LaneBuild, LaneRecord,
-    NewBuild, NewTest, OpenMode, ProblemBuilder, ProblemFilter, ProblemRecord, ResultRecord, Run,
-    Store, TestRecord,
+    BadRange, BuildFilter, BuildRecord, BuildRef, ChangeRecord, ChangeRef, Counts, FailureRow, Id,
+    LaneBuild, LaneRecord, LinkRecord, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode,
+    ProblemBuilder, ProblemFilter, ProblemRecord, ResultRecord, Run, Store, TestRecord,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -887,6 +887,22 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT json_extract(details, '$.text') FROM results WHERE build_id = ?1 AND test_id = ?2",
+            )?
+            .query_row(params![build, test], |row| {
+                Ok(match row.get_ref(0)? {
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    _ => None,
+                })
+            })
+            .optional()?
+            .flatten())
+    }
+
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.id, c.revision, u.name FROM build_changes bc JOIN changes c ON c.id = bc.change_id \
@@ -980,8 +996,9 @@ impl Store for SqliteStore {
                 "INSERT INTO problems (id, test_id, branch, first_build_id, first_builder, \
                  first_number, first_time, first_revision, last_builder, last_number, last_time, \
                  last_revision, fixed_builder, fixed_number, fixed_time, fixed_revision, state, \
-                 intermittent, failures, message_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-                 ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+                 intermittent, failures, message_id, updated_at, cluster) VALUES (?1, ?2, ?3, ?4, \
+                 ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+                 ?22) \
                  ON CONFLICT (id) DO UPDATE SET test_id = excluded.test_id, \
                  branch = excluded.branch, first_build_id = excluded.first_build_id, \
                  first_builder = excluded.first_builder, first_number = excluded.first_number, \
@@ -992,7 +1009,7 @@ impl Store for SqliteStore {
                  fixed_time = excluded.fixed_time, fixed_revision = excluded.fixed_revision, \
                  state = excluded.state, intermittent = excluded.intermittent, \
                  failures = excluded.failures, message_id = excluded.message_id, \
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at, cluster = excluded.cluster",
             )?
             .execute(params![
                 (p.id != 0).then_some(p.id),
@@ -1016,6 +1033,7 @@ impl Store for SqliteStore {
                 i64::try_from(p.failures).unwrap_or(i64::MAX),
                 message,
                 clock::to_micros(clock::now()),
+                p.cluster,
             ])?;
         let id = if p.id == 0 {
             self.conn.last_insert_rowid()
@@ -1069,7 +1087,7 @@ impl Store for SqliteStore {
              p.first_builder, p.first_number, p.first_time, p.first_revision, \
              p.last_builder, p.last_number, p.last_time, p.last_revision, \
              p.fixed_builder, p.fixed_number, p.fixed_time, p.fixed_revision, \
-             p.state, p.intermittent, p.failures, m.text \
+             p.state, p.intermittent, p.failures, m.text, p.cluster \
              FROM problems p JOIN tests t ON t.id = p.test_id \
              LEFT JOIN messages m ON m.id = p.message_id WHERE 1 = 1",
         );
@@ -1132,6 +1150,7 @@ impl Store for SqliteStore {
                 intermittent: row.get(19)?,
                 failures: row.get::<_, i64>(20)?.max(0) as u64,
                 message: opt_bytes(row.get_ref(21)?),
+                cluster: row.get(22)?,
                 builders: Vec::new(),
                 started_by: Vec::new(),
                 fixed_by: Vec::new(),
@@ -1175,6 +1194,251 @@ impl Store for SqliteStore {
             }
         }
         Ok(problems)
+    }
+
+    fn set_link(&mut self, problem: Id, url: &str, open: bool, at: Micros) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO problem_links (problem_id, url, state, added_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (problem_id, url) DO UPDATE SET state = excluded.state",
+            )?
+            .execute(params![problem, url, if open { "open" } else { "closed" }, at])?;
+        Ok(())
+    }
+
+    fn remove_link(&mut self, problem: Id, url: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("DELETE FROM problem_links WHERE problem_id = ?1 AND url = ?2")?
+            .execute(params![problem, url])?
+            > 0)
+    }
+
+    fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT url, state, added_at FROM problem_links WHERE problem_id = ?1 ORDER BY added_at, id",
+        )?;
+        let mut out = HashMap::new();
+        for &problem in problems {
+            let rows = stmt.query_map([problem], |row| {
+                Ok(LinkRecord {
+                    problem,
+                    url: row.get(0)?,
+                    open: row.get::<_, String>(1)? == "open",
+                    added_at: row.get(2)?,
+                })
+            })?;
+            let list: Vec<LinkRecord> = rows.collect::<rusqlite::Result<_>>()?;
+            if !list.is_empty() {
+                out.insert(problem, list);
+            }
+        }
+        Ok(out)
+    }
+
+    fn add_note(
+        &mut self,
+        problem: Id,
+        text: &str,
+        author: Option<&str>,
+        at: Micros,
+    ) -> Result<Id> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO problem_notes (problem_id, text, author, added_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![problem, text, author, at])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn notes(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<NoteRecord>>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, text, author, added_at FROM problem_notes WHERE problem_id = ?1 \
+             ORDER BY added_at, id",
+        )?;
+        let mut out = HashMap::new();
+        for &problem in problems {
+            let rows = stmt.query_map([problem], |row| {
+                Ok(NoteRecord {
+                    id: row.get(0)?,
+                    problem,
+                    text: row.get(1)?,
+                    author: row.get(2)?,
+                    added_at: row.get(3)?,
+                })
+            })?;
+            let list: Vec<NoteRecord> = rows.collect::<rusqlite::Result<_>>()?;
+            if !list.is_empty() {
+                out.insert(problem, list);
+            }
+        }
+        Ok(out)
+    }
+
+    fn add_bad_range(
+        &mut self,
+        builder: Id,
+        from: i64,
+        to: Option<i64>,
+        reason: &str,
+        at: Micros,
+    ) -> Result<Id> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO bad_ranges (builder_id, from_number, to_number, reason, added_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![builder, from, to, reason, at])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<Vec<BadRange>> {
+        let found: Vec<BadRange> = self
+            .bad_ranges()?
+            .into_iter()
+            .filter(|r| r.builder == builder && r.from == from)
+            .collect();
+        for range in &found {
+            self.conn
+                .prepare_cached("DELETE FROM bad_ranges WHERE id = ?1")?
+                .execute([range.id])?;
+        }
+        Ok(found)
+    }
+
+    fn bad_ranges(&mut self) -> Result<Vec<BadRange>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, b.name, r.from_number, r.to_number, r.reason, r.added_at \
+             FROM bad_ranges r JOIN builders b ON b.id = r.builder_id ORDER BY b.name, r.from_number, r.id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(BadRange {
+                id: row.get(0)?,
+                builder: row.get(1)?,
+                from: row.get(2)?,
+                to: row.get(3)?,
+                reason: row.get(4)?,
+                added_at: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn rename_test(&mut self, old: Id, new: Id, at: Micros) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO test_renames (old_test_id, new_test_id, renamed_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (old_test_id) DO UPDATE SET new_test_id = excluded.new_test_id, \
+                 renamed_at = excluded.renamed_at",
+            )?
+            .execute(params![old, new, at])?;
+        Ok(())
+    }
+
+    fn renames(&mut self) -> Result<Vec<(Id, Id)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT old_test_id, new_test_id FROM test_renames ORDER BY renamed_at, old_test_id",
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn move_problems(&mut self, old: Id, new: Id) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE problems SET test_id = ?2 WHERE test_id = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM problems q WHERE q.test_id = ?2 AND q.branch = problems.branch \
+                  AND q.first_build_id = problems.first_build_id)",
+            )?
+            .execute(params![old, new])?;
+        Ok(())
+    }
+
+    fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, \
+             json_extract(r.details, '$.text') \
+             FROM results r JOIN builds b ON b.id = r.build_id \
+             JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id \
+             JOIN tests t ON t.id = r.test_id LEFT JOIN messages m ON m.id = r.message_id \
+             WHERE r.status IN ('failed', 'error') AND l.branch = ?1 AND b.time >= ?2 \
+             ORDER BY b.time, bl.name, b.number, r.test_id",
+        )?;
+        let rows = stmt.query_map(
+            params![branch.unwrap_or(""), since.unwrap_or(i64::MIN)],
+            |row| {
+                let text: Option<String> = match row.get_ref(7)? {
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    _ => None,
+                };
+                Ok(FailureRow {
+                    test: row.get(0)?,
+                    test_name: bytes(row.get_ref(1)?),
+                    builder: row.get(2)?,
+                    number: row.get(3)?,
+                    time: row.get(4)?,
+                    revision: row.get(5)?,
+                    message: opt_bytes(row.get_ref(6)?),
+                    text,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn notifications(&mut self) -> Result<Vec<NotificationRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT problem_id, event, target, sent_at, attempts, last_error FROM notifications \
+             ORDER BY problem_id, event, target",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(NotificationRecord {
+                problem: row.get(0)?,
+                event: row.get(1)?,
+                target: row.get(2)?,
+                sent_at: row.get(3)?,
+                attempts: row.get(4)?,
+                last_error: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn record_notification(
+        &mut self,
+        problem: Id,
+        event: &str,
+        target: &str,
+        sent_at: Option<Micros>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO notifications (problem_id, event, target, sent_at, attempts, last_error) \
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT (problem_id, event, target) DO UPDATE SET \
+                 sent_at = coalesce(notifications.sent_at, excluded.sent_at), \
+                 attempts = notifications.attempts + 1, last_error = excluded.last_error",
+            )?
+            .execute(params![problem, event, target, sent_at, error])?;
+        Ok(())
+    }
+
+    fn notify_baseline(&mut self) -> Result<Option<Micros>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT set_at FROM notify_baseline WHERE id = 1")?
+            .query_row([], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn set_notify_baseline(&mut self, at: Micros) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO notify_baseline (id, set_at) VALUES (1, ?1) \
+                 ON CONFLICT (id) DO UPDATE SET set_at = excluded.set_at",
+            )?
+            .execute([at])?;
+        Ok(())
     }
 }
 

@@ -28,5 +28,7 @@ mod report;
 mod reliability;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
+// Triage: clusters, notify (local HTTP and SMTP servers), links and notes, mark-bad, rename.
+mod triage;
 // Every file under tests/it is listed above.
 mod forgotten;

@@ -167,6 +167,15 @@ fn databases_made_by_earlier_versions_upgrade_in_place() {
             .as_str()
             .unwrap()
             .starts_with("39c1293d"));
+        // Triage data (schema 2 on) survives: the link and note on test_divide's Problem.
+        if version >= 2 {
+            let show = t.json(&["--db", db, "show", &divide["id"].to_string()]);
+            assert_eq!(
+                show["links"][0]["url"], "https://bugs.example.org/42",
+                "{name}"
+            );
+            assert_eq!(show["notes"][0]["author"], "carol", "{name}");
+        }
         // It is now at the newest version, and still takes new builds.
         let report = fixture("history/linux-py311/115.xml");
         t.ok(&[
