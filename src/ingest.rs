@@ -293,7 +293,12 @@ fn write(
     touched.sort_unstable();
     touched.dedup();
     let branch = crate::problems::Branch::load(store, options.branch.as_deref())?;
-    crate::problems::update(store, &branch, &touched)?;
+    let newest = store
+        .lane_builds(lane)?
+        .last()
+        .filter(|b| b.number == options.number)
+        .map(|b| (lane, b.number, b.time));
+    crate::problems::update_after(store, &branch, &touched, newest)?;
     let new_problems = store
         .problems(&crate::store::ProblemFilter {
             open: Some(true),

@@ -104,19 +104,43 @@ impl Branch {
         joined.map(std::borrow::Cow::Owned)
     }
 
-    /// Every test's history on this branch's lanes (optionally one builder's only), at once.
+    /// Every test's history on this branch's lanes (optionally one builder's only), at once; with
+    /// `failed_only`, only the tests that ever failed or were retried there (the only ones that can
+    /// be flaky or have Problems).
     pub fn all_lanes(
         &self,
         store: &mut dyn Store,
         builder: Option<&str>,
+        failed_only: bool,
     ) -> Result<HashMap<Id, Vec<Lane>>> {
-        let mut out: HashMap<Id, Vec<Lane>> = HashMap::new();
+        let mut lanes = Vec::new();
         for (lane, retired, builds) in &self.lanes {
-            if builder.is_some_and(|b| b != lane.builder) {
-                continue;
+            if builder.is_none_or(|b| b == lane.builder) {
+                lanes.push((lane, *retired, builds, store.lane_runs(lane.id)?));
             }
-            let all = store.lane_runs(lane.id)?;
-            let mut tests: Vec<Id> = all.keys().map(|&t| self.canonical(t)).collect();
+        }
+        // A test that failed or was retried on one lane is weighed on every lane it ran on.
+        let failed: Option<HashSet<Id>> = failed_only.then(|| {
+            lanes
+                .iter()
+                .flat_map(|(.., all)| all.iter())
+                .filter(|(_, runs)| {
+                    runs.iter().any(|r| {
+                        r.status.is_some_and(|s| {
+                            s.is_failing() || s == probtrack_parsers::Status::Flaky
+                        })
+                    })
+                })
+                .map(|(&t, _)| self.canonical(t))
+                .collect()
+        });
+        let mut out: HashMap<Id, Vec<Lane>> = HashMap::new();
+        for (lane, retired, builds, all) in &lanes {
+            let mut tests: Vec<Id> = all
+                .keys()
+                .map(|&t| self.canonical(t))
+                .filter(|t| failed.as_ref().is_none_or(|f| f.contains(t)))
+                .collect();
             tests.sort_unstable();
             tests.dedup();
             for test in tests {
@@ -190,6 +214,20 @@ impl Branch {
 
 /// Recomputes the Problems of `tests` on `branch` and stores them.
 pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
+    update_after(store, branch, tests, None)
+}
+
+/// The build an ingest just added as the newest of its lane: `(lane, number, time)`.
+pub type NewBuild = (Id, i64, i64);
+
+/// [`update`] after `new` was appended: Problems settled before it — fixed before it, and on its
+/// builder followed by more than AFTER builds — cannot change, and are not recomputed.
+pub fn update_after(
+    store: &mut dyn Store,
+    branch: &Branch,
+    tests: &[Id],
+    new: Option<NewBuild>,
+) -> Result<()> {
     // A result under a renamed test's old name is its new name's history.
     let mut all: Vec<Id> = Vec::with_capacity(tests.len());
     for &test in tests {
@@ -231,6 +269,14 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
             {
                 continue;
             }
+            if let Some(new) = new {
+                if settled(episode, &lanes, new) {
+                    if let Some(i) = old.iter().position(|(_, f)| *f == first) {
+                        old.remove(i);
+                        continue;
+                    }
+                }
+            }
             // Else (its first failures went into a known-bad range) by failures it overlaps on a
             // builder, unless another Problem keeps that key.
             let reuse = old
@@ -258,6 +304,33 @@ pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Whether a new build at the end of its lane leaves an episode as it was: the episode was fixed
+/// before it, and on the new build's lane (if the episode is there at all) more than AFTER builds
+/// followed its fix, so the build lies outside everything it is judged on.
+fn settled(episode: &Episode, lanes: &[Lane], (lane, number, time): NewBuild) -> bool {
+    let Some(fixed) = &episode.fixed_at else {
+        return false;
+    };
+    if fixed.time >= time {
+        return false;
+    }
+    episode.parts.iter().filter(|p| p.lane == lane).all(|part| {
+        let Some(fix) = part.fix_window.last() else {
+            return false;
+        };
+        let Some(steps) = lanes.iter().find(|l| l.lane == lane).map(|l| &l.steps) else {
+            return false;
+        };
+        let after = steps
+            .iter()
+            .filter(|s| s.number < number)
+            .skip_while(|s| s.build != *fix)
+            .count();
+        // `after` counts the fix itself.
+        after > AFTER + 1
+    })
 }
 
 /// Whether a stored Problem and a recomputed one failed in overlapping builds of one builder.

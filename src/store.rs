@@ -452,6 +452,8 @@ pub trait Store {
     /// The full text (`details.text`, e.g. a traceback) of a test's result in a build.
     fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>>;
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>>;
+    /// The distinct messages of a test's failures and errors.
+    fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
 
     /// The changes in each build's blamelist.

@@ -117,7 +117,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let loaded = Branch::load(store.as_mut(), branch.as_deref())?;
     let mut ranked: Vec<(i64, flaky::Stats)> = loaded
-        .all_lanes(store.as_mut(), args.builder.as_deref())?
+        .all_lanes(store.as_mut(), args.builder.as_deref(), true)?
         .into_iter()
         .map(|(test, lanes)| (test, flaky::stats(&lanes, &options)))
         .filter(|(_, s)| s.runs >= args.min_runs && s.score > 0.0 && s.score >= args.min_score)
@@ -137,10 +137,9 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut messages: HashMap<i64, usize> = HashMap::new();
     for id in &ids {
         let distinct: HashSet<String> = store
-            .test_results(*id)?
-            .into_values()
-            .filter(|r| r.status.is_failing())
-            .filter_map(|r| r.message.map(|m| signature(&lossy(&m))))
+            .failure_messages(*id)?
+            .iter()
+            .map(|m| signature(&lossy(m)))
             .collect();
         messages.insert(*id, distinct.len());
     }

@@ -53,7 +53,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let loaded = Branch::load(store.as_mut(), branch.as_deref())?;
-    let all = loaded.all_lanes(store.as_mut(), None)?;
+    let all = loaded.all_lanes(store.as_mut(), None, false)?;
     let options = flaky::Options::default();
     let stats: HashMap<Id, flaky::Stats> = all
         .iter()

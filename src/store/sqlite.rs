@@ -849,6 +849,15 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.text FROM messages m WHERE m.id IN (SELECT DISTINCT message_id FROM results \
+             WHERE test_id = ?1 AND status IN ('failed', 'error'))",
+        )?;
+        let rows = stmt.query_map([test], |row| Ok(bytes(row.get_ref(0)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()> {
         self.conn
             .prepare_cached("DELETE FROM results WHERE build_id = ?1")?
