@@ -187,6 +187,13 @@ impl Branch {
     }
 
     /// A test's history on this branch's lanes.
+    /// The names a test's history is stored under: its old names (oldest first), then its own.
+    pub fn names(&self, test: Id) -> Vec<Id> {
+        let mut names: Vec<Id> = self.old_names.get(&test).cloned().unwrap_or_default();
+        names.push(test);
+        names
+    }
+
     pub fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
         if self.renamed_to.contains_key(&test) {
             return Ok(Vec::new());

@@ -12,7 +12,6 @@ use crate::durations;
 use crate::error::Result;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, safe_short, OutputFormat};
-use crate::runs;
 use crate::store::OpenMode;
 
 /// Show a test's results per builder over recent builds
@@ -72,11 +71,16 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let test = crate::cli::find_test(store.as_mut(), &args.test, args.format, &mut ctx.out)?;
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let lanes: HashMap<_, _> = store.lanes()?.into_iter().map(|l| (l.id, l)).collect();
-    let details = store.test_results(test.id)?;
+    // The test's history under every name it had (`rename`), as the analysis sees it.
+    let loaded = Branch::load(store.as_mut(), branch.as_deref())?;
+    let names = loaded.names(test.id);
+    let mut details = HashMap::new();
+    for name in &names {
+        details.extend(store.test_results(*name)?);
+    }
+    let test_lanes = loaded.test_lanes(store.as_mut(), test.id)?;
     // A flaky test's flaky outcomes.
     let options = flaky::Options::default();
-    let test_lanes =
-        Branch::load(store.as_mut(), branch.as_deref())?.test_lanes(store.as_mut(), test.id)?;
     let flakes: HashSet<i64> = if flaky::stats(&test_lanes, &options).score >= flaky::THRESHOLD {
         test_lanes
             .iter()
@@ -86,50 +90,51 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         HashSet::new()
     };
     let mut builders = Vec::new();
-    for (lane_id, test_runs) in store.test_runs(test.id)? {
-        let Some(lane) = lanes.get(&lane_id) else {
+    for lane in &test_lanes {
+        let Some(record) = lanes.get(&lane.lane) else {
             continue;
         };
-        if lane.branch != branch || args.builder.as_ref().is_some_and(|b| *b != lane.builder) {
+        if args.builder.as_ref().is_some_and(|b| *b != record.builder) {
             continue;
         }
         let mut results = Vec::new();
-        for build in store.lane_builds(lane_id)?.iter().rev() {
+        for step in lane.steps.iter().rev() {
             if results.len() >= args.limit {
                 break;
             }
-            let Some(status) = runs::outcome_at(&test_runs, build.number) else {
+            let Some(status) = step.status else {
                 continue;
             };
-            let (duration, attempts, message) = match details.get(&build.id) {
+            let (duration, attempts, message) = match details.get(&step.build) {
                 Some(r) => (
                     r.duration,
                     r.attempts,
                     r.message.as_deref().map(|m| lossy(m)),
                 ),
-                None => (
-                    store
-                        .build_durations(build.id)?
-                        .and_then(|blob| durations::find(&blob, test.id))
-                        .flatten(),
-                    1,
-                    None,
-                ),
+                None => {
+                    let blob = store.build_durations(step.build)?.unwrap_or_default();
+                    let duration = names
+                        .iter()
+                        .rev()
+                        .find_map(|name| durations::find(&blob, *name))
+                        .flatten();
+                    (duration, 1, None)
+                }
             };
             results.push(ResultView {
-                build: build.number,
-                revision: build.revision.clone(),
-                time: clock::rfc3339(build.time),
+                build: step.number,
+                revision: step.revision.as_deref().map(str::to_owned),
+                time: clock::rfc3339(step.time),
                 status: status.as_str(),
-                flake: flakes.contains(&build.id),
+                flake: flakes.contains(&step.build),
                 duration,
                 attempts,
                 message,
             });
         }
         builders.push(BuilderHistory {
-            builder: lane.builder.clone(),
-            branch: lane.branch.clone(),
+            builder: record.builder.clone(),
+            branch: record.branch.clone(),
             results,
         });
     }

@@ -433,6 +433,33 @@ fn a_renamed_test_keeps_its_history() {
     // since sees the whole story; reanalyze agrees; a result under the old name still counts.
     let since = t.json(&["since", "t.new"]);
     assert_eq!(since["problem"], old_id);
+    // history shows the builds under both names, newest first.
+    let history = t.json(&["history", "t.new"]);
+    let statuses: Vec<(i64, String)> = history["builders"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["build"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, String)> = [
+        (7, "passed"),
+        (6, "passed"),
+        (5, "failed"),
+        (4, "failed"),
+        (3, "failed"),
+        (2, "failed"),
+        (1, "passed"),
+    ]
+    .iter()
+    .map(|(n, s)| (*n, (*s).to_owned()))
+    .collect();
+    assert_eq!(statuses, expected);
+    assert_eq!(history["builders"][0]["results"][4]["message"], "boom");
     t.ok(&["reanalyze"]);
     assert_eq!(summary(&problems(&t)), summary(&after));
     t.fails(&["rename", "t.nothing-like-this", "t.x"], 3);
