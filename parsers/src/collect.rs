@@ -28,6 +28,7 @@ pub struct Collected {
 pub struct Collector {
     collected: Collected,
     index: HashMap<BString, usize>,
+    compiled: std::collections::HashSet<BString>,
 }
 
 impl Collector {
@@ -91,7 +92,8 @@ impl Sink for Collector {
     }
 
     fn compiled(&mut self, file: BString) {
-        if !self.collected.compiled.contains(&file) {
+        // A set beside the list: a build log may name many thousands of files.
+        if self.compiled.insert(file.clone()) {
             self.collected.compiled.push(file);
         }
     }
