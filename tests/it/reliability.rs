@@ -375,3 +375,29 @@ fn untrusted_text_is_stored_faithfully() {
     assert_eq!(history["test"], "x.a'); DROP TABLE tests; --");
     assert_eq!(history["builders"][0]["results"][0]["message"], "<b>");
 }
+
+#[test]
+fn huge_logs_parse_within_an_address_space_limit() {
+    // Build chatter with no diagnostics and no test results, streamed into each parser through a
+    // pipe by the shell, while the address space is capped: memory must not grow with the input.
+    let megabytes = if heavy() { 2048 } else { 32 };
+    for parser in ["gcc", "trial"] {
+        let script = format!(
+            "ulimit -v 1048576; \
+             yes 'make[2]: Nothing to be done for all; cc -O2 -c src/module.c -o build/module.o' \
+             | head -c {megabytes}M | \"$0\" parse --parser {parser} --format json -"
+        );
+        let out = Command::new("bash")
+            .args(["-c", &script])
+            .arg(BIN)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{parser}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(results, serde_json::json!([]), "{parser}");
+    }
+}
