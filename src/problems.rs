@@ -219,6 +219,30 @@ impl Branch {
     }
 }
 
+/// Builds shown before a Problem's first failure on a builder, in its story (`show`, the report).
+pub const STORY_CONTEXT: usize = 2;
+
+/// A builder's part of a Problem's story: its builds from just before the Problem's first failure
+/// there to its fix there (or its last build while open).
+pub fn story_steps<'a>(
+    lanes: &'a [Lane],
+    part: &ProblemBuilder,
+) -> Option<&'a [crate::analyze::Step]> {
+    let lane = lanes.iter().find(|l| l.builder == part.builder)?;
+    let end = part.fixed_number.unwrap_or(i64::MAX);
+    let first = lane
+        .steps
+        .iter()
+        .position(|s| s.number >= part.first_number)
+        .unwrap_or(0);
+    let from = first.saturating_sub(STORY_CONTEXT);
+    let to = lane.steps[from..]
+        .iter()
+        .position(|s| s.number > end)
+        .map_or(lane.steps.len(), |n| from + n);
+    Some(&lane.steps[from..to])
+}
+
 /// Recomputes the Problems of `tests` on `branch` and stores them.
 pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
     update_after(store, branch, tests, None)

@@ -43,8 +43,6 @@ pub struct Args {
 const FLAKY_LIMIT: usize = 20;
 /// Recently fixed Problems on the overview.
 const FIXED_LIMIT: usize = 10;
-/// Builds shown before a Problem's first failure on each builder (as `show` does).
-const CONTEXT: usize = 2;
 /// Messages longer than this are cut on the pages.
 const MESSAGE_MAX: usize = 5000;
 
@@ -233,18 +231,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         let lanes = all.get(&record.test).map(Vec::as_slice).unwrap_or_default();
         let mut timeline = Vec::new();
         for part in &record.builders {
-            let Some(lane) = lanes.iter().find(|l| l.builder == part.builder) else {
+            let Some(steps) = crate::problems::story_steps(lanes, part) else {
                 continue;
             };
-            let end = part.fixed_number.unwrap_or(i64::MAX);
-            let first = lane
-                .steps
+            let items = steps
                 .iter()
-                .position(|s| s.number >= part.first_number)
-                .unwrap_or(0);
-            let items = lane.steps[first.saturating_sub(CONTEXT)..]
-                .iter()
-                .take_while(|s| s.number <= end)
                 .map(|s| html::TimelineItem {
                     number: s.number,
                     revision: s.revision.as_deref().map(str::to_owned),

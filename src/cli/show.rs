@@ -60,9 +60,6 @@ struct TimelineBuild {
     message: Option<String>,
 }
 
-/// Builds shown before a Problem's first failure on each builder.
-const CONTEXT: usize = 2;
-
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let problem = store
@@ -99,20 +96,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         .test_lanes(store.as_mut(), problem.test)?;
     let mut timeline = Vec::new();
     for part in &problem.builders {
-        let Some(lane) = lanes.iter().find(|l| l.builder == part.builder) else {
+        let Some(steps) = crate::problems::story_steps(&lanes, part) else {
             continue;
         };
-        let end = part.fixed_number.unwrap_or(i64::MAX);
-        let first = lane
-            .steps
-            .iter()
-            .position(|s| s.number >= part.first_number)
-            .unwrap_or(0);
         let mut builds = Vec::new();
-        for step in lane.steps[first.saturating_sub(CONTEXT)..]
-            .iter()
-            .take_while(|s| s.number <= end)
-        {
+        for step in steps {
             let message = if step.status.is_some_and(|s| s.is_failing()) {
                 store
                     .result_message(step.build, problem.test)?
