@@ -15,9 +15,15 @@ use serde::Serialize;
 use crate::clock::Micros;
 use crate::error::{Error, Result};
 
+mod catalog;
 mod migrate;
+mod mysql;
+mod postgres;
 mod sqlite;
 
+pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
+pub use mysql::MysqlStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 pub type Id = i64;
@@ -26,24 +32,64 @@ pub type Id = i64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL.
+    Postgres(String),
+    /// A `mysql://` or `mariadb://` URL (MySQL or MariaDB).
+    Mysql(String),
 }
 
 impl Location {
     pub fn parse(text: &str) -> Result<Location> {
         if let Some(rest) = text.strip_prefix("sqlite:") {
             let rest = rest.strip_prefix("//").unwrap_or(rest);
+            if rest.is_empty() {
+                return Err(Error::usage("database `sqlite:` names no file")
+                    .hint("write `sqlite:PATH`, e.g. `sqlite:probtrack.db`"));
+            }
             return Ok(Location::Sqlite(PathBuf::from(rest)));
         }
-        if text.starts_with("postgres://")
-            || text.starts_with("postgresql://")
-            || text.starts_with("mysql://")
-        {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Location::Postgres(text.to_owned()));
+        }
+        if text.starts_with("mysql://") {
+            return Ok(Location::Mysql(text.to_owned()));
+        }
+        if let Some(rest) = text.strip_prefix("mariadb://") {
+            return Ok(Location::Mysql(format!("mysql://{rest}")));
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
             return Err(Error::usage(format!(
-                "database `{text}`: this probtrack reads SQLite databases only so far"
+                "database `{}`: probtrack does not know the scheme `{scheme}://`",
+                redact(text)
             ))
-            .hint("use a path, or `sqlite:PATH`"));
+            .hint(
+                "use a path or `sqlite:PATH`, `postgres://USER@HOST/DB` or `mysql://USER@HOST/DB`",
+            ));
         }
         Ok(Location::Sqlite(PathBuf::from(text)))
+    }
+
+    /// Whether this is a database server (shared by many machines) rather than a file.
+    pub fn is_server(&self) -> bool {
+        !matches!(self, Location::Sqlite(_))
+    }
+}
+
+/// A database URL with any password replaced by `***`, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -51,6 +97,7 @@ impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) | Location::Mysql(url) => write!(f, "{}", redact(url)),
         }
     }
 }
@@ -68,18 +115,25 @@ pub enum OpenMode {
 pub fn open(location: &Location, mode: OpenMode) -> Result<Box<dyn Store>> {
     match location {
         Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, mode)?)),
+        Location::Postgres(url) => PostgresStore::open(url, mode),
+        Location::Mysql(url) => MysqlStore::open(url, mode),
     }
 }
 
-/// Whether the database exists yet.
+/// Whether the database exists yet (for a server: whether it holds probtrack's schema).
 pub fn exists(location: &Location) -> bool {
     match location {
         Location::Sqlite(path) => path.exists(),
+        Location::Postgres(_) | Location::Mysql(_) => open(location, OpenMode::Existing).is_ok(),
     }
 }
 
-/// Removes a database that holds no build (one that a failed first ingest created).
+/// Removes a database file that holds no build (one that a failed first ingest created). A server
+/// database is left as it is: its schema is shared and cheap.
 pub fn remove_if_empty(location: &Location) {
+    let Location::Sqlite(path) = location else {
+        return;
+    };
     let empty = open(location, OpenMode::Existing)
         .and_then(|mut store| {
             store.recent_builds(&BuildFilter {
@@ -91,14 +145,10 @@ pub fn remove_if_empty(location: &Location) {
     if !empty {
         return;
     }
-    match location {
-        Location::Sqlite(path) => {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut name = path.as_os_str().to_owned();
-                name.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(name));
-            }
-        }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
     }
 }
 
@@ -524,4 +574,16 @@ pub trait Store {
     ) -> Result<()>;
     fn notify_baseline(&mut self) -> Result<Option<Micros>>;
     fn set_notify_baseline(&mut self, at: Micros) -> Result<()>;
+
+    /// Every row of `table`, in its key order, one at a time (for `copy` and for tests).
+    fn read_table(
+        &mut self,
+        table: &Table,
+        each: &mut dyn FnMut(Vec<Cell>) -> Result<()>,
+    ) -> Result<()>;
+    /// Inserts rows of `table` as they are, ids included (for `copy`, inside a write).
+    fn write_rows(&mut self, table: &Table, rows: &[Vec<Cell>]) -> Result<()>;
+    fn count_rows(&mut self, table: &Table) -> Result<u64>;
+    /// After `copy` wrote explicit ids: lets new rows take ids above them.
+    fn finish_copy(&mut self) -> Result<()>;
 }

@@ -12,9 +12,10 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::migrate;
 use super::{
-    BadRange, BuildFilter, BuildRecord, BuildRef, ChangeRecord, ChangeRef, Counts, FailureRow, Id,
-    LaneBuild, LaneRecord, LinkRecord, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode,
-    ProblemBuilder, ProblemFilter, ProblemRecord, ResultRecord, Run, Store, TestRecord,
+    BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord, ChangeRef, ColumnType,
+    Counts, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord, NewBuild, NewTest, NoteRecord,
+    NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter, ProblemRecord, ResultRecord, Run,
+    Store, Table, TestRecord,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -1447,6 +1448,80 @@ impl Store for SqliteStore {
                  ON CONFLICT (id) DO UPDATE SET set_at = excluded.set_at",
             )?
             .execute([at])?;
+        Ok(())
+    }
+
+    fn read_table(
+        &mut self,
+        table: &Table,
+        each: &mut dyn FnMut(Vec<Cell>) -> Result<()>,
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            table.column_list(),
+            table.name,
+            table.order_list()
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let mut cells = Vec::with_capacity(table.columns.len());
+            for (i, column) in table.columns.iter().enumerate() {
+                cells.push(match (row.get_ref(i)?, column.kind) {
+                    (ValueRef::Null, _) => Cell::Null,
+                    (ValueRef::Integer(v), _) => Cell::Int(v),
+                    (ValueRef::Real(v), _) => Cell::Real(v),
+                    (ValueRef::Text(t), ColumnType::Bytes | ColumnType::Blob)
+                    | (ValueRef::Blob(t), ColumnType::Bytes | ColumnType::Blob) => {
+                        Cell::Bytes(t.to_vec())
+                    }
+                    (ValueRef::Text(t) | ValueRef::Blob(t), _) => {
+                        Cell::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            each(cells)?;
+        }
+        Ok(())
+    }
+
+    fn write_rows(&mut self, table: &Table, rows: &[Vec<Cell>]) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            table.name,
+            table.column_list(),
+            vec!["?"; table.columns.len()].join(", ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        for row in rows {
+            Cell::check_row(table, row)?;
+            let values = row
+                .iter()
+                .zip(table.columns)
+                .map(|(cell, column)| match cell {
+                    Cell::Null => Value::Null,
+                    Cell::Int(v) => Value::Integer(*v),
+                    Cell::Real(v) => Value::Real(*v),
+                    Cell::Text(t) => Value::Text(t.clone()),
+                    Cell::Bytes(b) if column.kind == ColumnType::Bytes => text(b),
+                    Cell::Bytes(b) => Value::Blob(b.clone()),
+                });
+            stmt.execute(rusqlite::params_from_iter(values))?;
+        }
+        Ok(())
+    }
+
+    fn count_rows(&mut self, table: &Table) -> Result<u64> {
+        let n: i64 =
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {}", table.name), [], |row| {
+                    row.get(0)
+                })?;
+        Ok(n.max(0) as u64)
+    }
+
+    fn finish_copy(&mut self) -> Result<()> {
+        // INTEGER PRIMARY KEY takes the next id above the largest one by itself.
         Ok(())
     }
 }
