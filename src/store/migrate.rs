@@ -24,6 +24,36 @@ pub const SQLITE: &[Migration] = &[
     },
 ];
 
+/// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
+#[allow(dead_code)] // until the backend lands
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "triage",
+        sql: include_str!("migrations/postgres/0002_triage.sql"),
+    },
+];
+
+/// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
+#[allow(dead_code)] // until the backend lands
+pub const MYSQL: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/mysql/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "triage",
+        sql: include_str!("migrations/mysql/0002_triage.sql"),
+    },
+];
+
 /// The newest schema version this probtrack knows.
 pub fn latest(migrations: &[Migration]) -> i64 {
     migrations.last().map_or(0, |m| m.version)
@@ -50,9 +80,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_are_numbered_in_order_from_one() {
+    fn versions_are_numbered_in_order_from_one_and_kept_equal_across_backends() {
         for (i, migration) in SQLITE.iter().enumerate() {
             assert_eq!(migration.version, i as i64 + 1, "{}", migration.name);
+        }
+        for backend in [POSTGRES, MYSQL] {
+            let steps: Vec<_> = backend.iter().map(|m| (m.version, m.name)).collect();
+            let sqlite: Vec<_> = SQLITE.iter().map(|m| (m.version, m.name)).collect();
+            assert_eq!(steps, sqlite);
         }
     }
 

@@ -1,0 +1,1 @@
+-- probtrack schema (mysql): being written.

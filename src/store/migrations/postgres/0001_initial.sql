@@ -1,0 +1,1 @@
+-- probtrack schema (postgres): being written.
