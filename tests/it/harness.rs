@@ -53,6 +53,35 @@ pub fn backend() -> Backend {
     }
 }
 
+/// The database servers the tests that span backends may use: `PROBTRACK_TEST_POSTGRES` and
+/// `PROBTRACK_TEST_MYSQL` (server URLs without a database; `scripts/test` sets them when the
+/// servers answer). With `PROBTRACK_REQUIRE_SERVERS=1` (CI), a missing one is a failure, not a pass.
+pub fn server(kind: &str) -> Option<Backend> {
+    let var = match kind {
+        "postgres" => "PROBTRACK_TEST_POSTGRES",
+        "mysql" => "PROBTRACK_TEST_MYSQL",
+        _ => panic!("no server kind {kind}"),
+    };
+    match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+        Some(url) if kind == "postgres" => {
+            Some(Backend::Postgres(url.trim_end_matches('/').to_owned()))
+        }
+        Some(url) => Some(Backend::Mysql(url.trim_end_matches('/').replacen(
+            "mariadb://",
+            "mysql://",
+            1,
+        ))),
+        None => {
+            assert!(
+                std::env::var("PROBTRACK_REQUIRE_SERVERS").as_deref() != Ok("1"),
+                "{var} is not set, and PROBTRACK_REQUIRE_SERVERS=1 wants every server"
+            );
+            eprintln!("passed over: {var} is not set (scripts/test sets it when {kind} answers)");
+            None
+        }
+    }
+}
+
 /// True on SQLite; on a server backend, says that `what` is a test of the SQLite file only.
 pub fn sqlite_only(what: &str) -> bool {
     let sqlite = backend() == Backend::Sqlite;
