@@ -1219,25 +1219,22 @@ impl Store for PostgresStore {
     }
 
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
-        let mut out = HashMap::with_capacity(builds.len());
-        for build in builds {
+        let mut out: HashMap<Id, Vec<ChangeRef>> =
+            builds.iter().map(|&b| (b, Vec::new())).collect();
+        for chunk in builds.chunks(MAX_ROWS * 5) {
             let rows = self.query(
-                "SELECT c.id, c.revision, u.name FROM build_changes bc \
+                "SELECT bc.build_id, c.id, c.revision, u.name FROM build_changes bc \
                  JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE bc.build_id = $1 ORDER BY coalesce(c.time, 0), c.id",
-                &[build],
+                 WHERE bc.build_id = ANY($1) ORDER BY bc.build_id, coalesce(c.time, 0), c.id",
+                &[&chunk],
             )?;
-            let list = rows
-                .iter()
-                .map(|row| {
-                    Ok(ChangeRef {
-                        id: get(row, 0)?,
-                        revision: get(row, 1)?,
-                        author: get(row, 2)?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            out.insert(*build, list);
+            for row in &rows {
+                out.entry(get(row, 0)?).or_default().push(ChangeRef {
+                    id: get(row, 1)?,
+                    revision: get(row, 2)?,
+                    author: get(row, 3)?,
+                });
+            }
         }
         Ok(out)
     }
@@ -1483,37 +1480,49 @@ impl Store for PostgresStore {
                 fixed_by: Vec::new(),
             });
         }
-        for p in &mut problems {
+        // Their builders and changes, a chunk of Problems per query rather than one query each.
+        let ids: Vec<Id> = problems.iter().map(|p| p.id).collect();
+        let mut builders: HashMap<Id, Vec<ProblemBuilder>> = HashMap::new();
+        let mut changes: HashMap<Id, Vec<(String, ChangeRef)>> = HashMap::new();
+        for chunk in ids.chunks(MAX_ROWS * 5) {
             let rows = self.query(
-                "SELECT b.name, pb.first_number, pb.last_number, pb.fixed_number \
+                "SELECT pb.problem_id, b.name, pb.first_number, pb.last_number, pb.fixed_number \
                  FROM problem_builders pb JOIN builders b ON b.id = pb.builder_id \
-                 WHERE pb.problem_id = $1 ORDER BY b.name",
-                &[&p.id],
-            )?;
-            p.builders = rows
-                .iter()
-                .map(|row| {
-                    Ok(ProblemBuilder {
-                        builder: get(row, 0)?,
-                        first_number: get(row, 1)?,
-                        last_number: get(row, 2)?,
-                        fixed_number: get(row, 3)?,
-                    })
-                })
-                .collect::<Result<_>>()?;
-            let rows = self.query(
-                "SELECT pc.role, c.id, c.revision, u.name FROM problem_changes pc \
-                 JOIN changes c ON c.id = pc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE pc.problem_id = $1 ORDER BY coalesce(c.time, 0), c.id",
-                &[&p.id],
+                 WHERE pb.problem_id = ANY($1) ORDER BY pb.problem_id, b.name",
+                &[&chunk],
             )?;
             for row in &rows {
-                let role: String = get(row, 0)?;
+                builders
+                    .entry(get(row, 0)?)
+                    .or_default()
+                    .push(ProblemBuilder {
+                        builder: get(row, 1)?,
+                        first_number: get(row, 2)?,
+                        last_number: get(row, 3)?,
+                        fixed_number: get(row, 4)?,
+                    });
+            }
+            let rows = self.query(
+                "SELECT pc.problem_id, pc.role, c.id, c.revision, u.name FROM problem_changes pc \
+                 JOIN changes c ON c.id = pc.change_id LEFT JOIN users u ON u.id = c.user_id \
+                 WHERE pc.problem_id = ANY($1) ORDER BY pc.problem_id, coalesce(c.time, 0), c.id",
+                &[&chunk],
+            )?;
+            for row in &rows {
                 let change = ChangeRef {
-                    id: get(row, 1)?,
-                    revision: get(row, 2)?,
-                    author: get(row, 3)?,
+                    id: get(row, 2)?,
+                    revision: get(row, 3)?,
+                    author: get(row, 4)?,
                 };
+                changes
+                    .entry(get(row, 0)?)
+                    .or_default()
+                    .push((get(row, 1)?, change));
+            }
+        }
+        for p in &mut problems {
+            p.builders = builders.remove(&p.id).unwrap_or_default();
+            for (role, change) in changes.remove(&p.id).unwrap_or_default() {
                 if role == "start" {
                     p.started_by.push(change);
                 } else {
@@ -1550,26 +1559,21 @@ impl Store for PostgresStore {
     }
 
     fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>> {
-        let mut out = HashMap::new();
-        for &problem in problems {
+        let mut out: HashMap<Id, Vec<LinkRecord>> = HashMap::new();
+        for chunk in problems.chunks(MAX_ROWS * 5) {
             let rows = self.query(
-                "SELECT url, state, added_at FROM problem_links WHERE problem_id = $1 \
-                 ORDER BY added_at, id",
-                &[&problem],
+                "SELECT problem_id, url, state, added_at FROM problem_links \
+                 WHERE problem_id = ANY($1) ORDER BY problem_id, added_at, id",
+                &[&chunk],
             )?;
-            let list = rows
-                .iter()
-                .map(|row| {
-                    Ok(LinkRecord {
-                        problem,
-                        url: get(row, 0)?,
-                        open: get::<String>(row, 1)? == "open",
-                        added_at: get(row, 2)?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if !list.is_empty() {
-                out.insert(problem, list);
+            for row in &rows {
+                let problem: Id = get(row, 0)?;
+                out.entry(problem).or_default().push(LinkRecord {
+                    problem,
+                    url: get(row, 1)?,
+                    open: get::<String>(row, 2)? == "open",
+                    added_at: get(row, 3)?,
+                });
             }
         }
         Ok(out)
@@ -1591,27 +1595,22 @@ impl Store for PostgresStore {
     }
 
     fn notes(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<NoteRecord>>> {
-        let mut out = HashMap::new();
-        for &problem in problems {
+        let mut out: HashMap<Id, Vec<NoteRecord>> = HashMap::new();
+        for chunk in problems.chunks(MAX_ROWS * 5) {
             let rows = self.query(
-                "SELECT id, text, author, added_at FROM problem_notes WHERE problem_id = $1 \
-                 ORDER BY added_at, id",
-                &[&problem],
+                "SELECT problem_id, id, text, author, added_at FROM problem_notes \
+                 WHERE problem_id = ANY($1) ORDER BY problem_id, added_at, id",
+                &[&chunk],
             )?;
-            let list = rows
-                .iter()
-                .map(|row| {
-                    Ok(NoteRecord {
-                        id: get(row, 0)?,
-                        problem,
-                        text: get(row, 1)?,
-                        author: get(row, 2)?,
-                        added_at: get(row, 3)?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if !list.is_empty() {
-                out.insert(problem, list);
+            for row in &rows {
+                let problem: Id = get(row, 0)?;
+                out.entry(problem).or_default().push(NoteRecord {
+                    id: get(row, 1)?,
+                    problem,
+                    text: get(row, 2)?,
+                    author: get(row, 3)?,
+                    added_at: get(row, 4)?,
+                });
             }
         }
         Ok(out)
