@@ -1309,7 +1309,11 @@ impl Store for PostgresStore {
         let fixed_number = fixed.map(|f| f.number);
         let fixed_time = fixed.map(|f| f.time);
         let fixed_revision = fixed.and_then(|f| f.revision.as_deref());
-        let state = if p.open { "open" } else { "fixed" };
+        let state = match (p.hidden, p.open) {
+            (true, _) => "hidden",
+            (false, true) => "open",
+            (false, false) => "fixed",
+        };
         let intermittent = i64::from(p.intermittent);
         let failures = count(p.failures);
         let now = clock::to_micros(clock::now());
@@ -1420,6 +1424,9 @@ impl Store for PostgresStore {
             )));
             sql += &format!(" AND p.state = ${}", args.len());
         }
+        if !filter.hidden {
+            sql += " AND p.state <> 'hidden'";
+        }
         if let Some(intermittent) = filter.intermittent {
             args.push(Param::Int(Some(i64::from(intermittent))));
             sql += &format!(" AND p.intermittent = ${}", args.len());
@@ -1471,6 +1478,7 @@ impl Store for PostgresStore {
                 last_failure: build_ref(row, 10)?.ok_or_else(missing)?,
                 fixed: build_ref(row, 14)?,
                 open: get::<String>(row, 18)? == "open",
+                hidden: get::<String>(row, 18)? == "hidden",
                 intermittent: get::<i64>(row, 19)? != 0,
                 failures: get::<i64>(row, 20)?.max(0) as u64,
                 message: opt_bstring(row, 21)?,
