@@ -18,6 +18,7 @@ mod builders;
 mod builds;
 mod clusters;
 mod completions;
+mod copy;
 mod delete_build;
 mod flaky;
 mod history;
@@ -53,7 +54,7 @@ Exit codes: 0 success, 1 gate failed, 2 usage error, 3 bad input, 4 database err
 #[derive(Debug, Parser)]
 #[command(name = "probtrack", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The database: a path or sqlite:PATH [default: probtrack.db]
+    /// The database: a path, sqlite:PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB [default: probtrack.db]
     #[arg(long, global = true, env = "PROBTRACK_DB", value_name = "PATH")]
     pub db: Option<String>,
 
@@ -93,6 +94,7 @@ pub enum Command {
     Reanalyze(reanalyze::Args),
     Report(report::Args),
     Prune(prune::Args),
+    Copy(copy::Args),
     DeleteBuild(delete_build::Args),
     Completions(completions::Args),
     Man(completions::ManArgs),
@@ -196,6 +198,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Reanalyze(args) => reanalyze::exec(args, &mut ctx),
         Command::Report(args) => report::exec(args, &mut ctx),
         Command::Prune(args) => prune::exec(args, &mut ctx),
+        Command::Copy(args) => copy::exec(args, &mut ctx),
         Command::DeleteBuild(args) => delete_build::exec(args, &mut ctx),
         Command::Completions(args) => completions::exec(args, &mut ctx),
         Command::Man(args) => completions::exec_man(args, &mut ctx),

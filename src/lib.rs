@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod blamelist;
 pub mod cli;
 pub mod clock;
+pub mod copy;
 pub mod durations;
 pub mod error;
 pub mod import;

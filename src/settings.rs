@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The database: a path, `sqlite:PATH`.
+    /// The database: a path, `sqlite:PATH`, `postgres://…` or `mysql://…`.
     pub db: Option<String>,
     /// The branch listings show when `--branch` is not given.
     pub default_branch: Option<String>,

@@ -1,9 +1,18 @@
 //! A small harness: `Test::new()` makes a temporary directory with its own database; commands run
 //! the real binary there.
+//!
+//! The whole suite runs against one backend, chosen by `PROBTRACK_TEST_DB`: unset (or `sqlite`) for
+//! the embedded SQLite file, or a server URL without a database, `postgres://USER@HOST:PORT` or
+//! `mysql://USER@HOST:PORT`, under which every test gets a fresh database of its own (dropped at
+//! its end). Tests of what only a file can show (kills, permissions, full disks, file upgrades)
+//! ask [`sqlite_only`] and pass over other backends, saying so.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use probtrack::store::{self, Cell, Location, OpenMode, TABLES};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_probtrack");
 
@@ -16,17 +25,179 @@ pub fn fixture(relative: &str) -> PathBuf {
     path
 }
 
+/// The backend the suite runs against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    /// The server URL, without a database.
+    Postgres(String),
+    Mysql(String),
+}
+
+pub fn backend() -> Backend {
+    let value = std::env::var("PROBTRACK_TEST_DB").unwrap_or_default();
+    let server = |url: &str| {
+        // Keep scheme://userinfo@host:port; the database is each test's own.
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        format!("{scheme}://{authority}")
+    };
+    if value.is_empty() || value == "sqlite" {
+        Backend::Sqlite
+    } else if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+        Backend::Postgres(server(&value))
+    } else if value.starts_with("mysql://") || value.starts_with("mariadb://") {
+        Backend::Mysql(server(&value).replacen("mariadb://", "mysql://", 1))
+    } else {
+        panic!("PROBTRACK_TEST_DB={value}: expected sqlite, postgres://… or mysql://…")
+    }
+}
+
+/// The database servers the tests that span backends may use: `PROBTRACK_TEST_POSTGRES` and
+/// `PROBTRACK_TEST_MYSQL` (server URLs without a database; `scripts/test` sets them when the
+/// servers answer). With `PROBTRACK_REQUIRE_SERVERS=1` (CI), a missing one is a failure, not a pass.
+pub fn server(kind: &str) -> Option<Backend> {
+    let var = match kind {
+        "postgres" => "PROBTRACK_TEST_POSTGRES",
+        "mysql" => "PROBTRACK_TEST_MYSQL",
+        _ => panic!("no server kind {kind}"),
+    };
+    match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+        Some(url) if kind == "postgres" => {
+            Some(Backend::Postgres(url.trim_end_matches('/').to_owned()))
+        }
+        Some(url) => Some(Backend::Mysql(url.trim_end_matches('/').replacen(
+            "mariadb://",
+            "mysql://",
+            1,
+        ))),
+        None => {
+            assert!(
+                std::env::var("PROBTRACK_REQUIRE_SERVERS").as_deref() != Ok("1"),
+                "{var} is not set, and PROBTRACK_REQUIRE_SERVERS=1 wants every server"
+            );
+            eprintln!("passed over: {var} is not set (scripts/test sets it when {kind} answers)");
+            None
+        }
+    }
+}
+
+/// True on SQLite; on a server backend, says that `what` is a test of the SQLite file only.
+pub fn sqlite_only(what: &str) -> bool {
+    let sqlite = backend() == Backend::Sqlite;
+    if !sqlite {
+        eprintln!(
+            "passed over on {:?}: {what} is about the SQLite file",
+            backend()
+        );
+    }
+    sqlite
+}
+
+/// A fresh database on a server, dropped when the test ends.
+pub struct ServerDb {
+    pub url: String,
+    admin: Backend,
+    name: String,
+}
+
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+impl ServerDb {
+    pub fn create(backend: &Backend) -> ServerDb {
+        let name = format!(
+            "probtrack_t{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        let url = match backend {
+            Backend::Postgres(base) => {
+                let mut admin = admin_postgres(base);
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .and_then(|()| admin.batch_execute(&format!("CREATE DATABASE {name}")))
+                    .expect("create a PostgreSQL test database");
+                format!("{base}/{name}")
+            }
+            Backend::Mysql(base) => {
+                use mysql::prelude::Queryable;
+                let mut conn = admin_mysql(base);
+                conn.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+                    .and_then(|()| conn.query_drop(format!("CREATE DATABASE {name}")))
+                    .expect("create a MySQL test database");
+                format!("{base}/{name}")
+            }
+            Backend::Sqlite => unreachable!("SQLite needs no server database"),
+        };
+        ServerDb {
+            url,
+            admin: backend.clone(),
+            name,
+        }
+    }
+}
+
+fn admin_postgres(base: &str) -> postgres::Client {
+    postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls)
+        .unwrap_or_else(|e| panic!("PROBTRACK_TEST_DB: cannot reach PostgreSQL at {base}: {e}"))
+}
+
+fn admin_mysql(base: &str) -> mysql::Conn {
+    let opts = mysql::Opts::from_url(base).expect("a MySQL URL");
+    mysql::Conn::new(opts)
+        .unwrap_or_else(|e| panic!("PROBTRACK_TEST_DB: cannot reach MySQL at {base}: {e}"))
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        match &self.admin {
+            Backend::Postgres(base) => {
+                let _ = admin_postgres(base).batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ));
+            }
+            Backend::Mysql(base) => {
+                use mysql::prelude::Queryable;
+                let _ =
+                    admin_mysql(base).query_drop(format!("DROP DATABASE IF EXISTS {}", self.name));
+            }
+            Backend::Sqlite => {}
+        }
+    }
+}
+
 pub struct Test {
     pub dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    server: Option<ServerDb>,
 }
 
 impl Test {
     pub fn new() -> Test {
+        let backend = backend();
         Test {
             dir: tempfile::tempdir().expect("temp dir"),
             env: Vec::new(),
+            server: (backend != Backend::Sqlite).then(|| ServerDb::create(&backend)),
         }
+    }
+
+    /// The database as `--db` / `PROBTRACK_DB` name it: the SQLite file, or the server URL.
+    pub fn db_url(&self) -> String {
+        match &self.server {
+            Some(server) => server.url.clone(),
+            None => self.db().display().to_string(),
+        }
+    }
+
+    /// Whether the database holds probtrack's schema yet.
+    pub fn db_exists(&self) -> bool {
+        store::exists(&self.location())
+    }
+
+    pub fn location(&self) -> Location {
+        Location::parse(&self.db_url()).expect("a database location")
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -50,7 +221,7 @@ impl Test {
             .env_remove("PROBTRACK_DB")
             .env_remove("PROBTRACK_CONFIG")
             .env_remove("NO_COLOR")
-            .env("PROBTRACK_DB", self.db())
+            .env("PROBTRACK_DB", self.db_url())
             .args(args)
             .stdin(Stdio::null());
         for (key, value) in &self.env {
@@ -125,32 +296,75 @@ impl Test {
         self.json(&args)
     }
 
-    /// Every row of every table, as text: equal dumps mean an unchanged database.
+    /// The values of one column of a table, as bytes (text and blobs alike), in key order.
+    pub fn column_bytes(&self, table: &str, column: &str) -> Vec<Vec<u8>> {
+        let table = store::table(table).expect("a table");
+        let index = table
+            .columns
+            .iter()
+            .position(|c| c.name == column)
+            .expect("a column");
+        let mut db = store::open(&self.location(), OpenMode::Existing).expect("open db");
+        let mut values = Vec::new();
+        db.read_table(table, &mut |row| {
+            values.push(match &row[index] {
+                Cell::Bytes(b) => b.clone(),
+                Cell::Text(t) => t.clone().into_bytes(),
+                _ => Vec::new(),
+            });
+            Ok(())
+        })
+        .expect("read table");
+        values
+    }
+
+    /// Runs SQL on the test's database directly, whatever the backend (to make states that
+    /// probtrack itself never writes).
+    pub fn exec_sql(&self, sql: &str) {
+        match &self.server {
+            None => {
+                rusqlite::Connection::open(self.db())
+                    .and_then(|conn| conn.execute_batch(sql))
+                    .expect("run SQL on SQLite");
+            }
+            Some(server) if server.url.starts_with("mysql://") => {
+                use mysql::prelude::Queryable;
+                let opts = mysql::Opts::from_url(&server.url).expect("a MySQL URL");
+                mysql::Conn::new(opts)
+                    .and_then(|mut conn| conn.query_drop(sql))
+                    .expect("run SQL on MySQL");
+            }
+            Some(server) => {
+                postgres::Client::connect(&server.url, postgres::NoTls)
+                    .and_then(|mut client| client.batch_execute(sql))
+                    .expect("run SQL on PostgreSQL");
+            }
+        }
+    }
+
+    /// Every row of every table, as text: equal dumps mean an unchanged database. Empty when there
+    /// is no database yet.
     pub fn dump(&self) -> String {
-        let conn = rusqlite::Connection::open(self.db()).expect("open db");
-        let mut tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        tables.retain(|t| t != "schema_version");
+        if !self.db_exists() {
+            return String::new();
+        }
+        let mut db = store::open(&self.location(), OpenMode::Existing).expect("open db");
         let mut out = String::new();
-        for table in tables {
-            out += &format!("== {table}\n");
-            let mut stmt = conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .unwrap();
-            let columns = stmt.column_count();
-            let mut rows = stmt.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let cells: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+        for table in TABLES {
+            out += &format!("== {}\n", table.name);
+            db.read_table(table, &mut |row| {
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|cell| match cell {
+                        Cell::Bytes(b) => format!("{:?}", bstr::BStr::new(b)),
+                        other => format!("{other:?}"),
+                    })
                     .collect();
                 out += &cells.join(" | ");
                 out.push('\n');
-            }
+                Ok(())
+            })
+            .expect("read table");
         }
         out
     }

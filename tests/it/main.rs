@@ -30,5 +30,7 @@ mod reliability;
 mod queries;
 // Triage: clusters, notify (local HTTP and SMTP servers), links and notes, mark-bad, rename.
 mod triage;
+// Shared databases: copy between backends, many ingests at once.
+mod shared;
 // Every file under tests/it is listed above.
 mod forgotten;

@@ -29,7 +29,7 @@ fn parse_reads_reports_without_a_database() {
         .expect("the class test, identified as classname.name");
     assert_eq!(divide["status"], "failed");
     assert_eq!(divide["kind"], "test");
-    assert!(!t.db().exists(), "parse touches no database");
+    assert!(!t.db_exists(), "parse touches no database");
 }
 
 #[test]

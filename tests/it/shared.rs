@@ -1,0 +1,347 @@
+//! Shared databases: `copy` between backends with every answer kept, and many ingest processes at
+//! once. The rest of the suite runs on each backend in turn (`PROBTRACK_TEST_DB`, see harness.rs).
+
+use std::process::{Command, Stdio};
+
+use crate::generate::{history, Shape, Truth};
+use crate::harness::{fixture, server, Backend, ServerDb, Test, BIN};
+
+/// The answers a copy must keep, as JSON text: Problems (every one), flaky, since and show for the
+/// broken tests, and the builds.
+fn answers(t: &Test, db: &str, truth: &Truth) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut ask = |args: &[&str]| {
+        let mut all = vec!["--db", db];
+        all.extend(args);
+        out.push(format!("{args:?} {}", t.json(&all)));
+    };
+    ask(&["problems", "--all", "--intermittent"]);
+    ask(&["flaky"]);
+    ask(&["builds", "--limit", "100000"]);
+    ask(&["clusters"]);
+    for (test, ..) in &truth.broken {
+        ask(&["since", test]);
+        ask(&["history", test]);
+    }
+    for id in ["1", "2", "3"] {
+        ask(&["show", id]);
+    }
+    out
+}
+
+/// Asserts equal answers, showing where the first difference is (the answers are long).
+#[track_caller]
+fn same(got: &[String], expected: &[String], what: &str) {
+    assert_eq!(got.len(), expected.len(), "{what}");
+    for (a, b) in got.iter().zip(expected) {
+        if a != b {
+            let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+            let from = at.saturating_sub(300);
+            let window = |s: &str| s.get(from..(at + 200).min(s.len())).unwrap_or(s).to_owned();
+            panic!(
+                "{what}: answers differ at byte {at} of {}\n got: …{}\nwant: …{}",
+                &b[..b.find(']').map_or(0, |i| i + 1)],
+                window(a),
+                window(b)
+            );
+        }
+    }
+}
+
+/// A generated history with broken and flaky tests, a note, a link and a known-bad range, and a
+/// report whose test name and message are not UTF-8.
+fn a_history(t: &Test, db: &str) -> Truth {
+    let dir = t.path("history");
+    let truth = history(
+        &dir,
+        &Shape {
+            builders: 3,
+            builds: 30,
+            tests: 60,
+            flaky: 3,
+            broken: 3,
+            seed: 11,
+        },
+    );
+    t.ok(&["--db", db, "import", dir.to_str().unwrap()]);
+    let mut xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><testsuite name=\"s\">".to_vec();
+    xml.extend_from_slice(
+        b"<testcase classname=\"latin\" name=\"caf\xe9\"><failure message=\"got \xff\xfe\"/></testcase>",
+    );
+    xml.extend_from_slice(b"<testcase classname=\"Case\" name=\"Sensitive\"/>");
+    xml.extend_from_slice(b"<testcase classname=\"case\" name=\"sensitive\"/></testsuite>");
+    std::fs::write(t.path("bytes.xml"), &xml).unwrap();
+    t.ok(&[
+        "--db",
+        db,
+        "ingest",
+        "--builder",
+        "builder-0",
+        "--build",
+        "2000",
+        "bytes.xml",
+    ]);
+    t.ok(&["--db", db, "note", "1", "seen on the lab machines"]);
+    t.ok(&["--db", db, "link", "2", "https://bugs.example.org/42"]);
+    t.ok(&[
+        "--db",
+        db,
+        "mark-bad",
+        "--builder",
+        "builder-1",
+        "--from",
+        "1010",
+        "--to",
+        "1011",
+        "--reason",
+        "disk full",
+    ]);
+    truth
+}
+
+#[test]
+fn copy_moves_a_whole_history_with_every_answer_and_id() {
+    let t = Test::new();
+    let source = t.db_url();
+    let truth = a_history(&t, &source);
+    let before = t.dump();
+    let expected = answers(&t, &source, &truth);
+    let copy = t.json(&["copy", "--to", "sqlite:copy.db"]);
+    assert_eq!(copy["tables"].as_array().unwrap().len(), 20);
+    same(&answers(&t, "copy.db", &truth), &expected, "the copy");
+    assert_eq!(t.dump(), before, "the source is unchanged");
+    // The copy goes on as the original would: new rows take ids after the copied ones.
+    let next = fixture("junit/pytest-xunit2/report.xml");
+    for db in [source.as_str(), "copy.db"] {
+        t.ok(&[
+            "--db",
+            db,
+            "ingest",
+            "--builder",
+            "builder-2",
+            "--build",
+            "3100",
+            "--time",
+            "2024-01-01T00:00:00Z",
+            next.to_str().unwrap(),
+        ]);
+    }
+    same(
+        &answers(&t, "copy.db", &truth),
+        &answers(&t, &source, &truth),
+        "after one more ingest",
+    );
+}
+
+#[test]
+fn copy_into_a_database_with_a_history_changes_nothing() {
+    let t = Test::new();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    t.ingest("b", 1, &[report.to_str().unwrap()]);
+    t.ok(&[
+        "--db",
+        "other.db",
+        "ingest",
+        "--builder",
+        "c",
+        "--build",
+        "1",
+        report.to_str().unwrap(),
+    ]);
+    let before = t.dump();
+    let other = std::fs::read(t.path("other.db")).unwrap();
+    let stderr = t.fails(&["copy", "--to", "other.db"], 2);
+    assert!(stderr.contains("already holds data"), "{stderr}");
+    assert_eq!(std::fs::read(t.path("other.db")).unwrap(), other);
+    assert_eq!(t.dump(), before);
+    let stderr = t.fails(&["copy", "--from", "missing.db", "--to", "new.db"], 4);
+    assert!(stderr.contains("no probtrack database"), "{stderr}");
+    assert!(!t.path("new.db").exists());
+}
+
+#[test]
+fn copy_round_trips_sqlite_postgres_mysql_sqlite_with_identical_answers() {
+    let (Some(pg), Some(my)) = (server("postgres"), server("mysql")) else {
+        return;
+    };
+    let t = Test::new();
+    let start = t.path("start.db").display().to_string();
+    let truth = a_history(&t, &start);
+    let expected = answers(&t, &start, &truth);
+    let pg = ServerDb::create(&pg);
+    let my = ServerDb::create(&my);
+    let end = t.path("end.db").display().to_string();
+    let mut from = start.clone();
+    for to in [&pg.url, &my.url, &end] {
+        let copied = t.json(&["copy", "--from", &from, "--to", to]);
+        assert!(copied["rows"].as_u64().unwrap() > 1000, "{copied}");
+        same(
+            &answers(&t, to, &truth),
+            &expected,
+            &format!("after copying into {to}"),
+        );
+        from = to.clone();
+    }
+    // Byte for byte: the names that are not UTF-8 came back as they went.
+    let dump = |path: &str| {
+        Command::new("sqlite3")
+            .arg(path)
+            .arg(".dump")
+            .output()
+            .ok()
+            .map(|o| o.stdout)
+    };
+    if let (Some(a), Some(b)) = (dump(&start), dump(&end)) {
+        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+    }
+    let latin = t.json(&["--db", &end, "history", "latin.caf"]);
+    assert_eq!(latin["builders"][0]["results"][0]["status"], "failed");
+    // Case matters in identities on every engine.
+    for db in [&start, &pg.url, &my.url, &end] {
+        let stderr = t.fails(&["--db", db, "history", "ensitive"], 3);
+        assert!(
+            stderr.contains("Case.Sensitive") && stderr.contains("case.sensitive"),
+            "{stderr}"
+        );
+    }
+}
+
+/// `writers` processes ingest at once, each its own builder's builds; every build lands once and
+/// the Problems equal those of a sequential run.
+fn concurrent_ingests(db: &str, t: &Test, writers: usize) {
+    let dir = t.path("history");
+    history(
+        &dir,
+        &Shape {
+            builders: writers,
+            builds: 8,
+            tests: 300,
+            flaky: 2,
+            broken: 3,
+            seed: 23,
+        },
+    );
+    let mut builds: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for w in 0..writers {
+        let builder = format!("builder-{w}");
+        let mut files: Vec<_> = std::fs::read_dir(dir.join(&builder))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+            .collect();
+        files.sort();
+        for f in files {
+            builds.push((builder.clone(), f));
+        }
+    }
+    let script = |builder: &str| -> String {
+        builds
+            .iter()
+            .filter(|(b, _)| b == builder)
+            .map(|(b, f)| {
+                let n = f.file_stem().unwrap().to_str().unwrap();
+                format!(
+                    "\"$0\" ingest --builder {b} --build {n} {} || exit 1; ",
+                    f.display()
+                )
+            })
+            .collect()
+    };
+    let children: Vec<_> = (0..writers)
+        .map(|w| {
+            Command::new("bash")
+                .current_dir(t.dir.path())
+                .env("PROBTRACK_DB", db)
+                .args(["-c", &script(&format!("builder-{w}"))])
+                .arg(BIN)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let landed = t.json(&["--db", db, "builds", "--limit", "100000"]);
+    let mut keys: Vec<String> = landed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{} {}", b["builder"], b["build"]))
+        .collect();
+    keys.sort();
+    let total = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), total, "no build twice");
+    assert_eq!(total, builds.len(), "every build landed");
+    // The same builds one at a time, in the order of their times, into a fresh SQLite file.
+    let sequential = t.path("sequential.db").display().to_string();
+    let mut ordered = builds.clone();
+    ordered.sort_by_key(|(b, f)| (f.file_stem().unwrap().to_owned(), b.clone()));
+    for (b, f) in &ordered {
+        let n = f.file_stem().unwrap().to_str().unwrap();
+        t.ok(&[
+            "--db",
+            &sequential,
+            "ingest",
+            "--builder",
+            b,
+            "--build",
+            n,
+            f.to_str().unwrap(),
+        ]);
+    }
+    let strip = |mut v: serde_json::Value| {
+        // Ids are given in the order Problems were found, which differs between the runs.
+        for p in v.as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("id");
+        }
+        let mut list: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        list.sort();
+        list
+    };
+    // No test, message, change or user stored twice.
+    let rows = |db: &str| -> Vec<(String, u64)> {
+        let location = probtrack::store::Location::parse(db).unwrap();
+        let mut store =
+            probtrack::store::open(&location, probtrack::store::OpenMode::Existing).unwrap();
+        [
+            "tests", "messages", "changes", "users", "builders", "lanes", "builds",
+        ]
+        .iter()
+        .map(|name| {
+            let table = probtrack::store::table(name).unwrap();
+            (name.to_string(), store.count_rows(table).unwrap())
+        })
+        .collect()
+    };
+    assert_eq!(rows(db), rows(&sequential));
+    let concurrent = strip(t.json(&["--db", db, "problems", "--all", "--intermittent"]));
+    assert!(!concurrent.is_empty());
+    assert_eq!(
+        concurrent,
+        strip(t.json(&["--db", &sequential, "problems", "--all", "--intermittent"]))
+    );
+}
+
+#[test]
+fn many_ingests_at_once_all_land_with_the_problems_of_a_sequential_run() {
+    let t = Test::new();
+    let writers = if matches!(crate::harness::backend(), Backend::Sqlite) {
+        8
+    } else {
+        16
+    };
+    concurrent_ingests(&t.db_url(), &t, writers);
+}
