@@ -60,7 +60,7 @@ fn my_error(e: mysql::Error) -> Error {
                     "probtrack does not create server databases: run `CREATE DATABASE name` \
                      (as a user allowed to), then try again",
                 ),
-                1044 | 1045 | 1142 | 1143 => err.hint(
+                1044 | 1045 | 1142 | 1143 | 1698 => err.hint(
                     "check the user name and password in the URL, and that the user has \
                      privileges on the database (GRANT ALL ON name.* TO user)",
                 ),
@@ -261,6 +261,7 @@ impl MysqlStore {
             );
         }
         let address = format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port());
+        let name = opts.get_db_name().unwrap_or_default().to_owned();
         let builder = OptsBuilder::from_opts(opts)
             .stmt_cache_size(Some(128))
             .init(vec![
@@ -269,15 +270,28 @@ impl MysqlStore {
                  ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
                 "SET SESSION time_zone = '+00:00'",
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-                // ORDER BY on long text compares only this many bytes (default 1024).
-                "SET SESSION max_sort_length = 8388608",
+                // ORDER BY on long text compares only max_sort_length bytes (default 1024): all
+                // of a TEXT (64 KiB), with a sort buffer that holds many such keys.
+                "SET SESSION max_sort_length = 65536",
+                "SET SESSION sort_buffer_size = 8388608",
             ]);
-        let conn = Conn::new(builder).map_err(|e| match e {
-            mysql::Error::IoError(_) | mysql::Error::DriverError(_) => Error::database(format!(
-                "cannot connect to the MySQL/MariaDB server at {address} ({shown}): {e}"
+        let refused = |why: String| {
+            Error::database(format!(
+                "cannot connect to the MySQL/MariaDB server at {address} ({shown}): {why}"
             ))
             .hint(format!(
                 "start the server at {address}, or fix the host and port in the URL"
+            ))
+        };
+        let conn = Conn::new(builder).map_err(|e| match e {
+            mysql::Error::IoError(io) => refused(io.to_string()),
+            mysql::Error::DriverError(driver) => refused(driver.to_string()),
+            mysql::Error::MySqlError(ref server) if server.code == 1049 => Error::database(
+                format!("cannot open the database {shown}: the server has no database `{name}`"),
+            )
+            .hint(format!(
+                "probtrack does not create server databases: run `CREATE DATABASE {name}` \
+                 (as a user allowed to), then try again"
             )),
             other => my_error(other).context(format!("cannot open the database {shown}")),
         })?;
