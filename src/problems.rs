@@ -26,6 +26,8 @@ pub struct Branch {
     renamed_to: HashMap<Id, Id>,
     /// A test's earlier names, in the order they were renamed.
     old_names: HashMap<Id, Vec<Id>>,
+    /// The known-bad ranges of every builder.
+    bad: Vec<crate::store::BadRange>,
 }
 
 impl Branch {
@@ -72,6 +74,20 @@ impl Branch {
             lanes,
             renamed_to,
             old_names,
+            bad,
+        })
+    }
+
+    /// Whether a known-bad range covers failures of a stored Problem (on one of its builders, a
+    /// range overlaps the builds it failed in): when such a Problem is no longer found, the range
+    /// explains it away.
+    pub fn explained_by_bad_range(&self, problem: &ProblemRecord) -> bool {
+        problem.builders.iter().any(|part| {
+            self.bad.iter().any(|range| {
+                range.builder == part.builder
+                    && range.from <= part.last_number
+                    && range.to.is_none_or(|to| to >= part.first_number)
+            })
         })
     }
 
@@ -276,6 +292,7 @@ pub fn update_after(
         let existing = store.problems(&ProblemFilter {
             branch: Some(branch.branch.clone()),
             test: Some(test),
+            hidden: true,
             ..ProblemFilter::default()
         })?;
         // Problems that prune took the evidence of stay as they are.
@@ -331,7 +348,18 @@ pub fn update_after(
             }
         }
         for (id, _) in old {
-            store.delete_problem(id)?;
+            // A Problem that a known-bad range explains is hidden, not deleted: `unmark-bad`
+            // brings it back with its id, links, notes and notification records.
+            match existing.iter().find(|e| e.id == id) {
+                Some(stored) if branch.explained_by_bad_range(stored) => {
+                    if !stored.hidden {
+                        let mut hidden = stored.clone();
+                        hidden.hidden = true;
+                        store.save_problem(&hidden)?;
+                    }
+                }
+                _ => store.delete_problem(id)?,
+            }
         }
     }
     Ok(())
@@ -429,6 +457,7 @@ fn unchanged(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
         && stored.last_failure == new.last_failure
         && stored.fixed == new.fixed
         && stored.open == new.open
+        && stored.hidden == new.hidden
         && stored.intermittent == new.intermittent
         && stored.failures == new.failures
         && stored.message == new.message
@@ -522,6 +551,7 @@ fn record(
         last_failure: build_ref(&episode.last_failure),
         fixed: episode.fixed_at.as_ref().map(build_ref),
         open: episode.open,
+        hidden: false,
         intermittent,
         failures: episode.failures,
         message,
@@ -568,6 +598,7 @@ pub fn reanalyze(store: &mut dyn Store) -> Result<usize> {
             store
                 .problems(&crate::store::ProblemFilter {
                     branch: Some(branch.clone()),
+                    hidden: true,
                     ..Default::default()
                 })?
                 .iter()

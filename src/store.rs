@@ -330,6 +330,9 @@ pub struct ProblemRecord {
     pub last_failure: BuildRef,
     pub fixed: Option<BuildRef>,
     pub open: bool,
+    /// Every failure of it lies in a known-bad range (`mark-bad`): kept, with its id and what hangs
+    /// on it, for `unmark-bad` to bring back, but shown nowhere (stored state `hidden`).
+    pub hidden: bool,
     pub intermittent: bool,
     pub failures: u64,
     pub message: Option<BString>,
@@ -353,6 +356,8 @@ pub struct ProblemFilter {
     pub ids: Option<Vec<Id>>,
     /// Problems whose first failure is this build.
     pub first_build: Option<Id>,
+    /// Include hidden Problems (those a known-bad range explains), for analysis.
+    pub hidden: bool,
 }
 
 /// A bug-tracker link on a Problem.

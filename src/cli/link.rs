@@ -47,11 +47,13 @@ pub struct NoteArgs {
     author: Option<String>,
 }
 
-/// The Problem with this id, or a bad-input error (exit 3).
+/// The Problem with this id, or a bad-input error (exit 3), which says so when a known-bad range
+/// hides it.
 pub fn find_problem(store: &mut dyn Store, id: i64) -> Result<ProblemRecord> {
-    store
+    let problem = store
         .problems(&ProblemFilter {
             ids: Some(vec![id]),
+            hidden: true,
             ..ProblemFilter::default()
         })?
         .into_iter()
@@ -59,7 +61,16 @@ pub fn find_problem(store: &mut dyn Store, id: i64) -> Result<ProblemRecord> {
         .ok_or_else(|| {
             Error::bad_input(format!("there is no Problem {id}"))
                 .hint("`probtrack problems --all --intermittent` lists them")
-        })
+        })?;
+    if problem.hidden {
+        return Err(Error::bad_input(format!(
+            "Problem {id} is hidden: every failure of it lies in a known-bad range"
+        ))
+        .hint(
+            "`probtrack mark-bad --list` shows the ranges; `unmark-bad` brings it back, id and all",
+        ));
+    }
+    Ok(problem)
 }
 
 pub fn exec_link(args: LinkArgs, ctx: &mut Context<'_>) -> Result<u8> {

@@ -5,10 +5,10 @@ use serde::Serialize;
 use crate::cli::builds::{short_author, short_rev};
 use crate::cli::Context;
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, safe_short, OutputFormat};
-use crate::store::{OpenMode, ProblemFilter};
+use crate::store::OpenMode;
 use crate::views::{ProblemView, MESSAGE_LEN};
 
 /// Show a Problem's whole story: each builder's builds, messages, changes and people
@@ -62,17 +62,7 @@ struct TimelineBuild {
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let problem = store
-        .problems(&ProblemFilter {
-            ids: Some(vec![args.id]),
-            ..ProblemFilter::default()
-        })?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            Error::bad_input(format!("there is no Problem {}", args.id))
-                .hint("`probtrack problems --all` lists them")
-        })?;
+    let problem = crate::cli::link::find_problem(store.as_mut(), args.id)?;
     // The changes, with their messages.
     let mut changes = Vec::new();
     for (role, list) in [("start", &problem.started_by), ("fix", &problem.fixed_by)] {

@@ -1038,7 +1038,11 @@ impl Store for SqliteStore {
                 fixed.map(|f| f.number),
                 fixed.map(|f| f.time),
                 fixed.and_then(|f| f.revision.as_ref()),
-                if p.open { "open" } else { "fixed" },
+                match (p.hidden, p.open) {
+                    (true, _) => "hidden",
+                    (false, true) => "open",
+                    (false, false) => "fixed",
+                },
                 p.intermittent,
                 i64::try_from(p.failures).unwrap_or(i64::MAX),
                 message,
@@ -1106,6 +1110,9 @@ impl Store for SqliteStore {
             args.push(Value::Text(if open { "open" } else { "fixed" }.to_owned()));
             sql += &format!(" AND p.state = ?{}", args.len());
         }
+        if !filter.hidden {
+            sql += " AND p.state <> 'hidden'";
+        }
         if let Some(intermittent) = filter.intermittent {
             args.push(Value::Integer(i64::from(intermittent)));
             sql += &format!(" AND p.intermittent = ?{}", args.len());
@@ -1157,6 +1164,7 @@ impl Store for SqliteStore {
                 last_failure: build_ref(row, 10)?.ok_or_else(missing)?,
                 fixed: build_ref(row, 14)?,
                 open: row.get::<_, String>(18)? == "open",
+                hidden: row.get::<_, String>(18)? == "hidden",
                 intermittent: row.get(19)?,
                 failures: row.get::<_, i64>(20)?.max(0) as u64,
                 message: opt_bytes(row.get_ref(21)?),

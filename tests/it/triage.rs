@@ -314,6 +314,15 @@ fn a_bad_range_removes_exactly_the_problems_it_explains() {
     let y = of(&before, "t.y")[0].clone();
     let flaky_before = t.json(&["flaky", "--min-runs", "1", "--min-score", "0"]);
     assert!(flaky_before.to_string().contains("t.x"), "{flaky_before}");
+    // What hangs on a Problem that the range will explain away.
+    let mut x_ids: Vec<i64> = of(&before, "t.x")
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    x_ids.sort_unstable();
+    let x = x_ids[0].to_string();
+    t.ok(&["link", &x, "https://bugs.example.org/7"]);
+    t.ok(&["note", &x, "the NFS server again?"]);
 
     t.ok(&[
         "mark-bad",
@@ -329,6 +338,8 @@ fn a_bad_range_removes_exactly_the_problems_it_explains() {
     let after = problems(&t);
     // t.x's Problems are gone; t.z keeps its id and now starts after the outage; t.y is as it was.
     assert!(of(&after, "t.x").is_empty(), "{after:#?}");
+    let stderr = t.fails(&["show", &x], 3);
+    assert!(stderr.contains("known-bad range"), "{stderr}");
     let zs = of(&after, "t.z");
     assert_eq!(zs.len(), 1);
     assert_eq!(zs[0]["id"], z);
@@ -392,6 +403,19 @@ fn a_bad_range_removes_exactly_the_problems_it_explains() {
     let zs = of(&back, "t.z");
     assert_eq!(zs[0]["id"], z);
     assert_eq!(zs[0]["first_failure"]["build"], 3);
+    // t.x's Problems came back with their ids, and with the link and the note.
+    let back_ids: Vec<i64> = of(&back, "t.x")
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    for id in &x_ids {
+        assert!(back_ids.contains(id), "{id} in {back_ids:?}");
+    }
+    let shown = t.json(&["show", &x]);
+    assert_eq!(shown["links"][0]["url"], "https://bugs.example.org/7");
+    assert_eq!(shown["notes"][0]["text"], "the NFS server again?");
+    t.ok(&["reanalyze"]);
+    assert_eq!(summary(&problems(&t)), summary(&back));
 }
 
 #[test]
