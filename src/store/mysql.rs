@@ -1323,7 +1323,11 @@ impl Store for MysqlStore {
             Value::from(fixed.map(|f| f.number)),
             Value::from(fixed.map(|f| f.time)),
             Value::from(fixed.and_then(|f| f.revision.as_deref())),
-            Value::from(if p.open { "open" } else { "fixed" }),
+            Value::from(match (p.hidden, p.open) {
+                (true, _) => "hidden",
+                (false, true) => "open",
+                (false, false) => "fixed",
+            }),
             Value::from(i64::from(p.intermittent)),
             Value::from(count(p.failures)),
             Value::from(message),
@@ -1414,6 +1418,9 @@ impl Store for MysqlStore {
             sql += " AND p.state = ?";
             args.push(Value::from(if open { "open" } else { "fixed" }));
         }
+        if !filter.hidden {
+            sql += " AND p.state <> 'hidden'";
+        }
         if let Some(intermittent) = filter.intermittent {
             sql += " AND p.intermittent = ?";
             args.push(Value::from(i64::from(intermittent)));
@@ -1473,6 +1480,7 @@ impl Store for MysqlStore {
                 last_failure: build_ref(row, 10)?.ok_or_else(missing)?,
                 fixed: build_ref(row, 14)?,
                 open: col::<String>(row, 18)? == "open",
+                hidden: col::<String>(row, 18)? == "hidden",
                 intermittent: col::<i64>(row, 19)? != 0,
                 failures: col::<i64>(row, 20)?.max(0) as u64,
                 message: opt_bytes(row, 21)?,
