@@ -25,7 +25,6 @@ pub const SQLITE: &[Migration] = &[
 ];
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
-#[allow(dead_code)] // until the backend lands
 pub const POSTGRES: &[Migration] = &[
     Migration {
         version: 1,
