@@ -39,7 +39,6 @@ pub const POSTGRES: &[Migration] = &[
 ];
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
-#[allow(dead_code)] // until the backend lands
 pub const MYSQL: &[Migration] = &[
     Migration {
         version: 1,
