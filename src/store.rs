@@ -19,6 +19,7 @@ mod catalog;
 mod migrate;
 mod mysql;
 mod postgres;
+mod postgres_tls;
 mod sqlite;
 
 pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};

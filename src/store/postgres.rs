@@ -341,9 +341,17 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("probtrack");
         }
-        let client = config
-            .connect(NoTls)
-            .map_err(|e| connect_error(e, &config, url))?;
+        // libpq's sslmode: `require` encrypts (see postgres_tls.rs); `prefer`, the default, and
+        // `disable` connect in plain TCP.
+        let client = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            let tls = super::postgres_tls::encrypt_only().map_err(|e| {
+                Error::database(format!("cannot set up TLS for {}: {e}", redact(url)))
+            })?;
+            config.connect(tls)
+        } else {
+            config.connect(NoTls)
+        }
+        .map_err(|e| connect_error(e, &config, url))?;
         let mut store = PostgresStore {
             client,
             url: redact(url),

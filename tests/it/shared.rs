@@ -353,3 +353,90 @@ fn many_ingests_at_once_all_land_with_the_problems_of_a_sequential_run() {
     };
     concurrent_ingests(&t.db_url(), &t, writers);
 }
+
+/// What a PostgreSQL connection of probtrack's looks like to the server while it waits on a lock
+/// that the test holds: `Some(ssl)`, or `None` if the server does not do TLS.
+fn probtrack_connection_ssl(t: &Test, base: &str, db: &ServerDb, sslmode: &str) -> Option<bool> {
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    if admin
+        .query_one("SHOW ssl", &[])
+        .unwrap()
+        .get::<_, String>(0)
+        != "on"
+    {
+        eprintln!("passed over: the PostgreSQL server at {base} has ssl off");
+        return None;
+    }
+    let mut tx = admin.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE builders IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let child = t
+        .command(&[
+            "--db",
+            &format!("{}?sslmode={sslmode}", db.url),
+            "ingest",
+            "--builder",
+            "tls",
+            "--build",
+            sslmode.len().to_string().as_str(),
+            report.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // (From another connection: statistics views are a snapshot within one transaction.)
+    let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut ssl = None;
+    for _ in 0..500 {
+        let rows = watcher
+            .query(
+                "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s ON s.pid = a.pid \
+                 WHERE a.application_name = 'probtrack' AND a.wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap();
+        if let Some(row) = rows.first() {
+            ssl = Some(row.get::<_, bool>(0));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    tx.commit().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(ssl.expect("probtrack's connection was seen waiting on the lock"))
+}
+
+#[test]
+fn postgres_sslmode_require_encrypts_the_connection() {
+    let Some(Backend::Postgres(base)) = server("postgres") else {
+        return;
+    };
+    let t = Test::new();
+    let db = ServerDb::create(&Backend::Postgres(base.clone()));
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    t.ok(&[
+        "--db",
+        &db.url,
+        "ingest",
+        "--builder",
+        "b",
+        "--build",
+        "1",
+        report.to_str().unwrap(),
+    ]);
+    if let Some(ssl) = probtrack_connection_ssl(&t, &base, &db, "require") {
+        assert!(ssl, "sslmode=require: the connection is encrypted");
+        assert_eq!(
+            probtrack_connection_ssl(&t, &base, &db, "disable"),
+            Some(false),
+            "sslmode=disable: plain TCP"
+        );
+    }
+}
