@@ -440,3 +440,59 @@ fn postgres_sslmode_require_encrypts_the_connection() {
         );
     }
 }
+
+#[test]
+fn long_identities_exact_case_and_microseconds_are_kept_on_every_backend() {
+    let t = Test::new();
+    // A builder name, a revision and a test name longer than any engine's index key.
+    let builder = format!("builder-{}", "x".repeat(3000));
+    let revision = "f".repeat(2000);
+    let class = format!("pkg.{}", "Long".repeat(1500));
+    let xml = format!(
+        "<?xml version=\"1.0\"?><testsuite name=\"s\">\
+         <testcase classname=\"{class}\" name=\"t\"><failure message=\"boom\"/></testcase>\
+         <testcase classname=\"Case\" name=\"x \"/><testcase classname=\"Case\" name=\"x\"/>\
+         </testsuite>"
+    );
+    std::fs::write(t.path("long.xml"), xml).unwrap();
+    for (number, time) in [
+        ("1", "2024-03-01T08:52:19.123456Z"),
+        ("2", "2024-03-01T09:00:00.000001Z"),
+    ] {
+        t.ok(&[
+            "ingest",
+            "--builder",
+            &builder,
+            "--build",
+            number,
+            "--revision",
+            &revision,
+            "--time",
+            time,
+            "long.xml",
+        ]);
+    }
+    // Ingesting the same names again found them: one test each, one builder, one change.
+    let builds = t.json(&["builds", "--builder", &builder]);
+    assert_eq!(builds.as_array().unwrap().len(), 2, "{builds}");
+    assert_eq!(builds[0]["time"], "2024-03-01T09:00:00.000001Z");
+    assert_eq!(builds[1]["time"], "2024-03-01T08:52:19.123456Z");
+    assert_eq!(builds[0]["revision"], revision.as_str());
+    let history = t.json(&["history", &format!("{class}.t")]);
+    assert_eq!(history["builders"][0]["builder"], builder.as_str());
+    assert_eq!(
+        history["builders"][0]["results"].as_array().unwrap().len(),
+        2
+    );
+    let problems = t.json(&["problems"]);
+    assert_eq!(problems.as_array().unwrap().len(), 1, "{problems}");
+    assert_eq!(problems[0]["failures"], 2);
+    // `Case.x ` and `Case.x` are two tests (no trailing-space padding in comparisons).
+    assert_eq!(t.json(&["history", "Case.x"])["test"], "Case.x");
+    assert_eq!(t.json(&["history", "Case.x "])["test"], "Case.x ");
+    assert_eq!(t.column_bytes("tests", "name").len(), 3);
+    // A builder name differing only in case is another builder.
+    let upper = builder.to_uppercase();
+    t.ok(&["ingest", "--builder", &upper, "--build", "1", "long.xml"]);
+    assert_eq!(t.column_bytes("builders", "name").len(), 2);
+}
