@@ -16,6 +16,7 @@ use crate::clock::Micros;
 use crate::error::{Error, Result};
 
 mod catalog;
+pub mod details;
 mod migrate;
 mod mysql;
 mod postgres;

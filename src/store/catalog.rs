@@ -210,6 +210,12 @@ pub const TABLES: &[Table] = &[
         serial_id: true,
     },
     Table {
+        name: "details",
+        columns: &[int("id"), blob("hash"), blob("data")],
+        order: &["id"],
+        serial_id: true,
+    },
+    Table {
         name: "runs",
         columns: &[
             int("lane_id"),
@@ -230,6 +236,7 @@ pub const TABLES: &[Table] = &[
             int("message_id"),
             int("attempts"),
             text("details"),
+            int("details_id"),
         ],
         order: &["build_id", "test_id"],
         serial_id: false,

@@ -22,6 +22,11 @@ pub const SQLITE: &[Migration] = &[
         name: "triage",
         sql: include_str!("migrations/sqlite/0002_triage.sql"),
     },
+    Migration {
+        version: 3,
+        name: "details",
+        sql: include_str!("migrations/sqlite/0003_details.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
@@ -36,6 +41,11 @@ pub const POSTGRES: &[Migration] = &[
         name: "triage",
         sql: include_str!("migrations/postgres/0002_triage.sql"),
     },
+    Migration {
+        version: 3,
+        name: "details",
+        sql: include_str!("migrations/postgres/0003_details.sql"),
+    },
 ];
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
@@ -49,6 +59,11 @@ pub const MYSQL: &[Migration] = &[
         version: 2,
         name: "triage",
         sql: include_str!("migrations/mysql/0002_triage.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "details",
+        sql: include_str!("migrations/mysql/0003_details.sql"),
     },
 ];
 

@@ -14,6 +14,7 @@ use mysql::prelude::{FromValue, Queryable};
 use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 use probtrack_parsers::{Kind, Status};
 
+use super::details;
 use super::migrate;
 use super::sqlite::key;
 use super::{
@@ -138,9 +139,18 @@ fn count(v: u64) -> i64 {
 
 /// `details.text` of a result's details, when it is a string (as SQLite's `json_extract`).
 fn details_text(details: Option<String>) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(&details?).ok()?;
-    value.get("text")?.as_str().map(str::to_owned)
+    details::text_of(details.as_deref())
 }
+
+/// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
+fn details_at(row: &Row, at: usize) -> Result<Option<String>> {
+    let packed: Option<Vec<u8>> = col(row, at + 1)?;
+    Ok(details::either(col(row, at)?, packed.as_deref()))
+}
+
+/// The columns `result_record` reads, from `results r`, `messages m` and `details d`.
+const RESULT_COLUMNS: &str =
+    "r.test_id, r.status, r.duration, m.text, r.attempts, r.details, d.data";
 
 /// `?, ?, ?` for `n` values.
 fn marks(n: usize) -> String {
@@ -208,7 +218,7 @@ fn result_record(row: &Row) -> Result<ResultRecord> {
         duration: col(row, 2)?,
         message: opt_bytes(row, 3)?,
         attempts: col::<i64>(row, 4)?.clamp(1, i64::from(u32::MAX)) as u32,
-        details: col(row, 5)?,
+        details: details_at(row, 5)?,
     })
 }
 
@@ -506,28 +516,47 @@ impl MysqlStore {
 
     /// The ids of these message texts, creating the new ones (in order of first appearance).
     fn message_ids(&mut self, texts: &[&[u8]]) -> Result<HashMap<[u8; 16], Id>> {
-        let mut order: Vec<([u8; 16], &[u8])> = Vec::new();
+        let keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
+        self.hashed_ids("messages", "text", &keys, |i| texts[i].to_vec())
+    }
+
+    /// The ids of these details objects (JSON text), created (packed) where new.
+    fn details_ids(&mut self, objects: &[&str]) -> Result<HashMap<[u8; 16], Id>> {
+        let keys: Vec<[u8; 16]> = objects.iter().map(|d| key(d.as_bytes())).collect();
+        self.hashed_ids("details", "data", &keys, |i| details::pack(objects[i]))
+    }
+
+    /// The ids of rows of `table` (keyed by `hash`) for `keys`, creating the missing ones with
+    /// `column` = `value(i)` for the i-th key, in order of first appearance.
+    fn hashed_ids(
+        &mut self,
+        table: &str,
+        column: &str,
+        keys: &[[u8; 16]],
+        value: impl Fn(usize) -> Vec<u8>,
+    ) -> Result<HashMap<[u8; 16], Id>> {
+        let mut order: Vec<([u8; 16], usize)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for text in texts {
-            let hash = key(text);
-            if seen.insert(hash) {
-                order.push((hash, text));
+        for (i, hash) in keys.iter().enumerate() {
+            if seen.insert(*hash) {
+                order.push((*hash, i));
             }
         }
-        let mut found = self.ids_by_hash("messages", "hash", order.iter().map(|(h, _)| *h))?;
+        let mut found = self.ids_by_hash(table, "hash", order.iter().map(|(h, _)| *h))?;
         let new: Vec<Vec<Value>> = order
             .iter()
             .filter(|(h, _)| !found.contains_key(h))
-            .map(|(h, text)| vec![Value::from(&h[..]), Value::from(*text)])
+            .map(|(h, i)| vec![Value::from(&h[..]), Value::from(value(*i))])
             .collect();
         if !new.is_empty() {
-            self.insert_many("INSERT INTO messages (hash, text)", "(?, ?)", "", new)?;
+            let insert = format!("INSERT INTO {table} (hash, {column})");
+            self.insert_many(&insert, "(?, ?)", "", new)?;
             let missing: Vec<[u8; 16]> = order
                 .iter()
                 .map(|(h, _)| *h)
                 .filter(|h| !found.contains_key(h))
                 .collect();
-            found.extend(self.ids_by_hash("messages", "hash", missing)?);
+            found.extend(self.ids_by_hash(table, "hash", missing)?);
         }
         Ok(found)
     }
@@ -1126,8 +1155,11 @@ impl Store for MysqlStore {
 
     fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>> {
         let rows = self.rows(
-            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details FROM results r \
-             LEFT JOIN messages m ON m.id = r.message_id WHERE r.build_id = ? ORDER BY r.test_id",
+            &format!(
+                "SELECT {RESULT_COLUMNS} FROM results r \
+                 LEFT JOIN messages m ON m.id = r.message_id \
+                 LEFT JOIN details d ON d.id = r.details_id WHERE r.build_id = ? ORDER BY r.test_id"
+            ),
             args![build],
         )?;
         rows.iter().map(result_record).collect()
@@ -1146,23 +1178,27 @@ impl Store for MysqlStore {
     fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>> {
         let details: Option<Option<String>> = self
             .first(
-                "SELECT details FROM results WHERE build_id = ? AND test_id = ?",
+                "SELECT r.details, d.data FROM results r LEFT JOIN details d ON d.id = r.details_id \
+                 WHERE r.build_id = ? AND r.test_id = ?",
                 args![build, test],
             )?
-            .map(|row| col(&row, 0))
+            .map(|row| details_at(&row, 0))
             .transpose()?;
         Ok(details_text(details.flatten()))
     }
 
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
         let rows = self.rows(
-            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details, r.build_id \
-             FROM results r LEFT JOIN messages m ON m.id = r.message_id WHERE r.test_id = ?",
+            &format!(
+                "SELECT {RESULT_COLUMNS}, r.build_id FROM results r \
+                 LEFT JOIN messages m ON m.id = r.message_id \
+                 LEFT JOIN details d ON d.id = r.details_id WHERE r.test_id = ?"
+            ),
             args![test],
         )?;
         let mut out = HashMap::with_capacity(rows.len());
         for row in &rows {
-            out.insert(col::<Id>(row, 6)?, result_record(row)?);
+            out.insert(col::<Id>(row, 7)?, result_record(row)?);
         }
         Ok(out)
     }
@@ -1183,6 +1219,11 @@ impl Store for MysqlStore {
             .filter_map(|r| r.message.as_ref().map(|m| m.as_slice()))
             .collect();
         let messages = self.message_ids(&texts)?;
+        let objects: Vec<&str> = results
+            .iter()
+            .filter_map(|r| r.details.as_deref())
+            .collect();
+        let details = self.details_ids(&objects)?;
         let mut rows = Vec::with_capacity(results.len());
         for result in results {
             let message = match &result.message {
@@ -1201,12 +1242,17 @@ impl Store for MysqlStore {
                 Value::from(result.duration),
                 Value::from(message),
                 Value::from(result.attempts),
-                Value::from(result.details.as_deref()),
+                Value::from(
+                    result
+                        .details
+                        .as_ref()
+                        .and_then(|d| details.get(&key(d.as_bytes())).copied()),
+                ),
             ]);
         }
         self.insert_many(
             "INSERT INTO results (build_id, test_id, status, duration, message_id, attempts, \
-             details)",
+             details_id)",
             "(?, ?, ?, ?, ?, ?, ?)",
             "",
             rows,
@@ -1712,8 +1758,9 @@ impl Store for MysqlStore {
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
         let branch = branch.unwrap_or("");
         let sql = format!(
-            "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, r.details \
-             FROM results r JOIN builds b ON b.id = r.build_id \
+            "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, r.details, \
+             d.data FROM results r JOIN builds b ON b.id = r.build_id \
+             LEFT JOIN details d ON d.id = r.details_id \
              JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id \
              JOIN tests t ON t.id = r.test_id LEFT JOIN messages m ON m.id = r.message_id \
              WHERE r.status IN ('failed', 'error') AND {} AND b.time >= ? \
@@ -1735,7 +1782,7 @@ impl Store for MysqlStore {
                 time: col(&row, 4)?,
                 revision: col(&row, 5)?,
                 message: opt_bytes(&row, 6)?,
-                text: details_text(col(&row, 7)?),
+                text: details_text(details_at(&row, 7)?),
             });
         }
         Ok(out)

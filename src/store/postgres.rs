@@ -17,6 +17,7 @@ use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 use probtrack_parsers::{Kind, Status};
 
+use super::details;
 use super::migrate;
 use super::sqlite::key;
 use super::{
@@ -232,9 +233,18 @@ fn count(v: u64) -> i64 {
 
 /// The `text` string of a result's details (a JSON object), as SQLite's `json_extract(details, '$.text')`.
 fn details_text(details: Option<&str>) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(details?).ok()?;
-    value.get("text")?.as_str().map(str::to_owned)
+    details::text_of(details)
 }
+
+/// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
+fn details_at(row: &Row, at: usize) -> Result<Option<String>> {
+    let packed: Option<Vec<u8>> = get(row, at + 1)?;
+    Ok(details::either(get(row, at)?, packed.as_deref()))
+}
+
+/// The columns `result_record` reads, from `results r`, `messages m` and `details d`.
+const RESULT_COLUMNS: &str =
+    "r.test_id, r.status, r.duration, m.text, r.attempts, r.details, d.data";
 
 /// `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of `columns` values.
 fn values_list(rows: usize, columns: usize) -> String {
@@ -308,7 +318,7 @@ fn result_record(row: &Row) -> Result<ResultRecord> {
         duration: get(row, 2)?,
         message: opt_bstring(row, 3)?,
         attempts: get::<i64>(row, 4)?.clamp(1, i64::from(u32::MAX)) as u32,
-        details: get(row, 5)?,
+        details: details_at(row, 5)?,
     })
 }
 
@@ -517,27 +527,45 @@ impl PostgresStore {
     /// The ids of these messages, created where new (in the order they first appear).
     fn message_ids(&mut self, messages: &[&[u8]]) -> Result<HashMap<[u8; 16], Id>> {
         let keys: Vec<[u8; 16]> = messages.iter().map(|m| key(m)).collect();
-        let mut found =
-            self.ids_by_hash("SELECT hash, id FROM messages WHERE hash = ANY($1)", &keys)?;
-        let mut new: Vec<(&[u8; 16], &[u8])> = Vec::new();
+        self.hashed_ids("messages", "text", &keys, |i| messages[i].to_vec())
+    }
+
+    /// The ids of these details objects (JSON text), created (packed) where new.
+    fn details_ids(&mut self, objects: &[&str]) -> Result<HashMap<[u8; 16], Id>> {
+        let keys: Vec<[u8; 16]> = objects.iter().map(|d| key(d.as_bytes())).collect();
+        self.hashed_ids("details", "data", &keys, |i| details::pack(objects[i]))
+    }
+
+    /// The ids of rows of `table` (keyed by `hash`) for `keys`, creating the missing ones with
+    /// `column` = `value(i)` for the i-th key, in the order they first appear.
+    fn hashed_ids(
+        &mut self,
+        table: &str,
+        column: &str,
+        keys: &[[u8; 16]],
+        value: impl Fn(usize) -> Vec<u8>,
+    ) -> Result<HashMap<[u8; 16], Id>> {
+        let select = format!("SELECT hash, id FROM {table} WHERE hash = ANY($1)");
+        let mut found = self.ids_by_hash(&select, keys)?;
+        let mut new: Vec<(&[u8; 16], Vec<u8>)> = Vec::new();
         let mut seen = HashSet::new();
-        for (hash, text) in keys.iter().zip(messages) {
+        for (i, hash) in keys.iter().enumerate() {
             if !found.contains_key(hash) && seen.insert(*hash) {
-                new.push((hash, text));
+                new.push((hash, value(i)));
             }
         }
         let per = chunk_rows(2);
         for chunk in new.chunks(per) {
             let sql = format!(
-                "INSERT INTO messages (hash, text) VALUES {} ON CONFLICT (hash) DO NOTHING \
+                "INSERT INTO {table} (hash, {column}) VALUES {} ON CONFLICT (hash) DO NOTHING \
                  RETURNING hash, id",
                 values_list(chunk.len(), 2)
             );
             let hashes: Vec<&[u8]> = chunk.iter().map(|(h, _)| &h[..]).collect();
             let mut params: Vec<P<'_>> = Vec::with_capacity(chunk.len() * 2);
-            for (hash, (_, text)) in hashes.iter().zip(chunk) {
+            for (hash, (_, data)) in hashes.iter().zip(chunk) {
                 params.push(hash);
-                params.push(text);
+                params.push(data);
             }
             for row in self.query_bulk(&sql, &params, chunk.len() == per)? {
                 if let Ok(hash) = <[u8; 16]>::try_from(get::<Vec<u8>>(&row, 0)?.as_slice()) {
@@ -547,9 +575,7 @@ impl PostgresStore {
         }
         if keys.iter().any(|k| !found.contains_key(k)) {
             // Created by another process meanwhile (outside a write).
-            found.extend(
-                self.ids_by_hash("SELECT hash, id FROM messages WHERE hash = ANY($1)", &keys)?,
-            );
+            found.extend(self.ids_by_hash(&select, keys)?);
         }
         Ok(found)
     }
@@ -1129,8 +1155,11 @@ impl Store for PostgresStore {
 
     fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>> {
         let rows = self.query(
-            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details FROM results r \
-             LEFT JOIN messages m ON m.id = r.message_id WHERE r.build_id = $1 ORDER BY r.test_id",
+            &format!(
+                "SELECT {RESULT_COLUMNS} FROM results r \
+                 LEFT JOIN messages m ON m.id = r.message_id \
+                 LEFT JOIN details d ON d.id = r.details_id WHERE r.build_id = $1 ORDER BY r.test_id"
+            ),
             &[&build],
         )?;
         rows.iter().map(result_record).collect()
@@ -1149,23 +1178,27 @@ impl Store for PostgresStore {
 
     fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>> {
         match self.query_opt(
-            "SELECT details FROM results WHERE build_id = $1 AND test_id = $2",
+            "SELECT r.details, d.data FROM results r LEFT JOIN details d ON d.id = r.details_id \
+             WHERE r.build_id = $1 AND r.test_id = $2",
             &[&build, &test],
         )? {
-            Some(row) => Ok(details_text(get::<Option<String>>(&row, 0)?.as_deref())),
+            Some(row) => Ok(details_text(details_at(&row, 0)?.as_deref())),
             None => Ok(None),
         }
     }
 
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
         let rows = self.query(
-            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details, r.build_id \
-             FROM results r LEFT JOIN messages m ON m.id = r.message_id WHERE r.test_id = $1",
+            &format!(
+                "SELECT {RESULT_COLUMNS}, r.build_id FROM results r \
+                 LEFT JOIN messages m ON m.id = r.message_id \
+                 LEFT JOIN details d ON d.id = r.details_id WHERE r.test_id = $1"
+            ),
             &[&test],
         )?;
         let mut out = HashMap::with_capacity(rows.len());
         for row in &rows {
-            out.insert(get::<Id>(row, 6)?, result_record(row)?);
+            out.insert(get::<Id>(row, 7)?, result_record(row)?);
         }
         Ok(out)
     }
@@ -1190,14 +1223,23 @@ impl Store for PostgresStore {
         } else {
             self.message_ids(&texts)?
         };
+        let objects: Vec<&str> = results
+            .iter()
+            .filter_map(|r| r.details.as_deref())
+            .collect();
+        let details = if objects.is_empty() {
+            HashMap::new()
+        } else {
+            self.details_ids(&objects)?
+        };
         let per = chunk_rows(7);
         for chunk in results.chunks(per) {
             let sql = format!(
                 "INSERT INTO results (build_id, test_id, status, duration, message_id, attempts, \
-                 details) VALUES {}",
+                 details_id) VALUES {}",
                 values_list(chunk.len(), 7)
             );
-            let columns: Vec<(&str, Option<Id>, i64)> = chunk
+            let columns: Vec<(&str, Option<Id>, i64, Option<Id>)> = chunk
                 .iter()
                 .map(|r| {
                     (
@@ -1206,11 +1248,14 @@ impl Store for PostgresStore {
                             .as_ref()
                             .and_then(|m| messages.get(&key(m)).copied()),
                         i64::from(r.attempts),
+                        r.details
+                            .as_ref()
+                            .and_then(|d| details.get(&key(d.as_bytes())).copied()),
                     )
                 })
                 .collect();
             let mut params: Vec<P<'_>> = Vec::with_capacity(chunk.len() * 7);
-            for (r, (status, message, attempts)) in chunk.iter().zip(&columns) {
+            for (r, (status, message, attempts, details)) in chunk.iter().zip(&columns) {
                 params.extend([
                     &build as P<'_>,
                     &r.test,
@@ -1218,7 +1263,7 @@ impl Store for PostgresStore {
                     &r.duration,
                     message,
                     attempts,
-                    &r.details,
+                    details,
                 ]);
             }
             self.query_bulk(&sql, &params, chunk.len() == per)?;
@@ -1713,8 +1758,9 @@ impl Store for PostgresStore {
 
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
         let rows = self.query(
-            "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, r.details \
-             FROM results r JOIN builds b ON b.id = r.build_id \
+            "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, r.details, \
+             d.data FROM results r JOIN builds b ON b.id = r.build_id \
+             LEFT JOIN details d ON d.id = r.details_id \
              JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id \
              JOIN tests t ON t.id = r.test_id LEFT JOIN messages m ON m.id = r.message_id \
              WHERE r.status IN ('failed', 'error') AND l.branch = $1 AND b.time >= $2 \
@@ -1731,7 +1777,7 @@ impl Store for PostgresStore {
                     time: get(row, 4)?,
                     revision: get(row, 5)?,
                     message: opt_bstring(row, 6)?,
-                    text: details_text(get::<Option<String>>(row, 7)?.as_deref()),
+                    text: details_text(details_at(row, 7)?.as_deref()),
                 })
             })
             .collect()

@@ -10,6 +10,7 @@ use probtrack_parsers::{Kind, Status};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
+use super::details;
 use super::migrate;
 use super::{
     BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord, ChangeRef, ColumnType,
@@ -118,6 +119,10 @@ fn test_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<TestRecord> {
     })
 }
 
+/// The columns `result_record` reads, from `results r`, `messages m` and `details d`.
+const RESULT_COLUMNS: &str =
+    "r.test_id, r.status, r.duration, m.text, r.attempts, r.details, d.data";
+
 fn result_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRecord> {
     Ok(ResultRecord {
         test: row.get(0)?,
@@ -125,8 +130,17 @@ fn result_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRecord> {
         duration: row.get(2)?,
         message: opt_bytes(row.get_ref(3)?),
         attempts: row.get::<_, i64>(4)?.clamp(1, i64::from(u32::MAX)) as u32,
-        details: row.get(5)?,
+        details: details_at(row, 5)?,
     })
+}
+
+/// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
+fn details_at(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<String>> {
+    let packed = match row.get_ref(at + 1)? {
+        ValueRef::Blob(b) => Some(b),
+        _ => None,
+    };
+    Ok(details::either(row.get(at)?, packed))
 }
 
 /// Whether this process may write the database file and its directory (where SQLite keeps its
@@ -829,23 +843,24 @@ impl Store for SqliteStore {
     }
 
     fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details FROM results r \
-             LEFT JOIN messages m ON m.id = r.message_id WHERE r.build_id = ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RESULT_COLUMNS} FROM results r LEFT JOIN messages m ON m.id = r.message_id \
+             LEFT JOIN details d ON d.id = r.details_id WHERE r.build_id = ?1"
+        ))?;
         let rows = stmt.query_map([build], result_record)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details, r.build_id \
-             FROM results r LEFT JOIN messages m ON m.id = r.message_id WHERE r.test_id = ?1",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RESULT_COLUMNS}, r.build_id FROM results r \
+             LEFT JOIN messages m ON m.id = r.message_id \
+             LEFT JOIN details d ON d.id = r.details_id WHERE r.test_id = ?1"
+        ))?;
         let mut rows = stmt.query([test])?;
         let mut out = HashMap::new();
         while let Some(row) = rows.next()? {
-            out.insert(row.get::<_, Id>(6)?, result_record(row)?);
+            out.insert(row.get::<_, Id>(7)?, result_record(row)?);
         }
         Ok(out)
     }
@@ -868,10 +883,14 @@ impl Store for SqliteStore {
                 Some(text) => Some(self.message_id(text)?),
                 None => None,
             };
+            let details = match &result.details {
+                Some(json) => Some(self.details_id(json)?),
+                None => None,
+            };
             self.conn
                 .prepare_cached(
                     "INSERT INTO results (build_id, test_id, status, duration, message_id, \
-                     attempts, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     attempts, details_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
                 .execute(params![
                     build,
@@ -880,7 +899,7 @@ impl Store for SqliteStore {
                     result.duration,
                     message,
                     result.attempts,
-                    result.details
+                    details
                 ])?;
         }
         Ok(())
@@ -901,16 +920,12 @@ impl Store for SqliteStore {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT json_extract(details, '$.text') FROM results WHERE build_id = ?1 AND test_id = ?2",
+                "SELECT r.details, d.data FROM results r LEFT JOIN details d ON d.id = r.details_id \
+                 WHERE r.build_id = ?1 AND r.test_id = ?2",
             )?
-            .query_row(params![build, test], |row| {
-                Ok(match row.get_ref(0)? {
-                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                    _ => None,
-                })
-            })
+            .query_row(params![build, test], |row| details_at(row, 0))
             .optional()?
-            .flatten())
+            .and_then(|d| details::text_of(d.as_deref())))
     }
 
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
@@ -1375,8 +1390,9 @@ impl Store for SqliteStore {
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, \
-             json_extract(r.details, '$.text') \
+             r.details, d.data \
              FROM results r JOIN builds b ON b.id = r.build_id \
+             LEFT JOIN details d ON d.id = r.details_id \
              JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id \
              JOIN tests t ON t.id = r.test_id LEFT JOIN messages m ON m.id = r.message_id \
              WHERE r.status IN ('failed', 'error') AND l.branch = ?1 AND b.time >= ?2 \
@@ -1385,10 +1401,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map(
             params![branch.unwrap_or(""), since.unwrap_or(i64::MIN)],
             |row| {
-                let text: Option<String> = match row.get_ref(7)? {
-                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                    _ => None,
-                };
+                let text = details::text_of(details_at(row, 7)?.as_deref());
                 Ok(FailureRow {
                     test: row.get(0)?,
                     test_name: bytes(row.get_ref(1)?),
@@ -1535,6 +1548,22 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    fn details_id(&mut self, json: &str) -> Result<Id> {
+        let hash = key(json.as_bytes());
+        let found: Option<Id> = self
+            .conn
+            .prepare_cached("SELECT id FROM details WHERE hash = ?1")?
+            .query_row([&hash[..]], |row| row.get(0))
+            .optional()?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached("INSERT INTO details (hash, data) VALUES (?1, ?2)")?
+            .execute(params![&hash[..], details::pack(json)])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
     fn message_id(&mut self, message: &[u8]) -> Result<Id> {
         let hash = key(message);
         self.conn
