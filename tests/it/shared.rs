@@ -495,8 +495,38 @@ fn long_identities_exact_case_and_microseconds_are_kept_on_every_backend() {
     assert_eq!(t.json(&["history", "Case.x"])["test"], "Case.x");
     assert_eq!(t.json(&["history", "Case.x "])["test"], "Case.x ");
     assert_eq!(t.column_bytes("tests", "name").len(), 3);
+    // NUL bytes in a test's name, its file and its message (a compiler log can hold them).
+    std::fs::write(
+        t.path("nul.log"),
+        b"src/a.c:1:2: warning: bad\0byte here [-Wfoo]\nsrc/b\0c.c:3:4: error: oops\n",
+    )
+    .unwrap();
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "gcc",
+        "--build",
+        "1",
+        "--parser",
+        "gcc",
+        "nul.log",
+    ]);
+    let names = t.column_bytes("tests", "name");
+    assert!(
+        names.contains(&b"a.c:-Wfoo:bad\0byte here".to_vec()),
+        "{names:?}"
+    );
+    assert!(names.contains(&b"b\0c.c:error:oops".to_vec()), "{names:?}");
+    assert!(t
+        .column_bytes("tests", "file")
+        .contains(&b"b\0c.c".to_vec()));
+    assert!(t
+        .column_bytes("messages", "text")
+        .contains(&b"bad\0byte here".to_vec()));
+    let shown = t.json(&["history", "Wfoo:bad"]);
+    assert_eq!(shown["test"], "a.c:-Wfoo:bad\u{0}byte here");
     // A builder name differing only in case is another builder.
     let upper = builder.to_uppercase();
     t.ok(&["ingest", "--builder", &upper, "--build", "1", "long.xml"]);
-    assert_eq!(t.column_bytes("builders", "name").len(), 2);
+    assert_eq!(t.column_bytes("builders", "name").len(), 3);
 }
