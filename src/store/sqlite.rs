@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Bytes of the database file SQLite may memory-map for reads (`PRAGMA mmap_size`; SQLite caps
+/// it at its own limit); the rest of a larger file is read as before.
+const MMAP_SIZE: i64 = 1 << 30;
 
 pub struct SqliteStore {
     conn: Connection,
@@ -228,6 +231,10 @@ impl SqliteStore {
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 8 MiB of page cache (the default is 2 MiB): ingest revisits the same index pages often.
         self.conn.pragma_update(None, "cache_size", -8192)?;
+        // Reads that seek scattered `results` rows (flaky's message variety: one seek per result
+        // of a listed test, each into another page) were a `pread` each: 3/4 of `flaky` on a
+        // 9.9 M-result database. Mapped pages are read without a syscall or a copy.
+        self.conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
         self.conn.set_prepared_statement_cache_capacity(64);
         let found = self
             .schema_version()
