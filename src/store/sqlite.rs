@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 
 /// How long a writer waits for another to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Bytes of the database file SQLite may memory-map for reads (`PRAGMA mmap_size`; SQLite caps
+/// it at its own limit); the rest of a larger file is read as before.
+const MMAP_SIZE: i64 = 1 << 30;
 
 pub struct SqliteStore {
     conn: Connection,
@@ -218,6 +221,14 @@ impl SqliteStore {
             path: path.to_owned(),
         };
         store.prepare()?;
+        // Reads that seek scattered `results` rows (flaky's message variety: one seek per result
+        // of a listed test, each into another page) were a `pread` each: 3/4 of `flaky` on a
+        // 9.9 M-result database. Mapped pages are read without a syscall or a copy. Only for the
+        // commands that open an existing database: the mapped pages a process touches count in
+        // its RSS, and ingest and import (which gain nothing from it) would show the database.
+        if mode == OpenMode::Existing {
+            store.conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+        }
         Ok(store)
     }
 
