@@ -534,7 +534,7 @@ fn record(
             .as_deref()
             .map(|m| String::from_utf8_lossy(m).into_owned())
             .unwrap_or_default();
-        crate::analyze::signature::cause_id(&crate::analyze::signature::cause(&m, text.as_deref()))
+        crate::analyze::signature::cause_id_of(&m, text.as_deref())
     });
     let (test_name, kind) = match store.tests_by_id(&[test])?.remove(&test) {
         Some(t) => (t.name, t.kind),
