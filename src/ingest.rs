@@ -373,6 +373,9 @@ fn load_existing(
 
 /// Brings the lane's runs, the build's results, counts and durations up to date with `state`;
 /// returns the counts and the tests whose Problems may have changed.
+/// How many tests' new runs `write_outcomes` holds before writing them.
+const RUN_WRITES: usize = 4096;
+
 fn write_outcomes(
     store: &mut dyn Store,
     build: Id,
@@ -429,9 +432,16 @@ fn write_outcomes(
         if new != old {
             let (delete, upsert) = runs::diff(&old, &new);
             writes.push((test, delete, upsert));
+            // Written a chunk at a time: a 200,000-test build would otherwise hold every
+            // test's new runs at once (~90 bytes each).
+            if writes.len() == RUN_WRITES {
+                store.write_runs_many(lane, &writes)?;
+                writes.clear();
+            }
         }
     }
     store.write_runs_many(lane, &writes)?;
+    drop(writes);
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();
