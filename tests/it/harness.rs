@@ -370,6 +370,22 @@ impl Test {
     }
 }
 
+/// A `problems` listing without its ids (where a server's sequences skipped some), in an order
+/// that does not depend on them (the listing breaks ties by id).
+pub fn without_ids(mut problems: serde_json::Value) -> Vec<String> {
+    let mut list: Vec<String> = problems
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .map(|p| {
+            p.as_object_mut().unwrap().remove("id");
+            p.to_string()
+        })
+        .collect();
+    list.sort();
+    list
+}
+
 /// The `counts` object of a build as a tuple (passed, failed, error, skipped, xfail, xpass, flaky).
 pub fn counts(build: &serde_json::Value) -> [u64; 7] {
     let c = &build["counts"];

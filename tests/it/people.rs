@@ -167,7 +167,17 @@ fn an_import_killed_midway_and_rerun_ends_as_one_run_would() {
         rerun["imported"].as_u64().unwrap() + rerun["skipped"].as_u64().unwrap(),
         37
     );
-    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), expected);
+    let got = t.json(&["problems", "--all", "--intermittent"]);
+    if t.location().is_server() {
+        // A server's sequences do not roll back with a killed transaction: later Problems take
+        // higher ids. Everything else is as in one clean run.
+        assert_eq!(
+            crate::harness::without_ids(got),
+            crate::harness::without_ids(expected)
+        );
+    } else {
+        assert_eq!(got, expected);
+    }
 }
 
 #[test]

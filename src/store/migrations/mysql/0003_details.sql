@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS details (
     UNIQUE KEY details_hash (hash)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
-ALTER TABLE results ADD COLUMN details_id BIGINT NULL;
-
-ALTER TABLE results ADD CONSTRAINT results_details FOREIGN KEY (details_id) REFERENCES details(id);
+-- One statement, so that it is done whole or not at all (run again, it stops at "duplicate
+-- column", which the migration runner passes over).
+ALTER TABLE results
+    ADD COLUMN details_id BIGINT NULL,
+    ADD CONSTRAINT results_details FOREIGN KEY (details_id) REFERENCES details(id);
