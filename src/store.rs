@@ -30,6 +30,15 @@ pub use sqlite::SqliteStore;
 
 pub type Id = i64;
 
+/// A 16-byte key for a name or text of any length (tests, messages and details are found by it on
+/// every backend): the first bytes of its BLAKE3 hash.
+pub(crate) fn key(bytes: &[u8]) -> [u8; 16] {
+    let hash = blake3::hash(bytes);
+    let mut key = [0; 16];
+    key.copy_from_slice(&hash.as_bytes()[..16]);
+    key
+}
+
 /// Where the database lives, as `--db` / `PROBTRACK_DB` / the settings name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {

@@ -78,6 +78,7 @@ mod tests {
             Some("Traceback\n")
         );
         assert_eq!(text_of(Some(r#"{"text": 3}"#)), None);
+        assert_eq!(text_of(Some(r#"{"other": "x"}"#)), None);
         assert_eq!(text_of(Some("not json")), None);
         assert_eq!(text_of(None), None);
     }

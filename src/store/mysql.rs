@@ -15,8 +15,8 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 use probtrack_parsers::{Kind, Status};
 
 use super::details;
+use super::key;
 use super::migrate;
-use super::sqlite::key;
 use super::{
     BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord, ChangeRef, ColumnType,
     Counts, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord, NewBuild, NewTest, NoteRecord,
@@ -135,11 +135,6 @@ fn branch(text: String) -> Option<String> {
 
 fn count(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// `details.text` of a result's details, when it is a string (as SQLite's `json_extract`).
-fn details_text(details: Option<String>) -> Option<String> {
-    details::text_of(details.as_deref())
 }
 
 /// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
@@ -1184,7 +1179,7 @@ impl Store for MysqlStore {
             )?
             .map(|row| details_at(&row, 0))
             .transpose()?;
-        Ok(details_text(details.flatten()))
+        Ok(details::text_of(details.flatten().as_deref()))
     }
 
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
@@ -1782,7 +1777,7 @@ impl Store for MysqlStore {
                 time: col(&row, 4)?,
                 revision: col(&row, 5)?,
                 message: opt_bytes(&row, 6)?,
-                text: details_text(details_at(&row, 7)?),
+                text: details::text_of(details_at(&row, 7)?.as_deref()),
             });
         }
         Ok(out)

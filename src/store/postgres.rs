@@ -18,8 +18,8 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 use probtrack_parsers::{Kind, Status};
 
 use super::details;
+use super::key;
 use super::migrate;
-use super::sqlite::key;
 use super::{
     BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord, ChangeRef, ColumnType,
     Counts, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord, NewBuild, NewTest, NoteRecord,
@@ -229,11 +229,6 @@ fn kind(text: &str) -> Result<Kind> {
 
 fn count(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// The `text` string of a result's details (a JSON object), as SQLite's `json_extract(details, '$.text')`.
-fn details_text(details: Option<&str>) -> Option<String> {
-    details::text_of(details)
 }
 
 /// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
@@ -1182,7 +1177,7 @@ impl Store for PostgresStore {
              WHERE r.build_id = $1 AND r.test_id = $2",
             &[&build, &test],
         )? {
-            Some(row) => Ok(details_text(details_at(&row, 0)?.as_deref())),
+            Some(row) => Ok(details::text_of(details_at(&row, 0)?.as_deref())),
             None => Ok(None),
         }
     }
@@ -1777,7 +1772,7 @@ impl Store for PostgresStore {
                     time: get(row, 4)?,
                     revision: get(row, 5)?,
                     message: opt_bstring(row, 6)?,
-                    text: details_text(details_at(row, 7)?.as_deref()),
+                    text: details::text_of(details_at(row, 7)?.as_deref()),
                 })
             })
             .collect()
@@ -1961,18 +1956,6 @@ mod tests {
         }
         assert_eq!(chunk_rows(7), MAX_ROWS);
         assert_eq!(chunk_rows(100), 655);
-    }
-
-    #[test]
-    fn details_text_is_the_text_string_only() {
-        assert_eq!(
-            details_text(Some(r#"{"text": "Traceback\n"}"#)).as_deref(),
-            Some("Traceback\n")
-        );
-        assert_eq!(details_text(Some(r#"{"text": 3}"#)), None);
-        assert_eq!(details_text(Some(r#"{"other": "x"}"#)), None);
-        assert_eq!(details_text(Some("not json")), None);
-        assert_eq!(details_text(None), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use super::details;
+use super::key;
 use super::migrate;
 use super::{
     BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord, ChangeRef, ColumnType,
@@ -54,14 +55,6 @@ fn opt_bytes(value: ValueRef<'_>) -> Option<BString> {
         ValueRef::Null => None,
         other => Some(bytes(other)),
     }
-}
-
-/// A 16-byte key for a name or text of any length.
-pub(crate) fn key(bytes: &[u8]) -> [u8; 16] {
-    let hash = blake3::hash(bytes);
-    let mut key = [0; 16];
-    key.copy_from_slice(&hash.as_bytes()[..16]);
-    key
 }
 
 fn status(text: &str) -> rusqlite::Result<Status> {
