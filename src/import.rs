@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::ingest::{self, IngestOptions, Input};
+use crate::ingest::{self, IngestOptions};
 use crate::store::{ChangeRecord, Store};
 
 /// One build found in the directory.
@@ -249,7 +249,17 @@ pub struct ImportOptions {
     pub source_root: Option<String>,
 }
 
+/// How many builds an import writes before it judges their Problems and commits: judging once per
+/// batch instead of after every build is most of import's speed, and a stopped import loses at
+/// most one batch.
+pub const BATCH_BUILDS: usize = 256;
+
 /// Imports the planned builds, calling `progress` after each.
+///
+/// Builds are written in batches of [`BATCH_BUILDS`], each batch one transaction whose Problems
+/// are judged once at its end, while a second thread parses the reports ahead. A build that fails
+/// (a report that cannot be read or parsed) is undone alone: the builds before it are judged and
+/// committed, and the error is returned.
 pub fn import(
     store: &mut dyn Store,
     planned: &[PlannedBuild],
@@ -260,18 +270,79 @@ pub fn import(
         builds: planned.len(),
         ..ImportSummary::default()
     };
+    // Builds already present are skipped (and not parsed).
+    let mut present = Vec::with_capacity(planned.len());
     for build in planned {
+        present.push(store.find_build(&build.builder, build.number)?.is_some());
+    }
+    let todo: Vec<Vec<PathBuf>> = planned
+        .iter()
+        .zip(&present)
+        .filter(|(_, &present)| !present)
+        .map(|(build, _)| build.reports.clone())
+        .collect();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(ingest::ahead::CAPACITY);
+        let (parser, source_root) = (options.parser, options.source_root.clone());
+        scope.spawn(move || ingest::ahead::parse_builds(todo, parser, source_root, tx));
+        let mut known = ingest::Known::across_builds();
+        let builds: Vec<(&PlannedBuild, bool)> =
+            planned.iter().zip(present.iter().copied()).collect();
+        for batch in builds.chunks(BATCH_BUILDS) {
+            store.begin_write()?;
+            let mut written = Vec::new();
+            let outcome = import_batch(
+                store,
+                batch,
+                options,
+                &rx,
+                &mut known,
+                &mut written,
+                &mut summary,
+                &mut progress,
+            );
+            // What was written is judged and kept, also when a build failed.
+            let judged = ingest::judge(store, &written).and_then(|()| store.commit());
+            if let Err(e) = outcome.and(judged) {
+                let _ = store.rollback();
+                return Err(e);
+            }
+            // Another process may write between batches.
+            known.forget();
+        }
+        Ok(())
+    })?;
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_batch(
+    store: &mut dyn Store,
+    batch: &[(&PlannedBuild, bool)],
+    options: &ImportOptions,
+    ahead: &std::sync::mpsc::Receiver<ingest::ahead::Event>,
+    known: &mut ingest::Known,
+    written: &mut Vec<ingest::Written>,
+    summary: &mut ImportSummary,
+    progress: &mut impl FnMut(&PlannedBuild, &mut Vec<String>),
+) -> Result<()> {
+    for &(build, present) in batch {
         let mut warnings = Vec::new();
-        if store.find_build(&build.builder, build.number)?.is_some() {
+        if present {
             summary.skipped += 1;
             progress(build, &mut warnings);
             continue;
         }
-        let reports = build
-            .reports
-            .iter()
-            .map(|path| ingest::prepare(&Input::File(path.clone())))
-            .collect::<Result<Vec<_>>>()?;
+        let reports = ingest::ahead::build(ahead)?;
+        if store.find_build(&build.builder, build.number)?.is_some() {
+            // Written by another process since the import started.
+            for _ in &reports {
+                ingest::ahead::skip(ahead)?;
+            }
+            summary.skipped += 1;
+            progress(build, &mut warnings);
+            continue;
+        }
         let ingest_options = IngestOptions {
             builder: build.builder.clone(),
             number: build.number,
@@ -288,9 +359,20 @@ pub fn import(
             source_root: options.source_root.clone(),
             ..IngestOptions::default()
         };
-        let done = ingest::ingest(store, &ingest_options, &reports)?;
+        store.savepoint()?;
+        let done = match ingest::write(store, &ingest_options, &reports, Some(ahead), known) {
+            Ok(done) => {
+                store.release_savepoint()?;
+                done
+            }
+            Err(e) => {
+                store.rollback_to_savepoint()?;
+                known.forget();
+                return Err(e);
+            }
+        };
         summary.imported += 1;
-        let c = done.counts;
+        let c = done.summary.counts;
         summary.results += c.passed
             + c.failed
             + c.error
@@ -298,8 +380,9 @@ pub fn import(
             + c.expected_failure
             + c.unexpected_success
             + c.flaky;
-        warnings.extend(done.warnings);
+        warnings.extend(done.summary.warnings.iter().cloned());
+        written.push(done);
         progress(build, &mut warnings);
     }
-    Ok(summary)
+    Ok(())
 }

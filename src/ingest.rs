@@ -19,9 +19,12 @@ use crate::error::{Error, Result};
 use crate::runs;
 use crate::store::{ChangeRecord, Counts, Id, NewBuild, ResultRecord, Run, Store};
 
+pub mod ahead;
+mod known;
 mod read;
 mod state;
 
+pub use known::Known;
 pub use read::{parse_input, prepare, Input, Parsed, Source};
 use state::{BuildState, IngestSink};
 
@@ -85,7 +88,12 @@ pub fn ingest(
     reports: &[Source],
 ) -> Result<IngestSummary> {
     store.begin_write()?;
-    match write(store, options, reports) {
+    let outcome = (|| {
+        let written = write(store, options, reports, None, &mut Known::default())?;
+        judge(store, std::slice::from_ref(&written))?;
+        new_problems(store, written)
+    })();
+    match outcome {
         Ok(summary) => {
             store.commit()?;
             Ok(summary)
@@ -97,11 +105,34 @@ pub fn ingest(
     }
 }
 
-fn write(
+/// A build written but whose Problems are not judged yet: [`judge`] does that, for one build or for
+/// a batch of them in the same transaction.
+pub struct Written {
+    pub summary: IngestSummary,
+    build: Id,
+    builder: String,
+    branch: Option<String>,
+    /// Whether the build changed the outcomes of its lane (else it needs no judging).
+    changed: bool,
+    /// The tests whose Problems it may have changed.
+    touched: Vec<Id>,
+    /// Problems on the builder fixed at or after this build number may be judged anew: a Problem
+    /// is judged on up to AFTER builds after its fix.
+    since: i64,
+    /// `(lane, number, time)` when the build went in as its lane's newest.
+    newest: Option<crate::problems::NewBuild>,
+}
+
+/// Writes a build: its metadata, blamelist, results, runs and durations. The reports are parsed
+/// here, or, with `ahead`, were parsed on another thread (in order, see [`ahead`]). `known`
+/// carries test ids and lane runs from one build to the next of the same transaction.
+pub fn write(
     store: &mut dyn Store,
     options: &IngestOptions,
     reports: &[Source],
-) -> Result<IngestSummary> {
+    ahead: Option<&std::sync::mpsc::Receiver<ahead::Event>>,
+    known: &mut Known,
+) -> Result<Written> {
     let now = clock::to_micros(clock::now());
     let builder = store.create_builder(&options.builder)?;
     let lane = store.lane_id(builder, options.branch.as_deref())?;
@@ -204,13 +235,16 @@ fn write(
     // What the build already holds, then each new report, streamed in.
     let mut state = BuildState::default();
     if keep_existing {
-        load_existing(store, build, lane, options.number, &mut state)?;
+        load_existing(store, build, lane, options.number, &mut state, known)?;
     }
     let mut summaries = Vec::new();
     let mut seen = HashSet::new();
     let mut fresh = 0u32;
     for source in reports {
         if !seen.insert(source.hash) || store.report_exists(build, &source.hash)? {
+            if let Some(rx) = ahead {
+                ahead::skip(rx)?;
+            }
             summaries.push(ReportSummary {
                 file: source.name.clone(),
                 parser: None,
@@ -220,26 +254,26 @@ fn write(
             continue;
         }
         fresh += 1;
-        let (format, mut reader) = read::open(&source.name, source.reader()?, options.parser)?;
-        let parse_options = ParseOptions {
-            source: source.name.clone(),
-            source_root: options.source_root.clone(),
+        let mut sink = IngestSink::new(store, known, &mut state, fresh);
+        let parsed = match ahead {
+            Some(rx) => ahead::replay(rx, &mut sink),
+            None => read::open(&source.name, source.reader()?, options.parser).and_then(
+                |(format, mut reader)| {
+                    let parse_options = ParseOptions {
+                        source: source.name.clone(),
+                        source_root: options.source_root.clone(),
+                    };
+                    format.parse(&mut reader, &parse_options, &mut sink)?;
+                    Ok(format.name())
+                },
+            ),
         };
-        let mut sink = IngestSink::new(store, &mut state, fresh);
-        let parsed = format.parse(&mut reader, &parse_options, &mut sink);
         let results = sink.finish()?;
-        parsed?;
-        store.insert_report(
-            build,
-            &source.hash,
-            &source.name,
-            format.name(),
-            results,
-            now,
-        )?;
+        let parser = parsed?;
+        store.insert_report(build, &source.hash, &source.name, parser, results, now)?;
         summaries.push(ReportSummary {
             file: source.name.clone(),
-            parser: Some(format.name()),
+            parser: Some(parser),
             results,
             added: true,
         });
@@ -261,50 +295,127 @@ fn write(
             .find_build(&options.builder, options.number)?
             .map(|b| b.counts)
             .unwrap_or_default();
-        return Ok(IngestSummary {
+        return Ok(Written {
+            summary: IngestSummary {
+                builder: options.builder.clone(),
+                build: options.number,
+                action: if changes.is_empty() {
+                    "unchanged"
+                } else {
+                    "added"
+                },
+                reports: summaries,
+                counts,
+                changes: changes.len(),
+                warnings: state.warnings,
+                new_problems: Vec::new(),
+            },
+            build,
+            builder: options.builder.clone(),
+            branch: options.branch.clone(),
+            changed: false,
+            touched: Vec::new(),
+            since: i64::MAX,
+            newest: None,
+        });
+    }
+
+    let (counts, touched) = write_outcomes(store, build, lane, options, &state, known)?;
+    // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix on
+    // each builder): one still open here, or fixed here in the last AFTER builds, may be judged anew.
+    let lane_builds = store.lane_builds(lane)?;
+    let since = lane_builds
+        .len()
+        .checked_sub(crate::problems::AFTER + 1)
+        .map_or(i64::MIN, |i| lane_builds[i].number);
+    let newest = lane_builds
+        .last()
+        .filter(|b| b.number == options.number)
+        .map(|b| (lane, b.number, b.time));
+    Ok(Written {
+        summary: IngestSummary {
             builder: options.builder.clone(),
             build: options.number,
-            action: if changes.is_empty() {
-                "unchanged"
-            } else {
-                "added"
-            },
+            action,
             reports: summaries,
             counts,
             changes: changes.len(),
             warnings: state.warnings,
             new_problems: Vec::new(),
-        });
-    }
-
-    let (counts, mut touched) = write_outcomes(store, build, lane, options, &state)?;
-    // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix on
-    // each builder): one still open here, or fixed here in the last AFTER builds, may be judged anew.
-    let numbers: Vec<i64> = store.lane_builds(lane)?.iter().map(|b| b.number).collect();
-    let since = numbers
-        .len()
-        .checked_sub(crate::problems::AFTER + 1)
-        .map_or(i64::MIN, |i| numbers[i]);
-    touched.extend(store.tests_with_recent_problems(
-        &options.builder,
-        options.branch.as_deref(),
+        },
+        build,
+        builder: options.builder.clone(),
+        branch: options.branch.clone(),
+        changed: true,
+        touched,
         since,
-    )?);
-    touched.sort_unstable();
-    touched.dedup();
-    let branch = crate::problems::Branch::load(store, options.branch.as_deref())?;
-    let newest = store
-        .lane_builds(lane)?
-        .last()
-        .filter(|b| b.number == options.number)
-        .map(|b| (lane, b.number, b.time));
-    crate::problems::update_after(store, &branch, &touched, newest)?;
-    let new_problems = store
+        newest,
+    })
+}
+
+/// Judges the Problems that the written builds may have changed, branch by branch: the tests they
+/// touched, and those with a Problem recent enough on one of their builders to be judged anew.
+/// Judging a batch once gives the Problems that judging after each build would (the analysis
+/// depends only on the outcomes, see `problems::update_after`).
+pub fn judge(store: &mut dyn Store, written: &[Written]) -> Result<()> {
+    let mut branches: Vec<&Option<String>> = written.iter().map(|w| &w.branch).collect();
+    branches.sort();
+    branches.dedup();
+    for branch in branches {
+        let batch: Vec<&Written> = written
+            .iter()
+            .filter(|w| &w.branch == branch && w.changed)
+            .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let mut touched: Vec<Id> = batch
+            .iter()
+            .flat_map(|w| w.touched.iter().copied())
+            .collect();
+        // Per builder, the earliest `since` of the batch covers every build's window.
+        let mut since: Vec<(&str, i64)> = Vec::new();
+        for w in &batch {
+            match since.iter_mut().find(|(b, _)| *b == w.builder) {
+                Some((_, s)) => *s = (*s).min(w.since),
+                None => since.push((&w.builder, w.since)),
+            }
+        }
+        for (builder, since) in since {
+            touched.extend(store.tests_with_recent_problems(builder, branch.as_deref(), since)?);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        // When every build went in as its lane's newest, Problems settled before the earliest
+        // new build of each lane need no judging.
+        let mut newest: Vec<crate::problems::NewBuild> = Vec::new();
+        if batch.iter().all(|w| w.newest.is_some()) {
+            for (lane, number, time) in batch.iter().filter_map(|w| w.newest) {
+                match newest.iter_mut().find(|n| n.0 == lane) {
+                    Some(n) if (number, time) < (n.1, n.2) => *n = (lane, number, time),
+                    Some(_) => {}
+                    None => newest.push((lane, number, time)),
+                }
+            }
+        }
+        let loaded = crate::problems::Branch::load(store, branch.as_deref())?;
+        crate::problems::update_after(store, &loaded, &touched, &newest)?;
+    }
+    Ok(())
+}
+
+/// The summary of a written and judged build, with the Problems it opened.
+fn new_problems(store: &mut dyn Store, written: Written) -> Result<IngestSummary> {
+    let mut summary = written.summary;
+    if !written.changed {
+        return Ok(summary);
+    }
+    summary.new_problems = store
         .problems(&crate::store::ProblemFilter {
             open: Some(true),
             intermittent: Some(false),
-            branch: Some(options.branch.clone()),
-            first_build: Some(build),
+            branch: Some(written.branch.clone()),
+            first_build: Some(written.build),
             ..crate::store::ProblemFilter::default()
         })?
         .into_iter()
@@ -322,16 +433,7 @@ fn write(
             }
         })
         .collect();
-    Ok(IngestSummary {
-        builder: options.builder.clone(),
-        build: options.number,
-        action,
-        reports: summaries,
-        counts,
-        changes: changes.len(),
-        warnings: state.warnings,
-        new_problems,
-    })
+    Ok(summary)
 }
 
 fn previous_revision(store: &mut dyn Store, lane: Id, number: i64) -> Result<Option<String>> {
@@ -349,6 +451,7 @@ fn load_existing(
     lane: Id,
     number: i64,
     state: &mut BuildState,
+    known: &mut Known,
 ) -> Result<()> {
     let mut rows: std::collections::HashMap<Id, ResultRecord> = store
         .build_results(build)?
@@ -359,15 +462,17 @@ fn load_existing(
         .build_durations(build)?
         .map(|blob| durations::decode(&blob).into_iter().collect())
         .unwrap_or_default();
-    for (test, test_runs) in store.lane_runs(lane)? {
-        let Some(status) = runs::outcome_at(&test_runs, number) else {
+    let lane_runs = known.take_lane_runs(store, lane)?;
+    for (test, test_runs) in &lane_runs {
+        let Some(status) = runs::outcome_at(test_runs, number) else {
             continue;
         };
-        match rows.remove(&test) {
+        match rows.remove(test) {
             Some(row) => state.existing(row),
-            None => state.existing_plain(test, status, timing.get(&test).copied().flatten()),
+            None => state.existing_plain(*test, status, timing.get(test).copied().flatten()),
         }
     }
+    known.keep_lane_runs(lane, lane_runs);
     Ok(())
 }
 
@@ -382,12 +487,13 @@ fn write_outcomes(
     lane: Id,
     options: &IngestOptions,
     state: &BuildState,
+    known: &mut Known,
 ) -> Result<(Counts, Vec<Id>)> {
     let numbers: Vec<i64> = store.lane_builds(lane)?.iter().map(|b| b.number).collect();
     let number = options.number;
     // A build that is not the lane's newest changes its neighbours' view of every test.
     let appended = numbers.last().is_none_or(|&last| last == number);
-    let mut lane_runs = store.lane_runs(lane)?;
+    let mut lane_runs = known.take_lane_runs(store, lane)?;
 
     // A compile diagnostic seen before and not now is fixed where its file was compiled again.
     let mut fixed_diagnostics: HashSet<Id> = HashSet::new();
@@ -412,25 +518,24 @@ fn write_outcomes(
     };
 
     // Runs: every test of the lane and of the build takes this build's outcome.
-    let mut tests: Vec<Id> = lane_runs.keys().copied().collect();
-    tests.extend(state.entries.keys().filter(|t| !lane_runs.contains_key(t)));
-    tests.sort_unstable();
     let mut touched: Vec<Id> = Vec::new();
     let mut writes: Vec<(Id, Vec<i64>, Vec<Run>)> = Vec::new();
-    for test in tests {
-        let old = lane_runs.remove(&test).unwrap_or_default();
-        let before = runs::last_evidence(&old, number);
+    let mut step = |test: Id, runs: &mut Vec<Run>, store: &mut dyn Store| -> Result<()> {
         let status = status_of(&test);
-        let mut new = old.clone();
-        runs::set_outcome(&mut new, &numbers, number, status);
         // Problems change where the build is not the newest, or where the test fails in it, or
         // failed before it on this lane.
         let failing = |s: Option<Status>| s.is_some_and(Status::is_failing);
-        if !appended || failing(status) || failing(before) {
+        if !appended || failing(status) || failing(runs::last_evidence(runs, number)) {
             touched.push(test);
         }
-        if new != old {
-            let (delete, upsert) = runs::diff(&old, &new);
+        // Most tests keep the outcome they had: nothing to copy or write.
+        if runs::outcome_at(runs, number) == status {
+            return Ok(());
+        }
+        let old = runs.clone();
+        runs::set_outcome(runs, &numbers, number, status);
+        if *runs != old {
+            let (delete, upsert) = runs::diff(&old, runs);
             writes.push((test, delete, upsert));
             // Written a chunk at a time: a 200,000-test build would otherwise hold every
             // test's new runs at once (~90 bytes each).
@@ -439,9 +544,28 @@ fn write_outcomes(
                 writes.clear();
             }
         }
+        Ok(())
+    };
+    for (&test, runs) in lane_runs.iter_mut() {
+        step(test, runs, store)?;
     }
+    let new_tests: Vec<Id> = state
+        .entries
+        .keys()
+        .filter(|t| !lane_runs.contains_key(t))
+        .copied()
+        .collect();
+    for test in new_tests {
+        let mut runs = Vec::new();
+        step(test, &mut runs, store)?;
+        if known.remembers() {
+            lane_runs.insert(test, runs);
+        }
+    }
+    drop(step);
     store.write_runs_many(lane, &writes)?;
     drop(writes);
+    known.keep_lane_runs(lane, lane_runs);
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();

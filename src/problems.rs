@@ -261,20 +261,26 @@ pub fn story_steps<'a>(
 
 /// Recomputes the Problems of `tests` on `branch` and stores them.
 pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
-    update_after(store, branch, tests, None)
+    update_after(store, branch, tests, &[])
 }
 
 /// The build an ingest just added as the newest of its lane: `(lane, number, time)`.
 pub type NewBuild = (Id, i64, i64);
 
-/// [`update`] after `new` was appended: Problems settled before it — fixed before it, and on its
-/// builder followed by more than AFTER builds — cannot change, and are not recomputed.
+/// [`update`] after the builds `new` were appended (for each lane, the earliest of them): Problems
+/// settled before them — fixed before each, and on its builder followed by more than AFTER builds
+/// — cannot change, and are not recomputed. With `new` empty, every Problem of `tests` is.
+///
+/// New Problems take their ids in the order of their first failures (time, builder, number), then
+/// of their tests: the order judging after every build would give them, whichever batches of
+/// builds they were judged in.
 pub fn update_after(
     store: &mut dyn Store,
     branch: &Branch,
     tests: &[Id],
-    new: Option<NewBuild>,
+    new: &[NewBuild],
 ) -> Result<()> {
+    let mut created: Vec<ProblemRecord> = Vec::new();
     // A result under a renamed test's old name is its new name's history.
     let mut all: Vec<Id> = Vec::with_capacity(tests.len());
     for &test in tests {
@@ -317,12 +323,10 @@ pub fn update_after(
             {
                 continue;
             }
-            if let Some(new) = new {
-                if settled(episode, &lanes, new) {
-                    if let Some(i) = old.iter().position(|(_, f)| *f == first) {
-                        old.remove(i);
-                        continue;
-                    }
+            if !new.is_empty() && new.iter().all(|&n| settled(episode, &lanes, n)) {
+                if let Some(i) = old.iter().position(|(_, f)| *f == first) {
+                    old.remove(i);
+                    continue;
                 }
             }
             // Else (its first failures went into a known-bad range) by failures it overlaps on a
@@ -342,8 +346,10 @@ pub fn update_after(
                 });
             let id = reuse.map_or(0, |i| old.remove(i).0);
             let record = record(store, branch, test, id, episode, &lanes)?;
-            // Most recomputed Problems are as they were: write only what changed.
-            if !existing.iter().any(|e| unchanged(e, &record)) {
+            if id == 0 {
+                created.push(record);
+            } else if !existing.iter().any(|e| unchanged(e, &record)) {
+                // Most recomputed Problems are as they were: write only what changed.
                 store.save_problem(&record)?;
             }
         }
@@ -361,6 +367,20 @@ pub fn update_after(
                 _ => store.delete_problem(id)?,
             }
         }
+    }
+    created.sort_by(|a, b| {
+        let order = |p: &ProblemRecord| {
+            (
+                p.first_failure.time,
+                p.first_failure.builder.clone(),
+                p.first_failure.number,
+                p.test,
+            )
+        };
+        order(a).cmp(&order(b))
+    });
+    for record in &created {
+        store.save_problem(record)?;
     }
     Ok(())
 }

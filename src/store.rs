@@ -454,6 +454,13 @@ pub trait Store {
     fn begin_write(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
+    /// Inside a write: marks a point that [`Store::rollback_to_savepoint`] returns to (one at a
+    /// time), so that one build of a batch can fail without undoing the others.
+    fn savepoint(&mut self) -> Result<()>;
+    /// Keeps what was written since [`Store::savepoint`].
+    fn release_savepoint(&mut self) -> Result<()>;
+    /// Undoes what was written since [`Store::savepoint`]; the transaction goes on.
+    fn rollback_to_savepoint(&mut self) -> Result<()>;
 
     fn builder_id(&mut self, name: &str) -> Result<Option<Id>>;
     fn create_builder(&mut self, name: &str) -> Result<Id>;

@@ -6,6 +6,7 @@ use bstr::{BString, ByteSlice};
 use chrono::{DateTime, Utc};
 use probtrack_parsers::{Kind, Sink, Status, TestResult};
 
+use super::Known;
 use crate::error::Error;
 use crate::store::{Id, NewTest, ResultRecord, Store};
 
@@ -159,6 +160,7 @@ const BATCH: usize = 2048;
 /// the build's state. Store errors stop the merging and are returned by [`IngestSink::finish`].
 pub struct IngestSink<'a> {
     pub store: &'a mut dyn Store,
+    known: &'a mut Known,
     pub state: &'a mut BuildState,
     pub report: u32,
     pending: Vec<TestResult>,
@@ -167,9 +169,15 @@ pub struct IngestSink<'a> {
 }
 
 impl<'a> IngestSink<'a> {
-    pub fn new(store: &'a mut dyn Store, state: &'a mut BuildState, report: u32) -> Self {
+    pub fn new(
+        store: &'a mut dyn Store,
+        known: &'a mut Known,
+        state: &'a mut BuildState,
+        report: u32,
+    ) -> Self {
         IngestSink {
             store,
+            known,
             state,
             report,
             pending: Vec::with_capacity(BATCH),
@@ -186,27 +194,49 @@ impl<'a> IngestSink<'a> {
         if self.error.is_some() {
             return;
         }
-        let tests: Vec<NewTest> = batch
+        let runner_id = |r: &TestResult| {
+            r.details
+                .get("runner_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        // Tests already known in this transaction need no lookup.
+        let mut ids: Vec<Option<Id>> = batch
             .iter()
-            .map(|r| NewTest {
-                name: r.test.clone(),
-                kind: r.kind,
-                file: compile_file(r),
-                runner_id: r
-                    .details
-                    .get("runner_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
+            .map(|r| {
+                let runner = r.details.get("runner_id").and_then(|v| v.as_str());
+                self.known.test_id(&r.test, runner)
             })
             .collect();
-        match self.store.test_ids(&tests) {
-            Ok(ids) => {
-                drop(tests);
-                for (id, result) in ids.into_iter().zip(batch) {
-                    self.state.add(id, result, self.report);
+        let missing: Vec<usize> = (0..batch.len()).filter(|&i| ids[i].is_none()).collect();
+        if !missing.is_empty() {
+            let tests: Vec<NewTest> = missing
+                .iter()
+                .map(|&i| {
+                    let r = &batch[i];
+                    NewTest {
+                        name: r.test.clone(),
+                        kind: r.kind,
+                        file: compile_file(r),
+                        runner_id: runner_id(r),
+                    }
+                })
+                .collect();
+            match self.store.test_ids(&tests) {
+                Ok(found) => {
+                    for ((&i, id), test) in missing.iter().zip(found).zip(tests) {
+                        ids[i] = Some(id);
+                        self.known.learn_test(test, id);
+                    }
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
                 }
             }
-            Err(e) => self.error = Some(e),
+        }
+        for (id, result) in ids.into_iter().zip(batch) {
+            self.state.add(id.unwrap_or_default(), result, self.report);
         }
         self.pending = Vec::with_capacity(BATCH);
     }

@@ -10,12 +10,12 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
-/// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text.
+/// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at the fastest
+/// level: an import deflates every new traceback, and level 1 takes a third of the default level's
+/// time for ~7% more bytes (tracebacks repeat their frames).
 pub fn pack(json: &str) -> Vec<u8> {
-    let mut encoder = DeflateEncoder::new(
-        Vec::with_capacity(json.len() / 3 + 16),
-        Compression::default(),
-    );
+    let mut encoder =
+        DeflateEncoder::new(Vec::with_capacity(json.len() / 3 + 16), Compression::fast());
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(json.as_bytes());
     encoder.finish().unwrap_or_default()

@@ -636,6 +636,19 @@ impl Store for MysqlStore {
         outcome.and(released)
     }
 
+    fn savepoint(&mut self) -> Result<()> {
+        self.conn.query_drop("SAVEPOINT build").db()
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.conn.query_drop("RELEASE SAVEPOINT build").db()
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.conn.query_drop("ROLLBACK TO SAVEPOINT build").db()?;
+        self.conn.query_drop("RELEASE SAVEPOINT build").db()
+    }
+
     fn rollback(&mut self) -> Result<()> {
         if !self.writing {
             return Ok(());

@@ -620,6 +620,24 @@ impl Store for PostgresStore {
         self.client.batch_execute("COMMIT").map_err(pg_error)
     }
 
+    fn savepoint(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("SAVEPOINT build")
+            .map_err(pg_error)
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("RELEASE SAVEPOINT build")
+            .map_err(pg_error)
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("ROLLBACK TO SAVEPOINT build; RELEASE SAVEPOINT build")
+            .map_err(pg_error)
+    }
+
     fn rollback(&mut self) -> Result<()> {
         if self.in_write {
             self.in_write = false;

@@ -31,6 +31,15 @@ const MMAP_SIZE: i64 = 1 << 30;
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// Message and details ids looked up or created in the current write, by key: a batch of
+    /// builds repeats the same few texts. Forgotten when the write ends or rolls back.
+    text_ids: HashMap<(TextKind, [u8; 16]), Id>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum TextKind {
+    Message,
+    Details,
 }
 
 /// Report text: TEXT when it is valid UTF-8, otherwise a BLOB of the original bytes.
@@ -212,6 +221,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_owned(),
+            text_ids: HashMap::new(),
         };
         store.prepare()?;
         // Reads that seek scattered `results` rows (flaky's message variety: one seek per result
@@ -338,19 +348,39 @@ impl Store for SqliteStore {
     }
 
     fn begin_write(&mut self) -> Result<()> {
+        self.text_ids.clear();
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         Ok(())
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.text_ids.clear();
         self.conn.execute_batch("COMMIT")?;
         Ok(())
     }
 
     fn rollback(&mut self) -> Result<()> {
+        self.text_ids.clear();
         if !self.conn.is_autocommit() {
             self.conn.execute_batch("ROLLBACK")?;
         }
+        Ok(())
+    }
+
+    fn savepoint(&mut self) -> Result<()> {
+        self.conn.execute_batch("SAVEPOINT build")?;
+        Ok(())
+    }
+
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.conn.execute_batch("RELEASE build")?;
+        Ok(())
+    }
+
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.text_ids.clear();
+        self.conn
+            .execute_batch("ROLLBACK TO build; RELEASE build")?;
         Ok(())
     }
 
@@ -1149,8 +1179,13 @@ impl Store for SqliteStore {
             sql += &format!(" AND p.first_build_id = ?{}", args.len());
         }
         if let Some(ids) = &filter.ids {
+            // One statement text for any list, so that it is prepared once.
             let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            sql += &format!(" AND p.id IN ({})", list.join(","));
+            args.push(Value::Text(format!("[{}]", list.join(","))));
+            sql += &format!(
+                " AND p.id IN (SELECT value FROM json_each(?{}))",
+                args.len()
+            );
         }
         sql += " ORDER BY p.last_time DESC, p.id DESC";
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -1554,6 +1589,15 @@ impl Store for SqliteStore {
 impl SqliteStore {
     fn details_id(&mut self, json: &str) -> Result<Id> {
         let hash = key(json.as_bytes());
+        if let Some(&id) = self.text_ids.get(&(TextKind::Details, hash)) {
+            return Ok(id);
+        }
+        let id = self.lookup_details_id(json, hash)?;
+        self.text_ids.insert((TextKind::Details, hash), id);
+        Ok(id)
+    }
+
+    fn lookup_details_id(&mut self, json: &str, hash: [u8; 16]) -> Result<Id> {
         let found: Option<Id> = self
             .conn
             .prepare_cached("SELECT id FROM details WHERE hash = ?1")?
@@ -1570,14 +1614,19 @@ impl SqliteStore {
 
     fn message_id(&mut self, message: &[u8]) -> Result<Id> {
         let hash = key(message);
+        if let Some(&id) = self.text_ids.get(&(TextKind::Message, hash)) {
+            return Ok(id);
+        }
         self.conn
             .prepare_cached(
                 "INSERT INTO messages (hash, text) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
             )?
             .execute(params![&hash[..], text(message)])?;
-        Ok(self
+        let id = self
             .conn
             .prepare_cached("SELECT id FROM messages WHERE hash = ?1")?
-            .query_row([&hash[..]], |row| row.get(0))?)
+            .query_row([&hash[..]], |row| row.get::<_, Id>(0))?;
+        self.text_ids.insert((TextKind::Message, hash), id);
+        Ok(id)
     }
 }

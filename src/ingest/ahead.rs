@@ -1,0 +1,178 @@
+//! Parsing ahead: a batch of builds (an `import`) reads and parses the next builds' reports on a
+//! second thread while this one writes the current build to the database. Parsing is about a
+//! quarter of an import's work; on two cores it now overlaps the rest.
+//!
+//! The parsing thread sends, for each build, its prepared reports, then each report's events in
+//! the order its parser gave them, then the report's end. A bounded channel keeps it at most a few
+//! thousand results ahead, so memory does not grow with the history.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use bstr::BString;
+use chrono::{DateTime, Utc};
+use probtrack_parsers::{Format, ParseOptions, Sink, TestResult};
+
+use super::read::{self, Input, Source};
+use crate::error::{Error, Result};
+
+/// Results sent together.
+const BATCH: usize = 2048;
+/// Messages in flight: with [`BATCH`], at most ~16,000 results parsed ahead.
+pub const CAPACITY: usize = 8;
+
+/// What the parsing thread sends.
+pub enum Event {
+    /// A build's reports, read and hashed, or why one could not be read.
+    Build(Result<Vec<Source>>),
+    Results(Vec<TestResult>),
+    Compiled(BString),
+    Warning(String),
+    Timestamp(DateTime<Utc>),
+    /// The end of a report: the parser that read it, or why it could not be read.
+    End(Result<&'static str>),
+}
+
+/// Prepares and parses the reports of each build in turn, sending what it finds; stops early when
+/// the receiving side has gone (an error there ends the import).
+pub fn parse_builds(
+    builds: impl IntoIterator<Item = Vec<PathBuf>>,
+    parser: Option<&'static dyn Format>,
+    source_root: Option<String>,
+    tx: SyncSender<Event>,
+) {
+    for paths in builds {
+        let sources: Result<Vec<Source>> = paths
+            .iter()
+            .map(|path| read::prepare(&Input::File(path.clone())))
+            .collect();
+        let names: Vec<(String, Result<Box<dyn std::io::Read>>)> = match &sources {
+            Ok(sources) => sources
+                .iter()
+                .map(|s| (s.name.clone(), s.reader()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if tx.send(Event::Build(sources)).is_err() {
+            return;
+        }
+        for (name, reader) in names {
+            let mut sink = Forward {
+                tx: &tx,
+                pending: Vec::with_capacity(BATCH),
+                earliest: None,
+                gone: false,
+            };
+            let outcome = reader
+                .and_then(|reader| read::open(&name, reader, parser))
+                .and_then(|(format, mut reader)| {
+                    let options = ParseOptions {
+                        source: name.clone(),
+                        source_root: source_root.clone(),
+                    };
+                    format.parse(&mut reader, &options, &mut sink)?;
+                    Ok(format.name())
+                });
+            sink.flush();
+            if let Some(time) = sink.earliest.take() {
+                sink.send(Event::Timestamp(time));
+            }
+            if sink.gone || tx.send(Event::End(outcome)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The parser's side: forwards what it finds in batches. Of the timestamps (one per test suite)
+/// only the earliest matters (see `IngestSink`), sent at the report's end.
+struct Forward<'a> {
+    tx: &'a SyncSender<Event>,
+    pending: Vec<TestResult>,
+    earliest: Option<DateTime<Utc>>,
+    gone: bool,
+}
+
+impl Forward<'_> {
+    fn send(&mut self, event: Event) {
+        if !self.gone && self.tx.send(event).is_err() {
+            self.gone = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+            self.send(Event::Results(batch));
+        }
+    }
+}
+
+impl Sink for Forward<'_> {
+    fn result(&mut self, result: TestResult) {
+        if self.gone {
+            return;
+        }
+        self.pending.push(result);
+        if self.pending.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn compiled(&mut self, file: BString) {
+        self.flush();
+        self.send(Event::Compiled(file));
+    }
+
+    fn warning(&mut self, message: String) {
+        self.flush();
+        self.send(Event::Warning(message));
+    }
+
+    fn timestamp(&mut self, time: DateTime<Utc>) {
+        self.earliest = Some(self.earliest.map_or(time, |t| t.min(time)));
+    }
+}
+
+fn stopped() -> Error {
+    Error::bad_input("the thread parsing reports stopped before the end of a report")
+        .hint("this is a bug in probtrack; please report it with the report that caused it")
+}
+
+/// The next build's prepared reports.
+pub fn build(rx: &Receiver<Event>) -> Result<Vec<Source>> {
+    match rx.recv() {
+        Ok(Event::Build(sources)) => sources,
+        _ => Err(stopped()),
+    }
+}
+
+/// Replays one report's events into `sink`: the parser's name, or the report's error.
+pub fn replay(rx: &Receiver<Event>, sink: &mut dyn Sink) -> Result<&'static str> {
+    report(rx, sink)?
+}
+
+/// Passes over one report's events (a report the build already holds): its own error does not
+/// matter.
+pub fn skip(rx: &Receiver<Event>) -> Result<()> {
+    struct Nothing;
+    impl Sink for Nothing {
+        fn result(&mut self, _: TestResult) {}
+    }
+    report(rx, &mut Nothing).map(|_| ())
+}
+
+/// One report's events into `sink`; the outer error is the parsing thread's, the inner the
+/// report's.
+fn report(rx: &Receiver<Event>, sink: &mut dyn Sink) -> Result<Result<&'static str>> {
+    loop {
+        match rx.recv() {
+            Ok(Event::Results(batch)) => batch.into_iter().for_each(|r| sink.result(r)),
+            Ok(Event::Compiled(file)) => sink.compiled(file),
+            Ok(Event::Warning(message)) => sink.warning(message),
+            Ok(Event::Timestamp(time)) => sink.timestamp(time),
+            Ok(Event::End(outcome)) => return Ok(outcome),
+            Ok(Event::Build(_)) | Err(_) => return Err(stopped()),
+        }
+    }
+}

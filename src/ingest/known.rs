@@ -1,0 +1,86 @@
+//! What a run of ingests in one transaction remembers from build to build: test ids by identity
+//! and each lane's runs. An `import` of a thousand builds would otherwise look up the same 10,000
+//! test names and read the same lanes back from the database for every build.
+//!
+//! Only valid inside the transaction that filled it: after a rollback (of the transaction or of a
+//! savepoint), call [`Known::forget`].
+
+use std::collections::HashMap;
+
+use bstr::BString;
+
+use crate::error::Result;
+use crate::store::{Id, NewTest, Run, Store};
+
+/// `Known::default()` remembers nothing (one build: nothing to gain, and memory to keep low for a
+/// huge report); [`Known::across_builds`] remembers.
+#[derive(Default)]
+pub struct Known {
+    remember: bool,
+    /// A test's name → its id and the runner id stored with it.
+    tests: HashMap<BString, (Id, Option<String>)>,
+    /// A lane → each test's runs there, as written so far.
+    lanes: HashMap<Id, HashMap<Id, Vec<Run>>>,
+}
+
+impl Known {
+    pub fn across_builds() -> Known {
+        Known {
+            remember: true,
+            ..Known::default()
+        }
+    }
+
+    /// Drops everything: the database may no longer hold it.
+    pub fn forget(&mut self) {
+        self.tests.clear();
+        self.lanes.clear();
+    }
+
+    /// A test's id, if known in this transaction and stored with this runner id (`None`: keep
+    /// what is stored).
+    pub fn test_id(&self, name: &[u8], runner_id: Option<&str>) -> Option<Id> {
+        let (id, stored) = self.tests.get(name)?;
+        match runner_id {
+            None => Some(*id),
+            Some(given) => (Some(given) == stored.as_deref()).then_some(*id),
+        }
+    }
+
+    /// Remembers the id the store gave a test.
+    pub fn learn_test(&mut self, test: NewTest, id: Id) {
+        if !self.remember {
+            return;
+        }
+        let runner = match (test.runner_id, self.tests.get(&test.name)) {
+            (None, Some((_, stored))) => stored.clone(),
+            (given, _) => given,
+        };
+        self.tests.insert(test.name, (id, runner));
+    }
+
+    /// A lane's runs, taken out of memory (or read from the store); give them back with
+    /// [`Known::keep_lane_runs`] once updated.
+    pub fn take_lane_runs(
+        &mut self,
+        store: &mut dyn Store,
+        lane: Id,
+    ) -> Result<HashMap<Id, Vec<Run>>> {
+        match self.lanes.remove(&lane) {
+            Some(runs) => Ok(runs),
+            None => store.lane_runs(lane),
+        }
+    }
+
+    /// Whether [`Known::keep_lane_runs`] keeps anything.
+    pub fn remembers(&self) -> bool {
+        self.remember
+    }
+
+    /// Remembers a lane's runs as they now are in the store.
+    pub fn keep_lane_runs(&mut self, lane: Id, runs: HashMap<Id, Vec<Run>>) {
+        if self.remember {
+            self.lanes.insert(lane, runs);
+        }
+    }
+}
