@@ -89,7 +89,13 @@ pub fn ingest(
 ) -> Result<IngestSummary> {
     store.begin_write()?;
     let outcome = (|| {
-        let written = write(store, options, reports, None, &mut Known::default())?;
+        // The reports are parsed on a second thread while this one looks their tests up.
+        let written = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(ahead::CAPACITY);
+            let (parser, root) = (options.parser, options.source_root.as_deref());
+            scope.spawn(move || ahead::parse_reports(reports, parser, root, &tx));
+            write(store, options, reports, Some(&rx), &mut Known::default())
+        })?;
         judge(store, std::slice::from_ref(&written))?;
         new_problems(store, written)
     })();

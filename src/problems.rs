@@ -198,6 +198,13 @@ impl Branch {
             })
     }
 
+    /// Whether `prune` took builds from any of this branch's lanes.
+    pub fn pruned(&self) -> bool {
+        self.lanes
+            .iter()
+            .any(|(lane, ..)| lane.pruned_before.is_some())
+    }
+
     pub fn lane_ids(&self) -> Vec<Id> {
         self.lanes.iter().map(|(l, _, _)| l.id).collect()
     }
@@ -281,6 +288,7 @@ pub fn update_after(
     new: &[NewBuild],
 ) -> Result<()> {
     let mut created: Vec<ProblemRecord> = Vec::new();
+    let unnamed = (bstr::BString::default(), probtrack_parsers::Kind::Test);
     // A result under a renamed test's old name is its new name's history.
     let mut all: Vec<Id> = Vec::with_capacity(tests.len());
     for &test in tests {
@@ -295,12 +303,41 @@ pub fn update_after(
     for test in all {
         let lanes = branch.test_lanes(store, test)?;
         let episodes = analysis::episodes(&lanes);
-        let existing = store.problems(&ProblemFilter {
-            branch: Some(branch.branch.clone()),
-            test: Some(test),
-            hidden: true,
-            ..ProblemFilter::default()
-        })?;
+        // After appended builds, the stored Problems of settled episodes stay as they are: only
+        // the others are read (a flaky test has dozens of Problems, nearly all settled). Where
+        // prune took evidence, every Problem is read, to tell which are frozen.
+        let mut kept: HashSet<Id> = HashSet::new();
+        let existing = if !new.is_empty() && !branch.pruned() {
+            let settled_keys: HashSet<Id> = episodes
+                .iter()
+                .filter(|e| new.iter().all(|&n| settled(e, &lanes, n)))
+                .map(|e| e.first_failure.build)
+                .collect();
+            let mut wanted = Vec::new();
+            for (id, first) in store.test_problem_keys(test, branch.branch.as_deref())? {
+                if settled_keys.contains(&first) && kept.insert(first) {
+                    continue;
+                }
+                wanted.push(id);
+            }
+            if wanted.is_empty() {
+                Vec::new()
+            } else {
+                store.problems(&ProblemFilter {
+                    branch: Some(branch.branch.clone()),
+                    ids: Some(wanted),
+                    hidden: true,
+                    ..ProblemFilter::default()
+                })?
+            }
+        } else {
+            store.problems(&ProblemFilter {
+                branch: Some(branch.branch.clone()),
+                test: Some(test),
+                hidden: true,
+                ..ProblemFilter::default()
+            })?
+        };
         // Problems that prune took the evidence of stay as they are.
         let frozen: Vec<&ProblemRecord> = existing.iter().filter(|p| branch.frozen(p)).collect();
         let mut old: Vec<(Id, Id)> = existing
@@ -309,6 +346,7 @@ pub fn update_after(
             .map(|p| (p.id, p.first_build))
             .collect();
         let keys: HashSet<Id> = episodes.iter().map(|e| e.first_failure.build).collect();
+        let mut name: Option<(bstr::BString, probtrack_parsers::Kind)> = None;
         for episode in &episodes {
             let failing: HashSet<Id> = episode
                 .parts
@@ -321,6 +359,9 @@ pub fn update_after(
                 .iter()
                 .any(|f| f.first_build == first || failing.contains(&f.first_build))
             {
+                continue;
+            }
+            if kept.contains(&first) {
                 continue;
             }
             if !new.is_empty() && new.iter().all(|&n| settled(episode, &lanes, n)) {
@@ -345,7 +386,23 @@ pub fn update_after(
                     })
                 });
             let id = reuse.map_or(0, |i| old.remove(i).0);
-            let record = record(store, branch, test, id, episode, &lanes)?;
+            let shaped = shape(branch, test, id, episode, &lanes);
+            // After appended builds, a Problem of the same shape that names none of them differs
+            // at most in being intermittent: nothing to read back from the store.
+            if !new.is_empty() && before_new(episode, &lanes, new) {
+                if let Some(stored) = existing.iter().find(|e| same_shape(e, &shaped)) {
+                    if stored.intermittent != shaped.intermittent {
+                        let mut changed = stored.clone();
+                        changed.intermittent = shaped.intermittent;
+                        store.save_problem(&changed)?;
+                    }
+                    continue;
+                }
+            }
+            if name.is_none() {
+                name = Some(name_of(store, test)?);
+            }
+            let record = complete(store, shaped, episode, name.as_ref().unwrap_or(&unnamed))?;
             if id == 0 {
                 created.push(record);
             } else if !existing.iter().any(|e| unchanged(e, &record)) {
@@ -402,11 +459,13 @@ fn settled(episode: &Episode, lanes: &[Lane], (lane, number, time): NewBuild) ->
         let Some(steps) = lanes.iter().find(|l| l.lane == lane).map(|l| &l.steps) else {
             return false;
         };
-        let after = steps
+        // Steps are in build-number order, and the fix comes after the last failure.
+        let end = steps.partition_point(|s| s.number < number);
+        let from = steps.partition_point(|s| s.number < part.last_failure.number);
+        let after = steps[from.min(end)..end]
             .iter()
-            .filter(|s| s.number < number)
-            .skip_while(|s| s.build != *fix)
-            .count();
+            .position(|s| s.build == *fix)
+            .map_or(0, |i| end - from - i);
         // `after` counts the fix itself.
         after > AFTER + 1
     })
@@ -496,14 +555,102 @@ fn build_ref(at: &At) -> BuildRef {
     }
 }
 
-fn record(
+/// What a Problem's episode says without the store: its builds, state and whether it is
+/// intermittent. [`complete`] adds its changes, message and cluster.
+fn shape(branch: &Branch, test: Id, id: Id, episode: &Episode, lanes: &[Lane]) -> ProblemRecord {
+    ProblemRecord {
+        id,
+        test,
+        test_name: bstr::BString::default(),
+        kind: probtrack_parsers::Kind::Test,
+        branch: branch.branch.clone(),
+        first_build: episode.first_failure.build,
+        first_failure: build_ref(&episode.first_failure),
+        last_failure: build_ref(&episode.last_failure),
+        fixed: episode.fixed_at.as_ref().map(build_ref),
+        open: episode.open,
+        hidden: false,
+        intermittent: intermittent(episode, lanes),
+        failures: episode.failures,
+        message: None,
+        cluster: None,
+        builders: episode
+            .parts
+            .iter()
+            .map(|p| ProblemBuilder {
+                builder: p.builder.clone(),
+                first_number: p.first_failure.number,
+                last_number: p.last_failure.number,
+                fixed_number: p
+                    .fixed
+                    .then(|| p.fix_window.last())
+                    .flatten()
+                    .and_then(|b| {
+                        lanes
+                            .iter()
+                            .find(|l| l.lane == p.lane)
+                            .and_then(|l| l.steps.iter().find(|s| s.build == *b))
+                            .map(|s| s.number)
+                    }),
+            })
+            .collect(),
+        started_by: Vec::new(),
+        fixed_by: Vec::new(),
+    }
+}
+
+/// Whether a stored Problem has the shape of a recomputed one (builds, state, failures): then,
+/// when no build it names is among the new ones, its changes, message and cluster are the same
+/// too, as those come from the blamelists and results of the builds it names.
+fn same_shape(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
+    let builders = |p: &ProblemRecord| {
+        let mut b = p.builders.clone();
+        b.sort_by(|x, y| x.builder.cmp(&y.builder));
+        b
+    };
+    stored.id == new.id
+        && !stored.hidden
+        && stored.first_build == new.first_build
+        && stored.first_failure == new.first_failure
+        && stored.last_failure == new.last_failure
+        && stored.fixed == new.fixed
+        && stored.open == new.open
+        && stored.failures == new.failures
+        && builders(stored) == builders(new)
+}
+
+/// Whether every build an episode names on a lane lies before that lane's new builds.
+fn before_new(episode: &Episode, lanes: &[Lane], new: &[NewBuild]) -> bool {
+    episode.parts.iter().all(|part| {
+        let Some(&(_, first_new, _)) = new.iter().find(|n| n.0 == part.lane) else {
+            return true;
+        };
+        let number_of = |build: Id| {
+            lanes
+                .iter()
+                .find(|l| l.lane == part.lane)
+                .and_then(|l| l.steps.iter().find(|s| s.build == build))
+                .map(|s| s.number)
+        };
+        let last = part
+            .fix_window
+            .last()
+            .and_then(|&b| number_of(b))
+            .unwrap_or(part.last_failure.number)
+            .max(part.last_failure.number);
+        last < first_new
+    })
+}
+
+/// Adds to a Problem's shape what the store says: the changes that started and fixed it, its last
+/// failure's message and cause cluster, and its test's name.
+fn complete(
     store: &mut dyn Store,
-    branch: &Branch,
-    test: Id,
-    id: Id,
+    mut record: ProblemRecord,
     episode: &Episode,
-    lanes: &[Lane],
+    test_name: &(bstr::BString, probtrack_parsers::Kind),
 ) -> Result<ProblemRecord> {
+    let test = record.test;
     let windows: Vec<Id> = episode
         .parts
         .iter()
@@ -527,8 +674,8 @@ fn record(
         .iter()
         .map(|p| (p.passed_before, changes_of(&p.start_window)))
         .collect();
-    let started_by = analysis::narrow(&start_windows, &changes_of(&opening.start_window));
-    let fixed_by = match &episode.fixed_at {
+    record.started_by = analysis::narrow(&start_windows, &changes_of(&opening.start_window));
+    record.fixed_by = match &episode.fixed_at {
         Some(fix) => {
             let closing = episode
                 .parts
@@ -546,58 +693,25 @@ fn record(
         }
         None => Vec::new(),
     };
-    let intermittent = intermittent(episode, lanes);
     let message = store.result_message(episode.last_failure.build, test)?;
     let text = store.result_text(episode.last_failure.build, test)?;
-    let cluster = (message.is_some() || text.is_some()).then(|| {
+    record.cluster = (message.is_some() || text.is_some()).then(|| {
         let m = message
             .as_deref()
             .map(|m| String::from_utf8_lossy(m).into_owned())
             .unwrap_or_default();
         crate::analyze::signature::cause_id_of(&m, text.as_deref())
     });
-    let (test_name, kind) = match store.tests_by_id(&[test])?.remove(&test) {
+    record.message = message;
+    (record.test_name, record.kind) = test_name.clone();
+    Ok(record)
+}
+
+/// A test's name and kind, as Problems carry them.
+fn name_of(store: &mut dyn Store, test: Id) -> Result<(bstr::BString, probtrack_parsers::Kind)> {
+    Ok(match store.tests_by_id(&[test])?.remove(&test) {
         Some(t) => (t.name, t.kind),
         None => (bstr::BString::default(), probtrack_parsers::Kind::Test),
-    };
-    Ok(ProblemRecord {
-        id,
-        test,
-        test_name,
-        kind,
-        branch: branch.branch.clone(),
-        first_build: episode.first_failure.build,
-        first_failure: build_ref(&episode.first_failure),
-        last_failure: build_ref(&episode.last_failure),
-        fixed: episode.fixed_at.as_ref().map(build_ref),
-        open: episode.open,
-        hidden: false,
-        intermittent,
-        failures: episode.failures,
-        message,
-        cluster,
-        builders: episode
-            .parts
-            .iter()
-            .map(|p| ProblemBuilder {
-                builder: p.builder.clone(),
-                first_number: p.first_failure.number,
-                last_number: p.last_failure.number,
-                fixed_number: p
-                    .fixed
-                    .then(|| p.fix_window.last())
-                    .flatten()
-                    .and_then(|b| {
-                        lanes
-                            .iter()
-                            .find(|l| l.lane == p.lane)
-                            .and_then(|l| l.steps.iter().find(|s| s.build == *b))
-                            .map(|s| s.number)
-                    }),
-            })
-            .collect(),
-        started_by,
-        fixed_by,
     })
 }
 
@@ -647,11 +761,8 @@ pub const AFTER: usize = 50;
 /// `reanalyze` agree (see docs/flaky.md).
 fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
     let options = flaky::Options::default();
-    let own: Vec<Lane> = lanes
-        .iter()
-        .filter(|l| episode.parts.iter().any(|p| p.lane == l.lane))
-        .cloned()
-        .collect();
+    // The lanes it failed on; `flaky::stats` weighs only the lanes its ranges name (below).
+    let own = lanes;
     // On each of its builders: from BEFORE builds before its first failure there to AFTER builds
     // after its fix there (to the end while that builder still fails it).
     let mut around_ranges = Vec::new();

@@ -138,15 +138,21 @@ pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
             },
             None => None,
         };
-        let runs: Vec<usize> = lane
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.evidence != Evidence::None)
-            .filter(|(_, s)| options.since.is_none_or(|t| s.time >= t))
-            .filter(|(_, s)| options.until.is_none_or(|t| s.time <= t))
-            .filter(|(_, s)| range.is_none_or(|(from, to)| (from..=to).contains(&s.number)))
-            .map(|(i, _)| i)
+        // Steps are in build-number order: a range is a slice of them.
+        let (lo, hi) = match range {
+            Some((from, to)) => (
+                lane.steps.partition_point(|s| s.number < from),
+                lane.steps.partition_point(|s| s.number <= to),
+            ),
+            None => (0, lane.steps.len()),
+        };
+        let runs: Vec<usize> = (lo..hi.max(lo))
+            .filter(|&i| {
+                let s = &lane.steps[i];
+                s.evidence != Evidence::None
+                    && options.since.is_none_or(|t| s.time >= t)
+                    && options.until.is_none_or(|t| s.time <= t)
+            })
             .collect();
         let runs = &runs[runs.len().saturating_sub(options.window)..];
         if runs.is_empty() {

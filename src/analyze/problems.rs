@@ -132,11 +132,11 @@ pub fn episodes(lanes: &[Lane]) -> Vec<Episode> {
         let lane = &lanes[s.lane];
         (
             lane.steps[s.first].time,
-            lane.builder.clone(),
+            lane.builder.as_str(),
             lane.steps[s.first].number,
         )
     };
-    all.sort_by_key(start_key);
+    all.sort_by(|a, b| start_key(a).cmp(&start_key(b)));
 
     // Group streaks: one joins the open group if it starts before the group's close.
     let mut groups: Vec<Vec<Streak>> = Vec::new();

@@ -46,42 +46,55 @@ pub fn parse_builds(
             .iter()
             .map(|path| read::prepare(&Input::File(path.clone())))
             .collect();
-        let names: Vec<(String, Result<Box<dyn std::io::Read>>)> = match &sources {
-            Ok(sources) => sources
-                .iter()
-                .map(|s| (s.name.clone(), s.reader()))
-                .collect(),
+        // Files named on disk: the parsing side reads its own handle on each.
+        let mine: Vec<Source> = match &sources {
+            Ok(sources) => sources.iter().map(Source::same_file).collect(),
             Err(_) => Vec::new(),
         };
         if tx.send(Event::Build(sources)).is_err() {
             return;
         }
-        for (name, reader) in names {
-            let mut sink = Forward {
-                tx: &tx,
-                pending: Vec::with_capacity(BATCH),
-                earliest: None,
-                gone: false,
-            };
-            let outcome = reader
-                .and_then(|reader| read::open(&name, reader, parser))
-                .and_then(|(format, mut reader)| {
-                    let options = ParseOptions {
-                        source: name.clone(),
-                        source_root: source_root.clone(),
-                    };
-                    format.parse(&mut reader, &options, &mut sink)?;
-                    Ok(format.name())
-                });
-            sink.flush();
-            if let Some(time) = sink.earliest.take() {
-                sink.send(Event::Timestamp(time));
-            }
-            if sink.gone || tx.send(Event::End(outcome)).is_err() {
-                return;
-            }
+        if !parse_reports(&mine, parser, source_root.as_deref(), &tx) {
+            return;
         }
     }
+}
+
+/// Parses each report in turn, sending its events then its end; false when the receiving side
+/// has gone.
+pub fn parse_reports(
+    sources: &[Source],
+    parser: Option<&'static dyn Format>,
+    source_root: Option<&str>,
+    tx: &SyncSender<Event>,
+) -> bool {
+    for source in sources {
+        let mut sink = Forward {
+            tx,
+            pending: Vec::with_capacity(BATCH),
+            earliest: None,
+            gone: false,
+        };
+        let outcome = source
+            .reader()
+            .and_then(|reader| read::open(&source.name, reader, parser))
+            .and_then(|(format, mut reader)| {
+                let options = ParseOptions {
+                    source: source.name.clone(),
+                    source_root: source_root.map(str::to_owned),
+                };
+                format.parse(&mut reader, &options, &mut sink)?;
+                Ok(format.name())
+            });
+        sink.flush();
+        if let Some(time) = sink.earliest.take() {
+            sink.send(Event::Timestamp(time));
+        }
+        if sink.gone || tx.send(Event::End(outcome)).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// The parser's side: forwards what it finds in batches. Of the timestamps (one per test suite)

@@ -147,6 +147,17 @@ pub fn open(
 }
 
 impl Source {
+    /// Another handle on a report that is a file of its own (not spooled standard input, whose
+    /// file lives only as long as the original).
+    pub fn same_file(&self) -> Source {
+        Source {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            hash: self.hash,
+            _spool: None,
+        }
+    }
+
     /// A reader over the report's bytes.
     pub fn reader(&self) -> Result<Box<dyn Read>> {
         Ok(Box::new(
