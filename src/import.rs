@@ -1,8 +1,9 @@
 //! Bulk import of a history laid out as `DIR/BUILDER/NUMBER.EXT` or `DIR/BUILDER/NUMBER/*`, with
 //! optional `builds.tsv` and `revisions.tsv` (the layout of `shared/bench/gen_history.py`).
 //!
-//! Builds go in in time order, each in its own transaction, so an import that is stopped leaves
-//! whole builds only; running it again skips the builds already present.
+//! Builds go in in time order, in batches of [`BATCH_BUILDS`] per transaction, each batch's
+//! Problems judged once at its end, so an import that is stopped leaves whole builds only (whole
+//! batches); running it again skips the builds already present.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

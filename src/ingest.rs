@@ -568,7 +568,6 @@ fn write_outcomes(
             lane_runs.insert(test, runs);
         }
     }
-    drop(step);
     store.write_runs_many(lane, &writes)?;
     drop(writes);
     known.keep_lane_runs(lane, lane_runs);

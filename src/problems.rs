@@ -790,7 +790,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
         ));
     }
     let around = flaky::stats(
-        &own,
+        own,
         &flaky::Options {
             ranges: Some(around_ranges),
             window: usize::MAX,
@@ -798,7 +798,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
         },
     );
     let during = flaky::stats(
-        &own,
+        own,
         &flaky::Options {
             ranges: Some(during_ranges),
             window: usize::MAX,

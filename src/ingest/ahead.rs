@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use probtrack_parsers::{Format, ParseOptions, Sink, TestResult};
 
 use super::read::{self, Input, Source};
+use super::state::IngestSink;
 use crate::error::{Error, Result};
 
 /// Results sent together.
@@ -25,7 +26,8 @@ pub const CAPACITY: usize = 8;
 pub enum Event {
     /// A build's reports, read and hashed, or why one could not be read.
     Build(Result<Vec<Source>>),
-    Results(Vec<TestResult>),
+    /// Results, each with its details as JSON text (written here, off the database thread).
+    Results(Vec<(TestResult, Option<String>)>),
     Compiled(BString),
     Warning(String),
     Timestamp(DateTime<Utc>),
@@ -101,7 +103,7 @@ pub fn parse_reports(
 /// only the earliest matters (see `IngestSink`), sent at the report's end.
 struct Forward<'a> {
     tx: &'a SyncSender<Event>,
-    pending: Vec<TestResult>,
+    pending: Vec<(TestResult, Option<String>)>,
     earliest: Option<DateTime<Utc>>,
     gone: bool,
 }
@@ -126,7 +128,8 @@ impl Sink for Forward<'_> {
         if self.gone {
             return;
         }
-        self.pending.push(result);
+        let details = super::state::details_json(&result);
+        self.pending.push((result, details));
         if self.pending.len() >= BATCH {
             self.flush();
         }
@@ -161,31 +164,40 @@ pub fn build(rx: &Receiver<Event>) -> Result<Vec<Source>> {
 }
 
 /// Replays one report's events into `sink`: the parser's name, or the report's error.
-pub fn replay(rx: &Receiver<Event>, sink: &mut dyn Sink) -> Result<&'static str> {
-    report(rx, sink)?
+pub fn replay(rx: &Receiver<Event>, sink: &mut IngestSink<'_>) -> Result<&'static str> {
+    report(rx, Some(sink))?
 }
 
 /// Passes over one report's events (a report the build already holds): its own error does not
 /// matter.
 pub fn skip(rx: &Receiver<Event>) -> Result<()> {
-    struct Nothing;
-    impl Sink for Nothing {
-        fn result(&mut self, _: TestResult) {}
-    }
-    report(rx, &mut Nothing).map(|_| ())
+    report(rx, None).map(|_| ())
 }
 
 /// One report's events into `sink`; the outer error is the parsing thread's, the inner the
 /// report's.
-fn report(rx: &Receiver<Event>, sink: &mut dyn Sink) -> Result<Result<&'static str>> {
+fn report(
+    rx: &Receiver<Event>,
+    mut sink: Option<&mut IngestSink<'_>>,
+) -> Result<Result<&'static str>> {
     loop {
-        match rx.recv() {
-            Ok(Event::Results(batch)) => batch.into_iter().for_each(|r| sink.result(r)),
-            Ok(Event::Compiled(file)) => sink.compiled(file),
-            Ok(Event::Warning(message)) => sink.warning(message),
-            Ok(Event::Timestamp(time)) => sink.timestamp(time),
-            Ok(Event::End(outcome)) => return Ok(outcome),
-            Ok(Event::Build(_)) | Err(_) => return Err(stopped()),
+        let event = rx.recv().map_err(|_| stopped())?;
+        let Some(sink) = sink.as_deref_mut() else {
+            match event {
+                Event::End(outcome) => return Ok(outcome),
+                Event::Build(_) => return Err(stopped()),
+                _ => continue,
+            }
+        };
+        match event {
+            Event::Results(batch) => batch
+                .into_iter()
+                .for_each(|(result, details)| sink.with_details(result, details)),
+            Event::Compiled(file) => sink.compiled(file),
+            Event::Warning(message) => sink.warning(message),
+            Event::Timestamp(time) => sink.timestamp(time),
+            Event::End(outcome) => return Ok(outcome),
+            Event::Build(_) => return Err(stopped()),
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::store::{Id, NewTest, Run, Store};
 pub struct Known {
     remember: bool,
     /// A test's name → its id and the runner id stored with it.
-    tests: HashMap<BString, (Id, Option<String>)>,
+    tests: rustc_hash::FxHashMap<BString, (Id, Option<String>)>,
     /// A lane → each test's runs there, as written so far.
     lanes: HashMap<Id, HashMap<Id, Vec<Run>>>,
 }

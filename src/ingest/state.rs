@@ -1,6 +1,6 @@
 //! A build's results as reports stream in: one compact entry per test, merged as the contracts say.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use bstr::{BString, ByteSlice};
 use chrono::{DateTime, Utc};
@@ -33,7 +33,7 @@ pub struct Detail {
 /// The build's results so far.
 #[derive(Debug, Default)]
 pub struct BuildState {
-    pub entries: HashMap<Id, Entry>,
+    pub entries: rustc_hash::FxHashMap<Id, Entry>,
     pub details: Vec<Detail>,
     /// Source files the compiler logs show being compiled.
     pub compiled: HashSet<BString>,
@@ -81,9 +81,7 @@ impl BuildState {
     }
 
     /// Adds one result of report `report` (numbered from 1).
-    fn add(&mut self, test: Id, result: TestResult, report: u32) {
-        let details = (!result.details.is_empty())
-            .then(|| serde_json::Value::Object(result.details).to_string());
+    fn add(&mut self, test: Id, result: TestResult, details: Option<String>, report: u32) {
         let next = Entry {
             status: result.status,
             attempts: result.attempts.max(1),
@@ -163,7 +161,8 @@ pub struct IngestSink<'a> {
     known: &'a mut Known,
     pub state: &'a mut BuildState,
     pub report: u32,
-    pending: Vec<TestResult>,
+    /// Results waiting for their test ids, each with its details as JSON text.
+    pending: Vec<(TestResult, Option<String>)>,
     pub results: u64,
     error: Option<Error>,
 }
@@ -194,6 +193,7 @@ impl<'a> IngestSink<'a> {
         if self.error.is_some() {
             return;
         }
+        let results: Vec<&TestResult> = batch.iter().map(|(r, _)| r).collect();
         let runner_id = |r: &TestResult| {
             r.details
                 .get("runner_id")
@@ -201,19 +201,19 @@ impl<'a> IngestSink<'a> {
                 .map(str::to_owned)
         };
         // Tests already known in this transaction need no lookup.
-        let mut ids: Vec<Option<Id>> = batch
+        let mut ids: Vec<Option<Id>> = results
             .iter()
             .map(|r| {
                 let runner = r.details.get("runner_id").and_then(|v| v.as_str());
                 self.known.test_id(&r.test, runner)
             })
             .collect();
-        let missing: Vec<usize> = (0..batch.len()).filter(|&i| ids[i].is_none()).collect();
+        let missing: Vec<usize> = (0..results.len()).filter(|&i| ids[i].is_none()).collect();
         if !missing.is_empty() {
             let tests: Vec<NewTest> = missing
                 .iter()
                 .map(|&i| {
-                    let r = &batch[i];
+                    let r = results[i];
                     NewTest {
                         name: r.test.clone(),
                         kind: r.kind,
@@ -235,8 +235,10 @@ impl<'a> IngestSink<'a> {
                 }
             }
         }
+        drop(results);
         for (id, result) in ids.into_iter().zip(batch) {
-            self.state.add(id.unwrap_or_default(), result, self.report);
+            self.state
+                .add(id.unwrap_or_default(), result.0, result.1, self.report);
         }
         self.pending = Vec::with_capacity(BATCH);
     }
@@ -251,13 +253,26 @@ impl<'a> IngestSink<'a> {
     }
 }
 
-impl Sink for IngestSink<'_> {
-    fn result(&mut self, result: TestResult) {
+impl IngestSink<'_> {
+    /// A result whose details were already written as JSON (see [`details_json`]).
+    pub fn with_details(&mut self, result: TestResult, details: Option<String>) {
         self.results += 1;
-        self.pending.push(result);
+        self.pending.push((result, details));
         if self.pending.len() >= BATCH {
             self.flush();
         }
+    }
+}
+
+/// A result's details as stored: JSON text, or none.
+pub fn details_json(result: &TestResult) -> Option<String> {
+    (!result.details.is_empty()).then(|| serde_json::to_string(&result.details).unwrap_or_default())
+}
+
+impl Sink for IngestSink<'_> {
+    fn result(&mut self, result: TestResult) {
+        let details = details_json(&result);
+        self.with_details(result, details);
     }
 
     fn compiled(&mut self, file: BString) {

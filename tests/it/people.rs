@@ -279,3 +279,68 @@ fn every_listing_command_speaks_table_json_and_csv() {
         }
     }
 }
+
+/// Copies the sample history (reports, builds.tsv, revisions.tsv) into `dir`.
+fn copy_history(dir: &std::path::Path) {
+    let from = fixture("history");
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if path.is_dir() {
+            std::fs::create_dir_all(dir.join(name)).unwrap();
+            for report in std::fs::read_dir(&path).unwrap() {
+                let report = report.unwrap().path();
+                std::fs::copy(&report, dir.join(name).join(report.file_name().unwrap())).unwrap();
+            }
+        } else if name.to_string_lossy().ends_with(".tsv") {
+            std::fs::copy(&path, dir.join(name)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn an_import_stopped_by_a_bad_report_keeps_the_builds_before_it() {
+    let once = Test::new();
+    once.ok(&["import", fixture("history").to_str().unwrap()]);
+    let expected = once.json(&["problems", "--all", "--intermittent"]);
+
+    let t = Test::new();
+    let dir = t.path("history");
+    copy_history(&dir);
+    // linux-py311 #108 is the 18th build in time order: a batch holds it and the builds around it.
+    let bad = dir.join("linux-py311").join("108.xml");
+    let good = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &good[..good.len() / 2]).unwrap();
+    let stderr = t.fails(&["import", dir.to_str().unwrap()], 3);
+    assert!(
+        stderr.contains("108.xml"),
+        "the error names the file: {stderr}"
+    );
+    let builds = t.json(&["builds", "--limit", "100"]);
+    let landed: Vec<(String, i64)> = builds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["builder"].as_str().unwrap().to_owned(),
+                b["build"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // The 17 builds before it in time order landed, judged; it and those after it did not.
+    assert_eq!(landed.len(), 17, "{landed:?}");
+    assert!(!landed.contains(&("macos".to_owned(), 55)));
+    assert!(landed.contains(&("linux-py311".to_owned(), 107)));
+    assert!(!landed.contains(&("linux-py311".to_owned(), 108)));
+    let partial = t.json(&["problems", "--all", "--intermittent"]);
+    assert!(!partial.as_array().unwrap().is_empty());
+
+    // Mended, the rerun imports the rest and ends as one clean import would, ids included.
+    std::fs::write(&bad, &good).unwrap();
+    let rerun = t.json(&["import", dir.to_str().unwrap()]);
+    assert_eq!(rerun["skipped"], 17);
+    assert_eq!(rerun["imported"], 20);
+    // No Problem was written for the undone build, so no id was spent, on any backend.
+    assert_eq!(t.json(&["problems", "--all", "--intermittent"]), expected);
+}
