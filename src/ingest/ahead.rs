@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 
 /// Results sent together.
 const BATCH: usize = 2048;
-/// Messages in flight: with [`BATCH`], at most ~16,000 results parsed ahead.
+/// Messages in flight: with `BATCH` results each, at most ~16,000 results parsed ahead.
 pub const CAPACITY: usize = 8;
 
 /// What the parsing thread sends.
