@@ -296,48 +296,37 @@ pub fn write(
         }
     }
 
-    if fresh == 0 && action == "added" {
+    // Reports already present change nothing but the blamelist: no outcome to write or judge.
+    let changed = !(fresh == 0 && action == "added");
+    let (action, counts, touched, since, newest) = if changed {
+        let lane_builds = store.lane_builds(lane)?;
+        let numbers: Vec<i64> = lane_builds.iter().map(|b| b.number).collect();
+        let (counts, touched) =
+            write_outcomes(store, build, lane, &numbers, options, &state, known)?;
+        // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix
+        // on each builder): one still open here, or fixed here in the last AFTER builds, may be
+        // judged anew.
+        let since = numbers
+            .len()
+            .checked_sub(crate::problems::AFTER + 1)
+            .map_or(i64::MIN, |i| numbers[i]);
+        let newest = lane_builds
+            .last()
+            .filter(|b| b.number == options.number)
+            .map(|b| (lane, b.number, b.time));
+        (action, counts, touched, since, newest)
+    } else {
         let counts = store
             .find_build(&options.builder, options.number)?
             .map(|b| b.counts)
             .unwrap_or_default();
-        return Ok(Written {
-            summary: IngestSummary {
-                builder: options.builder.clone(),
-                build: options.number,
-                action: if changes.is_empty() {
-                    "unchanged"
-                } else {
-                    "added"
-                },
-                reports: summaries,
-                counts,
-                changes: changes.len(),
-                warnings: state.warnings,
-                new_problems: Vec::new(),
-            },
-            build,
-            builder: options.builder.clone(),
-            branch: options.branch.clone(),
-            changed: false,
-            touched: Vec::new(),
-            since: i64::MAX,
-            newest: None,
-        });
-    }
-
-    let (counts, touched) = write_outcomes(store, build, lane, options, &state, known)?;
-    // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix on
-    // each builder): one still open here, or fixed here in the last AFTER builds, may be judged anew.
-    let lane_builds = store.lane_builds(lane)?;
-    let since = lane_builds
-        .len()
-        .checked_sub(crate::problems::AFTER + 1)
-        .map_or(i64::MIN, |i| lane_builds[i].number);
-    let newest = lane_builds
-        .last()
-        .filter(|b| b.number == options.number)
-        .map(|b| (lane, b.number, b.time));
+        let action = if changes.is_empty() {
+            "unchanged"
+        } else {
+            "added"
+        };
+        (action, counts, Vec::new(), i64::MAX, None)
+    };
     Ok(Written {
         summary: IngestSummary {
             builder: options.builder.clone(),
@@ -352,7 +341,7 @@ pub fn write(
         build,
         builder: options.builder.clone(),
         branch: options.branch.clone(),
-        changed: true,
+        changed,
         touched,
         since,
         newest,
@@ -482,20 +471,21 @@ fn load_existing(
     Ok(())
 }
 
-/// Brings the lane's runs, the build's results, counts and durations up to date with `state`;
-/// returns the counts and the tests whose Problems may have changed.
 /// How many tests' new runs `write_outcomes` holds before writing them.
 const RUN_WRITES: usize = 4096;
 
+/// Brings the lane's runs, the build's results, counts and durations up to date with `state`
+/// (`numbers`: the lane's build numbers, ascending, with this build's); returns the counts and the
+/// tests whose Problems may have changed.
 fn write_outcomes(
     store: &mut dyn Store,
     build: Id,
     lane: Id,
+    numbers: &[i64],
     options: &IngestOptions,
     state: &BuildState,
     known: &mut Known,
 ) -> Result<(Counts, Vec<Id>)> {
-    let numbers: Vec<i64> = store.lane_builds(lane)?.iter().map(|b| b.number).collect();
     let number = options.number;
     // A build that is not the lane's newest changes its neighbours' view of every test.
     let appended = numbers.last().is_none_or(|&last| last == number);
@@ -539,7 +529,7 @@ fn write_outcomes(
             return Ok(());
         }
         let old = runs.clone();
-        runs::set_outcome(runs, &numbers, number, status);
+        runs::set_outcome(runs, numbers, number, status);
         if *runs != old {
             let (delete, upsert) = runs::diff(&old, runs);
             writes.push((test, delete, upsert));

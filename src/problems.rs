@@ -288,7 +288,6 @@ pub fn update_after(
     new: &[NewBuild],
 ) -> Result<()> {
     let mut created: Vec<ProblemRecord> = Vec::new();
-    let unnamed = (bstr::BString::default(), probtrack_parsers::Kind::Test);
     // A result under a renamed test's old name is its new name's history.
     let mut all: Vec<Id> = Vec::with_capacity(tests.len());
     for &test in tests {
@@ -306,12 +305,17 @@ pub fn update_after(
         // After appended builds, the stored Problems of settled episodes stay as they are: only
         // the others are read (a flaky test has dozens of Problems, nearly all settled). Where
         // prune took evidence, every Problem is read, to tell which are frozen.
+        let is_settled: Vec<bool> = episodes
+            .iter()
+            .map(|e| !new.is_empty() && new.iter().all(|&n| settled(e, &lanes, n)))
+            .collect();
         let mut kept: HashSet<Id> = HashSet::new();
         let existing = if !new.is_empty() && !branch.pruned() {
             let settled_keys: HashSet<Id> = episodes
                 .iter()
-                .filter(|e| new.iter().all(|&n| settled(e, &lanes, n)))
-                .map(|e| e.first_failure.build)
+                .zip(&is_settled)
+                .filter(|(_, &settled)| settled)
+                .map(|(e, _)| e.first_failure.build)
                 .collect();
             let mut wanted = Vec::new();
             for (id, first) in store.test_problem_keys(test, branch.branch.as_deref())? {
@@ -347,7 +351,7 @@ pub fn update_after(
             .collect();
         let keys: HashSet<Id> = episodes.iter().map(|e| e.first_failure.build).collect();
         let mut name: Option<(bstr::BString, probtrack_parsers::Kind)> = None;
-        for episode in &episodes {
+        for (episode, &is_settled) in episodes.iter().zip(&is_settled) {
             let failing: HashSet<Id> = episode
                 .parts
                 .iter()
@@ -364,7 +368,7 @@ pub fn update_after(
             if kept.contains(&first) {
                 continue;
             }
-            if !new.is_empty() && new.iter().all(|&n| settled(episode, &lanes, n)) {
+            if is_settled {
                 if let Some(i) = old.iter().position(|(_, f)| *f == first) {
                     old.remove(i);
                     continue;
@@ -399,10 +403,11 @@ pub fn update_after(
                     continue;
                 }
             }
-            if name.is_none() {
-                name = Some(name_of(store, test)?);
-            }
-            let record = complete(store, shaped, episode, name.as_ref().unwrap_or(&unnamed))?;
+            let test_name = match &name {
+                Some(known) => known,
+                None => name.insert(name_of(store, test)?),
+            };
+            let record = complete(store, shaped, episode, test_name)?;
             if id == 0 {
                 created.push(record);
             } else if !existing.iter().any(|e| unchanged(e, &record)) {
@@ -425,17 +430,11 @@ pub fn update_after(
             }
         }
     }
-    created.sort_by(|a, b| {
-        let order = |p: &ProblemRecord| {
-            (
-                p.first_failure.time,
-                p.first_failure.builder.clone(),
-                p.first_failure.number,
-                p.test,
-            )
-        };
-        order(a).cmp(&order(b))
-    });
+    fn order(p: &ProblemRecord) -> (i64, &str, i64, Id) {
+        let first = &p.first_failure;
+        (first.time, &first.builder, first.number, p.test)
+    }
+    created.sort_by(|a, b| order(a).cmp(&order(b)));
     for record in &created {
         store.save_problem(record)?;
     }
@@ -525,23 +524,11 @@ fn unchanged(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
         ids.sort_unstable();
         ids
     };
-    let builders = |p: &ProblemRecord| {
-        let mut b = p.builders.clone();
-        b.sort_by(|x, y| x.builder.cmp(&y.builder));
-        b
-    };
-    stored.id == new.id
-        && stored.first_build == new.first_build
-        && stored.first_failure == new.first_failure
-        && stored.last_failure == new.last_failure
-        && stored.fixed == new.fixed
-        && stored.open == new.open
+    same_builds(stored, new)
         && stored.hidden == new.hidden
         && stored.intermittent == new.intermittent
-        && stored.failures == new.failures
         && stored.message == new.message
         && stored.cluster == new.cluster
-        && builders(stored) == builders(new)
         && ids(&stored.started_by) == ids(&new.started_by)
         && ids(&stored.fixed_by) == ids(&new.fixed_by)
 }
@@ -603,13 +590,17 @@ fn shape(branch: &Branch, test: Id, id: Id, episode: &Episode, lanes: &[Lane]) -
 /// when no build it names is among the new ones, its changes, message and cluster are the same
 /// too, as those come from the blamelists and results of the builds it names.
 fn same_shape(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
+    !stored.hidden && same_builds(stored, new)
+}
+
+/// Whether two Problems are the same one over the same builds: id, failures, fix and builders.
+fn same_builds(stored: &ProblemRecord, new: &ProblemRecord) -> bool {
     let builders = |p: &ProblemRecord| {
         let mut b = p.builders.clone();
         b.sort_by(|x, y| x.builder.cmp(&y.builder));
         b
     };
     stored.id == new.id
-        && !stored.hidden
         && stored.first_build == new.first_build
         && stored.first_failure == new.first_failure
         && stored.last_failure == new.last_failure
@@ -761,14 +752,13 @@ pub const AFTER: usize = 50;
 /// `reanalyze` agree (see docs/flaky.md).
 fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
     let options = flaky::Options::default();
-    // The lanes it failed on; `flaky::stats` weighs only the lanes its ranges name (below).
-    let own = lanes;
+    // `flaky::stats` weighs only the lanes its ranges name: the lanes it failed on.
     // On each of its builders: from BEFORE builds before its first failure there to AFTER builds
     // after its fix there (to the end while that builder still fails it).
     let mut around_ranges = Vec::new();
     let mut during_ranges = Vec::new();
     for part in &episode.parts {
-        let Some(lane) = own.iter().find(|l| l.lane == part.lane) else {
+        let Some(lane) = lanes.iter().find(|l| l.lane == part.lane) else {
             continue;
         };
         let index_of = |number: i64| lane.steps.iter().position(|s| s.number == number);
@@ -790,7 +780,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
         ));
     }
     let around = flaky::stats(
-        own,
+        lanes,
         &flaky::Options {
             ranges: Some(around_ranges),
             window: usize::MAX,
@@ -798,7 +788,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
         },
     );
     let during = flaky::stats(
-        own,
+        lanes,
         &flaky::Options {
             ranges: Some(during_ranges),
             window: usize::MAX,
@@ -814,7 +804,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
     let rate = outside_failures as f64 / outside_runs as f64;
     let mut long_break = false;
     for part in &episode.parts {
-        let Some(lane) = own.iter().find(|l| l.lane == part.lane) else {
+        let Some(lane) = lanes.iter().find(|l| l.lane == part.lane) else {
             continue;
         };
         let streaks = failing_streaks(lane, &part.failing_builds);

@@ -145,6 +145,11 @@ impl BuildState {
 
 /// A compile diagnostic's file, from its identity `path:flag:message`: relative to the same root
 /// as the compiled files the parser reports.
+/// The runner's own id of a test, when its report gives one.
+fn runner_id(result: &TestResult) -> Option<&str> {
+    result.details.get("runner_id").and_then(|v| v.as_str())
+}
+
 fn compile_file(result: &TestResult) -> Option<BString> {
     (result.kind == Kind::Compile)
         .then(|| result.test.split_str(":").next().map(BString::from))
@@ -193,32 +198,22 @@ impl<'a> IngestSink<'a> {
         if self.error.is_some() {
             return;
         }
-        let results: Vec<&TestResult> = batch.iter().map(|(r, _)| r).collect();
-        let runner_id = |r: &TestResult| {
-            r.details
-                .get("runner_id")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
         // Tests already known in this transaction need no lookup.
-        let mut ids: Vec<Option<Id>> = results
+        let mut ids: Vec<Option<Id>> = batch
             .iter()
-            .map(|r| {
-                let runner = r.details.get("runner_id").and_then(|v| v.as_str());
-                self.known.test_id(&r.test, runner)
-            })
+            .map(|(r, _)| self.known.test_id(&r.test, runner_id(r)))
             .collect();
-        let missing: Vec<usize> = (0..results.len()).filter(|&i| ids[i].is_none()).collect();
+        let missing: Vec<usize> = (0..batch.len()).filter(|&i| ids[i].is_none()).collect();
         if !missing.is_empty() {
             let tests: Vec<NewTest> = missing
                 .iter()
                 .map(|&i| {
-                    let r = results[i];
+                    let r = &batch[i].0;
                     NewTest {
                         name: r.test.clone(),
                         kind: r.kind,
                         file: compile_file(r),
-                        runner_id: runner_id(r),
+                        runner_id: runner_id(r).map(str::to_owned),
                     }
                 })
                 .collect();
@@ -235,7 +230,6 @@ impl<'a> IngestSink<'a> {
                 }
             }
         }
-        drop(results);
         for (id, result) in ids.into_iter().zip(batch) {
             self.state
                 .add(id.unwrap_or_default(), result.0, result.1, self.report);
