@@ -93,7 +93,9 @@ pub fn ingest(
         let written = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(ahead::CAPACITY);
             let (parser, root) = (options.parser, options.source_root.as_deref());
-            scope.spawn(move || ahead::parse_reports(reports, parser, root, &tx));
+            scope.spawn(move || {
+                ahead::parse_reports(reports, parser, root, &tx, &mut Default::default())
+            });
             write(store, options, reports, Some(&rx), &mut Known::default())
         })?;
         judge(store, std::slice::from_ref(&written))?;
@@ -302,7 +304,7 @@ pub fn write(
         let lane_builds = store.lane_builds(lane)?;
         let numbers: Vec<i64> = lane_builds.iter().map(|b| b.number).collect();
         let (counts, touched) =
-            write_outcomes(store, build, lane, &numbers, options, &state, known)?;
+            write_outcomes(store, build, lane, &numbers, options, &mut state, known)?;
         // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix
         // on each builder): one still open here, or fixed here in the last AFTER builds, may be
         // judged anew.
@@ -483,7 +485,7 @@ fn write_outcomes(
     lane: Id,
     numbers: &[i64],
     options: &IngestOptions,
-    state: &BuildState,
+    state: &mut BuildState,
     known: &mut Known,
 ) -> Result<(Counts, Vec<Id>)> {
     let number = options.number;
@@ -565,21 +567,28 @@ fn write_outcomes(
     let mut counts = Counts::default();
     let mut rows = Vec::new();
     let mut timing = Vec::with_capacity(state.entries.len() + fixed_diagnostics.len());
-    for (&test, entry) in &state.entries {
+    // Each entry has its own detail (if any): taken, not copied.
+    let BuildState {
+        entries, details, ..
+    } = state;
+    for (&test, entry) in entries.iter() {
         counts.add(entry.status);
         timing.push((test, entry.duration));
-        let detail = state.detail_of(entry);
-        let message = detail.and_then(|d| d.message.clone());
+        let detail = entry
+            .detail
+            .and_then(|i| details.get_mut(i as usize))
+            .map(std::mem::take)
+            .unwrap_or_default();
         // Only a plain single pass goes without a `results` row (its details are not kept; the
         // runner's own id is kept on the test).
-        if entry.status != Status::Passed || entry.attempts > 1 || message.is_some() {
+        if entry.status != Status::Passed || entry.attempts > 1 || detail.message.is_some() {
             rows.push(ResultRecord {
                 test,
                 status: entry.status,
                 duration: entry.duration,
-                message,
+                message: detail.message,
                 attempts: entry.attempts,
-                details: detail.and_then(|d| d.details.clone()),
+                details: detail.details,
             });
         }
     }

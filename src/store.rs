@@ -24,6 +24,7 @@ mod postgres_tls;
 mod sqlite;
 
 pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
+pub use details::Details;
 pub use mysql::MysqlStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -286,7 +287,7 @@ pub struct ResultRecord {
     pub message: Option<BString>,
     pub attempts: u32,
     /// A JSON object, or `None` when there are no details.
-    pub details: Option<String>,
+    pub details: Option<Details>,
 }
 
 /// A change (commit) as stored.

@@ -16,9 +16,13 @@ use probtrack_parsers::{Format, ParseOptions, Sink, TestResult};
 use super::read::{self, Input, Source};
 use super::state::IngestSink;
 use crate::error::{Error, Result};
+use crate::store::Details;
 
 /// Results sent together.
 const BATCH: usize = 2048;
+/// Details keys the parsing thread remembers having packed (16 bytes each); past this many it
+/// starts afresh, so memory stays bounded.
+const PACKED_KEYS: usize = 1 << 17;
 /// Messages in flight: with `BATCH` results each, at most ~16,000 results parsed ahead.
 pub const CAPACITY: usize = 8;
 
@@ -26,8 +30,8 @@ pub const CAPACITY: usize = 8;
 pub enum Event {
     /// A build's reports, read and hashed, or why one could not be read.
     Build(Result<Vec<Source>>),
-    /// Results, each with its details as JSON text (written here, off the database thread).
-    Results(Vec<(TestResult, Option<String>)>),
+    /// Results, each with its details, packed here (off the database thread).
+    Results(Vec<(TestResult, Option<Details>)>),
     Compiled(BString),
     Warning(String),
     Timestamp(DateTime<Utc>),
@@ -43,6 +47,7 @@ pub fn parse_builds(
     source_root: Option<String>,
     tx: SyncSender<Event>,
 ) {
+    let mut packed = Packed::default();
     for paths in builds {
         let sources: Result<Vec<Source>> = paths
             .iter()
@@ -56,9 +61,30 @@ pub fn parse_builds(
         if tx.send(Event::Build(sources)).is_err() {
             return;
         }
-        if !parse_reports(&mine, parser, source_root.as_deref(), &tx) {
+        if !parse_reports(&mine, parser, source_root.as_deref(), &tx, &mut packed) {
             return;
         }
+    }
+}
+
+/// The details this thread has packed. Most details repeat from build to build (a skip's reason,
+/// a test that fails the same way): one seen before is sent keyed but not packed again, and the
+/// database side finds it stored, or packs it itself (if the build that brought it was undone).
+#[derive(Default)]
+pub struct Packed {
+    keys: rustc_hash::FxHashSet<[u8; 16]>,
+}
+
+impl Packed {
+    fn prepare(&mut self, json: String) -> Details {
+        let mut details = Details::prepared(json, false);
+        if self.keys.len() >= PACKED_KEYS {
+            self.keys.clear();
+        }
+        if self.keys.insert(details.key()) {
+            details = Details::prepared(details.into_json(), true);
+        }
+        details
     }
 }
 
@@ -69,10 +95,12 @@ pub fn parse_reports(
     parser: Option<&'static dyn Format>,
     source_root: Option<&str>,
     tx: &SyncSender<Event>,
+    packed: &mut Packed,
 ) -> bool {
     for source in sources {
         let mut sink = Forward {
             tx,
+            packed: &mut *packed,
             pending: Vec::with_capacity(BATCH),
             earliest: None,
             gone: false,
@@ -103,7 +131,8 @@ pub fn parse_reports(
 /// only the earliest matters (see `IngestSink`), sent at the report's end.
 struct Forward<'a> {
     tx: &'a SyncSender<Event>,
-    pending: Vec<(TestResult, Option<String>)>,
+    packed: &'a mut Packed,
+    pending: Vec<(TestResult, Option<Details>)>,
     earliest: Option<DateTime<Utc>>,
     gone: bool,
 }
@@ -124,11 +153,11 @@ impl Forward<'_> {
 }
 
 impl Sink for Forward<'_> {
-    fn result(&mut self, result: TestResult) {
+    fn result(&mut self, mut result: TestResult) {
         if self.gone {
             return;
         }
-        let details = super::state::details_json(&result);
+        let details = super::state::take_details(&mut result).map(|json| self.packed.prepare(json));
         self.pending.push((result, details));
         if self.pending.len() >= BATCH {
             self.flush();
@@ -190,9 +219,7 @@ fn report(
             }
         };
         match event {
-            Event::Results(batch) => batch
-                .into_iter()
-                .for_each(|(result, details)| sink.with_details(result, details)),
+            Event::Results(batch) => sink.batch(batch),
             Event::Compiled(file) => sink.compiled(file),
             Event::Warning(message) => sink.warning(message),
             Event::Timestamp(time) => sink.timestamp(time),

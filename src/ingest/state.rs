@@ -8,7 +8,7 @@ use probtrack_parsers::{Kind, Sink, Status, TestResult};
 
 use super::Known;
 use crate::error::Error;
-use crate::store::{Id, NewTest, ResultRecord, Store};
+use crate::store::{Details, Id, NewTest, ResultRecord, Store};
 
 /// One test's result in the build being written.
 #[derive(Clone, Copy, Debug)]
@@ -19,15 +19,14 @@ pub struct Entry {
     /// Which report (0: what the build held before this ingest).
     report: u32,
     /// Index into [`BuildState::details`], for results with a message or details.
-    detail: Option<u32>,
+    pub detail: Option<u32>,
 }
 
 /// The message and details of a result that has them.
 #[derive(Clone, Debug, Default)]
 pub struct Detail {
     pub message: Option<BString>,
-    /// A JSON object.
-    pub details: Option<String>,
+    pub details: Option<Details>,
 }
 
 /// The build's results so far.
@@ -72,7 +71,7 @@ impl BuildState {
         );
     }
 
-    fn detail(&mut self, message: Option<BString>, details: Option<String>) -> Option<u32> {
+    fn detail(&mut self, message: Option<BString>, details: Option<Details>) -> Option<u32> {
         if message.is_none() && details.is_none() {
             return None;
         }
@@ -81,7 +80,7 @@ impl BuildState {
     }
 
     /// Adds one result of report `report` (numbered from 1).
-    fn add(&mut self, test: Id, result: TestResult, details: Option<String>, report: u32) {
+    fn add(&mut self, test: Id, result: TestResult, details: Option<Details>, report: u32) {
         let next = Entry {
             status: result.status,
             attempts: result.attempts.max(1),
@@ -137,10 +136,6 @@ impl BuildState {
             },
         );
     }
-
-    pub fn detail_of(&self, entry: &Entry) -> Option<&Detail> {
-        entry.detail.and_then(|i| self.details.get(i as usize))
-    }
 }
 
 /// A compile diagnostic's file, from its identity `path:flag:message`: relative to the same root
@@ -166,8 +161,8 @@ pub struct IngestSink<'a> {
     known: &'a mut Known,
     pub state: &'a mut BuildState,
     pub report: u32,
-    /// Results waiting for their test ids, each with its details as JSON text.
-    pending: Vec<(TestResult, Option<String>)>,
+    /// Results waiting for their test ids, each with its details.
+    pending: Vec<(TestResult, Option<Details>)>,
     pub results: u64,
     error: Option<Error>,
 }
@@ -194,7 +189,12 @@ impl<'a> IngestSink<'a> {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.pending);
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+        self.resolve(batch);
+    }
+
+    /// Resolves a batch's tests and merges its results into the build's state.
+    fn resolve(&mut self, batch: Vec<(TestResult, Option<Details>)>) {
         if self.error.is_some() {
             return;
         }
@@ -234,7 +234,6 @@ impl<'a> IngestSink<'a> {
             self.state
                 .add(id.unwrap_or_default(), result.0, result.1, self.report);
         }
-        self.pending = Vec::with_capacity(BATCH);
     }
 
     /// Resolves what is left; the first store error, if any.
@@ -248,24 +247,40 @@ impl<'a> IngestSink<'a> {
 }
 
 impl IngestSink<'_> {
-    /// A result whose details were already written as JSON (see [`details_json`]).
-    pub fn with_details(&mut self, result: TestResult, details: Option<String>) {
+    /// A result whose details were already taken out (see [`take_details`]).
+    fn with_details(&mut self, result: TestResult, details: Option<Details>) {
         self.results += 1;
         self.pending.push((result, details));
         if self.pending.len() >= BATCH {
             self.flush();
         }
     }
+
+    /// Results that came as a batch (from the parsing thread): resolved as they are, not copied
+    /// into the sink's own batch.
+    pub fn batch(&mut self, batch: Vec<(TestResult, Option<Details>)>) {
+        self.results += batch.len() as u64;
+        self.flush();
+        self.resolve(batch);
+    }
 }
 
-/// A result's details as stored: JSON text, or none.
-pub fn details_json(result: &TestResult) -> Option<String> {
+/// A result's details as stored (a JSON object's text), or none.
+fn details_json(result: &TestResult) -> Option<String> {
     (!result.details.is_empty()).then(|| serde_json::to_string(&result.details).unwrap_or_default())
 }
 
+/// Takes a result's details out as the JSON text to store; only the runner's id stays behind
+/// (see `runner_id`), so the rest is not carried further.
+pub fn take_details(result: &mut TestResult) -> Option<String> {
+    let json = details_json(result)?;
+    result.details.retain(|key, _| key == "runner_id");
+    Some(json)
+}
+
 impl Sink for IngestSink<'_> {
-    fn result(&mut self, result: TestResult) {
-        let details = details_json(&result);
+    fn result(&mut self, mut result: TestResult) {
+        let details = take_details(&mut result).map(Details::from);
         self.with_details(result, details);
     }
 

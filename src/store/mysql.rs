@@ -14,7 +14,7 @@ use mysql::prelude::{FromValue, Queryable};
 use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 use probtrack_parsers::{Kind, Status};
 
-use super::details;
+use super::details::{self, Details};
 use super::key;
 use super::migrate;
 use super::{
@@ -213,7 +213,7 @@ fn result_record(row: &Row) -> Result<ResultRecord> {
         duration: col(row, 2)?,
         message: opt_bytes(row, 3)?,
         attempts: col::<i64>(row, 4)?.clamp(1, i64::from(u32::MAX)) as u32,
-        details: details_at(row, 5)?,
+        details: details_at(row, 5)?.map(Details::from),
     })
 }
 
@@ -516,9 +516,11 @@ impl MysqlStore {
     }
 
     /// The ids of these details objects (JSON text), created (packed) where new.
-    fn details_ids(&mut self, objects: &[&str]) -> Result<HashMap<[u8; 16], Id>> {
-        let keys: Vec<[u8; 16]> = objects.iter().map(|d| key(d.as_bytes())).collect();
-        self.hashed_ids("details", "data", &keys, |i| details::pack(objects[i]))
+    fn details_ids(&mut self, objects: &[&Details]) -> Result<HashMap<[u8; 16], Id>> {
+        let keys: Vec<[u8; 16]> = objects.iter().map(|d| d.key()).collect();
+        self.hashed_ids("details", "data", &keys, |i| {
+            objects[i].packed().into_owned()
+        })
     }
 
     /// The ids of rows of `table` (keyed by `hash`) for `keys`, creating the missing ones with
@@ -1227,10 +1229,7 @@ impl Store for MysqlStore {
             .filter_map(|r| r.message.as_ref().map(|m| m.as_slice()))
             .collect();
         let messages = self.message_ids(&texts)?;
-        let objects: Vec<&str> = results
-            .iter()
-            .filter_map(|r| r.details.as_deref())
-            .collect();
+        let objects: Vec<&Details> = results.iter().filter_map(|r| r.details.as_ref()).collect();
         let details = self.details_ids(&objects)?;
         let mut rows = Vec::with_capacity(results.len());
         for result in results {
@@ -1254,7 +1253,7 @@ impl Store for MysqlStore {
                     result
                         .details
                         .as_ref()
-                        .and_then(|d| details.get(&key(d.as_bytes())).copied()),
+                        .and_then(|d| details.get(&d.key()).copied()),
                 ),
             ]);
         }

@@ -17,7 +17,7 @@ use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 use probtrack_parsers::{Kind, Status};
 
-use super::details;
+use super::details::{self, Details};
 use super::key;
 use super::migrate;
 use super::{
@@ -313,7 +313,7 @@ fn result_record(row: &Row) -> Result<ResultRecord> {
         duration: get(row, 2)?,
         message: opt_bstring(row, 3)?,
         attempts: get::<i64>(row, 4)?.clamp(1, i64::from(u32::MAX)) as u32,
-        details: details_at(row, 5)?,
+        details: details_at(row, 5)?.map(Details::from),
     })
 }
 
@@ -526,9 +526,11 @@ impl PostgresStore {
     }
 
     /// The ids of these details objects (JSON text), created (packed) where new.
-    fn details_ids(&mut self, objects: &[&str]) -> Result<HashMap<[u8; 16], Id>> {
-        let keys: Vec<[u8; 16]> = objects.iter().map(|d| key(d.as_bytes())).collect();
-        self.hashed_ids("details", "data", &keys, |i| details::pack(objects[i]))
+    fn details_ids(&mut self, objects: &[&Details]) -> Result<HashMap<[u8; 16], Id>> {
+        let keys: Vec<[u8; 16]> = objects.iter().map(|d| d.key()).collect();
+        self.hashed_ids("details", "data", &keys, |i| {
+            objects[i].packed().into_owned()
+        })
     }
 
     /// The ids of rows of `table` (keyed by `hash`) for `keys`, creating the missing ones with
@@ -1236,10 +1238,7 @@ impl Store for PostgresStore {
         } else {
             self.message_ids(&texts)?
         };
-        let objects: Vec<&str> = results
-            .iter()
-            .filter_map(|r| r.details.as_deref())
-            .collect();
+        let objects: Vec<&Details> = results.iter().filter_map(|r| r.details.as_ref()).collect();
         let details = if objects.is_empty() {
             HashMap::new()
         } else {
@@ -1263,7 +1262,7 @@ impl Store for PostgresStore {
                         i64::from(r.attempts),
                         r.details
                             .as_ref()
-                            .and_then(|d| details.get(&key(d.as_bytes())).copied()),
+                            .and_then(|d| details.get(&d.key()).copied()),
                     )
                 })
                 .collect();

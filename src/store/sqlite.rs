@@ -10,7 +10,7 @@ use probtrack_parsers::{Kind, Status};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::details;
+use super::details::{self, Details};
 use super::key;
 use super::migrate;
 use super::{
@@ -135,7 +135,7 @@ fn result_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ResultRecord> {
         duration: row.get(2)?,
         message: opt_bytes(row.get_ref(3)?),
         attempts: row.get::<_, i64>(4)?.clamp(1, i64::from(u32::MAX)) as u32,
-        details: details_at(row, 5)?,
+        details: details_at(row, 5)?.map(Details::from),
     })
 }
 
@@ -918,7 +918,7 @@ impl Store for SqliteStore {
                 None => None,
             };
             let details = match &result.details {
-                Some(json) => Some(self.details_id(json)?),
+                Some(details) => Some(self.details_id(details)?),
                 None => None,
             };
             self.conn
@@ -1587,17 +1587,17 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    fn details_id(&mut self, json: &str) -> Result<Id> {
-        let hash = key(json.as_bytes());
+    fn details_id(&mut self, details: &Details) -> Result<Id> {
+        let hash = details.key();
         if let Some(&id) = self.text_ids.get(&(TextKind::Details, hash)) {
             return Ok(id);
         }
-        let id = self.lookup_details_id(json, hash)?;
+        let id = self.lookup_details_id(details, hash)?;
         self.text_ids.insert((TextKind::Details, hash), id);
         Ok(id)
     }
 
-    fn lookup_details_id(&mut self, json: &str, hash: [u8; 16]) -> Result<Id> {
+    fn lookup_details_id(&mut self, details: &Details, hash: [u8; 16]) -> Result<Id> {
         let found: Option<Id> = self
             .conn
             .prepare_cached("SELECT id FROM details WHERE hash = ?1")?
@@ -1608,7 +1608,7 @@ impl SqliteStore {
         }
         self.conn
             .prepare_cached("INSERT INTO details (hash, data) VALUES (?1, ?2)")?
-            .execute(params![&hash[..], details::pack(json)])?;
+            .execute(params![&hash[..], &*details.packed()])?;
         Ok(self.conn.last_insert_rowid())
     }
 
