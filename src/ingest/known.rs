@@ -12,6 +12,9 @@ use bstr::BString;
 use crate::error::Result;
 use crate::store::{Id, NewTest, Run, Store};
 
+/// Each test's runs on a lane (a fast hash: every build looks up each of its tests).
+pub type LaneRuns = rustc_hash::FxHashMap<Id, Vec<Run>>;
+
 /// `Known::default()` remembers nothing (one build: nothing to gain, and memory to keep low for a
 /// huge report); [`Known::across_builds`] remembers.
 #[derive(Default)]
@@ -20,7 +23,7 @@ pub struct Known {
     /// A test's name → its id and the runner id stored with it.
     tests: rustc_hash::FxHashMap<BString, (Id, Option<String>)>,
     /// A lane → each test's runs there, as written so far.
-    lanes: HashMap<Id, HashMap<Id, Vec<Run>>>,
+    lanes: HashMap<Id, LaneRuns>,
 }
 
 impl Known {
@@ -61,14 +64,10 @@ impl Known {
 
     /// A lane's runs, taken out of memory (or read from the store); give them back with
     /// [`Known::keep_lane_runs`] once updated.
-    pub fn take_lane_runs(
-        &mut self,
-        store: &mut dyn Store,
-        lane: Id,
-    ) -> Result<HashMap<Id, Vec<Run>>> {
+    pub fn take_lane_runs(&mut self, store: &mut dyn Store, lane: Id) -> Result<LaneRuns> {
         match self.lanes.remove(&lane) {
             Some(runs) => Ok(runs),
-            None => store.lane_runs(lane),
+            None => Ok(store.lane_runs(lane)?.into_iter().collect()),
         }
     }
 
@@ -78,7 +77,7 @@ impl Known {
     }
 
     /// Remembers a lane's runs as they now are in the store.
-    pub fn keep_lane_runs(&mut self, lane: Id, runs: HashMap<Id, Vec<Run>>) {
+    pub fn keep_lane_runs(&mut self, lane: Id, runs: LaneRuns) {
         if self.remember {
             self.lanes.insert(lane, runs);
         }
