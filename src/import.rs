@@ -250,6 +250,9 @@ pub struct ImportOptions {
     pub source_root: Option<String>,
 }
 
+/// Results of a build read ahead of writing it, at most (a few MiB).
+const READ_AHEAD: usize = 20_000;
+
 /// How many builds an import writes before it judges their Problems and commits: judging once per
 /// batch instead of after every build is most of import's speed, and a stopped import loses at
 /// most one batch.
@@ -287,21 +290,27 @@ pub fn import(
         let (parser, source_root) = (options.parser, options.source_root.clone());
         scope.spawn(move || ingest::ahead::parse_builds(todo, parser, source_root, tx));
         let mut known = ingest::Known::across_builds();
+        let mut events = ingest::ahead::Events::new(&rx);
         let builds: Vec<(&PlannedBuild, bool)> =
             planned.iter().zip(present.iter().copied()).collect();
         for batch in builds.chunks(BATCH_BUILDS) {
             store.begin_write()?;
             let mut written = Vec::new();
+            let mut undone = false;
             let outcome = import_batch(
                 store,
                 batch,
                 options,
-                &rx,
+                &mut events,
                 &mut known,
                 &mut written,
                 &mut summary,
+                &mut undone,
                 &mut progress,
             );
+            if undone {
+                return outcome;
+            }
             // What was written is judged and kept, also when a build failed.
             let judged = ingest::judge(store, &written).and_then(|()| store.commit());
             if let Err(e) = outcome.and(judged) {
@@ -321,10 +330,11 @@ fn import_batch(
     store: &mut dyn Store,
     batch: &[(&PlannedBuild, bool)],
     options: &ImportOptions,
-    ahead: &std::sync::mpsc::Receiver<ingest::ahead::Event>,
+    ahead: &mut ingest::ahead::Events<'_>,
     known: &mut ingest::Known,
     written: &mut Vec<ingest::Written>,
     summary: &mut ImportSummary,
+    undone: &mut bool,
     progress: &mut impl FnMut(&PlannedBuild, &mut Vec<String>),
 ) -> Result<()> {
     for &(build, present) in batch {
@@ -334,11 +344,17 @@ fn import_batch(
             progress(build, &mut warnings);
             continue;
         }
-        let reports = ingest::ahead::build(ahead)?;
+        ahead.build()?;
+        // Read and hashed here while the other thread parses them (see `ahead::parse_builds`).
+        let reports = build
+            .reports
+            .iter()
+            .map(|path| ingest::prepare(&ingest::Input::File(path.clone())))
+            .collect::<Result<Vec<_>>>()?;
         if store.find_build(&build.builder, build.number)?.is_some() {
             // Written by another process since the import started.
             for _ in &reports {
-                ingest::ahead::skip(ahead)?;
+                ahead.skip()?;
             }
             summary.skipped += 1;
             progress(build, &mut warnings);
@@ -360,11 +376,29 @@ fn import_batch(
             source_root: options.source_root.clone(),
             ..IngestOptions::default()
         };
-        store.savepoint()?;
-        let done = match ingest::write(store, &ingest_options, &reports, Some(ahead), known) {
+        // A build whose reports all parsed (read ahead, up to READ_AHEAD results) can fail to
+        // write only on a database error, which ends the import: it needs no savepoint, whose
+        // journal of every page the build changes was ~5% of an import. Any other build, and
+        // any build whose blamelist comes from git (a revision git does not know is the user's
+        // to fix), is written under one, so that it is undone alone.
+        let clean = options.git.is_none() && ahead.read_build(reports.len(), READ_AHEAD)?;
+        if !clean {
+            store.savepoint()?;
+        }
+        let done = match ingest::write(store, &ingest_options, &reports, Some(&mut *ahead), known) {
             Ok(done) => {
-                store.release_savepoint()?;
+                if !clean {
+                    store.release_savepoint()?;
+                }
                 done
+            }
+            Err(e) if clean => {
+                // Part of the build is written: the whole batch goes.
+                let _ = store.rollback();
+                known.forget();
+                written.clear();
+                *undone = true;
+                return Err(e);
             }
             Err(e) => {
                 store.rollback_to_savepoint()?;

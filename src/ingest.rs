@@ -93,10 +93,14 @@ pub fn ingest(
         let written = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(ahead::CAPACITY);
             let (parser, root) = (options.parser, options.source_root.as_deref());
-            scope.spawn(move || {
-                ahead::parse_reports(reports, parser, root, &tx, &mut Default::default())
-            });
-            write(store, options, reports, Some(&rx), &mut Known::default())
+            scope.spawn(move || ahead::parse_reports(reports, parser, root, &tx));
+            write(
+                store,
+                options,
+                reports,
+                Some(&mut ahead::Events::new(&rx)),
+                &mut Known::default(),
+            )
         })?;
         judge(store, std::slice::from_ref(&written))?;
         new_problems(store, written)
@@ -138,7 +142,7 @@ pub fn write(
     store: &mut dyn Store,
     options: &IngestOptions,
     reports: &[Source],
-    ahead: Option<&std::sync::mpsc::Receiver<ahead::Event>>,
+    mut ahead: Option<&mut ahead::Events<'_>>,
     known: &mut Known,
 ) -> Result<Written> {
     let now = clock::to_micros(clock::now());
@@ -250,8 +254,8 @@ pub fn write(
     let mut fresh = 0u32;
     for source in reports {
         if !seen.insert(source.hash) || store.report_exists(build, &source.hash)? {
-            if let Some(rx) = ahead {
-                ahead::skip(rx)?;
+            if let Some(events) = ahead.as_deref_mut() {
+                events.skip()?;
             }
             summaries.push(ReportSummary {
                 file: source.name.clone(),
@@ -263,8 +267,8 @@ pub fn write(
         }
         fresh += 1;
         let mut sink = IngestSink::new(store, known, &mut state, fresh);
-        let parsed = match ahead {
-            Some(rx) => ahead::replay(rx, &mut sink),
+        let parsed = match ahead.as_deref_mut() {
+            Some(events) => events.replay(&mut sink),
             None => read::open(&source.name, source.reader()?, options.parser).and_then(
                 |(format, mut reader)| {
                     let parse_options = ParseOptions {

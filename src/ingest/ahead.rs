@@ -1,13 +1,13 @@
-//! Parsing ahead: a batch of builds (an `import`) reads and parses the next builds' reports on a
-//! second thread while this one writes the current build to the database. Parsing is about a
-//! quarter of an import's work; on two cores it now overlaps the rest.
+//! Parsing ahead: an `ingest`, or a batch of builds (an `import`), parses reports on a second
+//! thread while this one writes to the database. On two cores the two halves of the work overlap.
 //!
-//! The parsing thread sends, for each build, its prepared reports, then each report's events in
-//! the order its parser gave them, then the report's end. A bounded channel keeps it at most a few
+//! The parsing thread sends, for each build, a marker, then each report's events in the order its
+//! parser gave them, then the report's end. A bounded channel keeps it at most a few
 //! thousand results ahead, so memory does not grow with the history.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 
 use bstr::BString;
 use chrono::{DateTime, Utc};
@@ -28,9 +28,9 @@ pub const CAPACITY: usize = 8;
 
 /// What the parsing thread sends.
 pub enum Event {
-    /// A build's reports, read and hashed, or why one could not be read.
-    Build(Result<Vec<Source>>),
-    /// Results, each with its details, packed here (off the database thread).
+    /// The next build: its reports' events follow, report by report.
+    Build,
+    /// Results, each with its details (keyed and packed here when this thread is ahead).
     Results(Vec<(TestResult, Option<Details>)>),
     Compiled(BString),
     Warning(String),
@@ -39,8 +39,10 @@ pub enum Event {
     End(Result<&'static str>),
 }
 
-/// Prepares and parses the reports of each build in turn, sending what it finds; stops early when
-/// the receiving side has gone (an error there ends the import).
+/// Parses the reports of each build in turn, sending what it finds; stops early when the
+/// receiving side has gone (an error there ends the import). The receiving side reads and hashes
+/// each report itself ([`read::prepare`]): this thread only opens and parses them, so the two
+/// threads share the import's work about evenly.
 pub fn parse_builds(
     builds: impl IntoIterator<Item = Vec<PathBuf>>,
     parser: Option<&'static dyn Format>,
@@ -49,19 +51,14 @@ pub fn parse_builds(
 ) {
     let mut packed = Packed::default();
     for paths in builds {
-        let sources: Result<Vec<Source>> = paths
-            .iter()
-            .map(|path| read::prepare(&Input::File(path.clone())))
-            .collect();
-        // Files named on disk: the parsing side reads its own handle on each.
-        let mine: Vec<Source> = match &sources {
-            Ok(sources) => sources.iter().map(Source::same_file).collect(),
-            Err(_) => Vec::new(),
-        };
-        if tx.send(Event::Build(sources)).is_err() {
+        if tx.send(Event::Build).is_err() {
             return;
         }
-        if !parse_reports(&mine, parser, source_root.as_deref(), &tx, &mut packed) {
+        let reports = paths.into_iter().map(|path| {
+            let input = Input::File(path);
+            (input.name(), read::open_file(&input))
+        });
+        if !parse_each(reports, parser, source_root.as_deref(), &tx, &mut packed) {
             return;
         }
     }
@@ -70,13 +67,20 @@ pub fn parse_builds(
 /// The details this thread has packed. Most details repeat from build to build (a skip's reason,
 /// a test that fails the same way): one seen before is sent keyed but not packed again, and the
 /// database side finds it stored, or packs it itself (if the build that brought it was undone).
+/// Packing is left to the database thread while that thread keeps up (the channel has room):
+/// whichever thread has time to spare does it.
 #[derive(Default)]
 pub struct Packed {
     keys: rustc_hash::FxHashSet<[u8; 16]>,
+    /// Whether the last send found the channel full (the database thread is behind).
+    ahead: bool,
 }
 
 impl Packed {
     fn prepare(&mut self, json: String) -> Details {
+        if !self.ahead {
+            return Details::from(json);
+        }
         let mut details = Details::prepared(json, false);
         if self.keys.len() >= PACKED_KEYS {
             self.keys.clear();
@@ -95,9 +99,20 @@ pub fn parse_reports(
     parser: Option<&'static dyn Format>,
     source_root: Option<&str>,
     tx: &SyncSender<Event>,
+) -> bool {
+    let reports = sources.iter().map(|s| (s.name.clone(), s.reader()));
+    parse_each(reports, parser, source_root, tx, &mut Packed::default())
+}
+
+/// Parses each report (its name and a reader on it, or why it could not be opened) in turn.
+fn parse_each(
+    reports: impl Iterator<Item = (String, Result<Box<dyn std::io::Read>>)>,
+    parser: Option<&'static dyn Format>,
+    source_root: Option<&str>,
+    tx: &SyncSender<Event>,
     packed: &mut Packed,
 ) -> bool {
-    for source in sources {
+    for (name, reader) in reports {
         let mut sink = Forward {
             tx,
             packed: &mut *packed,
@@ -105,12 +120,11 @@ pub fn parse_reports(
             earliest: None,
             gone: false,
         };
-        let outcome = source
-            .reader()
-            .and_then(|reader| read::open(&source.name, reader, parser))
+        let outcome = reader
+            .and_then(|reader| read::open(&name, reader, parser))
             .and_then(|(format, mut reader)| {
                 let options = ParseOptions {
-                    source: source.name.clone(),
+                    source: name.clone(),
                     source_root: source_root.map(str::to_owned),
                 };
                 format.parse(&mut reader, &options, &mut sink)?;
@@ -139,9 +153,18 @@ struct Forward<'a> {
 
 impl Forward<'_> {
     fn send(&mut self, event: Event) {
-        if !self.gone && self.tx.send(event).is_err() {
-            self.gone = true;
+        if self.gone {
+            return;
         }
+        self.packed.ahead = false;
+        let sent = match self.tx.try_send(event) {
+            Err(TrySendError::Full(event)) => {
+                self.packed.ahead = true;
+                self.tx.send(event).is_ok()
+            }
+            sent => sent.is_ok(),
+        };
+        self.gone = !sent;
     }
 
     fn flush(&mut self) {
@@ -184,47 +207,168 @@ fn stopped() -> Error {
         .hint("this is a bug in probtrack; please report it with the report that caused it")
 }
 
-/// The next build's prepared reports.
-pub fn build(rx: &Receiver<Event>) -> Result<Vec<Source>> {
-    match rx.recv() {
-        Ok(Event::Build(sources)) => sources,
-        _ => Err(stopped()),
+/// The receiving side: the parsing thread's events in order, some of them perhaps read ahead
+/// ([`Events::read_build`]).
+pub struct Events<'a> {
+    rx: &'a Receiver<Event>,
+    buffered: VecDeque<Event>,
+}
+
+impl<'a> Events<'a> {
+    pub fn new(rx: &'a Receiver<Event>) -> Self {
+        Events {
+            rx,
+            buffered: VecDeque::new(),
+        }
+    }
+
+    fn recv(&mut self) -> Result<Event> {
+        match self.buffered.pop_front() {
+            Some(event) => Ok(event),
+            None => self.rx.recv().map_err(|_| stopped()),
+        }
+    }
+
+    /// The start of the next build's events.
+    pub fn build(&mut self) -> Result<()> {
+        match self.recv()? {
+            Event::Build => Ok(()),
+            _ => Err(stopped()),
+        }
+    }
+
+    /// Reads the events of a build's `reports` reports ahead (right after [`Events::build`]), up
+    /// to `limit` results: true if every report ended within them, each parsed without error (so
+    /// writing the build cannot fail on a report), false if one failed or the limit came first.
+    pub fn read_build(&mut self, reports: usize, limit: usize) -> Result<bool> {
+        let (mut ended, mut results) = (0, 0);
+        while ended < reports {
+            if results >= limit {
+                return Ok(false);
+            }
+            let event = self.rx.recv().map_err(|_| stopped())?;
+            let failed = match &event {
+                Event::Results(batch) => {
+                    results += batch.len();
+                    false
+                }
+                Event::End(outcome) => {
+                    ended += 1;
+                    outcome.is_err()
+                }
+                Event::Build => return Err(stopped()),
+                _ => false,
+            };
+            self.buffered.push_back(event);
+            if failed {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Replays one report's events into `sink`: the parser's name, or the report's error.
+    pub fn replay(&mut self, sink: &mut IngestSink<'_>) -> Result<&'static str> {
+        self.report(Some(sink))?
+    }
+
+    /// Passes over one report's events (a report the build already holds): its own error does
+    /// not matter.
+    pub fn skip(&mut self) -> Result<()> {
+        self.report(None).map(|_| ())
+    }
+
+    /// One report's events into `sink`; the outer error is the parsing thread's, the inner the
+    /// report's.
+    fn report(&mut self, mut sink: Option<&mut IngestSink<'_>>) -> Result<Result<&'static str>> {
+        loop {
+            let event = self.recv()?;
+            let Some(sink) = sink.as_deref_mut() else {
+                match event {
+                    Event::End(outcome) => return Ok(outcome),
+                    Event::Build => return Err(stopped()),
+                    _ => continue,
+                }
+            };
+            match event {
+                Event::Results(batch) => sink.batch(batch),
+                Event::Compiled(file) => sink.compiled(file),
+                Event::Warning(message) => sink.warning(message),
+                Event::Timestamp(time) => sink.timestamp(time),
+                Event::End(outcome) => return Ok(outcome),
+                Event::Build => return Err(stopped()),
+            }
+        }
     }
 }
 
-/// Replays one report's events into `sink`: the parser's name, or the report's error.
-pub fn replay(rx: &Receiver<Event>, sink: &mut IngestSink<'_>) -> Result<&'static str> {
-    report(rx, Some(sink))?
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use probtrack_parsers::{Kind, Status};
 
-/// Passes over one report's events (a report the build already holds): its own error does not
-/// matter.
-pub fn skip(rx: &Receiver<Event>) -> Result<()> {
-    report(rx, None).map(|_| ())
-}
+    fn results(n: usize) -> Event {
+        let result = TestResult::new("t", Kind::Test, Status::Passed);
+        Event::Results(vec![(result, None); n])
+    }
 
-/// One report's events into `sink`; the outer error is the parsing thread's, the inner the
-/// report's.
-fn report(
-    rx: &Receiver<Event>,
-    mut sink: Option<&mut IngestSink<'_>>,
-) -> Result<Result<&'static str>> {
-    loop {
-        let event = rx.recv().map_err(|_| stopped())?;
-        let Some(sink) = sink.as_deref_mut() else {
-            match event {
-                Event::End(outcome) => return Ok(outcome),
-                Event::Build(_) => return Err(stopped()),
-                _ => continue,
-            }
-        };
-        match event {
-            Event::Results(batch) => sink.batch(batch),
-            Event::Compiled(file) => sink.compiled(file),
-            Event::Warning(message) => sink.warning(message),
-            Event::Timestamp(time) => sink.timestamp(time),
-            Event::End(outcome) => return Ok(outcome),
-            Event::Build(_) => return Err(stopped()),
+    fn kinds(events: &mut Events<'_>, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| match events.recv().unwrap() {
+                Event::Build => "build".to_owned(),
+                Event::Results(batch) => format!("results {}", batch.len()),
+                Event::End(Ok(parser)) => format!("end {parser}"),
+                Event::End(Err(_)) => "end error".to_owned(),
+                _ => "other".to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_build_read_ahead_replays_in_order_and_says_whether_it_parsed() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(64);
+        for event in [
+            Event::Build,
+            results(3),
+            Event::End(Ok("junit")),
+            results(2),
+            Event::End(Ok("trial")),
+            Event::Build,
+            results(1),
+            Event::End(Err(Error::bad_input("broken"))),
+            Event::Build,
+            results(4),
+            results(4),
+            Event::End(Ok("junit")),
+        ] {
+            tx.send(event).unwrap();
         }
+        drop(tx);
+        let mut events = Events::new(&rx);
+
+        // Two reports that parsed: clean, and nothing lost or reordered.
+        events.build().unwrap();
+        assert!(events.read_build(2, 100).unwrap());
+        assert_eq!(
+            kinds(&mut events, 4),
+            ["results 3", "end junit", "results 2", "end trial"]
+        );
+
+        // A report that failed: not clean; its events still come, the error last.
+        events.build().unwrap();
+        assert!(!events.read_build(1, 100).unwrap());
+        assert_eq!(kinds(&mut events, 2), ["results 1", "end error"]);
+
+        // More results than the limit: not clean, read no further than the limit.
+        events.build().unwrap();
+        assert!(!events.read_build(1, 4).unwrap());
+        assert_eq!(events.buffered.len(), 1);
+        assert_eq!(
+            kinds(&mut events, 3),
+            ["results 4", "results 4", "end junit"]
+        );
+
+        // The parsing thread gone before a build ends: an error, not a hang.
+        assert!(events.build().is_err());
     }
 }

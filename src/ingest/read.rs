@@ -48,7 +48,8 @@ fn cannot_read(name: &str, error: io::Error) -> Error {
     Error::bad_input(format!("cannot read {name}: {error}")).with_io(error)
 }
 
-fn open_file(input: &Input) -> Result<Box<dyn Read>> {
+/// Opens a report file (or standard input) for reading.
+pub fn open_file(input: &Input) -> Result<Box<dyn Read>> {
     let name = input.name();
     match input {
         Input::File(path) => {
