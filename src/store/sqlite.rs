@@ -235,6 +235,29 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// `PRAGMA journal_mode=WAL`, waiting out other writers. On a file still in rollback mode
+    /// (a new one) the switch reads, then upgrades to a write; SQLite answers such an upgrade
+    /// with `SQLITE_BUSY` at once rather than call the busy handler (two readers upgrading
+    /// would deadlock), so builders that ingest into a new shared file at the same moment
+    /// would fail. Retried here until the busy timeout; once any process has switched, the
+    /// pragma only reads.
+    fn switch_to_wal(&self) -> rusqlite::Result<()> {
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     fn prepare(&mut self) -> Result<()> {
         let not_ours = |path: &Path| {
             Error::database(format!(
@@ -245,8 +268,7 @@ impl SqliteStore {
         };
         // WAL lets readers go on while one writer ingests; it needs write access once.
         if !self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
-            self.conn
-                .pragma_update(None, "journal_mode", "WAL")
+            self.switch_to_wal()
                 .map_err(|e| match e.sqlite_error_code() {
                     Some(rusqlite::ErrorCode::NotADatabase) => not_ours(&self.path),
                     _ => Error::from(e),
@@ -1628,5 +1650,41 @@ impl SqliteStore {
             .query_row([&hash[..]], |row| row.get::<_, Id>(0))?;
         self.text_ids.insert((TextKind::Message, hash), id);
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Builders that ingest into a new shared file at the same moment all switch it to WAL; the
+    /// switch upgrades a read to a write, where SQLite does not wait (it would deadlock), so the
+    /// store waits itself.
+    #[test]
+    fn a_new_database_opens_while_another_process_holds_its_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let hold = Duration::from_millis(300);
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(hold);
+            holder.execute_batch("ROLLBACK").unwrap();
+        });
+        let started = Instant::now();
+        let store = SqliteStore::open(&path, OpenMode::Create);
+        release.join().unwrap();
+        let mut store = store.unwrap();
+        assert!(started.elapsed() >= hold, "it waited for the lock");
+        let mode: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert!(
+            store.lanes().unwrap().is_empty(),
+            "and it is a probtrack database"
+        );
     }
 }
