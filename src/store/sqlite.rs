@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bstr::BString;
 use probtrack_parsers::{Kind, Status};
@@ -242,13 +242,13 @@ impl SqliteStore {
     /// would fail. Retried here until the busy timeout; once any process has switched, the
     /// pragma only reads.
     fn switch_to_wal(&self) -> rusqlite::Result<()> {
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let deadline = Instant::now() + BUSY_TIMEOUT;
         let mut pause = Duration::from_millis(1);
         loop {
             match self.conn.pragma_update(None, "journal_mode", "WAL") {
                 Err(e)
                     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
-                        && std::time::Instant::now() < deadline =>
+                        && Instant::now() < deadline =>
                 {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
@@ -1656,7 +1656,6 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     /// Builders that ingest into a new shared file at the same moment all switch it to WAL; the
     /// switch upgrades a read to a write, where SQLite does not wait (it would deadlock), so the
