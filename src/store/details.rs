@@ -95,9 +95,10 @@ pub fn pack(json: &str) -> Vec<u8> {
     }
     ENCODER.with(|encoder| {
         let mut encoder = encoder.borrow_mut();
-        // Writing into a Vec cannot fail; `reset` starts a new stream into the given Vec and
-        // hands back the finished one.
-        let _ = encoder.reset(Vec::with_capacity(json.len() / 3 + 16));
+        // The encoder is fresh (new, or reset by the previous call): only its output changes.
+        // Resetting clears its tables, so it is done once per object, after it.
+        *encoder.get_mut() = Vec::with_capacity(json.len() / 3 + 16);
+        // Writing into a Vec cannot fail; `reset` hands back the finished stream.
         let _ = encoder.write_all(json.as_bytes());
         let _ = encoder.try_finish();
         encoder.reset(Vec::new()).unwrap_or_default()
@@ -145,8 +146,11 @@ mod tests {
         );
         assert_eq!(unpack(&packed).as_deref(), Some(traceback.as_str()));
         assert_eq!(unpack(&pack("")).as_deref(), Some(""));
-        // The thread's encoder starts afresh each time.
+        // The thread's encoder starts afresh each time: what a new encoder would write.
         assert_eq!(pack(&traceback), packed);
+        let mut fresh = DeflateEncoder::new(Vec::new(), Compression::fast());
+        fresh.write_all(traceback.as_bytes()).unwrap();
+        assert_eq!(fresh.finish().unwrap(), packed);
         assert_eq!(unpack(&pack("{}")).as_deref(), Some("{}"));
         assert_eq!(unpack(b"\xff\xff not deflate"), None);
         assert_eq!(
