@@ -345,15 +345,9 @@ fn import_batch(
             continue;
         }
         ahead.build()?;
-        // Read and hashed here while the other thread parses them (see `ahead::parse_builds`).
-        let reports = build
-            .reports
-            .iter()
-            .map(|path| ingest::prepare(&ingest::Input::File(path.clone())))
-            .collect::<Result<Vec<_>>>()?;
         if store.find_build(&build.builder, build.number)?.is_some() {
             // Written by another process since the import started.
-            for _ in &reports {
+            for _ in &build.reports {
                 ahead.skip()?;
             }
             summary.skipped += 1;
@@ -381,7 +375,22 @@ fn import_batch(
         // journal of every page the build changes was ~5% of an import. Any other build, and
         // any build whose blamelist comes from git (a revision git does not know is the user's
         // to fix), is written under one, so that it is undone alone.
-        let clean = options.git.is_none() && ahead.read_build(reports.len(), READ_AHEAD)?;
+        let clean = options.git.is_none() && ahead.read_build(build.reports.len(), READ_AHEAD)?;
+        // A build read ahead whole comes with its reports' hashes, worked out as they were
+        // parsed; any other is read and hashed here (which also reports an unreadable file).
+        let reports = match ahead.hashes(build.reports.len()).filter(|_| clean) {
+            Some(hashes) => build
+                .reports
+                .iter()
+                .zip(hashes)
+                .map(|(path, hash)| ingest::Source::hashed_file(path.clone(), hash))
+                .collect(),
+            None => build
+                .reports
+                .iter()
+                .map(|path| ingest::prepare(&ingest::Input::File(path.clone())))
+                .collect::<Result<Vec<_>>>()?,
+        };
         if !clean {
             store.savepoint()?;
         }

@@ -35,14 +35,17 @@ pub enum Event {
     Compiled(BString),
     Warning(String),
     Timestamp(DateTime<Utc>),
+    /// The content hash of a report read from a file that parsed, just before its end: what
+    /// [`read::prepare`] would give (an import's builds are written with it, unread again).
+    Hashed([u8; 32]),
     /// The end of a report: the parser that read it, or why it could not be read.
     End(Result<&'static str>),
 }
 
 /// Parses the reports of each build in turn, sending what it finds; stops early when the
 /// receiving side has gone (an error there ends the import). The receiving side reads and hashes
-/// each report itself ([`read::prepare`]): this thread only opens and parses them, so the two
-/// threads share the import's work about evenly.
+/// each report itself ([`read::prepare`]) only when the build is not read ahead whole
+/// ([`Events::hashes`]); otherwise the hash this thread works out as it parses is used.
 pub fn parse_builds(
     builds: impl IntoIterator<Item = Vec<PathBuf>>,
     parser: Option<&'static dyn Format>,
@@ -58,7 +61,14 @@ pub fn parse_builds(
             let input = Input::File(path);
             (input.name(), read::open_file(&input))
         });
-        if !parse_each(reports, parser, source_root.as_deref(), &tx, &mut packed) {
+        if !parse_each(
+            reports,
+            parser,
+            source_root.as_deref(),
+            &tx,
+            &mut packed,
+            true,
+        ) {
             return;
         }
     }
@@ -101,16 +111,25 @@ pub fn parse_reports(
     tx: &SyncSender<Event>,
 ) -> bool {
     let reports = sources.iter().map(|s| (s.name.clone(), s.reader()));
-    parse_each(reports, parser, source_root, tx, &mut Packed::default())
+    parse_each(
+        reports,
+        parser,
+        source_root,
+        tx,
+        &mut Packed::default(),
+        false,
+    )
 }
 
-/// Parses each report (its name and a reader on it, or why it could not be opened) in turn.
+/// Parses each report (its name and a reader on it, or why it could not be opened) in turn; with
+/// `hash`, sends each parsed report's content hash before its end.
 fn parse_each(
     reports: impl Iterator<Item = (String, Result<Box<dyn std::io::Read>>)>,
     parser: Option<&'static dyn Format>,
     source_root: Option<&str>,
     tx: &SyncSender<Event>,
     packed: &mut Packed,
+    hash: bool,
 ) -> bool {
     for (name, reader) in reports {
         let mut sink = Forward {
@@ -120,19 +139,36 @@ fn parse_each(
             earliest: None,
             gone: false,
         };
+        let mut hasher = None;
         let outcome = reader
-            .and_then(|reader| read::open(&name, reader, parser))
+            .and_then(|reader| {
+                let reader: Box<dyn std::io::Read> = if hash {
+                    let (reader, handle) = read::Hashing::new(reader);
+                    hasher = Some(handle);
+                    Box::new(reader)
+                } else {
+                    reader
+                };
+                read::open(&name, reader, parser)
+            })
             .and_then(|(format, mut reader)| {
                 let options = ParseOptions {
                     source: name.clone(),
                     source_root: source_root.map(str::to_owned),
                 };
                 format.parse(&mut reader, &options, &mut sink)?;
+                if hasher.is_some() {
+                    read::drain(&name, &mut reader)?;
+                }
                 Ok(format.name())
             });
         sink.flush();
         if let Some(time) = sink.earliest.take() {
             sink.send(Event::Timestamp(time));
+        }
+        if let (Ok(_), Some(hasher)) = (&outcome, hasher) {
+            let hash = *hasher.borrow().finalize().as_bytes();
+            sink.send(Event::Hashed(hash));
         }
         if sink.gone || tx.send(Event::End(outcome)).is_err() {
             return false;
@@ -267,6 +303,21 @@ impl<'a> Events<'a> {
         Ok(true)
     }
 
+    /// The content hashes of the `reports` reports of a build read ahead whole
+    /// ([`Events::read_build`] gave true), in order; `None` unless the parsing thread sent one
+    /// for each (it does for files, in an import).
+    pub fn hashes(&self, reports: usize) -> Option<Vec<[u8; 32]>> {
+        let hashes: Vec<[u8; 32]> = self
+            .buffered
+            .iter()
+            .filter_map(|event| match event {
+                Event::Hashed(hash) => Some(*hash),
+                _ => None,
+            })
+            .collect();
+        (hashes.len() == reports).then_some(hashes)
+    }
+
     /// Replays one report's events into `sink`: the parser's name, or the report's error.
     pub fn replay(&mut self, sink: &mut IngestSink<'_>) -> Result<&'static str> {
         self.report(Some(sink))?
@@ -295,6 +346,7 @@ impl<'a> Events<'a> {
                 Event::Compiled(file) => sink.compiled(file),
                 Event::Warning(message) => sink.warning(message),
                 Event::Timestamp(time) => sink.timestamp(time),
+                Event::Hashed(_) => {}
                 Event::End(outcome) => return Ok(outcome),
                 Event::Build => return Err(stopped()),
             }

@@ -67,6 +67,53 @@ pub fn open_file(input: &Input) -> Result<Box<dyn Read>> {
     }
 }
 
+impl Source {
+    /// A report file whose hash was worked out as it was parsed (by a `Hashing` reader).
+    pub fn hashed_file(path: PathBuf, hash: [u8; 32]) -> Source {
+        Source {
+            name: Input::File(path.clone()).name(),
+            path,
+            hash,
+            _spool: None,
+        }
+    }
+}
+
+/// A reader that hashes every byte read through it, so that the thread parsing a report also
+/// works out its content hash (what [`prepare`] would give) without reading it a second time.
+pub struct Hashing {
+    inner: Box<dyn Read>,
+    hasher: std::rc::Rc<std::cell::RefCell<blake3::Hasher>>,
+}
+
+impl Hashing {
+    /// The reader, and a handle on its hasher for after the reader is gone.
+    pub fn new(inner: Box<dyn Read>) -> (Self, std::rc::Rc<std::cell::RefCell<blake3::Hasher>>) {
+        let hasher = std::rc::Rc::default();
+        let reader = Hashing {
+            inner,
+            hasher: std::rc::Rc::clone(&hasher),
+        };
+        (reader, hasher)
+    }
+}
+
+impl Read for Hashing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.borrow_mut().update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads what the parser left of a report (a well-formed one has nothing after its end), so that
+/// a [`Hashing`] reader under it has seen every byte.
+pub fn drain(name: &str, reader: &mut dyn BufRead) -> Result<()> {
+    io::copy(reader, &mut io::sink())
+        .map(|_| ())
+        .map_err(|e| cannot_read(name, e))
+}
+
 /// Hashes a report (and spools standard input, which can be read only once).
 pub fn prepare(input: &Input) -> Result<Source> {
     let name = input.name();

@@ -344,3 +344,33 @@ fn an_import_stopped_by_a_bad_report_keeps_the_builds_before_it() {
     // No Problem was written for the undone build, so no id was spent, on any backend.
     assert_eq!(t.json(&["problems", "--all", "--intermittent"]), expected);
 }
+
+#[test]
+fn reports_imported_then_ingested_again_are_known_by_their_content() {
+    // An import hashes each report as it parses it; `ingest` reads and hashes it whole. The two
+    // must agree, trailing bytes after the report's end included, or the same report would be
+    // stored twice.
+    let t = Test::new();
+    let dir = t.path("artifacts");
+    let mut reports = Vec::new();
+    for n in [103, 104] {
+        let dest = dir.join("linux-py311").join(n.to_string());
+        std::fs::create_dir_all(&dest).unwrap();
+        let mut xml = std::fs::read(fixture(&format!("history/linux-py311/{n}.xml"))).unwrap();
+        if n == 104 {
+            xml.extend_from_slice(b"\n<!-- written after the report's end -->\n\n");
+        }
+        let report = dest.join("junit.xml");
+        std::fs::write(&report, xml).unwrap();
+        reports.push((n, report));
+    }
+    let summary = t.json(&["import", dir.to_str().unwrap()]);
+    assert_eq!(summary["imported"], 2);
+    let before = t.dump();
+    for (n, report) in &reports {
+        let again = t.ingest("linux-py311", *n, &[report.to_str().unwrap()]);
+        assert_eq!(again["action"], "unchanged", "build {n}: {again}");
+        assert_eq!(again["reports"][0]["added"], false, "build {n}");
+    }
+    assert_eq!(t.dump(), before);
+}
