@@ -367,34 +367,32 @@ impl PostgresStore {
         Ok(store)
     }
 
-    /// Checks the schema and applies pending migrations.
+    /// Checks the schema and applies pending migrations. Many first ingests may start at once on
+    /// a new database: all but one wait on the writer lock, then find the schema made.
     fn prepare(&mut self, mode: OpenMode) -> Result<()> {
         let found = self.schema_version()?;
-        let pending = migrate::pending(migrate::POSTGRES, found)?;
-        if pending.is_empty() {
+        if migrate::pending(migrate::POSTGRES, found)?.is_empty() {
             return Ok(());
         }
-        if found == 0 {
+        if found == 0 && mode == OpenMode::Existing {
             if self.has_foreign_tables()? {
-                return Err(Error::database(format!(
-                    "{} is a PostgreSQL database, but not one of probtrack's",
-                    self.url
-                ))
-                .hint("name another database in the URL (`createdb NAME` makes a new one)"));
+                return Err(self.foreign());
             }
-            if mode == OpenMode::Existing {
-                return Err(Error::database(format!("no probtrack database at {}", self.url))
-                    .hint("ingest a report to create it: `probtrack --db URL ingest --builder NAME --build N REPORT`")
-                    .hint("or name an existing database with --db or PROBTRACK_DB"));
-            }
+            return Err(Error::database(format!("no probtrack database at {}", self.url))
+                .hint("ingest a report to create it: `probtrack --db URL ingest --builder NAME --build N REPORT`")
+                .hint("or name an existing database with --db or PROBTRACK_DB"));
         }
         self.client.batch_execute("BEGIN").map_err(pg_error)?;
         let outcome = (|| -> Result<()> {
             self.client
                 .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITER_LOCK])
                 .map_err(pg_error)?;
-            // Another process may have migrated while we waited for the lock.
+            // Another process may have migrated while we waited for the lock; only now can tables
+            // that are there be told from probtrack's own.
             let found = self.schema_version()?;
+            if found == 0 && self.has_foreign_tables()? {
+                return Err(self.foreign());
+            }
             for migration in migrate::pending(migrate::POSTGRES, found)? {
                 self.client.batch_execute(migration.sql).map_err(|e| {
                     pg_error(e).context(format!(
@@ -421,10 +419,27 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The refusal of a database that holds tables of something else.
+    fn foreign(&self) -> Error {
+        Error::database(format!(
+            "{} is a PostgreSQL database, but not one of probtrack's",
+            self.url
+        ))
+        .hint("name another database in the URL (`createdb NAME` makes a new one)")
+    }
+
+    /// The schema version, 0 where there is no `schema_version` table. The table is looked up with
+    /// a query of `pg_tables`, which sees what other sessions committed since the statement began;
+    /// `to_regclass` would answer from this session's catalog cache, which an advisory lock does
+    /// not refresh, and so miss a table made while we waited for the lock.
     fn schema_version(&mut self) -> Result<i64> {
         let row = self
             .client
-            .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_catalog.pg_tables \
+                 WHERE schemaname = current_schema() AND tablename = 'schema_version'",
+                &[],
+            )
             .map_err(pg_error)?;
         if !get::<bool>(&row, 0)? {
             return Ok(0);

@@ -34,6 +34,30 @@ fn a_newer_schema_is_refused_naming_both_versions() {
 }
 
 #[test]
+fn a_database_of_another_tool_is_refused_and_left_as_it_was() {
+    let t = Test::new();
+    t.exec_sql("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount INTEGER)");
+    let report = fixture("junit/mocha-junit-reporter/test-results.xml");
+    for args in [
+        vec![
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "1",
+            report.to_str().unwrap(),
+        ],
+        vec!["builds"],
+    ] {
+        let stderr = t.fails(&args, 4);
+        assert!(stderr.contains("but not one of probtrack's"), "{stderr}");
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
+    // Nothing of probtrack's was made beside it: the name is still free.
+    t.exec_sql("CREATE TABLE schema_version (version INTEGER); INSERT INTO invoices VALUES (1, 2)");
+}
+
+#[test]
 fn a_file_that_is_not_a_database_is_refused() {
     if !sqlite_only("a file that is not SQLite") {
         return;
