@@ -340,7 +340,9 @@ fn minimal_summary_line(line: &[u8]) -> Option<[u64; 4]> {
 /// `(0.001 secs)`, which `--reporter=timing` prints after each test.
 fn timing_line(line: &[u8]) -> Option<f64> {
     let secs = line.trim().strip_prefix(b"(")?.strip_suffix(b" secs)")?;
-    secs.to_str().ok()?.parse().ok()
+    // "(nan secs)" parses as a float too: keep only what can be a duration.
+    let secs: f64 = secs.to_str().ok()?.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then_some(secs)
 }
 
 fn separator(line: &[u8], byte: u8) -> bool {

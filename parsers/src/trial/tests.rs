@@ -188,6 +188,37 @@ fn timing_reporter_fixture_gives_durations() {
 }
 
 #[test]
+fn a_timing_line_that_is_no_duration_gives_none() {
+    // The timing fixture with three of its `(N secs)` lines made hostile.
+    let text = String::from_utf8(fixture("timing")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    for (line, bad) in [(1, "(nan secs)"), (3, "(inf secs)"), (5, "(-0.5 secs)")] {
+        assert!(lines[line].ends_with(" secs)"), "{}", lines[line]);
+        lines[line] = bad;
+    }
+    let collected = parse(lines.join("\n").as_bytes());
+    assert_eq!(
+        collected.results.len(),
+        check_sample("timing").results.len()
+    );
+    let mut none: Vec<String> = collected
+        .results
+        .iter()
+        .filter(|r| r.duration.is_none())
+        .map(|r| r.test.to_string())
+        .collect();
+    none.sort();
+    assert_eq!(
+        none,
+        [
+            "probtrack_sample.test.test_async.AsyncTests.test_deferred_fails",
+            "probtrack_sample.test.test_async.AsyncTests.test_deferred_succeeds",
+            "probtrack_sample.test.test_async.AsyncTests.test_deferred_times_out",
+        ]
+    );
+}
+
+#[test]
 fn text_reporter_fixture_names_only_what_did_not_pass() {
     let collected = parse(&fixture("text"));
     let mut expected = SAMPLE_COUNTS;
