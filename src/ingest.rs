@@ -577,9 +577,9 @@ fn write_outcomes(
     } = state;
     for (&test, entry) in entries.iter() {
         counts.add(entry.status);
-        timing.push((test, entry.duration));
+        timing.push((test, entry.duration()));
         let detail = entry
-            .detail
+            .detail()
             .and_then(|i| details.get_mut(i as usize))
             .map(std::mem::take)
             .unwrap_or_default();
@@ -589,7 +589,7 @@ fn write_outcomes(
             rows.push(ResultRecord {
                 test,
                 status: entry.status,
-                duration: entry.duration,
+                duration: entry.duration(),
                 message: detail.message,
                 attempts: entry.attempts,
                 details: detail.details,

@@ -10,16 +10,48 @@ use super::Known;
 use crate::error::Error;
 use crate::store::{Details, Id, NewTest, ResultRecord, Store};
 
-/// One test's result in the build being written.
+/// One test's result in the build being written: 24 bytes, as a huge build holds one per test
+/// until it is written (docs/performance.md, *Memory of one huge build*).
 #[derive(Clone, Copy, Debug)]
 pub struct Entry {
     pub status: Status,
     pub attempts: u32,
-    pub duration: Option<f64>,
+    /// Seconds; NaN for none (a parser gives no NaN: it drops a duration that is not finite).
+    duration: f64,
     /// Which report (0: what the build held before this ingest).
     report: u32,
+    /// Index into [`BuildState::details`]; `u32::MAX` for a result without message or details.
+    detail: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 24);
+
+impl Entry {
+    fn new(
+        status: Status,
+        attempts: u32,
+        duration: Option<f64>,
+        report: u32,
+        detail: Option<u32>,
+    ) -> Entry {
+        Entry {
+            status,
+            attempts,
+            duration: duration.unwrap_or(f64::NAN),
+            report,
+            detail: detail.unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The result's duration in seconds, if any report gave one.
+    pub fn duration(&self) -> Option<f64> {
+        (!self.duration.is_nan()).then_some(self.duration)
+    }
+
     /// Index into [`BuildState::details`], for results with a message or details.
-    pub detail: Option<u32>,
+    pub fn detail(&self) -> Option<u32> {
+        (self.detail != u32::MAX).then_some(self.detail)
+    }
 }
 
 /// The message and details of a result that has them.
@@ -47,28 +79,20 @@ impl BuildState {
         let detail = self.detail(record.message, record.details);
         self.entries.insert(
             record.test,
-            Entry {
-                status: record.status,
-                attempts: record.attempts.max(1),
-                duration: record.duration,
-                report: 0,
+            Entry::new(
+                record.status,
+                record.attempts.max(1),
+                record.duration,
+                0,
                 detail,
-            },
+            ),
         );
     }
 
     /// A plain result the build held before this ingest (no stored row).
     pub fn existing_plain(&mut self, test: Id, status: Status, duration: Option<f64>) {
-        self.entries.insert(
-            test,
-            Entry {
-                status,
-                attempts: 1,
-                duration,
-                report: 0,
-                detail: None,
-            },
-        );
+        self.entries
+            .insert(test, Entry::new(status, 1, duration, 0, None));
     }
 
     fn detail(&mut self, message: Option<BString>, details: Option<Details>) -> Option<u32> {
@@ -81,16 +105,19 @@ impl BuildState {
 
     /// Adds one result of report `report` (numbered from 1).
     fn add(&mut self, test: Id, result: TestResult, details: Option<Details>, report: u32) {
-        let next = Entry {
-            status: result.status,
-            attempts: result.attempts.max(1),
-            duration: result.duration,
+        let next = Entry::new(
+            result.status,
+            result.attempts.max(1),
+            result.duration,
             report,
-            detail: None,
-        };
+            None,
+        );
         let Some(prev) = self.entries.get(&test).copied() else {
             let detail = self.detail(result.message, details);
-            self.entries.insert(test, Entry { detail, ..next });
+            self.entries.insert(
+                test,
+                Entry::new(next.status, next.attempts, next.duration(), report, detail),
+            );
             return;
         };
         let attempts = prev.attempts.saturating_add(next.attempts);
@@ -108,15 +135,15 @@ impl BuildState {
             next.status
         };
         let keep_prev = next.status == Status::Skipped && prev.status != Status::Skipped;
-        let duration = match (prev.duration, next.duration) {
+        let duration = match (prev.duration(), next.duration()) {
             (Some(a), Some(b)) if !keep_prev => Some(a + b),
             (a, b) => a.or(b),
         };
         let detail = if keep_prev || (result.message.is_none() && details.is_none()) {
-            prev.detail
+            prev.detail()
         } else {
             let previous = prev
-                .detail
+                .detail()
                 .and_then(|i| self.details.get(i as usize).cloned());
             self.detail(
                 result
@@ -127,13 +154,7 @@ impl BuildState {
         };
         self.entries.insert(
             test,
-            Entry {
-                status,
-                attempts,
-                duration,
-                report: prev.report.max(report),
-                detail,
-            },
+            Entry::new(status, attempts, duration, prev.report.max(report), detail),
         );
     }
 }
