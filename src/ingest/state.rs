@@ -116,7 +116,7 @@ impl BuildState {
             let detail = self.detail(result.message, details);
             self.entries.insert(
                 test,
-                Entry::new(next.status, next.attempts, next.duration(), report, detail),
+                Entry::new(next.status, next.attempts, result.duration, report, detail),
             );
             return;
         };

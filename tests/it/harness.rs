@@ -9,7 +9,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use probtrack::store::{self, Cell, Location, OpenMode, TABLES};
@@ -367,6 +367,18 @@ impl Test {
             .expect("read table");
         }
         out
+    }
+}
+
+/// Waits for every spawned probtrack and fails the test, with its stderr, if one did not succeed.
+pub fn all_succeed(children: Vec<Child>) {
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

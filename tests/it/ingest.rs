@@ -1,6 +1,6 @@
 //! Ingesting reports through the real binary.
 
-use crate::harness::{counts, fixture, Test};
+use crate::harness::{all_succeed, counts, fixture, Test};
 
 /// Ingests one fixture as build 1 of builder `b` and returns the build's counts.
 #[track_caller]
@@ -350,14 +350,7 @@ fn concurrent_ingests_all_land() {
             .unwrap()
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    all_succeed(children);
     let builds = t.json(&["builds", "--limit", "100"]);
     assert_eq!(builds.as_array().unwrap().len(), 9);
     for build in builds

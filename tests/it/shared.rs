@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 
 use crate::generate::{history, Shape, Truth};
-use crate::harness::{fixture, server, Backend, ServerDb, Test, BIN};
+use crate::harness::{all_succeed, fixture, server, Backend, ServerDb, Test, BIN};
 
 /// The answers a copy must keep, as JSON text: Problems (every one), flaky, since and show for the
 /// broken tests, and the builds.
@@ -271,14 +271,7 @@ fn concurrent_ingests(db: &str, t: &Test, writers: usize) {
                 .unwrap()
         })
         .collect();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    all_succeed(children);
     let landed = t.json(&["--db", db, "builds", "--limit", "100000"]);
     let mut keys: Vec<String> = landed
         .as_array()
@@ -357,6 +350,9 @@ fn many_ingests_at_once_all_land_with_the_problems_of_a_sequential_run() {
     concurrent_ingests(&t.db_url(), &t, writers);
 }
 
+/// The key of the writers' advisory lock on PostgreSQL (docs/schema.md).
+const WRITERS_LOCK: i64 = 8102661148244077312;
+
 #[test]
 fn first_ingests_that_wait_on_one_another_all_find_the_schema() {
     let Some(Backend::Postgres(base)) = server("postgres") else {
@@ -372,7 +368,7 @@ fn first_ingests_that_wait_on_one_another_all_find_the_schema() {
     // `many_ingests_at_once_…` and this test catch it only sometimes.)
     let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     admin
-        .batch_execute("SELECT pg_advisory_lock(8102661148244077312)")
+        .execute("SELECT pg_advisory_lock($1)", &[&WRITERS_LOCK])
         .unwrap();
     let report = fixture("junit/pytest-xunit2/report.xml");
     let children: Vec<_> = (0..3)
@@ -411,16 +407,9 @@ fn first_ingests_that_wait_on_one_another_all_find_the_schema() {
     }
     assert_eq!(waiting, 3, "every ingest waits on the lock");
     admin
-        .batch_execute("SELECT pg_advisory_unlock(8102661148244077312)")
+        .execute("SELECT pg_advisory_unlock($1)", &[&WRITERS_LOCK])
         .unwrap();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    all_succeed(children);
     let builds = t.json(&["--db", &db.url, "builds"]);
     assert_eq!(builds.as_array().unwrap().len(), 3);
 }
