@@ -937,7 +937,7 @@ impl Store for MysqlStore {
         let rows = self.rows(
             "SELECT c.revision, u.name, c.time, c.comments, c.parents FROM build_changes bc \
              JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-             WHERE bc.build_id = ? ORDER BY COALESCE(c.time, 0), c.id",
+             WHERE bc.build_id = ? ORDER BY COALESCE(c.time, 0), c.revision",
             args![build],
         )?;
         rows.iter().map(change_record).collect()
@@ -1273,7 +1273,7 @@ impl Store for MysqlStore {
             let sql = format!(
                 "SELECT bc.build_id, c.id, c.revision, u.name FROM build_changes bc \
                  JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE bc.build_id IN ({list}) ORDER BY bc.build_id, COALESCE(c.time, 0), c.id"
+                 WHERE bc.build_id IN ({list}) ORDER BY bc.build_id, COALESCE(c.time, 0), c.revision"
             );
             for row in self.rows(&sql, Params::Empty)? {
                 out.entry(col(&row, 0)?).or_default().push(ChangeRef {
@@ -1568,7 +1568,7 @@ impl Store for MysqlStore {
             let sql = format!(
                 "SELECT pc.problem_id, pc.role, c.id, c.revision, u.name FROM problem_changes pc \
                  JOIN changes c ON c.id = pc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE pc.problem_id IN ({list}) ORDER BY pc.problem_id, COALESCE(c.time, 0), c.id"
+                 WHERE pc.problem_id IN ({list}) ORDER BY pc.problem_id, COALESCE(c.time, 0), c.revision"
             );
             for row in self.rows(&sql, Params::Empty)? {
                 let Some(&i) = index.get(&col::<Id>(&row, 0)?) else {

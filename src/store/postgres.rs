@@ -928,7 +928,7 @@ impl Store for PostgresStore {
         let rows = self.query(
             "SELECT c.revision, u.name, c.time, c.comments, c.parents FROM build_changes bc \
              JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-             WHERE bc.build_id = $1 ORDER BY coalesce(c.time, 0), c.id",
+             WHERE bc.build_id = $1 ORDER BY coalesce(c.time, 0), c.revision",
             &[&build],
         )?;
         rows.iter().map(change_record).collect()
@@ -1305,7 +1305,7 @@ impl Store for PostgresStore {
             let rows = self.query(
                 "SELECT bc.build_id, c.id, c.revision, u.name FROM build_changes bc \
                  JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE bc.build_id = ANY($1) ORDER BY bc.build_id, coalesce(c.time, 0), c.id",
+                 WHERE bc.build_id = ANY($1) ORDER BY bc.build_id, coalesce(c.time, 0), c.revision",
                 &[&chunk],
             )?;
             for row in &rows {
@@ -1593,7 +1593,7 @@ impl Store for PostgresStore {
             let rows = self.query(
                 "SELECT pc.problem_id, pc.role, c.id, c.revision, u.name FROM problem_changes pc \
                  JOIN changes c ON c.id = pc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE pc.problem_id = ANY($1) ORDER BY pc.problem_id, coalesce(c.time, 0), c.id",
+                 WHERE pc.problem_id = ANY($1) ORDER BY pc.problem_id, coalesce(c.time, 0), c.revision",
                 &[&chunk],
             )?;
             for row in &rows {

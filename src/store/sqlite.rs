@@ -684,7 +684,7 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.revision, u.name, c.time, c.comments, c.parents FROM build_changes bc \
              JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-             WHERE bc.build_id = ?1 ORDER BY coalesce(c.time, 0), c.id",
+             WHERE bc.build_id = ?1 ORDER BY coalesce(c.time, 0), c.revision",
         )?;
         let rows = stmt.query_map([build], |row| {
             Ok(ChangeRecord {
@@ -988,7 +988,7 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(
             "SELECT c.id, c.revision, u.name FROM build_changes bc JOIN changes c ON c.id = bc.change_id \
              LEFT JOIN users u ON u.id = c.user_id WHERE bc.build_id = ?1 \
-             ORDER BY coalesce(c.time, 0), c.id",
+             ORDER BY coalesce(c.time, 0), c.revision",
         )?;
         let mut out = HashMap::new();
         for build in builds {
@@ -1259,7 +1259,7 @@ impl Store for SqliteStore {
         let mut changes = self.conn.prepare_cached(
             "SELECT pc.role, c.id, c.revision, u.name FROM problem_changes pc \
              JOIN changes c ON c.id = pc.change_id LEFT JOIN users u ON u.id = c.user_id \
-             WHERE pc.problem_id = ?1 ORDER BY coalesce(c.time, 0), c.id",
+             WHERE pc.problem_id = ?1 ORDER BY coalesce(c.time, 0), c.revision",
         )?;
         for p in &mut problems {
             p.builders = builders

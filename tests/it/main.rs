@@ -30,6 +30,8 @@ mod reliability;
 mod queries;
 // Triage: clusters, notify (local HTTP and SMTP servers), links and notes, mark-bad, rename.
 mod triage;
+// Issue 19: retirements, renames and arrival order leave Problems whole and the same.
+mod issue19;
 // Shared databases: copy between backends, many ingests at once.
 mod shared;
 // Every file under tests/it is listed above.

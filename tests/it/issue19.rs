@@ -1,0 +1,165 @@
+//! Issue 19: Problems stay whole through retirements and renames, and the same history gives the
+//! same answers whatever order its builds arrived in. Each test builds the history it needs: a real
+//! git repository made here, and the sample history's real pytest reports (fixtures/history).
+
+use serde_json::Value;
+
+use crate::harness::{fixture, Repo, Test};
+
+const ADA: &str = "Ada Lovelace <ada@example.org>";
+const BOB: &str = "Bob Brown <bob@example.org>";
+const CAROL: &str = "Carol Chen <carol@example.org>";
+const DAVE: &str = "Dave Dunn <dave@example.org>";
+
+/// The test whose failures these histories follow, and the reports it passes and fails in
+/// (linux-py311 103 and 104 differ only in it: `assert 3 == 3.5`).
+const DIVIDE: &str = "tests.test_core.test_divide";
+const PASS: &str = "history/linux-py311/103.xml";
+const FAIL: &str = "history/linux-py311/104.xml";
+
+/// One build to ingest: builder, number, minute of the day (its `--time`), report, and the rest of
+/// its arguments (`--git`/`--revision`, `--change`).
+struct Build {
+    builder: &'static str,
+    number: i64,
+    minute: i64,
+    report: &'static str,
+    extra: Vec<String>,
+}
+
+fn build(builder: &'static str, number: i64, minute: i64, report: &'static str) -> Build {
+    Build {
+        builder,
+        number,
+        minute,
+        report,
+        extra: Vec::new(),
+    }
+}
+
+impl Build {
+    fn git(mut self, repo: &Repo, revision: &str) -> Build {
+        self.extra.extend([
+            "--git".to_owned(),
+            repo.path().display().to_string(),
+            "--revision".to_owned(),
+            revision.to_owned(),
+        ]);
+        self
+    }
+
+    fn change(mut self, revision: &str, author: &str) -> Build {
+        self.extra
+            .extend(["--change".to_owned(), format!("{revision}:{author}")]);
+        self
+    }
+
+    #[track_caller]
+    fn ingest(&self, t: &Test) {
+        let report = fixture(self.report);
+        let time = format!(
+            "2024-03-01T{:02}:{:02}:00Z",
+            self.minute / 60,
+            self.minute % 60
+        );
+        let mut args: Vec<&str> = vec!["--time", &time];
+        args.extend(self.extra.iter().map(String::as_str));
+        args.push(report.to_str().unwrap());
+        t.ingest(self.builder, self.number, &args);
+    }
+}
+
+/// What a database answers about a history, as the commands print it (JSON and tables).
+fn answers(t: &Test) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut ask = |args: &[&str]| {
+        out.push((args.join(" "), t.ok(args)));
+    };
+    for format in ["json", "table"] {
+        ask(&["problems", "--all", "--intermittent", "--format", format]);
+        ask(&["users", "--intermittent", "--format", format]);
+    }
+    let problems: Value =
+        serde_json::from_str(&t.ok(&["problems", "--all", "--format", "json"])).unwrap();
+    for p in problems.as_array().unwrap() {
+        let id = p["id"].to_string();
+        ask(&["show", &id, "--format", "json"]);
+        ask(&["show", &id]);
+    }
+    ask(&["builds", "--limit", "100", "--format", "json"]);
+    out
+}
+
+#[track_caller]
+fn assert_same_answers(first: &Test, second: &Test) {
+    let (a, b) = (answers(first), answers(second));
+    assert_eq!(a.len(), b.len());
+    for ((command, x), (_, y)) in a.iter().zip(&b) {
+        assert_eq!(x, y, "`{command}` differs between the two arrival orders");
+    }
+}
+
+fn revisions(changes: &Value) -> Vec<&str> {
+    changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["revision"].as_str().unwrap())
+        .collect()
+}
+
+// See: issue 19, bug 4. A build's changes came back in the order the database first stored them
+// (by row id where times tie, and `--change` changes have none), so two databases holding the same
+// history listed suspects, fixers and people in different orders.
+#[test]
+fn the_same_history_gives_the_same_answers_whatever_order_it_arrived_in() {
+    let repo = Repo::new();
+    let c1 = repo.commit(ADA, "core.py", "1", "base", 1_709_280_000);
+    // Bob's and Carol's commits land in the same second (a rebase, a merge train).
+    let c2 = repo.commit(BOB, "core.py", "2", "floor division", 1_709_281_000);
+    let c3 = repo.commit(CAROL, "docs.txt", "3", "document divide", 1_709_281_000);
+    // Builders e and f pass; each first builds one of the two commits alone, so whichever arrives
+    // first stores its commit first. a and b then fail on both, and are fixed by changes given by
+    // hand (no time), listed in opposite orders.
+    let builds = vec![
+        build("e", 1, 61, PASS).git(&repo, &c2),
+        build("f", 1, 62, PASS).git(&repo, &c3),
+        build("a", 1, 63, PASS).git(&repo, &c1),
+        build("b", 1, 64, PASS).git(&repo, &c1),
+        build("a", 2, 65, FAIL).git(&repo, &c3),
+        build("b", 2, 66, FAIL).git(&repo, &c3),
+        build("a", 3, 67, PASS)
+            .change("f1x0000", DAVE)
+            .change("0aa1111", ADA),
+        build("b", 3, 68, PASS)
+            .change("0aa1111", ADA)
+            .change("f1x0000", DAVE),
+    ];
+    let in_time_order = Test::new();
+    for b in &builds {
+        b.ingest(&in_time_order);
+    }
+    // The other way round, a's fix arriving before its failure.
+    let other_way = Test::new();
+    for i in [1, 0, 3, 2, 5, 7, 6, 4] {
+        builds[i].ingest(&other_way);
+    }
+    assert_same_answers(&in_time_order, &other_way);
+
+    // The order is the changes' own: by time, then by revision.
+    let problems = in_time_order.json(&["problems", "--all"]);
+    let [p] = problems.as_array().unwrap().as_slice() else {
+        panic!("one Problem: {problems:#}");
+    };
+    assert_eq!(p["test"], DIVIDE);
+    let mut suspects = vec![c2.as_str(), c3.as_str()];
+    suspects.sort_unstable();
+    assert_eq!(revisions(&p["started_by"]), suspects);
+    assert_eq!(revisions(&p["fixed_by"]), ["0aa1111", "f1x0000"]);
+    assert_eq!(
+        p["fixers"],
+        serde_json::json!(["Ada Lovelace", "Dave Dunn"])
+    );
+    let builds = in_time_order.json(&["builds", "--builder", "a"]);
+    assert_eq!(revisions(&builds[0]["changes"]), ["0aa1111", "f1x0000"]);
+}
