@@ -11,7 +11,8 @@ use crate::analyze::{flaky, BuildInfo, Lane};
 use crate::error::Result;
 use crate::runs;
 use crate::store::{
-    BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord, Run, Store,
+    BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord,
+    ResultRecord, Run, Store,
 };
 
 /// The lanes of one branch, with their builds, loaded once for many tests.
@@ -217,6 +218,62 @@ impl Branch {
         names
     }
 
+    /// A test's results that are not plain passes (details, messages), by build, under every
+    /// name it had: where a build has a result under two names, the newer name's, as its outcome
+    /// is ([`runs::merge`]).
+    pub fn test_results(
+        &self,
+        store: &mut dyn Store,
+        test: Id,
+    ) -> Result<HashMap<Id, ResultRecord>> {
+        let mut results = HashMap::new();
+        for name in self.names(test) {
+            results.extend(store.test_results(name)?);
+        }
+        Ok(results)
+    }
+
+    /// The messages of a test's failures under every name it had.
+    pub fn failure_messages(&self, store: &mut dyn Store, test: Id) -> Result<Vec<bstr::BString>> {
+        let mut messages = Vec::new();
+        for name in self.names(test) {
+            messages.extend(store.failure_messages(name)?);
+        }
+        Ok(messages)
+    }
+
+    /// The message of a test's result in one build, under whichever of its names the build
+    /// recorded it (the newest name that has one).
+    pub fn result_message(
+        &self,
+        store: &mut dyn Store,
+        build: Id,
+        test: Id,
+    ) -> Result<Option<bstr::BString>> {
+        for name in self.names(test).into_iter().rev() {
+            if let Some(message) = store.result_message(build, name)? {
+                return Ok(Some(message));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The text (output, stack) of a test's result in one build, under whichever of its names
+    /// the build recorded it (the newest name that has one).
+    pub fn result_text(
+        &self,
+        store: &mut dyn Store,
+        build: Id,
+        test: Id,
+    ) -> Result<Option<String>> {
+        for name in self.names(test).into_iter().rev() {
+            if let Some(text) = store.result_text(build, name)? {
+                return Ok(Some(text));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
         if self.renamed_to.contains_key(&test) {
             return Ok(Vec::new());
@@ -407,7 +464,7 @@ pub fn update_after(
                 Some(known) => known,
                 None => name.insert(name_of(store, test)?),
             };
-            let record = complete(store, shaped, episode, test_name)?;
+            let record = complete(store, branch, shaped, episode, test_name)?;
             if id == 0 {
                 created.push(record);
             } else if !existing.iter().any(|e| unchanged(e, &record)) {
@@ -637,6 +694,7 @@ fn before_new(episode: &Episode, lanes: &[Lane], new: &[NewBuild]) -> bool {
 /// failure's message and cause cluster, and its test's name.
 fn complete(
     store: &mut dyn Store,
+    branch: &Branch,
     mut record: ProblemRecord,
     episode: &Episode,
     test_name: &(bstr::BString, probtrack_parsers::Kind),
@@ -684,8 +742,9 @@ fn complete(
         }
         None => Vec::new(),
     };
-    let message = store.result_message(episode.last_failure.build, test)?;
-    let text = store.result_text(episode.last_failure.build, test)?;
+    // The last failure may have been recorded under an earlier name (`rename`).
+    let message = branch.result_message(store, episode.last_failure.build, test)?;
+    let text = branch.result_text(store, episode.last_failure.build, test)?;
     record.cluster = (message.is_some() || text.is_some()).then(|| {
         let m = message
             .as_deref()

@@ -136,8 +136,8 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     // Message variety, for the tests listed: different causes each time hint at flakiness.
     let mut messages: HashMap<i64, usize> = HashMap::new();
     for id in &ids {
-        let distinct: HashSet<String> = store
-            .failure_messages(*id)?
+        let distinct: HashSet<String> = loaded
+            .failure_messages(store.as_mut(), *id)?
             .iter()
             .map(|m| signature(&lossy(m)))
             .collect();

@@ -74,10 +74,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     // The test's history under every name it had (`rename`), as the analysis sees it.
     let loaded = Branch::load(store.as_mut(), branch.as_deref())?;
     let names = loaded.names(test.id);
-    let mut details = HashMap::new();
-    for name in &names {
-        details.extend(store.test_results(*name)?);
-    }
+    let details = loaded.test_results(store.as_mut(), test.id)?;
     let test_lanes = loaded.test_lanes(store.as_mut(), test.id)?;
     // A flaky test's flaky outcomes.
     let options = flaky::Options::default();

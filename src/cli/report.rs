@@ -112,7 +112,12 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             });
             ids.push(b.id);
             for r in store.build_results(b.id)? {
-                details.insert((b.id, r.test), r);
+                // A result under a renamed test's old name is its new name's (unless the build
+                // has one under the new name too).
+                let test = loaded.canonical(r.test);
+                if r.test == test || !details.contains_key(&(b.id, test)) {
+                    details.insert((b.id, test), r);
+                }
             }
         }
         let mut rows: Vec<(Id, Vec<Cell>)> = Vec::new();
@@ -165,7 +170,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let name = |id: Id| names.get(&id).map(|t| lossy(&t.name)).unwrap_or_default();
     let mut results: HashMap<Id, HashMap<Id, ResultRecord>> = HashMap::new();
     for &test in &page_tests {
-        results.insert(test, store.test_results(test)?);
+        results.insert(test, loaded.test_results(store.as_mut(), test)?);
     }
     let message = |test: Id, build: Id| -> Option<String> {
         results

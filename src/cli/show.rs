@@ -82,8 +82,8 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         }
     }
     // Each builder's builds from just before the Problem to its fix.
-    let lanes = Branch::load(store.as_mut(), problem.branch.as_deref())?
-        .test_lanes(store.as_mut(), problem.test)?;
+    let branch = Branch::load(store.as_mut(), problem.branch.as_deref())?;
+    let lanes = branch.test_lanes(store.as_mut(), problem.test)?;
     let mut timeline = Vec::new();
     for part in &problem.builders {
         let Some(steps) = crate::problems::story_steps(&lanes, part) else {
@@ -92,8 +92,8 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         let mut builds = Vec::new();
         for step in steps {
             let message = if step.status.is_some_and(|s| s.is_failing()) {
-                store
-                    .result_message(step.build, problem.test)?
+                branch
+                    .result_message(store.as_mut(), step.build, problem.test)?
                     .map(|m| crate::views::shorten(&lossy(&m), MESSAGE_LEN))
             } else {
                 None

@@ -163,3 +163,73 @@ fn the_same_history_gives_the_same_answers_whatever_order_it_arrived_in() {
     let builds = in_time_order.json(&["builds", "--builder", "a"]);
     assert_eq!(revisions(&builds[0]["changes"]), ["0aa1111", "f1x0000"]);
 }
+
+/// The test's name after the commit that renames it.
+const TRUE_DIVIDE: &str = "tests.test_core.test_true_divide";
+
+/// A real report as it would read after test_divide was renamed test_true_divide: the fixture with
+/// that one `name` attribute changed (written into the test's directory).
+fn renamed_report(t: &Test, relative: &str) -> String {
+    let text = std::fs::read_to_string(fixture(relative)).unwrap();
+    assert!(text.contains("name=\"test_divide\""), "{relative}");
+    let renamed = text.replace("name=\"test_divide\"", "name=\"test_true_divide\"");
+    let file = t.path(&relative.replace('/', "-"));
+    std::fs::write(&file, renamed).unwrap();
+    file.display().to_string()
+}
+
+/// Builders a and b pass test_divide, then fail it; a's next build has the test renamed
+/// test_true_divide (still failing), while b builds an older revision under the old name, the last
+/// failure. Then `rename` says they are one test.
+fn renamed_history(t: &Test) {
+    let renamed = renamed_report(t, FAIL);
+    for (builder, number, minute, report) in [
+        ("a", 1, 61, fixture(PASS).display().to_string()),
+        ("b", 1, 62, fixture(PASS).display().to_string()),
+        ("a", 2, 63, fixture(FAIL).display().to_string()),
+        ("b", 2, 64, fixture(FAIL).display().to_string()),
+        ("a", 3, 65, renamed.clone()),
+        ("b", 3, 66, fixture(FAIL).display().to_string()),
+    ] {
+        let time = format!("2024-03-01T{:02}:{:02}:00Z", minute / 60, minute % 60);
+        t.ingest(builder, number, &["--time", &time, &report]);
+    }
+    t.ok(&["rename", DIVIDE, TRUE_DIVIDE]);
+}
+
+// See: issue 19, bug 2. `show` looked a failure's message up under the test's new name only, so
+// builds that failed under the old name showed `failed` with no message (and a Problem whose last
+// failure was under the old name had no message and no cause cluster).
+#[test]
+fn show_finds_the_messages_of_failures_under_a_test_s_old_name() {
+    let t = Test::new();
+    renamed_history(&t);
+    let problems = t.json(&["problems", "--all"]);
+    let [p] = problems.as_array().unwrap().as_slice() else {
+        panic!("one Problem: {problems:#}");
+    };
+    assert_eq!(p["test"], TRUE_DIVIDE);
+    assert_eq!(p["failures"], 4);
+    assert_eq!(p["last_failure"]["builder"], "b");
+    assert_eq!(p["message"], "assert 3 == 3.5");
+    assert!(p["cluster"].is_string(), "{p:#}");
+    let show = t.json(&["show", &p["id"].to_string()]);
+    let mut failed = 0;
+    for builder in show["timeline"].as_array().unwrap() {
+        for b in builder["builds"].as_array().unwrap() {
+            if b["status"] == "failed" {
+                failed += 1;
+                assert_eq!(b["message"], "assert 3 == 3.5", "{builder:#}");
+            } else {
+                assert!(b["message"].is_null(), "{builder:#}");
+            }
+        }
+    }
+    assert_eq!(failed, 4, "{show:#}");
+    // history agrees (it always followed the old name).
+    let history = t.json(&["history", TRUE_DIVIDE, "--builder", "b"]);
+    let whole = history["builders"][0]["results"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert_eq!(whole.lines().next(), p["message"].as_str());
+}
