@@ -8,10 +8,11 @@ use std::collections::{HashMap, HashSet};
 
 use crate::analyze::problems::{self as analysis, At, Episode};
 use crate::analyze::{flaky, BuildInfo, Lane};
+use crate::clock::Micros;
 use crate::error::Result;
 use crate::runs;
 use crate::store::{
-    BuildRef, ChangeRef, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord,
+    BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord,
     ResultRecord, Run, Store,
 };
 
@@ -240,6 +241,46 @@ impl Branch {
             messages.extend(store.failure_messages(name)?);
         }
         Ok(messages)
+    }
+
+    /// The failing results on this branch (at or after `since`), in time order, each under the
+    /// name its test has now: a renamed test's failures under its old names are its own (where
+    /// one build has the test under two names, the newer name's result is).
+    pub fn failures(
+        &self,
+        store: &mut dyn Store,
+        since: Option<Micros>,
+    ) -> Result<Vec<FailureRow>> {
+        let mut rows = store.failures(self.branch.as_deref(), since)?;
+        if self.renamed_to.is_empty() {
+            return Ok(rows);
+        }
+        let mut now: Vec<Id> = rows
+            .iter()
+            .filter_map(|r| self.renamed_to.get(&r.test).copied())
+            .collect();
+        now.sort_unstable();
+        now.dedup();
+        let names = store.tests_by_id(&now)?;
+        let own: HashSet<(Id, String, i64)> = rows
+            .iter()
+            .filter(|r| !self.renamed_to.contains_key(&r.test))
+            .map(|r| (r.test, r.builder.clone(), r.number))
+            .collect();
+        rows.retain_mut(|row| {
+            let Some(&test) = self.renamed_to.get(&row.test) else {
+                return true;
+            };
+            if own.contains(&(test, row.builder.clone(), row.number)) {
+                return false;
+            }
+            row.test = test;
+            if let Some(t) = names.get(&test) {
+                row.test_name.clone_from(&t.name);
+            }
+            true
+        });
+        Ok(rows)
     }
 
     /// The message of a test's result in one build, under whichever of its names the build

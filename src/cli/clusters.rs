@@ -69,7 +69,9 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = listing_branch(args.branch.as_deref(), &ctx.settings);
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let mut rows = store.failures(branch.as_deref(), since)?;
+    // Under the names the tests have now (`rename`).
+    let mut rows = crate::problems::Branch::load(store.as_mut(), branch.as_deref())?
+        .failures(store.as_mut(), since)?;
     if args.open {
         // (test, builder) → the first failing build of an open Problem there.
         let mut open: HashMap<(i64, String), i64> = HashMap::new();

@@ -233,3 +233,35 @@ fn show_finds_the_messages_of_failures_under_a_test_s_old_name() {
         .unwrap();
     assert_eq!(whole.lines().next(), p["message"].as_str());
 }
+
+// See: issue 19, bug 3. `clusters` grouped failures under the names they were recorded with: the
+// renamed test was listed twice, and `--open` kept only the failures under the new name.
+#[test]
+fn clusters_follow_renames() {
+    let t = Test::new();
+    renamed_history(&t);
+    for open in [false, true] {
+        let mut args = vec!["clusters"];
+        if open {
+            args.push("--open");
+        }
+        let clusters = t.json(&args);
+        let [c] = clusters.as_array().unwrap().as_slice() else {
+            panic!("one cluster: {clusters:#}");
+        };
+        assert_eq!(c["tests"], serde_json::json!([TRUE_DIVIDE]), "{c:#}");
+        assert_eq!(c["failures"], 4, "{c:#}");
+        assert_eq!(c["builders"], serde_json::json!(["a", "b"]));
+        assert_eq!(
+            (&c["first_seen"]["builder"], &c["first_seen"]["build"]),
+            (&"a".into(), &2.into())
+        );
+        assert_eq!(
+            (&c["last_seen"]["builder"], &c["last_seen"]["build"]),
+            (&"b".into(), &3.into())
+        );
+        // The Problem names the same cluster.
+        let problems = t.json(&["problems"]);
+        assert_eq!(problems[0]["cluster"], c["id"]);
+    }
+}
