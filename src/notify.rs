@@ -61,7 +61,8 @@ pub fn due(problem: &ProblemRecord, sent: &Sent, target: &str) -> Vec<&'static s
         if !was(OPENED) {
             out.push(OPENED);
         }
-        if !problem.open && !was(FIXED) {
+        // A Problem that ends with its builders retired was not fixed: nothing to announce.
+        if !problem.open && problem.fixed.is_some() && !was(FIXED) {
             out.push(FIXED);
         }
     } else if was(OPENED) && !was(INTERMITTENT) {

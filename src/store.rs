@@ -355,6 +355,20 @@ pub struct ProblemRecord {
     pub fixed_by: Vec<ChangeRef>,
 }
 
+impl ProblemRecord {
+    /// The state stored and shown: `open`; `fixed` (a pass fixed it); `retired` (every builder that
+    /// failed it was retired and never passed it again: not open, and nothing fixed it); `hidden`
+    /// (a known-bad range explains it).
+    pub fn state(&self) -> &'static str {
+        match (self.hidden, self.open, &self.fixed) {
+            (true, ..) => "hidden",
+            (false, true, _) => "open",
+            (false, false, Some(_)) => "fixed",
+            (false, false, None) => "retired",
+        }
+    }
+}
+
 /// Which Problems a listing shows.
 #[derive(Clone, Debug, Default)]
 pub struct ProblemFilter {

@@ -125,7 +125,7 @@ impl ProblemView {
             test_bytes: p.test_name.clone(),
             kind: p.kind.as_str(),
             branch: p.branch.clone(),
-            state: if p.open { "open" } else { "fixed" },
+            state: p.state(),
             intermittent: p.intermittent,
             builders: p.builders.iter().map(|b| b.builder.clone()).collect(),
             first_failure: (&p.first_failure).into(),

@@ -3,8 +3,12 @@
 //! On each lane, a failing *streak* runs from a failing build to the last failing build before the
 //! next pass (builds without evidence neither end nor extend it). Streaks are taken in time order: a
 //! streak that starts while a Problem is open joins it; otherwise it opens a new one. A Problem is
-//! fixed when every builder in it has passed again (a retired builder's failure no longer keeps it
-//! open).
+//! fixed when every builder in it has passed again, but a retired builder need not: its failures
+//! still belong to the Problem (and narrow its suspects), and other builders' streaks join it until
+//! the retired builder's last failure. A Problem whose every builder is retired and never passed
+//! again is neither open nor fixed ([`Episode::retired`]); a streak still joins it on a builder
+//! that has not passed the test since the Problem's last failure. `docs/ARCHITECTURE.md` states
+//! the whole rule.
 
 use super::{Evidence, Lane};
 use crate::store::Id;
@@ -52,6 +56,12 @@ pub struct Episode {
 }
 
 impl Episode {
+    /// Every builder that failed it is retired and never passed it again: it is not open, and
+    /// nothing fixed it.
+    pub fn retired(&self) -> bool {
+        !self.open && self.fixed_at.is_none()
+    }
+
     /// The lane whose first failure opened the Problem.
     pub fn opening_part(&self) -> &LanePart {
         self.parts
@@ -138,32 +148,52 @@ pub fn episodes(lanes: &[Lane]) -> Vec<Episode> {
     };
     all.sort_by(|a, b| start_key(a).cmp(&start_key(b)));
 
-    // Group streaks: one joins the open group if it starts before the group's close.
+    // Group streaks: one joins the open group if it starts before the group's close, or — while
+    // every streak of the group is a retired builder's that never passed again — if its builder has
+    // not passed the test since the group's last failure.
     let mut groups: Vec<Vec<Streak>> = Vec::new();
     let mut close: Option<i64> = None; // None: open for ever; Some(t): fixed at time t.
+    let mut unfixed_retired_only = false;
+    let mut last_failure = i64::MIN;
+    let retired_unfixed = |s: &Streak| lanes[s.lane].retired && s.fixed_by.is_none();
+    let passed_between = |lane: &Lane, after: i64, before: i64| {
+        lane.steps.iter().any(|step| {
+            step.time > after
+                && step.time < before
+                && matches!(step.evidence, Evidence::Pass | Evidence::RetryPass)
+        })
+    };
     for streak in all {
-        let start = lanes[streak.lane].steps[streak.first].time;
+        let lane = &lanes[streak.lane];
+        let start = lane.steps[streak.first].time;
         let joins = match (groups.last(), close) {
             (Some(_), None) => true,
-            (Some(_), Some(t)) => start < t,
+            (Some(_), Some(t)) => {
+                start < t || (unfixed_retired_only && !passed_between(lane, last_failure, start))
+            }
             (None, _) => false,
         };
         let end = |s: &Streak| -> Option<i64> {
             let lane = &lanes[s.lane];
-            if lane.retired && s.fixed_by.is_none() {
+            if retired_unfixed(s) {
                 // A retired builder stopped keeping it open after its last failure.
                 return Some(lane.steps[s.last].time);
             }
             s.fixed_by.map(|i| lane.steps[i].time)
         };
+        let last = lane.steps[streak.last].time;
         if joins {
             close = match (close, end(&streak)) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 _ => None,
             };
+            unfixed_retired_only &= retired_unfixed(&streak);
+            last_failure = last_failure.max(last);
             groups.last_mut().expect("a group").push(streak);
         } else {
             close = end(&streak);
+            unfixed_retired_only = retired_unfixed(&streak);
+            last_failure = last;
             groups.push(vec![streak]);
         }
     }
@@ -339,6 +369,53 @@ mod tests {
         assert!(episodes(&lanes)[0].open);
         lanes[0].retired = true;
         assert!(!episodes(&lanes)[0].open);
+    }
+
+    #[test]
+    fn a_retired_builder_does_not_split_the_problem_it_opened() {
+        // x fails first (t=10) and never builds again; y and z fail in their next builds (t=30,
+        // t=42) without passing since; y passes at t=50, z at t=72.
+        let mut lanes = vec![
+            lane(1, "x", 0, "PF"),
+            lane(2, "y", 0, "P..FFP"),
+            lane(3, "z", 2, "P...FFFP"),
+        ];
+        lanes[0].retired = true;
+        let e = episodes(&lanes);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].parts.len(), 3);
+        assert_eq!(e[0].first_failure.builder, "x");
+        assert!(!e[0].open && !e[0].retired());
+        assert_eq!(e[0].fixed_at.as_ref().unwrap().builder, "z");
+        // Until z passes, it is open (x need not pass).
+        lanes[2] = lane(3, "z", 2, "P...FFF");
+        let e = episodes(&lanes);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].open);
+    }
+
+    #[test]
+    fn a_problem_of_retired_builders_only_is_neither_open_nor_fixed() {
+        // Only x fails; y passes all along.
+        let mut lanes = vec![lane(1, "x", 0, "PF"), lane(2, "y", 5, "PPPP")];
+        lanes[0].retired = true;
+        let e = episodes(&lanes);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].retired() && e[0].fixed_at.is_none() && !e[0].open);
+        // y breaks later, after passing since x's failure: a Problem of its own.
+        lanes[1] = lane(2, "y", 5, "PPPPFF");
+        let e = episodes(&lanes);
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(e[0].retired());
+        assert!(e[1].open && e[1].parts[0].builder == "y");
+        // A builder that has not passed the test since x's failure fails it: it joins x's Problem
+        // (here a new builder, x's replacement, whose first builds fail).
+        lanes[1] = lane(2, "y", 5, "PPPP");
+        lanes.push(lane(3, "x2", 100, "FF"));
+        let e = episodes(&lanes);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].parts.len(), 2);
+        assert!(e[0].open);
     }
 
     #[test]

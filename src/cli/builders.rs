@@ -16,7 +16,10 @@ Examples:
   probtrack builders
   probtrack builders retire old-macos-10.15
 
-A retired builder no longer keeps Problems open; `builders unretire NAME` undoes it.")]
+A retired builder no longer keeps Problems open: its failures stay in their Problems and narrow
+their suspects, but it need not pass for them to be fixed. A Problem that only retired builders
+failed, none passing again, is neither open nor fixed: its state is `retired`. `builders unretire
+NAME` undoes it.")]
 pub struct Args {
     #[command(subcommand)]
     action: Option<Action>,

@@ -121,9 +121,9 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                         .collect();
                     let state = match (p.state, p.intermittent) {
                         ("open", true) => "open (intermittent)",
-                        ("open", false) => "open",
-                        (_, true) => "fixed (intermittent)",
-                        _ => "fixed",
+                        ("fixed", true) => "fixed (intermittent)",
+                        ("retired", true) => "retired (intermittent)",
+                        (state, _) => state,
                     };
                     vec![
                         p.id.into(),

@@ -151,6 +151,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                     fixed.time
                 ))?;
             }
+            if p.state == "retired" {
+                ctx.out.line(
+                    "Not fixed: every builder that failed it was retired before it passed again.",
+                )?;
+            }
             if let Some(message) = &p.message {
                 ctx.out
                     .line(&format!("Message: {}", safe(message.as_bytes())))?;

@@ -867,11 +867,8 @@ fn problem(site: &Site, story: &Story, links: &Links) -> String {
     w!(h, "<h1>Problem #{}: ", p.id);
     links.test(&mut h, &p.test);
     h.push_str("</h1>\n<p class=\"sub\">");
-    if p.state == "open" {
-        h.push_str("<span class=\"tag open\">open</span> ");
-    } else {
-        h.push_str("<span class=\"tag fixed\">fixed</span> ");
-    }
+    // `open`, `fixed` or `retired`: each has its tag class.
+    w!(h, "<span class=\"tag {0}\">{0}</span> ", p.state);
     if p.intermittent {
         h.push_str("<span class=\"tag int\">intermittent</span> ");
     }

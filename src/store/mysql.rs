@@ -1376,11 +1376,7 @@ impl Store for MysqlStore {
             Value::from(fixed.map(|f| f.number)),
             Value::from(fixed.map(|f| f.time)),
             Value::from(fixed.and_then(|f| f.revision.as_deref())),
-            Value::from(match (p.hidden, p.open) {
-                (true, _) => "hidden",
-                (false, true) => "open",
-                (false, false) => "fixed",
-            }),
+            Value::from(p.state()),
             Value::from(i64::from(p.intermittent)),
             Value::from(count(p.failures)),
             Value::from(message),

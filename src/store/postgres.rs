@@ -1389,11 +1389,7 @@ impl Store for PostgresStore {
         let fixed_number = fixed.map(|f| f.number);
         let fixed_time = fixed.map(|f| f.time);
         let fixed_revision = fixed.and_then(|f| f.revision.as_deref());
-        let state = match (p.hidden, p.open) {
-            (true, _) => "hidden",
-            (false, true) => "open",
-            (false, false) => "fixed",
-        };
+        let state = p.state();
         let intermittent = i64::from(p.intermittent);
         let failures = count(p.failures);
         let now = clock::to_micros(clock::now());

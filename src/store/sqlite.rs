@@ -1109,11 +1109,7 @@ impl Store for SqliteStore {
                 fixed.map(|f| f.number),
                 fixed.map(|f| f.time),
                 fixed.and_then(|f| f.revision.as_ref()),
-                match (p.hidden, p.open) {
-                    (true, _) => "hidden",
-                    (false, true) => "open",
-                    (false, false) => "fixed",
-                },
+                p.state(),
                 p.intermittent,
                 i64::try_from(p.failures).unwrap_or(i64::MAX),
                 message,

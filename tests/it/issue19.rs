@@ -265,3 +265,157 @@ fn clusters_follow_renames() {
         assert_eq!(problems[0]["cluster"], c["id"]);
     }
 }
+
+/// A repository where Bob's c2 breaks test_divide, Carol's c3 only documents it, and Dave's c4
+/// fixes it.
+struct Breakage {
+    repo: Repo,
+    c1: String,
+    c2: String,
+    c3: String,
+    c4: String,
+}
+
+fn breakage() -> Breakage {
+    let repo = Repo::new();
+    let c1 = repo.commit(ADA, "core.py", "1", "base", 1_709_280_000);
+    let c2 = repo.commit(BOB, "core.py", "2", "floor division", 1_709_281_000);
+    let c3 = repo.commit(CAROL, "docs.txt", "3", "document divide", 1_709_282_000);
+    let c4 = repo.commit(DAVE, "core.py", "4", "true division again", 1_709_283_000);
+    Breakage {
+        repo,
+        c1,
+        c2,
+        c3,
+        c4,
+    }
+}
+
+fn only_problem(t: &Test) -> Value {
+    let problems = t.json(&["problems", "--all", "--intermittent"]);
+    let [p] = problems.as_array().unwrap().as_slice() else {
+        panic!("one Problem: {problems:#}");
+    };
+    p.clone()
+}
+
+// See: issue 19, bug 1. Builder x built the breaking change first and never built again; y and z
+// failed in their next builds. Retiring x split the Problem in two: one on x alone, "fixed" with no
+// fix, and one on y and z whose suspects x no longer narrowed.
+#[test]
+fn a_retired_builder_does_not_split_the_problem_it_opened() {
+    let h = breakage();
+    let builds = [
+        build("x", 1, 61, PASS).git(&h.repo, &h.c1),
+        build("y", 1, 62, PASS).git(&h.repo, &h.c1),
+        build("z", 1, 63, PASS).git(&h.repo, &h.c1),
+        build("x", 2, 64, FAIL).git(&h.repo, &h.c2),
+        build("y", 2, 65, FAIL).git(&h.repo, &h.c3),
+        build("z", 2, 66, FAIL).git(&h.repo, &h.c3),
+        build("y", 3, 67, PASS).git(&h.repo, &h.c4),
+        build("z", 3, 68, PASS).git(&h.repo, &h.c4),
+    ];
+    let t = Test::new();
+    for b in &builds[..7] {
+        b.ingest(&t);
+    }
+    t.ok(&["builders", "retire", "x"]);
+    let p = only_problem(&t);
+    assert_eq!(p["builders"], serde_json::json!(["x", "y", "z"]));
+    assert_eq!(p["first_failure"]["builder"], "x");
+    // x's window (c2 alone) narrows y's and z's (c2 and c3).
+    assert_eq!(revisions(&p["started_by"]), [h.c2.as_str()]);
+    // Open until y and z pass; x need not.
+    assert_eq!(p["state"], "open", "{p:#}");
+    assert!(p["fixed"].is_null());
+    builds[7].ingest(&t);
+    let p = only_problem(&t);
+    assert_eq!(p["state"], "fixed", "{p:#}");
+    assert_eq!(
+        (&p["fixed"]["builder"], &p["fixed"]["build"]),
+        (&"z".into(), &3.into())
+    );
+    assert_eq!(revisions(&p["fixed_by"]), [h.c4.as_str()]);
+    assert_eq!(revisions(&p["started_by"]), [h.c2.as_str()]);
+    let fixed = t.ok(&["problems", "--all", "--intermittent", "--format", "json"]);
+    t.ok(&["reanalyze"]);
+    assert_eq!(
+        t.ok(&["problems", "--all", "--intermittent", "--format", "json"]),
+        fixed
+    );
+    // Retired before y and z built, the same.
+    let early = Test::new();
+    for b in &builds[..4] {
+        b.ingest(&early);
+    }
+    early.ok(&["builders", "retire", "x"]);
+    for b in &builds[4..] {
+        b.ingest(&early);
+    }
+    assert_eq!(
+        early.ok(&["problems", "--all", "--intermittent", "--format", "json"]),
+        fixed
+    );
+}
+
+// See: issue 19, bug 1: what a Problem becomes when every builder that failed it is retired. It
+// is not open (no retired builder keeps a Problem open), and nothing fixed it: its state is
+// `retired`, it has no fix, and no listing of open or fixed Problems shows it.
+#[test]
+fn a_problem_whose_every_builder_is_retired_is_neither_open_nor_fixed() {
+    let h = breakage();
+    let t = Test::new();
+    // Only x fails (a platform of its own); y builds the same change and passes.
+    for b in [
+        build("x", 1, 61, PASS).git(&h.repo, &h.c1),
+        build("y", 1, 62, PASS).git(&h.repo, &h.c1),
+        build("x", 2, 64, FAIL).git(&h.repo, &h.c2),
+        build("y", 2, 65, PASS).git(&h.repo, &h.c3),
+    ] {
+        b.ingest(&t);
+    }
+    let id = only_problem(&t)["id"].to_string();
+    assert_eq!(t.json(&["problems"]).as_array().unwrap().len(), 1);
+    t.ok(&["notify", "--mark-all-sent"]);
+    t.ok(&["builders", "retire", "x"]);
+    let p = only_problem(&t);
+    assert_eq!(p["id"].to_string(), id);
+    assert_eq!(p["state"], "retired", "{p:#}");
+    assert!(p["fixed"].is_null());
+    assert_eq!(p["fixed_by"], serde_json::json!([]));
+    assert_eq!(revisions(&p["started_by"]), [h.c2.as_str()]);
+    for listing in [&["problems"][..], &["problems", "--fixed"]] {
+        let list = t.json(listing);
+        assert_eq!(list, serde_json::json!([]), "{listing:?}");
+    }
+    let builders = t.json(&["builders"]);
+    assert!(builders
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["open_problems"] == 0));
+    let users = t.json(&["users"]);
+    assert!(users
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["open_problems"] == serde_json::json!([])));
+    let show = t.ok(&["show", &id]);
+    assert!(show.contains("retired"), "{show}");
+    // Nothing to announce: it was not fixed.
+    let due = t.json(&["notify", "--dry-run"]);
+    assert_eq!(due, serde_json::json!([]));
+    // y fails later, after passing since x's failure: a Problem of its own, not x's reopened.
+    build("y", 3, 70, FAIL).git(&h.repo, &h.c4).ingest(&t);
+    let all = t.json(&["problems", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all:#}");
+    let open = t.json(&["problems"]);
+    assert_eq!(open[0]["builders"], serde_json::json!(["y"]));
+    assert_eq!(revisions(&open[0]["started_by"]), [h.c4.as_str()]);
+    // Unretired, x keeps its Problem open again.
+    t.ok(&["builders", "unretire", "x"]);
+    let open = t.json(&["problems"]);
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open:#}");
+    assert_eq!(open[0]["id"].to_string(), id);
+    assert_eq!(open[0]["builders"], serde_json::json!(["x", "y"]));
+}
