@@ -17,17 +17,16 @@ use crate::error::{Error, Result};
 
 mod catalog;
 pub mod details;
+mod engine;
 mod migrate;
 mod mysql;
 mod postgres;
 mod postgres_tls;
+mod sql;
 mod sqlite;
 
 pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
 pub use details::Details;
-pub use mysql::MysqlStore;
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
 
 pub type Id = i64;
 
@@ -125,11 +124,11 @@ pub enum OpenMode {
 
 /// Opens the database at `location`, upgrading an older schema and refusing a newer one.
 pub fn open(location: &Location, mode: OpenMode) -> Result<Box<dyn Store>> {
-    match location {
-        Location::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, mode)?)),
-        Location::Postgres(url) => PostgresStore::open(url, mode),
-        Location::Mysql(url) => MysqlStore::open(url, mode),
-    }
+    Ok(match location {
+        Location::Sqlite(path) => Box::new(sqlite::Sqlite::open(path, mode)?),
+        Location::Postgres(url) => Box::new(postgres::Postgres::open(url, mode)?),
+        Location::Mysql(url) => Box::new(mysql::Mysql::open(url, mode)?),
+    })
 }
 
 /// Whether the database exists yet (for a server: whether it holds probtrack's schema).

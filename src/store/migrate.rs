@@ -1,6 +1,9 @@
 //! Schema versions: each backend's numbered migrations, applied in order and recorded in the
 //! `schema_version` table. An older database is upgraded in place; a newer one is refused.
 
+use super::engine::{p, Engine};
+use super::OpenMode;
+use crate::clock;
 use crate::error::{Error, Result};
 
 /// One step of the schema.
@@ -86,6 +89,49 @@ pub fn pending(migrations: &[Migration], found: i64) -> Result<&[Migration]> {
         .position(|m| m.version > found)
         .unwrap_or(migrations.len());
     Ok(&migrations[start..])
+}
+
+/// Checks the schema of a database just opened and applies the pending migrations. Many first
+/// ingests may start at once on a new database: all but one wait for the schema lock, then look
+/// again and find the schema made (or, under the lock, tell other tables from probtrack's).
+pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
+    let found = engine.schema_version()?;
+    if pending(E::MIGRATIONS, found)?.is_empty() {
+        return Ok(());
+    }
+    if found == 0 && engine.foreign_tables()? {
+        return Err(engine.foreign());
+    }
+    if found == 0 && mode == OpenMode::Existing && engine.is_server() {
+        return Err(
+            Error::database(format!("no probtrack database at {}", engine.location()))
+                .hint("ingest a report to create it: `probtrack --db URL ingest --builder NAME --build N REPORT`")
+                .hint("or name an existing database with --db or PROBTRACK_DB"),
+        );
+    }
+    engine.lock_schema()?;
+    let outcome = (|| -> Result<()> {
+        // Another process may have migrated while we waited for the lock.
+        let found = engine.schema_version()?;
+        if found == 0 && engine.foreign_tables()? {
+            return Err(engine.foreign());
+        }
+        for migration in pending(E::MIGRATIONS, found)? {
+            engine.apply(migration.sql).map_err(|e| {
+                e.context(format!(
+                    "migration {} ({}) failed",
+                    migration.version, migration.name
+                ))
+            })?;
+            engine.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
+                &p![migration.version, clock::to_micros(clock::now())],
+            )?;
+        }
+        Ok(())
+    })();
+    let unlocked = engine.unlock_schema(outcome.is_ok());
+    outcome.and(unlocked)
 }
 
 #[cfg(test)]

@@ -1,0 +1,356 @@
+//! The seam between the store's queries and a database engine.
+//!
+//! `sql.rs` writes every query once, in SQLite's syntax with `?`/`?N` placeholders, and reads its
+//! rows through [`Fields`]. An [`Engine`] runs them: it connects, binds [`Param`]s, hands back rows,
+//! runs transactions and savepoints under the writers' lock, and answers for the few places where
+//! the dialects differ (identity lookups, upserts, lists of ids, byte search, bulk writes). Where an
+//! engine has a faster way to do a bulk write, it overrides the portable default here.
+
+use bstr::BString;
+use probtrack_parsers::{Kind, Status};
+
+use super::migrate::Migration;
+use super::{Cell, ColumnType, Id};
+use crate::error::{Error, Result};
+
+/// A statement parameter, borrowed from what is being written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Param<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    /// Binary data: hashes, packed details, durations.
+    Blob(&'a [u8]),
+    /// Text from a report, any bytes: SQLite keeps valid UTF-8 as TEXT, the servers the bytes.
+    Report(&'a [u8]),
+    /// A list of ids as one parameter, for [`Engine::any`].
+    Ids(&'a [Id]),
+}
+
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+
+impl From<u64> for Param<'_> {
+    fn from(v: u64) -> Self {
+        Param::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<u32> for Param<'_> {
+    fn from(v: u32) -> Self {
+        Param::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Param<'_> {
+    fn from(v: bool) -> Self {
+        Param::Int(i64::from(v))
+    }
+}
+
+impl From<f64> for Param<'_> {
+    fn from(v: f64) -> Self {
+        Param::Real(v)
+    }
+}
+
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(v)
+    }
+}
+
+impl<'a> From<&'a Option<String>> for Param<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        v.as_deref().into()
+    }
+}
+
+impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// `[Param; N]` from values that convert.
+macro_rules! p {
+    ($($v:expr),* $(,)?) => {
+        [$($crate::store::engine::Param::from($v)),*]
+    };
+}
+pub(crate) use p;
+
+/// A row's columns, read as the shared queries need them. An engine implements the four
+/// primitives; the rest are written once here.
+pub(crate) trait Fields {
+    fn int(&self, i: usize) -> Result<Option<i64>>;
+    fn real(&self, i: usize) -> Result<Option<f64>>;
+    /// Calls `f` with column `i`'s bytes (text or binary), without copying them.
+    fn with_bytes<T>(&self, i: usize, f: impl FnOnce(Option<&[u8]>) -> T) -> Result<T>;
+    /// Column `i` as `copy` moves it, for a column that holds `kind`.
+    fn cell(&self, i: usize, kind: ColumnType) -> Result<Cell>;
+
+    fn id(&self, i: usize) -> Result<i64> {
+        self.int(i)?.ok_or_else(|| null(i))
+    }
+    fn flag(&self, i: usize) -> Result<bool> {
+        Ok(self.id(i)? != 0)
+    }
+    fn count(&self, i: usize) -> Result<u64> {
+        Ok(self.id(i)?.max(0) as u64)
+    }
+    fn text(&self, i: usize) -> Result<Option<String>> {
+        self.with_bytes(i, |b| b.map(|b| String::from_utf8_lossy(b).into_owned()))
+    }
+    fn string(&self, i: usize) -> Result<String> {
+        self.text(i)?.ok_or_else(|| null(i))
+    }
+    fn bytes(&self, i: usize) -> Result<Option<BString>> {
+        self.with_bytes(i, |b| b.map(BString::from))
+    }
+    /// Report text, where a NULL reads as empty.
+    fn bstring(&self, i: usize) -> Result<BString> {
+        Ok(self.bytes(i)?.unwrap_or_default())
+    }
+    fn key(&self, i: usize) -> Result<Option<[u8; 16]>> {
+        self.with_bytes(i, |b| b.and_then(|b| <[u8; 16]>::try_from(b).ok()))
+    }
+    /// `''` stands for no branch.
+    fn branch(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.text(i)?.filter(|b| !b.is_empty()))
+    }
+    fn opt_status(&self, i: usize) -> Result<Option<Status>> {
+        self.with_bytes(i, |b| b.map(parse::<Status>).transpose())?
+    }
+    fn status(&self, i: usize) -> Result<Status> {
+        self.opt_status(i)?.ok_or_else(|| null(i))
+    }
+    fn kind(&self, i: usize) -> Result<Kind> {
+        self.with_bytes(i, |b| parse::<Kind>(b.unwrap_or_default()))?
+    }
+    /// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
+    fn details(&self, at: usize) -> Result<Option<String>> {
+        let inline = self.text(at)?;
+        self.with_bytes(at + 1, |packed| super::details::either(inline, packed))
+    }
+}
+
+fn null(i: usize) -> Error {
+    Error::database(format!("database error: column {i} of a row is NULL"))
+}
+
+fn parse<T: std::str::FromStr<Err = String>>(bytes: &[u8]) -> Result<T> {
+    std::str::from_utf8(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(str::parse)
+        .map_err(|e| Error::database(format!("database error: unexpected value: {e}")))
+}
+
+/// A database engine under the store. Every method is one round of talking to the database;
+/// none knows probtrack's tables but the bulk writes' defaults, which are written portably.
+pub(crate) trait Engine {
+    type Row<'r>: Fields;
+    /// This engine's schema migrations (`migrate.rs`).
+    const MIGRATIONS: &'static [Migration];
+    /// How many keys one [`Engine::query_keys`] statement takes.
+    const KEYS_PER_QUERY: usize = 500;
+
+    fn location(&self) -> String;
+    /// A server shared by many machines (rather than a file).
+    fn is_server(&self) -> bool;
+
+    /// Runs a statement (prepared once and cached); returns the rows it matched.
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64>;
+    /// Runs a query (prepared once and cached), handing each row to `each`.
+    fn query<F>(&mut self, sql: &str, params: &[Param<'_>], each: F) -> Result<()>
+    where
+        F: FnMut(&Self::Row<'_>) -> Result<()>;
+    /// Runs an `INSERT` into a table with an `id` key; returns the new row's id.
+    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id>;
+    /// Runs statements without parameters or rows, unprepared.
+    fn batch(&mut self, sql: &str) -> Result<()>;
+
+    /// Starts a write: takes the writers' lock (one writer at a time, as SQLite's `BEGIN
+    /// IMMEDIATE`), then a transaction.
+    fn begin_write(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    /// Undoes the write, if one is open.
+    fn rollback(&mut self) -> Result<()>;
+    fn savepoint(&mut self) -> Result<()> {
+        self.batch("SAVEPOINT build")
+    }
+    fn release_savepoint(&mut self) -> Result<()> {
+        self.batch("RELEASE SAVEPOINT build")
+    }
+    fn rollback_to_savepoint(&mut self) -> Result<()> {
+        self.batch("ROLLBACK TO SAVEPOINT build")?;
+        self.batch("RELEASE SAVEPOINT build")
+    }
+
+    // The migration runner's steps (`migrate::prepare`).
+    /// The schema version, 0 where there is none.
+    fn schema_version(&mut self) -> Result<i64>;
+    /// Whether the database holds tables that are not probtrack's (asked at version 0).
+    fn foreign_tables(&mut self) -> Result<bool>;
+    /// The refusal of a database that is not probtrack's.
+    fn foreign(&self) -> Error;
+    /// Takes the lock that migrations run under (and starts their transaction where DDL has one).
+    fn lock_schema(&mut self) -> Result<()>;
+    /// Ends what [`Engine::lock_schema`] began, keeping the migrations or not.
+    fn unlock_schema(&mut self, keep: bool) -> Result<()>;
+    /// Runs one migration file.
+    fn apply(&mut self, sql: &str) -> Result<()> {
+        self.batch(sql)
+    }
+
+    // The dialect: SQL text for what the engines spell differently.
+    /// `column` holds exactly the text of parameter `at` (long texts are keyed by a hash on the
+    /// servers, and looked up by it).
+    fn same(column: &str, at: usize) -> String {
+        format!("{column} = ?{at}")
+    }
+    /// `column` as an upsert's conflict target names a unique text.
+    fn key(column: &str) -> String {
+        column.to_owned()
+    }
+    /// The clause that makes an `INSERT` an upsert on `target`: `set` (SQLite's syntax, with
+    /// `excluded.` and the table's own columns named `table.column`), or nothing when empty.
+    fn upsert(target: &str, set: &str) -> String {
+        match set {
+            "" => format!("ON CONFLICT ({target}) DO NOTHING"),
+            set => format!("ON CONFLICT ({target}) DO UPDATE SET {set}"),
+        }
+    }
+    /// `column` (bytes) contains the bytes of parameter `at`.
+    fn contains(column: &str, at: usize) -> String;
+    /// `column` is one of the ids of parameter `at`, a [`Param::Ids`].
+    fn any(column: &str, at: usize) -> String;
+
+    // Bulk writes, with portable defaults and an engine's faster ways.
+    /// `head VALUES (…) tail` for rows of `width` values each (`rows` holds them in order).
+    fn insert_rows(
+        &mut self,
+        head: &str,
+        width: usize,
+        tail: &str,
+        rows: &[Param<'_>],
+    ) -> Result<()>;
+
+    /// Runs `head column IN (…)` for every key, a chunk at a time.
+    fn query_keys<F>(
+        &mut self,
+        head: &str,
+        column: &str,
+        keys: &[[u8; 16]],
+        mut each: F,
+    ) -> Result<()>
+    where
+        F: FnMut(&Self::Row<'_>) -> Result<()>,
+    {
+        for chunk in keys.chunks(Self::KEYS_PER_QUERY) {
+            let sql = format!("{head} {column} IN ({})", marks(chunk.len()));
+            let params: Vec<Param<'_>> = chunk.iter().map(|k| Param::Blob(k)).collect();
+            self.query(&sql, &params, &mut each)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts rows of `table` keyed by `key` (the first of `columns`, `keys` in the rows'
+    /// order); returns the ids given to them. One that another process inserted meanwhile may be
+    /// missing from the answer.
+    fn insert_keyed(
+        &mut self,
+        table: &str,
+        columns: &str,
+        rows: &[Param<'_>],
+        keys: &[[u8; 16]],
+    ) -> Result<Vec<([u8; 16], Id)>> {
+        let width = rows.len() / keys.len().max(1);
+        self.insert_rows(&format!("INSERT INTO {table} ({columns})"), width, "", rows)?;
+        let key = columns.split(',').next().unwrap_or_default();
+        let mut ids = Vec::with_capacity(keys.len());
+        let head = format!("SELECT {key}, id FROM {table} WHERE");
+        self.query_keys(&head, key, keys, |r| {
+            if let Some(k) = r.key(0)? {
+                ids.push((k, r.id(1)?));
+            }
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+
+    /// Deletes a lane's runs, `(test, first number)` each.
+    fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {
+        for &(test, first) in runs {
+            self.execute(
+                "DELETE FROM runs WHERE lane_id = ?1 AND test_id = ?2 AND first_number = ?3",
+                &p![lane, test, first],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// After `copy` wrote explicit ids: lets new rows take ids above them.
+    fn finish_copy(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// `?, ?, ?` for `n` values.
+pub(crate) fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Rewrites SQLite's placeholders in `sql` for another engine: `write(out, n)` writes the one for
+/// parameter `n` (from 1). A bare `?` is one more than the largest number before it, as in SQLite;
+/// quoted literals are left alone.
+pub(crate) fn placeholders(sql: &str, mut write: impl FnMut(&mut String, usize)) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut next, mut quoted) = (1, false);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '?' || quoted {
+            quoted ^= c == '\'';
+            out.push(c);
+            continue;
+        }
+        let mut n = None;
+        while let Some(digit) = chars.peek().and_then(|d| d.to_digit(10)) {
+            n = Some(n.unwrap_or(0) * 10 + digit as usize);
+            chars.next();
+        }
+        let n = n.unwrap_or(next);
+        next = next.max(n + 1);
+        write(&mut out, n);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_as_sqlite_numbers_them() {
+        let mut seen = Vec::new();
+        let sql = placeholders(
+            "a = ?2 AND b = ? AND c = '?' AND d = ?1 AND e = ?",
+            |out, n| {
+                seen.push(n);
+                out.push_str(&format!("${n}"));
+            },
+        );
+        assert_eq!(sql, "a = $2 AND b = $3 AND c = '?' AND d = $1 AND e = $4");
+        assert_eq!(seen, [2, 3, 1, 4]);
+    }
+}
