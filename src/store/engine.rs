@@ -28,52 +28,27 @@ pub(crate) enum Param<'a> {
     Ids(&'a [Id]),
 }
 
-impl From<i64> for Param<'_> {
-    fn from(v: i64) -> Self {
-        Param::Int(v)
-    }
+/// `From` for the types a parameter is made of.
+macro_rules! param_from {
+    ($($t:ty => |$v:ident| $e:expr;)*) => {
+        $(impl<'a> From<$t> for Param<'a> {
+            fn from($v: $t) -> Self {
+                $e
+            }
+        })*
+    };
 }
 
-impl From<u64> for Param<'_> {
-    fn from(v: u64) -> Self {
-        Param::Int(i64::try_from(v).unwrap_or(i64::MAX))
-    }
-}
-
-impl From<u32> for Param<'_> {
-    fn from(v: u32) -> Self {
-        Param::Int(i64::from(v))
-    }
-}
-
-impl From<bool> for Param<'_> {
-    fn from(v: bool) -> Self {
-        Param::Int(i64::from(v))
-    }
-}
-
-impl From<f64> for Param<'_> {
-    fn from(v: f64) -> Self {
-        Param::Real(v)
-    }
-}
-
-impl<'a> From<&'a str> for Param<'a> {
-    fn from(v: &'a str) -> Self {
-        Param::Text(v)
-    }
-}
-
-impl<'a> From<&'a String> for Param<'a> {
-    fn from(v: &'a String) -> Self {
-        Param::Text(v)
-    }
-}
-
-impl<'a> From<&'a Option<String>> for Param<'a> {
-    fn from(v: &'a Option<String>) -> Self {
-        v.as_deref().into()
-    }
+param_from! {
+    i64 => |v| Param::Int(v);
+    u64 => |v| Param::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    u32 => |v| Param::Int(i64::from(v));
+    bool => |v| Param::Int(i64::from(v));
+    f64 => |v| Param::Real(v);
+    &'a str => |v| Param::Text(v);
+    &'a String => |v| Param::Text(v);
+    &'a Option<String> => |v| v.as_deref().into();
+    &'a [u8] => |v| Param::Blob(v);
 }
 
 impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
@@ -98,7 +73,17 @@ pub(crate) trait Fields {
     /// Calls `f` with column `i`'s bytes (text or binary), without copying them.
     fn with_bytes<T>(&self, i: usize, f: impl FnOnce(Option<&[u8]>) -> T) -> Result<T>;
     /// Column `i` as `copy` moves it, for a column that holds `kind`.
-    fn cell(&self, i: usize, kind: ColumnType) -> Result<Cell>;
+    fn cell(&self, i: usize, kind: ColumnType) -> Result<Cell> {
+        let cell = match kind {
+            ColumnType::Int => self.int(i)?.map(Cell::Int),
+            ColumnType::Real => self.real(i)?.map(Cell::Real),
+            ColumnType::Text => self.text(i)?.map(Cell::Text),
+            ColumnType::Bytes | ColumnType::Blob => {
+                self.with_bytes(i, |b| b.map(|b| Cell::Bytes(b.to_vec())))?
+            }
+        };
+        Ok(cell.unwrap_or(Cell::Null))
+    }
 
     fn id(&self, i: usize) -> Result<i64> {
         self.int(i)?.ok_or_else(|| null(i))

@@ -19,7 +19,7 @@ use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
-use super::{Cell, ColumnType, Id, OpenMode};
+use super::{Id, OpenMode};
 use crate::error::{Error, Result};
 
 /// How long a writer waits for another to finish before giving up, in seconds.
@@ -199,23 +199,6 @@ impl Fields for Row {
             Value::NULL => f(None),
             Value::Bytes(b) => f(Some(b)),
             other => f(Some(other.as_sql(true).trim_matches('\'').as_bytes())),
-        })
-    }
-
-    fn cell(&self, i: usize, kind: ColumnType) -> Result<Cell> {
-        Ok(match (column(self, i)?.clone(), kind) {
-            (Value::NULL, _) => Cell::Null,
-            (Value::Int(v), _) => Cell::Int(v),
-            (Value::UInt(v), _) => Cell::Int(i64::try_from(v).unwrap_or(i64::MAX)),
-            (Value::Double(v), _) => Cell::Real(v),
-            (Value::Float(v), _) => Cell::Real(f64::from(v)),
-            (Value::Bytes(b), ColumnType::Bytes | ColumnType::Blob) => Cell::Bytes(b),
-            (Value::Bytes(b), ColumnType::Int) => Cell::Int(number(&b, i)?),
-            (Value::Bytes(b), ColumnType::Real) => Cell::Real(number(&b, i)?),
-            (Value::Bytes(b), ColumnType::Text) => {
-                Cell::Text(String::from_utf8_lossy(&b).into_owned())
-            }
-            (other, _) => Cell::Text(other.as_sql(true)),
         })
     }
 }

@@ -20,7 +20,7 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
-use super::{Cell, ColumnType, Id, OpenMode, TABLES};
+use super::{Id, OpenMode, TABLES};
 use crate::error::{Error, Result};
 
 /// The advisory lock that writers (and migrations) hold for their transaction: one writer at a time.
@@ -205,18 +205,6 @@ impl Fields for Row {
         } else {
             Ok(f(get::<Option<&str>>(self, i)?.map(str::as_bytes)))
         }
-    }
-
-    fn cell(&self, i: usize, kind: ColumnType) -> Result<Cell> {
-        let cell = match kind {
-            ColumnType::Int => get::<Option<i64>>(self, i)?.map(Cell::Int),
-            ColumnType::Real => get::<Option<f64>>(self, i)?.map(Cell::Real),
-            ColumnType::Text => get::<Option<String>>(self, i)?.map(Cell::Text),
-            ColumnType::Bytes | ColumnType::Blob => {
-                get::<Option<Vec<u8>>>(self, i)?.map(Cell::Bytes)
-            }
-        };
-        Ok(cell.unwrap_or(Cell::Null))
     }
 }
 

@@ -12,11 +12,11 @@ use std::collections::{HashMap, HashSet};
 use bstr::BString;
 use probtrack_parsers::Status;
 
-use super::engine::{p, Engine, Fields, Param};
+use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
-    key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord, ChangeRef,
-    ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord, NewBuild,
-    NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
+    details, key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
+    ChangeRef, ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord,
+    NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
     ProblemRecord, ResultRecord, Run, Store, Table, TestRecord,
 };
 use crate::clock::{self, Micros};
@@ -24,17 +24,13 @@ use crate::error::{Error, Result};
 
 pub struct SqlStore<E> {
     pub(super) engine: E,
-    /// Message and details ids looked up or created in the current write, by key: a batch of
-    /// builds repeats the same few texts. Forgotten when the write ends or rolls back.
-    text_ids: HashMap<(Texts, [u8; 16]), Id>,
+    /// Message and details ids looked up or created in the current write, by table and key: a
+    /// batch of builds repeats the same few texts. Forgotten when the write ends or rolls back.
+    text_ids: HashMap<(&'static str, [u8; 16]), Id>,
 }
 
-/// The tables of texts stored once, by key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Texts {
-    Messages,
-    Details,
-}
+/// Rows found by key: their id and one more column.
+type Keyed = HashMap<[u8; 16], (Id, Option<String>)>;
 
 impl<E: Engine> SqlStore<E> {
     /// The store over a connected engine, its schema checked and migrated.
@@ -46,8 +42,8 @@ impl<E: Engine> SqlStore<E> {
         })
     }
 
-    fn exec(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.engine.execute(sql, params)
+    fn run(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
+        self.engine.execute(sql, params).map(drop)
     }
 
     /// Every row of a query, mapped.
@@ -86,116 +82,170 @@ impl<E: Engine> SqlStore<E> {
         self.first(sql, params, |r| r.id(0))
     }
 
-    /// The id `select` finds, else the one `insert` (ignoring a conflict) creates. Looking up
-    /// first spends no id of a sequence on a row that exists.
-    fn get_or_create(&mut self, select: &str, insert: &str, params: &[Param<'_>]) -> Result<Id> {
-        if let Some(id) = self.id_of(select, params)? {
+    /// The id of the row of `table` whose `columns` hold `params` (the last a text looked up with
+    /// `E::same`), created if there is none. Looking up first spends no id of a sequence on a row
+    /// that exists.
+    fn get_or_create(&mut self, table: &str, columns: &[&str], params: &[Param<'_>]) -> Result<Id> {
+        let n = columns.len();
+        let mut find: Vec<String> = (columns[..n - 1].iter().enumerate())
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        find.push(E::same(columns[n - 1], n));
+        let select = format!("SELECT id FROM {table} WHERE {}", find.join(" AND "));
+        if let Some(id) = self.id_of(&select, params)? {
             return Ok(id);
         }
-        self.exec(insert, params)?;
-        self.id_of(select, params)?
+        let mut target = columns[..n - 1].to_vec();
+        let key = E::key(columns[n - 1]);
+        target.push(&key);
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({}) {}",
+            columns.join(", "),
+            marks(n),
+            E::upsert(&target.join(", "), "")
+        );
+        self.run(&insert, params)?;
+        self.id_of(&select, params)?
             .ok_or_else(|| Error::database("database error: a row vanished while being created"))
     }
 
-    fn user_id(&mut self, name: &str) -> Result<Id> {
-        self.get_or_create(
-            &format!("SELECT id FROM users WHERE {}", E::same("name", 1)),
-            &format!(
-                "INSERT INTO users (name) VALUES (?1) {}",
-                E::upsert(&E::key("name"), "")
-            ),
-            &p![name],
-        )
+    /// Rows of `table` by their 16-byte `key` column: the id and `extra` column of each found.
+    fn find_keyed(
+        &mut self,
+        table: &str,
+        key: &str,
+        extra: &str,
+        keys: &[[u8; 16]],
+    ) -> Result<Keyed> {
+        let mut found = HashMap::with_capacity(keys.len());
+        let head = format!("SELECT {key}, id, {extra} FROM {table} WHERE");
+        self.engine.query_keys(&head, key, keys, |r| {
+            if let Some(k) = r.key(0)? {
+                found.insert(k, (r.id(1)?, r.text(2)?));
+            }
+            Ok(())
+        })?;
+        Ok(found)
     }
 
-    /// The ids of texts stored once by key (messages, details objects) for `keys`, creating each
+    /// Creates rows of `table` keyed by `keys` (the first of `columns`; `rows` holds their
+    /// values), and adds their ids to `found`, with those another process created meanwhile.
+    fn create_keyed(
+        &mut self,
+        table: &str,
+        columns: &str,
+        keys: &[[u8; 16]],
+        rows: &[Param<'_>],
+        found: &mut Keyed,
+    ) -> Result<()> {
+        let created = self.engine.insert_keyed(table, columns, rows, keys)?;
+        found.extend(created.into_iter().map(|(k, id)| (k, (id, None))));
+        let missing: Vec<[u8; 16]> = keys
+            .iter()
+            .filter(|k| !found.contains_key(*k))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let key = columns.split(',').next().unwrap_or_default();
+            found.extend(self.find_keyed(table, key, "NULL", &missing)?);
+        }
+        match keys.iter().all(|k| found.contains_key(k)) {
+            true => Ok(()),
+            false => Err(Error::database(format!(
+                "database error: a row of `{table}` vanished while being created"
+            ))),
+        }
+    }
+
+    /// The ids of texts stored once by key (`messages`, `details`) for `keys`, creating each
     /// missing one from `value(i)` (for the i-th key) in the order they first appear.
     fn text_ids<'v>(
         &mut self,
-        texts: Texts,
+        table: &'static str,
         keys: &[[u8; 16]],
         value: impl Fn(usize) -> Cow<'v, [u8]>,
     ) -> Result<HashMap<[u8; 16], Id>> {
         let mut ids = HashMap::with_capacity(keys.len());
-        let mut wanted: Vec<([u8; 16], usize)> = Vec::new();
-        let mut seen = HashSet::new();
+        let (mut wanted, mut seen) = (Vec::new(), HashSet::new());
         for (i, k) in keys.iter().enumerate() {
-            match self.text_ids.get(&(texts, *k)) {
-                Some(&id) => {
-                    ids.insert(*k, id);
-                }
-                None if seen.insert(*k) => wanted.push((*k, i)),
-                None => {}
+            if let Some(&id) = self.text_ids.get(&(table, *k)) {
+                ids.insert(*k, id);
+            } else if seen.insert(*k) {
+                wanted.push(i);
             }
         }
         if wanted.is_empty() {
             return Ok(ids);
         }
-        let (table, columns) = match texts {
-            Texts::Messages => ("messages", "hash, text"),
-            Texts::Details => ("details", "hash, data"),
-        };
-        let head = format!("SELECT hash, id FROM {table} WHERE");
-        let mut found = |r: &E::Row<'_>| -> Result<()> {
-            if let Some(k) = r.key(0)? {
-                ids.insert(k, r.id(1)?);
-            }
-            Ok(())
-        };
-        let keys: Vec<[u8; 16]> = wanted.iter().map(|(k, _)| *k).collect();
-        self.engine.query_keys(&head, "hash", &keys, &mut found)?;
-        let new: Vec<([u8; 16], usize)> = wanted
-            .iter()
-            .filter(|(k, _)| !ids.contains_key(k))
-            .copied()
+        let wanted_keys: Vec<[u8; 16]> = wanted.iter().map(|&i| keys[i]).collect();
+        let mut found = self.find_keyed(table, "hash", "NULL", &wanted_keys)?;
+        let new: Vec<usize> = (wanted.into_iter())
+            .filter(|&i| !found.contains_key(&keys[i]))
             .collect();
         if !new.is_empty() {
             // Made (a details object packed) only where new: deflating is the costly part.
-            let values: Vec<Cow<'v, [u8]>> = new.iter().map(|(_, i)| value(*i)).collect();
+            let values: Vec<Cow<'v, [u8]>> = new.iter().map(|&i| value(i)).collect();
+            let new_keys: Vec<[u8; 16]> = new.iter().map(|&i| keys[i]).collect();
+            let details = table == "details";
+            let columns = if details { "hash, data" } else { "hash, text" };
             let mut rows = Vec::with_capacity(new.len() * 2);
-            for ((k, _), v) in new.iter().zip(&values) {
-                rows.push(Param::Blob(k));
-                rows.push(match texts {
-                    Texts::Messages => Param::Report(v),
-                    Texts::Details => Param::Blob(v),
-                });
+            for (k, v) in new_keys.iter().zip(&values) {
+                let data = if details {
+                    Param::Blob(v)
+                } else {
+                    Param::Report(v)
+                };
+                rows.extend([Param::Blob(k), data]);
             }
-            let keys: Vec<[u8; 16]> = new.iter().map(|(k, _)| *k).collect();
-            ids.extend(self.engine.insert_keyed(table, columns, &rows, &keys)?);
-            if keys.iter().any(|k| !ids.contains_key(k)) {
-                // Another process created some of them meanwhile (outside a write).
-                self.engine.query_keys(&head, "hash", &keys, |r| {
-                    if let Some(k) = r.key(0)? {
-                        ids.insert(k, r.id(1)?);
-                    }
-                    Ok(())
-                })?;
-            }
+            self.create_keyed(table, columns, &new_keys, &rows, &mut found)?;
         }
-        for (k, _) in &wanted {
-            let id = ids.get(k).copied().ok_or_else(|| {
-                Error::database(format!(
-                    "database error: a row of `{table}` vanished while being stored"
-                ))
-            })?;
-            self.text_ids.insert((texts, *k), id);
+        for (k, (id, _)) in found {
+            self.text_ids.insert((table, k), id);
+            ids.insert(k, id);
         }
         Ok(ids)
     }
 
     fn message_id(&mut self, message: &[u8]) -> Result<Id> {
         let k = key(message);
-        let ids = self.text_ids(Texts::Messages, &[k], |_| Cow::Borrowed(message))?;
+        let ids = self.text_ids("messages", &[k], |_| Cow::Borrowed(message))?;
         Ok(ids[&k])
+    }
+
+    /// A Problem's builders and changes, written after its row.
+    fn save_problem_parts(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
+        for b in &p.builders {
+            let builder = self.create_builder(&b.builder)?;
+            self.run(
+                "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
+                 last_number, fixed_number) VALUES (?1, ?2, ?3, ?4, ?5)",
+                &p![id, builder, b.first_number, b.last_number, b.fixed_number],
+            )?;
+        }
+        let mut rows = Vec::new();
+        for (role, changes) in [("start", &p.started_by), ("fix", &p.fixed_by)] {
+            for change in changes {
+                rows.extend(p![id, role, change.id]);
+            }
+        }
+        let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
+        let tail = E::upsert("problem_id, role, change_id", "");
+        self.engine.insert_rows(head, 3, &tail, &rows)
     }
 }
 
-const BUILD_COLUMNS: &str = "b.id, bl.name, b.number, b.lane_id, l.branch, b.revision, b.time, \
-     b.finished_at, b.result, b.properties, b.clean, b.passed, b.failed, b.error, b.skipped, \
-     b.expected_failure, b.unexpected_success, b.flaky";
+/// The index of the first appearance of each key that `found` lacks.
+fn first_missing<T>(keys: &[[u8; 16]], found: &HashMap<[u8; 16], T>) -> Vec<usize> {
+    let mut seen = HashSet::new();
+    (0..keys.len())
+        .filter(|&i| !found.contains_key(&keys[i]) && seen.insert(keys[i]))
+        .collect()
+}
 
-const BUILDS: &str = "FROM builds b JOIN builders bl ON bl.id = b.builder_id \
-     JOIN lanes l ON l.id = b.lane_id";
+const BUILDS: &str = "SELECT b.id, bl.name, b.number, b.lane_id, l.branch, b.revision, b.time, \
+     b.finished_at, b.result, b.properties, b.clean, b.passed, b.failed, b.error, b.skipped, \
+     b.expected_failure, b.unexpected_success, b.flaky FROM builds b \
+     JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id";
 
 fn build_record(r: &impl Fields) -> Result<BuildRecord> {
     Ok(BuildRecord {
@@ -222,7 +272,7 @@ fn build_record(r: &impl Fields) -> Result<BuildRecord> {
     })
 }
 
-const TEST_COLUMNS: &str = "id, name, kind, file, runner_id";
+const TESTS: &str = "SELECT id, name, kind, file, runner_id FROM tests";
 
 fn test_record(r: &impl Fields) -> Result<TestRecord> {
     Ok(TestRecord {
@@ -234,7 +284,7 @@ fn test_record(r: &impl Fields) -> Result<TestRecord> {
     })
 }
 
-/// The columns `result_record` reads, from `results r`, `messages m` and `details d`.
+/// What `result_record` reads, and the build: `results r`, `messages m` and `details d`.
 const RESULTS: &str = "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details, \
      d.data, r.build_id FROM results r LEFT JOIN messages m ON m.id = r.message_id \
      LEFT JOIN details d ON d.id = r.details_id";
@@ -250,7 +300,8 @@ fn result_record(r: &impl Fields) -> Result<ResultRecord> {
     })
 }
 
-const CHANGE_COLUMNS: &str = "c.revision, u.name, c.time, c.comments, c.parents";
+const CHANGES: &str = "SELECT c.revision, u.name, c.time, c.comments, c.parents FROM changes c \
+     LEFT JOIN users u ON u.id = c.user_id";
 
 fn change_record(r: &impl Fields) -> Result<ChangeRecord> {
     Ok(ChangeRecord {
@@ -262,20 +313,21 @@ fn change_record(r: &impl Fields) -> Result<ChangeRecord> {
     })
 }
 
-/// `(column, id, revision, author)` of the changes named by `column`'s ids, in blamelist order.
-fn changes_by(table: &str, column: &str, at_list: &str, extra: &str) -> String {
+/// `(column, change id, revision, author, extra)` of `table`'s changes (a blamelist or a Problem's
+/// suspects) where `condition`, in blamelist order.
+fn change_refs(table: &str, column: &str, condition: &str, extra: &str) -> String {
     format!(
         "SELECT t.{column}, c.id, c.revision, u.name{extra} FROM {table} t \
          JOIN changes c ON c.id = t.change_id LEFT JOIN users u ON u.id = c.user_id \
-         WHERE {at_list} ORDER BY t.{column}, coalesce(c.time, 0), c.revision"
+         WHERE {condition} ORDER BY t.{column}, coalesce(c.time, 0), c.revision"
     )
 }
 
-fn change_ref(r: &impl Fields, at: usize) -> Result<ChangeRef> {
+fn change_ref(r: &impl Fields) -> Result<ChangeRef> {
     Ok(ChangeRef {
-        id: r.id(at)?,
-        revision: r.string(at + 1)?,
-        author: r.text(at + 2)?,
+        id: r.id(1)?,
+        revision: r.string(2)?,
+        author: r.text(3)?,
     })
 }
 
@@ -284,15 +336,24 @@ const PROBLEM_COLUMNS: &str = "test_id, branch, first_build_id, first_builder, f
      fixed_builder, fixed_number, fixed_time, fixed_revision, state, intermittent, failures, \
      message_id, updated_at, cluster";
 
+const PROBLEMS: &str = "SELECT p.id, p.test_id, t.name, t.kind, p.branch, p.first_build_id, \
+     p.first_builder, p.first_number, p.first_time, p.first_revision, \
+     p.last_builder, p.last_number, p.last_time, p.last_revision, \
+     p.fixed_builder, p.fixed_number, p.fixed_time, p.fixed_revision, \
+     p.state, p.intermittent, p.failures, m.text, p.cluster \
+     FROM problems p JOIN tests t ON t.id = p.test_id \
+     LEFT JOIN messages m ON m.id = p.message_id WHERE 1 = 1";
+
 fn build_ref(r: &impl Fields, at: usize) -> Result<Option<BuildRef>> {
     let Some(builder) = r.text(at)? else {
         return Ok(None);
     };
+    let (number, time, revision) = (r.id(at + 1)?, r.id(at + 2)?, r.text(at + 3)?);
     Ok(Some(BuildRef {
         builder,
-        number: r.id(at + 1)?,
-        time: r.id(at + 2)?,
-        revision: r.text(at + 3)?,
+        number,
+        time,
+        revision,
     }))
 }
 
@@ -321,12 +382,12 @@ fn problem_record(r: &impl Fields) -> Result<ProblemRecord> {
     })
 }
 
-fn runs_of(map: &mut HashMap<Id, Vec<Run>>, r: &impl Fields) -> Result<()> {
-    map.entry(r.id(0)?).or_default().push(Run {
+/// A run from `(…, first_number, status)` at columns 1 and 2.
+fn run_record(r: &impl Fields) -> Result<Run> {
+    Ok(Run {
         first: r.id(1)?,
         status: r.opt_status(2)?,
-    });
-    Ok(())
+    })
 }
 
 impl<E: Engine> Store for SqlStore<E> {
@@ -368,28 +429,12 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn create_builder(&mut self, name: &str) -> Result<Id> {
-        self.get_or_create(
-            &format!("SELECT id FROM builders WHERE {}", E::same("name", 1)),
-            &format!(
-                "INSERT INTO builders (name) VALUES (?1) {}",
-                E::upsert(&E::key("name"), "")
-            ),
-            &p![name],
-        )
+        self.get_or_create("builders", &["name"], &p![name])
     }
 
     fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id> {
-        self.get_or_create(
-            &format!(
-                "SELECT id FROM lanes WHERE builder_id = ?1 AND {}",
-                E::same("branch", 2)
-            ),
-            &format!(
-                "INSERT INTO lanes (builder_id, branch) VALUES (?1, ?2) {}",
-                E::upsert(&format!("builder_id, {}", E::key("branch")), "")
-            ),
-            &p![builder, branch.unwrap_or("")],
-        )
+        let values = p![builder, branch.unwrap_or("")];
+        self.get_or_create("lanes", &["builder_id", "branch"], &values)
     }
 
     fn lanes(&mut self) -> Result<Vec<LaneRecord>> {
@@ -409,88 +454,52 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()> {
-        self.exec(
+        self.run(
             "UPDATE lanes SET pruned_before = CASE WHEN pruned_before IS NULL \
              OR pruned_before < ?2 THEN ?2 ELSE pruned_before END WHERE id = ?1",
             &p![lane, number],
-        )?;
-        Ok(())
+        )
     }
 
     fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
-        let sql = format!(
-            "SELECT {BUILD_COLUMNS} {BUILDS} WHERE {} AND b.number = ?2",
-            E::same("bl.name", 1)
-        );
+        let sql = format!("{BUILDS} WHERE {} AND b.number = ?2", E::same("bl.name", 1));
         self.first(&sql, &p![builder, number], |r| build_record(r))
     }
 
     fn insert_build(&mut self, b: &NewBuild) -> Result<Id> {
         self.engine.insert(
-            "INSERT INTO builds (builder_id, number, lane_id, revision, time, finished_at, \
-             result, properties, clean, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &p![
-                b.builder,
-                b.number,
-                b.lane,
-                &b.revision,
-                b.time,
-                b.finished_at,
-                &b.result,
-                &b.properties,
-                b.clean,
-                b.ingested_at
-            ],
+            "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
+             clean, ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &build_values(b, b.builder, b.number),
         )
     }
 
     fn update_build(&mut self, id: Id, b: &NewBuild) -> Result<()> {
-        self.exec(
-            "UPDATE builds SET lane_id = ?2, revision = ?3, time = ?4, finished_at = ?5, \
-             result = ?6, properties = ?7, clean = ?8, ingested_at = ?9 WHERE id = ?1",
-            &p![
-                id,
-                b.lane,
-                &b.revision,
-                b.time,
-                b.finished_at,
-                &b.result,
-                &b.properties,
-                b.clean,
-                b.ingested_at
-            ],
-        )?;
-        Ok(())
+        self.run(
+            "UPDATE builds SET lane_id = ?1, revision = ?2, time = ?3, finished_at = ?4, \
+             result = ?5, properties = ?6, clean = ?7, ingested_at = ?8 WHERE id = ?9",
+            &build_values(b, id, 0)[..9],
+        )
     }
 
     fn set_build_outcome(&mut self, id: Id, c: &Counts, durations: &[u8]) -> Result<()> {
-        self.exec(
-            "UPDATE builds SET passed = ?2, failed = ?3, error = ?4, skipped = ?5, \
-             expected_failure = ?6, unexpected_success = ?7, flaky = ?8, durations = ?9 \
-             WHERE id = ?1",
-            &[
-                id.into(),
-                c.passed.into(),
-                c.failed.into(),
-                c.error.into(),
-                c.skipped.into(),
-                c.expected_failure.into(),
-                c.unexpected_success.into(),
-                c.flaky.into(),
-                Param::Blob(durations),
-            ],
-        )?;
-        Ok(())
+        let (passed, failed, error, skipped) = (c.passed, c.failed, c.error, c.skipped);
+        let (expected, unexpected, flaky) = (c.expected_failure, c.unexpected_success, c.flaky);
+        let values = p![passed, failed, error, skipped, expected, unexpected, flaky, durations, id];
+        self.run(
+            "UPDATE builds SET passed = ?, failed = ?, error = ?, skipped = ?, \
+             expected_failure = ?, unexpected_success = ?, flaky = ?, durations = ? WHERE id = ?",
+            &values,
+        )
     }
 
     fn delete_build(&mut self, id: Id) -> Result<()> {
-        self.exec("DELETE FROM builds WHERE id = ?1", &p![id])?;
-        Ok(())
+        self.run("DELETE FROM builds WHERE id = ?1", &p![id])
     }
 
     fn clear_build(&mut self, id: Id) -> Result<()> {
         for table in ["reports", "results", "build_changes"] {
-            self.exec(&format!("DELETE FROM {table} WHERE build_id = ?1"), &p![id])?;
+            self.run(&format!("DELETE FROM {table} WHERE build_id = ?1"), &p![id])?;
         }
         Ok(())
     }
@@ -511,7 +520,7 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
-        let mut sql = format!("SELECT {BUILD_COLUMNS} {BUILDS} WHERE 1 = 1");
+        let mut sql = format!("{BUILDS} WHERE 1 = 1");
         let mut args: Vec<Param<'_>> = Vec::new();
         if let Some(builder) = &filter.builder {
             args.push(builder.into());
@@ -530,19 +539,17 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>> {
-        let found = self.first(
-            "SELECT durations FROM builds WHERE id = ?1",
-            &p![build],
-            |r| r.with_bytes(0, |b| b.map(<[u8]>::to_vec)),
-        )?;
+        let sql = "SELECT durations FROM builds WHERE id = ?1";
+        let found = self.first(sql, &p![build], |r| {
+            r.with_bytes(0, |b| b.map(<[u8]>::to_vec))
+        })?;
         Ok(found.flatten())
     }
 
     fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool> {
         let sql = "SELECT 1 FROM reports WHERE build_id = ?1 AND hash = ?2";
-        Ok(self
-            .first(sql, &[build.into(), Param::Blob(hash)], |_| Ok(()))?
-            .is_some())
+        let found = self.first(sql, &[build.into(), Param::Blob(hash)], |_| Ok(()))?;
+        Ok(found.is_some())
     }
 
     fn insert_report(
@@ -554,42 +561,28 @@ impl<E: Engine> Store for SqlStore<E> {
         results: u64,
         at: Micros,
     ) -> Result<()> {
-        self.exec(
+        self.run(
             "INSERT INTO reports (build_id, hash, name, parser, results, ingested_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            &[
-                build.into(),
-                Param::Blob(hash),
-                name.into(),
-                parser.into(),
-                results.into(),
-                at.into(),
-            ],
-        )?;
-        Ok(())
+             VALUES (?, ?, ?, ?, ?, ?)",
+            &p![build, hash, name, parser, results, at],
+        )
     }
 
     fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id> {
         let user = match &change.author {
-            Some(author) => Some(self.user_id(author)?),
+            Some(author) => Some(self.get_or_create("users", &["name"], &p![author])?),
             None => None,
         };
+        let c = change;
+        let mut values = p![&c.revision, user, c.time, &c.comments, &c.parents];
         let find = format!("SELECT id FROM changes WHERE {}", E::same("revision", 1));
-        let values = p![
-            &change.revision,
-            user,
-            change.time,
-            &change.comments,
-            &change.parents
-        ];
         // What is known about a change only grows: a later, fuller record fills in the blanks.
         if let Some(id) = self.id_of(&find, &values[..1])? {
-            let mut update = values;
-            update[0] = id.into();
-            self.exec(
+            values[0] = id.into();
+            self.run(
                 "UPDATE changes SET user_id = coalesce(?2, user_id), time = coalesce(?3, time), \
                  comments = coalesce(?4, comments), parents = coalesce(?5, parents) WHERE id = ?1",
-                &update,
+                &values,
             )?;
             return Ok(id);
         }
@@ -597,162 +590,105 @@ impl<E: Engine> Store for SqlStore<E> {
              time = coalesce(excluded.time, changes.time), \
              comments = coalesce(excluded.comments, changes.comments), \
              parents = coalesce(excluded.parents, changes.parents)";
-        self.exec(
-            &format!(
-                "INSERT INTO changes (revision, user_id, time, comments, parents) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) {}",
-                E::upsert(&E::key("revision"), set)
-            ),
-            &values,
-        )?;
+        let insert = format!(
+            "INSERT INTO changes (revision, user_id, time, comments, parents) VALUES (?, ?, ?, ?, ?) {}",
+            E::upsert(&E::key("revision"), set)
+        );
+        self.run(&insert, &values)?;
         self.id_of(&find, &values[..1])?
             .ok_or_else(|| Error::database("database error: a change vanished while being created"))
     }
 
     fn link_change(&mut self, build: Id, change: Id) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO build_changes (build_id, change_id) VALUES (?1, ?2) {}",
-            E::upsert("build_id, change_id", "")
-        );
-        self.exec(&sql, &p![build, change])?;
-        Ok(())
+        let upsert = E::upsert("build_id, change_id", "");
+        let sql = format!("INSERT INTO build_changes (build_id, change_id) VALUES (?, ?) {upsert}");
+        self.run(&sql, &p![build, change])
     }
 
     fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>> {
-        self.all(
-            &format!(
-                "SELECT {CHANGE_COLUMNS} FROM build_changes bc \
-                 JOIN changes c ON c.id = bc.change_id LEFT JOIN users u ON u.id = c.user_id \
-                 WHERE bc.build_id = ?1 ORDER BY coalesce(c.time, 0), c.revision"
-            ),
-            &p![build],
-            |r| change_record(r),
-        )
+        let sql = format!(
+            "{CHANGES} JOIN build_changes bc ON bc.change_id = c.id WHERE bc.build_id = ?1 \
+             ORDER BY coalesce(c.time, 0), c.revision"
+        );
+        self.all(&sql, &p![build], |r| change_record(r))
     }
 
     fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>> {
-        let sql = format!(
-            "SELECT {CHANGE_COLUMNS} FROM changes c LEFT JOIN users u ON u.id = c.user_id \
-             WHERE {}",
-            E::same("c.revision", 1)
-        );
+        let sql = format!("{CHANGES} WHERE {}", E::same("c.revision", 1));
         self.first(&sql, &p![revision], |r| change_record(r))
     }
 
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
-        // Look the tests up by key; create the new ones in the order they first appear (so that
-        // every engine gives the same ids).
+        // Looked up by key; the new ones created in the order they first appear (so that every
+        // engine gives the same ids), with their first runner id.
         let keys: Vec<[u8; 16]> = tests.iter().map(|t| key(&t.name)).collect();
-        let mut found: HashMap<[u8; 16], (Id, Option<String>)> =
-            HashMap::with_capacity(tests.len());
-        let head = "SELECT name_hash, id, runner_id FROM tests WHERE";
-        let mut known = |r: &E::Row<'_>| -> Result<()> {
-            if let Some(k) = r.key(0)? {
-                found.insert(k, (r.id(1)?, r.text(2)?));
-            }
-            Ok(())
-        };
-        self.engine
-            .query_keys(head, "name_hash", &keys, &mut known)?;
-        let mut new: Vec<usize> = Vec::new();
-        let mut seen = HashSet::new();
-        for (i, k) in keys.iter().enumerate() {
-            if !found.contains_key(k) && seen.insert(*k) {
-                new.push(i);
-            }
-        }
+        let mut found = self.find_keyed("tests", "name_hash", "runner_id", &keys)?;
+        let new = first_missing(&keys, &found);
         if !new.is_empty() {
             let new_keys: Vec<[u8; 16]> = new.iter().map(|&i| keys[i]).collect();
             let mut rows = Vec::with_capacity(new.len() * 5);
             for (&i, k) in new.iter().zip(&new_keys) {
-                let t = &tests[i];
+                let (t, file) = (&tests[i], tests[i].file.as_deref());
+                let kind = t.kind.as_str().into();
+                rows.extend([Param::Blob(k), Param::Report(&t.name), kind]);
                 rows.extend([
-                    Param::Blob(k),
-                    Param::Report(&t.name),
-                    t.kind.as_str().into(),
-                    t.file.as_ref().map_or(Param::Null, |f| Param::Report(f)),
+                    file.map_or(Param::Null, |f| Param::Report(f)),
                     (&t.runner_id).into(),
                 ]);
             }
             let columns = "name_hash, name, kind, file, runner_id";
-            let created = self
-                .engine
-                .insert_keyed("tests", columns, &rows, &new_keys)?;
-            let first: HashMap<[u8; 16], usize> = new.iter().map(|&i| (keys[i], i)).collect();
-            for (k, id) in created {
-                let runner = first.get(&k).and_then(|&i| tests[i].runner_id.clone());
-                found.insert(k, (id, runner));
-            }
-            let missing: Vec<[u8; 16]> = new_keys
-                .into_iter()
-                .filter(|k| !found.contains_key(k))
-                .collect();
-            if !missing.is_empty() {
-                // Another process created some of them meanwhile (outside a write).
-                self.engine.query_keys(head, "name_hash", &missing, |r| {
-                    if let Some(k) = r.key(0)? {
-                        found.insert(k, (r.id(1)?, r.text(2)?));
-                    }
-                    Ok(())
-                })?;
+            self.create_keyed("tests", columns, &new_keys, &rows, &mut found)?;
+            for &i in &new {
+                found.entry(keys[i]).or_default().1 = tests[i].runner_id.clone();
             }
         }
         // A test's runner id becomes the last one given, where one is given.
         let mut ids = Vec::with_capacity(tests.len());
         for (test, k) in tests.iter().zip(&keys) {
-            let Some((id, runner_id)) = found.get(k).cloned() else {
+            let Some((id, runner_id)) = found.get_mut(k) else {
                 return Err(Error::database(
                     "database error: a test vanished while being created",
                 ));
             };
-            if test.runner_id.is_some() && runner_id != test.runner_id {
-                self.exec(
-                    "UPDATE tests SET runner_id = ?2 WHERE id = ?1",
-                    &p![id, &test.runner_id],
-                )?;
-                found.insert(*k, (id, test.runner_id.clone()));
+            if test.runner_id.is_some() && *runner_id != test.runner_id {
+                let sql = "UPDATE tests SET runner_id = ?2 WHERE id = ?1";
+                self.engine.execute(sql, &p![*id, &test.runner_id])?;
+                runner_id.clone_from(&test.runner_id);
             }
-            ids.push(id);
+            ids.push(*id);
         }
         Ok(ids)
     }
 
     fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>> {
-        let sql = format!("SELECT {TEST_COLUMNS} FROM tests WHERE {}", E::any("id", 1));
-        let mut out = HashMap::with_capacity(ids.len());
-        self.engine.query(&sql, &[Param::Ids(ids)], |r| {
-            let record = test_record(r)?;
-            out.insert(record.id, record);
-            Ok(())
-        })?;
-        Ok(out)
+        let sql = format!("{TESTS} WHERE {}", E::any("id", 1));
+        let records = self.all(&sql, &[Param::Ids(ids)], |r| test_record(r))?;
+        Ok(records.into_iter().map(|t| (t.id, t)).collect())
     }
 
     fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
-        let hash = key(name);
-        let sql = format!("SELECT {TEST_COLUMNS} FROM tests WHERE name_hash = ?1");
-        self.first(&sql, &[Param::Blob(&hash)], |r| test_record(r))
+        let sql = format!("{TESTS} WHERE name_hash = ?1");
+        self.first(&sql, &[Param::Blob(&key(name))], |r| test_record(r))
     }
 
     fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>> {
         // Bytes against bytes: the match is case-sensitive and exact for any text.
         let sql = format!(
-            "SELECT {TEST_COLUMNS} FROM tests WHERE {} ORDER BY name LIMIT ?2",
+            "{TESTS} WHERE {} ORDER BY name LIMIT ?2",
             E::contains("name", 1)
         );
-        self.all(&sql, &[Param::Blob(part), (limit as u64).into()], |r| {
-            test_record(r)
-        })
+        let args = [Param::Blob(part), (limit as u64).into()];
+        self.all(&sql, &args, |r| test_record(r))
     }
 
     fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>> {
-        let mut out = HashMap::new();
-        self.engine.query(
-            "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
-             ORDER BY test_id, first_number",
-            &p![lane],
-            |r| runs_of(&mut out, r),
-        )?;
+        let mut out: HashMap<Id, Vec<Run>> = HashMap::new();
+        let sql = "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
+             ORDER BY test_id, first_number";
+        self.engine.query(sql, &p![lane], |r| {
+            out.entry(r.id(0)?).or_default().push(run_record(r)?);
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -763,8 +699,7 @@ impl<E: Engine> Store for SqlStore<E> {
     fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
         // Every delete first, then every upsert: the same as test by test, since tests' runs do not
         // overlap and a test's upserts come after its deletes.
-        let deletes: Vec<(Id, i64)> = writes
-            .iter()
+        let deletes: Vec<(Id, i64)> = (writes.iter())
             .flat_map(|(test, delete, _)| delete.iter().map(move |first| (*test, *first)))
             .collect();
         if !deletes.is_empty() {
@@ -772,25 +707,19 @@ impl<E: Engine> Store for SqlStore<E> {
         }
         let head = "INSERT INTO runs (lane_id, test_id, first_number, status)";
         let tail = E::upsert("lane_id, test_id, first_number", "status = excluded.status");
-        let mut rows: Vec<Param<'_>> = Vec::new();
-        let mut tests = HashSet::new();
+        let (mut rows, mut tests) = (Vec::new(), HashSet::new());
         for (test, _, upserts) in writes {
             // A statement may not upsert a row twice: a test named again starts another.
             if !tests.insert(*test) {
                 self.engine.insert_rows(head, 4, &tail, &rows)?;
                 rows.clear();
-                tests.clear();
-                tests.insert(*test);
+                tests = HashSet::from([*test]);
             }
             for run in upserts {
-                let status = run.status.map(Status::as_str);
-                rows.extend(p![lane, *test, run.first, status]);
+                rows.extend(p![lane, *test, run.first, run.status.map(Status::as_str)]);
             }
         }
-        if !rows.is_empty() {
-            self.engine.insert_rows(head, 4, &tail, &rows)?;
-        }
-        Ok(())
+        self.engine.insert_rows(head, 4, &tail, &rows)
     }
 
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>> {
@@ -804,23 +733,16 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>> {
         let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
-        self.engine.query(
-            "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
-             ORDER BY lane_id, first_number",
-            &p![test],
-            |r| {
-                let lane = r.id(0)?;
-                let run = Run {
-                    first: r.id(1)?,
-                    status: r.opt_status(2)?,
-                };
-                match out.last_mut() {
-                    Some((last, runs)) if *last == lane => runs.push(run),
-                    _ => out.push((lane, vec![run])),
-                }
-                Ok(())
-            },
-        )?;
+        let sql = "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
+             ORDER BY lane_id, first_number";
+        self.engine.query(sql, &p![test], |r| {
+            let (lane, run) = (r.id(0)?, run_record(r)?);
+            match out.last_mut() {
+                Some((last, runs)) if *last == lane => runs.push(run),
+                _ => out.push((lane, vec![run])),
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -830,33 +752,22 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>> {
-        let found = self.first(
-            "SELECT m.text FROM results r JOIN messages m ON m.id = r.message_id \
-             WHERE r.build_id = ?1 AND r.test_id = ?2",
-            &p![build, test],
-            |r| r.bstring(0),
-        )?;
-        Ok(found)
+        let sql = "SELECT m.text FROM results r JOIN messages m ON m.id = r.message_id \
+             WHERE r.build_id = ?1 AND r.test_id = ?2";
+        self.first(sql, &p![build, test], |r| r.bstring(0))
     }
 
     fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>> {
-        let details = self.first(
-            "SELECT r.details, d.data FROM results r LEFT JOIN details d ON d.id = r.details_id \
-             WHERE r.build_id = ?1 AND r.test_id = ?2",
-            &p![build, test],
-            |r| r.details(0),
-        )?;
-        Ok(super::details::text_of(details.flatten().as_deref()))
+        let sql = "SELECT r.details, d.data FROM results r \
+             LEFT JOIN details d ON d.id = r.details_id WHERE r.build_id = ?1 AND r.test_id = ?2";
+        let found = self.first(sql, &p![build, test], |r| r.details(0))?;
+        Ok(details::text_of(found.flatten().as_deref()))
     }
 
     fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
-        let mut out = HashMap::new();
         let sql = format!("{RESULTS} WHERE r.test_id = ?1");
-        self.engine.query(&sql, &p![test], |r| {
-            out.insert(r.id(7)?, result_record(r)?);
-            Ok(())
-        })?;
-        Ok(out)
+        let found = self.all(&sql, &p![test], |r| Ok((r.id(7)?, result_record(r)?)))?;
+        Ok(found.into_iter().collect())
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
@@ -869,31 +780,25 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()> {
-        self.exec("DELETE FROM results WHERE build_id = ?1", &p![build])?;
-        if results.is_empty() {
-            return Ok(());
-        }
+        self.run("DELETE FROM results WHERE build_id = ?1", &p![build])?;
         let texts: Vec<&[u8]> = (results.iter().filter_map(|r| r.message.as_ref()))
             .map(|m| m.as_slice())
             .collect();
         let text_keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
-        let messages = self.text_ids(Texts::Messages, &text_keys, |i| Cow::Borrowed(texts[i]))?;
+        let messages = self.text_ids("messages", &text_keys, |i| Cow::Borrowed(texts[i]))?;
         let objects: Vec<&Details> = results.iter().filter_map(|r| r.details.as_ref()).collect();
         let object_keys: Vec<[u8; 16]> = objects.iter().map(|d| d.key()).collect();
-        let details_ids = self.text_ids(Texts::Details, &object_keys, |i| objects[i].packed())?;
+        let details = self.text_ids("details", &object_keys, |i| objects[i].packed())?;
         let (mut text_keys, mut object_keys) = (text_keys.iter(), object_keys.iter());
         let mut rows = Vec::with_capacity(results.len() * 7);
         for r in results {
             let message = r.message.as_ref().and_then(|_| text_keys.next());
-            let details = r.details.as_ref().and_then(|_| object_keys.next());
+            let detail = r.details.as_ref().and_then(|_| object_keys.next());
+            rows.extend(p![build, r.test, r.status.as_str(), r.duration]);
             rows.extend(p![
-                build,
-                r.test,
-                r.status.as_str(),
-                r.duration,
                 message.map(|k| messages[k]),
                 r.attempts,
-                details.map(|k| details_ids[k])
+                detail.map(|k| details[k])
             ]);
         }
         let head = "INSERT INTO results (build_id, test_id, status, duration, message_id, \
@@ -902,19 +807,17 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
-        let mut out: HashMap<Id, Vec<ChangeRef>> =
-            builds.iter().map(|&b| (b, Vec::new())).collect();
-        let sql = changes_by("build_changes", "build_id", &E::any("t.build_id", 1), "");
+        let mut out: HashMap<Id, Vec<ChangeRef>> = builds.iter().map(|&b| (b, vec![])).collect();
+        let sql = change_refs("build_changes", "build_id", &E::any("t.build_id", 1), "");
         self.engine.query(&sql, &[Param::Ids(builds)], |r| {
-            out.entry(r.id(0)?).or_default().push(change_ref(r, 1)?);
+            out.entry(r.id(0)?).or_default().push(change_ref(r)?);
             Ok(())
         })?;
         Ok(out)
     }
 
     fn unlink_changes(&mut self, build: Id) -> Result<()> {
-        self.exec("DELETE FROM build_changes WHERE build_id = ?1", &p![build])?;
-        Ok(())
+        self.run("DELETE FROM build_changes WHERE build_id = ?1", &p![build])
     }
 
     fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool> {
@@ -922,23 +825,17 @@ impl<E: Engine> Store for SqlStore<E> {
             "UPDATE builders SET retired_at = ?2 WHERE {}",
             E::same("name", 1)
         );
-        Ok(self.exec(&sql, &p![name, at])? > 0)
+        Ok(self.engine.execute(&sql, &p![name, at])? > 0)
     }
 
     fn retired_builders(&mut self) -> Result<Vec<String>> {
-        self.all(
-            "SELECT name FROM builders WHERE retired_at IS NOT NULL ORDER BY name",
-            &[],
-            |r| r.string(0),
-        )
+        let sql = "SELECT name FROM builders WHERE retired_at IS NOT NULL ORDER BY name";
+        self.all(sql, &[], |r| r.string(0))
     }
 
     fn lane_tests(&mut self, lane: Id) -> Result<Vec<Id>> {
-        self.all(
-            "SELECT DISTINCT test_id FROM runs WHERE lane_id = ?1 ORDER BY test_id",
-            &p![lane],
-            |r| r.id(0),
-        )
+        let sql = "SELECT DISTINCT test_id FROM runs WHERE lane_id = ?1 ORDER BY test_id";
+        self.all(sql, &p![lane], |r| r.id(0))
     }
 
     fn tests_with_recent_problems(
@@ -963,9 +860,8 @@ impl<E: Engine> Store for SqlStore<E> {
             "SELECT id, first_build_id FROM problems WHERE test_id = ?1 AND {} ORDER BY id",
             E::same("branch", 2)
         );
-        self.all(&sql, &p![test, branch.unwrap_or("")], |r| {
-            Ok((r.id(0)?, r.id(1)?))
-        })
+        let args = p![test, branch.unwrap_or("")];
+        self.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?)))
     }
 
     fn save_problem(&mut self, p: &ProblemRecord) -> Result<Id> {
@@ -975,50 +871,43 @@ impl<E: Engine> Store for SqlStore<E> {
         };
         let (first, last, fixed) = (&p.first_failure, &p.last_failure, p.fixed.as_ref());
         let state = p.state();
-        let values = p![
-            p.test,
-            p.branch.as_deref().unwrap_or(""),
-            p.first_build,
-            &first.builder,
-            first.number,
-            first.time,
-            &first.revision,
-            &last.builder,
-            last.number,
-            last.time,
-            &last.revision,
-            fixed.map(|f| f.builder.as_str()),
-            fixed.map(|f| f.number),
-            fixed.map(|f| f.time),
-            fixed.and_then(|f| f.revision.as_deref()),
+        let mut values = p![p.test, p.branch.as_deref().unwrap_or(""), p.first_build].to_vec();
+        for b in [Some(first), Some(last), fixed] {
+            let revision = b.and_then(|b| b.revision.as_deref());
+            values.extend(p![b.map(|b| b.builder.as_str()), b.map(|b| b.number)]);
+            values.extend(p![b.map(|b| b.time), revision]);
+        }
+        let now = clock::to_micros(clock::now());
+        values.extend(p![
             state,
             p.intermittent,
             p.failures,
             message,
-            clock::to_micros(clock::now()),
+            now,
             &p.cluster,
             p.id
-        ];
-        let insert = |with_id: bool| {
-            let (id, n) = if with_id { (", id", 22) } else { ("", 21) };
+        ]);
+        let insert = |n| {
+            let id = if n == 22 { ", id" } else { "" };
             format!(
                 "INSERT INTO problems ({PROBLEM_COLUMNS}{id}) VALUES ({})",
-                super::engine::marks(n)
+                marks(n)
             )
         };
         let id = if p.id == 0 {
-            self.engine.insert(&insert(false), &values[..21])?
+            self.engine.insert(&insert(21), &values[..21])?
         } else {
             // Updated in place: the row (and what hangs on its id) stays.
-            let set: Vec<String> = (PROBLEM_COLUMNS.split(", ").enumerate())
-                .map(|(i, c)| format!("{} = ?{}", c.trim(), i + 1))
+            let set: Vec<String> = PROBLEM_COLUMNS
+                .split(", ")
+                .map(|c| format!("{c} = ?"))
                 .collect();
-            let sql = format!("UPDATE problems SET {} WHERE id = ?22", set.join(", "));
-            if self.exec(&sql, &values)? == 0 {
-                self.exec(&insert(true), &values)?;
+            let sql = format!("UPDATE problems SET {} WHERE id = ?", set.join(", "));
+            if self.engine.execute(&sql, &values)? == 0 {
+                self.run(&insert(22), &values)?;
             }
             for table in ["problem_builders", "problem_changes"] {
-                self.exec(
+                self.run(
                     &format!("DELETE FROM {table} WHERE problem_id = ?1"),
                     &p![p.id],
                 )?;
@@ -1030,40 +919,27 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn delete_problem(&mut self, id: Id) -> Result<()> {
-        self.exec("DELETE FROM problems WHERE id = ?1", &p![id])?;
-        Ok(())
+        self.run("DELETE FROM problems WHERE id = ?1", &p![id])
     }
 
     fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>> {
-        let mut sql = String::from(
-            "SELECT p.id, p.test_id, t.name, t.kind, p.branch, p.first_build_id, \
-             p.first_builder, p.first_number, p.first_time, p.first_revision, \
-             p.last_builder, p.last_number, p.last_time, p.last_revision, \
-             p.fixed_builder, p.fixed_number, p.fixed_time, p.fixed_revision, \
-             p.state, p.intermittent, p.failures, m.text, p.cluster \
-             FROM problems p JOIN tests t ON t.id = p.test_id \
-             LEFT JOIN messages m ON m.id = p.message_id WHERE 1 = 1",
-        );
-        let mut conditions: Vec<(&str, Param<'_>)> = Vec::new();
-        if let Some(open) = filter.open {
-            conditions.push(("p.state", if open { "open" } else { "fixed" }.into()));
-        }
-        if let Some(intermittent) = filter.intermittent {
-            conditions.push(("p.intermittent", intermittent.into()));
-        }
-        if let Some(test) = filter.test {
-            conditions.push(("p.test_id", test.into()));
-        }
-        if let Some(build) = filter.first_build {
-            conditions.push(("p.first_build_id", build.into()));
-        }
-        for (i, (column, _)) in conditions.iter().enumerate() {
-            sql += &format!(" AND {column} = ?{}", i + 1);
+        let mut sql = String::from(PROBLEMS);
+        let state = filter.open.map(|open| if open { "open" } else { "fixed" });
+        let mut args: Vec<Param<'_>> = Vec::new();
+        for (column, value) in [
+            ("p.state", state.map(Param::from)),
+            ("p.intermittent", filter.intermittent.map(Param::from)),
+            ("p.test_id", filter.test.map(Param::from)),
+            ("p.first_build_id", filter.first_build.map(Param::from)),
+        ] {
+            if let Some(value) = value {
+                args.push(value);
+                sql += &format!(" AND {column} = ?{}", args.len());
+            }
         }
         if !filter.hidden {
             sql += " AND p.state <> 'hidden'";
         }
-        let mut args: Vec<Param<'_>> = conditions.into_iter().map(|(_, arg)| arg).collect();
         if let Some(branch) = &filter.branch {
             args.push(branch.as_deref().unwrap_or("").into());
             sql += &format!(" AND {}", E::same("p.branch", args.len()));
@@ -1097,20 +973,18 @@ impl<E: Engine> Store for SqlStore<E> {
             }
             Ok(())
         })?;
-        let sql = changes_by(
+        let sql = change_refs(
             "problem_changes",
             "problem_id",
             &E::any("t.problem_id", 1),
             ", t.role",
         );
         self.engine.query(&sql, &[Param::Ids(&ids)], |r| {
-            let Some(p) = index.get(&r.id(0)?).map(|&i| &mut problems[i]) else {
-                return Ok(());
-            };
-            let change = change_ref(r, 1)?;
-            match r.string(4)?.as_str() {
-                "start" => p.started_by.push(change),
-                _ => p.fixed_by.push(change),
+            if let Some(p) = index.get(&r.id(0)?).map(|&i| &mut problems[i]) {
+                match r.string(4)?.as_str() {
+                    "start" => p.started_by.push(change_ref(r)?),
+                    _ => p.fixed_by.push(change_ref(r)?),
+                }
             }
             Ok(())
         })?;
@@ -1124,16 +998,13 @@ impl<E: Engine> Store for SqlStore<E> {
             "UPDATE problem_links SET state = ?3 WHERE problem_id = ?1 AND {}",
             E::same("url", 2)
         );
-        if self.exec(&sql, &p![problem, url, state])? == 0 {
+        if self.engine.execute(&sql, &p![problem, url, state])? == 0 {
+            let target = format!("problem_id, {}", E::key("url"));
             let sql = format!(
-                "INSERT INTO problem_links (problem_id, url, state, added_at) \
-                 VALUES (?1, ?2, ?3, ?4) {}",
-                E::upsert(
-                    &format!("problem_id, {}", E::key("url")),
-                    "state = excluded.state"
-                )
+                "INSERT INTO problem_links (problem_id, url, state, added_at) VALUES (?, ?, ?, ?) {}",
+                E::upsert(&target, "state = excluded.state")
             );
-            self.exec(&sql, &p![problem, url, state, at])?;
+            self.run(&sql, &p![problem, url, state, at])?;
         }
         Ok(())
     }
@@ -1143,7 +1014,7 @@ impl<E: Engine> Store for SqlStore<E> {
             "DELETE FROM problem_links WHERE problem_id = ?1 AND {}",
             E::same("url", 2)
         );
-        Ok(self.exec(&sql, &p![problem, url])? > 0)
+        Ok(self.engine.execute(&sql, &p![problem, url])? > 0)
     }
 
     fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>> {
@@ -1216,13 +1087,10 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<Vec<BadRange>> {
-        let found: Vec<BadRange> = self
-            .bad_ranges()?
-            .into_iter()
-            .filter(|r| r.builder == builder && r.from == from)
-            .collect();
+        let mut found = self.bad_ranges()?;
+        found.retain(|r| r.builder == builder && r.from == from);
         for range in &found {
-            self.exec("DELETE FROM bad_ranges WHERE id = ?1", &p![range.id])?;
+            self.run("DELETE FROM bad_ranges WHERE id = ?1", &p![range.id])?;
         }
         Ok(found)
     }
@@ -1249,19 +1117,16 @@ impl<E: Engine> Store for SqlStore<E> {
     fn rename_test(&mut self, old: Id, new: Id, at: Micros) -> Result<()> {
         let set = "new_test_id = excluded.new_test_id, renamed_at = excluded.renamed_at";
         let sql = format!(
-            "INSERT INTO test_renames (old_test_id, new_test_id, renamed_at) VALUES (?1, ?2, ?3) {}",
+            "INSERT INTO test_renames (old_test_id, new_test_id, renamed_at) VALUES (?, ?, ?) {}",
             E::upsert("old_test_id", set)
         );
-        self.exec(&sql, &p![old, new, at])?;
-        Ok(())
+        self.run(&sql, &p![old, new, at])
     }
 
     fn renames(&mut self) -> Result<Vec<(Id, Id)>> {
-        self.all(
-            "SELECT old_test_id, new_test_id FROM test_renames ORDER BY renamed_at, old_test_id",
-            &[],
-            |r| Ok((r.id(0)?, r.id(1)?)),
-        )
+        let sql =
+            "SELECT old_test_id, new_test_id FROM test_renames ORDER BY renamed_at, old_test_id";
+        self.all(sql, &[], |r| Ok((r.id(0)?, r.id(1)?)))
     }
 
     fn move_problems(&mut self, old: Id, new: Id) -> Result<()> {
@@ -1273,11 +1138,11 @@ impl<E: Engine> Store for SqlStore<E> {
             &p![old, new],
             |r| r.id(0),
         )?;
-        if !ids.is_empty() {
-            let sql = format!("UPDATE problems SET test_id = ?1 WHERE {}", E::any("id", 2));
-            self.exec(&sql, &[new.into(), Param::Ids(&ids)])?;
+        if ids.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let sql = format!("UPDATE problems SET test_id = ?1 WHERE {}", E::any("id", 2));
+        self.run(&sql, &[new.into(), Param::Ids(&ids)])
     }
 
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
@@ -1291,8 +1156,8 @@ impl<E: Engine> Store for SqlStore<E> {
              ORDER BY b.time, bl.name, b.number, r.test_id",
             E::same("l.branch", 1)
         );
-        let since = since.unwrap_or(i64::MIN);
-        self.all(&sql, &p![branch.unwrap_or(""), since], |r| {
+        let args = p![branch.unwrap_or(""), since.unwrap_or(i64::MIN)];
+        self.all(&sql, &args, |r| {
             Ok(FailureRow {
                 test: r.id(0)?,
                 test_name: r.bstring(1)?,
@@ -1301,7 +1166,7 @@ impl<E: Engine> Store for SqlStore<E> {
                 time: r.id(4)?,
                 revision: r.text(5)?,
                 message: r.bytes(6)?,
-                text: super::details::text_of(r.details(7)?.as_deref()),
+                text: details::text_of(r.details(7)?.as_deref()),
             })
         })
     }
@@ -1336,11 +1201,10 @@ impl<E: Engine> Store for SqlStore<E> {
              attempts = notifications.attempts + 1, last_error = excluded.last_error";
         let sql = format!(
             "INSERT INTO notifications (problem_id, event, target, sent_at, attempts, last_error) \
-             VALUES (?1, ?2, ?3, ?4, 1, ?5) {}",
+             VALUES (?, ?, ?, ?, 1, ?) {}",
             E::upsert("problem_id, event, target", set)
         );
-        self.exec(&sql, &p![problem, event, target, sent_at, error])?;
-        Ok(())
+        self.run(&sql, &p![problem, event, target, sent_at, error])
     }
 
     fn notify_baseline(&mut self) -> Result<Option<Micros>> {
@@ -1348,12 +1212,9 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn set_notify_baseline(&mut self, at: Micros) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO notify_baseline (id, set_at) VALUES (1, ?1) {}",
-            E::upsert("id", "set_at = excluded.set_at")
-        );
-        self.exec(&sql, &p![at])?;
-        Ok(())
+        let upsert = E::upsert("id", "set_at = excluded.set_at");
+        let sql = format!("INSERT INTO notify_baseline (id, set_at) VALUES (1, ?1) {upsert}");
+        self.run(&sql, &p![at])
     }
 
     fn read_table(
@@ -1361,12 +1222,8 @@ impl<E: Engine> Store for SqlStore<E> {
         table: &Table,
         each: &mut dyn FnMut(Vec<Cell>) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {} FROM {} ORDER BY {}",
-            table.column_list(),
-            table.name,
-            table.order_list()
-        );
+        let (columns, order) = (table.column_list(), table.order_list());
+        let sql = format!("SELECT {columns} FROM {} ORDER BY {order}", table.name);
         self.engine.query(&sql, &[], |r| {
             let cells = (table.columns.iter().enumerate())
                 .map(|(i, column)| r.cell(i, column.kind))
@@ -1408,25 +1265,18 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 }
 
-impl<E: Engine> SqlStore<E> {
-    /// A Problem's builders and changes, written after its row.
-    fn save_problem_parts(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
-        for b in &p.builders {
-            let builder = self.create_builder(&b.builder)?;
-            self.exec(
-                "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
-                 last_number, fixed_number) VALUES (?1, ?2, ?3, ?4, ?5)",
-                &p![id, builder, b.first_number, b.last_number, b.fixed_number],
-            )?;
-        }
-        let mut rows = Vec::new();
-        for (role, changes) in [("start", &p.started_by), ("fix", &p.fixed_by)] {
-            for change in changes {
-                rows.extend(p![id, role, change.id]);
-            }
-        }
-        let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
-        let tail = E::upsert("problem_id, role, change_id", "");
-        self.engine.insert_rows(head, 3, &tail, &rows)
-    }
+/// A build's metadata, then two more values (its builder and number, or its id).
+fn build_values(b: &NewBuild, x: i64, y: i64) -> [Param<'_>; 10] {
+    p![
+        b.lane,
+        &b.revision,
+        b.time,
+        b.finished_at,
+        &b.result,
+        &b.properties,
+        b.clean,
+        b.ingested_at,
+        x,
+        y
+    ]
 }
