@@ -75,282 +75,57 @@ impl Cell {
     }
 }
 
-const fn int(name: &'static str) -> Column {
-    Column {
-        name,
-        kind: ColumnType::Int,
-    }
-}
-const fn real(name: &'static str) -> Column {
-    Column {
-        name,
-        kind: ColumnType::Real,
-    }
-}
-const fn text(name: &'static str) -> Column {
-    Column {
-        name,
-        kind: ColumnType::Text,
-    }
-}
-const fn bytes(name: &'static str) -> Column {
-    Column {
-        name,
-        kind: ColumnType::Bytes,
-    }
-}
-const fn blob(name: &'static str) -> Column {
-    Column {
-        name,
-        kind: ColumnType::Blob,
-    }
+/// `TABLES`: `name (key columns) [serial]: column Kind, …;` for each table, where `serial` marks an
+/// `id` that the engine generates.
+macro_rules! tables {
+    ($($name:ident ($($key:ident),+) $($serial:ident)?: $($column:ident $kind:ident),+;)*) => {
+        &[$(Table {
+            name: stringify!($name),
+            columns: &[$(Column { name: stringify!($column), kind: ColumnType::$kind }),+],
+            order: &[$(stringify!($key)),+],
+            serial_id: tables!(@serial $($serial)?),
+        }),*]
+    };
+    (@serial serial) => { true };
+    (@serial) => { false };
 }
 
 /// Every table but `schema_version`, parents before children.
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "builders",
-        columns: &[int("id"), text("name"), int("retired_at")],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "lanes",
-        columns: &[
-            int("id"),
-            int("builder_id"),
-            text("branch"),
-            int("pruned_before"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "users",
-        columns: &[int("id"), text("name")],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "changes",
-        columns: &[
-            int("id"),
-            text("revision"),
-            int("user_id"),
-            int("time"),
-            text("comments"),
-            text("parents"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "builds",
-        columns: &[
-            int("id"),
-            int("builder_id"),
-            int("number"),
-            int("lane_id"),
-            text("revision"),
-            int("time"),
-            int("finished_at"),
-            text("result"),
-            text("properties"),
-            int("clean"),
-            int("ingested_at"),
-            int("passed"),
-            int("failed"),
-            int("error"),
-            int("skipped"),
-            int("expected_failure"),
-            int("unexpected_success"),
-            int("flaky"),
-            blob("durations"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "build_changes",
-        columns: &[int("build_id"), int("change_id")],
-        order: &["build_id", "change_id"],
-        serial_id: false,
-    },
-    Table {
-        name: "reports",
-        columns: &[
-            int("id"),
-            int("build_id"),
-            blob("hash"),
-            text("name"),
-            text("parser"),
-            int("results"),
-            int("ingested_at"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "tests",
-        columns: &[
-            int("id"),
-            blob("name_hash"),
-            bytes("name"),
-            text("kind"),
-            bytes("file"),
-            text("runner_id"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "messages",
-        columns: &[int("id"), blob("hash"), bytes("text")],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "details",
-        columns: &[int("id"), blob("hash"), blob("data")],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "runs",
-        columns: &[
-            int("lane_id"),
-            int("test_id"),
-            int("first_number"),
-            text("status"),
-        ],
-        order: &["lane_id", "test_id", "first_number"],
-        serial_id: false,
-    },
-    Table {
-        name: "results",
-        columns: &[
-            int("build_id"),
-            int("test_id"),
-            text("status"),
-            real("duration"),
-            int("message_id"),
-            int("attempts"),
-            text("details"),
-            int("details_id"),
-        ],
-        order: &["build_id", "test_id"],
-        serial_id: false,
-    },
-    Table {
-        name: "problems",
-        columns: &[
-            int("id"),
-            int("test_id"),
-            text("branch"),
-            int("first_build_id"),
-            text("first_builder"),
-            int("first_number"),
-            int("first_time"),
-            text("first_revision"),
-            text("last_builder"),
-            int("last_number"),
-            int("last_time"),
-            text("last_revision"),
-            text("fixed_builder"),
-            int("fixed_number"),
-            int("fixed_time"),
-            text("fixed_revision"),
-            text("state"),
-            int("intermittent"),
-            int("failures"),
-            int("message_id"),
-            int("updated_at"),
-            text("cluster"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "problem_builders",
-        columns: &[
-            int("problem_id"),
-            int("builder_id"),
-            int("first_number"),
-            int("last_number"),
-            int("fixed_number"),
-        ],
-        order: &["problem_id", "builder_id"],
-        serial_id: false,
-    },
-    Table {
-        name: "problem_changes",
-        columns: &[int("problem_id"), text("role"), int("change_id")],
-        order: &["problem_id", "role", "change_id"],
-        serial_id: false,
-    },
-    Table {
-        name: "problem_links",
-        columns: &[
-            int("id"),
-            int("problem_id"),
-            text("url"),
-            text("state"),
-            int("added_at"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "problem_notes",
-        columns: &[
-            int("id"),
-            int("problem_id"),
-            text("text"),
-            text("author"),
-            int("added_at"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "bad_ranges",
-        columns: &[
-            int("id"),
-            int("builder_id"),
-            int("from_number"),
-            int("to_number"),
-            text("reason"),
-            int("added_at"),
-        ],
-        order: &["id"],
-        serial_id: true,
-    },
-    Table {
-        name: "test_renames",
-        columns: &[int("old_test_id"), int("new_test_id"), int("renamed_at")],
-        order: &["old_test_id"],
-        serial_id: false,
-    },
-    Table {
-        name: "notifications",
-        columns: &[
-            int("problem_id"),
-            text("event"),
-            text("target"),
-            int("sent_at"),
-            int("attempts"),
-            text("last_error"),
-        ],
-        order: &["problem_id", "event", "target"],
-        serial_id: false,
-    },
-    Table {
-        name: "notify_baseline",
-        columns: &[int("id"), int("set_at")],
-        order: &["id"],
-        serial_id: false,
-    },
-];
+pub const TABLES: &[Table] = tables! {
+    builders (id) serial: id Int, name Text, retired_at Int;
+    lanes (id) serial: id Int, builder_id Int, branch Text, pruned_before Int;
+    users (id) serial: id Int, name Text;
+    changes (id) serial: id Int, revision Text, user_id Int, time Int, comments Text, parents Text;
+    builds (id) serial: id Int, builder_id Int, number Int, lane_id Int, revision Text, time Int,
+        finished_at Int, result Text, properties Text, clean Int, ingested_at Int, passed Int,
+        failed Int, error Int, skipped Int, expected_failure Int, unexpected_success Int, flaky Int,
+        durations Blob;
+    build_changes (build_id, change_id): build_id Int, change_id Int;
+    reports (id) serial: id Int, build_id Int, hash Blob, name Text, parser Text, results Int,
+        ingested_at Int;
+    tests (id) serial: id Int, name_hash Blob, name Bytes, kind Text, file Bytes, runner_id Text;
+    messages (id) serial: id Int, hash Blob, text Bytes;
+    details (id) serial: id Int, hash Blob, data Blob;
+    runs (lane_id, test_id, first_number): lane_id Int, test_id Int, first_number Int, status Text;
+    results (build_id, test_id): build_id Int, test_id Int, status Text, duration Real,
+        message_id Int, attempts Int, details Text, details_id Int;
+    problems (id) serial: id Int, test_id Int, branch Text, first_build_id Int, first_builder Text,
+        first_number Int, first_time Int, first_revision Text, last_builder Text, last_number Int,
+        last_time Int, last_revision Text, fixed_builder Text, fixed_number Int, fixed_time Int,
+        fixed_revision Text, state Text, intermittent Int, failures Int, message_id Int,
+        updated_at Int, cluster Text;
+    problem_builders (problem_id, builder_id): problem_id Int, builder_id Int, first_number Int,
+        last_number Int, fixed_number Int;
+    problem_changes (problem_id, role, change_id): problem_id Int, role Text, change_id Int;
+    problem_links (id) serial: id Int, problem_id Int, url Text, state Text, added_at Int;
+    problem_notes (id) serial: id Int, problem_id Int, text Text, author Text, added_at Int;
+    bad_ranges (id) serial: id Int, builder_id Int, from_number Int, to_number Int, reason Text,
+        added_at Int;
+    test_renames (old_test_id): old_test_id Int, new_test_id Int, renamed_at Int;
+    notifications (problem_id, event, target): problem_id Int, event Text, target Text, sent_at Int,
+        attempts Int, last_error Text;
+    notify_baseline (id): id Int, set_at Int;
+};
 
 /// The table called `name`.
 pub fn table(name: &str) -> Option<&'static Table> {

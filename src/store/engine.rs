@@ -152,7 +152,9 @@ pub(crate) trait Engine {
 
     fn location(&self) -> String;
     /// A server shared by many machines (rather than a file).
-    fn is_server(&self) -> bool;
+    fn is_server(&self) -> bool {
+        true
+    }
 
     /// Runs a statement (prepared once and cached); returns the rows it matched.
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64>;
@@ -189,10 +191,19 @@ pub(crate) trait Engine {
     fn foreign_tables(&mut self) -> Result<bool>;
     /// The refusal of a database that is not probtrack's.
     fn foreign(&self) -> Error;
-    /// Takes the lock that migrations run under (and starts their transaction where DDL has one).
-    fn lock_schema(&mut self) -> Result<()>;
+    /// Takes the lock that migrations run under, and starts their transaction where DDL has one:
+    /// by default a write's.
+    fn lock_schema(&mut self) -> Result<()> {
+        self.begin_write()
+    }
     /// Ends what [`Engine::lock_schema`] began, keeping the migrations or not.
-    fn unlock_schema(&mut self, keep: bool) -> Result<()>;
+    fn unlock_schema(&mut self, keep: bool) -> Result<()> {
+        if keep {
+            return self.commit();
+        }
+        let _ = self.rollback();
+        Ok(())
+    }
     /// Runs one migration file.
     fn apply(&mut self, sql: &str) -> Result<()> {
         self.batch(sql)
@@ -294,6 +305,38 @@ pub(crate) trait Engine {
 /// `?, ?, ?` for `n` values.
 pub(crate) fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+/// `(?, ?), (?, ?)` for `rows` rows of `width` values.
+pub(crate) fn row_marks(rows: usize, width: usize) -> String {
+    vec![format!("({})", marks(width)); rows].join(", ")
+}
+
+/// `rows` (of `width` values each) in chunks for multi-row statements: at most `max_rows` rows,
+/// and no more rows once a chunk's values reach `max_bytes`.
+pub(crate) fn chunks<'p, 'a>(
+    rows: &'p [Param<'a>],
+    width: usize,
+    max_rows: usize,
+    max_bytes: usize,
+) -> impl Iterator<Item = &'p [Param<'a>]> {
+    let (width, mut start) = (width.max(1), 0);
+    std::iter::from_fn(move || {
+        let (mut end, mut bytes) = (start, 0);
+        while end < rows.len() && end - start < max_rows * width && bytes < max_bytes {
+            bytes += (rows[end..].iter().take(width))
+                .map(|p| match p {
+                    Param::Text(t) => t.len() + 8,
+                    Param::Blob(b) | Param::Report(b) => b.len() + 8,
+                    _ => 9,
+                })
+                .sum::<usize>();
+            end += width;
+        }
+        let chunk = &rows[start..end.min(rows.len())];
+        start = end;
+        (!chunk.is_empty()).then_some(chunk)
+    })
 }
 
 /// Rewrites SQLite's placeholders in `sql` for another engine: `write(out, n)` writes the one for

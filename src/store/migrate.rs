@@ -13,62 +13,28 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
+/// `&[Migration]` of the files `migrations/DIR/FILE`: `VERSION NAME FILE, …`.
+macro_rules! migrations {
+    ($dir:literal: $($version:literal $name:ident $file:literal),*) => {
+        &[$(Migration {
+            version: $version,
+            name: stringify!($name),
+            sql: include_str!(concat!("migrations/", $dir, "/", $file)),
+        }),*]
+    };
+}
+
 /// The SQLite migrations, oldest first.
-pub const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("migrations/sqlite/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "triage",
-        sql: include_str!("migrations/sqlite/0002_triage.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "details",
-        sql: include_str!("migrations/sqlite/0003_details.sql"),
-    },
-];
+pub const SQLITE: &[Migration] = migrations!("sqlite":
+    1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql");
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
-pub const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "triage",
-        sql: include_str!("migrations/postgres/0002_triage.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "details",
-        sql: include_str!("migrations/postgres/0003_details.sql"),
-    },
-];
+pub const POSTGRES: &[Migration] = migrations!("postgres":
+    1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql");
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
-pub const MYSQL: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "initial",
-        sql: include_str!("migrations/mysql/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "triage",
-        sql: include_str!("migrations/mysql/0002_triage.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "details",
-        sql: include_str!("migrations/mysql/0003_details.sql"),
-    },
-];
+pub const MYSQL: &[Migration] = migrations!("mysql":
+    1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql");
 
 /// The newest schema version this probtrack knows.
 pub fn latest(migrations: &[Migration]) -> i64 {

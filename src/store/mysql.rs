@@ -16,7 +16,7 @@ use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 
-use super::engine::{placeholders, Engine, Fields, Param};
+use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
@@ -374,10 +374,6 @@ impl Engine for Mysql {
         self.shown.clone()
     }
 
-    fn is_server(&self) -> bool {
-        true
-    }
-
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         let (text, params) = bind(&mut self.texts, sql, params)?;
         self.conn.exec_drop(text.as_ref(), params).db()?;
@@ -516,34 +512,15 @@ impl Engine for Mysql {
         tail: &str,
         rows: &[Param<'_>],
     ) -> Result<()> {
-        let mut values: Vec<Value> = Vec::new();
-        let (mut n, mut size) = (0, 0);
-        let flush = |conn: &mut Conn, values: &mut Vec<Value>, n: &mut usize| -> Result<()> {
-            if *n > 0 {
-                let row = format!("({})", super::engine::marks(width));
-                let sql = format!("{head} VALUES {} {tail}", vec![row; *n].join(", "));
-                conn.exec_drop(sql, Params::Positional(std::mem::take(values)))
-                    .db()?;
-                *n = 0;
-            }
-            Ok(())
-        };
-        for row in rows.chunks(width.max(1)) {
-            for param in row {
-                size += match param {
-                    Param::Text(t) => t.len() + 8,
-                    Param::Blob(b) | Param::Report(b) => b.len() + 8,
-                    _ => 9,
-                };
-                values.push(value(*param));
-            }
-            n += 1;
-            if n >= CHUNK_ROWS || size >= CHUNK_BYTES {
-                flush(&mut self.conn, &mut values, &mut n)?;
-                size = 0;
-            }
+        for chunk in chunks(rows, width, CHUNK_ROWS, CHUNK_BYTES) {
+            let sql = format!(
+                "{head} VALUES {} {tail}",
+                row_marks(chunk.len() / width, width)
+            );
+            let values = chunk.iter().map(|p| value(*p)).collect();
+            self.conn.exec_drop(sql, Params::Positional(values)).db()?;
         }
-        flush(&mut self.conn, &mut values, &mut n)
+        Ok(())
     }
 
     fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {

@@ -17,7 +17,7 @@ use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::engine::{placeholders, Engine, Fields, Param};
+use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode, TABLES};
@@ -210,16 +210,9 @@ impl Fields for Row {
 
 /// `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of `columns` values.
 fn values_list(rows: usize, columns: usize) -> String {
-    let mut out = String::with_capacity(rows * columns * 5);
-    for r in 0..rows {
-        out.push_str(if r > 0 { ", (" } else { "(" });
-        for c in 0..columns {
-            let sep = if c > 0 { ", " } else { "" };
-            let _ = write!(out, "{sep}${}", r * columns + c + 1);
-        }
-        out.push(')');
-    }
-    out
+    placeholders(&row_marks(rows, columns), |out, n| {
+        let _ = write!(out, "${n}");
+    })
 }
 
 /// How many rows of `columns` values one statement takes.
@@ -303,10 +296,6 @@ impl Engine for Postgres {
 
     fn location(&self) -> String {
         self.url.clone()
-    }
-
-    fn is_server(&self) -> bool {
-        true
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
@@ -393,19 +382,6 @@ impl Engine for Postgres {
         .hint("name another database in the URL (`createdb NAME` makes a new one)")
     }
 
-    fn lock_schema(&mut self) -> Result<()> {
-        // Migrations run in one transaction, under the writers' lock.
-        self.begin_write()
-    }
-
-    fn unlock_schema(&mut self, keep: bool) -> Result<()> {
-        if keep {
-            return self.commit();
-        }
-        let _ = self.rollback();
-        Ok(())
-    }
-
     fn same(column: &str, at: usize) -> String {
         // Long texts are unique through an index on their md5() (docs/schema.md).
         format!("md5({column}) = md5(?{at}) AND {column} = ?{at}")
@@ -432,7 +408,7 @@ impl Engine for Postgres {
         rows: &[Param<'_>],
     ) -> Result<()> {
         let per = chunk_rows(width);
-        for chunk in rows.chunks(per * width) {
+        for chunk in chunks(rows, width, per, usize::MAX) {
             let n = chunk.len() / width;
             let sql = format!("{head} VALUES {} {tail}", values_list(n, width));
             self.bulk(&sql, &refs(chunk), n == per)?;
@@ -474,7 +450,7 @@ impl Engine for Postgres {
         let key = columns.split(',').next().unwrap_or_default();
         let per = chunk_rows(width);
         let mut ids = Vec::with_capacity(keys.len());
-        for chunk in rows.chunks(per * width) {
+        for chunk in chunks(rows, width, per, usize::MAX) {
             let n = chunk.len() / width;
             let sql = format!(
                 "INSERT INTO {table} ({columns}) VALUES {} ON CONFLICT ({key}) DO NOTHING \

@@ -315,18 +315,6 @@ impl Engine for Sqlite {
         .hint("name another file with --db")
     }
 
-    fn lock_schema(&mut self) -> Result<()> {
-        self.batch("BEGIN IMMEDIATE")
-    }
-
-    fn unlock_schema(&mut self, keep: bool) -> Result<()> {
-        if keep {
-            return self.batch("COMMIT");
-        }
-        let _ = self.batch("ROLLBACK");
-        Ok(())
-    }
-
     fn contains(column: &str, at: usize) -> String {
         // instr() on blobs compares bytes.
         format!("instr(CAST({column} AS BLOB), ?{at}) > 0")
