@@ -519,14 +519,11 @@ pub trait Store {
 
     /// Every run of every test of a lane, each test's runs oldest first.
     fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>>;
-    /// Replaces one test's runs on a lane.
-    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()>;
-    /// [`Store::write_runs`] for many tests: `(test, starts to delete, runs to write)`.
-    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
-        for (test, delete, upsert) in writes {
-            self.write_runs(lane, *test, delete, upsert)?;
-        }
-        Ok(())
+    /// Replaces tests' runs on a lane: `(test, starts to delete, runs to write)` each.
+    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()>;
+    /// [`Store::write_runs_many`] for one test.
+    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()> {
+        self.write_runs_many(lane, &[(test, delete.to_vec(), upsert.to_vec())])
     }
     /// The compile diagnostics that have ever had an outcome on a lane, with their files.
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>>;

@@ -160,10 +160,13 @@ fn column(row: &Row, i: usize) -> Result<&Value> {
         .ok_or_else(|| Error::database(format!("a database row has no column {i}")))
 }
 
-fn number<T: std::str::FromStr>(b: &[u8], i: usize) -> Result<T> {
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
+/// A number from the text protocol's bytes, or `None`: an unexpected value.
+fn number<T: std::str::FromStr>(value: &Value, i: usize) -> Result<T> {
+    let text = match value {
+        Value::Bytes(b) => std::str::from_utf8(b).ok(),
+        _ => None,
+    };
+    (text.and_then(|s| s.trim().parse().ok()))
         .ok_or_else(|| Error::database(format!("unexpected value in column {i} of a database row")))
 }
 
@@ -173,10 +176,7 @@ impl Fields for Row {
             Value::NULL => Ok(None),
             Value::Int(v) => Ok(Some(*v)),
             Value::UInt(v) => Ok(Some(i64::try_from(*v).unwrap_or(i64::MAX))),
-            Value::Bytes(b) => number(b, i).map(Some),
-            _ => Err(Error::database(format!(
-                "unexpected value in column {i} of a database row"
-            ))),
+            other => number(other, i).map(Some),
         }
     }
 
@@ -187,10 +187,7 @@ impl Fields for Row {
             Value::Double(v) => Ok(Some(*v)),
             Value::Float(v) => Ok(Some(f64::from(*v))),
             Value::Int(v) => Ok(Some(*v as f64)),
-            Value::Bytes(b) => number(b, i).map(Some),
-            _ => Err(Error::database(format!(
-                "unexpected value in column {i} of a database row"
-            ))),
+            other => number(other, i).map(Some),
         }
     }
 
@@ -529,12 +526,10 @@ impl Engine for Mysql {
                 "DELETE FROM runs WHERE lane_id = ? AND ({})",
                 vec!["(test_id = ? AND first_number = ?)"; chunk.len()].join(" OR ")
             );
-            let mut params = vec![Value::from(lane)];
-            for (test, first) in chunk {
-                params.push(Value::from(*test));
-                params.push(Value::from(*first));
-            }
-            self.conn.exec_drop(sql, Params::Positional(params)).db()?;
+            let pairs = chunk.iter().flat_map(|&(test, first)| [test, first]);
+            let params: Vec<Param<'_>> =
+                std::iter::once(lane).chain(pairs).map(Param::Int).collect();
+            self.execute(&sql, &params)?;
         }
         Ok(())
     }

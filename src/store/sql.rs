@@ -692,10 +692,6 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(out)
     }
 
-    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()> {
-        self.write_runs_many(lane, &[(test, delete.to_vec(), upsert.to_vec())])
-    }
-
     fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
         // Every delete first, then every upsert: the same as test by test, since tests' runs do not
         // overlap and a test's upserts come after its deletes.
