@@ -381,4 +381,21 @@ mod tests {
         assert_eq!(sql, "a = $2 AND b = $3 AND c = '?' AND d = $1 AND e = $4");
         assert_eq!(seen, [2, 3, 1, 4]);
     }
+
+    #[test]
+    fn multi_row_chunks_hold_whole_rows_up_to_a_count_or_a_size() {
+        let rows: Vec<Param<'_>> = (0..10).map(Param::Int).collect();
+        let sizes = |max_rows, max_bytes| -> Vec<usize> {
+            chunks(&rows, 2, max_rows, max_bytes)
+                .map(<[_]>::len)
+                .collect()
+        };
+        assert_eq!(sizes(2, usize::MAX), [4, 4, 2]);
+        assert_eq!(sizes(1000, usize::MAX), [10]);
+        // A row starts a chunk whatever its size; the chunk ends once it reaches the budget.
+        assert_eq!(sizes(1000, 18), [2, 2, 2, 2, 2]);
+        assert_eq!(sizes(1000, 19), [4, 4, 2]);
+        assert_eq!(chunks(&rows[..0], 2, 10, 10).count(), 0);
+        assert_eq!(row_marks(2, 3), "(?, ?, ?), (?, ?, ?)");
+    }
 }

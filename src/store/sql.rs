@@ -129,28 +129,31 @@ impl<E: Engine> SqlStore<E> {
     }
 
     /// Creates rows of `table` keyed by `keys` (the first of `columns`; `rows` holds their
-    /// values), and adds their ids to `found`, with those another process created meanwhile.
+    /// values), and adds their ids to `found`, with the id and `extra` of those another process
+    /// created meanwhile; returns the keys of the rows it created.
     fn create_keyed(
         &mut self,
         table: &str,
-        columns: &str,
+        (columns, extra): (&str, &str),
         keys: &[[u8; 16]],
         rows: &[Param<'_>],
         found: &mut Keyed,
-    ) -> Result<()> {
-        let created = self.engine.insert_keyed(table, columns, rows, keys)?;
-        found.extend(created.into_iter().map(|(k, id)| (k, (id, None))));
-        let missing: Vec<[u8; 16]> = keys
-            .iter()
+    ) -> Result<Vec<[u8; 16]>> {
+        let mut created = Vec::with_capacity(keys.len());
+        for (k, id) in self.engine.insert_keyed(table, columns, rows, keys)? {
+            found.insert(k, (id, None));
+            created.push(k);
+        }
+        let missing: Vec<[u8; 16]> = (keys.iter())
             .filter(|k| !found.contains_key(*k))
             .copied()
             .collect();
         if !missing.is_empty() {
             let key = columns.split(',').next().unwrap_or_default();
-            found.extend(self.find_keyed(table, key, "NULL", &missing)?);
+            found.extend(self.find_keyed(table, key, extra, &missing)?);
         }
         match keys.iter().all(|k| found.contains_key(k)) {
-            true => Ok(()),
+            true => Ok(created),
             false => Err(Error::database(format!(
                 "database error: a row of `{table}` vanished while being created"
             ))),
@@ -197,7 +200,7 @@ impl<E: Engine> SqlStore<E> {
                 };
                 rows.extend([Param::Blob(k), data]);
             }
-            self.create_keyed(table, columns, &new_keys, &rows, &mut found)?;
+            self.create_keyed(table, (columns, "NULL"), &new_keys, &rows, &mut found)?;
         }
         for (k, (id, _)) in found {
             self.text_ids.insert((table, k), id);
@@ -637,9 +640,13 @@ impl<E: Engine> Store for SqlStore<E> {
                 ]);
             }
             let columns = "name_hash, name, kind, file, runner_id";
-            self.create_keyed("tests", columns, &new_keys, &rows, &mut found)?;
-            for &i in &new {
-                found.entry(keys[i]).or_default().1 = tests[i].runner_id.clone();
+            let columns = (columns, "runner_id");
+            let created = self.create_keyed("tests", columns, &new_keys, &rows, &mut found)?;
+            let first: HashMap<[u8; 16], usize> = new.iter().map(|&i| (keys[i], i)).collect();
+            for k in created {
+                if let (Some(entry), Some(&i)) = (found.get_mut(&k), first.get(&k)) {
+                    entry.1.clone_from(&tests[i].runner_id);
+                }
             }
         }
         // A test's runner id becomes the last one given, where one is given.

@@ -332,6 +332,9 @@ impl Engine for Sqlite {
         rows: &[Param<'_>],
     ) -> Result<()> {
         // One prepared statement, run once per row: SQLite has no round trips to save.
+        if rows.is_empty() {
+            return Ok(());
+        }
         let mut stmt = self
             .conn
             .prepare_cached(&format!("{head} VALUES ({}) {tail}", marks(width)))?;
