@@ -100,6 +100,32 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
     outcome.and(unlocked)
 }
 
+/// The statements of a migration file, for an engine that runs them one at a time: split at a
+/// `;` that ends a line, comment lines left out.
+pub(crate) fn statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in sql.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with("--") {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if trimmed.ends_with(';') {
+            let statement = current.trim().trim_end_matches(';').trim().to_owned();
+            if !statement.is_empty() {
+                out.push(statement);
+            }
+            current.clear();
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_owned());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +151,18 @@ mod tests {
         assert!(err.message.contains(&format!("version {}", latest(SQLITE))));
         assert!(pending(SQLITE, latest(SQLITE)).expect("current").is_empty());
         assert_eq!(pending(SQLITE, 0).expect("new").len(), SQLITE.len());
+    }
+
+    #[test]
+    fn a_migration_file_splits_into_its_statements() {
+        let sql = "-- a comment\nCREATE TABLE a (\n  x INT -- inline\n);\n\nALTER TABLE a ADD y INT;\nSELECT 1";
+        assert_eq!(
+            statements(sql),
+            [
+                "CREATE TABLE a (\n  x INT -- inline\n)",
+                "ALTER TABLE a ADD y INT",
+                "SELECT 1"
+            ]
+        );
     }
 }

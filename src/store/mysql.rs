@@ -200,31 +200,6 @@ impl Fields for Row {
     }
 }
 
-/// The statements of a migration file: split at `;` that ends a line, comment lines left out.
-fn statements(sql: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in sql.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with("--") {
-            continue;
-        }
-        current.push_str(line);
-        current.push('\n');
-        if trimmed.ends_with(';') {
-            let statement = current.trim().trim_end_matches(';').trim().to_owned();
-            if !statement.is_empty() {
-                out.push(statement);
-            }
-            current.clear();
-        }
-    }
-    if !current.trim().is_empty() {
-        out.push(current.trim().to_owned());
-    }
-    out
-}
-
 impl Mysql {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Mysql>> {
         let shown = super::redact(url);
@@ -468,7 +443,7 @@ impl Engine for Mysql {
 
     fn apply(&mut self, sql: &str) -> Result<()> {
         let sql = sql.replace("utf8mb4_bin", &self.binary_collation()?);
-        for statement in statements(&sql) {
+        for statement in migrate::statements(&sql) {
             match self.conn.query_drop(&statement) {
                 Ok(()) => {}
                 // Already done by an earlier attempt: the table, column, index or key exists.
