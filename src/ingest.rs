@@ -18,6 +18,7 @@ use crate::durations;
 use crate::error::{Error, Result};
 use crate::runs;
 use crate::store::{ChangeRecord, Counts, Id, NewBuild, ResultRecord, Run, Store};
+use crate::transaction;
 
 pub mod ahead;
 mod known;
@@ -87,8 +88,7 @@ pub fn ingest(
     options: &IngestOptions,
     reports: &[Source],
 ) -> Result<IngestSummary> {
-    store.begin_write()?;
-    let outcome = (|| {
+    transaction::write(store, |store| {
         // The reports are parsed on a second thread while this one looks their tests up.
         let written = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(ahead::CAPACITY);
@@ -104,17 +104,7 @@ pub fn ingest(
         })?;
         judge(store, std::slice::from_ref(&written))?;
         new_problems(store, written)
-    })();
-    match outcome {
-        Ok(summary) => {
-            store.commit()?;
-            Ok(summary)
-        }
-        Err(error) => {
-            let _ = store.rollback();
-            Err(error)
-        }
-    }
+    })
 }
 
 /// A build written but whose Problems are not judged yet: [`judge`] does that, for one build or for
@@ -608,11 +598,14 @@ fn write_outcomes(
 
 /// Takes a build out: its results, reports and blamelist go, and its lane's other builds keep their
 /// outcomes.
-pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result<bool> {
-    store.begin_write()?;
-    let outcome = (|| -> Result<bool> {
+pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result<()> {
+    transaction::write(store, |store| {
         let Some(build) = store.find_build(builder, number)? else {
-            return Ok(false);
+            return Err(Error::bad_input(format!(
+                "there is no build {} #{number}",
+                crate::report::safe(builder.as_bytes()),
+            ))
+            .hint("`probtrack builds --builder NAME` lists a builder's builds"));
         };
         let numbers: Vec<i64> = store
             .lane_builds(build.lane)?
@@ -630,19 +623,8 @@ pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result
         }
         store.delete_build(build.id)?;
         let branch = crate::problems::Branch::load(store, build.branch.as_deref())?;
-        crate::problems::update(store, &branch, &tests)?;
-        Ok(true)
-    })();
-    match outcome {
-        Ok(found) => {
-            store.commit()?;
-            Ok(found)
-        }
-        Err(e) => {
-            let _ = store.rollback();
-            Err(e)
-        }
-    }
+        crate::problems::update(store, &branch, &tests)
+    })
 }
 
 /// `--time`: RFC 3339.

@@ -21,6 +21,7 @@ pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod store;
+pub mod transaction;
 pub mod triage;
 pub mod views;
 

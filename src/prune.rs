@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::runs;
 use crate::store::{ProblemFilter, Run, Store};
+use crate::transaction;
 
 /// What a prune drops on one lane.
 #[derive(Clone, Debug, Serialize)]
@@ -26,21 +27,10 @@ pub struct LanePrune {
 
 /// Drops builds older than `horizon` (µs) on every lane, or only says what would go.
 pub fn prune(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePrune>> {
-    store.begin_write()?;
-    let outcome = run(store, horizon, dry_run);
-    match outcome {
-        Ok(report) if !dry_run => {
-            store.commit()?;
-            Ok(report)
-        }
-        Ok(report) => {
-            store.rollback()?;
-            Ok(report)
-        }
-        Err(e) => {
-            let _ = store.rollback();
-            Err(e)
-        }
+    if dry_run {
+        transaction::dry_run(store, |store| run(store, horizon, true))
+    } else {
+        transaction::write(store, |store| run(store, horizon, false))
     }
 }
 

@@ -1,7 +1,7 @@
 //! `probtrack delete-build`: take back a build ingested by mistake.
 
 use crate::cli::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ingest;
 use crate::report::safe;
 use crate::store::OpenMode;
@@ -19,14 +19,7 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    if !ingest::delete_build(store.as_mut(), &args.builder, args.number)? {
-        return Err(Error::bad_input(format!(
-            "there is no build {} #{}",
-            safe(args.builder.as_bytes()),
-            args.number
-        ))
-        .hint("`probtrack builds --builder NAME` lists a builder's builds"));
-    }
+    ingest::delete_build(store.as_mut(), &args.builder, args.number)?;
     ctx.out.line(&format!(
         "deleted {} #{}",
         safe(args.builder.as_bytes()),

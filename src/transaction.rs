@@ -1,0 +1,47 @@
+//! Write transactions, written once: every use case that changes the database runs its work
+//! through [`write`] (or [`dry_run`]), so that begin, commit and rollback are in one place and a
+//! failure anywhere leaves the database exactly as it was.
+//!
+//! `import` (a transaction per batch of builds, with savepoints) and `copy` (two databases) keep
+//! their own, documented in their modules.
+
+use crate::error::Result;
+use crate::store::Store;
+
+/// Runs `work` in a write transaction (the writers' lock held): commits what it did when it
+/// succeeds, rolls everything back when it fails.
+pub fn write<T>(
+    store: &mut dyn Store,
+    work: impl FnOnce(&mut dyn Store) -> Result<T>,
+) -> Result<T> {
+    store.begin_write()?;
+    match work(store) {
+        Ok(value) => {
+            store.commit()?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = store.rollback();
+            Err(error)
+        }
+    }
+}
+
+/// Runs `work` as [`write`] does, but rolls it back whatever happens: what it would do, said and
+/// undone (`prune --dry-run`).
+pub fn dry_run<T>(
+    store: &mut dyn Store,
+    work: impl FnOnce(&mut dyn Store) -> Result<T>,
+) -> Result<T> {
+    store.begin_write()?;
+    match work(store) {
+        Ok(value) => {
+            store.rollback()?;
+            Ok(value)
+        }
+        Err(error) => {
+            let _ = store.rollback();
+            Err(error)
+        }
+    }
+}
