@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
-use crate::report::Out;
+use crate::report::{Out, OutputFormat};
 use crate::settings::Settings;
 use crate::store::{self, Location, OpenMode, Store};
 
@@ -249,6 +249,40 @@ pub fn find_test(
         }
         Err(error)
     })
+}
+
+/// `--format table|json|csv`, on every command that lists or shows data.
+#[derive(Debug, clap::Args)]
+pub struct FormatFlag {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// `--branch NAME`: the branch a listing shows.
+#[derive(Debug, clap::Args)]
+pub struct BranchFlag {
+    /// The branch [default: `default_branch` from the settings, else builds without a branch]
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+}
+
+impl BranchFlag {
+    /// `--branch`, else the settings' `default_branch`, else builds without a branch (`None`).
+    pub fn resolve(&self, settings: &Settings) -> Option<String> {
+        self.branch
+            .clone()
+            .or_else(|| settings.default_branch.clone())
+    }
+}
+
+/// `--limit N`. A command with a default sets it with
+/// `#[command(mut_arg("limit", |a| a.default_value("20")))]`.
+#[derive(Debug, clap::Args)]
+pub struct LimitFlag {
+    /// At most this many
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 /// The branch a listing shows: `--branch`, else the settings' `default_branch`, else builds

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod blamelist;
+pub mod builds;
 pub mod cli;
 pub mod clock;
 pub mod copy;

@@ -15,7 +15,8 @@ use crate::people;
 use crate::report::lossy;
 use crate::settings::Settings;
 use crate::store::{ChangeRef, Id, NotificationRecord, ProblemRecord};
-use crate::views::{shorten, EarlierLink, LinkView, MESSAGE_LEN};
+use crate::views::problems::{EarlierLink, LinkView};
+use crate::views::{shorten, MESSAGE_LEN};
 
 pub const OPENED: &str = "opened";
 pub const FIXED: &str = "fixed";

@@ -11,6 +11,7 @@ use probtrack_parsers::Status;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::views::View;
 
 pub mod html;
 
@@ -36,6 +37,20 @@ impl Out<'_> {
         serde_json::to_writer_pretty(&mut *self.writer, value).map_err(io_error)?;
         writeln!(self.writer).map_err(io)?;
         Ok(())
+    }
+
+    /// Prints `view` in `format`: its JSON, its CSV rows, or the table that `table` draws.
+    pub fn view<V: View + ?Sized>(
+        &mut self,
+        format: OutputFormat,
+        view: &V,
+        table: impl FnOnce(&mut Self, &V) -> Result<()>,
+    ) -> Result<()> {
+        match format {
+            OutputFormat::Json => self.json(view),
+            OutputFormat::Csv => self.csv(&view.csv_rows()),
+            OutputFormat::Table => table(self, view),
+        }
     }
 
     /// Writes `value` (a list of objects) as CSV.
@@ -192,6 +207,16 @@ pub fn safe_short(text: &[u8], max: usize) -> String {
         s.push_str(" …");
     }
     s
+}
+
+/// The first 10 characters of a revision, as people read them.
+pub fn short_rev(revision: &str) -> &str {
+    revision.get(..10).unwrap_or(revision)
+}
+
+/// `Name <email>` → `Name`.
+pub fn short_author(author: &str) -> &str {
+    author.split(" <").next().unwrap_or(author).trim()
 }
 
 /// Text from a report as a JSON string: lossy where it is not valid UTF-8 (JSON has no bytes).

@@ -4,7 +4,7 @@
 use crate::clock;
 use crate::error::Result;
 use crate::store::{ProblemFilter, ProblemRecord, Store};
-use crate::views::{EarlierLink, LinkView, NoteView, ProblemView};
+use crate::views::problems::{EarlierLink, LinkView, NoteView, ProblemView};
 
 /// The open links of the Problem of the same test and branch that came just before `problem`.
 pub fn earlier_links(store: &mut dyn Store, problem: &ProblemRecord) -> Result<Vec<EarlierLink>> {

@@ -1,12 +1,29 @@
-//! The JSON shapes other tools rely on (`docs/output.md`): plain serde structs built from store
-//! records, never the records themselves.
+//! The output contract: every JSON shape that `docs/output.md` promises, one file per section of
+//! it (`views/builds.rs` is `### builds`), as plain serde structs built from store records, never
+//! the records themselves. Field order is key order: the bytes tools read
+//! (`tests/it/views.rs` pins them).
+//!
+//! A view is printed by `report::Out::view` as JSON, as CSV ([`View::csv_rows`]) or as the table
+//! its command draws.
 
 use serde::Serialize;
 
 use crate::clock;
-use crate::report::lossy;
-use crate::settings::Settings;
-use crate::store::{BuildRef, ChangeRef, ProblemRecord};
+use crate::store::{BuildRef, ChangeRef};
+
+pub mod builds;
+pub mod problems;
+
+/// A JSON shape of `docs/output.md`.
+pub trait View: Serialize {
+    /// What `--format csv` prints: one row per element of the JSON array, or the one object.
+    /// A view whose CSV is documented otherwise (`show`: the `problems` keys only) says so here.
+    fn csv_rows(&self) -> impl Serialize + '_ {
+        self
+    }
+}
+
+impl<T: Serialize> View for [T] {}
 
 /// A build as Problems name it: `{builder, build, revision, time}`.
 #[derive(Clone, Debug, Serialize)]
@@ -44,109 +61,8 @@ impl From<&ChangeRef> for ChangeView {
     }
 }
 
-/// One Problem, as `problems` lists it.
-#[derive(Clone, Debug, Serialize)]
-pub struct ProblemView {
-    pub id: i64,
-    pub test: String,
-    /// The identity's bytes as stored (for tables, which show bytes that are not UTF-8 escaped).
-    #[serde(skip)]
-    pub test_bytes: bstr::BString,
-    pub kind: &'static str,
-    pub branch: Option<String>,
-    pub state: &'static str,
-    pub intermittent: bool,
-    pub builders: Vec<String>,
-    pub first_failure: BuildAt,
-    pub last_failure: BuildAt,
-    /// The pass that fixed it, or null while open.
-    pub fixed: Option<BuildAt>,
-    pub started_by: Vec<ChangeView>,
-    pub fixed_by: Vec<ChangeView>,
-    pub failures: u64,
-    pub message: Option<String>,
-    /// The authors of the starting changes, as persons (the settings' users map).
-    pub responsible: Vec<String>,
-    /// The authors of the fixing changes, as persons.
-    pub fixers: Vec<String>,
-    /// The cause cluster of its last failure (an id `clusters` lists), or null when its results
-    /// are gone. Filled by `triage::annotate`.
-    pub cluster: Option<String>,
-    /// Bug-tracker links (`probtrack link`).
-    pub links: Vec<LinkView>,
-    /// Notes (`probtrack note`), oldest first.
-    pub notes: Vec<NoteView>,
-    /// The open links of the test's previous Problem: the test fails again while they are open.
-    pub earlier_links: Vec<EarlierLink>,
-}
-
-/// `{url, state, time}`.
-#[derive(Clone, Debug, Serialize)]
-pub struct LinkView {
-    pub url: String,
-    /// `open` or `closed`.
-    pub state: &'static str,
-    pub time: String,
-}
-
-/// `{text, author, time}`.
-#[derive(Clone, Debug, Serialize)]
-pub struct NoteView {
-    pub text: String,
-    pub author: Option<String>,
-    pub time: String,
-}
-
-/// `{problem, url}`.
-#[derive(Clone, Debug, Serialize)]
-pub struct EarlierLink {
-    pub problem: i64,
-    pub url: String,
-}
-
 /// How long `message` may be in a listing.
 pub const MESSAGE_LEN: usize = 200;
-
-impl ProblemView {
-    pub fn new(p: &ProblemRecord, settings: &Settings) -> ProblemView {
-        let persons = |changes: &[ChangeRef]| -> Vec<String> {
-            let mut out: Vec<String> = Vec::new();
-            for author in changes.iter().filter_map(|c| c.author.as_deref()) {
-                let name = crate::people::person(settings, author).name;
-                if !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-            out
-        };
-        ProblemView {
-            id: p.id,
-            test: lossy(&p.test_name),
-            test_bytes: p.test_name.clone(),
-            kind: p.kind.as_str(),
-            branch: p.branch.clone(),
-            state: p.state(),
-            intermittent: p.intermittent,
-            builders: p.builders.iter().map(|b| b.builder.clone()).collect(),
-            first_failure: (&p.first_failure).into(),
-            last_failure: (&p.last_failure).into(),
-            fixed: p.fixed.as_ref().map(Into::into),
-            started_by: p.started_by.iter().map(Into::into).collect(),
-            fixed_by: p.fixed_by.iter().map(Into::into).collect(),
-            failures: p.failures,
-            message: p
-                .message
-                .as_deref()
-                .map(|m| shorten(&lossy(m), MESSAGE_LEN)),
-            responsible: persons(&p.started_by),
-            fixers: persons(&p.fixed_by),
-            cluster: None,
-            links: Vec::new(),
-            notes: Vec::new(),
-            earlier_links: Vec::new(),
-        }
-    }
-}
 
 /// The first line of `text`, at most `max` characters.
 pub fn shorten(text: &str, max: usize) -> String {

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::analyze::flaky;
-use crate::cli::builds::short_rev;
+use crate::report::short_rev;
 use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::durations;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::notify::{self, Recipient, Sent, Smtp, BASELINE, EMAIL, WEBHOOK};
 use crate::report::{lossy, safe, OutputFormat};
 use crate::store::{OpenMode, ProblemFilter};
-use crate::views::LinkView;
+use crate::views::problems::LinkView;
 
 /// Tell the responsible people which Problems opened, were fixed or turned intermittent
 #[derive(Debug, clap::Args)]

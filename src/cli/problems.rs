@@ -2,13 +2,13 @@
 
 use clap::ValueEnum;
 
-use crate::cli::builds::{short_author, short_rev};
+use crate::report::{short_author, short_rev};
 use crate::cli::{listing_branch, Context};
 use crate::error::Result;
 use crate::people;
 use crate::report::{safe, OutputFormat};
 use crate::store::{OpenMode, ProblemFilter};
-use crate::views::ProblemView;
+use crate::views::problems::ProblemView;
 
 /// List Problems: runs of consecutive failures of one test, with who started and fixed them
 #[derive(Debug, clap::Args)]

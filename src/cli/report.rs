@@ -13,7 +13,7 @@ use crate::problems::Branch;
 use crate::report::html::{self, Cell, Column, GridRow, Site};
 use crate::report::lossy;
 use crate::store::{Counts, Id, OpenMode, ProblemFilter, ResultRecord};
-use crate::views::ProblemView;
+use crate::views::problems::ProblemView;
 
 /// Write a static HTML site: open Problems, flaky tests, a grid per builder, a page per Problem and test
 #[derive(Debug, clap::Args)]

@@ -2,14 +2,15 @@
 
 use serde::Serialize;
 
-use crate::cli::builds::{short_author, short_rev};
+use crate::report::{short_author, short_rev};
 use crate::cli::Context;
 use crate::clock;
 use crate::error::Result;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, safe_short, OutputFormat};
 use crate::store::OpenMode;
-use crate::views::{ProblemView, MESSAGE_LEN};
+use crate::views::problems::ProblemView;
+use crate::views::MESSAGE_LEN;
 
 /// Show a Problem's whole story: each builder's builds, messages, changes and people
 #[derive(Debug, clap::Args)]

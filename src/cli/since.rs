@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::analyze::Evidence;
-use crate::cli::builds::{short_author, short_rev};
+use crate::report::{short_author, short_rev};
 use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::error::Result;

@@ -12,7 +12,7 @@ use probtrack_parsers::Status;
 
 use crate::clock::{self, Micros};
 use crate::store::Counts;
-use crate::views::ProblemView;
+use crate::views::problems::ProblemView;
 
 /// Writing to a `String` cannot fail.
 macro_rules! w {

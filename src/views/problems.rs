@@ -1,0 +1,110 @@
+//! `### problems` (and every Problem `show` prints): a Problem with what people added to it.
+
+use serde::Serialize;
+
+use crate::report::lossy;
+use crate::settings::Settings;
+use crate::store::{ChangeRef, ProblemRecord};
+use crate::views::{shorten, BuildAt, ChangeView, MESSAGE_LEN};
+
+/// One Problem, as `problems` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProblemView {
+    pub id: i64,
+    pub test: String,
+    /// The identity's bytes as stored (for tables, which show bytes that are not UTF-8 escaped).
+    #[serde(skip)]
+    pub test_bytes: bstr::BString,
+    pub kind: &'static str,
+    pub branch: Option<String>,
+    pub state: &'static str,
+    pub intermittent: bool,
+    pub builders: Vec<String>,
+    pub first_failure: BuildAt,
+    pub last_failure: BuildAt,
+    /// The pass that fixed it, or null while open.
+    pub fixed: Option<BuildAt>,
+    pub started_by: Vec<ChangeView>,
+    pub fixed_by: Vec<ChangeView>,
+    pub failures: u64,
+    pub message: Option<String>,
+    /// The authors of the starting changes, as persons (the settings' users map).
+    pub responsible: Vec<String>,
+    /// The authors of the fixing changes, as persons.
+    pub fixers: Vec<String>,
+    /// The cause cluster of its last failure (an id `clusters` lists), or null when its results
+    /// are gone. Filled by `triage::annotate`.
+    pub cluster: Option<String>,
+    /// Bug-tracker links (`probtrack link`).
+    pub links: Vec<LinkView>,
+    /// Notes (`probtrack note`), oldest first.
+    pub notes: Vec<NoteView>,
+    /// The open links of the test's previous Problem: the test fails again while they are open.
+    pub earlier_links: Vec<EarlierLink>,
+}
+
+/// `{url, state, time}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinkView {
+    pub url: String,
+    /// `open` or `closed`.
+    pub state: &'static str,
+    pub time: String,
+}
+
+/// `{text, author, time}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoteView {
+    pub text: String,
+    pub author: Option<String>,
+    pub time: String,
+}
+
+/// `{problem, url}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct EarlierLink {
+    pub problem: i64,
+    pub url: String,
+}
+
+impl ProblemView {
+    pub fn new(p: &ProblemRecord, settings: &Settings) -> ProblemView {
+        let persons = |changes: &[ChangeRef]| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for author in changes.iter().filter_map(|c| c.author.as_deref()) {
+                let name = crate::people::person(settings, author).name;
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            out
+        };
+        ProblemView {
+            id: p.id,
+            test: lossy(&p.test_name),
+            test_bytes: p.test_name.clone(),
+            kind: p.kind.as_str(),
+            branch: p.branch.clone(),
+            state: p.state(),
+            intermittent: p.intermittent,
+            builders: p.builders.iter().map(|b| b.builder.clone()).collect(),
+            first_failure: (&p.first_failure).into(),
+            last_failure: (&p.last_failure).into(),
+            fixed: p.fixed.as_ref().map(Into::into),
+            started_by: p.started_by.iter().map(Into::into).collect(),
+            fixed_by: p.fixed_by.iter().map(Into::into).collect(),
+            failures: p.failures,
+            message: p
+                .message
+                .as_deref()
+                .map(|m| shorten(&lossy(m), MESSAGE_LEN)),
+            responsible: persons(&p.started_by),
+            fixers: persons(&p.fixed_by),
+            cluster: None,
+            links: Vec::new(),
+            notes: Vec::new(),
+            earlier_links: Vec::new(),
+        }
+    }
+}
+
