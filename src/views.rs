@@ -12,6 +12,8 @@ use crate::clock;
 use crate::store::{BuildRef, ChangeRef};
 
 pub mod builds;
+pub mod parse;
+pub mod parsers;
 pub mod problems;
 
 /// A JSON shape of `docs/output.md`.

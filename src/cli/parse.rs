@@ -2,12 +2,11 @@
 
 use std::ffi::OsString;
 
-use serde::Serialize;
-
-use crate::cli::{parser_arg, Context};
+use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::Result;
 use crate::ingest::{parse_input, Input};
-use crate::report::{lossy, safe, safe_short, OutputFormat};
+use crate::report::{safe, safe_short};
+use crate::views;
 
 /// Show the results reports yield, without touching any database
 #[derive(Debug, clap::Args)]
@@ -28,21 +27,8 @@ pub struct Args {
     /// Compiler logs: make paths relative to this directory
     #[arg(long, value_name = "DIR")]
     source_root: Option<String>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
-}
-
-#[derive(Serialize)]
-struct ResultView {
-    file: String,
-    test: String,
-    kind: &'static str,
-    status: &'static str,
-    duration: Option<f64>,
-    message: Option<String>,
-    attempts: u32,
-    details: serde_json::Map<String, serde_json::Value>,
+    #[command(flatten)]
+    output: FormatFlag,
 }
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -55,59 +41,36 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         }
         parsed.push(report);
     }
-    match args.format {
-        OutputFormat::Table => {
-            let mut rows = Vec::new();
-            for report in &parsed {
-                for r in &report.results {
-                    rows.push(vec![
-                        safe(&r.test).into(),
-                        ctx.out.status_cell(r.status),
-                        r.duration
-                            .map(|d| format!("{d:.3}"))
-                            .unwrap_or_default()
-                            .into(),
-                        r.message
-                            .as_ref()
-                            .map(|m| safe_short(m, 80))
-                            .unwrap_or_default()
-                            .into(),
-                    ]);
-                }
-            }
-            ctx.out
-                .table(&["test", "status", "seconds", "message"], rows)?;
-            for report in &parsed {
-                ctx.out.line(&format!(
-                    "{}: {} results ({})",
-                    safe(report.name.as_bytes()),
-                    report.results.len(),
-                    report.parser
-                ))?;
+    let view = views::parse::results(&parsed);
+    ctx.out.view(args.output.format, &view[..], |out, _| {
+        let mut rows = Vec::new();
+        for report in &parsed {
+            for r in &report.results {
+                rows.push(vec![
+                    safe(&r.test).into(),
+                    out.status_cell(r.status),
+                    r.duration
+                        .map(|d| format!("{d:.3}"))
+                        .unwrap_or_default()
+                        .into(),
+                    r.message
+                        .as_ref()
+                        .map(|m| safe_short(m, 80))
+                        .unwrap_or_default()
+                        .into(),
+                ]);
             }
         }
-        format => {
-            let view: Vec<ResultView> = parsed
-                .iter()
-                .flat_map(|report| {
-                    report.results.iter().map(|r| ResultView {
-                        file: report.name.clone(),
-                        test: lossy(&r.test),
-                        kind: r.kind.as_str(),
-                        status: r.status.as_str(),
-                        duration: r.duration,
-                        message: r.message.as_deref().map(|m| lossy(m)),
-                        attempts: r.attempts,
-                        details: r.details.clone(),
-                    })
-                })
-                .collect();
-            if format == OutputFormat::Json {
-                ctx.out.json(&view)?;
-            } else {
-                ctx.out.csv(&view)?;
-            }
+        out.table(&["test", "status", "seconds", "message"], rows)?;
+        for report in &parsed {
+            out.line(&format!(
+                "{}: {} results ({})",
+                safe(report.name.as_bytes()),
+                report.results.len(),
+                report.parser
+            ))?;
         }
-    }
+        Ok(())
+    })?;
     Ok(0)
 }
