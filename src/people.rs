@@ -1,7 +1,63 @@
 //! People: authors as changes record them (`Name <email>`), merged into persons by the settings'
-//! users map, so that one person who commits under two addresses is one responsible user.
+//! users map, so that one person who commits under two addresses is one responsible user; and
+//! [`users`], who is on the hook for which Problems.
 
+use std::collections::BTreeMap;
+
+use crate::error::Result;
 use crate::settings::{Settings, UserEntry};
+use crate::store::{ProblemFilter, Store};
+use crate::views::users::UserView;
+
+/// `users`: each person with the Problems their changes started and fixed on `branch`
+/// (intermittent ones only when asked), the most open Problems first.
+pub fn users(
+    store: &mut dyn Store,
+    settings: &Settings,
+    branch: Option<String>,
+    intermittent: bool,
+) -> Result<Vec<UserView>> {
+    let problems = store.problems(&ProblemFilter {
+        intermittent: (!intermittent).then_some(false),
+        branch: Some(branch),
+        ..ProblemFilter::default()
+    })?;
+    let mut users: BTreeMap<String, UserView> = BTreeMap::new();
+    for problem in &problems {
+        for (role, changes) in [("start", &problem.started_by), ("fix", &problem.fixed_by)] {
+            let mut counted: Vec<String> = Vec::new();
+            for author in changes.iter().filter_map(|c| c.author.as_deref()) {
+                let person = person(settings, author);
+                let entry = users.entry(person.name.clone()).or_default();
+                entry.user.clone_from(&person.name);
+                entry.chat = person.entry.and_then(|e| e.chat.clone());
+                if !entry.authors.iter().any(|a| a == author) {
+                    entry.authors.push(author.to_owned());
+                }
+                if counted.contains(&person.name) {
+                    continue;
+                }
+                counted.push(person.name.clone());
+                if role == "start" {
+                    entry.started += 1;
+                    if problem.open {
+                        entry.open_problems.push(problem.id);
+                    }
+                } else {
+                    entry.fixed += 1;
+                }
+            }
+        }
+    }
+    let mut view: Vec<UserView> = users.into_values().collect();
+    view.sort_by(|a, b| {
+        b.open_problems
+            .len()
+            .cmp(&a.open_problems.len())
+            .then(a.user.cmp(&b.user))
+    });
+    Ok(view)
+}
 
 /// The name and e-mail parts of `Name <email>`.
 pub fn split_author(author: &str) -> (&str, Option<&str>) {

@@ -15,6 +15,7 @@ pub mod builds;
 pub mod parse;
 pub mod parsers;
 pub mod problems;
+pub mod users;
 
 /// A JSON shape of `docs/output.md`.
 pub trait View: Serialize {

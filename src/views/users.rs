@@ -1,0 +1,17 @@
+//! `### users`: who is on the hook, most open Problems first.
+
+use serde::Serialize;
+
+/// A person and the Problems their changes started and fixed.
+#[derive(Default, Serialize)]
+pub struct UserView {
+    pub user: String,
+    pub chat: Option<String>,
+    pub authors: Vec<String>,
+    /// Ids of the open Problems this person's changes started.
+    pub open_problems: Vec<i64>,
+    /// How many Problems (open or fixed) this person's changes started.
+    pub started: u64,
+    /// How many Problems this person's changes fixed.
+    pub fixed: u64,
+}
