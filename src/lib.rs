@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod blamelist;
+pub mod builders;
 pub mod builds;
 pub mod cli;
 pub mod clock;

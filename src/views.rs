@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::clock;
 use crate::store::{BuildRef, ChangeRef};
 
+pub mod builders;
 pub mod builds;
 pub mod parse;
 pub mod parsers;
