@@ -240,11 +240,17 @@ pub fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::F
 pub fn find_test(
     store: &mut dyn Store,
     query: &str,
-    format: crate::report::OutputFormat,
+    format: OutputFormat,
     out: &mut Out<'_>,
 ) -> Result<crate::store::TestRecord> {
-    crate::lookup::find_test(store, query).or_else(|error| {
-        if let (Some(candidates), crate::report::OutputFormat::Json) = (&error.candidates, format) {
+    with_candidates(crate::lookup::find_test(store, query), format, out)
+}
+
+/// `outcome`; where it failed on an ambiguous test name, with `--format json`, also prints
+/// `{candidates: [...]}` for tools.
+pub fn with_candidates<T>(outcome: Result<T>, format: OutputFormat, out: &mut Out<'_>) -> Result<T> {
+    outcome.or_else(|error| {
+        if let (Some(candidates), OutputFormat::Json) = (&error.candidates, format) {
             out.json(&serde_json::json!({ "candidates": candidates }))?;
         }
         Err(error)

@@ -15,6 +15,7 @@ pub mod builders;
 pub mod builds;
 pub mod parse;
 pub mod parsers;
+pub mod history;
 pub mod problems;
 pub mod users;
 
