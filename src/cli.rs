@@ -248,7 +248,11 @@ pub fn find_test(
 
 /// `outcome`; where it failed on an ambiguous test name, with `--format json`, also prints
 /// `{candidates: [...]}` for tools.
-pub fn with_candidates<T>(outcome: Result<T>, format: OutputFormat, out: &mut Out<'_>) -> Result<T> {
+pub fn with_candidates<T>(
+    outcome: Result<T>,
+    format: OutputFormat,
+    out: &mut Out<'_>,
+) -> Result<T> {
     outcome.or_else(|error| {
         if let (Some(candidates), OutputFormat::Json) = (&error.candidates, format) {
             out.json(&serde_json::json!({ "candidates": candidates }))?;

@@ -23,6 +23,7 @@ pub mod prune;
 pub mod report;
 pub mod runs;
 pub mod settings;
+pub mod since;
 pub mod store;
 pub mod transaction;
 pub mod triage;

@@ -13,10 +13,11 @@ use crate::store::{BuildRef, ChangeRef};
 
 pub mod builders;
 pub mod builds;
+pub mod history;
 pub mod parse;
 pub mod parsers;
-pub mod history;
 pub mod problems;
+pub mod since;
 pub mod users;
 
 /// A JSON shape of `docs/output.md`.

@@ -2,11 +2,11 @@
 
 use clap::ValueEnum;
 
-use crate::report::{short_author, short_rev};
 use crate::cli::{listing_branch, Context};
 use crate::error::Result;
 use crate::people;
 use crate::report::{safe, OutputFormat};
+use crate::report::{short_author, short_rev};
 use crate::store::{OpenMode, ProblemFilter};
 use crate::views::problems::ProblemView;
 

@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
-use crate::report::{short_author, short_rev};
 use crate::cli::Context;
 use crate::clock;
 use crate::error::Result;
 use crate::problems::Branch;
 use crate::report::{lossy, safe, safe_short, OutputFormat};
+use crate::report::{short_author, short_rev};
 use crate::store::OpenMode;
 use crate::views::problems::ProblemView;
 use crate::views::MESSAGE_LEN;
