@@ -235,6 +235,22 @@ pub fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::F
         })
 }
 
+/// `--since`: RFC 3339 or a date (µs).
+pub fn parse_since(text: &str) -> Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_micros());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_micros())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "--since `{text}`: expected a date (2024-03-01) or an RFC 3339 time"
+            ))
+        })
+}
+
 /// The test a command names (`lookup::find_test`); with `--format json`, an ambiguous name also
 /// prints `{candidates: [...]}` for tools.
 pub fn find_test(

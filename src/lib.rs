@@ -12,6 +12,7 @@ pub mod clock;
 pub mod copy;
 pub mod durations;
 pub mod error;
+pub mod flakiness;
 pub mod history;
 pub mod import;
 pub mod ingest;

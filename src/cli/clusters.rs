@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::analyze::clusters::clusters;
-use crate::cli::flaky::parse_since;
+use crate::cli::parse_since;
 use crate::cli::{listing_branch, Context};
 use crate::clock;
 use crate::error::Result;

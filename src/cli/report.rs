@@ -8,6 +8,7 @@ use probtrack_parsers::Status;
 use crate::analyze::{flaky, Lane};
 use crate::cli::{listing_branch, Context};
 use crate::error::{Error, Result};
+use crate::flakiness::{self, Ranking};
 use crate::people;
 use crate::problems::Branch;
 use crate::report::html::{self, Cell, Column, GridRow, Site};
@@ -71,18 +72,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         .collect();
 
     // The flaky list, ranked as `probtrack flaky` ranks it.
-    let mut ranked: Vec<(Id, &flaky::Stats)> = stats
-        .iter()
-        .filter(|(_, s)| s.runs >= 5 && s.score > 0.0 && s.score >= flaky::THRESHOLD)
-        .map(|(t, s)| (*t, s))
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.1.score
-            .total_cmp(&a.1.score)
-            .then(b.1.failures.cmp(&a.1.failures))
-            .then(a.0.cmp(&b.0))
-    });
-    ranked.truncate(FLAKY_LIMIT);
+    let ranking = Ranking {
+        limit: Some(FLAKY_LIMIT),
+        ..Ranking::default()
+    };
+    let ranked = flakiness::rank(stats.iter().map(|(t, s)| (*t, s)), &ranking);
 
     // Problems on the branch, intermittent ones included.
     let records = store.problems(&ProblemFilter {
