@@ -9,6 +9,7 @@ pub mod builders;
 pub mod builds;
 pub mod cli;
 pub mod clock;
+pub mod clusters;
 pub mod copy;
 pub mod durations;
 pub mod error;

@@ -13,6 +13,7 @@ use crate::store::{BuildRef, ChangeRef};
 
 pub mod builders;
 pub mod builds;
+pub mod clusters;
 pub mod flaky;
 pub mod history;
 pub mod parse;
