@@ -1,10 +1,10 @@
-//! Finding a test from what a user typed: an exact identity wins; else a case-sensitive part of
-//! exactly one identity.
+//! Finding what a user names: a test (an exact identity wins; else a case-sensitive part of
+//! exactly one identity), or a Problem by its id.
 
 use bstr::ByteSlice;
 
 use crate::error::{Error, Result};
-use crate::store::{Store, TestRecord};
+use crate::store::{ProblemFilter, ProblemRecord, Store, TestRecord};
 
 /// How many candidates an ambiguous name lists.
 const CANDIDATES: usize = 20;
@@ -30,6 +30,32 @@ pub fn find_test(store: &mut dyn Store, query: &str) -> Result<TestRecord> {
         }
         .into()),
     }
+}
+
+/// The Problem with this id, or a bad-input error (exit 3), which says so when a known-bad range
+/// hides it.
+pub fn find_problem(store: &mut dyn Store, id: i64) -> Result<ProblemRecord> {
+    let problem = store
+        .problems(&ProblemFilter {
+            ids: Some(vec![id]),
+            hidden: true,
+            ..ProblemFilter::default()
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            Error::bad_input(format!("there is no Problem {id}"))
+                .hint("`probtrack problems --all --intermittent` lists them")
+        })?;
+    if problem.hidden {
+        return Err(Error::bad_input(format!(
+            "Problem {id} is hidden: every failure of it lies in a known-bad range"
+        ))
+        .hint(
+            "`probtrack mark-bad --list` shows the ranges; `unmark-bad` brings it back, id and all",
+        ));
+    }
+    Ok(problem)
 }
 
 /// Several tests match: the candidates, for a message or for `{candidates: [...]}` JSON.

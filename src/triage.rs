@@ -1,10 +1,110 @@
-//! Triage: what people add to Problems (links, notes) and the cause cluster each belongs to, put
-//! beside the Problems' views.
+//! Triage: the Problems as people work them. The list `problems` prints, each Problem with the
+//! cause cluster it belongs to and what people added to it (bug links, notes), and adding those.
+
+use probtrack_parsers::Kind;
 
 use crate::clock;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::lookup::find_problem;
+use crate::people;
+use crate::settings::Settings;
 use crate::store::{ProblemFilter, ProblemRecord, Store};
 use crate::views::problems::{EarlierLink, LinkView, NoteView, ProblemView};
+
+/// Which Problems `problems` lists.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    /// `Some(true)`: open only; `Some(false)`: fixed only; `None`: both.
+    pub open: Option<bool>,
+    /// Intermittent Problems too.
+    pub intermittent: bool,
+    pub branch: Option<String>,
+    /// Only Problems that failed on this builder.
+    pub builder: Option<String>,
+    /// Only Problems whose starting changes are by this person (`people::matches`).
+    pub user: Option<String>,
+    pub kind: Option<Kind>,
+    /// At most this many, the most recent last failure first.
+    pub limit: Option<usize>,
+}
+
+/// The Problems `listing` selects, most recent last failure first, annotated.
+pub fn list(
+    store: &mut dyn Store,
+    settings: &Settings,
+    listing: &Listing,
+) -> Result<Vec<ProblemView>> {
+    let all = store.problems(&ProblemFilter {
+        open: listing.open,
+        intermittent: (!listing.intermittent).then_some(false),
+        branch: Some(listing.branch.clone()),
+        ..ProblemFilter::default()
+    })?;
+    let mut records: Vec<&ProblemRecord> = all
+        .iter()
+        .filter(|p| {
+            listing
+                .builder
+                .as_ref()
+                .is_none_or(|b| p.builders.iter().any(|x| x.builder == *b))
+        })
+        .filter(|p| listing.kind.is_none_or(|k| p.kind == k))
+        .filter(|p| {
+            listing.user.as_ref().is_none_or(|u| {
+                p.started_by
+                    .iter()
+                    .filter_map(|c| c.author.as_deref())
+                    .any(|a| people::matches(settings, u, a))
+            })
+        })
+        .collect();
+    if let Some(limit) = listing.limit {
+        records.truncate(limit);
+    }
+    let mut views: Vec<ProblemView> = records
+        .iter()
+        .map(|p| ProblemView::new(p, settings))
+        .collect();
+    annotate(store, &records, &mut views)?;
+    Ok(views)
+}
+
+/// What `link` does to a Problem's link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkChange {
+    /// Add it (or set it) open.
+    Open,
+    /// Add it (or set it) closed: the bug is closed.
+    Closed,
+    Remove,
+}
+
+/// Links Problem `id` to a bug (`link`). An unknown or hidden Problem, or removing a link it does
+/// not have, is bad input.
+pub fn link(store: &mut dyn Store, id: i64, url: &str, change: LinkChange) -> Result<()> {
+    if url.trim().is_empty() {
+        return Err(Error::usage("the link is empty"));
+    }
+    find_problem(store, id)?;
+    if change == LinkChange::Remove {
+        if !store.remove_link(id, url)? {
+            return Err(Error::bad_input(format!("Problem {id} has no link {url}")));
+        }
+        return Ok(());
+    }
+    let at = clock::to_micros(clock::now());
+    store.set_link(id, url, change == LinkChange::Open, at)
+}
+
+/// Adds a note to Problem `id` (`note`).
+pub fn note(store: &mut dyn Store, id: i64, text: &str, author: Option<&str>) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::usage("the note is empty"));
+    }
+    find_problem(store, id)?;
+    store.add_note(id, text, author, clock::to_micros(clock::now()))?;
+    Ok(())
+}
 
 /// The open links of the Problem of the same test and branch that came just before `problem`.
 pub fn earlier_links(store: &mut dyn Store, problem: &ProblemRecord) -> Result<Vec<EarlierLink>> {

@@ -2,9 +2,10 @@
 //! Problem, kept on its stable id.
 
 use crate::cli::Context;
-use crate::clock;
-use crate::error::{Error, Result};
-use crate::store::{OpenMode, ProblemFilter, ProblemRecord, Store};
+use crate::error::Result;
+use crate::report::safe;
+use crate::store::OpenMode;
+use crate::triage::{self, LinkChange};
 
 /// Link a Problem to a bug (or mark the link closed, or remove it)
 #[derive(Debug, clap::Args)]
@@ -47,59 +48,22 @@ pub struct NoteArgs {
     author: Option<String>,
 }
 
-/// The Problem with this id, or a bad-input error (exit 3), which says so when a known-bad range
-/// hides it.
-pub fn find_problem(store: &mut dyn Store, id: i64) -> Result<ProblemRecord> {
-    let problem = store
-        .problems(&ProblemFilter {
-            ids: Some(vec![id]),
-            hidden: true,
-            ..ProblemFilter::default()
-        })?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            Error::bad_input(format!("there is no Problem {id}"))
-                .hint("`probtrack problems --all --intermittent` lists them")
-        })?;
-    if problem.hidden {
-        return Err(Error::bad_input(format!(
-            "Problem {id} is hidden: every failure of it lies in a known-bad range"
-        ))
-        .hint(
-            "`probtrack mark-bad --list` shows the ranges; `unmark-bad` brings it back, id and all",
-        ));
-    }
-    Ok(problem)
-}
-
 pub fn exec_link(args: LinkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    if args.url.trim().is_empty() {
-        return Err(Error::usage("the link is empty"));
-    }
-    find_problem(store.as_mut(), args.problem)?;
-    let line = if args.remove {
-        if !store.remove_link(args.problem, &args.url)? {
-            return Err(Error::bad_input(format!(
-                "Problem {} has no link {}",
-                args.problem, args.url
-            )));
-        }
-        format!("removed the link from Problem {}", args.problem)
-    } else {
-        store.set_link(
-            args.problem,
-            &args.url,
-            !args.closed,
-            clock::to_micros(clock::now()),
-        )?;
-        format!(
+    let change = match (args.remove, args.closed) {
+        (true, _) => LinkChange::Remove,
+        (false, true) => LinkChange::Closed,
+        (false, false) => LinkChange::Open,
+    };
+    triage::link(store.as_mut(), args.problem, &args.url, change)?;
+    let line = match change {
+        LinkChange::Remove => format!("removed the link from Problem {}", args.problem),
+        _ => format!(
             "linked Problem {} to {}{}",
             args.problem,
-            crate::report::safe(args.url.as_bytes()),
+            safe(args.url.as_bytes()),
             if args.closed { " (closed)" } else { "" }
-        )
+        ),
     };
     ctx.out.line(&line)?;
     Ok(0)
@@ -107,15 +71,11 @@ pub fn exec_link(args: LinkArgs, ctx: &mut Context<'_>) -> Result<u8> {
 
 pub fn exec_note(args: NoteArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    if args.text.trim().is_empty() {
-        return Err(Error::usage("the note is empty"));
-    }
-    find_problem(store.as_mut(), args.problem)?;
-    store.add_note(
+    triage::note(
+        store.as_mut(),
         args.problem,
         &args.text,
         args.author.as_deref(),
-        clock::to_micros(clock::now()),
     )?;
     ctx.out
         .line(&format!("added a note to Problem {}", args.problem))?;

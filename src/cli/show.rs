@@ -63,7 +63,7 @@ struct TimelineBuild {
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let problem = crate::cli::link::find_problem(store.as_mut(), args.id)?;
+    let problem = crate::lookup::find_problem(store.as_mut(), args.id)?;
     // The changes, with their messages.
     let mut changes = Vec::new();
     for (role, list) in [("start", &problem.started_by), ("fix", &problem.fixed_by)] {
