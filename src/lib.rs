@@ -27,6 +27,7 @@ pub mod runs;
 pub mod settings;
 pub mod since;
 pub mod store;
+pub mod story;
 pub mod transaction;
 pub mod triage;
 pub mod views;

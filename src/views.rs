@@ -19,6 +19,7 @@ pub mod history;
 pub mod parse;
 pub mod parsers;
 pub mod problems;
+pub mod show;
 pub mod since;
 pub mod users;
 
