@@ -26,6 +26,7 @@ pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod since;
+pub mod site;
 pub mod store;
 pub mod story;
 pub mod transaction;

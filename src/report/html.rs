@@ -1,7 +1,7 @@
 //! `report --html`: a static site for people, one self-contained page per view. No network, no
 //! scripts, no external fonts or images: each page carries its own CSS and works offline.
 //!
-//! The command (`cli/report.rs`) loads the data into a [`Site`]; [`render`] turns it into pages.
+//! `site` loads the data into a [`Site`]; [`render`] turns it into pages.
 //! Everything that comes from the data (test names, messages, commit messages, authors, builder
 //! names) goes through [`esc`]: reports are untrusted.
 
@@ -37,6 +37,7 @@ pub struct Site {
 }
 
 /// One row of the flaky list.
+#[derive(Clone)]
 pub struct FlakyItem {
     pub test: String,
     pub score: f64,
