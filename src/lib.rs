@@ -22,6 +22,7 @@ pub mod notify;
 pub mod people;
 pub mod problems;
 pub mod prune;
+pub mod rename;
 pub mod report;
 pub mod runs;
 pub mod settings;

@@ -1,11 +1,10 @@
 //! `probtrack rename OLD NEW`: a renamed test keeps its history.
 
 use crate::cli::Context;
-use crate::clock;
-use crate::error::{Error, Result};
-use crate::problems;
+use crate::error::Result;
+use crate::rename;
 use crate::report::safe;
-use crate::store::{NewTest, OpenMode};
+use crate::store::OpenMode;
 
 /// Join a test's history to its new name, so that Problems and flakiness carry over a rename
 #[derive(Debug, clap::Args)]
@@ -27,43 +26,10 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let old = crate::lookup::find_test(store.as_mut(), &args.old)?;
-    if old.name.as_slice() == args.new.as_bytes() {
-        return Err(Error::usage("the old and the new name are the same"));
-    }
-    store.begin_write()?;
-    let outcome = (|| -> Result<i64> {
-        let new = match store.test_by_name(args.new.as_bytes())? {
-            Some(t) => t.id,
-            None => store.test_ids(&[NewTest {
-                name: args.new.as_bytes().into(),
-                kind: old.kind,
-                file: None,
-                runner_id: None,
-            }])?[0],
-        };
-        let renamed: Vec<(i64, i64)> = store.renames()?;
-        if renamed.iter().any(|&(o, _)| o == new) {
-            return Err(Error::bad_input(format!(
-                "`{}` was itself renamed; rename to its newest name",
-                args.new
-            )));
-        }
-        store.rename_test(old.id, new, clock::to_micros(clock::now()))?;
-        store.move_problems(old.id, new)?;
-        problems::recompute(store.as_mut(), Some(&[old.id, new]), None)?;
-        Ok(new)
-    })();
-    match outcome {
-        Ok(_) => store.commit()?,
-        Err(e) => {
-            let _ = store.rollback();
-            return Err(e);
-        }
-    }
+    let old = rename::rename(store.as_mut(), &args.old, &args.new)?;
     ctx.out.line(&format!(
         "renamed {} to {}",
-        safe(&old.name),
+        safe(&old),
         safe(args.new.as_bytes())
     ))?;
     Ok(0)
