@@ -17,6 +17,7 @@ pub mod flakiness;
 pub mod history;
 pub mod import;
 pub mod ingest;
+pub mod known_bad;
 pub mod lookup;
 pub mod notify;
 pub mod people;

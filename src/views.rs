@@ -16,6 +16,7 @@ pub mod builds;
 pub mod clusters;
 pub mod flaky;
 pub mod history;
+pub mod mark_bad;
 pub mod parse;
 pub mod parsers;
 pub mod problems;

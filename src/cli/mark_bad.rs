@@ -1,13 +1,11 @@
 //! `probtrack mark-bad` and `unmark-bad`: builds of an infrastructure outage give no evidence.
 
-use serde::Serialize;
-
-use crate::cli::Context;
-use crate::clock;
+use crate::cli::{Context, FormatFlag};
 use crate::error::{Error, Result};
-use crate::problems;
-use crate::report::{safe, OutputFormat};
-use crate::store::{OpenMode, Store};
+use crate::known_bad;
+use crate::report::{safe, Out};
+use crate::store::OpenMode;
+use crate::views::mark_bad::RangeView;
 
 /// Mark a builder's builds as known-bad: their results open no Problems and count as no flakiness
 #[derive(Debug, clap::Args)]
@@ -36,9 +34,8 @@ pub struct MarkArgs {
     /// List the known-bad ranges instead
     #[arg(long, conflicts_with_all = ["builder", "from", "to", "reason"])]
     list: bool,
-    /// Output format (with --list)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[command(flatten)]
+    output: FormatFlag,
 }
 
 /// Remove a known-bad range: its builds count again
@@ -57,131 +54,55 @@ pub struct UnmarkArgs {
     from: i64,
 }
 
-#[derive(Serialize)]
-struct RangeView {
-    builder: String,
-    from: i64,
-    to: Option<i64>,
-    reason: String,
-    time: String,
-}
-
-/// Runs `change` and recomputes the builder's tests in one transaction; returns the Problem count
-/// before and after.
-fn recompute(
-    store: &mut dyn Store,
-    builder: &str,
-    change: impl FnOnce(&mut dyn Store) -> Result<()>,
-) -> Result<(usize, usize)> {
-    store.begin_write()?;
-    let outcome = (|| {
-        let before = store.problems(&Default::default())?.len();
-        change(store)?;
-        problems::recompute(store, None, Some(builder))?;
-        let after = store.problems(&Default::default())?.len();
-        Ok((before, after))
-    })();
-    match outcome {
-        Ok(counts) => {
-            store.commit()?;
-            Ok(counts)
-        }
-        Err(e) => {
-            let _ = store.rollback();
-            Err(e)
-        }
-    }
-}
-
 pub fn exec_mark(args: MarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     if args.list {
-        let view: Vec<RangeView> = store
-            .bad_ranges()?
-            .into_iter()
-            .map(|r| RangeView {
-                builder: r.builder,
-                from: r.from,
-                to: r.to,
-                reason: r.reason,
-                time: clock::rfc3339(r.added_at),
-            })
-            .collect();
-        match args.format {
-            OutputFormat::Json => ctx.out.json(&view)?,
-            OutputFormat::Csv => ctx.out.csv(&view)?,
-            OutputFormat::Table => {
-                let rows = view
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            safe(r.builder.as_bytes()).into(),
-                            r.from.into(),
-                            r.to.map_or_else(|| "…".to_owned(), |t| t.to_string())
-                                .into(),
-                            safe(r.reason.as_bytes()).into(),
-                            r.time.clone().into(),
-                        ]
-                    })
-                    .collect();
-                ctx.out
-                    .table(&["builder", "from", "to", "reason", "marked"], rows)?;
-            }
-        }
+        let view = known_bad::list(store.as_mut())?;
+        ctx.out.view(args.output.format, &view[..], table)?;
         return Ok(0);
     }
     let (Some(builder), Some(from), Some(reason)) = (args.builder, args.from, args.reason) else {
         return Err(Error::usage("--builder, --from and --reason are required"));
     };
-    if args.to.is_some_and(|to| to < from) {
-        return Err(Error::usage(format!(
-            "--to {} is before --from {from}",
-            args.to.unwrap_or_default()
-        )));
-    }
-    let Some(builder_id) = store.builder_id(&builder)? else {
-        return Err(Error::bad_input(format!("there is no builder `{builder}`"))
-            .hint("`probtrack builders` lists them"));
-    };
-    let (before, after) = recompute(store.as_mut(), &builder, |store| {
-        store
-            .add_bad_range(
-                builder_id,
-                from,
-                args.to,
-                &reason,
-                clock::to_micros(clock::now()),
-            )
-            .map(|_| ())
-    })?;
+    let counts = known_bad::mark(store.as_mut(), &builder, from, args.to, &reason)?;
     ctx.out.line(&format!(
-        "marked {} #{}{} bad; Problems: {before} before, {after} now",
+        "marked {} #{}{} bad; Problems: {} before, {} now",
         safe(builder.as_bytes()),
         from,
         args.to
             .map_or_else(|| " on".to_owned(), |to| format!("–#{to}")),
+        counts.before,
+        counts.after,
     ))?;
     Ok(0)
 }
 
 pub fn exec_unmark(args: UnmarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let mut removed = 0;
-    let (before, after) = recompute(store.as_mut(), &args.builder, |store| {
-        removed = store.remove_bad_ranges(&args.builder, args.from)?.len();
-        if removed == 0 {
-            return Err(Error::bad_input(format!(
-                "`{}` has no known-bad range from build {}",
-                args.builder, args.from
-            ))
-            .hint("`probtrack mark-bad --list` lists them"));
-        }
-        Ok(())
-    })?;
+    let (removed, counts) = known_bad::unmark(store.as_mut(), &args.builder, args.from)?;
     ctx.out.line(&format!(
-        "removed {removed} range(s) of {} from #{}; Problems: {before} before, {after} now",
+        "removed {removed} range(s) of {} from #{}; Problems: {} before, {} now",
         safe(args.builder.as_bytes()),
-        args.from
+        args.from,
+        counts.before,
+        counts.after,
     ))?;
     Ok(0)
+}
+
+fn table(out: &mut Out<'_>, view: &[RangeView]) -> Result<()> {
+    let rows = view
+        .iter()
+        .map(|r| {
+            vec![
+                safe(r.builder.as_bytes()).into(),
+                r.from.into(),
+                r.to.map_or_else(|| "…".to_owned(), |t| t.to_string())
+                    .into(),
+                safe(r.reason.as_bytes()).into(),
+                r.time.clone().into(),
+            ]
+        })
+        .collect();
+    out.table(&["builder", "from", "to", "reason", "marked"], rows)
 }
