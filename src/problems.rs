@@ -806,7 +806,13 @@ fn name_of(store: &mut dyn Store, test: Id) -> Result<(bstr::BString, probtrack_
     })
 }
 
-/// Recomputes every Problem from the stored results, branch by branch.
+/// `reanalyze`: [`reanalyze`] in a transaction of its own; returns how many tests it judged.
+pub fn reanalyze_all(store: &mut dyn Store) -> Result<usize> {
+    crate::transaction::write(store, reanalyze)
+}
+
+/// Recomputes every Problem from the stored results, branch by branch, in the caller's
+/// transaction.
 pub fn reanalyze(store: &mut dyn Store) -> Result<usize> {
     let mut branches: Vec<Option<String>> = store.lanes()?.into_iter().map(|l| l.branch).collect();
     branches.sort();

@@ -14,16 +14,7 @@ pub struct Args {}
 
 pub fn exec(_args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    store.begin_write()?;
-    match problems::reanalyze(store.as_mut()) {
-        Ok(tests) => {
-            store.commit()?;
-            ctx.out.line(&format!("reanalyzed {tests} tests"))?;
-            Ok(0)
-        }
-        Err(e) => {
-            let _ = store.rollback();
-            Err(e)
-        }
-    }
+    let tests = problems::reanalyze_all(store.as_mut())?;
+    ctx.out.line(&format!("reanalyzed {tests} tests"))?;
+    Ok(0)
 }
