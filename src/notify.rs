@@ -1,22 +1,28 @@
-//! Telling people: which Problems opened, were fixed or turned intermittent since the last
-//! notification, the message for each, and delivery to a webhook and by SMTP.
+//! Telling people (`notify`): which Problems opened, were fixed or turned intermittent since the
+//! last notification, the message for each (`notify/message.rs`), and delivery to a webhook and
+//! by SMTP (`notify/send.rs`).
 //!
 //! What was sent is recorded per Problem, event and target (`notifications`), so that nothing is
 //! announced twice and a failed send is retried next time. The decision of what is due is pure
-//! ([`due`]); sending is [`post_webhook`] and [`send_email`].
+//! ([`due`]); [`run`] announces what is due and records it, [`mark_all_sent`] makes the baseline.
 
 use std::collections::HashSet;
-use std::time::Duration;
-
-use serde::Serialize;
 
 use crate::clock;
+use crate::error::{Error, Result};
 use crate::people;
 use crate::report::lossy;
 use crate::settings::Settings;
-use crate::store::{ChangeRef, Id, NotificationRecord, ProblemRecord};
-use crate::views::problems::{EarlierLink, LinkView};
-use crate::views::{shorten, MESSAGE_LEN};
+use crate::store::{Id, NotificationRecord, ProblemFilter, ProblemRecord, Store};
+use crate::transaction;
+use crate::views::notify::{Baseline, Delivery, Recipient};
+use crate::views::problems::LinkView;
+
+mod message;
+mod send;
+
+pub use message::{compose, Content};
+pub use send::{post_webhook, send_email, Smtp};
 
 pub const OPENED: &str = "opened";
 pub const FIXED: &str = "fixed";
@@ -26,9 +32,6 @@ pub const INTERMITTENT: &str = "intermittent";
 pub const BASELINE: &str = "baseline";
 pub const WEBHOOK: &str = "webhook";
 pub const EMAIL: &str = "email";
-
-/// How long one send may take.
-const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which records say what was sent.
 pub struct Sent(HashSet<(Id, String, String)>);
@@ -72,14 +75,6 @@ pub fn due(problem: &ProblemRecord, sent: &Sent, target: &str) -> Vec<&'static s
     out
 }
 
-/// Someone a message is for.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Recipient {
-    pub person: String,
-    pub email: Option<String>,
-    pub chat: Option<String>,
-}
-
 /// The people responsible for a Problem (the authors of its suspects), and for a fix its fixers.
 pub fn recipients(settings: &Settings, problem: &ProblemRecord) -> Vec<Recipient> {
     let mut out: Vec<Recipient> = Vec::new();
@@ -107,178 +102,179 @@ pub fn recipients(settings: &Settings, problem: &ProblemRecord) -> Vec<Recipient
     out
 }
 
-/// What a message says about one Problem.
-pub struct Content<'a> {
-    pub problem: &'a ProblemRecord,
-    pub events: &'a [&'static str],
-    pub recipients: &'a [Recipient],
-    pub links: &'a [LinkView],
-    pub earlier_links: &'a [EarlierLink],
-    pub report_url: Option<&'a str>,
+/// What `notify` did: a delivery per message, and whether there is still no baseline (a dry run
+/// without one shows the whole history).
+pub struct Announced {
+    pub deliveries: Vec<Delivery>,
+    pub no_baseline: bool,
 }
 
-fn changes(list: &[ChangeRef]) -> String {
-    list.iter()
-        .map(|c| {
-            format!(
-                "{} by {}",
-                &c.revision[..c.revision.len().min(10)],
-                c.author.as_deref().unwrap_or("?")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The subject line and the text of a message.
-pub fn compose(c: &Content<'_>) -> (String, String) {
-    let p = c.problem;
-    let test = lossy(&p.test_name);
-    let what = c
-        .events
-        .iter()
-        .map(|e| match *e {
-            OPENED => "broke",
-            FIXED => "was fixed",
-            _ => "turned out intermittent",
-        })
-        .collect::<Vec<_>>()
-        .join(" and ");
-    let subject = format!("[probtrack] {test} {what} (Problem {})", p.id);
-    let mut text = format!("{test} {what} — Problem {}", p.id);
-    if let Some(branch) = &p.branch {
-        text += &format!(" on branch {branch}");
-    }
-    text.push('\n');
-    let builders: Vec<&str> = p.builders.iter().map(|b| b.builder.as_str()).collect();
-    text += &format!(
-        "Failing since {} #{} ({}) on {}; {} failing build{}, the last {} #{}.\n",
-        p.first_failure.builder,
-        p.first_failure.number,
-        clock::rfc3339(p.first_failure.time),
-        builders.join(", "),
-        p.failures,
-        if p.failures == 1 { "" } else { "s" },
-        p.last_failure.builder,
-        p.last_failure.number,
-    );
-    if let Some(message) = &p.message {
-        text += &format!("Message: {}\n", shorten(&lossy(message), MESSAGE_LEN));
-    }
-    if p.started_by.is_empty() {
-        text += "Suspect changes: none recorded.\n";
-    } else {
-        text += &format!("Suspect changes: {}.\n", changes(&p.started_by));
-    }
-    if let Some(fixed) = &p.fixed {
-        text += &format!(
-            "Fixed in {} #{} ({}){}.\n",
-            fixed.builder,
-            fixed.number,
-            clock::rfc3339(fixed.time),
-            if p.fixed_by.is_empty() {
-                String::new()
-            } else {
-                format!(" by {}", changes(&p.fixed_by))
+/// `notify --mark-all-sent`: records everything due now as announced, without sending, in one
+/// transaction.
+pub fn mark_all_sent(store: &mut dyn Store) -> Result<Baseline> {
+    let now = clock::to_micros(clock::now());
+    transaction::write(store, |store| {
+        let problems = store.problems(&ProblemFilter::default())?;
+        let sent = Sent::new(&store.notifications()?);
+        let mut marked = 0;
+        for p in &problems {
+            for event in due(p, &sent, BASELINE) {
+                store.record_notification(p.id, event, BASELINE, Some(now), None)?;
+                marked += 1;
             }
-        );
-    }
-    if c.events.contains(&INTERMITTENT) {
-        text += "Its failures look like a flaky test's: it is left out of the default `problems` list.\n";
-    }
-    if !c.recipients.is_empty() {
-        let people: Vec<String> = c
-            .recipients
-            .iter()
-            .map(|r| match &r.chat {
-                Some(chat) => format!("{} ({chat})", r.person),
-                None => r.person.clone(),
-            })
-            .collect();
-        text += &format!("Responsible: {}.\n", people.join(", "));
-    }
-    for link in c.links {
-        text += &format!("Bug: {} ({})\n", link.url, link.state);
-    }
-    for link in c.earlier_links {
-        text += &format!(
-            "It fails again while Problem {}'s bug is open: {}\n",
-            link.problem, link.url
-        );
-    }
-    if let Some(url) = c.report_url {
-        text += &format!(
-            "Details: {}/problem-{}.html\n",
-            url.trim_end_matches('/'),
-            p.id
-        );
-    }
-    (subject, text)
+        }
+        store.set_notify_baseline(now)?;
+        Ok(Baseline {
+            baseline: clock::rfc3339(now),
+            marked,
+        })
+    })
 }
 
-/// POSTs `{"text": …, "username": "probtrack"}`, which Slack, Mattermost and Matrix hookshot
-/// incoming webhooks accept.
-pub fn post_webhook(url: &str, text: &str) -> Result<(), String> {
-    let body = serde_json::json!({ "text": text, "username": "probtrack" }).to_string();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .build()
-        .into();
-    agent
-        .post(url)
-        .header("Content-Type", "application/json")
-        .send(body)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// How to reach the SMTP server.
-pub struct Smtp {
-    pub server: String,
-    pub port: Option<u16>,
-    /// `starttls`, `tls` or `none`.
-    pub security: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub from: String,
-}
-
-/// Sends one e-mail to every address in `to`.
-pub fn send_email(smtp: &Smtp, to: &[String], subject: &str, text: &str) -> Result<(), String> {
-    use lettre::message::header::ContentType;
-    use lettre::transport::smtp::authentication::Credentials;
-    use lettre::{Message, SmtpTransport, Transport};
-
-    let mut builder = Message::builder()
-        .from(
-            smtp.from
-                .parse()
-                .map_err(|e| format!("smtp_from `{}`: {e}", smtp.from))?,
-        )
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN);
-    for address in to {
-        builder = builder.to(address
-            .parse()
-            .map_err(|e| format!("address `{address}`: {e}"))?);
+/// `notify`: composes the message of every Problem with events due, per target of the settings'
+/// `[notify]`, sends it and records each send (a failed one to be retried next run); with
+/// `dry_run`, sends and records nothing. `smtp_password` is `PROBTRACK_SMTP_PASSWORD`.
+pub fn run(
+    store: &mut dyn Store,
+    settings: &Settings,
+    smtp_password: Option<String>,
+    dry_run: bool,
+) -> Result<Announced> {
+    let problems = store.problems(&ProblemFilter::default())?;
+    let sent = Sent::new(&store.notifications()?);
+    let notify = &settings.notify;
+    let smtp = match &notify.smtp_server {
+        Some(server) => Some(Smtp {
+            server: server.clone(),
+            port: notify.smtp_port,
+            security: notify
+                .smtp_security
+                .clone()
+                .unwrap_or_else(|| "starttls".to_owned()),
+            user: notify.smtp_user.clone(),
+            password: smtp_password,
+            from: notify.smtp_from.clone().ok_or_else(|| {
+                Error::usage("[notify] smtp_server is set but smtp_from is not")
+                    .hint("add smtp_from = \"probtrack <ci@example.org>\" (docs/settings.md)")
+            })?,
+        }),
+        None => None,
+    };
+    if let Some(security) = &notify.smtp_security {
+        if !["starttls", "tls", "none"].contains(&security.as_str()) {
+            return Err(Error::usage(format!(
+                "[notify] smtp_security `{security}`: expected starttls, tls or none"
+            )));
+        }
     }
-    let message = builder.body(text.to_owned()).map_err(|e| e.to_string())?;
-    let mut transport = match smtp.security.as_str() {
-        "none" => SmtpTransport::builder_dangerous(&smtp.server).port(smtp.port.unwrap_or(25)),
-        "tls" => SmtpTransport::relay(&smtp.server)
-            .map_err(|e| e.to_string())?
-            .port(smtp.port.unwrap_or(465)),
-        _ => SmtpTransport::starttls_relay(&smtp.server)
-            .map_err(|e| e.to_string())?
-            .port(smtp.port.unwrap_or(587)),
+    let mut targets: Vec<&'static str> = Vec::new();
+    if notify.webhook.is_some() {
+        targets.push(WEBHOOK);
     }
-    .timeout(Some(TIMEOUT));
-    if let (Some(user), Some(password)) = (&smtp.user, &smtp.password) {
-        transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
+    if smtp.is_some() {
+        targets.push(EMAIL);
     }
-    transport
-        .build()
-        .send(&message)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    if !dry_run {
+        if store.notify_baseline()?.is_none() {
+            return Err(Error::usage(
+                "notify has no baseline yet: it would announce the whole history",
+            )
+            .hint("run `probtrack notify --mark-all-sent` once to announce only what changes from now on")
+            .hint("`probtrack notify --dry-run` shows what would be sent"));
+        }
+        if targets.is_empty() {
+            return Err(Error::usage("notify has nowhere to send")
+                .hint("set `webhook` or `smtp_server` and `smtp_from` in [notify] of the settings file (docs/settings.md)"));
+        }
+    } else if targets.is_empty() {
+        // Show what a webhook would get.
+        targets.push(WEBHOOK);
+    }
+    let report_url = notify
+        .report_url
+        .clone()
+        .or_else(|| settings.report_url.clone());
+
+    let mut deliveries: Vec<Delivery> = Vec::new();
+    let mut ordered: Vec<&ProblemRecord> = problems.iter().collect();
+    ordered.sort_by_key(|p| p.id);
+    for p in ordered {
+        let recipients = recipients(settings, p);
+        let mut annotated = false;
+        let mut links: Vec<LinkView> = Vec::new();
+        let mut earlier = Vec::new();
+        for &target in &targets {
+            let events = due(p, &sent, target);
+            if events.is_empty() {
+                continue;
+            }
+            let emails: Vec<String> = recipients.iter().filter_map(|r| r.email.clone()).collect();
+            if target == EMAIL && emails.is_empty() {
+                continue;
+            }
+            if !annotated {
+                links = store
+                    .links(&[p.id])?
+                    .remove(&p.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| LinkView {
+                        url: l.url,
+                        state: if l.open { "open" } else { "closed" },
+                        time: clock::rfc3339(l.added_at),
+                    })
+                    .collect();
+                earlier = crate::triage::earlier_links(store, p)?;
+                annotated = true;
+            }
+            let (subject, text) = compose(&Content {
+                problem: p,
+                events: &events,
+                recipients: &recipients,
+                links: &links,
+                earlier_links: &earlier,
+                report_url: report_url.as_deref(),
+            });
+            let (status, error) = if dry_run {
+                ("dry-run", None)
+            } else {
+                let outcome = match (target, &notify.webhook, &smtp) {
+                    (WEBHOOK, Some(url), _) => post_webhook(url, &text),
+                    (_, _, Some(smtp)) => send_email(smtp, &emails, &subject, &text),
+                    _ => Err("no such target".to_owned()),
+                };
+                let at = clock::to_micros(clock::now());
+                for event in &events {
+                    store.record_notification(
+                        p.id,
+                        event,
+                        target,
+                        outcome.is_ok().then_some(at),
+                        outcome.as_ref().err().map(String::as_str),
+                    )?;
+                }
+                match outcome {
+                    Ok(()) => ("sent", None),
+                    Err(e) => ("failed", Some(e)),
+                }
+            };
+            deliveries.push(Delivery {
+                problem: p.id,
+                test: lossy(&p.test_name),
+                branch: p.branch.clone(),
+                target,
+                events,
+                recipients: recipients.clone(),
+                subject,
+                text,
+                status,
+                error,
+            });
+        }
+    }
+    let no_baseline = dry_run && store.notify_baseline()?.is_none();
+    Ok(Announced {
+        deliveries,
+        no_baseline,
+    })
 }

@@ -17,6 +17,7 @@ pub mod clusters;
 pub mod flaky;
 pub mod history;
 pub mod mark_bad;
+pub mod notify;
 pub mod parse;
 pub mod parsers;
 pub mod problems;

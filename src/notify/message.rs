@@ -1,0 +1,118 @@
+//! The message about one Problem: its subject line and text.
+
+use crate::clock;
+use crate::notify::{FIXED, INTERMITTENT, OPENED};
+use crate::report::lossy;
+use crate::store::{ChangeRef, ProblemRecord};
+use crate::views::notify::Recipient;
+use crate::views::problems::{EarlierLink, LinkView};
+use crate::views::{shorten, MESSAGE_LEN};
+
+/// What a message says about one Problem.
+pub struct Content<'a> {
+    pub problem: &'a ProblemRecord,
+    pub events: &'a [&'static str],
+    pub recipients: &'a [Recipient],
+    pub links: &'a [LinkView],
+    pub earlier_links: &'a [EarlierLink],
+    pub report_url: Option<&'a str>,
+}
+
+fn changes(list: &[ChangeRef]) -> String {
+    list.iter()
+        .map(|c| {
+            format!(
+                "{} by {}",
+                &c.revision[..c.revision.len().min(10)],
+                c.author.as_deref().unwrap_or("?")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The subject line and the text of a message.
+pub fn compose(c: &Content<'_>) -> (String, String) {
+    let p = c.problem;
+    let test = lossy(&p.test_name);
+    let what = c
+        .events
+        .iter()
+        .map(|e| match *e {
+            OPENED => "broke",
+            FIXED => "was fixed",
+            _ => "turned out intermittent",
+        })
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let subject = format!("[probtrack] {test} {what} (Problem {})", p.id);
+    let mut text = format!("{test} {what} — Problem {}", p.id);
+    if let Some(branch) = &p.branch {
+        text += &format!(" on branch {branch}");
+    }
+    text.push('\n');
+    let builders: Vec<&str> = p.builders.iter().map(|b| b.builder.as_str()).collect();
+    text += &format!(
+        "Failing since {} #{} ({}) on {}; {} failing build{}, the last {} #{}.\n",
+        p.first_failure.builder,
+        p.first_failure.number,
+        clock::rfc3339(p.first_failure.time),
+        builders.join(", "),
+        p.failures,
+        if p.failures == 1 { "" } else { "s" },
+        p.last_failure.builder,
+        p.last_failure.number,
+    );
+    if let Some(message) = &p.message {
+        text += &format!("Message: {}\n", shorten(&lossy(message), MESSAGE_LEN));
+    }
+    if p.started_by.is_empty() {
+        text += "Suspect changes: none recorded.\n";
+    } else {
+        text += &format!("Suspect changes: {}.\n", changes(&p.started_by));
+    }
+    if let Some(fixed) = &p.fixed {
+        text += &format!(
+            "Fixed in {} #{} ({}){}.\n",
+            fixed.builder,
+            fixed.number,
+            clock::rfc3339(fixed.time),
+            if p.fixed_by.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", changes(&p.fixed_by))
+            }
+        );
+    }
+    if c.events.contains(&INTERMITTENT) {
+        text += "Its failures look like a flaky test's: it is left out of the default `problems` list.\n";
+    }
+    if !c.recipients.is_empty() {
+        let people: Vec<String> = c
+            .recipients
+            .iter()
+            .map(|r| match &r.chat {
+                Some(chat) => format!("{} ({chat})", r.person),
+                None => r.person.clone(),
+            })
+            .collect();
+        text += &format!("Responsible: {}.\n", people.join(", "));
+    }
+    for link in c.links {
+        text += &format!("Bug: {} ({})\n", link.url, link.state);
+    }
+    for link in c.earlier_links {
+        text += &format!(
+            "It fails again while Problem {}'s bug is open: {}\n",
+            link.problem, link.url
+        );
+    }
+    if let Some(url) = c.report_url {
+        text += &format!(
+            "Details: {}/problem-{}.html\n",
+            url.trim_end_matches('/'),
+            p.id
+        );
+    }
+    (subject, text)
+}

@@ -1,0 +1,73 @@
+//! Delivery: a webhook POST (ureq) and e-mail by SMTP (lettre).
+
+use std::time::Duration;
+
+/// How long one send may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// POSTs `{"text": …, "username": "probtrack"}`, which Slack, Mattermost and Matrix hookshot
+/// incoming webhooks accept.
+pub fn post_webhook(url: &str, text: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "text": text, "username": "probtrack" }).to_string();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .into();
+    agent
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// How to reach the SMTP server.
+pub struct Smtp {
+    pub server: String,
+    pub port: Option<u16>,
+    /// `starttls`, `tls` or `none`.
+    pub security: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+}
+
+/// Sends one e-mail to every address in `to`.
+pub fn send_email(smtp: &Smtp, to: &[String], subject: &str, text: &str) -> Result<(), String> {
+    use lettre::message::header::ContentType;
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::{Message, SmtpTransport, Transport};
+
+    let mut builder = Message::builder()
+        .from(
+            smtp.from
+                .parse()
+                .map_err(|e| format!("smtp_from `{}`: {e}", smtp.from))?,
+        )
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN);
+    for address in to {
+        builder = builder.to(address
+            .parse()
+            .map_err(|e| format!("address `{address}`: {e}"))?);
+    }
+    let message = builder.body(text.to_owned()).map_err(|e| e.to_string())?;
+    let mut transport = match smtp.security.as_str() {
+        "none" => SmtpTransport::builder_dangerous(&smtp.server).port(smtp.port.unwrap_or(25)),
+        "tls" => SmtpTransport::relay(&smtp.server)
+            .map_err(|e| e.to_string())?
+            .port(smtp.port.unwrap_or(465)),
+        _ => SmtpTransport::starttls_relay(&smtp.server)
+            .map_err(|e| e.to_string())?
+            .port(smtp.port.unwrap_or(587)),
+    }
+    .timeout(Some(TIMEOUT));
+    if let (Some(user), Some(password)) = (&smtp.user, &smtp.password) {
+        transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
+    }
+    transport
+        .build()
+        .send(&message)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,40 @@
+//! `### notify`: one element per message, or the baseline of `--mark-all-sent`.
+
+use serde::Serialize;
+
+use crate::views::View;
+
+/// One message to one target.
+#[derive(Serialize)]
+pub struct Delivery {
+    pub problem: i64,
+    pub test: String,
+    pub branch: Option<String>,
+    /// `webhook` or `email`.
+    pub target: &'static str,
+    /// `opened`, `fixed`, `intermittent`, in that order.
+    pub events: Vec<&'static str>,
+    pub recipients: Vec<Recipient>,
+    pub subject: String,
+    pub text: String,
+    /// `sent`, `failed` or `dry-run`.
+    pub status: &'static str,
+    pub error: Option<String>,
+}
+
+/// Someone a message is for.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Recipient {
+    pub person: String,
+    pub email: Option<String>,
+    pub chat: Option<String>,
+}
+
+/// `notify --mark-all-sent`: from when on notify announces, and how much it marked as sent.
+#[derive(Serialize)]
+pub struct Baseline {
+    pub baseline: String,
+    pub marked: usize,
+}
+
+impl View for Baseline {}
