@@ -5,28 +5,29 @@
 //! from the last pass before it). Problems themselves are never dropped; those whose builds are all
 //! gone are left as they are by `reanalyze`.
 
-use serde::Serialize;
-
+use crate::clock::{self, Micros};
 use crate::error::Result;
 use crate::runs;
 use crate::store::{ProblemFilter, Run, Store};
 use crate::transaction;
+use crate::views::prune::LanePrune;
 
-/// What a prune drops on one lane.
-#[derive(Clone, Debug, Serialize)]
-pub struct LanePrune {
-    pub builder: String,
-    pub branch: Option<String>,
-    /// Builds dropped, and their numbers.
-    pub builds: usize,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    /// Builds kept older than the horizon because a Problem needs them.
-    pub kept_for_problems: usize,
+/// What a prune did: each lane's builds dropped, older than `horizon`.
+pub struct Pruned {
+    /// µs: builds older than this went (or would go).
+    pub horizon: Micros,
+    pub lanes: Vec<LanePrune>,
+}
+
+/// Drops builds older than `age` seconds on every lane, or only says what would go.
+pub fn prune(store: &mut dyn Store, age: i64, dry_run: bool) -> Result<Pruned> {
+    let horizon = clock::to_micros(clock::now()) - age.saturating_mul(1_000_000);
+    let lanes = prune_before(store, horizon, dry_run)?;
+    Ok(Pruned { horizon, lanes })
 }
 
 /// Drops builds older than `horizon` (µs) on every lane, or only says what would go.
-pub fn prune(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePrune>> {
+fn prune_before(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePrune>> {
     if dry_run {
         transaction::dry_run(store, |store| run(store, horizon, true))
     } else {

@@ -21,6 +21,7 @@ pub mod notify;
 pub mod parse;
 pub mod parsers;
 pub mod problems;
+pub mod prune;
 pub mod show;
 pub mod since;
 pub mod users;

@@ -1,10 +1,10 @@
 //! `probtrack prune`: drop old builds and results, keeping every Problem's story.
 
-use crate::cli::Context;
+use crate::cli::{Context, FormatFlag};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::prune;
-use crate::report::{safe, OutputFormat};
+use crate::report::safe;
 use crate::store::OpenMode;
 
 /// Drop builds and results older than a limit; Problems and what open ones need are kept
@@ -23,9 +23,8 @@ pub struct Args {
     /// Only say what would go
     #[arg(long)]
     dry_run: bool,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[command(flatten)]
+    output: FormatFlag,
 }
 
 /// `30d`, `12w`, `48h`: seconds.
@@ -58,15 +57,12 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 .hint("give --older-than 30d, or set prune_days in probtrack.toml"))
         }
     };
-    let horizon = clock::to_micros(clock::now()) - seconds.saturating_mul(1_000_000);
     let mut store = ctx.open(OpenMode::Existing)?;
-    let report = prune::prune(store.as_mut(), horizon, args.dry_run)?;
-    match args.format {
-        OutputFormat::Json => ctx.out.json(&report)?,
-        OutputFormat::Csv => ctx.out.csv(&report)?,
-        OutputFormat::Table => {
-            let total: usize = report.iter().map(|l| l.builds).sum();
-            let rows = report
+    let pruned = prune::prune(store.as_mut(), seconds, args.dry_run)?;
+    ctx.out
+        .view(args.output.format, &pruned.lanes[..], |out, lanes| {
+            let total: usize = lanes.iter().map(|l| l.builds).sum();
+            let rows = lanes
                 .iter()
                 .map(|l| {
                     vec![
@@ -82,7 +78,7 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                     ]
                 })
                 .collect();
-            ctx.out.table(
+            out.table(
                 &[
                     "builder",
                     "branch",
@@ -92,16 +88,15 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 ],
                 rows,
             )?;
-            ctx.out.line(&format!(
-                "{} {total} builds older than {}",
-                if args.dry_run {
-                    "would drop"
-                } else {
-                    "dropped"
-                },
-                clock::rfc3339(horizon)
-            ))?;
-        }
-    }
+            let done = if args.dry_run {
+                "would drop"
+            } else {
+                "dropped"
+            };
+            out.line(&format!(
+                "{done} {total} builds older than {}",
+                clock::rfc3339(pruned.horizon)
+            ))
+        })?;
     Ok(0)
 }
