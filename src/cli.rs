@@ -251,17 +251,6 @@ pub fn parse_since(text: &str) -> Result<i64> {
         })
 }
 
-/// The test a command names (`lookup::find_test`); with `--format json`, an ambiguous name also
-/// prints `{candidates: [...]}` for tools.
-pub fn find_test(
-    store: &mut dyn Store,
-    query: &str,
-    format: OutputFormat,
-    out: &mut Out<'_>,
-) -> Result<crate::store::TestRecord> {
-    with_candidates(crate::lookup::find_test(store, query), format, out)
-}
-
 /// `outcome`; where it failed on an ambiguous test name, with `--format json`, also prints
 /// `{candidates: [...]}` for tools.
 pub fn with_candidates<T>(
@@ -311,9 +300,3 @@ pub struct LimitFlag {
     pub limit: Option<usize>,
 }
 
-/// The branch a listing shows: `--branch`, else the settings' `default_branch`, else builds
-/// without a branch.
-pub fn listing_branch(flag: Option<&str>, settings: &Settings) -> Option<String> {
-    flag.map(str::to_owned)
-        .or_else(|| settings.default_branch.clone())
-}

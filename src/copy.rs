@@ -6,27 +6,12 @@
 //! under its writer lock so that no ingest changes it midway. Row counts are checked table by table
 //! before the destination commits: a copy either lands whole or leaves nothing.
 
-use serde::Serialize;
-
 use crate::error::{Error, Result};
 use crate::store::{self, Cell, Location, OpenMode, Store, TABLES};
+use crate::views::copy::{CopyReport, TableCount};
 
 /// How many rows go to the destination at a time.
 const BATCH: usize = 2_000;
-
-#[derive(Clone, Debug, Serialize)]
-pub struct TableCount {
-    pub table: &'static str,
-    pub rows: u64,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct CopyReport {
-    pub from: String,
-    pub to: String,
-    pub tables: Vec<TableCount>,
-    pub rows: u64,
-}
 
 /// Copies every table from `from` to `to`, calling `progress` after each table.
 pub fn copy(

@@ -14,6 +14,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
 use crate::store::{ChangeRecord, Store};
+use crate::views::import::ImportSummary;
 
 /// One build found in the directory.
 #[derive(Clone, Debug)]
@@ -229,16 +230,6 @@ fn read_builds(
         );
     }
     Ok(out)
-}
-
-/// What an import did.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct ImportSummary {
-    pub builds: usize,
-    pub imported: usize,
-    /// Builds already in the database.
-    pub skipped: usize,
-    pub results: u64,
 }
 
 /// Options every imported build shares.

@@ -8,10 +8,6 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
-use probtrack_parsers::{Format, ParseOptions, Status};
-use serde::Serialize;
-
 use crate::blamelist;
 use crate::clock;
 use crate::durations;
@@ -19,6 +15,9 @@ use crate::error::{Error, Result};
 use crate::runs;
 use crate::store::{ChangeRecord, Counts, Id, NewBuild, ResultRecord, Run, Store};
 use crate::transaction;
+use crate::views::ingest::{IngestSummary, NewProblem, ReportSummary};
+use chrono::{DateTime, Utc};
+use probtrack_parsers::{Format, ParseOptions, Status};
 
 pub mod ahead;
 mod known;
@@ -47,39 +46,6 @@ pub struct IngestOptions {
     pub parser: Option<&'static dyn Format>,
     /// Compiler logs: the directory paths are made relative to.
     pub source_root: Option<String>,
-}
-
-/// What an ingest did.
-#[derive(Clone, Debug, Serialize)]
-pub struct IngestSummary {
-    pub builder: String,
-    pub build: i64,
-    /// `created`, `added` (reports added to an existing build), `replaced` or `unchanged`.
-    pub action: &'static str,
-    pub reports: Vec<ReportSummary>,
-    pub counts: Counts,
-    pub changes: usize,
-    pub warnings: Vec<String>,
-    /// The Problems this build opened that are not intermittent: new breakage.
-    pub new_problems: Vec<NewProblem>,
-}
-
-/// A Problem a build opened.
-#[derive(Clone, Debug, Serialize)]
-pub struct NewProblem {
-    pub id: Id,
-    pub test: String,
-    /// The authors of its starting changes.
-    pub started_by: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ReportSummary {
-    pub file: String,
-    pub parser: Option<&'static str>,
-    pub results: u64,
-    /// False when this report was already in the build (same content).
-    pub added: bool,
 }
 
 /// Ingests the reports into the build, in one transaction.

@@ -2,10 +2,9 @@
 
 use std::io::IsTerminal;
 
-use crate::cli::Context;
+use crate::cli::{Context, FormatFlag};
 use crate::copy;
 use crate::error::Result;
-use crate::report::OutputFormat;
 use crate::store::Location;
 
 /// Copy a whole history into another, empty database (any backend to any other)
@@ -28,9 +27,8 @@ pub struct Args {
     /// The database to copy into (it must hold no history yet)
     #[arg(long, value_name = "DB_URL")]
     to: String,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[command(flatten)]
+    output: FormatFlag,
 }
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -46,21 +44,17 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             let _ = writeln!(err, "copied {:>10} rows of {}", table.rows, table.table);
         }
     })?;
-    match args.format {
-        OutputFormat::Json => ctx.out.json(&report)?,
-        OutputFormat::Csv => ctx.out.csv(&report.tables)?,
-        OutputFormat::Table => {
-            let rows = report
-                .tables
-                .iter()
-                .map(|t| vec![t.table.into(), t.rows.into()])
-                .collect();
-            ctx.out.table(&["table", "rows"], rows)?;
-            ctx.out.line(&format!(
-                "copied {} rows from {} to {}; every table's count checked",
-                report.rows, report.from, report.to
-            ))?;
-        }
-    }
+    ctx.out.view(args.output.format, &report, |out, report| {
+        let rows = report
+            .tables
+            .iter()
+            .map(|t| vec![t.table.into(), t.rows.into()])
+            .collect();
+        out.table(&["table", "rows"], rows)?;
+        out.line(&format!(
+            "copied {} rows from {} to {}; every table's count checked",
+            report.rows, report.from, report.to
+        ))
+    })?;
     Ok(0)
 }

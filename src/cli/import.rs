@@ -3,10 +3,9 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::cli::{parser_arg, Context};
+use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::Result;
 use crate::import::{self, ImportOptions};
-use crate::report::OutputFormat;
 use crate::store::OpenMode;
 
 /// Import a history of reports laid out as DIR/BUILDER/NUMBER.EXT or DIR/BUILDER/NUMBER/*
@@ -34,9 +33,8 @@ pub struct Args {
     /// Compiler logs: make paths relative to this directory [default: the --git directory]
     #[arg(long, value_name = "DIR")]
     source_root: Option<String>,
-    /// Output format of the summary
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[command(flatten)]
+    output: FormatFlag,
 }
 
 pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -72,13 +70,11 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     });
     bar.finish_and_clear();
     let summary = summary?;
-    match args.format {
-        OutputFormat::Json => ctx.out.json(&summary)?,
-        OutputFormat::Csv => ctx.out.csv(&[&summary])?,
-        OutputFormat::Table => ctx.out.line(&format!(
+    ctx.out.view(args.output.format, &summary, |out, summary| {
+        out.line(&format!(
             "imported {} of {} builds ({} already present), {} results",
             summary.imported, summary.builds, summary.skipped, summary.results
-        ))?,
-    }
+        ))
+    })?;
     Ok(0)
 }

@@ -4,10 +4,10 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::blamelist;
-use crate::cli::{parser_arg, Context};
+use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, Input};
-use crate::report::{safe, OutputFormat};
+use crate::report::safe;
 use crate::store::{self, OpenMode};
 
 /// Record a build's test reports and compiler logs
@@ -64,9 +64,8 @@ pub struct Args {
     /// to talk to: gate a CI on new breakage only
     #[arg(long)]
     exit_code: bool,
-    /// Output format of the summary
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[command(flatten)]
+    output: FormatFlag,
     /// Reports to read (`-` reads standard input)
     #[arg(required = true, value_name = "FILE")]
     files: Vec<OsString>,
@@ -137,28 +136,24 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     for warning in &summary.warnings {
         let _ = writeln!(ctx.err, "warning: {warning}");
     }
-    match args.format {
-        OutputFormat::Json => ctx.out.json(&summary)?,
-        OutputFormat::Csv => ctx.out.csv(&[&summary])?,
-        OutputFormat::Table => {
-            let c = summary.counts;
-            let added = summary.reports.iter().filter(|r| r.added).count();
-            ctx.out.line(&format!(
-                "{} #{}: {} ({} of {} reports new; {} passed, {} failed, {} error, {} skipped, {} flaky; {} changes)",
-                safe(summary.builder.as_bytes()),
-                summary.build,
-                summary.action,
-                added,
-                summary.reports.len(),
-                c.passed,
-                c.failed,
-                c.error,
-                c.skipped,
-                c.flaky,
-                summary.changes
-            ))?;
-        }
-    }
+    ctx.out.view(args.output.format, &summary, |out, summary| {
+        let c = summary.counts;
+        let added = summary.reports.iter().filter(|r| r.added).count();
+        out.line(&format!(
+            "{} #{}: {} ({} of {} reports new; {} passed, {} failed, {} error, {} skipped, {} flaky; {} changes)",
+            safe(summary.builder.as_bytes()),
+            summary.build,
+            summary.action,
+            added,
+            summary.reports.len(),
+            c.passed,
+            c.failed,
+            c.error,
+            c.skipped,
+            c.flaky,
+            summary.changes
+        ))
+    })?;
     for problem in &summary.new_problems {
         let who = if problem.started_by.is_empty() {
             "no change recorded".to_owned()

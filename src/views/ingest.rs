@@ -1,0 +1,42 @@
+//! `### ingest … --format json` (with `new_problems`): what an ingest did.
+
+use serde::Serialize;
+
+use crate::store::{Counts, Id};
+use crate::views::View;
+
+/// What an ingest did.
+#[derive(Clone, Debug, Serialize)]
+pub struct IngestSummary {
+    pub builder: String,
+    pub build: i64,
+    /// `created`, `added` (reports added to an existing build), `replaced` or `unchanged`.
+    pub action: &'static str,
+    pub reports: Vec<ReportSummary>,
+    pub counts: Counts,
+    pub changes: usize,
+    pub warnings: Vec<String>,
+    /// The Problems this build opened that are not intermittent: new breakage.
+    pub new_problems: Vec<NewProblem>,
+}
+
+impl View for IngestSummary {}
+
+/// A Problem a build opened.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewProblem {
+    pub id: Id,
+    pub test: String,
+    /// The authors of its starting changes.
+    pub started_by: Vec<String>,
+}
+
+/// One report of the ingest.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportSummary {
+    pub file: String,
+    pub parser: Option<&'static str>,
+    pub results: u64,
+    /// False when this report was already in the build (same content).
+    pub added: bool,
+}
