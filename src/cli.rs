@@ -299,4 +299,3 @@ pub struct LimitFlag {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 }
-

@@ -13,7 +13,9 @@ use crate::clock;
 use crate::durations;
 use crate::error::{Error, Result};
 use crate::runs;
-use crate::store::{ChangeRecord, Counts, Id, NewBuild, ResultRecord, Run, Store};
+use crate::store::{
+    self, ChangeRecord, Counts, Id, Location, NewBuild, OpenMode, ResultRecord, Run, Store,
+};
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, NewProblem, ReportSummary};
 use chrono::{DateTime, Utc};
@@ -46,6 +48,25 @@ pub struct IngestOptions {
     pub parser: Option<&'static dyn Format>,
     /// Compiler logs: the directory paths are made relative to.
     pub source_root: Option<String>,
+}
+
+/// `ingest`: reads and hashes every report first (an unreadable one stops it before the database
+/// is touched), then ingests them into the database at `location`, created when missing. A
+/// database that a failed first ingest created is removed again.
+pub fn ingest_inputs(
+    location: &Location,
+    options: &IngestOptions,
+    inputs: &[Input],
+) -> Result<IngestSummary> {
+    let reports = inputs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
+    let existed = store::exists(location);
+    let mut store = store::open(location, OpenMode::Create)?;
+    ingest(store.as_mut(), options, &reports).inspect_err(|_| {
+        if !existed {
+            drop(store);
+            store::remove_if_empty(location);
+        }
+    })
 }
 
 /// Ingests the reports into the build, in one transaction.

@@ -8,7 +8,6 @@ use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, Input};
 use crate::report::safe;
-use crate::store::{self, OpenMode};
 
 /// Record a build's test reports and compiler logs
 #[derive(Debug, clap::Args)]
@@ -114,25 +113,8 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     if stdin_count > 1 {
         return Err(Error::usage("standard input (`-`) can be read only once"));
     }
-    // Every report must be readable before the database is touched.
-    let reports = args
-        .files
-        .iter()
-        .map(|file| ingest::prepare(&Input::from_arg(file)))
-        .collect::<Result<Vec<_>>>()?;
-    let existed = store::exists(&ctx.db);
-    let mut store = ctx.open(OpenMode::Create)?;
-    let summary = match ingest::ingest(store.as_mut(), &options, &reports) {
-        Ok(summary) => summary,
-        Err(error) => {
-            // A first ingest that failed leaves no empty database behind.
-            if !existed {
-                drop(store);
-                store::remove_if_empty(&ctx.db);
-            }
-            return Err(error);
-        }
-    };
+    let inputs: Vec<Input> = args.files.iter().map(|f| Input::from_arg(f)).collect();
+    let summary = ingest::ingest_inputs(&ctx.db, &options, &inputs)?;
     for warning in &summary.warnings {
         let _ = writeln!(ctx.err, "warning: {warning}");
     }
