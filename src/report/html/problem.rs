@@ -1,0 +1,175 @@
+//! `problem-<id>.html`: a Problem's story, as `show` tells it.
+
+use std::fmt::Write;
+
+use super::escape::esc;
+use super::parts::{badge, builder_list, legend, rev, time, time_text, url};
+use super::shell::{shell, Links};
+use super::{Site, Story};
+
+pub(super) fn page(site: &Site, story: &Story, links: &Links) -> String {
+    let p = &story.problem;
+    let mut h = String::new();
+    w!(h, "<h1>Problem #{}: ", p.id);
+    links.test(&mut h, &p.test);
+    h.push_str("</h1>\n<p class=\"sub\">");
+    // `open`, `fixed` or `retired`: each has its tag class.
+    w!(h, "<span class=\"tag {0}\">{0}</span> ", p.state);
+    if p.intermittent {
+        h.push_str("<span class=\"tag int\">intermittent</span> ");
+    }
+    w!(h, "{} failing builds on ", p.failures);
+    builder_list(&mut h, &p.builders, links);
+    w!(
+        h,
+        ". First failed in {} #{} (",
+        esc(&p.first_failure.builder),
+        p.first_failure.build
+    );
+    time_text(&mut h, &p.first_failure.time);
+    h.push(')');
+    match &p.fixed {
+        Some(f) => {
+            w!(h, "; fixed in {} #{} (", esc(&f.builder), f.build);
+            time_text(&mut h, &f.time);
+            h.push_str(").");
+        }
+        None => {
+            w!(
+                h,
+                "; last failed in {} #{} (",
+                esc(&p.last_failure.builder),
+                p.last_failure.build
+            );
+            time_text(&mut h, &p.last_failure.time);
+            h.push_str(").");
+        }
+    }
+    h.push_str("</p>\n");
+    if let Some(m) = &p.message {
+        w!(h, "<pre class=\"message\">{}</pre>\n", esc(m));
+    }
+    if let Some(cluster) = &p.cluster {
+        w!(h, "<p class=\"sub\">Cause cluster {}</p>\n", esc(cluster));
+    }
+    if !p.links.is_empty() || !p.earlier_links.is_empty() {
+        h.push_str("<h2>Links</h2>\n<ul class=\"links\">\n");
+        for l in &p.links {
+            h.push_str("<li>");
+            url(&mut h, &l.url);
+            w!(h, " ({})</li>\n", l.state);
+        }
+        for l in &p.earlier_links {
+            w!(
+                h,
+                "<li>Fails again while Problem #{}'s bug is open: ",
+                l.problem
+            );
+            url(&mut h, &l.url);
+            h.push_str("</li>\n");
+        }
+        h.push_str("</ul>\n");
+    }
+    if !p.notes.is_empty() {
+        h.push_str("<h2>Notes</h2>\n<ul class=\"notes\">\n");
+        for n in &p.notes {
+            h.push_str("<li>");
+            time_text(&mut h, &n.time);
+            if let Some(author) = &n.author {
+                w!(h, " {}", esc(author));
+            }
+            w!(h, ": {}</li>\n", esc(&n.text));
+        }
+        h.push_str("</ul>\n");
+    }
+
+    h.push_str("<h2>Changes</h2>\n");
+    if story.changes.is_empty() {
+        h.push_str("<p class=\"empty\">No suspect changes are known (no blamelist).</p>\n");
+    }
+    for c in &story.changes {
+        let (class, words) = if c.role == "start" {
+            ("start", "started it")
+        } else {
+            ("fix", "fixed it")
+        };
+        w!(
+            h,
+            "<div class=\"change {class}\"><div class=\"head\"><b>{words}</b>"
+        );
+        rev(&mut h, Some(&c.revision));
+        if let Some(a) = &c.author {
+            w!(h, "<span>{}</span>", esc(a));
+        }
+        if let Some(t) = c.time {
+            h.push_str("<span class=\"muted small\">");
+            time(&mut h, t);
+            h.push_str("</span>");
+        }
+        h.push_str("</div>");
+        if let Some(comments) = &c.comments {
+            let (subject, body) = comments.trim().split_once('\n').unwrap_or((comments, ""));
+            w!(h, "<div class=\"subject\">{}</div>", esc(subject.trim()));
+            if !body.trim().is_empty() {
+                w!(h, "<pre>{}</pre>", esc(body.trim()));
+            }
+        }
+        h.push_str("</div>\n");
+    }
+
+    h.push_str("<h2>People</h2>\n");
+    if story.people.is_empty() {
+        h.push_str("<p class=\"empty\">Nobody is known.</p>\n");
+    } else {
+        h.push_str("<ul>");
+        for person in &story.people {
+            w!(
+                h,
+                "<li><b>{}</b> — {}",
+                esc(&person.name),
+                person.roles.join(" and ")
+            );
+            if let Some(chat) = &person.chat {
+                w!(h, " <span class=\"muted\">({})</span>", esc(chat));
+            }
+            h.push_str("</li>");
+        }
+        h.push_str("</ul>\n");
+    }
+
+    h.push_str("<h2>Timeline</h2>\n");
+    legend(&mut h);
+    for (builder, items) in &story.timeline {
+        h.push_str("<h3>");
+        links.builder(&mut h, builder);
+        h.push_str(
+            "</h3>\n<table class=\"list timeline\"><thead><tr><th>build</th><th>revision</th>\
+             <th>time</th><th>status</th><th class=\"wide\">message</th></tr></thead><tbody>\n",
+        );
+        let mut previous: Option<&str> = None;
+        for t in items {
+            w!(h, "<tr><td>#{}</td><td>", t.number);
+            rev(&mut h, t.revision.as_deref());
+            h.push_str("</td><td>");
+            time(&mut h, t.time);
+            h.push_str("</td><td>");
+            badge(&mut h, t.status, false);
+            h.push_str("</td><td class=\"wide\">");
+            match t.message.as_deref() {
+                Some(m) if previous == Some(m) => {
+                    h.push_str("<span class=\"muted\">the same message</span>")
+                }
+                Some(m) => {
+                    w!(h, "<pre>{}</pre>", esc(m));
+                }
+                None => {}
+            }
+            if t.message.is_some() {
+                previous = t.message.as_deref();
+            }
+            h.push_str("</td></tr>\n");
+        }
+        h.push_str("</tbody></table>\n");
+    }
+    shell(site, &format!("Problem {}", p.id), &h)
+}
