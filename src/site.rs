@@ -1,7 +1,8 @@
 //! The report's site (`report --html DIR`): the data of every page loaded from the store into a
 //! `report::html::Site`, rendered, and written to the directory.
 //!
-//! The flaky list is `flakiness::rank`'s, and the Problem pages tell `story::changes`.
+//! The flaky list is `flakiness::rank`'s, the Problem pages tell `story::changes`, and the
+//! "Recently fixed" list leaves intermittent Problems out, as `problems` does by default.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -151,11 +152,12 @@ pub fn load(
     })
 }
 
-/// The fixed Problems, most recently fixed first.
+/// The fixed Problems that were real breakage, most recently fixed first: an intermittent one (a
+/// flaky test's failures) is left out, as `problems` leaves it out by default.
 fn recently_fixed(views: &[ProblemView]) -> Vec<ProblemView> {
     let mut fixed: Vec<ProblemView> = views
         .iter()
-        .filter(|p| p.state == "fixed")
+        .filter(|p| p.state == "fixed" && !p.intermittent)
         .cloned()
         .collect();
     fixed.sort_by(|a, b| {

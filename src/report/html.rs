@@ -37,7 +37,7 @@ pub struct Site {
     pub branch: Option<String>,
     /// Open Problems, most recent last failure first (intermittent ones included).
     pub open: Vec<ProblemView>,
-    /// Recently fixed Problems, most recent first.
+    /// Recently fixed Problems that were real breakage (not intermittent), most recent first.
     pub fixed: Vec<ProblemView>,
     /// The most flaky tests, most flaky first.
     pub flaky: Vec<FlakyItem>,

@@ -144,6 +144,54 @@ fn the_site_shows_problems_flaky_tests_and_builders() {
     }
 }
 
+/// "Recently fixed" is real breakage: a flaky test's intermittent Problems are left out of it, as
+/// `problems` leaves them out; the test's own page still lists them, marked.
+#[test]
+fn recently_fixed_leaves_intermittent_problems_out() {
+    let (t, dir) = site();
+    let fixed = t.json(&["problems", "--fixed", "--intermittent"]);
+    let ids = |intermittent: bool| -> BTreeSet<String> {
+        fixed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["intermittent"] == intermittent)
+            .map(|p| p["id"].to_string())
+            .collect()
+    };
+    let (real, flaky) = (ids(false), ids(true));
+    assert!(
+        !real.is_empty() && !flaky.is_empty(),
+        "the sample history has both: {fixed:#}"
+    );
+    let index = read(&dir, "index.html");
+    let shown: BTreeSet<String> = index
+        .select(&select("h2#fixed + table tr.problem"))
+        .map(|row| row.value().attr("data-id").unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, real, "Recently fixed shows the real breakage only");
+
+    // The flaky test's page lists its intermittent Problems, each marked.
+    let flaky_test = "tests.test_network.test_retry_connection";
+    let page = index
+        .select(&select("#flaky-table a.test"))
+        .find(|a| text(*a) == flaky_test)
+        .and_then(|a| a.value().attr("href"))
+        .expect("a link to the flaky test's page");
+    let page = read(&dir, page);
+    for id in &flaky {
+        let row = page
+            .select(&select(&format!("tr.problem[data-id=\"{id}\"]")))
+            .next()
+            .unwrap_or_else(|| panic!("Problem {id} on {flaky_test}'s page"));
+        assert!(
+            row.select(&select(".tag.int")).next().is_some(),
+            "Problem {id} is marked intermittent: {}",
+            row.html()
+        );
+    }
+}
+
 #[test]
 fn every_link_resolves_and_nothing_comes_from_the_network() {
     let (_t, dir) = site();

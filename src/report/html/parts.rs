@@ -201,6 +201,9 @@ pub(super) fn problem_table(h: &mut String, problems: &[&ProblemView], links: &L
         if p.state == "fixed" {
             h.push_str(" <span class=\"tag fixed\">fixed</span>");
         }
+        if p.intermittent {
+            h.push_str(" <span class=\"tag int\">intermittent</span>");
+        }
         h.push_str("</td><td>");
         links.test(h, &p.test);
         h.push_str("</td><td>");
