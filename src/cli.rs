@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::report::{Out, OutputFormat};
 use crate::settings::Settings;
 use crate::store::{self, Location, OpenMode, Store};
+use crate::views::candidates::Candidates;
 
 mod builders;
 mod builds;
@@ -260,7 +261,7 @@ pub fn with_candidates<T>(
 ) -> Result<T> {
     outcome.or_else(|error| {
         if let (Some(candidates), OutputFormat::Json) = (&error.candidates, format) {
-            out.json(&serde_json::json!({ "candidates": candidates }))?;
+            out.json(&Candidates { candidates })?;
         }
         Err(error)
     })

@@ -13,6 +13,7 @@ use crate::store::{BuildRef, ChangeRef};
 
 pub mod builders;
 pub mod builds;
+pub mod candidates;
 pub mod clusters;
 pub mod copy;
 pub mod flaky;
