@@ -9,7 +9,9 @@ use crate::views::clusters::ClusterView;
 
 /// List groups of failures that share one cause, across tests and builders
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("limit", |a| a.help("At most this many clusters, the largest first")),
+    after_help = "\
 Examples:
   probtrack clusters                      # every failure on the listing branch, by cause
   probtrack clusters --open               # only failures of open Problems
@@ -17,7 +19,8 @@ Examples:
 
 A cause is a failure's message with what varies masked (numbers, hex addresses, temporary paths,
 dates, durations), followed by the stack frames of its traceback: one broken fixture that fails 40
-tests is one line. `problems` and `show` print each Problem's cluster id.")]
+tests is one line. `problems` and `show` print each Problem's cluster id."
+)]
 pub struct Args {
     /// Only failures that belong to open Problems (from each one's first failure on its builders)
     #[arg(long)]

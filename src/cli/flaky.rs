@@ -12,7 +12,9 @@ use crate::views::flaky::FlakyView;
 
 /// Rank tests by the evidence that they fail intermittently (a quarantine list with --format list)
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("limit", |a| a.help("At most this many tests")),
+    after_help = "\
 Examples:
   probtrack flaky
   probtrack flaky --builder linux-py312 --window 50 --format json
@@ -20,7 +22,8 @@ Examples:
 
 Evidence, strongest first: retry flakes (failed, then passed within a build), one revision that both
 passed and failed on a builder, and flips between pass and fail that no Problem explains, weighted
-towards recent runs. See docs/flaky.md for the score and its defaults.")]
+towards recent runs. See docs/flaky.md for the score and its defaults."
+)]
 pub struct Args {
     /// Runs per builder to look at, the most recent
     #[arg(long, default_value_t = 100, value_name = "N")]

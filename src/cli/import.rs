@@ -10,14 +10,17 @@ use crate::store::OpenMode;
 
 /// Import a history of reports laid out as DIR/BUILDER/NUMBER.EXT or DIR/BUILDER/NUMBER/*
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("format", |a| a.help("Output format of the summary")),
+    after_help = "\
 Examples:
   probtrack import history/                  # with history/builds.tsv and revisions.tsv
   probtrack import --git ~/src/project ci-artifacts/
 
 Optional DIR/builds.tsv (builder, number, revision, author, timestamp, changes) gives each build's
 revision, time and blamelist; DIR/revisions.tsv (revision, author, timestamp, parent) the changes'
-authors. Builds go in in time order, each whole or not at all; rerunning skips builds already present.")]
+authors. Builds go in in time order, each whole or not at all; rerunning skips builds already present."
+)]
 pub struct Args {
     /// The directory to import
     dir: PathBuf,

@@ -11,14 +11,17 @@ use crate::report::safe;
 
 /// Record a build's test reports and compiler logs
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("format", |a| a.help("Output format of the summary")),
+    after_help = "\
 Examples:
   probtrack ingest --builder linux-py312 --build 1041 --revision 3f2a9c1 --git . junit.xml
   trial mypkg 2>&1 | probtrack ingest --builder trial --build 7 --parser trial -
   probtrack ingest --builder linux --build 12 --change 3f2a9c1:\"Ada <ada@example.org>\" out/*.xml
 
 Ingesting the same report into the same build again changes nothing; other reports for the same
-build add to it. A report that cannot be parsed changes nothing and exits 3.")]
+build add to it. A report that cannot be parsed changes nothing and exits 3."
+)]
 pub struct Args {
     /// The builder (CI job) that ran the build
     #[arg(long, value_name = "NAME")]

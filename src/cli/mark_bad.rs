@@ -9,7 +9,9 @@ use crate::views::mark_bad::RangeView;
 
 /// Mark a builder's builds as known-bad: their results open no Problems and count as no flakiness
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("format", |a| a.help("Output format (with --list)")),
+    after_help = "\
 Examples:
   probtrack mark-bad --builder linux --from 120 --to 124 --reason \"NFS outage\"
   probtrack mark-bad --builder macos --from 88 --reason \"runner image broken\"   # and every later build
@@ -17,7 +19,8 @@ Examples:
 
 An infrastructure outage is nobody's change. The builds' results stay (history shows them), but
 Problems and flakiness ignore them; the Problems of the builder's tests are recomputed at once,
-keeping their ids. `probtrack unmark-bad --builder B --from N` reverses it.")]
+keeping their ids. `probtrack unmark-bad --builder B --from N` reverses it."
+)]
 pub struct MarkArgs {
     /// The builder
     #[arg(long, value_name = "NAME", required_unless_present = "list")]

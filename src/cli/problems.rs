@@ -12,13 +12,16 @@ use crate::views::problems::ProblemView;
 
 /// List Problems: runs of consecutive failures of one test, with who started and fixed them
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    mut_arg("limit", |a| a.help("At most this many Problems, newest first")),
+    after_help = "\
 Examples:
   probtrack problems                      # open Problems that are real breakage
   probtrack problems --all --intermittent # everything, flaky ones included
   probtrack problems --user ada@example.org --format json
 
-By default intermittent Problems (a flaky test's failures) are left out; --intermittent shows them.")]
+By default intermittent Problems (a flaky test's failures) are left out; --intermittent shows them."
+)]
 pub struct Args {
     /// Open Problems only (the default)
     #[arg(long, group = "state")]
