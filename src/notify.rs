@@ -218,11 +218,7 @@ pub fn run(
                     .remove(&p.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|l| LinkView {
-                        url: l.url,
-                        state: if l.open { "open" } else { "closed" },
-                        time: clock::rfc3339(l.added_at),
-                    })
+                    .map(LinkView::from)
                     .collect();
                 earlier = crate::triage::earlier_links(store, p)?;
                 annotated = true;

@@ -14,17 +14,7 @@ pub fn write<T>(
     store: &mut dyn Store,
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
 ) -> Result<T> {
-    store.begin_write()?;
-    match work(store) {
-        Ok(value) => {
-            store.commit()?;
-            Ok(value)
-        }
-        Err(error) => {
-            let _ = store.rollback();
-            Err(error)
-        }
-    }
+    run(store, work, true)
 }
 
 /// Runs `work` as [`write`] does, but rolls it back whatever happens: what it would do, said and
@@ -33,10 +23,22 @@ pub fn dry_run<T>(
     store: &mut dyn Store,
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
 ) -> Result<T> {
+    run(store, work, false)
+}
+
+fn run<T>(
+    store: &mut dyn Store,
+    work: impl FnOnce(&mut dyn Store) -> Result<T>,
+    commit: bool,
+) -> Result<T> {
     store.begin_write()?;
     match work(store) {
         Ok(value) => {
-            store.rollback()?;
+            if commit {
+                store.commit()?;
+            } else {
+                store.rollback()?;
+            }
             Ok(value)
         }
         Err(error) => {

@@ -151,11 +151,7 @@ pub fn annotate(
             .remove(&record.id)
             .unwrap_or_default()
             .into_iter()
-            .map(|l| LinkView {
-                url: l.url,
-                state: if l.open { "open" } else { "closed" },
-                time: clock::rfc3339(l.added_at),
-            })
+            .map(LinkView::from)
             .collect();
         view.notes = notes
             .remove(&record.id)

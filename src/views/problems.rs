@@ -2,9 +2,10 @@
 
 use serde::Serialize;
 
+use crate::clock;
 use crate::report::lossy;
 use crate::settings::Settings;
-use crate::store::{ChangeRef, ProblemRecord};
+use crate::store::{ChangeRef, LinkRecord, ProblemRecord};
 use crate::views::{shorten, BuildAt, ChangeView, MESSAGE_LEN};
 
 /// One Problem, as `problems` lists it.
@@ -50,6 +51,16 @@ pub struct LinkView {
     /// `open` or `closed`.
     pub state: &'static str,
     pub time: String,
+}
+
+impl From<LinkRecord> for LinkView {
+    fn from(l: LinkRecord) -> Self {
+        LinkView {
+            url: l.url,
+            state: if l.open { "open" } else { "closed" },
+            time: clock::rfc3339(l.added_at),
+        }
+    }
 }
 
 /// `{text, author, time}`.
