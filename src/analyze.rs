@@ -12,6 +12,7 @@ use probtrack_parsers::Status;
 use crate::runs;
 use crate::store::{Id, LaneBuild, Run};
 
+pub mod changepoint;
 pub mod clusters;
 pub mod flaky;
 pub mod problems;

@@ -1,0 +1,593 @@
+//! Change points in a build metric's series: the steps that become metric Problems.
+//!
+//! Pure functions, like the rest of `analyze`: a series is a slice of values in build order (one
+//! value per build of one lane: a builder on a branch), and the answer is a list of
+//! [`ChangePoint`]s. No SQL, no I/O, no clock. `docs/metrics.md` documents the method; in short:
+//!
+//! **Noise.** The scale σ of the noise is estimated robustly from the differences of consecutive
+//! values, `σ = median(|xᵢ₊₁ − xᵢ|) / (√2 · Φ⁻¹(¾))`, over the last [`Params::scale_window`]
+//! builds, leaving out the differences across a step already found: a step moves one
+//! difference, an outlier two, so neither moves the median much.
+//!
+//! **Levels.** The level of a run of builds is its Huber M-estimate of location at that scale
+//! (tuning constant [`HUBER_K`] = 1.345σ: 95% as efficient as the mean under normal noise, and an
+//! outlier moves it by at most 1.345σ/n), so that heavy-tailed noise does not make steps.
+//!
+//! **Test.** A step at build τ compares the level of the builds before it (since the previous
+//! step, at most [`Params::window`] of them, at least [`Params::min_before`]) with the level of
+//! the builds from τ to the newest one (at least [`Params::min_after`]):
+//! `z = (level_after − level_before) / (σ · √(v · (1/n_before + 1/n_after)))`, where v = 1.0526
+//! is the Huber estimate's variance factor under normal noise. The detector reads the series as
+//! it grew, build by build, and at each build takes the τ with the largest |z|; a step is
+//! confirmed at the first build where that |z| reaches [`Params::threshold`] and the relative
+//! change reaches [`Params::min_change`] (a per-metric threshold). Each step found becomes the
+//! start of a new level, and the scan goes on from there, so a series with several steps (a
+//! regression and its fix) yields each of them. This is binary segmentation, as E-Divisive (the
+//! method of Apache Otava) does, with two differences: the two sides are compared by robust
+//! levels and a noise scale taken from the whole recent history, not by a mean-based t-test of
+//! the two windows alone; and the scan runs forward, so what a build confirmed stays confirmed
+//! when later builds arrive (a Problem once opened is not withdrawn by the next build's noise).
+//!
+//! **Place.** Once the series has gone on past a step, its place is looked at again with the
+//! builds on both sides (up to the neighbouring steps): the τ within [`Params::min_after`] builds
+//! of where it was confirmed with the largest |z|. [`ChangePoint::index`] is that place, and
+//! [`ChangePoint::index_at_confirmation`] the place as first confirmed.
+//!
+//! **Across builders.** [`group_steps`] puts together the steps of one series on several
+//! builders that one change explains (same sign, overlapping suspect changes) and narrows their
+//! suspects as test Problems are narrowed ([`super::problems::narrow`]).
+
+use probtrack_parsers::metrics::Direction;
+
+/// The Huber tuning constant, in units of the noise scale.
+pub const HUBER_K: f64 = 1.345;
+/// The variance of the Huber location estimate relative to the mean's, under normal noise.
+const HUBER_VARIANCE: f64 = 1.0526;
+/// √2 · Φ⁻¹(¾): median(|xᵢ₊₁ − xᵢ|) of unit normal noise.
+const DIFF_MAD: f64 = 0.953_872;
+
+/// The detector's parameters (per metric, from the settings).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    /// The |z| a step needs to be confirmed.
+    pub threshold: f64,
+    /// The builds at the new level a step needs before it is confirmed (the fewest builds to
+    /// confirmation).
+    pub min_after: usize,
+    /// The builds at the old level a step needs to be tested.
+    pub min_before: usize,
+    /// At most this many builds on each side of a step are compared.
+    pub window: usize,
+    /// The noise scale is estimated over this many of the latest builds.
+    pub scale_window: usize,
+    /// The smallest relative change (|after / before − 1|) that is a step; 0 for any.
+    pub min_change: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            threshold: 5.0,
+            min_after: 3,
+            min_before: 5,
+            window: 40,
+            scale_window: 200,
+            min_change: 0.0,
+        }
+    }
+}
+
+/// Whether a step made the series worse or better, given its direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StepKind {
+    Regression,
+    Improvement,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Regression => "regression",
+            StepKind::Improvement => "improvement",
+        }
+    }
+}
+
+/// One step in a series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangePoint {
+    /// The first build (index into the series) at the new level; `index − 1` is the last build
+    /// before the step. The suspects are the changes between those two builds.
+    pub index: usize,
+    /// Where the step was placed when it was confirmed.
+    pub index_at_confirmation: usize,
+    /// The build whose value confirmed the step.
+    pub confirmed_at: usize,
+    /// The levels before and after (Huber estimates, over at most `window` builds each).
+    pub before: f64,
+    pub after: f64,
+    /// The test statistic at `index`, in units of its standard error (signed: + for a rise).
+    pub z: f64,
+    /// The noise scale the step was measured against.
+    pub sigma: f64,
+    pub kind: StepKind,
+}
+
+impl ChangePoint {
+    /// `after / before − 1` (NaN when `before` is 0).
+    pub fn relative_change(&self) -> f64 {
+        relative(self.before, self.after)
+    }
+}
+
+fn relative(before: f64, after: f64) -> f64 {
+    if before == 0.0 {
+        f64::NAN
+    } else {
+        after / before - 1.0
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The Huber M-estimate of location of `values` at scale `sigma` (their median where σ is 0).
+pub fn huber_location(values: &[f64], sigma: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    let mut mu = median(&mut sorted);
+    if !(sigma > 0.0) || values.len() < 2 {
+        return mu;
+    }
+    let k = HUBER_K * sigma;
+    for _ in 0..30 {
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for &x in values {
+            let r = (x - mu).abs();
+            let w = if r <= k { 1.0 } else { k / r };
+            num += w * x;
+            den += w;
+        }
+        let next = num / den;
+        let done = (next - mu).abs() <= 1e-9 * sigma;
+        mu = next;
+        if done {
+            break;
+        }
+    }
+    mu
+}
+
+/// The robust noise scale of `values` from their consecutive differences, leaving out the
+/// differences that straddle a step (`breaks`: indexes of first builds at a new level).
+pub fn noise_scale(values: &[f64], breaks: &[usize], offset: usize) -> f64 {
+    let mut diffs: Vec<f64> = values
+        .windows(2)
+        .enumerate()
+        .filter(|(i, _)| !breaks.contains(&(offset + i + 1)))
+        .map(|(_, w)| (w[1] - w[0]).abs())
+        .collect();
+    median(&mut diffs) / DIFF_MAD
+}
+
+/// The test of a step at `tau`: the levels of `left` and `right` and their z.
+struct Split {
+    tau: usize,
+    before: f64,
+    after: f64,
+    z: f64,
+}
+
+fn split(values: &[f64], left: std::ops::Range<usize>, right: std::ops::Range<usize>, sigma: f64) -> Split {
+    let before = huber_location(&values[left.clone()], sigma);
+    let after = huber_location(&values[right.clone()], sigma);
+    let nl = left.len() as f64;
+    let nr = right.len() as f64;
+    let se = sigma * (HUBER_VARIANCE * (1.0 / nl + 1.0 / nr)).sqrt();
+    let diff = after - before;
+    let z = if se > 0.0 {
+        diff / se
+    } else if diff == 0.0 {
+        0.0
+    } else {
+        diff.signum() * f64::INFINITY
+    };
+    Split {
+        tau: right.start,
+        before,
+        after,
+        z,
+    }
+}
+
+/// Whether the builds after a step stay at its new level: the first of them, and all but fewer
+/// than a quarter of the rest (none of 3 or 4, one of 5 to 8, …), lie on the new level's side of
+/// the midpoint between the two. A majority of outliers among the few builds after a candidate
+/// moves its robust level, but not this count, so two wild builds out of three confirm nothing;
+/// and a step starts at a build that shows it.
+fn sustained(after: &[f64], split: &Split) -> bool {
+    let mid = (split.before + split.after) / 2.0;
+    let rise = split.after > split.before;
+    let strays = |v: &f64| if rise { *v <= mid } else { *v >= mid };
+    if after.first().is_none_or(strays) {
+        return false;
+    }
+    let stray = after.iter().filter(|v| strays(v)).count();
+    stray <= after.len().saturating_sub(1) / 4
+}
+
+/// The scale used at a build: the estimate, floored so that a series that never varies (a count
+/// of allocations) still has a finite z for a real change, and never a division by zero.
+fn floored(sigma: f64, level: f64) -> f64 {
+    let floor = (level.abs() * 1e-9).max(f64::MIN_POSITIVE);
+    if sigma.is_finite() {
+        sigma.max(floor)
+    } else {
+        floor
+    }
+}
+
+/// The steps in `values` (one value per build, oldest first). Values that are not finite are
+/// read past (they neither start nor confirm a step); indexes are into `values` as given.
+pub fn detect(values: &[f64], direction: Direction, params: &Params) -> Vec<ChangePoint> {
+    let kept: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_finite()).collect();
+    let x: Vec<f64> = kept.iter().map(|&i| values[i]).collect();
+    let mut steps = detect_finite(&x, direction, params);
+    for step in &mut steps {
+        step.index = kept[step.index];
+        step.index_at_confirmation = kept[step.index_at_confirmation];
+        step.confirmed_at = kept[step.confirmed_at];
+    }
+    steps
+}
+
+fn kind_of(direction: Direction, rise: bool) -> StepKind {
+    match (direction, rise) {
+        (Direction::LowerIsBetter, true) | (Direction::HigherIsBetter, false) => {
+            StepKind::Regression
+        }
+        _ => StepKind::Improvement,
+    }
+}
+
+fn detect_finite(x: &[f64], direction: Direction, params: &Params) -> Vec<ChangePoint> {
+    let min_before = params.min_before.max(2);
+    let min_after = params.min_after.max(1);
+    let window = params.window.max(min_before).max(min_after);
+    let mut steps: Vec<ChangePoint> = Vec::new();
+    let mut breaks: Vec<usize> = Vec::new();
+    let mut start = 0usize;
+    for end in 1..=x.len() {
+        // The candidates: τ with at least min_before builds since `start` before it and at least
+        // min_after builds from it to `end`, the right side at most `window` long.
+        let first = (start + min_before).max(end.saturating_sub(window));
+        if end < min_after || first > end - min_after {
+            continue;
+        }
+        let scale_from = end.saturating_sub(params.scale_window.max(8));
+        let raw_sigma = noise_scale(&x[scale_from..end], &breaks, scale_from);
+        let mut best: Option<Split> = None;
+        for tau in first..=end - min_after {
+            let left = tau.saturating_sub(window).max(start)..tau;
+            let sigma = floored(raw_sigma, x[tau - 1]);
+            let s = split(x, left, tau..end, sigma);
+            if !sustained(&x[tau..end], &s) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|b| s.z.abs() > b.z.abs()) {
+                best = Some(s);
+            }
+        }
+        let Some(best) = best else { continue };
+        let change = relative(best.before, best.after);
+        let big_enough = params.min_change <= 0.0 || change.abs() >= params.min_change;
+        if best.z.abs() >= params.threshold && big_enough {
+            let sigma = floored(raw_sigma, best.before);
+            steps.push(ChangePoint {
+                index: best.tau,
+                index_at_confirmation: best.tau,
+                confirmed_at: end - 1,
+                before: best.before,
+                after: best.after,
+                z: best.z,
+                sigma,
+                kind: kind_of(direction, best.after > best.before),
+            });
+            breaks.push(best.tau);
+            start = best.tau;
+        }
+    }
+    refine(x, &mut steps, direction, params, min_before, window);
+    steps
+}
+
+/// Places each step again with the builds on both sides, up to its neighbours.
+fn refine(
+    x: &[f64],
+    steps: &mut [ChangePoint],
+    direction: Direction,
+    params: &Params,
+    min_before: usize,
+    window: usize,
+) {
+    let n = x.len();
+    let starts: Vec<usize> = steps.iter().map(|s| s.index).collect();
+    for i in 0..steps.len() {
+        let prev = if i == 0 { 0 } else { starts[i - 1] };
+        let next = starts.get(i + 1).copied().unwrap_or(n);
+        let at = starts[i];
+        let lo = at.saturating_sub(params.min_after).max(prev + min_before.min(at - prev));
+        let hi = (at + params.min_after).min(next.saturating_sub(1));
+        let sigma = steps[i].sigma;
+        let mut best: Option<Split> = None;
+        for tau in lo..=hi.max(lo) {
+            if tau <= prev || tau >= next {
+                continue;
+            }
+            let left = tau.saturating_sub(window).max(prev)..tau;
+            let right = tau..(tau + window).min(next);
+            let s = split(x, left, right.clone(), sigma);
+            if !sustained(&x[right], &s) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|b| s.z.abs() > b.z.abs() + 1e-12) {
+                best = Some(s);
+            }
+        }
+        if let Some(best) = best {
+            // Only a step of the same sign counts as the same step.
+            if (best.after > best.before) == (steps[i].after > steps[i].before) {
+                steps[i].index = best.tau;
+                steps[i].before = best.before;
+                steps[i].after = best.after;
+                steps[i].z = best.z;
+                steps[i].kind = kind_of(direction, best.after > best.before);
+            }
+        }
+    }
+}
+
+/// One builder's step of a series, as [`group_steps`] takes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneStep<L, C> {
+    /// The lane (builder on a branch) it was found on.
+    pub lane: L,
+    pub kind: StepKind,
+    /// The changes between the last build before the step and the first build after it (that
+    /// build's blamelist, and those of any builds in between).
+    pub changes: Vec<C>,
+    /// When it was confirmed, to choose which step opened a group (its changes are the
+    /// suspects when the others share none).
+    pub confirmed: i64,
+}
+
+/// Steps of one series on several lanes that one change explains.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepGroup<C> {
+    /// Indexes into the steps given to [`group_steps`], the opening one first.
+    pub members: Vec<usize>,
+    pub kind: StepKind,
+    /// The changes every member that has any agrees on (else the opening member's).
+    pub suspects: Vec<C>,
+}
+
+/// Groups the steps of one series across lanes: steps of the same kind whose changes overlap
+/// (directly or through another step) are one step, at most one per lane (a second step of a
+/// lane that would join starts its own group). The suspects are narrowed as test Problems'
+/// are: the changes all members agree on, else those of the step confirmed first.
+pub fn group_steps<L: PartialEq, C: Clone + PartialEq>(steps: &[LaneStep<L, C>]) -> Vec<StepGroup<C>> {
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    order.sort_by_key(|&i| (steps[i].confirmed, i));
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for &i in &order {
+        let step = &steps[i];
+        let joins = groups.iter().position(|g| {
+            steps[g[0]].kind == step.kind
+                && !g.iter().any(|&m| steps[m].lane == step.lane)
+                && g.iter()
+                    .any(|&m| steps[m].changes.iter().any(|c| step.changes.contains(c)))
+        });
+        match joins {
+            Some(g) => groups[g].push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|members| {
+            let windows: Vec<(bool, Vec<C>)> = members
+                .iter()
+                .map(|&m| (!steps[m].changes.is_empty(), steps[m].changes.clone()))
+                .collect();
+            let opening = &steps[members[0]].changes;
+            StepGroup {
+                kind: steps[members[0]].kind,
+                suspects: super::problems::narrow(&windows, opening),
+                members,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random generator (xorshift) and its normal deviates, so that the
+    /// tests need no crate and always see the same noise.
+    struct Noise(u64);
+
+    impl Noise {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        }
+
+        fn normal(&mut self) -> f64 {
+            let (u, v) = (self.uniform(), self.uniform());
+            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        }
+    }
+
+    fn series(seed: u64, len: usize, steps: &[(usize, f64)]) -> Vec<f64> {
+        let mut noise = Noise(seed);
+        (0..len)
+            .map(|i| {
+                let level: f64 = steps.iter().filter(|(at, _)| i >= *at).map(|(_, d)| d).sum();
+                100.0 + level + noise.normal()
+            })
+            .collect()
+    }
+
+    fn lower() -> Direction {
+        Direction::LowerIsBetter
+    }
+
+    #[test]
+    fn a_big_step_is_found_at_its_place_within_a_few_builds() {
+        let x = series(7, 80, &[(40, 6.0)]);
+        let steps = detect(&x, lower(), &Params::default());
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        let step = &steps[0];
+        assert_eq!(step.index, 40);
+        assert!((40..=45).contains(&step.confirmed_at), "{step:?}");
+        assert_eq!(step.kind, StepKind::Regression);
+        assert!((step.after - step.before - 6.0).abs() < 1.0, "{step:?}");
+        assert!((step.relative_change() - 0.06).abs() < 0.01);
+    }
+
+    #[test]
+    fn pure_noise_gives_no_step() {
+        for seed in 1..20 {
+            let x = series(seed, 300, &[]);
+            let steps = detect(&x, lower(), &Params::default());
+            assert!(steps.is_empty(), "seed {seed}: {steps:?}");
+        }
+    }
+
+    #[test]
+    fn outliers_alone_make_no_step() {
+        let mut x = series(3, 120, &[]);
+        for i in [20, 50, 51, 90, 91, 93] {
+            x[i] += 40.0;
+        }
+        assert_eq!(detect(&x, lower(), &Params::default()), vec![]);
+    }
+
+    #[test]
+    fn a_regression_and_its_fix_are_two_steps_of_opposite_kinds() {
+        let x = series(11, 100, &[(30, 8.0), (60, -8.0)]);
+        let steps = detect(&x, lower(), &Params::default());
+        let found: Vec<(usize, StepKind)> = steps.iter().map(|s| (s.index, s.kind)).collect();
+        assert_eq!(
+            found,
+            vec![(30, StepKind::Regression), (60, StepKind::Improvement)]
+        );
+        // Higher is better: the same rise is an improvement.
+        let steps = detect(&x, Direction::HigherIsBetter, &Params::default());
+        assert_eq!(steps[0].kind, StepKind::Improvement);
+        assert_eq!(steps[1].kind, StepKind::Regression);
+    }
+
+    #[test]
+    fn what_a_build_confirmed_stays_confirmed() {
+        let x = series(5, 90, &[(30, 5.0), (55, 4.0)]);
+        let all = detect(&x, lower(), &Params::default());
+        assert!(!all.is_empty());
+        for end in 1..=x.len() {
+            let prefix = detect(&x[..end], lower(), &Params::default());
+            let confirmed: Vec<usize> = all
+                .iter()
+                .filter(|s| s.confirmed_at < end)
+                .map(|s| s.confirmed_at)
+                .collect();
+            let seen: Vec<usize> = prefix.iter().map(|s| s.confirmed_at).collect();
+            assert_eq!(seen, confirmed, "prefix of {end}");
+        }
+    }
+
+    #[test]
+    fn min_change_is_a_per_metric_floor() {
+        let x = series(9, 80, &[(40, 6.0)]);
+        let params = Params {
+            min_change: 0.10,
+            ..Params::default()
+        };
+        assert!(detect(&x, lower(), &params).is_empty());
+    }
+
+    #[test]
+    fn a_constant_series_steps_on_any_lasting_change_and_ignores_a_blip() {
+        let mut x = vec![1.0; 20];
+        x.extend(vec![198.0; 5]);
+        let steps = detect(&x, lower(), &Params::default());
+        assert_eq!(steps.len(), 1);
+        assert_eq!((steps[0].index, steps[0].confirmed_at), (20, 22));
+        let mut blip = vec![1.0; 30];
+        blip[10] = 5.0;
+        assert!(detect(&blip, lower(), &Params::default()).is_empty());
+    }
+
+    #[test]
+    fn values_that_are_not_finite_are_read_past() {
+        let mut x = series(13, 60, &[(30, 8.0)]);
+        x[10] = f64::NAN;
+        x[31] = f64::INFINITY;
+        let steps = detect(&x, lower(), &Params::default());
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].index, 30);
+        assert!(detect(&[], lower(), &Params::default()).is_empty());
+        assert!(detect(&[f64::NAN; 10], lower(), &Params::default()).is_empty());
+    }
+
+    #[test]
+    fn huber_resists_an_outlier_and_the_scale_a_step() {
+        assert!((huber_location(&[1.0, 1.1, 0.9, 1.0, 50.0], 0.1) - 1.0).abs() < 0.1);
+        assert_eq!(huber_location(&[3.0, 1.0, 2.0], 0.0), 2.0);
+        let x = series(17, 200, &[(100, 30.0)]);
+        let sigma = noise_scale(&x, &[], 0);
+        assert!((0.8..1.25).contains(&sigma), "{sigma}");
+    }
+
+    #[test]
+    fn steps_across_builders_narrow_to_the_change_they_share() {
+        let step = |lane: &'static str, changes: &[&'static str], confirmed: i64| LaneStep {
+            lane,
+            kind: StepKind::Regression,
+            changes: changes.to_vec(),
+            confirmed,
+        };
+        let steps = vec![
+            step("a", &["c1", "c2", "c3"], 10),
+            step("b", &["c3", "c4"], 12),
+            step("c", &["c9"], 11),
+            LaneStep {
+                kind: StepKind::Improvement,
+                ..step("d", &["c3"], 9)
+            },
+        ];
+        let groups = group_steps(&steps);
+        assert_eq!(groups.len(), 3, "{groups:?}");
+        assert_eq!(groups[0].members, vec![3]);
+        assert_eq!(groups[0].kind, StepKind::Improvement);
+        assert_eq!(groups[1].members, vec![0, 1]);
+        assert_eq!(groups[1].suspects, vec!["c3"]);
+        assert_eq!(groups[2].members, vec![2]);
+        assert_eq!(groups[2].suspects, vec!["c9"]);
+        // Two steps of one lane never share a group.
+        let steps = vec![step("a", &["c1"], 1), step("a", &["c1", "c2"], 2)];
+        assert_eq!(group_steps(&steps).len(), 2);
+    }
+}
