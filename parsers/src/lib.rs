@@ -12,6 +12,7 @@ mod error;
 mod format;
 mod gcc;
 mod junit;
+pub mod metrics;
 mod model;
 #[cfg(test)]
 mod robustness_tests;

@@ -1,0 +1,153 @@
+//! The change-point detector and the grouping of steps across builders, over JSON lines, for
+//! `scripts/bench-metrics` (the accuracy benchmark of `docs/performance.md`). It stands in for
+//! the CLI path that comes when metrics are stored: `probtrack ingest --metric` and `probtrack
+//! metric NAME` will call the same `analyze::changepoint` functions on a lane's stored series.
+//!
+//! usage: changepoints < tasks.jsonl > answers.jsonl
+//!
+//! Each input line is one task, answered by one output line with the same `id`:
+//!
+//! * `{"id": …, "detect": [values…], "direction": "lower"|"higher", "params": {…}}` →
+//!   `{"id": …, "steps": [{"index", "index_at_confirmation", "confirmed_at", "before", "after",
+//!   "z", "kind"}]}`. `params` may set any of `threshold`, `min_after`, `min_before`, `window`,
+//!   `scale_window`, `min_change` (the others keep their defaults).
+//! * `{"id": …, "group": [{"lane", "kind", "changes": […], "confirmed"}]}` → `{"id": …,
+//!   "groups": [{"members": […], "kind", "suspects": […]}]}`.
+//! * `{"id": …, "defaults": true}` → `{"id": …, "params": {…}}`: the default parameters.
+
+use std::io::{self, BufRead, BufWriter, Write};
+
+use probtrack::analyze::changepoint::{detect, group_steps, LaneStep, Params, StepKind};
+use probtrack_parsers::metrics::Direction;
+use serde_json::{json, Value};
+
+fn params_json(p: &Params) -> Value {
+    json!({
+        "threshold": p.threshold,
+        "min_after": p.min_after,
+        "min_before": p.min_before,
+        "window": p.window,
+        "scale_window": p.scale_window,
+        "min_change": p.min_change,
+    })
+}
+
+fn params_from(value: Option<&Value>) -> Params {
+    let mut p = Params::default();
+    let Some(v) = value else { return p };
+    let num = |key: &str| v.get(key).and_then(Value::as_f64);
+    if let Some(x) = num("threshold") {
+        p.threshold = x;
+    }
+    if let Some(x) = num("min_change") {
+        p.min_change = x;
+    }
+    let int = |key: &str| v.get(key).and_then(Value::as_u64).map(|x| x as usize);
+    if let Some(x) = int("min_after") {
+        p.min_after = x;
+    }
+    if let Some(x) = int("min_before") {
+        p.min_before = x;
+    }
+    if let Some(x) = int("window") {
+        p.window = x;
+    }
+    if let Some(x) = int("scale_window") {
+        p.scale_window = x;
+    }
+    p
+}
+
+fn kind_from(text: &str) -> StepKind {
+    if text == "improvement" {
+        StepKind::Improvement
+    } else {
+        StepKind::Regression
+    }
+}
+
+fn answer(task: &Value) -> Result<Value, String> {
+    let id = task.get("id").cloned().unwrap_or(Value::Null);
+    if task.get("defaults").is_some() {
+        return Ok(json!({"id": id, "params": params_json(&Params::default())}));
+    }
+    if let Some(values) = task.get("detect") {
+        let values: Vec<f64> = values
+            .as_array()
+            .ok_or("`detect` is not an array")?
+            .iter()
+            .map(|v| v.as_f64().unwrap_or(f64::NAN))
+            .collect();
+        let direction: Direction = task
+            .get("direction")
+            .and_then(Value::as_str)
+            .unwrap_or("lower")
+            .parse()?;
+        let params = params_from(task.get("params"));
+        let steps: Vec<Value> = detect(&values, direction, &params)
+            .iter()
+            .map(|s| {
+                json!({
+                    "index": s.index,
+                    "index_at_confirmation": s.index_at_confirmation,
+                    "confirmed_at": s.confirmed_at,
+                    "before": s.before,
+                    "after": s.after,
+                    "z": s.z,
+                    "kind": s.kind.as_str(),
+                })
+            })
+            .collect();
+        return Ok(json!({"id": id, "steps": steps}));
+    }
+    if let Some(steps) = task.get("group") {
+        let steps: Vec<LaneStep<Value, Value>> = steps
+            .as_array()
+            .ok_or("`group` is not an array")?
+            .iter()
+            .map(|s| LaneStep {
+                lane: s.get("lane").cloned().unwrap_or(Value::Null),
+                kind: kind_from(s.get("kind").and_then(Value::as_str).unwrap_or("")),
+                changes: s
+                    .get("changes")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                confirmed: s.get("confirmed").and_then(Value::as_i64).unwrap_or(0),
+            })
+            .collect();
+        let groups: Vec<Value> = group_steps(&steps)
+            .into_iter()
+            .map(|g| json!({"members": g.members, "kind": g.kind.as_str(), "suspects": g.suspects}))
+            .collect();
+        return Ok(json!({"id": id, "groups": groups}));
+    }
+    Err("a task needs `detect`, `group` or `defaults`".into())
+}
+
+fn main() {
+    let stdin = io::stdin();
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line.unwrap_or_else(|err| {
+            eprintln!("changepoints: reading line {}: {err}", n + 1);
+            std::process::exit(3)
+        });
+        if line.trim().is_empty() {
+            continue;
+        }
+        let result = serde_json::from_str::<Value>(&line)
+            .map_err(|err| err.to_string())
+            .and_then(|task| answer(&task));
+        match result {
+            Ok(value) => {
+                let _ = writeln!(out, "{value}");
+            }
+            Err(err) => {
+                eprintln!("changepoints: line {}: {err}", n + 1);
+                std::process::exit(3)
+            }
+        }
+    }
+    let _ = out.flush();
+}
