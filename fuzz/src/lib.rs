@@ -96,3 +96,30 @@ pub fn check(format: &dyn Format, chunk: usize, report: &[u8]) {
 fn count(bytes: &[u8], byte: u8) -> usize {
     bytes.iter().filter(|&&b| b == byte).count()
 }
+
+/// Parses `data` with every metric format (as `detect` would offer them) and checks what must
+/// hold: a metric has a name and a finite value, its identity reads back, errors render.
+pub fn check_metrics(chunk: usize, data: &[u8]) {
+    use probtrack_parsers::metrics::{self, Series};
+    // A path in Criterion's layout, so that estimates.json files are read, not refused by name.
+    let options = ParseOptions::new("target/criterion/fuzz/new/estimates.json");
+    let head = &data[..data.len().min(probtrack_parsers::SNIFF_LEN)];
+    let _ = metrics::detect(head, &options);
+    for format in metrics::registry() {
+        format.sniff(head, &options);
+        match metrics::collect(*format, &mut Chunked::new(data, chunk), &options) {
+            Ok(collected) => {
+                for m in &collected.metrics {
+                    assert!(!m.series.name.trim().is_empty(), "{m:?}");
+                    assert!(m.value.is_finite(), "{m:?}");
+                    let text = m.series.to_string();
+                    assert_eq!(text.parse::<Series>().as_ref(), Ok(&m.series), "{text}");
+                }
+            }
+            Err(err) => {
+                let text = err.to_string();
+                assert!(text.starts_with("failed to parse "), "{text}");
+            }
+        }
+    }
+}

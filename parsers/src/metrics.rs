@@ -19,6 +19,8 @@ mod lines;
 mod model;
 mod pytest_benchmark;
 #[cfg(test)]
+mod robustness;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

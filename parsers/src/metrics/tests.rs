@@ -509,7 +509,7 @@ fn truncated_fixtures_fail_cleanly_at_every_cut() {
         "criterion/build-1/criterion/join/100/new/estimates.json",
         "generic/build-1.json",
     ] {
-        let bytes = read(&rel);
+        let bytes = read(rel);
         let options = ParseOptions::new(format!("target/{rel}"));
         let format = detect(&bytes, &options).unwrap();
         let step = (bytes.len() / 97).max(1);
