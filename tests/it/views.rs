@@ -26,7 +26,8 @@ fn outputs(t: &Test, args: &[&str], formats: &[&str]) -> String {
 fn mask(t: &Test, text: &str) -> String {
     let text = text
         .replace(&t.db_url(), "<db>")
-        .replace(&t.dir.path().display().to_string(), "<dir>");
+        .replace(&t.dir.path().display().to_string(), "<dir>")
+        .replace(env!("CARGO_MANIFEST_DIR"), "<project>");
     // The sample history is of 2024; a time of another year is when this test ran.
     let now = regex::Regex::new(r"20(2[5-9]|[3-9][0-9])-[0-9]{2}-[0-9]{2}T[0-9:.]+Z").unwrap();
     now.replace_all(&text, "<now>").into_owned()
