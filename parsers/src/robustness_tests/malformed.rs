@@ -1,6 +1,7 @@
-//! Every file under `fixtures/malformed/` (fuzzer findings in `fuzz/`, see its README) through
-//! every parser and through sniffing, read whole and in small chunks: no panic, and a clean
-//! outcome — results, or a `ParseError` that says where and what.
+//! Every file under `fixtures/malformed/` (inputs that once broke a parser, real reports cut off
+//! halfway, and fuzzer findings in `fuzz/`; its README says where each comes from) through every
+//! parser and through sniffing, read whole and in small chunks: no panic, and a clean outcome —
+//! results with finite, non-negative durations, or a `ParseError` that says where and what.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,8 @@ fn malformed_dir() -> PathBuf {
         .join("malformed")
 }
 
-/// The inputs: every file below `fixtures/malformed/` except the READMEs that describe them.
+/// The inputs: every file below `fixtures/malformed/` except the READMEs that describe them and
+/// the script that makes them.
 fn inputs() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -27,7 +29,7 @@ fn inputs() -> Vec<PathBuf> {
         for path in entries {
             if path.is_dir() {
                 walk(&path, out);
-            } else if path.extension().is_none_or(|ext| ext != "md") {
+            } else if path.extension().is_none_or(|ext| ext != "md" && ext != "sh") {
                 out.push(path);
             }
         }
@@ -79,7 +81,18 @@ fn malformed_inputs_end_cleanly_in_every_parser() {
         dir.join("fuzz").join("README.md").is_file(),
         "fixtures/malformed/fuzz/README.md lists the fuzzer's findings"
     );
-    for path in inputs() {
+    let inputs = inputs();
+    let names: Vec<String> = inputs
+        .iter()
+        .map(|path| path.strip_prefix(&dir).unwrap().display().to_string())
+        .collect();
+    // The loop below must see the inputs, not pass over an empty folder: at least the one that
+    // once broke trial (NaN, infinite and negative durations, commit 358eda5).
+    assert!(
+        names.iter().any(|n| n == "trial-timing-nonfinite.txt"),
+        "fixtures/malformed/ holds {names:?}; run fixtures/malformed/regen.sh"
+    );
+    for path in inputs {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         let bytes = std::fs::read(&path).unwrap();
         let head = &bytes[..bytes.len().min(SNIFF_LEN)];
