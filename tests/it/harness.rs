@@ -5,7 +5,8 @@
 //! the embedded SQLite file, or a server URL without a database, `postgres://USER@HOST:PORT` or
 //! `mysql://USER@HOST:PORT`, under which every test gets a fresh database of its own (dropped at
 //! its end). Tests of what only a file can show (kills, permissions, full disks, file upgrades)
-//! ask [`sqlite_only`] and pass over other backends, saying so.
+//! ask [`sqlite_only`] and skip other backends; a test whose server or tool is missing skips with
+//! [`skip`], which says so (and fails under CI's `PROBTRACK_REQUIRE_*` flags).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -72,11 +73,10 @@ pub fn server(kind: &str) -> Option<Backend> {
             1,
         ))),
         None => {
-            assert!(
-                std::env::var("PROBTRACK_REQUIRE_SERVERS").as_deref() != Ok("1"),
-                "{var} is not set, and PROBTRACK_REQUIRE_SERVERS=1 wants every server"
+            skip(
+                Some("PROBTRACK_REQUIRE_SERVERS"),
+                &format!("{var} is not set (scripts/test sets it when {kind} answers)"),
             );
-            eprintln!("passed over: {var} is not set (scripts/test sets it when {kind} answers)");
             None
         }
     }
@@ -86,12 +86,29 @@ pub fn server(kind: &str) -> Option<Backend> {
 pub fn sqlite_only(what: &str) -> bool {
     let sqlite = backend() == Backend::Sqlite;
     if !sqlite {
-        eprintln!(
-            "passed over on {:?}: {what} is about the SQLite file",
-            backend()
+        skip(
+            None,
+            &format!("{what} is about the SQLite file, not {:?}", backend()),
         );
     }
     sqlite
+}
+
+/// The one way a test skips (the caller then returns): says so on the terminal, naming the test and
+/// `why`, where the test runner shows it even though the test passes. Where what is missing is
+/// required — the environment variable `required` (`PROBTRACK_REQUIRE_SERVERS`,
+/// `PROBTRACK_REQUIRE_BROWSER`, which CI sets) is 1 — the test fails instead.
+pub fn skip(required: Option<&str>, why: &str) {
+    if let Some(var) = required {
+        assert!(
+            std::env::var(var).as_deref() != Ok("1"),
+            "{var}=1, but {why}"
+        );
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    // Straight to stderr: the test runner captures `eprintln!` and shows it only on failure.
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {why}");
 }
 
 /// A fresh database on a server, dropped when the test ends.
