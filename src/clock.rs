@@ -1,10 +1,17 @@
-//! The one place that reads the wall clock, so that everything else takes time as an argument.
+//! The one place that reads the wall clock. The use cases that record when something happened
+//! (ingest's time of a build without one, a note, a link, a retirement, a rename, a mark-bad range,
+//! a notification, a migration) and prune's horizon ask [`now`]; the analysis and the views take
+//! times as arguments and never read the clock. Nothing else calls `SystemTime::now`, `Utc::now`
+//! or `Local::now`: `clippy.toml` disallows them outside this function. (`Instant::now`, a
+//! monotonic stopwatch for timeouts and timings that are never stored, stays allowed.)
 
 use chrono::{DateTime, Utc};
 
 /// Microseconds since 1970-01-01T00:00:00Z: how times are stored.
 pub type Micros = i64;
 
+/// The wall clock, now.
+#[allow(clippy::disallowed_methods)] // the one allowed reader, see above
 pub fn now() -> DateTime<Utc> {
     Utc::now()
 }

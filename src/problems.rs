@@ -1,8 +1,11 @@
 //! Keeping Problems up to date: loads a test's outcomes from the store, asks the analyzer for its
 //! Problems, narrows their suspects with the builds' blamelists, and stores them with stable ids.
 //!
-//! Ingest calls [`update`] for the tests the new build touched; `reanalyze` calls it for every test.
-//! Both run the same code over the same rows, so they agree.
+//! Ingest and import judge a batch of written builds with [`update_after`] (`ingest::judge`): the
+//! tests the builds touched and those with a recent Problem on their builders, skipping Problems
+//! settled before the new builds. `reanalyze`, `delete-build`, `mark-bad`, `rename` and retiring a
+//! builder call [`update`], which recomputes every Problem of the tests given. Both run the same
+//! code over the same rows, so they agree.
 
 use std::collections::{HashMap, HashSet};
 
