@@ -29,7 +29,10 @@ fn inputs() -> Vec<PathBuf> {
         for path in entries {
             if path.is_dir() {
                 walk(&path, out);
-            } else if path.extension().is_none_or(|ext| ext != "md" && ext != "sh") {
+            } else if path
+                .extension()
+                .is_none_or(|ext| ext != "md" && ext != "sh")
+            {
                 out.push(path);
             }
         }
