@@ -13,10 +13,10 @@ use crate::runs;
 use crate::store::{Id, LaneBuild, Run};
 
 pub mod changepoint;
-pub mod clusters;
-pub mod flaky;
-pub mod problems;
-pub mod signature;
+pub(crate) mod clusters;
+pub(crate) mod flaky;
+pub(crate) mod problems;
+pub(crate) mod signature;
 
 /// What a build says about a test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::store::ChangeRecord;
 
 /// Resolves `revision` (a sha, a short sha, a ref) to a full commit id.
-pub fn resolve(repo: &Path, revision: &str) -> Result<String> {
+pub(crate) fn resolve(repo: &Path, revision: &str) -> Result<String> {
     let out = git(
         repo,
         &[
@@ -32,7 +32,11 @@ pub fn resolve(repo: &Path, revision: &str) -> Result<String> {
 /// The changes of a build at `revision` whose lane's previous build was at `previous`:
 /// `git rev-list previous..revision`, or `revision` alone where there is no previous build or it is
 /// not an ancestor. Oldest first.
-pub fn changes(repo: &Path, previous: Option<&str>, revision: &str) -> Result<Vec<ChangeRecord>> {
+pub(crate) fn changes(
+    repo: &Path,
+    previous: Option<&str>,
+    revision: &str,
+) -> Result<Vec<ChangeRecord>> {
     let range = match previous {
         Some(prev) if prev != revision && is_ancestor(repo, prev, revision)? => {
             vec![format!("{prev}..{revision}")]
@@ -103,7 +107,7 @@ fn git(repo: &Path, args: &[&str]) -> Result<std::process::Output> {
 }
 
 /// `--change REV:AUTHOR`.
-pub fn parse_change(text: &str) -> Result<ChangeRecord> {
+pub(crate) fn parse_change(text: &str) -> Result<ChangeRecord> {
     let (revision, author) = text.split_once(':').unwrap_or((text, ""));
     if revision.trim().is_empty() {
         return Err(Error::usage(format!(

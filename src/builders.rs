@@ -9,7 +9,7 @@ use crate::transaction;
 use crate::views::builders::{BuilderView, Latest};
 
 /// Every builder, by name.
-pub fn list(store: &mut dyn Store) -> Result<Vec<BuilderView>> {
+pub(crate) fn list(store: &mut dyn Store) -> Result<Vec<BuilderView>> {
     let retired = store.retired_builders()?;
     let open = store.problems(&ProblemFilter {
         open: Some(true),
@@ -53,7 +53,7 @@ pub fn list(store: &mut dyn Store) -> Result<Vec<BuilderView>> {
 
 /// Retires the builder (or, with `retire` false, brings it back) and rebuilds every Problem, in
 /// one transaction. An unknown builder is bad input.
-pub fn retire(store: &mut dyn Store, name: &str, retire: bool) -> Result<()> {
+pub(crate) fn retire(store: &mut dyn Store, name: &str, retire: bool) -> Result<()> {
     transaction::write(store, |store| {
         let at = retire.then(|| clock::to_micros(clock::now()));
         if !store.retire_builder(name, at)? {

@@ -7,7 +7,7 @@ use crate::views::builds::BuildView;
 use crate::views::ChangeView;
 
 /// The builds `filter` selects, newest first.
-pub fn recent(store: &mut dyn Store, filter: &BuildFilter) -> Result<Vec<BuildView>> {
+pub(crate) fn recent(store: &mut dyn Store, filter: &BuildFilter) -> Result<Vec<BuildView>> {
     let mut view = Vec::new();
     for build in store.recent_builds(filter)? {
         let changes = store

@@ -54,7 +54,7 @@ Exit codes: 0 success, 1 gate failed, 2 usage error, 3 bad input, 4 database err
 
 #[derive(Debug, Parser)]
 #[command(name = "probtrack", version, about = ABOUT, after_help = AFTER_HELP)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The database: a path, sqlite:PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB [default: probtrack.db]
     #[arg(long, global = true, env = "PROBTRACK_DB", value_name = "PATH")]
     pub db: Option<String>,
@@ -72,14 +72,14 @@ pub struct Cli {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     Ingest(ingest::Args),
     Import(import::Args),
     Parse(parse::Args),
@@ -109,7 +109,7 @@ pub enum Command {
 }
 
 /// What every command gets: settings, where the database is, and where output goes.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub settings: Settings,
     pub db: Location,
     pub out: Out<'a>,
@@ -118,7 +118,7 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub fn open(&self, mode: OpenMode) -> Result<Box<dyn Store>> {
+    pub(crate) fn open(&self, mode: OpenMode) -> Result<Box<dyn Store>> {
         store::open(&self.db, mode)
     }
 }
@@ -214,7 +214,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
 }
 
 /// `--parser`: `auto` or a registered format's name.
-pub fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::Format>> {
+pub(crate) fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::Format>> {
     if name == "auto" {
         return Ok(None);
     }
@@ -237,7 +237,7 @@ pub fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_parsers::F
 }
 
 /// `--since`: RFC 3339 or a date (µs).
-pub fn parse_since(text: &str) -> Result<i64> {
+pub(crate) fn parse_since(text: &str) -> Result<i64> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_micros());
     }
@@ -254,7 +254,7 @@ pub fn parse_since(text: &str) -> Result<i64> {
 
 /// `outcome`; where it failed on an ambiguous test name, with `--format json`, also prints
 /// `{candidates: [...]}` for tools.
-pub fn with_candidates<T>(
+pub(crate) fn with_candidates<T>(
     outcome: Result<T>,
     format: OutputFormat,
     out: &mut Out<'_>,
@@ -269,7 +269,7 @@ pub fn with_candidates<T>(
 
 /// `--format table|json|csv`, on every command that lists or shows data.
 #[derive(Debug, clap::Args)]
-pub struct FormatFlag {
+pub(crate) struct FormatFlag {
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -277,7 +277,7 @@ pub struct FormatFlag {
 
 /// `--branch NAME`: the branch a listing shows.
 #[derive(Debug, clap::Args)]
-pub struct BranchFlag {
+pub(crate) struct BranchFlag {
     /// The branch [default: `default_branch` from the settings, else builds without a branch]
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
@@ -285,7 +285,7 @@ pub struct BranchFlag {
 
 impl BranchFlag {
     /// `--branch`, else the settings' `default_branch`, else builds without a branch (`None`).
-    pub fn resolve(&self, settings: &Settings) -> Option<String> {
+    pub(crate) fn resolve(&self, settings: &Settings) -> Option<String> {
         self.branch
             .clone()
             .or_else(|| settings.default_branch.clone())
@@ -295,7 +295,7 @@ impl BranchFlag {
 /// `--limit N`. A command with a default sets it with
 /// `#[command(mut_arg("limit", |a| a.default_value("20")))]`.
 #[derive(Debug, clap::Args)]
-pub struct LimitFlag {
+pub(crate) struct LimitFlag {
     /// At most this many
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,

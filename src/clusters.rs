@@ -14,7 +14,7 @@ use crate::views::{shorten, BuildAt, MESSAGE_LEN};
 
 /// Which failures to group.
 #[derive(Clone, Debug, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub branch: Option<String>,
     /// Only failures in builds at or after this time (µs).
     pub since: Option<i64>,
@@ -25,7 +25,7 @@ pub struct Selection {
 }
 
 /// The clusters of the selected failures, the largest first.
-pub fn list(store: &mut dyn Store, selection: &Selection) -> Result<Vec<ClusterView>> {
+pub(crate) fn list(store: &mut dyn Store, selection: &Selection) -> Result<Vec<ClusterView>> {
     let branch = &selection.branch;
     // Under the names the tests have now (`rename`).
     let mut rows = Branch::load(store, branch.as_deref())?.failures(store, selection.since)?;

@@ -14,7 +14,7 @@ use crate::views::copy::{CopyReport, TableCount};
 const BATCH: usize = 2_000;
 
 /// Copies every table from `from` to `to`, calling `progress` after each table.
-pub fn copy(
+pub(crate) fn copy(
     from: &Location,
     to: &Location,
     mut progress: impl FnMut(&TableCount),

@@ -4,7 +4,7 @@
 
 use crate::store::Id;
 
-pub fn encode(durations: &mut [(Id, Option<f64>)]) -> Vec<u8> {
+pub(crate) fn encode(durations: &mut [(Id, Option<f64>)]) -> Vec<u8> {
     durations.sort_unstable_by_key(|(id, _)| *id);
     let mut out = Vec::with_capacity(durations.len() * 3);
     let mut previous = 0i64;
@@ -24,7 +24,7 @@ pub fn encode(durations: &mut [(Id, Option<f64>)]) -> Vec<u8> {
 }
 
 /// The durations of a build, by test id, in id order. Stops quietly at a damaged tail.
-pub fn decode(blob: &[u8]) -> Vec<(Id, Option<f64>)> {
+pub(crate) fn decode(blob: &[u8]) -> Vec<(Id, Option<f64>)> {
     let mut out = Vec::new();
     let mut at = 0;
     let mut id = 0i64;
@@ -40,7 +40,7 @@ pub fn decode(blob: &[u8]) -> Vec<(Id, Option<f64>)> {
 }
 
 /// The duration of one test in a build's blob: `Some(None)` when it ran without a duration.
-pub fn find(blob: &[u8], test: Id) -> Option<Option<f64>> {
+pub(crate) fn find(blob: &[u8], test: Id) -> Option<Option<f64>> {
     let mut at = 0;
     let mut id = 0i64;
     while at < blob.len() {

@@ -13,11 +13,11 @@ use crate::store::{Id, Store};
 use crate::views::flaky::{FlakyView, LastFlake};
 
 /// Tests with fewer runs than this are not ranked, by default.
-pub const MIN_RUNS: u64 = 5;
+pub(crate) const MIN_RUNS: u64 = 5;
 
 /// Which tests the ranking lists.
 #[derive(Clone, Copy, Debug)]
-pub struct Ranking {
+pub(crate) struct Ranking {
     /// Leave out tests with fewer runs.
     pub min_runs: u64,
     /// Leave out tests scoring less (0 keeps every test with any evidence).
@@ -37,7 +37,7 @@ impl Default for Ranking {
 }
 
 /// The tests `ranking` lists, most flaky first (then most failures, then the oldest test).
-pub fn rank<'a>(
+pub(crate) fn rank<'a>(
     stats: impl IntoIterator<Item = (Id, &'a Stats)>,
     ranking: &Ranking,
 ) -> Vec<(Id, &'a Stats)> {
@@ -60,7 +60,7 @@ pub fn rank<'a>(
 }
 
 /// `flaky`: the ranked tests of `branch` (only `builder`'s runs when given), with their evidence.
-pub fn list(
+pub(crate) fn list(
     store: &mut dyn Store,
     branch: Option<&str>,
     builder: Option<&str>,

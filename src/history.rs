@@ -15,7 +15,7 @@ use crate::views::history::{BuilderHistory, HistoryView, ResultView};
 
 /// The history of the test `query` names (`lookup::find_test`) on `branch`: at most `limit`
 /// results per builder, newest first, only `builder`'s when given.
-pub fn history(
+pub(crate) fn history(
     store: &mut dyn Store,
     query: &str,
     branch: Option<&str>,

@@ -18,7 +18,7 @@ use crate::views::import::ImportSummary;
 
 /// One build found in the directory.
 #[derive(Clone, Debug)]
-pub struct PlannedBuild {
+pub(crate) struct PlannedBuild {
     pub builder: String,
     pub number: i64,
     pub reports: Vec<PathBuf>,
@@ -28,7 +28,7 @@ pub struct PlannedBuild {
 }
 
 /// Reads the directory and the TSV files into the builds to import, in time order.
-pub fn plan(dir: &Path) -> Result<Vec<PlannedBuild>> {
+pub(crate) fn plan(dir: &Path) -> Result<Vec<PlannedBuild>> {
     if !dir.is_dir() {
         return Err(Error::usage(format!("{} is not a directory", dir.display()))
             .hint("import takes a directory laid out as DIR/BUILDER/NUMBER.xml or DIR/BUILDER/NUMBER/*"));
@@ -234,7 +234,7 @@ fn read_builds(
 
 /// Options every imported build shares.
 #[derive(Clone, Default)]
-pub struct ImportOptions {
+pub(crate) struct ImportOptions {
     pub git: Option<PathBuf>,
     pub branch: Option<String>,
     pub parser: Option<&'static dyn probtrack_parsers::Format>,
@@ -247,7 +247,7 @@ const READ_AHEAD: usize = 20_000;
 /// How many builds an import writes before it judges their Problems and commits: judging once per
 /// batch instead of after every build is most of import's speed, and a stopped import loses at
 /// most one batch.
-pub const BATCH_BUILDS: usize = 256;
+pub(crate) const BATCH_BUILDS: usize = 256;
 
 /// Imports the planned builds, calling `progress` after each.
 ///
@@ -255,7 +255,7 @@ pub const BATCH_BUILDS: usize = 256;
 /// are judged once at its end, while a second thread parses the reports ahead. A build that fails
 /// (a report that cannot be read or parsed) is undone alone: the builds before it are judged and
 /// committed, and the error is returned.
-pub fn import(
+pub(crate) fn import(
     store: &mut dyn Store,
     planned: &[PlannedBuild],
     options: &ImportOptions,
@@ -385,7 +385,7 @@ fn import_batch(
         if !clean {
             store.savepoint()?;
         }
-        let done = match ingest::write(store, &ingest_options, &reports, Some(&mut *ahead), known) {
+        let done = match ingest::write(store, &ingest_options, &reports, ahead, known) {
             Ok(done) => {
                 if !clean {
                     store.release_savepoint()?;

@@ -19,20 +19,20 @@ use crate::store::{
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, NewProblem, ReportSummary};
 use chrono::{DateTime, Utc};
-use probtrack_parsers::{Format, ParseOptions, Status};
+use probtrack_parsers::{Format, Status};
 
-pub mod ahead;
+pub(crate) mod ahead;
 mod known;
 mod read;
 mod state;
 
-pub use known::Known;
-pub use read::{parse_input, prepare, Input, Parsed, Source};
+pub(crate) use known::Known;
+pub(crate) use read::{parse_input, prepare, Input, Parsed, Source};
 use state::{BuildState, IngestSink};
 
 /// What to ingest, checked.
 #[derive(Clone, Default)]
-pub struct IngestOptions {
+pub(crate) struct IngestOptions {
     pub builder: String,
     pub number: i64,
     pub revision: Option<String>,
@@ -53,7 +53,7 @@ pub struct IngestOptions {
 /// `ingest`: reads and hashes every report first (an unreadable one stops it before the database
 /// is touched), then ingests them into the database at `location`, created when missing. A
 /// database that a failed first ingest created is removed again.
-pub fn ingest_inputs(
+pub(crate) fn ingest_inputs(
     location: &Location,
     options: &IngestOptions,
     inputs: &[Input],
@@ -70,7 +70,7 @@ pub fn ingest_inputs(
 }
 
 /// Ingests the reports into the build, in one transaction.
-pub fn ingest(
+pub(crate) fn ingest(
     store: &mut dyn Store,
     options: &IngestOptions,
     reports: &[Source],
@@ -85,7 +85,7 @@ pub fn ingest(
                 store,
                 options,
                 reports,
-                Some(&mut ahead::Events::new(&rx)),
+                &mut ahead::Events::new(&rx),
                 &mut Known::default(),
             )
         })?;
@@ -96,7 +96,7 @@ pub fn ingest(
 
 /// A build written but whose Problems are not judged yet: [`judge`] does that, for one build or for
 /// a batch of them in the same transaction.
-pub struct Written {
+pub(crate) struct Written {
     pub summary: IngestSummary,
     build: Id,
     builder: String,
@@ -112,14 +112,14 @@ pub struct Written {
     newest: Option<crate::problems::NewBuild>,
 }
 
-/// Writes a build: its metadata, blamelist, results, runs and durations. The reports are parsed
-/// here, or, with `ahead`, were parsed on another thread (in order, see [`ahead`]). `known`
-/// carries test ids and lane runs from one build to the next of the same transaction.
-pub fn write(
+/// Writes a build: its metadata, blamelist, results, runs and durations. The reports were parsed
+/// on another thread, and `ahead` replays them in order (see [`ahead`]). `known` carries test ids
+/// and lane runs from one build to the next of the same transaction.
+pub(crate) fn write(
     store: &mut dyn Store,
     options: &IngestOptions,
     reports: &[Source],
-    mut ahead: Option<&mut ahead::Events<'_>>,
+    ahead: &mut ahead::Events<'_>,
     known: &mut Known,
 ) -> Result<Written> {
     let now = clock::to_micros(clock::now());
@@ -231,9 +231,7 @@ pub fn write(
     let mut fresh = 0u32;
     for source in reports {
         if !seen.insert(source.hash) || store.report_exists(build, &source.hash)? {
-            if let Some(events) = ahead.as_deref_mut() {
-                events.skip()?;
-            }
+            ahead.skip()?;
             summaries.push(ReportSummary {
                 file: source.name.clone(),
                 parser: None,
@@ -244,19 +242,7 @@ pub fn write(
         }
         fresh += 1;
         let mut sink = IngestSink::new(store, known, &mut state, fresh);
-        let parsed = match ahead.as_deref_mut() {
-            Some(events) => events.replay(&mut sink),
-            None => read::open(&source.name, source.reader()?, options.parser).and_then(
-                |(format, mut reader)| {
-                    let parse_options = ParseOptions {
-                        source: source.name.clone(),
-                        source_root: options.source_root.clone(),
-                    };
-                    format.parse(&mut reader, &parse_options, &mut sink)?;
-                    Ok(format.name())
-                },
-            ),
-        };
+        let parsed = ahead.replay(&mut sink);
         let results = sink.finish()?;
         let parser = parsed?;
         store.insert_report(build, &source.hash, &source.name, parser, results, now)?;
@@ -335,7 +321,7 @@ pub fn write(
 /// touched, and those with a Problem recent enough on one of their builders to be judged anew.
 /// Judging a batch once gives the Problems that judging after each build would (the analysis
 /// depends only on the outcomes, see `problems::update_after`).
-pub fn judge(store: &mut dyn Store, written: &[Written]) -> Result<()> {
+pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<()> {
     let mut branches: Vec<&Option<String>> = written.iter().map(|w| &w.branch).collect();
     branches.sort();
     branches.dedup();
@@ -585,7 +571,7 @@ fn write_outcomes(
 
 /// Takes a build out: its results, reports and blamelist go, and its lane's other builds keep their
 /// outcomes.
-pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result<()> {
+pub(crate) fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result<()> {
     transaction::write(store, |store| {
         let Some(build) = store.find_build(builder, number)? else {
             return Err(Error::bad_input(format!(
@@ -615,7 +601,7 @@ pub fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result
 }
 
 /// `--time`: RFC 3339.
-pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
@@ -627,7 +613,7 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>> {
 
 /// `--property KEY=VALUE`: numbers are kept as numbers (where the number reads back as written, so
 /// `python=3.10` stays the string `3.10`).
-pub fn parse_property(text: &str) -> Result<(String, serde_json::Value)> {
+pub(crate) fn parse_property(text: &str) -> Result<(String, serde_json::Value)> {
     let Some((key, value)) = text.split_once('=') else {
         return Err(Error::usage(format!(
             "--property `{text}`: expected KEY=VALUE, e.g. `--property python=3.12`"

@@ -10,13 +10,13 @@ use crate::transaction;
 use crate::views::mark_bad::RangeView;
 
 /// How many Problems there were before a change of ranges, and after it.
-pub struct Recomputed {
+pub(crate) struct Recomputed {
     pub before: usize,
     pub after: usize,
 }
 
 /// Marks `builder`'s builds `from..=to` (`to` none: every later build too) bad.
-pub fn mark(
+pub(crate) fn mark(
     store: &mut dyn Store,
     builder: &str,
     from: i64,
@@ -38,7 +38,11 @@ pub fn mark(
 }
 
 /// Removes `builder`'s ranges that start at build `from`; returns how many, and the counts.
-pub fn unmark(store: &mut dyn Store, builder: &str, from: i64) -> Result<(usize, Recomputed)> {
+pub(crate) fn unmark(
+    store: &mut dyn Store,
+    builder: &str,
+    from: i64,
+) -> Result<(usize, Recomputed)> {
     let mut removed = 0;
     let counts = recompute(store, builder, |store| {
         removed = store.remove_bad_ranges(builder, from)?.len();
@@ -54,7 +58,7 @@ pub fn unmark(store: &mut dyn Store, builder: &str, from: i64) -> Result<(usize,
 }
 
 /// Every known-bad range (`mark-bad --list`).
-pub fn list(store: &mut dyn Store) -> Result<Vec<RangeView>> {
+pub(crate) fn list(store: &mut dyn Store) -> Result<Vec<RangeView>> {
     Ok(store
         .bad_ranges()?
         .into_iter()

@@ -2,37 +2,43 @@
 //!
 //! A library core with a thin command line on top: [`run`] is the whole program. See
 //! `docs/ARCHITECTURE.md` for the map.
+//!
+//! The crate's public surface is [`run`], [`store`] (the tests open databases and compare tables
+//! through it) and [`analyze`] (the change-point example); everything else is `pub(crate)`, so
+//! the compiler finds what nothing uses.
+
+#![warn(unreachable_pub)]
 
 pub mod analyze;
-pub mod blamelist;
-pub mod builders;
-pub mod builds;
-pub mod cli;
-pub mod clock;
-pub mod clusters;
-pub mod copy;
-pub mod durations;
+pub(crate) mod blamelist;
+pub(crate) mod builders;
+pub(crate) mod builds;
+pub(crate) mod cli;
+pub(crate) mod clock;
+pub(crate) mod clusters;
+pub(crate) mod copy;
+pub(crate) mod durations;
 pub mod error;
-pub mod flakiness;
-pub mod history;
-pub mod import;
-pub mod ingest;
-pub mod known_bad;
-pub mod lookup;
-pub mod notify;
-pub mod people;
-pub mod problems;
-pub mod prune;
-pub mod rename;
-pub mod report;
-pub mod runs;
-pub mod settings;
-pub mod since;
-pub mod site;
+pub(crate) mod flakiness;
+pub(crate) mod history;
+pub(crate) mod import;
+pub(crate) mod ingest;
+pub(crate) mod known_bad;
+pub(crate) mod lookup;
+pub(crate) mod notify;
+pub(crate) mod people;
+pub(crate) mod problems;
+pub(crate) mod prune;
+pub(crate) mod rename;
+pub(crate) mod report;
+pub(crate) mod runs;
+pub(crate) mod settings;
+pub(crate) mod since;
+pub(crate) mod site;
 pub mod store;
-pub mod story;
-pub mod transaction;
-pub mod triage;
-pub mod views;
+pub(crate) mod story;
+pub(crate) mod transaction;
+pub(crate) mod triage;
+pub(crate) mod views;
 
 pub use cli::run;

@@ -10,7 +10,7 @@ use crate::store::{ProblemFilter, ProblemRecord, Store, TestRecord};
 const CANDIDATES: usize = 20;
 
 /// The test `query` names, or an error (exit 3) that lists the candidates.
-pub fn find_test(store: &mut dyn Store, query: &str) -> Result<TestRecord> {
+pub(crate) fn find_test(store: &mut dyn Store, query: &str) -> Result<TestRecord> {
     if let Some(test) = store.test_by_name(query.as_bytes())? {
         return Ok(test);
     }
@@ -34,7 +34,7 @@ pub fn find_test(store: &mut dyn Store, query: &str) -> Result<TestRecord> {
 
 /// The Problem with this id, or a bad-input error (exit 3), which says so when a known-bad range
 /// hides it.
-pub fn find_problem(store: &mut dyn Store, id: i64) -> Result<ProblemRecord> {
+pub(crate) fn find_problem(store: &mut dyn Store, id: i64) -> Result<ProblemRecord> {
     let problem = store
         .problems(&ProblemFilter {
             ids: Some(vec![id]),

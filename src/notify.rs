@@ -21,23 +21,23 @@ use crate::views::problems::LinkView;
 mod message;
 mod send;
 
-pub use message::{compose, Content};
-pub use send::{post_webhook, send_email, Smtp};
+pub(crate) use message::{compose, Content};
+pub(crate) use send::{post_webhook, send_email, Smtp};
 
-pub const OPENED: &str = "opened";
-pub const FIXED: &str = "fixed";
-pub const INTERMITTENT: &str = "intermittent";
+pub(crate) const OPENED: &str = "opened";
+pub(crate) const FIXED: &str = "fixed";
+pub(crate) const INTERMITTENT: &str = "intermittent";
 
 /// The record target that `notify --mark-all-sent` writes: counts as sent to every target.
-pub const BASELINE: &str = "baseline";
-pub const WEBHOOK: &str = "webhook";
-pub const EMAIL: &str = "email";
+pub(crate) const BASELINE: &str = "baseline";
+pub(crate) const WEBHOOK: &str = "webhook";
+pub(crate) const EMAIL: &str = "email";
 
 /// Which records say what was sent.
-pub struct Sent(HashSet<(Id, String, String)>);
+pub(crate) struct Sent(HashSet<(Id, String, String)>);
 
 impl Sent {
-    pub fn new(records: &[NotificationRecord]) -> Sent {
+    pub(crate) fn new(records: &[NotificationRecord]) -> Sent {
         Sent(
             records
                 .iter()
@@ -47,7 +47,7 @@ impl Sent {
         )
     }
 
-    pub fn was_sent(&self, problem: Id, event: &str, target: &str) -> bool {
+    pub(crate) fn was_sent(&self, problem: Id, event: &str, target: &str) -> bool {
         [target, BASELINE].iter().any(|t| {
             self.0
                 .contains(&(problem, event.to_owned(), (*t).to_owned()))
@@ -58,7 +58,7 @@ impl Sent {
 /// The events of `problem` not yet announced to `target`, in the order they happened: `opened`
 /// (a Problem that is not intermittent), `fixed` (such a Problem, fixed), `intermittent` (an
 /// announced Problem that turned out to be a flaky test's).
-pub fn due(problem: &ProblemRecord, sent: &Sent, target: &str) -> Vec<&'static str> {
+pub(crate) fn due(problem: &ProblemRecord, sent: &Sent, target: &str) -> Vec<&'static str> {
     let mut out = Vec::new();
     let was = |event| sent.was_sent(problem.id, event, target);
     if !problem.intermittent {
@@ -76,7 +76,7 @@ pub fn due(problem: &ProblemRecord, sent: &Sent, target: &str) -> Vec<&'static s
 }
 
 /// The people responsible for a Problem (the authors of its suspects), and for a fix its fixers.
-pub fn recipients(settings: &Settings, problem: &ProblemRecord) -> Vec<Recipient> {
+pub(crate) fn recipients(settings: &Settings, problem: &ProblemRecord) -> Vec<Recipient> {
     let mut out: Vec<Recipient> = Vec::new();
     for author in problem
         .started_by
@@ -104,14 +104,14 @@ pub fn recipients(settings: &Settings, problem: &ProblemRecord) -> Vec<Recipient
 
 /// What `notify` did: a delivery per message, and whether there is still no baseline (a dry run
 /// without one shows the whole history).
-pub struct Announced {
+pub(crate) struct Announced {
     pub deliveries: Vec<Delivery>,
     pub no_baseline: bool,
 }
 
 /// `notify --mark-all-sent`: records everything due now as announced, without sending, in one
 /// transaction.
-pub fn mark_all_sent(store: &mut dyn Store) -> Result<Baseline> {
+pub(crate) fn mark_all_sent(store: &mut dyn Store) -> Result<Baseline> {
     let now = clock::to_micros(clock::now());
     transaction::write(store, |store| {
         let problems = store.problems(&ProblemFilter::default())?;
@@ -134,7 +134,7 @@ pub fn mark_all_sent(store: &mut dyn Store) -> Result<Baseline> {
 /// `notify`: composes the message of every Problem with events due, per target of the settings'
 /// `[notify]`, sends it and records each send (a failed one to be retried next run); with
 /// `dry_run`, sends and records nothing. `smtp_password` is `PROBTRACK_SMTP_PASSWORD`.
-pub fn run(
+pub(crate) fn run(
     store: &mut dyn Store,
     settings: &Settings,
     smtp_password: Option<String>,

@@ -11,7 +11,7 @@ use crate::views::users::UserView;
 
 /// `users`: each person with the Problems their changes started and fixed on `branch`
 /// (intermittent ones only when asked), the most open Problems first.
-pub fn users(
+pub(crate) fn users(
     store: &mut dyn Store,
     settings: &Settings,
     branch: Option<String>,
@@ -60,7 +60,7 @@ pub fn users(
 }
 
 /// The name and e-mail parts of `Name <email>`.
-pub fn split_author(author: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_author(author: &str) -> (&str, Option<&str>) {
     match author.rsplit_once('<') {
         Some((name, rest)) => (name.trim(), Some(rest.trim_end_matches('>').trim())),
         None => (author.trim(), None),
@@ -68,7 +68,7 @@ pub fn split_author(author: &str) -> (&str, Option<&str>) {
 }
 
 /// The person behind an author: the users map's entry, else the author's name.
-pub fn person<'s>(settings: &'s Settings, author: &str) -> Person<'s> {
+pub(crate) fn person<'s>(settings: &'s Settings, author: &str) -> Person<'s> {
     let (name, email) = split_author(author);
     let entry = settings.users.iter().find(|u| {
         email.is_some_and(|e| u.emails.iter().any(|x| x.eq_ignore_ascii_case(e)))
@@ -91,14 +91,14 @@ pub fn person<'s>(settings: &'s Settings, author: &str) -> Person<'s> {
     }
 }
 
-pub struct Person<'s> {
+pub(crate) struct Person<'s> {
     pub name: String,
     pub entry: Option<&'s UserEntry>,
 }
 
 /// Whether `query` (`--user`) names the author: the person's name, the author as recorded, its
 /// name or its e-mail address.
-pub fn matches(settings: &Settings, query: &str, author: &str) -> bool {
+pub(crate) fn matches(settings: &Settings, query: &str, author: &str) -> bool {
     let (name, email) = split_author(author);
     author == query
         || name == query

@@ -24,7 +24,7 @@ use crate::store::{
 /// Triage decisions apply here, so that every consumer sees them alike: a build in a known-bad
 /// range (`mark-bad`) gives no evidence, and a renamed test's history is the union of its old and
 /// new names' runs (the old name has none of its own).
-pub struct Branch {
+pub(crate) struct Branch {
     pub branch: Option<String>,
     lanes: Vec<(LaneRecord, bool, Vec<BuildInfo>)>,
     /// A renamed test → the name it has now (renames followed to the end).
@@ -36,7 +36,7 @@ pub struct Branch {
 }
 
 impl Branch {
-    pub fn load(store: &mut dyn Store, branch: Option<&str>) -> Result<Branch> {
+    pub(crate) fn load(store: &mut dyn Store, branch: Option<&str>) -> Result<Branch> {
         let retired: HashSet<String> = store.retired_builders()?.into_iter().collect();
         let bad = store.bad_ranges()?;
         let mut lanes = Vec::new();
@@ -86,7 +86,7 @@ impl Branch {
     /// Whether a known-bad range covers failures of a stored Problem (on one of its builders, a
     /// range overlaps the builds it failed in): when such a Problem is no longer found, the range
     /// explains it away.
-    pub fn explained_by_bad_range(&self, problem: &ProblemRecord) -> bool {
+    pub(crate) fn explained_by_bad_range(&self, problem: &ProblemRecord) -> bool {
         problem.builders.iter().any(|part| {
             self.bad.iter().any(|range| {
                 range.builder == part.builder
@@ -97,7 +97,7 @@ impl Branch {
     }
 
     /// The name a test's history is kept under: the name it was last renamed to, else itself.
-    pub fn canonical(&self, test: Id) -> Id {
+    pub(crate) fn canonical(&self, test: Id) -> Id {
         self.renamed_to.get(&test).copied().unwrap_or(test)
     }
 
@@ -128,7 +128,7 @@ impl Branch {
     /// Every test's history on this branch's lanes (optionally one builder's only), at once; with
     /// `failed_only`, only the tests that ever failed or were retried there (the only ones that can
     /// be flaky or have Problems).
-    pub fn all_lanes(
+    pub(crate) fn all_lanes(
         &self,
         store: &mut dyn Store,
         builder: Option<&str>,
@@ -182,7 +182,7 @@ impl Branch {
     /// Whether a stored Problem is left as it is because `prune` took what judging it needs: it
     /// is fixed, and on one of its builders it lies before the pruned builds' end, or starts within
     /// BEFORE builds after it (its flakiness evidence is gone).
-    pub fn frozen(&self, problem: &ProblemRecord) -> bool {
+    pub(crate) fn frozen(&self, problem: &ProblemRecord) -> bool {
         !problem.open
             && problem.builders.iter().any(|part| {
                 let Some((lane, _, builds)) = self
@@ -204,19 +204,19 @@ impl Branch {
     }
 
     /// Whether `prune` took builds from any of this branch's lanes.
-    pub fn pruned(&self) -> bool {
+    pub(crate) fn pruned(&self) -> bool {
         self.lanes
             .iter()
             .any(|(lane, ..)| lane.pruned_before.is_some())
     }
 
-    pub fn lane_ids(&self) -> Vec<Id> {
+    pub(crate) fn lane_ids(&self) -> Vec<Id> {
         self.lanes.iter().map(|(l, _, _)| l.id).collect()
     }
 
     /// A test's history on this branch's lanes.
     /// The names a test's history is stored under: its old names (oldest first), then its own.
-    pub fn names(&self, test: Id) -> Vec<Id> {
+    pub(crate) fn names(&self, test: Id) -> Vec<Id> {
         let mut names: Vec<Id> = self.old_names.get(&test).cloned().unwrap_or_default();
         names.push(test);
         names
@@ -225,7 +225,7 @@ impl Branch {
     /// A test's results that are not plain passes (details, messages), by build, under every
     /// name it had: where a build has a result under two names, the newer name's, as its outcome
     /// is ([`runs::merge`]).
-    pub fn test_results(
+    pub(crate) fn test_results(
         &self,
         store: &mut dyn Store,
         test: Id,
@@ -238,7 +238,11 @@ impl Branch {
     }
 
     /// The messages of a test's failures under every name it had.
-    pub fn failure_messages(&self, store: &mut dyn Store, test: Id) -> Result<Vec<bstr::BString>> {
+    pub(crate) fn failure_messages(
+        &self,
+        store: &mut dyn Store,
+        test: Id,
+    ) -> Result<Vec<bstr::BString>> {
         let mut messages = Vec::new();
         for name in self.names(test) {
             messages.extend(store.failure_messages(name)?);
@@ -249,7 +253,7 @@ impl Branch {
     /// The failing results on this branch (at or after `since`), in time order, each under the
     /// name its test has now: a renamed test's failures under its old names are its own (where
     /// one build has the test under two names, the newer name's result is).
-    pub fn failures(
+    pub(crate) fn failures(
         &self,
         store: &mut dyn Store,
         since: Option<Micros>,
@@ -288,7 +292,7 @@ impl Branch {
 
     /// The message of a test's result in one build, under whichever of its names the build
     /// recorded it (the newest name that has one).
-    pub fn result_message(
+    pub(crate) fn result_message(
         &self,
         store: &mut dyn Store,
         build: Id,
@@ -304,7 +308,7 @@ impl Branch {
 
     /// The text (output, stack) of a test's result in one build, under whichever of its names
     /// the build recorded it (the newest name that has one).
-    pub fn result_text(
+    pub(crate) fn result_text(
         &self,
         store: &mut dyn Store,
         build: Id,
@@ -318,7 +322,7 @@ impl Branch {
         Ok(None)
     }
 
-    pub fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
+    pub(crate) fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
         if self.renamed_to.contains_key(&test) {
             return Ok(Vec::new());
         }
@@ -344,11 +348,11 @@ impl Branch {
 }
 
 /// Builds shown before a Problem's first failure on a builder, in its story (`show`, the report).
-pub const STORY_CONTEXT: usize = 2;
+pub(crate) const STORY_CONTEXT: usize = 2;
 
 /// A builder's part of a Problem's story: its builds from just before the Problem's first failure
 /// there to its fix there (or its last build while open).
-pub fn story_steps<'a>(
+pub(crate) fn story_steps<'a>(
     lanes: &'a [Lane],
     part: &ProblemBuilder,
 ) -> Option<&'a [crate::analyze::Step]> {
@@ -368,12 +372,12 @@ pub fn story_steps<'a>(
 }
 
 /// Recomputes the Problems of `tests` on `branch` and stores them.
-pub fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
+pub(crate) fn update(store: &mut dyn Store, branch: &Branch, tests: &[Id]) -> Result<()> {
     update_after(store, branch, tests, &[])
 }
 
 /// The build an ingest just added as the newest of its lane: `(lane, number, time)`.
-pub type NewBuild = (Id, i64, i64);
+pub(crate) type NewBuild = (Id, i64, i64);
 
 /// [`update`] after the builds `new` were appended (for each lane, the earliest of them): Problems
 /// settled before them — fixed before each, and on its builder followed by more than AFTER builds
@@ -382,7 +386,7 @@ pub type NewBuild = (Id, i64, i64);
 /// New Problems take their ids in the order of their first failures (time, builder, number), then
 /// of their tests: the order judging after every build would give them, whichever batches of
 /// builds they were judged in.
-pub fn update_after(
+pub(crate) fn update_after(
     store: &mut dyn Store,
     branch: &Branch,
     tests: &[Id],
@@ -585,7 +589,7 @@ fn overlaps(stored: &ProblemRecord, episode: &Episode) -> bool {
 /// Recomputes the Problems of `tests` (`None`: every test with an outcome on `builder`'s lanes,
 /// or on every lane), on every branch: after a known-bad range or a rename changed their evidence.
 /// Returns how many tests were recomputed.
-pub fn recompute(
+pub(crate) fn recompute(
     store: &mut dyn Store,
     tests: Option<&[Id]>,
     builder: Option<&str>,
@@ -810,13 +814,13 @@ fn name_of(store: &mut dyn Store, test: Id) -> Result<(bstr::BString, probtrack_
 }
 
 /// `reanalyze`: [`reanalyze`] in a transaction of its own; returns how many tests it judged.
-pub fn reanalyze_all(store: &mut dyn Store) -> Result<usize> {
+pub(crate) fn reanalyze_all(store: &mut dyn Store) -> Result<usize> {
     crate::transaction::write(store, reanalyze)
 }
 
 /// Recomputes every Problem from the stored results, branch by branch, in the caller's
 /// transaction.
-pub fn reanalyze(store: &mut dyn Store) -> Result<usize> {
+pub(crate) fn reanalyze(store: &mut dyn Store) -> Result<usize> {
     let mut branches: Vec<Option<String>> = store.lanes()?.into_iter().map(|l| l.branch).collect();
     branches.sort();
     branches.dedup();
@@ -848,11 +852,11 @@ pub fn reanalyze(store: &mut dyn Store) -> Result<usize> {
 
 /// How many of a builder's builds before a Problem's first failure there its test's flakiness is
 /// judged on.
-pub const BEFORE: usize = 50;
+pub(crate) const BEFORE: usize = 50;
 
 /// How many of a builder's builds after the Problem's fix there count too (until then, each new
 /// build of that builder judges the Problem anew).
-pub const AFTER: usize = 50;
+pub(crate) const AFTER: usize = 50;
 
 /// Whether a Problem is a flaky test's failure rather than a break: retry flakes around it or a
 /// revision that both passed and failed during it, or — for a short Problem (no builder failed it
@@ -926,7 +930,7 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
 
 /// A failing streak that the test's failure rate around a Problem would make with less than this
 /// chance is a break, even for a test known to be flaky.
-pub const CHANCE: f64 = 0.001;
+pub(crate) const CHANCE: f64 = 0.001;
 
 /// The lengths of the runs of consecutive failing builds (builds without evidence skipped) among
 /// `builds`.

@@ -13,14 +13,14 @@ use crate::transaction;
 use crate::views::prune::LanePrune;
 
 /// What a prune did: each lane's builds dropped, older than `horizon`.
-pub struct Pruned {
+pub(crate) struct Pruned {
     /// µs: builds older than this went (or would go).
     pub horizon: Micros,
     pub lanes: Vec<LanePrune>,
 }
 
 /// Drops builds older than `age` seconds on every lane, or only says what would go.
-pub fn prune(store: &mut dyn Store, age: i64, dry_run: bool) -> Result<Pruned> {
+pub(crate) fn prune(store: &mut dyn Store, age: i64, dry_run: bool) -> Result<Pruned> {
     let horizon = clock::to_micros(clock::now()) - age.saturating_mul(1_000_000);
     let lanes = prune_before(store, horizon, dry_run)?;
     Ok(Pruned { horizon, lanes })

@@ -12,7 +12,7 @@ use crate::transaction;
 
 /// Renames the test `old` names (`lookup::find_test`) to the identity `new`, in one transaction;
 /// returns the old identity. The same name, or a `new` that was itself renamed, is refused.
-pub fn rename(store: &mut dyn Store, old: &str, new: &str) -> Result<BString> {
+pub(crate) fn rename(store: &mut dyn Store, old: &str, new: &str) -> Result<BString> {
     let old = lookup::find_test(store, old)?;
     if old.name.as_slice() == new.as_bytes() {
         return Err(Error::usage("the old and the new name are the same"));

@@ -13,11 +13,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::views::View;
 
-pub mod html;
+pub(crate) mod html;
 
 /// `--format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// A table for people (fits the terminal).
     Table,
     /// JSON for programs; keys documented in docs/output.md.
@@ -27,20 +27,20 @@ pub enum OutputFormat {
 }
 
 /// Where output goes and how it may look.
-pub struct Out<'a> {
+pub(crate) struct Out<'a> {
     pub writer: &'a mut dyn Write,
     pub color: bool,
 }
 
 impl Out<'_> {
-    pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+    pub(crate) fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         serde_json::to_writer_pretty(&mut *self.writer, value).map_err(io_error)?;
         writeln!(self.writer).map_err(io)?;
         Ok(())
     }
 
     /// Prints `view` in `format`: its JSON, its CSV rows, or the table that `table` draws.
-    pub fn view<V: View + ?Sized>(
+    pub(crate) fn view<V: View + ?Sized>(
         &mut self,
         format: OutputFormat,
         view: &V,
@@ -54,7 +54,7 @@ impl Out<'_> {
     }
 
     /// Writes `value` (a list of objects) as CSV.
-    pub fn csv<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+    pub(crate) fn csv<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
         let value = serde_json::to_value(value).map_err(io_error)?;
         let items = match value {
             serde_json::Value::Array(items) => items,
@@ -98,7 +98,7 @@ impl Out<'_> {
     }
 
     /// A table with a header row. Cells are already made safe with [`safe`].
-    pub fn table(&mut self, header: &[&str], rows: Vec<Vec<Cell>>) -> Result<()> {
+    pub(crate) fn table(&mut self, header: &[&str], rows: Vec<Vec<Cell>>) -> Result<()> {
         let mut table = Table::new();
         table
             .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -116,12 +116,12 @@ impl Out<'_> {
         Ok(())
     }
 
-    pub fn line(&mut self, text: &str) -> Result<()> {
+    pub(crate) fn line(&mut self, text: &str) -> Result<()> {
         writeln!(self.writer, "{text}").map_err(io)
     }
 
     /// A failure that is flaky evidence: `failed (flake)`.
-    pub fn flake_cell(&self, status: Status) -> Cell {
+    pub(crate) fn flake_cell(&self, status: Status) -> Cell {
         let cell = Cell::new(format!("{} (flake)", status.as_str()));
         if self.color {
             cell.fg(Color::Yellow)
@@ -131,7 +131,7 @@ impl Out<'_> {
     }
 
     /// A status cell, coloured where colour is on.
-    pub fn status_cell(&self, status: Status) -> Cell {
+    pub(crate) fn status_cell(&self, status: Status) -> Cell {
         let cell = Cell::new(status.as_str());
         if !self.color {
             return cell;
@@ -175,7 +175,7 @@ fn scalar(value: &serde_json::Value) -> String {
 
 /// Text from a report, made safe for a terminal: invalid UTF-8 shown as `\xNN`, control characters
 /// and escape sequences shown escaped, never sent as they are.
-pub fn safe(text: &[u8]) -> String {
+pub(crate) fn safe(text: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for chunk in text.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -198,7 +198,7 @@ pub fn safe(text: &[u8]) -> String {
 }
 
 /// Like [`safe`], on one line of at most `max` characters (with `…` where cut).
-pub fn safe_short(text: &[u8], max: usize) -> String {
+pub(crate) fn safe_short(text: &[u8], max: usize) -> String {
     let first = text.lines().next().unwrap_or_default();
     let mut s = safe(first);
     if s.chars().count() > max {
@@ -210,17 +210,17 @@ pub fn safe_short(text: &[u8], max: usize) -> String {
 }
 
 /// The first 10 characters of a revision, as people read them.
-pub fn short_rev(revision: &str) -> &str {
+pub(crate) fn short_rev(revision: &str) -> &str {
     revision.get(..10).unwrap_or(revision)
 }
 
 /// `Name <email>` → `Name`.
-pub fn short_author(author: &str) -> &str {
+pub(crate) fn short_author(author: &str) -> &str {
     author.split(" <").next().unwrap_or(author).trim()
 }
 
 /// Text from a report as a JSON string: lossy where it is not valid UTF-8 (JSON has no bytes).
-pub fn lossy(text: &[u8]) -> String {
+pub(crate) fn lossy(text: &[u8]) -> String {
     text.to_str_lossy().into_owned()
 }
 

@@ -10,13 +10,13 @@ use probtrack_parsers::Status;
 use crate::store::Run;
 
 /// The outcome in build `number`: the last run that starts at or before it.
-pub fn outcome_at(runs: &[Run], number: i64) -> Option<Status> {
+pub(crate) fn outcome_at(runs: &[Run], number: i64) -> Option<Status> {
     let at = runs.partition_point(|run| run.first <= number);
     at.checked_sub(1).and_then(|i| runs[i].status)
 }
 
 /// The last outcome with evidence (not skipped, not absent) before build `number`.
-pub fn last_evidence(runs: &[Run], number: i64) -> Option<Status> {
+pub(crate) fn last_evidence(runs: &[Run], number: i64) -> Option<Status> {
     let end = runs.partition_point(|run| run.first < number);
     runs[..end]
         .iter()
@@ -27,7 +27,12 @@ pub fn last_evidence(runs: &[Run], number: i64) -> Option<Status> {
 
 /// Sets the outcome of build `number` without changing any other build's: `numbers` are the lane's
 /// build numbers, ascending, and include `number`.
-pub fn set_outcome(runs: &mut Vec<Run>, numbers: &[i64], number: i64, status: Option<Status>) {
+pub(crate) fn set_outcome(
+    runs: &mut Vec<Run>,
+    numbers: &[i64],
+    number: i64,
+    status: Option<Status>,
+) {
     let current = outcome_at(runs, number);
     if current == status {
         return;
@@ -58,7 +63,7 @@ pub fn set_outcome(runs: &mut Vec<Run>, numbers: &[i64], number: i64, status: Op
 
 /// Takes build `number` out of the lane: the builds after it keep their outcomes. `numbers` are the
 /// lane's build numbers before the removal.
-pub fn remove_build(runs: &mut Vec<Run>, numbers: &[i64], number: i64) {
+pub(crate) fn remove_build(runs: &mut Vec<Run>, numbers: &[i64], number: i64) {
     let Some(at) = runs.iter().position(|run| run.first == number) else {
         return;
     };
@@ -89,7 +94,7 @@ fn insert(runs: &mut Vec<Run>, run: Run) {
 }
 
 /// Drops runs that repeat the outcome before them, and leading runs of "not there".
-pub fn normalize(runs: &mut Vec<Run>) {
+pub(crate) fn normalize(runs: &mut Vec<Run>) {
     let mut previous: Option<Option<Status>> = None;
     runs.retain(|run| {
         let keep = match previous {
@@ -105,7 +110,7 @@ pub fn normalize(runs: &mut Vec<Run>) {
 
 /// A renamed test's runs: in each build the outcome under the new name where it has one, else
 /// the outcome under the old name.
-pub fn merge(old: &[Run], new: &[Run]) -> Vec<Run> {
+pub(crate) fn merge(old: &[Run], new: &[Run]) -> Vec<Run> {
     let mut starts: Vec<i64> = old.iter().chain(new).map(|r| r.first).collect();
     starts.sort_unstable();
     starts.dedup();
@@ -121,7 +126,7 @@ pub fn merge(old: &[Run], new: &[Run]) -> Vec<Run> {
 }
 
 /// The row changes that turn `old` into `new`: run starts to delete, and runs to write.
-pub fn diff(old: &[Run], new: &[Run]) -> (Vec<i64>, Vec<Run>) {
+pub(crate) fn diff(old: &[Run], new: &[Run]) -> (Vec<i64>, Vec<Run>) {
     let delete = old
         .iter()
         .filter(|o| !new.iter().any(|n| n.first == o.first))

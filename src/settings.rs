@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The database: a path, `sqlite:PATH`, `postgres://…` or `mysql://…`.
     pub db: Option<String>,
     /// The branch listings show when `--branch` is not given.
@@ -31,7 +31,7 @@ pub struct Settings {
 /// `[notify]`: the targets of `probtrack notify`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NotifySettings {
+pub(crate) struct NotifySettings {
     /// An incoming-webhook URL (Slack, Mattermost, Matrix hookshot): JSON `{"text": …}` is POSTed.
     pub webhook: Option<String>,
     /// The SMTP server that sends e-mail to the responsible users.
@@ -51,7 +51,7 @@ pub struct NotifySettings {
 /// One person and every name or address they commit under.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserEntry {
+pub(crate) struct UserEntry {
     pub name: String,
     #[serde(default)]
     pub emails: Vec<String>,
@@ -63,7 +63,7 @@ pub struct UserEntry {
 impl Settings {
     /// Loads the settings file named by `explicit` (`--config` / `PROBTRACK_CONFIG`), else
     /// `./probtrack.toml` when it exists, else the defaults.
-    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
+    pub(crate) fn load(explicit: Option<&Path>) -> Result<Settings> {
         let path: PathBuf = match explicit {
             Some(path) => {
                 if !path.exists() {

@@ -11,7 +11,11 @@ use crate::store::{ProblemFilter, Store};
 use crate::views::since::{BuilderSince, SinceView};
 
 /// Since when the test `query` names (`lookup::find_test`) has been failing on `branch`.
-pub fn since(store: &mut dyn Store, query: &str, branch: Option<String>) -> Result<SinceView> {
+pub(crate) fn since(
+    store: &mut dyn Store,
+    query: &str,
+    branch: Option<String>,
+) -> Result<SinceView> {
     let test = lookup::find_test(store, query)?;
     let lanes = Branch::load(store, branch.as_deref())?.test_lanes(store, test.id)?;
     let mut builders = Vec::new();

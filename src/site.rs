@@ -30,7 +30,7 @@ const MESSAGE_MAX: usize = 5000;
 
 /// Writes the site of `branch` into `dir` (created when missing), with `width` builds per
 /// builder in the grids and test histories; returns how many pages it wrote.
-pub fn write(
+pub(crate) fn write(
     store: &mut dyn Store,
     settings: &Settings,
     branch: Option<String>,
@@ -44,7 +44,7 @@ pub fn write(
 }
 
 /// What the pages show, from the store.
-pub fn load(
+pub(crate) fn load(
     store: &mut dyn Store,
     settings: &Settings,
     branch: Option<String>,
@@ -246,7 +246,6 @@ impl Pages<'_> {
                 role: change.role,
                 revision: change.revision,
                 author: change.author,
-                person: change.person.map(|p| p.name),
                 time: change.time,
                 comments: change.comments,
             });

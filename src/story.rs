@@ -16,7 +16,7 @@ use crate::views::show::{BuilderTimeline, ChangeDetail, ShowView, TimelineBuild}
 use crate::views::{shorten, MESSAGE_LEN};
 
 /// A change that started (`start`) or fixed (`fix`) a Problem, with its commit where known.
-pub struct Change<'s> {
+pub(crate) struct Change<'s> {
     pub role: &'static str,
     pub revision: String,
     pub author: Option<String>,
@@ -27,7 +27,7 @@ pub struct Change<'s> {
 }
 
 /// The starting changes, then the fixing ones.
-pub fn changes<'s>(
+pub(crate) fn changes<'s>(
     store: &mut dyn Store,
     settings: &'s Settings,
     problem: &ProblemRecord,
@@ -53,7 +53,7 @@ pub fn changes<'s>(
 }
 
 /// `show ID`: Problem `id`'s story (an unknown or hidden Problem is bad input).
-pub fn show(store: &mut dyn Store, settings: &Settings, id: i64) -> Result<ShowView> {
+pub(crate) fn show(store: &mut dyn Store, settings: &Settings, id: i64) -> Result<ShowView> {
     let problem = lookup::find_problem(store, id)?;
     let changes = changes(store, settings, &problem)?
         .into_iter()

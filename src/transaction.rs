@@ -10,7 +10,7 @@ use crate::store::Store;
 
 /// Runs `work` in a write transaction (the writers' lock held): commits what it did when it
 /// succeeds, rolls everything back when it fails.
-pub fn write<T>(
+pub(crate) fn write<T>(
     store: &mut dyn Store,
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
 ) -> Result<T> {
@@ -19,7 +19,7 @@ pub fn write<T>(
 
 /// Runs `work` as [`write`] does, but rolls it back whatever happens: what it would do, said and
 /// undone (`prune --dry-run`).
-pub fn dry_run<T>(
+pub(crate) fn dry_run<T>(
     store: &mut dyn Store,
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
 ) -> Result<T> {

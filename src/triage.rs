@@ -13,7 +13,7 @@ use crate::views::problems::{EarlierLink, LinkView, NoteView, ProblemView};
 
 /// Which Problems `problems` lists.
 #[derive(Clone, Debug, Default)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// `Some(true)`: open only; `Some(false)`: fixed only; `None`: both.
     pub open: Option<bool>,
     /// Intermittent Problems too.
@@ -29,7 +29,7 @@ pub struct Listing {
 }
 
 /// The Problems `listing` selects, most recent last failure first, annotated.
-pub fn list(
+pub(crate) fn list(
     store: &mut dyn Store,
     settings: &Settings,
     listing: &Listing,
@@ -71,7 +71,7 @@ pub fn list(
 
 /// What `link` does to a Problem's link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkChange {
+pub(crate) enum LinkChange {
     /// Add it (or set it) open.
     Open,
     /// Add it (or set it) closed: the bug is closed.
@@ -81,7 +81,7 @@ pub enum LinkChange {
 
 /// Links Problem `id` to a bug (`link`). An unknown or hidden Problem, or removing a link it does
 /// not have, is bad input.
-pub fn link(store: &mut dyn Store, id: i64, url: &str, change: LinkChange) -> Result<()> {
+pub(crate) fn link(store: &mut dyn Store, id: i64, url: &str, change: LinkChange) -> Result<()> {
     if url.trim().is_empty() {
         return Err(Error::usage("the link is empty"));
     }
@@ -97,7 +97,7 @@ pub fn link(store: &mut dyn Store, id: i64, url: &str, change: LinkChange) -> Re
 }
 
 /// Adds a note to Problem `id` (`note`).
-pub fn note(store: &mut dyn Store, id: i64, text: &str, author: Option<&str>) -> Result<()> {
+pub(crate) fn note(store: &mut dyn Store, id: i64, text: &str, author: Option<&str>) -> Result<()> {
     if text.trim().is_empty() {
         return Err(Error::usage("the note is empty"));
     }
@@ -107,7 +107,10 @@ pub fn note(store: &mut dyn Store, id: i64, text: &str, author: Option<&str>) ->
 }
 
 /// The open links of the Problem of the same test and branch that came just before `problem`.
-pub fn earlier_links(store: &mut dyn Store, problem: &ProblemRecord) -> Result<Vec<EarlierLink>> {
+pub(crate) fn earlier_links(
+    store: &mut dyn Store,
+    problem: &ProblemRecord,
+) -> Result<Vec<EarlierLink>> {
     let before = store
         .problems(&ProblemFilter {
             test: Some(problem.test),
@@ -137,7 +140,7 @@ pub fn earlier_links(store: &mut dyn Store, problem: &ProblemRecord) -> Result<V
 }
 
 /// Fills each view's `cluster`, `links`, `notes` and `earlier_links`; `records[i]` is `views[i]`'s.
-pub fn annotate(
+pub(crate) fn annotate(
     store: &mut dyn Store,
     records: &[&ProblemRecord],
     views: &mut [ProblemView],

@@ -11,27 +11,27 @@ use serde::Serialize;
 use crate::clock;
 use crate::store::{BuildRef, ChangeRef};
 
-pub mod builders;
-pub mod builds;
-pub mod candidates;
-pub mod clusters;
-pub mod copy;
-pub mod flaky;
-pub mod history;
-pub mod import;
-pub mod ingest;
-pub mod mark_bad;
-pub mod notify;
-pub mod parse;
-pub mod parsers;
-pub mod problems;
-pub mod prune;
-pub mod show;
-pub mod since;
-pub mod users;
+pub(crate) mod builders;
+pub(crate) mod builds;
+pub(crate) mod candidates;
+pub(crate) mod clusters;
+pub(crate) mod copy;
+pub(crate) mod flaky;
+pub(crate) mod history;
+pub(crate) mod import;
+pub(crate) mod ingest;
+pub(crate) mod mark_bad;
+pub(crate) mod notify;
+pub(crate) mod parse;
+pub(crate) mod parsers;
+pub(crate) mod problems;
+pub(crate) mod prune;
+pub(crate) mod show;
+pub(crate) mod since;
+pub(crate) mod users;
 
 /// A JSON shape of `docs/output.md`.
-pub trait View: Serialize {
+pub(crate) trait View: Serialize {
     /// What `--format csv` prints: one row per element of the JSON array, or the one object.
     /// A view whose CSV is documented otherwise (`show`: the `problems` keys only) says so here.
     fn csv_rows(&self) -> impl Serialize + '_ {
@@ -43,7 +43,7 @@ impl<T: Serialize> View for [T] {}
 
 /// A build as Problems name it: `{builder, build, revision, time}`.
 #[derive(Clone, Debug, Serialize)]
-pub struct BuildAt {
+pub(crate) struct BuildAt {
     pub builder: String,
     pub build: i64,
     pub revision: Option<String>,
@@ -63,7 +63,7 @@ impl From<&BuildRef> for BuildAt {
 
 /// `{revision, author}`.
 #[derive(Clone, Debug, Serialize)]
-pub struct ChangeView {
+pub(crate) struct ChangeView {
     pub revision: String,
     pub author: Option<String>,
 }
@@ -78,10 +78,10 @@ impl From<&ChangeRef> for ChangeView {
 }
 
 /// How long `message` may be in a listing.
-pub const MESSAGE_LEN: usize = 200;
+pub(crate) const MESSAGE_LEN: usize = 200;
 
 /// The first line of `text`, at most `max` characters.
-pub fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     let line = text
         .lines()
         .find(|l| !l.trim().is_empty())

@@ -8,7 +8,7 @@ use crate::store::{FailureRow, Id};
 
 /// Failures with one cause.
 #[derive(Clone, Debug)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     /// [`cause_id`] of `cause`.
     pub id: String,
     pub cause: String,
@@ -23,7 +23,7 @@ pub struct Cluster {
 }
 
 /// The cause of one failure.
-pub fn cause_of(row: &FailureRow) -> String {
+pub(crate) fn cause_of(row: &FailureRow) -> String {
     let message = row
         .message
         .as_ref()
@@ -33,7 +33,7 @@ pub fn cause_of(row: &FailureRow) -> String {
 }
 
 /// Groups failures (in time order) by cause: the clusters with most tests first, then most failures.
-pub fn clusters(rows: &[FailureRow]) -> Vec<Cluster> {
+pub(crate) fn clusters(rows: &[FailureRow]) -> Vec<Cluster> {
     let mut by_cause: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Cluster> = Vec::new();
     for (i, row) in rows.iter().enumerate() {

@@ -12,7 +12,7 @@ use super::{Evidence, Lane};
 
 /// The knobs of the score; `docs/flaky.md` gives the defaults and why.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     /// Runs per lane looked at (the most recent).
     pub window: usize,
     /// Only runs at or after this time (µs).
@@ -42,7 +42,7 @@ impl Default for Options {
 
 /// A test's flakiness evidence on the lanes given.
 #[derive(Clone, Debug, Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub runs: u64,
     pub failures: u64,
     /// Unexplained flips.
@@ -65,16 +65,9 @@ pub struct Stats {
     pub last_flake: Option<At>,
 }
 
-impl Stats {
-    /// Retry or same-revision evidence: flakiness beyond doubt.
-    pub fn has_hard_evidence(&self) -> bool {
-        self.retry_flakes > 0 || self.same_revision > 0
-    }
-}
-
 /// The builds of a lane whose outcome is flaky evidence: retry flakes, and failures in short
 /// failing streaks (fewer than `streak` in a row) — the flips no Problem explains.
-pub fn flake_builds(lane: &Lane, options: &Options) -> Vec<crate::store::Id> {
+pub(crate) fn flake_builds(lane: &Lane, options: &Options) -> Vec<crate::store::Id> {
     let runs: Vec<usize> = (0..lane.steps.len())
         .filter(|&i| lane.steps[i].evidence != Evidence::None)
         .collect();
@@ -101,9 +94,9 @@ pub fn flake_builds(lane: &Lane, options: &Options) -> Vec<crate::store::Id> {
 }
 
 /// The score over which a test counts as intermittent (and its Problems are intermittent).
-pub const THRESHOLD: f64 = 0.015;
+pub(crate) const THRESHOLD: f64 = 0.015;
 
-pub fn stats(lanes: &[Lane], options: &Options) -> Stats {
+pub(crate) fn stats(lanes: &[Lane], options: &Options) -> Stats {
     // Most tests never fail: nothing to weigh (their runs do not matter to anyone then).
     let any_evidence = lanes.iter().any(|lane| {
         lane.steps

@@ -15,7 +15,7 @@ use crate::store::Id;
 
 /// A build, as Problems refer to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct At {
+pub(crate) struct At {
     pub lane: Id,
     pub builder: String,
     pub build: Id,
@@ -26,7 +26,7 @@ pub struct At {
 
 /// One lane's part in a Problem.
 #[derive(Clone, Debug)]
-pub struct LanePart {
+pub(crate) struct LanePart {
     pub lane: Id,
     pub builder: String,
     /// The builds after the lane's last pass before it failed, up to its first failure (inclusive):
@@ -45,7 +45,7 @@ pub struct LanePart {
 
 /// One Problem of one test, before it is stored.
 #[derive(Clone, Debug)]
-pub struct Episode {
+pub(crate) struct Episode {
     pub parts: Vec<LanePart>,
     pub first_failure: At,
     pub last_failure: At,
@@ -56,14 +56,8 @@ pub struct Episode {
 }
 
 impl Episode {
-    /// Every builder that failed it is retired and never passed it again: it is not open, and
-    /// nothing fixed it.
-    pub fn retired(&self) -> bool {
-        !self.open && self.fixed_at.is_none()
-    }
-
     /// The lane whose first failure opened the Problem.
-    pub fn opening_part(&self) -> &LanePart {
+    pub(crate) fn opening_part(&self) -> &LanePart {
         self.parts
             .iter()
             .find(|p| p.lane == self.first_failure.lane)
@@ -132,7 +126,7 @@ fn streaks(index: usize, lane: &Lane) -> Vec<Streak> {
 }
 
 /// Groups a test's failures on the lanes of one branch into Problems, oldest first.
-pub fn episodes(lanes: &[Lane]) -> Vec<Episode> {
+pub(crate) fn episodes(lanes: &[Lane]) -> Vec<Episode> {
     let mut all: Vec<Streak> = lanes
         .iter()
         .enumerate()
@@ -281,7 +275,7 @@ fn episode(lanes: &[Lane], group: Vec<Streak>) -> Episode {
 
 /// The suspects: the changes every narrowing lane's window shares (a lane that never passed before
 /// narrows nothing); where they share none, the opening lane's window.
-pub fn narrow<T: Clone + PartialEq>(windows: &[(bool, Vec<T>)], opening: &[T]) -> Vec<T> {
+pub(crate) fn narrow<T: Clone + PartialEq>(windows: &[(bool, Vec<T>)], opening: &[T]) -> Vec<T> {
     let narrowing: Vec<&Vec<T>> = windows
         .iter()
         .filter(|(narrows, _)| *narrows)
@@ -306,6 +300,12 @@ pub fn narrow<T: Clone + PartialEq>(windows: &[(bool, Vec<T>)], opening: &[T]) -
 mod tests {
     use super::*;
     use crate::analyze::{Evidence, Step};
+
+    /// Every builder that failed it is retired and never passed it again: not open, and nothing
+    /// fixed it (the `retired` state `problems` gives it).
+    fn retired(episode: &Episode) -> bool {
+        !episode.open && episode.fixed_at.is_none()
+    }
 
     /// A lane from a pattern: `P` pass, `F` fail, `.` no evidence, `R` retry pass; build k at time
     /// `offset + 10 k`, build ids `lane * 1000 + k`.
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:#?}");
         assert_eq!(e[0].parts.len(), 3);
         assert_eq!(e[0].first_failure.builder, "x");
-        assert!(!e[0].open && !e[0].retired());
+        assert!(!e[0].open && !retired(&e[0]));
         assert_eq!(e[0].fixed_at.as_ref().unwrap().builder, "z");
         // Until z passes, it is open (x need not pass).
         lanes[2] = lane(3, "z", 2, "P...FFF");
@@ -401,12 +401,12 @@ mod tests {
         lanes[0].retired = true;
         let e = episodes(&lanes);
         assert_eq!(e.len(), 1);
-        assert!(e[0].retired() && e[0].fixed_at.is_none() && !e[0].open);
+        assert!(retired(&e[0]) && e[0].fixed_at.is_none() && !e[0].open);
         // y breaks later, after passing since x's failure: a Problem of its own.
         lanes[1] = lane(2, "y", 5, "PPPPFF");
         let e = episodes(&lanes);
         assert_eq!(e.len(), 2, "{e:#?}");
-        assert!(e[0].retired());
+        assert!(retired(&e[0]));
         assert!(e[1].open && e[1].parts[0].builder == "y");
         // A builder that has not passed the test since x's failure fails it: it joins x's Problem
         // (here a new builder, x's replacement, whose first builds fail).

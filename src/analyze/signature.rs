@@ -32,7 +32,7 @@ static VOLATILE: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 });
 
 /// The first line of a message that says something, with what varies masked.
-pub fn signature(message: &str) -> String {
+pub(crate) fn signature(message: &str) -> String {
     let line = message
         .lines()
         .map(str::trim)
@@ -52,7 +52,7 @@ const FRAMES: usize = 20;
 
 /// What a failure's cause reads as: the message's [`signature`], then the stack frames of its
 /// text (or of the message, when there is no text), each masked likewise.
-pub fn cause(message: &str, text: Option<&str>) -> String {
+pub(crate) fn cause(message: &str, text: Option<&str>) -> String {
     let mut out = signature(message);
     let Some(frame) = FRAME.as_ref() else {
         return out;
@@ -79,14 +79,14 @@ fn mask(line: &str) -> String {
 }
 
 /// A short, stable id for a cause: the first 12 hex digits of its BLAKE3 hash.
-pub fn cause_id(cause: &str) -> String {
+pub(crate) fn cause_id(cause: &str) -> String {
     blake3::hash(cause.as_bytes()).to_hex()[..12].to_owned()
 }
 
 /// `cause_id(&cause(message, text))`, remembered per distinct (message, text) for the life of the
 /// thread: an import re-judges the same failures build after build, and masking is regex work
 /// (28% of import's time on a 9.9 M-result history before this memo).
-pub fn cause_id_of(message: &str, text: Option<&str>) -> String {
+pub(crate) fn cause_id_of(message: &str, text: Option<&str>) -> String {
     use std::cell::RefCell;
     use std::collections::HashMap;
     /// Distinct failures remembered at most; then the memo starts over.

@@ -18,7 +18,7 @@ A retired builder no longer keeps Problems open: its failures stay in their Prob
 their suspects, but it need not pass for them to be fixed. A Problem that only retired builders
 failed, none passing again, is neither open nor fixed: its state is `retired`. `builders unretire
 NAME` undoes it.")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     action: Option<Action>,
     #[command(flatten)]
@@ -39,7 +39,7 @@ enum Action {
     },
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     if let Some(action) = args.action {
         let (name, retire) = match &action {

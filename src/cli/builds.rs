@@ -16,7 +16,7 @@ Examples:
   probtrack builds
   probtrack builds --builder linux-py312 --limit 50 --format json"
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Only this builder's builds
     #[arg(long, value_name = "NAME")]
     builder: Option<String>,
@@ -31,7 +31,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let filter = BuildFilter {
         builder: args.builder,

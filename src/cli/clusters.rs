@@ -21,7 +21,7 @@ A cause is a failure's message with what varies masked (numbers, hex addresses, 
 dates, durations), followed by the stack frames of its traceback: one broken fixture that fails 40
 tests is one line. `problems` and `show` print each Problem's cluster id."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Only failures that belong to open Problems (from each one's first failure on its builders)
     #[arg(long)]
     open: bool,
@@ -36,7 +36,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let selection = Selection {
         branch: args.branch.resolve(&ctx.settings),

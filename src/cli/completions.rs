@@ -12,13 +12,13 @@ Examples:
   probtrack completions bash > ~/.local/share/bash-completion/completions/probtrack
   probtrack completions zsh > \"${fpath[1]}/_probtrack\"
   probtrack completions fish > ~/.config/fish/completions/probtrack.fish")]
-pub struct Args {
+pub(crate) struct Args {
     /// The shell
     #[arg(value_enum)]
     shell: clap_complete::Shell,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut command = Cli::command();
     clap_complete::generate(args.shell, &mut command, "probtrack", &mut ctx.out.writer);
     Ok(0)
@@ -27,9 +27,9 @@ pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
 /// Print the manual page (roff)
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  probtrack man > probtrack.1 && man ./probtrack.1")]
-pub struct ManArgs {}
+pub(crate) struct ManArgs {}
 
-pub fn exec_man(_args: ManArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec_man(_args: ManArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let command = Cli::command();
     clap_mangen::Man::new(command)
         .render(&mut ctx.out.writer)

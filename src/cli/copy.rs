@@ -19,7 +19,7 @@ Every table moves with its ids, so Problems keep their ids, links, notes and not
 records. The destination must exist (for a server: `createdb NAME` / `CREATE DATABASE NAME`)
 and hold no history; it is written in one transaction and row counts are checked before it
 commits, so a failed copy leaves it as it was. Ingests into the source wait until the copy ends.")]
-pub struct Args {
+pub(crate) struct Args {
     /// The database to copy from: a path, sqlite:PATH, postgres://… or mysql://…
     /// [default: --db / PROBTRACK_DB]
     #[arg(long, value_name = "DB_URL")]
@@ -31,7 +31,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let from = match &args.from {
         Some(text) => Location::parse(text)?,
         None => ctx.db.clone(),

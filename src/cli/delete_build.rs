@@ -9,7 +9,7 @@ use crate::store::OpenMode;
 /// Remove a build, its results and its blamelist; its neighbours keep their outcomes
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  probtrack delete-build linux-py312 1041")]
-pub struct Args {
+pub(crate) struct Args {
     /// The builder
     builder: String,
     /// The build's number
@@ -17,7 +17,7 @@ pub struct Args {
     number: i64,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     ingest::delete_build(store.as_mut(), &args.builder, args.number)?;
     ctx.out.line(&format!(

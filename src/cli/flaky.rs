@@ -24,7 +24,7 @@ Evidence, strongest first: retry flakes (failed, then passed within a build), on
 passed and failed on a builder, and flips between pass and fail that no Problem explains, weighted
 towards recent runs. See docs/flaky.md for the score and its defaults."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Runs per builder to look at, the most recent
     #[arg(long, default_value_t = 100, value_name = "N")]
     window: usize,
@@ -58,7 +58,7 @@ enum FlakyFormat {
     List,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let options = Options {
         window: args.window.max(1),
         since: args.since.as_deref().map(parse_since).transpose()?,

@@ -21,7 +21,7 @@ Optional DIR/builds.tsv (builder, number, revision, author, timestamp, changes) 
 revision, time and blamelist; DIR/revisions.tsv (revision, author, timestamp, parent) the changes'
 authors. Builds go in in time order, each whole or not at all; rerunning skips builds already present."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// The directory to import
     dir: PathBuf,
     /// Take blamelists from this git repository instead of builds.tsv
@@ -40,7 +40,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let options = ImportOptions {
         parser: parser_arg(&args.parser)?,
         source_root: args

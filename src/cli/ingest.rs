@@ -22,7 +22,7 @@ Examples:
 Ingesting the same report into the same build again changes nothing; other reports for the same
 build add to it. A report that cannot be parsed changes nothing and exits 3."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// The builder (CI job) that ran the build
     #[arg(long, value_name = "NAME")]
     builder: String,
@@ -73,7 +73,7 @@ pub struct Args {
     files: Vec<OsString>,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let parser = parser_arg(&args.parser)?;
     let mut options = IngestOptions {
         builder: args.builder.clone(),

@@ -17,7 +17,7 @@ Examples:
 
 `show`, `problems` (JSON `links`) and the HTML report show links. When the test fails again while
 its last Problem carries an open link, the new Problem says so (`earlier_links`).")]
-pub struct LinkArgs {
+pub(crate) struct LinkArgs {
     /// The Problem's id
     problem: i64,
     /// The bug's address
@@ -38,7 +38,7 @@ Examples:
   probtrack note 12 \"bisected to the locale change\" --author dave
 
 `show`, `problems` (JSON `notes`) and the HTML report show notes, oldest first.")]
-pub struct NoteArgs {
+pub(crate) struct NoteArgs {
     /// The Problem's id
     problem: i64,
     /// The note
@@ -48,7 +48,7 @@ pub struct NoteArgs {
     author: Option<String>,
 }
 
-pub fn exec_link(args: LinkArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec_link(args: LinkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let change = match (args.remove, args.closed) {
         (true, _) => LinkChange::Remove,
@@ -69,7 +69,7 @@ pub fn exec_link(args: LinkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     Ok(0)
 }
 
-pub fn exec_note(args: NoteArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec_note(args: NoteArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     triage::note(
         store.as_mut(),

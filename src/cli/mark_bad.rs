@@ -21,7 +21,7 @@ An infrastructure outage is nobody's change. The builds' results stay (history s
 Problems and flakiness ignore them; the Problems of the builder's tests are recomputed at once,
 keeping their ids. `probtrack unmark-bad --builder B --from N` reverses it."
 )]
-pub struct MarkArgs {
+pub(crate) struct MarkArgs {
     /// The builder
     #[arg(long, value_name = "NAME", required_unless_present = "list")]
     builder: Option<String>,
@@ -48,7 +48,7 @@ Example:
   probtrack unmark-bad --builder linux --from 120
 
 Removes the builder's ranges that start at that build, and recomputes its tests' Problems.")]
-pub struct UnmarkArgs {
+pub(crate) struct UnmarkArgs {
     /// The builder
     #[arg(long, value_name = "NAME")]
     builder: String,
@@ -57,7 +57,7 @@ pub struct UnmarkArgs {
     from: i64,
 }
 
-pub fn exec_mark(args: MarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec_mark(args: MarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     if args.list {
         let view = known_bad::list(store.as_mut())?;
@@ -80,7 +80,7 @@ pub fn exec_mark(args: MarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     Ok(0)
 }
 
-pub fn exec_unmark(args: UnmarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec_unmark(args: UnmarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let (removed, counts) = known_bad::unmark(store.as_mut(), &args.builder, args.from)?;
     ctx.out.line(&format!(

@@ -19,7 +19,7 @@ Targets are in the settings file's [notify] table (docs/settings.md): `webhook` 
 Matrix hookshot) and/or `smtp_server` + `smtp_from` (e-mail to the authors of the suspect changes,
 through the users map). Every send is recorded: nothing is announced twice, and a send that fails is
 retried by the next run (the run warns and exits 0).")]
-pub struct Args {
+pub(crate) struct Args {
     /// Print the messages that are due; send and record nothing
     #[arg(long)]
     dry_run: bool,
@@ -30,7 +30,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     if args.mark_all_sent {
         let view = notify::mark_all_sent(store.as_mut())?;

@@ -17,7 +17,7 @@ Examples:
   make 2>&1 | probtrack parse --parser gcc -
 
 Exits 0 when it could read every file, whatever the results say; 3 when a file cannot be parsed.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Reports to read (`-` reads standard input)
     #[arg(required = true, value_name = "FILE")]
     files: Vec<OsString>,
@@ -31,7 +31,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let parser = parser_arg(&args.parser)?;
     let mut parsed = Vec::new();
     for file in &args.files {

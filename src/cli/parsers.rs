@@ -7,12 +7,12 @@ use crate::views::parsers;
 /// List the report formats probtrack reads (the names `--parser` takes)
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Example:\n  probtrack parsers --format json")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     ctx.out
         .view(args.output.format, &parsers::all()[..], |out, view| {
             let rows = view

@@ -22,7 +22,7 @@ Examples:
 
 By default intermittent Problems (a flaky test's failures) are left out; --intermittent shows them."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// Open Problems only (the default)
     #[arg(long, group = "state")]
     open: bool,
@@ -58,7 +58,7 @@ enum KindArg {
     Compile,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let listing = Listing {
         open: if args.all { None } else { Some(!args.fixed) },

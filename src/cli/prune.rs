@@ -16,7 +16,7 @@ Examples:
 
 The limit is --older-than, else `prune_days` in probtrack.toml. Problems are never dropped; a
 Problem still open keeps every build from the last pass before it.")]
-pub struct Args {
+pub(crate) struct Args {
     /// How old a build must be to go: a number of days (`30d`), weeks (`12w`) or hours (`48h`)
     #[arg(long, value_name = "AGE")]
     older_than: Option<String>,
@@ -48,7 +48,7 @@ fn parse_age(text: &str) -> Result<i64> {
     Ok(n.saturating_mul(unit))
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let seconds = match (&args.older_than, ctx.settings.prune_days) {
         (Some(text), _) => parse_age(text)?,
         (None, Some(days)) => i64::from(days) * 86_400,

@@ -10,9 +10,9 @@ use crate::store::OpenMode;
 #[command(
     after_help = "Example:\n  probtrack reanalyze\n\nGives the same Problems as the incremental analysis at ingest; each keeps its id."
 )]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub fn exec(_args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(_args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let tests = problems::reanalyze_all(store.as_mut())?;
     ctx.out.line(&format!("reanalyzed {tests} tests"))?;

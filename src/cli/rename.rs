@@ -17,14 +17,14 @@ OLD is a whole identity or a unique part of one; NEW is a whole identity (it nee
 yet). From then on the new name's history is both names' results (the new name's where a build has
 both); the old name has no Problems of its own, and its Problems move to the new name with their
 ids.")]
-pub struct Args {
+pub(crate) struct Args {
     /// The test's old identity (or a unique part)
     old: String,
     /// Its new identity
     new: String,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let old = rename::rename(store.as_mut(), &args.old, &args.new)?;
     ctx.out.line(&format!(

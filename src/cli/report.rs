@@ -20,7 +20,7 @@ The site has no scripts and loads nothing from the network: every page is one se
 Pages: index.html (the overview), builder-<name>.html (a test grid per builder),
 problem-<id>.html (a Problem's story) and test-<hash>.html (a test's history). Files of an earlier
 run are overwritten, other files in DIR are left alone.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Write the site into this directory (created when missing)
     #[arg(long, value_name = "DIR", required = true)]
     html: PathBuf,
@@ -31,7 +31,7 @@ pub struct Args {
     builds: usize,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = args.branch.resolve(&ctx.settings);
     let pages = site::write(

@@ -15,14 +15,14 @@ Examples:
   probtrack show 12 --format json
 
 Problem ids are in the first column of `probtrack problems`.")]
-pub struct Args {
+pub(crate) struct Args {
     /// The Problem's id
     id: i64,
     #[command(flatten)]
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let view = story::show(store.as_mut(), &ctx.settings, args.id)?;
     ctx.out.view(args.output.format, &view, table)?;

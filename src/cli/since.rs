@@ -17,7 +17,7 @@ Examples:
 
 TEST is a whole identity, or a part that only one test has. For a passing test, says when its last
 Problem was fixed and by whom.")]
-pub struct Args {
+pub(crate) struct Args {
     /// The test: its identity, or a unique part of it
     test: String,
     #[command(flatten)]
@@ -26,7 +26,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = args.branch.resolve(&ctx.settings);
     let view = since::since(store.as_mut(), &args.test, branch);

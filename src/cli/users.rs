@@ -16,7 +16,7 @@ Examples:
 
 A person is an author of a Problem's starting changes; the settings' users map merges the names and
 addresses one person commits under.")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     branch: BranchFlag,
     /// Count intermittent Problems too
@@ -26,7 +26,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = args.branch.resolve(&ctx.settings);
     let view = people::users(store.as_mut(), &ctx.settings, branch, args.intermittent)?;

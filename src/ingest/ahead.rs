@@ -24,10 +24,10 @@ const BATCH: usize = 2048;
 /// starts afresh, so memory stays bounded.
 const PACKED_KEYS: usize = 1 << 17;
 /// Messages in flight: with `BATCH` results each, at most ~16,000 results parsed ahead.
-pub const CAPACITY: usize = 8;
+pub(crate) const CAPACITY: usize = 8;
 
 /// What the parsing thread sends.
-pub enum Event {
+pub(crate) enum Event {
     /// The next build: its reports' events follow, report by report.
     Build,
     /// Results, each with its details (keyed and packed here when this thread is ahead).
@@ -46,7 +46,7 @@ pub enum Event {
 /// receiving side has gone (an error there ends the import). The receiving side reads and hashes
 /// each report itself ([`read::prepare`]) only when the build is not read ahead whole
 /// ([`Events::hashes`]); otherwise the hash this thread works out as it parses is used.
-pub fn parse_builds(
+pub(crate) fn parse_builds(
     builds: impl IntoIterator<Item = Vec<PathBuf>>,
     parser: Option<&'static dyn Format>,
     source_root: Option<String>,
@@ -80,7 +80,7 @@ pub fn parse_builds(
 /// Packing is left to the database thread while that thread keeps up (the channel has room):
 /// whichever thread has time to spare does it.
 #[derive(Default)]
-pub struct Packed {
+pub(crate) struct Packed {
     keys: rustc_hash::FxHashSet<[u8; 16]>,
     /// Whether the last send found the channel full (the database thread is behind).
     ahead: bool,
@@ -104,7 +104,7 @@ impl Packed {
 
 /// Parses each report in turn, sending its events then its end; false when the receiving side
 /// has gone.
-pub fn parse_reports(
+pub(crate) fn parse_reports(
     sources: &[Source],
     parser: Option<&'static dyn Format>,
     source_root: Option<&str>,
@@ -245,13 +245,13 @@ fn stopped() -> Error {
 
 /// The receiving side: the parsing thread's events in order, some of them perhaps read ahead
 /// ([`Events::read_build`]).
-pub struct Events<'a> {
+pub(crate) struct Events<'a> {
     rx: &'a Receiver<Event>,
     buffered: VecDeque<Event>,
 }
 
 impl<'a> Events<'a> {
-    pub fn new(rx: &'a Receiver<Event>) -> Self {
+    pub(crate) fn new(rx: &'a Receiver<Event>) -> Self {
         Events {
             rx,
             buffered: VecDeque::new(),
@@ -266,7 +266,7 @@ impl<'a> Events<'a> {
     }
 
     /// The start of the next build's events.
-    pub fn build(&mut self) -> Result<()> {
+    pub(crate) fn build(&mut self) -> Result<()> {
         match self.recv()? {
             Event::Build => Ok(()),
             _ => Err(stopped()),
@@ -276,7 +276,7 @@ impl<'a> Events<'a> {
     /// Reads the events of a build's `reports` reports ahead (right after [`Events::build`]), up
     /// to `limit` results: true if every report ended within them, each parsed without error (so
     /// writing the build cannot fail on a report), false if one failed or the limit came first.
-    pub fn read_build(&mut self, reports: usize, limit: usize) -> Result<bool> {
+    pub(crate) fn read_build(&mut self, reports: usize, limit: usize) -> Result<bool> {
         let (mut ended, mut results) = (0, 0);
         while ended < reports {
             if results >= limit {
@@ -306,7 +306,7 @@ impl<'a> Events<'a> {
     /// The content hashes of the `reports` reports of a build read ahead whole
     /// ([`Events::read_build`] gave true), in order; `None` unless the parsing thread sent one
     /// for each (it does for files, in an import).
-    pub fn hashes(&self, reports: usize) -> Option<Vec<[u8; 32]>> {
+    pub(crate) fn hashes(&self, reports: usize) -> Option<Vec<[u8; 32]>> {
         let hashes: Vec<[u8; 32]> = self
             .buffered
             .iter()
@@ -319,13 +319,13 @@ impl<'a> Events<'a> {
     }
 
     /// Replays one report's events into `sink`: the parser's name, or the report's error.
-    pub fn replay(&mut self, sink: &mut IngestSink<'_>) -> Result<&'static str> {
+    pub(crate) fn replay(&mut self, sink: &mut IngestSink<'_>) -> Result<&'static str> {
         self.report(Some(sink))?
     }
 
     /// Passes over one report's events (a report the build already holds): its own error does
     /// not matter.
-    pub fn skip(&mut self) -> Result<()> {
+    pub(crate) fn skip(&mut self) -> Result<()> {
         self.report(None).map(|_| ())
     }
 

@@ -13,12 +13,12 @@ use crate::error::Result;
 use crate::store::{Id, NewTest, Run, Store};
 
 /// Each test's runs on a lane (a fast hash: every build looks up each of its tests).
-pub type LaneRuns = rustc_hash::FxHashMap<Id, Vec<Run>>;
+pub(super) type LaneRuns = rustc_hash::FxHashMap<Id, Vec<Run>>;
 
 /// `Known::default()` remembers nothing (one build: nothing to gain, and memory to keep low for a
 /// huge report); [`Known::across_builds`] remembers.
 #[derive(Default)]
-pub struct Known {
+pub(crate) struct Known {
     remember: bool,
     /// A test's name → its id and the runner id stored with it.
     tests: rustc_hash::FxHashMap<BString, (Id, Option<String>)>,
@@ -27,7 +27,7 @@ pub struct Known {
 }
 
 impl Known {
-    pub fn across_builds() -> Known {
+    pub(crate) fn across_builds() -> Known {
         Known {
             remember: true,
             ..Known::default()
@@ -35,14 +35,14 @@ impl Known {
     }
 
     /// Drops everything: the database may no longer hold it.
-    pub fn forget(&mut self) {
+    pub(crate) fn forget(&mut self) {
         self.tests.clear();
         self.lanes.clear();
     }
 
     /// A test's id, if known in this transaction and stored with this runner id (`None`: keep
     /// what is stored).
-    pub fn test_id(&self, name: &[u8], runner_id: Option<&str>) -> Option<Id> {
+    pub(crate) fn test_id(&self, name: &[u8], runner_id: Option<&str>) -> Option<Id> {
         let (id, stored) = self.tests.get(name)?;
         match runner_id {
             None => Some(*id),
@@ -51,7 +51,7 @@ impl Known {
     }
 
     /// Remembers the id the store gave a test.
-    pub fn learn_test(&mut self, test: NewTest, id: Id) {
+    pub(crate) fn learn_test(&mut self, test: NewTest, id: Id) {
         if !self.remember {
             return;
         }
@@ -64,7 +64,7 @@ impl Known {
 
     /// A lane's runs, taken out of memory (or read from the store); give them back with
     /// [`Known::keep_lane_runs`] once updated.
-    pub fn take_lane_runs(&mut self, store: &mut dyn Store, lane: Id) -> Result<LaneRuns> {
+    pub(crate) fn take_lane_runs(&mut self, store: &mut dyn Store, lane: Id) -> Result<LaneRuns> {
         match self.lanes.remove(&lane) {
             Some(runs) => Ok(runs),
             None => Ok(store.lane_runs(lane)?.into_iter().collect()),
@@ -72,12 +72,12 @@ impl Known {
     }
 
     /// Whether [`Known::keep_lane_runs`] keeps anything.
-    pub fn remembers(&self) -> bool {
+    pub(crate) fn remembers(&self) -> bool {
         self.remember
     }
 
     /// Remembers a lane's runs as they now are in the store.
-    pub fn keep_lane_runs(&mut self, lane: Id, runs: LaneRuns) {
+    pub(crate) fn keep_lane_runs(&mut self, lane: Id, runs: LaneRuns) {
         if self.remember {
             self.lanes.insert(lane, runs);
         }

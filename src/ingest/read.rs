@@ -4,21 +4,19 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 
-use bstr::BString;
-use chrono::{DateTime, Utc};
 use probtrack_parsers::{Format, ParseOptions, TestResult, SNIFF_LEN};
 
 use crate::error::{Error, Result};
 
 /// A report to read: a file, or standard input (`-`).
 #[derive(Clone, Debug)]
-pub enum Input {
+pub(crate) enum Input {
     File(PathBuf),
     Stdin,
 }
 
 impl Input {
-    pub fn from_arg(arg: &std::ffi::OsStr) -> Input {
+    pub(crate) fn from_arg(arg: &std::ffi::OsStr) -> Input {
         if arg == "-" {
             Input::Stdin
         } else {
@@ -27,7 +25,7 @@ impl Input {
     }
 
     /// The name messages use.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self {
             Input::File(path) => path.display().to_string(),
             Input::Stdin => "-".to_owned(),
@@ -36,7 +34,7 @@ impl Input {
 }
 
 /// A report ready to be read (standard input spooled to a temporary file), with its content hash.
-pub struct Source {
+pub(crate) struct Source {
     pub name: String,
     path: PathBuf,
     /// BLAKE3 of the report's bytes.
@@ -49,7 +47,7 @@ fn cannot_read(name: &str, error: io::Error) -> Error {
 }
 
 /// Opens a report file (or standard input) for reading.
-pub fn open_file(input: &Input) -> Result<Box<dyn Read>> {
+pub(super) fn open_file(input: &Input) -> Result<Box<dyn Read>> {
     let name = input.name();
     match input {
         Input::File(path) => {
@@ -69,7 +67,7 @@ pub fn open_file(input: &Input) -> Result<Box<dyn Read>> {
 
 impl Source {
     /// A report file whose hash was worked out as it was parsed (by a `Hashing` reader).
-    pub fn hashed_file(path: PathBuf, hash: [u8; 32]) -> Source {
+    pub(crate) fn hashed_file(path: PathBuf, hash: [u8; 32]) -> Source {
         Source {
             name: Input::File(path.clone()).name(),
             path,
@@ -81,14 +79,16 @@ impl Source {
 
 /// A reader that hashes every byte read through it, so that the thread parsing a report also
 /// works out its content hash (what [`prepare`] would give) without reading it a second time.
-pub struct Hashing {
+pub(super) struct Hashing {
     inner: Box<dyn Read>,
     hasher: std::rc::Rc<std::cell::RefCell<blake3::Hasher>>,
 }
 
 impl Hashing {
     /// The reader, and a handle on its hasher for after the reader is gone.
-    pub fn new(inner: Box<dyn Read>) -> (Self, std::rc::Rc<std::cell::RefCell<blake3::Hasher>>) {
+    pub(super) fn new(
+        inner: Box<dyn Read>,
+    ) -> (Self, std::rc::Rc<std::cell::RefCell<blake3::Hasher>>) {
         let hasher = std::rc::Rc::default();
         let reader = Hashing {
             inner,
@@ -108,14 +108,14 @@ impl Read for Hashing {
 
 /// Reads what the parser left of a report (a well-formed one has nothing after its end), so that
 /// a [`Hashing`] reader under it has seen every byte.
-pub fn drain(name: &str, reader: &mut dyn BufRead) -> Result<()> {
+pub(super) fn drain(name: &str, reader: &mut dyn BufRead) -> Result<()> {
     io::copy(reader, &mut io::sink())
         .map(|_| ())
         .map_err(|e| cannot_read(name, e))
 }
 
 /// Hashes a report (and spools standard input, which can be read only once).
-pub fn prepare(input: &Input) -> Result<Source> {
+pub(crate) fn prepare(input: &Input) -> Result<Source> {
     let name = input.name();
     let mut reader = open_file(input)?;
     let mut hasher = blake3::Hasher::new();
@@ -157,7 +157,7 @@ pub fn prepare(input: &Input) -> Result<Source> {
 }
 
 /// Opens a report for parsing: its format (`parser`, else sniffed) and a buffered reader.
-pub fn open(
+pub(super) fn open(
     source_name: &str,
     reader: Box<dyn Read>,
     parser: Option<&'static dyn Format>,
@@ -195,19 +195,8 @@ pub fn open(
 }
 
 impl Source {
-    /// Another handle on a report that is a file of its own (not spooled standard input, whose
-    /// file lives only as long as the original).
-    pub fn same_file(&self) -> Source {
-        Source {
-            name: self.name.clone(),
-            path: self.path.clone(),
-            hash: self.hash,
-            _spool: None,
-        }
-    }
-
     /// A reader over the report's bytes.
-    pub fn reader(&self) -> Result<Box<dyn Read>> {
+    pub(crate) fn reader(&self) -> Result<Box<dyn Read>> {
         Ok(Box::new(
             File::open(&self.path).map_err(|e| cannot_read(&self.name, e))?,
         ))
@@ -216,17 +205,15 @@ impl Source {
 
 /// Everything one report yields, for `probtrack parse`.
 #[derive(Debug)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     pub name: String,
     pub parser: &'static str,
     pub results: Vec<TestResult>,
-    pub compiled: Vec<BString>,
     pub warnings: Vec<String>,
-    pub timestamp: Option<DateTime<Utc>>,
 }
 
 /// Reads and parses a whole report into memory (`probtrack parse`).
-pub fn parse_input(
+pub(crate) fn parse_input(
     input: &Input,
     parser: Option<&'static dyn Format>,
     source_root: Option<&str>,
@@ -242,8 +229,6 @@ pub fn parse_input(
         name,
         parser: format.name(),
         results: collected.results,
-        compiled: collected.compiled,
         warnings: collected.warnings,
-        timestamp: collected.timestamp,
     })
 }

@@ -13,7 +13,7 @@ use crate::store::{Details, Id, NewTest, ResultRecord, Store};
 /// One test's result in the build being written: 24 bytes, as a huge build holds one per test
 /// until it is written (docs/performance.md, *Memory of one huge build*).
 #[derive(Clone, Copy, Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub status: Status,
     pub attempts: u32,
     /// Seconds; NaN for none (a parser gives no NaN: it drops a duration that is not finite).
@@ -44,26 +44,26 @@ impl Entry {
     }
 
     /// The result's duration in seconds, if any report gave one.
-    pub fn duration(&self) -> Option<f64> {
+    pub(crate) fn duration(&self) -> Option<f64> {
         (!self.duration.is_nan()).then_some(self.duration)
     }
 
     /// Index into [`BuildState::details`], for results with a message or details.
-    pub fn detail(&self) -> Option<u32> {
+    pub(crate) fn detail(&self) -> Option<u32> {
         (self.detail != u32::MAX).then_some(self.detail)
     }
 }
 
 /// The message and details of a result that has them.
 #[derive(Clone, Debug, Default)]
-pub struct Detail {
+pub(crate) struct Detail {
     pub message: Option<BString>,
     pub details: Option<Details>,
 }
 
 /// The build's results so far.
 #[derive(Debug, Default)]
-pub struct BuildState {
+pub(crate) struct BuildState {
     pub entries: rustc_hash::FxHashMap<Id, Entry>,
     pub details: Vec<Detail>,
     /// Source files the compiler logs show being compiled.
@@ -75,7 +75,7 @@ pub struct BuildState {
 
 impl BuildState {
     /// A result the build held before this ingest.
-    pub fn existing(&mut self, record: ResultRecord) {
+    pub(crate) fn existing(&mut self, record: ResultRecord) {
         let detail = self.detail(record.message, record.details);
         self.entries.insert(
             record.test,
@@ -90,7 +90,7 @@ impl BuildState {
     }
 
     /// A plain result the build held before this ingest (no stored row).
-    pub fn existing_plain(&mut self, test: Id, status: Status, duration: Option<f64>) {
+    pub(crate) fn existing_plain(&mut self, test: Id, status: Status, duration: Option<f64>) {
         self.entries
             .insert(test, Entry::new(status, 1, duration, 0, None));
     }
@@ -177,7 +177,7 @@ const BATCH: usize = 2048;
 
 /// A parser's sink that resolves each result's test in the store (in batches) and merges it into
 /// the build's state. Store errors stop the merging and are returned by [`IngestSink::finish`].
-pub struct IngestSink<'a> {
+pub(crate) struct IngestSink<'a> {
     pub store: &'a mut dyn Store,
     known: &'a mut Known,
     pub state: &'a mut BuildState,
@@ -189,7 +189,7 @@ pub struct IngestSink<'a> {
 }
 
 impl<'a> IngestSink<'a> {
-    pub fn new(
+    pub(crate) fn new(
         store: &'a mut dyn Store,
         known: &'a mut Known,
         state: &'a mut BuildState,
@@ -258,7 +258,7 @@ impl<'a> IngestSink<'a> {
     }
 
     /// Resolves what is left; the first store error, if any.
-    pub fn finish(mut self) -> Result<u64, Error> {
+    pub(crate) fn finish(mut self) -> Result<u64, Error> {
         self.flush();
         match self.error {
             Some(e) => Err(e),
@@ -279,7 +279,7 @@ impl IngestSink<'_> {
 
     /// Results that came as a batch (from the parsing thread): resolved as they are, not copied
     /// into the sink's own batch.
-    pub fn batch(&mut self, batch: Vec<(TestResult, Option<Details>)>) {
+    pub(crate) fn batch(&mut self, batch: Vec<(TestResult, Option<Details>)>) {
         self.results += batch.len() as u64;
         self.flush();
         self.resolve(batch);
@@ -293,7 +293,7 @@ fn details_json(result: &TestResult) -> Option<String> {
 
 /// Takes a result's details out as the JSON text to store; only the runner's id stays behind
 /// (see `runner_id`), so the rest is not carried further.
-pub fn take_details(result: &mut TestResult) -> Option<String> {
+pub(super) fn take_details(result: &mut TestResult) -> Option<String> {
     let json = details_json(result)?;
     result.details.retain(|key, _| key == "runner_id");
     Some(json)

@@ -9,7 +9,7 @@ use crate::views::problems::{EarlierLink, LinkView};
 use crate::views::{shorten, MESSAGE_LEN};
 
 /// What a message says about one Problem.
-pub struct Content<'a> {
+pub(crate) struct Content<'a> {
     pub problem: &'a ProblemRecord,
     pub events: &'a [&'static str],
     pub recipients: &'a [Recipient],
@@ -32,7 +32,7 @@ fn changes(list: &[ChangeRef]) -> String {
 }
 
 /// The subject line and the text of a message.
-pub fn compose(c: &Content<'_>) -> (String, String) {
+pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
     let p = c.problem;
     let test = lossy(&p.test_name);
     let what = c

@@ -7,7 +7,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// POSTs `{"text": …, "username": "probtrack"}`, which Slack, Mattermost and Matrix hookshot
 /// incoming webhooks accept.
-pub fn post_webhook(url: &str, text: &str) -> Result<(), String> {
+pub(crate) fn post_webhook(url: &str, text: &str) -> Result<(), String> {
     let body = serde_json::json!({ "text": text, "username": "probtrack" }).to_string();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
@@ -22,7 +22,7 @@ pub fn post_webhook(url: &str, text: &str) -> Result<(), String> {
 }
 
 /// How to reach the SMTP server.
-pub struct Smtp {
+pub(crate) struct Smtp {
     pub server: String,
     pub port: Option<u16>,
     /// `starttls`, `tls` or `none`.
@@ -33,7 +33,12 @@ pub struct Smtp {
 }
 
 /// Sends one e-mail to every address in `to`.
-pub fn send_email(smtp: &Smtp, to: &[String], subject: &str, text: &str) -> Result<(), String> {
+pub(crate) fn send_email(
+    smtp: &Smtp,
+    to: &[String],
+    subject: &str,
+    text: &str,
+) -> Result<(), String> {
     use lettre::message::header::ContentType;
     use lettre::transport::smtp::authentication::Credentials;
     use lettre::{Message, SmtpTransport, Transport};

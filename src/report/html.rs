@@ -28,11 +28,10 @@ mod problem;
 mod shell;
 mod test_history;
 
-pub use escape::esc;
 use shell::Links;
 
 /// Everything the site shows.
-pub struct Site {
+pub(crate) struct Site {
     /// The branch shown; `None`: builds without a branch.
     pub branch: Option<String>,
     /// Open Problems, most recent last failure first (intermittent ones included).
@@ -48,7 +47,7 @@ pub struct Site {
 
 /// One row of the flaky list.
 #[derive(Clone)]
-pub struct FlakyItem {
+pub(crate) struct FlakyItem {
     pub test: String,
     pub score: f64,
     pub runs: u64,
@@ -62,7 +61,7 @@ pub struct FlakyItem {
 
 /// A build as a column of a grid.
 #[derive(Clone)]
-pub struct Column {
+pub(crate) struct Column {
     pub number: i64,
     pub revision: Option<String>,
     pub time: Micros,
@@ -72,7 +71,7 @@ pub struct Column {
 
 /// One test's outcome in one build.
 #[derive(Clone, Default)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// `None`: the test was not in the build.
     pub status: Option<Status>,
     /// Flaky evidence: a failure of a flaky test that no Problem explains.
@@ -81,14 +80,14 @@ pub struct Cell {
     pub message: Option<String>,
 }
 
-pub struct GridRow {
+pub(crate) struct GridRow {
     pub test: String,
     /// One per column, in the columns' order.
     pub cells: Vec<Cell>,
 }
 
 /// A builder's recent builds and the tests that failed or were flaky in them.
-pub struct BuilderGrid {
+pub(crate) struct BuilderGrid {
     pub builder: String,
     pub retired: bool,
     /// Builds this builder has on the branch, in all.
@@ -101,7 +100,7 @@ pub struct BuilderGrid {
 }
 
 /// A Problem's whole story, as `probtrack show` tells it.
-pub struct Story {
+pub(crate) struct Story {
     pub problem: ProblemView,
     pub changes: Vec<ChangeItem>,
     /// `(builder, its builds from just before the Problem to its fix)`.
@@ -109,17 +108,16 @@ pub struct Story {
     pub people: Vec<PersonItem>,
 }
 
-pub struct ChangeItem {
+pub(crate) struct ChangeItem {
     /// `start` or `fix`.
     pub role: &'static str,
     pub revision: String,
     pub author: Option<String>,
-    pub person: Option<String>,
     pub time: Option<Micros>,
     pub comments: Option<String>,
 }
 
-pub struct TimelineItem {
+pub(crate) struct TimelineItem {
     pub number: i64,
     pub revision: Option<String>,
     pub time: Micros,
@@ -127,7 +125,7 @@ pub struct TimelineItem {
     pub message: Option<String>,
 }
 
-pub struct PersonItem {
+pub(crate) struct PersonItem {
     pub name: String,
     pub chat: Option<String>,
     /// `started`, `fixed` or both.
@@ -135,7 +133,7 @@ pub struct PersonItem {
 }
 
 /// A test's recent history on every builder.
-pub struct TestHistory {
+pub(crate) struct TestHistory {
     pub test: String,
     pub kind: &'static str,
     /// Its flakiness, when it is in the flaky list.
@@ -145,21 +143,21 @@ pub struct TestHistory {
     pub lanes: Vec<TestLane>,
 }
 
-pub struct TestLane {
+pub(crate) struct TestLane {
     pub builder: String,
     /// Newest first.
     pub results: Vec<(Column, Cell)>,
 }
 
 /// A file of the site.
-pub struct Page {
+pub(crate) struct Page {
     pub name: String,
     pub html: String,
 }
 
 /// The page of a builder: `builder-<slug>.html`. The slug keeps letters, digits, `.`, `_` and `-`;
 /// a name that needed changing gets a hash so that two builders never share a page.
-pub fn builder_page(builder: &str) -> String {
+pub(crate) fn builder_page(builder: &str) -> String {
     let slug: String = builder
         .chars()
         .map(|c| {
@@ -179,11 +177,11 @@ pub fn builder_page(builder: &str) -> String {
 }
 
 /// The page of a test: `test-<hash>.html`, a short hash of its identity (stable across runs).
-pub fn test_page(test: &str) -> String {
+pub(crate) fn test_page(test: &str) -> String {
     format!("test-{}.html", short_hash(test.as_bytes(), 12))
 }
 
-pub fn problem_page(id: i64) -> String {
+pub(crate) fn problem_page(id: i64) -> String {
     format!("problem-{id}.html")
 }
 
@@ -193,7 +191,7 @@ fn short_hash(bytes: &[u8], len: usize) -> String {
 }
 
 /// Renders every page of the site.
-pub fn render(site: &Site) -> Vec<Page> {
+pub(crate) fn render(site: &Site) -> Vec<Page> {
     let links = Links {
         tests: site.tests.iter().map(|t| t.test.clone()).collect(),
         problems: site.stories.iter().map(|s| s.problem.id).collect(),

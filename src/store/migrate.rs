@@ -7,7 +7,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 
 /// One step of the schema.
-pub struct Migration {
+pub(super) struct Migration {
     pub version: i64,
     pub name: &'static str,
     pub sql: &'static str,
@@ -25,24 +25,24 @@ macro_rules! migrations {
 }
 
 /// The SQLite migrations, oldest first.
-pub const SQLITE: &[Migration] = migrations!("sqlite":
+pub(super) const SQLITE: &[Migration] = migrations!("sqlite":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql");
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
-pub const POSTGRES: &[Migration] = migrations!("postgres":
+pub(super) const POSTGRES: &[Migration] = migrations!("postgres":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql");
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
-pub const MYSQL: &[Migration] = migrations!("mysql":
+pub(super) const MYSQL: &[Migration] = migrations!("mysql":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql");
 
 /// The newest schema version this probtrack knows.
-pub fn latest(migrations: &[Migration]) -> i64 {
+pub(super) fn latest(migrations: &[Migration]) -> i64 {
     migrations.last().map_or(0, |m| m.version)
 }
 
 /// What to do with a database at `found`.
-pub fn pending(migrations: &[Migration], found: i64) -> Result<&[Migration]> {
+pub(super) fn pending(migrations: &[Migration], found: i64) -> Result<&[Migration]> {
     let latest = latest(migrations);
     if found > latest {
         return Err(Error::database(format!(

@@ -36,7 +36,7 @@ fn lock_name(prefix: &str) -> String {
     format!("CONCAT('{prefix}:', IF(CHAR_LENGTH(DATABASE()) <= 40, DATABASE(), MD5(DATABASE())))")
 }
 
-pub struct Mysql {
+pub(super) struct Mysql {
     conn: Conn,
     /// The URL with any password redacted.
     shown: String,

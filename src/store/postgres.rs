@@ -37,7 +37,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 type P<'a> = &'a (dyn ToSql + Sync);
 
-pub struct Postgres {
+pub(super) struct Postgres {
     client: Client,
     /// The URL without its password, for messages.
     url: String,

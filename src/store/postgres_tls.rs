@@ -63,7 +63,7 @@ impl ServerCertVerifier for EncryptOnly {
 }
 
 /// The TLS connector for `sslmode=require`.
-pub fn encrypt_only() -> Result<MakeRustlsConnect, rustls::Error> {
+pub(super) fn encrypt_only() -> Result<MakeRustlsConnect, rustls::Error> {
     let provider = Arc::new(ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?

@@ -22,7 +22,7 @@ use super::{
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
 
-pub struct SqlStore<E> {
+pub(super) struct SqlStore<E> {
     pub(super) engine: E,
     /// Message and details ids looked up or created in the current write, by table and key: a
     /// batch of builds repeats the same few texts. Forgotten when the write ends or rolls back.

@@ -20,7 +20,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 /// it at its own limit); the rest of a larger file is read as before.
 const MMAP_SIZE: i64 = 1 << 30;
 
-pub struct Sqlite {
+pub(super) struct Sqlite {
     conn: Connection,
     path: PathBuf,
 }

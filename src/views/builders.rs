@@ -6,7 +6,7 @@ use crate::store::Counts;
 
 /// One builder.
 #[derive(Serialize)]
-pub struct BuilderView {
+pub(crate) struct BuilderView {
     pub builder: String,
     pub retired: bool,
     /// Its builds on every branch.
@@ -19,7 +19,7 @@ pub struct BuilderView {
 
 /// A builder's most recent build.
 #[derive(Serialize)]
-pub struct Latest {
+pub(crate) struct Latest {
     pub build: i64,
     pub branch: Option<String>,
     pub revision: Option<String>,

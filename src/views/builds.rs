@@ -7,7 +7,7 @@ use crate::views::ChangeView;
 
 /// One build.
 #[derive(Serialize)]
-pub struct BuildView {
+pub(crate) struct BuildView {
     pub builder: String,
     pub build: i64,
     pub branch: Option<String>,

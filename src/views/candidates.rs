@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::views::View;
 
 #[derive(Serialize)]
-pub struct Candidates<'a> {
+pub(crate) struct Candidates<'a> {
     pub candidates: &'a [String],
 }
 

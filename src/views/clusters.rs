@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::views::BuildAt;
 
 #[derive(Serialize)]
-pub struct ClusterView {
+pub(crate) struct ClusterView {
     pub id: String,
     /// The masked message and stack frames the failures share.
     pub signature: String,

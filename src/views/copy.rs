@@ -6,14 +6,14 @@ use crate::views::View;
 
 /// One table and its rows.
 #[derive(Clone, Debug, Serialize)]
-pub struct TableCount {
+pub(crate) struct TableCount {
     pub table: &'static str,
     pub rows: u64,
 }
 
 /// What a copy did.
 #[derive(Clone, Debug, Serialize)]
-pub struct CopyReport {
+pub(crate) struct CopyReport {
     pub from: String,
     pub to: String,
     pub tables: Vec<TableCount>,

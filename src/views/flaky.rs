@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 #[derive(Serialize)]
-pub struct FlakyView {
+pub(crate) struct FlakyView {
     pub test: String,
     pub kind: &'static str,
     pub score: f64,
@@ -24,7 +24,7 @@ pub struct FlakyView {
 
 /// `{builder, build, time}`.
 #[derive(Serialize)]
-pub struct LastFlake {
+pub(crate) struct LastFlake {
     pub builder: String,
     pub build: i64,
     pub time: String,

@@ -5,21 +5,21 @@ use serde::Serialize;
 use crate::views::View;
 
 #[derive(Serialize)]
-pub struct HistoryView {
+pub(crate) struct HistoryView {
     pub test: String,
     pub kind: &'static str,
     pub builders: Vec<BuilderHistory>,
 }
 
 #[derive(Serialize)]
-pub struct BuilderHistory {
+pub(crate) struct BuilderHistory {
     pub builder: String,
     pub branch: Option<String>,
     pub results: Vec<ResultView>,
 }
 
 #[derive(Serialize)]
-pub struct ResultView {
+pub(crate) struct ResultView {
     pub build: i64,
     pub revision: Option<String>,
     pub time: String,
@@ -33,7 +33,7 @@ pub struct ResultView {
 
 /// A CSV row: one result, with its test and builder.
 #[derive(Serialize)]
-pub struct HistoryRow<'a> {
+pub(crate) struct HistoryRow<'a> {
     test: &'a str,
     builder: &'a str,
     build: i64,

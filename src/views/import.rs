@@ -4,7 +4,7 @@ use crate::views::View;
 
 /// What an import did.
 #[derive(Debug, Default, serde::Serialize)]
-pub struct ImportSummary {
+pub(crate) struct ImportSummary {
     pub builds: usize,
     pub imported: usize,
     /// Builds already in the database.

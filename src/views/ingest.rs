@@ -7,7 +7,7 @@ use crate::views::View;
 
 /// What an ingest did.
 #[derive(Clone, Debug, Serialize)]
-pub struct IngestSummary {
+pub(crate) struct IngestSummary {
     pub builder: String,
     pub build: i64,
     /// `created`, `added` (reports added to an existing build), `replaced` or `unchanged`.
@@ -24,7 +24,7 @@ impl View for IngestSummary {}
 
 /// A Problem a build opened.
 #[derive(Clone, Debug, Serialize)]
-pub struct NewProblem {
+pub(crate) struct NewProblem {
     pub id: Id,
     pub test: String,
     /// The authors of its starting changes.
@@ -33,7 +33,7 @@ pub struct NewProblem {
 
 /// One report of the ingest.
 #[derive(Clone, Debug, Serialize)]
-pub struct ReportSummary {
+pub(crate) struct ReportSummary {
     pub file: String,
     pub parser: Option<&'static str>,
     pub results: u64,

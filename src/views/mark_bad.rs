@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 #[derive(Serialize)]
-pub struct RangeView {
+pub(crate) struct RangeView {
     pub builder: String,
     pub from: i64,
     /// Null: every later build too.

@@ -6,7 +6,7 @@ use crate::views::View;
 
 /// One message to one target.
 #[derive(Serialize)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub problem: i64,
     pub test: String,
     pub branch: Option<String>,
@@ -24,7 +24,7 @@ pub struct Delivery {
 
 /// Someone a message is for.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     pub person: String,
     pub email: Option<String>,
     pub chat: Option<String>,
@@ -32,7 +32,7 @@ pub struct Recipient {
 
 /// `notify --mark-all-sent`: from when on notify announces, and how much it marked as sent.
 #[derive(Serialize)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     pub baseline: String,
     pub marked: usize,
 }

@@ -7,7 +7,7 @@ use crate::report::lossy;
 
 /// One result as a report gave it.
 #[derive(Serialize)]
-pub struct ResultView {
+pub(crate) struct ResultView {
     pub file: String,
     pub test: String,
     pub kind: &'static str,
@@ -19,7 +19,7 @@ pub struct ResultView {
 }
 
 /// The results of every report, in order.
-pub fn results(parsed: &[Parsed]) -> Vec<ResultView> {
+pub(crate) fn results(parsed: &[Parsed]) -> Vec<ResultView> {
     parsed
         .iter()
         .flat_map(|report| {

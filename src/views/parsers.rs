@@ -4,13 +4,13 @@ use serde::Serialize;
 
 /// One format: the name `--parser` takes, and what it reads.
 #[derive(Serialize)]
-pub struct ParserView {
+pub(crate) struct ParserView {
     pub name: &'static str,
     pub description: &'static str,
 }
 
 /// Every registered format.
-pub fn all() -> Vec<ParserView> {
+pub(crate) fn all() -> Vec<ParserView> {
     probtrack_parsers::registry()
         .iter()
         .map(|f| ParserView {

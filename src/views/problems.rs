@@ -10,7 +10,7 @@ use crate::views::{shorten, BuildAt, ChangeView, MESSAGE_LEN};
 
 /// One Problem, as `problems` lists it.
 #[derive(Clone, Debug, Serialize)]
-pub struct ProblemView {
+pub(crate) struct ProblemView {
     pub id: i64,
     pub test: String,
     /// The identity's bytes as stored (for tables, which show bytes that are not UTF-8 escaped).
@@ -46,7 +46,7 @@ pub struct ProblemView {
 
 /// `{url, state, time}`.
 #[derive(Clone, Debug, Serialize)]
-pub struct LinkView {
+pub(crate) struct LinkView {
     pub url: String,
     /// `open` or `closed`.
     pub state: &'static str,
@@ -65,7 +65,7 @@ impl From<LinkRecord> for LinkView {
 
 /// `{text, author, time}`.
 #[derive(Clone, Debug, Serialize)]
-pub struct NoteView {
+pub(crate) struct NoteView {
     pub text: String,
     pub author: Option<String>,
     pub time: String,
@@ -73,13 +73,13 @@ pub struct NoteView {
 
 /// `{problem, url}`.
 #[derive(Clone, Debug, Serialize)]
-pub struct EarlierLink {
+pub(crate) struct EarlierLink {
     pub problem: i64,
     pub url: String,
 }
 
 impl ProblemView {
-    pub fn new(p: &ProblemRecord, settings: &Settings) -> ProblemView {
+    pub(crate) fn new(p: &ProblemRecord, settings: &Settings) -> ProblemView {
         let persons = |changes: &[ChangeRef]| -> Vec<String> {
             let mut out: Vec<String> = Vec::new();
             for author in changes.iter().filter_map(|c| c.author.as_deref()) {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// What a prune drops on one lane.
 #[derive(Clone, Debug, Serialize)]
-pub struct LanePrune {
+pub(crate) struct LanePrune {
     pub builder: String,
     pub branch: Option<String>,
     /// Builds dropped, and their numbers.

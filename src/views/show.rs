@@ -7,7 +7,7 @@ use crate::views::View;
 
 /// Every key of a `problems` element, then the changes and each builder's timeline.
 #[derive(Serialize)]
-pub struct ShowView {
+pub(crate) struct ShowView {
     #[serde(flatten)]
     pub problem: ProblemView,
     pub changes: Vec<ChangeDetail>,
@@ -22,7 +22,7 @@ impl View for ShowView {
 }
 
 #[derive(Serialize)]
-pub struct ChangeDetail {
+pub(crate) struct ChangeDetail {
     /// `start` or `fix`.
     pub role: &'static str,
     pub revision: String,
@@ -35,13 +35,13 @@ pub struct ChangeDetail {
 }
 
 #[derive(Serialize)]
-pub struct BuilderTimeline {
+pub(crate) struct BuilderTimeline {
     pub builder: String,
     pub builds: Vec<TimelineBuild>,
 }
 
 #[derive(Serialize)]
-pub struct TimelineBuild {
+pub(crate) struct TimelineBuild {
     pub build: i64,
     pub revision: Option<String>,
     pub time: String,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::views::{ChangeView, View};
 
 #[derive(Serialize)]
-pub struct SinceView {
+pub(crate) struct SinceView {
     pub test: String,
     pub failing: bool,
     pub builders: Vec<BuilderSince>,
@@ -23,7 +23,7 @@ impl View for SinceView {}
 
 /// A builder where the test is failing now.
 #[derive(Serialize)]
-pub struct BuilderSince {
+pub(crate) struct BuilderSince {
     pub builder: String,
     pub since_build: i64,
     pub since_revision: Option<String>,

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// A person and the Problems their changes started and fixed.
 #[derive(Default, Serialize)]
-pub struct UserView {
+pub(crate) struct UserView {
     pub user: String,
     pub chat: Option<String>,
     pub authors: Vec<String>,

@@ -186,7 +186,6 @@ impl Drop for ServerDb {
 
 pub struct Test {
     pub dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
     server: Option<ServerDb>,
 }
 
@@ -195,7 +194,6 @@ impl Test {
         let backend = backend();
         Test {
             dir: tempfile::tempdir().expect("temp dir"),
-            env: Vec::new(),
             server: (backend != Backend::Sqlite).then(|| ServerDb::create(&backend)),
         }
     }
@@ -225,12 +223,6 @@ impl Test {
         self.path("probtrack.db")
     }
 
-    #[allow(dead_code)]
-    pub fn env(mut self, key: &str, value: &str) -> Test {
-        self.env.push((key.to_owned(), value.to_owned()));
-        self
-    }
-
     /// A command for the real binary, run in the test's directory on its database.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
@@ -241,9 +233,6 @@ impl Test {
             .env("PROBTRACK_DB", self.db_url())
             .args(args)
             .stdin(Stdio::null());
-        for (key, value) in &self.env {
-            cmd.env(key, value);
-        }
         cmd
     }
 

@@ -4,11 +4,11 @@ use std::fmt::{self, Display, Write};
 
 /// Text from the data, escaped for HTML text and attribute values. Control characters other than
 /// newline and tab are shown escaped (`\u{1b}`), as on a terminal.
-pub fn esc(text: &str) -> Esc<'_> {
+pub(crate) fn esc(text: &str) -> Esc<'_> {
     Esc(text)
 }
 
-pub struct Esc<'a>(&'a str);
+pub(crate) struct Esc<'a>(&'a str);
 
 impl Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
