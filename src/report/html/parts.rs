@@ -42,6 +42,27 @@ pub(super) fn cell(h: &mut String, status: Option<Status>, flake: bool, title: &
 }
 
 /// A cell with its words, for lists.
+/// A result's message in a table of builds, or "the same message" where it repeats the one of the
+/// row above that had one (`previous`, which it then updates).
+pub(super) fn message<'a>(
+    h: &mut String,
+    message: Option<&'a str>,
+    previous: &mut Option<&'a str>,
+) {
+    match message {
+        Some(m) if *previous == Some(m) => {
+            h.push_str("<span class=\"muted\">the same message</span>")
+        }
+        Some(m) => {
+            w!(h, "<pre>{}</pre>", esc(m));
+        }
+        None => {}
+    }
+    if message.is_some() {
+        *previous = message;
+    }
+}
+
 pub(super) fn badge(h: &mut String, status: Option<Status>, flake: bool) {
     let (class, symbol, words) = look(status, flake);
     w!(

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::escape::esc;
-use super::parts::{badge, builder_list, legend, rev, time, time_text, url};
+use super::parts::{badge, builder_list, legend, message, rev, time, time_text, url};
 use super::shell::{shell, Links};
 use super::{Site, Story};
 
@@ -155,18 +155,7 @@ pub(super) fn page(site: &Site, story: &Story, links: &Links) -> String {
             h.push_str("</td><td>");
             badge(&mut h, t.status, false);
             h.push_str("</td><td class=\"wide\">");
-            match t.message.as_deref() {
-                Some(m) if previous == Some(m) => {
-                    h.push_str("<span class=\"muted\">the same message</span>")
-                }
-                Some(m) => {
-                    w!(h, "<pre>{}</pre>", esc(m));
-                }
-                None => {}
-            }
-            if t.message.is_some() {
-                previous = t.message.as_deref();
-            }
+            message(&mut h, t.message.as_deref(), &mut previous);
             h.push_str("</td></tr>\n");
         }
         h.push_str("</tbody></table>\n");

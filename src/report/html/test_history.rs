@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use probtrack_parsers::Status;
 
-use super::escape::{breakable, esc};
-use super::parts::{badge, cell, legend, look, problem_table, rev, time};
+use super::escape::breakable;
+use super::parts::{badge, cell, legend, look, message, problem_table, rev, time};
 use super::shell::{shell, Links};
 use super::{Cell, Column, Site, TestHistory};
 use crate::views::problems::ProblemView;
@@ -88,18 +88,7 @@ pub(super) fn page(site: &Site, test: &TestHistory, links: &Links) -> String {
                 "</td><td class=\"num\">{}</td><td class=\"wide\">",
                 c.attempts
             );
-            match c.message.as_deref() {
-                Some(m) if previous == Some(m) => {
-                    h.push_str("<span class=\"muted\">the same message</span>")
-                }
-                Some(m) => {
-                    w!(h, "<pre>{}</pre>", esc(m));
-                }
-                None => {}
-            }
-            if c.message.is_some() {
-                previous = c.message.as_deref();
-            }
+            message(&mut h, c.message.as_deref(), &mut previous);
             h.push_str("</td></tr>\n");
         }
         h.push_str("</tbody></table>\n");
