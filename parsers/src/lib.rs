@@ -12,6 +12,7 @@ mod error;
 mod format;
 mod gcc;
 mod junit;
+mod line_reader;
 pub mod metrics;
 mod model;
 #[cfg(test)]

@@ -15,12 +15,13 @@
 //! traceback), and the blocks' text is the `text` detail. See `docs/parsers.md`.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead};
+use std::io::BufRead;
 
 use bstr::{BString, ByteSlice};
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::{Confidence, Format, ParseOptions, Sink};
+use crate::line_reader::{skip_escape, Lines, Read};
 use crate::model::{Details, Kind, Status, TestResult};
 
 /// Twisted trial console output (tree, bwverbose, timing and text reporters, `-j N` runs).
@@ -58,22 +59,24 @@ impl Format for Trial {
         sink: &mut dyn Sink,
     ) -> Result<(), ParseError> {
         let mut parser = Parser::new(&options.source);
+        let mut lines = Lines::new(input);
         let mut raw = Vec::new();
         let mut line = Vec::new();
-        let mut number: u64 = 0;
         loop {
-            let read = read_capped_line(input, &mut raw).map_err(|err| ParseError {
-                format: HUMAN_NAME,
-                source_name: options.source.clone(),
-                line: number + 1,
-                column: 0,
-                path: None,
-                kind: ParseErrorKind::Io(err),
-            })?;
-            if !read {
+            // A longer line's head is kept, its rest skipped by the next read.
+            let read = lines
+                .next_line(&mut raw, LINE_CAP)
+                .map_err(|err| ParseError {
+                    format: HUMAN_NAME,
+                    source_name: options.source.clone(),
+                    line: lines.number + 1,
+                    column: 0,
+                    path: None,
+                    kind: ParseErrorKind::Io(err),
+                })?;
+            if read == Read::Eof {
                 break;
             }
-            number += 1;
             clean_line(&raw, &mut line);
             parser.line(&line, sink);
         }
@@ -84,34 +87,6 @@ impl Format for Trial {
 
 // ---------------------------------------------------------------------------------------------
 // Reading lines
-
-/// Reads one line (without its `\n`) into `buf`, keeping at most [`LINE_CAP`] bytes of it.
-/// Returns false at the end of the input.
-fn read_capped_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<bool> {
-    buf.clear();
-    let mut any = false;
-    loop {
-        let available = match input.fill_buf() {
-            Ok(available) => available,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        if available.is_empty() {
-            return Ok(any);
-        }
-        any = true;
-        let (chunk, used, done) = match available.find_byte(b'\n') {
-            Some(at) => (&available[..at], at + 1, true),
-            None => (available, available.len(), false),
-        };
-        let room = LINE_CAP.saturating_sub(buf.len());
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        input.consume(used);
-        if done {
-            return Ok(true);
-        }
-    }
-}
 
 /// Copies `raw` into `out` without ANSI escape sequences and carriage returns.
 fn clean_line(raw: &[u8], out: &mut Vec<u8>) {
@@ -126,39 +101,6 @@ fn clean_line(raw: &[u8], out: &mut Vec<u8>) {
                 i += 1;
             }
         }
-    }
-}
-
-/// The index just past the escape sequence starting at `start` (an ESC byte).
-fn skip_escape(raw: &[u8], start: usize) -> usize {
-    match raw.get(start + 1) {
-        // CSI: parameters and intermediates, then one final byte.
-        Some(b'[') => {
-            let mut i = start + 2;
-            while let Some(&b) = raw.get(i) {
-                i += 1;
-                if (0x40..=0x7e).contains(&b) {
-                    break;
-                }
-            }
-            i
-        }
-        // OSC: up to BEL or ESC \.
-        Some(b']') => {
-            let mut i = start + 2;
-            while let Some(&b) = raw.get(i) {
-                if b == 0x07 {
-                    return i + 1;
-                }
-                if b == 0x1b && raw.get(i + 1) == Some(&b'\\') {
-                    return i + 2;
-                }
-                i += 1;
-            }
-            i
-        }
-        Some(_) => start + 2,
-        None => start + 1,
     }
 }
 

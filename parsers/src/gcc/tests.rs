@@ -1,5 +1,8 @@
 use super::*;
+use bstr::ByteSlice;
+
 use crate::collect::{collect, Collected};
+use crate::model::{Kind, Status};
 
 fn parse_with(input: &[u8], source_root: Option<&str>) -> Collected {
     let mut options = ParseOptions::new("build.log");
