@@ -393,7 +393,13 @@ impl<'s> Parser<'s> {
             .text(&mut sink, &mut self.issues)
             .map_err(|err| self.io_error(input.position(), err))?;
         if outside {
-            return Err(self.outside_text(input, start));
+            // Where the first byte that cannot be there is (and the input is read no further).
+            let at = if end == TextEnd::Stray {
+                input.offset()
+            } else {
+                start
+            };
+            return Err(self.outside_text(input, at));
         }
         if end == TextEnd::UnclosedCdata {
             return Err(self.error(input.position(), self.path(), ParseErrorKind::Truncated));

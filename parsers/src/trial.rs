@@ -565,6 +565,11 @@ struct Parser<'a> {
     just_resolved: bool,
     /// Per-test lines seen (trial's `testsRun`).
     started: u64,
+    /// Per-test lines whose id could not be built (no module and class lines before them).
+    unnamed: u64,
+    /// A line with text on it was seen: a details block may start without its separator before
+    /// it only on the first (a log cut off at the start).
+    seen_text: bool,
     marker_counts: Counts,
     block_counts: Counts,
     ran: Option<u64>,
@@ -586,6 +591,8 @@ impl<'a> Parser<'a> {
             last: None,
             just_resolved: false,
             started: 0,
+            unnamed: 0,
+            seen_text: false,
             marker_counts: Counts::default(),
             block_counts: Counts::default(),
             ran: None,
@@ -620,6 +627,19 @@ impl<'a> Parser<'a> {
     }
 
     fn line(&mut self, line: &[u8], sink: &mut dyn Sink) {
+        if !self.seen_text && !line.trim().is_empty() {
+            self.seen_text = true;
+            // A log cut off at the start may begin with a details block, or with the end of the
+            // separator before one, instead of the separator.
+            if let Some((status, id)) = block_start(line) {
+                self.state = State::Block(Block::new(status, id, line.trim_end()));
+                return;
+            }
+            if line.trim_end().iter().all(|&b| b == b'=') {
+                self.state = State::AfterEquals;
+                return;
+            }
+        }
         let state = std::mem::replace(&mut self.state, State::Tests);
         self.state = match state {
             State::Block(mut block) => {
@@ -784,7 +804,12 @@ impl<'a> Parser<'a> {
             BString::from(name)
         } else {
             let level = indent / 2;
-            if indent % 2 != 0 || name.contains(&b'.') || self.headers.len() < level {
+            if indent % 2 != 0 || name.contains(&b'.') {
+                return;
+            }
+            if self.headers.len() < level {
+                // The module and class lines the id is built from are missing.
+                self.unnamed += 1;
                 return;
             }
             let mut id = BString::from(Vec::new());
@@ -866,6 +891,13 @@ impl<'a> Parser<'a> {
             self.unfinished(&id, sink);
         }
         let source = self.source;
+        if self.unnamed > 0 {
+            sink.warning(format!(
+                "{source}: trial listed {} tests without the module and class lines their ids \
+                 are built from (the log may have been cut or filtered); they are not reported",
+                self.unnamed
+            ));
+        }
         let named = self.started > 0;
         match summary {
             Some(Summary::Full(said)) => {
@@ -952,6 +984,7 @@ impl<'a> Parser<'a> {
         self.last = None;
         self.just_resolved = false;
         self.started = 0;
+        self.unnamed = 0;
         self.marker_counts = Counts::default();
         self.block_counts = Counts::default();
         self.ran = None;

@@ -171,11 +171,20 @@ pub(super) fn open(
     let format = match parser {
         Some(format) => format,
         None => {
-            if head.is_empty() {
-                return Err(Error::bad_input(format!(
-                    "{source_name} is empty: there is nothing to read"
-                ))
-                .hint("check that the test step wrote its report before this ran"));
+            // (With `--parser`, the format decides: an empty compile log is a clean compile.)
+            let blank = head.iter().all(u8::is_ascii_whitespace);
+            if blank && head.len() < SNIFF_LEN {
+                let what = if head.is_empty() {
+                    "there is nothing to read"
+                } else {
+                    "it holds only white space"
+                };
+                return Err(
+                    Error::bad_input(format!("{source_name} is empty: {what}")).hint(
+                        "check that the step wrote its report before this ran (an empty compiler \
+                         log of a build that compiled nothing is read with --parser gcc)",
+                    ),
+                );
             }
             probtrack_parsers::detect(&head).ok_or_else(|| {
                 let names: Vec<_> = probtrack_parsers::registry()

@@ -179,6 +179,51 @@ fn garbage_and_empty_files_are_bad_input() {
 }
 
 #[test]
+fn an_empty_compile_log_named_gcc_is_a_clean_compile() {
+    let t = Test::new();
+    let first = fixture("gcc/warning-fixed/build-1.log");
+    t.ingest("b", 1, &[first.to_str().unwrap()]);
+    let open = |t: &Test| {
+        let problems = t.json(&["problems"]);
+        let mut open: Vec<String> = problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["state"] == "open")
+            .map(|p| p["test"].as_str().unwrap().to_owned())
+            .collect();
+        open.sort();
+        open
+    };
+    let before = open(&t);
+    assert_eq!(before.len(), 2, "{before:?}");
+    std::fs::write(t.path("empty.log"), b"").unwrap();
+    std::fs::write(t.path("blank.log"), b" \n\r\n\t\n").unwrap();
+    for (number, log) in [(2, "empty.log"), (3, "blank.log")] {
+        let parsed = t.json(&["parse", "--parser", "gcc", log]);
+        assert_eq!(parsed, serde_json::json!([]), "{log}");
+        let summary = t.ingest("b", number, &["--parser", "gcc", log]);
+        assert_eq!(counts(&summary), [0; 7], "{log}: {summary}");
+    }
+    // The files the empty logs compiled are unknown: the warnings are not taken as fixed.
+    assert_eq!(open(&t), before);
+    // Without --parser an empty or blank report is still an error that says so.
+    for (log, what) in [
+        ("empty.log", "empty.log is empty: there is nothing to read"),
+        ("blank.log", "blank.log is empty: it holds only white space"),
+    ] {
+        for command in [
+            &["parse", log][..],
+            &["ingest", "--builder", "b", "--build", "4", log],
+        ] {
+            let stderr = t.fails(command, 3);
+            assert!(stderr.contains(what), "{stderr}");
+        }
+    }
+    assert_eq!(t.json(&["builds"]).as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn standard_input_is_a_report() {
     let t = Test::new();
     let xml = std::fs::read(fixture("junit/mocha-junit-reporter/test-results.xml")).unwrap();

@@ -213,11 +213,13 @@ pub(super) static COMPILER_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// `message [-Wflag]`, `[-Wflag,category]`, `[-Werror,-Wflag]`, clang-tidy's `[check-name]`.
+/// `message [-Wflag]`, `[-Wflag,category]`, `[-Werror,-Wflag]`, clang-tidy's `[check-name]` (whose
+/// later words may hold capitals, `.` and `+`: `clang-analyzer-core.DivideZero`,
+/// `clang-diagnostic-c++11-compat-reserved-user-defined-literal`).
 pub(super) static FLAG_RE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"^(?P<msg>.*?)\s*\[(?P<flag>-[A-Za-z][^\[\]]*",
-        r"|[a-z][a-z0-9]*(?:-[a-z0-9.]+)+(?:,-?[\w.-]+)*)\]$"
+        r"|[a-z][a-z0-9]*(?:-[A-Za-z0-9.+]+)+(?:,-?[\w.+-]+)*)\]$"
     ))
     .expect("valid regex")
 });

@@ -967,3 +967,33 @@ fn latin1_sources_make_logs_that_are_not_utf8() {
         ],
     );
 }
+
+/// clang-tidy's check names may hold capitals, `.` and `+`: they are the flag, not the message's end.
+#[test]
+fn clang_tidy_check_names_with_dots_and_pluses_are_flags() {
+    let collected = check_fixture(
+        "clang-tidy/build.log",
+        &[
+            (
+                "tidy.cpp:clang-diagnostic-c++11-compat-reserved-user-defined-literal:identifier \
+                 after literal will be treated as a reserved user-defined literal suffix in C++N",
+                F,
+                1,
+            ),
+            (
+                "tidy.cpp:clang-analyzer-core.DivideZero:Division by zero",
+                F,
+                1,
+            ),
+        ],
+    );
+    let divide = &collected.results[1];
+    assert_eq!(
+        divide.message.as_ref().map(|m| m.to_string()).as_deref(),
+        Some("Division by zero")
+    );
+    assert_eq!(
+        divide.details.get("flag").and_then(|f| f.as_str()),
+        Some("clang-analyzer-core.DivideZero")
+    );
+}

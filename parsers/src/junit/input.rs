@@ -96,7 +96,9 @@ impl Bounded {
 pub(super) enum TextSink<'a> {
     /// Nobody wants it: find the next markup as fast as possible.
     Discard,
-    /// Outside the root element: only whitespace is allowed; records whether anything else came.
+    /// Outside the root element: only whitespace is allowed. Reading stops at the first byte that
+    /// is neither white space nor markup (so a stream that is no XML at all is not read to its
+    /// end), and records that it came.
     Check(&'a mut bool),
     /// Decode references, normalise line ends, keep a bounded prefix.
     Keep(&'a mut Bounded, usize),
@@ -110,6 +112,8 @@ pub(super) enum TextEnd {
     Eof,
     /// The input ended inside a CDATA section.
     UnclosedCdata,
+    /// Outside the root element, a byte that is neither white space nor markup (left unread).
+    Stray,
 }
 
 /// Oddities found in character data, reported as warnings by the parser.
@@ -312,13 +316,24 @@ impl<'a> Input<'a> {
             if avail.is_empty() {
                 return Ok(TextEnd::Eof);
             }
-            let Some(at) = avail.find_byteset(stops) else {
+            let found = match sink {
+                TextSink::Check(_) => avail.iter().position(|b| !b.is_ascii_whitespace()),
+                _ => avail.find_byteset(stops),
+            };
+            let Some(at) = found else {
                 let n = avail.len();
                 self.take(n, sink);
                 continue;
             };
             let stop = avail[at];
             self.take(at, sink);
+            if let TextSink::Check(seen) = sink {
+                if stop != b'<' {
+                    // Left unread: the caller names its place.
+                    **seen = true;
+                    return Ok(TextEnd::Stray);
+                }
+            }
             match stop {
                 b'<' => {
                     if !self.peek(9)?.starts_with(b"<![CDATA[") {

@@ -866,7 +866,7 @@ fn malformed_xml() {
     check_err(
         b"<testsuite name=\"s\"></testsuite>\ntrailing",
         |kind| matches!(kind, ParseErrorKind::Xml(_)),
-        (1, 33),
+        (2, 1),
         None,
     );
 }
@@ -1002,4 +1002,36 @@ fn registered() {
         .find(|format| format.name() == "junit")
         .expect("junit is in the registry");
     assert_eq!(format.sniff(b"<testsuites/>"), Confidence::HIGH);
+}
+
+/// A stream that is no XML fails at its first byte that cannot start a document, without being
+/// read to its end: here the head of a real trial log (no `<` in it), before a reader that fails
+/// if it is ever reached.
+#[test]
+fn a_stream_that_is_no_xml_fails_at_its_first_bytes() {
+    struct Never;
+    impl std::io::Read for Never {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("read past the first bytes"))
+        }
+    }
+    let path = format!(
+        "{}/../fixtures/trial/tree/output.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let log = std::fs::read(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
+    for (lead, at) in [(&b""[..], (1, 1)), (&b"\n  \r\n\t"[..], (3, 2))] {
+        let head = [lead, &log[..2000]].concat();
+        assert!(!head.contains(&b'<'));
+        let mut input =
+            std::io::BufReader::with_capacity(8192, std::io::Read::chain(head.as_slice(), Never));
+        let err = JUnit
+            .parse(&mut input, &ParseOptions::new("r.xml"), &mut Out::default())
+            .expect_err("a trial log is no JUnit report");
+        assert!(
+            matches!(err.kind, ParseErrorKind::NotThisFormat(_)),
+            "{err}"
+        );
+        assert_eq!((err.line, err.column), at, "{err}");
+    }
 }

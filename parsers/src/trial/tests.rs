@@ -796,3 +796,75 @@ fn a_huge_details_block_is_bounded() {
         Some("builtins.RecursionError: too deep".to_owned())
     );
 }
+
+/// The text reporter's fixture from its `n`th line on, as a log cut off at the start would be.
+fn text_fixture_from_line(n: usize) -> Vec<u8> {
+    let text = fixture("text");
+    let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+    lines[n - 1..].concat()
+}
+
+#[test]
+fn a_log_cut_off_at_the_start_keeps_its_first_block_without_the_separator() {
+    // Line 43 is the first `[FAIL]`; the separator before it is cut away.
+    let cut = text_fixture_from_line(43);
+    assert!(cut.starts_with(b"[FAIL]\n"));
+    let collected = parse(&cut);
+    let id = "probtrack_sample.test.test_basic.ArithmeticTests.test_add_wrong";
+    assert_eq!(result(&collected, id).status, Status::Failed);
+    assert_eq!(
+        message(&collected, id),
+        "twisted.trial.unittest.FailTest: 4 != 5 : 2 + 2 should be 5 in this test"
+    );
+    // Every block of the whole log is still read.
+    let whole = parse(&fixture("text"));
+    assert_eq!(
+        counts(&collected)[..2],
+        counts(&whole)[..2],
+        "{}",
+        outline(&collected)
+    );
+}
+
+#[test]
+fn a_log_cut_off_at_the_start_inside_the_separator_keeps_its_first_error_block() {
+    let text = fixture("text");
+    let at = text
+        .windows(8)
+        .position(|w| w == b"[ERROR]\n")
+        .expect("the text fixture has an [ERROR] block");
+    // A few `=` of the separator are left, as when a log is cut mid-line.
+    let cut = &text[at - 6..];
+    let collected = parse(cut);
+    let id = "probtrack_sample.test.test_async.AsyncTests.test_deferred_fails";
+    assert_eq!(result(&collected, id).status, Status::Error);
+    assert_eq!(
+        message(&collected, id),
+        "builtins.ValueError: async failure in callback chain"
+    );
+    // An [ERROR] block cut at the very start, without a single `=` before it.
+    let collected = parse(&text[at..]);
+    assert_eq!(result(&collected, id).status, Status::Error);
+}
+
+#[test]
+fn a_log_whose_tests_cannot_be_named_warns() {
+    // The tree reporter's per-test lines with their module and class lines filtered out.
+    let tree = fixture("tree");
+    let tests: Vec<u8> = tree
+        .split_inclusive(|&b| b == b'\n')
+        .take_while(|line| !line.starts_with(b"====="))
+        .filter(|line| line.starts_with(b"    "))
+        .flatten()
+        .copied()
+        .collect();
+    let collected = parse(&tests);
+    assert_eq!(outline(&collected), "");
+    assert!(
+        collected.warnings.iter().any(
+            |w| w.contains("log.txt: trial listed 26 tests without the module and class lines")
+        ),
+        "{:?}",
+        collected.warnings
+    );
+}
