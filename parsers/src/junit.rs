@@ -3,12 +3,11 @@
 //! cargo-nextest retries (`flakyFailure`, `rerunFailure`, …), jest, mocha, go-junit-report,
 //! googletest, Catch2, PHPUnit and friends.
 //!
-//! The reader streams: quick-xml parses the markup, and [`input::Input`] reads character data
+//! The reader streams: quick-xml parses the markup, and [`crate::xml_input::Input`] reads character data
 //! itself, keeping at most [`TEXT_LIMIT`] bytes of any message, traceback or captured output, so
 //! memory does not grow with the report. Entities a DOCTYPE declares are never expanded and nothing
 //! external is ever read. See `docs/parsers.md` for the identity rule and status mapping.
 
-mod input;
 #[cfg(test)]
 mod tests;
 
@@ -24,7 +23,7 @@ use serde_json::Value;
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::{Confidence, Format, ParseOptions, Sink};
 use crate::model::{Details, Kind, Status, TestResult};
-use input::{Bounded, Input, MarkupTooLong, TextEnd, TextIssues, TextSink};
+use crate::xml_input::{self, Bounded, Input, MarkupTooLong, TextEnd, TextIssues, TextSink};
 
 /// The format's human name, as errors show it.
 const FORMAT: &str = "JUnit XML";
@@ -68,74 +67,17 @@ impl Format for JUnit {
 /// HIGH when the root element (after a BOM, the XML declaration, comments and a DOCTYPE) is
 /// `<testsuites>` or `<testsuite>`; MEDIUM for other XML that mentions `<testcase`.
 fn sniff(head: &[u8]) -> Confidence {
-    let decoded;
-    let text: &[u8] = if head.starts_with(b"\xFF\xFE") || head.starts_with(b"<\0") {
-        decoded = encoding_rs::UTF_16LE
-            .decode_without_bom_handling(head.strip_prefix(b"\xFF\xFE").unwrap_or(head))
-            .0;
-        decoded.as_bytes()
-    } else if head.starts_with(b"\xFE\xFF") || head.starts_with(b"\0<") {
-        decoded = encoding_rs::UTF_16BE
-            .decode_without_bom_handling(head.strip_prefix(b"\xFE\xFF").unwrap_or(head))
-            .0;
-        decoded.as_bytes()
-    } else {
-        head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head)
-    };
-    let root = skip_prolog(text);
-    if starts_element(root, b"testsuites") || starts_element(root, b"testsuite") {
+    let text = xml_input::sniff_text(head);
+    let root = xml_input::skip_prolog(&text);
+    if xml_input::starts_element(root, b"testsuites")
+        || xml_input::starts_element(root, b"testsuite")
+    {
         Confidence::HIGH
     } else if root.starts_with(b"<") && text.find(b"<testcase").is_some() {
         Confidence::MEDIUM
     } else {
         Confidence::NONE
     }
-}
-
-/// `text` after leading whitespace, XML declaration, processing instructions, comments and DOCTYPE.
-fn skip_prolog(mut text: &[u8]) -> &[u8] {
-    loop {
-        text = text.trim_ascii_start();
-        let end = if text.starts_with(b"<?") {
-            text.find(b"?>").map(|at| at + 2)
-        } else if text.starts_with(b"<!--") {
-            text.find(b"-->").map(|at| at + 3)
-        } else if text.starts_with(b"<!DOCTYPE") || text.starts_with(b"<!doctype") {
-            doctype_end(text)
-        } else {
-            return text;
-        };
-        match end {
-            Some(end) => text = &text[end..],
-            None => return b"",
-        }
-    }
-}
-
-/// The length of a DOCTYPE declaration at the start of `text`, internal subset included.
-fn doctype_end(text: &[u8]) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut quote = None;
-    for (at, &byte) in text.iter().enumerate() {
-        match (quote, byte) {
-            (Some(q), _) if byte == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(byte),
-            (None, b'[') => depth += 1,
-            (None, b']') => depth = depth.saturating_sub(1),
-            (None, b'>') if depth == 0 => return Some(at + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Whether `text` starts with the start tag of element `name`.
-fn starts_element(text: &[u8], name: &[u8]) -> bool {
-    text.strip_prefix(b"<")
-        .and_then(|rest| rest.strip_prefix(name))
-        .and_then(|rest| rest.first())
-        .is_some_and(|&next| next.is_ascii_whitespace() || next == b'>' || next == b'/')
 }
 
 /// What an open element is to the reader.
@@ -564,7 +506,7 @@ impl<'s> Parser<'s> {
             if !wanted {
                 continue;
             }
-            if let Some(name) = input::unescape_attr(&attribute.value, &mut self.scratch) {
+            if let Some(name) = xml_input::unescape_attr(&attribute.value, &mut self.scratch) {
                 let place = self.place(input, at);
                 self.warn(Warn::Entity, || {
                     format!(

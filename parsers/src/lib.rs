@@ -18,6 +18,7 @@ mod model;
 #[cfg(test)]
 mod robustness_tests;
 mod trial;
+mod xml_input;
 
 pub use collect::{collect, repeat_status, Collected, Collector};
 pub use error::{ParseError, ParseErrorKind};

@@ -1,4 +1,4 @@
-//! The byte source the JUnit reader parses.
+//! The byte source the XML readers (JUnit, TRX, NUnit) parse.
 //!
 //! [`Input`] sits between the caller's reader and quick-xml. It
 //! - finds the document's encoding (a byte order mark, else the XML declaration) and, for anything
@@ -25,7 +25,7 @@ const MAX_REF: usize = 40;
 
 /// The error [`Input`] returns from `fill_buf` once a piece of markup passes its limit.
 #[derive(Debug)]
-pub(super) struct MarkupTooLong;
+pub(crate) struct MarkupTooLong;
 
 impl std::fmt::Display for MarkupTooLong {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,7 +37,7 @@ impl std::error::Error for MarkupTooLong {}
 
 /// Character data kept from the document, at most `limit` bytes of it; `total` counts all of it.
 #[derive(Debug, Default)]
-pub(super) struct Bounded {
+pub(crate) struct Bounded {
     pub bytes: Vec<u8>,
     pub total: u64,
 }
@@ -93,7 +93,7 @@ impl Bounded {
 }
 
 /// Where character data read by [`Input::text`] goes.
-pub(super) enum TextSink<'a> {
+pub(crate) enum TextSink<'a> {
     /// Nobody wants it: find the next markup as fast as possible.
     Discard,
     /// Outside the root element: only whitespace is allowed. Reading stops at the first byte that
@@ -106,7 +106,7 @@ pub(super) enum TextSink<'a> {
 
 /// What stopped [`Input::text`].
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum TextEnd {
+pub(crate) enum TextEnd {
     /// The next byte is the `<` of a piece of markup (not CDATA, which is text).
     Markup,
     Eof,
@@ -118,14 +118,14 @@ pub(super) enum TextEnd {
 
 /// Oddities found in character data, reported as warnings by the parser.
 #[derive(Debug, Default)]
-pub(super) struct TextIssues {
+pub(crate) struct TextIssues {
     /// A reference to an entity XML does not predefine (`&name;`), kept as written.
     pub unknown_entity: Option<Vec<u8>>,
     /// A `&` that starts no reference, kept as written.
     pub bare_ampersand: bool,
 }
 
-pub(super) struct Input<'a> {
+pub(crate) struct Input<'a> {
     inner: &'a mut dyn BufRead,
     /// Set when the document is not UTF-8: raw bytes are decoded into `buf`.
     decoder: Option<Decoder>,
@@ -537,7 +537,7 @@ fn detect(head: &[u8]) -> (&'static Encoding, usize, Option<String>) {
 }
 
 /// The `encoding` pseudo-attribute of an XML declaration at the very start of `head`.
-pub(super) fn declared_encoding(head: &[u8]) -> Option<&[u8]> {
+pub(crate) fn declared_encoding(head: &[u8]) -> Option<&[u8]> {
     if !head.starts_with(b"<?xml") {
         return None;
     }
@@ -556,7 +556,7 @@ pub(super) fn declared_encoding(head: &[u8]) -> Option<&[u8]> {
 
 /// Decodes the reference `&name;` (given `name`) into `out`: the five predefined entities and
 /// character references. `None` for anything else.
-pub(super) fn decode_reference<'o>(name: &[u8], out: &'o mut [u8; 4]) -> Option<&'o [u8]> {
+pub(crate) fn decode_reference<'o>(name: &[u8], out: &'o mut [u8; 4]) -> Option<&'o [u8]> {
     let c = match name {
         b"lt" => '<',
         b"gt" => '>',
@@ -583,7 +583,7 @@ fn char_from(digits: &[u8], radix: u32) -> char {
 /// Unescapes an attribute value into `out`: references decoded, and literal tabs and line ends
 /// normalised to spaces as XML does. Returns the first unknown entity name, if any (kept as
 /// written).
-pub(super) fn unescape_attr(raw: &[u8], out: &mut Vec<u8>) -> Option<Vec<u8>> {
+pub(crate) fn unescape_attr(raw: &[u8], out: &mut Vec<u8>) -> Option<Vec<u8>> {
     out.clear();
     // Tabs are rare: look for the other three with SIMD unless there is one.
     let stops: &[u8] = if raw.find_byte(b'\t').is_some() {
@@ -629,4 +629,72 @@ pub(super) fn unescape_attr(raw: &[u8], out: &mut Vec<u8>) -> Option<Vec<u8>> {
     }
     out.extend_from_slice(rest);
     unknown
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sniffing: what the root element of a report's first bytes is.
+
+/// A report's first bytes as UTF-8 text: UTF-16 (with a byte order mark, or `<` and a zero byte)
+/// decoded, a UTF-8 byte order mark dropped.
+pub(crate) fn sniff_text(head: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    if head.starts_with(b"\xFF\xFE") || head.starts_with(b"<\0") {
+        let text = UTF_16LE
+            .decode_without_bom_handling(head.strip_prefix(b"\xFF\xFE").unwrap_or(head))
+            .0;
+        Cow::Owned(text.into_owned().into_bytes())
+    } else if head.starts_with(b"\xFE\xFF") || head.starts_with(b"\0<") {
+        let text = UTF_16BE
+            .decode_without_bom_handling(head.strip_prefix(b"\xFE\xFF").unwrap_or(head))
+            .0;
+        Cow::Owned(text.into_owned().into_bytes())
+    } else {
+        Cow::Borrowed(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head))
+    }
+}
+
+/// `text` after leading whitespace, XML declaration, processing instructions, comments and DOCTYPE.
+pub(crate) fn skip_prolog(mut text: &[u8]) -> &[u8] {
+    loop {
+        text = text.trim_ascii_start();
+        let end = if text.starts_with(b"<?") {
+            text.find(b"?>").map(|at| at + 2)
+        } else if text.starts_with(b"<!--") {
+            text.find(b"-->").map(|at| at + 3)
+        } else if text.starts_with(b"<!DOCTYPE") || text.starts_with(b"<!doctype") {
+            doctype_end(text)
+        } else {
+            return text;
+        };
+        match end {
+            Some(end) => text = &text[end..],
+            None => return b"",
+        }
+    }
+}
+
+/// The length of a DOCTYPE declaration at the start of `text`, internal subset included.
+fn doctype_end(text: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote = None;
+    for (at, &byte) in text.iter().enumerate() {
+        match (quote, byte) {
+            (Some(q), _) if byte == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(byte),
+            (None, b'[') => depth += 1,
+            (None, b']') => depth = depth.saturating_sub(1),
+            (None, b'>') if depth == 0 => return Some(at + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether `text` starts with the start tag of element `name`.
+pub(crate) fn starts_element(text: &[u8], name: &[u8]) -> bool {
+    text.strip_prefix(b"<")
+        .and_then(|rest| rest.strip_prefix(name))
+        .and_then(|rest| rest.first())
+        .is_some_and(|&next| next.is_ascii_whitespace() || next == b'>' || next == b'/')
 }
