@@ -83,6 +83,8 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &crate::junit::JUnit,
         &crate::trial::Trial,
         &crate::gcc::Gcc,
+        &crate::dotnet::Trx,
+        &crate::dotnet::NUnit,
     ]
 }
 

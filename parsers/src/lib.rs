@@ -8,6 +8,7 @@
 //! Adding a format is one new module that implements [`Format`] and one line in [`registry`].
 
 mod collect;
+mod dotnet;
 mod error;
 mod format;
 mod gcc;
@@ -21,6 +22,7 @@ mod trial;
 mod xml_input;
 
 pub use collect::{collect, repeat_status, Collected, Collector};
+pub use dotnet::{NUnit, Trx};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::{detect, registry, Confidence, Format, ParseOptions, Sink, SNIFF_LEN};
 pub use gcc::Gcc;

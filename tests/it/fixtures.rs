@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::harness::Test;
 
-/// The report files under `fixtures/<family>/`: JUnit `*.xml`, trial `output.txt`, compiler
-/// `build*.log` (sources written to provoke them are not reports).
+/// The report files under `fixtures/<family>/`: JUnit `*.xml`, trial `output.txt`, TRX `*.trx`,
+/// NUnit `*.xml`, compiler `build*.log` (sources written to provoke them are not reports).
 fn reports(family: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -41,6 +41,8 @@ fn reports(family: &str) -> Vec<PathBuf> {
             && match family {
                 "junit" => name.ends_with(".xml"),
                 "trial" => name == "output.txt",
+                "trx" => name.ends_with(".trx"),
+                "nunit" => name.ends_with(".xml"),
                 _ => name.starts_with("build") && name.ends_with(".log"),
             }
     });
@@ -114,13 +116,66 @@ fn every_compiler_fixture() {
 }
 
 #[test]
+fn every_trx_fixture() {
+    sweep("trx");
+}
+
+#[test]
+fn every_nunit_fixture() {
+    sweep("nunit");
+}
+
+/// The .NET reports through `ingest`, each as a build of its own: what was stored and which
+/// Problems it opened.
+#[test]
+fn dotnet_fixtures_ingest() {
+    let t = Test::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut out = String::new();
+    let mut number = 0;
+    for family in ["trx", "nunit"] {
+        for file in reports(family) {
+            number += 1;
+            let relative = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            std::fs::create_dir_all(t.path(&relative).parent().unwrap()).unwrap();
+            std::fs::copy(&file, t.path(&relative)).unwrap();
+            let summary = t.ingest(family, number, &[&relative]);
+            let report = &summary["reports"][0];
+            out += &format!(
+                "{relative}: {} {} results, counts {:?}, warnings {}\n",
+                report["parser"],
+                report["results"],
+                crate::harness::counts(&summary),
+                summary["warnings"]
+            );
+            let mut problems: Vec<&str> = summary["new_problems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["test"].as_str().unwrap())
+                .collect();
+            problems.sort_unstable();
+            for test in problems {
+                out += &format!("  new Problem: {test}\n");
+            }
+        }
+    }
+    insta::assert_snapshot!("dotnet_ingest", out);
+}
+
+#[test]
 fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     let t = Test::new();
     // An ELF binary: no parser recognises it.
     let bin = crate::harness::BIN;
     let stderr = t.fails(&["parse", bin], 3);
     assert!(stderr.contains("cannot tell the format"), "{stderr}");
-    for parser in ["junit", "trial", "gcc"] {
+    for parser in ["junit", "trial", "gcc", "trx", "nunit"] {
         let out = t.run(&["parse", "--parser", parser, "--format", "json", bin]);
         assert!(
             matches!(out.status.code(), Some(0 | 3)),
