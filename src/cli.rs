@@ -157,6 +157,7 @@ where
 
 fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8> {
     let settings = Settings::load(cli.config.as_deref())?;
+    crate::plugin::install(&settings.parsers)?;
     let db = match cli
         .db
         .as_deref()
@@ -222,11 +223,13 @@ pub(crate) fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_par
         .iter()
         .find(|f| f.name() == name)
         .copied()
+        .or_else(|| crate::plugin::find(name))
         .map(Some)
         .ok_or_else(|| {
             let names: Vec<_> = probtrack_parsers::registry()
                 .iter()
                 .map(|f| f.name())
+                .chain(crate::plugin::all().iter().map(|p| p.name()))
                 .collect();
             Error::usage(format!(
                 "--parser `{name}`: unknown; expected auto or one of {}",

@@ -27,6 +27,7 @@ pub(crate) mod known_bad;
 pub(crate) mod lookup;
 pub(crate) mod notify;
 pub(crate) mod people;
+pub(crate) mod plugin;
 pub(crate) mod problems;
 pub(crate) mod prune;
 pub(crate) mod rename;

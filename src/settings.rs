@@ -26,6 +26,25 @@ pub(crate) struct Settings {
     /// Where `probtrack notify` sends its messages.
     #[serde(default)]
     pub notify: NotifySettings,
+    /// Parser plugins: programs that read a format probtrack does not, by the name `--parser`
+    /// takes (`[parsers.NAME]`).
+    #[serde(default)]
+    pub parsers: std::collections::BTreeMap<String, PluginSettings>,
+}
+
+/// `[parsers.NAME]`: a parser plugin (see `docs/parsers.md`, "Parser plugins").
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PluginSettings {
+    /// The program and its first arguments; the report's name is added as the last argument and
+    /// the report comes on its standard input.
+    pub command: Vec<String>,
+    /// Auto-detection: a file-name pattern (`*` and `?`) the report's file name must match.
+    pub glob: Option<String>,
+    /// Auto-detection: a regular expression the report's first 64 KiB must match.
+    pub content: Option<String>,
+    /// How long the program may run, in seconds [default: 60].
+    pub timeout: Option<u64>,
 }
 
 /// `[notify]`: the targets of `probtrack notify`.

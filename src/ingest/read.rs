@@ -186,10 +186,14 @@ pub(super) fn open(
                     ),
                 );
             }
-            probtrack_parsers::detect(&head).ok_or_else(|| {
+            // A plugin whose rule the report meets comes first: it was registered for it.
+            crate::plugin::detect(source_name, &head)
+                .or_else(|| probtrack_parsers::detect(&head))
+                .ok_or_else(|| {
                 let names: Vec<_> = probtrack_parsers::registry()
                     .iter()
                     .map(|f| f.name())
+                    .chain(crate::plugin::all().iter().map(|p| p.name()))
                     .collect();
                 Error::bad_input(format!(
                     "cannot tell the format of {source_name}: none of the parsers ({}) recognises it",

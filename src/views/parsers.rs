@@ -9,10 +9,16 @@ pub(crate) struct ParserView {
     pub description: &'static str,
 }
 
-/// Every registered format.
+/// Every registered format: the built-in ones, then the settings' plugins.
 pub(crate) fn all() -> Vec<ParserView> {
     probtrack_parsers::registry()
         .iter()
+        .copied()
+        .chain(
+            crate::plugin::all()
+                .iter()
+                .map(|p| *p as &dyn probtrack_parsers::Format),
+        )
         .map(|f| ParserView {
             name: f.name(),
             description: f.description(),

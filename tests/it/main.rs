@@ -36,5 +36,7 @@ mod issue19;
 mod views;
 // Shared databases: copy between backends, many ingests at once.
 mod shared;
+// Parser plugins: a program registered in probtrack.toml, its output checked.
+mod plugins;
 // Every file under tests/it is listed above.
 mod forgotten;

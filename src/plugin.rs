@@ -1,0 +1,415 @@
+//! Parser plugins: programs registered in `probtrack.toml` (`[parsers.NAME]`) that read a format
+//! probtrack does not, used like the built-in parsers by `ingest`, `import` and `parse`.
+//!
+//! The protocol (`docs/parsers.md`, "Parser plugins"): the program gets the report on its standard
+//! input and the report's name as its last argument, and writes one JSON object per line to its
+//! standard output, in the shape `probtrack parse --format json` prints (`test`, `kind`,
+//! `status`, `duration`, `message`, `details`, `attempts`). A plugin is a
+//! [`probtrack_parsers::Format`] whose `parse` runs the program, so everything that reads reports
+//! takes it as it takes a built-in one. Its output is checked like any report: a record that is not
+//! valid, a crash, an exit status other than 0 or running past its time limit is a parse error
+//! naming the plugin and the record, and no result of that report is kept.
+//!
+//! The parsers crate runs no programs (it knows nothing of processes, settings or storage); this
+//! module does, for the command line. [`install`] registers the settings' plugins once per process.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bstr::BString;
+use probtrack_parsers::{
+    Confidence, Format, Kind, ParseError, ParseErrorKind, ParseOptions, Sink, Status, TestResult,
+};
+use regex::bytes::Regex;
+
+use crate::error::{Error, Result};
+use crate::settings::PluginSettings;
+
+/// How long a plugin may run by default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest line of a plugin's output (one record).
+const RECORD_CAP: usize = 16 * 1024 * 1024;
+/// How much of a plugin's standard error an error quotes (its end).
+const STDERR_TAIL: usize = 2048;
+
+static PLUGINS: OnceLock<Vec<&'static Plugin>> = OnceLock::new();
+
+/// One registered plugin.
+#[derive(Debug)]
+pub(crate) struct Plugin {
+    name: &'static str,
+    /// `parser plugin `NAME``, the format's name in errors.
+    human: &'static str,
+    description: &'static str,
+    command: Vec<String>,
+    glob: Option<String>,
+    content: Option<Regex>,
+    timeout: Duration,
+}
+
+/// Checks the settings' plugins and registers them for this process (the first call only).
+pub(crate) fn install(settings: &BTreeMap<String, PluginSettings>) -> Result<()> {
+    let mut plugins = Vec::new();
+    for (name, plugin) in settings {
+        let bad = |what: String| {
+            Error::usage(format!("settings: [parsers.{name}]: {what}"))
+                .hint("see docs/parsers.md, \"Parser plugins\"")
+        };
+        let builtin = probtrack_parsers::registry()
+            .iter()
+            .any(|f| f.name() == name);
+        if builtin || name == "auto" {
+            return Err(bad("the name is taken by a built-in parser".into()));
+        }
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            return Err(bad("a name is letters, digits, `-` and `_`".into()));
+        }
+        if plugin.command.first().is_none_or(String::is_empty) {
+            return Err(bad("`command` names no program".into()));
+        }
+        let content = match &plugin.content {
+            Some(pattern) => Some(
+                Regex::new(pattern)
+                    .map_err(|e| bad(format!("`content` is no valid regex: {e}")))?,
+            ),
+            None => None,
+        };
+        if plugin.timeout == Some(0) {
+            return Err(bad("`timeout` must be at least 1 second".into()));
+        }
+        let description = format!("plugin: {}", plugin.command.join(" "));
+        plugins.push(&*Box::leak(Box::new(Plugin {
+            name: Box::leak(name.clone().into_boxed_str()),
+            human: Box::leak(format!("parser plugin `{name}`").into_boxed_str()),
+            description: Box::leak(description.into_boxed_str()),
+            command: plugin.command.clone(),
+            glob: plugin.glob.clone(),
+            content,
+            timeout: plugin.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+        })));
+    }
+    let _ = PLUGINS.set(plugins);
+    Ok(())
+}
+
+impl Plugin {
+    /// The name `--parser` takes.
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// The registered plugins, in name order.
+pub(crate) fn all() -> &'static [&'static Plugin] {
+    PLUGINS.get().map_or(&[], Vec::as_slice)
+}
+
+/// The plugin `--parser NAME` names.
+pub(crate) fn find(name: &str) -> Option<&'static dyn Format> {
+    all()
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| *p as &'static dyn Format)
+}
+
+/// The first plugin whose detection rule the report meets: its file name matches `glob` and its
+/// first bytes `content`, where given. A plugin with neither is only used by name.
+pub(crate) fn detect(source_name: &str, head: &[u8]) -> Option<&'static dyn Format> {
+    let file_name = source_name.rsplit('/').next().unwrap_or(source_name);
+    all()
+        .iter()
+        .find(|p| {
+            (p.glob.is_some() || p.content.is_some())
+                && p.glob
+                    .as_deref()
+                    .is_none_or(|g| glob_match(g.as_bytes(), file_name.as_bytes()))
+                && p.content.as_ref().is_none_or(|re| re.is_match(head))
+        })
+        .map(|p| *p as &'static dyn Format)
+}
+
+/// `*` (any run of characters) and `?` (one) against a whole file name.
+fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some((b'*', rest)) => (0..=name.len()).any(|at| glob_match(rest, &name[at..])),
+        Some((b'?', rest)) => !name.is_empty() && glob_match(rest, &name[1..]),
+        Some((c, rest)) => name.first() == Some(c) && glob_match(rest, &name[1..]),
+    }
+}
+
+impl Format for Plugin {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn sniff(&self, head: &[u8]) -> Confidence {
+        match &self.content {
+            Some(re) if re.is_match(head) => Confidence::HIGH,
+            _ => Confidence::NONE,
+        }
+    }
+
+    fn parse(
+        &self,
+        input: &mut dyn BufRead,
+        options: &ParseOptions,
+        sink: &mut dyn Sink,
+    ) -> std::result::Result<(), ParseError> {
+        let error = |line: u64, what: String| ParseError {
+            format: self.human,
+            source_name: options.source.clone(),
+            line,
+            column: 0,
+            path: None,
+            kind: ParseErrorKind::Other(what),
+        };
+        let mut child = Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .arg(&options.source)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| error(0, format!("cannot run `{}`: {e}", self.command[0])))?;
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let child = Mutex::new(child);
+        let (done, finished) = mpsc::channel::<()>();
+        let run = std::thread::scope(|scope| {
+            // Kills the program when it runs past its time.
+            let child = &child;
+            let watchdog = scope.spawn(move || match finished.recv_timeout(self.timeout) {
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = lock(&child).kill();
+                    true
+                }
+                _ => false,
+            });
+            let records = scope.spawn(move || read_lines(stdout));
+            let errors = scope.spawn(move || tail(stderr));
+            let fed = feed(input, stdin);
+            let records = records.join().unwrap_or_else(|_| Ok(Vec::new()));
+            let errors = errors.join().unwrap_or_default();
+            let status = lock(&child).wait();
+            let _ = done.send(());
+            let timed_out = watchdog.join().unwrap_or(false);
+            (fed, records, errors, status, timed_out)
+        });
+        let (fed, records, errors, status, timed_out) = run;
+        let said = if errors.trim().is_empty() {
+            String::new()
+        } else {
+            format!("; its standard error ends: {}", errors.trim())
+        };
+        if timed_out {
+            return Err(error(
+                0,
+                format!(
+                    "it ran past its time limit of {} s and was stopped",
+                    self.timeout.as_secs()
+                ),
+            ));
+        }
+        let status = status.map_err(|e| error(0, format!("cannot wait for it: {e}")))?;
+        if !status.success() {
+            let how = match status.code() {
+                Some(code) => format!("it exited with status {code}"),
+                None => "it was killed by a signal (it crashed)".to_owned(),
+            };
+            return Err(error(0, format!("{how}{said}")));
+        }
+        fed.map_err(|e| error(0, format!("cannot hand it the report: {e}")))?;
+        let records = records.map_err(|e| error(0, format!("cannot read its output: {e}")))?;
+        let mut results = Vec::with_capacity(records.len());
+        for (number, line) in records {
+            let result = record(&line).map_err(|what| {
+                error(
+                    number,
+                    format!("record {number} (line {number} of its output): {what}"),
+                )
+            })?;
+            results.push(result);
+        }
+        for result in results {
+            sink.result(result);
+        }
+        Ok(())
+    }
+}
+
+fn lock(child: &Mutex<Child>) -> std::sync::MutexGuard<'_, Child> {
+    child
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Copies the report to the program's standard input. A program that stops reading early (it
+/// has what it needs, or it failed) is not an error here: its exit status says.
+fn feed(input: &mut dyn BufRead, stdin: Option<std::process::ChildStdin>) -> io::Result<()> {
+    let Some(mut stdin) = stdin else {
+        return Ok(());
+    };
+    match io::copy(input, &mut stdin) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The program's output lines (1-based numbers), blank ones skipped, each at most [`RECORD_CAP`].
+fn read_lines(stdout: Option<std::process::ChildStdout>) -> io::Result<Vec<(u64, Vec<u8>)>> {
+    let Some(stdout) = stdout else {
+        return Ok(Vec::new());
+    };
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    let mut number = 0;
+    loop {
+        let mut line = Vec::new();
+        let n = (&mut reader)
+            .take(RECORD_CAP as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        number += 1;
+        if line.len() > RECORD_CAP {
+            return Err(io::Error::other(format!(
+                "line {number} is longer than {} MiB",
+                RECORD_CAP >> 20
+            )));
+        }
+        if !line.trim_ascii().is_empty() {
+            lines.push((number, line));
+        }
+    }
+}
+
+/// The end of the program's standard error, as text.
+fn tail(stderr: Option<std::process::ChildStderr>) -> String {
+    let Some(mut stderr) = stderr else {
+        return String::new();
+    };
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stderr.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * STDERR_TAIL {
+            kept.drain(..kept.len() - STDERR_TAIL);
+        }
+    }
+    let start = kept.len().saturating_sub(STDERR_TAIL);
+    String::from_utf8_lossy(&kept[start..]).into_owned()
+}
+
+/// One record of the protocol, checked. The fields are those `probtrack parse --format json`
+/// prints; `file` (which `parse` adds) is allowed and ignored.
+fn record(line: &[u8]) -> std::result::Result<TestResult, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+    let serde_json::Value::Object(mut fields) = value else {
+        return Err("not a JSON object".into());
+    };
+    for key in fields.keys() {
+        if ![
+            "file", "test", "kind", "status", "duration", "message", "details", "attempts",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(format!(
+                "unknown field `{key}` (a record has test, kind, status, duration, message, \
+                 details, attempts)"
+            ));
+        }
+    }
+    let test = match fields.remove("test") {
+        Some(serde_json::Value::String(test)) if !test.trim().is_empty() => test,
+        Some(serde_json::Value::String(_)) => return Err("`test` is empty".into()),
+        Some(_) => return Err("`test` is not a string".into()),
+        None => return Err("no `test`".into()),
+    };
+    let status = match fields.remove("status") {
+        Some(serde_json::Value::String(status)) => Status::ALL
+            .iter()
+            .copied()
+            .find(|s| s.as_str() == status)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+                format!("`status` {status:?} is not one of {}", names.join(", "))
+            })?,
+        Some(_) => return Err("`status` is not a string".into()),
+        None => return Err("no `status`".into()),
+    };
+    let kind = match fields.remove("kind") {
+        None | Some(serde_json::Value::Null) => Kind::Test,
+        Some(serde_json::Value::String(kind)) if kind == "test" => Kind::Test,
+        Some(serde_json::Value::String(kind)) if kind == "compile" => Kind::Compile,
+        Some(other) => {
+            return Err(format!(
+                "`kind` {other} is neither \"test\" nor \"compile\""
+            ))
+        }
+    };
+    let duration = match fields.remove("duration") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(n)) => match n.as_f64() {
+            Some(d) if d.is_finite() && d >= 0.0 => Some(d),
+            _ => return Err(format!("`duration` {n} is not a number of seconds")),
+        },
+        Some(other) => return Err(format!("`duration` {other} is not a number of seconds")),
+    };
+    let message = match fields.remove("message") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(m)) => Some(BString::from(m)),
+        Some(_) => return Err("`message` is not a string".into()),
+    };
+    let details = match fields.remove("details") {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(details)) => details,
+        Some(_) => return Err("`details` is not an object".into()),
+    };
+    let attempts = match fields.remove("attempts") {
+        None | Some(serde_json::Value::Null) => 1,
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .and_then(|a| u32::try_from(a).ok())
+            .filter(|&a| a >= 1)
+            .ok_or_else(|| format!("`attempts` {n} is not a whole number of at least 1"))?,
+        Some(_) => return Err("`attempts` is not a number".into()),
+    };
+    let mut result = TestResult::new(test, kind, status);
+    result.duration = duration;
+    result.message = message;
+    result.details = details;
+    result.attempts = attempts;
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_whole_file_names() {
+        assert!(glob_match(b"*.jsonl", b"report.jsonl"));
+        assert!(glob_match(b"report-?.log", b"report-1.log"));
+        assert!(!glob_match(b"*.jsonl", b"report.jsonl.gz"));
+        assert!(!glob_match(b"report-?.log", b"report-12.log"));
+        assert!(glob_match(b"*", b""));
+    }
+}

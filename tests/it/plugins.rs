@@ -1,0 +1,228 @@
+//! Parser plugins: the example plugin (examples/plugins/pytest_reportlog.py) reads a format
+//! probtrack does not, through `parse`, `ingest` and `import`; plugins that misbehave are errors
+//! that name them, and nothing is stored.
+
+use std::path::Path;
+
+use crate::harness::{counts, fixture, Test};
+
+/// A test directory whose probtrack.toml registers `plugins` (TOML tables, without headers), and
+/// the real pytest-reportlog report as `report.jsonl`.
+fn with_plugins(plugins: &[(&str, String)]) -> Test {
+    let t = Test::new();
+    let mut toml = String::new();
+    for (name, body) in plugins {
+        toml += &format!("[parsers.{name}]\n{body}\n");
+    }
+    std::fs::write(t.path("probtrack.toml"), toml).unwrap();
+    std::fs::copy(
+        fixture("plugins/pytest-reportlog/report.jsonl"),
+        t.path("report.jsonl"),
+    )
+    .unwrap();
+    t
+}
+
+fn example() -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plugins/pytest_reportlog.py");
+    format!(
+        "command = [\"python3\", {:?}]\nglob = \"*.jsonl\"\ncontent = '\"\\$report_type\": \"SessionStart\"'\n",
+        script.to_str().unwrap()
+    )
+}
+
+/// `(test, status)` of `parse --format json` output.
+fn outline(results: &serde_json::Value) -> Vec<(String, String)> {
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["test"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_example_plugin_is_used_like_a_built_in_parser() {
+    let t = with_plugins(&[("reportlog", example())]);
+    let listed = t.json(&["parsers"]);
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"reportlog"), "{names:?}");
+
+    let expected: Vec<(String, String)> = [
+        ("tests.test_sample.test_passes", "passed"),
+        ("tests.test_sample.test_fails", "failed"),
+        ("tests.test_sample.test_skipped", "skipped"),
+        (
+            "tests.test_sample.test_expected_failure",
+            "expected_failure",
+        ),
+        ("tests.test_sample.test_setup_error", "error"),
+        ("tests.test_sample.test_even[1]", "failed"),
+        ("tests.test_sample.test_even[2]", "passed"),
+        ("tests.test_sample.test_even[3]", "failed"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    // Detected by its rule, and by name, from a file and from standard input.
+    let auto = t.json(&["parse", "report.jsonl"]);
+    assert_eq!(outline(&auto), expected);
+    let named = t.json(&["parse", "--parser", "reportlog", "report.jsonl"]);
+    assert_eq!(named, auto);
+    let report = std::fs::read(t.path("report.jsonl")).unwrap();
+    let out = t.run_with_stdin(
+        &["parse", "--parser", "reportlog", "--format", "json", "-"],
+        &report,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outline(&piped), expected);
+    let failing = &auto[1];
+    assert_eq!(
+        failing["message"],
+        "AssertionError: 2 + 2 should be 5 in this test\nassert (2 + 2) == 5"
+    );
+    assert_eq!(failing["details"]["when"], "call");
+    assert_eq!(failing["attempts"], 1);
+
+    // ingest: stored as any report is.
+    let summary = t.ingest("ci", 1, &["report.jsonl"]);
+    assert_eq!(summary["reports"][0]["parser"], "reportlog");
+    assert_eq!(counts(&summary), [2, 3, 1, 1, 1, 0, 0]);
+
+    // import: a history directory of such reports.
+    for number in [2, 3] {
+        std::fs::create_dir_all(t.path("history/ci")).unwrap();
+        std::fs::write(t.path(&format!("history/ci/{number}.jsonl")), &report).unwrap();
+    }
+    t.ok(&["import", "history"]);
+    let builds = t.json(&["builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 3, "{builds}");
+    let problems = t.json(&["problems"]);
+    let open: Vec<&str> = problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["test"].as_str().unwrap())
+        .collect();
+    assert!(open.contains(&"tests.test_sample.test_even[3]"), "{open:?}");
+}
+
+/// Each way a plugin can misbehave: the error names the plugin and, for a record, which one;
+/// nothing is stored.
+#[test]
+fn a_plugin_that_misbehaves_is_an_error_and_nothing_is_stored() {
+    let python =
+        |code: &str| format!("command = [\"python3\", \"-c\", {code:?}]\nglob = \"*.jsonl\"\n");
+    let good = r#"{\"test\": \"a.b\", \"status\": \"passed\"}"#;
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "badstatus",
+            python(&format!(
+                "import sys; sys.stdin.read(); print('{good}'); print('{{\"test\": \"a.c\", \"status\": \"bogus\"}}')"
+            )),
+            "failed to parse parser plugin `badstatus` at report.jsonl:2: record 2 (line 2 of its output): `status` \"bogus\" is not one of",
+        ),
+        (
+            "notjson",
+            python("print('this is not JSON')"),
+            "record 1 (line 1 of its output): not a JSON object",
+        ),
+        (
+            "unknownfield",
+            python(r#"print('{"test": "a", "status": "passed", "outcome": "ok"}')"#),
+            "unknown field `outcome`",
+        ),
+        (
+            "crash",
+            python(&format!("print('{good}'); raise RuntimeError('the plugin broke')")),
+            "parser plugin `crash` at report.jsonl: it exited with status 1; its standard error ends: ",
+        ),
+        (
+            "killed",
+            python("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
+            "it was killed by a signal (it crashed)",
+        ),
+        (
+            "hang",
+            python("import time; time.sleep(30)") + "timeout = 1\n",
+            "parser plugin `hang` at report.jsonl: it ran past its time limit of 1 s and was stopped",
+        ),
+    ];
+    for (name, body, says) in cases {
+        let t = with_plugins(&[(name, body)]);
+        for args in [
+            &["parse", "report.jsonl"][..],
+            &["ingest", "--builder", "b", "--build", "1", "report.jsonl"],
+        ] {
+            let stderr = t.fails(args, 3);
+            assert!(stderr.contains(says), "{name} {args:?}: {stderr}");
+        }
+        if name == "crash" {
+            let stderr = t.fails(&["parse", "report.jsonl"], 3);
+            assert!(
+                stderr.contains("RuntimeError: the plugin broke"),
+                "{stderr}"
+            );
+        }
+        assert!(!t.db_exists(), "{name}: a database was created");
+    }
+}
+
+#[test]
+fn plugin_settings_are_checked() {
+    for (body, says) in [
+        (
+            "command = [\"true\"]\n",
+            "the name is taken by a built-in parser",
+        ),
+        ("command = []\n", "`command` names no program"),
+        (
+            "command = [\"true\"]\ncontent = \"(\"\n",
+            "`content` is no valid regex",
+        ),
+        (
+            "command = [\"true\"]\ntimeout = 0\n",
+            "`timeout` must be at least 1 second",
+        ),
+        (
+            "command = [\"true\"]\nshell = true\n",
+            "unknown field `shell`",
+        ),
+    ] {
+        let name = if says.contains("built-in") {
+            "junit"
+        } else {
+            "mine"
+        };
+        let t = with_plugins(&[(name, body.to_owned())]);
+        let stderr = t.fails(&["parse", "report.jsonl"], 2);
+        assert!(stderr.contains(says), "{body}: {stderr}");
+    }
+    // A plugin without a detection rule is used only by name.
+    let t = with_plugins(&[("byname", "command = [\"true\"]\n".to_owned())]);
+    let stderr = t.fails(&["parse", "report.jsonl"], 3);
+    assert!(
+        stderr.contains("cannot tell the format of report.jsonl"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("byname"), "{stderr}");
+    assert_eq!(
+        t.json(&["parse", "--parser", "byname", "report.jsonl"]),
+        serde_json::json!([])
+    );
+}
