@@ -193,7 +193,7 @@ impl Format for Plugin {
             let child = &child;
             let watchdog = scope.spawn(move || match finished.recv_timeout(self.timeout) {
                 Err(RecvTimeoutError::Timeout) => {
-                    let _ = lock(&child).kill();
+                    let _ = lock(child).kill();
                     true
                 }
                 _ => false,
@@ -203,7 +203,7 @@ impl Format for Plugin {
             let fed = feed(input, stdin);
             let records = records.join().unwrap_or_else(|_| Ok(Vec::new()));
             let errors = errors.join().unwrap_or_default();
-            let status = lock(&child).wait();
+            let status = lock(child).wait();
             let _ = done.send(());
             let timed_out = watchdog.join().unwrap_or(false);
             (fed, records, errors, status, timed_out)
