@@ -212,7 +212,11 @@ impl Format for Plugin {
         let said = if errors.trim().is_empty() {
             String::new()
         } else {
-            format!("; its standard error ends: {}", errors.trim())
+            // Made inert (control characters escaped): it goes to a terminal.
+            format!(
+                "; its standard error ends: {}",
+                crate::report::safe(errors.trim().as_bytes())
+            )
         };
         if timed_out {
             return Err(error(
@@ -332,7 +336,7 @@ fn record(line: &[u8]) -> std::result::Result<TestResult, String> {
         .contains(&key.as_str())
         {
             return Err(format!(
-                "unknown field `{key}` (a record has test, kind, status, duration, message, \
+                "unknown field {key:?} (a record has test, kind, status, duration, message, \
                  details, attempts)"
             ));
         }

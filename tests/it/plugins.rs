@@ -145,11 +145,13 @@ fn a_plugin_that_misbehaves_is_an_error_and_nothing_is_stored() {
         (
             "unknownfield",
             python(r#"print('{"test": "a", "status": "passed", "outcome": "ok"}')"#),
-            "unknown field `outcome`",
+            "unknown field \"outcome\"",
         ),
         (
             "crash",
-            python(&format!("print('{good}'); raise RuntimeError('the plugin broke')")),
+            python(&format!(
+                "import sys; print('{good}'); sys.stderr.write('\\x1b[31m'); raise RuntimeError('the plugin broke')"
+            )),
             "parser plugin `crash` at report.jsonl: it exited with status 1; its standard error ends: ",
         ),
         (
@@ -176,6 +178,11 @@ fn a_plugin_that_misbehaves_is_an_error_and_nothing_is_stored() {
             let stderr = t.fails(&["parse", "report.jsonl"], 3);
             assert!(
                 stderr.contains("RuntimeError: the plugin broke"),
+                "{stderr}"
+            );
+            // Its standard error is quoted inert: no escape sequence reaches the terminal.
+            assert!(
+                !stderr.contains('\x1b') && stderr.contains("\\u{1b}[31m"),
                 "{stderr}"
             );
         }
