@@ -83,6 +83,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &crate::junit::JUnit,
         &crate::trial::Trial,
         &crate::gcc::Gcc,
+        &crate::gotest::GoTest,
     ]
 }
 

@@ -11,7 +11,9 @@ mod collect;
 mod error;
 mod format;
 mod gcc;
+mod gotest;
 mod junit;
+mod lines;
 pub mod metrics;
 mod model;
 #[cfg(test)]
@@ -22,6 +24,7 @@ pub use collect::{collect, repeat_status, Collected, Collector};
 pub use error::{ParseError, ParseErrorKind};
 pub use format::{detect, registry, Confidence, Format, ParseOptions, Sink, SNIFF_LEN};
 pub use gcc::Gcc;
+pub use gotest::GoTest;
 pub use junit::JUnit;
 pub use model::{Details, Kind, Status, TestResult};
 pub use trial::Trial;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::harness::Test;
 
 /// The report files under `fixtures/<family>/`: JUnit `*.xml`, trial `output.txt`, compiler
-/// `build*.log` (sources written to provoke them are not reports).
-fn reports(family: &str) -> Vec<PathBuf> {
+/// `build*.log`, go test `output.json` (sources written to provoke them are not reports).
+pub fn reports(family: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
@@ -41,6 +41,7 @@ fn reports(family: &str) -> Vec<PathBuf> {
             && match family {
                 "junit" => name.ends_with(".xml"),
                 "trial" => name == "output.txt",
+                "gotest" => name == "output.json",
                 _ => name.starts_with("build") && name.ends_with(".log"),
             }
     });
@@ -114,13 +115,18 @@ fn every_compiler_fixture() {
 }
 
 #[test]
+fn every_gotest_fixture() {
+    sweep("gotest");
+}
+
+#[test]
 fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     let t = Test::new();
     // An ELF binary: no parser recognises it.
     let bin = crate::harness::BIN;
     let stderr = t.fails(&["parse", bin], 3);
     assert!(stderr.contains("cannot tell the format"), "{stderr}");
-    for parser in ["junit", "trial", "gcc"] {
+    for parser in ["junit", "trial", "gcc", "gotest"] {
         let out = t.run(&["parse", "--parser", parser, "--format", "json", bin]);
         assert!(
             matches!(out.status.code(), Some(0 | 3)),
@@ -131,7 +137,7 @@ fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     }
     std::fs::write(t.path("empty.log"), b"").unwrap();
     t.fails(&["parse", "empty.log"], 3);
-    for parser in ["trial", "gcc"] {
+    for parser in ["trial", "gcc", "gotest"] {
         let results = t.json(&["parse", "--parser", parser, "empty.log"]);
         assert_eq!(results, serde_json::json!([]), "{parser}");
     }

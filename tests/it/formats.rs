@@ -1,0 +1,111 @@
+//! The text formats of issue 23 (go test -json, TAP, libtest, unittest): every real fixture
+//! through `ingest`, stored as `parse` read it; hostile inputs; and one Problem for a test that
+//! fails on builders whose reports come in different formats.
+
+use std::collections::BTreeSet;
+
+use crate::fixtures::reports;
+use crate::harness::{counts, Test};
+
+/// The statuses of `parse --format json` results, tallied as `builds` counts them.
+fn tally(results: &serde_json::Value) -> [u64; 7] {
+    let order = [
+        "passed",
+        "failed",
+        "error",
+        "skipped",
+        "expected_failure",
+        "unexpected_success",
+        "flaky",
+    ];
+    let mut out = [0; 7];
+    for r in results.as_array().unwrap() {
+        let status = r["status"].as_str().unwrap();
+        out[order.iter().position(|s| *s == status).unwrap()] += 1;
+    }
+    out
+}
+
+/// Each fixture of `family` ingested alone as build 1: the build's counts are the parsed
+/// statuses', and its open Problems are exactly the failing tests.
+fn round_trip(family: &str) {
+    let files = reports(family);
+    assert!(!files.is_empty(), "no {family} fixtures");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut summary = String::new();
+    for file in files {
+        let t = Test::new();
+        let path = file.to_str().unwrap();
+        let parsed = t.json(&["parse", path]);
+        t.ingest("b", 1, &["--parser", family, path]);
+        let builds = t.json(&["builds"]);
+        let stored = counts(&builds[0]);
+        assert_eq!(stored, tally(&parsed), "{path}");
+        let failing: BTreeSet<String> = parsed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| matches!(r["status"].as_str(), Some("failed" | "error")))
+            .map(|r| r["test"].as_str().unwrap().to_owned())
+            .collect();
+        let problems: BTreeSet<String> = t
+            .json(&["problems", "--all", "--intermittent"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["test"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(problems, failing, "{path}");
+        let name = file.strip_prefix(&root).unwrap().to_string_lossy();
+        summary += &format!("{name}: {stored:?}\n");
+    }
+    insta::assert_snapshot!(format!("{family}_ingested"), summary);
+}
+
+#[test]
+fn gotest_fixtures_ingest_as_parsed() {
+    round_trip("gotest");
+}
+
+/// Bad input: a clear error naming the file and the line, exit 3, and nothing stored.
+#[track_caller]
+fn rejected(parser: &str, text: &[u8], line: u64, says: &str) {
+    let t = Test::new();
+    std::fs::write(t.path("bad.txt"), text).unwrap();
+    let stderr = t.fails(&["parse", "--parser", parser, "bad.txt"], 3);
+    assert!(stderr.contains(&format!("bad.txt:{line}")), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = t.fails(
+        &["ingest", "--builder", "b", "--build", "1", "--parser", parser, "bad.txt"],
+        3,
+    );
+    assert!(stderr.contains(&format!("bad.txt:{line}")), "{stderr}");
+    if t.db_exists() {
+        assert!(t.json(&["builds"]).as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn hostile_gotest_input_is_refused_with_its_place() {
+    let real = std::fs::read(crate::harness::fixture("gotest/count/output.json")).unwrap();
+    // Cut in the middle of its fifth event.
+    let at = real
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(3)
+        .unwrap()
+        .0;
+    rejected("gotest", &real[..at + 20], 5, "truncated");
+    rejected(
+        "gotest",
+        b"{\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"TestA\"}\n{\"Action\":[]}\n",
+        2,
+        "not a test2json event",
+    );
+    // One event line of 20 MiB.
+    let mut huge = b"{\"Action\":\"output\",\"Package\":\"p\",\"Output\":\"".to_vec();
+    huge.resize(20 << 20, b'a');
+    rejected("gotest", &huge, 1, "longer than");
+}
