@@ -84,6 +84,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &crate::trial::Trial,
         &crate::gcc::Gcc,
         &crate::gotest::GoTest,
+        &crate::tap::Tap,
     ]
 }
 

@@ -18,6 +18,7 @@ pub mod metrics;
 mod model;
 #[cfg(test)]
 mod robustness_tests;
+mod tap;
 mod trial;
 
 pub use collect::{collect, repeat_status, Collected, Collector};
@@ -27,4 +28,5 @@ pub use gcc::Gcc;
 pub use gotest::GoTest;
 pub use junit::JUnit;
 pub use model::{Details, Kind, Status, TestResult};
+pub use tap::Tap;
 pub use trial::Trial;

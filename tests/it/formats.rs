@@ -67,6 +67,11 @@ fn gotest_fixtures_ingest_as_parsed() {
     round_trip("gotest");
 }
 
+#[test]
+fn tap_fixtures_ingest_as_parsed() {
+    round_trip("tap");
+}
+
 /// Bad input: a clear error naming the file and the line, exit 3, and nothing stored.
 #[track_caller]
 fn rejected(parser: &str, text: &[u8], line: u64, says: &str) {
@@ -77,7 +82,16 @@ fn rejected(parser: &str, text: &[u8], line: u64, says: &str) {
     assert!(stderr.contains(says), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let stderr = t.fails(
-        &["ingest", "--builder", "b", "--build", "1", "--parser", parser, "bad.txt"],
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "1",
+            "--parser",
+            parser,
+            "bad.txt",
+        ],
         3,
     );
     assert!(stderr.contains(&format!("bad.txt:{line}")), "{stderr}");
@@ -108,4 +122,20 @@ fn hostile_gotest_input_is_refused_with_its_place() {
     let mut huge = b"{\"Action\":\"output\",\"Package\":\"p\",\"Output\":\"".to_vec();
     huge.resize(20 << 20, b'a');
     rejected("gotest", &huge, 1, "longer than");
+}
+
+#[test]
+fn hostile_tap_input_is_refused_with_its_place() {
+    let real = std::fs::read(crate::harness::fixture("tap/node/output.tap")).unwrap();
+    // Cut inside the YAML block of the second test (its `---` is line 10).
+    let text = String::from_utf8_lossy(&real);
+    let cut: usize = text.lines().take(12).map(|l| l.len() + 1).sum();
+    rejected("tap", &real[..cut], 10, "truncated");
+    // Subtests nested 200 deep.
+    let mut deep = String::new();
+    for depth in 0..200 {
+        deep += &" ".repeat(depth * 4);
+        deep += "ok 1 - x\n";
+    }
+    rejected("tap", deep.as_bytes(), 101, "nested more than 100 deep");
 }
