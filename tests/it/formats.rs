@@ -139,3 +139,78 @@ fn hostile_tap_input_is_refused_with_its_place() {
     }
     rejected("tap", deep.as_bytes(), 101, "nested more than 100 deep");
 }
+
+/// One project, three builders, three report formats (go test -json, JUnit from pytest, TAP from
+/// node): `calc.TestAdd` passes in build 1 and fails in build 2 everywhere. The formats' identity
+/// rules give the same test one identity, so its failures are one Problem on all three builders.
+#[test]
+fn a_test_failing_in_three_formats_is_one_problem() {
+    let t = Test::new();
+    let builders = [("go-json", "json"), ("junit", "xml"), ("tap", "tap")];
+    for build in [1, 2] {
+        for (minute, (builder, ext)) in builders.iter().enumerate() {
+            let report =
+                crate::harness::fixture(&format!("history-mixed/builds/{builder}/{build}.{ext}"));
+            let time = format!("2026-12-0{build}T10:0{minute}:00Z");
+            let revision = format!("rev{build}");
+            t.ingest(
+                builder,
+                build,
+                &[
+                    "--time",
+                    &time,
+                    "--revision",
+                    &revision,
+                    report.to_str().unwrap(),
+                ],
+            );
+        }
+    }
+    let problems = t.json(&["problems", "--all", "--intermittent"]);
+    let problems = problems.as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let problem = &problems[0];
+    assert_eq!(problem["test"], "calc.TestAdd");
+    assert_eq!(problem["state"], "open");
+    let mut builders: Vec<&str> = problem["builders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    builders.sort_unstable();
+    assert_eq!(builders, ["go-json", "junit", "tap"]);
+    assert_eq!(problem["failures"], 3);
+    // Each builder's build 2 failed it, and its build 1 passed it.
+    let history = t.json(&["history", "calc.TestAdd"]);
+    let mut seen: Vec<(String, Vec<(i64, String)>)> = history["builders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let mut results: Vec<(i64, String)> = b["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let status = r["status"].as_str().unwrap().to_owned();
+                    (r["build"].as_i64().unwrap(), status)
+                })
+                .collect();
+            results.sort();
+            (b["builder"].as_str().unwrap().to_owned(), results)
+        })
+        .collect();
+    seen.sort();
+    let expected = |name: &str| {
+        (
+            name.to_owned(),
+            vec![(1, "passed".to_owned()), (2, "failed".to_owned())],
+        )
+    };
+    assert_eq!(
+        seen,
+        [expected("go-json"), expected("junit"), expected("tap")],
+        "{history}"
+    );
+}
