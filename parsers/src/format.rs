@@ -85,6 +85,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &crate::gcc::Gcc,
         &crate::gotest::GoTest,
         &crate::tap::Tap,
+        &crate::libtest::Libtest,
     ]
 }
 

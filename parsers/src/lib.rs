@@ -13,6 +13,7 @@ mod format;
 mod gcc;
 mod gotest;
 mod junit;
+mod libtest;
 mod lines;
 pub mod metrics;
 mod model;
@@ -27,6 +28,7 @@ pub use format::{detect, registry, Confidence, Format, ParseOptions, Sink, SNIFF
 pub use gcc::Gcc;
 pub use gotest::GoTest;
 pub use junit::JUnit;
+pub use libtest::Libtest;
 pub use model::{Details, Kind, Status, TestResult};
 pub use tap::Tap;
 pub use trial::Trial;

@@ -111,3 +111,34 @@ pub(crate) fn finish_capped(mut text: Vec<u8>, dropped: usize) -> Vec<u8> {
     }
     text
 }
+
+/// Copies `raw` into `out` without ANSI escape sequences (colours) and carriage returns.
+pub(crate) fn strip_ansi(raw: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while let Some(&byte) = raw.get(i) {
+        match byte {
+            b'\r' => i += 1,
+            0x1b => {
+                i = match raw.get(i + 1) {
+                    Some(b'[') => {
+                        let mut j = i + 2;
+                        while let Some(&b) = raw.get(j) {
+                            j += 1;
+                            if (0x40..=0x7e).contains(&b) {
+                                break;
+                            }
+                        }
+                        j
+                    }
+                    Some(_) => i + 2,
+                    None => i + 1,
+                };
+            }
+            _ => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+}

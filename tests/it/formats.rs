@@ -72,6 +72,11 @@ fn tap_fixtures_ingest_as_parsed() {
     round_trip("tap");
 }
 
+#[test]
+fn libtest_fixtures_ingest_as_parsed() {
+    round_trip("libtest");
+}
+
 /// Bad input: a clear error naming the file and the line, exit 3, and nothing stored.
 #[track_caller]
 fn rejected(parser: &str, text: &[u8], line: u64, says: &str) {
@@ -138,6 +143,28 @@ fn hostile_tap_input_is_refused_with_its_place() {
         deep += "ok 1 - x\n";
     }
     rejected("tap", deep.as_bytes(), 101, "nested more than 100 deep");
+}
+
+#[test]
+fn cut_libtest_output_keeps_what_it_has_and_says_so() {
+    let t = Test::new();
+    let real = std::fs::read(crate::harness::fixture("libtest/no-fail-fast/output.txt")).unwrap();
+    let text = String::from_utf8_lossy(&real);
+    // Cut after the unit tests' last test line: their failures section and summary are gone.
+    let cut = text.find("\nfailures:").unwrap();
+    std::fs::write(t.path("cut.txt"), &real[..cut]).unwrap();
+    let out = t.run(&[
+        "parse", "--parser", "libtest", "--format", "json", "cut.txt",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("cut.txt: the output of test binary sample ends without its `test result:`"),
+        "{stderr}"
+    );
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 10);
 }
 
 /// One project, three builders, three report formats (go test -json, JUnit from pytest, TAP from
