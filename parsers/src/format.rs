@@ -86,6 +86,7 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &crate::gotest::GoTest,
         &crate::tap::Tap,
         &crate::libtest::Libtest,
+        &crate::unittest::Unittest,
     ]
 }
 

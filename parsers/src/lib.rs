@@ -21,6 +21,7 @@ mod model;
 mod robustness_tests;
 mod tap;
 mod trial;
+mod unittest;
 
 pub use collect::{collect, repeat_status, Collected, Collector};
 pub use error::{ParseError, ParseErrorKind};
@@ -32,3 +33,4 @@ pub use libtest::Libtest;
 pub use model::{Details, Kind, Status, TestResult};
 pub use tap::Tap;
 pub use trial::Trial;
+pub use unittest::Unittest;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::harness::Test;
 
 /// The report files under `fixtures/<family>/`: JUnit `*.xml`, trial `output.txt`, compiler
-/// `build*.log`, go test `output.json`, TAP `output.tap`, libtest `output.txt` (sources written to provoke them are not reports).
+/// `build*.log`, go test `output.json`, TAP `output.tap`, libtest and unittest `output.txt` (sources written to provoke them are not reports).
 pub fn reports(family: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -43,7 +43,7 @@ pub fn reports(family: &str) -> Vec<PathBuf> {
                 "trial" => name == "output.txt",
                 "gotest" => name == "output.json",
                 "tap" => name == "output.tap",
-                "libtest" => name == "output.txt",
+                "libtest" | "unittest" => name == "output.txt",
                 _ => name.starts_with("build") && name.ends_with(".log"),
             }
     });
@@ -132,13 +132,20 @@ fn every_libtest_fixture() {
 }
 
 #[test]
+fn every_unittest_fixture() {
+    sweep("unittest");
+}
+
+#[test]
 fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     let t = Test::new();
     // An ELF binary: no parser recognises it.
     let bin = crate::harness::BIN;
     let stderr = t.fails(&["parse", bin], 3);
     assert!(stderr.contains("cannot tell the format"), "{stderr}");
-    for parser in ["junit", "trial", "gcc", "gotest", "tap", "libtest"] {
+    for parser in [
+        "junit", "trial", "gcc", "gotest", "tap", "libtest", "unittest",
+    ] {
         let out = t.run(&["parse", "--parser", parser, "--format", "json", bin]);
         assert!(
             matches!(out.status.code(), Some(0 | 3)),
@@ -149,7 +156,7 @@ fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     }
     std::fs::write(t.path("empty.log"), b"").unwrap();
     t.fails(&["parse", "empty.log"], 3);
-    for parser in ["trial", "gcc", "gotest", "tap", "libtest"] {
+    for parser in ["trial", "gcc", "gotest", "tap", "libtest", "unittest"] {
         let results = t.json(&["parse", "--parser", parser, "empty.log"]);
         assert_eq!(results, serde_json::json!([]), "{parser}");
     }

@@ -77,6 +77,32 @@ fn libtest_fixtures_ingest_as_parsed() {
     round_trip("libtest");
 }
 
+#[test]
+fn unittest_fixtures_ingest_as_parsed() {
+    round_trip("unittest");
+}
+
+#[test]
+fn cut_unittest_output_keeps_what_it_has_and_says_so() {
+    let t = Test::new();
+    let real = std::fs::read(crate::harness::fixture("unittest/verbose/output.txt")).unwrap();
+    let text = String::from_utf8_lossy(&real);
+    // Cut before the details blocks and the `Ran` line.
+    let cut = text.find("\n=====").unwrap();
+    std::fs::write(t.path("cut.txt"), &real[..cut]).unwrap();
+    let out = t.run(&[
+        "parse", "--parser", "unittest", "--format", "json", "cut.txt",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cut.txt: the log ends before unittest's `Ran N tests` line"),
+        "{stderr}"
+    );
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 13);
+}
+
 /// Bad input: a clear error naming the file and the line, exit 3, and nothing stored.
 #[track_caller]
 fn rejected(parser: &str, text: &[u8], line: u64, says: &str) {
