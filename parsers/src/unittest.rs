@@ -395,10 +395,13 @@ impl Parser {
 /// The exception that ends a traceback: the block's last line that is not indented.
 fn exception_line(text: &[u8]) -> Option<BString> {
     text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter(|l| !l.starts_with(b" ") && !l.starts_with(b"\t"))
-        .filter(|l| !l.starts_with(b"Traceback ") && !is_separator(l, b'-'))
-        .next_back()
+        .rfind(|l| {
+            !l.trim().is_empty()
+                && !l.starts_with(b" ")
+                && !l.starts_with(b"\t")
+                && !l.starts_with(b"Traceback ")
+                && !is_separator(l, b'-')
+        })
         .map(|l| BString::from(l.trim_end()))
 }
 
