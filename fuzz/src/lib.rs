@@ -73,7 +73,8 @@ pub fn check(format: &dyn Format, chunk: usize, report: &[u8]) {
                 "junit" => count(report, b'<'),
                 // Every result is named on a line of its own.
                 "trial" => count(report, b'\n') + 1,
-                // A diagnostic is a line, or an object in a JSON array.
+                // A diagnostic is a line, or an object in a JSON array; a go test, TAP, libtest
+                // or unittest result is named on a line.
                 _ => count(report, b'\n') + 1 + count(report, b'{'),
             };
             assert!(

@@ -85,6 +85,10 @@ pub fn registry() -> &'static [&'static dyn Format] {
         &crate::gcc::Gcc,
         &crate::dotnet::Trx,
         &crate::dotnet::NUnit,
+        &crate::gotest::GoTest,
+        &crate::tap::Tap,
+        &crate::libtest::Libtest,
+        &crate::unittest::Unittest,
     ]
 }
 

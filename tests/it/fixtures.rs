@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::harness::Test;
 
 /// The report files under `fixtures/<family>/`: JUnit `*.xml`, trial `output.txt`, TRX `*.trx`,
-/// NUnit `*.xml`, compiler `build*.log` (sources written to provoke them are not reports).
-fn reports(family: &str) -> Vec<PathBuf> {
+/// NUnit `*.xml`, compiler `build*.log`, go test `output.json`, TAP `output.tap`, libtest and
+/// unittest `output.txt` (sources written to provoke them are not reports).
+pub fn reports(family: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
             .unwrap()
@@ -43,6 +44,9 @@ fn reports(family: &str) -> Vec<PathBuf> {
                 "trial" => name == "output.txt",
                 "trx" => name.ends_with(".trx"),
                 "nunit" => name.ends_with(".xml"),
+                "gotest" => name == "output.json",
+                "tap" => name == "output.tap",
+                "libtest" | "unittest" => name == "output.txt",
                 _ => name.starts_with("build") && name.ends_with(".log"),
             }
     });
@@ -169,13 +173,35 @@ fn dotnet_fixtures_ingest() {
 }
 
 #[test]
+fn every_gotest_fixture() {
+    sweep("gotest");
+}
+
+#[test]
+fn every_tap_fixture() {
+    sweep("tap");
+}
+
+#[test]
+fn every_libtest_fixture() {
+    sweep("libtest");
+}
+
+#[test]
+fn every_unittest_fixture() {
+    sweep("unittest");
+}
+
+#[test]
 fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     let t = Test::new();
     // An ELF binary: no parser recognises it.
     let bin = crate::harness::BIN;
     let stderr = t.fails(&["parse", bin], 3);
     assert!(stderr.contains("cannot tell the format"), "{stderr}");
-    for parser in ["junit", "trial", "gcc", "trx", "nunit"] {
+    for parser in [
+        "junit", "trial", "gcc", "trx", "nunit", "gotest", "tap", "libtest", "unittest",
+    ] {
         let out = t.run(&["parse", "--parser", parser, "--format", "json", bin]);
         assert!(
             matches!(out.status.code(), Some(0 | 3)),
@@ -186,7 +212,7 @@ fn binary_empty_and_invalid_utf8_inputs_end_cleanly() {
     }
     std::fs::write(t.path("empty.log"), b"").unwrap();
     t.fails(&["parse", "empty.log"], 3);
-    for parser in ["trial", "gcc"] {
+    for parser in ["trial", "gcc", "gotest", "tap", "libtest", "unittest"] {
         let results = t.json(&["parse", "--parser", parser, "empty.log"]);
         assert_eq!(results, serde_json::json!([]), "{parser}");
     }

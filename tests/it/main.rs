@@ -20,6 +20,8 @@ mod flaky;
 mod problems;
 // Every fixture through parse: exact results, auto-detection.
 mod fixtures;
+// The text formats: go test -json, TAP, libtest, unittest; mixed-format histories.
+mod formats;
 // For people: completions, colour, escaping, gating, import, prune.
 mod people;
 // report --html: the static site, parsed back, links, escaping, and a headless browser.

@@ -18,7 +18,7 @@ use crate::collect::{collect, Collected};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::format::{Format, ParseOptions};
 use crate::model::Status;
-use crate::{Gcc, JUnit, Trial};
+use crate::{Gcc, GoTest, JUnit, Libtest, Tap, Trial, Unittest};
 
 /// How much the peak RSS may grow while one hostile input is parsed. The parsers keep at most a
 /// few MiB (a 4 MiB tag, a 32 MiB JSON array); a parser that held its input would pass it.
@@ -548,6 +548,73 @@ fn one_giant_line_in_every_parser() {
     .expect("a compiler log always parses");
     assert!(collected.results.is_empty(), "{:?}", collected.results);
     assert!(!collected.warnings.is_empty());
+}
+
+#[test]
+fn one_giant_line_in_the_text_formats() {
+    let len = line_len();
+    let mb = len / MIB;
+
+    // go test -json: one event line past the cap is refused, at its line.
+    let mut input = Lazy::new(vec![
+        bytes("{\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"TestA\"}\n"),
+        bytes("{\"Action\":\"output\",\"Package\":\"p\",\"Output\":\""),
+        Piece::Fill(b'o', len),
+        bytes("\"}\n"),
+    ]);
+    let err = limit_exceeded(
+        bounded(&format!("gotest: one {mb} MiB event"), || {
+            parse(&GoTest, &mut input)
+        }),
+        "an event line longer than 16 MiB",
+    );
+    assert_eq!(err.line, 2);
+
+    // TAP: a test point with a giant description is cut; the next one is read.
+    let mut input = Lazy::new(vec![
+        bytes("1..2\nok 1 - "),
+        Piece::Fill(b'd', len),
+        bytes("\nnot ok 2 - b\n"),
+    ]);
+    let collected = bounded(&format!("tap: one {mb} MiB line"), || {
+        parse(&Tap, &mut input)
+    })
+    .expect("parses");
+    assert_eq!(collected.results.len(), 2);
+    assert!(collected.results[0].test.len() < 65 * 1024);
+    assert_eq!(collected.results[1].test, "b");
+
+    // libtest and unittest: a test line whose outcome is beyond the cap, then a normal one.
+    let mut input = Lazy::new(vec![
+        bytes("running 2 tests\ntest a ... "),
+        Piece::Fill(b'.', len),
+        bytes(" ok\ntest b ... FAILED\n"),
+    ]);
+    let collected = bounded(&format!("libtest: one {mb} MiB line"), || {
+        parse(&Libtest, &mut input)
+    })
+    .expect("parses");
+    let tests: Vec<String> = collected
+        .results
+        .iter()
+        .map(|r| r.test.to_string())
+        .collect();
+    assert_eq!(tests, ["b"]);
+    let mut input = Lazy::new(vec![
+        bytes("test_a (m.C.test_a) ... "),
+        Piece::Fill(b'.', len),
+        bytes(" ok\ntest_b (m.C.test_b) ... FAIL\n\nRan 2 tests in 0.1s\n"),
+    ]);
+    let collected = bounded(&format!("unittest: one {mb} MiB line"), || {
+        parse(&Unittest, &mut input)
+    })
+    .expect("parses");
+    let tests: Vec<String> = collected
+        .results
+        .iter()
+        .map(|r| r.test.to_string())
+        .collect();
+    assert_eq!(tests, ["m.C.test_a", "m.C.test_b"]);
 }
 
 #[test]
