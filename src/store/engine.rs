@@ -166,6 +166,22 @@ pub(crate) trait Engine {
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id>;
     /// Runs statements without parameters or rows, unprepared.
     fn batch(&mut self, sql: &str) -> Result<()>;
+    /// The first row of a query, mapped.
+    fn first<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnOnce(&Self::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let (mut map, mut out) = (Some(map), None);
+        self.query(sql, params, |r| {
+            if let Some(map) = map.take() {
+                out = Some(map(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
 
     /// Starts a write: takes the writers' lock (one writer at a time, as SQLite's `BEGIN
     /// IMMEDIATE`), then a transaction.
@@ -185,10 +201,8 @@ pub(crate) trait Engine {
     }
 
     // The migration runner's steps (`migrate::prepare`).
-    /// The schema version, 0 where there is none.
-    fn schema_version(&mut self) -> Result<i64>;
-    /// Whether the database holds tables that are not probtrack's (asked at version 0).
-    fn foreign_tables(&mut self) -> Result<bool>;
+    /// A query of the names of the database's tables (as `name`), in the engine's catalog.
+    const TABLES: &'static str;
     /// The refusal of a database that is not probtrack's.
     fn foreign(&self) -> Error;
     /// Takes the lock that migrations run under, and starts their transaction where DDL has one:

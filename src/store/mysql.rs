@@ -276,18 +276,6 @@ impl Mysql {
             .to_owned())
     }
 
-    fn has_table(&mut self, name: Option<&str>) -> Result<bool> {
-        let sql = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
-        let n: Option<i64> = match name {
-            Some(name) => self
-                .conn
-                .exec_first(format!("{sql} AND TABLE_NAME = ?"), (name,))
-                .db()?,
-            None => self.conn.query_first(sql).db()?,
-        };
-        Ok(n.unwrap_or(0) > 0)
-    }
-
     /// Takes the named lock `prefix:DATABASE`, waiting up to `timeout` seconds.
     fn lock(&mut self, prefix: &str, timeout: u32) -> Result<bool> {
         let lock = lock_name(prefix);
@@ -340,6 +328,8 @@ fn duplicate_set(set: &str) -> String {
 impl Engine for Mysql {
     type Row<'r> = Row;
     const MIGRATIONS: &'static [Migration] = migrate::MYSQL;
+    const TABLES: &'static str =
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
     const KEYS_PER_QUERY: usize = CHUNK_ROWS;
 
     fn location(&self) -> String {
@@ -399,22 +389,6 @@ impl Engine for Mysql {
             return Ok(());
         }
         self.end_write("ROLLBACK")
-    }
-
-    fn schema_version(&mut self) -> Result<i64> {
-        if !self.has_table(Some("schema_version"))? {
-            return Ok(0);
-        }
-        let v: Option<i64> = self
-            .conn
-            .query_first("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            .db()?;
-        Ok(v.unwrap_or(0))
-    }
-
-    fn foreign_tables(&mut self) -> Result<bool> {
-        // A `schema_version` table without rows is an interrupted first migration: ours.
-        Ok(!self.has_table(Some("schema_version"))? && self.has_table(None)?)
     }
 
     fn foreign(&self) -> Error {

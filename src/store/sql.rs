@@ -68,14 +68,7 @@ impl<E: Engine> SqlStore<E> {
         params: &[Param<'_>],
         map: impl FnOnce(&E::Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        let (mut map, mut out) = (Some(map), None);
-        self.engine.query(sql, params, |r| {
-            if let Some(map) = map.take() {
-                out = Some(map(r)?);
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        self.engine.first(sql, params, map)
     }
 
     fn id_of(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Id>> {

@@ -179,6 +179,13 @@ impl Sqlite {
             sqlite.switch_to_wal().map_err(|e| sqlite.not_ours(e))?;
             sqlite.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
+        // A file that is not SQLite at all fails its first read (the switch to WAL, when writable).
+        (sqlite
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            }))
+        .map_err(|e| sqlite.not_ours(e))?;
         sqlite.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 8 MiB of page cache (the default is 2 MiB): ingest revisits the same index pages often.
         sqlite.conn.pragma_update(None, "cache_size", -8192)?;
@@ -228,15 +235,12 @@ impl Sqlite {
             _ => Error::from(e),
         }
     }
-
-    fn scalar(&self, sql: &str) -> rusqlite::Result<i64> {
-        self.conn.query_row(sql, [], |row| row.get(0))
-    }
 }
 
 impl Engine for Sqlite {
     type Row<'r> = rusqlite::Row<'r>;
     const MIGRATIONS: &'static [Migration] = migrate::SQLITE;
+    const TABLES: &'static str = "SELECT name FROM sqlite_master WHERE type = 'table'";
 
     fn location(&self) -> String {
         self.path.display().to_string()
@@ -288,23 +292,6 @@ impl Engine for Sqlite {
             self.batch("ROLLBACK")?;
         }
         Ok(())
-    }
-
-    fn schema_version(&mut self) -> Result<i64> {
-        let has_table = self
-            .scalar(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
-                 AND name = 'schema_version'",
-            )
-            .map_err(|e| self.not_ours(e))?;
-        if has_table == 0 {
-            return Ok(0);
-        }
-        Ok(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version")?)
-    }
-
-    fn foreign_tables(&mut self) -> Result<bool> {
-        Ok(self.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")? > 0)
     }
 
     fn foreign(&self) -> Error {
