@@ -418,9 +418,9 @@ fn load_existing(
     known: &mut Known,
 ) -> Result<()> {
     let mut rows: std::collections::HashMap<Id, ResultRecord> = store
-        .build_results(build)?
+        .results(Some(build), None)?
         .into_iter()
-        .map(|r| (r.test, r))
+        .map(|(_, r)| (r.test, r))
         .collect();
     let timing: std::collections::HashMap<Id, Option<f64>> = store
         .build_durations(build)?

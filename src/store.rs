@@ -268,6 +268,16 @@ pub struct NewTest {
     pub runner_id: Option<String>,
 }
 
+/// Which tests [`Store::tests`] finds.
+#[derive(Clone, Copy, Debug)]
+pub enum Tests<'a> {
+    Ids(&'a [Id]),
+    /// The test of exactly this name.
+    Named(&'a [u8]),
+    /// Tests whose name contains these bytes (case-sensitive), at most `usize`.
+    Containing(&'a [u8], usize),
+}
+
 #[derive(Clone, Debug)]
 pub struct TestRecord {
     pub id: Id,
@@ -512,10 +522,9 @@ pub trait Store {
 
     /// Looks up or creates each test; returns their ids in order.
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>>;
-    fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>>;
-    fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>>;
-    /// Tests whose name contains `part` (byte for byte), at most `limit`.
-    fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>>;
+    /// The tests with these ids, or this name, or whose name contains some bytes (at most a
+    /// limit, by name).
+    fn tests(&mut self, which: Tests<'_>) -> Result<Vec<TestRecord>>;
 
     /// Every run of every test of a lane, each test's runs oldest first.
     fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>>;
@@ -530,12 +539,9 @@ pub trait Store {
     /// One test's runs on every lane, oldest first.
     fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>>;
 
-    fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>>;
-    /// The stored message of a test's result in a build.
-    fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>>;
-    /// The full text (`details.text`, e.g. a traceback) of a test's result in a build.
-    fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>>;
-    fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>>;
+    /// The stored results (those that are not plain passes) of a build, of a test, or of a test
+    /// in a build, each with its build, in build and test order.
+    fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>>;
     /// The distinct messages of a test's failures and errors.
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
@@ -620,4 +626,19 @@ pub trait Store {
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
     /// After `copy` wrote explicit ids: lets new rows take ids above them.
     fn finish_copy(&mut self) -> Result<()>;
+}
+
+/// Shapes of the trait's answers that callers want often, written once over its methods.
+impl dyn Store + '_ {
+    pub fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>> {
+        Ok(self
+            .tests(Tests::Ids(ids))?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect())
+    }
+
+    pub fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
+        Ok(self.tests(Tests::Named(name))?.pop())
+    }
 }

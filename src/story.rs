@@ -79,6 +79,7 @@ pub(crate) fn show(store: &mut dyn Store, settings: &Settings, id: i64) -> Resul
             let message = if step.status.is_some_and(|s| s.is_failing()) {
                 branch
                     .result_message(store, step.build, problem.test)?
+                    .0
                     .map(|m| shorten(&lossy(&m), MESSAGE_LEN))
             } else {
                 None

@@ -17,7 +17,7 @@ use super::{
     details, key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
     ChangeRef, ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord,
     NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
-    ProblemRecord, ResultRecord, Run, Store, Table, TestRecord,
+    ProblemRecord, ResultRecord, Run, Store, Table, TestRecord, Tests,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -660,24 +660,29 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(ids)
     }
 
-    fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>> {
-        let sql = format!("{TESTS} WHERE {}", E::any("id", 1));
-        let records = self.all(&sql, &[Param::Ids(ids)], |r| test_record(r))?;
-        Ok(records.into_iter().map(|t| (t.id, t)).collect())
-    }
-
-    fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
-        let sql = format!("{TESTS} WHERE name_hash = ?1");
-        self.first(&sql, &[Param::Blob(&key(name))], |r| test_record(r))
-    }
-
-    fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>> {
-        // Bytes against bytes: the match is case-sensitive and exact for any text.
-        let sql = format!(
-            "{TESTS} WHERE {} ORDER BY name LIMIT ?2",
-            E::contains("name", 1)
-        );
-        let args = [Param::Blob(part), (limit as u64).into()];
+    fn tests(&mut self, which: Tests<'_>) -> Result<Vec<TestRecord>> {
+        let named: [u8; 16];
+        let (sql, args) = match which {
+            Tests::Ids(ids) => (
+                format!("{TESTS} WHERE {}", E::any("id", 1)),
+                vec![Param::Ids(ids)],
+            ),
+            Tests::Named(name) => {
+                named = key(name);
+                (
+                    format!("{TESTS} WHERE name_hash = ?1"),
+                    vec![Param::Blob(&named)],
+                )
+            }
+            // Bytes against bytes: the match is case-sensitive and exact for any text.
+            Tests::Containing(part, limit) => (
+                format!(
+                    "{TESTS} WHERE {} ORDER BY name LIMIT ?2",
+                    E::contains("name", 1)
+                ),
+                vec![Param::Blob(part), (limit as u64).into()],
+            ),
+        };
         self.all(&sql, &args, |r| test_record(r))
     }
 
@@ -742,28 +747,17 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(out)
     }
 
-    fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>> {
-        let sql = format!("{RESULTS} WHERE r.build_id = ?1 ORDER BY r.test_id");
-        self.all(&sql, &p![build], |r| result_record(r))
-    }
-
-    fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>> {
-        let sql = "SELECT m.text FROM results r JOIN messages m ON m.id = r.message_id \
-             WHERE r.build_id = ?1 AND r.test_id = ?2";
-        self.first(sql, &p![build, test], |r| r.bstring(0))
-    }
-
-    fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>> {
-        let sql = "SELECT r.details, d.data FROM results r \
-             LEFT JOIN details d ON d.id = r.details_id WHERE r.build_id = ?1 AND r.test_id = ?2";
-        let found = self.first(sql, &p![build, test], |r| r.details(0))?;
-        Ok(details::text_of(found.flatten().as_deref()))
-    }
-
-    fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
-        let sql = format!("{RESULTS} WHERE r.test_id = ?1");
-        let found = self.all(&sql, &p![test], |r| Ok((r.id(7)?, result_record(r)?)))?;
-        Ok(found.into_iter().collect())
+    fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>> {
+        let mut sql = format!("{RESULTS} WHERE 1 = 1");
+        let mut args: Vec<Param<'_>> = Vec::new();
+        for (column, value) in [("r.build_id", build), ("r.test_id", test)] {
+            if let Some(value) = value {
+                args.push(value.into());
+                sql += &format!(" AND {column} = ?{}", args.len());
+            }
+        }
+        sql += " ORDER BY r.build_id, r.test_id";
+        self.all(&sql, &args, |r| Ok((r.id(7)?, result_record(r)?)))
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
