@@ -14,7 +14,7 @@ use crate::durations;
 use crate::error::{Error, Result};
 use crate::runs;
 use crate::store::{
-    self, ChangeRecord, Counts, Id, Location, NewBuild, OpenMode, ResultRecord, Run, Store,
+    self, ChangeRecord, Counts, Id, Location, NewBuild, OpenMode, ResultRecord, Run, RunsOf, Store,
 };
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, NewProblem, ReportSummary};
@@ -151,7 +151,7 @@ pub(crate) fn write(
         None => (store.insert_build(&metadata)?, "created", false),
         Some(found) if options.replace => {
             store.update_build(found.id, &metadata)?;
-            store.clear_build(found.id)?;
+            store.clear_build(found.id, true)?;
             (found.id, "replaced", false)
         }
         Some(found) => {
@@ -212,7 +212,7 @@ pub(crate) fn write(
         if let Some(next) = next {
             if let Some(next_rev) = &next.revision {
                 let next_changes = blamelist::changes(repo, Some(rev), next_rev)?;
-                store.unlink_changes(next.id)?;
+                store.clear_build(next.id, false)?;
                 for change in &next_changes {
                     let change = store.upsert_change(change)?;
                     store.link_change(next.id, change)?;
@@ -505,7 +505,7 @@ fn write_outcomes(
             // Written a chunk at a time: a 200,000-test build would otherwise hold every
             // test's new runs at once (~90 bytes each).
             if writes.len() == RUN_WRITES {
-                store.write_runs_many(lane, &writes)?;
+                store.write_runs(lane, &writes)?;
                 writes.clear();
             }
         }
@@ -527,7 +527,7 @@ fn write_outcomes(
             lane_runs.insert(test, runs);
         }
     }
-    store.write_runs_many(lane, &writes)?;
+    store.write_runs(lane, &writes)?;
     drop(writes);
     known.keep_lane_runs(lane, lane_runs);
 
@@ -586,12 +586,12 @@ pub(crate) fn delete_build(store: &mut dyn Store, builder: &str, number: i64) ->
             .map(|b| b.number)
             .collect();
         let tests = store.lane_tests(build.lane)?;
-        for (test, old) in store.lane_runs(build.lane)? {
+        for (test, old) in store.runs(RunsOf::Lane(build.lane))? {
             let mut new = old.clone();
             runs::remove_build(&mut new, &numbers, number);
             if new != old {
                 let (delete, upsert) = runs::diff(&old, &new);
-                store.write_runs(build.lane, test, &delete, &upsert)?;
+                store.write_runs(build.lane, &[(test, delete, upsert)])?;
             }
         }
         store.delete_build(build.id)?;

@@ -16,7 +16,7 @@ use crate::error::Result;
 use crate::runs;
 use crate::store::{
     details, BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter,
-    ProblemRecord, ResultRecord, Run, Store,
+    ProblemRecord, ResultRecord, Run, RunsOf, Store,
 };
 
 /// The lanes of one branch, with their builds, loaded once for many tests.
@@ -137,7 +137,9 @@ impl Branch {
         let mut lanes = Vec::new();
         for (lane, retired, builds) in &self.lanes {
             if builder.is_none_or(|b| b == lane.builder) {
-                lanes.push((lane, *retired, builds, store.lane_runs(lane.id)?));
+                let runs: HashMap<Id, Vec<Run>> =
+                    store.runs(RunsOf::Lane(lane.id))?.into_iter().collect();
+                lanes.push((lane, *retired, builds, runs));
             }
         }
         // A test that failed or was retried on one lane is weighed on every lane it ran on.
@@ -324,7 +326,7 @@ impl Branch {
         // lane → name → runs
         let mut by_lane: HashMap<Id, HashMap<Id, Vec<Run>>> = HashMap::new();
         for name in names {
-            for (lane, runs) in store.test_runs(name)? {
+            for (lane, runs) in store.runs(RunsOf::Test(name))? {
                 by_lane.entry(lane).or_default().insert(name, runs);
             }
         }

@@ -147,7 +147,7 @@ pub fn remove_if_empty(location: &Location) {
     };
     let empty = open(location, OpenMode::Existing)
         .and_then(|mut store| {
-            store.recent_builds(&BuildFilter {
+            store.builds(&BuildFilter {
                 limit: 1,
                 ..BuildFilter::default()
             })
@@ -161,6 +161,17 @@ pub fn remove_if_empty(location: &Location) {
         name.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(name));
     }
+}
+
+/// A step of [`Store::savepoint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Savepoint {
+    /// Marks the point to come back to.
+    Mark,
+    /// Keeps what was written since the mark.
+    Keep,
+    /// Undoes what was written since the mark.
+    Undo,
 }
 
 /// How many results of each status a build has.
@@ -259,6 +270,15 @@ pub struct Run {
     pub status: Option<Status>,
 }
 
+/// Whose runs [`Store::runs`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunsOf {
+    /// Every test's on this lane, by test.
+    Lane(Id),
+    /// This test's on every lane, by lane.
+    Test(Id),
+}
+
 /// A test to look up or create.
 #[derive(Clone, Debug)]
 pub struct NewTest {
@@ -309,6 +329,13 @@ pub struct ChangeRecord {
     pub comments: Option<String>,
     /// Parent revisions, space-separated, where known.
     pub parents: Option<String>,
+}
+
+/// Which changes [`Store::changes`] finds.
+#[derive(Clone, Copy, Debug)]
+pub enum Changes<'a> {
+    OfBuild(Id),
+    Revision(&'a str),
 }
 
 /// A change as a Problem names it.
@@ -467,6 +494,8 @@ pub struct BuildFilter {
     pub builder: Option<String>,
     /// `Some(None)`: builds without a branch; `None`: every branch.
     pub branch: Option<Option<String>>,
+    /// The build of this number (of `builder`).
+    pub number: Option<i64>,
     pub limit: usize,
 }
 
@@ -478,13 +507,9 @@ pub trait Store {
     fn begin_write(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
-    /// Inside a write: marks a point that [`Store::rollback_to_savepoint`] returns to (one at a
-    /// time), so that one build of a batch can fail without undoing the others.
-    fn savepoint(&mut self) -> Result<()>;
-    /// Keeps what was written since [`Store::savepoint`].
-    fn release_savepoint(&mut self) -> Result<()>;
-    /// Undoes what was written since [`Store::savepoint`]; the transaction goes on.
-    fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// Inside a write, a savepoint (one at a time), so that one build of a batch can fail without
+    /// undoing the others: marked, then kept or undone (the transaction goes on).
+    fn savepoint(&mut self, step: Savepoint) -> Result<()>;
 
     fn builder_id(&mut self, name: &str) -> Result<Option<Id>>;
     fn create_builder(&mut self, name: &str) -> Result<Id>;
@@ -492,16 +517,17 @@ pub trait Store {
     fn lanes(&mut self) -> Result<Vec<LaneRecord>>;
     fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()>;
 
-    fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>>;
     fn insert_build(&mut self, build: &NewBuild) -> Result<Id>;
     fn update_build(&mut self, id: Id, build: &NewBuild) -> Result<()>;
     fn set_build_outcome(&mut self, id: Id, counts: &Counts, durations: &[u8]) -> Result<()>;
     fn delete_build(&mut self, id: Id) -> Result<()>;
-    /// Forgets a build's reports, results and blamelist (its metadata stays), for `--replace`.
-    fn clear_build(&mut self, id: Id) -> Result<()>;
+    /// Forgets a build's blamelist, and with `results` its reports and results too (its metadata
+    /// stays): for `--replace`, and for a build whose blamelist a late build changes.
+    fn clear_build(&mut self, id: Id, results: bool) -> Result<()>;
     /// The builds of a lane, oldest first.
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>>;
-    fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>>;
+    /// Builds, newest first.
+    fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>>;
     fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>>;
 
     fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool>;
@@ -517,8 +543,8 @@ pub trait Store {
 
     fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id>;
     fn link_change(&mut self, build: Id, change: Id) -> Result<()>;
-    fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>>;
-    fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>>;
+    /// The changes of a build's blamelist, in blamelist order, or the change of a revision.
+    fn changes(&mut self, which: Changes<'_>) -> Result<Vec<ChangeRecord>>;
 
     /// Looks up or creates each test; returns their ids in order.
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>>;
@@ -526,18 +552,12 @@ pub trait Store {
     /// limit, by name).
     fn tests(&mut self, which: Tests<'_>) -> Result<Vec<TestRecord>>;
 
-    /// Every run of every test of a lane, each test's runs oldest first.
-    fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>>;
+    /// Runs, by test on a lane or by lane of a test; each one's runs oldest first.
+    fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>>;
     /// Replaces tests' runs on a lane: `(test, starts to delete, runs to write)` each.
-    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()>;
-    /// [`Store::write_runs_many`] for one test.
-    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()> {
-        self.write_runs_many(lane, &[(test, delete.to_vec(), upsert.to_vec())])
-    }
+    fn write_runs(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()>;
     /// The compile diagnostics that have ever had an outcome on a lane, with their files.
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>>;
-    /// One test's runs on every lane, oldest first.
-    fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>>;
 
     /// The stored results (those that are not plain passes) of a build, of a test, or of a test
     /// in a build, each with its build, in build and test order.
@@ -548,7 +568,6 @@ pub trait Store {
 
     /// The changes in each build's blamelist.
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>>;
-    fn unlink_changes(&mut self, build: Id) -> Result<()>;
     fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool>;
     fn retired_builders(&mut self) -> Result<Vec<String>>;
     /// Every test with an outcome on a lane.
@@ -569,10 +588,9 @@ pub trait Store {
     fn delete_problem(&mut self, id: Id) -> Result<()>;
     fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>>;
 
-    /// Adds a link to a Problem, or sets an existing link's state.
-    fn set_link(&mut self, problem: Id, url: &str, open: bool, at: Micros) -> Result<()>;
-    /// Removes a link; false when there was none.
-    fn remove_link(&mut self, problem: Id, url: &str) -> Result<bool>;
+    /// Adds a link to a Problem or sets an existing link's state (`Some(open)`), or removes it
+    /// (`None`); false when there was no link to remove.
+    fn set_link(&mut self, problem: Id, url: &str, open: Option<bool>, at: Micros) -> Result<bool>;
     /// The links of these Problems, oldest first.
     fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>>;
     fn add_note(&mut self, problem: Id, text: &str, author: Option<&str>, at: Micros)
@@ -640,5 +658,15 @@ impl dyn Store + '_ {
 
     pub fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
         Ok(self.tests(Tests::Named(name))?.pop())
+    }
+
+    pub fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
+        let filter = BuildFilter {
+            builder: Some(builder.to_owned()),
+            branch: None,
+            number: Some(number),
+            limit: 1,
+        };
+        Ok(self.builds(&filter)?.pop())
     }
 }

@@ -9,7 +9,7 @@ use crate::people::{self, Person};
 use crate::problems::{self, Branch};
 use crate::report::lossy;
 use crate::settings::Settings;
-use crate::store::{ProblemRecord, Store};
+use crate::store::{Changes, ProblemRecord, Store};
 use crate::triage;
 use crate::views::problems::ProblemView;
 use crate::views::show::{BuilderTimeline, ChangeDetail, ShowView, TimelineBuild};
@@ -35,7 +35,7 @@ pub(crate) fn changes<'s>(
     let mut out = Vec::new();
     for (role, list) in [("start", &problem.started_by), ("fix", &problem.fixed_by)] {
         for change in list {
-            let full = store.change(&change.revision)?;
+            let full = store.changes(Changes::Revision(&change.revision))?.pop();
             out.push(Change {
                 role,
                 revision: change.revision.clone(),

@@ -15,9 +15,10 @@ use probtrack_parsers::Status;
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
     details, key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
-    ChangeRef, ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord,
-    NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
-    ProblemRecord, ResultRecord, Run, Store, Table, TestRecord, Tests,
+    ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord,
+    LinkRecord, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
+    ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, Store, Table, TestRecord,
+    Tests,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -406,17 +407,15 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine.rollback()
     }
 
-    fn savepoint(&mut self) -> Result<()> {
-        self.engine.savepoint()
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.engine.release_savepoint()
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.text_ids.clear();
-        self.engine.rollback_to_savepoint()
+    fn savepoint(&mut self, step: Savepoint) -> Result<()> {
+        match step {
+            Savepoint::Mark => self.engine.savepoint(),
+            Savepoint::Keep => self.engine.release_savepoint(),
+            Savepoint::Undo => {
+                self.text_ids.clear();
+                self.engine.rollback_to_savepoint()
+            }
+        }
     }
 
     fn builder_id(&mut self, name: &str) -> Result<Option<Id>> {
@@ -457,11 +456,6 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
-        let sql = format!("{BUILDS} WHERE {} AND b.number = ?2", E::same("bl.name", 1));
-        self.first(&sql, &p![builder, number], |r| build_record(r))
-    }
-
     fn insert_build(&mut self, b: &NewBuild) -> Result<Id> {
         self.engine.insert(
             "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
@@ -493,8 +487,12 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run("DELETE FROM builds WHERE id = ?1", &p![id])
     }
 
-    fn clear_build(&mut self, id: Id) -> Result<()> {
-        for table in ["reports", "results", "build_changes"] {
+    fn clear_build(&mut self, id: Id, results: bool) -> Result<()> {
+        let tables: &[&str] = match results {
+            true => &["reports", "results", "build_changes"],
+            false => &["build_changes"],
+        };
+        for table in tables {
             self.run(&format!("DELETE FROM {table} WHERE build_id = ?1"), &p![id])?;
         }
         Ok(())
@@ -515,7 +513,7 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
+    fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
         let mut sql = format!("{BUILDS} WHERE 1 = 1");
         let mut args: Vec<Param<'_>> = Vec::new();
         if let Some(builder) = &filter.builder {
@@ -525,6 +523,10 @@ impl<E: Engine> Store for SqlStore<E> {
         if let Some(branch) = &filter.branch {
             args.push(branch.as_deref().unwrap_or("").into());
             sql += &format!(" AND {}", E::same("l.branch", args.len()));
+        }
+        if let Some(number) = filter.number {
+            args.push(number.into());
+            sql += &format!(" AND b.number = ?{}", args.len());
         }
         args.push((filter.limit as u64).into());
         sql += &format!(
@@ -601,17 +603,21 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(&sql, &p![build, change])
     }
 
-    fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>> {
-        let sql = format!(
-            "{CHANGES} JOIN build_changes bc ON bc.change_id = c.id WHERE bc.build_id = ?1 \
-             ORDER BY coalesce(c.time, 0), c.revision"
-        );
-        self.all(&sql, &p![build], |r| change_record(r))
-    }
-
-    fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>> {
-        let sql = format!("{CHANGES} WHERE {}", E::same("c.revision", 1));
-        self.first(&sql, &p![revision], |r| change_record(r))
+    fn changes(&mut self, which: Changes<'_>) -> Result<Vec<ChangeRecord>> {
+        let (sql, arg) = match which {
+            Changes::OfBuild(build) => (
+                format!(
+                    "{CHANGES} JOIN build_changes bc ON bc.change_id = c.id WHERE bc.build_id = ?1 \
+                     ORDER BY coalesce(c.time, 0), c.revision"
+                ),
+                build.into(),
+            ),
+            Changes::Revision(revision) => (
+                format!("{CHANGES} WHERE {}", E::same("c.revision", 1)),
+                revision.into(),
+            ),
+        };
+        self.all(&sql, &[arg], |r| change_record(r))
     }
 
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
@@ -686,18 +692,32 @@ impl<E: Engine> Store for SqlStore<E> {
         self.all(&sql, &args, |r| test_record(r))
     }
 
-    fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>> {
-        let mut out: HashMap<Id, Vec<Run>> = HashMap::new();
-        let sql = "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
-             ORDER BY test_id, first_number";
-        self.engine.query(sql, &p![lane], |r| {
-            out.entry(r.id(0)?).or_default().push(run_record(r)?);
+    fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>> {
+        let (sql, id) = match of {
+            RunsOf::Lane(lane) => (
+                "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
+                 ORDER BY test_id, first_number",
+                lane,
+            ),
+            RunsOf::Test(test) => (
+                "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
+                 ORDER BY lane_id, first_number",
+                test,
+            ),
+        };
+        let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
+        self.engine.query(sql, &p![id], |r| {
+            let (by, run) = (r.id(0)?, run_record(r)?);
+            match out.last_mut() {
+                Some((last, runs)) if *last == by => runs.push(run),
+                _ => out.push((by, vec![run])),
+            }
             Ok(())
         })?;
         Ok(out)
     }
 
-    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
+    fn write_runs(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
         // Every delete first, then every upsert: the same as test by test, since tests' runs do not
         // overlap and a test's upserts come after its deletes.
         let deletes: Vec<(Id, i64)> = (writes.iter())
@@ -730,21 +750,6 @@ impl<E: Engine> Store for SqlStore<E> {
             &p![lane],
             |r| Ok((r.id(0)?, r.bytes(1)?)),
         )
-    }
-
-    fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>> {
-        let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
-        let sql = "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
-             ORDER BY lane_id, first_number";
-        self.engine.query(sql, &p![test], |r| {
-            let (lane, run) = (r.id(0)?, run_record(r)?);
-            match out.last_mut() {
-                Some((last, runs)) if *last == lane => runs.push(run),
-                _ => out.push((lane, vec![run])),
-            }
-            Ok(())
-        })?;
-        Ok(out)
     }
 
     fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>> {
@@ -804,10 +809,6 @@ impl<E: Engine> Store for SqlStore<E> {
             Ok(())
         })?;
         Ok(out)
-    }
-
-    fn unlink_changes(&mut self, build: Id) -> Result<()> {
-        self.run("DELETE FROM build_changes WHERE build_id = ?1", &p![build])
     }
 
     fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool> {
@@ -981,7 +982,14 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(problems)
     }
 
-    fn set_link(&mut self, problem: Id, url: &str, open: bool, at: Micros) -> Result<()> {
+    fn set_link(&mut self, problem: Id, url: &str, open: Option<bool>, at: Micros) -> Result<bool> {
+        let Some(open) = open else {
+            let sql = format!(
+                "DELETE FROM problem_links WHERE problem_id = ?1 AND {}",
+                E::same("url", 2)
+            );
+            return Ok(self.engine.execute(&sql, &p![problem, url])? > 0);
+        };
         let state = if open { "open" } else { "closed" };
         // Updated first: an upsert would take an id from a sequence even when it only updates.
         let sql = format!(
@@ -996,15 +1004,7 @@ impl<E: Engine> Store for SqlStore<E> {
             );
             self.run(&sql, &p![problem, url, state, at])?;
         }
-        Ok(())
-    }
-
-    fn remove_link(&mut self, problem: Id, url: &str) -> Result<bool> {
-        let sql = format!(
-            "DELETE FROM problem_links WHERE problem_id = ?1 AND {}",
-            E::same("url", 2)
-        );
-        Ok(self.engine.execute(&sql, &p![problem, url])? > 0)
+        Ok(true)
     }
 
     fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>> {
