@@ -8,7 +8,7 @@
 use crate::clock::{self, Micros};
 use crate::error::Result;
 use crate::runs;
-use crate::store::{ProblemFilter, Run, RunsOf, Store};
+use crate::store::{Forget, ProblemFilter, Run, RunsOf, Store};
 use crate::transaction;
 use crate::views::prune::LanePrune;
 
@@ -139,7 +139,7 @@ fn run(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePru
         }
         store.write_runs(lane.id, &writes)?;
         for build in gone {
-            store.delete_build(build.id)?;
+            store.forget_build(build.id, Forget::Build)?;
         }
         store.set_pruned_before(lane.id, first_kept.unwrap_or(i64::MAX))?;
     }

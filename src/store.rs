@@ -228,6 +228,17 @@ pub struct BuildRecord {
     pub counts: Counts,
 }
 
+/// What [`Store::forget_build`] forgets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forget {
+    /// Its blamelist, which a build that arrived late changes.
+    Blamelist,
+    /// Its reports, results and blamelist; its metadata stays (`--replace`).
+    Results,
+    /// The build and all that hangs on it.
+    Build,
+}
+
 /// The metadata of a build to create or update.
 #[derive(Clone, Debug)]
 pub struct NewBuild {
@@ -517,13 +528,11 @@ pub trait Store {
     fn lanes(&mut self) -> Result<Vec<LaneRecord>>;
     fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()>;
 
-    fn insert_build(&mut self, build: &NewBuild) -> Result<Id>;
-    fn update_build(&mut self, id: Id, build: &NewBuild) -> Result<()>;
+    /// Creates a build (`id` `None`) or updates one's metadata; returns its id.
+    fn save_build(&mut self, id: Option<Id>, build: &NewBuild) -> Result<Id>;
     fn set_build_outcome(&mut self, id: Id, counts: &Counts, durations: &[u8]) -> Result<()>;
-    fn delete_build(&mut self, id: Id) -> Result<()>;
-    /// Forgets a build's blamelist, and with `results` its reports and results too (its metadata
-    /// stays): for `--replace`, and for a build whose blamelist a late build changes.
-    fn clear_build(&mut self, id: Id, results: bool) -> Result<()>;
+    /// Forgets a build, or part of it.
+    fn forget_build(&mut self, id: Id, what: Forget) -> Result<()>;
     /// The builds of a lane, oldest first.
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>>;
     /// Builds, newest first.

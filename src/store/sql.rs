@@ -15,7 +15,7 @@ use probtrack_parsers::Status;
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
     details, key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
-    ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord,
+    ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Forget, Id, LaneBuild, LaneRecord,
     LinkRecord, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
     ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, Store, Table, TestRecord,
     Tests,
@@ -456,20 +456,20 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn insert_build(&mut self, b: &NewBuild) -> Result<Id> {
-        self.engine.insert(
-            "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
-             clean, ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &build_values(b, b.builder, b.number),
-        )
-    }
-
-    fn update_build(&mut self, id: Id, b: &NewBuild) -> Result<()> {
+    fn save_build(&mut self, id: Option<Id>, b: &NewBuild) -> Result<Id> {
+        let Some(id) = id else {
+            return self.engine.insert(
+                "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
+                 clean, ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &build_values(b, b.builder, b.number),
+            );
+        };
         self.run(
             "UPDATE builds SET lane_id = ?1, revision = ?2, time = ?3, finished_at = ?4, \
              result = ?5, properties = ?6, clean = ?7, ingested_at = ?8 WHERE id = ?9",
             &build_values(b, id, 0)[..9],
-        )
+        )?;
+        Ok(id)
     }
 
     fn set_build_outcome(&mut self, id: Id, c: &Counts, durations: &[u8]) -> Result<()> {
@@ -483,17 +483,15 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn delete_build(&mut self, id: Id) -> Result<()> {
-        self.run("DELETE FROM builds WHERE id = ?1", &p![id])
-    }
-
-    fn clear_build(&mut self, id: Id, results: bool) -> Result<()> {
-        let tables: &[&str] = match results {
-            true => &["reports", "results", "build_changes"],
-            false => &["build_changes"],
+    fn forget_build(&mut self, id: Id, what: Forget) -> Result<()> {
+        let tables: &[&str] = match what {
+            Forget::Blamelist => &["build_changes"],
+            Forget::Results => &["reports", "results", "build_changes"],
+            Forget::Build => &["builds"],
         };
         for table in tables {
-            self.run(&format!("DELETE FROM {table} WHERE build_id = ?1"), &p![id])?;
+            let key = if *table == "builds" { "id" } else { "build_id" };
+            self.run(&format!("DELETE FROM {table} WHERE {key} = ?1"), &p![id])?;
         }
         Ok(())
     }
