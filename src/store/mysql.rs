@@ -16,7 +16,7 @@ use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 
-use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
+use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
@@ -331,6 +331,9 @@ impl Engine for Mysql {
     const TABLES: &'static str =
         "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
     const KEYS_PER_QUERY: usize = CHUNK_ROWS;
+    const ROWS_PER_INSERT: usize = CHUNK_ROWS;
+    const PARAMS_PER_INSERT: usize = 65_535;
+    const BYTES_PER_INSERT: usize = CHUNK_BYTES;
 
     fn location(&self) -> String {
         self.shown.clone()
@@ -449,24 +452,6 @@ impl Engine for Mysql {
 
     fn any(column: &str, at: usize) -> String {
         format!("{column} IN (?{at})")
-    }
-
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        for chunk in chunks(rows, width, CHUNK_ROWS, CHUNK_BYTES) {
-            let sql = format!(
-                "{head} VALUES {} {tail}",
-                row_marks(chunk.len() / width, width)
-            );
-            let values = chunk.iter().map(|p| value(*p)).collect();
-            self.conn.exec_drop(sql, Params::Positional(values)).db()?;
-        }
-        Ok(())
     }
 
     fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {

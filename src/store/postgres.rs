@@ -293,6 +293,8 @@ impl Engine for Postgres {
     const TABLES: &'static str = "SELECT tablename AS name FROM pg_catalog.pg_tables \
          WHERE schemaname = current_schema()";
     const KEYS_PER_QUERY: usize = MAX_ROWS * 5;
+    const ROWS_PER_INSERT: usize = MAX_ROWS;
+    const PARAMS_PER_INSERT: usize = MAX_PARAMS;
 
     fn location(&self) -> String {
         self.url.clone()
@@ -326,6 +328,16 @@ impl Engine for Postgres {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).map_err(pg_error)
+    }
+
+    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        // Not kept prepared: odd sizes of bulk writes would fill the cache.
+        let text = placeholders(sql, |out, n| {
+            let _ = write!(out, "${n}");
+        });
+        self.client
+            .execute(text.as_str(), &refs(params))
+            .map_err(pg_error)
     }
 
     fn begin_write(&mut self) -> Result<()> {
@@ -377,22 +389,6 @@ impl Engine for Postgres {
 
     fn any(column: &str, at: usize) -> String {
         format!("{column} = ANY(?{at})")
-    }
-
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        let per = chunk_rows(width);
-        for chunk in chunks(rows, width, per, usize::MAX) {
-            let n = chunk.len() / width;
-            let sql = format!("{head} VALUES {} {tail}", values_list(n, width));
-            self.bulk(&sql, &refs(chunk), n == per)?;
-        }
-        Ok(())
     }
 
     fn query_keys<F>(

@@ -311,26 +311,6 @@ impl Engine for Sqlite {
         format!("{column} IN (SELECT value FROM json_each(?{at}))")
     }
 
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        // One prepared statement, run once per row: SQLite has no round trips to save.
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{head} VALUES ({}) {tail}", marks(width)))?;
-        for row in rows.chunks(width.max(1)) {
-            stmt.execute(params_from_iter(row))?;
-        }
-        Ok(())
-    }
-
     fn insert_keyed(
         &mut self,
         table: &str,
@@ -338,15 +318,12 @@ impl Engine for Sqlite {
         rows: &[Param<'_>],
         keys: &[[u8; 16]],
     ) -> Result<Vec<([u8; 16], Id)>> {
+        // Each row's id as it is inserted, rather than looked up after.
         let width = rows.len() / keys.len().max(1);
         let sql = format!("INSERT INTO {table} ({columns}) VALUES ({})", marks(width));
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut ids = Vec::with_capacity(keys.len());
-        for (key, row) in keys.iter().zip(rows.chunks(width.max(1))) {
-            stmt.execute(params_from_iter(row))?;
-            ids.push((*key, self.conn.last_insert_rowid()));
-        }
-        Ok(ids)
+        (keys.iter().zip(rows.chunks(width.max(1))))
+            .map(|(key, row)| Ok((*key, self.insert(&sql, row)?)))
+            .collect()
     }
 }
 
