@@ -21,9 +21,10 @@ pub(crate) fn list(store: &mut dyn Store) -> Result<Vec<BuilderView>> {
     names.dedup();
     let mut view = Vec::new();
     for name in names {
-        let builds = store.recent_builds(&BuildFilter {
+        let builds = store.builds(&BuildFilter {
             builder: Some(name.clone()),
             branch: None,
+            number: None,
             limit: usize::MAX >> 1,
         })?;
         let latest = builds

@@ -2,16 +2,16 @@
 
 use crate::clock;
 use crate::error::Result;
-use crate::store::{BuildFilter, Store};
+use crate::store::{BuildFilter, Changes, Store};
 use crate::views::builds::BuildView;
 use crate::views::ChangeView;
 
 /// The builds `filter` selects, newest first.
 pub(crate) fn recent(store: &mut dyn Store, filter: &BuildFilter) -> Result<Vec<BuildView>> {
     let mut view = Vec::new();
-    for build in store.recent_builds(filter)? {
+    for build in store.builds(filter)? {
         let changes = store
-            .build_changes(build.id)?
+            .changes(Changes::OfBuild(build.id))?
             .into_iter()
             .map(|c| ChangeView {
                 revision: c.revision,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
-use crate::store::{ChangeRecord, Store};
+use crate::store::{ChangeRecord, Savepoint, Store};
 use crate::views::import::ImportSummary;
 
 /// One build found in the directory.
@@ -383,12 +383,12 @@ fn import_batch(
                 .collect::<Result<Vec<_>>>()?,
         };
         if !clean {
-            store.savepoint()?;
+            store.savepoint(Savepoint::Mark)?;
         }
         let done = match ingest::write(store, &ingest_options, &reports, ahead, known) {
             Ok(done) => {
                 if !clean {
-                    store.release_savepoint()?;
+                    store.savepoint(Savepoint::Keep)?;
                 }
                 done
             }
@@ -401,7 +401,7 @@ fn import_batch(
                 return Err(e);
             }
             Err(e) => {
-                store.rollback_to_savepoint()?;
+                store.savepoint(Savepoint::Undo)?;
                 known.forget();
                 return Err(e);
             }

@@ -14,7 +14,8 @@ use crate::durations;
 use crate::error::{Error, Result};
 use crate::runs;
 use crate::store::{
-    self, ChangeRecord, Counts, Id, Location, NewBuild, OpenMode, ResultRecord, Run, Store,
+    self, ChangeRecord, Counts, Forget, Id, Location, NewBuild, OpenMode, ResultRecord, Run,
+    RunsOf, Store,
 };
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, NewProblem, ReportSummary};
@@ -148,10 +149,10 @@ pub(crate) fn write(
     };
 
     let (build, action, keep_existing) = match existing {
-        None => (store.insert_build(&metadata)?, "created", false),
+        None => (store.save_build(None, &metadata)?, "created", false),
         Some(found) if options.replace => {
-            store.update_build(found.id, &metadata)?;
-            store.clear_build(found.id)?;
+            store.save_build(Some(found.id), &metadata)?;
+            store.forget_build(found.id, Forget::Results)?;
             (found.id, "replaced", false)
         }
         Some(found) => {
@@ -175,8 +176,8 @@ pub(crate) fn write(
                 }
             }
             if found.revision.is_none() && revision.is_some() {
-                store.update_build(
-                    found.id,
+                store.save_build(
+                    Some(found.id),
                     &NewBuild {
                         time: found.time,
                         result: found.result.clone().or(metadata.result.clone()),
@@ -212,7 +213,7 @@ pub(crate) fn write(
         if let Some(next) = next {
             if let Some(next_rev) = &next.revision {
                 let next_changes = blamelist::changes(repo, Some(rev), next_rev)?;
-                store.unlink_changes(next.id)?;
+                store.forget_build(next.id, Forget::Blamelist)?;
                 for change in &next_changes {
                     let change = store.upsert_change(change)?;
                     store.link_change(next.id, change)?;
@@ -255,8 +256,8 @@ pub(crate) fn write(
     }
     if options.time.is_none() && action != "added" {
         if let Some(time) = state.timestamp {
-            store.update_build(
-                build,
+            store.save_build(
+                Some(build),
                 &NewBuild {
                     time: clock::to_micros(time),
                     ..metadata.clone()
@@ -418,9 +419,9 @@ fn load_existing(
     known: &mut Known,
 ) -> Result<()> {
     let mut rows: std::collections::HashMap<Id, ResultRecord> = store
-        .build_results(build)?
+        .results(Some(build), None)?
         .into_iter()
-        .map(|r| (r.test, r))
+        .map(|(_, r)| (r.test, r))
         .collect();
     let timing: std::collections::HashMap<Id, Option<f64>> = store
         .build_durations(build)?
@@ -505,7 +506,7 @@ fn write_outcomes(
             // Written a chunk at a time: a 200,000-test build would otherwise hold every
             // test's new runs at once (~90 bytes each).
             if writes.len() == RUN_WRITES {
-                store.write_runs_many(lane, &writes)?;
+                store.write_runs(lane, &writes)?;
                 writes.clear();
             }
         }
@@ -527,7 +528,7 @@ fn write_outcomes(
             lane_runs.insert(test, runs);
         }
     }
-    store.write_runs_many(lane, &writes)?;
+    store.write_runs(lane, &writes)?;
     drop(writes);
     known.keep_lane_runs(lane, lane_runs);
 
@@ -586,15 +587,15 @@ pub(crate) fn delete_build(store: &mut dyn Store, builder: &str, number: i64) ->
             .map(|b| b.number)
             .collect();
         let tests = store.lane_tests(build.lane)?;
-        for (test, old) in store.lane_runs(build.lane)? {
+        for (test, old) in store.runs(RunsOf::Lane(build.lane))? {
             let mut new = old.clone();
             runs::remove_build(&mut new, &numbers, number);
             if new != old {
                 let (delete, upsert) = runs::diff(&old, &new);
-                store.write_runs(build.lane, test, &delete, &upsert)?;
+                store.write_runs(build.lane, &[(test, delete, upsert)])?;
             }
         }
-        store.delete_build(build.id)?;
+        store.forget_build(build.id, Forget::Build)?;
         let branch = crate::problems::Branch::load(store, build.branch.as_deref())?;
         crate::problems::update(store, &branch, &tests)
     })

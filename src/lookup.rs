@@ -4,7 +4,7 @@
 use bstr::ByteSlice;
 
 use crate::error::{Error, Result};
-use crate::store::{ProblemFilter, ProblemRecord, Store, TestRecord};
+use crate::store::{ProblemFilter, ProblemRecord, Store, TestRecord, Tests};
 
 /// How many candidates an ambiguous name lists.
 const CANDIDATES: usize = 20;
@@ -14,7 +14,7 @@ pub(crate) fn find_test(store: &mut dyn Store, query: &str) -> Result<TestRecord
     if let Some(test) = store.test_by_name(query.as_bytes())? {
         return Ok(test);
     }
-    let mut found = store.tests_containing(query.as_bytes(), CANDIDATES + 1)?;
+    let mut found = store.tests(Tests::Containing(query.as_bytes(), CANDIDATES + 1))?;
     match found.len() {
         0 => Err(Error::bad_input(format!("no test matches `{query}`"))
             .hint("give a whole test identity or a unique part of one; `probtrack problems --all` lists tests with Problems")),

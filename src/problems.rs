@@ -15,8 +15,8 @@ use crate::clock::Micros;
 use crate::error::Result;
 use crate::runs;
 use crate::store::{
-    BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord,
-    ResultRecord, Run, Store,
+    details, BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter,
+    ProblemRecord, ResultRecord, Run, RunsOf, Store,
 };
 
 /// The lanes of one branch, with their builds, loaded once for many tests.
@@ -137,7 +137,9 @@ impl Branch {
         let mut lanes = Vec::new();
         for (lane, retired, builds) in &self.lanes {
             if builder.is_none_or(|b| b == lane.builder) {
-                lanes.push((lane, *retired, builds, store.lane_runs(lane.id)?));
+                let runs: HashMap<Id, Vec<Run>> =
+                    store.runs(RunsOf::Lane(lane.id))?.into_iter().collect();
+                lanes.push((lane, *retired, builds, runs));
             }
         }
         // A test that failed or was retried on one lane is weighed on every lane it ran on.
@@ -232,7 +234,7 @@ impl Branch {
     ) -> Result<HashMap<Id, ResultRecord>> {
         let mut results = HashMap::new();
         for name in self.names(test) {
-            results.extend(store.test_results(name)?);
+            results.extend(store.results(None, Some(name))?);
         }
         Ok(results)
     }
@@ -290,36 +292,29 @@ impl Branch {
         Ok(rows)
     }
 
-    /// The message of a test's result in one build, under whichever of its names the build
-    /// recorded it (the newest name that has one).
+    /// The message and the text (output, stack) of a test's result in one build, each under
+    /// whichever of its names the build recorded it (the newest name that has one).
     pub(crate) fn result_message(
         &self,
         store: &mut dyn Store,
         build: Id,
         test: Id,
-    ) -> Result<Option<bstr::BString>> {
+    ) -> Result<(Option<bstr::BString>, Option<String>)> {
+        let (mut message, mut text) = (None, None);
         for name in self.names(test).into_iter().rev() {
-            if let Some(message) = store.result_message(build, name)? {
-                return Ok(Some(message));
+            for (_, result) in store.results(Some(build), Some(name))? {
+                if message.is_none() {
+                    message = result.message;
+                }
+                if text.is_none() {
+                    text = details::text_of(result.details.as_deref());
+                }
+            }
+            if message.is_some() && text.is_some() {
+                break;
             }
         }
-        Ok(None)
-    }
-
-    /// The text (output, stack) of a test's result in one build, under whichever of its names
-    /// the build recorded it (the newest name that has one).
-    pub(crate) fn result_text(
-        &self,
-        store: &mut dyn Store,
-        build: Id,
-        test: Id,
-    ) -> Result<Option<String>> {
-        for name in self.names(test).into_iter().rev() {
-            if let Some(text) = store.result_text(build, name)? {
-                return Ok(Some(text));
-            }
-        }
-        Ok(None)
+        Ok((message, text))
     }
 
     pub(crate) fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
@@ -331,7 +326,7 @@ impl Branch {
         // lane → name → runs
         let mut by_lane: HashMap<Id, HashMap<Id, Vec<Run>>> = HashMap::new();
         for name in names {
-            for (lane, runs) in store.test_runs(name)? {
+            for (lane, runs) in store.runs(RunsOf::Test(name))? {
                 by_lane.entry(lane).or_default().insert(name, runs);
             }
         }
@@ -791,8 +786,7 @@ fn complete(
         None => Vec::new(),
     };
     // The last failure may have been recorded under an earlier name (`rename`).
-    let message = branch.result_message(store, episode.last_failure.build, test)?;
-    let text = branch.result_text(store, episode.last_failure.build, test)?;
+    let (message, text) = branch.result_message(store, episode.last_failure.build, test)?;
     record.cluster = (message.is_some() || text.is_some()).then(|| {
         let m = message
             .as_deref()

@@ -8,7 +8,7 @@
 use crate::clock::{self, Micros};
 use crate::error::Result;
 use crate::runs;
-use crate::store::{ProblemFilter, Run, Store};
+use crate::store::{Forget, ProblemFilter, Run, RunsOf, Store};
 use crate::transaction;
 use crate::views::prune::LanePrune;
 
@@ -113,7 +113,7 @@ fn run(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePru
         // The runs now start at the first kept build (or go, with the lane's last build).
         let first_kept = builds.get(keep_from).map(|b| b.number);
         let mut writes: Vec<(i64, Vec<i64>, Vec<Run>)> = Vec::new();
-        for (test, old) in store.lane_runs(lane.id)? {
+        for (test, old) in store.runs(RunsOf::Lane(lane.id))? {
             let new: Vec<Run> = match first_kept {
                 Some(first) => {
                     let mut new: Vec<Run> =
@@ -137,9 +137,9 @@ fn run(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePru
                 writes.push((test, delete, upsert));
             }
         }
-        store.write_runs_many(lane.id, &writes)?;
+        store.write_runs(lane.id, &writes)?;
         for build in gone {
-            store.delete_build(build.id)?;
+            store.forget_build(build.id, Forget::Build)?;
         }
         store.set_pruned_before(lane.id, first_kept.unwrap_or(i64::MAX))?;
     }

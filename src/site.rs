@@ -374,7 +374,7 @@ fn grids(
                 counts: record.map(|r| r.counts).unwrap_or_default(),
             });
             ids.push(b.id);
-            for r in store.build_results(b.id)? {
+            for (_, r) in store.results(Some(b.id), None)? {
                 // A result under a renamed test's old name is its new name's (unless the build
                 // has one under the new name too).
                 let test = loaded.canonical(r.test);

@@ -147,7 +147,7 @@ pub fn remove_if_empty(location: &Location) {
     };
     let empty = open(location, OpenMode::Existing)
         .and_then(|mut store| {
-            store.recent_builds(&BuildFilter {
+            store.builds(&BuildFilter {
                 limit: 1,
                 ..BuildFilter::default()
             })
@@ -161,6 +161,17 @@ pub fn remove_if_empty(location: &Location) {
         name.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(name));
     }
+}
+
+/// A step of [`Store::savepoint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Savepoint {
+    /// Marks the point to come back to.
+    Mark,
+    /// Keeps what was written since the mark.
+    Keep,
+    /// Undoes what was written since the mark.
+    Undo,
 }
 
 /// How many results of each status a build has.
@@ -217,6 +228,17 @@ pub struct BuildRecord {
     pub counts: Counts,
 }
 
+/// What [`Store::forget_build`] forgets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forget {
+    /// Its blamelist, which a build that arrived late changes.
+    Blamelist,
+    /// Its reports, results and blamelist; its metadata stays (`--replace`).
+    Results,
+    /// The build and all that hangs on it.
+    Build,
+}
+
 /// The metadata of a build to create or update.
 #[derive(Clone, Debug)]
 pub struct NewBuild {
@@ -259,6 +281,15 @@ pub struct Run {
     pub status: Option<Status>,
 }
 
+/// Whose runs [`Store::runs`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunsOf {
+    /// Every test's on this lane, by test.
+    Lane(Id),
+    /// This test's on every lane, by lane.
+    Test(Id),
+}
+
 /// A test to look up or create.
 #[derive(Clone, Debug)]
 pub struct NewTest {
@@ -266,6 +297,16 @@ pub struct NewTest {
     pub kind: Kind,
     pub file: Option<BString>,
     pub runner_id: Option<String>,
+}
+
+/// Which tests [`Store::tests`] finds.
+#[derive(Clone, Copy, Debug)]
+pub enum Tests<'a> {
+    Ids(&'a [Id]),
+    /// The test of exactly this name.
+    Named(&'a [u8]),
+    /// Tests whose name contains these bytes (case-sensitive), at most `usize`.
+    Containing(&'a [u8], usize),
 }
 
 #[derive(Clone, Debug)]
@@ -299,6 +340,13 @@ pub struct ChangeRecord {
     pub comments: Option<String>,
     /// Parent revisions, space-separated, where known.
     pub parents: Option<String>,
+}
+
+/// Which changes [`Store::changes`] finds.
+#[derive(Clone, Copy, Debug)]
+pub enum Changes<'a> {
+    OfBuild(Id),
+    Revision(&'a str),
 }
 
 /// A change as a Problem names it.
@@ -457,6 +505,8 @@ pub struct BuildFilter {
     pub builder: Option<String>,
     /// `Some(None)`: builds without a branch; `None`: every branch.
     pub branch: Option<Option<String>>,
+    /// The build of this number (of `builder`).
+    pub number: Option<i64>,
     pub limit: usize,
 }
 
@@ -468,13 +518,9 @@ pub trait Store {
     fn begin_write(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
-    /// Inside a write: marks a point that [`Store::rollback_to_savepoint`] returns to (one at a
-    /// time), so that one build of a batch can fail without undoing the others.
-    fn savepoint(&mut self) -> Result<()>;
-    /// Keeps what was written since [`Store::savepoint`].
-    fn release_savepoint(&mut self) -> Result<()>;
-    /// Undoes what was written since [`Store::savepoint`]; the transaction goes on.
-    fn rollback_to_savepoint(&mut self) -> Result<()>;
+    /// Inside a write, a savepoint (one at a time), so that one build of a batch can fail without
+    /// undoing the others: marked, then kept or undone (the transaction goes on).
+    fn savepoint(&mut self, step: Savepoint) -> Result<()>;
 
     fn builder_id(&mut self, name: &str) -> Result<Option<Id>>;
     fn create_builder(&mut self, name: &str) -> Result<Id>;
@@ -482,16 +528,15 @@ pub trait Store {
     fn lanes(&mut self) -> Result<Vec<LaneRecord>>;
     fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()>;
 
-    fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>>;
-    fn insert_build(&mut self, build: &NewBuild) -> Result<Id>;
-    fn update_build(&mut self, id: Id, build: &NewBuild) -> Result<()>;
+    /// Creates a build (`id` `None`) or updates one's metadata; returns its id.
+    fn save_build(&mut self, id: Option<Id>, build: &NewBuild) -> Result<Id>;
     fn set_build_outcome(&mut self, id: Id, counts: &Counts, durations: &[u8]) -> Result<()>;
-    fn delete_build(&mut self, id: Id) -> Result<()>;
-    /// Forgets a build's reports, results and blamelist (its metadata stays), for `--replace`.
-    fn clear_build(&mut self, id: Id) -> Result<()>;
+    /// Forgets a build, or part of it.
+    fn forget_build(&mut self, id: Id, what: Forget) -> Result<()>;
     /// The builds of a lane, oldest first.
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>>;
-    fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>>;
+    /// Builds, newest first.
+    fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>>;
     fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>>;
 
     fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool>;
@@ -507,42 +552,31 @@ pub trait Store {
 
     fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id>;
     fn link_change(&mut self, build: Id, change: Id) -> Result<()>;
-    fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>>;
-    fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>>;
+    /// The changes of a build's blamelist, in blamelist order, or the change of a revision.
+    fn changes(&mut self, which: Changes<'_>) -> Result<Vec<ChangeRecord>>;
 
     /// Looks up or creates each test; returns their ids in order.
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>>;
-    fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>>;
-    fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>>;
-    /// Tests whose name contains `part` (byte for byte), at most `limit`.
-    fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>>;
+    /// The tests with these ids, or this name, or whose name contains some bytes (at most a
+    /// limit, by name).
+    fn tests(&mut self, which: Tests<'_>) -> Result<Vec<TestRecord>>;
 
-    /// Every run of every test of a lane, each test's runs oldest first.
-    fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>>;
+    /// Runs, by test on a lane or by lane of a test; each one's runs oldest first.
+    fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>>;
     /// Replaces tests' runs on a lane: `(test, starts to delete, runs to write)` each.
-    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()>;
-    /// [`Store::write_runs_many`] for one test.
-    fn write_runs(&mut self, lane: Id, test: Id, delete: &[i64], upsert: &[Run]) -> Result<()> {
-        self.write_runs_many(lane, &[(test, delete.to_vec(), upsert.to_vec())])
-    }
+    fn write_runs(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()>;
     /// The compile diagnostics that have ever had an outcome on a lane, with their files.
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>>;
-    /// One test's runs on every lane, oldest first.
-    fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>>;
 
-    fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>>;
-    /// The stored message of a test's result in a build.
-    fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>>;
-    /// The full text (`details.text`, e.g. a traceback) of a test's result in a build.
-    fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>>;
-    fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>>;
+    /// The stored results (those that are not plain passes) of a build, of a test, or of a test
+    /// in a build, each with its build, in build and test order.
+    fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>>;
     /// The distinct messages of a test's failures and errors.
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
 
     /// The changes in each build's blamelist.
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>>;
-    fn unlink_changes(&mut self, build: Id) -> Result<()>;
     fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool>;
     fn retired_builders(&mut self) -> Result<Vec<String>>;
     /// Every test with an outcome on a lane.
@@ -563,10 +597,9 @@ pub trait Store {
     fn delete_problem(&mut self, id: Id) -> Result<()>;
     fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>>;
 
-    /// Adds a link to a Problem, or sets an existing link's state.
-    fn set_link(&mut self, problem: Id, url: &str, open: bool, at: Micros) -> Result<()>;
-    /// Removes a link; false when there was none.
-    fn remove_link(&mut self, problem: Id, url: &str) -> Result<bool>;
+    /// Adds a link to a Problem or sets an existing link's state (`Some(open)`), or removes it
+    /// (`None`); false when there was no link to remove.
+    fn set_link(&mut self, problem: Id, url: &str, open: Option<bool>, at: Micros) -> Result<bool>;
     /// The links of these Problems, oldest first.
     fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>>;
     fn add_note(&mut self, problem: Id, text: &str, author: Option<&str>, at: Micros)
@@ -620,4 +653,29 @@ pub trait Store {
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
     /// After `copy` wrote explicit ids: lets new rows take ids above them.
     fn finish_copy(&mut self) -> Result<()>;
+}
+
+/// Shapes of the trait's answers that callers want often, written once over its methods.
+impl dyn Store + '_ {
+    pub fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>> {
+        Ok(self
+            .tests(Tests::Ids(ids))?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect())
+    }
+
+    pub fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
+        Ok(self.tests(Tests::Named(name))?.pop())
+    }
+
+    pub fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
+        let filter = BuildFilter {
+            builder: Some(builder.to_owned()),
+            branch: None,
+            number: Some(number),
+            limit: 1,
+        };
+        Ok(self.builds(&filter)?.pop())
+    }
 }

@@ -9,7 +9,7 @@ use crate::people::{self, Person};
 use crate::problems::{self, Branch};
 use crate::report::lossy;
 use crate::settings::Settings;
-use crate::store::{ProblemRecord, Store};
+use crate::store::{Changes, ProblemRecord, Store};
 use crate::triage;
 use crate::views::problems::ProblemView;
 use crate::views::show::{BuilderTimeline, ChangeDetail, ShowView, TimelineBuild};
@@ -35,7 +35,7 @@ pub(crate) fn changes<'s>(
     let mut out = Vec::new();
     for (role, list) in [("start", &problem.started_by), ("fix", &problem.fixed_by)] {
         for change in list {
-            let full = store.change(&change.revision)?;
+            let full = store.changes(Changes::Revision(&change.revision))?.pop();
             out.push(Change {
                 role,
                 revision: change.revision.clone(),
@@ -79,6 +79,7 @@ pub(crate) fn show(store: &mut dyn Store, settings: &Settings, id: i64) -> Resul
             let message = if step.status.is_some_and(|s| s.is_failing()) {
                 branch
                     .result_message(store, step.build, problem.test)?
+                    .0
                     .map(|m| shorten(&lossy(&m), MESSAGE_LEN))
             } else {
                 None

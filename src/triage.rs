@@ -86,14 +86,12 @@ pub(crate) fn link(store: &mut dyn Store, id: i64, url: &str, change: LinkChange
         return Err(Error::usage("the link is empty"));
     }
     find_problem(store, id)?;
-    if change == LinkChange::Remove {
-        if !store.remove_link(id, url)? {
-            return Err(Error::bad_input(format!("Problem {id} has no link {url}")));
-        }
-        return Ok(());
-    }
     let at = clock::to_micros(clock::now());
-    store.set_link(id, url, change == LinkChange::Open, at)
+    let open = (change != LinkChange::Remove).then_some(change == LinkChange::Open);
+    if !store.set_link(id, url, open, at)? {
+        return Err(Error::bad_input(format!("Problem {id} has no link {url}")));
+    }
+    Ok(())
 }
 
 /// Adds a note to Problem `id` (`note`).

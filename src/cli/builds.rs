@@ -36,6 +36,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let filter = BuildFilter {
         builder: args.builder,
         branch: (!args.all_branches).then(|| args.branch.resolve(&ctx.settings)),
+        number: None,
         limit: args.limit.limit.unwrap_or(20),
     };
     let view = builds::recent(store.as_mut(), &filter)?;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use bstr::BString;
 
 use crate::error::Result;
-use crate::store::{Id, NewTest, Run, Store};
+use crate::store::{Id, NewTest, Run, RunsOf, Store};
 
 /// Each test's runs on a lane (a fast hash: every build looks up each of its tests).
 pub(super) type LaneRuns = rustc_hash::FxHashMap<Id, Vec<Run>>;
@@ -67,7 +67,7 @@ impl Known {
     pub(crate) fn take_lane_runs(&mut self, store: &mut dyn Store, lane: Id) -> Result<LaneRuns> {
         match self.lanes.remove(&lane) {
             Some(runs) => Ok(runs),
-            None => Ok(store.lane_runs(lane)?.into_iter().collect()),
+            None => Ok(store.runs(RunsOf::Lane(lane))?.into_iter().collect()),
         }
     }
 

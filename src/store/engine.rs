@@ -149,6 +149,11 @@ pub(crate) trait Engine {
     const MIGRATIONS: &'static [Migration];
     /// How many keys one [`Engine::query_keys`] statement takes.
     const KEYS_PER_QUERY: usize = 500;
+    /// How many rows one `INSERT` of [`Engine::insert_rows`] takes at most (1: one statement,
+    /// prepared once, run row by row), and its budgets of parameters and bytes.
+    const ROWS_PER_INSERT: usize = 1;
+    const PARAMS_PER_INSERT: usize = 32_766;
+    const BYTES_PER_INSERT: usize = usize::MAX;
 
     fn location(&self) -> String;
     /// A server shared by many machines (rather than a file).
@@ -166,6 +171,27 @@ pub(crate) trait Engine {
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id>;
     /// Runs statements without parameters or rows, unprepared.
     fn batch(&mut self, sql: &str) -> Result<()>;
+    /// Runs a statement whose shape may not come again (the last chunk of a bulk write): by
+    /// default as [`Engine::execute`]; an engine that keeps every statement it prepares need not.
+    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.execute(sql, params)
+    }
+    /// The first row of a query, mapped.
+    fn first<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnOnce(&Self::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let (mut map, mut out) = (Some(map), None);
+        self.query(sql, params, |r| {
+            if let Some(map) = map.take() {
+                out = Some(map(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
 
     /// Starts a write: takes the writers' lock (one writer at a time, as SQLite's `BEGIN
     /// IMMEDIATE`), then a transaction.
@@ -185,10 +211,8 @@ pub(crate) trait Engine {
     }
 
     // The migration runner's steps (`migrate::prepare`).
-    /// The schema version, 0 where there is none.
-    fn schema_version(&mut self) -> Result<i64>;
-    /// Whether the database holds tables that are not probtrack's (asked at version 0).
-    fn foreign_tables(&mut self) -> Result<bool>;
+    /// A query of the names of the database's tables (as `name`), in the engine's catalog.
+    const TABLES: &'static str;
     /// The refusal of a database that is not probtrack's.
     fn foreign(&self) -> Error;
     /// Takes the lock that migrations run under, and starts their transaction where DDL has one:
@@ -233,14 +257,29 @@ pub(crate) trait Engine {
     fn any(column: &str, at: usize) -> String;
 
     // Bulk writes, with portable defaults and an engine's faster ways.
-    /// `head VALUES (…) tail` for rows of `width` values each (`rows` holds them in order).
+    /// `head VALUES (…) tail` for rows of `width` values each (`rows` holds them in order), as
+    /// many rows to a statement as the engine takes.
     fn insert_rows(
         &mut self,
         head: &str,
         width: usize,
         tail: &str,
         rows: &[Param<'_>],
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let width = width.max(1);
+        let per = (Self::PARAMS_PER_INSERT / width).clamp(1, Self::ROWS_PER_INSERT);
+        let full = format!("{head} VALUES {} {tail}", row_marks(per, width));
+        for chunk in chunks(rows, width, per, Self::BYTES_PER_INSERT) {
+            match chunk.len() / width {
+                n if n == per => self.execute(&full, chunk)?,
+                n => {
+                    let sql = format!("{head} VALUES {} {tail}", row_marks(n, width));
+                    self.execute_once(&sql, chunk)?
+                }
+            };
+        }
+        Ok(())
+    }
 
     /// Runs `head column IN (…)` for every key, a chunk at a time.
     fn query_keys<F>(

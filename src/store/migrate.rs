@@ -1,7 +1,7 @@
 //! Schema versions: each backend's numbered migrations, applied in order and recorded in the
 //! `schema_version` table. An older database is upgraded in place; a newer one is refused.
 
-use super::engine::{p, Engine};
+use super::engine::{p, Engine, Fields};
 use super::OpenMode;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -57,16 +57,38 @@ pub(super) fn pending(migrations: &[Migration], found: i64) -> Result<&[Migratio
     Ok(&migrations[start..])
 }
 
+/// The schema version of the database, 0 where it has none, or `None` where it holds tables that
+/// are not probtrack's. One look, one statement: whether there is a `schema_version` table and
+/// whether there is any table are answered together, so that a process that makes the schema at
+/// the same moment is seen either before or after, never half (its tables but not yet its version
+/// table). SQLite and PostgreSQL make a schema in one transaction; MySQL, whose DDL commits as it
+/// goes, makes `schema_version` first.
+fn look<E: Engine>(engine: &mut E) -> Result<Option<i64>> {
+    let sql = format!(
+        "SELECT count(*), coalesce(sum(CASE WHEN name = 'schema_version' THEN 1 ELSE 0 END), 0) \
+         FROM ({}) t",
+        E::TABLES
+    );
+    let found = engine.first(&sql, &[], |r| Ok((r.id(0)?, r.id(1)?)))?;
+    match found.unwrap_or_default() {
+        (0, _) => Ok(Some(0)),
+        (_, 0) => Ok(None),
+        _ => {
+            let sql = "SELECT coalesce(max(version), 0) FROM schema_version";
+            Ok(engine.first(sql, &[], |r| r.id(0))?.or(Some(0)))
+        }
+    }
+}
+
 /// Checks the schema of a database just opened and applies the pending migrations. Many first
 /// ingests may start at once on a new database: all but one wait for the schema lock, then look
 /// again and find the schema made (or, under the lock, tell other tables from probtrack's).
 pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
-    let found = engine.schema_version()?;
+    let Some(found) = look(engine)? else {
+        return Err(engine.foreign());
+    };
     if pending(E::MIGRATIONS, found)?.is_empty() {
         return Ok(());
-    }
-    if found == 0 && engine.foreign_tables()? {
-        return Err(engine.foreign());
     }
     if found == 0 && mode == OpenMode::Existing && engine.is_server() {
         return Err(
@@ -78,10 +100,9 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
     engine.lock_schema()?;
     let outcome = (|| -> Result<()> {
         // Another process may have migrated while we waited for the lock.
-        let found = engine.schema_version()?;
-        if found == 0 && engine.foreign_tables()? {
+        let Some(found) = look(engine)? else {
             return Err(engine.foreign());
-        }
+        };
         for migration in pending(E::MIGRATIONS, found)? {
             engine.apply(migration.sql).map_err(|e| {
                 e.context(format!(

@@ -16,7 +16,7 @@ use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 
-use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
+use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
@@ -276,18 +276,6 @@ impl Mysql {
             .to_owned())
     }
 
-    fn has_table(&mut self, name: Option<&str>) -> Result<bool> {
-        let sql = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
-        let n: Option<i64> = match name {
-            Some(name) => self
-                .conn
-                .exec_first(format!("{sql} AND TABLE_NAME = ?"), (name,))
-                .db()?,
-            None => self.conn.query_first(sql).db()?,
-        };
-        Ok(n.unwrap_or(0) > 0)
-    }
-
     /// Takes the named lock `prefix:DATABASE`, waiting up to `timeout` seconds.
     fn lock(&mut self, prefix: &str, timeout: u32) -> Result<bool> {
         let lock = lock_name(prefix);
@@ -340,7 +328,12 @@ fn duplicate_set(set: &str) -> String {
 impl Engine for Mysql {
     type Row<'r> = Row;
     const MIGRATIONS: &'static [Migration] = migrate::MYSQL;
+    const TABLES: &'static str =
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
     const KEYS_PER_QUERY: usize = CHUNK_ROWS;
+    const ROWS_PER_INSERT: usize = CHUNK_ROWS;
+    const PARAMS_PER_INSERT: usize = 65_535;
+    const BYTES_PER_INSERT: usize = CHUNK_BYTES;
 
     fn location(&self) -> String {
         self.shown.clone()
@@ -401,22 +394,6 @@ impl Engine for Mysql {
         self.end_write("ROLLBACK")
     }
 
-    fn schema_version(&mut self) -> Result<i64> {
-        if !self.has_table(Some("schema_version"))? {
-            return Ok(0);
-        }
-        let v: Option<i64> = self
-            .conn
-            .query_first("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            .db()?;
-        Ok(v.unwrap_or(0))
-    }
-
-    fn foreign_tables(&mut self) -> Result<bool> {
-        // A `schema_version` table without rows is an interrupted first migration: ours.
-        Ok(!self.has_table(Some("schema_version"))? && self.has_table(None)?)
-    }
-
     fn foreign(&self) -> Error {
         Error::database(format!(
             "{} is a MySQL/MariaDB database, but not one of probtrack's",
@@ -475,24 +452,6 @@ impl Engine for Mysql {
 
     fn any(column: &str, at: usize) -> String {
         format!("{column} IN (?{at})")
-    }
-
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        for chunk in chunks(rows, width, CHUNK_ROWS, CHUNK_BYTES) {
-            let sql = format!(
-                "{head} VALUES {} {tail}",
-                row_marks(chunk.len() / width, width)
-            );
-            let values = chunk.iter().map(|p| value(*p)).collect();
-            self.conn.exec_drop(sql, Params::Positional(values)).db()?;
-        }
-        Ok(())
     }
 
     fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {

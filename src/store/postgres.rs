@@ -278,11 +278,6 @@ impl Postgres {
             self.client.query(sql, params).map_err(pg_error)
         }
     }
-
-    fn scalar<T: for<'a> FromSql<'a>>(&mut self, sql: &str) -> Result<T> {
-        let row = self.client.query_one(sql, &[]).map_err(pg_error)?;
-        get(&row, 0)
-    }
 }
 
 fn refs<'a>(params: &'a [Param<'_>]) -> Vec<P<'a>> {
@@ -292,7 +287,14 @@ fn refs<'a>(params: &'a [Param<'_>]) -> Vec<P<'a>> {
 impl Engine for Postgres {
     type Row<'r> = Row;
     const MIGRATIONS: &'static [Migration] = migrate::POSTGRES;
+    /// `pg_tables` sees what other sessions committed since the statement began; `to_regclass`
+    /// would answer from this session's catalog cache, which an advisory lock does not refresh,
+    /// and so miss a table made while we waited for the lock.
+    const TABLES: &'static str = "SELECT tablename AS name FROM pg_catalog.pg_tables \
+         WHERE schemaname = current_schema()";
     const KEYS_PER_QUERY: usize = MAX_ROWS * 5;
+    const ROWS_PER_INSERT: usize = MAX_ROWS;
+    const PARAMS_PER_INSERT: usize = MAX_PARAMS;
 
     fn location(&self) -> String {
         self.url.clone()
@@ -328,6 +330,16 @@ impl Engine for Postgres {
         self.client.batch_execute(sql).map_err(pg_error)
     }
 
+    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        // Not kept prepared: odd sizes of bulk writes would fill the cache.
+        let text = placeholders(sql, |out, n| {
+            let _ = write!(out, "${n}");
+        });
+        self.client
+            .execute(text.as_str(), &refs(params))
+            .map_err(pg_error)
+    }
+
     fn begin_write(&mut self) -> Result<()> {
         self.batch("BEGIN")?;
         self.in_write = true;
@@ -351,27 +363,6 @@ impl Engine for Postgres {
             self.batch("ROLLBACK")?;
         }
         Ok(())
-    }
-
-    /// The schema version, 0 where there is no `schema_version` table. The table is looked up with
-    /// a query of `pg_tables`, which sees what other sessions committed since the statement began;
-    /// `to_regclass` would answer from this session's catalog cache, which an advisory lock does
-    /// not refresh, and so miss a table made while we waited for the lock.
-    fn schema_version(&mut self) -> Result<i64> {
-        let found: bool = self.scalar(
-            "SELECT count(*) > 0 FROM pg_catalog.pg_tables \
-             WHERE schemaname = current_schema() AND tablename = 'schema_version'",
-        )?;
-        if !found {
-            return Ok(0);
-        }
-        self.scalar("SELECT coalesce(max(version), 0)::bigint FROM schema_version")
-    }
-
-    fn foreign_tables(&mut self) -> Result<bool> {
-        self.scalar(
-            "SELECT count(*) > 0 FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
-        )
     }
 
     fn foreign(&self) -> Error {
@@ -398,22 +389,6 @@ impl Engine for Postgres {
 
     fn any(column: &str, at: usize) -> String {
         format!("{column} = ANY(?{at})")
-    }
-
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        let per = chunk_rows(width);
-        for chunk in chunks(rows, width, per, usize::MAX) {
-            let n = chunk.len() / width;
-            let sql = format!("{head} VALUES {} {tail}", values_list(n, width));
-            self.bulk(&sql, &refs(chunk), n == per)?;
-        }
-        Ok(())
     }
 
     fn query_keys<F>(

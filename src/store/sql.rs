@@ -15,9 +15,10 @@ use probtrack_parsers::Status;
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
     details, key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
-    ChangeRef, ColumnType, Counts, Details, FailureRow, Id, LaneBuild, LaneRecord, LinkRecord,
-    NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
-    ProblemRecord, ResultRecord, Run, Store, Table, TestRecord,
+    ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Forget, Id, LaneBuild, LaneRecord,
+    LinkRecord, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
+    ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, Store, Table, TestRecord,
+    Tests,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -68,14 +69,7 @@ impl<E: Engine> SqlStore<E> {
         params: &[Param<'_>],
         map: impl FnOnce(&E::Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        let (mut map, mut out) = (Some(map), None);
-        self.engine.query(sql, params, |r| {
-            if let Some(map) = map.take() {
-                out = Some(map(r)?);
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        self.engine.first(sql, params, map)
     }
 
     fn id_of(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Id>> {
@@ -413,17 +407,15 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine.rollback()
     }
 
-    fn savepoint(&mut self) -> Result<()> {
-        self.engine.savepoint()
-    }
-
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.engine.release_savepoint()
-    }
-
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.text_ids.clear();
-        self.engine.rollback_to_savepoint()
+    fn savepoint(&mut self, step: Savepoint) -> Result<()> {
+        match step {
+            Savepoint::Mark => self.engine.savepoint(),
+            Savepoint::Keep => self.engine.release_savepoint(),
+            Savepoint::Undo => {
+                self.text_ids.clear();
+                self.engine.rollback_to_savepoint()
+            }
+        }
     }
 
     fn builder_id(&mut self, name: &str) -> Result<Option<Id>> {
@@ -464,25 +456,20 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {
-        let sql = format!("{BUILDS} WHERE {} AND b.number = ?2", E::same("bl.name", 1));
-        self.first(&sql, &p![builder, number], |r| build_record(r))
-    }
-
-    fn insert_build(&mut self, b: &NewBuild) -> Result<Id> {
-        self.engine.insert(
-            "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
-             clean, ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            &build_values(b, b.builder, b.number),
-        )
-    }
-
-    fn update_build(&mut self, id: Id, b: &NewBuild) -> Result<()> {
+    fn save_build(&mut self, id: Option<Id>, b: &NewBuild) -> Result<Id> {
+        let Some(id) = id else {
+            return self.engine.insert(
+                "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
+                 clean, ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &build_values(b, b.builder, b.number),
+            );
+        };
         self.run(
             "UPDATE builds SET lane_id = ?1, revision = ?2, time = ?3, finished_at = ?4, \
              result = ?5, properties = ?6, clean = ?7, ingested_at = ?8 WHERE id = ?9",
             &build_values(b, id, 0)[..9],
-        )
+        )?;
+        Ok(id)
     }
 
     fn set_build_outcome(&mut self, id: Id, c: &Counts, durations: &[u8]) -> Result<()> {
@@ -496,13 +483,15 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn delete_build(&mut self, id: Id) -> Result<()> {
-        self.run("DELETE FROM builds WHERE id = ?1", &p![id])
-    }
-
-    fn clear_build(&mut self, id: Id) -> Result<()> {
-        for table in ["reports", "results", "build_changes"] {
-            self.run(&format!("DELETE FROM {table} WHERE build_id = ?1"), &p![id])?;
+    fn forget_build(&mut self, id: Id, what: Forget) -> Result<()> {
+        let tables: &[&str] = match what {
+            Forget::Blamelist => &["build_changes"],
+            Forget::Results => &["reports", "results", "build_changes"],
+            Forget::Build => &["builds"],
+        };
+        for table in tables {
+            let key = if *table == "builds" { "id" } else { "build_id" };
+            self.run(&format!("DELETE FROM {table} WHERE {key} = ?1"), &p![id])?;
         }
         Ok(())
     }
@@ -522,7 +511,7 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn recent_builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
+    fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
         let mut sql = format!("{BUILDS} WHERE 1 = 1");
         let mut args: Vec<Param<'_>> = Vec::new();
         if let Some(builder) = &filter.builder {
@@ -532,6 +521,10 @@ impl<E: Engine> Store for SqlStore<E> {
         if let Some(branch) = &filter.branch {
             args.push(branch.as_deref().unwrap_or("").into());
             sql += &format!(" AND {}", E::same("l.branch", args.len()));
+        }
+        if let Some(number) = filter.number {
+            args.push(number.into());
+            sql += &format!(" AND b.number = ?{}", args.len());
         }
         args.push((filter.limit as u64).into());
         sql += &format!(
@@ -608,17 +601,21 @@ impl<E: Engine> Store for SqlStore<E> {
         self.run(&sql, &p![build, change])
     }
 
-    fn build_changes(&mut self, build: Id) -> Result<Vec<ChangeRecord>> {
-        let sql = format!(
-            "{CHANGES} JOIN build_changes bc ON bc.change_id = c.id WHERE bc.build_id = ?1 \
-             ORDER BY coalesce(c.time, 0), c.revision"
-        );
-        self.all(&sql, &p![build], |r| change_record(r))
-    }
-
-    fn change(&mut self, revision: &str) -> Result<Option<ChangeRecord>> {
-        let sql = format!("{CHANGES} WHERE {}", E::same("c.revision", 1));
-        self.first(&sql, &p![revision], |r| change_record(r))
+    fn changes(&mut self, which: Changes<'_>) -> Result<Vec<ChangeRecord>> {
+        let (sql, arg) = match which {
+            Changes::OfBuild(build) => (
+                format!(
+                    "{CHANGES} JOIN build_changes bc ON bc.change_id = c.id WHERE bc.build_id = ?1 \
+                     ORDER BY coalesce(c.time, 0), c.revision"
+                ),
+                build.into(),
+            ),
+            Changes::Revision(revision) => (
+                format!("{CHANGES} WHERE {}", E::same("c.revision", 1)),
+                revision.into(),
+            ),
+        };
+        self.all(&sql, &[arg], |r| change_record(r))
     }
 
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
@@ -667,39 +664,58 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(ids)
     }
 
-    fn tests_by_id(&mut self, ids: &[Id]) -> Result<HashMap<Id, TestRecord>> {
-        let sql = format!("{TESTS} WHERE {}", E::any("id", 1));
-        let records = self.all(&sql, &[Param::Ids(ids)], |r| test_record(r))?;
-        Ok(records.into_iter().map(|t| (t.id, t)).collect())
-    }
-
-    fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
-        let sql = format!("{TESTS} WHERE name_hash = ?1");
-        self.first(&sql, &[Param::Blob(&key(name))], |r| test_record(r))
-    }
-
-    fn tests_containing(&mut self, part: &[u8], limit: usize) -> Result<Vec<TestRecord>> {
-        // Bytes against bytes: the match is case-sensitive and exact for any text.
-        let sql = format!(
-            "{TESTS} WHERE {} ORDER BY name LIMIT ?2",
-            E::contains("name", 1)
-        );
-        let args = [Param::Blob(part), (limit as u64).into()];
+    fn tests(&mut self, which: Tests<'_>) -> Result<Vec<TestRecord>> {
+        let named: [u8; 16];
+        let (sql, args) = match which {
+            Tests::Ids(ids) => (
+                format!("{TESTS} WHERE {}", E::any("id", 1)),
+                vec![Param::Ids(ids)],
+            ),
+            Tests::Named(name) => {
+                named = key(name);
+                (
+                    format!("{TESTS} WHERE name_hash = ?1"),
+                    vec![Param::Blob(&named)],
+                )
+            }
+            // Bytes against bytes: the match is case-sensitive and exact for any text.
+            Tests::Containing(part, limit) => (
+                format!(
+                    "{TESTS} WHERE {} ORDER BY name LIMIT ?2",
+                    E::contains("name", 1)
+                ),
+                vec![Param::Blob(part), (limit as u64).into()],
+            ),
+        };
         self.all(&sql, &args, |r| test_record(r))
     }
 
-    fn lane_runs(&mut self, lane: Id) -> Result<HashMap<Id, Vec<Run>>> {
-        let mut out: HashMap<Id, Vec<Run>> = HashMap::new();
-        let sql = "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
-             ORDER BY test_id, first_number";
-        self.engine.query(sql, &p![lane], |r| {
-            out.entry(r.id(0)?).or_default().push(run_record(r)?);
+    fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>> {
+        let (sql, id) = match of {
+            RunsOf::Lane(lane) => (
+                "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
+                 ORDER BY test_id, first_number",
+                lane,
+            ),
+            RunsOf::Test(test) => (
+                "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
+                 ORDER BY lane_id, first_number",
+                test,
+            ),
+        };
+        let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
+        self.engine.query(sql, &p![id], |r| {
+            let (by, run) = (r.id(0)?, run_record(r)?);
+            match out.last_mut() {
+                Some((last, runs)) if *last == by => runs.push(run),
+                _ => out.push((by, vec![run])),
+            }
             Ok(())
         })?;
         Ok(out)
     }
 
-    fn write_runs_many(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
+    fn write_runs(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()> {
         // Every delete first, then every upsert: the same as test by test, since tests' runs do not
         // overlap and a test's upserts come after its deletes.
         let deletes: Vec<(Id, i64)> = (writes.iter())
@@ -734,43 +750,17 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn test_runs(&mut self, test: Id) -> Result<Vec<(Id, Vec<Run>)>> {
-        let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
-        let sql = "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
-             ORDER BY lane_id, first_number";
-        self.engine.query(sql, &p![test], |r| {
-            let (lane, run) = (r.id(0)?, run_record(r)?);
-            match out.last_mut() {
-                Some((last, runs)) if *last == lane => runs.push(run),
-                _ => out.push((lane, vec![run])),
+    fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>> {
+        let mut sql = format!("{RESULTS} WHERE 1 = 1");
+        let mut args: Vec<Param<'_>> = Vec::new();
+        for (column, value) in [("r.build_id", build), ("r.test_id", test)] {
+            if let Some(value) = value {
+                args.push(value.into());
+                sql += &format!(" AND {column} = ?{}", args.len());
             }
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn build_results(&mut self, build: Id) -> Result<Vec<ResultRecord>> {
-        let sql = format!("{RESULTS} WHERE r.build_id = ?1 ORDER BY r.test_id");
-        self.all(&sql, &p![build], |r| result_record(r))
-    }
-
-    fn result_message(&mut self, build: Id, test: Id) -> Result<Option<BString>> {
-        let sql = "SELECT m.text FROM results r JOIN messages m ON m.id = r.message_id \
-             WHERE r.build_id = ?1 AND r.test_id = ?2";
-        self.first(sql, &p![build, test], |r| r.bstring(0))
-    }
-
-    fn result_text(&mut self, build: Id, test: Id) -> Result<Option<String>> {
-        let sql = "SELECT r.details, d.data FROM results r \
-             LEFT JOIN details d ON d.id = r.details_id WHERE r.build_id = ?1 AND r.test_id = ?2";
-        let found = self.first(sql, &p![build, test], |r| r.details(0))?;
-        Ok(details::text_of(found.flatten().as_deref()))
-    }
-
-    fn test_results(&mut self, test: Id) -> Result<HashMap<Id, ResultRecord>> {
-        let sql = format!("{RESULTS} WHERE r.test_id = ?1");
-        let found = self.all(&sql, &p![test], |r| Ok((r.id(7)?, result_record(r)?)))?;
-        Ok(found.into_iter().collect())
+        }
+        sql += " ORDER BY r.build_id, r.test_id";
+        self.all(&sql, &args, |r| Ok((r.id(7)?, result_record(r)?)))
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
@@ -817,10 +807,6 @@ impl<E: Engine> Store for SqlStore<E> {
             Ok(())
         })?;
         Ok(out)
-    }
-
-    fn unlink_changes(&mut self, build: Id) -> Result<()> {
-        self.run("DELETE FROM build_changes WHERE build_id = ?1", &p![build])
     }
 
     fn retire_builder(&mut self, name: &str, at: Option<Micros>) -> Result<bool> {
@@ -994,7 +980,14 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(problems)
     }
 
-    fn set_link(&mut self, problem: Id, url: &str, open: bool, at: Micros) -> Result<()> {
+    fn set_link(&mut self, problem: Id, url: &str, open: Option<bool>, at: Micros) -> Result<bool> {
+        let Some(open) = open else {
+            let sql = format!(
+                "DELETE FROM problem_links WHERE problem_id = ?1 AND {}",
+                E::same("url", 2)
+            );
+            return Ok(self.engine.execute(&sql, &p![problem, url])? > 0);
+        };
         let state = if open { "open" } else { "closed" };
         // Updated first: an upsert would take an id from a sequence even when it only updates.
         let sql = format!(
@@ -1009,15 +1002,7 @@ impl<E: Engine> Store for SqlStore<E> {
             );
             self.run(&sql, &p![problem, url, state, at])?;
         }
-        Ok(())
-    }
-
-    fn remove_link(&mut self, problem: Id, url: &str) -> Result<bool> {
-        let sql = format!(
-            "DELETE FROM problem_links WHERE problem_id = ?1 AND {}",
-            E::same("url", 2)
-        );
-        Ok(self.engine.execute(&sql, &p![problem, url])? > 0)
+        Ok(true)
     }
 
     fn links(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<LinkRecord>>> {

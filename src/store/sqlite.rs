@@ -179,6 +179,13 @@ impl Sqlite {
             sqlite.switch_to_wal().map_err(|e| sqlite.not_ours(e))?;
             sqlite.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
+        // A file that is not SQLite at all fails its first read (the switch to WAL, when writable).
+        (sqlite
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            }))
+        .map_err(|e| sqlite.not_ours(e))?;
         sqlite.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 8 MiB of page cache (the default is 2 MiB): ingest revisits the same index pages often.
         sqlite.conn.pragma_update(None, "cache_size", -8192)?;
@@ -228,15 +235,12 @@ impl Sqlite {
             _ => Error::from(e),
         }
     }
-
-    fn scalar(&self, sql: &str) -> rusqlite::Result<i64> {
-        self.conn.query_row(sql, [], |row| row.get(0))
-    }
 }
 
 impl Engine for Sqlite {
     type Row<'r> = rusqlite::Row<'r>;
     const MIGRATIONS: &'static [Migration] = migrate::SQLITE;
+    const TABLES: &'static str = "SELECT name FROM sqlite_master WHERE type = 'table'";
 
     fn location(&self) -> String {
         self.path.display().to_string()
@@ -290,23 +294,6 @@ impl Engine for Sqlite {
         Ok(())
     }
 
-    fn schema_version(&mut self) -> Result<i64> {
-        let has_table = self
-            .scalar(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
-                 AND name = 'schema_version'",
-            )
-            .map_err(|e| self.not_ours(e))?;
-        if has_table == 0 {
-            return Ok(0);
-        }
-        Ok(self.scalar("SELECT coalesce(max(version), 0) FROM schema_version")?)
-    }
-
-    fn foreign_tables(&mut self) -> Result<bool> {
-        Ok(self.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table'")? > 0)
-    }
-
     fn foreign(&self) -> Error {
         Error::database(format!(
             "{} is an SQLite database, but not one of probtrack's",
@@ -324,26 +311,6 @@ impl Engine for Sqlite {
         format!("{column} IN (SELECT value FROM json_each(?{at}))")
     }
 
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        // One prepared statement, run once per row: SQLite has no round trips to save.
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{head} VALUES ({}) {tail}", marks(width)))?;
-        for row in rows.chunks(width.max(1)) {
-            stmt.execute(params_from_iter(row))?;
-        }
-        Ok(())
-    }
-
     fn insert_keyed(
         &mut self,
         table: &str,
@@ -351,15 +318,12 @@ impl Engine for Sqlite {
         rows: &[Param<'_>],
         keys: &[[u8; 16]],
     ) -> Result<Vec<([u8; 16], Id)>> {
+        // Each row's id as it is inserted, rather than looked up after.
         let width = rows.len() / keys.len().max(1);
         let sql = format!("INSERT INTO {table} ({columns}) VALUES ({})", marks(width));
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut ids = Vec::with_capacity(keys.len());
-        for (key, row) in keys.iter().zip(rows.chunks(width.max(1))) {
-            stmt.execute(params_from_iter(row))?;
-            ids.push((*key, self.conn.last_insert_rowid()));
-        }
-        Ok(ids)
+        (keys.iter().zip(rows.chunks(width.max(1))))
+            .map(|(key, row)| Ok((*key, self.insert(&sql, row)?)))
+            .collect()
     }
 }
 

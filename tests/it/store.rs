@@ -260,3 +260,38 @@ fn databases_made_by_earlier_versions_upgrade_in_place() {
     }
     assert!(seen > 0, "no database fixture for {backend:?}");
 }
+
+/// Many first commands on one fresh database, at the same moment: each looks for the schema, and
+/// all but one wait while it is made. None may take the half-made or just-made schema for another
+/// tool's tables ("not one of probtrack's"), nor make it twice. Several fresh databases in turn,
+/// since the moment when one process looks while another commits is short.
+#[test]
+fn first_opens_of_one_fresh_database_at_once_all_find_one_schema() {
+    use probtrack::store::{self, OpenMode};
+    use std::sync::{Arc, Barrier};
+    let report = fixture("junit/mocha-junit-reporter/test-results.xml");
+    for round in 0..6 {
+        let t = Test::new();
+        let location = t.location();
+        let openers = 8;
+        let start = Arc::new(Barrier::new(openers));
+        let threads: Vec<_> = (0..openers)
+            .map(|_| {
+                let (location, start) = (location.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    store::open(&location, OpenMode::Create).map(drop)
+                })
+            })
+            .collect();
+        for thread in threads {
+            if let Err(e) = thread.join().expect("no panic") {
+                panic!("round {round}: a first open failed: {e}");
+            }
+        }
+        // One schema, whole: it takes a build and lists it.
+        t.ingest("b", 1, &[report.to_str().unwrap()]);
+        let builds = t.json(&["builds"]);
+        assert_eq!(builds.as_array().unwrap().len(), 1, "round {round}");
+    }
+}
