@@ -131,7 +131,7 @@ fn ingest_build(store: &mut dyn Store, h: &History, reports: &[PathBuf], i: usiz
 }
 
 /// Applies a triage operation; false when what it names is not there yet (no build of the
-/// builder, no such test or range), as the command would refuse it.
+/// builder, no such test or range): the command refuses it, and it waits.
 fn apply(store: &mut dyn Store, op: &Op) -> bool {
     let done = match op {
         Op::Retire(b) => probtrack::builders::retire(store, b, true),
@@ -149,7 +149,9 @@ fn apply(store: &mut dyn Store, op: &Op) -> bool {
     };
     match done {
         Ok(()) => true,
-        Err(e) if e.kind == ErrorKind::BadInput => false,
+        // An unknown name (or, before the old name arrived, `test_0` found as a part of
+        // `test_0_new`: "the old and the new name are the same").
+        Err(e) if matches!(e.kind, ErrorKind::BadInput | ErrorKind::Usage) => false,
         Err(e) => panic!("{op:?}: {e}"),
     }
 }
