@@ -321,7 +321,7 @@ pub fn generate(data: &[u32]) -> History {
             let number = next_number[b];
             next_number[b] += 1 + ch.chance(10) as i64;
             // Builders start a few seconds apart, and sometimes at the same second.
-            let time = minute + 120 + if ch.chance(20) { 0 } else { 7 * b as i64 };
+            let time = minute + 120 + if ch.chance(40) { 0 } else { 7 * b as i64 };
             let results = outcomes(&mut ch, &commits, revision, b, tests);
             builds.push(Build {
                 builder: names[b].clone(),
