@@ -1,5 +1,5 @@
 //! The reference model against probtrack (issue 19): random histories (`model/history.rs`) are
-//! ingested through the library API, in the order they arrived (late, twice, with triage between),
+//! ingested through probtrack's own entry (`probtrack::run`, in this process), in the order they arrived (late, twice, with triage between),
 //! and what probtrack stores must equal what the model (`model/rules.rs`, the documented rules
 //! recomputed from scratch) says, equal `reanalyze`, equal itself when the same builds arrive in
 //! another order, and stay the same through `prune`.
@@ -18,21 +18,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use probtrack::error::ErrorKind;
-use probtrack::ingest::{self, IngestOptions, Input};
-use probtrack::settings::Settings;
-use probtrack::store::{self, ChangeRecord, Location, OpenMode, Store};
-use probtrack::triage::{self, Listing};
+use probtrack::store::{self, Location, OpenMode, ProblemFilter, Store};
 use proptest::prelude::*;
-use serde_json::Value;
 
 use crate::harness::{backend, Backend, Test};
 use history::{History, Op, Status, Step};
 
 /// A fresh database: a copy of an empty one on SQLite (migrating takes longer than a history), or a
-/// database of its own on a server.
+/// database of its own on a server. probtrack runs in this process, through `probtrack::run`, the
+/// command line's own entry (the use cases are not public).
 struct Db {
-    store: Box<dyn Store>,
+    url: String,
     _server: Option<Test>,
 }
 
@@ -64,17 +60,38 @@ fn fresh_db(dir: &Path, name: &str) -> Db {
             let path = dir.join(name);
             std::fs::copy(empty_sqlite(), &path).unwrap();
             Db {
-                store: store::open(&Location::Sqlite(path), OpenMode::Existing).unwrap(),
+                url: path.display().to_string(),
                 _server: None,
             }
         }
         _ => {
             let test = Test::new();
             Db {
-                store: store::open(&test.location(), OpenMode::Create).unwrap(),
+                url: test.db_url(),
                 _server: Some(test),
             }
         }
+    }
+}
+
+impl Db {
+    /// Runs a command; its exit code.
+    fn run(&self, args: &[&str]) -> u8 {
+        let mut all = vec!["probtrack", "--db", &self.url];
+        all.extend(args);
+        let code = probtrack::run(all);
+        // ExitCode has no accessor: compare with the codes the program uses.
+        (0..=4u8)
+            .find(|&c| std::process::ExitCode::from(c) == code)
+            .expect("an exit code 0-4")
+    }
+
+    fn ok(&self, args: &[&str]) {
+        assert_eq!(self.run(args), 0, "probtrack {args:?}");
+    }
+
+    fn store(&self) -> Box<dyn Store> {
+        store::open(&Location::parse(&self.url).unwrap(), OpenMode::Existing).unwrap()
     }
 }
 
@@ -116,65 +133,78 @@ fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
         .collect()
 }
 
-fn ingest_build(store: &mut dyn Store, h: &History, reports: &[PathBuf], i: usize) {
+fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize) {
     let b = &h.builds[i];
-    let options = IngestOptions {
-        builder: b.builder.clone(),
-        number: b.number,
-        revision: Some(h.commits[b.revision].sha.clone()),
-        time: Some(chrono::DateTime::from_timestamp(b.time, 0).unwrap()),
-        branch: b.branch.clone(),
-        changes: b
-            .changes
-            .iter()
-            .map(|&c| ChangeRecord {
-                revision: h.commits[c].sha.clone(),
-                author: Some(h.commits[c].author.to_owned()),
-                time: Some(h.commits[c].time * 1_000_000),
-                comments: None,
-                parents: None,
-            })
-            .collect(),
-        ..IngestOptions::default()
-    };
-    let source = ingest::prepare(&Input::File(reports[i].clone())).unwrap();
-    ingest::ingest(store, &options, &[source]).unwrap();
+    let number = b.number.to_string();
+    let time = chrono::DateTime::from_timestamp(b.time, 0)
+        .unwrap()
+        .to_rfc3339();
+    let mut args: Vec<String> = vec![
+        "ingest".into(),
+        "--builder".into(),
+        b.builder.clone(),
+        "--build".into(),
+        number,
+        "--revision".into(),
+        h.commits[b.revision].sha.clone(),
+        "--time".into(),
+        time,
+    ];
+    if let Some(branch) = &b.branch {
+        args.extend(["--branch".into(), branch.clone()]);
+    }
+    for &c in &b.changes {
+        args.extend([
+            "--change".into(),
+            format!("{}:{}", h.commits[c].sha, h.commits[c].author),
+        ]);
+    }
+    args.push(reports[i].display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    db.ok(&args);
 }
 
 /// Applies a triage operation; false when what it names is not there yet (no build of the
-/// builder, no such test or range): the command refuses it, and it waits.
-fn apply(store: &mut dyn Store, op: &Op) -> bool {
-    let done = match op {
-        Op::Retire(b) => probtrack::builders::retire(store, b, true),
-        Op::Unretire(b) => probtrack::builders::retire(store, b, false),
+/// builder, no such test or range): the command refuses it (exit 3, or 2 for `test_0` found as a
+/// part of `test_0_new` before the old name arrived), and it waits.
+fn apply(db: &Db, op: &Op) -> bool {
+    let code = match op {
+        Op::Retire(b) => db.run(&["builders", "retire", b]),
+        Op::Unretire(b) => db.run(&["builders", "unretire", b]),
         Op::MarkBad { builder, from, to } => {
-            probtrack::known_bad::mark(store, builder, *from, *to, "outage").map(|_| ())
-        }
-        Op::UnmarkBad { builder, from } => {
-            match probtrack::known_bad::unmark(store, builder, *from) {
-                Ok((0, _)) => return false,
-                other => other.map(|_| ()),
+            let from = from.to_string();
+            let to = to.map(|t| t.to_string());
+            let mut args = vec!["mark-bad", "--builder", builder, "--from", &from];
+            if let Some(to) = &to {
+                args.extend(["--to", to]);
             }
+            args.extend(["--reason", "outage"]);
+            db.run(&args)
         }
-        Op::Rename { old, new } => probtrack::rename::rename(store, old, new).map(|_| ()),
+        Op::UnmarkBad { builder, from } => db.run(&[
+            "unmark-bad",
+            "--builder",
+            builder,
+            "--from",
+            &from.to_string(),
+        ]),
+        Op::Rename { old, new } => db.run(&["rename", old, new]),
     };
-    match done {
-        Ok(()) => true,
-        // An unknown name (or, before the old name arrived, `test_0` found as a part of
-        // `test_0_new`: "the old and the new name are the same").
-        Err(e) if matches!(e.kind, ErrorKind::BadInput | ErrorKind::Usage) => false,
-        Err(e) => panic!("{op:?}: {e}"),
+    match code {
+        0 => true,
+        2 | 3 => false,
+        other => panic!("{op:?}: exit {other}"),
     }
 }
 
 /// Ingests the steps in order; an operation whose builder, test or range is not there yet waits
 /// (with those after it) until it is. Returns the operations applied, in order.
-fn arrive(store: &mut dyn Store, h: &History, reports: &[PathBuf], steps: &[Step]) -> Vec<Op> {
+fn arrive(db: &Db, h: &History, reports: &[PathBuf], steps: &[Step]) -> Vec<Op> {
     let mut applied = Vec::new();
     let mut waiting: Vec<Op> = Vec::new();
-    let flush = |store: &mut dyn Store, waiting: &mut Vec<Op>, applied: &mut Vec<Op>| {
+    let flush = |waiting: &mut Vec<Op>, applied: &mut Vec<Op>| {
         while let Some(op) = waiting.first() {
-            if !apply(store, op) {
+            if !apply(db, op) {
                 break;
             }
             applied.push(waiting.remove(0));
@@ -182,12 +212,10 @@ fn arrive(store: &mut dyn Store, h: &History, reports: &[PathBuf], steps: &[Step
     };
     for step in steps {
         match step {
-            Step::Ingest(i) => {
-                ingest_build(store, h, reports, *i);
-            }
+            Step::Ingest(i) => ingest_build(db, h, reports, *i),
             Step::Op(op) => waiting.push(op.clone()),
         }
-        flush(store, &mut waiting, &mut applied);
+        flush(&mut waiting, &mut applied);
     }
     applied
 }
@@ -219,87 +247,54 @@ fn final_state<'a>(h: &'a History, applied: &[Op]) -> rules::Final<'a> {
     }
 }
 
-/// Every Problem probtrack lists (`problems --all --intermittent`), on every branch.
-fn listing(store: &mut dyn Store) -> Vec<Value> {
-    let mut out = Vec::new();
-    for branch in [None, Some("stable".to_owned())] {
-        let views = triage::list(
-            store,
-            &Settings::default(),
-            &Listing {
-                open: None,
-                intermittent: true,
-                branch,
-                ..Listing::default()
-            },
-        )
-        .unwrap();
-        out.extend(views.iter().map(|v| serde_json::to_value(v).unwrap()));
-    }
-    out
-}
-
-fn as_model(v: &Value) -> rules::Problem {
-    let at = |x: &Value| {
-        (
-            x["builder"].as_str().unwrap().to_owned(),
-            x["build"].as_i64().unwrap(),
-        )
-    };
-    let changes = |x: &Value| {
-        x.as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                (
-                    c["revision"].as_str().unwrap().to_owned(),
-                    c["author"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
-    rules::Problem {
-        branch: v["branch"].as_str().map(str::to_owned),
-        test: v["test"].as_str().unwrap().to_owned(),
-        first_failure: at(&v["first_failure"]),
-        last_failure: at(&v["last_failure"]),
-        state: match v["state"].as_str().unwrap() {
-            "open" => "open",
-            "fixed" => "fixed",
-            "retired" => "retired",
-            other => panic!("state {other}"),
-        },
-        kind: if v["kind"] == "test" {
-            "test"
-        } else {
-            "compile"
-        },
-        builders: v["builders"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b.as_str().unwrap().to_owned())
-            .collect(),
-        fixed: (!v["fixed"].is_null()).then(|| at(&v["fixed"])),
-        failures: v["failures"].as_u64().unwrap(),
-        started_by: changes(&v["started_by"]),
-        fixed_by: changes(&v["fixed_by"]),
-        intermittent: v["intermittent"].as_bool().unwrap(),
-    }
-}
-
-/// The listing without ids, in a fixed order (ids depend on arrival: new Problems take the next).
-fn without_ids(list: &[Value]) -> Vec<String> {
-    let mut out: Vec<String> = list
+/// Every Problem probtrack stores and shows (not `hidden`), on every branch, as the model's
+/// Problem, with what else it stores (message, cause cluster) for the comparisons of two databases.
+fn listing(db: &Db) -> Vec<(rules::Problem, String)> {
+    let mut store = db.store();
+    let records = store.problems(&ProblemFilter::default()).unwrap();
+    let mut out: Vec<(rules::Problem, String)> = records
         .iter()
-        .map(|v| {
-            let mut v = v.clone();
-            v.as_object_mut().unwrap().remove("id");
-            v.to_string()
+        .filter(|p| !p.hidden)
+        .map(|p| {
+            let at = |b: &store::BuildRef| (b.builder.clone(), b.number);
+            let changes = |list: &[store::ChangeRef]| {
+                list.iter()
+                    .map(|c| (c.revision.clone(), c.author.clone().unwrap_or_default()))
+                    .collect()
+            };
+            let model = rules::Problem {
+                branch: p.branch.clone(),
+                test: p.test_name.to_string(),
+                first_failure: at(&p.first_failure),
+                last_failure: at(&p.last_failure),
+                state: p.state(),
+                kind: if p.kind == probtrack_parsers::Kind::Test {
+                    "test"
+                } else {
+                    "compile"
+                },
+                builders: {
+                    let mut b: Vec<String> = p.builders.iter().map(|b| b.builder.clone()).collect();
+                    b.sort();
+                    b
+                },
+                fixed: p.fixed.as_ref().map(at),
+                failures: p.failures,
+                started_by: changes(&p.started_by),
+                fixed_by: changes(&p.fixed_by),
+                intermittent: p.intermittent,
+            };
+            let rest = format!("{:?} {:?} {:?}", p.message, p.cluster, p.builders);
+            (model, rest)
         })
         .collect();
     out.sort();
     out
+}
+
+/// Ids apart (they depend on arrival: new Problems take the next), the listing.
+fn without_ids(list: &[(rules::Problem, String)]) -> Vec<(rules::Problem, String)> {
+    list.to_vec()
 }
 
 /// What a history is, for a failure message.
@@ -342,8 +337,12 @@ fn describe(h: &History, steps: &[Step], applied: &[Op]) -> String {
     s
 }
 
-fn compare(what: &str, want: &[rules::Problem], got: &[Value]) -> Result<(), String> {
-    let mut got: Vec<rules::Problem> = got.iter().map(as_model).collect();
+fn compare(
+    what: &str,
+    want: &[rules::Problem],
+    got: &[(rules::Problem, String)],
+) -> Result<(), String> {
+    let mut got: Vec<rules::Problem> = got.iter().map(|p| p.0.clone()).collect();
     got.sort();
     if got == want {
         return Ok(());
@@ -373,16 +372,16 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
     };
 
     // As it arrived.
-    let mut a = fresh_db(dir.path(), "a.db");
-    let applied = arrive(a.store.as_mut(), &h, &reports, &h.arrival);
+    let a = fresh_db(dir.path(), "a.db");
+    let applied = arrive(&a, &h, &reports, &h.arrival);
     let want = rules::problems(&final_state(&h, &applied));
-    let incremental = listing(a.store.as_mut());
+    let incremental = listing(&a);
     if let Err(e) = compare("incremental ingest vs the model", &want, &incremental) {
         return fail(e, &h.arrival, &applied);
     }
     // reanalyze.
-    probtrack::problems::reanalyze_all(a.store.as_mut()).unwrap();
-    let again = listing(a.store.as_mut());
+    a.ok(&["reanalyze"]);
+    let again = listing(&a);
     if again != incremental {
         return fail(
             format!(
@@ -405,8 +404,8 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
     }
     let mut other: Vec<Step> = order.into_iter().map(Step::Ingest).collect();
     other.extend(applied.iter().cloned().map(Step::Op));
-    let mut b = fresh_db(dir.path(), "b.db");
-    let applied_b = arrive(b.store.as_mut(), &h, &reports, &other);
+    let b = fresh_db(dir.path(), "b.db");
+    let applied_b = arrive(&b, &h, &reports, &other);
     if applied_b != applied {
         return fail(
             format!("another order applied {applied_b:?}"),
@@ -414,16 +413,11 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
             &applied,
         );
     }
-    let shuffled = listing(b.store.as_mut());
+    let shuffled = listing(&b);
     if without_ids(&shuffled) != without_ids(&incremental) {
-        let e = compare("another arrival order vs the model", &want, &shuffled)
-            .err()
-            .unwrap_or_default();
         return fail(
             format!(
-                "another arrival order gives other Problems:\n{e}\n  first {:#?}\n  other {:#?}",
-                without_ids(&incremental),
-                without_ids(&shuffled)
+                "another arrival order gives other Problems:\n  first {incremental:#?}\n  other {shuffled:#?}"
             ),
             &other,
             &applied,
@@ -431,9 +425,9 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
     }
     // prune keeps every Problem as it was, and so does reanalyze after it.
     if let Some(before) = h.prune_before {
-        let age = chrono::Utc::now().timestamp() - before;
-        probtrack::prune::prune(a.store.as_mut(), age, false).unwrap();
-        let pruned = listing(a.store.as_mut());
+        let hours = (chrono::Utc::now().timestamp() - before) / 3600;
+        a.ok(&["prune", "--older-than", &format!("{hours}h")]);
+        let pruned = listing(&a);
         if pruned != incremental {
             return fail(
                 format!(
@@ -443,8 +437,8 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
                 &applied,
             );
         }
-        probtrack::problems::reanalyze_all(a.store.as_mut()).unwrap();
-        let after = listing(a.store.as_mut());
+        a.ok(&["reanalyze"]);
+        let after = listing(&a);
         if after != incremental {
             return fail(
                 format!("reanalyze after prune changed the Problems:\n  before {incremental:#?}\n  after {after:#?}"),

@@ -33,7 +33,7 @@ pub struct Problem {
     pub builders: Vec<String>,
     pub fixed: Option<(String, i64)>,
     pub failures: u64,
-    /// (revision, author), by time then revision.
+    /// (revision, author), by time then revision (by revision: `--change` gives no time).
     pub started_by: Vec<(String, String)>,
     pub fixed_by: Vec<(String, String)>,
     pub intermittent: bool,
@@ -373,7 +373,8 @@ fn problem(
         None => Vec::new(),
     };
     let listed = |mut list: Vec<usize>| -> Vec<(String, String)> {
-        list.sort_by_key(|&c| (state.commits[c].time, state.commits[c].sha.clone()));
+        // Given by hand (`--change`), changes have no time: by revision.
+        list.sort_by_key(|&c| state.commits[c].sha.clone());
         list.iter()
             .map(|&c| {
                 (
