@@ -232,7 +232,10 @@ fn episode(lanes: &[Lane], group: Vec<Streak>) -> Episode {
         match last.fixed_by {
             Some(fix) => {
                 let fix_at = at(lane, fix);
-                if fixed_at.as_ref().is_none_or(|f| fix_at.time > f.time) {
+                // The last pass by (time, builder, number), as first and last failures: builds
+                // at the same second are ordered alike whichever lane's streak came first.
+                let key = |a: &At| (a.time, a.builder.clone(), a.number);
+                if fixed_at.as_ref().is_none_or(|f| key(&fix_at) > key(f)) {
                     fixed_at = Some(fix_at);
                 }
             }

@@ -34,6 +34,8 @@ mod queries;
 mod triage;
 // Issue 19: retirements, renames and arrival order leave Problems whole and the same.
 mod issue19;
+// The reference model of the Problem rules, against random histories.
+mod model;
 // The output contract byte for byte: every JSON and CSV view on the sample history.
 mod views;
 // Shared databases: copy between backends, many ingests at once.

@@ -1,0 +1,496 @@
+//! The reference model against probtrack (issue 19): random histories (`model/history.rs`) are
+//! ingested through probtrack's own entry (`probtrack::run`, in this process), in the order they arrived (late, twice, with triage between),
+//! and what probtrack stores must equal what the model (`model/rules.rs`, the documented rules
+//! recomputed from scratch) says, equal `reanalyze`, equal itself when the same builds arrive in
+//! another order, and stay the same through `prune`.
+//!
+//! `PROBTRACK_MODEL_CASES=N` sets how many histories the property test draws (default 40 on
+//! SQLite, 6 on a server backend); `.ci/run` runs a bounded number in release mode on each engine,
+//! and a long run is e.g. `PROBTRACK_MODEL_CASES=100000 cargo test --release --test it
+//! model::histories`. A failing history is shrunk and printed with its choices: add it below as a
+//! named regression test.
+
+mod history;
+mod rules;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use probtrack::store::{self, Location, OpenMode, ProblemFilter, Store};
+use proptest::prelude::*;
+
+use crate::harness::{backend, Backend, Test};
+use history::{History, Op, Status, Step};
+
+/// A fresh database: a copy of an empty one on SQLite (migrating takes longer than a history), or a
+/// database of its own on a server. probtrack runs in this process, through `probtrack::run`, the
+/// command line's own entry (the use cases are not public).
+struct Db {
+    url: String,
+    _server: Option<Test>,
+}
+
+/// A temporary directory in memory where there is one (the databases are small and many).
+fn scratch() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::tempdir_in(shm) {
+            return dir;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
+
+fn empty_sqlite() -> &'static Path {
+    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = TEMPLATE.get_or_init(|| {
+        let dir = scratch();
+        let path = dir.path().join("empty.db");
+        drop(store::open(&Location::Sqlite(path.clone()), OpenMode::Create).unwrap());
+        (dir, path)
+    });
+    path
+}
+
+fn fresh_db(dir: &Path, name: &str) -> Db {
+    match backend() {
+        Backend::Sqlite => {
+            let path = dir.join(name);
+            std::fs::copy(empty_sqlite(), &path).unwrap();
+            Db {
+                url: path.display().to_string(),
+                _server: None,
+            }
+        }
+        _ => {
+            let test = Test::new();
+            Db {
+                url: test.db_url(),
+                _server: Some(test),
+            }
+        }
+    }
+}
+
+impl Db {
+    /// Runs a command; its exit code.
+    fn run(&self, args: &[&str]) -> u8 {
+        let mut all = vec!["probtrack", "--db", &self.url];
+        all.extend(args);
+        let code = probtrack::run(all);
+        // ExitCode has no accessor: compare with the codes the program uses.
+        (0..=4u8)
+            .find(|&c| std::process::ExitCode::from(c) == code)
+            .expect("an exit code 0-4")
+    }
+
+    fn ok(&self, args: &[&str]) {
+        assert_eq!(self.run(args), 0, "probtrack {args:?}");
+    }
+
+    fn store(&self) -> Box<dyn Store> {
+        store::open(&Location::parse(&self.url).unwrap(), OpenMode::Existing).unwrap()
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Each build's JUnit report (the minimal shape every producer writes, as `generate.rs`).
+fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
+    h.builds
+        .iter()
+        .map(|b| {
+            let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"pkg\">\n");
+            for (name, status, message) in &b.results {
+                let (classname, short) = name.rsplit_once('.').unwrap();
+                let m = xml_escape(message);
+                let child = match status {
+                    Status::Passed => String::new(),
+                    Status::Failed => format!("<failure message=\"{m}\">{m}</failure>"),
+                    Status::Error => format!("<error message=\"{m}\">{m}</error>"),
+                    Status::Skipped => "<skipped/>".to_owned(),
+                    Status::Flaky => format!("<flakyFailure message=\"{m}\"/>"),
+                    Status::ExpectedFailure => "<skipped type=\"pytest.xfail\"/>".to_owned(),
+                };
+                writeln!(
+                    xml,
+                    "  <testcase classname=\"{classname}\" name=\"{short}\" time=\"0.1\">{child}</testcase>"
+                )
+                .unwrap();
+            }
+            xml.push_str("</testsuite>\n");
+            let path = dir.join(format!("{}-{}.xml", b.builder, b.number));
+            std::fs::write(&path, xml).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize) {
+    let b = &h.builds[i];
+    let number = b.number.to_string();
+    let time = chrono::DateTime::from_timestamp(b.time, 0)
+        .unwrap()
+        .to_rfc3339();
+    let mut args: Vec<String> = vec![
+        "ingest".into(),
+        "--builder".into(),
+        b.builder.clone(),
+        "--build".into(),
+        number,
+        "--revision".into(),
+        h.commits[b.revision].sha.clone(),
+        "--time".into(),
+        time,
+    ];
+    if let Some(branch) = &b.branch {
+        args.extend(["--branch".into(), branch.clone()]);
+    }
+    for &c in &b.changes {
+        args.extend([
+            "--change".into(),
+            format!("{}:{}", h.commits[c].sha, h.commits[c].author),
+        ]);
+    }
+    args.push(reports[i].display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    db.ok(&args);
+}
+
+/// Applies a triage operation; false when what it names is not there yet (no build of the
+/// builder, no such test or range): the command refuses it (exit 3, or 2 for `test_0` found as a
+/// part of `test_0_new` before the old name arrived), and it waits.
+fn apply(db: &Db, op: &Op) -> bool {
+    let code = match op {
+        Op::Retire(b) => db.run(&["builders", "retire", b]),
+        Op::Unretire(b) => db.run(&["builders", "unretire", b]),
+        Op::MarkBad { builder, from, to } => {
+            let from = from.to_string();
+            let to = to.map(|t| t.to_string());
+            let mut args = vec!["mark-bad", "--builder", builder, "--from", &from];
+            if let Some(to) = &to {
+                args.extend(["--to", to]);
+            }
+            args.extend(["--reason", "outage"]);
+            db.run(&args)
+        }
+        Op::UnmarkBad { builder, from } => db.run(&[
+            "unmark-bad",
+            "--builder",
+            builder,
+            "--from",
+            &from.to_string(),
+        ]),
+        Op::Rename { old, new } => db.run(&["rename", old, new]),
+    };
+    match code {
+        0 => true,
+        2 | 3 => false,
+        other => panic!("{op:?}: exit {other}"),
+    }
+}
+
+/// Ingests the steps in order; an operation whose builder, test or range is not there yet waits
+/// (with those after it) until it is. Returns the operations applied, in order.
+fn arrive(db: &Db, h: &History, reports: &[PathBuf], steps: &[Step]) -> Vec<Op> {
+    let mut applied = Vec::new();
+    let mut waiting: Vec<Op> = Vec::new();
+    let flush = |waiting: &mut Vec<Op>, applied: &mut Vec<Op>| {
+        while let Some(op) = waiting.first() {
+            if !apply(db, op) {
+                break;
+            }
+            applied.push(waiting.remove(0));
+        }
+    };
+    for step in steps {
+        match step {
+            Step::Ingest(i) => ingest_build(db, h, reports, *i),
+            Step::Op(op) => waiting.push(op.clone()),
+        }
+        flush(&mut waiting, &mut applied);
+    }
+    applied
+}
+
+/// The final state the model judges: the builds, and what the applied operations left.
+fn final_state<'a>(h: &'a History, applied: &[Op]) -> rules::Final<'a> {
+    let mut retired = BTreeSet::new();
+    let mut bad: Vec<(String, i64, Option<i64>)> = Vec::new();
+    let mut renames = Vec::new();
+    for op in applied {
+        match op {
+            Op::Retire(b) => {
+                retired.insert(b.clone());
+            }
+            Op::Unretire(b) => {
+                retired.remove(b);
+            }
+            Op::MarkBad { builder, from, to } => bad.push((builder.clone(), *from, *to)),
+            Op::UnmarkBad { builder, from } => bad.retain(|r| !(r.0 == *builder && r.1 == *from)),
+            Op::Rename { old, new } => renames.push((old.clone(), new.clone())),
+        }
+    }
+    rules::Final {
+        commits: &h.commits,
+        builds: h.builds.iter().collect(),
+        retired,
+        bad,
+        renames,
+    }
+}
+
+/// Every Problem probtrack stores and shows (not `hidden`), on every branch, as the model's
+/// Problem, with what else it stores (message, cause cluster) for the comparisons of two databases.
+fn listing(db: &Db) -> Vec<(rules::Problem, String)> {
+    let mut store = db.store();
+    let records = store.problems(&ProblemFilter::default()).unwrap();
+    let mut out: Vec<(rules::Problem, String)> = records
+        .iter()
+        .filter(|p| !p.hidden)
+        .map(|p| {
+            let at = |b: &store::BuildRef| (b.builder.clone(), b.number);
+            let changes = |list: &[store::ChangeRef]| {
+                list.iter()
+                    .map(|c| (c.revision.clone(), c.author.clone().unwrap_or_default()))
+                    .collect()
+            };
+            let model = rules::Problem {
+                branch: p.branch.clone(),
+                test: p.test_name.to_string(),
+                first_failure: at(&p.first_failure),
+                last_failure: at(&p.last_failure),
+                state: p.state(),
+                kind: if p.kind == probtrack_parsers::Kind::Test {
+                    "test"
+                } else {
+                    "compile"
+                },
+                builders: {
+                    let mut b: Vec<String> = p.builders.iter().map(|b| b.builder.clone()).collect();
+                    b.sort();
+                    b
+                },
+                fixed: p.fixed.as_ref().map(at),
+                failures: p.failures,
+                started_by: changes(&p.started_by),
+                fixed_by: changes(&p.fixed_by),
+                intermittent: p.intermittent,
+            };
+            let rest = format!("{:?} {:?} {:?}", p.message, p.cluster, p.builders);
+            (model, rest)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Ids apart (they depend on arrival: new Problems take the next), the listing.
+fn without_ids(list: &[(rules::Problem, String)]) -> Vec<(rules::Problem, String)> {
+    list.to_vec()
+}
+
+/// What a history is, for a failure message.
+fn describe(h: &History, steps: &[Step], applied: &[Op]) -> String {
+    let mut s = String::new();
+    for (i, c) in h.commits.iter().enumerate() {
+        writeln!(
+            s,
+            "commit {i} {} t={} parents={:?} {} {:?}",
+            &c.sha[32..],
+            c.time,
+            c.parents,
+            c.author,
+            c.effect
+        )
+        .unwrap();
+    }
+    for (i, b) in h.builds.iter().enumerate() {
+        let results: Vec<String> = b
+            .results
+            .iter()
+            .map(|r| format!("{}={:?}", r.0.trim_start_matches("pkg.mod."), r.1))
+            .collect();
+        writeln!(
+            s,
+            "build {i}: {} {} {:?} t={} rev={} changes={:?} {}",
+            b.builder,
+            b.number,
+            b.branch,
+            b.time,
+            b.revision,
+            b.changes,
+            results.join(" ")
+        )
+        .unwrap();
+    }
+    writeln!(s, "arrival: {steps:?}").unwrap();
+    writeln!(s, "applied: {applied:?}").unwrap();
+    writeln!(s, "prune before: {:?}", h.prune_before).unwrap();
+    s
+}
+
+fn compare(
+    what: &str,
+    want: &[rules::Problem],
+    got: &[(rules::Problem, String)],
+) -> Result<(), String> {
+    let mut got: Vec<rules::Problem> = got.iter().map(|p| p.0.clone()).collect();
+    got.sort();
+    if got == want {
+        return Ok(());
+    }
+    let mut s = format!("{what}:\n");
+    for p in want.iter().filter(|p| !got.contains(p)) {
+        writeln!(s, "  model only:      {p:?}").unwrap();
+    }
+    for p in got.iter().filter(|p| !want.contains(p)) {
+        writeln!(s, "  probtrack only:  {p:?}").unwrap();
+    }
+    Err(s)
+}
+
+/// One history through every check; the error says what differed, and the history.
+pub fn check(choices: &[u32]) -> Result<(), String> {
+    let h = history::generate(choices);
+    let dir = scratch();
+    let reports = write_reports(dir.path(), &h);
+    let fail = |e: String, steps: &[Step], applied: &[Op]| {
+        let used = choices.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
+        Err(format!(
+            "{e}\n{}choices: {:?}",
+            describe(&h, steps, applied),
+            &choices[..used]
+        ))
+    };
+
+    // As it arrived.
+    let a = fresh_db(dir.path(), "a.db");
+    let applied = arrive(&a, &h, &reports, &h.arrival);
+    let want = rules::problems(&final_state(&h, &applied));
+    let incremental = listing(&a);
+    if let Err(e) = compare("incremental ingest vs the model", &want, &incremental) {
+        return fail(e, &h.arrival, &applied);
+    }
+    // reanalyze.
+    a.ok(&["reanalyze"]);
+    let again = listing(&a);
+    if again != incremental {
+        return fail(
+            format!(
+                "reanalyze changed the Problems:\n  before {incremental:#?}\n  after {again:#?}"
+            ),
+            &h.arrival,
+            &applied,
+        );
+    }
+    // The same builds in another order (a shuffle drawn from the history), the same triage after.
+    let mut order: Vec<usize> = (0..h.builds.len()).collect();
+    let mut seed = choices.iter().fold(0x9e37_79b9_7f4a_7c15_u64, |s, &c| {
+        (s ^ c as u64).wrapping_mul(0x100_0000_01b3)
+    }) | 1;
+    for i in (1..order.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        order.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    let mut other: Vec<Step> = order.into_iter().map(Step::Ingest).collect();
+    other.extend(applied.iter().cloned().map(Step::Op));
+    let b = fresh_db(dir.path(), "b.db");
+    let applied_b = arrive(&b, &h, &reports, &other);
+    if applied_b != applied {
+        return fail(
+            format!("another order applied {applied_b:?}"),
+            &other,
+            &applied,
+        );
+    }
+    let shuffled = listing(&b);
+    if without_ids(&shuffled) != without_ids(&incremental) {
+        return fail(
+            format!(
+                "another arrival order gives other Problems:\n  first {incremental:#?}\n  other {shuffled:#?}"
+            ),
+            &other,
+            &applied,
+        );
+    }
+    // prune keeps every Problem as it was, and so does reanalyze after it.
+    if let Some(before) = h.prune_before {
+        // `prune --older-than` counts back from the wall clock; the test reads it to aim.
+        #[allow(clippy::disallowed_methods)]
+        let now = chrono::Utc::now().timestamp();
+        let hours = (now - before) / 3600;
+        a.ok(&["prune", "--older-than", &format!("{hours}h")]);
+        let pruned = listing(&a);
+        if pruned != incremental {
+            return fail(
+                format!(
+                    "prune changed the Problems:\n  before {incremental:#?}\n  after {pruned:#?}"
+                ),
+                &h.arrival,
+                &applied,
+            );
+        }
+        a.ok(&["reanalyze"]);
+        let after = listing(&a);
+        if after != incremental {
+            return fail(
+                format!("reanalyze after prune changed the Problems:\n  before {incremental:#?}\n  after {after:#?}"),
+                &h.arrival,
+                &applied,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn cases() -> u32 {
+    match std::env::var("PROBTRACK_MODEL_CASES") {
+        Ok(n) => n.parse().expect("PROBTRACK_MODEL_CASES: a number"),
+        Err(_) if backend() == Backend::Sqlite => 40,
+        Err(_) => 6,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        max_shrink_iters: 4000,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn histories(choices in proptest::collection::vec(0u32..1000, 0..400)) {
+        if let Err(e) = check(&choices) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+// Regression tests: shrunk histories on which probtrack and the model once disagreed.
+
+/// Builders a and b passed again at the same second (a 6 and b 14): probtrack named the pass of the
+/// builder whose streak came first, not the last by (time, builder, number), as first and last
+/// failures are ordered.
+#[test]
+fn the_fix_of_two_passes_at_the_same_second_is_the_last_by_builder() {
+    check(&[
+        218, 1, 213, 670, 0, 0, 184, 0, 100, 160, 100, 0, 0, 238, 0, 0, 0, 70, 0, 0, 0, 0, 0, 0, 0,
+        925, 0, 0, 499, 124, 100, 0, 0, 0, 498, 0, 0, 100, 0, 0, 0, 0, 0, 0, 70, 327, 470, 200, 0,
+        0, 0, 0, 0, 0, 0, 500, 0, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 81, 0, 0, 0, 0, 210, 0, 0, 70, 470, 295, 0, 0, 346, 152, 46,
+        0, 485, 0, 0, 0, 0, 67, 0, 770, 0, 0, 0, 0, 357, 0, 0, 0, 15, 0, 0, 0, 0, 69, 0, 0, 0, 0,
+        0, 0, 460,
+    ])
+    .unwrap();
+}
