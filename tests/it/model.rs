@@ -65,7 +65,11 @@ fn fresh_db(dir: &Path, name: &str) -> Db {
             }
         }
         _ => {
+            // A database of its own, with probtrack's schema, as the SQLite template has it: the
+            // first command of a history may be one that needs the database to exist (a rename).
             let test = Test::new();
+            let location = store::Location::parse(&test.db_url()).unwrap();
+            drop(store::open(&location, OpenMode::Create).unwrap());
             Db {
                 url: test.db_url(),
                 _server: Some(test),
