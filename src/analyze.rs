@@ -2,8 +2,8 @@
 //! rows, these functions return values.
 //!
 //! A test's history on a branch is one [`Lane`] per builder, each a sequence of builds with the
-//! test's outcome in each ([`Evidence`]). [`problems::episodes`] groups consecutive failures across
-//! builders into Problems; [`flaky::stats`] measures how intermittent a test is.
+//! test's outcome in each ([`Evidence`]). `problems::episodes` groups consecutive failures across
+//! builders into Problems; `flaky::stats` measures how intermittent a test is.
 
 use std::rc::Rc;
 

@@ -1,5 +1,5 @@
 //! Write transactions, written once: every use case that changes the database runs its work
-//! through [`write`] (or [`dry_run`]), so that begin, commit and rollback are in one place and a
+//! through [`write()`] (or [`dry_run`]), so that begin, commit and rollback are in one place and a
 //! failure anywhere leaves the database exactly as it was.
 //!
 //! `import` (a transaction per batch of builds, with savepoints) and `copy` (two databases) keep
@@ -17,7 +17,7 @@ pub(crate) fn write<T>(
     run(store, work, true)
 }
 
-/// Runs `work` as [`write`] does, but rolls it back whatever happens: what it would do, said and
+/// Runs `work` as [`write()`] does, but rolls it back whatever happens: what it would do, said and
 /// undone (`prune --dry-run`).
 pub(crate) fn dry_run<T>(
     store: &mut dyn Store,

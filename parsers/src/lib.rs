@@ -2,7 +2,7 @@
 //!
 //! This crate knows nothing of storage or of a command line: a [`Format`] reads a report from a
 //! [`std::io::BufRead`] and hands every result it finds to a [`Sink`]. [`registry`] lists the formats,
-//! [`detect`] picks one by sniffing the first bytes of a report, and [`collect`] gathers a report's
+//! [`detect`] picks one by sniffing the first bytes of a report, and [`collect()`] gathers a report's
 //! results into one [`TestResult`] per test, merging retries as the contracts say.
 //!
 //! Adding a format is one new module that implements [`Format`] and one line in [`registry`].

@@ -43,7 +43,7 @@
 //!
 //! **Across builders.** [`group_steps`] puts together the steps of one series on several
 //! builders that one change explains (same sign, overlapping suspect changes) and narrows their
-//! suspects as test Problems are narrowed ([`super::problems::narrow`]).
+//! suspects as test Problems are narrowed (`problems::narrow`).
 
 use probtrack_parsers::metrics::Direction;
 

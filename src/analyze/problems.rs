@@ -6,7 +6,7 @@
 //! fixed when every builder in it has passed again, but a retired builder need not: its failures
 //! still belong to the Problem (and narrow its suspects), and other builders' streaks join it until
 //! the retired builder's last failure. A Problem whose every builder is retired and never passed
-//! again is neither open nor fixed ([`Episode::retired`]); a streak still joins it on a builder
+//! again is neither open nor fixed (a retired episode); a streak still joins it on a builder
 //! that has not passed the test since the Problem's last failure. `docs/ARCHITECTURE.md` states
 //! the whole rule.
 

@@ -5,7 +5,7 @@
 //! (`index`, `builder`, `problem`, `test_history`) over the shared parts (`shell`: the CSS, the
 //! header and the links between pages; `parts`: cells, times, revisions, the Problem table).
 //! Everything that comes from the data (test names, messages, commit messages, authors, builder
-//! names) goes through [`esc`]: reports are untrusted.
+//! names) goes through `esc`: reports are untrusted.
 
 use probtrack_parsers::Status;
 
