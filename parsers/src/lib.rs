@@ -8,6 +8,7 @@
 //! Adding a format is one new module that implements [`Format`] and one line in [`registry`].
 
 mod collect;
+pub mod coverage;
 mod dotnet;
 mod error;
 mod format;

@@ -15,7 +15,7 @@ mod go_bench;
 mod google_benchmark;
 mod hyperfine;
 mod json;
-mod lines;
+pub(crate) mod lines;
 mod model;
 mod pytest_benchmark;
 #[cfg(test)]
