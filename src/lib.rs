@@ -4,7 +4,7 @@
 //! `docs/ARCHITECTURE.md` for the map.
 //!
 //! The crate's public surface is [`run`], [`store`] (the tests open databases and compare tables
-//! through it) and [`analyze`] (the change-point example); everything else is `pub(crate)`, so
+//! through it) [`analyze`] (the change-point example) and [`coverage`] (the coverage example); everything else is `pub(crate)`, so
 //! the compiler finds what nothing uses.
 
 #![warn(unreachable_pub)]
@@ -17,6 +17,7 @@ pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod clusters;
 pub(crate) mod copy;
+pub mod coverage;
 pub(crate) mod durations;
 pub mod error;
 pub(crate) mod flakiness;

@@ -1,0 +1,357 @@
+//! How a build's line coverage is stored: as the change from the same builder's previous build,
+//! so that a project of 300,000 lines whose coverage barely moves costs a handful of rows per
+//! build, not 300,000.
+//!
+//! What is kept per line is its [`State`]: whether it ran and how many of its branches were
+//! taken. Exact hit counts are not kept per line (they shift with timing and inputs from build to
+//! build and would make every build a full copy); the totals are exact. A build's rows are
+//! [`Span`]s: runs of consecutive lines that took the same new state (or stopped being
+//! executable), against the previous build of its chain. Every [`KEYFRAME_EVERY`] builds, or when
+//! the change is more than half the size of the whole, the whole coverage is written instead (a
+//! keyframe), so that reading a build back applies at most that many deltas.
+
+use std::collections::BTreeMap;
+
+use probtrack_parsers::coverage::{Branches, LineCoverage};
+
+use super::classify::Lines;
+
+/// The most deltas between two keyframes.
+pub const KEYFRAME_EVERY: u32 = 32;
+
+/// What is stored of one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct State {
+    pub covered: bool,
+    pub branches: Option<Branches>,
+}
+
+impl From<&LineCoverage> for State {
+    fn from(line: &LineCoverage) -> State {
+        State {
+            covered: line.covered(),
+            branches: line.branches,
+        }
+    }
+}
+
+/// A build's coverage as stored: path → line → state.
+pub type Snapshot = BTreeMap<String, BTreeMap<u32, State>>;
+
+/// The snapshot of parsed coverage.
+pub fn snapshot(lines: &Lines) -> Snapshot {
+    lines
+        .iter()
+        .map(|(path, lines)| {
+            (
+                path.clone(),
+                lines.iter().map(|(&n, l)| (n, State::from(l))).collect(),
+            )
+        })
+        .collect()
+}
+
+/// One stored row: lines `first..=last` of `path` now have `state` (`None`: not executable, or
+/// for `first == 0` the whole file is gone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub path: String,
+    pub first: u32,
+    pub last: u32,
+    pub state: Option<State>,
+}
+
+/// What to write for a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Encoded {
+    /// The whole snapshot, as spans of equal state (no previous build, or too much changed).
+    Keyframe(Vec<Span>),
+    /// The change from the previous build.
+    Delta(Vec<Span>),
+}
+
+impl Encoded {
+    pub fn spans(&self) -> &[Span] {
+        match self {
+            Encoded::Keyframe(spans) | Encoded::Delta(spans) => spans,
+        }
+    }
+}
+
+/// Encodes `current` against `previous` (the builder's previous build, with `since_keyframe`
+/// deltas written since its chain's last keyframe; `None`: no previous build).
+pub fn encode(previous: Option<(&Snapshot, u32)>, current: &Snapshot) -> Encoded {
+    let full = || Encoded::Keyframe(keyframe(current));
+    let Some((previous, since_keyframe)) = previous else {
+        return full();
+    };
+    if since_keyframe + 1 >= KEYFRAME_EVERY {
+        return full();
+    }
+    let delta = delta(previous, current);
+    let whole = keyframe(current);
+    if delta.len() * 2 > whole.len().max(1) {
+        Encoded::Keyframe(whole)
+    } else {
+        Encoded::Delta(delta)
+    }
+}
+
+/// The whole snapshot as spans.
+pub fn keyframe(current: &Snapshot) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for (path, lines) in current {
+        push_runs(&mut spans, path, lines.iter().map(|(&n, &s)| (n, Some(s))));
+    }
+    spans
+}
+
+/// The spans that turn `previous` into `current`.
+pub fn delta(previous: &Snapshot, current: &Snapshot) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for (path, before) in previous {
+        if !current.contains_key(path) {
+            spans.push(Span {
+                path: path.clone(),
+                first: 0,
+                last: 0,
+                state: None,
+            });
+        } else {
+            let now = &current[path];
+            let changed = before
+                .iter()
+                .filter(|(n, _)| !now.contains_key(n))
+                .map(|(&n, _)| (n, None))
+                .chain(
+                    now.iter()
+                        .filter(|(n, s)| before.get(n) != Some(s))
+                        .map(|(&n, &s)| (n, Some(s))),
+                )
+                .collect::<BTreeMap<u32, Option<State>>>();
+            push_runs(&mut spans, path, changed.into_iter());
+        }
+    }
+    for (path, now) in current {
+        if !previous.contains_key(path) {
+            push_runs(&mut spans, path, now.iter().map(|(&n, &s)| (n, Some(s))));
+        }
+    }
+    spans
+}
+
+/// Applies stored spans (a keyframe onto an empty snapshot, a delta onto the previous one).
+pub fn apply(snapshot: &mut Snapshot, spans: &[Span]) {
+    for span in spans {
+        if span.first == 0 {
+            snapshot.remove(&span.path);
+            continue;
+        }
+        let lines = snapshot.entry(span.path.clone()).or_default();
+        for line in span.first..=span.last {
+            match span.state {
+                Some(state) => {
+                    lines.insert(line, state);
+                }
+                None => {
+                    lines.remove(&line);
+                }
+            }
+        }
+        if lines.is_empty() {
+            snapshot.remove(&span.path);
+        }
+    }
+}
+
+/// Reads a build back: its chain's keyframe, then each delta after it in order.
+pub fn decode<'s>(keyframe: &[Span], deltas: impl IntoIterator<Item = &'s [Span]>) -> Snapshot {
+    let mut snapshot = Snapshot::new();
+    apply(&mut snapshot, keyframe);
+    for delta in deltas {
+        apply(&mut snapshot, delta);
+    }
+    snapshot
+}
+
+/// Runs of consecutive line numbers with the same state, from lines in order.
+fn push_runs(spans: &mut Vec<Span>, path: &str, lines: impl Iterator<Item = (u32, Option<State>)>) {
+    let mut open: Option<Span> = None;
+    for (line, state) in lines {
+        match &mut open {
+            Some(span) if span.last + 1 == line && span.state == state => span.last = line,
+            _ => {
+                spans.extend(open.take());
+                open = Some(Span {
+                    path: path.to_string(),
+                    first: line,
+                    last: line,
+                    state,
+                });
+            }
+        }
+    }
+    spans.extend(open);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(covered: bool) -> State {
+        State {
+            covered,
+            branches: None,
+        }
+    }
+
+    /// A project of `files` files of `lines` executable lines each, every fourth line blank,
+    /// and every seventh uncovered.
+    fn project(files: u32, lines: u32) -> Snapshot {
+        (0..files)
+            .map(|f| {
+                let lines = (1..=lines * 4 / 3)
+                    .filter(|n| n % 4 != 0)
+                    .map(|n| (n, state(n % 7 != 0)))
+                    .collect();
+                (format!("src/f{f:04}.c"), lines)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_build_whose_coverage_barely_moves_costs_a_few_rows() {
+        let before = project(1_000, 300);
+        let executable: usize = before.values().map(BTreeMap::len).sum();
+        assert!(executable >= 300_000, "{executable}");
+        let mut after = before.clone();
+        // Two lines lose coverage, a run of two more does, one file goes, one line stops being
+        // executable.
+        after
+            .get_mut("src/f0001.c")
+            .unwrap()
+            .insert(1, state(false));
+        after
+            .get_mut("src/f0500.c")
+            .unwrap()
+            .insert(2, state(false));
+        for n in [5, 6, 7] {
+            after
+                .get_mut("src/f0999.c")
+                .unwrap()
+                .insert(n, state(false));
+        }
+        after.remove("src/f0002.c");
+        after.get_mut("src/f0003.c").unwrap().remove(&9);
+        let encoded = encode(Some((&before, 3)), &after);
+        let Encoded::Delta(spans) = &encoded else {
+            panic!("a keyframe: {} spans", encoded.spans().len());
+        };
+        assert_eq!(spans.len(), 5, "{spans:?}");
+        let mut read = before.clone();
+        apply(&mut read, spans);
+        assert_eq!(read, after);
+    }
+
+    #[test]
+    fn a_keyframe_is_runs_and_reads_back() {
+        let snap = project(10, 100);
+        let spans = keyframe(&snap);
+        let lines: usize = snap.values().map(BTreeMap::len).sum();
+        assert!(
+            spans.len() < lines,
+            "{} spans for {lines} lines",
+            spans.len()
+        );
+        assert_eq!(decode(&spans, []), snap);
+    }
+
+    #[test]
+    fn keyframes_come_first_periodically_and_when_much_changed() {
+        let a = project(3, 50);
+        assert!(matches!(encode(None, &a), Encoded::Keyframe(_)));
+        assert!(matches!(
+            encode(Some((&a, KEYFRAME_EVERY - 1)), &a),
+            Encoded::Keyframe(_)
+        ));
+        assert_eq!(encode(Some((&a, 0)), &a), Encoded::Delta(Vec::new()));
+        let flipped: Snapshot = a
+            .iter()
+            .map(|(p, l)| {
+                (
+                    p.clone(),
+                    l.iter().map(|(&n, s)| (n, state(!s.covered))).collect(),
+                )
+            })
+            .collect();
+        assert!(matches!(
+            encode(Some((&a, 0)), &flipped),
+            Encoded::Keyframe(_)
+        ));
+    }
+
+    #[test]
+    fn a_chain_of_deltas_reads_back_every_build() {
+        // A deterministic walk: each build changes a few lines, adds or drops a file.
+        let mut builds = vec![project(4, 40)];
+        let mut seed = 7u64;
+        for b in 1..20u32 {
+            let mut next = builds.last().unwrap().clone();
+            for _ in 0..5 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let file = format!("src/f{:04}.c", (seed >> 33) % 5);
+                let line = ((seed >> 20) % 60) as u32 + 1;
+                let lines = next.entry(file).or_default();
+                match (seed >> 8) % 3 {
+                    0 => {
+                        lines.remove(&line);
+                    }
+                    1 => {
+                        lines.insert(line, state(true));
+                    }
+                    _ => {
+                        lines.insert(
+                            line,
+                            State {
+                                covered: true,
+                                branches: Some(Branches {
+                                    covered: 1,
+                                    total: 2,
+                                }),
+                            },
+                        );
+                    }
+                }
+            }
+            if b % 7 == 0 {
+                next.remove("src/f0000.c");
+            }
+            next.retain(|_, lines| !lines.is_empty());
+            builds.push(next);
+        }
+        let mut stored: Vec<Encoded> = Vec::new();
+        let mut since = 0;
+        for (i, build) in builds.iter().enumerate() {
+            let previous = (i > 0).then(|| (&builds[i - 1], since));
+            let encoded = encode(previous, build);
+            since = match encoded {
+                Encoded::Keyframe(_) => 0,
+                Encoded::Delta(_) => since + 1,
+            };
+            stored.push(encoded);
+        }
+        for (i, build) in builds.iter().enumerate() {
+            let start = (0..=i)
+                .rev()
+                .find(|&k| matches!(stored[k], Encoded::Keyframe(_)))
+                .unwrap();
+            let read = decode(
+                stored[start].spans(),
+                stored[start + 1..=i].iter().map(Encoded::spans),
+            );
+            assert_eq!(&read, build, "build {i}");
+        }
+    }
+}
