@@ -124,3 +124,37 @@ pub fn check_metrics(chunk: usize, data: &[u8]) {
         }
     }
 }
+
+/// Parses `data` with every coverage format (as `detect` would offer them) and checks what must
+/// hold: every line is numbered 1 to the limit, takes no more branches than it has, sits in a
+/// file with a non-empty path; errors render and name the report.
+pub fn check_coverage(chunk: usize, data: &[u8]) {
+    use probtrack_parsers::coverage::{self, MAX_LINE_NUMBER};
+    let head = &data[..data.len().min(probtrack_parsers::SNIFF_LEN)];
+    let _ = coverage::detect(head);
+    let mut options = ParseOptions::new("fuzz");
+    for root in [None, Some("/build/calc".to_string())] {
+        options.source_root = root;
+        for format in coverage::registry() {
+            format.sniff(head);
+            match coverage::collect(*format, &mut Chunked::new(data, chunk), &options) {
+                Ok(found) => {
+                    for file in &found.files {
+                        assert!(!file.path.is_empty(), "{file:?}");
+                        for (&line, coverage) in &file.lines {
+                            assert!((1..=MAX_LINE_NUMBER).contains(&line), "{line}");
+                            if let Some(b) = coverage.branches {
+                                assert!(b.covered <= b.total, "{b:?}");
+                            }
+                        }
+                    }
+                }
+                Err(err) => {
+                    let text = err.to_string();
+                    assert!(text.starts_with("failed to parse "), "{text}");
+                    assert!(text.contains(" at fuzz"), "{text}");
+                }
+            }
+        }
+    }
+}
