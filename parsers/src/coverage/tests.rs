@@ -365,3 +365,178 @@ fn every_truncation_of_every_fixture_fails_cleanly_or_reads_a_prefix() {
         assert!(failures > 0, "{name}: no truncation was noticed");
     }
 }
+
+const FIXTURES: [&str; 10] = [
+    "gcovr.cobertura.xml",
+    "coveragepy.cobertura.xml",
+    "gcovr.info",
+    "lcov-gcc.info",
+    "llvm-cov.info",
+    "coveragepy.info",
+    "llvm-cov.json",
+    "coveragepy.json",
+    "go.coverprofile",
+    "jacoco.xml",
+];
+
+/// The outcome of reading `bytes` with `format` in reads of `chunk` bytes: the coverage, or the
+/// error's text.
+fn outcome(format: &dyn CoverageFormat, bytes: &[u8], chunk: usize) -> Result<Coverage, String> {
+    let mut input = crate::robustness_tests::Chunked::new(bytes, chunk);
+    collect(format, &mut input, &options("report")).map_err(|err| {
+        let text = err.to_string();
+        assert!(text.starts_with("failed to parse "), "{text}");
+        text
+    })
+}
+
+/// Every file below `fixtures/` of another kind (test reports, logs, metric files, malformed
+/// inputs): foreign input for the coverage readers.
+fn foreign_inputs() -> Vec<Vec<u8>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if name != "coverage" && name != "db" {
+                    walk(&path, out);
+                }
+            } else if !name.ends_with(".md") && std::fs::metadata(&path).unwrap().len() < 64 * 1024
+            {
+                out.push(std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+        &mut out,
+    );
+    out
+}
+
+#[test]
+fn every_format_reads_every_fixture_and_foreign_input_alike_in_any_chunks() {
+    let mut accepted = 0;
+    for name in FIXTURES {
+        let bytes = fixture(name);
+        for format in registry() {
+            let whole = outcome(*format, &bytes, usize::MAX);
+            accepted += usize::from(whole.is_ok());
+            for chunk in [1, 7, 4096] {
+                let read = outcome(*format, &bytes, chunk);
+                assert_eq!(
+                    read,
+                    whole,
+                    "{name} as {} in {chunk}-byte reads",
+                    format.name()
+                );
+            }
+        }
+    }
+    // Each fixture is read by its own format at least.
+    assert!(accepted >= FIXTURES.len(), "{accepted}");
+    let foreign = foreign_inputs();
+    assert!(
+        foreign.len() > 100,
+        "only {} files found below fixtures/",
+        foreign.len()
+    );
+    for bytes in &foreign {
+        for format in registry() {
+            let whole = outcome(*format, bytes, usize::MAX);
+            assert_eq!(outcome(*format, bytes, 7), whole, "{}", format.name());
+        }
+    }
+}
+
+mod roundtrip {
+    //! Coverage written out as an lcov tracefile and as Cobertura XML reads back as it was.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn coverage() -> impl Strategy<Value = BTreeMap<String, BTreeMap<u32, LineCoverage>>> {
+        let line = (0u64..5, proptest::option::of((0u32..4, 1u32..4))).prop_map(|(hits, b)| {
+            LineCoverage {
+                hits,
+                branches: b.map(|(covered, total)| Branches {
+                    covered: covered.min(total),
+                    total,
+                }),
+            }
+        });
+        let file = proptest::collection::btree_map(1u32..400, line, 1..30);
+        proptest::collection::btree_map("[a-z]{1,8}(/[a-z0-9_]{1,8}){0,2}\\.(c|py|go)", file, 1..6)
+    }
+
+    fn lcov(files: &BTreeMap<String, BTreeMap<u32, LineCoverage>>) -> String {
+        let mut out = String::new();
+        for (path, lines) in files {
+            out.push_str(&format!("TN:\nSF:/build/calc/{path}\n"));
+            for (n, line) in lines {
+                if let Some(b) = line.branches {
+                    for i in 0..b.total {
+                        let taken = if i < b.covered {
+                            "1".to_string()
+                        } else {
+                            "-".to_string()
+                        };
+                        out.push_str(&format!("BRDA:{n},0,{i},{taken}\n"));
+                    }
+                }
+                out.push_str(&format!("DA:{n},{}\n", line.hits));
+            }
+            out.push_str("end_of_record\n");
+        }
+        out
+    }
+
+    fn cobertura(files: &BTreeMap<String, BTreeMap<u32, LineCoverage>>) -> String {
+        let mut out = String::from(
+            "<?xml version=\"1.0\"?>\n<coverage line-rate=\"0.5\">\n<sources><source>/build/calc</source></sources>\n<packages><package name=\"\"><classes>\n",
+        );
+        for (path, lines) in files {
+            out.push_str(&format!("<class name=\"x\" filename=\"{path}\"><methods><method name=\"m\"><lines><line number=\"1\" hits=\"99\"/></lines></method></methods><lines>\n"));
+            for (n, line) in lines {
+                match line.branches {
+                    Some(b) => out.push_str(&format!(
+                        "<line number=\"{n}\" hits=\"{}\" branch=\"true\" condition-coverage=\"50% ({}/{})\"/>\n",
+                        line.hits, b.covered, b.total
+                    )),
+                    None => out.push_str(&format!("<line number=\"{n}\" hits=\"{}\"/>\n", line.hits)),
+                }
+            }
+            out.push_str("</lines></class>\n");
+        }
+        out.push_str("</classes></package></packages></coverage>\n");
+        out
+    }
+
+    fn read(
+        format: &dyn CoverageFormat,
+        text: &str,
+    ) -> BTreeMap<String, BTreeMap<u32, LineCoverage>> {
+        let coverage = collect(format, &mut text.as_bytes(), &options("generated")).unwrap();
+        coverage
+            .files
+            .into_iter()
+            .map(|f| (f.path, f.lines))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn lcov_and_cobertura_read_back(files in coverage()) {
+            prop_assert_eq!(&read(&Lcov, &lcov(&files)), &files);
+            prop_assert_eq!(&read(&Cobertura, &cobertura(&files)), &files);
+        }
+    }
+}
