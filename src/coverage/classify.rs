@@ -384,4 +384,59 @@ mod tests {
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["dropped.c", "fresh.c", "gone.c", "new.py"]);
     }
+
+    /// Two real builds (fixtures/coverage: gcc + gcovr, calc.c run with 5, then changed and run
+    /// with 0) and the diff between the two versions.
+    #[test]
+    fn a_real_change_and_rerun_classify_line_by_line() {
+        use probtrack_parsers::coverage::{collect, detect};
+        use probtrack_parsers::ParseOptions;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/coverage");
+        let read = |name: &str, root: &str| {
+            let bytes = std::fs::read(dir.join(name)).unwrap();
+            let options = ParseOptions {
+                source: name.into(),
+                source_root: Some(root.into()),
+            };
+            let coverage = collect(detect(&bytes).unwrap(), &mut &bytes[..], &options).unwrap();
+            crate::coverage::lines_of(&coverage)
+        };
+        let before = read("gcovr.cobertura.xml", "/build/calc");
+        let after = read("gcovr-v2.cobertura.xml", "/build/calc/v2build");
+        let diff = diff::parse(&std::fs::read_to_string(dir.join("v1-v2.diff")).unwrap()).unwrap();
+        let files = classify(&before, &after, &diff);
+        let source = std::fs::read_to_string(dir.join("src/v2/calc.c")).unwrap();
+        let line_of =
+            |text: &str| 1 + source.lines().position(|l| l.trim() == text).unwrap() as u32;
+        let class_at = |line: u32| {
+            files[0]
+                .lines
+                .iter()
+                .find(|l| l.line == Some(line))
+                .map(|l| l.class.code())
+        };
+        assert_eq!(files.len(), 1);
+        // The new branch never ran (classify(0) returns before it).
+        assert_eq!(class_at(line_of("if (n > 1000)")), Some("UNC"));
+        assert_eq!(class_at(line_of("return 2;")), Some("UNC"));
+        // Unchanged lines, moved by two: run with 0, `return 0` ran at last, `return 1` and the
+        // loop body no longer did.
+        assert_eq!(class_at(line_of("return 0;")), Some("GBC"));
+        assert_eq!(class_at(line_of("return 1;")), Some("LBC"));
+        assert_eq!(class_at(line_of("total += i;")), Some("LBC"));
+        assert_eq!(class_at(line_of("return n;")), Some("UBC"));
+        let totals = totals(&files);
+        assert!(
+            !totals.contains_key(&Class::DeletedCovered)
+                && !totals.contains_key(&Class::DeletedUncovered)
+        );
+        assert!(
+            !totals.contains_key(&Class::UncoveredIncluded),
+            "{totals:?}"
+        );
+        assert!(
+            unexplained_losses(&files).is_empty(),
+            "the change touched calc.c"
+        );
+    }
 }
