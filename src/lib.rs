@@ -4,8 +4,8 @@
 //! `docs/ARCHITECTURE.md` for the map.
 //!
 //! The crate's public surface is [`run`], [`store`] (the tests open databases and compare tables
-//! through it) [`analyze`] (the change-point example) and [`coverage`] (the coverage example); everything else is `pub(crate)`, so
-//! the compiler finds what nothing uses.
+//! through it), [`analyze`] (the change-point example) and [`coverage`] (the coverage example);
+//! everything else is `pub(crate)`, so the compiler finds what nothing uses.
 
 #![warn(unreachable_pub)]
 
