@@ -19,10 +19,10 @@ mod catalog;
 pub mod details;
 mod engine;
 mod migrate;
-pub mod samples;
 mod mysql;
 mod postgres;
 mod postgres_tls;
+pub mod samples;
 mod sql;
 mod sqlite;
 

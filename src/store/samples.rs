@@ -25,7 +25,9 @@ pub fn unpack(data: &[u8]) -> Vec<f64> {
     let mut bytes = Vec::new();
     // At most MAX_SAMPLES values are ever written; read no more than that.
     let limit = (probtrack_parsers::metrics::MAX_SAMPLES as u64 + 1) * 8;
-    let _ = DeflateDecoder::new(data).take(limit).read_to_end(&mut bytes);
+    let _ = DeflateDecoder::new(data)
+        .take(limit)
+        .read_to_end(&mut bytes);
     bytes
         .chunks_exact(8)
         .filter_map(|c| <[u8; 8]>::try_from(c).ok())

@@ -228,10 +228,7 @@ impl<E: Engine> SqlStore<E> {
         let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
         let tail = E::upsert("problem_id, role, change_id", "");
         self.engine.insert_rows(head, 3, &tail, &rows)?;
-        self.run(
-            "DELETE FROM problem_metrics WHERE problem_id = ?1",
-            &p![id],
-        )?;
+        self.run("DELETE FROM problem_metrics WHERE problem_id = ?1", &p![id])?;
         if let Some(m) = &p.metric {
             let a = m.accepted.as_ref();
             self.run(
@@ -1000,7 +997,10 @@ impl<E: Engine> Store for SqlStore<E> {
             }
             Ok(())
         })?;
-        if problems.iter().any(|p| p.kind == probtrack_parsers::Kind::Metric) {
+        if problems
+            .iter()
+            .any(|p| p.kind == probtrack_parsers::Kind::Metric)
+        {
             let sql = format!(
                 "SELECT problem_id, step, before_level, after_level, z, accepted_by, \
                  accepted_reason, accepted_at FROM problem_metrics WHERE {}",
@@ -1382,7 +1382,8 @@ impl<E: Engine> Store for SqlStore<E> {
             E::any("test_id", 2)
         );
         self.run(&sql, &[build.into(), Param::Ids(&ids)])?;
-        let packed: Vec<Option<Vec<u8>>> = values.iter().map(|v| samples::pack(&v.samples)).collect();
+        let packed: Vec<Option<Vec<u8>>> =
+            values.iter().map(|v| samples::pack(&v.samples)).collect();
         let mut rows = Vec::with_capacity(values.len() * 10);
         for (v, data) in values.iter().zip(&packed) {
             rows.extend(p![v.series, build, v.value, v.rounds, v.mean, v.median]);
