@@ -27,6 +27,7 @@ mod import;
 mod ingest;
 mod link;
 mod mark_bad;
+mod metrics;
 mod notify;
 mod parse;
 mod parsers;
@@ -106,6 +107,9 @@ pub(crate) enum Command {
     MarkBad(mark_bad::MarkArgs),
     UnmarkBad(mark_bad::UnmarkArgs),
     Rename(rename::Args),
+    Metrics(metrics::Args),
+    Metric(metrics::MetricArgs),
+    Accept(metrics::AcceptArgs),
 }
 
 /// What every command gets: settings, where the database is, and where output goes.
@@ -211,6 +215,9 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::MarkBad(args) => mark_bad::exec_mark(args, &mut ctx),
         Command::UnmarkBad(args) => mark_bad::exec_unmark(args, &mut ctx),
         Command::Rename(args) => rename::exec(args, &mut ctx),
+        Command::Metrics(args) => metrics::exec(args, &mut ctx),
+        Command::Metric(args) => metrics::exec_metric(args, &mut ctx),
+        Command::Accept(args) => metrics::exec_accept(args, &mut ctx),
     }
 }
 

@@ -229,6 +229,30 @@ pub fn history(
                 }
             })
             .collect();
+        // Where a Problem's series returned without a step the detector reports there.
+        let mut change_points: Vec<ChangePointView> = change_points;
+        for p in &problems {
+            for b in p.builders.iter().filter(|b| b.builder == builder) {
+                let Some(number) = b.fixed_number else {
+                    continue;
+                };
+                if change_points.iter().any(|c| c.build == number) {
+                    continue;
+                }
+                if let Some(m) = &p.metric {
+                    change_points.push(ChangePointView {
+                        build: number,
+                        confirmed_at: number,
+                        step: "return",
+                        before: m.after,
+                        after: m.before,
+                        z: f64::NAN,
+                        problem: Some(p.id),
+                    });
+                }
+            }
+        }
+        change_points.sort_by_key(|c| c.build);
         let skip = limit.map_or(0, |l| points.len().saturating_sub(l));
         let values = points
             .into_iter()

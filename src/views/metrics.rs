@@ -66,7 +66,8 @@ pub struct ChangePointView {
     pub build: i64,
     /// The build whose value confirmed it.
     pub confirmed_at: i64,
-    /// `regression` or `improvement`.
+    /// `regression` or `improvement`; `return` where a metric Problem's series went back to
+    /// its earlier level (with `confirmed_at` its own build and `z` null).
     pub step: &'static str,
     pub before: f64,
     pub after: f64,

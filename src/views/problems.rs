@@ -122,3 +122,6 @@ impl ProblemView {
         }
     }
 }
+
+/// `accept` prints the accepted Problem alone.
+impl crate::views::View for ProblemView {}
