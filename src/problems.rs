@@ -825,9 +825,17 @@ fn name_of(store: &mut dyn Store, test: Id) -> Result<(bstr::BString, probtrack_
     })
 }
 
-/// `reanalyze`: [`reanalyze`] in a transaction of its own; returns how many tests it judged.
-pub(crate) fn reanalyze_all(store: &mut dyn Store) -> Result<usize> {
-    crate::transaction::write(store, reanalyze)
+/// `reanalyze`: [`reanalyze`] and the metric Problems of every series (judged with `metrics`,
+/// the `[metrics]` settings), in a transaction of its own; returns how many tests it judged.
+pub(crate) fn reanalyze_all(
+    store: &mut dyn Store,
+    metrics: &crate::settings::MetricSettings,
+) -> Result<usize> {
+    crate::transaction::write(store, |store| {
+        let tests = reanalyze(store)?;
+        crate::metrics::judge_all(store, metrics)?;
+        Ok(tests)
+    })
 }
 
 /// Recomputes every Problem from the stored results, branch by branch, in the caller's

@@ -502,3 +502,55 @@ fn hostile_metric_files_name_the_file_and_place_and_change_nothing() {
         assert_eq!(t.dump(), before);
     }
 }
+
+#[test]
+fn steps_in_many_series_from_one_change_are_one_cluster_and_are_announced() {
+    let t = Test::new();
+    // Two series a build script measures, with a little noise, both stepping at build 11.
+    let noise = [0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 0.2, -0.2, 0.8];
+    for n in 1..=16usize {
+        let step = if n >= 11 { 30.0 } else { 0.0 };
+        let a = format!("startup={}ms", 100.0 + step + noise[n % 10]);
+        let b = format!("rss={}MiB", 50.0 + step + noise[(n + 3) % 10]);
+        let change = if n == 11 {
+            "bad:Mallory <m@example.org>".to_owned()
+        } else {
+            format!("c{n}:Dev <dev@example.org>")
+        };
+        let n = n.to_string();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            &n,
+            "--change",
+            &change,
+            "--metric",
+            &a,
+            "--metric",
+            &b,
+        ]);
+    }
+    let problems = t.json(&["problems", "--kind", "metric"]);
+    assert_eq!(problems.as_array().unwrap().len(), 2, "{problems:#}");
+    for p in problems.as_array().unwrap() {
+        assert_eq!(revisions(&p["started_by"]), ["bad"], "{p:#}");
+        assert_eq!(p["first_failure"]["build"], 11);
+    }
+    let clusters = t.json(&["clusters"]);
+    let metric: Vec<&Value> = clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["signature"].as_str().unwrap().starts_with("metric steps"))
+        .collect();
+    assert_eq!(metric.len(), 1, "{clusters:#}");
+    assert_eq!(metric[0]["tests"], serde_json::json!(["rss", "startup"]));
+    assert!(metric[0]["signature"].as_str().unwrap().contains("bad"));
+    assert_eq!(problems[0]["cluster"], metric[0]["id"]);
+    // notify announces them like any Problem.
+    let due = t.ok(&["notify", "--dry-run"]);
+    assert!(due.contains("startup") && due.contains("rss"), "{due}");
+    assert!(due.contains("Mallory"), "{due}");
+}
