@@ -81,7 +81,7 @@ pub(crate) enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    Ingest(ingest::Args),
+    Ingest(Box<ingest::Args>),
     Import(import::Args),
     Parse(parse::Args),
     Parsers(parsers::Args),
@@ -189,7 +189,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         err: stderr,
     };
     match cli.command {
-        Command::Ingest(args) => ingest::exec(args, &mut ctx),
+        Command::Ingest(args) => ingest::exec(*args, &mut ctx),
         Command::Import(args) => import::exec(args, &mut ctx),
         Command::Parse(args) => parse::exec(args, &mut ctx),
         Command::Parsers(args) => parsers::exec(args, &mut ctx),

@@ -67,7 +67,7 @@ pub(crate) fn list(store: &mut dyn Store, selection: &Selection) -> Result<Vec<C
     let metric = metric_clusters(store, selection)?;
     if !metric.is_empty() {
         view.extend(metric);
-        view.sort_by(|a, b| (b.tests.len(), b.failures).cmp(&(a.tests.len(), a.failures)));
+        view.sort_by_key(|c| std::cmp::Reverse((c.tests.len(), c.failures)));
     }
     if let Some(limit) = selection.limit {
         view.truncate(limit);

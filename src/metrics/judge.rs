@@ -21,6 +21,14 @@ use crate::store::{
     SeriesRecord, Store,
 };
 
+/// A lane's builds, builder, whether it is retired, and its values by series.
+type LaneValues = (
+    Vec<crate::analyze::BuildInfo>,
+    String,
+    bool,
+    HashMap<Id, Vec<Point>>,
+);
+
 /// One value of a series on a lane.
 #[derive(Clone, Debug)]
 struct Point {
@@ -84,12 +92,7 @@ pub fn judge(
         .collect();
     let wanted: Vec<Id> = judged.iter().map(|(id, _)| *id).collect();
     // Each lane's values of every series judged, in one query per lane.
-    let mut lanes: Vec<(
-        Vec<crate::analyze::BuildInfo>,
-        String,
-        bool,
-        HashMap<Id, Vec<Point>>,
-    )> = Vec::new();
+    let mut lanes: Vec<LaneValues> = Vec::new();
     for (lane, retired, builds) in branch.lanes() {
         let bad: HashSet<Id> = builds.iter().filter(|b| b.bad).map(|b| b.id).collect();
         let mut by_series: HashMap<Id, Vec<Point>> = HashMap::new();

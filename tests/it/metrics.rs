@@ -554,3 +554,53 @@ fn steps_in_many_series_from_one_change_are_one_cluster_and_are_announced() {
     assert!(due.contains("startup") && due.contains("rss"), "{due}");
     assert!(due.contains("Mallory"), "{due}");
 }
+
+#[test]
+fn the_report_charts_each_series_inline_escaped_and_readable_with_many_builds() {
+    let t = Test::new();
+    let hostile = "<img src=x onerror=alert(1)>";
+    for n in 1..=130usize {
+        let step = if n > 100 { 40.0 } else { 0.0 };
+        let value = 100.0 + step + [0.0, 1.0, -1.0, 0.5, -0.5][n % 5];
+        let a = format!("{hostile}={value}ms");
+        let change = format!("c{n}:Dev <dev@example.org>");
+        let n = n.to_string();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            &n,
+            "--change",
+            &change,
+            "--metric",
+            &a,
+        ]);
+    }
+    let problem = &t.json(&["problems", "--kind", "metric"])[0];
+    assert_eq!(problem["test"], hostile);
+    assert_eq!(problem["first_failure"]["build"], 101);
+    t.ok(&["report", "--html", "site"]);
+    let page = std::fs::read_to_string(t.path("site/metrics.html")).unwrap();
+    assert!(
+        !page.contains("<img") && !page.contains("<script"),
+        "{page}"
+    );
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert_eq!(page.matches("<svg").count(), 1);
+    // One line of 130 points, without a mark per point at that length.
+    assert_eq!(page.matches("<polyline").count(), 1);
+    assert_eq!(page.matches("<circle").count(), 0);
+    // The step is marked and linked to its Problem's page, which exists.
+    let link = format!("<a href=\"problem-{}.html\"><line", problem["id"]);
+    assert!(page.contains(&link), "{page}");
+    assert!(t
+        .path(&format!("site/problem-{}.html", problem["id"]))
+        .exists());
+    let index = std::fs::read_to_string(t.path("site/index.html")).unwrap();
+    assert!(
+        index.contains("href=\"metrics.html#m-"),
+        "no sparkline link on the overview"
+    );
+    assert!(!index.contains("<img"));
+}
