@@ -22,11 +22,11 @@ use crate::ingest::Input;
 use crate::settings::{MetricRule, MetricSettings};
 use crate::store::{Id, MetricValue, SeriesRecord, Store};
 
-pub use judge::{judge, judge_all, level};
-pub use queries::{accept, history, list, MetricListing};
+pub(crate) use judge::{judge, judge_all, level};
+pub(crate) use queries::{accept, history, list, MetricListing};
 
 /// The built-in series a build's results give (`docs/metrics.md`): their names and direction.
-pub const BUILTIN: &[(&str, Direction)] = &[
+pub(crate) const BUILTIN: &[(&str, Direction)] = &[
     ("tests.count", Direction::HigherIsBetter),
     ("tests.failed", Direction::LowerIsBetter),
     ("tests.skipped", Direction::LowerIsBetter),
@@ -36,11 +36,11 @@ pub const BUILTIN: &[(&str, Direction)] = &[
 
 /// A metric file read before the transaction.
 #[derive(Clone, Debug)]
-pub struct MetricFile {
-    pub name: String,
-    pub parser: &'static str,
-    pub metrics: Vec<Metric>,
-    pub warnings: Vec<String>,
+pub(crate) struct MetricFile {
+    pub(crate) name: String,
+    pub(crate) parser: &'static str,
+    pub(crate) metrics: Vec<Metric>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The most a metric file may hold (the JSON formats stop at 64 MiB themselves).
@@ -49,7 +49,7 @@ const MAX_FILE: u64 = 256 * 1024 * 1024;
 /// Reads every metric file whole, each with `parser` or the format its first bytes show. A file
 /// that cannot be read or parsed is an error naming it (and, from the parser, the line, column
 /// and place), before anything is written.
-pub fn read_files(
+pub(crate) fn read_files(
     inputs: &[Input],
     parser: Option<&'static dyn MetricFormat>,
 ) -> Result<Vec<MetricFile>> {
@@ -96,7 +96,7 @@ pub fn read_files(
 
 /// What no store keeps faithfully: a unit with control characters (a NUL cannot be stored on
 /// PostgreSQL), a value that is not finite.
-pub fn check_metric(source: &str, metric: &Metric) -> Result<()> {
+pub(crate) fn check_metric(source: &str, metric: &Metric) -> Result<()> {
     let bad_text = |t: &str| t.chars().any(char::is_control);
     if metric.unit.as_deref().is_some_and(bad_text) {
         return Err(Error::bad_input(format!(
@@ -114,7 +114,7 @@ pub fn check_metric(source: &str, metric: &Metric) -> Result<()> {
 }
 
 /// `--metric NAME=VALUE[UNIT]`.
-pub fn parse_arg(arg: &str) -> Result<Metric> {
+pub(crate) fn parse_arg(arg: &str) -> Result<Metric> {
     let metric = formats::parse_metric_arg(arg).map_err(|e| {
         Error::usage(format!("--metric {arg}: {e}"))
             .hint("write it as NAME=VALUE[UNIT], e.g. --metric binary_size=12.5MiB")
@@ -125,7 +125,7 @@ pub fn parse_arg(arg: &str) -> Result<Metric> {
 
 /// A series' rule in the settings: the `[metrics."NAME"]` whose NAME (`*` matches any text)
 /// matches the series' name, the longest one where several do.
-pub fn rule<'s>(settings: &'s MetricSettings, name: &str) -> Option<&'s MetricRule> {
+pub(crate) fn rule<'s>(settings: &'s MetricSettings, name: &str) -> Option<&'s MetricRule> {
     settings
         .rules
         .iter()
@@ -156,10 +156,10 @@ fn glob(pattern: &str, text: &str) -> bool {
 /// How a series is judged: its direction, the detector's parameters, and whether its steps are
 /// Problems.
 #[derive(Clone, Debug)]
-pub struct Judging {
-    pub direction: Direction,
-    pub params: Params,
-    pub problems: bool,
+pub(crate) struct Judging {
+    pub(crate) direction: Direction,
+    pub(crate) params: Params,
+    pub(crate) problems: bool,
 }
 
 /// The name part of an identity (`NAME{…}` → `NAME`), which the settings' rules match.
@@ -172,7 +172,7 @@ fn base_name(identity: &str) -> String {
 
 /// How `series` is judged: the direction its file gave, else the settings', else the built-in
 /// series' own, else the unit's; the parameters from the settings.
-pub fn judging(settings: &MetricSettings, series: &SeriesRecord) -> Judging {
+pub(crate) fn judging(settings: &MetricSettings, series: &SeriesRecord) -> Judging {
     let name = base_name(&series.name);
     let rule = rule(settings, &name);
     let builtin = BUILTIN.iter().find(|(n, _)| *n == name);
@@ -207,7 +207,7 @@ pub fn judging(settings: &MetricSettings, series: &SeriesRecord) -> Judging {
 }
 
 /// Checks the `[metrics]` settings: each direction must be one probtrack reads.
-pub fn check_settings(settings: &MetricSettings) -> Result<()> {
+pub(crate) fn check_settings(settings: &MetricSettings) -> Result<()> {
     for (name, rule) in &settings.rules {
         if let Some(d) = &rule.direction {
             d.parse::<Direction>().map_err(|e| {
@@ -220,7 +220,7 @@ pub fn check_settings(settings: &MetricSettings) -> Result<()> {
 
 /// The built-in series of a build: its test count, failures, skips, total test time and compile
 /// diagnostics (`results`: each result's kind, status and duration), and its numeric properties.
-pub fn builtin(
+pub(crate) fn builtin(
     results: &[(
         probtrack_parsers::Kind,
         probtrack_parsers::Status,
@@ -278,7 +278,7 @@ pub fn builtin(
 /// Writes a build's metrics: creates their series (with the unit each was first given in), and
 /// writes one value per series (the last given wins). A value in another unit than its series'
 /// is left out with a warning. Returns the series written.
-pub fn write_values(
+pub(crate) fn write_values(
     store: &mut dyn Store,
     build: Id,
     metrics: &[Metric],

@@ -222,12 +222,12 @@ impl Branch {
     }
 
     /// The branch's lanes: each with whether its builder is retired, and its builds in order.
-    pub fn lanes(&self) -> impl Iterator<Item = (&LaneRecord, bool, &[BuildInfo])> {
+    pub(crate) fn lanes(&self) -> impl Iterator<Item = (&LaneRecord, bool, &[BuildInfo])> {
         self.lanes.iter().map(|(l, r, b)| (l, *r, b.as_slice()))
     }
 
     /// Whether `test` is a metric series (its Problems are steps: `metrics::judge`).
-    pub fn is_metric(&self, test: Id) -> bool {
+    pub(crate) fn is_metric(&self, test: Id) -> bool {
         self.metric_series.contains(&test)
     }
 

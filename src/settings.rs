@@ -52,7 +52,7 @@ pub(crate) struct PluginSettings {
 
 /// `[metrics]`: `default_min_change`, and a table per metric name or glob (`[metrics."NAME"]`).
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct MetricSettings {
+pub(crate) struct MetricSettings {
     /// The smallest relative change that is a step, for series no rule gives one (e.g. 0.02).
     pub default_min_change: Option<f64>,
     /// `[metrics."NAME"]`: the rule of the series whose name (the identity without its
@@ -64,7 +64,7 @@ pub struct MetricSettings {
 /// `[metrics."NAME"]`: one metric's direction and detection thresholds.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricRule {
+pub(crate) struct MetricRule {
     /// `lower` or `higher` (is better); overrides the unit's default, not a metric file's own.
     pub direction: Option<String>,
     /// The |z| that confirms a step [default: 4.5].

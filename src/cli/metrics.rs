@@ -18,7 +18,7 @@ Examples:
 A series is a metric of one builder on one branch: `NAME` or `NAME{key=value,...}`. `change` is
 the latest value against the median of up to 10 values before it; `trend` the last 20 values.
 Metrics come from `ingest --metric NAME=VALUE[UNIT]` and `ingest --metrics FILE` (docs/metrics.md).")]
-pub struct Args {
+pub(crate) struct Args {
     /// Only series whose identity contains this text
     #[arg(long, value_name = "TEXT")]
     name: Option<String>,
@@ -31,7 +31,7 @@ pub struct Args {
     output: FormatFlag,
 }
 
-pub fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
+pub(crate) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let listing = MetricListing {
         branch: args.branch.resolve(&ctx.settings),
@@ -123,7 +123,7 @@ Examples:
 
 NAME is a series' whole identity, or a part that only one series has. A change point is a step
 the detector finds (docs/metrics.md); `problem` is the metric Problem it opened or fixed.")]
-pub struct MetricArgs {
+pub(crate) struct MetricArgs {
     /// The series: its identity, or a unique part of it
     name: String,
     #[command(flatten)]
@@ -134,7 +134,7 @@ pub struct MetricArgs {
     output: FormatFlag,
 }
 
-pub fn exec_metric(args: MetricArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(crate) fn exec_metric(args: MetricArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = args.branch.resolve(&ctx.settings);
     let view = metrics::history(
@@ -202,7 +202,7 @@ Examples:
 
 An accepted Problem is neither open nor fixed: it leaves `problems`, `users` and `notify`, and
 keeps who accepted it and why (`show`). Should the series later return, it becomes fixed.")]
-pub struct AcceptArgs {
+pub(crate) struct AcceptArgs {
     /// The metric Problem's id
     problem: i64,
     /// Who accepts it
@@ -215,7 +215,7 @@ pub struct AcceptArgs {
     output: FormatFlag,
 }
 
-pub fn exec_accept(args: AcceptArgs, ctx: &mut Context<'_>) -> Result<u8> {
+pub(crate) fn exec_accept(args: AcceptArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let view = metrics::accept(
         store.as_mut(),

@@ -70,7 +70,7 @@ struct Draft {
 
 /// Judges the metric Problems of `series` on `branch` (every lane's values of each); returns the
 /// ids of the Problems it opened that are open regressions (for `ingest --exit-code`).
-pub fn judge(
+pub(crate) fn judge(
     store: &mut dyn Store,
     branch: &Branch,
     series: &[Id],
@@ -148,7 +148,7 @@ pub fn judge(
 }
 
 /// Judges every series on every branch (`reanalyze`).
-pub fn judge_all(store: &mut dyn Store, settings: &MetricSettings) -> Result<usize> {
+pub(crate) fn judge_all(store: &mut dyn Store, settings: &MetricSettings) -> Result<usize> {
     let series: Vec<Id> = store.all_series()?.into_iter().map(|s| s.id).collect();
     let mut branches: Vec<Option<String>> = store.lanes()?.into_iter().map(|l| l.branch).collect();
     branches.sort();
@@ -445,7 +445,7 @@ fn record(
 }
 
 /// A level as a message shows it: four significant digits.
-pub fn level(x: f64) -> String {
+pub(crate) fn level(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }

@@ -17,15 +17,15 @@ use crate::views::metrics::{
 use crate::views::problems::ProblemView;
 
 /// How many of each lane's latest builds `metrics` reads.
-pub const TREND: usize = 20;
+pub(crate) const TREND: usize = 20;
 
 /// Which series `metrics` lists.
 #[derive(Clone, Debug, Default)]
-pub struct MetricListing {
-    pub branch: Option<String>,
+pub(crate) struct MetricListing {
+    pub(crate) branch: Option<String>,
     /// Only series whose identity contains this text.
-    pub name: Option<String>,
-    pub builder: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) builder: Option<String>,
 }
 
 /// The lanes of a branch (and builder): `(id, builder)`.
@@ -87,7 +87,7 @@ fn median(mut x: Vec<f64>) -> Option<f64> {
 
 /// `metrics`: every series with a value on the branch, per builder: its latest value, its
 /// change against the values before, its last values and its open regressions.
-pub fn list(
+pub(crate) fn list(
     store: &mut dyn Store,
     settings: &Settings,
     listing: &MetricListing,
@@ -183,7 +183,7 @@ fn find_series(store: &mut dyn Store, name: &str) -> Result<SeriesRecord> {
 
 /// `metric NAME`: the series' values per builder on the branch, with the steps the detector finds
 /// and the metric Problems they belong to.
-pub fn history(
+pub(crate) fn history(
     store: &mut dyn Store,
     settings: &MetricSettings,
     branch: Option<&str>,
@@ -284,7 +284,7 @@ pub fn history(
 
 /// `accept PROBLEM --by NAME --reason TEXT`: a named person declares a metric Problem's new level
 /// the normal one. It is then `accepted`: not open, not fixed.
-pub fn accept(
+pub(crate) fn accept(
     store: &mut dyn Store,
     settings: &Settings,
     problem: Id,

@@ -8,7 +8,7 @@ use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
 /// The stored form of `samples`; `None` when there are none.
-pub fn pack(samples: &[f64]) -> Option<Vec<u8>> {
+pub(crate) fn pack(samples: &[f64]) -> Option<Vec<u8>> {
     if samples.is_empty() {
         return None;
     }
@@ -21,7 +21,7 @@ pub fn pack(samples: &[f64]) -> Option<Vec<u8>> {
 }
 
 /// The samples of a stored form; a damaged one gives the whole values it still holds.
-pub fn unpack(data: &[u8]) -> Vec<f64> {
+pub(crate) fn unpack(data: &[u8]) -> Vec<f64> {
     let mut bytes = Vec::new();
     // At most MAX_SAMPLES values are ever written; read no more than that.
     let limit = (probtrack_parsers::metrics::MAX_SAMPLES as u64 + 1) * 8;

@@ -6,74 +6,74 @@ use crate::views::View;
 
 /// One series on one builder, as `metrics` lists it.
 #[derive(Clone, Debug, Serialize)]
-pub struct MetricRow {
+pub(crate) struct MetricRow {
     /// The series' identity, `NAME{key=value,...}`.
-    pub series: String,
+    pub(crate) series: String,
     /// The normalised unit, or null for a plain number.
-    pub unit: Option<String>,
+    pub(crate) unit: Option<String>,
     /// `lower_is_better` or `higher_is_better`.
-    pub direction: &'static str,
-    pub builder: String,
+    pub(crate) direction: &'static str,
+    pub(crate) builder: String,
     /// The latest build with a value, and its value.
-    pub build: i64,
-    pub time: String,
-    pub value: f64,
+    pub(crate) build: i64,
+    pub(crate) time: String,
+    pub(crate) value: f64,
     /// The latest value relative to the median of up to 10 values before it (`0.05`: 5% more),
     /// or null with no earlier value.
-    pub change: Option<f64>,
+    pub(crate) change: Option<f64>,
     /// The last values (up to 20), oldest first: a sparkline.
-    pub trend: Vec<f64>,
+    pub(crate) trend: Vec<f64>,
     /// The series' open metric Problems that are regressions, on this builder.
-    pub open_regressions: Vec<i64>,
+    pub(crate) open_regressions: Vec<i64>,
 }
 
 /// `metric NAME`: a series' history per builder, with its change points.
 #[derive(Clone, Debug, Serialize)]
-pub struct MetricHistory {
-    pub series: String,
-    pub unit: Option<String>,
-    pub direction: &'static str,
-    pub builders: Vec<MetricBuilder>,
+pub(crate) struct MetricHistory {
+    pub(crate) series: String,
+    pub(crate) unit: Option<String>,
+    pub(crate) direction: &'static str,
+    pub(crate) builders: Vec<MetricBuilder>,
 }
 
 /// One builder's values of a series, oldest first.
 #[derive(Clone, Debug, Serialize)]
-pub struct MetricBuilder {
-    pub builder: String,
-    pub values: Vec<MetricPointView>,
+pub(crate) struct MetricBuilder {
+    pub(crate) builder: String,
+    pub(crate) values: Vec<MetricPointView>,
     /// The steps the detector finds in these values.
-    pub change_points: Vec<ChangePointView>,
+    pub(crate) change_points: Vec<ChangePointView>,
 }
 
 /// One build's value with the spread of its rounds.
 #[derive(Clone, Debug, Serialize)]
-pub struct MetricPointView {
-    pub build: i64,
-    pub revision: Option<String>,
-    pub time: String,
-    pub value: f64,
+pub(crate) struct MetricPointView {
+    pub(crate) build: i64,
+    pub(crate) revision: Option<String>,
+    pub(crate) time: String,
+    pub(crate) value: f64,
     /// How many rounds it comes from (0: unknown).
-    pub rounds: u64,
-    pub stddev: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
+    pub(crate) rounds: u64,
+    pub(crate) stddev: Option<f64>,
+    pub(crate) min: Option<f64>,
+    pub(crate) max: Option<f64>,
 }
 
 /// A step in a builder's values.
 #[derive(Clone, Debug, Serialize)]
-pub struct ChangePointView {
+pub(crate) struct ChangePointView {
     /// The first build at the new level.
-    pub build: i64,
+    pub(crate) build: i64,
     /// The build whose value confirmed it.
-    pub confirmed_at: i64,
+    pub(crate) confirmed_at: i64,
     /// `regression` or `improvement`; `return` where a metric Problem's series went back to
     /// its earlier level (with `confirmed_at` its own build and `z` null).
-    pub step: &'static str,
-    pub before: f64,
-    pub after: f64,
-    pub z: f64,
+    pub(crate) step: &'static str,
+    pub(crate) before: f64,
+    pub(crate) after: f64,
+    pub(crate) z: f64,
     /// The metric Problem it opened or fixed, if any.
-    pub problem: Option<i64>,
+    pub(crate) problem: Option<i64>,
 }
 
 /// One value row of `metric NAME --format csv`.
@@ -123,24 +123,24 @@ impl View for MetricHistory {
 
 /// The JSON of a metric Problem's step (the `metric` key of `problems` and `show`).
 #[derive(Clone, Debug, Serialize)]
-pub struct MetricStepView {
+pub(crate) struct MetricStepView {
     /// `regression` or `improvement`.
-    pub step: String,
-    pub before: f64,
-    pub after: f64,
+    pub(crate) step: String,
+    pub(crate) before: f64,
+    pub(crate) after: f64,
     /// `after / before − 1`, or null when `before` is 0.
-    pub change: Option<f64>,
-    pub z: f64,
+    pub(crate) change: Option<f64>,
+    pub(crate) z: f64,
     /// Who accepted the new level as the normal one (`probtrack accept`), or null.
-    pub accepted: Option<AcceptedView>,
+    pub(crate) accepted: Option<AcceptedView>,
 }
 
 /// `{by, reason, time}`.
 #[derive(Clone, Debug, Serialize)]
-pub struct AcceptedView {
-    pub by: String,
-    pub reason: String,
-    pub time: String,
+pub(crate) struct AcceptedView {
+    pub(crate) by: String,
+    pub(crate) reason: String,
+    pub(crate) time: String,
 }
 
 impl From<&crate::store::MetricStep> for MetricStepView {
