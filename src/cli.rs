@@ -27,6 +27,7 @@ mod import;
 mod ingest;
 mod link;
 mod mark_bad;
+mod metrics;
 mod notify;
 mod parse;
 mod parsers;
@@ -80,7 +81,7 @@ pub(crate) enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    Ingest(ingest::Args),
+    Ingest(Box<ingest::Args>),
     Import(import::Args),
     Parse(parse::Args),
     Parsers(parsers::Args),
@@ -106,6 +107,9 @@ pub(crate) enum Command {
     MarkBad(mark_bad::MarkArgs),
     UnmarkBad(mark_bad::UnmarkArgs),
     Rename(rename::Args),
+    Metrics(metrics::Args),
+    Metric(metrics::MetricArgs),
+    Accept(metrics::AcceptArgs),
 }
 
 /// What every command gets: settings, where the database is, and where output goes.
@@ -185,7 +189,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         err: stderr,
     };
     match cli.command {
-        Command::Ingest(args) => ingest::exec(args, &mut ctx),
+        Command::Ingest(args) => ingest::exec(*args, &mut ctx),
         Command::Import(args) => import::exec(args, &mut ctx),
         Command::Parse(args) => parse::exec(args, &mut ctx),
         Command::Parsers(args) => parsers::exec(args, &mut ctx),
@@ -211,6 +215,9 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::MarkBad(args) => mark_bad::exec_mark(args, &mut ctx),
         Command::UnmarkBad(args) => mark_bad::exec_unmark(args, &mut ctx),
         Command::Rename(args) => rename::exec(args, &mut ctx),
+        Command::Metrics(args) => metrics::exec(args, &mut ctx),
+        Command::Metric(args) => metrics::exec_metric(args, &mut ctx),
+        Command::Accept(args) => metrics::exec_accept(args, &mut ctx),
     }
 }
 

@@ -64,10 +64,78 @@ pub(crate) fn list(store: &mut dyn Store, selection: &Selection) -> Result<Vec<C
                 .map(|m| shorten(&lossy(m), MESSAGE_LEN)),
         })
         .collect();
+    let metric = metric_clusters(store, selection)?;
+    if !metric.is_empty() {
+        view.extend(metric);
+        view.sort_by_key(|c| std::cmp::Reverse((c.tests.len(), c.failures)));
+    }
     if let Some(limit) = selection.limit {
         view.truncate(limit);
     }
     Ok(view)
+}
+
+/// Steps in many metric series that the same changes started are one cause: the metric
+/// Problems grouped by their cluster (the hash of their suspects, `metrics::judge`).
+fn metric_clusters(store: &mut dyn Store, selection: &Selection) -> Result<Vec<ClusterView>> {
+    let problems = store.problems(&ProblemFilter {
+        open: selection.open.then_some(true),
+        branch: Some(selection.branch.clone()),
+        ..ProblemFilter::default()
+    })?;
+    let mut groups: Vec<(String, Vec<&crate::store::ProblemRecord>)> = Vec::new();
+    for p in problems.iter().filter(|p| p.metric.is_some()) {
+        let Some(id) = &p.cluster else { continue };
+        if selection
+            .since
+            .is_some_and(|since| p.last_failure.time < since)
+        {
+            continue;
+        }
+        match groups.iter_mut().find(|(g, _)| g == id) {
+            Some((_, members)) => members.push(p),
+            None => groups.push((id.clone(), vec![p])),
+        }
+    }
+    let mut out = Vec::new();
+    for (id, members) in groups {
+        let mut revisions: Vec<&str> = (members.iter())
+            .flat_map(|p| {
+                p.started_by
+                    .iter()
+                    .map(|c| crate::report::short_rev(&c.revision))
+            })
+            .collect();
+        revisions.sort_unstable();
+        revisions.dedup();
+        let mut tests: Vec<String> = members.iter().map(|p| lossy(&p.test_name)).collect();
+        tests.sort();
+        tests.dedup();
+        let mut builders: Vec<String> = (members.iter())
+            .flat_map(|p| p.builders.iter().map(|b| b.builder.clone()))
+            .collect();
+        builders.sort();
+        builders.dedup();
+        let first = members.iter().min_by_key(|p| p.first_failure.time);
+        let last = members.iter().max_by_key(|p| p.last_failure.time);
+        let (Some(first), Some(last)) = (first, last) else {
+            continue;
+        };
+        out.push(ClusterView {
+            id,
+            signature: format!("metric steps started by {}", revisions.join(", ")),
+            failures: members.iter().map(|p| p.failures).sum(),
+            tests,
+            builders,
+            first_seen: (&first.first_failure).into(),
+            last_seen: (&last.last_failure).into(),
+            message: last
+                .message
+                .as_deref()
+                .map(|m| shorten(&lossy(m), MESSAGE_LEN)),
+        });
+    }
+    Ok(out)
 }
 
 fn at(row: &FailureRow) -> BuildAt {

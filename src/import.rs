@@ -303,7 +303,7 @@ pub(crate) fn import(
                 return outcome;
             }
             // What was written is judged and kept, also when a build failed.
-            let judged = ingest::judge(store, &written).and_then(|()| store.commit());
+            let judged = ingest::judge(store, &written).and_then(|_| store.commit());
             if let Err(e) = outcome.and(judged) {
                 let _ = store.rollback();
                 return Err(e);

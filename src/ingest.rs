@@ -28,7 +28,7 @@ mod read;
 mod state;
 
 pub(crate) use known::Known;
-pub(crate) use read::{parse_input, prepare, Input, Parsed, Source};
+pub(crate) use read::{open_file, parse_input, prepare, Input, Parsed, Source};
 use state::{BuildState, IngestSink};
 
 /// What to ingest, checked.
@@ -49,6 +49,15 @@ pub(crate) struct IngestOptions {
     pub parser: Option<&'static dyn Format>,
     /// Compiler logs: the directory paths are made relative to.
     pub source_root: Option<String>,
+    /// Metric values given with the build (`--metric`; [`ingest_inputs`] adds those of
+    /// `metric_files`).
+    pub metrics: Vec<probtrack_parsers::metrics::Metric>,
+    /// Metric files to read (`--metrics`), before the transaction.
+    pub metric_files: Vec<Input>,
+    /// Their format; `None` sniffs each file.
+    pub metrics_parser: Option<&'static dyn probtrack_parsers::metrics::MetricFormat>,
+    /// How metrics are judged (`[metrics]` in the settings).
+    pub metric_settings: crate::settings::MetricSettings,
 }
 
 /// `ingest`: reads and hashes every report first (an unreadable one stops it before the database
@@ -60,14 +69,36 @@ pub(crate) fn ingest_inputs(
     inputs: &[Input],
 ) -> Result<IngestSummary> {
     let reports = inputs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
+    // Metric files are read whole first too: a bad one stops the ingest before the database.
+    let files = crate::metrics::read_files(&options.metric_files, options.metrics_parser)?;
+    let mut options = options.clone();
+    let mut metric_files = Vec::with_capacity(files.len());
+    let mut warnings = Vec::new();
+    for file in files {
+        metric_files.push(ReportSummary {
+            file: file.name,
+            parser: Some(file.parser),
+            results: file.metrics.len() as u64,
+            added: true,
+        });
+        warnings.extend(file.warnings);
+        options.metrics.extend(file.metrics);
+    }
     let existed = store::exists(location);
     let mut store = store::open(location, OpenMode::Create)?;
-    ingest(store.as_mut(), options, &reports).inspect_err(|_| {
-        if !existed {
-            drop(store);
-            store::remove_if_empty(location);
-        }
-    })
+    let options = &options;
+    ingest(store.as_mut(), options, &reports)
+        .map(|mut summary| {
+            summary.metric_files = metric_files;
+            summary.warnings.splice(0..0, warnings);
+            summary
+        })
+        .inspect_err(|_| {
+            if !existed {
+                drop(store);
+                store::remove_if_empty(location);
+            }
+        })
 }
 
 /// Ingests the reports into the build, in one transaction.
@@ -90,8 +121,8 @@ pub(crate) fn ingest(
                 &mut Known::default(),
             )
         })?;
-        judge(store, std::slice::from_ref(&written))?;
-        new_problems(store, written)
+        let regressions = judge(store, std::slice::from_ref(&written))?;
+        new_problems(store, written, &regressions)
     })
 }
 
@@ -111,6 +142,9 @@ pub(crate) struct Written {
     since: i64,
     /// `(lane, number, time)` when the build went in as its lane's newest.
     newest: Option<crate::problems::NewBuild>,
+    /// The metric series it wrote values of, and how metrics are judged.
+    series: Vec<Id>,
+    metric_settings: crate::settings::MetricSettings,
 }
 
 /// Writes a build: its metadata, blamelist, results, runs and durations. The reports were parsed
@@ -268,11 +302,18 @@ pub(crate) fn write(
 
     // Reports already present change nothing but the blamelist: no outcome to write or judge.
     let changed = !(fresh == 0 && action == "added");
+    let mut metrics = Vec::new();
     let (action, counts, touched, since, newest) = if changed {
         let lane_builds = store.lane_builds(lane)?;
         let numbers: Vec<i64> = lane_builds.iter().map(|b| b.number).collect();
         let (counts, touched) =
             write_outcomes(store, build, lane, &numbers, options, &mut state, known)?;
+        let properties = if action == "added" {
+            serde_json::Map::new()
+        } else {
+            options.properties.clone()
+        };
+        metrics = builtin_metrics(store, &state, &properties)?;
         // A Problem is judged on the builds around it (up to problems::AFTER builds after its fix
         // on each builder): one still open here, or fixed here in the last AFTER builds, may be
         // judged anew.
@@ -297,6 +338,9 @@ pub(crate) fn write(
         };
         (action, counts, Vec::new(), i64::MAX, None)
     };
+    metrics.extend(options.metrics.iter().cloned());
+    let series = crate::metrics::write_values(store, build, &metrics, &mut state.warnings)?;
+    let metric_values = series.len();
     Ok(Written {
         summary: IngestSummary {
             builder: options.builder.clone(),
@@ -306,6 +350,8 @@ pub(crate) fn write(
             counts,
             changes: changes.len(),
             warnings: state.warnings,
+            metric_files: Vec::new(),
+            metric_values,
             new_problems: Vec::new(),
         },
         build,
@@ -315,18 +361,64 @@ pub(crate) fn write(
         touched,
         since,
         newest,
+        series,
+        metric_settings: options.metric_settings.clone(),
     })
+}
+
+/// The built-in metrics of a written build: its results' counts and time, its compile
+/// diagnostics (where it has compiler logs or diagnostics), and its numeric properties.
+fn builtin_metrics(
+    store: &mut dyn Store,
+    state: &BuildState,
+    properties: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<probtrack_parsers::metrics::Metric>> {
+    use probtrack_parsers::Kind;
+    // Compile diagnostics are failing results; only those are looked up for their kind.
+    let failing: Vec<Id> = (state.entries.iter())
+        .filter(|(_, e)| e.status.is_failing())
+        .map(|(&t, _)| t)
+        .collect();
+    let kinds = if failing.is_empty() {
+        Default::default()
+    } else {
+        store.tests_by_id(&failing)?
+    };
+    let results: Vec<(Kind, Status, Option<f64>)> = (state.entries.iter())
+        .map(|(t, e)| {
+            let kind = kinds.get(t).map_or(Kind::Test, |r| r.kind);
+            (kind, e.status, e.duration())
+        })
+        .collect();
+    Ok(crate::metrics::builtin(
+        &results,
+        !state.compiled.is_empty(),
+        properties,
+    ))
 }
 
 /// Judges the Problems that the written builds may have changed, branch by branch: the tests they
 /// touched, and those with a Problem recent enough on one of their builders to be judged anew.
 /// Judging a batch once gives the Problems that judging after each build would (the analysis
 /// depends only on the outcomes, see `problems::update_after`).
-pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<()> {
+pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<Vec<Id>> {
     let mut branches: Vec<&Option<String>> = written.iter().map(|w| &w.branch).collect();
     branches.sort();
     branches.dedup();
+    let mut regressions = Vec::new();
     for branch in branches {
+        // Metric Problems: the series the builds gave values of.
+        let mut series: Vec<Id> = (written.iter())
+            .filter(|w| &w.branch == branch)
+            .flat_map(|w| w.series.iter().copied())
+            .collect();
+        series.sort_unstable();
+        series.dedup();
+        if !series.is_empty() {
+            let settings = &written[0].metric_settings;
+            let loaded = crate::problems::Branch::load(store, branch.as_deref())?;
+            regressions.extend(crate::metrics::judge(store, &loaded, &series, settings)?);
+        }
         let batch: Vec<&Written> = written
             .iter()
             .filter(|w| &w.branch == branch && w.changed)
@@ -366,23 +458,35 @@ pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<()> {
         let loaded = crate::problems::Branch::load(store, branch.as_deref())?;
         crate::problems::update_after(store, &loaded, &touched, &newest)?;
     }
-    Ok(())
+    Ok(regressions)
 }
 
-/// The summary of a written and judged build, with the Problems it opened.
-fn new_problems(store: &mut dyn Store, written: Written) -> Result<IngestSummary> {
+/// The summary of a written and judged build, with the Problems it opened: new breakage, and
+/// the metric regressions it confirmed (`regressions`).
+fn new_problems(
+    store: &mut dyn Store,
+    written: Written,
+    regressions: &[Id],
+) -> Result<IngestSummary> {
     let mut summary = written.summary;
-    if !written.changed {
-        return Ok(summary);
-    }
-    summary.new_problems = store
-        .problems(&crate::store::ProblemFilter {
+    let mut found = Vec::new();
+    if written.changed {
+        found = store.problems(&crate::store::ProblemFilter {
             open: Some(true),
             intermittent: Some(false),
             branch: Some(written.branch.clone()),
             first_build: Some(written.build),
             ..crate::store::ProblemFilter::default()
-        })?
+        })?;
+        found.retain(|p| p.kind != probtrack_parsers::Kind::Metric);
+    }
+    if !regressions.is_empty() {
+        found.extend(store.problems(&crate::store::ProblemFilter {
+            ids: Some(regressions.to_vec()),
+            ..crate::store::ProblemFilter::default()
+        })?);
+    }
+    summary.new_problems = found
         .into_iter()
         .map(|p| {
             let mut authors: Vec<String> = p

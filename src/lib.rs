@@ -26,6 +26,7 @@ pub(crate) mod import;
 pub(crate) mod ingest;
 pub(crate) mod known_bad;
 pub(crate) mod lookup;
+pub(crate) mod metrics;
 pub(crate) mod notify;
 pub(crate) mod people;
 pub(crate) mod plugin;

@@ -33,6 +33,9 @@ pub(crate) struct Branch {
     old_names: HashMap<Id, Vec<Id>>,
     /// The known-bad ranges of every builder.
     bad: Vec<crate::store::BadRange>,
+    /// The metric series (tests of kind `metric`): their Problems are steps, judged by
+    /// `metrics::judge`, not failing streaks.
+    metric_series: HashSet<Id>,
 }
 
 impl Branch {
@@ -74,12 +77,14 @@ impl Branch {
                 old_names.entry(to).or_default().push(old);
             }
         }
+        let metric_series = store.all_series()?.into_iter().map(|s| s.id).collect();
         Ok(Branch {
             branch: branch.map(str::to_owned),
             lanes,
             renamed_to,
             old_names,
             bad,
+            metric_series,
         })
     }
 
@@ -214,6 +219,16 @@ impl Branch {
 
     pub(crate) fn lane_ids(&self) -> Vec<Id> {
         self.lanes.iter().map(|(l, _, _)| l.id).collect()
+    }
+
+    /// The branch's lanes: each with whether its builder is retired, and its builds in order.
+    pub(crate) fn lanes(&self) -> impl Iterator<Item = (&LaneRecord, bool, &[BuildInfo])> {
+        self.lanes.iter().map(|(l, r, b)| (l, *r, b.as_slice()))
+    }
+
+    /// Whether `test` is a metric series (its Problems are steps: `metrics::judge`).
+    pub(crate) fn is_metric(&self, test: Id) -> bool {
+        self.metric_series.contains(&test)
     }
 
     /// A test's history on this branch's lanes.
@@ -399,6 +414,8 @@ pub(crate) fn update_after(
     }
     all.sort_unstable();
     all.dedup();
+    // A metric series has no runs: its Problems are its steps (`metrics::judge`).
+    all.retain(|&t| !branch.is_metric(t));
     for test in all {
         let lanes = branch.test_lanes(store, test)?;
         let episodes = analysis::episodes(&lanes);
@@ -683,6 +700,7 @@ fn shape(branch: &Branch, test: Id, id: Id, episode: &Episode, lanes: &[Lane]) -
             .collect(),
         started_by: Vec::new(),
         fixed_by: Vec::new(),
+        metric: None,
     }
 }
 
@@ -807,9 +825,17 @@ fn name_of(store: &mut dyn Store, test: Id) -> Result<(bstr::BString, probtrack_
     })
 }
 
-/// `reanalyze`: [`reanalyze`] in a transaction of its own; returns how many tests it judged.
-pub(crate) fn reanalyze_all(store: &mut dyn Store) -> Result<usize> {
-    crate::transaction::write(store, reanalyze)
+/// `reanalyze`: [`reanalyze`] and the metric Problems of every series (judged with `metrics`,
+/// the `[metrics]` settings), in a transaction of its own; returns how many tests it judged.
+pub(crate) fn reanalyze_all(
+    store: &mut dyn Store,
+    metrics: &crate::settings::MetricSettings,
+) -> Result<usize> {
+    crate::transaction::write(store, |store| {
+        let tests = reanalyze(store)?;
+        crate::metrics::judge_all(store, metrics)?;
+        Ok(tests)
+    })
 }
 
 /// Recomputes every Problem from the stored results, branch by branch, in the caller's

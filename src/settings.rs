@@ -30,6 +30,9 @@ pub(crate) struct Settings {
     /// takes (`[parsers.NAME]`).
     #[serde(default)]
     pub parsers: std::collections::BTreeMap<String, PluginSettings>,
+    /// `[metrics]`: how build metrics are judged (`docs/metrics.md`).
+    #[serde(default)]
+    pub metrics: MetricSettings,
 }
 
 /// `[parsers.NAME]`: a parser plugin (see `docs/parsers.md`, "Parser plugins").
@@ -45,6 +48,34 @@ pub(crate) struct PluginSettings {
     pub content: Option<String>,
     /// How long the program may run, in seconds [default: 60].
     pub timeout: Option<u64>,
+}
+
+/// `[metrics]`: `default_min_change`, and a table per metric name or glob (`[metrics."NAME"]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub(crate) struct MetricSettings {
+    /// The smallest relative change that is a step, for series no rule gives one (e.g. 0.02).
+    pub default_min_change: Option<f64>,
+    /// `[metrics."NAME"]`: the rule of the series whose name (the identity without its
+    /// parameters) matches NAME, where `*` matches any text; the longest matching NAME wins.
+    #[serde(flatten)]
+    pub rules: std::collections::BTreeMap<String, MetricRule>,
+}
+
+/// `[metrics."NAME"]`: one metric's direction and detection thresholds.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MetricRule {
+    /// `lower` or `higher` (is better); overrides the unit's default, not a metric file's own.
+    pub direction: Option<String>,
+    /// The |z| that confirms a step [default: 4.5].
+    pub threshold: Option<f64>,
+    /// The smallest relative change that is a step (0.02: 2%) [default: 0, any].
+    pub min_change: Option<f64>,
+    /// Builds at the new level before a step is confirmed [default: 3].
+    pub min_after: Option<usize>,
+    /// Whether its steps become Problems [default: true; false for the built-in `tests.*` and
+    /// `compile.*` series].
+    pub problems: Option<bool>,
 }
 
 /// `[notify]`: the targets of `probtrack notify`.

@@ -25,6 +25,8 @@ use crate::views::problems::ProblemView;
 const FLAKY_LIMIT: usize = 20;
 /// Recently fixed Problems on the overview.
 const FIXED_LIMIT: usize = 10;
+/// The most builds of a metric series a chart shows, per builder.
+const METRIC_BUILDS: usize = 1000;
 /// Messages longer than this are cut on the pages.
 const MESSAGE_MAX: usize = 5000;
 
@@ -120,7 +122,23 @@ pub(crate) fn load(
         .map(|&test| pages.history(test, width, &flaky, &records, &views))
         .collect();
 
+    // Every metric series with values on the branch, up to its last METRIC_BUILDS values.
+    let mut metrics = Vec::new();
+    for series in store.all_series()? {
+        let history = crate::metrics::history(
+            store,
+            &settings.metrics,
+            branch.as_deref(),
+            &series.name,
+            Some(METRIC_BUILDS),
+        )?;
+        if !history.builders.is_empty() {
+            metrics.push(history);
+        }
+    }
+
     Ok(Site {
+        metrics,
         branch,
         open: views
             .iter()

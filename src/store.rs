@@ -22,6 +22,7 @@ mod migrate;
 mod mysql;
 mod postgres;
 mod postgres_tls;
+pub mod samples;
 mod sql;
 mod sqlite;
 
@@ -400,15 +401,20 @@ pub struct ProblemRecord {
     pub builders: Vec<ProblemBuilder>,
     pub started_by: Vec<ChangeRef>,
     pub fixed_by: Vec<ChangeRef>,
+    /// A metric Problem's step (kind `metric`); `None` for a test's.
+    pub metric: Option<MetricStep>,
 }
 
 impl ProblemRecord {
     /// The state stored and shown: `open`; `fixed` (a pass fixed it); `retired` (every builder that
     /// failed it was retired and never passed it again: not open, and nothing fixed it); `hidden`
-    /// (a known-bad range explains it).
+    /// (a known-bad range explains it); `accepted` (a metric Problem whose new level someone
+    /// declared the normal one, and that the series has not returned from: not open, not fixed).
     pub fn state(&self) -> &'static str {
+        let accepted = self.metric.as_ref().is_some_and(|m| m.accepted.is_some());
         match (self.hidden, self.open, &self.fixed) {
             (true, ..) => "hidden",
+            (false, _, None) if accepted => "accepted",
             (false, true, _) => "open",
             (false, false, Some(_)) => "fixed",
             (false, false, None) => "retired",
@@ -508,6 +514,67 @@ pub struct BuildFilter {
     /// The build of this number (of `builder`).
     pub number: Option<i64>,
     pub limit: usize,
+}
+
+/// A metric series as stored: a `tests` row of kind `metric` and its `metric_series` row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesRecord {
+    pub id: Id,
+    /// The identity, `NAME{key=value,...}`.
+    pub name: String,
+    /// The normalised unit (`s`, `B`, `B/s`, or as written); `None`: a plain number.
+    pub unit: Option<String>,
+    /// `lower_is_better` or `higher_is_better` where a metric file said so; else `None` (the
+    /// settings, then the unit decide).
+    pub direction: Option<String>,
+}
+
+/// One value of a series in one build, with the spread of its rounds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricValue {
+    pub series: Id,
+    pub value: f64,
+    /// How many rounds the value comes from (0: unknown).
+    pub rounds: u64,
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    pub stddev: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// The rounds themselves, where the file gave them.
+    pub samples: Vec<f64>,
+}
+
+/// A stored value of a series in a build of a lane.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricPoint {
+    pub series: Id,
+    pub build: Id,
+    pub number: i64,
+    pub time: Micros,
+    pub revision: Option<String>,
+    pub value: MetricValue,
+}
+
+/// A metric Problem's step: its size, which way it went, and whether someone accepted it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricStep {
+    /// `regression` or `improvement`.
+    pub step: String,
+    /// The levels before and after the step.
+    pub before: f64,
+    pub after: f64,
+    /// The step's size in units of its standard error.
+    pub z: f64,
+    pub accepted: Option<Acceptance>,
+}
+
+/// Who declared a metric Problem's new level the normal one, and why (`accept`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acceptance {
+    pub by: String,
+    pub reason: String,
+    pub at: Micros,
 }
 
 /// The storage interface. Writes happen between [`Store::begin_write`] and [`Store::commit`]: an
@@ -653,6 +720,30 @@ pub trait Store {
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
     /// After `copy` wrote explicit ids: lets new rows take ids above them.
     fn finish_copy(&mut self) -> Result<()>;
+
+    // Metrics (docs/metrics.md).
+    /// The series named (identities), as stored: `None` for a name with no series yet. A name
+    /// that a test or diagnostic holds is an error.
+    fn series_by_name(&mut self, names: &[String]) -> Result<Vec<Option<SeriesRecord>>>;
+    /// Creates the series (their identity, unit and direction), or sets the direction of one
+    /// whose file names it now; returns their ids in order.
+    fn create_series(&mut self, series: &[SeriesRecord]) -> Result<Vec<Id>>;
+    /// Every series, by identity.
+    fn all_series(&mut self) -> Result<Vec<SeriesRecord>>;
+    /// Writes a build's values (replacing those of the same series in the build).
+    fn write_metric_values(&mut self, build: Id, values: &[MetricValue]) -> Result<()>;
+    /// The values of a lane's builds numbered from `since` on, of the `series` given (`None`:
+    /// every series), by series then build number.
+    fn lane_metric_values(
+        &mut self,
+        lane: Id,
+        series: Option<&[Id]>,
+        since: i64,
+    ) -> Result<Vec<MetricPoint>>;
+    /// The series a build has values of.
+    fn build_series(&mut self, build: Id) -> Result<Vec<Id>>;
+    /// Records who accepted a metric Problem's new level, and why; its state becomes `accepted`.
+    fn accept_problem(&mut self, problem: Id, acceptance: &Acceptance) -> Result<bool>;
 }
 
 /// Shapes of the trait's answers that callers want often, written once over its methods.

@@ -21,6 +21,7 @@ pub(crate) mod history;
 pub(crate) mod import;
 pub(crate) mod ingest;
 pub(crate) mod mark_bad;
+pub(crate) mod metrics;
 pub(crate) mod notify;
 pub(crate) mod parse;
 pub(crate) mod parsers;

@@ -102,6 +102,9 @@ pub enum Kind {
     Test,
     /// A compiler diagnostic: a warning is `failed`, an error `error`.
     Compile,
+    /// A build metric's series (`NAME{param=value,...}`): no report yields it as a result; it is
+    /// the kind of the series' identity and of its Problems (steps in the series).
+    Metric,
 }
 
 impl Kind {
@@ -109,6 +112,7 @@ impl Kind {
         match self {
             Kind::Test => "test",
             Kind::Compile => "compile",
+            Kind::Metric => "metric",
         }
     }
 
@@ -116,6 +120,7 @@ impl Kind {
         match self {
             Kind::Test => 0,
             Kind::Compile => 1,
+            Kind::Metric => 2,
         }
     }
 
@@ -123,6 +128,7 @@ impl Kind {
         match code {
             0 => Some(Kind::Test),
             1 => Some(Kind::Compile),
+            2 => Some(Kind::Metric),
             _ => None,
         }
     }
@@ -140,7 +146,10 @@ impl FromStr for Kind {
         match s {
             "test" => Ok(Kind::Test),
             "compile" => Ok(Kind::Compile),
-            _ => Err(format!("unknown kind `{s}` (expected `test` or `compile`)")),
+            "metric" => Ok(Kind::Metric),
+            _ => Err(format!(
+                "unknown kind `{s}` (expected `test`, `compile` or `metric`)"
+            )),
         }
     }
 }

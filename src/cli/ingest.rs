@@ -18,9 +18,15 @@ Examples:
   probtrack ingest --builder linux-py312 --build 1041 --revision 3f2a9c1 --git . junit.xml
   trial mypkg 2>&1 | probtrack ingest --builder trial --build 7 --parser trial -
   probtrack ingest --builder linux --build 12 --change 3f2a9c1:\"Ada <ada@example.org>\" out/*.xml
+  probtrack ingest --builder linux --build 13 --git . junit.xml --metrics bench.json \\
+      --metric binary_size=12.5MiB --metric compile_time=83s
 
 Ingesting the same report into the same build again changes nothing; other reports for the same
-build add to it. A report that cannot be parsed changes nothing and exits 3."
+build add to it. A report or metric file that cannot be parsed changes nothing and exits 3.
+Metric files are sniffed (Google Benchmark, pytest-benchmark, Criterion, cargo-criterion,
+hyperfine, go test -bench, probtrack's generic JSON or lines; docs/metrics.md); a step in a
+metric series opens a Problem of kind `metric`, and with --exit-code a newly confirmed
+regression exits 1 like new breakage."
 )]
 pub(crate) struct Args {
     /// The builder (CI job) that ran the build
@@ -66,10 +72,23 @@ pub(crate) struct Args {
     /// to talk to: gate a CI on new breakage only
     #[arg(long)]
     exit_code: bool,
+    /// A metric value of the build, NAME=VALUE[UNIT] (repeatable): `binary_size=12.5MiB`,
+    /// `compile_time=83s`, `latency{endpoint=/api}=12ms`
+    #[arg(long = "metric", value_name = "NAME=VALUE[UNIT]")]
+    metric: Vec<String>,
+    /// Metric files to read beside the reports (repeatable; several files may follow it)
+    #[arg(long = "metrics", value_name = "FILE", num_args = 1..)]
+    metric_files: Vec<OsString>,
+    /// The metric files' format: auto (sniff each file) or a name from `probtrack parsers`
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    metrics_parser: String,
     #[command(flatten)]
     output: FormatFlag,
     /// Reports to read (`-` reads standard input)
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(
+        required_unless_present_any = ["metric", "metric_files"],
+        value_name = "FILE"
+    )]
     files: Vec<OsString>,
 }
 
@@ -96,7 +115,18 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             .source_root
             .clone()
             .or_else(|| args.git.as_ref().map(|g| g.display().to_string())),
+        metrics: (args.metric.iter())
+            .map(|m| crate::metrics::parse_arg(m))
+            .collect::<Result<_>>()?,
+        metric_files: args
+            .metric_files
+            .iter()
+            .map(|f| Input::from_arg(f))
+            .collect(),
+        metrics_parser: metrics_parser_arg(&args.metrics_parser)?,
+        metric_settings: ctx.settings.metrics.clone(),
     };
+    crate::metrics::check_settings(&ctx.settings.metrics)?;
     if args.builder.trim().is_empty() {
         return Err(Error::usage("--builder must not be empty"));
     }
@@ -112,7 +142,9 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             )));
         }
     }
-    let stdin_count = args.files.iter().filter(|f| *f == "-").count();
+    let stdin_count = (args.files.iter().chain(&args.metric_files))
+        .filter(|f| *f == "-")
+        .count();
     if stdin_count > 1 {
         return Err(Error::usage("standard input (`-`) can be read only once"));
     }
@@ -124,8 +156,13 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     ctx.out.view(args.output.format, &summary, |out, summary| {
         let c = summary.counts;
         let added = summary.reports.iter().filter(|r| r.added).count();
+        let metrics = if summary.metric_values > 0 {
+            format!("; {} metric values", summary.metric_values)
+        } else {
+            String::new()
+        };
         out.line(&format!(
-            "{} #{}: {} ({} of {} reports new; {} passed, {} failed, {} error, {} skipped, {} flaky; {} changes)",
+            "{} #{}: {} ({} of {} reports new; {} passed, {} failed, {} error, {} skipped, {} flaky; {} changes{metrics})",
             safe(summary.builder.as_bytes()),
             summary.build,
             summary.action,
@@ -158,4 +195,24 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// `--metrics-parser`: `auto`, or a metric format's name.
+fn metrics_parser_arg(
+    name: &str,
+) -> Result<Option<&'static dyn probtrack_parsers::metrics::MetricFormat>> {
+    if name == "auto" {
+        return Ok(None);
+    }
+    probtrack_parsers::metrics::by_name(name)
+        .map(Some)
+        .ok_or_else(|| {
+            let names: Vec<&str> = (probtrack_parsers::metrics::registry().iter())
+                .map(|f| f.name())
+                .collect();
+            Error::usage(format!(
+                "unknown metrics parser `{name}` (expected auto, {})",
+                names.join(", ")
+            ))
+        })
 }

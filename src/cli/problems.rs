@@ -56,6 +56,7 @@ pub(crate) struct Args {
 enum KindArg {
     Test,
     Compile,
+    Metric,
 }
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -69,6 +70,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         kind: args.kind.map(|k| match k {
             KindArg::Test => Kind::Test,
             KindArg::Compile => Kind::Compile,
+            KindArg::Metric => Kind::Metric,
         }),
         limit: args.limit.limit,
     };

@@ -14,7 +14,7 @@ pub(crate) struct Args {}
 
 pub(super) fn exec(_args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let tests = problems::reanalyze_all(store.as_mut())?;
+    let tests = problems::reanalyze_all(store.as_mut(), &ctx.settings.metrics)?;
     ctx.out.line(&format!("reanalyzed {tests} tests"))?;
     Ok(0)
 }

@@ -47,7 +47,7 @@ fn cannot_read(name: &str, error: io::Error) -> Error {
 }
 
 /// Opens a report file (or standard input) for reading.
-pub(super) fn open_file(input: &Input) -> Result<Box<dyn Read>> {
+pub(crate) fn open_file(input: &Input) -> Result<Box<dyn Read>> {
     let name = input.name();
     match input {
         Input::File(path) => {

@@ -23,6 +23,7 @@ macro_rules! w {
 mod builder;
 mod escape;
 mod index;
+mod metrics;
 mod parts;
 mod problem;
 mod shell;
@@ -43,6 +44,8 @@ pub(crate) struct Site {
     pub builders: Vec<BuilderGrid>,
     pub stories: Vec<Story>,
     pub tests: Vec<TestHistory>,
+    /// Every metric series with values on the branch, by identity (`metrics.html`).
+    pub metrics: Vec<crate::views::metrics::MetricHistory>,
 }
 
 /// One row of the flaky list.
@@ -201,6 +204,12 @@ pub(crate) fn render(site: &Site) -> Vec<Page> {
         name: "index.html".into(),
         html: index::page(site, &links),
     }];
+    if !site.metrics.is_empty() {
+        pages.push(Page {
+            name: "metrics.html".into(),
+            html: metrics::page(site, &links),
+        });
+    }
     for grid in &site.builders {
         pages.push(Page {
             name: builder_page(&grid.builder),

@@ -14,11 +14,11 @@ use probtrack_parsers::Status;
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
-    details, key, migrate, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
-    ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Forget, Id, LaneBuild, LaneRecord,
-    LinkRecord, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
-    ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, Store, Table, TestRecord,
-    Tests,
+    details, key, migrate, samples, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell,
+    ChangeRecord, ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Forget, Id,
+    LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep, MetricValue, NewBuild, NewTest,
+    NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter, ProblemRecord,
+    ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table, TestRecord, Tests,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -227,7 +227,26 @@ impl<E: Engine> SqlStore<E> {
         }
         let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
         let tail = E::upsert("problem_id, role, change_id", "");
-        self.engine.insert_rows(head, 3, &tail, &rows)
+        self.engine.insert_rows(head, 3, &tail, &rows)?;
+        self.run("DELETE FROM problem_metrics WHERE problem_id = ?1", &p![id])?;
+        if let Some(m) = &p.metric {
+            let a = m.accepted.as_ref();
+            self.run(
+                "INSERT INTO problem_metrics (problem_id, step, before_level, after_level, z, \
+                 accepted_by, accepted_reason, accepted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &p![
+                    id,
+                    m.step.as_str(),
+                    m.before,
+                    m.after,
+                    m.z,
+                    a.map(|a| a.by.as_str()),
+                    a.map(|a| a.reason.as_str()),
+                    a.map(|a| a.at)
+                ],
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -376,6 +395,7 @@ fn problem_record(r: &impl Fields) -> Result<ProblemRecord> {
         builders: Vec::new(),
         started_by: Vec::new(),
         fixed_by: Vec::new(),
+        metric: None,
     })
 }
 
@@ -486,7 +506,7 @@ impl<E: Engine> Store for SqlStore<E> {
     fn forget_build(&mut self, id: Id, what: Forget) -> Result<()> {
         let tables: &[&str] = match what {
             Forget::Blamelist => &["build_changes"],
-            Forget::Results => &["reports", "results", "build_changes"],
+            Forget::Results => &["reports", "results", "build_changes", "metric_values"],
             Forget::Build => &["builds"],
         };
         for table in tables {
@@ -977,6 +997,36 @@ impl<E: Engine> Store for SqlStore<E> {
             }
             Ok(())
         })?;
+        if problems
+            .iter()
+            .any(|p| p.kind == probtrack_parsers::Kind::Metric)
+        {
+            let sql = format!(
+                "SELECT problem_id, step, before_level, after_level, z, accepted_by, \
+                 accepted_reason, accepted_at FROM problem_metrics WHERE {}",
+                E::any("problem_id", 1)
+            );
+            self.engine.query(&sql, &[Param::Ids(&ids)], |r| {
+                if let Some(p) = index.get(&r.id(0)?).map(|&i| &mut problems[i]) {
+                    let accepted = match r.text(5)? {
+                        Some(by) => Some(Acceptance {
+                            by,
+                            reason: r.text(6)?.unwrap_or_default(),
+                            at: r.int(7)?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    };
+                    p.metric = Some(MetricStep {
+                        step: r.string(1)?,
+                        before: r.real(2)?.unwrap_or(f64::NAN),
+                        after: r.real(3)?.unwrap_or(f64::NAN),
+                        z: r.real(4)?.unwrap_or(f64::NAN),
+                        accepted,
+                    });
+                }
+                Ok(())
+            })?;
+        }
         Ok(problems)
     }
 
@@ -1250,6 +1300,156 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn finish_copy(&mut self) -> Result<()> {
         self.engine.finish_copy()
+    }
+
+    // Metrics: a series is a `tests` row of kind `metric` with its `metric_series` row.
+    fn series_by_name(&mut self, names: &[String]) -> Result<Vec<Option<SeriesRecord>>> {
+        let keys: Vec<[u8; 16]> = names.iter().map(|n| key(n.as_bytes())).collect();
+        let mut found: HashMap<[u8; 16], SeriesRecord> = HashMap::with_capacity(keys.len());
+        let mut not_metric: Option<String> = None;
+        let head = "SELECT t.name_hash, t.id, t.name, t.kind, s.unit, s.direction FROM tests t \
+             LEFT JOIN metric_series s ON s.test_id = t.id WHERE";
+        self.engine.query_keys(head, "t.name_hash", &keys, |r| {
+            let (Some(k), name) = (r.key(0)?, r.bstring(2)?) else {
+                return Ok(());
+            };
+            if r.kind(3)? != probtrack_parsers::Kind::Metric {
+                not_metric.get_or_insert_with(|| name.to_string());
+                return Ok(());
+            }
+            let record = SeriesRecord {
+                id: r.id(1)?,
+                name: name.to_string(),
+                unit: r.text(4)?,
+                direction: r.text(5)?,
+            };
+            found.insert(k, record);
+            Ok(())
+        })?;
+        if let Some(name) = not_metric {
+            return Err(Error::bad_input(format!(
+                "the metric `{}` has the name of a test or diagnostic already recorded",
+                name.escape_debug()
+            ))
+            .hint("give the metric another name (a prefix such as `bench.`)"));
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    fn create_series(&mut self, series: &[SeriesRecord]) -> Result<Vec<Id>> {
+        let tests: Vec<NewTest> = series
+            .iter()
+            .map(|s| NewTest {
+                name: s.name.as_bytes().into(),
+                kind: probtrack_parsers::Kind::Metric,
+                file: None,
+                runner_id: None,
+            })
+            .collect();
+        let ids = self.test_ids(&tests)?;
+        for (s, &id) in series.iter().zip(&ids) {
+            let sql = "UPDATE metric_series SET direction = ?2 WHERE test_id = ?1";
+            if self.engine.execute(sql, &p![id, &s.direction])? == 0 {
+                self.run(
+                    "INSERT INTO metric_series (test_id, unit, direction) VALUES (?1, ?2, ?3)",
+                    &p![id, &s.unit, &s.direction],
+                )?;
+            }
+        }
+        Ok(ids)
+    }
+
+    fn all_series(&mut self) -> Result<Vec<SeriesRecord>> {
+        let sql = "SELECT t.id, t.name, s.unit, s.direction FROM metric_series s \
+             JOIN tests t ON t.id = s.test_id ORDER BY t.name";
+        self.all(sql, &[], |r| {
+            Ok(SeriesRecord {
+                id: r.id(0)?,
+                name: r.bstring(1)?.to_string(),
+                unit: r.text(2)?,
+                direction: r.text(3)?,
+            })
+        })
+    }
+
+    fn write_metric_values(&mut self, build: Id, values: &[MetricValue]) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Id> = values.iter().map(|v| v.series).collect();
+        let sql = format!(
+            "DELETE FROM metric_values WHERE build_id = ?1 AND {}",
+            E::any("test_id", 2)
+        );
+        self.run(&sql, &[build.into(), Param::Ids(&ids)])?;
+        let packed: Vec<Option<Vec<u8>>> =
+            values.iter().map(|v| samples::pack(&v.samples)).collect();
+        let mut rows = Vec::with_capacity(values.len() * 10);
+        for (v, data) in values.iter().zip(&packed) {
+            rows.extend(p![v.series, build, v.value, v.rounds, v.mean, v.median]);
+            rows.extend(p![v.stddev, v.min, v.max, data.as_deref()]);
+        }
+        let head = "INSERT INTO metric_values (test_id, build_id, value, rounds, mean, median, \
+             stddev, min_value, max_value, samples)";
+        self.engine.insert_rows(head, 10, "", &rows)
+    }
+
+    fn lane_metric_values(
+        &mut self,
+        lane: Id,
+        series: Option<&[Id]>,
+        since: i64,
+    ) -> Result<Vec<MetricPoint>> {
+        let mut sql = String::from(
+            "SELECT v.test_id, v.build_id, b.number, b.time, b.revision, v.value, v.rounds, \
+             v.mean, v.median, v.stddev, v.min_value, v.max_value, v.samples \
+             FROM metric_values v JOIN builds b ON b.id = v.build_id \
+             WHERE b.lane_id = ?1 AND b.number >= ?2",
+        );
+        let mut args = vec![Param::from(lane), Param::from(since)];
+        if let Some(series) = series {
+            args.push(Param::Ids(series));
+            sql += &format!(" AND {}", E::any("v.test_id", 3));
+        }
+        sql += " ORDER BY v.test_id, b.number";
+        self.all(&sql, &args, |r| {
+            let series = r.id(0)?;
+            Ok(MetricPoint {
+                series,
+                build: r.id(1)?,
+                number: r.id(2)?,
+                time: r.id(3)?,
+                revision: r.text(4)?,
+                value: MetricValue {
+                    series,
+                    value: r.real(5)?.unwrap_or(f64::NAN),
+                    rounds: r.count(6)?,
+                    mean: r.real(7)?,
+                    median: r.real(8)?,
+                    stddev: r.real(9)?,
+                    min: r.real(10)?,
+                    max: r.real(11)?,
+                    samples: r.with_bytes(12, |b| b.map(samples::unpack).unwrap_or_default())?,
+                },
+            })
+        })
+    }
+
+    fn build_series(&mut self, build: Id) -> Result<Vec<Id>> {
+        let sql = "SELECT test_id FROM metric_values WHERE build_id = ?1 ORDER BY test_id";
+        self.all(sql, &p![build], |r| r.id(0))
+    }
+
+    fn accept_problem(&mut self, problem: Id, a: &Acceptance) -> Result<bool> {
+        let sql = "UPDATE problem_metrics SET accepted_by = ?2, accepted_reason = ?3, \
+             accepted_at = ?4 WHERE problem_id = ?1";
+        let args = p![problem, a.by.as_str(), a.reason.as_str(), a.at];
+        if self.engine.execute(sql, &args)? == 0 {
+            return Ok(false);
+        }
+        let sql = "UPDATE problems SET state = 'accepted' WHERE id = ?1 AND state = 'open'";
+        self.run(sql, &p![problem])?;
+        Ok(true)
     }
 }
 

@@ -16,7 +16,12 @@ pub(crate) struct IngestSummary {
     pub counts: Counts,
     pub changes: usize,
     pub warnings: Vec<String>,
-    /// The Problems this build opened that are not intermittent: new breakage.
+    /// The metric files read (`--metrics`), each with its parser and how many series it gave.
+    pub metric_files: Vec<ReportSummary>,
+    /// How many metric values the build got (its files', `--metric`, and the built-in series).
+    pub metric_values: usize,
+    /// The Problems this build opened that are not intermittent: new breakage; and the metric
+    /// regressions it confirmed.
     pub new_problems: Vec<NewProblem>,
 }
 

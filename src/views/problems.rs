@@ -42,6 +42,9 @@ pub(crate) struct ProblemView {
     pub notes: Vec<NoteView>,
     /// The open links of the test's previous Problem: the test fails again while they are open.
     pub earlier_links: Vec<EarlierLink>,
+    /// A metric Problem's step (kind `metric` only; absent for tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<crate::views::metrics::MetricStepView>,
 }
 
 /// `{url, state, time}`.
@@ -115,6 +118,10 @@ impl ProblemView {
             links: Vec::new(),
             notes: Vec::new(),
             earlier_links: Vec::new(),
+            metric: p.metric.as_ref().map(Into::into),
         }
     }
 }
+
+/// `accept` prints the accepted Problem alone.
+impl crate::views::View for ProblemView {}

@@ -42,5 +42,7 @@ mod views;
 mod shared;
 // Parser plugins: a program registered in probtrack.toml, its output checked.
 mod plugins;
+// Build metrics: ingest, metric Problems, metrics and metric NAME, accept, hostile files.
+mod metrics;
 // Every file under tests/it is listed above.
 mod forgotten;

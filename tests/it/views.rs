@@ -97,6 +97,8 @@ fn every_view_of_the_sample_history() {
             BOTH,
         ),
         ("notify_dry_run", &["notify", "--dry-run"], BOTH),
+        ("metrics", &["metrics", "--builder", "macos"], BOTH),
+        ("metric", &["metric", "tests.count", "--limit", "4"], BOTH),
         (
             "prune_dry_run",
             &["prune", "--older-than", "5200w", "--dry-run"],

@@ -105,6 +105,31 @@ pub(super) fn page(site: &Site, links: &Links) -> String {
         h.push_str("</tbody></table>\n");
     }
 
+    if !site.metrics.is_empty() {
+        h.push_str("<h2 id=\"metrics\">Metrics</h2>\n<table class=\"list\"><thead><tr><th>series</th>\
+                    <th>builder</th><th class=\"num\">latest</th><th>trend</th></tr></thead><tbody>\n");
+        for m in &site.metrics {
+            let Some(b) = m.builders.first() else {
+                continue;
+            };
+            let Some(last) = b.values.last() else {
+                continue;
+            };
+            w!(
+                h,
+                "<tr><td><a class=\"test\" href=\"metrics.html#{}\">{}</a></td><td>{}</td>\
+                 <td class=\"num\">{} {}</td><td>",
+                super::metrics::anchor(&m.series),
+                esc(&m.series),
+                esc(&b.builder),
+                esc(&crate::metrics::level(last.value)),
+                esc(m.unit.as_deref().unwrap_or(""))
+            );
+            super::metrics::sparkline(&mut h, m);
+            h.push_str("</td></tr>\n");
+        }
+        h.push_str("</tbody></table>\n");
+    }
     h.push_str("<h2 id=\"builders\">Builders</h2>\n");
     if site.builders.is_empty() {
         h.push_str("<p class=\"empty\">No builds on this branch yet.</p>\n");

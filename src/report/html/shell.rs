@@ -138,6 +138,9 @@ pub(super) fn shell(site: &Site, title: &str, body: &str) -> String {
          <a href=\"index.html\">Overview</a>",
         esc(title)
     );
+    if !site.metrics.is_empty() {
+        h.push_str("<a href=\"metrics.html\">Metrics</a>");
+    }
     for grid in &site.builders {
         w!(
             h,

@@ -1,0 +1,606 @@
+//! Build metrics through the real CLI: `ingest --metric` and `--metrics` files, the built-in
+//! series, metric Problems (found, attributed across builders, fixed, accepted, gating
+//! `--exit-code`), `metrics` and `metric NAME`, and hostile metric files that change nothing.
+
+use crate::harness::{fixture, Test};
+use serde_json::Value;
+
+/// The real builds of `fixtures/metrics/generic` replayed in an order that gives the detector a
+/// baseline first: the ten builds without the slowdown (1–4, 8–10, 1–3), then the three with it
+/// (5–7), then four without it again (8–10, 4). The detector needs five builds before a step.
+const REPLAY: [u32; 17] = [1, 2, 3, 4, 8, 9, 10, 1, 2, 3, 5, 6, 7, 8, 9, 10, 4];
+
+/// Ingests the replay on `builder`: build n has the change `c{n}` shared by every builder, and
+/// one of its own; returns each build's exit code and the series of the Problems it opened.
+fn replay(t: &Test, builder: &str, minute: u32) -> Vec<(i32, Vec<String>)> {
+    let mut codes = Vec::new();
+    for (i, file) in REPLAY.iter().enumerate() {
+        let n = (i + 1).to_string();
+        let path = fixture(&format!("metrics/generic/build-{file}.txt"));
+        let time = format!("2026-01-{:02}T10:{minute:02}:00Z", i + 1);
+        let shared = format!("c{n}:Dev {n} <dev{n}@example.org>");
+        let own = format!("{builder}-{n}:Ops <ops@example.org>");
+        let out = t.run(&[
+            "ingest",
+            "--builder",
+            builder,
+            "--build",
+            &n,
+            "--time",
+            &time,
+            "--change",
+            &shared,
+            "--change",
+            &own,
+            "--metrics",
+            path.to_str().unwrap(),
+            "--exit-code",
+            "--format",
+            "json",
+        ]);
+        let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+        let opened = (summary["new_problems"].as_array().unwrap().iter())
+            .map(|p| p["test"].as_str().unwrap().to_owned())
+            .collect();
+        codes.push((out.status.code().unwrap_or(-1), opened));
+    }
+    codes
+}
+
+fn problem_of<'a>(problems: &'a Value, series: &str) -> &'a Value {
+    problems
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["test"] == series)
+        .unwrap_or_else(|| panic!("no Problem of {series} in {problems:#}"))
+}
+
+fn revisions(changes: &Value) -> Vec<String> {
+    changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["revision"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_metric_step_is_a_problem_found_narrowed_across_builders_and_fixed() {
+    let t = Test::new();
+    let size_series = "binary_size{target=x86_64}".to_owned();
+    let linux = replay(&t, "linux", 0);
+    // Build 13 is the third at the new level: it confirms the step, and the gate fails there.
+    let gated: Vec<usize> = (0..linux.len()).filter(|&i| linux[i].0 != 0).collect();
+    assert_eq!(gated, [12], "{linux:?}");
+    assert!(linux[12].1.contains(&size_series), "{linux:?}");
+    let mac = replay(&t, "mac", 30);
+    // On the second builder the same step joins the Problem: it opens nothing new.
+    assert!(
+        mac.iter().all(|(_, opened)| !opened.contains(&size_series)),
+        "{mac:?}"
+    );
+
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let size = problem_of(&problems, "binary_size{target=x86_64}");
+    assert_eq!(size["kind"], "metric");
+    assert_eq!(size["state"], "fixed");
+    assert_eq!(size["builders"], serde_json::json!(["linux", "mac"]));
+    assert_eq!(size["first_failure"]["build"], 11);
+    assert_eq!(size["fixed"]["build"], 14);
+    // Each builder's window holds the shared change and one of its own: narrowed to the shared.
+    assert_eq!(revisions(&size["started_by"]), ["c11"]);
+    assert_eq!(revisions(&size["fixed_by"]), ["c14"]);
+    assert_eq!(size["failures"], 6);
+    let step = &size["metric"];
+    assert_eq!(step["step"], "regression");
+    assert_eq!(step["before"], 81608.0);
+    assert_eq!(step["after"], 2113224.0);
+    assert!(step["accepted"].is_null());
+    // A test Problem's JSON has no `metric` key.
+    assert!(size.get("metric").is_some());
+
+    // `metric NAME`: the history per builder, with the step and the return linked to it.
+    let history = t.json(&["metric", "binary_size"]);
+    assert_eq!(history["series"], "binary_size{target=x86_64}");
+    assert_eq!(history["unit"], "B");
+    assert_eq!(history["direction"], "lower_is_better");
+    let linux = &history["builders"][0];
+    assert_eq!(linux["builder"], "linux");
+    assert_eq!(linux["values"].as_array().unwrap().len(), 17);
+    let steps: Vec<(i64, String, Value)> = linux["change_points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["build"].as_i64().unwrap(),
+                c["step"].as_str().unwrap().to_owned(),
+                c["problem"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (11, "regression".to_owned(), size["id"].clone()),
+            (14, "return".to_owned(), size["id"].clone())
+        ]
+    );
+    let csv = t.ok(&["metric", "binary_size", "--format", "csv"]);
+    assert!(
+        csv.starts_with("series,builder,build,revision,time,value,rounds"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 1 + 2 * 17);
+
+    // `metrics`: each series per builder, with its latest value and no open regression left.
+    let rows = t.json(&["metrics"]);
+    let rss: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["series"] == "peak_rss")
+        .collect();
+    assert_eq!(rss.len(), 2);
+    assert_eq!(rss[0]["unit"], "B");
+    assert_eq!(rss[0]["build"], 17);
+    assert_eq!(rss[0]["trend"].as_array().unwrap().len(), 17);
+    assert!(rss[0]["open_regressions"].as_array().unwrap().is_empty());
+    // The rounds of a repeated name keep their spread.
+    let history = t.json(&["metric", "peak_rss"]);
+    let first = &history["builders"][0]["values"][0];
+    assert_eq!(first["rounds"], 3);
+    assert_eq!(first["min"], 1296.0 * 1024.0);
+    assert_eq!(first["max"], 1580.0 * 1024.0);
+
+    // reanalyze gives the same Problems.
+    let before = t.json(&["problems", "--all"]);
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all"]), before);
+}
+
+#[test]
+fn an_accepted_regression_is_neither_open_nor_fixed_and_says_who_and_why() {
+    let t = Test::new();
+    // Stop at build 13: the regression is confirmed and still open.
+    for (i, file) in REPLAY[..13].iter().enumerate() {
+        let n = (i + 1).to_string();
+        let path = fixture(&format!("metrics/generic/build-{file}.txt"));
+        let change = format!("c{n}:Dev {n} <dev{n}@example.org>");
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            &n,
+            "--change",
+            &change,
+            "--metrics",
+            path.to_str().unwrap(),
+        ]);
+    }
+    let open = t.json(&["problems", "--kind", "metric"]);
+    let size = problem_of(&open, "binary_size{target=x86_64}");
+    assert_eq!(size["state"], "open");
+    let id = size["id"].as_i64().unwrap().to_string();
+    let rows = t.json(&["metrics", "--name", "binary_size"]);
+    assert_eq!(rows[0]["open_regressions"][0], size["id"]);
+    let users = t.json(&["users"]);
+    assert_eq!(users[0]["user"], "Dev 11", "{users:#}");
+    assert!(users[0]["open_problems"]
+        .as_array()
+        .unwrap()
+        .contains(&size["id"]));
+
+    let accepted = t.json(&[
+        "accept",
+        &id,
+        "--by",
+        "Ada",
+        "--reason",
+        "static linking is worth 2 MB",
+    ]);
+    assert_eq!(accepted["state"], "accepted");
+    assert_eq!(accepted["metric"]["accepted"]["by"], "Ada");
+    assert_eq!(
+        accepted["metric"]["accepted"]["reason"],
+        "static linking is worth 2 MB"
+    );
+    let open = t.json(&["problems", "--kind", "metric"]);
+    assert!(open
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["id"] != size["id"]));
+    let shown = t.json(&["show", &id]);
+    assert_eq!(shown["state"], "accepted", "{shown:#}");
+    // A later build keeps it accepted.
+    let path = fixture("metrics/generic/build-7.txt");
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "ci",
+        "--build",
+        "14",
+        "--metrics",
+        path.to_str().unwrap(),
+    ]);
+    let all = t.json(&["problems", "--all", "--kind", "metric"]);
+    assert_eq!(
+        problem_of(&all, "binary_size{target=x86_64}")["state"],
+        "accepted"
+    );
+    // Only a metric Problem can be accepted, and only by someone, for a reason.
+    t.fails(&["accept", "999", "--by", "Ada", "--reason", "x"], 3);
+    t.fails(&["accept", &id, "--by", " ", "--reason", "x"], 2);
+}
+
+#[test]
+fn metric_values_built_in_series_and_properties_are_one_model() {
+    let t = Test::new();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let summary = t.json(&[
+        "ingest",
+        "--builder",
+        "ci",
+        "--build",
+        "1",
+        "--property",
+        "image_mb=412.5",
+        "--property",
+        "os=linux",
+        "--metric",
+        "binary_size=12.5MiB",
+        "--metric",
+        "latency{endpoint=/api}=12ms",
+        report.to_str().unwrap(),
+    ]);
+    assert!(
+        summary["metric_values"].as_u64().unwrap() >= 7,
+        "{summary:#}"
+    );
+    let rows = t.json(&["metrics"]);
+    let value = |series: &str| -> (f64, Value) {
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["series"] == series)
+            .unwrap_or_else(|| panic!("no {series} in {rows:#}"));
+        (row["value"].as_f64().unwrap(), row["unit"].clone())
+    };
+    assert_eq!(value("binary_size"), (12.5 * 1024.0 * 1024.0, "B".into()));
+    assert_eq!(value("latency{endpoint=/api}"), (0.012, "s".into()));
+    assert_eq!(value("image_mb"), (412.5, Value::Null));
+    let tests = t.json(&["builds"])[0]["counts"].clone();
+    let total: u64 = tests
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(value("tests.count").0, total as f64);
+    assert_eq!(
+        value("tests.failed").0,
+        (tests["failed"].as_u64().unwrap() + tests["error"].as_u64().unwrap()) as f64
+    );
+    assert_eq!(value("tests.duration").1, "s");
+    assert!(rows.as_array().unwrap().iter().all(|r| r["series"] != "os"));
+    // Built-in series are graphed, not judged into Problems by default; a count rises well.
+    let count = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["series"] == "tests.count")
+        .unwrap();
+    assert_eq!(count["direction"], "higher_is_better");
+    // Metrics alone, without a report, are a build too.
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "ci",
+        "--build",
+        "2",
+        "--metric",
+        "binary_size=13MiB",
+    ]);
+    let history = t.json(&["metric", "binary_size"]);
+    assert_eq!(
+        history["builders"][0]["values"].as_array().unwrap().len(),
+        2
+    );
+    // A bad --metric is a usage error naming it.
+    let err = t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            "3",
+            "--metric",
+            "size=big",
+        ],
+        2,
+    );
+    assert!(err.contains("--metric size=big"), "{err}");
+}
+
+#[test]
+fn real_benchmark_files_are_sniffed_and_keep_their_rounds() {
+    let t = Test::new();
+    let files = [
+        "metrics/google-benchmark/build-1.json",
+        "metrics/pytest-benchmark/build-1.json",
+        "metrics/hyperfine/build-1.json",
+        "metrics/go-bench/build-1.txt",
+        "metrics/criterion/build-1.jsonl",
+        "metrics/generic/build-1.json",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| fixture(f).to_str().unwrap().to_owned())
+        .collect();
+    let mut args = vec!["ingest", "--builder", "bench", "--build", "1", "--metrics"];
+    args.extend(paths.iter().map(String::as_str));
+    let summary = t.json(&args);
+    let parsers: Vec<&str> = summary["metric_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["parser"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        parsers,
+        [
+            "google-benchmark",
+            "pytest-benchmark",
+            "hyperfine",
+            "go-bench",
+            "cargo-criterion",
+            "metrics-json"
+        ]
+    );
+    let rows = t.json(&["metrics", "--builder", "bench"]);
+    assert!(rows.as_array().unwrap().len() > 10, "{rows:#}");
+    // Google Benchmark's five repetitions are the rounds of one value.
+    let name = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["series"].as_str().unwrap())
+        .find(|s| s.starts_with("BM_") && !s.contains('{'))
+        .expect("a Google Benchmark series")
+        .to_owned();
+    let history = t.json(&["metric", &name]);
+    assert_eq!(
+        history["builders"][0]["values"][0]["rounds"], 5,
+        "{history:#}"
+    );
+    // --metrics-parser names the format; a wrong one is a clear error.
+    let go = fixture("metrics/go-bench/build-2.txt");
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "bench",
+        "--build",
+        "2",
+        "--metrics-parser",
+        "go-bench",
+        "--metrics",
+        go.to_str().unwrap(),
+    ]);
+    t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "bench",
+            "--build",
+            "3",
+            "--metrics-parser",
+            "nope",
+            "--metrics",
+            go.to_str().unwrap(),
+        ],
+        2,
+    );
+}
+
+#[test]
+fn hostile_metric_files_name_the_file_and_place_and_change_nothing() {
+    let t = Test::new();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let report = report.to_str().unwrap();
+    // A first ingest whose metric file is bad creates no database.
+    std::fs::write(
+        t.path("trunc.json"),
+        "{\"metrics\": [{\"name\": \"a\", \"value\": 1",
+    )
+    .unwrap();
+    let err = t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            "1",
+            report,
+            "--metrics",
+            "trunc.json",
+        ],
+        3,
+    );
+    assert!(err.contains("trunc.json"), "{err}");
+    assert!(!t.db_exists(), "a failed first ingest left a database");
+
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "ci",
+        "--build",
+        "1",
+        report,
+        "--metric",
+        "a=1",
+    ]);
+    let before = t.dump();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("unknown.txt", b"size twelve\n", "unknown.txt"),
+        ("trunc.json", b"{\"metrics\": [{\"name\": \"a\", \"value\": 1", "trunc.json:1"),
+        (
+            "type.json",
+            b"{\"metrics\": [\n {\"name\": \"a\", \"value\": \"fast\"}]}",
+            "type.json:2",
+        ),
+        (
+            "bench.json",
+            b"{\"context\": {}, \"benchmarks\": [{\"name\": \"BM\", \"run_name\": \"BM\", \"run_type\": \"iteration\", \"real_time\": \"x\"}]}",
+            "bench.json:1",
+        ),
+        ("lines.txt", b"binary_size 12 B\nsize twelve\n", "lines.txt:2"),
+        ("deep.json", &[b'['; 5000], "deep.json"),
+        ("nan.txt", b"speed NaN s\n", "nan.txt"),
+        ("unit.txt", b"size 12 M\x07B\n", "unit.txt"),
+        ("empty.bin", b"\x00\x01\x02 not a metric file", "empty.bin"),
+    ];
+    for (name, bytes, place) in cases {
+        std::fs::write(t.path(name), bytes).unwrap();
+        // Named by its format (the generic lines) or sniffed (the rest).
+        let mut args = vec!["ingest", "--builder", "ci", "--build", "2", report];
+        if name.ends_with(".txt") && *name != "unknown.txt" {
+            args.extend(["--metrics-parser", "metric-lines"]);
+        }
+        args.extend(["--metrics", name]);
+        let err = t.fails(&args, 3);
+        assert!(
+            err.contains(place),
+            "{name}: the error does not name {place}:\n{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(t.dump(), before, "{name} changed the database");
+    }
+    // A hostile name is stored as given and shown inert.
+    std::fs::write(
+        t.path("evil.txt"),
+        "<script>alert(1)</script>\x1b[31m 5 s\n",
+    )
+    .unwrap_or(());
+    let out = t.run(&[
+        "ingest",
+        "--builder",
+        "ci",
+        "--build",
+        "3",
+        "--metrics",
+        "evil.txt",
+    ]);
+    if out.status.success() {
+        let table = t.ok(&["metrics"]);
+        assert!(!table.contains('\x1b'), "{table}");
+    } else {
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(t.dump(), before);
+    }
+}
+
+#[test]
+fn steps_in_many_series_from_one_change_are_one_cluster_and_are_announced() {
+    let t = Test::new();
+    // Two series a build script measures, with a little noise, both stepping at build 11.
+    let noise = [0.0, 1.0, -1.0, 0.5, -0.5, 1.5, -1.5, 0.2, -0.2, 0.8];
+    for n in 1..=16usize {
+        let step = if n >= 11 { 30.0 } else { 0.0 };
+        let a = format!("startup={}ms", 100.0 + step + noise[n % 10]);
+        let b = format!("rss={}MiB", 50.0 + step + noise[(n + 3) % 10]);
+        let change = if n == 11 {
+            "bad:Mallory <m@example.org>".to_owned()
+        } else {
+            format!("c{n}:Dev <dev@example.org>")
+        };
+        let n = n.to_string();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            &n,
+            "--change",
+            &change,
+            "--metric",
+            &a,
+            "--metric",
+            &b,
+        ]);
+    }
+    let problems = t.json(&["problems", "--kind", "metric"]);
+    assert_eq!(problems.as_array().unwrap().len(), 2, "{problems:#}");
+    for p in problems.as_array().unwrap() {
+        assert_eq!(revisions(&p["started_by"]), ["bad"], "{p:#}");
+        assert_eq!(p["first_failure"]["build"], 11);
+    }
+    let clusters = t.json(&["clusters"]);
+    let metric: Vec<&Value> = clusters
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["signature"].as_str().unwrap().starts_with("metric steps"))
+        .collect();
+    assert_eq!(metric.len(), 1, "{clusters:#}");
+    assert_eq!(metric[0]["tests"], serde_json::json!(["rss", "startup"]));
+    assert!(metric[0]["signature"].as_str().unwrap().contains("bad"));
+    assert_eq!(problems[0]["cluster"], metric[0]["id"]);
+    // notify announces them like any Problem.
+    let due = t.ok(&["notify", "--dry-run"]);
+    assert!(due.contains("startup") && due.contains("rss"), "{due}");
+    assert!(due.contains("Mallory"), "{due}");
+}
+
+#[test]
+fn the_report_charts_each_series_inline_escaped_and_readable_with_many_builds() {
+    let t = Test::new();
+    let hostile = "<img src=x onerror=alert(1)>";
+    for n in 1..=130usize {
+        let step = if n > 100 { 40.0 } else { 0.0 };
+        let value = 100.0 + step + [0.0, 1.0, -1.0, 0.5, -0.5][n % 5];
+        let a = format!("{hostile}={value}ms");
+        let change = format!("c{n}:Dev <dev@example.org>");
+        let n = n.to_string();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            &n,
+            "--change",
+            &change,
+            "--metric",
+            &a,
+        ]);
+    }
+    let problem = &t.json(&["problems", "--kind", "metric"])[0];
+    assert_eq!(problem["test"], hostile);
+    assert_eq!(problem["first_failure"]["build"], 101);
+    t.ok(&["report", "--html", "site"]);
+    let page = std::fs::read_to_string(t.path("site/metrics.html")).unwrap();
+    assert!(
+        !page.contains("<img") && !page.contains("<script"),
+        "{page}"
+    );
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert_eq!(page.matches("<svg").count(), 1);
+    // One line of 130 points, without a mark per point at that length.
+    assert_eq!(page.matches("<polyline").count(), 1);
+    assert_eq!(page.matches("<circle").count(), 0);
+    // The step is marked and linked to its Problem's page, which exists.
+    let link = format!("<a href=\"problem-{}.html\"><line", problem["id"]);
+    assert!(page.contains(&link), "{page}");
+    assert!(t
+        .path(&format!("site/problem-{}.html", problem["id"]))
+        .exists());
+    let index = std::fs::read_to_string(t.path("site/index.html")).unwrap();
+    assert!(
+        index.contains("href=\"metrics.html#m-"),
+        "no sparkline link on the overview"
+    );
+    assert!(!index.contains("<img"));
+}
