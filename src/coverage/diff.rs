@@ -209,11 +209,14 @@ fn parse_hunk(rest: &str) -> Option<Hunk> {
     let mut parts = rest.split_whitespace();
     let old = parts.next()?.strip_prefix('-')?;
     let new = parts.next()?.strip_prefix('+')?;
+    // Starts and lengths past a billion lines are refused, so that walking a hunk cannot overflow.
+    const MAX: u32 = 1 << 30;
     let range = |r: &str| -> Option<(u32, u32)> {
-        match r.split_once(',') {
-            Some((start, len)) => Some((start.parse().ok()?, len.parse().ok()?)),
-            None => Some((r.parse().ok()?, 1)),
-        }
+        let (start, len) = match r.split_once(',') {
+            Some((start, len)) => (start.parse().ok()?, len.parse().ok()?),
+            None => (r.parse().ok()?, 1),
+        };
+        (start <= MAX && len <= MAX).then_some((start, len))
     };
     let (old_start, old_len) = range(old)?;
     let (new_start, new_len) = range(new)?;
@@ -343,5 +346,12 @@ new file mode 100644
         assert!(err.message.contains("truncated"), "{err}");
         let err = parse("@@ -1 +1 @@\n").unwrap_err();
         assert_eq!(err.line, 1);
+    }
+
+    #[test]
+    fn a_hunk_at_the_end_of_the_numbers_is_an_error_not_an_overflow() {
+        let diff = "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -4294967295,0 +1 @@\n+x\n \n";
+        let err = parse(diff).unwrap_err().to_string();
+        assert!(err.contains("bad hunk header"), "{err}");
     }
 }
