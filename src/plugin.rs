@@ -203,7 +203,16 @@ impl Format for Plugin {
             let fed = feed(input, stdin);
             let records = records.join().unwrap_or_else(|_| Ok(Vec::new()));
             let errors = errors.join().unwrap_or_default();
-            let status = lock(child).wait();
+            // Polled, the lock let go between looks, so that the watchdog can still kill a program
+            // that closed its output but runs on.
+            let status = loop {
+                match lock(child).try_wait() {
+                    Ok(Some(status)) => break Ok(status),
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            };
             let _ = done.send(());
             let timed_out = watchdog.join().unwrap_or(false);
             (fed, records, errors, status, timed_out)

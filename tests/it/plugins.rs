@@ -164,6 +164,13 @@ fn a_plugin_that_misbehaves_is_an_error_and_nothing_is_stored() {
             python("import time; time.sleep(30)") + "timeout = 1\n",
             "parser plugin `hang` at report.jsonl: it ran past its time limit of 1 s and was stopped",
         ),
+        (
+            // Its output closed, it runs on: the time limit still stops it.
+            "quiet",
+            python("import os, sys, time; sys.stdin.read(); os.close(1); os.close(2); time.sleep(90)")
+                + "timeout = 1\n",
+            "parser plugin `quiet` at report.jsonl: it ran past its time limit of 1 s and was stopped",
+        ),
     ];
     for (name, body, says) in cases {
         let t = with_plugins(&[(name, body)]);
@@ -171,8 +178,15 @@ fn a_plugin_that_misbehaves_is_an_error_and_nothing_is_stored() {
             &["parse", "report.jsonl"][..],
             &["ingest", "--builder", "b", "--build", "1", "report.jsonl"],
         ] {
+            let started = std::time::Instant::now();
             let stderr = t.fails(args, 3);
             assert!(stderr.contains(says), "{name} {args:?}: {stderr}");
+            // Stopped at its limit (1 s, or its own end well before that), not when it chose to end.
+            let took = started.elapsed();
+            assert!(
+                took.as_secs() < 45,
+                "{name} {args:?}: stopped after {took:?}"
+            );
         }
         if name == "crash" {
             let stderr = t.fails(&["parse", "report.jsonl"], 3);
