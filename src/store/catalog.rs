@@ -126,7 +126,7 @@ pub const TABLES: &[Table] = tables! {
         attempts Int, last_error Text;
     notify_baseline (id): id Int, set_at Int;
     metric_series (test_id): test_id Int, unit Text, direction Text;
-    metric_values (test_id, build_id): test_id Int, build_id Int, value Real, rounds Int,
+    metric_values (build_id, test_id): test_id Int, build_id Int, value Real, rounds Int,
         mean Real, median Real, stddev Real, min_value Real, max_value Real, samples Blob;
     problem_metrics (problem_id): problem_id Int, step Text, before_level Real, after_level Real,
         z Real, accepted_by Text, accepted_reason Text, accepted_at Int;
