@@ -145,6 +145,14 @@ pub(crate) struct Secrets {
     pub smtp_password: Option<String>,
     /// `PROBTRACK_IRC_PASSWORD`: SASL PLAIN with `sasl_user`, else the server password.
     pub irc_password: Option<String>,
+    /// `PROBTRACK_XMPP_PASSWORD`.
+    pub xmpp_password: Option<String>,
+    /// `PROBTRACK_MATRIX_TOKEN`: the account's access token.
+    pub matrix_token: Option<String>,
+    /// `PROBTRACK_ZULIP_API_KEY`: the bot's API key.
+    pub zulip_api_key: Option<String>,
+    /// `PROBTRACK_DISCORD_WEBHOOK`: the webhook's URL, which holds its token.
+    pub discord_webhook: Option<String>,
 }
 
 impl Secrets {
@@ -153,6 +161,10 @@ impl Secrets {
         Secrets {
             smtp_password: var("PROBTRACK_SMTP_PASSWORD"),
             irc_password: var("PROBTRACK_IRC_PASSWORD"),
+            xmpp_password: var("PROBTRACK_XMPP_PASSWORD"),
+            matrix_token: var("PROBTRACK_MATRIX_TOKEN"),
+            zulip_api_key: var("PROBTRACK_ZULIP_API_KEY"),
+            discord_webhook: var("PROBTRACK_DISCORD_WEBHOOK"),
         }
     }
 }
@@ -191,6 +203,7 @@ fn destinations(settings: &Settings, secrets: &Secrets) -> Result<Vec<Box<dyn De
             },
         }));
     }
+    crate::chat::destinations::add(notify, secrets, &mut out)?;
     Ok(out)
 }
 

@@ -17,6 +17,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+use crate::chat::Protocol;
+use crate::notify::{Destination, Message};
+
 /// How long one read or write may wait.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// How many stanzas a wait reads before it gives up (a server that chatters without answering).
@@ -29,7 +32,7 @@ pub(crate) struct Xmpp {
     /// The account, `name@domain`.
     pub jid: String,
     /// From `PROBTRACK_XMPP_PASSWORD`.
-    pub password: String,
+    pub password: Option<String>,
     /// The host to connect to [default: the JID's domain].
     pub server: Option<String>,
     /// [default: 5222]
@@ -40,13 +43,6 @@ pub(crate) struct Xmpp {
     pub ca_file: Option<std::path::PathBuf>,
     /// The nickname in rooms.
     pub nick: String,
-}
-
-/// Where one message goes: rooms (multi-user chat) and people (their JIDs).
-pub(crate) struct XmppMessage<'a> {
-    pub rooms: &'a [String],
-    pub people: &'a [String],
-    pub text: &'a str,
 }
 
 enum Conn {
@@ -366,8 +362,20 @@ fn open_stream(s: &mut Stanzas, domain: &str) -> Result<String, String> {
     })
 }
 
-/// Sends one message to its rooms and people in one session.
-pub(crate) fn send(x: &Xmpp, message: &XmppMessage<'_>) -> Result<(), String> {
+/// A logged-in client session: the rooms it joined.
+struct Session {
+    s: Stanzas,
+    domain: String,
+    nick: String,
+    joined: Vec<String>,
+}
+
+/// Connects, secures, logs in and binds a resource.
+fn connect(x: &Xmpp) -> Result<Session, String> {
+    let password = x
+        .password
+        .as_deref()
+        .ok_or_else(|| crate::chat::destinations::missing("PROBTRACK_XMPP_PASSWORD"))?;
     let (local, domain) = x
         .jid
         .split_once('@')
@@ -410,7 +418,8 @@ pub(crate) fn send(x: &Xmpp, message: &XmppMessage<'_>) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         s.conn = Conn::Tls(Box::new(rustls::StreamOwned::new(client, tcp)));
         s.buf.clear();
-        features = open_stream(&mut s, domain)?;
+        features = open_stream(&mut s, domain)
+            .map_err(|e| format!("{host}:{port} after STARTTLS: {e}"))?;
         tls = true;
     } else if x.security != "none" {
         return Err(format!(
@@ -418,7 +427,7 @@ pub(crate) fn send(x: &Xmpp, message: &XmppMessage<'_>) -> Result<(), String> {
              a trusted network"
         ));
     }
-    authenticate(&mut s, &features, local, &x.password, tls || x.security == "none")?;
+    authenticate(&mut s, &features, local, password, tls || x.security == "none")?;
     features = open_stream(&mut s, domain)?;
     let bind_id = nonce()?;
     s.send(&format!(
@@ -435,37 +444,165 @@ pub(crate) fn send(x: &Xmpp, message: &XmppMessage<'_>) -> Result<(), String> {
         ))?;
         s.until(|stanza| reply(stanza, &id, "starting a session"))?;
     }
-    let body = escape(message.text);
-    for room in message.rooms {
-        say_in_room(&mut s, room, &x.nick, &body)?;
-    }
-    for person in message.people {
-        let id = nonce()?;
-        s.send(&format!(
-            "<message to='{}' type='chat' id='{id}'><body>{body}</body></message>",
-            escape(person)
-        ))?;
-    }
-    // The server answers in order: once the ping is back, it has taken every message before it
-    // (a bounce for a direct message comes before it).
-    let ping = nonce()?;
-    s.send(&format!(
-        "<iq type='get' id='{ping}' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
-        escape(domain)
-    ))?;
-    s.until(|stanza| {
-        if stanza.starts_with("<message") && attribute(stanza, "type") == Some("error") {
-            let to = attribute(stanza, "from").unwrap_or("?");
-            return Some(Err(format!(
-                "the message to {} bounced: {}",
-                crate::report::safe(unescape(to).as_bytes()),
-                condition(stanza)
-            )));
+    Ok(Session {
+        s,
+        domain: domain.to_owned(),
+        nick: x.nick.clone(),
+        joined: Vec::new(),
+    })
+}
+
+impl Session {
+    /// Joins `room` (once per session), says `body` there and waits to see it reflected.
+    fn say_in_room(&mut self, room: &str, body: &str) -> Result<(), String> {
+        let occupant = format!("{room}/{}", self.nick);
+        let shown = crate::report::safe(room.as_bytes());
+        if !self.joined.iter().any(|r| r == room) {
+            self.s.send(&format!(
+                "<presence to='{}'><x xmlns='http://jabber.org/protocol/muc'>\
+                 <history maxstanzas='0'/></x></presence>",
+                escape(&occupant)
+            ))?;
+            // Joined once the room sends our own presence (status 110).
+            self.s.until(|stanza| {
+                if !stanza.starts_with("<presence") {
+                    return None;
+                }
+                let from = unescape(attribute(stanza, "from").unwrap_or_default());
+                if !from.eq_ignore_ascii_case(&occupant) && !from.eq_ignore_ascii_case(room) {
+                    return None;
+                }
+                if attribute(stanza, "type") == Some("error") {
+                    return Some(Err(format!("joining room {shown}: {}", condition(stanza))));
+                }
+                stanza.contains("code='110'").then_some(Ok(()))
+            })?;
+            self.joined.push(room.to_owned());
         }
-        reply(stanza, &ping, "pinging the server")
-    })?;
-    s.send("</stream:stream>").ok();
-    Ok(())
+        let id = nonce()?;
+        self.s.send(&format!(
+            "<message to='{}' type='groupchat' id='{id}'><body>{}</body></message>",
+            escape(room),
+            escape(body)
+        ))?;
+        // The room reflects what it took to every occupant, us included.
+        self.s.until(|stanza| {
+            if !stanza.starts_with("<message") || attribute(stanza, "id") != Some(id.as_str()) {
+                return None;
+            }
+            Some(if attribute(stanza, "type") == Some("error") {
+                Err(format!("saying it in room {shown}: {}", condition(stanza)))
+            } else {
+                Ok(())
+            })
+        })
+    }
+
+    /// Sends `body` to the person `jid`.
+    fn tell(&mut self, jid: &str, body: &str) -> Result<(), String> {
+        let id = nonce()?;
+        self.s.send(&format!(
+            "<message to='{}' type='chat' id='{id}'><body>{}</body></message>",
+            escape(jid),
+            escape(body)
+        ))
+    }
+
+    /// Waits until the server has taken everything sent so far: it answers in order, so once a
+    /// ping is back, a bounce of a direct message would have come before it.
+    fn sync(&mut self) -> Result<(), String> {
+        let ping = nonce()?;
+        self.s.send(&format!(
+            "<iq type='get' id='{ping}' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
+            escape(&self.domain)
+        ))?;
+        self.s.until(|stanza| {
+            if stanza.starts_with("<message") && attribute(stanza, "type") == Some("error") {
+                let to = attribute(stanza, "from").unwrap_or("?");
+                return Some(Err(format!(
+                    "the message to {} bounced: {}",
+                    crate::report::safe(unescape(to).as_bytes()),
+                    condition(stanza)
+                )));
+            }
+            reply(stanza, &ping, "pinging the server")
+        })
+    }
+
+    /// Leaves the rooms and closes the stream.
+    fn close(mut self) {
+        for room in std::mem::take(&mut self.joined) {
+            let occupant = format!("{room}/{}", self.nick);
+            self.s
+                .send(&format!(
+                    "<presence to='{}' type='unavailable'/>",
+                    escape(&occupant)
+                ))
+                .ok();
+        }
+        self.s.send("</stream:stream>").ok();
+    }
+}
+
+/// `[notify.xmpp]`: rooms, and the responsible people whose `xmpp` handle is a JID.
+pub(crate) struct XmppDestination {
+    pub account: Xmpp,
+    pub rooms: Vec<String>,
+    pub direct: bool,
+}
+
+impl XmppDestination {
+    fn people(&self, m: &Message) -> Vec<String> {
+        if !self.direct {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = m
+            .recipients
+            .iter()
+            .filter_map(|r| r.handles.get(Protocol::Xmpp))
+            .filter(|h| h.contains('@'))
+            .map(|h| h.trim().to_owned())
+            .collect();
+        out.dedup();
+        out
+    }
+}
+
+impl Destination for XmppDestination {
+    fn target(&self) -> &'static str {
+        Protocol::Xmpp.name()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        Some(Protocol::Xmpp)
+    }
+
+    fn wants(&self, m: &Message) -> bool {
+        !self.rooms.is_empty() || !self.people(m).is_empty()
+    }
+
+    /// One session for the whole batch: each message to every room, then to each person.
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        let mut session = match connect(&self.account) {
+            Ok(session) => session,
+            Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut out = Vec::new();
+        for m in messages {
+            let mut one = || -> Result<(), String> {
+                for room in &self.rooms {
+                    session.say_in_room(room, &m.text)?;
+                }
+                for person in self.people(m) {
+                    session.tell(&person, &m.text)?;
+                }
+                session.sync()
+            };
+            out.push(one());
+        }
+        session.close();
+        out
+    }
 }
 
 /// The answer to the iq `id`: `Some(Ok)` for a result, `Some(Err)` for an error.
@@ -477,51 +614,6 @@ fn reply(stanza: &str, id: &str, doing: &str) -> Option<Result<(), String>> {
         Some("result") => Ok(()),
         _ => Err(format!("{doing}: {}", condition(stanza))),
     })
-}
-
-fn say_in_room(s: &mut Stanzas, room: &str, nick: &str, body: &str) -> Result<(), String> {
-    let occupant = format!("{room}/{nick}");
-    let shown = crate::report::safe(room.as_bytes());
-    s.send(&format!(
-        "<presence to='{}'><x xmlns='http://jabber.org/protocol/muc'>\
-         <history maxstanzas='0'/></x></presence>",
-        escape(&occupant)
-    ))?;
-    // Joined once the room sends our own presence (status 110).
-    s.until(|stanza| {
-        if !stanza.starts_with("<presence") {
-            return None;
-        }
-        let from = unescape(attribute(stanza, "from").unwrap_or_default());
-        if !from.eq_ignore_ascii_case(&occupant) && !from.eq_ignore_ascii_case(room) {
-            return None;
-        }
-        if attribute(stanza, "type") == Some("error") {
-            return Some(Err(format!("joining room {shown}: {}", condition(stanza))));
-        }
-        stanza.contains("code='110'").then_some(Ok(()))
-    })?;
-    let id = nonce()?;
-    s.send(&format!(
-        "<message to='{}' type='groupchat' id='{id}'><body>{body}</body></message>",
-        escape(room)
-    ))?;
-    // The room reflects what it took to every occupant, us included.
-    s.until(|stanza| {
-        if !stanza.starts_with("<message") || attribute(stanza, "id") != Some(id.as_str()) {
-            return None;
-        }
-        Some(if attribute(stanza, "type") == Some("error") {
-            Err(format!("saying it in room {shown}: {}", condition(stanza)))
-        } else {
-            Ok(())
-        })
-    })?;
-    s.send(&format!(
-        "<presence to='{}' type='unavailable'/>",
-        escape(&occupant)
-    ))?;
-    Ok(())
 }
 
 /// SASL: SCRAM-SHA-256, else SCRAM-SHA-1, else PLAIN where the channel is private.

@@ -8,7 +8,10 @@
 
 use base64::Engine as _;
 
-use crate::notify::http::{form, pieces, request};
+use crate::chat::http::{form, pieces, request};
+use crate::chat::{mention, Protocol};
+use crate::notify::{Destination, Message};
+use crate::views::notify::Recipient;
 
 /// Zulip's default `max_message_length`, less room for the fence and the mentions.
 const MAX_TEXT: usize = 9_000;
@@ -20,7 +23,7 @@ pub(crate) struct Zulip {
     /// The bot's e-mail address.
     pub email: String,
     /// From `PROBTRACK_ZULIP_API_KEY`.
-    pub api_key: String,
+    pub api_key: Option<String>,
     pub stream: String,
     pub topic: String,
 }
@@ -38,10 +41,14 @@ pub(crate) fn fenced(text: &str) -> String {
 
 /// Sends `text` (and, after it, `mentions`, already in Zulip's `@**name**` form).
 pub(crate) fn send(z: &Zulip, text: &str, mentions: &[String]) -> Result<(), String> {
+    let api_key = z
+        .api_key
+        .as_deref()
+        .ok_or_else(|| crate::chat::destinations::missing("PROBTRACK_ZULIP_API_KEY"))?;
     let parts = pieces(text, MAX_TEXT);
     let auth = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", z.email, z.api_key))
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{api_key}", z.email))
     );
     let url = format!("{}/api/v1/messages", z.site.trim_end_matches('/'));
     let count = parts.len();
@@ -74,6 +81,36 @@ pub(crate) fn send(z: &Zulip, text: &str, mentions: &[String]) -> Result<(), Str
         }
     }
     Ok(())
+}
+
+impl Destination for Zulip {
+    fn target(&self) -> &'static str {
+        Protocol::Zulip.name()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        Some(Protocol::Zulip)
+    }
+
+    /// In the text (a code block) a person is named plainly; the mentions follow the block.
+    fn mention(&self, r: &Recipient) -> String {
+        r.person.clone()
+    }
+
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        messages
+            .iter()
+            .map(|m| {
+                let mentions: Vec<String> = m
+                    .recipients
+                    .iter()
+                    .filter(|r| r.handles.get(Protocol::Zulip).is_some())
+                    .map(|r| mention(Protocol::Zulip, &r.person, &r.handles))
+                    .collect();
+                send(self, &m.text, &mentions)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

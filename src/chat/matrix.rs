@@ -9,14 +9,16 @@
 
 use std::collections::HashMap;
 
-use crate::notify::http::{encode, request, Answer};
+use crate::chat::http::{encode, request, Answer};
+use crate::chat::Protocol;
+use crate::notify::{Destination, Message};
 
 /// How to reach the homeserver, and as whom.
 pub(crate) struct Matrix {
     /// The homeserver's client-server API base, `https://matrix.example.org`.
     pub homeserver: String,
     /// From `PROBTRACK_MATRIX_TOKEN`.
-    pub token: String,
+    pub token: Option<String>,
 }
 
 /// One `m.text` message: its body and the users it mentions (`m.mentions`: only they are
@@ -52,6 +54,11 @@ impl<'a> Session<'a> {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<Answer, String> {
+        let token = self
+            .server
+            .token
+            .as_deref()
+            .ok_or_else(|| crate::chat::destinations::missing("PROBTRACK_MATRIX_TOKEN"))?;
         let url = format!(
             "{}/_matrix/client/v3/{path}",
             self.server.homeserver.trim_end_matches('/')
@@ -59,7 +66,7 @@ impl<'a> Session<'a> {
         request(
             method,
             &url,
-            Some(&format!("Bearer {}", self.server.token)),
+            Some(&format!("Bearer {token}")),
             "application/json",
             Some(body.map(|b| b.to_string()).unwrap_or_else(|| "{}".to_owned())),
         )
@@ -186,6 +193,72 @@ pub(crate) enum Target<'a> {
 fn transaction_id(key: &str, room: &str) -> String {
     let hash = blake3::hash(room.as_bytes()).to_hex();
     format!("{key}.{}", &hash[..12])
+}
+
+/// `[notify.matrix]`: rooms, and a direct room with each responsible person who has a `matrix`
+/// handle.
+pub(crate) struct MatrixDestination {
+    pub server: Matrix,
+    pub rooms: Vec<String>,
+    pub direct: bool,
+}
+
+/// The Matrix user ids of a message's people.
+fn users(m: &Message) -> Vec<String> {
+    let mut out: Vec<String> = m
+        .recipients
+        .iter()
+        .filter_map(|r| r.handles.get(Protocol::Matrix))
+        .map(|h| h.trim().to_owned())
+        .filter(|h| h.starts_with('@') && h.contains(':'))
+        .collect();
+    out.dedup();
+    out
+}
+
+impl Destination for MatrixDestination {
+    fn target(&self) -> &'static str {
+        Protocol::Matrix.name()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        Some(Protocol::Matrix)
+    }
+
+    fn wants(&self, m: &Message) -> bool {
+        !self.rooms.is_empty() || (self.direct && !users(m).is_empty())
+    }
+
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        let mut session = Session::new(&self.server);
+        messages
+            .iter()
+            .map(|m| {
+                let mentions = users(m);
+                // The key names the Problem and its events; the test makes it unique to this
+                // database's Problem (ids start again in a new database).
+                let key = format!(
+                    "{}.{}",
+                    m.key,
+                    &blake3::hash(m.test.as_bytes()).to_hex()[..8]
+                );
+                let text = MatrixText {
+                    body: &m.text,
+                    mentions: &mentions,
+                    key: &key,
+                };
+                for room in &self.rooms {
+                    session.send(Target::Room(room), &text)?;
+                }
+                if self.direct {
+                    for user in &mentions {
+                        session.send(Target::Person(user), &text)?;
+                    }
+                }
+                Ok(())
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@
 //! escaped with backslashes so that it shows as written, and link previews are suppressed. A
 //! text longer than Discord's 2,000 characters is sent as several messages.
 
-use crate::notify::http::{pieces, request};
+use crate::chat::http::{pieces, request};
+use crate::chat::{mention, Protocol};
+use crate::notify::{Destination, Message};
+use crate::views::notify::Recipient;
 
 /// Discord's limit on `content`, less room for escapes' growth being cut below.
 const MAX_CONTENT: usize = 2_000;
@@ -67,6 +70,54 @@ pub(crate) fn send(
         }
     }
     Ok(())
+}
+
+/// `[notify.discord]`: a channel's webhook.
+pub(crate) struct Discord {
+    /// From `PROBTRACK_DISCORD_WEBHOOK`.
+    pub url: Option<String>,
+    pub username: String,
+}
+
+impl Destination for Discord {
+    fn target(&self) -> &'static str {
+        Protocol::Discord.name()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        Some(Protocol::Discord)
+    }
+
+    /// In the (escaped) text a person is named plainly; the mentions follow it.
+    fn mention(&self, r: &Recipient) -> String {
+        r.person.clone()
+    }
+
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        let Some(url) = self.url.clone() else {
+            let error = crate::chat::destinations::missing("PROBTRACK_DISCORD_WEBHOOK");
+            return messages.iter().map(|_| Err(error.clone())).collect();
+        };
+        messages
+            .iter()
+            .map(|m| {
+                let ids: Vec<String> = m
+                    .recipients
+                    .iter()
+                    .filter_map(|r| r.handles.get(Protocol::Discord))
+                    .map(|h| h.trim().trim_start_matches('@').to_owned())
+                    .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()))
+                    .collect();
+                let mentions: Vec<String> = m
+                    .recipients
+                    .iter()
+                    .filter(|r| r.handles.get(Protocol::Discord).is_some())
+                    .map(|r| mention(Protocol::Discord, &r.person, &r.handles))
+                    .collect();
+                send(&url, &self.username, &escape(&m.text), &mentions, &ids)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
