@@ -44,5 +44,7 @@ mod shared;
 mod plugins;
 // Build metrics: ingest, metric Problems, metrics and metric NAME, accept, hostile files.
 mod metrics;
+// notify to chat: XMPP (a real prosody), Matrix (a real Synapse), Zulip and Discord (loopback).
+mod im;
 // Every file under tests/it is listed above.
 mod forgotten;
