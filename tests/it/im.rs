@@ -5,11 +5,11 @@
 //! that is down gets a warning naming it and the message on the next run; hostile test names
 //! arrive inert and whole; the secret is never in the output.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -530,4 +530,552 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
     assert_eq!(again, json!([]));
     assert_eq!(bodies(&watcher.drain("w2")), Vec::<String>::new());
     assert_eq!(bodies(&ann.drain("a2")), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix: a real Synapse homeserver (from PyPI, on SQLite), offline.
+
+/// A Synapse on a free port of 127.0.0.1, with accounts; stopped when dropped.
+/// `PROBTRACK_TEST_SYNAPSE` names a Python that has `matrix-synapse` (`.ci/run` makes a venv).
+struct Synapse {
+    child: Child,
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+/// One HTTP request of the test's own Matrix client; the answer's status and JSON.
+fn http(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Content-Type", "application/json");
+    if let Some(token) = token {
+        req = req.header("Authorization", format!("Bearer {token}"));
+    }
+    let req = req
+        .body(body.map(|b| b.to_string()).unwrap_or_default())
+        .unwrap();
+    let mut response = agent.run(req).unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+impl Synapse {
+    fn start(accounts: &[(&str, &str)]) -> Option<Synapse> {
+        let Some(python) = std::env::var_os("PROBTRACK_TEST_SYNAPSE").filter(|p| !p.is_empty())
+        else {
+            skip(
+                Some(REQUIRE),
+                "PROBTRACK_TEST_SYNAPSE is not set (a python with matrix-synapse; .ci/run makes one)",
+            );
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let port = closed_port();
+        let limit = "{per_second: 1000, burst_count: 1000}";
+        let config = dir.path().join("homeserver.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "server_name: localhost\npid_file: {d}/homeserver.pid\n\
+                 listeners:\n  - port: {port}\n    tls: false\n    type: http\n    x_forwarded: false\n\
+                 \x20   bind_addresses: ['127.0.0.1']\n    resources:\n      - names: [client]\n        compress: false\n\
+                 database:\n  name: sqlite3\n  args:\n    database: {d}/homeserver.db\n\
+                 media_store_path: {d}/media\nsigning_key_path: {d}/localhost.signing.key\n\
+                 registration_shared_secret: test-only-shared-secret\nreport_stats: false\n\
+                 macaroon_secret_key: test-only-macaroon\nform_secret: test-only-form\n\
+                 trusted_key_servers: []\nsuppress_key_server_warning: true\n\
+                 enable_registration: false\n\
+                 rc_message: {limit}\nrc_login:\n  address: {limit}\n  account: {limit}\n  failed_attempts: {limit}\n\
+                 rc_joins:\n  local: {limit}\n  remote: {limit}\n\
+                 rc_invites:\n  per_room: {limit}\n  per_user: {limit}\n  per_issuer: {limit}\n\
+                 rc_registration: {limit}\n"
+            ),
+        )
+        .unwrap();
+        let cfg = config.to_str().unwrap();
+        let keys = Command::new(&python)
+            .args(["-m", "synapse.app.homeserver", "-c", cfg, "--generate-keys"])
+            .output()
+            .unwrap();
+        assert!(
+            keys.status.success(),
+            "synapse --generate-keys: {}",
+            String::from_utf8_lossy(&keys.stderr)
+        );
+        let log = std::fs::File::create(dir.path().join("synapse.log")).unwrap();
+        let child = Command::new(&python)
+            .args(["-m", "synapse.app.homeserver", "-c", cfg])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = Synapse {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        // Up once it answers (a bounded wait for the server, not a timing assertion).
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "synapse did not start: {}",
+                std::fs::read_to_string(server._dir.path().join("synapse.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        for (user, password) in accounts {
+            let out = Command::new(&python)
+                .args([
+                    "-m",
+                    "synapse._scripts.register_new_matrix_user",
+                    "-c",
+                    cfg,
+                    "-u",
+                    user,
+                    "-p",
+                    password,
+                    "--no-admin",
+                    &server.url,
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "register {user}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Some(server)
+    }
+
+    /// An access token of `user`, from a password login.
+    fn login(&self, user: &str, password: &str) -> String {
+        let (status, answer) = http(
+            "POST",
+            &format!("{}/_matrix/client/v3/login", self.url),
+            None,
+            Some(json!({
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user},
+                "password": password,
+            })),
+        );
+        assert_eq!(status, 200, "{answer}");
+        answer["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The `m.room.message` events in `room` that `sender` sent, oldest first.
+    fn messages(&self, token: &str, room: &str, sender: &str) -> Vec<Value> {
+        let (status, answer) = http(
+            "GET",
+            &format!(
+                "{}/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
+                self.url,
+                room.replace('!', "%21").replace(':', "%3A")
+            ),
+            Some(token),
+            None,
+        );
+        assert_eq!(status, 200, "{answer}");
+        let mut out: Vec<Value> = answer["chunk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "m.room.message" && e["sender"] == sender)
+            .map(|e| e["content"].clone())
+            .collect();
+        out.reverse();
+        out
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
+    let Some(server) = Synapse::start(&[("probtrack", "bot-password"), ("ann", "ann-password")])
+    else {
+        return;
+    };
+    let bot = server.login("probtrack", "bot-password");
+    let ann = server.login("ann", "ann-password");
+    // Ann's team room, public, with an alias.
+    let (status, made) = http(
+        "POST",
+        &format!("{}/_matrix/client/v3/createRoom", server.url),
+        Some(&ann),
+        Some(json!({"room_alias_name": "ci", "preset": "public_chat"})),
+    );
+    assert_eq!(status, 200, "{made}");
+    let room = made["room_id"].as_str().unwrap().to_owned();
+
+    let t = Test::new();
+    let config = |url: &str| {
+        format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
+             matrix = \"@ann:localhost\"\n\n\
+             [notify.matrix]\nhomeserver = \"{url}\"\nrooms = [\"#ci:localhost\"]\n"
+        )
+    };
+    let down = format!("http://127.0.0.1:{}", closed_port());
+    let (new, hostile) = history(&t, &config(&down));
+    let env = [("PROBTRACK_MATRIX_TOKEN", bot.as_str())];
+    let (failed, stderr) = notify(&t, &env, &[&bot], &[]);
+    assert!(statuses(&failed).iter().all(|s| s.1 == "matrix" && s.2 == "failed"));
+    assert!(stderr.contains(&down), "the warning names the homeserver: {stderr}");
+
+    std::fs::write(t.path("probtrack.toml"), config(&server.url)).unwrap();
+    // A wrong token: refused, and not shown.
+    let (refused, stderr) = notify(
+        &t,
+        &[("PROBTRACK_MATRIX_TOKEN", "syt_not_a_token_123")],
+        &["syt_not_a_token_123", &bot],
+        &[],
+    );
+    assert!(statuses(&refused).iter().all(|s| s.2 == "failed"));
+    assert!(stderr.contains("M_UNKNOWN_TOKEN"), "{stderr}");
+
+    let (sent, _) = notify(&t, &env, &[&bot], &[]);
+    assert_eq!(
+        statuses(&sent),
+        [
+            (new, "matrix".to_owned(), "sent".to_owned()),
+            (hostile, "matrix".to_owned(), "sent".to_owned())
+        ]
+    );
+    let said = server.messages(&ann, &room, "@probtrack:localhost");
+    assert_eq!(said.len(), 2, "{said:#?}");
+    assert_eq!(said[0]["msgtype"], "m.text");
+    assert_eq!(said[0]["m.mentions"], json!({"user_ids": ["@ann:localhost"]}));
+    let body = said[0]["body"].as_str().unwrap();
+    for part in [
+        "t.new broke",
+        &format!("Problem {new}"),
+        "c3abcdef by Ann Archer <ann@example.org>",
+        "Responsible: @ann:localhost",
+    ] {
+        assert!(body.contains(part), "{part} in {body}");
+    }
+    // The hostile name arrives whole, as plain text (no HTML body), and pings no one but Ann.
+    let evil = &said[1];
+    assert!(evil.get("format").is_none() && evil.get("formatted_body").is_none());
+    assert!(evil["body"].as_str().unwrap().contains(&hostile_name()), "{evil}");
+    assert_eq!(evil["m.mentions"], json!({"user_ids": ["@ann:localhost"]}));
+
+    // Ann's direct room: an invitation, joined, with both messages in it.
+    let (_, sync) = http(
+        "GET",
+        &format!("{}/_matrix/client/v3/sync", server.url),
+        Some(&ann),
+        None,
+    );
+    let invites: Vec<String> = sync["rooms"]["invite"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    assert_eq!(invites.len(), 1, "{sync:#}");
+    let direct = &invites[0];
+    let (status, _) = http(
+        "POST",
+        &format!(
+            "{}/_matrix/client/v3/join/{}",
+            server.url,
+            direct.replace('!', "%21").replace(':', "%3A")
+        ),
+        Some(&ann),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200);
+    let dm = server.messages(&ann, direct, "@probtrack:localhost");
+    assert_eq!(dm.len(), 2, "{dm:#?}");
+    assert!(dm[0]["body"].as_str().unwrap().contains("t.new broke"));
+
+    // Nothing twice: a second run has nothing due; a retry after a lost record (the message went
+    // but its record did not) sends the same transaction ids, which the homeserver takes once.
+    let (again, _) = notify(&t, &env, &[&bot], &[]);
+    assert_eq!(again, json!([]));
+    t.exec_sql("DELETE FROM notifications WHERE target = 'matrix'");
+    let (retried, _) = notify(&t, &env, &[&bot], &[]);
+    assert!(statuses(&retried).iter().all(|s| s.2 == "sent"), "{retried:#}");
+    assert_eq!(server.messages(&ann, &room, "@probtrack:localhost").len(), 2);
+    assert_eq!(server.messages(&ann, direct, "@probtrack:localhost").len(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zulip and Discord: no local server; loopback capture servers that check the documented shapes.
+
+/// One request a capture server took.
+#[derive(Clone, Debug)]
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A loopback HTTP server: answers each request with what `answer` says (status, JSON body) and
+/// keeps the requests.
+fn capture(
+    answer: impl Fn(&Request) -> (u16, String) + Send + 'static,
+) -> (String, Arc<std::sync::Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = Arc::clone(&kept);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            if std::io::BufRead::read_line(&mut reader, &mut first).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut parts = first.split_whitespace();
+            let method = parts.next().unwrap_or_default().to_owned();
+            let path = parts.next().unwrap_or_default().to_owned();
+            let mut headers = Vec::new();
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0
+                    || line == "\r\n"
+                {
+                    break;
+                }
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    headers.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).ok();
+            let request = Request {
+                method,
+                path,
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            };
+            let (status, text) = answer(&request);
+            kept.lock().unwrap().push(request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    (url, requests)
+}
+
+/// `application/x-www-form-urlencoded` decoded.
+fn form(body: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).unwrap()
+    };
+    body.split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap();
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+#[test]
+fn zulip_gets_its_documented_messages_api_requests() {
+    const KEY: &str = "zulip-api-key-4b1d";
+    let (url, requests) = capture(|_| (200, r#"{"result":"success","msg":"","id":42}"#.to_owned()));
+    let t = Test::new();
+    let config = |site: &str| {
+        format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
+             zulip = \"Ann A\"\n\n\
+             [notify.zulip]\nsite = \"{site}\"\nemail = \"probtrack-bot@example.zulipchat.com\"\n\
+             stream = \"ci\"\ntopic = \"test failures\"\n"
+        )
+    };
+    let down = format!("http://127.0.0.1:{}", closed_port());
+    let (new, hostile) = history(&t, &config(&down));
+    let env = [("PROBTRACK_ZULIP_API_KEY", KEY)];
+    let (failed, stderr) = notify(&t, &env, &[KEY], &[]);
+    assert!(statuses(&failed).iter().all(|s| s.1 == "zulip" && s.2 == "failed"));
+    assert!(stderr.contains(&down), "{stderr}");
+
+    std::fs::write(t.path("probtrack.toml"), config(&url)).unwrap();
+    let (sent, _) = notify(&t, &env, &[KEY], &[]);
+    assert_eq!(
+        statuses(&sent),
+        [
+            (new, "zulip".to_owned(), "sent".to_owned()),
+            (hostile, "zulip".to_owned(), "sent".to_owned())
+        ]
+    );
+    let requests = requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("probtrack-bot@example.zulipchat.com:{KEY}"));
+    let mut contents = Vec::new();
+    for r in &requests {
+        // POST /api/v1/messages, HTTP basic auth with the bot's e-mail and key, a form body.
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/v1/messages"));
+        assert_eq!(r.header("Authorization"), Some(format!("Basic {basic}").as_str()));
+        assert_eq!(
+            r.header("Content-Type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        let fields = form(&r.body);
+        let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["type", "to", "topic", "content"]);
+        assert_eq!(fields[0].1, "stream");
+        assert_eq!(fields[1].1, "ci");
+        assert_eq!(fields[2].1, "test failures");
+        contents.push(fields[3].1.clone());
+    }
+    let first = &contents[0];
+    assert!(first.starts_with("```text\n"), "{first}");
+    for part in [
+        "t.new broke",
+        &format!("Problem {new}"),
+        "c3abcdef by Ann Archer <ann@example.org>",
+        "Responsible: Ann Archer",
+    ] {
+        assert!(first.contains(part), "{part} in {first}");
+    }
+    // The mention is after the code block, where Zulip renders it.
+    assert!(first.ends_with("\n```\n@**Ann A**"), "{first}");
+    // The hostile name: whole, inside the block (where `@everyone` and markup are inert).
+    let evil = &contents[1];
+    let inside = evil
+        .strip_prefix("```text\n")
+        .and_then(|rest| rest.rsplit_once("\n```\n"))
+        .map(|(block, _)| block)
+        .unwrap_or_else(|| panic!("not one code block: {evil}"));
+    assert!(inside.contains(&hostile_name()), "{evil}");
+    assert!(!inside.contains("```"));
+
+    let (again, _) = notify(&t, &env, &[KEY], &[]);
+    assert_eq!(again, json!([]));
+}
+
+#[test]
+fn discord_gets_its_documented_webhook_requests_that_ping_no_one_else() {
+    let (url, requests) = capture(|_| (200, r#"{"id":"1","content":""}"#.to_owned()));
+    // The webhook URL holds its token: a secret, from the environment only.
+    let token = "dIsCoRdToKeN_8c1e";
+    let hook = format!("{url}/api/webhooks/1234/{token}");
+    let t = Test::new();
+    std::fs::write(
+        t.path("probtrack.toml"),
+        "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
+         discord = \"80351110224678912\"\n\n[notify.discord]\n",
+    )
+    .unwrap();
+    let (new, hostile) = history(&t, &std::fs::read_to_string(t.path("probtrack.toml")).unwrap());
+    let down = format!("http://127.0.0.1:{}/api/webhooks/1234/{token}", closed_port());
+    let (failed, stderr) = notify(&t, &[("PROBTRACK_DISCORD_WEBHOOK", &down)], &[token], &[]);
+    assert!(statuses(&failed).iter().all(|s| s.1 == "discord" && s.2 == "failed"));
+    assert!(stderr.contains("the Discord webhook"), "{stderr}");
+
+    let (sent, _) = notify(&t, &[("PROBTRACK_DISCORD_WEBHOOK", &hook)], &[token], &[]);
+    assert_eq!(
+        statuses(&sent),
+        [
+            (new, "discord".to_owned(), "sent".to_owned()),
+            (hostile, "discord".to_owned(), "sent".to_owned())
+        ]
+    );
+    let requests = requests.lock().unwrap().clone();
+    let mut contents = Vec::new();
+    for r in &requests {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, format!("/api/webhooks/1234/{token}?wait=true"));
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["content", "username", "allowed_mentions", "flags"]);
+        assert_eq!(body["username"], "probtrack");
+        // No mention is parsed from the text; only the person on the hook may be pinged.
+        assert_eq!(
+            body["allowed_mentions"],
+            json!({"parse": [], "users": ["80351110224678912"]})
+        );
+        assert_eq!(body["flags"], 4, "SUPPRESS_EMBEDS");
+        let content = body["content"].as_str().unwrap();
+        assert!(content.chars().count() <= 2000);
+        contents.push(content.to_owned());
+    }
+    // Discord Markdown unescaped (a backslash before a punctuation character shows the character).
+    let shown = |c: &str| {
+        let mut out = String::new();
+        let mut chars = c.chars();
+        while let Some(ch) = chars.next() {
+            if ch == '\\' {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    };
+    let first = shown(&contents[0]);
+    for part in [
+        "t.new broke",
+        &format!("Problem {new}"),
+        "c3abcdef by Ann Archer <ann@example.org>",
+    ] {
+        assert!(first.contains(part), "{part} in {first}");
+    }
+    assert!(contents[0].ends_with("\n<@80351110224678912>"), "{}", contents[0]);
+    // The hostile name: `@everyone` escaped (and not parsed anyway), the name whole once shown.
+    let evil = contents[1..].concat();
+    assert!(evil.contains("\\@everyone"), "{evil}");
+    assert!(shown(&evil).contains(&hostile_name()), "{evil}");
+    let (again, _) = notify(&t, &[("PROBTRACK_DISCORD_WEBHOOK", &hook)], &[token], &[]);
+    assert_eq!(again, json!([]));
 }
