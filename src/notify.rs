@@ -21,10 +21,12 @@ use crate::views::notify::{Baseline, Delivery, Recipient};
 use crate::views::problems::{EarlierLink, LinkView};
 
 mod destination;
+mod digest;
 mod message;
 mod send;
 
 pub(crate) use destination::{fold, Destination, Message};
+pub(crate) use digest::run as digest;
 use destination::{Email, Webhook};
 use message::{compose, Content};
 use send::Smtp;

@@ -14,48 +14,11 @@ pub(crate) fn add(
     secrets: &Secrets,
     out: &mut Vec<Box<dyn Destination>>,
 ) -> Result<()> {
-    if let Some(x) = &notify.xmpp {
-        let security = x.security.clone().unwrap_or_else(|| "starttls".to_owned());
-        if !["starttls", "none"].contains(&security.as_str()) {
-            return Err(Error::usage(format!(
-                "[notify.xmpp] security `{security}`: expected starttls or none"
-            )));
-        }
-        if !x.jid.contains('@') {
-            return Err(Error::usage(format!(
-                "[notify.xmpp] jid `{}`: expected name@domain",
-                x.jid
-            )));
-        }
-        out.push(Box::new(xmpp::XmppDestination {
-            account: xmpp::Xmpp {
-                jid: x.jid.clone(),
-                password: secrets.xmpp_password.clone(),
-                server: x.server.clone(),
-                port: x.port,
-                security,
-                ca_file: x.ca_file.clone(),
-                nick: x.nick.clone().unwrap_or_else(|| "probtrack".to_owned()),
-            },
-            rooms: x.rooms.clone(),
-            direct: x.direct.unwrap_or(true),
-        }));
+    if let Some(x) = xmpp(notify, secrets)? {
+        out.push(Box::new(x));
     }
-    if let Some(m) = &notify.matrix {
-        if !m.homeserver.starts_with("https://") && !m.homeserver.starts_with("http://") {
-            return Err(Error::usage(format!(
-                "[notify.matrix] homeserver `{}`: expected an https:// URL",
-                m.homeserver
-            )));
-        }
-        out.push(Box::new(matrix::MatrixDestination {
-            server: matrix::Matrix {
-                homeserver: m.homeserver.clone(),
-                token: secrets.matrix_token.clone(),
-            },
-            rooms: m.rooms.clone(),
-            direct: m.direct.unwrap_or(true),
-        }));
+    if let Some(m) = matrix(notify, secrets)? {
+        out.push(Box::new(m));
     }
     if let Some(z) = &notify.zulip {
         out.push(Box::new(zulip::Zulip {
@@ -73,6 +36,77 @@ pub(crate) fn add(
         }));
     }
     Ok(())
+}
+
+/// The destinations that can tell one person directly (`notify --digest`): XMPP and Matrix
+/// without their rooms, whatever their `direct` setting says.
+pub(crate) fn direct(
+    notify: &NotifySettings,
+    secrets: &Secrets,
+) -> Result<Vec<Box<dyn Destination>>> {
+    let mut out: Vec<Box<dyn Destination>> = Vec::new();
+    if let Some(mut x) = xmpp(notify, secrets)? {
+        x.rooms.clear();
+        x.direct = true;
+        out.push(Box::new(x));
+    }
+    if let Some(mut m) = matrix(notify, secrets)? {
+        m.rooms.clear();
+        m.direct = true;
+        out.push(Box::new(m));
+    }
+    Ok(out)
+}
+
+fn xmpp(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<xmpp::XmppDestination>> {
+    let Some(x) = &notify.xmpp else {
+        return Ok(None);
+    };
+    let security = x.security.clone().unwrap_or_else(|| "starttls".to_owned());
+    if !["starttls", "none"].contains(&security.as_str()) {
+        return Err(Error::usage(format!(
+            "[notify.xmpp] security `{security}`: expected starttls or none"
+        )));
+    }
+    if !x.jid.contains('@') {
+        return Err(Error::usage(format!(
+            "[notify.xmpp] jid `{}`: expected name@domain",
+            x.jid
+        )));
+    }
+    Ok(Some(xmpp::XmppDestination {
+        account: xmpp::Xmpp {
+            jid: x.jid.clone(),
+            password: secrets.xmpp_password.clone(),
+            server: x.server.clone(),
+            port: x.port,
+            security,
+            ca_file: x.ca_file.clone(),
+            nick: x.nick.clone().unwrap_or_else(|| "probtrack".to_owned()),
+        },
+        rooms: x.rooms.clone(),
+        direct: x.direct.unwrap_or(true),
+    }))
+}
+
+fn matrix(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<matrix::MatrixDestination>> {
+    let Some(m) = &notify.matrix else {
+        return Ok(None);
+    };
+    if !m.homeserver.starts_with("https://") && !m.homeserver.starts_with("http://") {
+        return Err(Error::usage(format!(
+            "[notify.matrix] homeserver `{}`: expected an https:// URL",
+            m.homeserver
+        )));
+    }
+    Ok(Some(matrix::MatrixDestination {
+        server: matrix::Matrix {
+            homeserver: m.homeserver.clone(),
+            token: secrets.matrix_token.clone(),
+        },
+        rooms: m.rooms.clone(),
+        direct: m.direct.unwrap_or(true),
+    }))
 }
 
 /// The error of a destination whose secret is not set.

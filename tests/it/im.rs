@@ -1079,3 +1079,130 @@ fn discord_gets_its_documented_webhook_requests_that_ping_no_one_else() {
     let (again, _) = notify(&t, &[("PROBTRACK_DISCORD_WEBHOOK", &hook)], &[token], &[]);
     assert_eq!(again, json!([]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Digests.
+
+#[test]
+fn a_digest_tells_each_person_their_open_problems_once_per_period() {
+    const TOKEN: &str = "syt_digest_token_51";
+    // A homeserver that takes the direct room and the message (the first send fails once).
+    let fails = Arc::new(std::sync::Mutex::new(1));
+    let left = Arc::clone(&fails);
+    let (url, requests) = capture(move |r| {
+        let path = r.path.as_str();
+        if path.ends_with("/account/whoami") {
+            (200, r#"{"user_id":"@probtrack:example.org"}"#.to_owned())
+        } else if path.contains("/account_data/m.direct") && r.method == "GET" {
+            (404, r#"{"errcode":"M_NOT_FOUND","error":"none"}"#.to_owned())
+        } else if path.ends_with("/createRoom") {
+            (200, r#"{"room_id":"!dm:example.org"}"#.to_owned())
+        } else if path.contains("/send/m.room.message/") {
+            let mut left = left.lock().unwrap();
+            if *left > 0 {
+                *left -= 1;
+                (502, "bad gateway".to_owned())
+            } else {
+                (200, r#"{"event_id":"$1"}"#.to_owned())
+            }
+        } else {
+            (200, "{}".to_owned())
+        }
+    });
+    let (port, mails) = crate::triage::smtp_server();
+    let t = Test::new();
+    std::fs::write(
+        t.path("probtrack.toml"),
+        format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
+             matrix = \"@ann:example.org\"\n\n\
+             [[users]]\nname = \"Dave Dunn\"\nemails = [\"dave@example.org\"]\n\n\
+             [notify]\nsmtp_server = \"127.0.0.1\"\nsmtp_port = {port}\nsmtp_security = \"none\"\n\
+             smtp_from = \"probtrack <ci@example.org>\"\ndigest_hours = 24\n\n\
+             [notify.matrix]\nhomeserver = \"{url}\"\nrooms = [\"#ci:example.org\"]\n"
+        ),
+    )
+    .unwrap();
+    let tests = ["t.a", "t.b", "t.c", "t.d"];
+    build(&t, 1, &tests, &[], None);
+    build(&t, 2, &tests, &["t.a", "t.b"], Some("c2:Ann Archer <ann@example.org>"));
+    build(&t, 3, &tests, &["t.a", "t.b", "t.c"], Some("c3:Dave Dunn <dave@example.org>"));
+    let env = [("PROBTRACK_MATRIX_TOKEN", TOKEN)];
+
+    let (dry, _) = notify(&t, &env, &[TOKEN], &["--digest", "--dry-run"]);
+    assert_eq!(dry.as_array().unwrap().len(), 2, "{dry:#}");
+    assert!(requests.lock().unwrap().is_empty(), "a dry run sends nothing");
+
+    // Ann's goes directly (Matrix, her direct room, never the team room) and fails once; Dave's by
+    // e-mail.
+    let (first, stderr) = notify(&t, &env, &[TOKEN], &["--digest"]);
+    let summary = |v: &Value| -> Vec<(String, String, usize, String)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["person"].as_str().unwrap().to_owned(),
+                    d["target"].as_str().unwrap_or("-").to_owned(),
+                    d["problems"].as_array().unwrap().len(),
+                    d["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        summary(&first),
+        [
+            ("Ann Archer".into(), "matrix".into(), 2, "failed".into()),
+            ("Dave Dunn".into(), "email".into(), 1, "sent".into())
+        ]
+    );
+    assert!(stderr.contains("warning: the digest to Ann Archer by matrix failed"), "{stderr}");
+    {
+        let mails = mails.lock().unwrap();
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].0, ["<dave@example.org>"]);
+        assert!(mails[0].1.contains("t.c failing since ci #3"), "{}", mails[0].1);
+        assert!(!mails[0].1.contains("t.a"), "only Dave's: {}", mails[0].1);
+    }
+    // The next run: only Ann's, which failed, goes; Dave got his within the period.
+    let (second, _) = notify(&t, &env, &[TOKEN], &["--digest"]);
+    assert_eq!(
+        summary(&second),
+        [("Ann Archer".into(), "matrix".into(), 2, "sent".into())]
+    );
+    let sent: Vec<Request> = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path.contains("/send/"))
+        .cloned()
+        .collect();
+    assert_eq!(sent.len(), 2, "the failed try and the retry");
+    assert!(sent[0].path.starts_with("/_matrix/client/v3/rooms/%21dm%3Aexample.org/send/m.room.message/"));
+    assert_eq!(sent[0].path, sent[1].path, "the retry has the same transaction id");
+    assert_eq!(sent[1].header("Authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    let body: Value = serde_json::from_str(&sent[1].body).unwrap();
+    let text = body["body"].as_str().unwrap();
+    assert!(text.contains("2 open Problems that Ann Archer's changes started"), "{text}");
+    assert!(text.contains("t.a failing since ci #2") && text.contains("t.b"), "{text}");
+    assert!(!text.contains("t.c"), "{text}");
+    assert_eq!(body["m.mentions"], json!({"user_ids": ["@ann:example.org"]}));
+    assert_eq!(
+        notify(&t, &env, &[TOKEN], &["--digest"]).0,
+        json!([]),
+        "at most once per period"
+    );
+
+    // A period later, Dave's Problem fixed: Ann gets hers again, Dave (none open) nothing.
+    build(&t, 4, &tests, &["t.a", "t.b"], None);
+    t.exec_sql(
+        "UPDATE notifications SET sent_at = sent_at - 90000000000 WHERE target LIKE 'digest:%'",
+    );
+    let (later, _) = notify(&t, &env, &[TOKEN], &["--digest"]);
+    assert_eq!(
+        summary(&later),
+        [("Ann Archer".into(), "matrix".into(), 2, "sent".into())]
+    );
+    assert_eq!(mails.lock().unwrap().len(), 1);
+}
