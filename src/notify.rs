@@ -26,8 +26,8 @@ mod message;
 mod send;
 
 pub(crate) use destination::{fold, Destination, Message};
-pub(crate) use digest::run as digest;
 use destination::{Email, Webhook};
+pub(crate) use digest::run as digest;
 use message::{compose, Content};
 use send::Smtp;
 

@@ -68,12 +68,21 @@ impl<'a> Session<'a> {
             &url,
             Some(&format!("Bearer {token}")),
             "application/json",
-            Some(body.map(|b| b.to_string()).unwrap_or_else(|| "{}".to_owned())),
+            Some(
+                body.map(|b| b.to_string())
+                    .unwrap_or_else(|| "{}".to_owned()),
+            ),
         )
         .map_err(|e| format!("{}: {e}", self.server.homeserver))
     }
 
-    fn ok(&self, method: &str, path: &str, body: Option<serde_json::Value>, doing: &str) -> Result<serde_json::Value, String> {
+    fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        doing: &str,
+    ) -> Result<serde_json::Value, String> {
         let answer = self.call(method, path, body)?;
         if answer.status == 200 {
             Ok(answer.json())
@@ -147,13 +156,20 @@ impl<'a> Session<'a> {
             .ok_or_else(|| format!("opening a direct room with {shown}: no room_id"))?
             .to_owned();
         let direct = self.direct.get_or_insert_with(serde_json::Map::new);
-        direct
+        if let Some(rooms) = direct
             .entry(user.to_owned())
             .or_insert_with(|| serde_json::json!([]))
             .as_array_mut()
-            .map(|rooms| rooms.push(serde_json::json!(room)));
+        {
+            rooms.push(serde_json::json!(room));
+        }
         let data = serde_json::Value::Object(direct.clone());
-        self.ok("PUT", &data_path, Some(data), "recording the direct room in m.direct")?;
+        self.ok(
+            "PUT",
+            &data_path,
+            Some(data),
+            "recording the direct room in m.direct",
+        )?;
         Ok(room)
     }
 
@@ -266,8 +282,14 @@ mod tests {
     #[test]
     fn a_transaction_id_is_the_same_on_retry_and_differs_per_room() {
         let a = super::transaction_id("probtrack-5-opened", "!a:example.org");
-        assert_eq!(a, super::transaction_id("probtrack-5-opened", "!a:example.org"));
-        assert_ne!(a, super::transaction_id("probtrack-5-opened", "!b:example.org"));
+        assert_eq!(
+            a,
+            super::transaction_id("probtrack-5-opened", "!a:example.org")
+        );
+        assert_ne!(
+            a,
+            super::transaction_id("probtrack-5-opened", "!b:example.org")
+        );
         assert!(a.starts_with("probtrack-5-opened."));
     }
 }

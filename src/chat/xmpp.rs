@@ -427,7 +427,13 @@ fn connect(x: &Xmpp) -> Result<Session, String> {
              a trusted network"
         ));
     }
-    authenticate(&mut s, &features, local, password, tls || x.security == "none")?;
+    authenticate(
+        &mut s,
+        &features,
+        local,
+        password,
+        tls || x.security == "none",
+    )?;
     features = open_stream(&mut s, domain)?;
     let bind_id = nonce()?;
     s.send(&format!(
@@ -436,8 +442,7 @@ fn connect(x: &Xmpp) -> Result<Session, String> {
         &bind_id[..8]
     ))?;
     s.until(|stanza| reply(stanza, &bind_id, "binding a resource"))?;
-    if features.contains("urn:ietf:params:xml:ns:xmpp-session") && !features.contains("<optional")
-    {
+    if features.contains("urn:ietf:params:xml:ns:xmpp-session") && !features.contains("<optional") {
         let id = nonce()?;
         s.send(&format!(
             "<iq type='set' id='{id}'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>"
@@ -701,7 +706,10 @@ fn authenticate(
         s.until(outcome)?;
         return Ok(());
     }
-    Err("the server offers no login this client knows (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN)".to_owned())
+    Err(
+        "the server offers no login this client knows (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN)"
+            .to_owned(),
+    )
 }
 
 /// A SASL name: `=` and `,` escaped (RFC 5802).
@@ -734,7 +742,12 @@ impl Scram {
                 &digest::SHA1_FOR_LEGACY_USE_ONLY,
                 20,
             ),
-            Scram::Sha256 => (pbkdf2::PBKDF2_HMAC_SHA256, hmac::HMAC_SHA256, &digest::SHA256, 32),
+            Scram::Sha256 => (
+                pbkdf2::PBKDF2_HMAC_SHA256,
+                hmac::HMAC_SHA256,
+                &digest::SHA256,
+                32,
+            ),
         };
         let field = |key: &str| {
             server_first
@@ -767,7 +780,10 @@ impl Scram {
         let stored_key = digest::digest(hash, client_key.as_ref());
         let without_proof = format!("c=biws,r={nonce}");
         let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
-        let signature = hmac::sign(&hmac::Key::new(mac, stored_key.as_ref()), auth_message.as_bytes());
+        let signature = hmac::sign(
+            &hmac::Key::new(mac, stored_key.as_ref()),
+            auth_message.as_bytes(),
+        );
         let proof: Vec<u8> = client_key
             .as_ref()
             .iter()

@@ -30,11 +30,7 @@ pub(crate) struct Zulip {
 
 /// `text` as inert Markdown: a fenced code block.
 pub(crate) fn fenced(text: &str) -> String {
-    let longest = text
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}text\n{}\n{fence}", text.trim_end_matches('\n'))
 }

@@ -52,7 +52,10 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let secrets = notify::Secrets::from_env();
     if args.digest {
         let view = notify::digest(store.as_mut(), &ctx.settings, &secrets, args.dry_run)?;
-        for d in view.iter().filter(|d| d.status != "sent" && d.status != "dry-run") {
+        for d in view
+            .iter()
+            .filter(|d| d.status != "sent" && d.status != "dry-run")
+        {
             writeln!(
                 ctx.err,
                 "warning: the digest to {} {}: {}",

@@ -87,10 +87,8 @@ pub(crate) fn run(
             *entry = (*entry).max(at);
         }
     }
-    let mut direct: Vec<Box<dyn Destination>> = crate::chat::destinations::direct(
-        &settings.notify,
-        secrets,
-    )?;
+    let mut direct: Vec<Box<dyn Destination>> =
+        crate::chat::destinations::direct(&settings.notify, secrets)?;
     direct.extend(
         destinations(settings, secrets)?
             .into_iter()

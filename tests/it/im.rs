@@ -134,7 +134,13 @@ fn history(t: &Test, config: &str) -> (i64, i64) {
     let hostile = hostile_name();
     let tests = ["t.old", "t.new", hostile.as_str()];
     build(t, 1, &tests, &[], None);
-    build(t, 2, &tests, &["t.old"], Some("c2:Dave Dunn <dave@example.org>"));
+    build(
+        t,
+        2,
+        &tests,
+        &["t.old"],
+        Some("c2:Dave Dunn <dave@example.org>"),
+    );
     t.ok(&["notify", "--mark-all-sent"]);
     build(
         t,
@@ -206,8 +212,20 @@ impl Prosody {
         sh(
             "openssl",
             &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
-                "ca.pem", "-days", "2", "-subj", "/CN=probtrack test CA", "-addext",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=probtrack test CA",
+                "-addext",
                 "basicConstraints=critical,CA:TRUE",
             ],
             d,
@@ -215,8 +233,16 @@ impl Prosody {
         sh(
             "openssl",
             &[
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "localhost.key", "-out",
-                "localhost.csr", "-subj", "/CN=localhost",
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "localhost.key",
+                "-out",
+                "localhost.csr",
+                "-subj",
+                "/CN=localhost",
             ],
             d,
         );
@@ -228,8 +254,21 @@ impl Prosody {
         sh(
             "openssl",
             &[
-                "x509", "-req", "-in", "localhost.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", "localhost.crt", "-days", "2", "-extfile", "ext",
+                "x509",
+                "-req",
+                "-in",
+                "localhost.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "localhost.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "ext",
             ],
             d,
         );
@@ -369,7 +408,8 @@ impl Client {
         c.send(open);
         c.wait_for("</stream:features>");
         use base64::Engine as _;
-        let auth = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let auth =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         c.send(&format!(
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>"
         ));
@@ -398,7 +438,11 @@ impl Client {
             let n = self.tls.read(&mut chunk).unwrap_or_else(|e| {
                 panic!("waiting for {needle}: {e}; got {}", self.buf);
             });
-            assert!(n > 0, "the server closed while waiting for {needle}: {}", self.buf);
+            assert!(
+                n > 0,
+                "the server closed while waiting for {needle}: {}",
+                self.buf
+            );
             self.buf += &String::from_utf8_lossy(&chunk[..n]);
         }
         self.buf.clone()
@@ -466,7 +510,9 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
         ]
     );
     assert!(
-        stderr.contains("warning: Problem") && stderr.contains("xmpp") && stderr.contains("connecting to 127.0.0.1"),
+        stderr.contains("warning: Problem")
+            && stderr.contains("xmpp")
+            && stderr.contains("connecting to 127.0.0.1"),
         "{stderr}"
     );
 
@@ -489,7 +535,10 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
         &["not-the-password-77", PASSWORD],
         &[],
     );
-    assert!(statuses(&wrong).iter().all(|s| s.2 == "failed"), "{wrong:#}");
+    assert!(
+        statuses(&wrong).iter().all(|s| s.2 == "failed"),
+        "{wrong:#}"
+    );
     assert!(stderr.contains("refused the login"), "{stderr}");
     let (sent, _) = notify(&t, &env, &[PASSWORD], &[]);
     assert_eq!(
@@ -511,11 +560,26 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
     }
     // The hostile name arrives whole: its control characters shown, nothing else injected.
     let hostile_text = &room[1];
-    assert!(hostile_text.contains(&format!("Problem {hostile}")), "{hostile_text}");
-    assert!(hostile_text.contains(&"x".repeat(600)), "cut: {hostile_text}");
-    assert!(hostile_text.contains("@everyone <b>&amp; "), "{hostile_text}");
-    assert!(hostile_text.contains("\\u{d}"), "the CR shown: {hostile_text}");
-    assert!(hostile_text.contains("\\u{1b}[31m"), "the ESC shown: {hostile_text}");
+    assert!(
+        hostile_text.contains(&format!("Problem {hostile}")),
+        "{hostile_text}"
+    );
+    assert!(
+        hostile_text.contains(&"x".repeat(600)),
+        "cut: {hostile_text}"
+    );
+    assert!(
+        hostile_text.contains("@everyone <b>&amp; "),
+        "{hostile_text}"
+    );
+    assert!(
+        hostile_text.contains("\\u{d}"),
+        "the CR shown: {hostile_text}"
+    );
+    assert!(
+        hostile_text.contains("\\u{1b}[31m"),
+        "the ESC shown: {hostile_text}"
+    );
     assert!(!hostile_text.contains('\x1b') && !hostile_text.contains('\r'));
 
     // Ann was offline: the server kept her direct messages and gives them to her now.
@@ -738,8 +802,13 @@ fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
     let (new, hostile) = history(&t, &config(&down));
     let env = [("PROBTRACK_MATRIX_TOKEN", bot.as_str())];
     let (failed, stderr) = notify(&t, &env, &[&bot], &[]);
-    assert!(statuses(&failed).iter().all(|s| s.1 == "matrix" && s.2 == "failed"));
-    assert!(stderr.contains(&down), "the warning names the homeserver: {stderr}");
+    assert!(statuses(&failed)
+        .iter()
+        .all(|s| s.1 == "matrix" && s.2 == "failed"));
+    assert!(
+        stderr.contains(&down),
+        "the warning names the homeserver: {stderr}"
+    );
 
     std::fs::write(t.path("probtrack.toml"), config(&server.url)).unwrap();
     // A wrong token: refused, and not shown.
@@ -763,7 +832,10 @@ fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
     let said = server.messages(&ann, &room, "@probtrack:localhost");
     assert_eq!(said.len(), 2, "{said:#?}");
     assert_eq!(said[0]["msgtype"], "m.text");
-    assert_eq!(said[0]["m.mentions"], json!({"user_ids": ["@ann:localhost"]}));
+    assert_eq!(
+        said[0]["m.mentions"],
+        json!({"user_ids": ["@ann:localhost"]})
+    );
     let body = said[0]["body"].as_str().unwrap();
     for part in [
         "t.new broke",
@@ -776,7 +848,10 @@ fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
     // The hostile name arrives whole, as plain text (no HTML body), and pings no one but Ann.
     let evil = &said[1];
     assert!(evil.get("format").is_none() && evil.get("formatted_body").is_none());
-    assert!(evil["body"].as_str().unwrap().contains(&hostile_name()), "{evil}");
+    assert!(
+        evil["body"].as_str().unwrap().contains(&hostile_name()),
+        "{evil}"
+    );
     assert_eq!(evil["m.mentions"], json!({"user_ids": ["@ann:localhost"]}));
 
     // Ann's direct room: an invitation, joined, with both messages in it.
@@ -813,9 +888,18 @@ fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
     assert_eq!(again, json!([]));
     t.exec_sql("DELETE FROM notifications WHERE target = 'matrix'");
     let (retried, _) = notify(&t, &env, &[&bot], &[]);
-    assert!(statuses(&retried).iter().all(|s| s.2 == "sent"), "{retried:#}");
-    assert_eq!(server.messages(&ann, &room, "@probtrack:localhost").len(), 2);
-    assert_eq!(server.messages(&ann, direct, "@probtrack:localhost").len(), 2);
+    assert!(
+        statuses(&retried).iter().all(|s| s.2 == "sent"),
+        "{retried:#}"
+    );
+    assert_eq!(
+        server.messages(&ann, &room, "@probtrack:localhost").len(),
+        2
+    );
+    assert_eq!(
+        server.messages(&ann, direct, "@probtrack:localhost").len(),
+        2
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -941,7 +1025,9 @@ fn zulip_gets_its_documented_messages_api_requests() {
     let (new, hostile) = history(&t, &config(&down));
     let env = [("PROBTRACK_ZULIP_API_KEY", KEY)];
     let (failed, stderr) = notify(&t, &env, &[KEY], &[]);
-    assert!(statuses(&failed).iter().all(|s| s.1 == "zulip" && s.2 == "failed"));
+    assert!(statuses(&failed)
+        .iter()
+        .all(|s| s.1 == "zulip" && s.2 == "failed"));
     assert!(stderr.contains(&down), "{stderr}");
 
     std::fs::write(t.path("probtrack.toml"), config(&url)).unwrap();
@@ -961,8 +1047,14 @@ fn zulip_gets_its_documented_messages_api_requests() {
     let mut contents = Vec::new();
     for r in &requests {
         // POST /api/v1/messages, HTTP basic auth with the bot's e-mail and key, a form body.
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/api/v1/messages"));
-        assert_eq!(r.header("Authorization"), Some(format!("Basic {basic}").as_str()));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/api/v1/messages")
+        );
+        assert_eq!(
+            r.header("Authorization"),
+            Some(format!("Basic {basic}").as_str())
+        );
         assert_eq!(
             r.header("Content-Type"),
             Some("application/x-www-form-urlencoded")
@@ -1014,10 +1106,18 @@ fn discord_gets_its_documented_webhook_requests_that_ping_no_one_else() {
          discord = \"80351110224678912\"\n\n[notify.discord]\n",
     )
     .unwrap();
-    let (new, hostile) = history(&t, &std::fs::read_to_string(t.path("probtrack.toml")).unwrap());
-    let down = format!("http://127.0.0.1:{}/api/webhooks/1234/{token}", closed_port());
+    let (new, hostile) = history(
+        &t,
+        &std::fs::read_to_string(t.path("probtrack.toml")).unwrap(),
+    );
+    let down = format!(
+        "http://127.0.0.1:{}/api/webhooks/1234/{token}",
+        closed_port()
+    );
     let (failed, stderr) = notify(&t, &[("PROBTRACK_DISCORD_WEBHOOK", &down)], &[token], &[]);
-    assert!(statuses(&failed).iter().all(|s| s.1 == "discord" && s.2 == "failed"));
+    assert!(statuses(&failed)
+        .iter()
+        .all(|s| s.1 == "discord" && s.2 == "failed"));
     assert!(stderr.contains("the Discord webhook"), "{stderr}");
 
     let (sent, _) = notify(&t, &[("PROBTRACK_DISCORD_WEBHOOK", &hook)], &[token], &[]);
@@ -1071,7 +1171,11 @@ fn discord_gets_its_documented_webhook_requests_that_ping_no_one_else() {
     ] {
         assert!(first.contains(part), "{part} in {first}");
     }
-    assert!(contents[0].ends_with("\n<@80351110224678912>"), "{}", contents[0]);
+    assert!(
+        contents[0].ends_with("\n<@80351110224678912>"),
+        "{}",
+        contents[0]
+    );
     // The hostile name: `@everyone` escaped (and not parsed anyway), the name whole once shown.
     let evil = contents[1..].concat();
     assert!(evil.contains("\\@everyone"), "{evil}");
@@ -1094,7 +1198,10 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
         if path.ends_with("/account/whoami") {
             (200, r#"{"user_id":"@probtrack:example.org"}"#.to_owned())
         } else if path.contains("/account_data/m.direct") && r.method == "GET" {
-            (404, r#"{"errcode":"M_NOT_FOUND","error":"none"}"#.to_owned())
+            (
+                404,
+                r#"{"errcode":"M_NOT_FOUND","error":"none"}"#.to_owned(),
+            )
         } else if path.ends_with("/createRoom") {
             (200, r#"{"room_id":"!dm:example.org"}"#.to_owned())
         } else if path.contains("/send/m.room.message/") {
@@ -1125,13 +1232,28 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
     .unwrap();
     let tests = ["t.a", "t.b", "t.c", "t.d"];
     build(&t, 1, &tests, &[], None);
-    build(&t, 2, &tests, &["t.a", "t.b"], Some("c2:Ann Archer <ann@example.org>"));
-    build(&t, 3, &tests, &["t.a", "t.b", "t.c"], Some("c3:Dave Dunn <dave@example.org>"));
+    build(
+        &t,
+        2,
+        &tests,
+        &["t.a", "t.b"],
+        Some("c2:Ann Archer <ann@example.org>"),
+    );
+    build(
+        &t,
+        3,
+        &tests,
+        &["t.a", "t.b", "t.c"],
+        Some("c3:Dave Dunn <dave@example.org>"),
+    );
     let env = [("PROBTRACK_MATRIX_TOKEN", TOKEN)];
 
     let (dry, _) = notify(&t, &env, &[TOKEN], &["--digest", "--dry-run"]);
     assert_eq!(dry.as_array().unwrap().len(), 2, "{dry:#}");
-    assert!(requests.lock().unwrap().is_empty(), "a dry run sends nothing");
+    assert!(
+        requests.lock().unwrap().is_empty(),
+        "a dry run sends nothing"
+    );
 
     // Ann's goes directly (Matrix, her direct room, never the team room) and fails once; Dave's by
     // e-mail.
@@ -1157,12 +1279,19 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
             ("Dave Dunn".into(), "email".into(), 1, "sent".into())
         ]
     );
-    assert!(stderr.contains("warning: the digest to Ann Archer by matrix failed"), "{stderr}");
+    assert!(
+        stderr.contains("warning: the digest to Ann Archer by matrix failed"),
+        "{stderr}"
+    );
     {
         let mails = mails.lock().unwrap();
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].0, ["<dave@example.org>"]);
-        assert!(mails[0].1.contains("t.c failing since ci #3"), "{}", mails[0].1);
+        assert!(
+            mails[0].1.contains("t.c failing since ci #3"),
+            "{}",
+            mails[0].1
+        );
         assert!(!mails[0].1.contains("t.a"), "only Dave's: {}", mails[0].1);
     }
     // The next run: only Ann's, which failed, goes; Dave got his within the period.
@@ -1179,15 +1308,32 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
         .cloned()
         .collect();
     assert_eq!(sent.len(), 2, "the failed try and the retry");
-    assert!(sent[0].path.starts_with("/_matrix/client/v3/rooms/%21dm%3Aexample.org/send/m.room.message/"));
-    assert_eq!(sent[0].path, sent[1].path, "the retry has the same transaction id");
-    assert_eq!(sent[1].header("Authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert!(sent[0]
+        .path
+        .starts_with("/_matrix/client/v3/rooms/%21dm%3Aexample.org/send/m.room.message/"));
+    assert_eq!(
+        sent[0].path, sent[1].path,
+        "the retry has the same transaction id"
+    );
+    assert_eq!(
+        sent[1].header("Authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
     let body: Value = serde_json::from_str(&sent[1].body).unwrap();
     let text = body["body"].as_str().unwrap();
-    assert!(text.contains("2 open Problems that Ann Archer's changes started"), "{text}");
-    assert!(text.contains("t.a failing since ci #2") && text.contains("t.b"), "{text}");
+    assert!(
+        text.contains("2 open Problems that Ann Archer's changes started"),
+        "{text}"
+    );
+    assert!(
+        text.contains("t.a failing since ci #2") && text.contains("t.b"),
+        "{text}"
+    );
     assert!(!text.contains("t.c"), "{text}");
-    assert_eq!(body["m.mentions"], json!({"user_ids": ["@ann:example.org"]}));
+    assert_eq!(
+        body["m.mentions"],
+        json!({"user_ids": ["@ann:example.org"]})
+    );
     assert_eq!(
         notify(&t, &env, &[TOKEN], &["--digest"]).0,
         json!([]),
