@@ -11,8 +11,9 @@ use crate::chat::{mention, Protocol};
 use crate::notify::{Destination, Message};
 use crate::views::notify::Recipient;
 
-/// Discord's limit on `content`, less room for escapes' growth being cut below.
-const MAX_CONTENT: usize = 2_000;
+/// The most of the text in one message: escaping at most doubles it, within Discord's 2,000
+/// characters of `content` with room for the mentions.
+const MAX_TEXT: usize = 900;
 /// `SUPPRESS_EMBEDS`: no link previews.
 const SUPPRESS_EMBEDS: u32 = 1 << 2;
 
@@ -28,8 +29,9 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// Sends `text` (already escaped) to the webhook `url` (from `PROBTRACK_DISCORD_WEBHOOK`), with
-/// `mentions` (`<@id>`) after it and `users` (their ids) the only ones it may notify.
+/// Sends `text` to the webhook `url` (from `PROBTRACK_DISCORD_WEBHOOK`), escaped, with
+/// `mentions` (`<@id>`) after it and `users` (their ids) the only ones it may notify. A long text
+/// is cut before it is escaped, so no piece ends between a backslash and its character.
 pub(crate) fn send(
     url: &str,
     username: &str,
@@ -37,14 +39,15 @@ pub(crate) fn send(
     mentions: &[String],
     users: &[String],
 ) -> Result<(), String> {
-    let mut content = text.trim_end_matches('\n').to_owned();
-    if !mentions.is_empty() {
-        content += &format!("\n{}", mentions.join(" "));
+    let mut parts: Vec<String> = pieces(text.trim_end_matches('\n'), MAX_TEXT)
+        .iter()
+        .map(|p| escape(p))
+        .collect();
+    if let Some(last) = parts.last_mut() {
+        if !mentions.is_empty() {
+            *last = format!("{}\n{}", last.trim_end_matches('\n'), mentions.join(" "));
+        }
     }
-    // Cut where no escape is split: pieces are cut by characters, so a piece never ends inside
-    // `\*` only if we cut the escaped text at line ends; a line longer than the limit may be cut
-    // between a backslash and its character, which then shows one stray backslash at worst.
-    let parts = pieces(&content, MAX_CONTENT);
     let endpoint = if url.contains('?') {
         format!("{url}&wait=true")
     } else {
@@ -114,7 +117,7 @@ impl Destination for Discord {
                     .filter(|r| r.handles.get(Protocol::Discord).is_some())
                     .map(|r| mention(Protocol::Discord, &r.person, &r.handles))
                     .collect();
-                send(&url, &self.username, &escape(&m.text), &mentions, &ids)
+                send(&url, &self.username, &m.text, &mentions, &ids)
             })
             .collect()
     }

@@ -20,11 +20,12 @@ use crate::harness::{skip, Test};
 const REQUIRE: &str = "PROBTRACK_REQUIRE_CHAT_SERVERS";
 
 /// A hostile test name: a newline and carriage return (an IRC command after them), an escape
-/// sequence, IRC colour codes, `@everyone`, markup, and more than 600 characters.
+/// sequence, IRC colour codes, `@everyone`, markup, and more than 2,000 characters (an IRC line
+/// holds 512 bytes, a Discord message 2,000 characters).
 fn hostile_name() -> String {
     format!(
         "evil.name\r\nPRIVMSG #ci :owned\x1b[31m\x03\x034red\x02 @everyone <b>&amp; {}end",
-        "x".repeat(600)
+        "x".repeat(2100)
     )
 }
 
@@ -565,7 +566,7 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
         "{hostile_text}"
     );
     assert!(
-        hostile_text.contains(&"x".repeat(600)),
+        hostile_text.contains(&"x".repeat(2100)),
         "cut: {hostile_text}"
     );
     assert!(
@@ -1129,6 +1130,10 @@ fn discord_gets_its_documented_webhook_requests_that_ping_no_one_else() {
         ]
     );
     let requests = requests.lock().unwrap().clone();
+    assert!(
+        requests.len() > 2,
+        "the long one in several messages: {requests:#?}"
+    );
     let mut contents = Vec::new();
     for r in &requests {
         assert_eq!(r.method, "POST");
