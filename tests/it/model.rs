@@ -5,7 +5,9 @@
 //! another order, and stay the same through `prune`.
 //!
 //! `PROBTRACK_MODEL_CASES=N` sets how many histories the property test draws (default 40 on
-//! SQLite, 6 on a server backend); `.ci/run` runs a bounded number in release mode on each engine,
+//! SQLite, 6 on a server backend), and `long_histories` one twentieth as many (at least two) of
+//! 90–129 steps, whose lanes pass the 50 builds that decide intermittency; `.ci/run` runs a bounded
+//! number in release mode on each engine,
 //! and a long run is e.g. `PROBTRACK_MODEL_CASES=100000 cargo test --release --test it
 //! model::histories`. A failing history is shrunk and printed with its choices: add it below as a
 //! named regression test.
@@ -22,7 +24,7 @@ use probtrack::store::{self, Location, OpenMode, ProblemFilter, Store};
 use proptest::prelude::*;
 
 use crate::harness::{backend, Backend, Test};
-use history::{History, Op, Status, Step};
+use history::{History, Length, Op, Status, Step};
 
 /// A fresh database: a copy of an empty one on SQLite (migrating takes longer than a history), or a
 /// database of its own on a server. probtrack runs in this process, through `probtrack::run`, the
@@ -363,7 +365,12 @@ fn compare(
 
 /// One history through every check; the error says what differed, and the history.
 pub fn check(choices: &[u32]) -> Result<(), String> {
-    let h = history::generate(choices);
+    check_history(choices, Length::Short)
+}
+
+/// [`check`] for a history of the given length.
+pub fn check_history(choices: &[u32], length: Length) -> Result<(), String> {
+    let h = history::generate(choices, length);
     let dir = scratch();
     let reports = write_reports(dir.path(), &h);
     let fail = |e: String, steps: &[Step], applied: &[Op]| {
@@ -465,6 +472,11 @@ fn cases() -> u32 {
     }
 }
 
+/// Long histories cost about twenty short ones: one for every twenty, and at least two.
+fn long_cases() -> u32 {
+    (cases() / 20).max(2)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
@@ -479,6 +491,62 @@ proptest! {
             prop_assert!(false, "{}", e);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: long_cases(),
+        failure_persistence: None,
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    })]
+
+    /// Lanes of more than 50 builds, where the intermittency window and an old Problem's
+    /// evidence leaving it come into play.
+    #[test]
+    fn long_histories(choices in proptest::collection::vec(0u32..1000, 2000..5000)) {
+        if let Err(e) = check_history(&choices, Length::Long) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// The long histories reach what they are for: among a few drawn the way proptest draws them, some
+/// lane has more than 50 builds and the model finds an intermittent Problem (so the checks above
+/// compare that rule, not only short streaks).
+#[test]
+fn long_histories_reach_past_the_intermittency_window() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut long_lanes, mut intermittent) = (0, 0);
+    for _ in 0..20 {
+        let choices: Vec<u32> = (0..3000).map(|_| (next() % 1000) as u32).collect();
+        let h = history::generate(&choices, Length::Long);
+        let mut lanes: std::collections::BTreeMap<(String, Option<String>), usize> =
+            Default::default();
+        for b in &h.builds {
+            *lanes
+                .entry((b.builder.clone(), b.branch.clone()))
+                .or_default() += 1;
+        }
+        long_lanes += lanes.values().any(|&n| n > 50) as usize;
+        let want = rules::problems(&final_state(&h, &[]));
+        intermittent += want.iter().any(|p| p.intermittent) as usize;
+    }
+    eprintln!("of 20 long histories: {long_lanes} with a lane of 50+ builds, {intermittent} with an intermittent Problem");
+    assert!(
+        long_lanes >= 8,
+        "only {long_lanes} of 20 long histories have a lane of 50+ builds"
+    );
+    assert!(
+        intermittent >= 10,
+        "only {intermittent} of 20 long histories have an intermittent Problem"
+    );
 }
 
 // Regression tests: shrunk histories on which probtrack and the model once disagreed.
