@@ -9,6 +9,7 @@ use crate::settings::UserEntry;
 pub(crate) mod destinations;
 pub(crate) mod discord;
 pub(crate) mod http;
+pub(crate) mod irc;
 pub(crate) mod matrix;
 pub(crate) mod xmpp;
 pub(crate) mod zulip;

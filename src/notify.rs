@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::chat::Handles;
+use crate::chat::{irc, Handles};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::people;
@@ -205,6 +205,13 @@ fn destinations(settings: &Settings, secrets: &Secrets) -> Result<Vec<Box<dyn De
             },
         }));
     }
+    if let Some(settings) = &notify.irc {
+        let config = irc::Config::new(settings, secrets.irc_password.clone(), "[notify.irc]")?;
+        out.push(Box::new(irc::Announcer::new(
+            config,
+            settings.fold_after.unwrap_or(3),
+        )));
+    }
     crate::chat::destinations::add(notify, secrets, &mut out)?;
     Ok(out)
 }
@@ -231,7 +238,7 @@ pub(crate) fn run(
         }
         if destinations.is_empty() {
             return Err(Error::usage("notify has nowhere to send")
-                .hint("set `webhook`, `smtp_server` and `smtp_from` in the settings file (docs/settings.md, docs/notify.md)"));
+                .hint("set `webhook`, `smtp_server` and `smtp_from`, or a [notify.irc], [notify.xmpp], [notify.matrix], [notify.zulip] or [notify.discord] table, in the settings file (docs/notify.md)"));
         }
     } else if destinations.is_empty() {
         // Show what a webhook would get.
@@ -256,7 +263,7 @@ pub(crate) fn run(
             if events.is_empty() {
                 continue;
             }
-            if !annotations.contains_key(&p.id) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = annotations.entry(p.id) {
                 let links = store
                     .links(&[p.id])?
                     .remove(&p.id)
@@ -265,7 +272,7 @@ pub(crate) fn run(
                     .map(LinkView::from)
                     .collect();
                 let earlier = crate::triage::earlier_links(store, p)?;
-                annotations.insert(p.id, (links, earlier));
+                entry.insert((links, earlier));
             }
             let (links, earlier) = &annotations[&p.id];
             let recipients = recipients(settings, p);
@@ -278,7 +285,7 @@ pub(crate) fn run(
                     earlier_links: earlier,
                     report_url: report_url.as_deref(),
                 },
-                &|r| destination.mention(r),
+                destination.as_ref(),
             );
             let message = Message {
                 problem: p.id,

@@ -198,7 +198,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
 }
 
 /// `--metrics-parser`: `auto`, or a metric format's name.
-fn metrics_parser_arg(
+pub(super) fn metrics_parser_arg(
     name: &str,
 ) -> Result<Option<&'static dyn probtrack_parsers::metrics::MetricFormat>> {
     if name == "auto" {

@@ -50,6 +50,13 @@ pub(crate) trait Destination {
         }
     }
 
+    /// Text from reports (a test name, a failure message, an author) made inert here: it shows
+    /// as written and cannot format, mention or inject anything. The default keeps it as it is,
+    /// for destinations that encode it whole (JSON, e-mail).
+    fn inert(&self, untrusted: &str) -> String {
+        untrusted.to_owned()
+    }
+
     /// Whether the message goes here at all (e-mail: only where someone has an address).
     fn wants(&self, _message: &Message) -> bool {
         true

@@ -44,6 +44,8 @@ mod shared;
 mod plugins;
 // Build metrics: ingest, metric Problems, metrics and metric NAME, accept, hostile files.
 mod metrics;
+// IRC against a real ngircd: notify to a channel, the bot answering in one.
+mod irc;
 // notify to chat: XMPP (a real prosody), Matrix (a real Synapse), Zulip and Discord (loopback).
 mod im;
 // Every file under tests/it is listed above.
