@@ -221,14 +221,18 @@ pub(crate) struct MatrixDestination {
 
 /// The Matrix user ids of a message's people.
 fn users(m: &Message) -> Vec<String> {
-    let mut out: Vec<String> = m
+    let mut out: Vec<String> = Vec::new();
+    for handle in m
         .recipients
         .iter()
         .filter_map(|r| r.handles.get(Protocol::Matrix))
-        .map(|h| h.trim().to_owned())
+        .map(str::trim)
         .filter(|h| h.starts_with('@') && h.contains(':'))
-        .collect();
-    out.dedup();
+    {
+        if !out.iter().any(|o| o == handle) {
+            out.push(handle.to_owned());
+        }
+    }
     out
 }
 

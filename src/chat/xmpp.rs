@@ -561,14 +561,18 @@ impl XmppDestination {
         if !self.direct {
             return Vec::new();
         }
-        let mut out: Vec<String> = m
+        let mut out: Vec<String> = Vec::new();
+        for handle in m
             .recipients
             .iter()
             .filter_map(|r| r.handles.get(Protocol::Xmpp))
+            .map(str::trim)
             .filter(|h| h.contains('@'))
-            .map(|h| h.trim().to_owned())
-            .collect();
-        out.dedup();
+        {
+            if !out.iter().any(|o| o == handle) {
+                out.push(handle.to_owned());
+            }
+        }
         out
     }
 }
