@@ -13,6 +13,7 @@ pub mod analyze;
 pub(crate) mod blamelist;
 pub(crate) mod builders;
 pub(crate) mod builds;
+pub(crate) mod chat;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod clusters;

@@ -108,6 +108,13 @@ pub(crate) struct UserEntry {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub chat: Option<String>,
+    /// Handles per chat protocol (`docs/settings.md`, `users`).
+    pub irc: Option<String>,
+    pub xmpp: Option<String>,
+    pub matrix: Option<String>,
+    pub slack: Option<String>,
+    pub zulip: Option<String>,
+    pub discord: Option<String>,
 }
 
 impl Settings {

@@ -1,4 +1,4 @@
-//! The message about one Problem: its subject line and text.
+//! The message about one Problem: its subject line, text and one-line headline.
 
 use crate::clock;
 use crate::notify::{FIXED, INTERMITTENT, OPENED};
@@ -31,8 +31,16 @@ fn changes(list: &[ChangeRef]) -> String {
         .join(", ")
 }
 
-/// The subject line and the text of a message.
-pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
+/// A message's parts, before a destination sends it.
+pub(crate) struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub headline: String,
+}
+
+/// The subject line, the text and the headline of a message; `mention` names a person as the
+/// destination does.
+pub(crate) fn compose(c: &Content<'_>, mention: &dyn Fn(&Recipient) -> String) -> Composed {
     let p = c.problem;
     let test = lossy(&p.test_name);
     let what = c
@@ -50,6 +58,7 @@ pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
     if let Some(branch) = &p.branch {
         text += &format!(" on branch {branch}");
     }
+    let mut headline = text.clone();
     text.push('\n');
     let builders: Vec<&str> = p.builders.iter().map(|b| b.builder.as_str()).collect();
     text += &format!(
@@ -88,15 +97,9 @@ pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
         text += "Its failures look like a flaky test's: it is left out of the default `problems` list.\n";
     }
     if !c.recipients.is_empty() {
-        let people: Vec<String> = c
-            .recipients
-            .iter()
-            .map(|r| match &r.chat {
-                Some(chat) => format!("{} ({chat})", r.person),
-                None => r.person.clone(),
-            })
-            .collect();
+        let people: Vec<String> = c.recipients.iter().map(mention).collect();
         text += &format!("Responsible: {}.\n", people.join(", "));
+        headline += &format!("; responsible: {}", people.join(", "));
     }
     for link in c.links {
         text += &format!("Bug: {} ({})\n", link.url, link.state);
@@ -108,11 +111,13 @@ pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
         );
     }
     if let Some(url) = c.report_url {
-        text += &format!(
-            "Details: {}/problem-{}.html\n",
-            url.trim_end_matches('/'),
-            p.id
-        );
+        let page = format!("{}/problem-{}.html", url.trim_end_matches('/'), p.id);
+        text += &format!("Details: {page}\n");
+        headline += &format!(" — {page}");
     }
-    (subject, text)
+    Composed {
+        subject,
+        text,
+        headline,
+    }
 }
