@@ -6,6 +6,8 @@ use serde::Serialize;
 
 use crate::settings::UserEntry;
 
+pub(crate) mod irc;
+
 /// A chat protocol: each has its own handle in the users map (`[[users]]` key of the same name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Protocol {

@@ -11,6 +11,7 @@
 
 pub mod analyze;
 pub(crate) mod blamelist;
+pub(crate) mod bot;
 pub(crate) mod builders;
 pub(crate) mod builds;
 pub(crate) mod chat;

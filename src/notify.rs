@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::chat::Handles;
+use crate::chat::{irc, Handles};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::people;
@@ -191,6 +191,13 @@ fn destinations(settings: &Settings, secrets: &Secrets) -> Result<Vec<Box<dyn De
             },
         }));
     }
+    if let Some(settings) = &notify.irc {
+        let config = irc::Config::new(settings, secrets.irc_password.clone(), "[notify.irc]")?;
+        out.push(Box::new(irc::Announcer::new(
+            config,
+            settings.fold_after.unwrap_or(3),
+        )));
+    }
     Ok(out)
 }
 
@@ -216,7 +223,7 @@ pub(crate) fn run(
         }
         if destinations.is_empty() {
             return Err(Error::usage("notify has nowhere to send")
-                .hint("set `webhook`, `smtp_server` and `smtp_from` in the settings file (docs/settings.md, docs/notify.md)"));
+                .hint("set `webhook`, `smtp_server` and `smtp_from`, or a [notify.irc] table, in the settings file (docs/notify.md)"));
         }
     } else if destinations.is_empty() {
         // Show what a webhook would get.
@@ -263,7 +270,7 @@ pub(crate) fn run(
                     earlier_links: earlier,
                     report_url: report_url.as_deref(),
                 },
-                &|r| destination.mention(r),
+                destination.as_ref(),
             );
             let message = Message {
                 problem: p.id,

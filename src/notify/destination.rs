@@ -27,6 +27,7 @@ pub(crate) struct Message {
     pub recipients: Vec<Recipient>,
     /// A key unique to this Problem and these events, the same on every retry (a transaction id
     /// where the protocol deduplicates by one).
+    #[allow(dead_code)] // for protocols that deduplicate by a transaction id (Matrix)
     pub key: String,
 }
 
@@ -48,6 +49,13 @@ pub(crate) trait Destination {
             Some(p) => chat::mention(p, &recipient.person, &recipient.handles),
             None => recipient.person.clone(),
         }
+    }
+
+    /// Text from reports (a test name, a failure message, an author) made inert here: it shows
+    /// as written and cannot format, mention or inject anything. The default keeps it as it is,
+    /// for destinations that encode it whole (JSON, e-mail).
+    fn inert(&self, untrusted: &str) -> String {
+        untrusted.to_owned()
     }
 
     /// Whether the message goes here at all (e-mail: only where someone has an address).
