@@ -248,7 +248,7 @@ pub(crate) fn run(
             if events.is_empty() {
                 continue;
             }
-            if !annotations.contains_key(&p.id) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = annotations.entry(p.id) {
                 let links = store
                     .links(&[p.id])?
                     .remove(&p.id)
@@ -257,7 +257,7 @@ pub(crate) fn run(
                     .map(LinkView::from)
                     .collect();
                 let earlier = crate::triage::earlier_links(store, p)?;
-                annotations.insert(p.id, (links, earlier));
+                entry.insert((links, earlier));
             }
             let (links, earlier) = &annotations[&p.id];
             let recipients = recipients(settings, p);

@@ -109,7 +109,7 @@ pub(crate) fn compose(c: &Content<'_>, dest: &dyn Destination) -> Composed {
         text += &format!(
             "Bug: {} ({})\n",
             dest.inert(&link.url),
-            dest.inert(&link.state)
+            dest.inert(link.state)
         );
     }
     for link in c.earlier_links {

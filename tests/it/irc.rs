@@ -285,6 +285,10 @@ fn notify_tells_the_channel_once_mentioning_the_nick_and_keeps_what_a_down_serve
     let (sent, stderr) = notify(&t, "s3cret");
     assert_eq!(statuses(&sent), [("irc".into(), "sent".into())], "{stderr}");
     assert_eq!(sent[0]["recipients"][0]["handles"]["irc"], "annie");
+    // users shows the handles.
+    assert_eq!(t.json(&["users"])[0]["handles"]["irc"], "annie");
+    let table = t.ok(&["users"]);
+    assert!(table.contains("irc:annie"), "{table}");
     let lines = watcher.gone("probtrack", 1);
     let text = said_by(&lines, "probtrack").join("\n");
     for part in [
@@ -373,7 +377,7 @@ fn hostile_names_arrive_inert_and_whole_and_many_problems_fold_into_one_message(
         &[(inject, false), (format, false), (&long, false)],
         Some("c2:Ann A <ann@example.org>"),
     );
-    let mut watcher = Client::join(server.port, "watcher", None, "#ci");
+    let watcher = Client::join(server.port, "watcher", None, "#ci");
     let (sent, stderr) = notify(&t, "");
     assert_eq!(statuses(&sent).len(), 3, "{stderr}");
     let lines = watcher.gone("probtrack", 1);
