@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +36,7 @@ fn free_port() -> u16 {
 struct Ngircd {
     child: Child,
     port: u16,
+    tls_port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -46,9 +47,9 @@ impl Drop for Ngircd {
     }
 }
 
-/// Starts ngircd with a generated configuration (`password`: the server password), or `None`
-/// (after `skip`) where it is not installed.
-fn ngircd(password: Option<&str>) -> Option<Ngircd> {
+/// Starts ngircd with a generated configuration (`password`: the server password; `tls`: its
+/// certificate and key, for a TLS port), or `None` (after `skip`) where it is not installed.
+fn ngircd_with(password: Option<&str>, tls: Option<(&Path, &Path)>) -> Option<Ngircd> {
     let Some(binary) = ngircd_binary() else {
         skip(
             Some("PROBTRACK_REQUIRE_SERVERS"),
@@ -58,16 +59,26 @@ fn ngircd(password: Option<&str>) -> Option<Ngircd> {
     };
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let tls_port = free_port();
     let password = password
         .map(|p| format!("Password = {p}\n"))
         .unwrap_or_default();
-    // Started as root, ngircd drops to ServerUID/ServerGID (nobody) before it listens.
+    let tls = tls
+        .map(|(cert, key)| {
+            format!(
+                "[SSL]\nCertFile = {}\nKeyFile = {}\nPorts = {tls_port}\n",
+                cert.display(),
+                key.display()
+            )
+        })
+        .unwrap_or_default();
+    // Started as root, ngircd drops to ServerUID/ServerGID (nobody) once it has read its files.
     let config = format!(
         "[Global]\nName = irc.probtrack.test\nInfo = probtrack test server\n\
          Listen = 127.0.0.1\nPorts = {port}\nMotdPhrase = \"probtrack test\"\n\
          ServerUID = 65534\nServerGID = 65534\n{password}\
          [Limits]\nMaxNickLength = 20\nPingTimeout = 300\nPongTimeout = 300\n\
-         [Options]\nDNS = no\nIdent = no\nPAM = no\n"
+         [Options]\nDNS = no\nIdent = no\nPAM = no\n{tls}"
     );
     let conf = dir.path().join("ngircd.conf");
     std::fs::write(&conf, config).unwrap();
@@ -82,6 +93,7 @@ fn ngircd(password: Option<&str>) -> Option<Ngircd> {
     let server = Ngircd {
         child,
         port,
+        tls_port,
         _dir: dir,
     };
     let start = Instant::now();
@@ -93,6 +105,10 @@ fn ngircd(password: Option<&str>) -> Option<Ngircd> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Some(server)
+}
+
+fn ngircd(password: Option<&str>) -> Option<Ngircd> {
+    ngircd_with(password, None)
 }
 
 /// A person in the channel: every line the server sends it, kept.
@@ -578,4 +594,242 @@ fn the_bot_answers_in_the_channel_from_the_database_and_stops_on_sigterm() {
     assert!(!said.contains("anyone"), "{said}");
     // It only read.
     assert_eq!(t.dump(), before);
+}
+
+/// A certificate authority and a certificate it signed for `localhost`, made by openssl.
+fn certificates(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let openssl = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !openssl(&["version"]) {
+        skip(
+            Some("PROBTRACK_REQUIRE_SERVERS"),
+            "openssl is not installed",
+        );
+        return None;
+    }
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    for args in [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=probtrack test CA",
+        ][..],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    ] {
+        assert!(openssl(args), "openssl {args:?} failed");
+    }
+    // ngircd reads them as root before it drops to nobody; readable either way.
+    for f in ["server.pem", "server.key", "ca.pem"] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    Some((
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    ))
+}
+
+#[test]
+fn notify_over_tls_trusts_the_configured_authority_only() {
+    let certs = tempfile::tempdir().unwrap();
+    let Some((ca, cert, key)) = certificates(certs.path()) else {
+        return;
+    };
+    let Some(server) = ngircd_with(None, Some((&cert, &key))) else {
+        return;
+    };
+    let t = Test::new();
+    let tls = |ca: Option<&Path>| {
+        std::fs::write(
+            t.path("probtrack.toml"),
+            format!(
+                "[notify.irc]\nserver = \"localhost\"\nport = {}\nnick = \"probtrack\"\n\
+                 channels = [\"#ci\"]\npace_ms = 50\n{}",
+                server.tls_port,
+                ca.map(|c| format!("ca_file = \"{}\"\n", c.display()))
+                    .unwrap_or_default()
+            ),
+        )
+        .unwrap();
+    };
+    ingest(&t, 1, &[("t.login", true)], None);
+    t.ok(&["notify", "--mark-all-sent"]);
+    ingest(
+        &t,
+        2,
+        &[("t.login", false)],
+        Some("c2:Ann A <ann@example.org>"),
+    );
+    let watcher = Client::join(server.port, "watcher", None, "#ci");
+    // The web's authorities do not know this server: refused, kept.
+    tls(None);
+    let (refused, stderr) = notify(&t, "");
+    assert_eq!(statuses(&refused), [("irc".into(), "failed".into())]);
+    assert!(
+        stderr.contains(&format!("IRC server localhost:{}", server.tls_port))
+            && stderr.contains("certificate"),
+        "{stderr}"
+    );
+    // With its authority: sent, over TLS, to the people on the plain port too.
+    tls(Some(&ca));
+    let (sent, stderr) = notify(&t, "");
+    assert_eq!(statuses(&sent), [("irc".into(), "sent".into())], "{stderr}");
+    let text = said_by(&watcher.gone("probtrack", 1), "probtrack").join("\n");
+    assert!(text.contains("t.login broke — Problem 1"), "{text}");
+}
+
+/// ngircd has no SASL (it leaves that to services), so SASL PLAIN is checked against a loopback
+/// server that speaks the IRCv3 exchange (CAP LS/REQ/ACK, AUTHENTICATE, 903/904) and records
+/// every line it is sent.
+fn sasl_server(password: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut out = stream.try_clone().unwrap();
+            let mut reply = |text: &str| {
+                let _ = out.write_all(format!("{text}\r\n").as_bytes());
+            };
+            let mut nick = String::from("*");
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                kept.lock().unwrap().push(line.clone());
+                let (command, rest) = line.split_once(' ').unwrap_or((&line, ""));
+                match command {
+                    "CAP" if rest.starts_with("LS") => {
+                        reply(":sasl.test CAP * LS :multi-prefix sasl")
+                    }
+                    "CAP" if rest.starts_with("REQ") => reply(":sasl.test CAP * ACK :sasl"),
+                    "CAP" => reply(&format!(":sasl.test 001 {nick} :Welcome")),
+                    "NICK" => nick = rest.to_owned(),
+                    "AUTHENTICATE" if rest == "PLAIN" => {
+                        reply("AUTHENTICATE +");
+                    }
+                    "AUTHENTICATE" => {
+                        use base64::Engine;
+                        let wanted = base64::engine::general_purpose::STANDARD
+                            .encode(format!("probtrack\0probtrack\0{password}"));
+                        if rest == wanted {
+                            reply(&format!(
+                                ":sasl.test 903 {nick} :SASL authentication successful"
+                            ));
+                        } else {
+                            reply(&format!(
+                                ":sasl.test 904 {nick} :SASL authentication failed"
+                            ));
+                        }
+                    }
+                    "JOIN" => {
+                        reply(&format!(":{nick}!u@h JOIN {rest}"));
+                    }
+                    "QUIT" => break,
+                    _ => {}
+                }
+            }
+        }
+    });
+    (port, lines)
+}
+
+#[test]
+fn sasl_plain_logs_in_before_registering_and_a_refusal_keeps_the_message() {
+    let (port, lines) = sasl_server("pa55 word");
+    let t = Test::new();
+    settings(&t, port, "sasl_user = \"probtrack\"\n");
+    ingest(&t, 1, &[("t.login", true)], None);
+    t.ok(&["notify", "--mark-all-sent"]);
+    ingest(
+        &t,
+        2,
+        &[("t.login", false)],
+        Some("c2:Ann A <ann@example.org>"),
+    );
+    // Without the password: a usage error before anything is sent.
+    let out = t
+        .command(&["notify"])
+        .env_remove("PROBTRACK_IRC_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PROBTRACK_IRC_PASSWORD"));
+    let (refused, stderr) = notify(&t, "wrong");
+    assert_eq!(statuses(&refused), [("irc".into(), "failed".into())]);
+    assert!(
+        stderr.contains("SASL login as probtrack failed"),
+        "{stderr}"
+    );
+    let (sent, stderr) = notify(&t, "pa55 word");
+    assert_eq!(statuses(&sent), [("irc".into(), "sent".into())], "{stderr}");
+    let lines = lines.lock().unwrap().clone();
+    let last_session = lines.iter().rposition(|l| l == "CAP LS 302").unwrap();
+    let session: Vec<&str> = lines[last_session..].iter().map(String::as_str).collect();
+    assert_eq!(
+        &session[..6],
+        [
+            "CAP LS 302",
+            "NICK probtrack",
+            "USER probtrack 0 * :probtrack",
+            "CAP REQ :sasl",
+            "AUTHENTICATE PLAIN",
+            "AUTHENTICATE cHJvYnRyYWNrAHByb2J0cmFjawBwYTU1IHdvcmQ=",
+        ]
+    );
+    assert_eq!(session[6], "CAP END");
+    assert!(session.contains(&"JOIN #ci"));
+    assert!(session
+        .iter()
+        .any(|l| l.starts_with("PRIVMSG #ci :t.login broke")));
+    assert!(!lines
+        .iter()
+        .any(|l| l.contains("pa55") || l.starts_with("PASS")));
 }
