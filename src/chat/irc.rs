@@ -599,7 +599,8 @@ impl Room for IrcRoom {
                 Err(e) => break Err(format!("{place}: {e}")),
             };
             match line.command.as_str() {
-                "PRIVMSG" => {
+                // CTCP (VERSION, ACTION, ...) asks the client, not the bot.
+                "PRIVMSG" if !line.last().starts_with('\x01') => {
                     let to = line.param(0);
                     let text = line.last();
                     let asker = line.nick().to_owned();

@@ -27,6 +27,7 @@ pub(crate) struct Message {
     pub recipients: Vec<Recipient>,
     /// A key unique to this Problem and these events, the same on every retry (a transaction id
     /// where the protocol deduplicates by one).
+    #[allow(dead_code)] // for protocols that deduplicate by a transaction id (Matrix)
     pub key: String,
 }
 

@@ -560,6 +560,7 @@ fn the_bot_answers_in_the_channel_from_the_database_and_stops_on_sigterm() {
     });
     // Lines not addressed to it get no answer; the ninth question in a minute is not answered.
     watcher.send("PRIVMSG #ci :problems, anyone?");
+    watcher.send("PRIVMSG ptbot :\x01VERSION\x01");
     watcher.send("PRIVMSG #ci :ptbot: help");
     let start = Instant::now();
     loop {
@@ -591,7 +592,13 @@ fn the_bot_answers_in_the_channel_from_the_database_and_stops_on_sigterm() {
             .any(|l| l.starts_with(":ptbot!") && l.contains(" QUIT "))
     });
     let said = watcher.said_by("ptbot").join("\n");
-    assert!(!said.contains("anyone"), "{said}");
+    assert!(
+        !said.contains("anyone") && !said.contains("VERSION"),
+        "{said}"
+    );
+    let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+    assert!(log.contains("bot: watcher asked `since t.core.x`"), "{log}");
+    assert!(!log.contains("VERSION"), "{log}");
     // It only read.
     assert_eq!(t.dump(), before);
 }
