@@ -48,3 +48,5 @@ mod metrics;
 mod irc;
 // Every file under tests/it is listed above.
 mod forgotten;
+// Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.
+mod coverage;
