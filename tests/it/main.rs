@@ -50,3 +50,5 @@ mod irc;
 mod im;
 // Every file under tests/it is listed above.
 mod forgotten;
+// Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.
+mod coverage;
