@@ -426,7 +426,12 @@ fn step_log(
             }
             let (channel, text) = line.split_at(line.len().min(1));
             match channel {
-                "o" | "e" => spool.write(text.as_bytes())?,
+                "o" | "e" => {
+                    spool.write(text.as_bytes())?;
+                    if !text.ends_with('\n') {
+                        spool.write(b"\n")?;
+                    }
+                }
                 "h" if command.is_none() => {
                     command = Some(text.trim_end_matches('\n').to_owned());
                 }
