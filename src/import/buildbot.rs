@@ -3,7 +3,7 @@
 //! The builds of the chosen builders (complete ones, started since `--since`) are listed first,
 //! small records, and those already in the database are left out. The rest are fetched by
 //! [`Options::jobs`] threads, each build's parts in turn: its Changes (revision, author, time:
-//! the blamelist, as Buildbot blames), the `stdio` log of each step named (`--step NAME=PARSER`,
+//! the blamelist, those of the build's request, as the step sees them), the `stdio` log of each step named (`--step NAME=PARSER`,
 //! read in pages of lines into a temporary file, so memory does not grow with a log), and its
 //! test result sets. This thread writes them in time order, each build in a transaction of its
 //! own (`ingest::ingest`), so a stopped import loses nothing and the next run goes on from there.
@@ -65,6 +65,7 @@ pub(crate) struct Listed {
     pub builder: String,
     pub number: i64,
     buildid: i64,
+    buildrequestid: Option<i64>,
     started: DateTime<Utc>,
     result: Option<i64>,
     revision: Option<String>,
@@ -287,6 +288,7 @@ fn list(client: &Client, options: &Options) -> Result<Vec<Listed>> {
                     builder: name.clone(),
                     number: build.key("number").int()?,
                     buildid: build.key("buildid").int()?,
+                    buildrequestid: build.key("buildrequestid").opt_int()?,
                     started,
                     result: build.key("results").opt_int()?,
                     revision: revision(&properties)?,
@@ -330,7 +332,10 @@ fn revision(properties: &At<'_>) -> Result<Option<String>> {
 /// A build's blamelist, logs and test results.
 fn fetch(client: &Client, options: &Options, build: &Listed) -> Result<Fetched> {
     let buildid = build.buildid;
-    let changes = changes(client, buildid)?;
+    let changes = match build.buildrequestid {
+        Some(request) => changes(client, request)?,
+        None => Vec::new(),
+    };
     let mut sources = Vec::new();
     for (step, parser) in &options.steps {
         if let Some(source) = step_log(client, buildid, step, *parser)? {
@@ -343,12 +348,37 @@ fn fetch(client: &Client, options: &Options, build: &Listed) -> Result<Fetched> 
     Ok(Fetched { changes, sources })
 }
 
-fn changes(client: &Client, buildid: i64) -> Result<Vec<ChangeRecord>> {
-    let path = format!("/builds/{buildid}/changes");
+/// The Changes of the build's request (of its source stamps): what the build itself brought, as
+/// the step's `build.allChanges()` sees them. (Buildbot's `/builds/N/changes` is another thing:
+/// every change since the builder's last successful build, which would blame a failing build's
+/// changes again in the next one.)
+fn changes(client: &Client, buildrequestid: i64) -> Result<Vec<ChangeRecord>> {
+    let path = format!("/buildrequests/{buildrequestid}");
+    let answer = client.get_found(&path)?;
+    let url = client.shown(&path);
+    let root = At::root(&url, &answer);
+    let requests = root.key("buildrequests");
+    let Some(request) = requests.items()?.next() else {
+        return Err(requests.error("the build request"));
+    };
+    let buildsetid = request.key("buildsetid").int()?;
+    let path = format!("/buildsets/{buildsetid}/sourcestamps");
     let answer = client.get_found(&path)?;
     let url = client.shown(&path);
     let root = At::root(&url, &answer);
     let mut out: Vec<ChangeRecord> = Vec::new();
+    for stamp in root.key("sourcestamps").items()? {
+        let ssid = stamp.key("ssid").int()?;
+        source_stamp_changes(client, ssid, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn source_stamp_changes(client: &Client, ssid: i64, out: &mut Vec<ChangeRecord>) -> Result<()> {
+    let path = format!("/sourcestamps/{ssid}/changes");
+    let answer = client.get_found(&path)?;
+    let url = client.shown(&path);
+    let root = At::root(&url, &answer);
     for change in root.key("changes").items()? {
         let Some(revision) = change.key("revision").opt_str()?.filter(|r| !r.is_empty()) else {
             continue;
@@ -374,7 +404,7 @@ fn changes(client: &Client, buildid: i64) -> Result<Vec<ChangeRecord>> {
             parents: None,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The `stdio` log of the build's step `step`, spooled to a temporary file; `None` when the build

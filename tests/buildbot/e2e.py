@@ -439,8 +439,8 @@ def main():
 
     problems = pt('problems', '--all')
     print('     problems:', json.dumps(problems, indent=1)[:3000])
-    adds = [p for p in problems if p['test'] == 'calc.test.test_core.CoreTests.test_add']
-    check('Problems: test_divide, the warning and test_add', len(problems) == 2 + len(adds) and adds, f"{len(problems)}")
+    # test_add broke twice and was fixed twice: intermittent, so not among the Problems listed.
+    check('two Problems in all', len(problems) == 2, f"{len(problems)}")
     div = [p for p in problems if p['test'] == DIVIDE]
     warn = [p for p in problems if p['kind'] == 'compile']
     check('one Problem for test_divide, across both builders', len(div) == 1)
@@ -479,7 +479,7 @@ def main():
     users = {u['user']: u for u in pt('users')}
     print('     users:', json.dumps(users, indent=1)[:2000])
     bob, carol, dave = users.get('Bob Babbage'), users.get('Carol Hopper'), users.get('Dave Knuth')
-    check('users: Bob started some, none open', bool(bob) and bob['started'] >= 2 and bob['open_problems'] == [])
+    check('users: Bob started one, none open', bool(bob) and bob['started'] == 1 and bob['open_problems'] == [])
     check(
         "users: Carol is on the hook for the warning",
         bool(carol) and warn and carol['open_problems'] == [warn[0]['id']],
@@ -553,6 +553,11 @@ def main():
     same('users', on(imported, 'users'), pt('users'))
     flaky = pt('flaky')
     print('     flaky:', json.dumps(flaky)[:1500])
+    check(
+        'flaky: test_add, which broke twice',
+        [f['test'] for f in flaky] == ['calc.test.test_core.CoreTests.test_add'],
+        json.dumps(flaky)[:500],
+    )
     same('flaky ranking', on(imported, 'flaky'), flaky)
     same("test_add's history", on(imported, 'history', 'test_add'), pt('history', 'test_add'))
 

@@ -107,15 +107,26 @@ fn history() -> Master {
     page(
         "/builders/1/builds",
         json!({"builds": [
-            {"buildid": 11, "number": 1, "started_at": 1_700_000_000, "complete_at": 1_700_000_060,
+            {"buildid": 11, "buildrequestid": 11, "number": 1, "started_at": 1_700_000_000,
+             "complete_at": 1_700_000_060,
              "results": 2, "properties": {"got_revision": ["a1", "Git"]}},
-            {"buildid": 12, "number": 2, "started_at": 1_700_000_600, "complete_at": 1_700_000_660,
+            {"buildid": 12, "buildrequestid": 12, "number": 2, "started_at": 1_700_000_600,
+             "complete_at": 1_700_000_660,
              "results": 2, "properties": {"got_revision": ["b2", "Git"]}},
         ], "meta": {"total": 2}}),
     );
     for (buildid, rev, who) in [(11, "a1", ADA), (12, "b2", BOB)] {
+        // Request, buildset and source stamp share the build's id here.
         page(
-            &format!("/builds/{buildid}/changes"),
+            &format!("/buildrequests/{buildid}"),
+            json!({"buildrequests": [{"buildrequestid": buildid, "buildsetid": buildid}]}),
+        );
+        page(
+            &format!("/buildsets/{buildid}/sourcestamps"),
+            json!({"sourcestamps": [{"ssid": buildid, "revision": rev}]}),
+        );
+        page(
+            &format!("/sourcestamps/{buildid}/changes"),
             json!({"changes": [{"changeid": buildid, "revision": rev, "author": who,
                                 "when_timestamp": 1_699_999_000, "comments": "a change"}]}),
         );
@@ -219,7 +230,7 @@ fn an_answer_that_is_not_json_names_the_url_and_stores_nothing_of_that_build() {
     let t = Test::new();
     let mut master = history();
     master.pages.insert(
-        "/api/v2/builds/12/changes".into(),
+        "/api/v2/sourcestamps/12/changes".into(),
         (200, "<html>proxy error</html>".into()),
     );
     let (url, shared) = serve(master);
@@ -228,7 +239,7 @@ fn an_answer_that_is_not_json_names_the_url_and_stores_nothing_of_that_build() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "unit #2: {url}api/v2/builds/12/changes: the master's answer is not JSON"
+            "unit #2: {url}api/v2/sourcestamps/12/changes: the master's answer is not JSON"
         )),
         "{stderr}"
     );
@@ -239,7 +250,7 @@ fn an_answer_that_is_not_json_names_the_url_and_stores_nothing_of_that_build() {
 
     // Mended, the next run adds build 2 only.
     shared.lock().unwrap().pages.insert(
-        "/api/v2/builds/12/changes".into(),
+        "/api/v2/sourcestamps/12/changes".into(),
         (
             200,
             json!({"changes": [{"revision": "b2", "author": BOB, "when_timestamp": 1}]})
