@@ -26,6 +26,8 @@ struct Master {
     require: Option<String>,
     /// Every request's path and `Authorization` header, in order.
     seen: Vec<(String, Option<String>)>,
+    /// A path whose answer waits until this is cleared.
+    hold: Option<String>,
 }
 
 fn serve(master: Master) -> (String, Arc<Mutex<Master>>) {
@@ -55,6 +57,9 @@ fn serve(master: Master) -> (String, Arc<Mutex<Master>>) {
                     }
                 }
                 let path = target.split('?').next().unwrap_or("").to_owned();
+                while shared.lock().unwrap().hold.as_deref() == Some(path.as_str()) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
                 let (status, body) = {
                     let mut m = shared.lock().unwrap();
                     m.seen.push((target.clone(), authorization.clone()));
@@ -394,4 +399,52 @@ fn builder_and_step_arguments_are_checked() {
     let builds = t.json(&["builds"]);
     assert_eq!(builds.as_array().unwrap().len(), 1);
     assert_eq!(builds[0]["build"], 2);
+}
+
+#[test]
+fn a_killed_import_keeps_the_builds_it_wrote_and_the_next_run_adds_the_rest() {
+    let t = Test::new();
+    let mut master = history();
+    // Build 2's log does not come until the import is killed.
+    master.hold = Some("/api/v2/logs/120/contents".into());
+    let (url, shared) = serve(master);
+    let mut child = t
+        .command(&["import", "--buildbot", &url, "--step", "trial=trial"])
+        .spawn()
+        .unwrap();
+    // Build 1 is committed on its own while build 2 waits (polled, bounded: not a timing).
+    let mut written = 0;
+    for _ in 0..600 {
+        if t.db_exists() {
+            written = t.json(&["builds"]).as_array().map_or(0, Vec::len);
+            if written > 0 {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(written, 1, "build 1 was not written while build 2 waited");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let builds = t.json(&["builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 1, "{builds}");
+    assert_eq!(builds[0]["build"], 1);
+    let whole = builds[0]["counts"].clone();
+
+    shared.lock().unwrap().hold = None;
+    let out = import(&t, &url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (summary["imported"].clone(), summary["skipped"].clone()),
+        (json!(1), json!(1))
+    );
+    let builds = t.json(&["builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 2);
+    assert_eq!(builds[1]["counts"], whole);
+    assert_eq!(builds[0]["counts"], whole);
 }
