@@ -59,7 +59,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME")]
     branch: Option<String>,
     /// The reports' format: auto (sniff each file) or a name from `probtrack parsers`
-    #[arg(long, default_value = "auto", value_name = "NAME")]
+    #[arg(long, default_value = "auto", value_name = "NAME", conflicts_with = "buildbot")]
     parser: String,
     /// Compiler logs: make paths relative to this directory [default: the --git directory]
     #[arg(long, value_name = "DIR")]
