@@ -59,9 +59,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME")]
     branch: Option<String>,
     /// The reports' format: auto (sniff each file) or a name from `probtrack parsers`
-    #[arg(long, default_value = "auto", value_name = "NAME", conflicts_with = "buildbot")]
+    #[arg(
+        long,
+        default_value = "auto",
+        value_name = "NAME",
+        conflicts_with = "buildbot"
+    )]
     parser: String,
-    /// Compiler logs: make paths relative to this directory [default: the --git directory]
+    /// Compiler logs: make paths relative to this directory [default: the --git directory; with
+    /// --buildbot, the directory the step ran in]
     #[arg(long, value_name = "DIR")]
     source_root: Option<String>,
     #[command(flatten)]
