@@ -221,7 +221,7 @@ impl<'a> At<'a> {
             "{}: {place}: expected {what}, found {found}",
             self.url
         ))
-        .hint("is this a Buildbot master (version 3 or later)? Nothing of this build was stored")
+        .hint("is this a Buildbot master (version 3 or later)? The builds imported before are kept")
     }
 
     /// The value of key `key` (null when it is missing).
