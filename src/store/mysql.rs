@@ -14,11 +14,13 @@ use std::fmt::Write as _;
 
 use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
+use mysql::{ClientIdentity, Conn, Opts, OptsBuilder, Params, Row, SslOpts, Value};
 
 use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
+use super::password_file;
 use super::sql::SqlStore;
+use super::tls::{self, Tls};
 use super::{Id, OpenMode};
 use crate::error::{Error, Result};
 
@@ -200,10 +202,34 @@ impl Fields for Row {
     }
 }
 
+/// The driver's TLS options for the URL's `ssl-mode`, `ssl-ca`, `ssl-cert` and `ssl-key`.
+fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
+    let mut ssl = SslOpts::default();
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        ssl = ssl.with_client_identity(Some(ClientIdentity::new(cert.clone(), key.clone())));
+    }
+    if let Some(ca) = &tls.root_cert {
+        ssl = ssl.with_root_cert_path(Some(ca.clone()));
+    }
+    match tls.mode {
+        tls::Mode::Disable => None,
+        tls::Mode::Prefer | tls::Mode::Require => Some(ssl.with_danger_accept_invalid_certs(true)),
+        tls::Mode::VerifyCa => Some(ssl.with_danger_skip_domain_validation(true)),
+        tls::Mode::VerifyFull => Some(ssl),
+    }
+}
+
+/// Whether an I/O error came from the TLS handshake.
+fn is_tls(io: &std::io::Error) -> bool {
+    io.get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+}
+
 impl Mysql {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Mysql>> {
         let shown = super::redact(url);
-        let opts = Opts::from_url(url).map_err(|e| {
+        let (driver_url, tls) = tls::split(url, &tls::MYSQL, &shown)?;
+        let opts = Opts::from_url(&driver_url).map_err(|e| {
             Error::usage(format!("database `{shown}`: not a usable MySQL URL ({e})"))
                 .hint("write `mysql://USER:PASSWORD@HOST:PORT/DATABASE`")
         })?;
@@ -215,7 +241,12 @@ impl Mysql {
         }
         let address = format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port());
         let name = opts.get_db_name().unwrap_or_default().to_owned();
-        let builder = OptsBuilder::from_opts(opts)
+        let host = opts.get_ip_or_hostname().to_string();
+        let password = match opts.get_pass() {
+            Some(_) => None,
+            None => password_file::mysql_option_file()?,
+        };
+        let mut builder = OptsBuilder::from_opts(opts)
             .stmt_cache_size(Some(128))
             // UPDATE counts the rows it matched, as on the other engines, not those it changed.
             .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
@@ -230,15 +261,41 @@ impl Mysql {
                 "SET SESSION max_sort_length = 65536",
                 "SET SESSION sort_buffer_size = 8388608",
             ]);
+        if password.is_some() {
+            builder = builder.pass(password);
+        }
+        let server = format!("{address} ({shown})");
         let refused = |why: String| {
             Error::database(format!(
-                "cannot connect to the MySQL/MariaDB server at {address} ({shown}): {why}"
+                "cannot connect to the MySQL/MariaDB server at {server}: {why}"
             ))
             .hint(format!(
                 "start the server at {address}, or fix the host and port in the URL"
             ))
         };
-        let conn = Conn::new(builder).map_err(|e| match e {
+        let connect = |ssl: Option<SslOpts>| {
+            // Where TLS is asked for, the connection stays on it (the driver would otherwise move
+            // a connection to 127.0.0.1 onto the server's local socket).
+            let prefer_socket = ssl.is_none();
+            Conn::new(builder.clone().ssl_opts(ssl).prefer_socket(prefer_socket))
+        };
+        let ssl = ssl_opts(&tls);
+        let conn = match connect(ssl.clone()) {
+            // MySQL's PREFERRED: plain TCP where the server offers no TLS.
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+                if tls.mode == tls::Mode::Prefer =>
+            {
+                connect(None)
+            }
+            other => other,
+        };
+        let conn = conn.map_err(|e| match e {
+            mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
+                tls::Refusal::NoTls.error(&tls::MYSQL, &tls, &server, &host)
+            }
+            mysql::Error::IoError(io) if ssl.is_some() && is_tls(&io) => {
+                tls::Refusal::from_io(&io).error(&tls::MYSQL, &tls, &server, &host)
+            }
             mysql::Error::IoError(io) => refused(io.to_string()),
             mysql::Error::DriverError(driver) => refused(driver.to_string()),
             mysql::Error::MySqlError(ref server) if server.code == 1049 => Error::database(

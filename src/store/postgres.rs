@@ -11,6 +11,7 @@ use std::error::Error as _;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::private::BytesMut;
@@ -19,7 +20,9 @@ use postgres::{Client, Config, NoTls, Row, Statement};
 
 use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
+use super::password_file;
 use super::sql::SqlStore;
+use super::tls::{self, Tls};
 use super::{Id, OpenMode, TABLES};
 use crate::error::{Error, Result};
 
@@ -139,20 +142,54 @@ fn server(config: &Config) -> String {
     }
 }
 
-fn connect_error(e: postgres::Error, config: &Config, url: &str) -> Error {
+/// The password for `config` in libpq's password file, when there is one.
+fn pgpass(config: &Config) -> Result<Option<Vec<u8>>> {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        // libpq matches a connection through the local socket as `localhost`.
+        _ => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    Ok(password_file::pgpass(&host, port, database, user)?.map(String::into_bytes))
+}
+
+/// Why the TLS handshake failed, when it did.
+fn tls_refusal<'e>(e: &'e postgres::Error) -> Option<tls::Refusal<'e>> {
+    // tokio-postgres says "server does not support TLS" when the server answers the request for
+    // TLS with a no; a failed handshake is an I/O error around the TLS library's error.
+    if !e.to_string().starts_with("error performing TLS handshake") {
+        return None;
+    }
+    let source = e.source()?;
+    Some(match source.downcast_ref::<std::io::Error>() {
+        Some(io) => tls::Refusal::from_io(io),
+        None if source.to_string().contains("does not support TLS") => tls::Refusal::NoTls,
+        None => tls::Refusal::Other(source.to_string()),
+    })
+}
+
+fn connect_error(e: postgres::Error, config: &Config, tls: &Tls, shown: &str) -> Error {
     let server = server(config);
+    if let Some(refusal) = tls_refusal(&e) {
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            _ => "localhost".to_owned(),
+        };
+        return refusal.error(&tls::POSTGRES, tls, &format!("{server} ({shown})"), &host);
+    }
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::INVALID_CATALOG_NAME {
             let name = config.get_dbname().unwrap_or("NAME");
             return Error::database(format!(
-                "database `{}`: the server {server} has no database `{name}`",
-                redact(url)
+                "database `{shown}`: the server {server} has no database `{name}`"
             ))
             .hint(format!(
                 "create it first: `createdb -h HOST -U USER {name}` (probtrack creates its tables, not the server's databases)"
             ));
         }
-        return pg_error(e).context(format!("cannot connect to {}", redact(url)));
+        return pg_error(e).context(format!("cannot connect to {shown}"));
     }
     if let Some(io) = io_cause(&e) {
         let what = match io.kind() {
@@ -161,14 +198,12 @@ fn connect_error(e: postgres::Error, config: &Config, url: &str) -> Error {
             _ => io.to_string(),
         };
         return Error::database(format!(
-            "cannot connect to the PostgreSQL server at {server} ({}): {what}",
-            redact(url)
+            "cannot connect to the PostgreSQL server at {server} ({shown}): {what}"
         ))
         .hint("start the server, or fix the host and port in the URL");
     }
     Error::database(format!(
-        "cannot connect to the PostgreSQL server at {server} ({}): {e}",
-        redact(url)
+        "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"
     ))
     .hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)")
 }
@@ -222,10 +257,11 @@ fn chunk_rows(columns: usize) -> usize {
 
 impl Postgres {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Postgres>> {
-        let mut config: Config = url.parse().map_err(|e| {
+        let shown = redact(url);
+        let (driver_url, tls) = tls::split(url, &tls::POSTGRES, &shown)?;
+        let mut config: Config = driver_url.parse().map_err(|e| {
             Error::usage(format!(
-                "database `{}`: not a valid PostgreSQL URL: {e}",
-                redact(url)
+                "database `{shown}`: not a valid PostgreSQL URL: {e}"
             ))
             .hint("write `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`")
         })?;
@@ -235,20 +271,26 @@ impl Postgres {
         if config.get_application_name().is_none() {
             config.application_name("probtrack");
         }
-        // libpq's sslmode: `require` encrypts (see postgres_tls.rs); `prefer`, the default, and
-        // `disable` connect in plain TCP.
-        let client = if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            let tls = super::postgres_tls::encrypt_only().map_err(|e| {
-                Error::database(format!("cannot set up TLS for {}: {e}", redact(url)))
-            })?;
-            config.connect(tls)
-        } else {
-            config.connect(NoTls)
+        if config.get_password().is_none() {
+            if let Some(password) = pgpass(&config)? {
+                config.password(password);
+            }
         }
-        .map_err(|e| connect_error(e, &config, url))?;
+        // libpq's sslmode (see postgres_tls.rs): the verifying modes insist on TLS as `require`
+        // does, with a connector that checks the certificate.
+        let client = match tls.mode {
+            tls::Mode::Disable => config.ssl_mode(SslMode::Disable).connect(NoTls),
+            tls::Mode::Prefer => config
+                .ssl_mode(SslMode::Prefer)
+                .connect(super::postgres_tls::connector(&tls)?),
+            _ => config
+                .ssl_mode(SslMode::Require)
+                .connect(super::postgres_tls::connector(&tls)?),
+        }
+        .map_err(|e| connect_error(e, &config, &tls, &shown))?;
         let engine = Postgres {
             client,
-            url: redact(url),
+            url: shown,
             statements: HashMap::new(),
             in_write: false,
         };

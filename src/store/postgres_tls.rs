@@ -1,18 +1,30 @@
-//! TLS for PostgreSQL connections, with libpq's meaning of `sslmode`: `disable` and `prefer` (the
-//! default) connect in plain TCP; `require` encrypts the connection, and like libpq's `require`
-//! does not check the server's certificate against a certificate authority (libpq's `verify-ca`
-//! and `verify-full` are not offered: the URL parser of the client refuses them). The handshake's
-//! signatures are still verified, so the session is bound to the certificate the server showed.
+//! TLS for PostgreSQL connections, with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
+//! names): `prefer` (the default) encrypts when the server offers TLS and `require` insists on it,
+//! both without checking the server's certificate against an authority (as libpq); `verify-ca`
+//! checks that a trusted authority signed it, and `verify-full` also that it names the host the URL
+//! names. The trusted authorities are `sslrootcert` (a PEM file, or `system` for the public web's),
+//! else libpq's default `~/.postgresql/root.crt`. A client certificate (`sslcert` and `sslkey`, else
+//! libpq's `~/.postgresql/postgresql.crt` and `.key` when both exist) is shown when the server asks.
+//! The handshake's signatures are verified in every mode, so the session is bound to the
+//! certificate the server showed.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// Accepts the server's certificate whatever signed it (libpq's `sslmode=require`), but checks
+use super::tls::{Mode, Tls};
+use crate::error::{Error, Result};
+
+/// Accepts the server's certificate whatever signed it (libpq's `prefer` and `require`), but checks
 /// that the server holds its key.
 #[derive(Debug)]
 struct EncryptOnly(Arc<CryptoProvider>);
@@ -25,7 +37,7 @@ impl ServerCertVerifier for EncryptOnly {
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         Ok(ServerCertVerified::assertion())
     }
 
@@ -34,7 +46,7 @@ impl ServerCertVerifier for EncryptOnly {
         message: &[u8],
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls12_signature(
             message,
             cert,
@@ -48,7 +60,7 @@ impl ServerCertVerifier for EncryptOnly {
         message: &[u8],
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
         verify_tls13_signature(
             message,
             cert,
@@ -62,13 +74,212 @@ impl ServerCertVerifier for EncryptOnly {
     }
 }
 
-/// The TLS connector for `sslmode=require`.
-pub(super) fn encrypt_only() -> Result<MakeRustlsConnect, rustls::Error> {
+/// libpq's `verify-ca`: the chain must lead to a trusted authority; the name is not checked.
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        // webpki checks the chain (signatures, validity, key usage) before the name, so a name
+        // error means everything else held.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// libpq's default place for a file under `~/.postgresql/`.
+fn libpq_default(name: &str) -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| Path::new(&home).join(".postgresql").join(name))
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        Error::usage(format!("cannot read the {what} `{}`: {e}", path.display()))
+            .hint("fix the path in the URL, or the file's permissions")
+    })
+}
+
+/// The certificate authorities `verify-ca` and `verify-full` trust.
+fn roots(tls: &Tls) -> Result<RootCertStore> {
+    let mut store = RootCertStore::empty();
+    if tls.root_cert.as_deref() == Some(Path::new("system")) {
+        store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(store);
+    }
+    let path = match (&tls.root_cert, libpq_default("root.crt")) {
+        (Some(path), _) => path.clone(),
+        (None, Some(default)) if default.exists() => default,
+        _ => {
+            return Err(Error::usage(
+                "sslmode=verify-ca and verify-full need the certificate authority to trust, and \
+                 ~/.postgresql/root.crt does not exist",
+            )
+            .hint("add `sslrootcert=FILE` (the CA's certificate, PEM) to the URL, or `sslrootcert=system` for the public web's authorities"))
+        }
+    };
+    let pem = read(&path, "sslrootcert file")?;
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| {
+            Error::usage(format!(
+                "sslrootcert `{}` is not a PEM certificate file: {e}",
+                path.display()
+            ))
+        })?;
+        store.add(cert).map_err(|e| {
+            Error::usage(format!(
+                "sslrootcert `{}` holds a certificate that cannot be trusted: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    if store.is_empty() {
+        return Err(Error::usage(format!(
+            "sslrootcert `{}` holds no certificate",
+            path.display()
+        ))
+        .hint("name the PEM file with the certificate authority's certificate (`-----BEGIN CERTIFICATE-----`)"));
+    }
+    Ok(store)
+}
+
+/// libpq's rule for a private key file: no access for group or others, except that a file owned by
+/// root may be readable by its group.
+#[cfg(unix)]
+fn check_key_permissions(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::usage(format!(
+            "cannot read the sslkey file `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    let allowed = if meta.uid() == 0 { 0o640 } else { 0o600 };
+    if meta.mode() & 0o777 & !allowed != 0 {
+        return Err(Error::usage(format!(
+            "the private key file `{}` has group or world access",
+            path.display()
+        ))
+        .hint(format!(
+            "make it private: `chmod {:o} {}`",
+            allowed,
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_key_permissions(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// The client certificate chain and key, when the URL names them or libpq's defaults exist.
+fn client_identity(
+    tls: &Tls,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>> {
+    let (cert, key) = match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+        _ => match (
+            libpq_default("postgresql.crt"),
+            libpq_default("postgresql.key"),
+        ) {
+            (Some(cert), Some(key)) if cert.exists() && key.exists() => (cert, key),
+            _ => return Ok(None),
+        },
+    };
+    let pem = read(&cert, "sslcert file")?;
+    let chain = CertificateDer::pem_slice_iter(&pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Error::usage(format!(
+                "sslcert `{}` is not a PEM certificate file: {e}",
+                cert.display()
+            ))
+        })?;
+    if chain.is_empty() {
+        return Err(Error::usage(format!(
+            "sslcert `{}` holds no certificate",
+            cert.display()
+        )));
+    }
+    check_key_permissions(&key)?;
+    let pem = read(&key, "sslkey file")?;
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+        Error::usage(format!(
+            "sslkey `{}` is not a PEM private key: {e}",
+            key.display()
+        ))
+        .hint("give the key unencrypted, in PEM (PKCS#8, PKCS#1 or SEC1)")
+    })?;
+    Ok(Some((chain, key)))
+}
+
+/// The TLS connector for `tls` (any mode but `disable`).
+pub(super) fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
     let provider = Arc::new(ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
-        .with_no_client_auth();
+    let setup = |e: rustls::Error| Error::database(format!("cannot set up TLS: {e}"));
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(setup)?;
+    let builder = if tls.mode.verifies() {
+        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider)
+            .build()
+            .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;
+        if tls.mode == Mode::VerifyFull {
+            builder.with_webpki_verifier(verifier)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))
+        }
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+    };
+    let config = match client_identity(tls)? {
+        Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+            Error::usage(format!(
+                "the client certificate and key do not go together: {e}"
+            ))
+        })?,
+        None => builder.with_no_client_auth(),
+    };
     Ok(MakeRustlsConnect::new(config))
 }
