@@ -195,11 +195,7 @@ fn check_key_permissions(path: &Path) -> Result<()> {
             "the private key file `{}` has group or world access",
             path.display()
         ))
-        .hint(format!(
-            "make it private: `chmod {:o} {}`",
-            allowed,
-            path.display()
-        )));
+        .hint(format!("make it private: `chmod 600 {}`", path.display())));
     }
     Ok(())
 }

@@ -50,6 +50,8 @@ mod irc;
 mod im;
 // import --buildbot: a master's answers that go wrong, credentials, retries.
 mod buildbot;
+// Verified TLS against private PostgreSQL and MariaDB servers with a certificate authority of the test's.
+mod tls;
 // Every file under tests/it is listed above.
 mod forgotten;
 // Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.
