@@ -219,10 +219,14 @@ fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
     }
 }
 
-/// Whether an I/O error came from the TLS handshake.
-fn is_tls(io: &std::io::Error) -> bool {
-    io.get_ref()
-        .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+/// The I/O error of a failed TLS handshake, if that is what `e` is.
+fn tls_io(e: &mysql::Error) -> Option<&std::io::Error> {
+    let io = match e {
+        mysql::Error::IoError(io) => io,
+        mysql::Error::CodecError(codec) => std::error::Error::source(codec)?.downcast_ref()?,
+        _ => return None,
+    };
+    io.get_ref()?.downcast_ref::<rustls::Error>().map(|_| io)
 }
 
 impl Mysql {
@@ -293,8 +297,9 @@ impl Mysql {
             mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
                 tls::Refusal::NoTls.error(&tls::MYSQL, &tls, &server, &host)
             }
-            mysql::Error::IoError(io) if ssl.is_some() && is_tls(&io) => {
-                tls::Refusal::from_io(&io).error(&tls::MYSQL, &tls, &server, &host)
+            _ if ssl.is_some() && tls_io(&e).is_some() => {
+                let io = tls_io(&e).expect("a TLS error");
+                tls::Refusal::from_io(io).error(&tls::MYSQL, &tls, &server, &host)
             }
             mysql::Error::IoError(io) => refused(io.to_string()),
             mysql::Error::DriverError(driver) => refused(driver.to_string()),

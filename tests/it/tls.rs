@@ -650,3 +650,311 @@ fn postgres_verify_full_connects_only_to_the_server_its_authority_and_name_vouch
     );
     set_mode(&certs.dir.join("client.key"), 0o600);
 }
+
+/// A private MariaDB (or MySQL) server in `dir`, stopped when dropped.
+pub struct PrivateMariadb {
+    pub dir: PathBuf,
+    pub port: u16,
+    server: PathBuf,
+    client: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateMariadb {
+    /// Makes the data directory (users `probtrack`, with a password, and `probtrack_cert`, who
+    /// must show a certificate) and starts the server without TLS.
+    pub fn start(dir: &Path) -> Option<PrivateMariadb> {
+        let [install, server, client] = programs(&["mariadb-install-db", "mariadbd", "mariadb"])?
+            .try_into()
+            .unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        let mut install_cmd = Command::new(install);
+        install_cmd
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        if is_root() {
+            install_cmd.arg("--user=root");
+        }
+        run(&mut install_cmd);
+        let mut db = PrivateMariadb {
+            dir: dir.to_owned(),
+            port: free_port(),
+            server,
+            client,
+            child: None,
+        };
+        db.launch(&["--skip-ssl".to_owned()]);
+        db.sql(&format!(
+            "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES; \
+             CREATE USER 'probtrack'@'%' IDENTIFIED BY '{PASSWORD}'; \
+             GRANT ALL PRIVILEGES ON *.* TO 'probtrack'@'%'; \
+             CREATE USER 'probtrack_cert'@'%' REQUIRE SUBJECT '/CN=probtrack_cert'; \
+             CREATE DATABASE tls; CREATE DATABASE tls_cert; \
+             GRANT ALL PRIVILEGES ON tls_cert.* TO 'probtrack_cert'@'%';"
+        ));
+        Some(db)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("sock")
+    }
+
+    fn launch(&mut self, settings: &[String]) {
+        let mut cmd = Command::new(&self.server);
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(format!("--socket={}", self.socket().display()))
+            .arg(format!("--port={}", self.port))
+            .arg(format!("--pid-file={}", self.dir.join("pid").display()))
+            .arg(format!(
+                "--log-error={}",
+                self.dir.join("err.log").display()
+            ))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M",
+                "--innodb-flush-log-at-trx-commit=2",
+            ])
+            .args(settings)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if is_root() {
+            cmd.arg("--user=root");
+        }
+        self.child = Some(cmd.spawn().expect("start mariadbd"));
+        for _ in 0..600 {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() && self.socket().exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "mariadbd did not start:\n{}",
+            std::fs::read_to_string(self.dir.join("err.log")).unwrap_or_default()
+        );
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // A clean shutdown, so that what was committed stays.
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(self.socket());
+    }
+
+    /// Restarts the server with TLS: the certificate and key in `certs`, clients' certificates
+    /// checked against its authority.
+    pub fn restart_with_tls(&mut self, certs: &Certs) {
+        self.stop();
+        self.launch(&[
+            format!("--ssl-ca={}", certs.path("ca.pem")),
+            format!("--ssl-cert={}", certs.path("server.pem")),
+            format!("--ssl-key={}", certs.path("server.key")),
+        ]);
+    }
+
+    pub fn sql(&self, sql: &str) -> String {
+        let out = run(Command::new(&self.client)
+            .arg("--no-defaults")
+            .arg(format!("--socket={}", self.socket().display()))
+            .args(["-uroot", "-N", "-B", "-e", sql]));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// The TLS handshakes the server accepted so far.
+    fn tls_accepts(&self) -> u64 {
+        let row = self.sql("SHOW GLOBAL STATUS LIKE 'Ssl_accepts'");
+        row.split_whitespace().last().unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for PrivateMariadb {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouch_for() {
+    if !in_the_sqlite_pass("the private MariaDB server") || programs(&["openssl"]).is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let certs = Certs::make(&work.join("certs"));
+    let Some(mut my) = PrivateMariadb::start(&work.join("my")) else {
+        return;
+    };
+    let url = |host: &str, port: u16, db: &str, query: &str| {
+        format!("mysql://probtrack:{PASSWORD}@{host}:{port}/{db}?{query}")
+    };
+    let ca = format!("ssl-ca={}", certs.path("ca.pem"));
+    let other_ca = format!("ssl-ca={}", certs.path("other-ca.pem"));
+    let proxy = Recorder::to(my.port);
+
+    // A server without TLS: every mode that asks for TLS is refused before anything but the
+    // protocol's goodbye is sent (the server speaks first, the client answers COM_QUIT);
+    // PREFERRED and DISABLED connect.
+    for mode in ["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"] {
+        let err = refused(
+            work,
+            &url(
+                "127.0.0.1",
+                proxy.port,
+                "tls",
+                &format!("ssl-mode={mode}&{ca}"),
+            ),
+            4,
+        );
+        says(
+            &err,
+            &[
+                &format!("with ssl-mode={mode}"),
+                "the server does not offer TLS",
+                "no user name, password or data was sent",
+                "hint: give the server `ssl-cert` and `ssl-key`",
+            ],
+        );
+        let sent = proxy.take();
+        assert!(
+            sent.chunks(5).all(|c| c == [1, 0, 0, 0, 1]),
+            "ssl-mode={mode}: sent {sent:?}, not only COM_QUIT"
+        );
+    }
+    connects(
+        work,
+        &url("127.0.0.1", my.port, "tls", "ssl-mode=PREFERRED"),
+        1,
+    );
+    connects(
+        work,
+        &url("127.0.0.1", my.port, "tls", "ssl-mode=DISABLED"),
+        2,
+    );
+    assert_eq!(my.tls_accepts(), 0);
+
+    my.restart_with_tls(&certs);
+    // The right authority and the name in the certificate.
+    connects(
+        work,
+        &url(
+            "localhost",
+            my.port,
+            "tls",
+            &format!("ssl-mode=VERIFY_IDENTITY&{ca}"),
+        ),
+        3,
+    );
+    assert!(my.tls_accepts() > 0, "the connection used TLS");
+    // VERIFY_CA checks the authority, not the name; VERIFY_IDENTITY checks both.
+    connects(
+        work,
+        &url(
+            "127.0.0.1",
+            my.port,
+            "tls",
+            &format!("ssl-mode=verify_ca&{ca}"),
+        ),
+        4,
+    );
+    let err = refused(
+        work,
+        &url(
+            "127.0.0.1",
+            my.port,
+            "tls",
+            &format!("ssl-mode=VERIFY_IDENTITY&{ca}"),
+        ),
+        4,
+    );
+    says(
+        &err,
+        &[
+            "with ssl-mode=VERIFY_IDENTITY",
+            "certificate not valid for name \"127.0.0.1\"",
+            "no user name, password or data was sent",
+            "does not name the host `127.0.0.1`",
+        ],
+    );
+    // A certificate another authority signed; through the proxy, the bytes sent hold neither the
+    // user name nor the password.
+    for mode in ["VERIFY_CA", "VERIFY_IDENTITY"] {
+        let err = refused(
+            work,
+            &url(
+                "127.0.0.1",
+                proxy.port,
+                "tls",
+                &format!("ssl-mode={mode}&{other_ca}"),
+            ),
+            4,
+        );
+        says(
+            &err,
+            &[
+                "UnknownIssuer",
+                "is not signed by the certificate authority in",
+                "other-ca.pem",
+            ],
+        );
+        let sent = proxy.take();
+        assert!(!sent.is_empty(), "the handshake went through the proxy");
+        for secret in [PASSWORD.as_bytes(), b"probtrack"] {
+            assert!(
+                !sent.windows(secret.len()).any(|w| w == secret),
+                "ssl-mode={mode}: {:?} crossed the wire",
+                String::from_utf8_lossy(secret)
+            );
+        }
+    }
+    // REQUIRED encrypts without checking, as MySQL's.
+    connects(
+        work,
+        &url(
+            "127.0.0.1",
+            my.port,
+            "tls",
+            &format!("ssl-mode=REQUIRED&{other_ca}"),
+        ),
+        5,
+    );
+    let out = probtrack(
+        work,
+        &url(
+            "localhost",
+            my.port,
+            "tls",
+            &format!("ssl-mode=VERIFY_IDENTITY&{ca}"),
+        ),
+        &["builds", "--format", "json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let builds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(builds.as_array().unwrap().len(), 5, "{builds}");
+
+    // A client certificate: `probtrack_cert` must show one the server's authority signed.
+    let cert_url = |query: &str| {
+        format!(
+            "mysql://probtrack_cert@localhost:{}/tls_cert?ssl-mode=VERIFY_IDENTITY&{ca}{query}",
+            my.port
+        )
+    };
+    let with_cert = format!(
+        "&ssl-cert={}&ssl-key={}",
+        certs.path("client.pem"),
+        certs.path("client.key")
+    );
+    connects(work, &cert_url(&with_cert), 1);
+    let err = refused(work, &cert_url(""), 4);
+    says(&err, &["probtrack_cert", "1045"]);
+}
