@@ -52,6 +52,8 @@ mod im;
 mod buildbot;
 // Verified TLS against private PostgreSQL and MariaDB servers with a certificate authority of the test's.
 mod tls;
+// Passwords never in output, errors, server logs or the database; password files.
+mod secrets;
 // Every file under tests/it is listed above.
 mod forgotten;
 // Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.

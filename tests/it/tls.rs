@@ -235,18 +235,23 @@ impl Recorder {
     }
 }
 
-/// Runs probtrack with `PROBTRACK_DB=url` and `args` in `dir`, with no password file of the
-/// machine's in the way.
-pub fn probtrack(dir: &Path, url: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(dir)
+/// probtrack with `PROBTRACK_DB=url` and `args`, in `dir`, which is also its home (so that no
+/// password file of the machine's is in the way).
+pub fn probtrack_command(dir: &Path, url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
         .env("PROBTRACK_DB", url)
         .env("HOME", dir)
         .env_remove("PGPASSFILE")
         .env_remove("PROBTRACK_MYSQL_DEFAULTS_FILE")
         .env_remove("PROBTRACK_CONFIG")
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    cmd
+}
+
+pub fn probtrack(dir: &Path, url: &str, args: &[&str]) -> Output {
+    probtrack_command(dir, url, args)
         .output()
         .expect("run probtrack")
 }
@@ -438,6 +443,17 @@ impl PrivatePostgres {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    /// `pg_dump` of the database `db`: every table, row and setting in it.
+    pub fn dump(&self, db: &str) -> String {
+        let pg_dump = program("pg_dump").expect("pg_dump beside psql");
+        let out = self.as_owner(&pg_dump, |c| {
+            c.arg("-h")
+                .arg(&self.dir)
+                .args(["-p", &self.port.to_string(), "-U", "postgres", db]);
+        });
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 
@@ -765,6 +781,20 @@ impl PrivateMariadb {
             .arg(format!("--socket={}", self.socket().display()))
             .args(["-uroot", "-N", "-B", "-e", sql]));
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("err.log")).unwrap_or_default()
+    }
+
+    /// `mariadb-dump` of the database `db`.
+    pub fn dump(&self, db: &str) -> String {
+        let dump = program("mariadb-dump").expect("mariadb-dump beside mariadb");
+        let out = run(Command::new(dump)
+            .arg("--no-defaults")
+            .arg(format!("--socket={}", self.socket().display()))
+            .args(["-uroot", db]));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// The TLS handshakes the server accepted so far.
