@@ -18,7 +18,17 @@ pub(crate) fn post_webhook(url: &str, text: &str) -> Result<(), String> {
         .header("Content-Type", "application/json")
         .send(body)
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| hide_path(&e.to_string(), url))
+}
+
+/// `text` without the path of `url`: an incoming webhook's path is its token (Slack's
+/// `/services/T…/B…/…`), and errors are shown and stored.
+fn hide_path(text: &str, url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match rest.find(['/', '?']) {
+        Some(i) if i + 1 < rest.len() => text.replace(&rest[i..], "/…"),
+        _ => text.to_owned(),
+    }
 }
 
 /// How to reach the SMTP server.
@@ -75,4 +85,19 @@ pub(crate) fn send_email(
         .send(&message)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_webhook_error_never_shows_the_token() {
+        let url = "https://hooks.example/services/T0/B0/t0ken?x=1";
+        let err =
+            super::post_webhook("https://hooks.example:notaport/services/t0ken", "x").unwrap_err();
+        assert!(!err.contains("t0ken"), "{err}");
+        assert_eq!(
+            super::hide_path(&format!("bad uri: {url}"), url),
+            "bad uri: https://hooks.example/…"
+        );
+    }
 }

@@ -84,7 +84,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn is_root() -> bool {
-    let out = run(&mut Command::new("id").arg("-u"));
+    let out = run(Command::new("id").arg("-u"));
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
 
