@@ -62,7 +62,8 @@ fn my_error(e: mysql::Error) -> Error {
                      (as a user allowed to), then try again",
                 ),
                 1044 | 1045 | 1142 | 1143 | 1698 => err.hint(
-                    "check the user name and password in the URL, and that the user has \
+                    "check the user name and password (in the URL, or the option file \
+                     PROBTRACK_MYSQL_DEFAULTS_FILE or ~/.my.cnf), and that the user has \
                      privileges on the database (GRANT ALL ON name.* TO user)",
                 ),
                 1205 | 1213 => err.hint(
@@ -233,6 +234,7 @@ impl Mysql {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Mysql>> {
         let shown = super::redact(url);
         let (driver_url, tls) = tls::split(url, &tls::MYSQL, &shown)?;
+        tls.check_files(&tls::MYSQL)?;
         let opts = Opts::from_url(&driver_url).map_err(|e| {
             Error::usage(format!("database `{shown}`: not a usable MySQL URL ({e})"))
                 .hint("write `mysql://USER:PASSWORD@HOST:PORT/DATABASE`")

@@ -98,7 +98,7 @@ fn pg_error(e: postgres::Error) -> Error {
         } else if *code == SqlState::INVALID_PASSWORD
             || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
-            err.hint("check the user and password in the URL (`postgres://USER:PASSWORD@HOST/DB`), or the server's pg_hba.conf")
+            err.hint("check the user and password (in the URL, `postgres://USER:PASSWORD@HOST/DB`, or PGPASSFILE or ~/.pgpass), or the server's pg_hba.conf")
         } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
             err.hint("the database user lacks a privilege probtrack needs; grant it, or use the database's owner")
         } else if *code == SqlState::DISK_FULL {

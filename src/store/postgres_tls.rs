@@ -1,6 +1,8 @@
 //! TLS for PostgreSQL connections, with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
 //! names): `prefer` (the default) encrypts when the server offers TLS and `require` insists on it,
-//! both without checking the server's certificate against an authority (as libpq); `verify-ca`
+//! both without checking the server's certificate against an authority (as libpq, `require`
+//! checks it as `verify-ca` does when there is an authority to trust: `sslrootcert` or
+//! `~/.postgresql/root.crt`); `verify-ca`
 //! checks that a trusted authority signed it, and `verify-full` also that it names the host the URL
 //! names. The trusted authorities are `sslrootcert` (a PEM file, or `system` for the public web's),
 //! else libpq's default `~/.postgresql/root.crt`. A client certificate (`sslcert` and `sslkey`, else
@@ -253,7 +255,11 @@ pub(super) fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(setup)?;
-    let builder = if tls.mode.verifies() {
+    // libpq: "if a root CA file exists, the behavior of sslmode=require will be the same as that
+    // of verify-ca".
+    let has_root = tls.root_cert.is_some() || libpq_default("root.crt").is_some_and(|p| p.exists());
+    let checks_chain = tls.mode.verifies() || (tls.mode == Mode::Require && has_root);
+    let builder = if checks_chain {
         let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider)
             .build()
             .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;

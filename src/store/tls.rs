@@ -42,6 +42,28 @@ pub(super) struct Tls {
     pub key: Option<PathBuf>,
 }
 
+impl Tls {
+    /// Refuses, before connecting, files named in the URL that cannot be read.
+    pub(super) fn check_files(&self, names: &Names) -> Result<()> {
+        for (path, name) in [
+            (&self.root_cert, names.root_cert),
+            (&self.cert, names.cert),
+            (&self.key, names.key),
+        ] {
+            if let Some(path) = path {
+                std::fs::File::open(path).map_err(|e| {
+                    Error::usage(format!(
+                        "cannot read the {name} file `{}`: {e}",
+                        path.display()
+                    ))
+                    .hint("fix the path in the URL, or the file's permissions")
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An engine's names for the settings and the modes.
 pub(super) struct Names {
     engine: &'static str,

@@ -606,8 +606,14 @@ fn postgres_verify_full_connects_only_to_the_server_its_authority_and_name_vouch
             );
         }
     }
-    // `require` encrypts without checking, as libpq's.
+    // `require` encrypts without checking, as libpq's, unless there is an authority to trust:
+    // then it checks the chain, as libpq's does.
     connects(
+        work,
+        &url("127.0.0.1", pg.port, "tls", "sslmode=require"),
+        5,
+    );
+    let err = refused(
         work,
         &url(
             "127.0.0.1",
@@ -615,8 +621,9 @@ fn postgres_verify_full_connects_only_to_the_server_its_authority_and_name_vouch
             "tls",
             &format!("sslmode=require&{other_ca}"),
         ),
-        5,
+        4,
     );
+    says(&err, &["UnknownIssuer"]);
     // The server saw TLS connections from probtrack.
     assert!(
         pg.log().contains("SSL enabled"),
@@ -665,6 +672,19 @@ fn postgres_verify_full_connects_only_to_the_server_its_authority_and_name_vouch
         &["client.key", "has group or world access", "chmod 600"],
     );
     set_mode(&certs.dir.join("client.key"), 0o600);
+
+    // A file the URL names that is not there: a usage error before connecting.
+    let err = refused(
+        work,
+        &url(
+            "localhost",
+            pg.port,
+            "tls",
+            "sslmode=verify-full&sslrootcert=missing.pem",
+        ),
+        2,
+    );
+    says(&err, &["cannot read the sslrootcert file `missing.pem`"]);
 }
 
 /// A private MariaDB (or MySQL) server in `dir`, stopped when dropped.
@@ -987,4 +1007,17 @@ fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouc
     connects(work, &cert_url(&with_cert), 1);
     let err = refused(work, &cert_url(""), 4);
     says(&err, &["probtrack_cert", "1045"]);
+
+    // A file the URL names that is not there: a usage error before connecting.
+    let err = refused(
+        work,
+        &url(
+            "localhost",
+            my.port,
+            "tls",
+            "ssl-mode=VERIFY_IDENTITY&ssl-ca=missing.pem",
+        ),
+        2,
+    );
+    says(&err, &["cannot read the ssl-ca file `missing.pem`"]);
 }
