@@ -139,6 +139,7 @@ pub(crate) fn load(
 
     Ok(Site {
         metrics,
+        coverage: Vec::new(),
         branch,
         open: views
             .iter()

@@ -21,6 +21,7 @@ macro_rules! w {
 }
 
 mod builder;
+pub(crate) mod coverage;
 mod escape;
 mod index;
 mod metrics;
@@ -46,6 +47,50 @@ pub(crate) struct Site {
     pub tests: Vec<TestHistory>,
     /// Every metric series with values on the branch, by identity (`metrics.html`).
     pub metrics: Vec<crate::views::metrics::MetricHistory>,
+    /// Each builder's latest build with coverage (`coverage.html` and its pages).
+    pub coverage: Vec<CoverageBuild>,
+}
+
+/// A builder's latest build with coverage, against its previous one.
+pub(crate) struct CoverageBuild {
+    pub builder: String,
+    pub build: i64,
+    pub revision: Option<String>,
+    /// The build compared with (the builder's previous build with coverage).
+    pub baseline: Option<i64>,
+    /// Covered-percentage points since the baseline (`None`: no baseline).
+    pub change: Option<f64>,
+    pub files: Vec<CoverageFile>,
+}
+
+/// One file of a build's coverage.
+pub(crate) struct CoverageFile {
+    pub path: String,
+    /// Executable lines, and those that ran.
+    pub lines: u64,
+    pub covered: u64,
+    pub branches: u64,
+    pub branches_covered: u64,
+    /// Covered-percentage points since the baseline (`None`: the file is new).
+    pub change: Option<f64>,
+    /// Lines that ran in the baseline and not now, the source unchanged (LBC).
+    pub lost: u64,
+    /// Lines the change added or changed that did not run (UNC).
+    pub new_uncovered: u64,
+    /// Its executable lines, in order.
+    pub marks: Vec<LineMark>,
+    /// Its source at the build's revision, when the repository was given and has it.
+    pub source: Option<String>,
+}
+
+/// One executable line.
+pub(crate) struct LineMark {
+    pub line: u32,
+    pub hits: u64,
+    /// Branches `(taken, total)`, where the report has them.
+    pub branches: Option<(u32, u32)>,
+    /// Its class against the baseline (`None`: no baseline).
+    pub class: Option<crate::coverage::Class>,
 }
 
 /// One row of the flaky list.
@@ -161,6 +206,13 @@ pub(crate) struct Page {
 /// The page of a builder: `builder-<slug>.html`. The slug keeps letters, digits, `.`, `_` and `-`;
 /// a name that needed changing gets a hash so that two builders never share a page.
 pub(crate) fn builder_page(builder: &str) -> String {
+    format!("builder-{}.html", slug(builder))
+}
+
+/// A name as part of a page's name: its letters, digits, `.`, `_` and `-`; a name that needed
+/// changing gets a hash so that two names never share a slug.
+fn slug(name: &str) -> String {
+    let builder = name;
     let slug: String = builder
         .chars()
         .map(|c| {
@@ -173,9 +225,9 @@ pub(crate) fn builder_page(builder: &str) -> String {
         .collect();
     let slug = slug.trim_matches(|c| c == '-' || c == '.');
     if slug == builder && !slug.is_empty() {
-        format!("builder-{slug}.html")
+        slug.to_owned()
     } else {
-        format!("builder-{slug}-{}.html", short_hash(builder.as_bytes(), 6))
+        format!("{slug}-{}", short_hash(builder.as_bytes(), 6))
     }
 }
 
@@ -228,6 +280,7 @@ pub(crate) fn render(site: &Site) -> Vec<Page> {
             html: test_history::page(site, test, &links),
         });
     }
+    pages.extend(coverage::pages(site));
     pages
 }
 
