@@ -48,11 +48,11 @@ pub(crate) struct Site {
     /// Every metric series with values on the branch, by identity (`metrics.html`).
     pub metrics: Vec<crate::views::metrics::MetricHistory>,
     /// Each builder's latest build with coverage (`coverage.html` and its pages).
-    pub coverage: Vec<CoverageBuild>,
+    pub coverage: Vec<BuilderCoverage>,
 }
 
 /// A builder's latest build with coverage, against its previous one.
-pub(crate) struct CoverageBuild {
+pub(crate) struct BuilderCoverage {
     pub builder: String,
     pub build: i64,
     pub revision: Option<String>,
@@ -60,11 +60,15 @@ pub(crate) struct CoverageBuild {
     pub baseline: Option<i64>,
     /// Covered-percentage points since the baseline (`None`: no baseline).
     pub change: Option<f64>,
-    pub files: Vec<CoverageFile>,
+    /// What the pages should say about how they were made (no diff, no source).
+    pub notes: Vec<String>,
+    /// What a file's page says when it has no source.
+    pub missing_source: String,
+    pub files: Vec<SourceFile>,
 }
 
 /// One file of a build's coverage.
-pub(crate) struct CoverageFile {
+pub(crate) struct SourceFile {
     pub path: String,
     /// Executable lines, and those that ran.
     pub lines: u64,
@@ -86,7 +90,8 @@ pub(crate) struct CoverageFile {
 /// One executable line.
 pub(crate) struct LineMark {
     pub line: u32,
-    pub hits: u64,
+    /// Whether it ran (exact hit counts are not stored).
+    pub covered: bool,
     /// Branches `(taken, total)`, where the report has them.
     pub branches: Option<(u32, u32)>,
     /// Its class against the baseline (`None`: no baseline).

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use super::escape::esc;
 use super::parts::rev;
 use super::shell::shell;
-use super::{short_hash, slug, CoverageBuild, CoverageFile, LineMark, Page, Site};
+use super::{short_hash, slug, BuilderCoverage, LineMark, Page, Site, SourceFile};
 use crate::coverage::Class;
 
 /// The most bytes a page may have.
@@ -122,7 +122,9 @@ fn percent_text(covered: u64, lines: u64) -> String {
     percent(covered, lines).map_or_else(|| "–".to_owned(), |p| format!("{p:.1}%"))
 }
 
-fn change_cell(h: &mut String, change: Option<f64>) {
+/// A change in percentage points: `None` is a file new since the baseline, or (`baseline`
+/// false) no baseline at all.
+fn change_cell(h: &mut String, change: Option<f64>, baseline: bool) {
     match change {
         Some(c) if c < -0.05 => {
             w!(h, "<td class=\"num down\">{c:+.1}</td>");
@@ -131,7 +133,8 @@ fn change_cell(h: &mut String, change: Option<f64>) {
             w!(h, "<td class=\"num up\">{c:+.1}</td>");
         }
         Some(_) => h.push_str("<td class=\"num muted\">±0</td>"),
-        None => h.push_str("<td class=\"num muted\">new</td>"),
+        None if baseline => h.push_str("<td class=\"num muted\">new</td>"),
+        None => h.push_str("<td class=\"num muted\">–</td>"),
     }
 }
 
@@ -155,7 +158,7 @@ pub(crate) fn pages(site: &Site) -> Vec<Page> {
     pages
 }
 
-fn totals(build: &CoverageBuild) -> (u64, u64, u64, u64) {
+fn totals(build: &BuilderCoverage) -> (u64, u64, u64, u64) {
     build
         .files
         .iter()
@@ -195,7 +198,7 @@ fn overview(site: &Site) -> String {
             build.files.len(),
             percent_text(covered, lines)
         );
-        change_cell(&mut h, build.change);
+        change_cell(&mut h, build.change, build.baseline.is_some());
         w!(
             h,
             "<td class=\"num\">{lost}</td><td class=\"num\">{new}</td></tr>\n"
@@ -206,17 +209,17 @@ fn overview(site: &Site) -> String {
 }
 
 /// Lowest first for `Coverage`, worst first for `Change` and `Missed`, then by path.
-fn sorted(build: &CoverageBuild, key: SortKey) -> Vec<&CoverageFile> {
-    let mut files: Vec<&CoverageFile> = build.files.iter().collect();
-    let by_path = |a: &&CoverageFile, b: &&CoverageFile| a.path.cmp(&b.path);
+fn sorted(build: &BuilderCoverage, key: SortKey) -> Vec<&SourceFile> {
+    let mut files: Vec<&SourceFile> = build.files.iter().collect();
+    let by_path = |a: &&SourceFile, b: &&SourceFile| a.path.cmp(&b.path);
     match key {
         SortKey::Path => files.sort_by(by_path),
         SortKey::Coverage => files.sort_by(|a, b| {
-            let p = |f: &CoverageFile| percent(f.covered, f.lines).unwrap_or(100.0);
+            let p = |f: &SourceFile| percent(f.covered, f.lines).unwrap_or(100.0);
             p(a).total_cmp(&p(b)).then_with(|| by_path(a, b))
         }),
         SortKey::Change => files.sort_by(|a, b| {
-            let c = |f: &CoverageFile| f.change.unwrap_or(f64::INFINITY);
+            let c = |f: &SourceFile| f.change.unwrap_or(f64::INFINITY);
             (c(a).total_cmp(&c(b)))
                 .then_with(|| (b.lost + b.new_uncovered).cmp(&(a.lost + a.new_uncovered)))
                 .then_with(|| by_path(a, b))
@@ -231,7 +234,7 @@ fn sorted(build: &CoverageBuild, key: SortKey) -> Vec<&CoverageFile> {
 }
 
 /// A builder's file table in `key` order, in parts when it is large.
-fn table(site: &Site, build: &CoverageBuild, key: SortKey) -> Vec<Page> {
+fn table(site: &Site, build: &BuilderCoverage, key: SortKey) -> Vec<Page> {
     let rows: Vec<String> = sorted(build, key)
         .into_iter()
         .map(|f| {
@@ -250,7 +253,7 @@ fn table(site: &Site, build: &CoverageBuild, key: SortKey) -> Vec<Page> {
                 w!(r, "{}/{}", f.branches_covered, f.branches);
             }
             r.push_str("</td>");
-            change_cell(&mut r, f.change);
+            change_cell(&mut r, f.change, build.baseline.is_some());
             w!(
                 r,
                 "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
@@ -288,10 +291,9 @@ fn table(site: &Site, build: &CoverageBuild, key: SortKey) -> Vec<Page> {
         }
         None => head.push_str("; no previous build to compare with."),
     }
-    w!(
-        head,
-        " <a href=\"{OVERVIEW}\">All builders</a>.</p>\n<table class=\"list cov\"><thead><tr>"
-    );
+    w!(head, " <a href=\"{OVERVIEW}\">All builders</a>.</p>\n");
+    notes(&mut head, build);
+    head.push_str("<table class=\"list cov\"><thead><tr>");
     for (column, sort, num) in [
         ("File", Some(SortKey::Path), false),
         ("Lines", None, true),
@@ -331,12 +333,18 @@ fn table(site: &Site, build: &CoverageBuild, key: SortKey) -> Vec<Page> {
     )
 }
 
+fn notes(h: &mut String, build: &BuilderCoverage) {
+    for note in &build.notes {
+        w!(h, "<p class=\"muted small\">{}</p>\n", esc(note));
+    }
+}
+
 /// The class of a line's row, and its words.
 fn mark(line: &LineMark) -> (&'static str, &'static str) {
     match line.class {
         Some(Class::LostBaseline) => ("lost", "lost: ran before, not now"),
         Some(Class::UncoveredNew) => ("new", "new code, not run"),
-        _ if line.hits == 0 => ("unc", "not run"),
+        _ if !line.covered => ("unc", "not run"),
         _ if line.branches.is_some_and(|(taken, total)| taken < total) => {
             ("part", "partly run: not every branch taken")
         }
@@ -367,8 +375,8 @@ fn line_row(h: &mut String, number: u32, line: Option<&LineMark>, text: Option<&
             let (class, words) = mark(l);
             w!(
                 h,
-                "<tr class=\"{class}\" id=\"L{number}\" title=\"{words}\"><td class=\"ln\">{number}</td><td class=\"num\">{}</td><td>",
-                l.hits
+                "<tr class=\"{class}\" id=\"L{number}\" title=\"{words}\"><td class=\"ln\">{number}</td><td>{}</td><td>",
+                if l.covered { "yes" } else { "no" }
             );
             if let Some((taken, total)) = l.branches {
                 w!(h, "{taken}/{total}");
@@ -390,7 +398,7 @@ fn line_row(h: &mut String, number: u32, line: Option<&LineMark>, text: Option<&
 }
 
 /// A file's page: its source (or, without it, its executable lines), every line marked.
-fn file_pages(site: &Site, build: &CoverageBuild, file: &CoverageFile) -> Vec<Page> {
+fn file_pages(site: &Site, build: &BuilderCoverage, file: &SourceFile) -> Vec<Page> {
     let mut rows = Vec::new();
     let mut marks = file.marks.iter().peekable();
     match &file.source {
@@ -444,13 +452,16 @@ fn file_pages(site: &Site, build: &CoverageBuild, file: &CoverageFile) -> Vec<Pa
         file.lost,
         file.new_uncovered
     );
+    head.push_str(".</p>\n");
     if file.source.is_none() {
-        head.push_str(
-            ". The source is not shown: give <code>report --git DIR</code> the repository the \
-             build built",
+        w!(
+            head,
+            "<p class=\"empty\">{}</p>\n",
+            esc(&build.missing_source)
         );
     }
-    head.push_str(".</p>\n<p class=\"legend\">");
+    notes(&mut head, build);
+    head.push_str("<p class=\"legend\">");
     for class in ["cov", "part", "unc", "lost", "new"] {
         let words = match class {
             "cov" => "covered",
@@ -465,7 +476,7 @@ fn file_pages(site: &Site, build: &CoverageBuild, file: &CoverageFile) -> Vec<Pa
         );
     }
     head.push_str(
-        "</p>\n<table class=\"srcview\"><thead><tr><th>Line</th><th>Hits</th><th>Branches</th>\
+        "</p>\n<table class=\"srcview\"><thead><tr><th>Line</th><th>Ran</th><th>Branches</th>\
          <th>Class</th><th>Source</th></tr></thead><tbody>\n",
     );
     let names = Names {
@@ -557,7 +568,7 @@ fn parts(
 mod tests {
     use super::*;
 
-    fn site(files: Vec<CoverageFile>) -> Site {
+    fn site(files: Vec<SourceFile>) -> Site {
         Site {
             branch: None,
             open: Vec::new(),
@@ -567,22 +578,24 @@ mod tests {
             stories: Vec::new(),
             tests: Vec::new(),
             metrics: Vec::new(),
-            coverage: vec![CoverageBuild {
+            coverage: vec![BuilderCoverage {
                 builder: "linux".into(),
                 build: 7,
                 revision: Some("0123456789abcdef".into()),
                 baseline: Some(6),
                 change: Some(-0.5),
+                notes: vec!["<b>note</b>".into()],
+                missing_source: "no <source>".into(),
                 files,
             }],
         }
     }
 
-    fn file(path: &str, source: Option<String>, lines: u32) -> CoverageFile {
+    fn file(path: &str, source: Option<String>, lines: u32) -> SourceFile {
         let marks: Vec<LineMark> = (1..=lines)
             .map(|line| LineMark {
                 line,
-                hits: u64::from(line % 3 != 0),
+                covered: line % 3 != 0,
                 branches: (line % 5 == 0).then_some((1, 2)),
                 class: match line % 7 {
                     0 => Some(Class::LostBaseline),
@@ -591,10 +604,10 @@ mod tests {
                 },
             })
             .collect();
-        CoverageFile {
+        SourceFile {
             path: path.into(),
             lines: u64::from(lines),
-            covered: marks.iter().filter(|m| m.hits > 0).count() as u64,
+            covered: marks.iter().filter(|m| m.covered).count() as u64,
             branches: 2,
             branches_covered: 1,
             change: Some(-1.0),
@@ -707,21 +720,27 @@ mod tests {
 
     #[test]
     fn lines_are_marked_by_state_and_class() {
-        let line = |hits, branches, class| LineMark {
+        let line = |covered, branches, class| LineMark {
             line: 1,
-            hits,
+            covered,
             branches,
             class,
         };
-        assert_eq!(mark(&line(3, None, Some(Class::CoveredBaseline))).0, "cov");
-        assert_eq!(mark(&line(3, Some((1, 2)), None)).0, "part");
-        assert_eq!(mark(&line(3, Some((2, 2)), None)).0, "cov");
         assert_eq!(
-            mark(&line(0, None, Some(Class::UncoveredBaseline))).0,
+            mark(&line(true, None, Some(Class::CoveredBaseline))).0,
+            "cov"
+        );
+        assert_eq!(mark(&line(true, Some((1, 2)), None)).0, "part");
+        assert_eq!(mark(&line(true, Some((2, 2)), None)).0, "cov");
+        assert_eq!(
+            mark(&line(false, None, Some(Class::UncoveredBaseline))).0,
             "unc"
         );
-        assert_eq!(mark(&line(0, None, Some(Class::LostBaseline))).0, "lost");
-        assert_eq!(mark(&line(0, None, Some(Class::UncoveredNew))).0, "new");
+        assert_eq!(
+            mark(&line(false, None, Some(Class::LostBaseline))).0,
+            "lost"
+        );
+        assert_eq!(mark(&line(false, None, Some(Class::UncoveredNew))).0, "new");
     }
 
     #[test]
