@@ -4,8 +4,11 @@
 //! `site` loads the data into a [`Site`]; [`render`] turns it into pages, one module per page
 //! (`index`, `builder`, `problem`, `test_history`) over the shared parts (`shell`: the CSS, the
 //! header and the links between pages; `parts`: cells, times, revisions, the Problem table).
+//! A page that would be over 2 MB is cut into parts (`paging`).
 //! Everything that comes from the data (test names, messages, commit messages, authors, builder
 //! names) goes through `esc`: reports are untrusted.
+
+use std::collections::HashMap;
 
 use probtrack_parsers::Status;
 
@@ -25,6 +28,7 @@ pub(crate) mod coverage;
 mod escape;
 mod index;
 mod metrics;
+mod paging;
 mod parts;
 mod problem;
 mod shell;
@@ -252,21 +256,23 @@ fn short_hash(bytes: &[u8], len: usize) -> String {
 
 /// Renders every page of the site.
 pub(crate) fn render(site: &Site) -> Vec<Page> {
-    let links = Links {
+    let mut links = Links {
         tests: site.tests.iter().map(|t| t.test.clone()).collect(),
         problems: site.stories.iter().map(|s| s.problem.id).collect(),
         builders: site.builders.iter().map(|b| b.builder.clone()).collect(),
+        metric_pages: HashMap::new(),
     };
+    let (metric_pages, on) = if site.metrics.is_empty() {
+        (Vec::new(), HashMap::new())
+    } else {
+        metrics::pages(site, &links)
+    };
+    links.metric_pages = on;
     let mut pages = vec![Page {
         name: "index.html".into(),
         html: index::page(site, &links),
     }];
-    if !site.metrics.is_empty() {
-        pages.push(Page {
-            name: "metrics.html".into(),
-            html: metrics::page(site, &links),
-        });
-    }
+    pages.extend(metric_pages);
     for grid in &site.builders {
         pages.push(Page {
             name: builder_page(&grid.builder),
@@ -306,5 +312,73 @@ mod tests {
         assert!(!hostile.contains(".."));
         assert_eq!(test_page("a.b"), test_page("a.b"));
         assert_eq!(test_page("a.b").len(), "test-.html".len() + 12);
+    }
+
+    #[test]
+    fn many_metric_series_are_cut_into_parts_that_the_overview_links_to() {
+        use crate::views::metrics::{MetricBuilder, MetricHistory, MetricPointView};
+        // A series per file of a 3,000-file project, 100 builds each.
+        let metrics: Vec<MetricHistory> = (0..3_000)
+            .map(|f| MetricHistory {
+                series: format!("coverage.lines{{file=src/<marquee>{f:05}.c}}"),
+                unit: Some("%".into()),
+                direction: "higher_is_better",
+                builders: vec![MetricBuilder {
+                    builder: "linux".into(),
+                    values: (0..100)
+                        .map(|b| MetricPointView {
+                            build: b,
+                            revision: None,
+                            time: String::new(),
+                            value: f64::from((f + b as i32) % 7),
+                            rounds: 1,
+                            stddev: None,
+                            min: None,
+                            max: None,
+                        })
+                        .collect(),
+                    change_points: Vec::new(),
+                }],
+            })
+            .collect();
+        let site = Site {
+            branch: None,
+            open: Vec::new(),
+            fixed: Vec::new(),
+            flaky: Vec::new(),
+            builders: Vec::new(),
+            stories: Vec::new(),
+            tests: Vec::new(),
+            metrics,
+            coverage: Vec::new(),
+        };
+        let pages = render(&site);
+        let names: Vec<&str> = pages.iter().map(|p| p.name.as_str()).collect();
+        assert!(names.contains(&"metrics.html") && names.contains(&"metrics-p2.html"));
+        for page in &pages {
+            assert!(
+                page.html.len() <= paging::PAGE_MAX,
+                "{}: {}",
+                page.name,
+                page.html.len()
+            );
+            assert!(!page.html.contains("<marquee"), "{}", page.name);
+        }
+        // The overview lists the first series, each linked to the part its chart is on.
+        let index = &pages[0].html;
+        assert!(index.contains("And 2950 more series"));
+        let last_shown = &site.metrics[49];
+        let part = pages
+            .iter()
+            .find(|p| {
+                p.html
+                    .contains(&format!("id=\"{}\"", metrics::anchor(&last_shown.series)))
+            })
+            .unwrap();
+        assert!(index.contains(&format!(
+            "href=\"{}#{}\"",
+            part.name,
+            metrics::anchor(&last_shown.series)
+        )));
     }
 }

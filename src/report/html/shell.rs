@@ -1,7 +1,7 @@
 //! What every page shares: the CSS, the header with the site's navigation, and the links
 //! between pages.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use super::escape::{breakable, esc};
@@ -12,9 +12,17 @@ pub(super) struct Links {
     pub(super) tests: HashSet<String>,
     pub(super) problems: HashSet<i64>,
     pub(super) builders: HashSet<String>,
+    /// The metrics page (or part of it) each series' chart is on.
+    pub(super) metric_pages: HashMap<String, String>,
 }
 
 impl Links {
+    pub(super) fn metric_page(&self, series: &str) -> &str {
+        self.metric_pages
+            .get(series)
+            .map_or("metrics.html", String::as_str)
+    }
+
     pub(super) fn test(&self, h: &mut String, test: &str) {
         if self.tests.contains(test) {
             w!(h, "<a class=\"test\" href=\"{}\">", test_page(test));
