@@ -20,6 +20,7 @@ mod builds;
 mod clusters;
 mod completions;
 mod copy;
+mod coverage;
 mod delete_build;
 mod flaky;
 mod history;
@@ -108,6 +109,7 @@ pub(crate) enum Command {
     UnmarkBad(mark_bad::UnmarkArgs),
     Rename(rename::Args),
     Metrics(metrics::Args),
+    Coverage(coverage::Args),
     Metric(metrics::MetricArgs),
     Accept(metrics::AcceptArgs),
 }
@@ -216,6 +218,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::UnmarkBad(args) => mark_bad::exec_unmark(args, &mut ctx),
         Command::Rename(args) => rename::exec(args, &mut ctx),
         Command::Metrics(args) => metrics::exec(args, &mut ctx),
+        Command::Coverage(args) => coverage::exec(args, &mut ctx),
         Command::Metric(args) => metrics::exec_metric(args, &mut ctx),
         Command::Accept(args) => metrics::exec_accept(args, &mut ctx),
     }

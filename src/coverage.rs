@@ -12,6 +12,8 @@
 pub mod classify;
 pub mod delta;
 pub mod diff;
+pub(crate) mod read;
+pub(crate) mod record;
 pub(crate) mod stored;
 pub(crate) mod view;
 

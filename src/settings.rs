@@ -33,6 +33,28 @@ pub(crate) struct Settings {
     /// `[metrics]`: how build metrics are judged (`docs/metrics.md`).
     #[serde(default)]
     pub metrics: MetricSettings,
+    /// `[coverage]`: which losses of coverage become Problems (`docs/coverage.md`).
+    #[serde(default)]
+    pub coverage: CoverageSettings,
+}
+
+/// `[coverage]`: thresholds of coverage Problems.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CoverageSettings {
+    /// A build's loss in a file (lines that lost coverage plus new lines uncovered) smaller than
+    /// this opens no Problem [default: 1, any loss].
+    pub min_lost_lines: Option<usize>,
+    /// Paths (`*` matches any text) whose coverage opens no Problem: generated or vendored code.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+impl CoverageSettings {
+    /// The smallest loss that counts.
+    pub(crate) fn min_lines(&self) -> usize {
+        self.min_lost_lines.unwrap_or(1).max(1)
+    }
 }
 
 /// `[parsers.NAME]`: a parser plugin (see `docs/parsers.md`, "Parser plugins").

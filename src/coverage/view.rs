@@ -213,7 +213,12 @@ fn open_problems(store: &mut dyn Store, lane: &LaneRecord) -> Result<Vec<Coverag
 pub(crate) fn as_lines(snapshot: &Snapshot) -> Lines {
     snapshot
         .iter()
-        .map(|(path, lines)| (path.clone(), lines.iter().map(|(&n, s)| (n, line_of(s))).collect()))
+        .map(|(path, lines)| {
+            (
+                path.clone(),
+                lines.iter().map(|(&n, s)| (n, line_of(s))).collect(),
+            )
+        })
         .collect()
 }
 
@@ -225,7 +230,11 @@ fn line_of(state: &State) -> LineCoverage {
 }
 
 /// The diff between two revisions from the repository at `git`, where both are known.
-pub(crate) fn git_diff(git: Option<&Path>, from: Option<&str>, to: Option<&str>) -> Result<Option<Diff>> {
+pub(crate) fn git_diff(
+    git: Option<&Path>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<Option<Diff>> {
     let (Some(repo), Some(from), Some(to)) = (git, from, to) else {
         return Ok(None);
     };
@@ -276,7 +285,10 @@ pub(crate) fn file(
         let mut baseline = Lines::new();
         if let Some(old) = old_path.as_deref().and_then(|o| before.get(o)) {
             let old_path = old_path.clone().unwrap_or_default();
-            baseline.insert(old_path, old.iter().map(|(&n, s)| (n, line_of(s))).collect());
+            baseline.insert(
+                old_path,
+                old.iter().map(|(&n, s)| (n, line_of(s))).collect(),
+            );
         }
         for file in classify::classify(&baseline, &current, &diff) {
             if file.path != path {

@@ -14,11 +14,12 @@ use probtrack_parsers::Status;
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
-    details, key, migrate, samples, Acceptance, BadRange, CoverageBuild, CoverageSpan, BuildFilter, BuildRecord, BuildRef, Cell,
-    ChangeRecord, ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Forget, Id,
-    LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep, MetricValue, NewBuild, NewTest,
-    NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter, ProblemRecord,
-    ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table, TestRecord, Tests,
+    details, key, migrate, samples, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell,
+    ChangeRecord, ChangeRef, Changes, ColumnType, Counts, CoverageBuild, CoverageSpan, Details,
+    FailureRow, Forget, Id, LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep,
+    MetricValue, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
+    ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table,
+    TestRecord, Tests,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -1580,7 +1581,10 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn forget_coverage(&mut self, build: Id) -> Result<()> {
         self.run("DELETE FROM coverage_spans WHERE build_id = ?1", &p![build])?;
-        self.run("DELETE FROM coverage_builds WHERE build_id = ?1", &p![build])
+        self.run(
+            "DELETE FROM coverage_builds WHERE build_id = ?1",
+            &p![build],
+        )
     }
 }
 
