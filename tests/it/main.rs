@@ -46,3 +46,5 @@ mod plugins;
 mod metrics;
 // Every file under tests/it is listed above.
 mod forgotten;
+// Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.
+mod coverage;
