@@ -339,6 +339,11 @@ fn lost_lines_where_nothing_changed_are_flaky_coverage_not_a_problem() {
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["flaky", "passed"], "newest first: {history:#}");
+    let summary = t.json(&["coverage"]);
+    assert_eq!(summary["flaky"][0]["path"], "calc.c", "{summary:#}");
+    assert_eq!(summary["flaky"][0]["builds"], serde_json::json!([2]));
+    assert_eq!(summary["flaky"][0]["lines"], serde_json::json!([9, 12]));
+    assert!(t.ok(&["coverage"]).contains("flaky coverage: calc.c"));
 }
 
 #[test]
