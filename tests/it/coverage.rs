@@ -561,3 +561,73 @@ fn hostile_and_truncated_coverage_reports_change_nothing() {
     assert!(err.contains("truncated.xml"), "{err}");
     assert_eq!(t.dump(), dump);
 }
+
+#[test]
+fn the_sample_history_s_uncovered_mac_branch_is_attributed_to_its_change_and_fixed() {
+    let t = Test::new();
+    let work = t.path("minicalc");
+    let bundle = fixture("history/repo.bundle");
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q"])
+        .arg(&bundle)
+        .arg(&work)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git clone");
+    assert!(status.success());
+    let git = work.to_str().unwrap();
+    t.ok(&["import", "--git", git, fixture("history").to_str().unwrap()]);
+    let builds = std::fs::read_to_string(fixture("history/builds.tsv")).unwrap();
+    for row in builds.lines().skip(1) {
+        let fields: Vec<&str> = row.split('\t').collect();
+        let (builder, number, revision) = (fields[0], fields[1], fields[2]);
+        if !builder.starts_with("linux-") {
+            continue;
+        }
+        let report = fixture(&format!("history-coverage/{builder}/{number}.xml"));
+        t.ok(&[
+            "ingest",
+            "--builder",
+            builder,
+            "--build",
+            number,
+            "--revision",
+            revision,
+            "--git",
+            git,
+            "--source-root",
+            "/build/minicalc",
+            report.to_str().unwrap(),
+        ]);
+    }
+    let problems = t.json(&["problems", "--all", "--intermittent", "--kind", "coverage"]);
+    let platform = (problems.as_array().unwrap().iter())
+        .find(|p| p["test"] == "minicalc/platform.py")
+        .unwrap_or_else(|| panic!("{problems:#}"));
+    assert!(platform["started_by"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .starts_with("92f86c2"));
+    assert_eq!(platform["responsible"], serde_json::json!(["Alice Anders"]));
+    assert_eq!(platform["state"], "fixed");
+    assert!(platform["fixed_by"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .starts_with("0e97e72"));
+    assert_eq!(
+        platform["coverage"]["uncovered_new"],
+        serde_json::json!([7])
+    );
+    assert_eq!(
+        platform["builders"],
+        serde_json::json!(["linux-py311", "linux-py312"])
+    );
+    // The network client's retry path flips with the simulated network: flaky coverage.
+    let summary = t.json(&["coverage", "--builder", "linux-py311"]);
+    assert_eq!(
+        summary["flaky"][0]["path"], "minicalc/network.py",
+        "{summary:#}"
+    );
+    assert_eq!(summary["totals"]["lines_covered"], 37);
+    assert_eq!(summary["totals"]["lines_total"], 38);
+}
