@@ -629,5 +629,10 @@ fn the_sample_history_s_uncovered_mac_branch_is_attributed_to_its_change_and_fix
         "{summary:#}"
     );
     assert_eq!(summary["totals"]["lines_covered"], 37);
+    let flaky = t.json(&["flaky"]);
+    assert!(
+        (flaky.as_array().unwrap().iter()).any(|f| f["test"] == "minicalc/network.py"),
+        "ranked with the flaky tests: {flaky:#}"
+    );
     assert_eq!(summary["totals"]["lines_total"], 38);
 }
