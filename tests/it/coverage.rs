@@ -454,6 +454,31 @@ fn several_reports_of_one_build_merge_and_are_ingested_once() {
         ],
     );
     assert_eq!(again["action"], "unchanged", "{again:#}");
+    // Another report for a build that has coverage adds to it.
+    let t = Test::new();
+    t.ingest("linux", 1, &["--source-root", "/build/calc", &v1()]);
+    t.ingest("linux", 2, &["--source-root", "/build/calc", &v1()]);
+    let added = t.ingest(
+        "linux",
+        1,
+        &[
+            "--source-root",
+            "/build/calc",
+            "--coverage",
+            py.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(added["action"], "added", "{added:#}");
+    let first = t.json(&["coverage", "--build", "1"]);
+    let paths: Vec<&str> = (first["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["calc.c", "calc.py"], "{first:#}");
+    // Build 2, stored against build 1, keeps its own coverage.
+    let second = t.json(&["coverage", "--build", "2"]);
+    assert_eq!(second["totals"]["files"], 1, "{second:#}");
+    assert_eq!(second["files"][0]["lines_covered"], 16);
+    assert_eq!(crate::harness::counts(&t.json(&["builds"])[1]), [0; 7]);
 }
 
 #[test]
