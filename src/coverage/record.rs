@@ -85,7 +85,19 @@ pub(crate) fn record(
                 .iter()
                 .find(|b| b.id == previous.build)
                 .and_then(|b| b.revision.clone());
-            let diff = git_diff(at.git, old_rev.as_deref(), at.revision)?;
+            // A diff git cannot give (a revision it does not have) leaves lines matched by
+            // number, with a warning, rather than failing the build.
+            let diff = match git_diff(at.git, old_rev.as_deref(), at.revision) {
+                Ok(diff) => diff,
+                Err(_) => {
+                    state.warnings.push(format!(
+                        "coverage is compared with build #{} without a git diff (git could not \
+                         diff the two revisions): lines are matched by number",
+                        previous.number
+                    ));
+                    None
+                }
+            };
             // Without a diff, whether the source changed: the build's blamelist.
             let unchanged_source = match &diff {
                 Some(_) => false,

@@ -661,3 +661,26 @@ fn the_sample_history_s_uncovered_mac_branch_is_attributed_to_its_change_and_fix
     );
     assert_eq!(summary["totals"]["lines_total"], 38);
 }
+
+#[test]
+fn a_previous_revision_git_does_not_have_leaves_lines_matched_by_number() {
+    let t = Test::new();
+    let h = history();
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "1",
+        "--revision",
+        "0123456789abcdef0123456789abcdef01234567",
+        "--source-root",
+        "/build/calc",
+        &v1(),
+    ]);
+    let (code, summary) = ingest_at(&t, &h, "linux", 2, &h.c2, &v2());
+    assert_eq!(code, 1, "{summary:#}");
+    let warning = summary["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("without a git diff"), "{summary:#}");
+    assert_eq!(t.json(&["coverage", "calc.c"])["diff"], false);
+}
