@@ -31,7 +31,7 @@ pub fn lines_of(coverage: &Coverage) -> Lines {
 }
 
 /// A coverage Problem's lines: those still owed at its last failure, and those lost or new and
-/// uncovered where it started, with the tests that failed, were skipped or vanished in that build
+/// uncovered where it started, with the tests that broke in that build
 /// and their Problems there (`problems`' `coverage` key).
 pub(crate) fn problem_lines(
     store: &mut dyn crate::store::Store,

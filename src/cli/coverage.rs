@@ -149,6 +149,15 @@ fn summary_table(out: &mut Out<'_>, s: &CoverageSummary) -> Result<()> {
         &["file", "lines", "covered", "branches", "change", "lost"],
         rows,
     )?;
+    for f in &s.flaky {
+        let builds: Vec<String> = f.builds.iter().map(|b| format!("#{b}")).collect();
+        out.line(&format!(
+            "flaky coverage: {} (lines stopped running with no change in {}; last: {})",
+            safe(f.path.as_bytes()),
+            builds.join(", "),
+            crate::coverage::record::ranges(&f.lines)
+        ))?;
+    }
     if s.problems.is_empty() {
         return out.line("no open coverage Problems");
     }

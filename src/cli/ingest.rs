@@ -90,7 +90,8 @@ pub(crate) struct Args {
     /// it). Coverage reports among the reports are recognised too
     #[arg(long = "coverage", value_name = "FILE", num_args = 1..)]
     coverage_files: Vec<OsString>,
-    /// The coverage reports' format: auto (sniff each file) or a name from `probtrack parsers`
+    /// The coverage reports' format: auto (sniff each file), cobertura, lcov, jacoco,
+    /// coverage-py-json, go-coverprofile or llvm-cov-json
     #[arg(long, default_value = "auto", value_name = "NAME")]
     coverage_parser: String,
     #[command(flatten)]
@@ -236,7 +237,7 @@ fn coverage_parser_arg(
 }
 
 /// `--metrics-parser`: `auto`, or a metric format's name.
-fn metrics_parser_arg(
+pub(super) fn metrics_parser_arg(
     name: &str,
 ) -> Result<Option<&'static dyn probtrack_parsers::metrics::MetricFormat>> {
     if name == "auto" {

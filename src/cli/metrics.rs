@@ -44,7 +44,7 @@ pub(crate) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
 }
 
 /// A value with its unit, four significant digits.
-fn with_unit(value: f64, unit: Option<&str>) -> String {
+pub(super) fn with_unit(value: f64, unit: Option<&str>) -> String {
     let text = crate::metrics::level(value);
     match unit {
         Some(u) => format!("{text} {}", safe(u.as_bytes())),

@@ -85,7 +85,19 @@ pub(crate) fn record(
                 .iter()
                 .find(|b| b.id == previous.build)
                 .and_then(|b| b.revision.clone());
-            let diff = git_diff(at.git, old_rev.as_deref(), at.revision)?;
+            // A diff git cannot give (a revision it does not have) leaves lines matched by
+            // number, with a warning, rather than failing the build.
+            let diff = match git_diff(at.git, old_rev.as_deref(), at.revision) {
+                Ok(diff) => diff,
+                Err(_) => {
+                    state.warnings.push(format!(
+                        "coverage is compared with build #{} without a git diff (git could not \
+                         diff the two revisions): lines are matched by number",
+                        previous.number
+                    ));
+                    None
+                }
+            };
             // Without a diff, whether the source changed: the build's blamelist.
             let unchanged_source = match &diff {
                 Some(_) => false,
@@ -104,7 +116,7 @@ pub(crate) fn record(
                 at.settings,
             );
             let mut tests = Vec::new();
-            if judged.iter().any(|j| !j.lines.is_empty()) {
+            if judged.iter().any(|j| !j.lost.is_empty()) {
                 tests = related_tests(store, known, state, at.lane, previous.number)?;
             }
             for j in judged {
@@ -247,11 +259,7 @@ impl Judged {
                 ranges(&self.flaky)
             )));
         }
-        let tests: &[String] = if self.lost.is_empty() && self.uncovered_new.is_empty() {
-            &[]
-        } else {
-            tests
-        };
+        let tests: &[String] = if self.lost.is_empty() { &[] } else { tests };
         let details = json!({
             "lines": self.lines,
             "lost": self.lost,
@@ -369,8 +377,9 @@ fn judge(
     out
 }
 
-/// The tests of the build that failed or were skipped in it, or that ran in the lane's previous
-/// build with coverage and not in this one (at most [`RELATED`], by name).
+/// The tests whose outcome broke in this build: that failed or were skipped in it and passed in
+/// the lane's previous build with coverage, or that ran there and are absent now (at most
+/// [`RELATED`], by name).
 fn related_tests(
     store: &mut dyn Store,
     known: &mut Known,
@@ -378,19 +387,21 @@ fn related_tests(
     lane: Id,
     previous: i64,
 ) -> Result<Vec<String>> {
-    let mut ids: Vec<Id> = state
-        .entries
-        .iter()
-        .filter(|(id, e)| {
-            !state.coverage.contains(id) && (e.status.is_failing() || e.status == Status::Skipped)
-        })
-        .map(|(&id, _)| id)
-        .collect();
     let lane_runs = known.take_lane_runs(store, lane)?;
+    let mut ids: Vec<Id> = Vec::new();
     for (test, runs) in &lane_runs {
-        if !state.entries.contains_key(test)
-            && crate::runs::outcome_at(runs, previous).is_some_and(|s| s != Status::Skipped)
-        {
+        if state.coverage.contains(test) {
+            continue;
+        }
+        let before = crate::runs::outcome_at(runs, previous);
+        let broke = match state.entries.get(test) {
+            Some(now) => {
+                (now.status.is_failing() || now.status == Status::Skipped)
+                    && before.is_some_and(Status::is_passing)
+            }
+            None => before.is_some_and(|s| s != Status::Skipped),
+        };
+        if broke {
             ids.push(*test);
         }
     }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::store::{CoverageBuild, Id, LaneBuild, LaneRecord, ProblemFilter, Store};
 use crate::views::coverage::{
     CoverageFile, CoverageFileRow, CoverageLine, CoverageProblemRef, CoverageSummary,
-    CoverageTotals, CoverageTrendPoint,
+    CoverageTotals, CoverageTrendPoint, FlakyCoverage,
 };
 
 /// How many builds the trend shows.
@@ -134,6 +134,8 @@ pub(crate) fn summary(store: &mut dyn Store, sel: &Selection) -> Result<Option<C
         })
         .collect();
     let problems = open_problems(store, &lane.lane)?;
+    let window = &lane.coverage[at.saturating_sub(TREND - 1)..=at];
+    let flaky = flaky(store, window)?;
     Ok(Some(CoverageSummary {
         builder: lane.lane.builder.clone(),
         branch: lane.lane.branch.clone(),
@@ -146,7 +148,53 @@ pub(crate) fn summary(store: &mut dyn Store, sel: &Selection) -> Result<Option<C
         trend,
         files,
         problems,
+        flaky,
     }))
+}
+
+/// The files whose coverage was flaky (results `flaky`) in these builds.
+fn flaky(store: &mut dyn Store, builds: &[CoverageBuild]) -> Result<Vec<FlakyCoverage>> {
+    let mut found: BTreeMap<Id, FlakyCoverage> = BTreeMap::new();
+    for build in builds {
+        let rows = store.results(Some(build.build), None)?;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|(_, r)| r.status == probtrack_parsers::Status::Flaky)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let ids: Vec<Id> = rows.iter().map(|(_, r)| r.test).collect();
+        let tests = store.tests_by_id(&ids)?;
+        for (_, r) in rows {
+            let Some(test) = tests.get(&r.test).filter(|t| t.kind == Kind::Coverage) else {
+                continue;
+            };
+            let details: serde_json::Value =
+                serde_json::from_str(r.details.as_deref().unwrap_or("{}")).unwrap_or_default();
+            let lines = details["flaky"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+                .collect();
+            let entry = found.entry(r.test).or_insert_with(|| FlakyCoverage {
+                path: test.name.to_string(),
+                builds: Vec::new(),
+                lines: Vec::new(),
+            });
+            entry.builds.push(build.number);
+            entry.lines = lines;
+        }
+    }
+    let mut out: Vec<FlakyCoverage> = found.into_values().collect();
+    out.sort_by(|a, b| {
+        b.builds
+            .len()
+            .cmp(&a.builds.len())
+            .then(a.path.cmp(&b.path))
+    });
+    Ok(out)
 }
 
 /// Every file of `now`, with its change from `before` (`None`: no previous build).

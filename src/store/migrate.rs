@@ -94,11 +94,7 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
         return Ok(());
     }
     if found == 0 && mode == OpenMode::Existing && engine.is_server() {
-        return Err(
-            Error::database(format!("no probtrack database at {}", engine.location()))
-                .hint("ingest a report to create it: `probtrack --db URL ingest --builder NAME --build N REPORT`")
-                .hint("or name an existing database with --db or PROBTRACK_DB"),
-        );
+        return Err(missing(&engine.location(), "URL"));
     }
     engine.lock_schema()?;
     let outcome = (|| -> Result<()> {
@@ -148,6 +144,16 @@ pub(crate) fn statements(sql: &str) -> Vec<String> {
         out.push(current.trim().to_owned());
     }
     out
+}
+
+/// The error for a database that is not there when a command needs one: how to make it.
+/// `placeholder` is what `--db` takes on that engine (`PATH` or `URL`).
+pub(crate) fn missing(location: &str, placeholder: &str) -> Error {
+    Error::database(format!("no probtrack database at {location}"))
+        .hint(format!(
+            "ingest a report to create it: `probtrack --db {placeholder} ingest --builder NAME --build N REPORT`"
+        ))
+        .hint("or name an existing database with --db or PROBTRACK_DB")
 }
 
 #[cfg(test)]

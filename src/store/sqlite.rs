@@ -127,12 +127,7 @@ impl Sqlite {
     pub(super) fn open(path: &Path, mode: OpenMode) -> Result<SqlStore<Sqlite>> {
         let exists = path.exists();
         if !exists && mode == OpenMode::Existing {
-            return Err(Error::database(format!(
-                "no probtrack database at {}",
-                path.display()
-            ))
-            .hint("ingest a report to create it: `probtrack --db PATH ingest --builder NAME --build N REPORT`")
-            .hint("or name an existing database with --db or PROBTRACK_DB"));
+            return Err(super::migrate::missing(&path.display().to_string(), "PATH"));
         }
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if mode == OpenMode::Create {

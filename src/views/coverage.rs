@@ -73,6 +73,19 @@ pub(crate) struct CoverageSummary {
     pub(crate) files: Vec<CoverageFileRow>,
     /// The open coverage Problems on the branch that this builder is part of.
     pub(crate) problems: Vec<CoverageProblemRef>,
+    /// Flaky coverage: files whose lines stopped running with no change to the source, in the
+    /// builds of the trend, most such builds first. Kept out of the Problems.
+    pub(crate) flaky: Vec<FlakyCoverage>,
+}
+
+/// A file with flaky coverage in the builds of the trend.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct FlakyCoverage {
+    pub(crate) path: String,
+    /// The builds where lines of it stopped running with no change, oldest first.
+    pub(crate) builds: Vec<i64>,
+    /// The lines that did in the latest of them.
+    pub(crate) lines: Vec<u32>,
 }
 
 impl View for CoverageSummary {

@@ -62,8 +62,9 @@ pub(crate) struct CoverageLinesView {
     pub lost: Vec<u32>,
     /// Where it started: new or changed lines that did not run (UNC).
     pub uncovered_new: Vec<u32>,
-    /// Tests that failed, were skipped or vanished in the build where it started, each with its
-    /// Problem there (null when it has none).
+    /// Where lines were lost: the tests that broke in the build where it started (failed or were
+    /// skipped there and passed in the previous build, or vanished), each with its Problem there
+    /// (null when it has none).
     pub tests: Vec<RelatedTest>,
 }
 

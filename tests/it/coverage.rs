@@ -339,6 +339,11 @@ fn lost_lines_where_nothing_changed_are_flaky_coverage_not_a_problem() {
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["flaky", "passed"], "newest first: {history:#}");
+    let summary = t.json(&["coverage"]);
+    assert_eq!(summary["flaky"][0]["path"], "calc.c", "{summary:#}");
+    assert_eq!(summary["flaky"][0]["builds"], serde_json::json!([2]));
+    assert_eq!(summary["flaky"][0]["lines"], serde_json::json!([9, 12]));
+    assert!(t.ok(&["coverage"]).contains("flaky coverage: calc.c"));
 }
 
 #[test]
@@ -449,6 +454,31 @@ fn several_reports_of_one_build_merge_and_are_ingested_once() {
         ],
     );
     assert_eq!(again["action"], "unchanged", "{again:#}");
+    // Another report for a build that has coverage adds to it.
+    let t = Test::new();
+    t.ingest("linux", 1, &["--source-root", "/build/calc", &v1()]);
+    t.ingest("linux", 2, &["--source-root", "/build/calc", &v1()]);
+    let added = t.ingest(
+        "linux",
+        1,
+        &[
+            "--source-root",
+            "/build/calc",
+            "--coverage",
+            py.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(added["action"], "added", "{added:#}");
+    let first = t.json(&["coverage", "--build", "1"]);
+    let paths: Vec<&str> = (first["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["calc.c", "calc.py"], "{first:#}");
+    // Build 2, stored against build 1, keeps its own coverage.
+    let second = t.json(&["coverage", "--build", "2"]);
+    assert_eq!(second["totals"]["files"], 1, "{second:#}");
+    assert_eq!(second["files"][0]["lines_covered"], 16);
+    assert_eq!(crate::harness::counts(&t.json(&["builds"])[1]), [0; 7]);
 }
 
 #[test]
@@ -555,4 +585,102 @@ fn hostile_and_truncated_coverage_reports_change_nothing() {
     );
     assert!(err.contains("truncated.xml"), "{err}");
     assert_eq!(t.dump(), dump);
+}
+
+#[test]
+fn the_sample_history_s_uncovered_mac_branch_is_attributed_to_its_change_and_fixed() {
+    let t = Test::new();
+    let work = t.path("minicalc");
+    let bundle = fixture("history/repo.bundle");
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q"])
+        .arg(&bundle)
+        .arg(&work)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git clone");
+    assert!(status.success());
+    let git = work.to_str().unwrap();
+    t.ok(&["import", "--git", git, fixture("history").to_str().unwrap()]);
+    let builds = std::fs::read_to_string(fixture("history/builds.tsv")).unwrap();
+    for row in builds.lines().skip(1) {
+        let fields: Vec<&str> = row.split('\t').collect();
+        let (builder, number, revision) = (fields[0], fields[1], fields[2]);
+        if !builder.starts_with("linux-") {
+            continue;
+        }
+        let report = fixture(&format!("history-coverage/{builder}/{number}.xml"));
+        t.ok(&[
+            "ingest",
+            "--builder",
+            builder,
+            "--build",
+            number,
+            "--revision",
+            revision,
+            "--git",
+            git,
+            "--source-root",
+            "/build/minicalc",
+            report.to_str().unwrap(),
+        ]);
+    }
+    let problems = t.json(&["problems", "--all", "--intermittent", "--kind", "coverage"]);
+    let platform = (problems.as_array().unwrap().iter())
+        .find(|p| p["test"] == "minicalc/platform.py")
+        .unwrap_or_else(|| panic!("{problems:#}"));
+    assert!(platform["started_by"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .starts_with("92f86c2"));
+    assert_eq!(platform["responsible"], serde_json::json!(["Alice Anders"]));
+    assert_eq!(platform["state"], "fixed");
+    assert!(platform["fixed_by"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .starts_with("0e97e72"));
+    assert_eq!(
+        platform["coverage"]["uncovered_new"],
+        serde_json::json!([7])
+    );
+    assert_eq!(
+        platform["builders"],
+        serde_json::json!(["linux-py311", "linux-py312"])
+    );
+    // The network client's retry path flips with the simulated network: flaky coverage.
+    let summary = t.json(&["coverage", "--builder", "linux-py311"]);
+    assert_eq!(
+        summary["flaky"][0]["path"], "minicalc/network.py",
+        "{summary:#}"
+    );
+    assert_eq!(summary["totals"]["lines_covered"], 37);
+    let flaky = t.json(&["flaky"]);
+    assert!(
+        (flaky.as_array().unwrap().iter()).any(|f| f["test"] == "minicalc/network.py"),
+        "ranked with the flaky tests: {flaky:#}"
+    );
+    assert_eq!(summary["totals"]["lines_total"], 38);
+}
+
+#[test]
+fn a_previous_revision_git_does_not_have_leaves_lines_matched_by_number() {
+    let t = Test::new();
+    let h = history();
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "1",
+        "--revision",
+        "0123456789abcdef0123456789abcdef01234567",
+        "--source-root",
+        "/build/calc",
+        &v1(),
+    ]);
+    let (code, summary) = ingest_at(&t, &h, "linux", 2, &h.c2, &v2());
+    assert_eq!(code, 1, "{summary:#}");
+    let warning = summary["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("without a git diff"), "{summary:#}");
+    assert_eq!(t.json(&["coverage", "calc.c"])["diff"], false);
 }

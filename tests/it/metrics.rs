@@ -604,3 +604,43 @@ fn the_report_charts_each_series_inline_escaped_and_readable_with_many_builds() 
     );
     assert!(!index.contains("<img"));
 }
+
+#[test]
+fn parse_metrics_shows_what_a_metric_file_gives_without_a_database() {
+    let t = Test::new();
+    let hyperfine = fixture("metrics/hyperfine/build-1.json");
+    let out = t.run(&[
+        "parse",
+        "--metrics",
+        hyperfine.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let series: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let series = series.as_array().unwrap();
+    assert_eq!(series.len(), 2, "{series:#?}");
+    let level1 = &series[0];
+    assert_eq!(level1["parser"], "hyperfine");
+    assert_eq!(level1["params"]["level"], "1");
+    assert_eq!(level1["unit"], "s");
+    assert_eq!(level1["spread"]["rounds"], 10);
+    assert_eq!(level1["spread"]["samples"].as_array().unwrap().len(), 10);
+    assert!(!t.db_exists(), "parse --metrics made a database");
+
+    // A file of no known format names the file; reports and metric files are not mixed.
+    std::fs::write(t.path("unknown.txt"), "size twelve\n").unwrap();
+    let err = t.fails(&["parse", "--metrics", "unknown.txt"], 3);
+    assert!(err.contains("unknown.txt"), "{err}");
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let err = t.fails(
+        &[
+            "parse",
+            report.to_str().unwrap(),
+            "--metrics",
+            hyperfine.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(err.contains("not both"), "{err}");
+}

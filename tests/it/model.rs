@@ -5,7 +5,11 @@
 //! another order, and stay the same through `prune`.
 //!
 //! `PROBTRACK_MODEL_CASES=N` sets how many histories the property test draws (default 40 on
-//! SQLite, 6 on a server backend); `.ci/run` runs a bounded number in release mode on each engine,
+//! SQLite, 6 on a server backend); `git_histories` one fifth as many with each build's blamelist
+//! read by probtrack from a real git repository of the history's commits (`--git`, changes with
+//! their times); and `long_histories` one twentieth as many (at least two) of
+//! 90–129 steps, whose lanes pass the 50 builds that decide intermittency; `.ci/run` runs a bounded
+//! number in release mode on each engine,
 //! and a long run is e.g. `PROBTRACK_MODEL_CASES=100000 cargo test --release --test it
 //! model::histories`. A failing history is shrunk and printed with its choices: add it below as a
 //! named regression test.
@@ -22,7 +26,7 @@ use probtrack::store::{self, Location, OpenMode, ProblemFilter, Store};
 use proptest::prelude::*;
 
 use crate::harness::{backend, Backend, Test};
-use history::{History, Op, Status, Step};
+use history::{History, Length, Op, Status, Step};
 
 /// A fresh database: a copy of an empty one on SQLite (migrating takes longer than a history), or a
 /// database of its own on a server. probtrack runs in this process, through `probtrack::run`, the
@@ -137,7 +141,8 @@ fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
         .collect()
 }
 
-fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize) {
+/// Ingests build `i` with its blamelist by hand (`--change`), or from the git repository `git`.
+fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize, git: Option<&Path>) {
     let b = &h.builds[i];
     let number = b.number.to_string();
     let time = chrono::DateTime::from_timestamp(b.time, 0)
@@ -157,11 +162,16 @@ fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize) {
     if let Some(branch) = &b.branch {
         args.extend(["--branch".into(), branch.clone()]);
     }
-    for &c in &b.changes {
-        args.extend([
-            "--change".into(),
-            format!("{}:{}", h.commits[c].sha, h.commits[c].author),
-        ]);
+    match git {
+        Some(repo) => args.extend(["--git".into(), repo.display().to_string()]),
+        None => {
+            for &c in &b.changes {
+                args.extend([
+                    "--change".into(),
+                    format!("{}:{}", h.commits[c].sha, h.commits[c].author),
+                ]);
+            }
+        }
     }
     args.push(reports[i].display().to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -203,7 +213,13 @@ fn apply(db: &Db, op: &Op) -> bool {
 
 /// Ingests the steps in order; an operation whose builder, test or range is not there yet waits
 /// (with those after it) until it is. Returns the operations applied, in order.
-fn arrive(db: &Db, h: &History, reports: &[PathBuf], steps: &[Step]) -> Vec<Op> {
+fn arrive(
+    db: &Db,
+    h: &History,
+    reports: &[PathBuf],
+    steps: &[Step],
+    git: Option<&Path>,
+) -> Vec<Op> {
     let mut applied = Vec::new();
     let mut waiting: Vec<Op> = Vec::new();
     let flush = |waiting: &mut Vec<Op>, applied: &mut Vec<Op>| {
@@ -216,7 +232,7 @@ fn arrive(db: &Db, h: &History, reports: &[PathBuf], steps: &[Step]) -> Vec<Op> 
     };
     for step in steps {
         match step {
-            Step::Ingest(i) => ingest_build(db, h, reports, *i),
+            Step::Ingest(i) => ingest_build(db, h, reports, *i, git),
             Step::Op(op) => waiting.push(op.clone()),
         }
         flush(&mut waiting, &mut applied);
@@ -225,7 +241,7 @@ fn arrive(db: &Db, h: &History, reports: &[PathBuf], steps: &[Step]) -> Vec<Op> 
 }
 
 /// The final state the model judges: the builds, and what the applied operations left.
-fn final_state<'a>(h: &'a History, applied: &[Op]) -> rules::Final<'a> {
+fn final_state<'a>(h: &'a History, applied: &[Op], timed: bool) -> rules::Final<'a> {
     let mut retired = BTreeSet::new();
     let mut bad: Vec<(String, i64, Option<i64>)> = Vec::new();
     let mut renames = Vec::new();
@@ -248,6 +264,7 @@ fn final_state<'a>(h: &'a History, applied: &[Op]) -> rules::Final<'a> {
         retired,
         bad,
         renames,
+        timed,
     }
 }
 
@@ -363,8 +380,95 @@ fn compare(
 
 /// One history through every check; the error says what differed, and the history.
 pub fn check(choices: &[u32]) -> Result<(), String> {
-    let h = history::generate(choices);
+    check_history(choices, Length::Short, Blamelists::ByHand)
+}
+
+/// Where the builds' blamelists come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blamelists {
+    /// `--change REV:AUTHOR`, worked out by the history (changes without a time).
+    ByHand,
+    /// `--git REPO`: the history's commit graph made a real repository, and probtrack asks git
+    /// (changes with their commit times; a late build re-reads the next build's blamelist).
+    Git,
+}
+
+/// The history's commits as a real git repository (by `git fast-import`, one file changed by each
+/// commit, authored and committed at the commit's time); the commits' shas become the real ones.
+fn make_repo(dir: &Path, h: &mut History) -> PathBuf {
+    use std::process::{Command, Stdio};
+    let repo = dir.join("repo");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&["init", "-q", "-b", "main"]);
+    let mut stream = String::new();
+    for (i, c) in h.commits.iter().enumerate() {
+        let message = format!("commit {i}\n");
+        let content = format!("{i}\n");
+        writeln!(stream, "commit refs/heads/main\nmark :{}", i + 1).unwrap();
+        for who in ["author", "committer"] {
+            writeln!(stream, "{who} {} {} +0000", c.author, c.time).unwrap();
+        }
+        write!(stream, "data {}\n{message}", message.len()).unwrap();
+        for (k, p) in c.parents.iter().enumerate() {
+            let verb = if k == 0 { "from" } else { "merge" };
+            writeln!(stream, "{verb} :{}", p + 1).unwrap();
+        }
+        write!(
+            stream,
+            "M 644 inline f\ndata {}\n{content}\n",
+            content.len()
+        )
+        .unwrap();
+    }
+    let marks = dir.join("marks");
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["fast-import", "--quiet"])
+        .arg(format!("--export-marks={}", marks.display()))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("git fast-import runs");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+    for line in std::fs::read_to_string(&marks).unwrap().lines() {
+        let (mark, sha) = line.split_once(' ').unwrap();
+        let i: usize = mark.trim_start_matches(':').parse().unwrap();
+        h.commits[i - 1].sha = sha.to_owned();
+    }
+    repo
+}
+
+/// [`check`] for a history of the given length, with its blamelists from where `blamelists` says.
+pub fn check_history(
+    choices: &[u32],
+    length: Length,
+    blamelists: Blamelists,
+) -> Result<(), String> {
+    let mut h = history::generate(choices, length);
     let dir = scratch();
+    let repo = (blamelists == Blamelists::Git).then(|| make_repo(dir.path(), &mut h));
+    let git = repo.as_deref();
+    let h = h;
     let reports = write_reports(dir.path(), &h);
     let fail = |e: String, steps: &[Step], applied: &[Op]| {
         let used = choices.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
@@ -377,8 +481,8 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
 
     // As it arrived.
     let a = fresh_db(dir.path(), "a.db");
-    let applied = arrive(&a, &h, &reports, &h.arrival);
-    let want = rules::problems(&final_state(&h, &applied));
+    let applied = arrive(&a, &h, &reports, &h.arrival, git);
+    let want = rules::problems(&final_state(&h, &applied, git.is_some()));
     let incremental = listing(&a);
     if let Err(e) = compare("incremental ingest vs the model", &want, &incremental) {
         return fail(e, &h.arrival, &applied);
@@ -409,7 +513,7 @@ pub fn check(choices: &[u32]) -> Result<(), String> {
     let mut other: Vec<Step> = order.into_iter().map(Step::Ingest).collect();
     other.extend(applied.iter().cloned().map(Step::Op));
     let b = fresh_db(dir.path(), "b.db");
-    let applied_b = arrive(&b, &h, &reports, &other);
+    let applied_b = arrive(&b, &h, &reports, &other, git);
     if applied_b != applied {
         return fail(
             format!("another order applied {applied_b:?}"),
@@ -465,6 +569,17 @@ fn cases() -> u32 {
     }
 }
 
+/// A history with git blamelists costs a repository and a git process per build: one for every
+/// five short ones, and at least two.
+fn git_cases() -> u32 {
+    (cases() / 5).max(2)
+}
+
+/// Long histories cost about twenty short ones: one for every twenty, and at least two.
+fn long_cases() -> u32 {
+    (cases() / 20).max(2)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
@@ -479,6 +594,80 @@ proptest! {
             prop_assert!(false, "{}", e);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: git_cases(),
+        failure_persistence: None,
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    })]
+
+    /// The same checks with each build's blamelist read from a real git repository (`--git`),
+    /// whose changes carry their commit times (ties included).
+    #[test]
+    fn git_histories(choices in proptest::collection::vec(0u32..1000, 0..400)) {
+        if let Err(e) = check_history(&choices, Length::Short, Blamelists::Git) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: long_cases(),
+        failure_persistence: None,
+        max_shrink_iters: 2000,
+        ..ProptestConfig::default()
+    })]
+
+    /// Lanes of more than 50 builds, where the intermittency window and an old Problem's
+    /// evidence leaving it come into play.
+    #[test]
+    fn long_histories(choices in proptest::collection::vec(0u32..1000, 2000..5000)) {
+        if let Err(e) = check_history(&choices, Length::Long, Blamelists::ByHand) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// The long histories reach what they are for: among a few drawn the way proptest draws them, some
+/// lane has more than 50 builds and the model finds an intermittent Problem (so the checks above
+/// compare that rule, not only short streaks).
+#[test]
+fn long_histories_reach_past_the_intermittency_window() {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut long_lanes, mut intermittent) = (0, 0);
+    for _ in 0..20 {
+        let choices: Vec<u32> = (0..3000).map(|_| (next() % 1000) as u32).collect();
+        let h = history::generate(&choices, Length::Long);
+        let mut lanes: std::collections::BTreeMap<(String, Option<String>), usize> =
+            Default::default();
+        for b in &h.builds {
+            *lanes
+                .entry((b.builder.clone(), b.branch.clone()))
+                .or_default() += 1;
+        }
+        long_lanes += lanes.values().any(|&n| n > 50) as usize;
+        let want = rules::problems(&final_state(&h, &[], false));
+        intermittent += want.iter().any(|p| p.intermittent) as usize;
+    }
+    eprintln!("of 20 long histories: {long_lanes} with a lane of 50+ builds, {intermittent} with an intermittent Problem");
+    assert!(
+        long_lanes >= 8,
+        "only {long_lanes} of 20 long histories have a lane of 50+ builds"
+    );
+    assert!(
+        intermittent >= 10,
+        "only {intermittent} of 20 long histories have an intermittent Problem"
+    );
 }
 
 // Regression tests: shrunk histories on which probtrack and the model once disagreed.

@@ -171,9 +171,21 @@ pub fn ancestors(commits: &[Commit], c: usize) -> BTreeSet<usize> {
     seen
 }
 
-pub fn generate(data: &[u32]) -> History {
+/// How long a history runs: `Short` ones (4–17 steps, up to three builders) check most rules
+/// quickly; `Long` ones (90–129 steps, one or two builders) reach past the 50 builds of a lane
+/// that decide whether a Problem is intermittent (`docs/flaky.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Length {
+    Short,
+    Long,
+}
+
+pub fn generate(data: &[u32], length: Length) -> History {
     let mut ch = Choices::new(data);
-    let builders = 1 + ch.below(3);
+    let builders = match length {
+        Length::Short => 1 + ch.below(3),
+        Length::Long => 1 + ch.below(2),
+    };
     let tests = 1 + ch.below(3);
     let names: Vec<String> = ["a", "b", "c"][..builders]
         .iter()
@@ -194,7 +206,10 @@ pub fn generate(data: &[u32]) -> History {
     let mut renamed_test: Option<usize> = None;
     let mut builds: Vec<Build> = Vec::new();
     let mut next_number: Vec<i64> = (0..builders).map(|b| 1 + 10 * b as i64).collect();
-    let steps = 4 + ch.below(14);
+    let steps = match length {
+        Length::Short => 4 + ch.below(14),
+        Length::Long => 90 + ch.below(40),
+    };
     for step in 0..steps {
         let minute = BASE + 600 * (step as i64 + 1);
         // Commits of this step (their times may tie: a merge train).

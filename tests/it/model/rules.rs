@@ -18,6 +18,8 @@ pub struct Final<'a> {
     pub bad: Vec<(String, i64, Option<i64>)>,
     /// (old, new) test identities.
     pub renames: Vec<(String, String)>,
+    /// Whether the changes carry their commit times (`--git`); by hand (`--change`) they do not.
+    pub timed: bool,
 }
 
 /// A Problem as the model sees it; the fields `problems --all --intermittent` prints and that
@@ -33,7 +35,7 @@ pub struct Problem {
     pub builders: Vec<String>,
     pub fixed: Option<(String, i64)>,
     pub failures: u64,
-    /// (revision, author), by time then revision (by revision: `--change` gives no time).
+    /// (revision, author), by time then revision (by revision alone where `--change` gave them).
     pub started_by: Vec<(String, String)>,
     pub fixed_by: Vec<(String, String)>,
     pub intermittent: bool,
@@ -373,8 +375,11 @@ fn problem(
         None => Vec::new(),
     };
     let listed = |mut list: Vec<usize>| -> Vec<(String, String)> {
-        // Given by hand (`--change`), changes have no time: by revision.
-        list.sort_by_key(|&c| state.commits[c].sha.clone());
+        // By time, then revision; given by hand (`--change`), changes have no time: by revision.
+        list.sort_by_key(|&c| {
+            let time = state.timed.then_some(state.commits[c].time);
+            (time, state.commits[c].sha.clone())
+        });
         list.iter()
             .map(|&c| {
                 (
