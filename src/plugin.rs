@@ -176,12 +176,18 @@ impl Format for Plugin {
             path: None,
             kind: ParseErrorKind::Other(what),
         };
-        let mut child = Command::new(&self.command[0])
+        let mut command = Command::new(&self.command[0]);
+        command
             .args(&self.command[1..])
             .arg(&options.source)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        // A process group of its own: the time limit stops what it started too (a child left
+        // behind holding its output open would otherwise keep probtrack reading).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .spawn()
             .map_err(|e| error(0, format!("cannot run `{}`: {e}", self.command[0])))?;
         let (stdin, stdout, stderr) =
@@ -193,7 +199,7 @@ impl Format for Plugin {
             let child = &child;
             let watchdog = scope.spawn(move || match finished.recv_timeout(self.timeout) {
                 Err(RecvTimeoutError::Timeout) => {
-                    let _ = lock(child).kill();
+                    stop(&mut lock(child));
                     true
                 }
                 _ => false,
@@ -261,6 +267,16 @@ impl Format for Plugin {
         }
         Ok(())
     }
+}
+
+/// Kills the program and, on Unix, every process of its group (what it started).
+fn stop(child: &mut Child) {
+    #[cfg(unix)]
+    if let Some(group) = rustix::process::Pid::from_raw(child.id() as i32) {
+        // It leads its group (spawned with process_group(0)).
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
 }
 
 fn lock(child: &Mutex<Child>) -> std::sync::MutexGuard<'_, Child> {

@@ -171,6 +171,14 @@ fn a_plugin_that_misbehaves_is_an_error_and_nothing_is_stored() {
                 + "timeout = 1\n",
             "parser plugin `quiet` at report.jsonl: it ran past its time limit of 1 s and was stopped",
         ),
+        (
+            // It leaves a child of its own behind, which holds its output open: the time limit
+            // stops the child too (its process group), instead of waiting for the output to end.
+            "orphan",
+            python("import subprocess, sys; sys.stdin.read(); subprocess.Popen(['sleep', '90'])")
+                + "timeout = 1\n",
+            "parser plugin `orphan` at report.jsonl: it ran past its time limit of 1 s and was stopped",
+        ),
     ];
     for (name, body, says) in cases {
         let t = with_plugins(&[(name, body)]);
