@@ -15,6 +15,7 @@ use crate::settings::Settings;
 use crate::store::{self, Location, OpenMode, Store};
 use crate::views::candidates::Candidates;
 
+mod bot;
 mod builders;
 mod builds;
 mod clusters;
@@ -103,6 +104,7 @@ pub(crate) enum Command {
     Man(completions::ManArgs),
     Clusters(clusters::Args),
     Notify(notify::Args),
+    Bot(bot::Args),
     Link(link::LinkArgs),
     Note(link::NoteArgs),
     MarkBad(mark_bad::MarkArgs),
@@ -212,6 +214,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Man(args) => completions::exec_man(args, &mut ctx),
         Command::Clusters(args) => clusters::exec(args, &mut ctx),
         Command::Notify(args) => notify::exec(args, &mut ctx),
+        Command::Bot(args) => bot::exec(args, &mut ctx),
         Command::Link(args) => link::exec_link(args, &mut ctx),
         Command::Note(args) => link::exec_note(args, &mut ctx),
         Command::MarkBad(args) => mark_bad::exec_mark(args, &mut ctx),

@@ -26,6 +26,9 @@ pub(crate) struct Settings {
     /// Where `probtrack notify` sends its messages.
     #[serde(default)]
     pub notify: NotifySettings,
+    /// `[bot]`: the chat bot.
+    #[serde(default)]
+    pub bot: BotSettings,
     /// Parser plugins: programs that read a format probtrack does not, by the name `--parser`
     /// takes (`[parsers.NAME]`).
     #[serde(default)]
@@ -118,6 +121,47 @@ pub(crate) struct NotifySettings {
     pub smtp_from: Option<String>,
     /// Where the HTML report is published (overrides the top-level `report_url`).
     pub report_url: Option<String>,
+    /// `[notify.irc]`: an IRC server and its channels.
+    pub irc: Option<IrcSettings>,
+}
+
+/// An IRC server, the nick to take there and the channels to talk in (`[notify.irc]`,
+/// `[bot.irc]`). The password (SASL PLAIN with `sasl_user`, else the server password) comes from
+/// `PROBTRACK_IRC_PASSWORD`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IrcSettings {
+    /// The server's host name.
+    pub server: String,
+    /// Its port [default: 6697 with TLS, 6667 without].
+    pub port: Option<u16>,
+    /// Whether to connect with TLS [default: true].
+    pub tls: Option<bool>,
+    /// A PEM file of the certificate authorities to trust instead of the built-in web roots (a
+    /// private server's own CA).
+    pub ca_file: Option<PathBuf>,
+    /// The nick [default: probtrack]; `_` is added while it is taken.
+    pub nick: Option<String>,
+    /// The channels to join and talk in, e.g. `["#ci"]`.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// The account to log in as with SASL PLAIN.
+    pub sasl_user: Option<String>,
+    /// The pause between two lines sent, in milliseconds, so that the server does not drop the
+    /// bot for flooding [default: 1000].
+    pub pace_ms: Option<u64>,
+    /// More Problems than this at once are folded into one message, a line each [default: 3].
+    pub fold_after: Option<usize>,
+}
+
+/// `[bot]`: `probtrack bot`, which answers questions in chat rooms.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BotSettings {
+    /// `[bot.irc]`: where the bot sits [default: `[notify.irc]`].
+    pub irc: Option<IrcSettings>,
+    /// How many answers the bot gives per minute, over all rooms [default: 10].
+    pub answers_per_minute: Option<u32>,
 }
 
 /// One person and every name or address they commit under.
@@ -130,6 +174,13 @@ pub(crate) struct UserEntry {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub chat: Option<String>,
+    /// Handles per chat protocol (`docs/settings.md`, `users`).
+    pub irc: Option<String>,
+    pub xmpp: Option<String>,
+    pub matrix: Option<String>,
+    pub slack: Option<String>,
+    pub zulip: Option<String>,
+    pub discord: Option<String>,
 }
 
 impl Settings {

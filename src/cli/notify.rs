@@ -42,8 +42,8 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         })?;
         return Ok(0);
     }
-    let password = std::env::var("PROBTRACK_SMTP_PASSWORD").ok();
-    let announced = notify::run(store.as_mut(), &ctx.settings, password, args.dry_run)?;
+    let secrets = notify::Secrets::from_env();
+    let announced = notify::run(store.as_mut(), &ctx.settings, &secrets, args.dry_run)?;
     for d in announced.deliveries.iter().filter(|d| d.status == "failed") {
         writeln!(
             ctx.err,

@@ -44,6 +44,8 @@ mod shared;
 mod plugins;
 // Build metrics: ingest, metric Problems, metrics and metric NAME, accept, hostile files.
 mod metrics;
+// IRC against a real ngircd: notify to a channel, the bot answering in one.
+mod irc;
 // Every file under tests/it is listed above.
 mod forgotten;
 // Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.
