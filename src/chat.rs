@@ -6,7 +6,13 @@ use serde::Serialize;
 
 use crate::settings::UserEntry;
 
+pub(crate) mod destinations;
+pub(crate) mod discord;
+pub(crate) mod http;
 pub(crate) mod irc;
+pub(crate) mod matrix;
+pub(crate) mod xmpp;
+pub(crate) mod zulip;
 
 /// A chat protocol: each has its own handle in the users map (`[[users]]` key of the same name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

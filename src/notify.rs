@@ -21,11 +21,13 @@ use crate::views::notify::{Baseline, Delivery, Recipient};
 use crate::views::problems::{EarlierLink, LinkView};
 
 mod destination;
+mod digest;
 mod message;
 mod send;
 
 pub(crate) use destination::{fold, Destination, Message};
 use destination::{Email, Webhook};
+pub(crate) use digest::run as digest;
 use message::{compose, Content};
 use send::Smtp;
 
@@ -145,6 +147,14 @@ pub(crate) struct Secrets {
     pub smtp_password: Option<String>,
     /// `PROBTRACK_IRC_PASSWORD`: SASL PLAIN with `sasl_user`, else the server password.
     pub irc_password: Option<String>,
+    /// `PROBTRACK_XMPP_PASSWORD`.
+    pub xmpp_password: Option<String>,
+    /// `PROBTRACK_MATRIX_TOKEN`: the account's access token.
+    pub matrix_token: Option<String>,
+    /// `PROBTRACK_ZULIP_API_KEY`: the bot's API key.
+    pub zulip_api_key: Option<String>,
+    /// `PROBTRACK_DISCORD_WEBHOOK`: the webhook's URL, which holds its token.
+    pub discord_webhook: Option<String>,
 }
 
 impl Secrets {
@@ -153,6 +163,10 @@ impl Secrets {
         Secrets {
             smtp_password: var("PROBTRACK_SMTP_PASSWORD"),
             irc_password: var("PROBTRACK_IRC_PASSWORD"),
+            xmpp_password: var("PROBTRACK_XMPP_PASSWORD"),
+            matrix_token: var("PROBTRACK_MATRIX_TOKEN"),
+            zulip_api_key: var("PROBTRACK_ZULIP_API_KEY"),
+            discord_webhook: var("PROBTRACK_DISCORD_WEBHOOK"),
         }
     }
 }
@@ -198,6 +212,7 @@ fn destinations(settings: &Settings, secrets: &Secrets) -> Result<Vec<Box<dyn De
             settings.fold_after.unwrap_or(3),
         )));
     }
+    crate::chat::destinations::add(notify, secrets, &mut out)?;
     Ok(out)
 }
 
@@ -223,7 +238,7 @@ pub(crate) fn run(
         }
         if destinations.is_empty() {
             return Err(Error::usage("notify has nowhere to send")
-                .hint("set `webhook`, `smtp_server` and `smtp_from`, or a [notify.irc] table, in the settings file (docs/notify.md)"));
+                .hint("set `webhook`, `smtp_server` and `smtp_from`, or a [notify.irc], [notify.xmpp], [notify.matrix], [notify.zulip] or [notify.discord] table, in the settings file (docs/notify.md)"));
         }
     } else if destinations.is_empty() {
         // Show what a webhook would get.

@@ -123,6 +123,17 @@ pub(crate) struct NotifySettings {
     pub report_url: Option<String>,
     /// `[notify.irc]`: an IRC server and its channels.
     pub irc: Option<IrcSettings>,
+    /// `[notify.xmpp]`: XMPP rooms and people (`docs/notify.md`).
+    pub xmpp: Option<XmppSettings>,
+    /// `[notify.matrix]`: Matrix rooms and people.
+    pub matrix: Option<MatrixSettings>,
+    /// `[notify.zulip]`: a Zulip stream and topic.
+    pub zulip: Option<ZulipSettings>,
+    /// `[notify.discord]`: a Discord channel's webhook (its URL from the environment).
+    pub discord: Option<DiscordSettings>,
+    /// `notify --digest`: how many hours at least between two digests to one person
+    /// [default: 24].
+    pub digest_hours: Option<u32>,
 }
 
 /// An IRC server, the nick to take there and the channels to talk in (`[notify.irc]`,
@@ -162,6 +173,66 @@ pub(crate) struct BotSettings {
     pub irc: Option<IrcSettings>,
     /// How many answers the bot gives per minute, over all rooms [default: 10].
     pub answers_per_minute: Option<u32>,
+}
+
+/// `[notify.xmpp]`; the password comes from `PROBTRACK_XMPP_PASSWORD`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct XmppSettings {
+    /// The account, `probtrack@example.org`.
+    pub jid: String,
+    /// The host to connect to [default: the JID's domain].
+    pub server: Option<String>,
+    /// [default: 5222]
+    pub port: Option<u16>,
+    /// `starttls` (the default: required) or `none` (a trusted network; STARTTLS is still used
+    /// where the server offers it).
+    pub security: Option<String>,
+    /// A PEM file of certificates to trust instead of the built-in roots.
+    pub ca_file: Option<PathBuf>,
+    /// Multi-user chat rooms, `ci@conference.example.org`.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// The nickname in the rooms [default: probtrack].
+    pub nick: Option<String>,
+    /// Also tell each responsible person whose `xmpp` handle is a JID directly [default: true].
+    pub direct: Option<bool>,
+}
+
+/// `[notify.matrix]`; the access token comes from `PROBTRACK_MATRIX_TOKEN`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MatrixSettings {
+    /// The homeserver's URL, `https://matrix.example.org`.
+    pub homeserver: String,
+    /// Room ids (`!abc:example.org`) or aliases (`#ci:example.org`).
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// Also tell each responsible person with a `matrix` handle in a direct room [default: true].
+    pub direct: Option<bool>,
+}
+
+/// `[notify.zulip]`; the bot's API key comes from `PROBTRACK_ZULIP_API_KEY`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ZulipSettings {
+    /// The organization's URL, `https://example.zulipchat.com`.
+    pub site: String,
+    /// The bot's e-mail address.
+    pub email: String,
+    /// The stream (channel).
+    pub stream: String,
+    /// [default: probtrack]
+    pub topic: Option<String>,
+}
+
+/// `[notify.discord]`; the webhook's URL (which holds its token) comes from
+/// `PROBTRACK_DISCORD_WEBHOOK`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DiscordSettings {
+    /// The name the messages show [default: probtrack].
+    pub username: Option<String>,
 }
 
 /// One person and every name or address they commit under.

@@ -34,6 +34,21 @@ pub(crate) struct Recipient {
     pub handles: Handles,
 }
 
+/// `notify --digest`: one person's digest.
+#[derive(Serialize)]
+pub(crate) struct Digest {
+    pub person: String,
+    /// Where it went: `xmpp`, `matrix` or `email`; null when nothing reaches the person.
+    pub target: Option<&'static str>,
+    /// The open Problems it lists, by id.
+    pub problems: Vec<i64>,
+    pub subject: String,
+    pub text: String,
+    /// `sent`, `failed`, `dry-run` or `unreachable`.
+    pub status: &'static str,
+    pub error: Option<String>,
+}
+
 /// `notify --mark-all-sent`: from when on notify announces, and how much it marked as sent.
 #[derive(Serialize)]
 pub(crate) struct Baseline {
