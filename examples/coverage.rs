@@ -4,19 +4,24 @@
 //! reports, `probtrack coverage`), which will call the same library functions.
 //!
 //! usage: coverage [--source-root DIR] [--parser NAME] [--baseline REPORT --diff FILE]
-//!        [--files] REPORT…
+//!        [--delta-from REPORT] [--files] REPORT…
 //!
 //! Prints `{"files": N, "lines": N, "covered": N, "branches": N, "branches_covered": N,
 //! "warnings": […]}`, with `"per_file": [{"path", "lines", "covered", "branches",
 //! "branches_covered"}]` under `--files`, and `"classes": {"UNC": N, "LBC": N, …}` when a
 //! baseline report is given (with the unified diff between the two revisions, `git diff -M
-//! BASE HEAD`, or none: the source did not change). Exits 3 on a report it cannot read.
+//! BASE HEAD`, or none: the source did not change). With `--delta-from REPORT` (the previous
+//! build's report), `"delta": {"spans", "bytes", "keyframe_spans", "keyframe_bytes"}`: the rows
+//! the storage encoding (`probtrack::coverage::delta`) writes for this build against that one,
+//! and for a keyframe of it, with their bytes as a row holds them (the path, two line numbers, the
+//! state: one byte, and two 4-byte branch counts where the line has branches). Exits 3 on a
+//! report it cannot read.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::process::ExitCode;
 
-use probtrack::coverage::{classify, diff, lines_of};
+use probtrack::coverage::{classify, delta, diff, lines_of};
 use probtrack_parsers::coverage::{self, Coverage, CoverageCollector, CoverageFormat};
 use probtrack_parsers::{ParseOptions, SNIFF_LEN};
 use serde_json::{json, Map, Value};
@@ -56,6 +61,7 @@ fn run(args: &[String]) -> Result<Value, String> {
     let mut parser = None;
     let mut baseline = None;
     let mut diff_file = None;
+    let mut delta_from = None;
     let mut per_file = false;
     let mut reports = Vec::new();
     let mut args = args.iter();
@@ -66,12 +72,13 @@ fn run(args: &[String]) -> Result<Value, String> {
             "--parser" => parser = Some(value("--parser")?),
             "--baseline" => baseline = Some(value("--baseline")?),
             "--diff" => diff_file = Some(value("--diff")?),
+            "--delta-from" => delta_from = Some(value("--delta-from")?),
             "--files" => per_file = true,
             _ => reports.push(arg.clone()),
         }
     }
     if reports.is_empty() {
-        return Err("usage: coverage [--source-root DIR] [--parser NAME] [--baseline REPORT --diff FILE] [--files] REPORT…".into());
+        return Err("usage: coverage [--source-root DIR] [--parser NAME] [--baseline REPORT --diff FILE] [--delta-from REPORT] [--files] REPORT…".into());
     }
     let current = read(&reports, parser.as_deref(), source_root.as_deref())?;
     let (covered, lines) = current.line_totals();
@@ -114,7 +121,33 @@ fn run(args: &[String]) -> Result<Value, String> {
             .collect();
         out.insert("classes".into(), Value::Object(classes));
     }
+    if let Some(previous) = delta_from {
+        let before = read(&[previous], parser.as_deref(), source_root.as_deref())?;
+        let (before, now) = (
+            delta::snapshot(&lines_of(&before)),
+            delta::snapshot(&lines_of(&current)),
+        );
+        let spans = delta::delta(&before, &now);
+        let whole = delta::keyframe(&now);
+        out.insert(
+            "delta".into(),
+            json!({"spans": spans.len(), "bytes": row_bytes(&spans),
+                   "keyframe_spans": whole.len(), "keyframe_bytes": row_bytes(&whole)}),
+        );
+    }
     Ok(Value::Object(out))
+}
+
+/// The bytes of `spans` as rows hold them: path, first and last line (4 bytes each), the state
+/// (1 byte) and its branch counts (4 bytes each) where there are branches.
+fn row_bytes(spans: &[delta::Span]) -> usize {
+    spans
+        .iter()
+        .map(|s| {
+            let branches = s.state.and_then(|s| s.branches).map_or(0, |_| 8);
+            s.path.len() + 4 + 4 + 1 + branches
+        })
+        .sum()
 }
 
 fn main() -> ExitCode {

@@ -105,6 +105,82 @@ pub(crate) fn diff(repo: &Path, from: &str, to: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The text of `paths` at `revision` (`git cat-file --batch`, one process for them all), by
+/// path: a path that is not a file there, names no blob, or is larger than `max_bytes` is left
+/// out. Not UTF-8 text is read lossily.
+pub(crate) fn files_at(
+    repo: &Path,
+    revision: &str,
+    paths: &[&str],
+    max_bytes: u64,
+) -> Result<std::collections::HashMap<String, String>> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+
+    let failed = |e: std::io::Error| {
+        Error::bad_input(format!("cannot run git for --git {}: {e}", repo.display()))
+            .hint("install git, or leave --git out (the pages then show no source)")
+    };
+    // A name with a newline cannot be asked for in batch mode; it is left out.
+    let asked: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| !p.contains('\n'))
+        .collect();
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["cat-file", "--batch"])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(failed)?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let requests: String = asked.iter().map(|p| format!("{revision}:{p}\n")).collect();
+    // Written from a thread: git answers while it reads, and a full pipe would stop both.
+    let writer = std::thread::spawn(move || stdin.write_all(requests.as_bytes()));
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut files = std::collections::HashMap::new();
+    let mut header = String::new();
+    for path in &asked {
+        header.clear();
+        if out.read_line(&mut header).map_err(failed)? == 0 {
+            break;
+        }
+        // `<oid> blob <size>`, or `<name> missing` / `ambiguous`.
+        let fields: Vec<&str> = header.split_whitespace().collect();
+        let size = match fields[..] {
+            [_, kind, size] => size.parse::<u64>().ok().map(|s| (kind, s)),
+            _ => None,
+        };
+        let Some((kind, size)) = size else { continue };
+        let mut body = Vec::new();
+        (&mut out)
+            .take(size + 1)
+            .read_to_end(&mut body)
+            .map_err(failed)?;
+        body.truncate(size as usize);
+        if kind == "blob" && size <= max_bytes {
+            files.insert(
+                (*path).to_owned(),
+                String::from_utf8_lossy(&body).into_owned(),
+            );
+        }
+    }
+    let _ = writer.join();
+    let status = child.wait().map_err(failed)?;
+    if !status.success() {
+        return Err(Error::bad_input(format!(
+            "git cat-file failed in {}: is it a git repository?",
+            repo.display()
+        ))
+        .hint("give --git the repository the builds built"));
+    }
+    Ok(files)
+}
+
 fn is_ancestor(repo: &Path, ancestor: &str, revision: &str) -> Result<bool> {
     let out = git(repo, &["merge-base", "--is-ancestor", ancestor, revision])?;
     Ok(out.status.success())

@@ -21,6 +21,8 @@ use crate::story;
 use crate::triage;
 use crate::views::problems::ProblemView;
 
+mod coverage;
+
 /// The most flaky tests on the overview.
 const FLAKY_LIMIT: usize = 20;
 /// Recently fixed Problems on the overview.
@@ -37,9 +39,10 @@ pub(crate) fn write(
     settings: &Settings,
     branch: Option<String>,
     width: usize,
+    git: Option<&Path>,
     dir: &Path,
 ) -> Result<usize> {
-    let site = load(store, settings, branch, width.max(1))?;
+    let site = load(store, settings, branch, width.max(1), git)?;
     let pages = html::render(&site);
     write_pages(dir, &pages)?;
     Ok(pages.len())
@@ -51,6 +54,7 @@ pub(crate) fn load(
     settings: &Settings,
     branch: Option<String>,
     width: usize,
+    git: Option<&Path>,
 ) -> Result<Site> {
     let loaded = Branch::load(store, branch.as_deref())?;
     let all = loaded.all_lanes(store, None, false)?;
@@ -139,6 +143,7 @@ pub(crate) fn load(
 
     Ok(Site {
         metrics,
+        coverage: coverage::load(store, branch.as_deref(), git)?,
         branch,
         open: views
             .iter()

@@ -14,12 +14,16 @@ use crate::store::OpenMode;
 Examples:
   probtrack report --html site/
   probtrack report --html site/ --builds 50 --branch main
+  probtrack report --html site/ --git .   # coverage pages with each file's source
   python3 -m http.server -d site/   # or open site/index.html in a browser
 
 The site has no scripts and loads nothing from the network: every page is one self-contained file.
 Pages: index.html (the overview), builder-<name>.html (a test grid per builder),
-problem-<id>.html (a Problem's story) and test-<hash>.html (a test's history). Files of an earlier
-run are overwritten, other files in DIR are left alone.")]
+problem-<id>.html (a Problem's story), test-<hash>.html (a test's history), metrics.html, and with
+coverage, coverage.html (each builder's latest coverage), coverage-<builder>.html (its files; the
+column headers link to the same table in other orders) and a page per file with its lines marked
+(its source with --git). A page over 2 MB is cut into parts. Files of an earlier run are
+overwritten, other files in DIR are left alone.")]
 pub(crate) struct Args {
     /// Write the site into this directory (created when missing)
     #[arg(long, value_name = "DIR", required = true)]
@@ -29,6 +33,10 @@ pub(crate) struct Args {
     /// Builds per builder in the grids and test histories, newest first
     #[arg(long, default_value_t = 30, value_name = "N")]
     builds: usize,
+    /// The git repository the builds built: the coverage pages show each file's source at its
+    /// build's revision, and classify lines with the diff between two builds' revisions
+    #[arg(long, value_name = "DIR")]
+    git: Option<PathBuf>,
 }
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -39,6 +47,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         &ctx.settings,
         branch,
         args.builds,
+        args.git.as_deref(),
         &args.html,
     )?;
     ctx.out

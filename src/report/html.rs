@@ -4,8 +4,11 @@
 //! `site` loads the data into a [`Site`]; [`render`] turns it into pages, one module per page
 //! (`index`, `builder`, `problem`, `test_history`) over the shared parts (`shell`: the CSS, the
 //! header and the links between pages; `parts`: cells, times, revisions, the Problem table).
+//! A page that would be over 2 MB is cut into parts (`paging`).
 //! Everything that comes from the data (test names, messages, commit messages, authors, builder
 //! names) goes through `esc`: reports are untrusted.
+
+use std::collections::HashMap;
 
 use probtrack_parsers::Status;
 
@@ -21,9 +24,11 @@ macro_rules! w {
 }
 
 mod builder;
+pub(crate) mod coverage;
 mod escape;
 mod index;
 mod metrics;
+mod paging;
 mod parts;
 mod problem;
 mod shell;
@@ -46,6 +51,55 @@ pub(crate) struct Site {
     pub tests: Vec<TestHistory>,
     /// Every metric series with values on the branch, by identity (`metrics.html`).
     pub metrics: Vec<crate::views::metrics::MetricHistory>,
+    /// Each builder's latest build with coverage (`coverage.html` and its pages).
+    pub coverage: Vec<BuilderCoverage>,
+}
+
+/// A builder's latest build with coverage, against its previous one.
+pub(crate) struct BuilderCoverage {
+    pub builder: String,
+    pub build: i64,
+    pub revision: Option<String>,
+    /// The build compared with (the builder's previous build with coverage).
+    pub baseline: Option<i64>,
+    /// Covered-percentage points since the baseline (`None`: no baseline).
+    pub change: Option<f64>,
+    /// What the pages should say about how they were made (no diff, no source).
+    pub notes: Vec<String>,
+    /// What a file's page says when it has no source.
+    pub missing_source: String,
+    pub files: Vec<SourceFile>,
+}
+
+/// One file of a build's coverage.
+pub(crate) struct SourceFile {
+    pub path: String,
+    /// Executable lines, and those that ran.
+    pub lines: u64,
+    pub covered: u64,
+    pub branches: u64,
+    pub branches_covered: u64,
+    /// Covered-percentage points since the baseline (`None`: the file is new).
+    pub change: Option<f64>,
+    /// Lines that ran in the baseline and not now, the source unchanged (LBC).
+    pub lost: u64,
+    /// Lines the change added or changed that did not run (UNC).
+    pub new_uncovered: u64,
+    /// Its executable lines, in order.
+    pub marks: Vec<LineMark>,
+    /// Its source at the build's revision, when the repository was given and has it.
+    pub source: Option<String>,
+}
+
+/// One executable line.
+pub(crate) struct LineMark {
+    pub line: u32,
+    /// Whether it ran (exact hit counts are not stored).
+    pub covered: bool,
+    /// Branches `(taken, total)`, where the report has them.
+    pub branches: Option<(u32, u32)>,
+    /// Its class against the baseline (`None`: no baseline).
+    pub class: Option<crate::coverage::Class>,
 }
 
 /// One row of the flaky list.
@@ -161,6 +215,13 @@ pub(crate) struct Page {
 /// The page of a builder: `builder-<slug>.html`. The slug keeps letters, digits, `.`, `_` and `-`;
 /// a name that needed changing gets a hash so that two builders never share a page.
 pub(crate) fn builder_page(builder: &str) -> String {
+    format!("builder-{}.html", slug(builder))
+}
+
+/// A name as part of a page's name: its letters, digits, `.`, `_` and `-`; a name that needed
+/// changing gets a hash so that two names never share a slug.
+fn slug(name: &str) -> String {
+    let builder = name;
     let slug: String = builder
         .chars()
         .map(|c| {
@@ -173,9 +234,9 @@ pub(crate) fn builder_page(builder: &str) -> String {
         .collect();
     let slug = slug.trim_matches(|c| c == '-' || c == '.');
     if slug == builder && !slug.is_empty() {
-        format!("builder-{slug}.html")
+        slug.to_owned()
     } else {
-        format!("builder-{slug}-{}.html", short_hash(builder.as_bytes(), 6))
+        format!("{slug}-{}", short_hash(builder.as_bytes(), 6))
     }
 }
 
@@ -195,21 +256,23 @@ fn short_hash(bytes: &[u8], len: usize) -> String {
 
 /// Renders every page of the site.
 pub(crate) fn render(site: &Site) -> Vec<Page> {
-    let links = Links {
+    let mut links = Links {
         tests: site.tests.iter().map(|t| t.test.clone()).collect(),
         problems: site.stories.iter().map(|s| s.problem.id).collect(),
         builders: site.builders.iter().map(|b| b.builder.clone()).collect(),
+        metric_pages: HashMap::new(),
     };
+    let (metric_pages, on) = if site.metrics.is_empty() {
+        (Vec::new(), HashMap::new())
+    } else {
+        metrics::pages(site, &links)
+    };
+    links.metric_pages = on;
     let mut pages = vec![Page {
         name: "index.html".into(),
         html: index::page(site, &links),
     }];
-    if !site.metrics.is_empty() {
-        pages.push(Page {
-            name: "metrics.html".into(),
-            html: metrics::page(site, &links),
-        });
-    }
+    pages.extend(metric_pages);
     for grid in &site.builders {
         pages.push(Page {
             name: builder_page(&grid.builder),
@@ -228,6 +291,7 @@ pub(crate) fn render(site: &Site) -> Vec<Page> {
             html: test_history::page(site, test, &links),
         });
     }
+    pages.extend(coverage::pages(site));
     pages
 }
 
@@ -248,5 +312,73 @@ mod tests {
         assert!(!hostile.contains(".."));
         assert_eq!(test_page("a.b"), test_page("a.b"));
         assert_eq!(test_page("a.b").len(), "test-.html".len() + 12);
+    }
+
+    #[test]
+    fn many_metric_series_are_cut_into_parts_that_the_overview_links_to() {
+        use crate::views::metrics::{MetricBuilder, MetricHistory, MetricPointView};
+        // A series per file of a 3,000-file project, 100 builds each.
+        let metrics: Vec<MetricHistory> = (0..3_000)
+            .map(|f| MetricHistory {
+                series: format!("coverage.lines{{file=src/<marquee>{f:05}.c}}"),
+                unit: Some("%".into()),
+                direction: "higher_is_better",
+                builders: vec![MetricBuilder {
+                    builder: "linux".into(),
+                    values: (0..100)
+                        .map(|b| MetricPointView {
+                            build: b,
+                            revision: None,
+                            time: String::new(),
+                            value: f64::from((f + b as i32) % 7),
+                            rounds: 1,
+                            stddev: None,
+                            min: None,
+                            max: None,
+                        })
+                        .collect(),
+                    change_points: Vec::new(),
+                }],
+            })
+            .collect();
+        let site = Site {
+            branch: None,
+            open: Vec::new(),
+            fixed: Vec::new(),
+            flaky: Vec::new(),
+            builders: Vec::new(),
+            stories: Vec::new(),
+            tests: Vec::new(),
+            metrics,
+            coverage: Vec::new(),
+        };
+        let pages = render(&site);
+        let names: Vec<&str> = pages.iter().map(|p| p.name.as_str()).collect();
+        assert!(names.contains(&"metrics.html") && names.contains(&"metrics-p2.html"));
+        for page in &pages {
+            assert!(
+                page.html.len() <= paging::PAGE_MAX,
+                "{}: {}",
+                page.name,
+                page.html.len()
+            );
+            assert!(!page.html.contains("<marquee"), "{}", page.name);
+        }
+        // The overview lists the first series, each linked to the part its chart is on.
+        let index = &pages[0].html;
+        assert!(index.contains("And 2950 more series"));
+        let last_shown = &site.metrics[49];
+        let part = pages
+            .iter()
+            .find(|p| {
+                p.html
+                    .contains(&format!("id=\"{}\"", metrics::anchor(&last_shown.series)))
+            })
+            .unwrap();
+        assert!(index.contains(&format!(
+            "href=\"{}#{}\"",
+            part.name,
+            metrics::anchor(&last_shown.series)
+        )));
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use scraper::{Html, Selector};
 
-use crate::harness::{skip, Test};
+use crate::harness::{fixture, skip, Repo, Test};
 use crate::problems::sample_history;
 
 const HOSTILE: &str = "<script>alert(1)</script>";
@@ -195,8 +195,14 @@ fn recently_fixed_leaves_intermittent_problems_out() {
 #[test]
 fn every_link_resolves_and_nothing_comes_from_the_network() {
     let (_t, dir) = site();
+    assert!(offline_and_linked(&dir) > 10);
+}
+
+/// Checks that no page of the site in `dir` has a script, loads anything from the network, or
+/// links to a page that is not there; returns how many pages there are.
+fn offline_and_linked(dir: &Path) -> usize {
     let mut pages = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let source = std::fs::read_to_string(&path).unwrap();
@@ -230,7 +236,7 @@ fn every_link_resolves_and_nothing_comes_from_the_network() {
             }
         }
     }
-    assert!(pages > 10);
+    pages
 }
 
 #[test]
@@ -279,6 +285,228 @@ fn report_text_is_escaped() {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
     assert_eq!(rows(&read(&dir, &grid), "h1").concat(), HOSTILE_BUILDER);
+}
+
+/// A file name and source that are markup, of the hostile builder's coverage.
+const HOSTILE_FILE: &str = "<img src=x onerror=alert(3)>&'\".c";
+const HOSTILE_SOURCE: &str = "int x; // </td></tr><script>alert(4)</script>\n\u{1b}[31m & \"q\"\n";
+
+/// Coverage of two builds of the fixtures' C program (gcovr's reports of `calc.c`, then of the
+/// changed `v2/calc.c`) on `linux`, each at its commit of a git repository, and one build of a
+/// hostile file on the hostile builder; the site written with `--git`.
+fn coverage_site() -> (Test, Repo, PathBuf) {
+    let t = Test::new();
+    let repo = Repo::new();
+    let src = |p: &str| std::fs::read_to_string(fixture(&format!("coverage/src/{p}"))).unwrap();
+    let c1 = repo.commit(
+        "Ann Alder <ann@example.org>",
+        "calc.c",
+        &src("calc.c"),
+        "calc",
+        1_700_000_000,
+    );
+    let c2 = repo.commit(
+        "Bob Birch <bob@example.org>",
+        "calc.c",
+        &src("v2/calc.c"),
+        "classify huge numbers",
+        1_700_000_100,
+    );
+    let c3 = repo.commit(
+        "Eve <eve@example.org>",
+        HOSTILE_FILE,
+        HOSTILE_SOURCE,
+        "hostile",
+        1_700_000_200,
+    );
+    let git = repo.path().to_str().unwrap().to_owned();
+    for (number, rev, report, root) in [
+        (1, &c1, "coverage/gcovr.cobertura.xml", "/build/calc"),
+        (
+            2,
+            &c2,
+            "coverage/gcovr-v2.cobertura.xml",
+            "/build/calc/v2build",
+        ),
+    ] {
+        t.ingest(
+            "linux",
+            number,
+            &[
+                "--git",
+                &git,
+                "--revision",
+                rev,
+                "--source-root",
+                root,
+                fixture(report).to_str().unwrap(),
+            ],
+        );
+    }
+    let lcov = t.path("hostile.info");
+    std::fs::write(
+        &lcov,
+        format!("TN:\nSF:/build/evil/{HOSTILE_FILE}\nDA:1,1\nDA:2,0\nend_of_record\n"),
+    )
+    .unwrap();
+    t.ingest(
+        HOSTILE_BUILDER,
+        1,
+        &[
+            "--git",
+            &git,
+            "--revision",
+            &c3,
+            "--source-root",
+            "/build/evil",
+            "--coverage",
+            lcov.to_str().unwrap(),
+        ],
+    );
+    t.ok(&["report", "--html", "out", "--git", &git]);
+    let dir = t.path("out");
+    (t, repo, dir)
+}
+
+/// The page a link with text `label` in the body of `page` goes to.
+fn follow(dir: &Path, page: &str, label: &str) -> String {
+    read(dir, page)
+        .select(&select("main a"))
+        .find(|a| text(*a) == label)
+        .and_then(|a| a.value().attr("href"))
+        .unwrap_or_else(|| panic!("no link {label:?} on {page}"))
+        .to_owned()
+}
+
+#[test]
+fn coverage_pages_show_each_file_and_every_line_marked() {
+    let (t, repo, dir) = coverage_site();
+    let table = follow(&dir, "coverage.html", "linux");
+    assert_eq!(table, "coverage-linux.html");
+    // The file table, and the same table in every other order, linked from its headers.
+    let page = read(&dir, &table);
+    let files = rows(&page, "table.cov tbody tr");
+    assert_eq!(files.len(), 1, "{files:#?}");
+    assert!(files[0].starts_with("calc.c"), "{files:#?}");
+    for header in ["Missed", "Covered", "Change"] {
+        let other = follow(&dir, &table, header);
+        assert!(rows(&read(&dir, &other), "table.cov tbody tr")[0].starts_with("calc.c"));
+        assert_eq!(follow(&dir, &other, "File"), table);
+    }
+
+    // The file's page: its source at build 2's revision, each line marked as `coverage FILE`
+    // classifies it.
+    let file = read(&dir, &follow(&dir, &table, "calc.c"));
+    let source = rows(&file, "table.srcview td.src").join("\n");
+    let v2 = std::fs::read_to_string(fixture("coverage/src/v2/calc.c")).unwrap();
+    assert_eq!(source.trim_end(), v2.trim_end());
+    let git = repo.path().to_str().unwrap();
+    let lines = t.json(&["coverage", "calc.c", "--builder", "linux", "--git", git]);
+    assert_eq!(lines["diff"], true, "{lines:#}");
+    let mut seen = BTreeSet::new();
+    for line in lines["lines"].as_array().unwrap() {
+        let n = line["line"].as_u64().unwrap();
+        let row = file
+            .select(&select(&format!("tr#L{n}")))
+            .next()
+            .unwrap_or_else(|| panic!("no row for line {n}"));
+        let class = row.value().attr("class").unwrap_or_default();
+        let expected = match (
+            line["class"].as_str(),
+            line["covered"].as_bool(),
+            line["partial"].as_bool(),
+        ) {
+            (Some("LBC"), _, _) => "lost",
+            (Some("UNC"), _, _) => "new",
+            (_, Some(false), _) => "unc",
+            (_, _, Some(true)) => "part",
+            _ => "cov",
+        };
+        assert_eq!(class, expected, "line {n}: {line}");
+        assert!(
+            text(row).contains(line["class"].as_str().unwrap()),
+            "line {n}"
+        );
+        seen.insert(class.to_owned());
+    }
+    for class in ["cov", "unc", "lost", "new"] {
+        assert!(seen.contains(class), "no line marked {class}: {seen:?}");
+    }
+    // Lines that are not executable are shown unmarked.
+    assert!(file
+        .select(&select("table.srcview tbody tr:not([class])"))
+        .next()
+        .is_some());
+    assert!(offline_and_linked(&dir) > 8);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let len = entry.unwrap().metadata().unwrap().len();
+        assert!(len <= 2_000_000);
+    }
+}
+
+#[test]
+fn coverage_pages_escape_file_names_and_source() {
+    let (_t, _repo, dir) = coverage_site();
+    let table = follow(&dir, "coverage.html", HOSTILE_BUILDER);
+    let page = follow(&dir, &table, HOSTILE_FILE);
+    assert!(
+        page.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+        "{page}"
+    );
+    let file = read(&dir, &page);
+    assert_eq!(rows(&file, "h1").concat(), HOSTILE_FILE);
+    let source = rows(&file, "table.srcview td.src");
+    assert!(
+        source[0].contains("</td></tr><script>alert(4)</script>"),
+        "{source:?}"
+    );
+    assert!(source[1].contains("\\u{1b}[31m & \"q\""), "{source:?}");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let html = std::fs::read_to_string(&path).unwrap();
+        assert!(!html.contains("<script"), "{}", path.display());
+        assert!(!html.contains("<img"), "{}", path.display());
+        assert!(!html.contains('\u{1b}'), "{}", path.display());
+        assert!(!html.contains("<i>builder"), "{}", path.display());
+    }
+}
+
+#[test]
+fn a_browser_renders_a_coverage_page() {
+    let Some(chromium) = find_on_path("chromium") else {
+        skip(
+            Some("PROBTRACK_REQUIRE_BROWSER"),
+            "chromium is not on PATH: the coverage pages were checked statically only \
+             (apt-get install chromium to render them in a browser)",
+        );
+        return;
+    };
+    let (t, _repo, dir) = coverage_site();
+    let page = follow(&dir, "coverage-linux.html", "calc.c");
+    let mut cmd = Command::new(&chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--dump-dom",
+    ])
+    .arg(format!(
+        "--user-data-dir={}",
+        t.path("chromium-profile").display()
+    ))
+    .arg(format!("file://{}", dir.join(&page).display()));
+    let dom = Html::parse_document(&run_with_timeout(cmd, Duration::from_secs(120)));
+    assert!(dom
+        .select(&select("table.srcview tr.lost"))
+        .next()
+        .is_some());
+    assert!(dom.select(&select("table.srcview tr.new")).next().is_some());
+    assert!(dom.select(&select("script")).next().is_none());
 }
 
 #[test]

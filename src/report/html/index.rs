@@ -8,6 +8,9 @@ use super::shell::{shell, Links};
 use super::Site;
 use crate::views::problems::ProblemView;
 
+/// The most metric series the overview lists (the metrics page has them all).
+const METRICS_SHOWN: usize = 50;
+
 pub(super) fn page(site: &Site, links: &Links) -> String {
     let mut h = String::new();
     let real: Vec<&ProblemView> = site.open.iter().filter(|p| !p.intermittent).collect();
@@ -108,7 +111,7 @@ pub(super) fn page(site: &Site, links: &Links) -> String {
     if !site.metrics.is_empty() {
         h.push_str("<h2 id=\"metrics\">Metrics</h2>\n<table class=\"list\"><thead><tr><th>series</th>\
                     <th>builder</th><th class=\"num\">latest</th><th>trend</th></tr></thead><tbody>\n");
-        for m in &site.metrics {
+        for m in site.metrics.iter().take(METRICS_SHOWN) {
             let Some(b) = m.builders.first() else {
                 continue;
             };
@@ -117,18 +120,26 @@ pub(super) fn page(site: &Site, links: &Links) -> String {
             };
             w!(
                 h,
-                "<tr><td><a class=\"test\" href=\"metrics.html#{}\">{}</a></td><td>{}</td>\
+                "<tr><td><a class=\"test\" href=\"{}#{}\">{}</a></td><td>{}</td>\
                  <td class=\"num\">{} {}</td><td>",
+                links.metric_page(&m.series),
                 super::metrics::anchor(&m.series),
                 esc(&m.series),
                 esc(&b.builder),
                 esc(&crate::metrics::level(last.value)),
                 esc(m.unit.as_deref().unwrap_or(""))
             );
-            super::metrics::sparkline(&mut h, m);
+            super::metrics::sparkline(&mut h, m, links);
             h.push_str("</td></tr>\n");
         }
         h.push_str("</tbody></table>\n");
+        if site.metrics.len() > METRICS_SHOWN {
+            w!(
+                h,
+                "<p class=\"muted\">And {} more series on <a href=\"metrics.html\">the metrics page</a>.</p>\n",
+                site.metrics.len() - METRICS_SHOWN
+            );
+        }
     }
     h.push_str("<h2 id=\"builders\">Builders</h2>\n");
     if site.builders.is_empty() {

@@ -4,9 +4,12 @@
 
 use std::fmt::Write;
 
+use std::collections::HashMap;
+
 use super::escape::esc;
-use super::shell::{shell, Links};
-use super::Site;
+use super::paging::{parts_with_rows, Names};
+use super::shell::Links;
+use super::{Page, Site};
 use crate::views::metrics::MetricHistory;
 
 /// The chart's size in SVG units (it scales to the page's width).
@@ -29,7 +32,9 @@ fn level(x: f64) -> String {
     crate::metrics::level(x)
 }
 
-pub(super) fn page(site: &Site, links: &Links) -> String {
+/// The metrics page, in parts when its charts are over the size a page may have, and the page
+/// each series' chart is on.
+pub(super) fn pages(site: &Site, links: &Links) -> (Vec<Page>, HashMap<String, String>) {
     let mut h = String::new();
     h.push_str(
         "<h1>Metrics</h1>\n<p class=\"sub\">Each series per builder, oldest build on the \
@@ -42,10 +47,26 @@ pub(super) fn page(site: &Site, links: &Links) -> String {
                     NAME=VALUE</code> or <code>--metrics FILE</code> records them.</p>\n",
         );
     }
-    for series in &site.metrics {
-        chart(&mut h, series, links);
+    let charts: Vec<String> = (site.metrics.iter())
+        .map(|series| {
+            let mut c = String::new();
+            chart(&mut c, series, links);
+            c
+        })
+        .collect();
+    let names = Names {
+        first: "metrics.html".into(),
+        base: "metrics".into(),
+    };
+    let mut on = HashMap::new();
+    let mut pages = Vec::new();
+    for (page, rows) in parts_with_rows(site, "Metrics", &names, &h, &charts, "") {
+        for series in &site.metrics[rows] {
+            on.insert(series.series.clone(), page.name.clone());
+        }
+        pages.push(page);
     }
-    shell(site, "Metrics", &h)
+    (pages, on)
 }
 
 /// One series' chart.
@@ -172,7 +193,7 @@ fn chart(h: &mut String, m: &MetricHistory, links: &Links) {
 }
 
 /// A small inline-SVG sparkline of a series' first builder, linked to its chart.
-pub(super) fn sparkline(h: &mut String, m: &MetricHistory) {
+pub(super) fn sparkline(h: &mut String, m: &MetricHistory, links: &Links) {
     let Some(b) = m.builders.first() else { return };
     let values: Vec<f64> = b
         .values
@@ -199,8 +220,9 @@ pub(super) fn sparkline(h: &mut String, m: &MetricHistory) {
         .collect();
     w!(
         h,
-        "<a href=\"metrics.html#{}\"><svg viewBox=\"0 0 120 24\" width=\"120\" height=\"24\" role=\"img\">\
+        "<a href=\"{}#{}\"><svg viewBox=\"0 0 120 24\" width=\"120\" height=\"24\" role=\"img\">\
          <title>{}</title><polyline fill=\"none\" stroke=\"#0969da\" stroke-width=\"1.5\" points=\"{}\"/></svg></a>",
+        links.metric_page(&m.series),
         anchor(&m.series),
         esc(&m.series),
         points.join(" ")

@@ -1,7 +1,7 @@
 //! What every page shares: the CSS, the header with the site's navigation, and the links
 //! between pages.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use super::escape::{breakable, esc};
@@ -12,9 +12,17 @@ pub(super) struct Links {
     pub(super) tests: HashSet<String>,
     pub(super) problems: HashSet<i64>,
     pub(super) builders: HashSet<String>,
+    /// The metrics page (or part of it) each series' chart is on.
+    pub(super) metric_pages: HashMap<String, String>,
 }
 
 impl Links {
+    pub(super) fn metric_page(&self, series: &str) -> &str {
+        self.metric_pages
+            .get(series)
+            .map_or("metrics.html", String::as_str)
+    }
+
     pub(super) fn test(&self, h: &mut String, test: &str) {
         if self.tests.contains(test) {
             w!(h, "<a class=\"test\" href=\"{}\">", test_page(test));
@@ -121,6 +129,21 @@ padding:.5rem .8rem;margin:.5rem 0}
 .change .head{display:flex;flex-wrap:wrap;gap:.2rem .8rem;align-items:baseline}
 .change .subject{font-weight:600}
 .empty{color:var(--muted);font-style:italic;margin:.4rem 0}
+table.cov td.down{color:var(--fail)}table.cov td.up{color:var(--pass)}
+.parts{margin:.5rem 0}
+table.srcview{border-collapse:collapse;background:var(--card);border:1px solid var(--line);width:100%;
+font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.8rem}
+table.srcview th{text-align:left;background:var(--head);color:var(--muted);font-weight:600;padding:.2rem .5rem}
+table.srcview td{padding:0 .5rem;vertical-align:top;white-space:nowrap;color:var(--muted)}
+table.srcview td.num{text-align:right}table.srcview td.ln{text-align:right;user-select:none}
+table.srcview td.src{white-space:pre-wrap;word-break:break-all;color:var(--fg);width:100%}
+tr.cov td.src,.sw.cov{background:#dafbe1}tr.part td.src,.sw.part{background:#fff8c5}
+tr.unc td.src,.sw.unc{background:#ffebe9}tr.lost td.src,.sw.lost{background:#ffc1c0}
+tr.new td.src,.sw.new{background:#f0d8ff}
+tr.lost td.ln,tr.new td.ln{font-weight:700;color:var(--fail)}
+.sw{display:inline-block;width:1rem;height:.9rem;border:1px solid var(--line);margin-right:.3rem;vertical-align:middle}
+@media (prefers-color-scheme:dark){tr.cov td.src,.sw.cov{background:#12361f}tr.part td.src,.sw.part{background:#3b2e00}
+tr.unc td.src,.sw.unc{background:#3d1a1a}tr.lost td.src,.sw.lost{background:#6e1a1a}tr.new td.src,.sw.new{background:#3c1f5c}}
 footer{color:var(--muted);font-size:.8rem;text-align:center;padding:1rem}
 @media (max-width:700px){main{padding:.6rem}header{padding:.5rem .8rem}table.list .wide{display:none}
 table.grid .name{min-width:9rem;max-width:14rem}}
@@ -140,6 +163,9 @@ pub(super) fn shell(site: &Site, title: &str, body: &str) -> String {
     );
     if !site.metrics.is_empty() {
         h.push_str("<a href=\"metrics.html\">Metrics</a>");
+    }
+    if !site.coverage.is_empty() {
+        w!(h, "<a href=\"{}\">Coverage</a>", super::coverage::OVERVIEW);
     }
     for grid in &site.builders {
         w!(
