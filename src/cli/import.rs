@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::Result;
 use crate::import::{self, ImportOptions};
-use crate::store::OpenMode;
+use crate::retry::Retry;
+use crate::store::{self, OpenMode};
 
 /// Import a history of reports laid out as DIR/BUILDER/NUMBER.EXT or DIR/BUILDER/NUMBER/*
 #[derive(Debug, clap::Args)]
@@ -36,6 +37,11 @@ pub(crate) struct Args {
     /// Compiler logs: make paths relative to this directory [default: the --git directory]
     #[arg(long, value_name = "DIR")]
     source_root: Option<String>,
+    /// Retry up to N times, with growing pauses, when the database server cannot be reached or
+    /// ends the connection (it restarts); each retry skips the builds already stored
+    /// [default: `retry` in the settings, else 0]
+    #[arg(long, value_name = "N")]
+    retry: Option<u32>,
     #[command(flatten)]
     output: FormatFlag,
 }
@@ -51,7 +57,6 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         branch: args.branch.clone(),
     };
     let planned = import::plan(&args.dir)?;
-    let mut store = ctx.open(OpenMode::Create)?;
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(planned.len() as u64)
     } else {
@@ -61,16 +66,35 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} builds {msg} (eta {eta})")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let err = &mut ctx.err;
-    let summary = import::import(store.as_mut(), &planned, &options, |build, warnings| {
-        bar.set_message(format!("{} #{}", build.builder, build.number));
-        bar.inc(1);
-        for warning in warnings.drain(..) {
+    let retry = Retry::new(args.retry, ctx.settings.retry);
+    let err = std::cell::RefCell::new(&mut ctx.err);
+    let db = &ctx.db;
+    let summary = retry.run(
+        || {
+            bar.set_position(0);
+            let mut store = store::open(db, OpenMode::Create)?;
+            import::import(store.as_mut(), &planned, &options, |build, warnings| {
+                bar.set_message(format!("{} #{}", build.builder, build.number));
+                bar.inc(1);
+                for warning in warnings.drain(..) {
+                    bar.suspend(|| {
+                        let _ = writeln!(err.borrow_mut(), "warning: {warning}");
+                    });
+                }
+            })
+        },
+        |e, n, pause| {
             bar.suspend(|| {
-                let _ = writeln!(err, "warning: {warning}");
+                let _ = writeln!(
+                    err.borrow_mut(),
+                    "warning: {}; retry {n} of {} in {:.1} s",
+                    e.message,
+                    retry.times,
+                    pause.as_secs_f64()
+                );
             });
-        }
-    });
+        },
+    );
     bar.finish_and_clear();
     let summary = summary?;
     ctx.out.view(args.output.format, &summary, |out, summary| {
