@@ -57,6 +57,17 @@ impl Fault {
         }
     }
 
+    /// How many faults a scenario makes at most: enough to meet every phase of an ingest, few
+    /// enough that the writers get through.
+    fn most(self) -> usize {
+        match self {
+            Fault::Restart => 3,
+            Fault::Terminate => 30,
+            Fault::Cut => 20,
+            Fault::KillHolder => 8,
+        }
+    }
+
     fn database(self) -> &'static str {
         match self {
             Fault::Restart => "faults_restart",
@@ -485,7 +496,7 @@ fn ingest_until_landed(
 }
 
 /// A TCP proxy to `port` that cuts about half the connections after a random number of bytes
-/// (either way), so that connections break at random points of a transaction.
+/// (either way), so that connections break at random points of a transaction; at most `most`.
 struct Proxy {
     port: u16,
     cuts: Arc<AtomicU64>,
@@ -493,7 +504,7 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn start(upstream: u16, seed: u64) -> Proxy {
+    fn start(upstream: u16, seed: u64, most: u64) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -514,9 +525,10 @@ impl Proxy {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
-                // Half the connections go through whole; the others are cut after up to 150 kB,
+                // Half the connections go through whole; the others are cut after up to 60 kB,
                 // about what an ingest of one build sends and receives.
-                let budget = (rng.below(2) == 0).then(|| rng.below(150_000));
+                let budget = (rng.below(2) == 0 && c.load(Ordering::Relaxed) < most)
+                    .then(|| rng.below(60_000));
                 let moved = Arc::new(AtomicU64::new(0));
                 let ends = Arc::new([client.try_clone().unwrap(), server.try_clone().unwrap()]);
                 let directions = [
@@ -782,7 +794,7 @@ fn scenario(server: &Mutex<Server>, fault: Fault, expected: &Expected, seed: u64
         s.create_database(db);
         (s.base(), s.port, s.kind)
     };
-    let proxy = (fault == Fault::Cut).then(|| Proxy::start(port, seed));
+    let proxy = (fault == Fault::Cut).then(|| Proxy::start(port, seed, fault.most() as u64));
     let url = match &proxy {
         Some(proxy) => format!(
             "{}/{db}",
@@ -825,11 +837,15 @@ fn scenario(server: &Mutex<Server>, fault: Fault, expected: &Expected, seed: u64
             // The first fault early, so that even a quick run meets one.
             std::thread::sleep(Duration::from_millis(300));
             while !done.load(Ordering::Relaxed) {
+                if made >= fault.most() && fault != Fault::Cut {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
                 match fault {
                     Fault::Restart => {
                         server.lock().unwrap().restart();
                         made += 1;
-                        std::thread::sleep(Duration::from_millis(1500 + rng.below(2000)));
+                        std::thread::sleep(Duration::from_millis(2000 + rng.below(2000)));
                     }
                     Fault::Terminate => {
                         made += usize::from(terminate_one(&server.lock().unwrap(), db));
