@@ -78,6 +78,11 @@ fn my_error(e: mysql::Error) -> Error {
         }
         mysql::Error::IoError(io) => Error::database(format!("database connection error: {io}"))
             .retryable("the connection to the MySQL/MariaDB server was lost"),
+        // The packet layer's errors: a connection reset or cut mid-packet.
+        mysql::Error::CodecError(codec) => {
+            Error::database(format!("database connection error: {codec}"))
+                .retryable("the connection to the MySQL/MariaDB server was lost")
+        }
         mysql::Error::DriverError(
             driver @ (mysql::DriverError::PacketOutOfSync
             | mysql::DriverError::UnexpectedPacket
