@@ -88,6 +88,23 @@ pub(crate) fn changes(
     Ok(changes)
 }
 
+/// The unified diff between two revisions (`git diff -M FROM TO`), for coverage's line classes.
+pub(crate) fn diff(repo: &Path, from: &str, to: &str) -> Result<String> {
+    let out = git(
+        repo,
+        &["diff", "-M", "--no-color", "--no-ext-diff", from, to, "--"],
+    )?;
+    if !out.status.success() {
+        return Err(Error::bad_input(format!(
+            "git diff {from} {to} failed in {}: {}",
+            repo.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+        .hint("fetch both revisions into the repository given with --git"));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn is_ancestor(repo: &Path, ancestor: &str, revision: &str) -> Result<bool> {
     let out = git(repo, &["merge-base", "--is-ancestor", ancestor, revision])?;
     Ok(out.status.success())

@@ -15,11 +15,13 @@ use crate::settings::Settings;
 use crate::store::{self, Location, OpenMode, Store};
 use crate::views::candidates::Candidates;
 
+mod bot;
 mod builders;
 mod builds;
 mod clusters;
 mod completions;
 mod copy;
+mod coverage;
 mod delete_build;
 mod flaky;
 mod history;
@@ -102,12 +104,14 @@ pub(crate) enum Command {
     Man(completions::ManArgs),
     Clusters(clusters::Args),
     Notify(notify::Args),
+    Bot(bot::Args),
     Link(link::LinkArgs),
     Note(link::NoteArgs),
     MarkBad(mark_bad::MarkArgs),
     UnmarkBad(mark_bad::UnmarkArgs),
     Rename(rename::Args),
     Metrics(metrics::Args),
+    Coverage(coverage::Args),
     Metric(metrics::MetricArgs),
     Accept(metrics::AcceptArgs),
 }
@@ -210,12 +214,14 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
         Command::Man(args) => completions::exec_man(args, &mut ctx),
         Command::Clusters(args) => clusters::exec(args, &mut ctx),
         Command::Notify(args) => notify::exec(args, &mut ctx),
+        Command::Bot(args) => bot::exec(args, &mut ctx),
         Command::Link(args) => link::exec_link(args, &mut ctx),
         Command::Note(args) => link::exec_note(args, &mut ctx),
         Command::MarkBad(args) => mark_bad::exec_mark(args, &mut ctx),
         Command::UnmarkBad(args) => mark_bad::exec_unmark(args, &mut ctx),
         Command::Rename(args) => rename::exec(args, &mut ctx),
         Command::Metrics(args) => metrics::exec(args, &mut ctx),
+        Command::Coverage(args) => coverage::exec(args, &mut ctx),
         Command::Metric(args) => metrics::exec_metric(args, &mut ctx),
         Command::Accept(args) => metrics::exec_accept(args, &mut ctx),
     }

@@ -12,6 +12,10 @@
 pub mod classify;
 pub mod delta;
 pub mod diff;
+pub(crate) mod read;
+pub(crate) mod record;
+pub(crate) mod stored;
+pub(crate) mod view;
 
 use probtrack_parsers::coverage::Coverage;
 
@@ -24,4 +28,71 @@ pub fn lines_of(coverage: &Coverage) -> Lines {
         .iter()
         .map(|f| (f.path.clone(), f.lines.clone()))
         .collect()
+}
+
+/// A coverage Problem's lines: those still owed at its last failure, and those lost or new and
+/// uncovered where it started, with the tests that broke in that build
+/// and their Problems there (`problems`' `coverage` key).
+pub(crate) fn problem_lines(
+    store: &mut dyn crate::store::Store,
+    problem: &crate::store::ProblemRecord,
+) -> crate::error::Result<crate::views::problems::CoverageLinesView> {
+    use crate::views::problems::{CoverageLinesView, RelatedTest};
+    let mut details = |at: &crate::store::BuildRef| -> crate::error::Result<serde_json::Value> {
+        let Some(build) = store.find_build(&at.builder, at.number)? else {
+            return Ok(serde_json::Value::Null);
+        };
+        Ok(store
+            .results(Some(build.id), Some(problem.test))?
+            .into_iter()
+            .find_map(|(_, r)| r.details)
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .unwrap_or_default())
+    };
+    // What was lost, and the tests, where it started; what is still owed, where it last failed.
+    let first = details(&problem.first_failure)?;
+    let last_details = details(&problem.last_failure)?;
+    let numbers = |details: &serde_json::Value, key: &str| -> Vec<u32> {
+        details[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+            .collect()
+    };
+    let last = &problem.first_failure;
+    let mut tests = Vec::new();
+    for name in first["tests"].as_array().into_iter().flatten() {
+        let Some(name) = name.as_str() else { continue };
+        let mut found = None;
+        if let Some(test) = store.test_by_name(name.as_bytes())? {
+            let problems = store.problems(&crate::store::ProblemFilter {
+                test: Some(test.id),
+                branch: Some(problem.branch.clone()),
+                ..crate::store::ProblemFilter::default()
+            })?;
+            // Its Problem on this builder that this build falls in.
+            found = problems
+                .iter()
+                .filter(|p| {
+                    p.builders.iter().any(|b| {
+                        b.builder == last.builder
+                            && b.first_number <= last.number
+                            && b.fixed_number.is_none_or(|f| f > last.number)
+                    })
+                })
+                .map(|p| p.id)
+                .max();
+        }
+        tests.push(RelatedTest {
+            test: name.to_owned(),
+            problem: found,
+        });
+    }
+    Ok(CoverageLinesView {
+        lines: numbers(&last_details, "lines"),
+        lost: numbers(&first, "lost"),
+        uncovered_new: numbers(&first, "uncovered_new"),
+        tests,
+    })
 }

@@ -16,6 +16,8 @@ use crate::ingest::{self, IngestOptions};
 use crate::store::{ChangeRecord, Savepoint, Store};
 use crate::views::import::ImportSummary;
 
+pub(crate) mod buildbot;
+
 /// One build found in the directory.
 #[derive(Clone, Debug)]
 pub(crate) struct PlannedBuild {

@@ -26,7 +26,7 @@ use probtrack_parsers::{Format, Status};
 pub(crate) mod ahead;
 mod known;
 mod read;
-mod state;
+pub(crate) mod state;
 
 pub(crate) use known::Known;
 pub(crate) use read::{open_file, parse_input, prepare, Input, Parsed, Source};
@@ -59,6 +59,15 @@ pub(crate) struct IngestOptions {
     pub metrics_parser: Option<&'static dyn probtrack_parsers::metrics::MetricFormat>,
     /// How metrics are judged (`[metrics]` in the settings).
     pub metric_settings: crate::settings::MetricSettings,
+    /// Coverage reports named with `--coverage` ([`ingest_inputs`] adds the reports it sniffs
+    /// as coverage, and reads them all into `coverage`).
+    pub coverage_files: Vec<Input>,
+    /// Their format; `None` sniffs each report.
+    pub coverage_parser: Option<&'static dyn probtrack_parsers::coverage::CoverageFormat>,
+    /// The build's coverage, read before the transaction.
+    pub coverage: Option<crate::coverage::read::CoverageInput>,
+    /// Which losses of coverage are Problems (`[coverage]` in the settings).
+    pub coverage_settings: crate::settings::CoverageSettings,
 }
 
 /// `ingest`: reads and hashes every report first (an unreadable one stops it before the database
@@ -73,10 +82,31 @@ pub(crate) fn ingest_inputs(
     retry: Retry,
     notice: &mut dyn FnMut(&Error, u32, std::time::Duration),
 ) -> Result<IngestSummary> {
-    let reports = inputs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
+    let prepared = inputs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
+    // Coverage reports, named or sniffed among the reports, are read whole first: a bad one
+    // stops the ingest before the database.
+    let mut coverage = options
+        .coverage_files
+        .iter()
+        .map(prepare)
+        .collect::<Result<Vec<_>>>()?;
+    let mut reports = Vec::with_capacity(prepared.len());
+    for source in prepared {
+        if options.parser.is_none() && crate::coverage::read::is_coverage(&source)? {
+            coverage.push(source);
+        } else {
+            reports.push(source);
+        }
+    }
+    let coverage_input = crate::coverage::read::read(
+        &coverage.iter().collect::<Vec<_>>(),
+        options.coverage_parser,
+        options.source_root.as_deref(),
+    )?;
     // Metric files are read whole first too: a bad one stops the ingest before the database.
     let files = crate::metrics::read_files(&options.metric_files, options.metrics_parser)?;
     let mut options = options.clone();
+    options.coverage = coverage_input;
     let mut metric_files = Vec::with_capacity(files.len());
     let mut warnings = Vec::new();
     for file in files {
@@ -192,6 +222,8 @@ pub(crate) fn write(
     let (build, action, keep_existing) = match existing {
         None => (store.save_build(None, &metadata)?, "created", false),
         Some(found) if options.replace => {
+            // Builds whose coverage is stored relative to this one's keep theirs.
+            crate::coverage::stored::detach(store, found.lane, found.id)?;
             store.save_build(Some(found.id), &metadata)?;
             store.forget_build(found.id, Forget::Results)?;
             (found.id, "replaced", false)
@@ -295,6 +327,59 @@ pub(crate) fn write(
             added: true,
         });
     }
+    // Coverage reports: written, and each file judged as a result of the build.
+    let mut coverage_metrics = Vec::new();
+    if let Some(input) = &options.coverage {
+        let mut any = false;
+        for report in &input.reports {
+            if !seen.insert(report.hash) || store.report_exists(build, &report.hash)? {
+                summaries.push(ReportSummary {
+                    file: report.name.clone(),
+                    parser: None,
+                    results: 0,
+                    added: false,
+                });
+                continue;
+            }
+            any = true;
+            store.insert_report(
+                build,
+                &report.hash,
+                &report.name,
+                report.parser,
+                report.files,
+                now,
+            )?;
+            summaries.push(ReportSummary {
+                file: report.name.clone(),
+                parser: Some(report.parser),
+                results: report.files,
+                added: true,
+            });
+        }
+        if any {
+            fresh += 1;
+            let at = crate::coverage::record::Recording {
+                lane,
+                build,
+                number: options.number,
+                revision: revision.as_deref(),
+                git: options.git.as_deref(),
+                settings: &options.coverage_settings,
+                report: fresh,
+            };
+            coverage_metrics =
+                crate::coverage::record::record(store, known, &mut state, &at, &input.coverage)?
+                    .metrics;
+        }
+    }
+    if keep_existing
+        && state.coverage.is_empty()
+        && store.lane_coverage(lane)?.iter().any(|c| c.build == build)
+    {
+        // The coverage results the build already held are not tests either.
+        mark_coverage(store, &mut state)?;
+    }
     if options.time.is_none() && action != "added" {
         if let Some(time) = state.timestamp {
             store.save_build(
@@ -346,6 +431,7 @@ pub(crate) fn write(
         (action, counts, Vec::new(), i64::MAX, None)
     };
     metrics.extend(options.metrics.iter().cloned());
+    metrics.extend(coverage_metrics);
     let series = crate::metrics::write_values(store, build, &metrics, &mut state.warnings)?;
     let metric_values = series.len();
     Ok(Written {
@@ -393,7 +479,11 @@ fn builtin_metrics(
     };
     let results: Vec<(Kind, Status, Option<f64>)> = (state.entries.iter())
         .map(|(t, e)| {
-            let kind = kinds.get(t).map_or(Kind::Test, |r| r.kind);
+            let kind = if state.coverage.contains(t) {
+                Kind::Coverage
+            } else {
+                kinds.get(t).map_or(Kind::Test, |r| r.kind)
+            };
             (kind, e.status, e.duration())
         })
         .collect();
@@ -510,6 +600,20 @@ fn new_problems(
         })
         .collect();
     Ok(summary)
+}
+
+/// Marks the entries of `state` that are coverage files (from what a build already held).
+fn mark_coverage(store: &mut dyn Store, state: &mut BuildState) -> Result<()> {
+    let ids: Vec<Id> = state.entries.keys().copied().collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for (id, test) in store.tests_by_id(&ids)? {
+        if test.kind == probtrack_parsers::Kind::Coverage {
+            state.coverage.insert(id);
+        }
+    }
+    Ok(())
 }
 
 fn previous_revision(store: &mut dyn Store, lane: Id, number: i64) -> Result<Option<String>> {
@@ -648,11 +752,17 @@ fn write_outcomes(
     let mut timing = Vec::with_capacity(state.entries.len() + fixed_diagnostics.len());
     // Each entry has its own detail (if any): taken, not copied.
     let BuildState {
-        entries, details, ..
+        entries,
+        details,
+        coverage,
+        ..
     } = state;
     for (&test, entry) in entries.iter() {
-        counts.add(entry.status);
-        timing.push((test, entry.duration()));
+        // A source file's coverage is a result of the build, but not a test.
+        if !coverage.contains(&test) {
+            counts.add(entry.status);
+            timing.push((test, entry.duration()));
+        }
         let detail = entry
             .detail()
             .and_then(|i| details.get_mut(i as usize))
@@ -706,6 +816,7 @@ pub(crate) fn delete_build(store: &mut dyn Store, builder: &str, number: i64) ->
                 store.write_runs(build.lane, &[(test, delete, upsert)])?;
             }
         }
+        crate::coverage::stored::detach(store, build.lane, build.id)?;
         store.forget_build(build.id, Forget::Build)?;
         let branch = crate::problems::Branch::load(store, build.branch.as_deref())?;
         crate::problems::update(store, &branch, &tests)

@@ -11,8 +11,10 @@
 
 pub mod analyze;
 pub(crate) mod blamelist;
+pub(crate) mod bot;
 pub(crate) mod builders;
 pub(crate) mod builds;
+pub(crate) mod chat;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod clusters;

@@ -32,6 +32,8 @@ pub(crate) const BUILTIN: &[(&str, Direction)] = &[
     ("tests.skipped", Direction::LowerIsBetter),
     ("tests.duration", Direction::LowerIsBetter),
     ("compile.diagnostics", Direction::LowerIsBetter),
+    ("coverage.lines", Direction::HigherIsBetter),
+    ("coverage.branches", Direction::HigherIsBetter),
 ];
 
 /// A metric file read before the transaction.
@@ -134,7 +136,8 @@ pub(crate) fn rule<'s>(settings: &'s MetricSettings, name: &str) -> Option<&'s M
         .map(|(_, rule)| rule)
 }
 
-fn glob(pattern: &str, text: &str) -> bool {
+/// Whether `text` matches `pattern`, where `*` matches any text.
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == text;

@@ -1,13 +1,15 @@
 //! Telling people (`notify`): which Problems opened, were fixed or turned intermittent since the
-//! last notification, the message for each (`notify/message.rs`), and delivery to a webhook and
-//! by SMTP (`notify/send.rs`).
+//! last notification, the message for each (`notify/message.rs`), and its delivery to every
+//! destination through one path (`notify/destination.rs`: a webhook and SMTP in `notify/send.rs`,
+//! chat rooms in `chat/`).
 //!
 //! What was sent is recorded per Problem, event and target (`notifications`), so that nothing is
 //! announced twice and a failed send is retried next time. The decision of what is due is pure
 //! ([`due`]); [`run`] announces what is due and records it, [`mark_all_sent`] makes the baseline.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+use crate::chat::{irc, Handles};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::people;
@@ -16,13 +18,18 @@ use crate::settings::Settings;
 use crate::store::{Id, NotificationRecord, ProblemFilter, ProblemRecord, Store};
 use crate::transaction;
 use crate::views::notify::{Baseline, Delivery, Recipient};
-use crate::views::problems::LinkView;
+use crate::views::problems::{EarlierLink, LinkView};
 
+mod destination;
+mod digest;
 mod message;
 mod send;
 
-pub(crate) use message::{compose, Content};
-pub(crate) use send::{post_webhook, send_email, Smtp};
+pub(crate) use destination::{fold, Destination, Message};
+use destination::{Email, Webhook};
+pub(crate) use digest::run as digest;
+use message::{compose, Content};
+use send::Smtp;
 
 pub(crate) const OPENED: &str = "opened";
 pub(crate) const FIXED: &str = "fixed";
@@ -97,6 +104,7 @@ pub(crate) fn recipients(settings: &Settings, problem: &ProblemRecord) -> Vec<Re
             person: person.name.clone(),
             email,
             chat: person.entry.and_then(|e| e.chat.clone()),
+            handles: Handles::of(person.entry),
         });
     }
     out
@@ -131,35 +139,47 @@ pub(crate) fn mark_all_sent(store: &mut dyn Store) -> Result<Baseline> {
     })
 }
 
-/// `notify`: composes the message of every Problem with events due, per target of the settings'
-/// `[notify]`, sends it and records each send (a failed one to be retried next run); with
-/// `dry_run`, sends and records nothing. `smtp_password` is `PROBTRACK_SMTP_PASSWORD`.
-pub(crate) fn run(
-    store: &mut dyn Store,
-    settings: &Settings,
-    smtp_password: Option<String>,
-    dry_run: bool,
-) -> Result<Announced> {
-    let problems = store.problems(&ProblemFilter::default())?;
-    let sent = Sent::new(&store.notifications()?);
+/// The secrets `notify` may need, read from the environment by the command: never from the
+/// settings file, the database or the command line.
+#[derive(Default)]
+pub(crate) struct Secrets {
+    /// `PROBTRACK_SMTP_PASSWORD`.
+    pub smtp_password: Option<String>,
+    /// `PROBTRACK_IRC_PASSWORD`: SASL PLAIN with `sasl_user`, else the server password.
+    pub irc_password: Option<String>,
+    /// `PROBTRACK_XMPP_PASSWORD`.
+    pub xmpp_password: Option<String>,
+    /// `PROBTRACK_MATRIX_TOKEN`: the account's access token.
+    pub matrix_token: Option<String>,
+    /// `PROBTRACK_ZULIP_API_KEY`: the bot's API key.
+    pub zulip_api_key: Option<String>,
+    /// `PROBTRACK_DISCORD_WEBHOOK`: the webhook's URL, which holds its token.
+    pub discord_webhook: Option<String>,
+}
+
+impl Secrets {
+    pub(crate) fn from_env() -> Secrets {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Secrets {
+            smtp_password: var("PROBTRACK_SMTP_PASSWORD"),
+            irc_password: var("PROBTRACK_IRC_PASSWORD"),
+            xmpp_password: var("PROBTRACK_XMPP_PASSWORD"),
+            matrix_token: var("PROBTRACK_MATRIX_TOKEN"),
+            zulip_api_key: var("PROBTRACK_ZULIP_API_KEY"),
+            discord_webhook: var("PROBTRACK_DISCORD_WEBHOOK"),
+        }
+    }
+}
+
+/// The destinations of the settings' `[notify]`, in the order they are told.
+fn destinations(settings: &Settings, secrets: &Secrets) -> Result<Vec<Box<dyn Destination>>> {
     let notify = &settings.notify;
-    let smtp = match &notify.smtp_server {
-        Some(server) => Some(Smtp {
-            server: server.clone(),
-            port: notify.smtp_port,
-            security: notify
-                .smtp_security
-                .clone()
-                .unwrap_or_else(|| "starttls".to_owned()),
-            user: notify.smtp_user.clone(),
-            password: smtp_password,
-            from: notify.smtp_from.clone().ok_or_else(|| {
-                Error::usage("[notify] smtp_server is set but smtp_from is not")
-                    .hint("add smtp_from = \"probtrack <ci@example.org>\" (docs/settings.md)")
-            })?,
-        }),
-        None => None,
-    };
+    let mut out: Vec<Box<dyn Destination>> = Vec::new();
+    if let Some(url) = &notify.webhook {
+        out.push(Box::new(Webhook {
+            url: Some(url.clone()),
+        }));
+    }
     if let Some(security) = &notify.smtp_security {
         if !["starttls", "tls", "none"].contains(&security.as_str()) {
             return Err(Error::usage(format!(
@@ -167,13 +187,47 @@ pub(crate) fn run(
             )));
         }
     }
-    let mut targets: Vec<&'static str> = Vec::new();
-    if notify.webhook.is_some() {
-        targets.push(WEBHOOK);
+    if let Some(server) = &notify.smtp_server {
+        out.push(Box::new(Email {
+            smtp: Smtp {
+                server: server.clone(),
+                port: notify.smtp_port,
+                security: notify
+                    .smtp_security
+                    .clone()
+                    .unwrap_or_else(|| "starttls".to_owned()),
+                user: notify.smtp_user.clone(),
+                password: secrets.smtp_password.clone(),
+                from: notify.smtp_from.clone().ok_or_else(|| {
+                    Error::usage("[notify] smtp_server is set but smtp_from is not")
+                        .hint("add smtp_from = \"probtrack <ci@example.org>\" (docs/settings.md)")
+                })?,
+            },
+        }));
     }
-    if smtp.is_some() {
-        targets.push(EMAIL);
+    if let Some(settings) = &notify.irc {
+        let config = irc::Config::new(settings, secrets.irc_password.clone(), "[notify.irc]")?;
+        out.push(Box::new(irc::Announcer::new(
+            config,
+            settings.fold_after.unwrap_or(3),
+        )));
     }
+    crate::chat::destinations::add(notify, secrets, &mut out)?;
+    Ok(out)
+}
+
+/// `notify`: composes the message of every Problem with events due, per destination of the
+/// settings' `[notify]`, delivers each destination's messages in one go and records each send (a
+/// failed one to be retried next run); with `dry_run`, sends and records nothing.
+pub(crate) fn run(
+    store: &mut dyn Store,
+    settings: &Settings,
+    secrets: &Secrets,
+    dry_run: bool,
+) -> Result<Announced> {
+    let problems = store.problems(&ProblemFilter::default())?;
+    let sent = Sent::new(&store.notifications()?);
+    let mut destinations = destinations(settings, secrets)?;
     if !dry_run {
         if store.notify_baseline()?.is_none() {
             return Err(Error::usage(
@@ -182,92 +236,119 @@ pub(crate) fn run(
             .hint("run `probtrack notify --mark-all-sent` once to announce only what changes from now on")
             .hint("`probtrack notify --dry-run` shows what would be sent"));
         }
-        if targets.is_empty() {
+        if destinations.is_empty() {
             return Err(Error::usage("notify has nowhere to send")
-                .hint("set `webhook` or `smtp_server` and `smtp_from` in [notify] of the settings file (docs/settings.md)"));
+                .hint("set `webhook`, `smtp_server` and `smtp_from`, or a [notify.irc], [notify.xmpp], [notify.matrix], [notify.zulip] or [notify.discord] table, in the settings file (docs/notify.md)"));
         }
-    } else if targets.is_empty() {
+    } else if destinations.is_empty() {
         // Show what a webhook would get.
-        targets.push(WEBHOOK);
+        destinations.push(Box::new(Webhook { url: None }));
     }
-    let report_url = notify
+    let report_url = settings
+        .notify
         .report_url
         .clone()
         .or_else(|| settings.report_url.clone());
 
-    let mut deliveries: Vec<Delivery> = Vec::new();
     let mut ordered: Vec<&ProblemRecord> = problems.iter().collect();
     ordered.sort_by_key(|p| p.id);
-    for p in ordered {
-        let recipients = recipients(settings, p);
-        let mut annotated = false;
-        let mut links: Vec<LinkView> = Vec::new();
-        let mut earlier = Vec::new();
-        for &target in &targets {
+    // Links and earlier bugs, read once per Problem that has something due.
+    let mut annotations: HashMap<Id, (Vec<LinkView>, Vec<EarlierLink>)> = HashMap::new();
+    let mut deliveries: Vec<Delivery> = Vec::new();
+    for destination in &mut destinations {
+        let target = destination.target();
+        let mut batch: Vec<Message> = Vec::new();
+        for &p in &ordered {
             let events = due(p, &sent, target);
             if events.is_empty() {
                 continue;
             }
-            let emails: Vec<String> = recipients.iter().filter_map(|r| r.email.clone()).collect();
-            if target == EMAIL && emails.is_empty() {
-                continue;
-            }
-            if !annotated {
-                links = store
+            if let std::collections::hash_map::Entry::Vacant(entry) = annotations.entry(p.id) {
+                let links = store
                     .links(&[p.id])?
                     .remove(&p.id)
                     .unwrap_or_default()
                     .into_iter()
                     .map(LinkView::from)
                     .collect();
-                earlier = crate::triage::earlier_links(store, p)?;
-                annotated = true;
+                let earlier = crate::triage::earlier_links(store, p)?;
+                entry.insert((links, earlier));
             }
-            let (subject, text) = compose(&Content {
-                problem: p,
-                events: &events,
-                recipients: &recipients,
-                links: &links,
-                earlier_links: &earlier,
-                report_url: report_url.as_deref(),
-            });
-            let (status, error) = if dry_run {
-                ("dry-run", None)
-            } else {
-                let outcome = match (target, &notify.webhook, &smtp) {
-                    (WEBHOOK, Some(url), _) => post_webhook(url, &text),
-                    (_, _, Some(smtp)) => send_email(smtp, &emails, &subject, &text),
-                    _ => Err("no such target".to_owned()),
-                };
-                let at = clock::to_micros(clock::now());
-                for event in &events {
+            let (links, earlier) = &annotations[&p.id];
+            let recipients = recipients(settings, p);
+            let composed = compose(
+                &Content {
+                    problem: p,
+                    events: &events,
+                    recipients: &recipients,
+                    links,
+                    earlier_links: earlier,
+                    report_url: report_url.as_deref(),
+                },
+                destination.as_ref(),
+            );
+            let message = Message {
+                problem: p.id,
+                test: lossy(&p.test_name),
+                key: format!("probtrack-{}-{}", p.id, events.join("-")),
+                events,
+                subject: composed.subject,
+                text: composed.text,
+                headline: composed.headline,
+                recipients,
+            };
+            if destination.wants(&message) {
+                batch.push(message);
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let outcomes: Vec<Option<Result<(), String>>> = if dry_run {
+            batch.iter().map(|_| None).collect()
+        } else {
+            let mut outcomes = destination.deliver(&batch);
+            outcomes.resize_with(batch.len(), || Err("not sent".to_owned()));
+            outcomes.into_iter().map(Some).collect()
+        };
+        let at = clock::to_micros(clock::now());
+        for (message, outcome) in batch.into_iter().zip(outcomes) {
+            if let Some(outcome) = &outcome {
+                for event in &message.events {
                     store.record_notification(
-                        p.id,
+                        message.problem,
                         event,
                         target,
                         outcome.is_ok().then_some(at),
                         outcome.as_ref().err().map(String::as_str),
                     )?;
                 }
-                match outcome {
-                    Ok(()) => ("sent", None),
-                    Err(e) => ("failed", Some(e)),
-                }
+            }
+            let (status, error) = match outcome {
+                None => ("dry-run", None),
+                Some(Ok(())) => ("sent", None),
+                Some(Err(e)) => ("failed", Some(e)),
             };
+            let branch = problems
+                .iter()
+                .find(|p| p.id == message.problem)
+                .and_then(|p| p.branch.clone());
             deliveries.push(Delivery {
-                problem: p.id,
-                test: lossy(&p.test_name),
-                branch: p.branch.clone(),
+                problem: message.problem,
+                test: message.test,
+                branch,
                 target,
-                events,
-                recipients: recipients.clone(),
-                subject,
-                text,
+                events: message.events,
+                recipients: message.recipients,
+                subject: message.subject,
+                text: message.text,
                 status,
                 error,
             });
         }
     }
+    // Per Problem, then in the order of the destinations.
+    deliveries.sort_by_key(|d| d.problem);
     let no_baseline = dry_run && store.notify_baseline()?.is_none();
     Ok(Announced {
         deliveries,

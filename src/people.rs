@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::chat::Handles;
 use crate::error::Result;
 use crate::settings::{Settings, UserEntry};
 use crate::store::{ProblemFilter, Store};
@@ -31,6 +32,7 @@ pub(crate) fn users(
                 let entry = users.entry(person.name.clone()).or_default();
                 entry.user.clone_from(&person.name);
                 entry.chat = person.entry.and_then(|e| e.chat.clone());
+                entry.handles = Handles::of(person.entry);
                 if !entry.authors.iter().any(|a| a == author) {
                     entry.authors.push(author.to_owned());
                 }

@@ -348,7 +348,7 @@ fn tail(stderr: Option<std::process::ChildStderr>) -> String {
 
 /// One record of the protocol, checked. The fields are those `probtrack parse --format json`
 /// prints; `file` (which `parse` adds) is allowed and ignored.
-fn record(line: &[u8]) -> std::result::Result<TestResult, String> {
+pub(crate) fn record(line: &[u8]) -> std::result::Result<TestResult, String> {
     let value: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
     let serde_json::Value::Object(mut fields) = value else {

@@ -139,6 +139,8 @@ fn run(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePru
         }
         store.write_runs(lane.id, &writes)?;
         for build in gone {
+            // A kept build whose coverage is stored relative to this one keeps it.
+            crate::coverage::stored::detach(store, lane.id, build.id)?;
             store.forget_build(build.id, Forget::Build)?;
         }
         store.set_pruned_before(lane.id, first_kept.unwrap_or(i64::MAX))?;

@@ -29,6 +29,9 @@ pub(crate) struct Settings {
     /// Where `probtrack notify` sends its messages.
     #[serde(default)]
     pub notify: NotifySettings,
+    /// `[bot]`: the chat bot.
+    #[serde(default)]
+    pub bot: BotSettings,
     /// Parser plugins: programs that read a format probtrack does not, by the name `--parser`
     /// takes (`[parsers.NAME]`).
     #[serde(default)]
@@ -36,6 +39,28 @@ pub(crate) struct Settings {
     /// `[metrics]`: how build metrics are judged (`docs/metrics.md`).
     #[serde(default)]
     pub metrics: MetricSettings,
+    /// `[coverage]`: which losses of coverage become Problems (`docs/coverage.md`).
+    #[serde(default)]
+    pub coverage: CoverageSettings,
+}
+
+/// `[coverage]`: thresholds of coverage Problems.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CoverageSettings {
+    /// A build's loss in a file (lines that lost coverage plus new lines uncovered) smaller than
+    /// this opens no Problem [default: 1, any loss].
+    pub min_lost_lines: Option<usize>,
+    /// Paths (`*` matches any text) whose coverage opens no Problem: generated or vendored code.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+}
+
+impl CoverageSettings {
+    /// The smallest loss that counts.
+    pub(crate) fn min_lines(&self) -> usize {
+        self.min_lost_lines.unwrap_or(1).max(1)
+    }
 }
 
 /// `[parsers.NAME]`: a parser plugin (see `docs/parsers.md`, "Parser plugins").
@@ -99,6 +124,118 @@ pub(crate) struct NotifySettings {
     pub smtp_from: Option<String>,
     /// Where the HTML report is published (overrides the top-level `report_url`).
     pub report_url: Option<String>,
+    /// `[notify.irc]`: an IRC server and its channels.
+    pub irc: Option<IrcSettings>,
+    /// `[notify.xmpp]`: XMPP rooms and people (`docs/notify.md`).
+    pub xmpp: Option<XmppSettings>,
+    /// `[notify.matrix]`: Matrix rooms and people.
+    pub matrix: Option<MatrixSettings>,
+    /// `[notify.zulip]`: a Zulip stream and topic.
+    pub zulip: Option<ZulipSettings>,
+    /// `[notify.discord]`: a Discord channel's webhook (its URL from the environment).
+    pub discord: Option<DiscordSettings>,
+    /// `notify --digest`: how many hours at least between two digests to one person
+    /// [default: 24].
+    pub digest_hours: Option<u32>,
+}
+
+/// An IRC server, the nick to take there and the channels to talk in (`[notify.irc]`,
+/// `[bot.irc]`). The password (SASL PLAIN with `sasl_user`, else the server password) comes from
+/// `PROBTRACK_IRC_PASSWORD`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IrcSettings {
+    /// The server's host name.
+    pub server: String,
+    /// Its port [default: 6697 with TLS, 6667 without].
+    pub port: Option<u16>,
+    /// Whether to connect with TLS [default: true].
+    pub tls: Option<bool>,
+    /// A PEM file of the certificate authorities to trust instead of the built-in web roots (a
+    /// private server's own CA).
+    pub ca_file: Option<PathBuf>,
+    /// The nick [default: probtrack]; `_` is added while it is taken.
+    pub nick: Option<String>,
+    /// The channels to join and talk in, e.g. `["#ci"]`.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// The account to log in as with SASL PLAIN.
+    pub sasl_user: Option<String>,
+    /// The pause between two lines sent, in milliseconds, so that the server does not drop the
+    /// bot for flooding [default: 1000].
+    pub pace_ms: Option<u64>,
+    /// More Problems than this at once are folded into one message, a line each [default: 3].
+    pub fold_after: Option<usize>,
+}
+
+/// `[bot]`: `probtrack bot`, which answers questions in chat rooms.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BotSettings {
+    /// `[bot.irc]`: where the bot sits [default: `[notify.irc]`].
+    pub irc: Option<IrcSettings>,
+    /// How many answers the bot gives per minute, over all rooms [default: 10].
+    pub answers_per_minute: Option<u32>,
+}
+
+/// `[notify.xmpp]`; the password comes from `PROBTRACK_XMPP_PASSWORD`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct XmppSettings {
+    /// The account, `probtrack@example.org`.
+    pub jid: String,
+    /// The host to connect to [default: the JID's domain].
+    pub server: Option<String>,
+    /// [default: 5222]
+    pub port: Option<u16>,
+    /// `starttls` (the default: required) or `none` (a trusted network; STARTTLS is still used
+    /// where the server offers it).
+    pub security: Option<String>,
+    /// A PEM file of certificates to trust instead of the built-in roots.
+    pub ca_file: Option<PathBuf>,
+    /// Multi-user chat rooms, `ci@conference.example.org`.
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// The nickname in the rooms [default: probtrack].
+    pub nick: Option<String>,
+    /// Also tell each responsible person whose `xmpp` handle is a JID directly [default: true].
+    pub direct: Option<bool>,
+}
+
+/// `[notify.matrix]`; the access token comes from `PROBTRACK_MATRIX_TOKEN`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MatrixSettings {
+    /// The homeserver's URL, `https://matrix.example.org`.
+    pub homeserver: String,
+    /// Room ids (`!abc:example.org`) or aliases (`#ci:example.org`).
+    #[serde(default)]
+    pub rooms: Vec<String>,
+    /// Also tell each responsible person with a `matrix` handle in a direct room [default: true].
+    pub direct: Option<bool>,
+}
+
+/// `[notify.zulip]`; the bot's API key comes from `PROBTRACK_ZULIP_API_KEY`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ZulipSettings {
+    /// The organization's URL, `https://example.zulipchat.com`.
+    pub site: String,
+    /// The bot's e-mail address.
+    pub email: String,
+    /// The stream (channel).
+    pub stream: String,
+    /// [default: probtrack]
+    pub topic: Option<String>,
+}
+
+/// `[notify.discord]`; the webhook's URL (which holds its token) comes from
+/// `PROBTRACK_DISCORD_WEBHOOK`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DiscordSettings {
+    /// The name the messages show [default: probtrack].
+    pub username: Option<String>,
 }
 
 /// One person and every name or address they commit under.
@@ -111,6 +248,13 @@ pub(crate) struct UserEntry {
     #[serde(default)]
     pub aliases: Vec<String>,
     pub chat: Option<String>,
+    /// Handles per chat protocol (`docs/settings.md`, `users`).
+    pub irc: Option<String>,
+    pub xmpp: Option<String>,
+    pub matrix: Option<String>,
+    pub slack: Option<String>,
+    pub zulip: Option<String>,
+    pub discord: Option<String>,
 }
 
 impl Settings {

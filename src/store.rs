@@ -577,6 +577,35 @@ pub struct Acceptance {
     pub at: Micros,
 }
 
+/// A build's coverage as stored: its totals, and what its spans are relative to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoverageBuild {
+    pub build: Id,
+    /// The build's number (read back; ignored when writing).
+    pub number: i64,
+    /// The build whose coverage the spans change; `None`: the spans are the whole (a keyframe).
+    pub base: Option<Id>,
+    /// How many deltas lead from the chain's keyframe to this build (0 for a keyframe).
+    pub depth: u32,
+    pub files: u64,
+    pub lines_covered: u64,
+    pub lines_total: u64,
+    pub branches_covered: u64,
+    pub branches_total: u64,
+}
+
+/// One stored span of a build's coverage: lines `first..=last` of a file now have `state`
+/// (`None`: not executable; with `first == 0`, the file has no coverage any more).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoverageSpan {
+    pub file: Id,
+    /// The file's path (read back; ignored when writing).
+    pub path: String,
+    pub first: u32,
+    pub last: u32,
+    pub state: Option<crate::coverage::delta::State>,
+}
+
 /// The storage interface. Writes happen between [`Store::begin_write`] and [`Store::commit`]: an
 /// ingest is one transaction.
 pub trait Store {
@@ -744,6 +773,20 @@ pub trait Store {
     fn build_series(&mut self, build: Id) -> Result<Vec<Id>>;
     /// Records who accepted a metric Problem's new level, and why; its state becomes `accepted`.
     fn accept_problem(&mut self, problem: Id, acceptance: &Acceptance) -> Result<bool>;
+
+    // Coverage (docs/coverage.md).
+    /// The ids of the source files named (relative paths), created as tests of kind `coverage`
+    /// where new. A path that a test, diagnostic or metric holds is an error.
+    fn coverage_files(&mut self, paths: &[String]) -> Result<Vec<Id>>;
+    /// Writes a build's coverage: its record and spans, replacing any it had.
+    fn write_coverage(&mut self, record: &CoverageBuild, spans: &[CoverageSpan]) -> Result<()>;
+    /// The coverage records of a lane's builds, in build order.
+    fn lane_coverage(&mut self, lane: Id) -> Result<Vec<CoverageBuild>>;
+    /// The spans of the builds given, with their files' paths, by build (in the order given),
+    /// then file, then first line.
+    fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>>;
+    /// Removes a build's coverage (its record and spans).
+    fn forget_coverage(&mut self, build: Id) -> Result<()>;
 }
 
 /// Shapes of the trait's answers that callers want often, written once over its methods.

@@ -165,6 +165,9 @@ pub(crate) fn annotate(
             })
             .collect();
         view.earlier_links = earlier_links(store, record)?;
+        if record.kind == probtrack_parsers::Kind::Coverage {
+            view.coverage = Some(crate::coverage::problem_lines(store, record)?);
+        }
     }
     Ok(())
 }

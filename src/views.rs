@@ -16,6 +16,7 @@ pub(crate) mod builds;
 pub(crate) mod candidates;
 pub(crate) mod clusters;
 pub(crate) mod copy;
+pub(crate) mod coverage;
 pub(crate) mod flaky;
 pub(crate) mod history;
 pub(crate) mod import;

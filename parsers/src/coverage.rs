@@ -222,6 +222,12 @@ impl CoverageCollector {
         Self::default()
     }
 
+    /// How many source files (as the reports name them, before paths are made relative) the
+    /// collection holds.
+    pub fn files(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Reads one report with `format` into the collection. On an error the collection may hold
     /// part of the report: a caller that stores nothing on error drops the collector.
     pub fn read(

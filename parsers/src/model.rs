@@ -105,6 +105,10 @@ pub enum Kind {
     /// A build metric's series (`NAME{param=value,...}`): no report yields it as a result; it is
     /// the kind of the series' identity and of its Problems (steps in the series).
     Metric,
+    /// A source file's coverage (its relative path): no report yields it as a result; it is the
+    /// kind of the file's identity and of its Problems (lines that lost coverage, or new code
+    /// that landed uncovered).
+    Coverage,
 }
 
 impl Kind {
@@ -113,6 +117,7 @@ impl Kind {
             Kind::Test => "test",
             Kind::Compile => "compile",
             Kind::Metric => "metric",
+            Kind::Coverage => "coverage",
         }
     }
 
@@ -121,6 +126,7 @@ impl Kind {
             Kind::Test => 0,
             Kind::Compile => 1,
             Kind::Metric => 2,
+            Kind::Coverage => 3,
         }
     }
 
@@ -129,6 +135,7 @@ impl Kind {
             0 => Some(Kind::Test),
             1 => Some(Kind::Compile),
             2 => Some(Kind::Metric),
+            3 => Some(Kind::Coverage),
             _ => None,
         }
     }
@@ -147,8 +154,9 @@ impl FromStr for Kind {
             "test" => Ok(Kind::Test),
             "compile" => Ok(Kind::Compile),
             "metric" => Ok(Kind::Metric),
+            "coverage" => Ok(Kind::Coverage),
             _ => Err(format!(
-                "unknown kind `{s}` (expected `test`, `compile` or `metric`)"
+                "unknown kind `{s}` (expected `test`, `compile`, `metric` or `coverage`)"
             )),
         }
     }

@@ -23,7 +23,11 @@ Examples:
       --metric binary_size=12.5MiB --metric compile_time=83s
 
 Ingesting the same report into the same build again changes nothing; other reports for the same
-build add to it. A report or metric file that cannot be parsed changes nothing and exits 3.
+build add to it. A report, metric file or coverage report that cannot be parsed changes nothing
+and exits 3. Coverage reports (Cobertura, lcov, JaCoCo, coverage.py JSON, Go coverprofile, llvm-cov
+JSON; docs/coverage.md) are recognised among the reports or named with --coverage; their paths are
+made relative to --source-root. Lines that lose coverage, or new code that lands uncovered, open a
+Problem of kind `coverage`, which --exit-code gates on like new breakage.
 Metric files are sniffed (Google Benchmark, pytest-benchmark, Criterion, cargo-criterion,
 hyperfine, go test -bench, probtrack's generic JSON or lines; docs/metrics.md); a step in a
 metric series opens a Problem of kind `metric`, and with --exit-code a newly confirmed
@@ -83,6 +87,14 @@ pub(crate) struct Args {
     /// The metric files' format: auto (sniff each file) or a name from `probtrack parsers`
     #[arg(long, default_value = "auto", value_name = "NAME")]
     metrics_parser: String,
+    /// Coverage reports to read beside the test reports (repeatable; several files may follow
+    /// it). Coverage reports among the reports are recognised too
+    #[arg(long = "coverage", value_name = "FILE", num_args = 1..)]
+    coverage_files: Vec<OsString>,
+    /// The coverage reports' format: auto (sniff each file), cobertura, lcov, jacoco,
+    /// coverage-py-json, go-coverprofile or llvm-cov-json
+    #[arg(long, default_value = "auto", value_name = "NAME")]
+    coverage_parser: String,
     /// Retry up to N times, with growing pauses, when the database server cannot be reached or
     /// ends the connection (it restarts); a build already stored is not stored twice
     /// [default: `retry` in the settings, else 0]
@@ -92,7 +104,7 @@ pub(crate) struct Args {
     output: FormatFlag,
     /// Reports to read (`-` reads standard input)
     #[arg(
-        required_unless_present_any = ["metric", "metric_files"],
+        required_unless_present_any = ["metric", "metric_files", "coverage_files"],
         value_name = "FILE"
     )]
     files: Vec<OsString>,
@@ -131,6 +143,12 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             .collect(),
         metrics_parser: metrics_parser_arg(&args.metrics_parser)?,
         metric_settings: ctx.settings.metrics.clone(),
+        coverage_files: (args.coverage_files.iter())
+            .map(|f| Input::from_arg(f))
+            .collect(),
+        coverage_parser: coverage_parser_arg(&args.coverage_parser)?,
+        coverage: None,
+        coverage_settings: ctx.settings.coverage.clone(),
     };
     crate::metrics::check_settings(&ctx.settings.metrics)?;
     if args.builder.trim().is_empty() {
@@ -149,6 +167,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         }
     }
     let stdin_count = (args.files.iter().chain(&args.metric_files))
+        .chain(&args.coverage_files)
         .filter(|f| *f == "-")
         .count();
     if stdin_count > 1 {
@@ -211,6 +230,26 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// `--coverage-parser`: `auto`, or a coverage format's name.
+fn coverage_parser_arg(
+    name: &str,
+) -> Result<Option<&'static dyn probtrack_parsers::coverage::CoverageFormat>> {
+    if name == "auto" {
+        return Ok(None);
+    }
+    probtrack_parsers::coverage::by_name(name)
+        .map(Some)
+        .ok_or_else(|| {
+            let names: Vec<&str> = (probtrack_parsers::coverage::registry().iter())
+                .map(|f| f.name())
+                .collect();
+            Error::usage(format!(
+                "unknown coverage parser `{name}` (expected auto, {})",
+                names.join(", ")
+            ))
+        })
 }
 
 /// `--metrics-parser`: `auto`, or a metric format's name.

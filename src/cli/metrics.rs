@@ -53,7 +53,7 @@ pub(super) fn with_unit(value: f64, unit: Option<&str>) -> String {
 }
 
 /// Eight levels of a block sparkline.
-fn sparkline(values: &[f64]) -> String {
+pub(super) fn sparkline(values: &[f64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let (lo, hi) = values
         .iter()

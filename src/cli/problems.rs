@@ -57,6 +57,7 @@ enum KindArg {
     Test,
     Compile,
     Metric,
+    Coverage,
 }
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -71,6 +72,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             KindArg::Test => Kind::Test,
             KindArg::Compile => Kind::Compile,
             KindArg::Metric => Kind::Metric,
+            KindArg::Coverage => Kind::Coverage,
         }),
         limit: args.limit.limit,
     };

@@ -50,11 +50,20 @@ fn table(out: &mut Out<'_>, view: &[UserView]) -> Result<()> {
                 u.started.into(),
                 u.fixed.into(),
                 safe(u.chat.as_deref().unwrap_or("").as_bytes()).into(),
+                safe(u.handles.summary().as_bytes()).into(),
             ]
         })
         .collect();
     out.table(
-        &["user", "open", "open Problems", "started", "fixed", "chat"],
+        &[
+            "user",
+            "open",
+            "open Problems",
+            "started",
+            "fixed",
+            "chat",
+            "handles",
+        ],
         rows,
     )
 }

@@ -102,23 +102,25 @@ impl Packed {
     }
 }
 
-/// Parses each report in turn, sending its events then its end; false when the receiving side
-/// has gone.
+/// Parses each report in turn (with its own format and root where it has them), sending its
+/// events then its end; false when the receiving side has gone.
 pub(crate) fn parse_reports(
     sources: &[Source],
     parser: Option<&'static dyn Format>,
     source_root: Option<&str>,
     tx: &SyncSender<Event>,
 ) -> bool {
-    let reports = sources.iter().map(|s| (s.name.clone(), s.reader()));
-    parse_each(
-        reports,
-        parser,
-        source_root,
-        tx,
-        &mut Packed::default(),
-        false,
-    )
+    let mut packed = Packed::default();
+    sources.iter().all(|s| {
+        parse_each(
+            std::iter::once((s.name.clone(), s.reader())),
+            s.parser.or(parser),
+            s.source_root.as_deref().or(source_root),
+            tx,
+            &mut packed,
+            false,
+        )
+    })
 }
 
 /// Parses each report (its name and a reader on it, or why it could not be opened) in turn; with

@@ -39,6 +39,10 @@ pub(crate) struct Source {
     path: PathBuf,
     /// BLAKE3 of the report's bytes.
     pub hash: [u8; 32],
+    /// Its own format and compiler-log root, where they are not the ingest's (`import
+    /// --buildbot`: each step's log has its parser and directory).
+    pub parser: Option<&'static dyn Format>,
+    pub source_root: Option<String>,
     _spool: Option<tempfile::NamedTempFile>,
 }
 
@@ -72,7 +76,22 @@ impl Source {
             name: Input::File(path.clone()).name(),
             path,
             hash,
+            parser: None,
+            source_root: None,
             _spool: None,
+        }
+    }
+
+    /// A report already written to a temporary file (its bytes hashed as they were written),
+    /// named `name` in messages and in the database.
+    pub(crate) fn spooled(name: String, spool: tempfile::NamedTempFile, hash: [u8; 32]) -> Source {
+        Source {
+            name,
+            path: spool.path().to_owned(),
+            hash,
+            parser: None,
+            source_root: None,
+            _spool: Some(spool),
         }
     }
 }
@@ -152,6 +171,8 @@ pub(crate) fn prepare(input: &Input) -> Result<Source> {
         name,
         path,
         hash: *hasher.finalize().as_bytes(),
+        parser: None,
+        source_root: None,
         _spool: spool,
     })
 }

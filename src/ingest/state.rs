@@ -71,6 +71,8 @@ pub(crate) struct BuildState {
     pub warnings: Vec<String>,
     /// The earliest time a report names.
     pub timestamp: Option<DateTime<Utc>>,
+    /// The entries that are source files' coverage (kind `coverage`): not counted as tests.
+    pub coverage: HashSet<Id>,
 }
 
 impl BuildState {

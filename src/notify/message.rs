@@ -1,8 +1,8 @@
-//! The message about one Problem: its subject line and text.
+//! The message about one Problem: its subject line, text and one-line headline.
 
 use crate::clock;
-use crate::notify::{FIXED, INTERMITTENT, OPENED};
-use crate::report::lossy;
+use crate::notify::{Destination, FIXED, INTERMITTENT, OPENED};
+use crate::report::{lossy, short_rev};
 use crate::store::{ChangeRef, ProblemRecord};
 use crate::views::notify::Recipient;
 use crate::views::problems::{EarlierLink, LinkView};
@@ -18,23 +18,32 @@ pub(crate) struct Content<'a> {
     pub report_url: Option<&'a str>,
 }
 
-fn changes(list: &[ChangeRef]) -> String {
+fn changes(list: &[ChangeRef], dest: &dyn Destination) -> String {
     list.iter()
         .map(|c| {
             format!(
                 "{} by {}",
-                &c.revision[..c.revision.len().min(10)],
-                c.author.as_deref().unwrap_or("?")
+                dest.inert(short_rev(&c.revision)),
+                dest.inert(c.author.as_deref().unwrap_or("?"))
             )
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// The subject line and the text of a message.
-pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
+/// A message's parts, before a destination sends it.
+pub(crate) struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub headline: String,
+}
+
+/// The subject line, the text and the headline of a message for `dest`: it names people by its
+/// mentions and makes the text from reports (test names, messages, authors) inert in its syntax.
+pub(crate) fn compose(c: &Content<'_>, dest: &dyn Destination) -> Composed {
     let p = c.problem;
-    let test = lossy(&p.test_name);
+    let raw_test = lossy(&p.test_name);
+    let test = dest.inert(&raw_test);
     let what = c
         .events
         .iter()
@@ -45,42 +54,46 @@ pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
         })
         .collect::<Vec<_>>()
         .join(" and ");
-    let subject = format!("[probtrack] {test} {what} (Problem {})", p.id);
+    let subject = format!("[probtrack] {raw_test} {what} (Problem {})", p.id);
     let mut text = format!("{test} {what} — Problem {}", p.id);
     if let Some(branch) = &p.branch {
-        text += &format!(" on branch {branch}");
+        text += &format!(" on branch {}", dest.inert(branch));
     }
+    let mut headline = text.clone();
     text.push('\n');
-    let builders: Vec<&str> = p.builders.iter().map(|b| b.builder.as_str()).collect();
+    let builders: Vec<String> = p.builders.iter().map(|b| dest.inert(&b.builder)).collect();
     text += &format!(
         "Failing since {} #{} ({}) on {}; {} failing build{}, the last {} #{}.\n",
-        p.first_failure.builder,
+        dest.inert(&p.first_failure.builder),
         p.first_failure.number,
         clock::rfc3339(p.first_failure.time),
         builders.join(", "),
         p.failures,
         if p.failures == 1 { "" } else { "s" },
-        p.last_failure.builder,
+        dest.inert(&p.last_failure.builder),
         p.last_failure.number,
     );
     if let Some(message) = &p.message {
-        text += &format!("Message: {}\n", shorten(&lossy(message), MESSAGE_LEN));
+        text += &format!(
+            "Message: {}\n",
+            dest.inert(&shorten(&lossy(message), MESSAGE_LEN))
+        );
     }
     if p.started_by.is_empty() {
         text += "Suspect changes: none recorded.\n";
     } else {
-        text += &format!("Suspect changes: {}.\n", changes(&p.started_by));
+        text += &format!("Suspect changes: {}.\n", changes(&p.started_by, dest));
     }
     if let Some(fixed) = &p.fixed {
         text += &format!(
             "Fixed in {} #{} ({}){}.\n",
-            fixed.builder,
+            dest.inert(&fixed.builder),
             fixed.number,
             clock::rfc3339(fixed.time),
             if p.fixed_by.is_empty() {
                 String::new()
             } else {
-                format!(" by {}", changes(&p.fixed_by))
+                format!(" by {}", changes(&p.fixed_by, dest))
             }
         );
     }
@@ -88,31 +101,32 @@ pub(crate) fn compose(c: &Content<'_>) -> (String, String) {
         text += "Its failures look like a flaky test's: it is left out of the default `problems` list.\n";
     }
     if !c.recipients.is_empty() {
-        let people: Vec<String> = c
-            .recipients
-            .iter()
-            .map(|r| match &r.chat {
-                Some(chat) => format!("{} ({chat})", r.person),
-                None => r.person.clone(),
-            })
-            .collect();
+        let people: Vec<String> = c.recipients.iter().map(|r| dest.mention(r)).collect();
         text += &format!("Responsible: {}.\n", people.join(", "));
+        headline += &format!("; responsible: {}", people.join(", "));
     }
     for link in c.links {
-        text += &format!("Bug: {} ({})\n", link.url, link.state);
+        text += &format!(
+            "Bug: {} ({})\n",
+            dest.inert(&link.url),
+            dest.inert(link.state)
+        );
     }
     for link in c.earlier_links {
         text += &format!(
             "It fails again while Problem {}'s bug is open: {}\n",
-            link.problem, link.url
+            link.problem,
+            dest.inert(&link.url)
         );
     }
     if let Some(url) = c.report_url {
-        text += &format!(
-            "Details: {}/problem-{}.html\n",
-            url.trim_end_matches('/'),
-            p.id
-        );
+        let page = format!("{}/problem-{}.html", url.trim_end_matches('/'), p.id);
+        text += &format!("Details: {page}\n");
+        headline += &format!(" — {page}");
     }
-    (subject, text)
+    Composed {
+        subject,
+        text,
+        headline,
+    }
 }

@@ -130,6 +130,10 @@ pub const TABLES: &[Table] = tables! {
         mean Real, median Real, stddev Real, min_value Real, max_value Real, samples Blob;
     problem_metrics (problem_id): problem_id Int, step Text, before_level Real, after_level Real,
         z Real, accepted_by Text, accepted_reason Text, accepted_at Int;
+    coverage_builds (build_id): build_id Int, base_build_id Int, depth Int, files Int,
+        lines_covered Int, lines_total Int, branches_covered Int, branches_total Int;
+    coverage_spans (build_id, test_id, first_line): build_id Int, test_id Int, first_line Int,
+        last_line Int, covered Int, branches_covered Int, branches_total Int;
 };
 
 /// The table called `name`.

@@ -15,10 +15,11 @@ use probtrack_parsers::Status;
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
     details, key, migrate, samples, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell,
-    ChangeRecord, ChangeRef, Changes, ColumnType, Counts, Details, FailureRow, Forget, Id,
-    LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep, MetricValue, NewBuild, NewTest,
-    NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter, ProblemRecord,
-    ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table, TestRecord, Tests,
+    ChangeRecord, ChangeRef, Changes, ColumnType, Counts, CoverageBuild, CoverageSpan, Details,
+    FailureRow, Forget, Id, LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep,
+    MetricValue, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
+    ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table,
+    TestRecord, Tests,
 };
 use crate::clock::{self, Micros};
 use crate::error::{Error, Result};
@@ -506,7 +507,14 @@ impl<E: Engine> Store for SqlStore<E> {
     fn forget_build(&mut self, id: Id, what: Forget) -> Result<()> {
         let tables: &[&str] = match what {
             Forget::Blamelist => &["build_changes"],
-            Forget::Results => &["reports", "results", "build_changes", "metric_values"],
+            Forget::Results => &[
+                "reports",
+                "results",
+                "build_changes",
+                "metric_values",
+                "coverage_spans",
+                "coverage_builds",
+            ],
             Forget::Build => &["builds"],
         };
         for table in tables {
@@ -1450,6 +1458,133 @@ impl<E: Engine> Store for SqlStore<E> {
         let sql = "UPDATE problems SET state = 'accepted' WHERE id = ?1 AND state = 'open'";
         self.run(sql, &p![problem])?;
         Ok(true)
+    }
+
+    // Coverage: a source file is a `tests` row of kind `coverage`; a build's line coverage is its
+    // `coverage_builds` row and spans (docs/coverage.md).
+    fn coverage_files(&mut self, paths: &[String]) -> Result<Vec<Id>> {
+        let tests: Vec<NewTest> = paths
+            .iter()
+            .map(|path| NewTest {
+                name: path.as_bytes().into(),
+                kind: probtrack_parsers::Kind::Coverage,
+                file: None,
+                runner_id: None,
+            })
+            .collect();
+        let ids = self.test_ids(&tests)?;
+        for chunk in ids.chunks(10_000) {
+            let sql = format!(
+                "SELECT name FROM tests WHERE {} AND kind <> 'coverage' ORDER BY id",
+                E::any("id", 1)
+            );
+            let clash = self.all(&sql, &[Param::Ids(chunk)], |r| r.bstring(0))?;
+            if let Some(name) = clash.first() {
+                return Err(Error::bad_input(format!(
+                    "the source file `{}` has the name of a test, diagnostic or metric already \
+                     recorded",
+                    name.to_string().escape_debug()
+                ))
+                .hint("give the coverage reports another source root (--source-root)"));
+            }
+        }
+        Ok(ids)
+    }
+
+    fn write_coverage(&mut self, c: &CoverageBuild, spans: &[CoverageSpan]) -> Result<()> {
+        self.forget_coverage(c.build)?;
+        self.run(
+            "INSERT INTO coverage_builds (build_id, base_build_id, depth, files, lines_covered, \
+             lines_total, branches_covered, branches_total) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &p![
+                c.build,
+                c.base,
+                c.depth,
+                c.files,
+                c.lines_covered,
+                c.lines_total,
+                c.branches_covered,
+                c.branches_total
+            ],
+        )?;
+        let mut rows = Vec::with_capacity(spans.len() * 7);
+        for span in spans {
+            let state = span.state;
+            let branches = state.and_then(|s| s.branches);
+            rows.extend(p![c.build, span.file, span.first, span.last]);
+            rows.extend(p![
+                state.map(|s| s.covered),
+                branches.map(|b| b.covered),
+                branches.map(|b| b.total)
+            ]);
+        }
+        let head = "INSERT INTO coverage_spans (build_id, test_id, first_line, last_line, \
+             covered, branches_covered, branches_total)";
+        self.engine.insert_rows(head, 7, "", &rows)
+    }
+
+    fn lane_coverage(&mut self, lane: Id) -> Result<Vec<CoverageBuild>> {
+        let sql = "SELECT c.build_id, b.number, c.base_build_id, c.depth, c.files, \
+             c.lines_covered, c.lines_total, c.branches_covered, c.branches_total \
+             FROM coverage_builds c JOIN builds b ON b.id = c.build_id \
+             WHERE b.lane_id = ?1 ORDER BY b.number";
+        self.all(sql, &p![lane], |r| {
+            Ok(CoverageBuild {
+                build: r.id(0)?,
+                number: r.id(1)?,
+                base: r.int(2)?,
+                depth: u32::try_from(r.count(3)?).unwrap_or(u32::MAX),
+                files: r.count(4)?,
+                lines_covered: r.count(5)?,
+                lines_total: r.count(6)?,
+                branches_covered: r.count(7)?,
+                branches_total: r.count(8)?,
+            })
+        })
+    }
+
+    fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>> {
+        let sql = "SELECT s.test_id, t.name, s.first_line, s.last_line, s.covered, \
+             s.branches_covered, s.branches_total FROM coverage_spans s \
+             JOIN tests t ON t.id = s.test_id WHERE s.build_id = ?1 \
+             ORDER BY s.test_id, s.first_line";
+        let mut out = Vec::new();
+        for &build in builds {
+            let line = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+            let rows = self.all(sql, &p![build], |r| {
+                let state = match r.int(4)? {
+                    None => None,
+                    Some(covered) => Some(crate::coverage::delta::State {
+                        covered: covered != 0,
+                        branches: match (r.int(5)?, r.int(6)?) {
+                            (Some(c), Some(t)) => Some(probtrack_parsers::coverage::Branches {
+                                covered: u32::try_from(c).unwrap_or(0),
+                                total: u32::try_from(t).unwrap_or(0),
+                            }),
+                            _ => None,
+                        },
+                    }),
+                };
+                Ok(CoverageSpan {
+                    file: r.id(0)?,
+                    path: r.bstring(1)?.to_string(),
+                    first: line(r.count(2)?),
+                    last: line(r.count(3)?),
+                    state,
+                })
+            })?;
+            out.extend(rows.into_iter().map(|span| (build, span)));
+        }
+        Ok(out)
+    }
+
+    fn forget_coverage(&mut self, build: Id) -> Result<()> {
+        self.run("DELETE FROM coverage_spans WHERE build_id = ?1", &p![build])?;
+        self.run(
+            "DELETE FROM coverage_builds WHERE build_id = ?1",
+            &p![build],
+        )
     }
 }
 

@@ -45,6 +45,34 @@ pub(crate) struct ProblemView {
     /// A metric Problem's step (kind `metric` only; absent for tests).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<crate::views::metrics::MetricStepView>,
+    /// A coverage Problem's lines at its last failure (kind `coverage` only; absent for the
+    /// others). Filled by `triage::annotate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageLinesView>,
+}
+
+/// `coverage` of a coverage Problem: the lines it is about.
+#[derive(Clone, Debug, Default, Serialize)]
+pub(crate) struct CoverageLinesView {
+    /// Every line still owed at its last failure (lost or new and uncovered then or before, and
+    /// not run since), numbered as in that build.
+    pub lines: Vec<u32>,
+    /// Where it started: lines that ran in the builder's previous build and not in this one
+    /// (LBC).
+    pub lost: Vec<u32>,
+    /// Where it started: new or changed lines that did not run (UNC).
+    pub uncovered_new: Vec<u32>,
+    /// Where lines were lost: the tests that broke in the build where it started (failed or were
+    /// skipped there and passed in the previous build, or vanished), each with its Problem there
+    /// (null when it has none).
+    pub tests: Vec<RelatedTest>,
+}
+
+/// `{test, problem}`.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct RelatedTest {
+    pub test: String,
+    pub problem: Option<i64>,
 }
 
 /// `{url, state, time}`.
@@ -119,6 +147,7 @@ impl ProblemView {
             notes: Vec::new(),
             earlier_links: Vec::new(),
             metric: p.metric.as_ref().map(Into::into),
+            coverage: None,
         }
     }
 }

@@ -46,5 +46,13 @@ mod faults;
 mod plugins;
 // Build metrics: ingest, metric Problems, metrics and metric NAME, accept, hostile files.
 mod metrics;
+// IRC against a real ngircd: notify to a channel, the bot answering in one.
+mod irc;
+// notify to chat: XMPP (a real prosody), Matrix (a real Synapse), Zulip and Discord (loopback).
+mod im;
+// import --buildbot: a master's answers that go wrong, credentials, retries.
+mod buildbot;
 // Every file under tests/it is listed above.
 mod forgotten;
+// Test coverage: ingested, stored, shown, lost coverage as Problems, hostile reports.
+mod coverage;

@@ -220,8 +220,17 @@ fn databases_made_by_earlier_versions_upgrade_in_place() {
             );
             assert_eq!(show["notes"][0]["author"], "carol", "{name}");
         }
-        // It is now at the newest version, and still takes new builds.
+        // Metric values (schema 4 on) survive.
+        if version >= 4 {
+            let metric = t.json(&["--db", db, "metric", "binary_size"]);
+            assert_eq!(
+                metric["builders"][0]["values"][0]["value"], 13_107_200.0,
+                "{name}"
+            );
+        }
+        // It is now at the newest version, and still takes new builds, with coverage (schema 5).
         let report = fixture("history/linux-py311/115.xml");
+        let coverage = fixture("history-coverage/linux-py311/115.xml");
         let ingested = t.json(&[
             "--db",
             db,
@@ -230,9 +239,14 @@ fn databases_made_by_earlier_versions_upgrade_in_place() {
             "linux-py311",
             "--build",
             "116",
+            "--source-root",
+            "/build/minicalc",
             report.to_str().unwrap(),
+            coverage.to_str().unwrap(),
         ]);
         assert_eq!(ingested["build"], 116, "{name}");
+        let summary = t.json(&["--db", db, "coverage"]);
+        assert_eq!(summary["totals"]["lines_covered"], 37, "{name}");
         assert_eq!(
             t.json(&["--db", db, "builds", "--limit", "100"])
                 .as_array()

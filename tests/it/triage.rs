@@ -537,11 +537,11 @@ fn http_server(fail: usize) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 /// A message the SMTP server took: its recipients and its data.
-type Mail = (Vec<String>, String);
+pub(crate) type Mail = (Vec<String>, String);
 
 /// A tiny SMTP server on 127.0.0.1: enough of the protocol to take messages (220/250/354/221).
 /// Keeps each message's recipients and data.
-fn smtp_server() -> (u16, Arc<Mutex<Vec<Mail>>>) {
+pub(crate) fn smtp_server() -> (u16, Arc<Mutex<Vec<Mail>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mails = Arc::new(Mutex::new(Vec::new()));

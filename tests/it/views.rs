@@ -154,3 +154,44 @@ fn every_view_of_the_sample_history() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("ingest", mask(&t, &String::from_utf8(out.stdout).unwrap()));
 }
+
+#[test]
+fn the_coverage_views() {
+    let t = Test::new();
+    for (n, report, root) in [
+        ("1", "coverage/gcovr.cobertura.xml", "/build/calc"),
+        (
+            "2",
+            "coverage/gcovr-v2.cobertura.xml",
+            "/build/calc/v2build",
+        ),
+    ] {
+        let report = fixture(report);
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "linux",
+            "--build",
+            n,
+            "--time",
+            &format!("2024-05-0{n}T10:00:00Z"),
+            "--change",
+            &format!("c{n}:Dev {n} <dev{n}@example.org>"),
+            "--source-root",
+            root,
+            report.to_str().unwrap(),
+        ]);
+    }
+    let views: &[(&str, &[&str], &[&str])] = &[
+        ("coverage", &["coverage"], BOTH),
+        ("coverage_file", &["coverage", "calc.c"], BOTH),
+        (
+            "problems_coverage",
+            &["problems", "--kind", "coverage"],
+            BOTH,
+        ),
+    ];
+    for (name, args, formats) in views {
+        insta::assert_snapshot!(*name, outputs(&t, args, formats));
+    }
+}

@@ -1,8 +1,9 @@
 """Buildbot steps that record every build in probtrack.
 
-Put this file beside ``master.cfg`` (or anywhere on the master's ``PYTHONPATH``) and add
-``ProbtrackIngest(...)`` as the last step of a factory; ``contrib/buildbot/README.md`` has the
-whole ``master.cfg`` snippet.
+Install the package on the master (``pip install probtrack-buildbot``, or ``pip install
+contrib/buildbot`` from probtrack's repository): the step is registered under Buildbot's
+``buildbot.steps`` entry point, so ``master.cfg`` uses it as ``steps.ProbtrackIngest(...)``, the
+last step of a factory; ``contrib/buildbot/README.md`` has the whole ``master.cfg`` snippet.
 
 Where it runs: the step is a ``ShellMixin`` + ``BuildStep``, so ``probtrack ingest`` runs **on the
 worker**, in the build's working directory, where the reports and the checkout are. Only small
@@ -16,15 +17,20 @@ follow-up (``report_dir=``) where the site is published from.
 What it passes to ``probtrack ingest``:
 
 * ``--builder`` the builder's name (``buildername``), ``--build`` the build number
-  (``buildnumber``), ``--revision`` ``got_revision`` (else ``revision``), ``--branch`` the
-  ``branch`` property when ``branch=True``;
+  (``buildnumber``), ``--time`` the time the build started, ``--revision`` ``got_revision``
+  (else ``revision``), ``--branch`` the ``branch`` property when ``branch=True``;
 * the blamelist: one ``--change REV:AUTHOR`` per Change of the build (``build.allChanges()``,
   ``who`` and ``revision``: what Buildbot itself blames), or, when the build has no Changes (a
   forced build) and ``git`` names the checkout, ``--git DIR`` so that probtrack takes the commits
   since this builder's previous build from git;
 * the files: ``reports`` (globs, relative to the working directory, expanded on the worker) read
   with ``parser``, and ``step_logs`` (``{step name: parser}``): the stdout and stderr of earlier
-  steps of this build (trial, a compile), so that no step needs shell glue to save its output.
+  steps of this build (trial, a compile), so that no step needs shell glue to save its output;
+  a compiler log gets the command that ran it (the first header line of the log) in front, as
+  ``make`` echoes it, so that probtrack knows which files were compiled.
+
+``probtrack import --buildbot URL`` reads the same things from the master's REST API for builds
+of the past, so a history imported once and then continued by this step gives the same answers.
 
 Afterwards the step's text, and the build's status text, say what probtrack found
 ("probtrack: 1 new Problem (test_divide by Bob Babbage)", or "probtrack: no new Problems;
@@ -38,6 +44,7 @@ opened a new Problem that is not intermittent: known and flaky failures do not f
 Tested with Buildbot 4.3.0 (``tests/buildbot/run_e2e.sh`` in probtrack's repository).
 """
 
+import datetime
 import json
 import os
 import shlex
@@ -199,7 +206,8 @@ class ProbtrackIngest(buildstep.ShellMixin, CompositeStepMixin, buildstep.BuildS
 
     @defer.inlineCallbacks
     def _step_log_text(self, stepname, logname='stdio'):
-        """stdout and stderr of an earlier step of this build (not Buildbot's header lines)."""
+        """stdout and stderr of an earlier step of this build (not Buildbot's header lines), and
+        the command that ran (the first header line, as the worker quoted it), or None."""
         buildid = self.build.buildid
         try:
             chunk = yield self.master.data.get(
@@ -208,12 +216,31 @@ class ProbtrackIngest(buildstep.ShellMixin, CompositeStepMixin, buildstep.BuildS
         except Exception:  # an unknown step or log
             chunk = None
         if not chunk:
-            return None
+            return None, None
         lines = []
-        for line in chunk['content'].splitlines(keepends=True):
+        command = None
+        for line in chunk['content'].split('\n'):
             if line[:1] in ('o', 'e'):
-                lines.append(line[1:])
-        return ''.join(lines)
+                lines.append(line[1:] + '\n')
+            elif line[:1] == 'h' and command is None:
+                command = line[1:]
+        return ''.join(lines), command
+
+    @defer.inlineCallbacks
+    def _started_at(self):
+        """When this build started, RFC 3339 in UTC (None when the master does not say)."""
+        try:
+            build = yield self.master.data.get(('builds', self.build.buildid))
+        except Exception:
+            build = None
+        started = (build or {}).get('started_at')
+        if isinstance(started, (int, float)):
+            started = datetime.datetime.fromtimestamp(started, datetime.timezone.utc)
+        if not isinstance(started, datetime.datetime):
+            return None
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=datetime.timezone.utc)
+        return started.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
     # -- the step ----------------------------------------------------------------------------
 
@@ -248,12 +275,12 @@ class ProbtrackIngest(buildstep.ShellMixin, CompositeStepMixin, buildstep.BuildS
     def _collect_files(self, log):
         files = []  # (parser, path on the worker, relative to the working directory)
         for stepname, parser in self.step_logs.items():
-            text = yield self._step_log_text(stepname)
+            text, cmd = yield self._step_log_text(stepname)
             if text is None:
                 yield log.addHeader(f"probtrack: no log of a step named {stepname!r}\n")
                 continue
             if parser in ('gcc', 'auto'):
-                cmd = self._step_command(stepname)
+                cmd = cmd or self._step_command(stepname)
                 if cmd:  # as make echoes it: the parser learns which files were compiled
                     text = cmd + '\n' + text
             dest = os.path.join('.probtrack', f"{stepname}.log")
@@ -315,12 +342,15 @@ class ProbtrackIngest(buildstep.ShellMixin, CompositeStepMixin, buildstep.BuildS
             groups.setdefault(parser, []).append(path)
 
         changes = self._changes()
+        started = yield self._started_at()
         source_root = self.source_root or self.git or '.'
         results = SUCCESS
         summary = {}
         failed = None
         for i, (parser, paths) in enumerate(groups.items()):
             argv = self._base_args() + ['--parser', parser]
+            if started:
+                argv += ['--time', started]
             argv += ['--source-root', self._abs_on_worker(source_root)]
             if i == 0:  # the blamelist, once per build
                 if changes:

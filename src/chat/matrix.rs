@@ -1,0 +1,299 @@
+//! Matrix delivery: the client-server API (v3) with an access token.
+//!
+//! Rooms are named by id (`!…`) or alias (`#…`, resolved through the room directory) and joined
+//! before the first message (a no-op when already in; it accepts an invite). A person's direct room
+//! is the first the account's `m.direct` data lists for them, else a new private room that
+//! invites them, recorded in `m.direct` as clients do. Each event is a `PUT` of `m.room.message`
+//! with a transaction id derived from the Problem event and the room: the homeserver answers a
+//! retried id with the event it already has, so a retry never posts twice.
+
+use std::collections::HashMap;
+
+use crate::chat::http::{encode, request, Answer};
+use crate::chat::Protocol;
+use crate::notify::{Destination, Message};
+
+/// How to reach the homeserver, and as whom.
+pub(crate) struct Matrix {
+    /// The homeserver's client-server API base, `https://matrix.example.org`.
+    pub homeserver: String,
+    /// From `PROBTRACK_MATRIX_TOKEN`.
+    pub token: Option<String>,
+}
+
+/// One `m.text` message: its body and the users it mentions (`m.mentions`: only they are
+/// notified, whatever the body says).
+pub(crate) struct MatrixText<'a> {
+    pub body: &'a str,
+    pub mentions: &'a [String],
+    /// The transaction id's stem: the same for every retry of this message.
+    pub key: &'a str,
+}
+
+/// One run's session: the rooms it resolved and joined, and the direct rooms it found.
+pub(crate) struct Session<'a> {
+    server: &'a Matrix,
+    rooms: HashMap<String, String>,
+    me: Option<String>,
+    direct: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn new(server: &'a Matrix) -> Session<'a> {
+        Session {
+            server,
+            rooms: HashMap::new(),
+            me: None,
+            direct: None,
+        }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Answer, String> {
+        let token = self
+            .server
+            .token
+            .as_deref()
+            .ok_or_else(|| crate::chat::destinations::missing("PROBTRACK_MATRIX_TOKEN"))?;
+        let url = format!(
+            "{}/_matrix/client/v3/{path}",
+            self.server.homeserver.trim_end_matches('/')
+        );
+        request(
+            method,
+            &url,
+            Some(&format!("Bearer {token}")),
+            "application/json",
+            Some(
+                body.map(|b| b.to_string())
+                    .unwrap_or_else(|| "{}".to_owned()),
+            ),
+        )
+        .map_err(|e| format!("{}: {e}", self.server.homeserver))
+    }
+
+    fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        doing: &str,
+    ) -> Result<serde_json::Value, String> {
+        let answer = self.call(method, path, body)?;
+        if answer.status == 200 {
+            Ok(answer.json())
+        } else {
+            Err(format!("{doing}: {}", answer.complaint()))
+        }
+    }
+
+    /// The id of a room named by id or alias, joined.
+    fn room(&mut self, room: &str) -> Result<String, String> {
+        if let Some(id) = self.rooms.get(room) {
+            return Ok(id.clone());
+        }
+        let shown = crate::report::safe(room.as_bytes());
+        let joined = self.ok(
+            "POST",
+            &format!("join/{}", encode(room)),
+            Some(serde_json::json!({})),
+            &format!("joining room {shown}"),
+        )?;
+        let id = joined["room_id"]
+            .as_str()
+            .ok_or_else(|| format!("joining room {shown}: no room_id in the answer"))?
+            .to_owned();
+        self.rooms.insert(room.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    /// The direct room with `user`, made (and recorded in `m.direct`) when there is none.
+    fn direct_room(&mut self, user: &str) -> Result<String, String> {
+        let shown = crate::report::safe(user.as_bytes());
+        if self.me.is_none() {
+            let who = self.ok("GET", "account/whoami", None, "who am I")?;
+            self.me = Some(
+                who["user_id"]
+                    .as_str()
+                    .ok_or("whoami: no user_id in the answer")?
+                    .to_owned(),
+            );
+        }
+        let me = self.me.clone().unwrap_or_default();
+        let data_path = format!("user/{}/account_data/m.direct", encode(&me));
+        if self.direct.is_none() {
+            let answer = self.call("GET", &data_path, None)?;
+            self.direct = Some(match answer.status {
+                200 => answer.json().as_object().cloned().unwrap_or_default(),
+                404 => serde_json::Map::new(),
+                _ => return Err(format!("reading m.direct: {}", answer.complaint())),
+            });
+        }
+        let direct = self.direct.get_or_insert_with(serde_json::Map::new);
+        if let Some(room) = direct
+            .get(user)
+            .and_then(|rooms| rooms.as_array())
+            .and_then(|rooms| rooms.iter().rev().find_map(|r| r.as_str()))
+        {
+            return Ok(room.to_owned());
+        }
+        let made = self.ok(
+            "POST",
+            "createRoom",
+            Some(serde_json::json!({
+                "is_direct": true,
+                "invite": [user],
+                "preset": "trusted_private_chat",
+            })),
+            &format!("opening a direct room with {shown}"),
+        )?;
+        let room = made["room_id"]
+            .as_str()
+            .ok_or_else(|| format!("opening a direct room with {shown}: no room_id"))?
+            .to_owned();
+        let direct = self.direct.get_or_insert_with(serde_json::Map::new);
+        if let Some(rooms) = direct
+            .entry(user.to_owned())
+            .or_insert_with(|| serde_json::json!([]))
+            .as_array_mut()
+        {
+            rooms.push(serde_json::json!(room));
+        }
+        let data = serde_json::Value::Object(direct.clone());
+        self.ok(
+            "PUT",
+            &data_path,
+            Some(data),
+            "recording the direct room in m.direct",
+        )?;
+        Ok(room)
+    }
+
+    /// Sends `text` to `room` (an id or alias) or, with `person`, to that user's direct room.
+    pub(crate) fn send(&mut self, to: Target<'_>, text: &MatrixText<'_>) -> Result<(), String> {
+        let room = match to {
+            Target::Room(room) => self.room(room)?,
+            Target::Person(user) => self.direct_room(user)?,
+        };
+        let txn = transaction_id(text.key, &room);
+        self.ok(
+            "PUT",
+            &format!(
+                "rooms/{}/send/m.room.message/{}",
+                encode(&room),
+                encode(&txn)
+            ),
+            Some(serde_json::json!({
+                "msgtype": "m.text",
+                "body": text.body,
+                "m.mentions": { "user_ids": text.mentions },
+            })),
+            &format!("sending to room {}", crate::report::safe(room.as_bytes())),
+        )?;
+        Ok(())
+    }
+}
+
+/// Where a message goes.
+pub(crate) enum Target<'a> {
+    Room(&'a str),
+    Person(&'a str),
+}
+
+/// `KEY.HASH`: the message's key and a short hash of the room, so one event in two rooms has two
+/// ids and a retry in the same room the same one.
+fn transaction_id(key: &str, room: &str) -> String {
+    let hash = blake3::hash(room.as_bytes()).to_hex();
+    format!("{key}.{}", &hash[..12])
+}
+
+/// `[notify.matrix]`: rooms, and a direct room with each responsible person who has a `matrix`
+/// handle.
+pub(crate) struct MatrixDestination {
+    pub server: Matrix,
+    pub rooms: Vec<String>,
+    pub direct: bool,
+}
+
+/// The Matrix user ids of a message's people.
+fn users(m: &Message) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for handle in m
+        .recipients
+        .iter()
+        .filter_map(|r| r.handles.get(Protocol::Matrix))
+        .map(str::trim)
+        .filter(|h| h.starts_with('@') && h.contains(':'))
+    {
+        if !out.iter().any(|o| o == handle) {
+            out.push(handle.to_owned());
+        }
+    }
+    out
+}
+
+impl Destination for MatrixDestination {
+    fn target(&self) -> &'static str {
+        Protocol::Matrix.name()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        Some(Protocol::Matrix)
+    }
+
+    fn wants(&self, m: &Message) -> bool {
+        !self.rooms.is_empty() || (self.direct && !users(m).is_empty())
+    }
+
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        let mut session = Session::new(&self.server);
+        messages
+            .iter()
+            .map(|m| {
+                let mentions = users(m);
+                // The key names the Problem and its events; the test makes it unique to this
+                // database's Problem (ids start again in a new database).
+                let key = format!(
+                    "{}.{}",
+                    m.key,
+                    &blake3::hash(m.test.as_bytes()).to_hex()[..8]
+                );
+                let text = MatrixText {
+                    body: &m.text,
+                    mentions: &mentions,
+                    key: &key,
+                };
+                for room in &self.rooms {
+                    session.send(Target::Room(room), &text)?;
+                }
+                if self.direct {
+                    for user in &mentions {
+                        session.send(Target::Person(user), &text)?;
+                    }
+                }
+                Ok(())
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_transaction_id_is_the_same_on_retry_and_differs_per_room() {
+        let a = super::transaction_id("probtrack-5-opened", "!a:example.org");
+        assert_eq!(
+            a,
+            super::transaction_id("probtrack-5-opened", "!a:example.org")
+        );
+        assert_ne!(
+            a,
+            super::transaction_id("probtrack-5-opened", "!b:example.org")
+        );
+        assert!(a.starts_with("probtrack-5-opened."));
+    }
+}

@@ -1,0 +1,185 @@
+//! A build's line coverage in the store: written as the change from the previous build with
+//! coverage on its lane (its *base*), or as a keyframe ([`super::delta`]), and read back by
+//! following the bases to the chain's keyframe.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::delta::{self, Encoded, Snapshot, Span};
+use crate::error::Result;
+use crate::store::{CoverageBuild, CoverageSpan, Id, Store};
+
+/// Totals of a snapshot: files, lines covered and executable, branches taken and total.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) files: u64,
+    pub(crate) lines_covered: u64,
+    pub(crate) lines_total: u64,
+    pub(crate) branches_covered: u64,
+    pub(crate) branches_total: u64,
+}
+
+impl Totals {
+    pub(crate) fn of_file(lines: &BTreeMap<u32, delta::State>) -> Totals {
+        let mut t = Totals {
+            files: 1,
+            ..Totals::default()
+        };
+        for state in lines.values() {
+            t.lines_total += 1;
+            t.lines_covered += u64::from(state.covered);
+            if let Some(b) = state.branches {
+                t.branches_covered += u64::from(b.covered);
+                t.branches_total += u64::from(b.total);
+            }
+        }
+        t
+    }
+
+    pub(crate) fn of(snapshot: &Snapshot) -> Totals {
+        snapshot
+            .values()
+            .map(Totals::of_file)
+            .fold(Totals::default(), |a, b| Totals {
+                files: a.files + b.files,
+                lines_covered: a.lines_covered + b.lines_covered,
+                lines_total: a.lines_total + b.lines_total,
+                branches_covered: a.branches_covered + b.branches_covered,
+                branches_total: a.branches_total + b.branches_total,
+            })
+    }
+
+    pub(crate) fn of_record(c: &CoverageBuild) -> Totals {
+        Totals {
+            files: c.files,
+            lines_covered: c.lines_covered,
+            lines_total: c.lines_total,
+            branches_covered: c.branches_covered,
+            branches_total: c.branches_total,
+        }
+    }
+}
+
+/// The snapshot of `build` (a build with coverage on the lane whose records are `lane`): its
+/// chain's keyframe, then each delta to it.
+pub(crate) fn snapshot_at(
+    store: &mut dyn Store,
+    lane: &[CoverageBuild],
+    build: Id,
+) -> Result<Snapshot> {
+    let by_id: HashMap<Id, &CoverageBuild> = lane.iter().map(|c| (c.build, c)).collect();
+    let mut chain = vec![build];
+    let mut at = build;
+    while let Some(base) = by_id.get(&at).and_then(|c| c.base) {
+        // A chain never loops (a base is always an earlier build), but a damaged one must
+        // not hang the reader.
+        if chain.contains(&base) || chain.len() > 4 * delta::KEYFRAME_EVERY as usize {
+            break;
+        }
+        chain.push(base);
+        at = base;
+    }
+    chain.reverse();
+    let rows = store.coverage_spans(&chain)?;
+    let mut snapshot = Snapshot::new();
+    let mut start = 0;
+    for &b in &chain {
+        let end = start + rows[start..].iter().take_while(|(id, _)| *id == b).count();
+        let spans: Vec<Span> = rows[start..end]
+            .iter()
+            .map(|(_, s)| Span {
+                path: s.path.clone(),
+                first: s.first,
+                last: s.last,
+                state: s.state,
+            })
+            .collect();
+        delta::apply(&mut snapshot, &spans);
+        start = end;
+    }
+    Ok(snapshot)
+}
+
+/// The builder's previous build with coverage before build `number` on the lane.
+pub(crate) fn previous(lane: &[CoverageBuild], number: i64) -> Option<&CoverageBuild> {
+    lane.iter().rev().find(|c| c.number < number)
+}
+
+/// Rewrites every build whose spans are relative to `build` as a keyframe, so that `build`'s
+/// coverage can change or go without changing theirs.
+pub(crate) fn detach(store: &mut dyn Store, lane: Id, build: Id) -> Result<()> {
+    let records = store.lane_coverage(lane)?;
+    let dependents: Vec<CoverageBuild> = records
+        .iter()
+        .filter(|c| c.base == Some(build))
+        .cloned()
+        .collect();
+    for dependent in dependents {
+        let snapshot = snapshot_at(store, &records, dependent.build)?;
+        let spans = delta::keyframe(&snapshot);
+        let record = CoverageBuild {
+            base: None,
+            depth: 0,
+            ..dependent
+        };
+        write_spans(store, &record, &spans)?;
+    }
+    Ok(())
+}
+
+/// Writes `snapshot` as `build`'s coverage (`number` on `lane`), against the previous build with
+/// coverage on the lane. Builds that were relative to `build` are made keyframes first.
+pub(crate) fn write(
+    store: &mut dyn Store,
+    lane: Id,
+    build: Id,
+    number: i64,
+    snapshot: &Snapshot,
+) -> Result<()> {
+    detach(store, lane, build)?;
+    let records = store.lane_coverage(lane)?;
+    let base = previous(&records, number).cloned();
+    let previous_snapshot = match &base {
+        Some(b) => Some((snapshot_at(store, &records, b.build)?, b.depth)),
+        None => None,
+    };
+    let encoded = delta::encode(
+        previous_snapshot.as_ref().map(|(s, depth)| (s, *depth)),
+        snapshot,
+    );
+    let totals = Totals::of(snapshot);
+    let (base, depth) = match (&encoded, &base) {
+        (Encoded::Delta(_), Some(b)) => (Some(b.build), b.depth + 1),
+        _ => (None, 0),
+    };
+    let record = CoverageBuild {
+        build,
+        number,
+        base,
+        depth,
+        files: totals.files,
+        lines_covered: totals.lines_covered,
+        lines_total: totals.lines_total,
+        branches_covered: totals.branches_covered,
+        branches_total: totals.branches_total,
+    };
+    write_spans(store, &record, encoded.spans())
+}
+
+fn write_spans(store: &mut dyn Store, record: &CoverageBuild, spans: &[Span]) -> Result<()> {
+    let mut paths: Vec<String> = spans.iter().map(|s| s.path.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    let ids = store.coverage_files(&paths)?;
+    let ids: HashMap<&str, Id> = paths.iter().map(String::as_str).zip(ids).collect();
+    let rows: Vec<CoverageSpan> = spans
+        .iter()
+        .map(|s| CoverageSpan {
+            file: ids[s.path.as_str()],
+            path: String::new(),
+            first: s.first,
+            last: s.last,
+            state: s.state,
+        })
+        .collect();
+    store.write_coverage(record, &rows)
+}

@@ -1,0 +1,144 @@
+//! The one delivery path: every place `notify` tells (a webhook, e-mail, a chat room) is a
+//! [`Destination`] that gets the same [`Message`]s, composed with its own way of mentioning a
+//! person, and delivers them in one session per run.
+
+use crate::chat::{self, Protocol};
+use crate::notify::send::{post_webhook, send_email, Smtp};
+use crate::notify::WEBHOOK;
+use crate::store::Id;
+use crate::views::notify::Recipient;
+
+/// What `notify` says about one Problem's events, composed for one destination.
+#[derive(Clone, Debug)]
+pub(crate) struct Message {
+    pub problem: Id,
+    /// The test (the Problem's identity), as text.
+    pub test: String,
+    /// `opened`, `fixed`, `intermittent`, in that order.
+    pub events: Vec<&'static str>,
+    /// The e-mail subject.
+    pub subject: String,
+    /// The whole message, lines ending in `\n`. Untrusted text (test names, messages) is in it
+    /// as it was recorded: a destination makes it inert in its own syntax.
+    pub text: String,
+    /// The message in one line: what happened, who is on the hook, the report's page. What a
+    /// destination that folds many messages into one sends per Problem.
+    pub headline: String,
+    pub recipients: Vec<Recipient>,
+    /// A key unique to this Problem and these events, the same on every retry (a transaction id
+    /// where the protocol deduplicates by one).
+    #[allow(dead_code)] // for protocols that deduplicate by a transaction id (Matrix)
+    pub key: String,
+}
+
+/// A place `notify` tells.
+pub(crate) trait Destination {
+    /// Its name in the `notifications` records and in `notify`'s output (`webhook`, `email`,
+    /// `irc`, ...): what was sent is remembered per Problem, event and target.
+    fn target(&self) -> &'static str;
+
+    /// The chat protocol whose handles mention people here, if any.
+    fn protocol(&self) -> Option<Protocol> {
+        None
+    }
+
+    /// How a message here names `recipient`: their handle on [`Destination::protocol`] where
+    /// known, else their name.
+    fn mention(&self, recipient: &Recipient) -> String {
+        match self.protocol() {
+            Some(p) => chat::mention(p, &recipient.person, &recipient.handles),
+            None => recipient.person.clone(),
+        }
+    }
+
+    /// Text from reports (a test name, a failure message, an author) made inert here: it shows
+    /// as written and cannot format, mention or inject anything. The default keeps it as it is,
+    /// for destinations that encode it whole (JSON, e-mail).
+    fn inert(&self, untrusted: &str) -> String {
+        untrusted.to_owned()
+    }
+
+    /// Whether the message goes here at all (e-mail: only where someone has an address).
+    fn wants(&self, _message: &Message) -> bool {
+        true
+    }
+
+    /// Sends `messages` (at least one), in one session where the protocol has sessions. One
+    /// outcome per message, in order; an `Err` says why, without secrets, and leaves that
+    /// message to be retried by the next run.
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>>;
+}
+
+/// Many messages as one: a count, then each message's headline.
+pub(crate) fn fold(messages: &[Message]) -> Vec<String> {
+    let mut lines = vec![format!("{} Problems changed:", messages.len())];
+    lines.extend(messages.iter().map(|m| m.headline.clone()));
+    lines
+}
+
+/// An incoming webhook (Slack, Mattermost, Matrix hookshot): one POST per message. Without a
+/// URL it is what a dry run shows when nothing is configured.
+pub(crate) struct Webhook {
+    pub url: Option<String>,
+}
+
+impl Destination for Webhook {
+    fn target(&self) -> &'static str {
+        WEBHOOK
+    }
+
+    /// `Name (@handle)`: the Slack handle, else the users map's `chat`.
+    fn mention(&self, r: &Recipient) -> String {
+        match r.handles.get(Protocol::Slack).or(r.chat.as_deref()) {
+            Some(handle) => format!("{} ({handle})", r.person),
+            None => r.person.clone(),
+        }
+    }
+
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        messages
+            .iter()
+            .map(|m| match &self.url {
+                Some(url) => post_webhook(url, &m.text),
+                None => Err("no webhook URL is set".to_owned()),
+            })
+            .collect()
+    }
+}
+
+/// E-mail to the responsible people, one per message.
+pub(crate) struct Email {
+    pub smtp: Smtp,
+}
+
+fn addresses(m: &Message) -> Vec<String> {
+    m.recipients
+        .iter()
+        .filter_map(|r| r.email.clone())
+        .collect()
+}
+
+impl Destination for Email {
+    fn target(&self) -> &'static str {
+        crate::notify::EMAIL
+    }
+
+    /// `Name (@handle)` with the users map's `chat`, as e-mail always had.
+    fn mention(&self, r: &Recipient) -> String {
+        match &r.chat {
+            Some(chat) => format!("{} ({chat})", r.person),
+            None => r.person.clone(),
+        }
+    }
+
+    fn wants(&self, m: &Message) -> bool {
+        !addresses(m).is_empty()
+    }
+
+    fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        messages
+            .iter()
+            .map(|m| send_email(&self.smtp, &addresses(m), &m.subject, &m.text))
+            .collect()
+    }
+}

@@ -1,0 +1,686 @@
+//! Test coverage through the real CLI: coverage reports ingested beside test reports (sniffed or
+//! `--coverage`), stored per build, shown by `coverage` and `coverage FILE`, lost coverage as
+//! Problems of kind `coverage` (attributed, narrowed across builders, fixed, gating
+//! `--exit-code`, linked to the test that broke), flaky coverage kept out, the `[coverage]`
+//! thresholds, and hostile reports that change nothing.
+//!
+//! The reports are `fixtures/coverage/`'s: gcovr's Cobertura of `src/calc.c` run with 5
+//! (`gcovr.cobertura.xml`, under `/build/calc`) and of `src/v2/calc.c` (a new branch) run with 0
+//! (`gcovr-v2.cobertura.xml`, under `/build/calc/v2build`): against the first, the second loses
+//! lines 9 and 12 (the negative and positive returns) and adds uncovered code.
+
+use crate::harness::{fixture, Repo, Test};
+use serde_json::Value;
+
+fn v1() -> String {
+    fixture("coverage/gcovr.cobertura.xml")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn v2() -> String {
+    fixture("coverage/gcovr-v2.cobertura.xml")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn root(report: &str) -> &'static str {
+    if report.contains("v2") {
+        "/build/calc/v2build"
+    } else {
+        "/build/calc"
+    }
+}
+
+/// Ingests `report` as build `number` of `builder` with the changes given; returns the exit code
+/// (with `--exit-code`) and the JSON summary.
+fn ingest(t: &Test, builder: &str, number: u32, report: &str, changes: &[&str]) -> (i32, Value) {
+    let n = number.to_string();
+    let time = format!("2026-02-{number:02}T10:00:00Z");
+    let mut args = vec![
+        "ingest",
+        "--builder",
+        builder,
+        "--build",
+        &n,
+        "--time",
+        &time,
+        "--source-root",
+        root(report),
+        "--exit-code",
+        "--format",
+        "json",
+    ];
+    for c in changes {
+        args.extend(["--change", c]);
+    }
+    args.push(report);
+    let out = t.run(&args);
+    let summary = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), summary)
+}
+
+fn coverage_problems(t: &Test) -> Vec<Value> {
+    let all = t.json(&["problems", "--all", "--kind", "coverage"]);
+    all.as_array().unwrap().clone()
+}
+
+/// A git repository of the program's history: `c1` the first version, `x` a change elsewhere,
+/// `c2` the new branch in `classify`, `c3` a change elsewhere again.
+struct History {
+    repo: Repo,
+    c1: String,
+    x: String,
+    c2: String,
+    c3: String,
+}
+
+fn history() -> History {
+    let repo = Repo::new();
+    let src = |p: &str| std::fs::read_to_string(fixture(&format!("coverage/src/{p}"))).unwrap();
+    let c1 = repo.commit(
+        "Ann Alder <ann@example.org>",
+        "calc.c",
+        &src("calc.c"),
+        "calc",
+        1_700_000_000,
+    );
+    let x = repo.commit(
+        "Xavier Xu <xavier@example.org>",
+        "README",
+        "calc\n",
+        "readme",
+        1_700_000_100,
+    );
+    let c2 = repo.commit(
+        "Bob Birch <bob@example.org>",
+        "calc.c",
+        &src("v2/calc.c"),
+        "classify huge numbers",
+        1_700_000_200,
+    );
+    let c3 = repo.commit(
+        "Cy Cedar <cy@example.org>",
+        "README",
+        "calc, tested\n",
+        "test more",
+        1_700_000_300,
+    );
+    History {
+        repo,
+        c1,
+        x,
+        c2,
+        c3,
+    }
+}
+
+/// Ingests `report` as build `number` of `builder` at `revision` of the history, blamelist from
+/// git; returns the exit code with `--exit-code` and the JSON summary.
+fn ingest_at(
+    t: &Test,
+    h: &History,
+    builder: &str,
+    number: u32,
+    revision: &str,
+    report: &str,
+) -> (i32, Value) {
+    let n = number.to_string();
+    let out = t.run(&[
+        "ingest",
+        "--builder",
+        builder,
+        "--build",
+        &n,
+        "--git",
+        h.repo.path().to_str().unwrap(),
+        "--revision",
+        revision,
+        "--source-root",
+        root(report),
+        "--exit-code",
+        "--format",
+        "json",
+        report,
+    ]);
+    let summary = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), summary)
+}
+
+#[test]
+fn lost_coverage_is_a_problem_attributed_narrowed_across_builders_and_fixed() {
+    let t = Test::new();
+    let h = history();
+    let fixed_report = fixture("coverage/gcovr-v2-fixed.cobertura.xml")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // linux builds c1 then c2 (blamelist x, c2); mac builds x then c2 (blamelist c2).
+    assert_eq!(ingest_at(&t, &h, "linux", 1, &h.c1, &v1()).0, 0);
+    assert_eq!(ingest_at(&t, &h, "mac", 1, &h.x, &v1()).0, 0);
+    let (code, summary) = ingest_at(&t, &h, "linux", 2, &h.c2, &v2());
+    assert_eq!(code, 1, "{summary:#}");
+    assert_eq!(summary["new_problems"][0]["test"], "calc.c", "{summary:#}");
+    // Coverage files are not tests: the build counts no results.
+    assert_eq!(crate::harness::counts(&t.json(&["builds"])[0]), [0; 7]);
+    let (code, summary) = ingest_at(&t, &h, "mac", 2, &h.c2, &v2());
+    assert_eq!(
+        code, 0,
+        "the same loss on another builder joins the Problem: {summary:#}"
+    );
+    let problems = coverage_problems(&t);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(p["kind"], "coverage");
+    assert_eq!(p["test"], "calc.c");
+    assert_eq!(p["state"], "open");
+    assert_eq!(p["builders"], serde_json::json!(["linux", "mac"]));
+    let started: Vec<&str> = (p["started_by"].as_array().unwrap().iter())
+        .map(|c| c["revision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        started,
+        [h.c2.as_str()],
+        "narrowed to the change both builders share"
+    );
+    assert_eq!(p["responsible"], serde_json::json!(["Bob Birch"]));
+    // fixtures/coverage/v1-v2.diff: lines 12-13 are new (`if (n > 1000) return 2;`), and the
+    // run with 0 does not reach them; the returns of -1 and 1 (now 9 and 14) and the loop body
+    // (now 21) ran before.
+    assert_eq!(
+        p["coverage"]["uncovered_new"],
+        serde_json::json!([12, 13]),
+        "{p:#}"
+    );
+    assert_eq!(
+        p["coverage"]["lost"],
+        serde_json::json!([9, 14, 21]),
+        "{p:#}"
+    );
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("lost coverage (9, 14, 21)"),
+        "{p:#}"
+    );
+    // The lines run again (the program run with 0, 5 and 2000) on linux: mac still owes them.
+    assert_eq!(ingest_at(&t, &h, "linux", 3, &h.c3, &fixed_report).0, 0);
+    assert_eq!(coverage_problems(&t)[0]["state"], "open");
+    assert_eq!(ingest_at(&t, &h, "mac", 3, &h.c3, &fixed_report).0, 0);
+    let fixed = coverage_problems(&t);
+    assert_eq!(fixed.len(), 1, "{fixed:#?}");
+    assert_eq!(fixed[0]["state"], "fixed", "{fixed:#?}");
+    assert_eq!(fixed[0]["fixed_by"][0]["revision"], h.c3.as_str());
+    assert_eq!(fixed[0]["id"], p["id"], "the same Problem");
+}
+
+#[test]
+fn lines_still_uncovered_keep_the_problem_open_until_they_run() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+    ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+    // The same coverage again: nothing is newly lost, but the lines are still owed.
+    let (code, _) = ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    assert_eq!(code, 0, "no new Problem");
+    let problems = coverage_problems(&t);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0]["state"], "open");
+    assert_eq!(problems[0]["last_failure"]["build"], 3);
+    let still = problems[0]["coverage"]["lines"].as_array().unwrap();
+    assert!(still.contains(&Value::from(9)) && still.contains(&Value::from(12)));
+}
+
+#[test]
+fn the_coverage_command_shows_totals_files_trend_problems_and_lines() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+    ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+    let summary = t.json(&["coverage"]);
+    assert_eq!(summary["builder"], "linux");
+    assert_eq!(summary["build"], 2);
+    assert_eq!(summary["previous_build"], 1);
+    // gcovr's own totals for the second run (its <coverage lines-covered lines-valid>).
+    assert_eq!(summary["totals"]["lines_covered"], 14, "{summary:#}");
+    assert_eq!(summary["totals"]["lines_total"], 24);
+    assert_eq!(summary["totals"]["files"], 1);
+    assert_eq!(summary["trend"].as_array().unwrap().len(), 2);
+    let file = &summary["files"][0];
+    assert_eq!(file["path"], "calc.c");
+    assert_eq!(file["new"], false);
+    assert_eq!(file["lost"], 2);
+    assert!(file["change"].as_f64().unwrap() < 0.0, "{file:#}");
+    assert_eq!(summary["problems"][0]["path"], "calc.c");
+    // The first build: nothing to compare with.
+    let first = t.json(&["coverage", "--build", "1"]);
+    assert_eq!(first["previous_build"], Value::Null);
+    assert_eq!(first["files"][0]["new"], true);
+
+    let lines = t.json(&["coverage", "calc.c"]);
+    let line = |n: u64| {
+        lines["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["line"] == n)
+            .unwrap_or_else(|| panic!("no line {n} in {lines:#}"))
+            .clone()
+    };
+    assert_eq!(line(9)["covered"], false);
+    assert_eq!(line(9)["class"], "LBC");
+    assert_eq!(line(8)["partial"], true);
+    assert_eq!(line(8)["branches_total"], 2);
+    assert_eq!(line(6)["class"], "CBC");
+    // Tables and CSV, one row per file or line.
+    let table = t.ok(&["coverage"]);
+    assert!(
+        table.contains("calc.c") && table.contains("58.33%"),
+        "{table}"
+    );
+    let csv = t.ok(&["coverage", "calc.c", "--format", "csv"]);
+    assert!(csv.starts_with("line,covered,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 24);
+    // What there is not.
+    let err = t.fails(&["coverage", "nope.c"], 3);
+    assert!(err.contains("no coverage of nope.c"), "{err}");
+    let err = t.fails(&["coverage", "--builder", "mac"], 3);
+    assert!(err.contains("no coverage recorded on builder mac"), "{err}");
+    // Totals and the file are metric series too, higher is better.
+    let metric = t.json(&["metric", "coverage.lines"]);
+    let values = metric["builders"][0]["values"].as_array().unwrap();
+    assert_eq!(values.len(), 2);
+    assert!((values[1]["value"].as_f64().unwrap() - 14.0 * 100.0 / 24.0).abs() < 1e-9);
+    assert_eq!(metric["direction"], "higher_is_better");
+    let per_file = t.json(&["metric", "coverage.lines{file=calc.c}"]);
+    assert_eq!(
+        per_file["builders"][0]["values"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn coverage_file_classifies_lines_with_the_git_diff() {
+    let t = Test::new();
+    let h = history();
+    ingest_at(&t, &h, "linux", 1, &h.c1, &v1());
+    ingest_at(&t, &h, "linux", 2, &h.c2, &v2());
+    let git = h.repo.path().to_str().unwrap();
+    let lines = t.json(&["coverage", "calc.c", "--git", git]);
+    assert_eq!(lines["diff"], true);
+    let class = |n: u64| {
+        (lines["lines"].as_array().unwrap().iter())
+            .find(|l| l["line"] == n)
+            .map(|l| l["class"].clone())
+    };
+    assert_eq!(class(12), Some(Value::from("UNC")));
+    assert_eq!(class(14), Some(Value::from("LBC")));
+    assert_eq!(class(11), Some(Value::from("GBC")));
+    // Without the repository the source is taken as unchanged: line 12 was line 12 before.
+    let plain = t.json(&["coverage", "calc.c"]);
+    assert_eq!(plain["diff"], false);
+}
+
+#[test]
+fn lost_lines_where_nothing_changed_are_flaky_coverage_not_a_problem() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+    // Build 2 has no change: coverage moved on its own.
+    let (code, _) = ingest(&t, "linux", 2, &v2(), &[]);
+    assert_eq!(code, 0);
+    assert!(coverage_problems(&t).is_empty());
+    let history = t.json(&["history", "calc.c"]);
+    let results = history["builders"][0]["results"].as_array().unwrap();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["flaky", "passed"], "newest first: {history:#}");
+    let summary = t.json(&["coverage"]);
+    assert_eq!(summary["flaky"][0]["path"], "calc.c", "{summary:#}");
+    assert_eq!(summary["flaky"][0]["builds"], serde_json::json!([2]));
+    assert_eq!(summary["flaky"][0]["lines"], serde_json::json!([9, 12]));
+    assert!(t.ok(&["coverage"]).contains("flaky coverage: calc.c"));
+}
+
+#[test]
+fn coverage_settings_ignore_small_losses_and_paths() {
+    for (settings, expect) in [
+        ("[coverage]\nmin_lost_lines = 9\n", 0),
+        ("[coverage]\nmin_lost_lines = 8\n", 1),
+        ("[coverage]\nignore = [\"*.c\"]\n", 0),
+        ("[coverage]\nignore = [\"vendor/*\"]\n", 1),
+    ] {
+        let t = Test::new();
+        std::fs::write(t.path("probtrack.toml"), settings).unwrap();
+        ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+        ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+        // Without the diff: 2 lines lost, 6 that became executable and do not run.
+        assert_eq!(coverage_problems(&t).len(), expect, "{settings}");
+    }
+}
+
+#[test]
+fn a_coverage_problem_names_the_test_that_broke_in_its_build() {
+    let t = Test::new();
+    // fixtures/history: tests.test_core.test_divide passes in linux-py311 #103, fails in #104.
+    for (n, report) in [(103, v1()), (104, v2())] {
+        let junit = fixture(&format!("history/linux-py311/{n}.xml"));
+        let n = n.to_string();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "linux-py311",
+            "--build",
+            &n,
+            "--change",
+            &format!("c{n}:Dev <dev@example.org>"),
+            "--source-root",
+            root(&report),
+            junit.to_str().unwrap(),
+            &report,
+        ]);
+    }
+    let problems = t.json(&["problems", "--all"]);
+    let divide = (problems.as_array().unwrap().iter())
+        .find(|p| p["test"] == "tests.test_core.test_divide")
+        .unwrap_or_else(|| panic!("{problems:#}"));
+    let coverage = (problems.as_array().unwrap().iter())
+        .find(|p| p["kind"] == "coverage")
+        .unwrap_or_else(|| panic!("{problems:#}"));
+    let tests = coverage["coverage"]["tests"].as_array().unwrap();
+    let related = tests
+        .iter()
+        .find(|r| r["test"] == "tests.test_core.test_divide")
+        .unwrap_or_else(|| panic!("{coverage:#}"));
+    assert_eq!(related["problem"], divide["id"]);
+    // The builds count their tests only.
+    let builds = t.json(&["builds"]);
+    let total: u64 = crate::harness::counts(&builds[0]).iter().sum();
+    let junit_tests = t.json(&[
+        "parse",
+        fixture("history/linux-py311/104.xml").to_str().unwrap(),
+    ]);
+    assert_eq!(total, junit_tests.as_array().unwrap().len() as u64);
+}
+
+#[test]
+fn several_reports_of_one_build_merge_and_are_ingested_once() {
+    let t = Test::new();
+    let py = fixture("coverage/coveragepy.cobertura.xml");
+    let lcov = fixture("coverage/gcovr.info");
+    let first = t.ingest(
+        "linux",
+        1,
+        &[
+            "--source-root",
+            "/build/calc",
+            &v1(),
+            "--coverage",
+            py.to_str().unwrap(),
+            lcov.to_str().unwrap(),
+        ],
+    );
+    let reports = first["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 3, "{first:#}");
+    let parsers: Vec<&str> = reports
+        .iter()
+        .map(|r| r["parser"].as_str().unwrap())
+        .collect();
+    assert!(
+        parsers.contains(&"cobertura") && parsers.contains(&"lcov"),
+        "{parsers:?}"
+    );
+    let summary = t.json(&["coverage"]);
+    let paths: Vec<&str> = (summary["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["calc.c", "calc.py"], "{summary:#}");
+    // gcovr's Cobertura and its lcov of the same run agree: merged, calc.c is as either says.
+    assert_eq!(summary["files"][0]["lines_covered"], 16, "{summary:#}");
+    // The same reports again change nothing.
+    let again = t.ingest(
+        "linux",
+        1,
+        &[
+            "--source-root",
+            "/build/calc",
+            &v1(),
+            "--coverage",
+            py.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(again["action"], "unchanged", "{again:#}");
+    // Another report for a build that has coverage adds to it.
+    let t = Test::new();
+    t.ingest("linux", 1, &["--source-root", "/build/calc", &v1()]);
+    t.ingest("linux", 2, &["--source-root", "/build/calc", &v1()]);
+    let added = t.ingest(
+        "linux",
+        1,
+        &[
+            "--source-root",
+            "/build/calc",
+            "--coverage",
+            py.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(added["action"], "added", "{added:#}");
+    let first = t.json(&["coverage", "--build", "1"]);
+    let paths: Vec<&str> = (first["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["calc.c", "calc.py"], "{first:#}");
+    // Build 2, stored against build 1, keeps its own coverage.
+    let second = t.json(&["coverage", "--build", "2"]);
+    assert_eq!(second["totals"]["files"], 1, "{second:#}");
+    assert_eq!(second["files"][0]["lines_covered"], 16);
+    assert_eq!(crate::harness::counts(&t.json(&["builds"])[1]), [0; 7]);
+}
+
+#[test]
+fn deleting_or_replacing_a_build_keeps_the_coverage_of_the_builds_after_it() {
+    let t = Test::new();
+    let reports = [v1(), v2(), v1(), v2(), v2()];
+    for (i, report) in reports.iter().enumerate() {
+        ingest(
+            &t,
+            "linux",
+            i as u32 + 1,
+            report,
+            &["c:Ann <ann@example.org>"],
+        );
+    }
+    let before: Vec<Value> = (1..=5)
+        .map(|n| t.json(&["coverage", "calc.c", "--build", &n.to_string()])["lines"].clone())
+        .collect();
+    t.ok(&["delete-build", "linux", "2"]);
+    let after4 = t.json(&["coverage", "calc.c", "--build", "4"]);
+    let covered = |lines: &Value| -> Vec<bool> {
+        (lines.as_array().unwrap().iter())
+            .map(|l| l["covered"].as_bool().unwrap())
+            .collect()
+    };
+    assert_eq!(covered(&after4["lines"]), covered(&before[3]));
+    assert_eq!(
+        covered(&t.json(&["coverage", "calc.c", "--build", "3"])["lines"]),
+        covered(&before[2])
+    );
+    // Build 4 again with build 1's coverage: build 5, stored against it, keeps its own.
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "4",
+        "--replace",
+        "--source-root",
+        "/build/calc",
+        &v1(),
+    ]);
+    let five = t.json(&["coverage", "calc.c", "--build", "5"]);
+    assert_eq!(covered(&five["lines"]), covered(&before[4]));
+    assert_eq!(
+        covered(&t.json(&["coverage", "calc.c", "--build", "4"])["lines"]),
+        covered(&before[0])
+    );
+}
+
+#[test]
+fn hostile_and_truncated_coverage_reports_change_nothing() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+    let dump = t.dump();
+    let whole = std::fs::read(v1()).unwrap();
+    let truncated = t.path("truncated.xml");
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    let bad_lcov = t.path("bad.info");
+    std::fs::write(
+        &bad_lcov,
+        "TN:\nSF:/build/calc/calc.c\nDA:4,x\nend_of_record\n",
+    )
+    .unwrap();
+    let huge_line = t.path("huge.info");
+    std::fs::write(&huge_line, "SF:a.c\nDA:99999999999,1\nend_of_record\n").unwrap();
+    let not_coverage = t.path("notes.txt");
+    std::fs::write(&not_coverage, "just some words\n").unwrap();
+    for (file, expect) in [
+        (&truncated, "truncated.xml"),
+        (&bad_lcov, "bad.info:3"),
+        (&huge_line, "huge.info:2"),
+        (&not_coverage, "cannot tell the format of coverage report"),
+    ] {
+        let err = t.fails(
+            &[
+                "ingest",
+                "--builder",
+                "linux",
+                "--build",
+                "2",
+                "--coverage",
+                file.to_str().unwrap(),
+            ],
+            3,
+        );
+        assert!(err.contains(expect), "{expect}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(t.dump(), dump, "{expect}: the database changed");
+    }
+    // A truncated report among the test reports (sniffed as coverage) too.
+    let junit = fixture("history/linux-py311/103.xml");
+    let err = t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "linux",
+            "--build",
+            "2",
+            junit.to_str().unwrap(),
+            truncated.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(err.contains("truncated.xml"), "{err}");
+    assert_eq!(t.dump(), dump);
+}
+
+#[test]
+fn the_sample_history_s_uncovered_mac_branch_is_attributed_to_its_change_and_fixed() {
+    let t = Test::new();
+    let work = t.path("minicalc");
+    let bundle = fixture("history/repo.bundle");
+    let status = std::process::Command::new("git")
+        .args(["clone", "-q"])
+        .arg(&bundle)
+        .arg(&work)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git clone");
+    assert!(status.success());
+    let git = work.to_str().unwrap();
+    t.ok(&["import", "--git", git, fixture("history").to_str().unwrap()]);
+    let builds = std::fs::read_to_string(fixture("history/builds.tsv")).unwrap();
+    for row in builds.lines().skip(1) {
+        let fields: Vec<&str> = row.split('\t').collect();
+        let (builder, number, revision) = (fields[0], fields[1], fields[2]);
+        if !builder.starts_with("linux-") {
+            continue;
+        }
+        let report = fixture(&format!("history-coverage/{builder}/{number}.xml"));
+        t.ok(&[
+            "ingest",
+            "--builder",
+            builder,
+            "--build",
+            number,
+            "--revision",
+            revision,
+            "--git",
+            git,
+            "--source-root",
+            "/build/minicalc",
+            report.to_str().unwrap(),
+        ]);
+    }
+    let problems = t.json(&["problems", "--all", "--intermittent", "--kind", "coverage"]);
+    let platform = (problems.as_array().unwrap().iter())
+        .find(|p| p["test"] == "minicalc/platform.py")
+        .unwrap_or_else(|| panic!("{problems:#}"));
+    assert!(platform["started_by"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .starts_with("92f86c2"));
+    assert_eq!(platform["responsible"], serde_json::json!(["Alice Anders"]));
+    assert_eq!(platform["state"], "fixed");
+    assert!(platform["fixed_by"][0]["revision"]
+        .as_str()
+        .unwrap()
+        .starts_with("0e97e72"));
+    assert_eq!(
+        platform["coverage"]["uncovered_new"],
+        serde_json::json!([7])
+    );
+    assert_eq!(
+        platform["builders"],
+        serde_json::json!(["linux-py311", "linux-py312"])
+    );
+    // The network client's retry path flips with the simulated network: flaky coverage.
+    let summary = t.json(&["coverage", "--builder", "linux-py311"]);
+    assert_eq!(
+        summary["flaky"][0]["path"], "minicalc/network.py",
+        "{summary:#}"
+    );
+    assert_eq!(summary["totals"]["lines_covered"], 37);
+    let flaky = t.json(&["flaky"]);
+    assert!(
+        (flaky.as_array().unwrap().iter()).any(|f| f["test"] == "minicalc/network.py"),
+        "ranked with the flaky tests: {flaky:#}"
+    );
+    assert_eq!(summary["totals"]["lines_total"], 38);
+}
+
+#[test]
+fn a_previous_revision_git_does_not_have_leaves_lines_matched_by_number() {
+    let t = Test::new();
+    let h = history();
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "1",
+        "--revision",
+        "0123456789abcdef0123456789abcdef01234567",
+        "--source-root",
+        "/build/calc",
+        &v1(),
+    ]);
+    let (code, summary) = ingest_at(&t, &h, "linux", 2, &h.c2, &v2());
+    assert_eq!(code, 1, "{summary:#}");
+    let warning = summary["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("without a git diff"), "{summary:#}");
+    assert_eq!(t.json(&["coverage", "calc.c"])["diff"], false);
+}
