@@ -39,6 +39,9 @@ pub struct Error {
     pub broken_pipe: bool,
     /// A test name matched several tests: the candidates (`{candidates: [...]}` in JSON output).
     pub candidates: Option<Vec<String>>,
+    /// Running the same command again can get past it (a lost connection, a server restarting, a
+    /// lock or serialization conflict): `--retry` retries it (see `retry.rs`).
+    pub retryable: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,6 +54,7 @@ impl Error {
             hints: Vec::new(),
             broken_pipe: false,
             candidates: None,
+            retryable: false,
         }
     }
 
@@ -71,6 +75,18 @@ impl Error {
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
+    }
+
+    /// Marks a database error that running the command again can get past, with a hint that says
+    /// why and that it can be retried. Nothing is half-stored: the write either committed whole
+    /// before the fault or not at all, and a retried ingest does not store a build twice.
+    #[must_use]
+    pub fn retryable(mut self, why: impl fmt::Display) -> Self {
+        self.retryable = true;
+        self.hint(format!(
+            "{why}; this can be retried: run the same command again, or give `--retry N` (ingest, \
+             import) or `retry = N` in the settings; a build already stored is not stored twice"
+        ))
     }
 
     /// Notes the I/O error behind this one (a broken pipe ends a command quietly).
@@ -111,7 +127,7 @@ impl From<rusqlite::Error> for Error {
         let readonly = matches!(error.sqlite_error_code(), Some(ErrorCode::ReadOnly));
         let err = Error::database(format!("database error: {error}"));
         if busy {
-            err.hint("another probtrack process held the database past the busy timeout; try again")
+            err.retryable("another probtrack process held the database past the busy timeout")
         } else if full {
             err.hint(
                 "the disk is full; free some space and run the command again (nothing was written)",

@@ -255,8 +255,11 @@ pub(crate) const BATCH_BUILDS: usize = 256;
 ///
 /// Builds are written in batches of [`BATCH_BUILDS`], each batch one transaction whose Problems
 /// are judged once at its end, while a second thread parses the reports ahead. A build that fails
-/// (a report that cannot be read or parsed) is undone alone: the builds before it are judged and
-/// committed, and the error is returned.
+/// is undone alone: the builds before it are judged and committed, and the error is returned. A
+/// build that fails on a report is undone to its savepoint; one written without a savepoint (see
+/// [`import_batch`]) that fails on a database error takes its batch with it, so the batch's builds
+/// before it are written again, in a transaction of their own. (A lost connection loses the open
+/// batch on the server; the builds before are then written by the next run.)
 pub(crate) fn import(
     store: &mut dyn Store,
     planned: &[PlannedBuild],
@@ -278,7 +281,9 @@ pub(crate) fn import(
         .filter(|(_, &present)| !present)
         .map(|(build, _)| build.reports.clone())
         .collect();
-    std::thread::scope(|scope| {
+    // The builds of a batch that a failed build took with it, and the error.
+    let mut redo: Option<(Vec<PlannedBuild>, Error)> = None;
+    let written = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(ingest::ahead::CAPACITY);
         let (parser, source_root) = (options.parser, options.source_root.clone());
         scope.spawn(move || ingest::ahead::parse_builds(todo, parser, source_root, tx));
@@ -289,7 +294,7 @@ pub(crate) fn import(
         for batch in builds.chunks(BATCH_BUILDS) {
             store.begin_write()?;
             let mut written = Vec::new();
-            let mut undone = false;
+            let mut undone = None;
             let outcome = import_batch(
                 store,
                 batch,
@@ -301,8 +306,11 @@ pub(crate) fn import(
                 &mut undone,
                 &mut progress,
             );
-            if undone {
-                return outcome;
+            if let Some(failed) = undone {
+                let before = batch[..failed].iter().filter(|(_, present)| !present);
+                let again = before.map(|(build, _)| (*build).clone()).collect();
+                redo = outcome.err().map(|e| (again, e));
+                return Ok(());
             }
             // What was written is judged and kept, also when a build failed.
             let judged = ingest::judge(store, &written).and_then(|_| store.commit());
@@ -314,7 +322,18 @@ pub(crate) fn import(
             known.forget();
         }
         Ok(())
-    })?;
+    });
+    written?;
+    if let Some((again, error)) = redo {
+        let quiet: &mut dyn FnMut(&PlannedBuild, &mut Vec<String>) = &mut |_, _| {};
+        if !again.is_empty() && import(store, &again, options, quiet).is_err() {
+            return Err(error.hint(
+                "the builds before it in its batch were undone too; run the import again to \
+                 write them",
+            ));
+        }
+        return Err(error);
+    }
     Ok(summary)
 }
 
@@ -327,10 +346,10 @@ fn import_batch(
     known: &mut ingest::Known,
     written: &mut Vec<ingest::Written>,
     summary: &mut ImportSummary,
-    undone: &mut bool,
+    undone: &mut Option<usize>,
     progress: &mut impl FnMut(&PlannedBuild, &mut Vec<String>),
 ) -> Result<()> {
-    for &(build, present) in batch {
+    for (at, &(build, present)) in batch.iter().enumerate() {
         let mut warnings = Vec::new();
         if present {
             summary.skipped += 1;
@@ -395,11 +414,12 @@ fn import_batch(
                 done
             }
             Err(e) if clean => {
-                // Part of the build is written: the whole batch goes.
+                // Part of the build is written, and only the transaction can undo it: the whole
+                // batch goes (and `import` writes the builds before this one again).
                 let _ = store.rollback();
                 known.forget();
                 written.clear();
-                *undone = true;
+                *undone = Some(at);
                 return Err(e);
             }
             Err(e) => {

@@ -12,6 +12,7 @@ use crate::blamelist;
 use crate::clock;
 use crate::durations;
 use crate::error::{Error, Result};
+use crate::retry::Retry;
 use crate::runs;
 use crate::store::{
     self, ChangeRecord, Counts, Forget, Id, Location, NewBuild, OpenMode, ResultRecord, Run,
@@ -71,11 +72,15 @@ pub(crate) struct IngestOptions {
 
 /// `ingest`: reads and hashes every report first (an unreadable one stops it before the database
 /// is touched), then ingests them into the database at `location`, created when missing. A
-/// database that a failed first ingest created is removed again.
+/// database that a failed first ingest created is removed again. An error that can be retried (a
+/// lost connection, a server restarting) is, as `retry` says, telling `notice` before each retry:
+/// the reports were read once, and a retry after a commit that landed changes nothing.
 pub(crate) fn ingest_inputs(
     location: &Location,
     options: &IngestOptions,
     inputs: &[Input],
+    retry: Retry,
+    notice: &mut dyn FnMut(&Error, u32, std::time::Duration),
 ) -> Result<IngestSummary> {
     let prepared = inputs.iter().map(prepare).collect::<Result<Vec<_>>>()?;
     // Coverage reports, named or sniffed among the reports, are read whole first: a bad one
@@ -114,21 +119,23 @@ pub(crate) fn ingest_inputs(
         warnings.extend(file.warnings);
         options.metrics.extend(file.metrics);
     }
-    let existed = store::exists(location);
-    let mut store = store::open(location, OpenMode::Create)?;
     let options = &options;
-    ingest(store.as_mut(), options, &reports)
-        .map(|mut summary| {
-            summary.metric_files = metric_files;
-            summary.warnings.splice(0..0, warnings);
-            summary
-        })
-        .inspect_err(|_| {
-            if !existed {
-                drop(store);
-                store::remove_if_empty(location);
-            }
-        })
+    let mut summary = retry.run(
+        || {
+            let existed = store::exists(location);
+            let mut store = store::open(location, OpenMode::Create)?;
+            ingest(store.as_mut(), options, &reports).inspect_err(|_| {
+                if !existed {
+                    drop(store);
+                    store::remove_if_empty(location);
+                }
+            })
+        },
+        notice,
+    )?;
+    summary.metric_files = metric_files;
+    summary.warnings.splice(0..0, warnings);
+    Ok(summary)
 }
 
 /// Ingests the reports into the build, in one transaction.

@@ -36,6 +36,7 @@ pub(crate) mod problems;
 pub(crate) mod prune;
 pub(crate) mod rename;
 pub(crate) mod report;
+pub(crate) mod retry;
 pub(crate) mod runs;
 pub(crate) mod settings;
 pub(crate) mod since;

@@ -20,6 +20,9 @@ pub(crate) struct Settings {
     pub prune_days: Option<u32>,
     /// Where the HTML report is published, for links in messages.
     pub report_url: Option<String>,
+    /// How often `ingest` and `import` retry when the database server cannot be reached or ends
+    /// the connection (`--retry` overrides it).
+    pub retry: Option<u32>,
     /// Author names and addresses that are one person.
     #[serde(default)]
     pub users: Vec<UserEntry>,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::cli::{parse_since, parser_arg, Context, FormatFlag};
 use crate::error::{Error, Result};
 use crate::import::{self, buildbot, ImportOptions};
+use crate::retry::Retry;
 use crate::store::OpenMode;
 
 /// Import a history of reports laid out as DIR/BUILDER/NUMBER.EXT or DIR/BUILDER/NUMBER/*, or a
@@ -70,6 +71,11 @@ pub(crate) struct Args {
     /// --buildbot, the directory the step ran in]
     #[arg(long, value_name = "DIR")]
     source_root: Option<String>,
+    /// Retry up to N times, with growing pauses, when the database server cannot be reached or
+    /// ends the connection (it restarts); each retry skips the builds already stored
+    /// [default: `retry` in the settings, else 0]
+    #[arg(long, value_name = "N")]
+    retry: Option<u32>,
     #[command(flatten)]
     output: FormatFlag,
 }
@@ -91,18 +97,36 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         branch: args.branch.clone(),
     };
     let planned = import::plan(dir)?;
-    let mut store = ctx.open(OpenMode::Create)?;
     let bar = progress_bar(planned.len());
-    let err = &mut ctx.err;
-    let summary = import::import(store.as_mut(), &planned, &options, |build, warnings| {
-        bar.set_message(format!("{} #{}", build.builder, build.number));
-        bar.inc(1);
-        for warning in warnings.drain(..) {
+    let retry = Retry::new(args.retry, ctx.settings.retry);
+    let err = std::cell::RefCell::new(&mut ctx.err);
+    let db = &ctx.db;
+    let summary = retry.run(
+        || {
+            bar.set_position(0);
+            let mut store = crate::store::open(db, OpenMode::Create)?;
+            import::import(store.as_mut(), &planned, &options, |build, warnings| {
+                bar.set_message(format!("{} #{}", build.builder, build.number));
+                bar.inc(1);
+                for warning in warnings.drain(..) {
+                    bar.suspend(|| {
+                        let _ = writeln!(err.borrow_mut(), "warning: {warning}");
+                    });
+                }
+            })
+        },
+        |e, n, pause| {
             bar.suspend(|| {
-                let _ = writeln!(err, "warning: {warning}");
+                let _ = writeln!(
+                    err.borrow_mut(),
+                    "warning: {}; retry {n} of {} in {:.1} s",
+                    e.message,
+                    retry.times,
+                    pause.as_secs_f64()
+                );
             });
-        }
-    });
+        },
+    );
     bar.finish_and_clear();
     render(&args, ctx, &summary?)
 }

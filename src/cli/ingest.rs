@@ -8,6 +8,7 @@ use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, Input};
 use crate::report::safe;
+use crate::retry::Retry;
 
 /// Record a build's test reports and compiler logs
 #[derive(Debug, clap::Args)]
@@ -94,6 +95,11 @@ pub(crate) struct Args {
     /// coverage-py-json, go-coverprofile or llvm-cov-json
     #[arg(long, default_value = "auto", value_name = "NAME")]
     coverage_parser: String,
+    /// Retry up to N times, with growing pauses, when the database server cannot be reached or
+    /// ends the connection (it restarts); a build already stored is not stored twice
+    /// [default: `retry` in the settings, else 0]
+    #[arg(long, value_name = "N")]
+    retry: Option<u32>,
     #[command(flatten)]
     output: FormatFlag,
     /// Reports to read (`-` reads standard input)
@@ -168,7 +174,17 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         return Err(Error::usage("standard input (`-`) can be read only once"));
     }
     let inputs: Vec<Input> = args.files.iter().map(|f| Input::from_arg(f)).collect();
-    let summary = ingest::ingest_inputs(&ctx.db, &options, &inputs)?;
+    let retry = Retry::new(args.retry, ctx.settings.retry);
+    let err = &mut ctx.err;
+    let summary = ingest::ingest_inputs(&ctx.db, &options, &inputs, retry, &mut |e, n, pause| {
+        let _ = writeln!(
+            err,
+            "warning: {}; retry {n} of {} in {:.1} s",
+            e.message,
+            retry.times,
+            pause.as_secs_f64()
+        );
+    })?;
     for warning in &summary.warnings {
         let _ = writeln!(ctx.err, "warning: {warning}");
     }

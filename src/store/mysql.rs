@@ -66,16 +66,34 @@ fn my_error(e: mysql::Error) -> Error {
                      PROBTRACK_MYSQL_DEFAULTS_FILE or ~/.my.cnf), and that the user has \
                      privileges on the database (GRANT ALL ON name.* TO user)",
                 ),
-                1205 | 1213 => err.hint(
+                1205 | 1213 => err.retryable(
                     "another session held rows this command needed (a lock wait timeout or \
-                     deadlock); nothing was written: try again",
+                     deadlock); nothing was written",
                 ),
+                // Killed by an administrator (KILL), a server shutting down, a statement
+                // interrupted, no free connection: the server undid the open transaction.
+                1040 | 1053 | 1077 | 1078 | 1079 | 1080 | 1317 | 1927 | 2006 | 2013 => {
+                    err.retryable("the server ended the connection or is restarting")
+                }
                 1153 => err.hint("raise the server's max_allowed_packet"),
                 _ => err,
             }
         }
         mysql::Error::IoError(io) => Error::database(format!("database connection error: {io}"))
-            .hint("the connection to the server was lost; check the server and try again"),
+            .retryable("the connection to the MySQL/MariaDB server was lost"),
+        // The packet layer's errors: a connection reset or cut mid-packet.
+        mysql::Error::CodecError(codec) => {
+            Error::database(format!("database connection error: {codec}"))
+                .retryable("the connection to the MySQL/MariaDB server was lost")
+        }
+        mysql::Error::DriverError(
+            driver @ (mysql::DriverError::PacketOutOfSync
+            | mysql::DriverError::UnexpectedPacket
+            | mysql::DriverError::ConnectTimeout
+            | mysql::DriverError::CouldNotConnect(_)
+            | mysql::DriverError::Timeout),
+        ) => Error::database(format!("database connection error: {driver}"))
+            .retryable("the connection to the MySQL/MariaDB server was lost"),
         mysql::Error::DriverError(driver) => Error::database(format!("database error: {driver}")),
         other => Error::database(format!("database error: {other}")),
     }
@@ -278,6 +296,7 @@ impl Mysql {
             .hint(format!(
                 "start the server at {address}, or fix the host and port in the URL"
             ))
+            .retryable("a server that is restarting refuses connections for a while")
         };
         let connect = |ssl: Option<SslOpts>| {
             // Where TLS is asked for, the connection stays on it (the driver would otherwise move
@@ -437,7 +456,7 @@ impl Engine for Mysql {
                 self.shown,
                 WRITE_LOCK_TIMEOUT / 60
             ))
-            .hint("another probtrack process held the database past the timeout; try again"));
+            .retryable("another probtrack process held the database past the timeout"));
         }
         if let Err(e) = self.conn.query_drop("START TRANSACTION") {
             let _ = self.unlock("probtrack_write");
@@ -474,7 +493,7 @@ impl Engine for Mysql {
             "another probtrack process held {} while it created or upgraded the schema",
             self.shown
         ))
-        .hint("try again"))
+        .retryable("another probtrack process held the schema lock past the timeout"))
     }
 
     fn unlock_schema(&mut self, _keep: bool) -> Result<()> {

@@ -92,7 +92,7 @@ fn pg_error(e: postgres::Error) -> Error {
         return if *code == SqlState::T_R_SERIALIZATION_FAILURE
             || *code == SqlState::T_R_DEADLOCK_DETECTED
         {
-            err.hint("another probtrack process wrote the same rows at the same time; try again")
+            err.retryable("another probtrack process wrote the same rows at the same time")
         } else if *code == SqlState::INVALID_CATALOG_NAME {
             err.hint("create the database first, e.g. `createdb NAME` (probtrack creates its tables, not the server's databases)")
         } else if *code == SqlState::INVALID_PASSWORD
@@ -105,16 +105,21 @@ fn pg_error(e: postgres::Error) -> Error {
             err.hint("the server's disk is full; free some space and run the command again (nothing was written)")
         } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
             err.hint("the server is read-only (a standby?); name the primary server in the URL")
-        } else if code.code().starts_with("57P") || code.code().starts_with("08") {
-            err.hint("the server went away; check that it is running, and try again")
+        } else if code.code().starts_with("57P")
+            || code.code().starts_with("08")
+            || *code == SqlState::TOO_MANY_CONNECTIONS
+            || *code == SqlState::LOCK_NOT_AVAILABLE
+        {
+            // Terminated by an administrator, a server shutting down or starting up, a lost
+            // connection, no free connection slot: the server undid the open transaction.
+            err.retryable("the server ended the connection or is restarting")
         } else {
             err
         };
     }
-    if e.is_closed() {
-        return Error::database(format!("database error: {e}")).hint(
-            "the connection to the PostgreSQL server was lost; check the server, and try again",
-        );
+    if e.is_closed() || io_cause(&e).is_some() {
+        return Error::database(format!("database error: {e}"))
+            .retryable("the connection to the PostgreSQL server was lost");
     }
     Error::database(format!("database error: {e}"))
 }
@@ -200,7 +205,8 @@ fn connect_error(e: postgres::Error, config: &Config, tls: &Tls, shown: &str) ->
         return Error::database(format!(
             "cannot connect to the PostgreSQL server at {server} ({shown}): {what}"
         ))
-        .hint("start the server, or fix the host and port in the URL");
+        .hint("start the server, or fix the host and port in the URL")
+        .retryable("a server that is restarting refuses connections for a while");
     }
     Error::database(format!(
         "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"

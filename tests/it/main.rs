@@ -40,6 +40,8 @@ mod model;
 mod views;
 // Shared databases: copy between backends, many ingests at once.
 mod shared;
+// Faults on the servers: restarts, terminated and cut connections, a killed lock holder.
+mod faults;
 // Parser plugins: a program registered in probtrack.toml, its output checked.
 mod plugins;
 // Build metrics: ingest, metric Problems, metrics and metric NAME, accept, hostile files.

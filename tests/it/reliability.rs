@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::generate::{history, Rng, Shape};
-use crate::harness::{fixture, sqlite_only, Test, BIN};
+use crate::harness::{fixture, sqlite_only, without_ids, Test, BIN};
 
 fn heavy() -> bool {
     std::env::var_os("PROBTRACK_HEAVY").is_some_and(|v| v == "1")
@@ -409,4 +409,100 @@ fn huge_logs_parse_within_an_address_space_limit() {
         let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(results, serde_json::json!([]), "{parser}");
     }
+}
+
+/// A trigger that refuses to store build `number`: a database error in the middle of an import,
+/// in a build that parsed cleanly (so it is written without a savepoint).
+fn refuse_build(t: &Test, number: i64) {
+    let sql = match crate::harness::backend() {
+        crate::harness::Backend::Sqlite => format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON builds WHEN NEW.number = {number} \
+             BEGIN SELECT RAISE(ABORT, 'refused by a test'); END;"
+        ),
+        crate::harness::Backend::Postgres(_) => format!(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.number = {number} THEN RAISE EXCEPTION 'refused by a test'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON builds FOR EACH ROW EXECUTE FUNCTION refuse();"
+        ),
+        crate::harness::Backend::Mysql(_) => format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON builds FOR EACH ROW BEGIN \
+             IF NEW.number = {number} THEN \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by a test'; END IF; END"
+        ),
+    };
+    t.exec_sql(&sql);
+}
+
+#[test]
+fn an_import_that_fails_mid_way_undoes_only_the_build_it_was_writing() {
+    let t = Test::new();
+    let dir = t.path("history");
+    history(
+        &dir,
+        &Shape {
+            builders: 3,
+            builds: 10,
+            tests: 40,
+            flaky: 1,
+            broken: 2,
+            seed: 7,
+        },
+    );
+    // The builds in the order import writes them: by time, then builder and number.
+    let tsv = std::fs::read_to_string(dir.join("builds.tsv")).unwrap();
+    let mut planned: Vec<(String, String, i64)> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[4].to_owned(), f[0].to_owned(), f[1].parse().unwrap())
+        })
+        .collect();
+    planned.sort();
+    let failing = 2004;
+    let before: Vec<String> = planned
+        .iter()
+        .take_while(|(_, _, n)| *n != failing)
+        .map(|(_, b, n)| format!("{b} #{n}"))
+        .collect();
+    assert!(before.len() > 5 && before.len() < planned.len() - 5);
+
+    // An empty import makes the schema; then the trigger, then the import that fails.
+    std::fs::create_dir(t.path("empty")).unwrap();
+    t.ok(&["import", t.path("empty").to_str().unwrap()]);
+    refuse_build(&t, failing);
+    let stderr = t.fails(&["import", dir.to_str().unwrap()], 4);
+    assert!(stderr.contains("refused by a test"), "{stderr}");
+    let landed = |t: &Test| -> Vec<String> {
+        let mut keys: Vec<String> = (t.json(&["builds", "--limit", "1000"]).as_array().unwrap())
+            .iter()
+            .map(|b| format!("{} #{}", b["builder"].as_str().unwrap(), b["build"]))
+            .collect();
+        keys.sort();
+        keys
+    };
+    let mut expected = before.clone();
+    expected.sort();
+    assert_eq!(
+        landed(&t),
+        expected,
+        "the builds before the failing one are kept"
+    );
+
+    // With the fault gone, a rerun completes the history, as one clean import does.
+    t.exec_sql(match crate::harness::backend() {
+        crate::harness::Backend::Postgres(_) => "DROP TRIGGER refuse ON builds",
+        _ => "DROP TRIGGER refuse",
+    });
+    let summary = t.json(&["import", dir.to_str().unwrap()]);
+    assert_eq!(summary["skipped"], before.len());
+    let clean = t.path("clean.db").display().to_string();
+    t.ok(&["--db", &clean, "import", dir.to_str().unwrap()]);
+    assert_eq!(landed(&t).len(), planned.len());
+    assert_eq!(
+        without_ids(t.json(&["problems", "--all", "--intermittent"])),
+        without_ids(t.json(&["--db", &clean, "problems", "--all", "--intermittent"]))
+    );
+    every_build_whole(&t, &dir);
 }

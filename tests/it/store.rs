@@ -309,3 +309,72 @@ fn first_opens_of_one_fresh_database_at_once_all_find_one_schema() {
         assert_eq!(builds.as_array().unwrap().len(), 1, "round {round}");
     }
 }
+
+/// A port on the loopback interface where nothing listens (it was free a moment ago).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn an_unreachable_server_is_retried_as_asked_and_then_exit_4_says_it_can_be_retried() {
+    let t = Test::new();
+    let report = fixture("junit/mocha-junit-reporter/test-results.xml");
+    let report = report.to_str().unwrap();
+    for scheme in ["postgres", "mysql"] {
+        let db = format!("{scheme}://probtrack@127.0.0.1:{}/probtrack", closed_port());
+        let ingest = ["--db", &db, "ingest", "--builder", "b", "--build", "1"];
+        // Without --retry: one attempt, and the message says it can be retried.
+        let stderr = t.fails(&[&ingest[..], &[report]].concat(), 4);
+        assert!(stderr.contains("this can be retried"), "{stderr}");
+        assert!(!stderr.contains("; retry "), "{stderr}");
+        // --retry 2: two retries, each announced, then the same exit 4.
+        let stderr = t.fails(&[&ingest[..], &["--retry", "2", report]].concat(), 4);
+        assert_eq!(stderr.matches("; retry ").count(), 2, "{stderr}");
+        assert!(stderr.contains("retry 2 of 2 in "), "{stderr}");
+        assert!(stderr.contains("this can be retried"), "{stderr}");
+        // `retry` in the settings, and the flag over it.
+        std::fs::write(t.path("probtrack.toml"), "retry = 1\n").unwrap();
+        let stderr = t.fails(&[&ingest[..], &[report]].concat(), 4);
+        assert_eq!(stderr.matches("; retry ").count(), 1, "{stderr}");
+        let stderr = t.fails(&[&ingest[..], &["--retry", "0", report]].concat(), 4);
+        assert_eq!(stderr.matches("; retry ").count(), 0, "{stderr}");
+        std::fs::remove_file(t.path("probtrack.toml")).unwrap();
+        // import too.
+        let stderr = t.fails(
+            &[
+                "--db",
+                &db,
+                "import",
+                "--retry",
+                "1",
+                fixture("history").to_str().unwrap(),
+            ],
+            4,
+        );
+        assert_eq!(stderr.matches("; retry ").count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn an_error_that_waiting_cannot_mend_is_not_retried() {
+    let t = Test::new();
+    let report = fixture("junit/mocha-junit-reporter/test-results.xml");
+    t.ingest("b", 1, &[report.to_str().unwrap()]);
+    t.exec_sql("INSERT INTO schema_version (version, applied_at) VALUES (999, 0)");
+    let stderr = t.fails(
+        &[
+            "ingest",
+            "--builder",
+            "b",
+            "--build",
+            "2",
+            "--retry",
+            "5",
+            report.to_str().unwrap(),
+        ],
+        4,
+    );
+    assert!(stderr.contains("version 999"), "{stderr}");
+    assert!(!stderr.contains("retry"), "{stderr}");
+}
