@@ -632,6 +632,31 @@ mod tests {
     }
 
     #[test]
+    fn scanning_only_where_steps_can_be_confirmed_gives_the_same_steps() {
+        let x = series(21, 400, &[(60, 6.0), (90, -6.0), (300, 5.0), (330, 4.0)]);
+        let params = Params::default();
+        let all = detect(&x, lower(), &params);
+        assert_eq!(all.len(), 4, "{all:?}");
+        let (w, ma, _) = sides(&params);
+        let near = |end: usize| {
+            end == x.len()
+                || all
+                    .iter()
+                    .any(|s| end + ma >= s.index && end <= s.index + 2 * ma + w)
+        };
+        let mut scanned = 0;
+        let some = detect_where(&x, lower(), &params, &mut |end, _| {
+            scanned += usize::from(near(end));
+            near(end)
+        });
+        assert_eq!(some, all);
+        assert!(scanned < x.len() / 2, "{scanned}");
+        // Left out where a step is confirmed, it is not found: the scan does skip.
+        let none = detect_where(&x, lower(), &params, &mut |end, _| end > 340);
+        assert!(none.len() < all.len(), "{none:?}");
+    }
+
+    #[test]
     fn min_change_is_a_per_metric_floor() {
         let x = series(9, 80, &[(40, 6.0)]);
         let params = Params {

@@ -275,28 +275,30 @@ struct Window {
 
 impl Window {
     /// The window of `points` (the lane's values from a build on; `whole`: from its first), or
-    /// `None` when it reaches back before them.
+    /// how many values before them it reaches back.
     fn of(
         points: &[Point],
         whole: bool,
         parts: &[Part],
         since: i64,
         params: &crate::analyze::changepoint::Params,
-    ) -> Option<Window> {
+    ) -> std::result::Result<Window, usize> {
         let (w, ma, _) = sides(params);
         let (w, ma, h) = (w as i64, ma as i64, reach(params) as i64);
         let n = points.len() as i64;
-        // A build before the points read is before every place in them.
-        let before = -(4 * (h + w + ma) + n) - 1;
+        // A build before the points read may be just before them: place -1, and a window that
+        // covers it needs more of them.
+        let early = |number: i64| !whole && points.first().is_none_or(|p| number < p.number);
         let pos = |number: i64| -> i64 {
-            if !whole && points.first().is_none_or(|p| number < p.number) {
-                return before;
+            if early(number) {
+                return -1;
             }
             points.partition_point(|p| p.number < number) as i64
         };
         let new_end = pos(since).max(0) + 1;
         let mut start = new_end;
         let mut covered = vec![false; parts.len()];
+        let mut reaches_before = false;
         loop {
             let mut grew = false;
             for (i, part) in parts.iter().enumerate() {
@@ -305,6 +307,7 @@ impl Window {
                     continue;
                 }
                 covered[i] = true;
+                reaches_before |= early(part.first);
                 start = start.min(pos(part.first) - ma);
                 grew = true;
             }
@@ -313,8 +316,8 @@ impl Window {
             }
         }
         let from = start - h - w - 2 * ma;
-        if from < 0 && !whole {
-            return None;
+        if (from < 0 || reaches_before) && !whole {
+            return Err((-from).max(h + w) as usize);
         }
         let mut firsts = Vec::new();
         let mut fixes = Vec::new();
@@ -326,7 +329,7 @@ impl Window {
         }
         covers.sort_unstable();
         covers.dedup();
-        Some(Window {
+        Ok(Window {
             from: from.max(0) as usize,
             new_end: new_end as usize,
             firsts,
@@ -418,22 +421,32 @@ fn windowed(
     let bound = at.checked_sub(back).map_or(i64::MIN, |i| builds[i].number);
     let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
     let mut read = lane_points(store, lane, builds, &ids, bound)?;
-    let mut again: Vec<&Judged> = Vec::new();
     let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
+    // Where a window reaches back before the values read, more are read, as far as it reaches
+    // (a series with gaps may need another look), then the whole lane.
+    let mut short: Vec<(&Judged, i64)> = Vec::new();
     for (j, _) in &wanted {
         let points = read.remove(&j.series.id).unwrap_or_default();
         match plan(j, &builder, points, bound == i64::MIN, since) {
-            Some((points, window)) => plans.push((j, points, window)),
-            None => again.push(j),
+            Ok((points, window)) => plans.push((j, points, window)),
+            Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
         }
     }
-    if !again.is_empty() {
-        let ids: Vec<Id> = again.iter().map(|j| j.series.id).collect();
-        let mut read = lane_points(store, lane, builds, &ids, i64::MIN)?;
-        for j in again {
+    for round in 0..3 {
+        if short.is_empty() {
+            break;
+        }
+        let last = round == 2;
+        let mut bounds: Vec<i64> = short.iter().map(|s| s.1).collect();
+        bounds.sort_unstable();
+        let bound = if last { i64::MIN } else { bounds[0] };
+        let ids: Vec<Id> = short.iter().map(|(j, _)| j.series.id).collect();
+        let mut read = lane_points(store, lane, builds, &ids, bound)?;
+        for (j, _) in std::mem::take(&mut short) {
             let points = read.remove(&j.series.id).unwrap_or_default();
-            if let Some((points, window)) = plan(j, &builder, points, true, since) {
-                plans.push((j, points, window));
+            match plan(j, &builder, points, bound == i64::MIN, since) {
+                Ok((points, window)) => plans.push((j, points, window)),
+                Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
             }
         }
     }
@@ -473,15 +486,23 @@ fn windowed(
     Ok(out)
 }
 
-/// The points of `j` on `builder` (read from a build on, or `whole`) and their window, or
-/// `None` when the window reaches back before them.
+/// The build `deficit` builds (and a margin) before build `first` of a lane: from where to read
+/// values that a window needs.
+fn further(builds: &[BuildInfo], first: i64, deficit: usize) -> i64 {
+    let at = builds.partition_point(|b| b.number < first);
+    at.checked_sub(deficit + 16)
+        .map_or(i64::MIN, |i| builds[i].number)
+}
+
+/// The points of `j` on `builder` (read from a build on, or `whole`) and their window, or how
+/// many values before them it reaches back and the first build read.
 fn plan(
     j: &Judged,
     builder: &str,
     points: Vec<Point>,
     whole: bool,
     since: i64,
-) -> Option<(Vec<Point>, Window)> {
+) -> std::result::Result<(Vec<Point>, Window), (usize, i64)> {
     let mut parts = Vec::new();
     for (i, p) in j.stored.iter().enumerate() {
         for b in p.builders.iter().filter(|b| b.builder == builder) {
@@ -492,8 +513,10 @@ fn plan(
             });
         }
     }
-    let window = Window::of(&points, whole, &parts, since, &j.how.params)?;
-    Some((points, window))
+    match Window::of(&points, whole, &parts, since, &j.how.params) {
+        Ok(window) => Ok((points, window)),
+        Err(deficit) => Err((deficit, points.first().map_or(since, |p| p.number))),
+    }
 }
 
 /// The Problem records of a series' steps found on its lanes.
