@@ -292,7 +292,11 @@ pub fn reach(params: &Params) -> usize {
 pub fn sides(params: &Params) -> (usize, usize, usize) {
     let min_before = params.min_before.max(2);
     let min_after = params.min_after.max(1);
-    (params.window.max(min_before).max(min_after), min_after, min_before)
+    (
+        params.window.max(min_before).max(min_after),
+        min_after,
+        min_before,
+    )
 }
 
 /// [`detect`] of finite `x`, scanning only the builds `evaluate(end, steps so far)` names (`end`

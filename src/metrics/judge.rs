@@ -102,7 +102,11 @@ pub(crate) fn judge(
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
-    let ids: Vec<Id> = series.iter().filter(|id| records.contains_key(id)).copied().collect();
+    let ids: Vec<Id> = series
+        .iter()
+        .filter(|id| records.contains_key(id))
+        .copied()
+        .collect();
     let mut stored: HashMap<Id, Vec<ProblemRecord>> = HashMap::new();
     if !ids.is_empty() {
         for p in store.problems(&ProblemFilter {
@@ -315,7 +319,10 @@ impl Window {
                 break;
             }
         }
-        let from = start - h - w - 2 * ma;
+        // Each build scanned reads `h` values back; the levels of a covered step, the
+        // `window` before it, and its place looked at again, `window` and `min_after` around it,
+        // lie within those of the first build scanned (`h` ≥ 2·`window` + `min_before`).
+        let from = start - h;
         if (from < 0 || reaches_before) && !whole {
             return Err((-from).max(h + w) as usize);
         }
@@ -364,12 +371,7 @@ impl Window {
                     .any(|(&f, &done)| !done && end >= f && end <= f + ma + w)
                 || (self.fixes.iter()).any(|&x| end + ma >= x && end <= x + 2 * ma + w)
         };
-        let mut cps = detect_where(
-            &values[from..],
-            how.direction,
-            &how.params,
-            &mut evaluate,
-        );
+        let mut cps = detect_where(&values[from..], how.direction, &how.params, &mut evaluate);
         for cp in &mut cps {
             cp.index += from;
             cp.index_at_confirmation += from;
@@ -397,10 +399,7 @@ fn windowed(
     let alone = branch.lanes().count() == 1;
     let builder = record.builder.clone();
     // The values to read: the last builds the detector reaches, and more where a Problem needs.
-    let reach_of = |how: &super::Judging| {
-        let (w, ma, _) = sides(&how.params);
-        reach(&how.params) + 3 * w + 6 * ma
-    };
+    let reach_of = |how: &super::Judging| reach(&how.params) + 2;
     let mut wanted: Vec<(&Judged, usize)> = Vec::new();
     for j in judged {
         if j.how.problems {

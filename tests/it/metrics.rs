@@ -656,7 +656,11 @@ fn generated(build: u32, seed: u32, base: f64, steps: &[(u32, f64)]) -> f64 {
         x ^= x << 17;
         sum += (x >> 11) as f64 / (1u64 << 53) as f64;
     }
-    let level: f64 = steps.iter().filter(|(at, _)| build >= *at).map(|s| s.1).sum();
+    let level: f64 = steps
+        .iter()
+        .filter(|(at, _)| build >= *at)
+        .map(|s| s.1)
+        .sum();
     base + level + (sum - 2.0) * 1.7
 }
 
@@ -683,7 +687,15 @@ fn judging_a_bounded_window_at_ingest_gives_what_reanalyze_gives() {
             metric("shared", generated(b, 3, 50.0, &shared)),
             metric("quiet", generated(b, 5, 20.0, &[])),
         ];
-        let mut args = vec!["ingest", "--builder", "main", "--build", &n, "--change", &change];
+        let mut args = vec![
+            "ingest",
+            "--builder",
+            "main",
+            "--build",
+            &n,
+            "--change",
+            &change,
+        ];
         for v in &values {
             args.extend(["--metric", v]);
         }
@@ -692,7 +704,15 @@ fn judging_a_bounded_window_at_ingest_gives_what_reanalyze_gives() {
         if b % 4 == 0 {
             let value = metric("shared", generated(b, 4, 50.0, &shared));
             let n = (b / 4).to_string();
-            t.ok(&["ingest", "--builder", "slow", "--build", &n, "--metric", &value]);
+            t.ok(&[
+                "ingest",
+                "--builder",
+                "slow",
+                "--build",
+                &n,
+                "--metric",
+                &value,
+            ]);
         }
         // At a few builds, and at the end: what the ingests stored is what reanalyze gives.
         if [203, 325, builds].contains(&b) {
