@@ -59,6 +59,9 @@ struct Found {
     fix: Option<(usize, Vec<ChangeRef>)>,
 }
 
+/// A lane's builds, builder, whether it is retired, and its values by series.
+type LaneValues<'a> = (&'a [BuildInfo], String, bool, HashMap<Id, Vec<Point>>);
+
 /// A step found, before its changes are looked up: the builds of its window and of its fix's.
 type RawFound = (Found, Vec<Id>, Vec<Id>);
 
@@ -204,7 +207,7 @@ fn whole(
         .filter(|j| j.how.problems)
         .map(|j| j.series.id)
         .collect();
-    let mut lanes: Vec<(&[BuildInfo], String, bool, HashMap<Id, Vec<Point>>)> = Vec::new();
+    let mut lanes: Vec<LaneValues> = Vec::new();
     if !wanted.is_empty() {
         for (lane, retired, builds) in branch.lanes() {
             let points = lane_points(store, lane.id, builds, &wanted, i64::MIN)?;
