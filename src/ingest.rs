@@ -514,7 +514,20 @@ pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<Vec<Id
         if !series.is_empty() {
             let settings = &written[0].metric_settings;
             let loaded = crate::problems::Branch::load(store, branch.as_deref())?;
-            regressions.extend(crate::metrics::judge(store, &loaded, &series, settings)?);
+            // Builds appended as their lanes' newest are judged on a bounded window; any other
+            // write, over the whole history.
+            let of_branch: Vec<&Written> = (written.iter())
+                .filter(|w| &w.branch == branch && !w.series.is_empty())
+                .collect();
+            let appended: Vec<crate::problems::NewBuild> =
+                if of_branch.iter().all(|w| w.newest.is_some()) {
+                    of_branch.iter().filter_map(|w| w.newest).collect()
+                } else {
+                    Vec::new()
+                };
+            regressions.extend(crate::metrics::judge(
+                store, &loaded, &series, settings, &appended,
+            )?);
         }
         let batch: Vec<&Written> = written
             .iter()

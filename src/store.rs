@@ -448,6 +448,8 @@ pub struct ProblemFilter {
     /// `None`: every branch.
     pub branch: Option<Option<String>>,
     pub test: Option<Id>,
+    /// Problems of any of these tests.
+    pub tests: Option<Vec<Id>>,
     pub ids: Option<Vec<Id>>,
     /// Problems whose first failure is this build.
     pub first_build: Option<Id>,
@@ -787,6 +789,16 @@ pub trait Store {
     ) -> Result<Vec<MetricPoint>>;
     /// The series a build has values of.
     fn build_series(&mut self, build: Id) -> Result<Vec<Id>>;
+    /// The series given, by id (those that are series).
+    fn series_by_id(&mut self, ids: &[Id]) -> Result<Vec<SeriesRecord>>;
+    /// What judging reads of a lane's builds numbered from `since` on: `(series, build, number,
+    /// value)` of the `series` given, by series then build number (no spread, no build row).
+    fn lane_metric_levels(
+        &mut self,
+        lane: Id,
+        series: &[Id],
+        since: i64,
+    ) -> Result<Vec<(Id, Id, i64, f64)>>;
     /// Records who accepted a metric Problem's new level, and why; its state becomes `accepted`.
     fn accept_problem(&mut self, problem: Id, acceptance: &Acceptance) -> Result<bool>;
 

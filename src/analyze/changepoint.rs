@@ -263,7 +263,7 @@ pub fn detect(values: &[f64], direction: Direction, params: &Params) -> Vec<Chan
         .filter(|&i| values[i].is_finite())
         .collect();
     let x: Vec<f64> = kept.iter().map(|&i| values[i]).collect();
-    let mut steps = detect_finite(&x, direction, params);
+    let mut steps = detect_where(&x, direction, params, &mut |_, _| true);
     for step in &mut steps {
         step.index = kept[step.index];
         step.index_at_confirmation = kept[step.index_at_confirmation];
@@ -281,14 +281,43 @@ fn kind_of(direction: Direction, rise: bool) -> StepKind {
     }
 }
 
-fn detect_finite(x: &[f64], direction: Direction, params: &Params) -> Vec<ChangePoint> {
+/// The builds a step's scan reaches back over: a confirmation at build `e` is decided by the
+/// values from `e − reach(params)` on and the steps confirmed since (`detect_where`).
+pub fn reach(params: &Params) -> usize {
+    let (window, _, min_before) = sides(params);
+    params.scale_window.max(8).max(2 * window + min_before)
+}
+
+/// The window and the fewest builds after and before a step, as the scan uses them.
+pub fn sides(params: &Params) -> (usize, usize, usize) {
     let min_before = params.min_before.max(2);
     let min_after = params.min_after.max(1);
-    let window = params.window.max(min_before).max(min_after);
+    (
+        params.window.max(min_before).max(min_after),
+        min_after,
+        min_before,
+    )
+}
+
+/// [`detect`] of finite `x`, scanning only the builds `evaluate(end, steps so far)` names (`end`
+/// is the length of the prefix read, so the newest value is `x[end − 1]`); every other build is
+/// taken to confirm nothing. The scan's state changes only where it confirms a step, so when
+/// the builds left out are known to confirm nothing (a judge that knows where the steps were),
+/// the answer is [`detect`]'s; with `evaluate` always true it is [`detect`].
+pub fn detect_where(
+    x: &[f64],
+    direction: Direction,
+    params: &Params,
+    evaluate: &mut dyn FnMut(usize, &[ChangePoint]) -> bool,
+) -> Vec<ChangePoint> {
+    let (window, min_after, min_before) = sides(params);
     let mut steps: Vec<ChangePoint> = Vec::new();
     let mut breaks: Vec<usize> = Vec::new();
     let mut start = 0usize;
     for end in 1..=x.len() {
+        if !evaluate(end, &steps) {
+            continue;
+        }
         // The candidates: τ with at least min_before builds since `start` before it and at least
         // min_after builds from it to `end`, the right side at most `window` long.
         let first = (start + min_before).max(end.saturating_sub(window));
@@ -604,6 +633,31 @@ mod tests {
             let seen: Vec<usize> = prefix.iter().map(|s| s.confirmed_at).collect();
             assert_eq!(seen, confirmed, "prefix of {end}");
         }
+    }
+
+    #[test]
+    fn scanning_only_where_steps_can_be_confirmed_gives_the_same_steps() {
+        let x = series(21, 400, &[(60, 6.0), (90, -6.0), (300, 5.0), (330, 4.0)]);
+        let params = Params::default();
+        let all = detect(&x, lower(), &params);
+        assert_eq!(all.len(), 4, "{all:?}");
+        let (w, ma, _) = sides(&params);
+        let near = |end: usize| {
+            end == x.len()
+                || all
+                    .iter()
+                    .any(|s| end + ma >= s.index && end <= s.index + 2 * ma + w)
+        };
+        let mut scanned = 0;
+        let some = detect_where(&x, lower(), &params, &mut |end, _| {
+            scanned += usize::from(near(end));
+            near(end)
+        });
+        assert_eq!(some, all);
+        assert!(scanned < x.len() / 2, "{scanned}");
+        // Left out where a step is confirmed, it is not found: the scan does skip.
+        let none = detect_where(&x, lower(), &params, &mut |end, _| end > 340);
+        assert!(none.len() < all.len(), "{none:?}");
     }
 
     #[test]

@@ -4,30 +4,27 @@
 //! A step opens a Problem; the next step of the other sign on the same lane (the series returns)
 //! fixes that lane's part. The suspects of a step are the changes between the last build before
 //! it and the first build at the new level, narrowed across the builders that show the same step
-//! (`analyze::changepoint::group_steps`); those of a fix likewise. Like test Problems, the same
-//! code judges after an ingest and in `reanalyze`, over the whole series, so the two agree.
+//! (`analyze::changepoint::group_steps`); those of a fix likewise. `reanalyze` judges each
+//! series over its whole history; an ingest that appends a build to one lane judges only the
+//! builds its answer can depend on (a *bounded window*, [`Window`]), keeping the Problems settled
+//! before it as they are, so the two agree.
 
 use std::collections::{HashMap, HashSet};
 
 use probtrack_parsers::Kind;
 
-use crate::analyze::changepoint::{detect, group_steps, ChangePoint, LaneStep, StepKind};
+use crate::analyze::changepoint::{
+    detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
+};
 use crate::analyze::problems::narrow;
+use crate::analyze::BuildInfo;
 use crate::error::Result;
-use crate::problems::Branch;
+use crate::problems::{Branch, NewBuild};
 use crate::settings::MetricSettings;
 use crate::store::{
     BuildRef, ChangeRef, Id, MetricStep, ProblemBuilder, ProblemFilter, ProblemRecord,
     SeriesRecord, Store,
 };
-
-/// A lane's builds, builder, whether it is retired, and its values by series.
-type LaneValues = (
-    Vec<crate::analyze::BuildInfo>,
-    String,
-    bool,
-    HashMap<Id, Vec<Point>>,
-);
 
 /// One value of a series on a lane.
 #[derive(Clone, Debug)]
@@ -62,92 +59,102 @@ struct Found {
     fix: Option<(usize, Vec<ChangeRef>)>,
 }
 
+/// A lane's builds, builder, whether it is retired, and its values by series.
+type LaneValues<'a> = (&'a [BuildInfo], String, bool, HashMap<Id, Vec<Point>>);
+
+/// A step found, before its changes are looked up: the builds of its window and of its fix's.
+type RawFound = (Found, Vec<Id>, Vec<Id>);
+
 /// A Problem being put together: its steps (one per lane).
 struct Draft {
     members: Vec<usize>,
     suspects: Vec<ChangeRef>,
 }
 
-/// Judges the metric Problems of `series` on `branch` (every lane's values of each); returns the
-/// ids of the Problems it opened that are open regressions (for `ingest --exit-code`).
+/// A series to judge: its record, how it is judged, and its stored Problems on the branch.
+struct Judged {
+    series: SeriesRecord,
+    how: super::Judging,
+    stored: Vec<ProblemRecord>,
+}
+
+/// The Problems of one series recomputed: the records, and the stored Problems they replace
+/// (the others stay as they are).
+struct Recomputed {
+    records: Vec<ProblemRecord>,
+    replaces: Vec<ProblemRecord>,
+}
+
+/// Judges the metric Problems of `series` on `branch`; returns the ids of the Problems it opened
+/// that are open regressions (for `ingest --exit-code`). `appended` are the builds an ingest
+/// just added, each the newest of its lane: when they are all on one lane, each series is
+/// judged on a bounded window of that lane where that gives the whole history's answer
+/// ([`Window`]), else (and with `appended` empty) over the whole history of every lane.
 pub(crate) fn judge(
     store: &mut dyn Store,
     branch: &Branch,
     series: &[Id],
     settings: &MetricSettings,
+    appended: &[NewBuild],
 ) -> Result<Vec<Id>> {
     if series.is_empty() {
         return Ok(Vec::new());
     }
-    let records: HashMap<Id, SeriesRecord> = store
-        .all_series()?
+    let mut records: HashMap<Id, SeriesRecord> = store
+        .series_by_id(series)?
         .into_iter()
-        .filter(|s| series.contains(&s.id))
         .map(|s| (s.id, s))
         .collect();
-    let judged: Vec<(Id, super::Judging)> = series
+    let ids: Vec<Id> = series
         .iter()
-        .filter_map(|id| records.get(id))
-        .map(|s| (s.id, super::judging(settings, s)))
+        .filter(|id| records.contains_key(id))
+        .copied()
         .collect();
-    let wanted: Vec<Id> = judged.iter().map(|(id, _)| *id).collect();
-    // Each lane's values of every series judged, in one query per lane.
-    let mut lanes: Vec<LaneValues> = Vec::new();
-    for (lane, retired, builds) in branch.lanes() {
-        let bad: HashSet<Id> = builds.iter().filter(|b| b.bad).map(|b| b.id).collect();
-        let mut by_series: HashMap<Id, Vec<Point>> = HashMap::new();
-        for p in store.lane_metric_values(lane.id, Some(&wanted), i64::MIN)? {
-            if bad.contains(&p.build) || !p.value.value.is_finite() {
-                continue;
-            }
-            by_series.entry(p.series).or_default().push(Point {
-                build: p.build,
-                number: p.number,
-                time: p.time,
-                revision: p.revision,
-                value: p.value.value,
-            });
+    let mut stored: HashMap<Id, Vec<ProblemRecord>> = HashMap::new();
+    if !ids.is_empty() {
+        for p in store.problems(&ProblemFilter {
+            branch: Some(branch.branch.clone()),
+            tests: Some(ids.clone()),
+            hidden: true,
+            ..ProblemFilter::default()
+        })? {
+            stored.entry(p.test).or_default().push(p);
         }
-        lanes.push((builds.to_vec(), lane.builder.clone(), retired, by_series));
     }
+    let judged: Vec<Judged> = ids
+        .iter()
+        .filter_map(|id| records.remove(id))
+        .map(|s| Judged {
+            how: super::judging(settings, &s),
+            stored: stored.remove(&s.id).unwrap_or_default(),
+            series: s,
+        })
+        .collect();
+    // One lane appended to: a bounded window of it, where that is the whole history's answer.
+    let mut lanes: Vec<Id> = appended.iter().map(|a| a.0).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    let mut results: HashMap<Id, Recomputed> = HashMap::new();
+    if let ([lane], false) = (lanes.as_slice(), branch.pruned()) {
+        let since = appended.iter().map(|a| a.1).min().unwrap_or(i64::MIN);
+        results = windowed(store, branch, *lane, since, &judged)?;
+    }
+    // The others, over the whole history of every lane.
+    let rest: Vec<&Judged> = judged
+        .iter()
+        .filter(|j| !results.contains_key(&j.series.id))
+        .collect();
+    results.extend(whole(store, branch, &rest)?);
     let mut opened = Vec::new();
-    for (id, how) in &judged {
-        let series_lanes: Vec<(&[crate::analyze::BuildInfo], LaneSeries)> = lanes
-            .iter_mut()
-            .map(|(builds, builder, retired, by_series)| {
-                let points = by_series.remove(id).unwrap_or_default();
-                (
-                    builds.as_slice(),
-                    LaneSeries {
-                        builder: builder.clone(),
-                        retired: *retired,
-                        points,
-                    },
-                )
-            })
-            .collect();
-        let drafts = if how.problems {
-            let found = steps(store, &series_lanes, how)?;
-            Some((drafts(&found), found))
-        } else {
-            None
-        };
-        let name = &records[id].name;
-        let unit = records[id].unit.as_deref();
-        let lanes_only: Vec<&LaneSeries> = series_lanes.iter().map(|(_, l)| l).collect();
-        let records: Vec<ProblemRecord> = match &drafts {
-            Some((drafts, found)) => drafts
-                .iter()
-                .map(|d| record(branch, *id, name, unit, d, found, &lanes_only))
-                .collect(),
-            None => Vec::new(),
-        };
-        opened.extend(keep(store, branch, *id, records)?);
+    for j in &judged {
+        if let Some(r) = results.remove(&j.series.id) {
+            opened.extend(keep(store, j.series.id, r)?);
+        }
     }
     Ok(opened)
 }
 
-/// Judges every series on every branch (`reanalyze`).
+/// Judges every series on every branch (`reanalyze`), each over its whole history.
 pub(crate) fn judge_all(store: &mut dyn Store, settings: &MetricSettings) -> Result<usize> {
     let series: Vec<Id> = store.all_series()?.into_iter().map(|s| s.id).collect();
     let mut branches: Vec<Option<String>> = store.lanes()?.into_iter().map(|l| l.branch).collect();
@@ -155,9 +162,386 @@ pub(crate) fn judge_all(store: &mut dyn Store, settings: &MetricSettings) -> Res
     branches.dedup();
     for branch in branches {
         let loaded = Branch::load(store, branch.as_deref())?;
-        judge(store, &loaded, &series, settings)?;
+        judge(store, &loaded, &series, settings, &[])?;
     }
     Ok(series.len())
+}
+
+/// The finite values of `series` on a lane from build `since` on, by series, builds in a
+/// known-bad range left out.
+fn lane_points(
+    store: &mut dyn Store,
+    lane: Id,
+    builds: &[BuildInfo],
+    series: &[Id],
+    since: i64,
+) -> Result<HashMap<Id, Vec<Point>>> {
+    let by_id: HashMap<Id, &BuildInfo> = builds.iter().map(|b| (b.id, b)).collect();
+    let mut out: HashMap<Id, Vec<Point>> = HashMap::new();
+    for (s, build, number, value) in store.lane_metric_levels(lane, series, since)? {
+        let Some(b) = by_id.get(&build).filter(|b| !b.bad) else {
+            continue;
+        };
+        if !value.is_finite() {
+            continue;
+        }
+        out.entry(s).or_default().push(Point {
+            build,
+            number,
+            time: b.time,
+            revision: b.revision.as_deref().map(str::to_owned),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// The series given, each over the whole history of every lane of the branch.
+fn whole(
+    store: &mut dyn Store,
+    branch: &Branch,
+    judged: &[&Judged],
+) -> Result<HashMap<Id, Recomputed>> {
+    let mut out = HashMap::new();
+    let wanted: Vec<Id> = (judged.iter())
+        .filter(|j| j.how.problems)
+        .map(|j| j.series.id)
+        .collect();
+    let mut lanes: Vec<LaneValues> = Vec::new();
+    if !wanted.is_empty() {
+        for (lane, retired, builds) in branch.lanes() {
+            let points = lane_points(store, lane.id, builds, &wanted, i64::MIN)?;
+            lanes.push((builds, lane.builder.clone(), retired, points));
+        }
+    }
+    for j in judged {
+        let mut records = Vec::new();
+        if j.how.problems {
+            let series_lanes: Vec<(&[BuildInfo], LaneSeries)> = lanes
+                .iter_mut()
+                .map(|(builds, builder, retired, by_series)| {
+                    let points = by_series.remove(&j.series.id).unwrap_or_default();
+                    let lane = LaneSeries {
+                        builder: builder.clone(),
+                        retired: *retired,
+                        points,
+                    };
+                    (*builds, lane)
+                })
+                .collect();
+            let mut raw = Vec::new();
+            for (at, (builds, lane)) in series_lanes.iter().enumerate() {
+                let values: Vec<f64> = lane.points.iter().map(|p| p.value).collect();
+                let cps = detect_where(&values, j.how.direction, &j.how.params, &mut |_, _| true);
+                raw.extend(lane_found(at, builds, lane, &values, cps, &j.how));
+            }
+            let found = with_changes(store, raw)?;
+            let lanes_only: Vec<&LaneSeries> = series_lanes.iter().map(|(_, l)| l).collect();
+            records = records_of(branch, &j.series, &found, &lanes_only);
+        }
+        out.insert(
+            j.series.id,
+            Recomputed {
+                records,
+                replaces: j.stored.clone(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// A stored Problem's part on the lane judged: the build numbers of its step and of its return.
+struct Part {
+    problem: usize,
+    first: i64,
+    fixed: Option<i64>,
+}
+
+/// The bounded window of one series on the lane an ingest appended to.
+///
+/// What the detector confirms at a build depends on the values of the last [`reach`] builds and
+/// on the steps it confirmed among them; every step it confirmed before is within `min_after`
+/// builds of a stored Problem's first build or return on that lane (a step is placed again by at
+/// most `min_after` builds, and the judge takes the step found within `min_after` of a return for
+/// that return). So the window goes back from the new builds by [`reach`] builds, and further
+/// over every stored Problem part (its step to its return, or to the newest build while it has
+/// not returned) that comes within it; the detector scans only the new builds and those around
+/// the steps and returns of the parts it covers, from values reaching [`reach`] builds further
+/// back. The Problems whose parts all end before it are settled and stay as they are.
+struct Window {
+    /// The first value read (an index into the points).
+    from: usize,
+    /// The first new build: the ends (prefix lengths) from `new_end` on are the new builds.
+    new_end: usize,
+    /// The stored parts it covers: their steps' and returns' places in the points.
+    firsts: Vec<usize>,
+    fixes: Vec<usize>,
+    /// The stored Problems it covers (indexes into the series' stored Problems).
+    covers: Vec<usize>,
+}
+
+impl Window {
+    /// The window of `points` (the lane's values from a build on; `whole`: from its first), or
+    /// how many values before them it reaches back.
+    fn of(
+        points: &[Point],
+        whole: bool,
+        parts: &[Part],
+        since: i64,
+        params: &crate::analyze::changepoint::Params,
+    ) -> std::result::Result<Window, usize> {
+        let (w, ma, _) = sides(params);
+        let (w, ma, h) = (w as i64, ma as i64, reach(params) as i64);
+        let n = points.len() as i64;
+        // A build before the points read may be just before them: place -1, and a window that
+        // covers it needs more of them.
+        let early = |number: i64| !whole && points.first().is_none_or(|p| number < p.number);
+        let pos = |number: i64| -> i64 {
+            if early(number) {
+                return -1;
+            }
+            points.partition_point(|p| p.number < number) as i64
+        };
+        let new_end = pos(since).max(0) + 1;
+        let mut start = new_end;
+        let mut covered = vec![false; parts.len()];
+        let mut reaches_before = false;
+        loop {
+            let mut grew = false;
+            for (i, part) in parts.iter().enumerate() {
+                let last = part.fixed.map_or(n, pos);
+                if covered[i] || last + 2 * ma + w < start - h {
+                    continue;
+                }
+                covered[i] = true;
+                reaches_before |= early(part.first);
+                start = start.min(pos(part.first) - ma);
+                grew = true;
+            }
+            if !grew {
+                break;
+            }
+        }
+        // Each build scanned reads `h` values back; the levels of a covered step, the
+        // `window` before it, and its place looked at again, `window` and `min_after` around it,
+        // lie within those of the first build scanned (`h` ≥ 2·`window` + `min_before`).
+        let from = start - h;
+        if (from < 0 || reaches_before) && !whole {
+            return Err((-from).max(h + w) as usize);
+        }
+        let mut firsts = Vec::new();
+        let mut fixes = Vec::new();
+        let mut covers = Vec::new();
+        for (part, _) in parts.iter().zip(&covered).filter(|(_, c)| **c) {
+            firsts.push(pos(part.first).max(0) as usize);
+            fixes.extend(part.fixed.map(|f| pos(f).max(0) as usize));
+            covers.push(part.problem);
+        }
+        covers.sort_unstable();
+        covers.dedup();
+        Ok(Window {
+            from: from.max(0) as usize,
+            new_end: new_end as usize,
+            firsts,
+            fixes,
+            covers,
+        })
+    }
+
+    /// The detector's steps in `values[self.from..]` (indexes into `values`): it scans the new
+    /// builds, those where a covered part's step can have been confirmed (until it is found),
+    /// and those around a covered return.
+    fn detect(&self, values: &[f64], how: &super::Judging) -> Vec<ChangePoint> {
+        let (w, ma, _) = sides(&how.params);
+        let from = self.from;
+        let mut found = vec![false; self.firsts.len()];
+        let mut seen = 0;
+        let mut evaluate = |end: usize, steps: &[ChangePoint]| {
+            // A step confirmed is the covered step nearest its place.
+            for step in &steps[seen..] {
+                let tau = step.index_at_confirmation + from;
+                let nearest = (self.firsts.iter().enumerate())
+                    .filter(|(i, f)| !found[*i] && tau.abs_diff(**f) <= ma)
+                    .min_by_key(|(_, f)| tau.abs_diff(**f));
+                if let Some((i, _)) = nearest {
+                    found[i] = true;
+                }
+            }
+            seen = steps.len();
+            let end = end + from;
+            end >= self.new_end
+                || (self.firsts.iter().zip(&found))
+                    .any(|(&f, &done)| !done && end >= f && end <= f + ma + w)
+                || (self.fixes.iter()).any(|&x| end + ma >= x && end <= x + 2 * ma + w)
+        };
+        let mut cps = detect_where(&values[from..], how.direction, &how.params, &mut evaluate);
+        for cp in &mut cps {
+            cp.index += from;
+            cp.index_at_confirmation += from;
+            cp.confirmed_at += from;
+        }
+        cps
+    }
+}
+
+/// Each series judged on a bounded window of `lane` (builds from `since` appended), where that
+/// gives what the whole history gives: on a branch of one lane, always; on one of several,
+/// when the window's steps are the stored Problems' (no new or moved step that could join
+/// another builder's) and those Problems have no other builder. The others are left out.
+fn windowed(
+    store: &mut dyn Store,
+    branch: &Branch,
+    lane: Id,
+    since: i64,
+    judged: &[Judged],
+) -> Result<HashMap<Id, Recomputed>> {
+    let mut out = HashMap::new();
+    let Some((record, retired, builds)) = branch.lanes().find(|(l, _, _)| l.id == lane) else {
+        return Ok(out);
+    };
+    let alone = branch.lanes().count() == 1;
+    let builder = record.builder.clone();
+    // The values to read: the last builds the detector reaches, and more where a Problem needs.
+    let reach_of = |how: &super::Judging| reach(&how.params) + 2;
+    let mut wanted: Vec<(&Judged, usize)> = Vec::new();
+    for j in judged {
+        if j.how.problems {
+            wanted.push((j, reach_of(&j.how)));
+        } else {
+            // Nothing to detect: its Problems (from other settings) go.
+            out.insert(
+                j.series.id,
+                Recomputed {
+                    records: Vec::new(),
+                    replaces: j.stored.clone(),
+                },
+            );
+        }
+    }
+    let back = wanted.iter().map(|(_, r)| *r).max().unwrap_or(0);
+    let at = builds.partition_point(|b| b.number < since);
+    let bound = at.checked_sub(back).map_or(i64::MIN, |i| builds[i].number);
+    let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
+    let mut read = lane_points(store, lane, builds, &ids, bound)?;
+    let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
+    // Where a window reaches back before the values read, more are read, as far as it reaches
+    // (a series with gaps may need another look), then the whole lane.
+    let mut short: Vec<(&Judged, i64)> = Vec::new();
+    for (j, _) in &wanted {
+        let points = read.remove(&j.series.id).unwrap_or_default();
+        match plan(j, &builder, points, bound == i64::MIN, since) {
+            Ok((points, window)) => plans.push((j, points, window)),
+            Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
+        }
+    }
+    for round in 0..3 {
+        if short.is_empty() {
+            break;
+        }
+        let last = round == 2;
+        let mut bounds: Vec<i64> = short.iter().map(|s| s.1).collect();
+        bounds.sort_unstable();
+        let bound = if last { i64::MIN } else { bounds[0] };
+        let ids: Vec<Id> = short.iter().map(|(j, _)| j.series.id).collect();
+        let mut read = lane_points(store, lane, builds, &ids, bound)?;
+        for (j, _) in std::mem::take(&mut short) {
+            let points = read.remove(&j.series.id).unwrap_or_default();
+            match plan(j, &builder, points, bound == i64::MIN, since) {
+                Ok((points, window)) => plans.push((j, points, window)),
+                Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
+            }
+        }
+    }
+    for (j, points, window) in plans {
+        let values: Vec<f64> = points.iter().map(|p| p.value).collect();
+        let cps = window.detect(&values, &j.how);
+        let lane = LaneSeries {
+            builder: builder.clone(),
+            retired,
+            points,
+        };
+        let raw = lane_found(0, builds, &lane, &values, cps, &j.how);
+        let covered: Vec<&ProblemRecord> = window.covers.iter().map(|&i| &j.stored[i]).collect();
+        if !alone {
+            // Where another builder could share a Problem, the whole history judges.
+            let steps: HashSet<i64> = (raw.iter())
+                .map(|(f, _, _)| lane.points[f.cp.index].number)
+                .collect();
+            let stored: HashSet<i64> = (covered.iter())
+                .flat_map(|p| p.builders.iter().filter(|b| b.builder == builder))
+                .map(|b| b.first_number)
+                .collect();
+            if steps != stored || covered.iter().any(|p| p.builders.len() > 1) {
+                continue;
+            }
+        }
+        let found = with_changes(store, raw)?;
+        let records = records_of(branch, &j.series, &found, &[&lane]);
+        out.insert(
+            j.series.id,
+            Recomputed {
+                records,
+                replaces: covered.into_iter().cloned().collect(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The build `deficit` builds (and a margin) before build `first` of a lane: from where to read
+/// values that a window needs.
+fn further(builds: &[BuildInfo], first: i64, deficit: usize) -> i64 {
+    let at = builds.partition_point(|b| b.number < first);
+    at.checked_sub(deficit + 16)
+        .map_or(i64::MIN, |i| builds[i].number)
+}
+
+/// The points of `j` on `builder` (read from a build on, or `whole`) and their window, or how
+/// many values before them it reaches back and the first build read.
+fn plan(
+    j: &Judged,
+    builder: &str,
+    points: Vec<Point>,
+    whole: bool,
+    since: i64,
+) -> std::result::Result<(Vec<Point>, Window), (usize, i64)> {
+    let mut parts = Vec::new();
+    for (i, p) in j.stored.iter().enumerate() {
+        for b in p.builders.iter().filter(|b| b.builder == builder) {
+            parts.push(Part {
+                problem: i,
+                first: b.first_number,
+                fixed: b.fixed_number,
+            });
+        }
+    }
+    match Window::of(&points, whole, &parts, since, &j.how.params) {
+        Ok(window) => Ok((points, window)),
+        Err(deficit) => Err((deficit, points.first().map_or(since, |p| p.number))),
+    }
+}
+
+/// The Problem records of a series' steps found on its lanes.
+fn records_of(
+    branch: &Branch,
+    series: &SeriesRecord,
+    found: &[Found],
+    lanes: &[&LaneSeries],
+) -> Vec<ProblemRecord> {
+    drafts(found)
+        .iter()
+        .map(|d| {
+            record(
+                branch,
+                series.id,
+                &series.name,
+                series.unit.as_deref(),
+                d,
+                found,
+                lanes,
+            )
+        })
+        .collect()
 }
 
 fn median(mut x: Vec<f64>) -> f64 {
@@ -189,74 +573,78 @@ fn returns(
     (at + 1..end).find(|&j| j + hold <= end && values[j..j + hold].iter().all(|&x| back(x)))
 }
 
-/// The steps of a series on each lane: each with the changes between the last build before it
-/// and the first at its new level, its levels, and where (and by which changes) the series
-/// returned. The detector's step of the other sign at a return is the return, not a new step.
-fn steps(
-    store: &mut dyn Store,
-    lanes: &[(&[crate::analyze::BuildInfo], LaneSeries)],
+/// The steps of a series on one lane (`cps`, the detector's on `values`, the lane's points):
+/// each with the builds between the last build before it and the first at its new level, its
+/// levels, and where the series returned (with the builds of that window). The detector's step
+/// of the other sign at a return is the return, not a new step.
+fn lane_found(
+    at: usize,
+    builds: &[BuildInfo],
+    lane: &LaneSeries,
+    values: &[f64],
+    cps: Vec<ChangePoint>,
     how: &super::Judging,
-) -> Result<Vec<Found>> {
-    // (lane, step, window of the step, window of its return)
-    let mut found: Vec<(Found, Vec<Id>, Vec<Id>)> = Vec::new();
-    for (at, (builds, lane)) in lanes.iter().enumerate() {
-        let values: Vec<f64> = lane.points.iter().map(|p| p.value).collect();
-        let window_of = |i: usize| -> Vec<Id> {
-            let (before, first) = (lane.points[i - 1].number, lane.points[i].number);
-            (builds.iter())
-                .filter(|b| b.number > before && b.number <= first)
-                .map(|b| b.id)
-                .collect()
-        };
-        let cps: Vec<ChangePoint> = detect(&values, how.direction, &how.params)
-            .into_iter()
-            .filter(|cp| cp.index > 0 && cp.index < values.len())
-            .collect();
-        let mut returned_at: Option<usize> = None;
-        for (k, cp) in cps.iter().enumerate() {
-            // A step at (or within a few builds of) the previous step's return is that return.
-            if returned_at.is_some_and(|r| cp.index.abs_diff(r) <= how.params.min_after.max(1)) {
-                returned_at = None;
-                continue;
-            }
-            let start = k.checked_sub(1).map_or(0, |p| cps[p].index);
-            let from = cp.index.saturating_sub(how.params.window).max(start);
-            let before = median(values[from..cp.index].to_vec());
-            let next = cps.get(k + 1).map_or(values.len(), |n| n.index);
-            let first_after = median(
-                values[cp.index..(cp.index + how.params.min_after.max(1)).min(next)].to_vec(),
-            );
-            let ret = returns(
-                &values,
-                cp.index,
-                values.len(),
-                before,
-                first_after,
-                how.params.min_after,
-            );
-            // The detector's next step, when it is of the other sign and comes first, is the return.
-            let ret = match cps.get(k + 1) {
-                Some(n) if n.kind != cp.kind && ret.is_none_or(|r| n.index < r) => Some(n.index),
-                _ => ret,
-            };
-            let end = ret.unwrap_or(values.len()).max(cp.index + 1);
-            let after = median(values[cp.index..end].to_vec());
-            returned_at = ret;
-            found.push((
-                Found {
-                    lane: at,
-                    confirmed: lane.points[cp.confirmed_at.min(values.len() - 1)].time,
-                    cp: cp.clone(),
-                    changes: Vec::new(),
-                    before,
-                    after,
-                    fix: ret.map(|r| (r, Vec::new())),
-                },
-                window_of(cp.index),
-                ret.map(window_of).unwrap_or_default(),
-            ));
+) -> Vec<RawFound> {
+    let mut found = Vec::new();
+    let window_of = |i: usize| -> Vec<Id> {
+        let (before, first) = (lane.points[i - 1].number, lane.points[i].number);
+        (builds.iter())
+            .filter(|b| b.number > before && b.number <= first)
+            .map(|b| b.id)
+            .collect()
+    };
+    let cps: Vec<ChangePoint> = cps
+        .into_iter()
+        .filter(|cp| cp.index > 0 && cp.index < values.len())
+        .collect();
+    let mut returned_at: Option<usize> = None;
+    for (k, cp) in cps.iter().enumerate() {
+        // A step at (or within a few builds of) the previous step's return is that return.
+        if returned_at.is_some_and(|r| cp.index.abs_diff(r) <= how.params.min_after.max(1)) {
+            returned_at = None;
+            continue;
         }
+        let start = k.checked_sub(1).map_or(0, |p| cps[p].index);
+        let from = cp.index.saturating_sub(how.params.window).max(start);
+        let before = median(values[from..cp.index].to_vec());
+        let next = cps.get(k + 1).map_or(values.len(), |n| n.index);
+        let first_after =
+            median(values[cp.index..(cp.index + how.params.min_after.max(1)).min(next)].to_vec());
+        let ret = returns(
+            values,
+            cp.index,
+            values.len(),
+            before,
+            first_after,
+            how.params.min_after,
+        );
+        // The detector's next step, when it is of the other sign and comes first, is the return.
+        let ret = match cps.get(k + 1) {
+            Some(n) if n.kind != cp.kind && ret.is_none_or(|r| n.index < r) => Some(n.index),
+            _ => ret,
+        };
+        let end = ret.unwrap_or(values.len()).max(cp.index + 1);
+        let after = median(values[cp.index..end].to_vec());
+        returned_at = ret;
+        found.push((
+            Found {
+                lane: at,
+                confirmed: lane.points[cp.confirmed_at.min(values.len() - 1)].time,
+                cp: cp.clone(),
+                changes: Vec::new(),
+                before,
+                after,
+                fix: ret.map(|r| (r, Vec::new())),
+            },
+            window_of(cp.index),
+            ret.map(window_of).unwrap_or_default(),
+        ));
     }
+    found
+}
+
+/// The steps found with their changes and their fixes' (one lookup for all).
+fn with_changes(store: &mut dyn Store, found: Vec<RawFound>) -> Result<Vec<Found>> {
     let all: Vec<Id> = (found.iter())
         .flat_map(|(_, a, b)| a.iter().chain(b))
         .copied()
@@ -453,20 +841,15 @@ pub(crate) fn level(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
-/// Stores a series' recomputed Problems, keeping ids (by first build, else by overlapping builds
-/// on a builder) and acceptances; returns the ids of those it created that are open regressions.
-fn keep(
-    store: &mut dyn Store,
-    branch: &Branch,
-    series: Id,
-    mut records: Vec<ProblemRecord>,
-) -> Result<Vec<Id>> {
-    let existing = store.problems(&ProblemFilter {
-        branch: Some(branch.branch.clone()),
-        test: Some(series),
-        hidden: true,
-        ..ProblemFilter::default()
-    })?;
+/// Stores a series' recomputed Problems in place of those they replace, keeping ids (by first
+/// build, else by overlapping builds on a builder) and acceptances; returns the ids of those it
+/// created that are open regressions.
+fn keep(store: &mut dyn Store, series: Id, recomputed: Recomputed) -> Result<Vec<Id>> {
+    let Recomputed {
+        mut records,
+        replaces: existing,
+    } = recomputed;
+    debug_assert!(existing.iter().all(|e| e.test == series));
     let mut unused: Vec<&ProblemRecord> = existing.iter().collect();
     for record in &mut records {
         let at = unused

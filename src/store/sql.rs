@@ -965,6 +965,10 @@ impl<E: Engine> Store for SqlStore<E> {
             args.push(Param::Ids(ids));
             sql += &format!(" AND {}", E::any("p.id", args.len()));
         }
+        if let Some(tests) = &filter.tests {
+            args.push(Param::Ids(tests));
+            sql += &format!(" AND {}", E::any("p.test_id", args.len()));
+        }
         sql += " ORDER BY p.last_time DESC, p.id DESC";
         let mut problems = self.all(&sql, &args, |r| problem_record(r))?;
         if problems.is_empty() {
@@ -1440,6 +1444,46 @@ impl<E: Engine> Store for SqlStore<E> {
                     samples: r.with_bytes(12, |b| b.map(samples::unpack).unwrap_or_default())?,
                 },
             })
+        })
+    }
+
+    fn series_by_id(&mut self, ids: &[Id]) -> Result<Vec<SeriesRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT t.id, t.name, s.unit, s.direction FROM metric_series s \
+             JOIN tests t ON t.id = s.test_id WHERE {} ORDER BY t.id",
+            E::any("s.test_id", 1)
+        );
+        self.all(&sql, &[Param::Ids(ids)], |r| {
+            Ok(SeriesRecord {
+                id: r.id(0)?,
+                name: r.bstring(1)?.to_string(),
+                unit: r.text(2)?,
+                direction: r.text(3)?,
+            })
+        })
+    }
+
+    fn lane_metric_levels(
+        &mut self,
+        lane: Id,
+        series: &[Id],
+        since: i64,
+    ) -> Result<Vec<(Id, Id, i64, f64)>> {
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT v.test_id, v.build_id, b.number, v.value \
+             FROM metric_values v JOIN builds b ON b.id = v.build_id \
+             WHERE b.lane_id = ?1 AND b.number >= ?2 AND {} ORDER BY v.test_id, b.number",
+            E::any("v.test_id", 3)
+        );
+        let args = [Param::from(lane), Param::from(since), Param::Ids(series)];
+        self.all(&sql, &args, |r| {
+            Ok((r.id(0)?, r.id(1)?, r.id(2)?, r.real(3)?.unwrap_or(f64::NAN)))
         })
     }
 

@@ -644,3 +644,105 @@ fn parse_metrics_shows_what_a_metric_file_gives_without_a_database() {
     );
     assert!(err.contains("not both"), "{err}");
 }
+
+/// A value of a generated series: level `base` with the `steps` (build, change) from their
+/// builds on, and a deterministic noise of standard deviation about 1.
+fn generated(build: u32, seed: u32, base: f64, steps: &[(u32, f64)]) -> f64 {
+    let mut x = (build as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (seed as u64) << 32;
+    let mut sum = 0.0;
+    for _ in 0..4 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        sum += (x >> 11) as f64 / (1u64 << 53) as f64;
+    }
+    let level: f64 = steps
+        .iter()
+        .filter(|(at, _)| build >= *at)
+        .map(|s| s.1)
+        .sum();
+    base + level + (sum - 2.0) * 1.7
+}
+
+/// An ingest judges a bounded window of the lane it appends to (the builds the detector
+/// reaches, and the Problems that reach into them), keeping the Problems settled before it: it
+/// must give what `reanalyze` gives over the whole history. A long series with a step that
+/// returned long before the window and one still open in it; one whose Problem reaches back
+/// before the builds the window reads first; one on two builders; one of noise only.
+#[test]
+fn judging_a_bounded_window_at_ingest_gives_what_reanalyze_gives() {
+    let t = Test::new();
+    let builds: u32 = 360;
+    let latency = [(30, 9.0), (60, -9.0), (320, 15.0)];
+    let size = [(150, -30.0), (200, 40.0)];
+    let shared = [(100, 8.0), (250, 10.0), (262, -10.0)];
+    let mut compared = 0;
+    for b in 1..=builds {
+        let n = b.to_string();
+        let change = format!("c{b}:Dev {} <dev{}@example.org>", b % 7, b % 7);
+        let metric = |name: &str, value: f64| format!("{name}={value:.4}ms");
+        let values = [
+            metric("latency", generated(b, 1, 100.0, &latency)),
+            metric("size", generated(b, 2, 500.0, &size)),
+            metric("shared", generated(b, 3, 50.0, &shared)),
+            metric("quiet", generated(b, 5, 20.0, &[])),
+        ];
+        let mut args = vec![
+            "ingest",
+            "--builder",
+            "main",
+            "--build",
+            &n,
+            "--change",
+            &change,
+        ];
+        for v in &values {
+            args.extend(["--metric", v]);
+        }
+        t.ok(&args);
+        // A second builder builds every fourth change, with the shared series only.
+        if b % 4 == 0 {
+            let value = metric("shared", generated(b, 4, 50.0, &shared));
+            let n = (b / 4).to_string();
+            t.ok(&[
+                "ingest",
+                "--builder",
+                "slow",
+                "--build",
+                &n,
+                "--metric",
+                &value,
+            ]);
+        }
+        // At a few builds, and at the end: what the ingests stored is what reanalyze gives.
+        if [203, 325, builds].contains(&b) {
+            let before = t.json(&["problems", "--all", "--kind", "metric"]);
+            t.ok(&["reanalyze"]);
+            let after = t.json(&["problems", "--all", "--kind", "metric"]);
+            assert_eq!(after, before, "after build {b}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 3);
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let of = |series: &str| -> Vec<(String, i64)> {
+        let mut found: Vec<(String, i64)> = (problems.as_array().unwrap().iter())
+            .filter(|p| p["test"] == series)
+            .map(|p| {
+                let state = p["state"].as_str().unwrap().to_owned();
+                (state, p["first_failure"]["build"].as_i64().unwrap())
+            })
+            .collect();
+        found.sort_by_key(|p| p.1);
+        found
+    };
+    let state = |s: &str, at: i64| (s.to_owned(), at);
+    assert_eq!(
+        of("latency"),
+        [state("fixed", 30), state("open", 320)],
+        "{problems:#}"
+    );
+    assert_eq!(of("size"), [state("fixed", 150)], "{problems:#}");
+    assert!(!of("shared").is_empty(), "{problems:#}");
+    assert_eq!(of("quiet"), [], "{problems:#}");
+}
