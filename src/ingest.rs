@@ -806,7 +806,12 @@ fn write_outcomes(
 
 /// Takes a build out: its results, reports and blamelist go, and its lane's other builds keep their
 /// outcomes.
-pub(crate) fn delete_build(store: &mut dyn Store, builder: &str, number: i64) -> Result<()> {
+pub(crate) fn delete_build(
+    store: &mut dyn Store,
+    builder: &str,
+    number: i64,
+    metrics: &crate::settings::MetricSettings,
+) -> Result<()> {
     transaction::write(store, |store| {
         let Some(build) = store.find_build(builder, number)? else {
             return Err(Error::bad_input(format!(
@@ -832,7 +837,8 @@ pub(crate) fn delete_build(store: &mut dyn Store, builder: &str, number: i64) ->
         crate::coverage::stored::detach(store, build.lane, build.id)?;
         store.forget_build(build.id, Forget::Build)?;
         let branch = crate::problems::Branch::load(store, build.branch.as_deref())?;
-        crate::problems::update(store, &branch, &tests)
+        crate::problems::update(store, &branch, &tests)?;
+        crate::metrics::rejudge(store, Some(builder), metrics)
     })
 }
 

@@ -5,6 +5,7 @@
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::problems;
+use crate::settings::MetricSettings;
 use crate::store::Store;
 use crate::transaction;
 use crate::views::mark_bad::RangeView;
@@ -22,6 +23,7 @@ pub(crate) fn mark(
     from: i64,
     to: Option<i64>,
     reason: &str,
+    metrics: &MetricSettings,
 ) -> Result<Recomputed> {
     if let Some(to) = to.filter(|&to| to < from) {
         return Err(Error::usage(format!("--to {to} is before --from {from}")));
@@ -30,7 +32,7 @@ pub(crate) fn mark(
         return Err(Error::bad_input(format!("there is no builder `{builder}`"))
             .hint("`probtrack builders` lists them"));
     };
-    recompute(store, builder, |store| {
+    recompute(store, builder, metrics, |store| {
         let at = clock::to_micros(clock::now());
         store.add_bad_range(builder_id, from, to, reason, at)?;
         Ok(())
@@ -42,9 +44,10 @@ pub(crate) fn unmark(
     store: &mut dyn Store,
     builder: &str,
     from: i64,
+    metrics: &MetricSettings,
 ) -> Result<(usize, Recomputed)> {
     let mut removed = 0;
-    let counts = recompute(store, builder, |store| {
+    let counts = recompute(store, builder, metrics, |store| {
         removed = store.remove_bad_ranges(builder, from)?.len();
         if removed == 0 {
             return Err(Error::bad_input(format!(
@@ -72,16 +75,18 @@ pub(crate) fn list(store: &mut dyn Store) -> Result<Vec<RangeView>> {
         .collect())
 }
 
-/// Runs `change` and recomputes the builder's tests in one transaction.
+/// Runs `change` and recomputes the builder's tests and metric series in one transaction.
 fn recompute(
     store: &mut dyn Store,
     builder: &str,
+    metrics: &MetricSettings,
     change: impl FnOnce(&mut dyn Store) -> Result<()>,
 ) -> Result<Recomputed> {
     transaction::write(store, |store| {
         let before = store.problems(&Default::default())?.len();
         change(store)?;
         problems::recompute(store, None, Some(builder))?;
+        crate::metrics::rejudge(store, Some(builder), metrics)?;
         let after = store.problems(&Default::default())?.len();
         Ok(Recomputed { before, after })
     })

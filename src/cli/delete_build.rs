@@ -19,7 +19,12 @@ pub(crate) struct Args {
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    ingest::delete_build(store.as_mut(), &args.builder, args.number)?;
+    ingest::delete_build(
+        store.as_mut(),
+        &args.builder,
+        args.number,
+        &ctx.settings.metrics,
+    )?;
     ctx.out.line(&format!(
         "deleted {} #{}",
         safe(args.builder.as_bytes()),

@@ -67,7 +67,14 @@ pub(super) fn exec_mark(args: MarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let (Some(builder), Some(from), Some(reason)) = (args.builder, args.from, args.reason) else {
         return Err(Error::usage("--builder, --from and --reason are required"));
     };
-    let counts = known_bad::mark(store.as_mut(), &builder, from, args.to, &reason)?;
+    let counts = known_bad::mark(
+        store.as_mut(),
+        &builder,
+        from,
+        args.to,
+        &reason,
+        &ctx.settings.metrics,
+    )?;
     ctx.out.line(&format!(
         "marked {} #{}{} bad; Problems: {} before, {} now",
         safe(builder.as_bytes()),
@@ -82,7 +89,12 @@ pub(super) fn exec_mark(args: MarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
 
 pub(super) fn exec_unmark(args: UnmarkArgs, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
-    let (removed, counts) = known_bad::unmark(store.as_mut(), &args.builder, args.from)?;
+    let (removed, counts) = known_bad::unmark(
+        store.as_mut(),
+        &args.builder,
+        args.from,
+        &ctx.settings.metrics,
+    )?;
     ctx.out.line(&format!(
         "removed {removed} range(s) of {} from #{}; Problems: {} before, {} now",
         safe(args.builder.as_bytes()),

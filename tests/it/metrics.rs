@@ -746,3 +746,62 @@ fn judging_a_bounded_window_at_ingest_gives_what_reanalyze_gives() {
     assert!(!of("shared").is_empty(), "{problems:#}");
     assert_eq!(of("quiet"), [], "{problems:#}");
 }
+
+/// `mark-bad`, `unmark-bad` and `delete-build` re-judge the metric series of the builder at once,
+/// over the whole history, as `reanalyze` would: the next ingest judges only a window and would
+/// not look back at them.
+#[test]
+fn marking_builds_bad_or_deleting_them_rejudges_metric_problems_as_reanalyze_would() {
+    let t = Test::new();
+    replay(&t, "linux", 0);
+    let metric_problems = |t: &Test| {
+        let all = t.json(&["problems", "--all", "--kind", "metric"]);
+        (all.as_array().unwrap().iter())
+            .filter(|p| p["test"] == "binary_size{target=x86_64}")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    assert_eq!(metric_problems(&t).len(), 1, "the step is a Problem");
+    // Builds 11-13 hold the step: marked bad, they give no evidence and the step is gone.
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "linux",
+        "--from",
+        "11",
+        "--to",
+        "13",
+        "--reason",
+        "outage",
+    ]);
+    let marked = metric_problems(&t);
+    assert!(marked.is_empty(), "{marked:#?}");
+    t.ok(&["reanalyze"]);
+    assert_eq!(
+        metric_problems(&t),
+        marked,
+        "reanalyze disagrees after mark-bad"
+    );
+    // Unmarked, the step is back, with the Problem's id kept or given anew as reanalyze gives it.
+    t.ok(&["unmark-bad", "--builder", "linux", "--from", "11"]);
+    let unmarked = metric_problems(&t);
+    assert_eq!(unmarked.len(), 1, "{unmarked:#?}");
+    t.ok(&["reanalyze"]);
+    assert_eq!(
+        metric_problems(&t),
+        unmarked,
+        "reanalyze disagrees after unmark-bad"
+    );
+    // Deleting the builds at the new level removes the step too.
+    for n in ["11", "12", "13"] {
+        t.ok(&["delete-build", "linux", n]);
+    }
+    let deleted = metric_problems(&t);
+    assert!(deleted.is_empty(), "{deleted:#?}");
+    t.ok(&["reanalyze"]);
+    assert_eq!(
+        metric_problems(&t),
+        deleted,
+        "reanalyze disagrees after delete-build"
+    );
+}
