@@ -110,7 +110,11 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 bar.inc(1);
                 for warning in warnings.drain(..) {
                     bar.suspend(|| {
-                        let _ = writeln!(err.borrow_mut(), "warning: {warning}");
+                        let _ = writeln!(
+                            err.borrow_mut(),
+                            "warning: {}",
+                            crate::report::safe(warning.as_bytes())
+                        );
                     });
                 }
             })
@@ -232,7 +236,7 @@ fn exec_buildbot(url: &str, args: &Args, ctx: &mut Context<'_>) -> Result<u8> {
         bar.inc(1);
         for warning in warnings.drain(..) {
             bar.suspend(|| {
-                let _ = writeln!(err, "warning: {warning}");
+                let _ = writeln!(err, "warning: {}", crate::report::safe(warning.as_bytes()));
             });
         }
     });

@@ -186,7 +186,11 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         );
     })?;
     for warning in &summary.warnings {
-        let _ = writeln!(ctx.err, "warning: {warning}");
+        let _ = writeln!(
+            ctx.err,
+            "warning: {}",
+            crate::report::safe(warning.as_bytes())
+        );
     }
     ctx.out.view(args.output.format, &summary, |out, summary| {
         let c = summary.counts;

@@ -59,7 +59,11 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     for file in &args.files {
         let report = parse_input(&Input::from_arg(file), parser, args.source_root.as_deref())?;
         for warning in &report.warnings {
-            let _ = writeln!(ctx.err, "warning: {warning}");
+            let _ = writeln!(
+                ctx.err,
+                "warning: {}",
+                crate::report::safe(warning.as_bytes())
+            );
         }
         parsed.push(report);
     }
@@ -106,8 +110,9 @@ fn metrics(args: &Args, ctx: &mut Context<'_>) -> Result<u8> {
         for warning in &file.warnings {
             let _ = writeln!(
                 ctx.err,
-                "warning: {}: {warning}",
-                safe(file.name.as_bytes())
+                "warning: {}: {}",
+                safe(file.name.as_bytes()),
+                safe(warning.as_bytes())
             );
         }
     }

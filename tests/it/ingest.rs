@@ -407,3 +407,28 @@ fn concurrent_ingests_all_land() {
         assert_eq!(counts(build), [11, 14, 2, 4, 2, 0, 0]);
     }
 }
+
+/// A parser's warning names the file and what it read: both reach the terminal inert.
+#[test]
+fn warnings_reach_the_terminal_inert() {
+    let t = Test::new();
+    let name = "bad\x1b[31mname.xml";
+    std::fs::write(
+        t.path(name),
+        "<testsuite name=\"s\"><testcase classname=\"c\" name=\"n\" time=\"\x1b]0;x\x07\"/></testsuite>",
+    )
+    .unwrap();
+    for args in [
+        &["parse", name][..],
+        &["ingest", "--builder", "b", "--build", "1", name],
+    ] {
+        let out = t.run(args);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("warning:"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains('\x1b') && !stderr.contains('\x07'),
+            "{args:?}: {stderr:?}"
+        );
+    }
+}
