@@ -155,6 +155,9 @@ pub(crate) struct Secrets {
     pub zulip_api_key: Option<String>,
     /// `PROBTRACK_DISCORD_WEBHOOK`: the webhook's URL, which holds its token.
     pub discord_webhook: Option<String>,
+    /// `PROBTRACK_WEBHOOK_URL`: the incoming webhook's URL (Slack's and Mattermost's hold their
+    /// token), before the settings' `webhook`.
+    pub webhook_url: Option<String>,
 }
 
 impl Secrets {
@@ -167,6 +170,7 @@ impl Secrets {
             matrix_token: var("PROBTRACK_MATRIX_TOKEN"),
             zulip_api_key: var("PROBTRACK_ZULIP_API_KEY"),
             discord_webhook: var("PROBTRACK_DISCORD_WEBHOOK"),
+            webhook_url: var("PROBTRACK_WEBHOOK_URL"),
         }
     }
 }
@@ -175,7 +179,7 @@ impl Secrets {
 fn destinations(settings: &Settings, secrets: &Secrets) -> Result<Vec<Box<dyn Destination>>> {
     let notify = &settings.notify;
     let mut out: Vec<Box<dyn Destination>> = Vec::new();
-    if let Some(url) = &notify.webhook {
+    if let Some(url) = secrets.webhook_url.as_ref().or(notify.webhook.as_ref()) {
         out.push(Box::new(Webhook {
             url: Some(url.clone()),
         }));

@@ -87,12 +87,31 @@ impl Destination for Webhook {
         WEBHOOK
     }
 
-    /// `Name (@handle)`: the Slack handle, else the users map's `chat`.
+    /// `Name (@handle)`: the Slack handle, else the users map's `chat` (from the settings); the
+    /// name, a commit author, made inert.
     fn mention(&self, r: &Recipient) -> String {
+        let person = self.inert(&r.person);
         match r.handles.get(Protocol::Slack).or(r.chat.as_deref()) {
-            Some(handle) => format!("{} ({handle})", r.person),
-            None => r.person.clone(),
+            Some(handle) => format!("{person} ({handle})"),
+            None => person,
         }
+    }
+
+    /// Slack reads `<…>` as its markup (`<!channel>` pings everyone, `<URL|text>` is a link):
+    /// `&`, `<` and `>` are escaped as its documentation says. Mattermost pings on `@channel`,
+    /// `@all`, `@here` and on any `@name`: a word joiner after each `@` keeps it a character.
+    fn inert(&self, untrusted: &str) -> String {
+        let mut out = String::with_capacity(untrusted.len());
+        for c in untrusted.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '@' => out.push_str("@\u{2060}"),
+                c => out.push(c),
+            }
+        }
+        out
     }
 
     fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {

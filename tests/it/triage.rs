@@ -688,7 +688,8 @@ fn notify_announces_each_change_once_and_retries_a_failed_send() {
             "t.new broke",
             "Failing since ci #3",
             "on ci",
-            "c3 by Ann A <ann@example.org>",
+            // Slack's markup characters escaped, `@` kept from mentioning (a word joiner after it).
+            "c3 by Ann A &lt;ann@\u{2060}example.org&gt;",
             "Ann Archer (@ann)",
             "ValueError: bad",
             "https://ci.example.org/probtrack/problem-",
@@ -726,4 +727,50 @@ fn notify_announces_each_change_once_and_retries_a_failed_send() {
     assert!(fixed[0]["text"].as_str().unwrap().contains("was fixed"));
     assert_eq!(t.json(&["notify"]), serde_json::json!([]));
     assert_eq!(mails.lock().unwrap().len(), 2);
+}
+
+/// Text from reports cannot ping a Slack or Mattermost channel, nor make a link, through the
+/// webhook: `<`, `>` and `&` are escaped as Slack asks, and every `@` of it is kept from
+/// mentioning.
+#[test]
+fn webhook_messages_keep_hostile_text_from_pinging_or_linking() {
+    let t = Test::new();
+    let (url, bodies) = http_server(0);
+    // The URL from the environment (it holds Slack's token), over the settings' `webhook`.
+    std::fs::write(
+        t.path("probtrack.toml"),
+        "[notify]\nwebhook = \"http://127.0.0.1:9/not-this-one\"\n",
+    )
+    .unwrap();
+    ingest(&t, "ci", 1, &[("t.x", "passed", "", "")], &[]);
+    t.ok(&["notify", "--mark-all-sent"]);
+    let hostile = "<!channel> <!here> <https://evil.example|Details> @all @here @channel & co";
+    ingest(
+        &t,
+        "ci",
+        2,
+        &[("t.x", "failure", hostile, "")],
+        &["--change", "c2:Eve <!everyone> @here <eve@example.org>"],
+    );
+    let out = (t.command(&["notify", "--format", "json"]))
+        .env("PROBTRACK_WEBHOOK_URL", &url)
+        .output()
+        .unwrap();
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sent[0]["status"], "sent", "{sent:#} {out:?}");
+    let bodies = bodies.lock().unwrap();
+    let hook: Value = serde_json::from_str(&bodies[0]).unwrap();
+    let text = hook["text"].as_str().unwrap();
+    for bad in ["<!", "<https", "@all", "@here", "@channel", "@everyone"] {
+        assert!(!text.contains(bad), "{bad} in {text}");
+    }
+    for shown in [
+        "&lt;!channel&gt;",
+        "&lt;https://evil.example|Details&gt;",
+        "@\u{2060}here",
+        "&amp; co",
+        "Eve &lt;!everyone&gt;",
+    ] {
+        assert!(text.contains(shown), "{shown} not in {text}");
+    }
 }
