@@ -8,8 +8,28 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::store::ChangeRecord;
 
+/// A revision as git's command line may take it: one that starts with `-` would be read as an
+/// option (`--output=FILE` writes a file), and one with control characters or spaces is no
+/// revision; both come from a database or a CI server, so they are refused, not passed on.
+fn checked(revision: &str) -> Result<&str> {
+    if revision.is_empty()
+        || revision.starts_with('-')
+        || revision
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::bad_input(format!(
+            "`{}` is not a revision git can be asked about",
+            revision.escape_debug()
+        ))
+        .hint("a revision is a commit id or a ref name, which never starts with `-`"));
+    }
+    Ok(revision)
+}
+
 /// Resolves `revision` (a sha, a short sha, a ref) to a full commit id.
 pub(crate) fn resolve(repo: &Path, revision: &str) -> Result<String> {
+    let revision = checked(revision)?;
     let out = git(
         repo,
         &[
@@ -37,6 +57,8 @@ pub(crate) fn changes(
     previous: Option<&str>,
     revision: &str,
 ) -> Result<Vec<ChangeRecord>> {
+    let revision = checked(revision)?;
+    let previous = previous.map(checked).transpose()?;
     let range = match previous {
         Some(prev) if prev != revision && is_ancestor(repo, prev, revision)? => {
             vec![format!("{prev}..{revision}")]
@@ -90,6 +112,7 @@ pub(crate) fn changes(
 
 /// The unified diff between two revisions (`git diff -M FROM TO`), for coverage's line classes.
 pub(crate) fn diff(repo: &Path, from: &str, to: &str) -> Result<String> {
+    let (from, to) = (checked(from)?, checked(to)?);
     let out = git(
         repo,
         &["diff", "-M", "--no-color", "--no-ext-diff", from, to, "--"],
@@ -182,6 +205,7 @@ pub(crate) fn files_at(
 }
 
 fn is_ancestor(repo: &Path, ancestor: &str, revision: &str) -> Result<bool> {
+    let (ancestor, revision) = (checked(ancestor)?, checked(revision)?);
     let out = git(repo, &["merge-base", "--is-ancestor", ancestor, revision])?;
     Ok(out.status.success())
 }
@@ -215,4 +239,33 @@ pub(crate) fn parse_change(text: &str) -> Result<ChangeRecord> {
         comments: None,
         parents: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A revision from a database or a CI server that looks like an option never reaches git's
+    /// command line: `--output=FILE` would make `git diff` write FILE.
+    #[test]
+    fn a_revision_that_looks_like_an_option_is_refused_before_git_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let init = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["init", "-q"])
+            .status()
+            .unwrap();
+        assert!(init.success());
+        let target = repo.join("written");
+        let option = format!("--output={}", target.display());
+        let err = diff(repo, &option, "HEAD").unwrap_err();
+        assert!(err.to_string().contains("not a revision"), "{err}");
+        assert!(!target.exists(), "git wrote the file");
+        assert!(changes(repo, Some(&option), "HEAD").is_err());
+        assert!(changes(repo, None, &option).is_err());
+        assert!(resolve(repo, "-p").is_err());
+        assert!(resolve(repo, "main\nx").is_err());
+    }
 }
