@@ -93,6 +93,18 @@ impl Config {
             ));
         }
         let tls = s.tls.unwrap_or(true);
+        let host = s.server.trim();
+        let local = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if password.is_some() && !tls && !local {
+            return Err(bad(format!(
+                "would send PROBTRACK_IRC_PASSWORD in clear text to {}: set tls = true (the \
+                 default), or reach the server through a relay on this host",
+                safe(host.as_bytes())
+            )));
+        }
         Ok(Config {
             server: s.server.trim().to_owned(),
             port: s.port.unwrap_or(if tls { 6697 } else { 6667 }),
@@ -258,7 +270,11 @@ impl Session {
     }
 
     fn send(&mut self, line: &str) -> std::result::Result<(), String> {
-        debug_assert!(!line.contains(['\r', '\n', '\0']));
+        // Parts of a line may come from the server (a PING token, a nick): one that holds a line
+        // break would be two commands, so it is not sent, in every build.
+        if line.contains(['\r', '\n', '\0']) {
+            return Err("refused to send a line with a line break or NUL".to_owned());
+        }
         let mut bytes = line.as_bytes().to_vec();
         bytes.truncate(LINE_MAX - 2);
         bytes.extend_from_slice(b"\r\n");
@@ -443,8 +459,7 @@ impl Session {
     /// Says `text` to `target` (a channel or a nick): a PRIVMSG per line, each made inert (see
     /// [`inert`]) and cut where it would not fit in 512 bytes as the server relays it, paced.
     pub(crate) fn say(&mut self, target: &str, text: &str) -> std::result::Result<(), String> {
-        let budget =
-            LINE_MAX - 2 - RELAY_PREFIX - self.nick.len() - "PRIVMSG  :".len() - target.len();
+        let budget = budget(&self.nick, target);
         for line in text.split('\n') {
             let line = inert(line);
             for piece in split(&line, budget) {
@@ -479,6 +494,15 @@ pub(crate) fn inert(text: &str) -> String {
 
 /// `line` in pieces of at most `budget` bytes, cut at a character boundary, before a space where
 /// one is near; the pieces put together are the line.
+/// How many bytes of text a PRIVMSG from `nick` to `target` may carry so that the line fits in
+/// 512 bytes as the server relays it. Nicks and targets come from the server: a long one leaves
+/// a small budget, never an underflow.
+fn budget(nick: &str, target: &str) -> usize {
+    (LINE_MAX - 2 - RELAY_PREFIX)
+        .saturating_sub(nick.len() + "PRIVMSG  :".len() + target.len())
+        .max(64)
+}
+
 fn split(line: &str, budget: usize) -> Vec<&str> {
     let budget = budget.max(16);
     let mut out = Vec::new();
@@ -681,6 +705,45 @@ fn addressed<'t>(text: &'t str, nick: &str) -> Option<&'t str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_goes_in_clear_text_only_to_this_host() {
+        let settings = |server: &str, tls: bool| IrcSettings {
+            server: server.to_owned(),
+            tls: Some(tls),
+            channels: vec!["#ci".to_owned()],
+            ..IrcSettings::default()
+        };
+        let secret = || Some("s3cret".to_owned());
+        let err = Config::new(
+            &settings("irc.example.org", false),
+            secret(),
+            "[notify.irc]",
+        )
+        .err()
+        .expect("refused");
+        assert!(err.to_string().contains("clear text"), "{err}");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        for ok in [
+            ("irc.example.org", true),
+            ("127.0.0.1", false),
+            ("localhost", false),
+        ] {
+            assert!(Config::new(&settings(ok.0, ok.1), secret(), "[notify.irc]").is_ok());
+        }
+        assert!(Config::new(&settings("irc.example.org", false), None, "[notify.irc]").is_ok());
+    }
+
+    /// A nick or target as long as a server may send leaves a budget, not an underflow.
+    #[test]
+    fn a_long_nick_from_the_server_still_leaves_room_to_speak() {
+        let long = "n".repeat(600);
+        assert_eq!(budget(&long, &long), 64);
+        let usual = budget("probtrack", "#ci");
+        // The relayed line: the prefix, the nick, `PRIVMSG #ci :`, the text and CR LF.
+        let relayed = RELAY_PREFIX + "probtrack".len() + "PRIVMSG  :".len() + "#ci".len() + 2;
+        assert_eq!(usual + relayed, LINE_MAX);
+    }
 
     #[test]
     fn a_long_line_is_cut_into_pieces_that_make_it_whole() {
