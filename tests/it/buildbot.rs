@@ -327,6 +327,21 @@ fn credentials_come_from_the_environment_and_are_never_shown() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
     assert!(!t.dump().contains("s3cret"));
 
+    // A password in the URL would be on the command line: refused, and not shown.
+    let with_password = url.replacen("://", "://probtrack:pa55word@", 1);
+    let stderr = Test::new().fails(
+        &[
+            "import",
+            "--buildbot",
+            &with_password,
+            "--step",
+            "trial=trial",
+        ],
+        2,
+    );
+    assert!(stderr.contains("PROBTRACK_BUILDBOT_PASSWORD"), "{stderr}");
+    assert!(!stderr.contains("pa55word"), "{stderr}");
+
     // Basic authentication: user and password.
     let other = Test::new();
     shared.lock().unwrap().require = Some("Basic cHJvYnRyYWNrOnBhc3M6d29yZA==".into());

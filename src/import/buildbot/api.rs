@@ -51,6 +51,16 @@ impl Client {
             ))
             .hint("e.g. --buildbot http://buildbot.example.org:8010/"));
         }
+        // Credentials never go on the command line, where other users and shell histories see them.
+        let authority = trimmed.split_once("://").map_or("", |(_, rest)| rest);
+        let authority = authority.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.contains('@') {
+            return Err(Error::usage(format!(
+                "--buildbot `{}`: a user or password in the URL would be on the command line",
+                redact(url)
+            ))
+            .hint("give them as PROBTRACK_BUILDBOT_USER and PROBTRACK_BUILDBOT_PASSWORD (or PROBTRACK_BUILDBOT_TOKEN)"));
+        }
         let base = if trimmed.ends_with("/api/v2") {
             trimmed.to_owned()
         } else {
