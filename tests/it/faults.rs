@@ -372,13 +372,20 @@ impl Server {
         match self.kind {
             Kind::Postgres => {
                 let mut admin = self.postgres();
+                // A scenario run again (it made no fault) starts from a fresh database.
                 admin
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
+                    ))
                     .expect("create database");
             }
             Kind::Mariadb => {
                 use mysql::prelude::Queryable;
-                self.mysql()
+                let mut admin = self.mysql();
+                admin
+                    .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+                    .expect("drop database");
+                admin
                     .query_drop(format!("CREATE DATABASE {name}"))
                     .expect("create database");
             }
@@ -930,8 +937,6 @@ fn scenario(server: &Mutex<Server>, fault: Fault, expected: &Expected, seed: u64
         expected.problems,
         "{line}: the Problems differ from a sequential run's"
     );
-    assert!(tally.faults > 0, "{line}: no fault was made");
-    assert!(tally.retried > 0, "{line}: no ingest met a fault");
     tally
 }
 
@@ -954,7 +959,17 @@ fn every_fault(kind: Kind) {
     .into_iter()
     .enumerate()
     {
-        scenario(&server, fault, &expected, 26 + i as u64);
+        // Whether a fault meets a writer is a matter of timing (a quick release build can finish
+        // before the lock holder is seen): a run that made none is run again, a few times.
+        let mut runs = 1;
+        let mut tally = scenario(&server, fault, &expected, 26 + i as u64);
+        while (tally.faults == 0 || tally.retried == 0) && runs < 5 {
+            tally = scenario(&server, fault, &expected, 126 + 100 * runs + i as u64);
+            runs += 1;
+        }
+        let what = format!("{kind:?}, {} ({runs} runs)", fault.name());
+        assert!(tally.faults > 0, "{what}: no fault was made");
+        assert!(tally.retried > 0, "{what}: no ingest met a fault");
     }
 }
 
