@@ -22,7 +22,7 @@ use crate::ingest::Input;
 use crate::settings::{MetricRule, MetricSettings};
 use crate::store::{Id, MetricValue, SeriesRecord, Store};
 
-pub(crate) use judge::{judge, judge_all, level, rejudge};
+pub(crate) use judge::{judge, level, rejudge};
 pub(crate) use queries::{accept, history, list, MetricListing};
 
 /// The built-in series a build's results give (`docs/metrics.md`): their names and direction.

@@ -833,7 +833,7 @@ pub(crate) fn reanalyze_all(
 ) -> Result<usize> {
     crate::transaction::write(store, |store| {
         let tests = reanalyze(store)?;
-        crate::metrics::judge_all(store, metrics)?;
+        crate::metrics::rejudge(store, None, metrics)?;
         Ok(tests)
     })
 }

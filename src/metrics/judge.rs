@@ -154,9 +154,9 @@ pub(crate) fn judge(
     Ok(opened)
 }
 
-/// Judges every series on the branches `builder` builds (every branch when `None`) over their
-/// whole history: after `delete-build`, `mark-bad` and `unmark-bad`, which change what a window
-/// at the next ingest would not look at again.
+/// Judges every series on the branches `builder` builds (every branch when `None`: `reanalyze`)
+/// over their whole history; also after `delete-build`, `mark-bad` and `unmark-bad`, which change
+/// what a window at the next ingest would not look at again.
 pub(crate) fn rejudge(
     store: &mut dyn Store,
     builder: Option<&str>,
@@ -177,19 +177,6 @@ pub(crate) fn rejudge(
         judge(store, &loaded, &series, settings, &[])?;
     }
     Ok(())
-}
-
-/// Judges every series on every branch (`reanalyze`), each over its whole history.
-pub(crate) fn judge_all(store: &mut dyn Store, settings: &MetricSettings) -> Result<usize> {
-    let series: Vec<Id> = store.all_series()?.into_iter().map(|s| s.id).collect();
-    let mut branches: Vec<Option<String>> = store.lanes()?.into_iter().map(|l| l.branch).collect();
-    branches.sort();
-    branches.dedup();
-    for branch in branches {
-        let loaded = Branch::load(store, branch.as_deref())?;
-        judge(store, &loaded, &series, settings, &[])?;
-    }
-    Ok(series.len())
 }
 
 /// The finite values of `series` on a lane from build `since` on, by series, builds in a
