@@ -887,6 +887,26 @@ fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouc
         &url("127.0.0.1", my.port, "tls", "ssl-mode=DISABLED"),
         2,
     );
+    // Without TLS, the URL's `prefer_socket=false` keeps a connection to 127.0.0.1 on TCP (the
+    // driver would move it onto the server's socket): the build's writes cross the proxy.
+    proxy.take();
+    for (mode, build) in [("PREFERRED", 6), ("DISABLED", 7)] {
+        connects(
+            work,
+            &url(
+                "127.0.0.1",
+                proxy.port,
+                "tls",
+                &format!("ssl-mode={mode}&prefer_socket=false"),
+            ),
+            build,
+        );
+        let write = b"INSERT INTO builds";
+        assert!(
+            proxy.take().windows(write.len()).any(|w| w == write),
+            "ssl-mode={mode}&prefer_socket=false: the ingest left the TCP connection"
+        );
+    }
     assert_eq!(my.tls_accepts(), 0);
 
     my.restart_with_tls(&certs);
@@ -990,7 +1010,7 @@ fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouc
         String::from_utf8_lossy(&out.stderr)
     );
     let builds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(builds.as_array().unwrap().len(), 5, "{builds}");
+    assert_eq!(builds.as_array().unwrap().len(), 7, "{builds}");
 
     // A client certificate: `probtrack_cert` must show one the server's authority signed.
     let cert_url = |query: &str| {
