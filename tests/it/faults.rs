@@ -656,7 +656,10 @@ fn lock_holder_port(server: &Server, db: &str) -> Option<u16> {
             // `HOST:PORT` over TCP; a connection over the Unix socket (`localhost`) would leave
             // the holder unfound, and the scenario unexercised.
             let port = host.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
-            assert!(port.is_some(), "the lock holder is not on TCP: HOST {host:?}");
+            assert!(
+                port.is_some(),
+                "the lock holder is not on TCP: HOST {host:?}"
+            );
             port
         }
     }

@@ -4,8 +4,11 @@
 //! a URL that does not parse, a password file others may read). Private servers with password
 //! logins are started here (see tls.rs), so the shared ones are untouched.
 
+use std::io::Read;
+use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::harness::fixture;
 use crate::tls::{
@@ -310,5 +313,136 @@ fn mysql_passwords_never_show_in_output_logs_or_the_database() {
     for secret in [SECRET, PASSWORD] {
         assert!(!dump.contains(secret), "a password in the database");
         assert!(!my.log().contains(secret), "a password in the server's log");
+    }
+}
+
+/// What a process shows of itself: its command line (which a program may rewrite as its title)
+/// and the names of its threads.
+fn title(pid: u32) -> String {
+    let mut shown = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        shown += &std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+    }
+    shown
+}
+
+#[test]
+fn passwords_never_show_in_the_process_title_or_command_line() {
+    if !in_the_sqlite_pass("the stalled server") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let report = report.to_str().unwrap();
+    let ingest = ["ingest", "--builder", "b", "--build", "1", report];
+    let pgpass = work.join("pgpass");
+    private_file(&pgpass, &format!("*:*:*:*:{SECRET}\n"), 0o600);
+    let cnf = work.join("client.cnf");
+    private_file(&cnf, &format!("[client]\npassword={SECRET}\n"), 0o600);
+    // Each way of giving a secret, to a server that accepts the connection and never answers, so
+    // that the process is caught mid-run, its secret read and in use.
+    type Case<'a> = (&'a str, &'a str, &'a [&'a str], Option<(&'a str, &'a Path)>);
+    let cases: [Case; 5] = [
+        (
+            "a password in the URL (PostgreSQL)",
+            "postgres://u:{SECRET}@{ADDR}/db",
+            &ingest,
+            None,
+        ),
+        (
+            "PGPASSFILE",
+            "postgres://u@{ADDR}/db",
+            &ingest,
+            Some(("PGPASSFILE", &pgpass)),
+        ),
+        (
+            "a password in the URL (MySQL)",
+            "mysql://u:{SECRET}@{ADDR}/db",
+            &ingest,
+            None,
+        ),
+        (
+            "a MySQL option file",
+            "mysql://u@{ADDR}/db",
+            &ingest,
+            Some(("PROBTRACK_MYSQL_DEFAULTS_FILE", &cnf)),
+        ),
+        (
+            "a Buildbot token",
+            "",
+            &[
+                "import",
+                "--buildbot",
+                "http://{ADDR}/",
+                "--step",
+                "trial=trial",
+            ],
+            None,
+        ),
+    ];
+    for (what, url, args, file) in cases {
+        let stalled = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = stalled.local_addr().unwrap().to_string();
+        let fill = |s: &str| s.replace("{SECRET}", SECRET).replace("{ADDR}", &addr);
+        let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let db = if url.is_empty() {
+            work.join("local.db").display().to_string()
+        } else {
+            fill(url)
+        };
+        let mut cmd = probtrack_command(work, &db, &args);
+        if let Some((var, path)) = file {
+            cmd.env(var, path);
+        }
+        if url.is_empty() {
+            cmd.env("PROBTRACK_BUILDBOT_TOKEN", SECRET);
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run probtrack");
+        // The connection, once the secret has been read; the process must still be running.
+        stalled.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let _connection = loop {
+            if let Ok((connection, _)) = stalled.accept() {
+                break connection;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+                panic!("{what}: probtrack ended ({status}) before it connected:\n{stderr}");
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{what}: probtrack did not connect"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        for _ in 0..5 {
+            let shown = title(child.id());
+            assert!(
+                shown.contains(args[0]),
+                "{what}: the command line was read: {shown:?}"
+            );
+            assert!(!shown.contains(SECRET), "{what}: the secret in {shown:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{what}: probtrack was still running"
+        );
+        // A process this test started, by its id.
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }
