@@ -10,8 +10,8 @@
 //! The servers are private: a PostgreSQL (`initdb`, `pg_ctl`, as an unprivileged user) and a
 //! MariaDB (`mariadb-install-db`, `mariadbd`) started by the test on free ports in a temporary
 //! directory, so restarting them disturbs no one. The tests run when `PROBTRACK_FAULTS=1` (the
-//! faults stage of .ci/run, in the debug build the suite built); without the servers' programs they skip, which fails
-//! under `PROBTRACK_REQUIRE_SERVERS=1`.
+//! faults stage of .ci/run, in the debug build the suite built); without the servers' programs
+//! they skip, which fails under `PROBTRACK_REQUIRE_SERVERS=1`.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
