@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::fixture;
 use crate::tls::{
-    in_the_sqlite_pass, probtrack_command, programs, set_mode, Certs, PrivateMariadb,
-    PrivatePostgres, PASSWORD,
+    in_the_sqlite_pass, probtrack_command, programs, set_mode, Certs, Engine, MYSQL, PASSWORD,
+    POSTGRES,
 };
 
 /// A wrong password, which each failing command is given.
@@ -51,48 +51,14 @@ fn closed_port() -> u16 {
         .port()
 }
 
-/// A private server of either engine.
-enum Server {
-    Postgres(PrivatePostgres),
-    Mariadb(PrivateMariadb),
-}
-
-impl Server {
-    fn port(&self) -> u16 {
-        match self {
-            Server::Postgres(pg) => pg.port,
-            Server::Mariadb(my) => my.port,
-        }
-    }
-
-    fn dump(&self, db: &str) -> String {
-        match self {
-            Server::Postgres(pg) => pg.dump(db),
-            Server::Mariadb(my) => my.dump(db),
-        }
-    }
-
-    fn log(&self) -> String {
-        match self {
-            Server::Postgres(pg) => pg.log(),
-            Server::Mariadb(my) => my.log(),
-        }
-    }
-}
-
-/// What differs between the engines: the URL, the words of a refusal, the password file.
-struct Engine {
-    what: &'static str,
-    programs: [&'static str; 2],
-    start: fn(&Path) -> Option<Server>,
-    scheme: &'static str,
+/// What differs between the engines here, besides the server and its URL.
+struct Secrets {
+    engine: &'static Engine,
+    dump: &'static str,
     /// The engine's other scheme, which `--db` is given.
     alias: &'static str,
-    user: &'static str,
     /// What the error of a wrong password says.
     wrong_says: &'static str,
-    /// The query that asks for a verified certificate signed by the authority in the file after it.
-    verify_full: &'static str,
     file_var: &'static str,
     /// The password file with the wrong password (port of the server), and with the right one.
     wrong_file: fn(u16) -> String,
@@ -104,15 +70,11 @@ struct Engine {
     odd_password_exit: i32,
 }
 
-const POSTGRES: Engine = Engine {
-    what: "the private PostgreSQL server",
-    programs: ["openssl", "pg_dump"],
-    start: |dir| PrivatePostgres::start(dir).map(Server::Postgres),
-    scheme: "postgres",
+const POSTGRES_SECRETS: Secrets = Secrets {
+    engine: &POSTGRES,
+    dump: "pg_dump",
     alias: "postgresql",
-    user: "postgres",
     wrong_says: "password authentication failed",
-    verify_full: "sslmode=verify-full&sslrootcert=",
     file_var: "PGPASSFILE",
     wrong_file: |port| format!("127.0.0.1:{port}:*:postgres:{SECRET}\n"),
     right_file: |port| format!("127.0.0.1:{port}:tls:postgres:{PASSWORD}\n"),
@@ -120,15 +82,11 @@ const POSTGRES: Engine = Engine {
     odd_password_exit: 4,
 };
 
-const MYSQL: Engine = Engine {
-    what: "the private MariaDB server",
-    programs: ["openssl", "mariadb-dump"],
-    start: |dir| PrivateMariadb::start(dir).map(Server::Mariadb),
-    scheme: "mysql",
+const MYSQL_SECRETS: Secrets = Secrets {
+    engine: &MYSQL,
+    dump: "mariadb-dump",
     alias: "mariadb",
-    user: "probtrack",
     wrong_says: "1045",
-    verify_full: "ssl-mode=VERIFY_IDENTITY&ssl-ca=",
     file_var: "PROBTRACK_MYSQL_DEFAULTS_FILE",
     // Other groups are ignored; quotes are taken off.
     wrong_file: |_| format!("[mysqld]\nport=1\n[client]\npassword = \"{SECRET}\"\n"),
@@ -139,8 +97,9 @@ const MYSQL: Engine = Engine {
 
 /// Passwords given every way, to commands that fail every way and to ones that succeed, never
 /// show in the output, the server's log or the database.
-fn passwords_never_show(engine: &Engine) {
-    if !in_the_sqlite_pass(engine.what) || programs(&engine.programs).is_none() {
+fn passwords_never_show(secrets: &Secrets) {
+    let engine = secrets.engine;
+    if !in_the_sqlite_pass(engine.what) || programs(&["openssl", secrets.dump]).is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -159,7 +118,7 @@ fn passwords_never_show(engine: &Engine) {
     };
     let with_file = |file: &Path| {
         let mut cmd = probtrack_command(work, &at(user, port, ""), &ingest);
-        cmd.env(engine.file_var, file);
+        cmd.env(secrets.file_var, file);
         cmd
     };
 
@@ -170,7 +129,7 @@ fn passwords_never_show(engine: &Engine) {
         probtrack_command(work, &wrong, &ingest),
         4,
     );
-    assert!(err.contains(engine.wrong_says), "{err}");
+    assert!(err.contains(secrets.wrong_says), "{err}");
     hidden(
         "wrong password, read",
         probtrack_command(work, &wrong, &["builds"]),
@@ -181,7 +140,7 @@ fn passwords_never_show(engine: &Engine) {
         probtrack_command(
             work,
             "",
-            &["--db", &wrong.replacen(scheme, engine.alias, 1), "builds"],
+            &["--db", &wrong.replacen(scheme, secrets.alias, 1), "builds"],
         ),
         4,
     );
@@ -195,10 +154,10 @@ fn passwords_never_show(engine: &Engine) {
         4,
     );
     let file = work.join("password-file");
-    private_file(&file, &(engine.wrong_file)(port), 0o600);
+    private_file(&file, &(secrets.wrong_file)(port), 0o600);
     hidden("wrong password in the password file", with_file(&file), 4);
     // A password file others may read is refused, and says so.
-    set_mode(&file, engine.readable);
+    set_mode(&file, secrets.readable);
     let err = hidden("a password file others may read", with_file(&file), 2);
     assert!(err.contains("has group or world access"), "{err}");
 
@@ -218,7 +177,7 @@ fn passwords_never_show(engine: &Engine) {
             &at(
                 &format!("{user}:{SECRET}"),
                 port,
-                &format!("?{}{}", engine.verify_full, certs.path("ca.pem")),
+                &format!("?{}", engine.verify_full(&certs.path("ca.pem"))),
             ),
             &ingest,
         ),
@@ -242,7 +201,7 @@ fn passwords_never_show(engine: &Engine) {
             &format!("{scheme}://{user}:a/?{SECRET}@127.0.0.1:{port}/tls"),
             &ingest,
         ),
-        engine.odd_password_exit,
+        secrets.odd_password_exit,
     );
     // copy to a server that refuses.
     hidden(
@@ -257,14 +216,14 @@ fn passwords_never_show(engine: &Engine) {
 
     // The right password, from the password file: the build lands, and neither password is in
     // the database or the server's log.
-    private_file(&file, &(engine.right_file)(port), 0o600);
+    private_file(&file, &(secrets.right_file)(port), 0o600);
     hidden(
         "the right password from the password file",
         with_file(&file),
         0,
     );
     let mut cmd = probtrack_command(work, &at(user, port, ""), &["builds", "--format", "json"]);
-    cmd.env(engine.file_var, &file);
+    cmd.env(secrets.file_var, &file);
     assert!(hidden("builds", cmd, 0).contains("\"build\": 1"));
     let dump = server.dump("tls");
     assert!(dump.contains("pytest"), "the dump holds the ingested build");
@@ -279,12 +238,12 @@ fn passwords_never_show(engine: &Engine) {
 
 #[test]
 fn postgres_passwords_never_show_in_output_logs_or_the_database() {
-    passwords_never_show(&POSTGRES);
+    passwords_never_show(&POSTGRES_SECRETS);
 }
 
 #[test]
 fn mysql_passwords_never_show_in_output_logs_or_the_database() {
-    passwords_never_show(&MYSQL);
+    passwords_never_show(&MYSQL_SECRETS);
 }
 
 /// What a process shows of itself: its command line (which a program may rewrite as its title)
