@@ -6,7 +6,7 @@
 use crate::chat::{discord, matrix, xmpp, zulip};
 use crate::error::{Error, Result};
 use crate::notify::{Destination, Secrets};
-use crate::settings::NotifySettings;
+use crate::settings::{MatrixSettings, NotifySettings, XmppSettings};
 
 /// Appends the chat destinations that `notify` configures, in a fixed order.
 pub(crate) fn add(
@@ -62,51 +62,69 @@ fn xmpp(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<xmpp::XmppD
     let Some(x) = &notify.xmpp else {
         return Ok(None);
     };
+    Ok(Some(xmpp::XmppDestination {
+        account: xmpp_account(x, "[notify.xmpp]", secrets)?,
+        rooms: x.rooms.clone(),
+        direct: x.direct.unwrap_or(true),
+    }))
+}
+
+/// The account of an XMPP settings table (`section` names it in errors), checked.
+pub(crate) fn xmpp_account(
+    x: &XmppSettings,
+    section: &str,
+    secrets: &Secrets,
+) -> Result<xmpp::Xmpp> {
     let security = x.security.clone().unwrap_or_else(|| "starttls".to_owned());
     if !["starttls", "none"].contains(&security.as_str()) {
         return Err(Error::usage(format!(
-            "[notify.xmpp] security `{security}`: expected starttls or none"
+            "{section} security `{security}`: expected starttls or none"
         )));
     }
     if !x.jid.contains('@') {
         return Err(Error::usage(format!(
-            "[notify.xmpp] jid `{}`: expected name@domain",
+            "{section} jid `{}`: expected name@domain",
             x.jid
         )));
     }
-    Ok(Some(xmpp::XmppDestination {
-        account: xmpp::Xmpp {
-            jid: x.jid.clone(),
-            password: secrets.xmpp_password.clone(),
-            server: x.server.clone(),
-            port: x.port,
-            security,
-            ca_file: x.ca_file.clone(),
-            nick: x.nick.clone().unwrap_or_else(|| "probtrack".to_owned()),
-        },
-        rooms: x.rooms.clone(),
-        direct: x.direct.unwrap_or(true),
-    }))
+    Ok(xmpp::Xmpp {
+        jid: x.jid.clone(),
+        password: secrets.xmpp_password.clone(),
+        server: x.server.clone(),
+        port: x.port,
+        security,
+        ca_file: x.ca_file.clone(),
+        nick: x.nick.clone().unwrap_or_else(|| "probtrack".to_owned()),
+    })
 }
 
 fn matrix(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<matrix::MatrixDestination>> {
     let Some(m) = &notify.matrix else {
         return Ok(None);
     };
-    if !m.homeserver.starts_with("https://") && !m.homeserver.starts_with("http://") {
-        return Err(Error::usage(format!(
-            "[notify.matrix] homeserver `{}`: expected an https:// URL",
-            m.homeserver
-        )));
-    }
     Ok(Some(matrix::MatrixDestination {
-        server: matrix::Matrix {
-            homeserver: m.homeserver.clone(),
-            token: secrets.matrix_token.clone(),
-        },
+        server: matrix_server(m, "[notify.matrix]", secrets)?,
         rooms: m.rooms.clone(),
         direct: m.direct.unwrap_or(true),
     }))
+}
+
+/// The homeserver of a Matrix settings table (`section` names it in errors), checked.
+pub(crate) fn matrix_server(
+    m: &MatrixSettings,
+    section: &str,
+    secrets: &Secrets,
+) -> Result<matrix::Matrix> {
+    if !m.homeserver.starts_with("https://") && !m.homeserver.starts_with("http://") {
+        return Err(Error::usage(format!(
+            "{section} homeserver `{}`: expected an https:// URL",
+            m.homeserver
+        )));
+    }
+    Ok(matrix::Matrix {
+        homeserver: m.homeserver.clone(),
+        token: secrets.matrix_token.clone(),
+    })
 }
 
 /// The error of a destination whose secret is not set.
