@@ -1357,3 +1357,214 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
     );
     assert_eq!(mails.lock().unwrap().len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The bot in XMPP and Matrix rooms (IRC: tests/it/irc.rs).
+
+/// How long anything in a bot test may take before it fails (a bound, not a timing check).
+const PATIENCE: Duration = Duration::from_secs(90);
+
+/// Starts `probtrack bot` with `env`, its log in `bot.log`.
+fn start_bot(t: &Test, env: &[(&str, &str)]) -> Child {
+    let log = std::fs::File::create(t.path("bot.log")).unwrap();
+    let mut cmd = t.command(&["bot"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap()
+}
+
+/// Waits until the bot's log holds `needle`; the log.
+#[track_caller]
+fn wait_log(t: &Test, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+        if log.contains(needle) {
+            return log;
+        }
+        assert!(start.elapsed() < PATIENCE, "no `{needle}` in the log:\n{log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM: the bot exits 0 and says it stopped.
+#[track_caller]
+fn stop_bot(t: &Test, mut bot: Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = bot.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < PATIENCE, "the bot did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.ends_with("bot: stopped\n"), "{log}");
+}
+
+/// The users map and a history for the bot to answer from: Ann's change opened t.new and the
+/// hostile test's Problem, Dave's t.old. Returns the Problem ids (t.new, hostile).
+fn bot_history(t: &Test, users: &str, bot: &str) -> (i64, i64) {
+    let config = format!(
+        "report_url = \"https://ci.example.org/probtrack/\"\n\n\
+         [[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n{users}\n\n\
+         [bot]\nanswers_per_minute = 6\n\n{bot}"
+    );
+    history(t, &config)
+}
+
+/// The hostile name as the bot's answers show it: cut to 160 characters, every control
+/// character written out.
+fn hostile_shown() -> &'static str {
+    "evil.name\\r\\nPRIVMSG #ci :owned\\u{1b}[31m\\u{3}\\u{3}4red\\u{2} @everyone <b>&amp; xxx"
+}
+
+/// The `<message>` stanzas in `stream` from `from`: (type, body unescaped).
+fn messages_from(stream: &str, from: &str) -> Vec<(String, String)> {
+    stream
+        .split("<message")
+        .skip(1)
+        .filter(|m| {
+            let head = &m[..m.find('>').unwrap_or(m.len())];
+            head.contains(&format!("from='{from}")) || head.contains(&format!("from=\"{from}"))
+        })
+        .map(|m| {
+            let head = &m[..m.find('>').unwrap_or(m.len())];
+            let kind = ["type='", "type=\""]
+                .iter()
+                .find_map(|k| head.split_once(k))
+                .map(|(_, rest)| rest[..rest.find(['\'', '"']).unwrap()].to_owned())
+                .unwrap_or_default();
+            let body = bodies(&format!("<message{m}"))
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            (kind, body)
+        })
+        .collect()
+}
+
+#[test]
+fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
+    const PASSWORD: &str = "xmpp-bot-s3cret-41";
+    let Some(server) = Prosody::start(&[
+        ("ptbot", PASSWORD),
+        ("watcher", "watcher-password"),
+    ]) else {
+        return;
+    };
+    let t = Test::new();
+    let (new, hostile) = bot_history(
+        &t,
+        "xmpp = \"ann@localhost\"",
+        &format!(
+            "[bot.xmpp]\njid = \"ptbot@localhost\"\nserver = \"127.0.0.1\"\nport = {}\n\
+             ca_file = \"{}\"\nnick = \"ptbot\"\nrooms = [\"ci@conference.localhost\"]\n",
+            server.port,
+            server.ca().display()
+        ),
+    );
+    let before = t.dump();
+    let mut watcher = Client::connect(server.port, &server.ca(), "watcher", "watcher-password");
+    watcher.send("<presence/>");
+    watcher.send(
+        "<presence to='ci@conference.localhost/watcher'>\
+         <x xmlns='http://jabber.org/protocol/muc'/></presence>",
+    );
+    watcher.wait_for("code='110'");
+    watcher.drain("w0");
+    // Said before the bot came: never answered.
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='old'>\
+         <body>ptbot: flaky</body></message>",
+    );
+    watcher.drain("w1");
+
+    let bot = start_bot(&t, &[("PROBTRACK_XMPP_PASSWORD", PASSWORD)]);
+    watcher.wait_for("ci@conference.localhost/ptbot");
+    wait_log(&t, "bot: in XMPP server 127.0.0.1");
+    watcher.drain("w2");
+
+    let mut n = 0;
+    let mut ask = |watcher: &mut Client, question: &str, expect: &str| -> Vec<(String, String)> {
+        n += 1;
+        watcher.send(&format!(
+            "<message to='ci@conference.localhost' type='groupchat' id='q{n}'>\
+             <body>{}</body></message>",
+            question.replace('&', "&amp;").replace('<', "&lt;")
+        ));
+        watcher.wait_for(expect);
+        let stream = watcher.drain(&format!("a{n}"));
+        messages_from(&stream, "ci@conference.localhost/ptbot")
+    };
+    let since = ask(&mut watcher, "ptbot: since t.new", "t.new has failed since");
+    assert_eq!(since.len(), 1, "one message: {since:?}");
+    assert_eq!(since[0].0, "groupchat");
+    assert_eq!(
+        since[0].1,
+        format!(
+            "watcher: t.new has failed since ci #3 (2024-03-01T10:03:00Z); started by Ann Archer\n\
+             Problem {new}: https://ci.example.org/probtrack/problem-{new}.html"
+        )
+    );
+    // Problems, the hostile name among them: one message, its line breaks, escape sequences and
+    // formatting codes written out, nothing injected.
+    let problems = ask(&mut watcher, "ptbot, problems", "open Problems");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let text = &problems[0].1;
+    assert!(text.starts_with("watcher: 3 open Problems:\n"), "{text}");
+    assert!(text.contains(&format!("Problem {new}: t.new (open, since ci #3; on the hook: Ann Archer)")), "{text}");
+    assert!(text.contains(&format!("Problem {hostile}: {}", hostile_shown())), "{text}");
+    assert_eq!(text.lines().count(), 4, "a line per Problem: {text}");
+    assert!(!text.contains(['\r', '\x1b', '\x03', '\x02']), "{text:?}");
+    let who = ask(&mut watcher, "PTBOT: who", "Dave Dunn: Problem");
+    let who = &who[0].1;
+    assert!(
+        who.starts_with("watcher: Ann Archer (ann@localhost): Problems ")
+            && who.contains(&new.to_string())
+            && who.contains(&hostile.to_string()),
+        "the XMPP handle: {who}"
+    );
+    // Not addressed to it: no answer.
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='chat'>\
+         <body>problems, anyone?</body></message>",
+    );
+    // A direct message needs no nick, and gets a direct answer.
+    watcher.send("<message to='ptbot@localhost' type='chat' id='d1'><body>help</body></message>");
+    watcher.wait_for("Ask me");
+    let stream = watcher.drain("d1");
+    let direct = messages_from(&stream, "ptbot@localhost/");
+    assert_eq!(direct.len(), 1, "{stream}");
+    assert_eq!(direct[0].0, "chat");
+    assert!(direct[0].1.starts_with("Ask me: since TEST"), "{direct:?}");
+    assert!(messages_from(&stream, "ci@conference.localhost/ptbot").is_empty(), "{stream}");
+
+    // The seventh question within a minute is not answered.
+    ask(&mut watcher, "ptbot: show 1", "Problem 1:");
+    ask(&mut watcher, "ptbot: flaky", "no flaky tests");
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='many'>\
+         <body>ptbot: help</body></message>",
+    );
+    let log = wait_log(&t, "too many questions: watcher not answered");
+
+    stop_bot(&t, bot);
+    // It left the room.
+    watcher.wait_for("type='unavailable'");
+    let stream = watcher.drain("end");
+    assert!(stream.contains("ci@conference.localhost/ptbot"), "{stream}");
+    assert!(log.contains("bot: watcher asked `since t.new`"), "{log}");
+    assert_eq!(log.matches("asked `flaky`").count(), 1, "{log}");
+    assert!(!log.contains("anyone"), "{log}");
+    assert!(!log.contains(PASSWORD));
+    // It only read.
+    assert_eq!(t.dump(), before);
+}
