@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::chat::http::{encode, request, Answer};
 use crate::bot::{Question, Room};
+use crate::chat::http::{encode, request, Answer};
 use crate::chat::Protocol;
 use crate::notify::{Destination, Message};
 
@@ -358,7 +358,11 @@ fn questions(sync: &serde_json::Value, me: &str, names: &[String]) -> Vec<Questi
         return out;
     };
     for (room, joined) in rooms {
-        for event in joined["timeline"]["events"].as_array().into_iter().flatten() {
+        for event in joined["timeline"]["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let content = &event["content"];
             let sender = event["sender"].as_str().unwrap_or_default();
             if event["type"] != "m.room.message"
@@ -413,11 +417,9 @@ impl Room for MatrixRoom {
         let mut names = vec![me.clone()];
         let local = me.trim_start_matches('@').split(':').next().unwrap_or("");
         names.push(local.to_owned());
-        if let Ok(profile) = session.call(
-            "GET",
-            &format!("profile/{}/displayname", encode(&me)),
-            None,
-        ) {
+        if let Ok(profile) =
+            session.call("GET", &format!("profile/{}/displayname", encode(&me)), None)
+        {
             if let Some(name) = profile.json()["displayname"].as_str() {
                 names.push(name.to_owned());
             }

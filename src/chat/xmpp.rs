@@ -171,7 +171,8 @@ impl Stanzas {
         if let Some(stanza) = self.complete()? {
             return Ok(Some(stanza));
         }
-        self.conn.set_read_timeout(wait.max(Duration::from_millis(1)));
+        self.conn
+            .set_read_timeout(wait.max(Duration::from_millis(1)));
         let read = self.read_some();
         self.conn.set_read_timeout(TIMEOUT);
         match read {
@@ -179,10 +180,11 @@ impl Stanzas {
                 self.took(n)?;
                 self.complete()
             }
-            Err(e) if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
             {
                 Ok(None)
             }

@@ -47,14 +47,20 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         (None, Some(irc)) => rooms.push(irc_room(irc, &secrets, "[notify.irc]")?),
         (None, None) => {}
     }
-    let xmpp = (settings.bot.xmpp.as_ref().map(|x| (x, "[bot.xmpp]")))
-        .or(settings.notify.xmpp.as_ref().map(|x| (x, "[notify.xmpp]")));
+    let xmpp = (settings.bot.xmpp.as_ref().map(|x| (x, "[bot.xmpp]"))).or(settings
+        .notify
+        .xmpp
+        .as_ref()
+        .map(|x| (x, "[notify.xmpp]")));
     if let Some((x, section)) = xmpp {
         let account = destinations::xmpp_account(x, section, &secrets)?;
         rooms.push(Box::new(XmppRoom::new(account, x.rooms.clone())));
     }
-    let matrix = (settings.bot.matrix.as_ref().map(|m| (m, "[bot.matrix]")))
-        .or(settings.notify.matrix.as_ref().map(|m| (m, "[notify.matrix]")));
+    let matrix = (settings.bot.matrix.as_ref().map(|m| (m, "[bot.matrix]"))).or(settings
+        .notify
+        .matrix
+        .as_ref()
+        .map(|m| (m, "[notify.matrix]")));
     if let Some((m, section)) = matrix {
         if m.rooms.is_empty() {
             return Err(Error::usage(format!(

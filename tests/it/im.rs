@@ -1383,7 +1383,10 @@ fn wait_log(t: &Test, needle: &str) -> String {
         if log.contains(needle) {
             return log;
         }
-        assert!(start.elapsed() < PATIENCE, "no `{needle}` in the log:\n{log}");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no `{needle}` in the log:\n{log}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -1454,10 +1457,8 @@ fn messages_from(stream: &str, from: &str) -> Vec<(String, String)> {
 #[test]
 fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
     const PASSWORD: &str = "xmpp-bot-s3cret-41";
-    let Some(server) = Prosody::start(&[
-        ("ptbot", PASSWORD),
-        ("watcher", "watcher-password"),
-    ]) else {
+    let Some(server) = Prosody::start(&[("ptbot", PASSWORD), ("watcher", "watcher-password")])
+    else {
         return;
     };
     let t = Test::new();
@@ -1520,8 +1521,16 @@ fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     let text = &problems[0].1;
     assert!(text.starts_with("watcher: 3 open Problems:\n"), "{text}");
-    assert!(text.contains(&format!("Problem {new}: t.new (open, since ci #3; on the hook: Ann Archer)")), "{text}");
-    assert!(text.contains(&format!("Problem {hostile}: {}", hostile_shown())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Problem {new}: t.new (open, since ci #3; on the hook: Ann Archer)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Problem {hostile}: {}", hostile_shown())),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 4, "a line per Problem: {text}");
     assert!(!text.contains(['\r', '\x1b', '\x03', '\x02']), "{text:?}");
     let who = ask(&mut watcher, "PTBOT: who", "Dave Dunn: Problem");
@@ -1545,7 +1554,10 @@ fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
     assert_eq!(direct.len(), 1, "{stream}");
     assert_eq!(direct[0].0, "chat");
     assert!(direct[0].1.starts_with("Ask me: since TEST"), "{direct:?}");
-    assert!(messages_from(&stream, "ci@conference.localhost/ptbot").is_empty(), "{stream}");
+    assert!(
+        messages_from(&stream, "ci@conference.localhost/ptbot").is_empty(),
+        "{stream}"
+    );
 
     // The seventh question within a minute is not answered.
     ask(&mut watcher, "ptbot: show 1", "Problem 1:");
@@ -1565,6 +1577,177 @@ fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
     assert_eq!(log.matches("asked `flaky`").count(), 1, "{log}");
     assert!(!log.contains("anyone"), "{log}");
     assert!(!log.contains(PASSWORD));
+    // It only read.
+    assert_eq!(t.dump(), before);
+}
+
+/// The `m.room.message` events in `room`, oldest first, as `token`'s user sees them.
+fn room_events(server: &Synapse, token: &str, room: &str) -> Vec<Value> {
+    let (status, answer) = http(
+        "GET",
+        &format!(
+            "{}/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
+            server.url,
+            room.replace('!', "%21").replace(':', "%3A")
+        ),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let mut out: Vec<Value> = answer["chunk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "m.room.message")
+        .cloned()
+        .collect();
+    out.reverse();
+    out
+}
+
+#[test]
+fn the_bot_answers_in_a_matrix_room_with_notices_and_stops_on_sigterm() {
+    let Some(server) = Synapse::start(&[("ptbot", "bot-password"), ("ann", "ann-password")]) else {
+        return;
+    };
+    let bot_token = server.login("ptbot", "bot-password");
+    let ann = server.login("ann", "ann-password");
+    let (status, made) = http(
+        "POST",
+        &format!("{}/_matrix/client/v3/createRoom", server.url),
+        Some(&ann),
+        Some(json!({"room_alias_name": "ci", "preset": "public_chat"})),
+    );
+    assert_eq!(status, 200, "{made}");
+    let room = made["room_id"].as_str().unwrap().to_owned();
+    let count = std::cell::Cell::new(0);
+    let say = |text: &str| -> String {
+        count.set(count.get() + 1);
+        let txn = count.get();
+        let (status, sent) = http(
+            "PUT",
+            &format!(
+                "{}/_matrix/client/v3/rooms/{}/send/m.room.message/ann{txn}",
+                server.url,
+                room.replace('!', "%21").replace(':', "%3A")
+            ),
+            Some(&ann),
+            Some(json!({"msgtype": "m.text", "body": text})),
+        );
+        assert_eq!(status, 200, "{sent}");
+        sent["event_id"].as_str().unwrap().to_owned()
+    };
+
+    let t = Test::new();
+    let (new, hostile) = bot_history(
+        &t,
+        "matrix = \"@ann:localhost\"",
+        &format!(
+            "[bot.matrix]\nhomeserver = \"{}\"\nrooms = [\"#ci:localhost\"]\n",
+            server.url
+        ),
+    );
+    let before = t.dump();
+    // The bot is in the room already, and this was said before it started: never answered.
+    let (status, _) = http(
+        "POST",
+        &format!("{}/_matrix/client/v3/join/%23ci%3Alocalhost", server.url),
+        Some(&bot_token),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200);
+    let old = say("ptbot: flaky");
+
+    let bot = start_bot(&t, &[("PROBTRACK_MATRIX_TOKEN", &bot_token)]);
+    wait_log(&t, &format!("bot: in Matrix homeserver {}", server.url));
+    // Each answer: an m.notice that replies to the question and notifies only the asker.
+    let ask = |question: &str| -> Value {
+        let id = say(question);
+        let start = Instant::now();
+        loop {
+            let answer = room_events(&server, &bot_token, &room)
+                .into_iter()
+                .find(|e| e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == id.as_str());
+            if let Some(answer) = answer {
+                assert_eq!(answer["sender"], "@ptbot:localhost");
+                let content = &answer["content"];
+                assert_eq!(content["msgtype"], "m.notice", "{answer:#}");
+                assert_eq!(
+                    content["m.mentions"],
+                    json!({"user_ids": ["@ann:localhost"]})
+                );
+                assert!(content.get("format").is_none() && content.get("formatted_body").is_none());
+                // Its transaction id is made from the question (a retry is taken once).
+                let txn = answer["unsigned"]["transaction_id"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(txn.starts_with("probtrack-bot."), "{answer:#}");
+                return content["body"].clone();
+            }
+            assert!(start.elapsed() < PATIENCE, "no answer to {question}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(
+        ask("ptbot: since t.new"),
+        format!(
+            "t.new has failed since ci #3 (2024-03-01T10:03:00Z); started by Ann Archer\n\
+             Problem {new}: https://ci.example.org/probtrack/problem-{new}.html"
+        )
+    );
+    let problems = ask("@ptbot:localhost: problems");
+    let text = problems.as_str().unwrap();
+    assert!(text.starts_with("3 open Problems:\n"), "{text}");
+    assert!(
+        text.contains(&format!("Problem {hostile}: {}", hostile_shown())),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "a line per Problem: {text}");
+    assert!(!text.contains(['\r', '\x1b', '\x03', '\x02']), "{text:?}");
+    let who = ask("PTBOT, who");
+    let who = who.as_str().unwrap();
+    assert!(
+        who.starts_with("Ann Archer (@ann:localhost): Problems ")
+            && who.contains(&new.to_string())
+            && who.contains(&hostile.to_string()),
+        "the Matrix handle: {who}"
+    );
+    // Not addressed to it, or a notice (another bot's): no answer.
+    say("problems, anyone?");
+    let (status, _) = http(
+        "PUT",
+        &format!(
+            "{}/_matrix/client/v3/rooms/{}/send/m.room.message/notice1",
+            server.url,
+            room.replace('!', "%21").replace(':', "%3A")
+        ),
+        Some(&ann),
+        Some(json!({"msgtype": "m.notice", "body": "ptbot: help"})),
+    );
+    assert_eq!(status, 200);
+    ask("ptbot: show 1");
+    ask("ptbot: flaky");
+    ask("ptbot: help");
+    // The seventh question within a minute is not answered.
+    say("ptbot: help");
+    let log = wait_log(&t, "too many questions: @ann:localhost not answered");
+
+    stop_bot(&t, bot);
+    let events = room_events(&server, &bot_token, &room);
+    let answers: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["sender"] == "@ptbot:localhost")
+        .collect();
+    assert_eq!(answers.len(), 6, "{answers:#?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] != old.as_str()),
+        "the old question was answered"
+    );
+    assert_eq!(log.matches("asked `flaky`").count(), 1, "{log}");
+    assert!(!log.contains("anyone"), "{log}");
+    assert!(!log.contains(&bot_token));
     // It only read.
     assert_eq!(t.dump(), before);
 }
