@@ -427,6 +427,19 @@ impl Client {
         c
     }
 
+    /// A client of `user` in the room `ci@conference.localhost`, as `user`.
+    fn in_room(server: &Prosody, user: &str, password: &str) -> Client {
+        let mut c = Client::connect(server.port, &server.ca(), user, password);
+        c.send("<presence/>");
+        c.send(&format!(
+            "<presence to='ci@conference.localhost/{user}'>\
+             <x xmlns='http://jabber.org/protocol/muc'/></presence>"
+        ));
+        c.wait_for("code='110'");
+        c.drain("joined");
+        c
+    }
+
     fn send(&mut self, text: &str) {
         self.tls.write_all(text.as_bytes()).unwrap();
         self.tls.flush().unwrap();
@@ -518,14 +531,7 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
     );
 
     // A real client in the room, before the run.
-    let mut watcher = Client::connect(server.port, &server.ca(), "watcher", "watcher-password");
-    watcher.send("<presence/>");
-    watcher.send(
-        "<presence to='ci@conference.localhost/watcher'>\
-         <x xmlns='http://jabber.org/protocol/muc'/></presence>",
-    );
-    watcher.wait_for("code='110'");
-    watcher.drain("w0");
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
 
     // Up: what failed is sent now.
     std::fs::write(t.path("probtrack.toml"), config(server.port)).unwrap();
@@ -739,28 +745,25 @@ impl Synapse {
         answer["access_token"].as_str().unwrap().to_owned()
     }
 
-    /// The `m.room.message` events in `room` that `sender` sent, oldest first.
-    fn messages(&self, token: &str, room: &str, sender: &str) -> Vec<Value> {
-        let (status, answer) = http(
-            "GET",
-            &format!(
-                "{}/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
-                self.url,
-                room.replace('!', "%21").replace(':', "%3A")
-            ),
+    /// A public room that `token`'s user makes, with the alias `#ALIAS:localhost`; its id.
+    fn public_room(&self, token: &str, alias: &str) -> String {
+        let (status, made) = http(
+            "POST",
+            &format!("{}/_matrix/client/v3/createRoom", self.url),
             Some(token),
-            None,
+            Some(json!({"room_alias_name": alias, "preset": "public_chat"})),
         );
-        assert_eq!(status, 200, "{answer}");
-        let mut out: Vec<Value> = answer["chunk"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["type"] == "m.room.message" && e["sender"] == sender)
+        assert_eq!(status, 200, "{made}");
+        made["room_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The contents of the `m.room.message` events in `room` that `sender` sent, oldest first.
+    fn messages(&self, token: &str, room: &str, sender: &str) -> Vec<Value> {
+        room_events(self, token, room)
+            .into_iter()
+            .filter(|e| e["sender"] == sender)
             .map(|e| e["content"].clone())
-            .collect();
-        out.reverse();
-        out
+            .collect()
     }
 }
 
@@ -782,14 +785,7 @@ fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
     let bot = server.login("probtrack", "bot-password");
     let ann = server.login("ann", "ann-password");
     // Ann's team room, public, with an alias.
-    let (status, made) = http(
-        "POST",
-        &format!("{}/_matrix/client/v3/createRoom", server.url),
-        Some(&ann),
-        Some(json!({"room_alias_name": "ci", "preset": "public_chat"})),
-    );
-    assert_eq!(status, 200, "{made}");
-    let room = made["room_id"].as_str().unwrap().to_owned();
+    let room = server.public_room(&ann, "ci");
 
     let t = Test::new();
     let config = |url: &str| {
@@ -1365,7 +1361,7 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
 const PATIENCE: Duration = Duration::from_secs(90);
 
 /// Starts `probtrack bot` with `env`, its log in `bot.log`.
-fn start_bot(t: &Test, env: &[(&str, &str)]) -> Child {
+pub(crate) fn start_bot(t: &Test, env: &[(&str, &str)]) -> Child {
     let log = std::fs::File::create(t.path("bot.log")).unwrap();
     let mut cmd = t.command(&["bot"]);
     for (k, v) in env {
@@ -1393,7 +1389,7 @@ fn wait_log(t: &Test, needle: &str) -> String {
 
 /// SIGTERM: the bot exits 0 and says it stopped.
 #[track_caller]
-fn stop_bot(t: &Test, mut bot: Child) {
+pub(crate) fn stop_bot(t: &Test, mut bot: Child) {
     let killed = Command::new("kill")
         .args(["-TERM", &bot.id().to_string()])
         .status()
@@ -1473,14 +1469,7 @@ fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
         ),
     );
     let before = t.dump();
-    let mut watcher = Client::connect(server.port, &server.ca(), "watcher", "watcher-password");
-    watcher.send("<presence/>");
-    watcher.send(
-        "<presence to='ci@conference.localhost/watcher'>\
-         <x xmlns='http://jabber.org/protocol/muc'/></presence>",
-    );
-    watcher.wait_for("code='110'");
-    watcher.drain("w0");
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
     // Said before the bot came: never answered.
     watcher.send(
         "<message to='ci@conference.localhost' type='groupchat' id='old'>\
@@ -1612,14 +1601,7 @@ fn the_bot_answers_in_a_matrix_room_with_notices_and_stops_on_sigterm() {
     };
     let bot_token = server.login("ptbot", "bot-password");
     let ann = server.login("ann", "ann-password");
-    let (status, made) = http(
-        "POST",
-        &format!("{}/_matrix/client/v3/createRoom", server.url),
-        Some(&ann),
-        Some(json!({"room_alias_name": "ci", "preset": "public_chat"})),
-    );
-    assert_eq!(status, 200, "{made}");
-    let room = made["room_id"].as_str().unwrap().to_owned();
+    let room = server.public_room(&ann, "ci");
     let count = std::cell::Cell::new(0);
     let say = |text: &str| -> String {
         count.set(count.get() + 1);
