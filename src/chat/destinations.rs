@@ -66,6 +66,7 @@ fn xmpp(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<xmpp::XmppD
         account: xmpp_account(x, "[notify.xmpp]", secrets)?,
         rooms: x.rooms.clone(),
         direct: x.direct.unwrap_or(true),
+        took: Vec::new(),
     }))
 }
 

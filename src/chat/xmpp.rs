@@ -570,26 +570,32 @@ impl Session {
         })
     }
 
-    /// Sends `body` to the person `jid`.
+    /// Sends `body` to the person `jid`, and waits until the server has taken it (a bounce
+    /// is an error).
     fn tell(&mut self, jid: &str, body: &str) -> Result<(), String> {
         let id = nonce()?;
         self.s.send(&format!(
             "<message to='{}' type='chat' id='{id}'><body>{}</body></message>",
             escape(jid),
             escape(body)
-        ))
+        ))?;
+        self.sync(&id)
     }
 
     /// Waits until the server has taken everything sent so far: it answers in order, so once a
-    /// ping is back, a bounce of a direct message would have come before it.
-    fn sync(&mut self) -> Result<(), String> {
+    /// ping is back, a bounce of the direct message `id` would have come before it. (A late
+    /// bounce of an earlier message is not this one's failure.)
+    fn sync(&mut self, id: &str) -> Result<(), String> {
         let ping = nonce()?;
         self.s.send(&format!(
             "<iq type='get' id='{ping}' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
             escape(&self.domain)
         ))?;
         self.s.until(|stanza| {
-            if stanza.starts_with("<message") && attribute(stanza, "type") == Some("error") {
+            if stanza.starts_with("<message")
+                && attribute(stanza, "type") == Some("error")
+                && attribute(stanza, "id") == Some(id)
+            {
                 let to = attribute(stanza, "from").unwrap_or("?");
                 return Some(Err(format!(
                     "the message to {} bounced: {}",
@@ -621,6 +627,8 @@ pub(crate) struct XmppDestination {
     pub account: Xmpp,
     pub rooms: Vec<String>,
     pub direct: bool,
+    /// The places (rooms, people) that took each message of the last batch.
+    pub took: Vec<(usize, String)>,
 }
 
 impl XmppDestination {
@@ -657,27 +665,46 @@ impl Destination for XmppDestination {
         !self.rooms.is_empty() || !self.people(m).is_empty()
     }
 
-    /// One session for the whole batch: each message to every room, then to each person.
+    /// One session for the whole batch: each message to every room, then to each person, but
+    /// not to a place that took it in an earlier run. A message is sent when every place took
+    /// it; the places that did are remembered ([`Destination::took`]) for its retry.
     fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        self.took.clear();
         let mut session = match connect(&self.account) {
             Ok(session) => session,
             Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut out = Vec::new();
-        for m in messages {
-            let mut one = || -> Result<(), String> {
-                for room in &self.rooms {
-                    session.say_in_room(room, &m.text)?;
+        for (i, m) in messages.iter().enumerate() {
+            let mut outcome = Ok(());
+            let rooms = self.rooms.iter().map(|r| (r.clone(), true));
+            let people = self.people(m).into_iter().map(|p| (p, false));
+            for (place, room) in rooms.chain(people) {
+                if m.skip.contains(&place) {
+                    continue;
                 }
-                for person in self.people(m) {
-                    session.tell(&person, &m.text)?;
+                let sent = if room {
+                    session.say_in_room(&place, &m.text)
+                } else {
+                    session.tell(&place, &m.text)
+                };
+                match sent {
+                    Ok(()) => self.took.push((i, place)),
+                    Err(e) => {
+                        if outcome.is_ok() {
+                            outcome = Err(e);
+                        }
+                    }
                 }
-                session.sync()
-            };
-            out.push(one());
+            }
+            out.push(outcome);
         }
         session.close();
         out
+    }
+
+    fn took(&mut self) -> Vec<(usize, String)> {
+        std::mem::take(&mut self.took)
     }
 }
 

@@ -1733,3 +1733,55 @@ fn the_bot_answers_in_a_matrix_room_with_notices_and_stops_on_sigterm() {
     // It only read.
     assert_eq!(t.dump(), before);
 }
+
+#[test]
+fn xmpp_retries_a_message_only_where_it_did_not_arrive() {
+    const PASSWORD: &str = "xmpp-retry-s3cret";
+    let Some(server) = Prosody::start(&[
+        ("probtrack", PASSWORD),
+        ("ann", "ann-password"),
+        ("watcher", "watcher-password"),
+    ]) else {
+        return;
+    };
+    let t = Test::new();
+    // Ann's handle first names a server that does not exist: her direct messages bounce, while
+    // the room takes them.
+    let config = |ann: &str| {
+        format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\nxmpp = \"{ann}\"\n\n\
+             [notify.xmpp]\njid = \"probtrack@localhost\"\nserver = \"127.0.0.1\"\nport = {}\n\
+             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n",
+            server.port,
+            server.ca().display()
+        )
+    };
+    let (new, hostile) = history(&t, &config("ann@elsewhere.invalid"));
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
+    let env = [("PROBTRACK_XMPP_PASSWORD", PASSWORD)];
+    let failed = [
+        (new, "xmpp".to_owned(), "failed".to_owned()),
+        (hostile, "xmpp".to_owned(), "failed".to_owned()),
+    ];
+    let (first, stderr) = notify(&t, &env, &[PASSWORD], &[]);
+    assert_eq!(statuses(&first), failed, "{stderr}");
+    assert!(
+        stderr.contains("the message to ann@elsewhere.invalid bounced"),
+        "{stderr}"
+    );
+    assert_eq!(bodies(&watcher.drain("r1")).len(), 2);
+    // Retried: the bounce again, and the room, which has the messages, gets nothing twice.
+    let (second, _) = notify(&t, &env, &[PASSWORD], &[]);
+    assert_eq!(statuses(&second), failed);
+    assert_eq!(bodies(&watcher.drain("r2")), Vec::<String>::new());
+    // Her handle mended: the messages reach her, and only her.
+    std::fs::write(t.path("probtrack.toml"), config("ann@localhost")).unwrap();
+    let (third, _) = notify(&t, &env, &[PASSWORD], &[]);
+    assert!(statuses(&third).iter().all(|s| s.2 == "sent"), "{third:#}");
+    assert_eq!(bodies(&watcher.drain("r3")), Vec::<String>::new());
+    let mut ann = Client::connect(server.port, &server.ca(), "ann", "ann-password");
+    ann.send("<presence/>");
+    let direct = bodies(&ann.drain("a1"));
+    assert_eq!(direct.len(), 2, "{direct:#?}");
+    assert_eq!(notify(&t, &env, &[PASSWORD], &[]).0, json!([]));
+}
