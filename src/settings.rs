@@ -231,6 +231,9 @@ pub(crate) struct ZulipSettings {
     pub stream: String,
     /// [default: probtrack]
     pub topic: Option<String>,
+    /// Also tell each responsible person whose `zulip` handle has their user id (`Full Name|12`)
+    /// in a direct message [default: true].
+    pub direct: Option<bool>,
 }
 
 /// `[notify.discord]`; the webhook's URL (which holds its token) comes from

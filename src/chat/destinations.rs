@@ -20,14 +20,8 @@ pub(crate) fn add(
     if let Some(m) = matrix(notify, secrets)? {
         out.push(Box::new(m));
     }
-    if let Some(z) = &notify.zulip {
-        out.push(Box::new(zulip::Zulip {
-            site: z.site.clone(),
-            email: z.email.clone(),
-            api_key: secrets.zulip_api_key.clone(),
-            stream: z.stream.clone(),
-            topic: z.topic.clone().unwrap_or_else(|| "probtrack".to_owned()),
-        }));
+    if let Some(z) = zulip(notify, secrets) {
+        out.push(Box::new(z));
     }
     if let Some(d) = &notify.discord {
         out.push(Box::new(discord::Discord {
@@ -38,8 +32,8 @@ pub(crate) fn add(
     Ok(())
 }
 
-/// The destinations that can tell one person directly (`notify --digest`): XMPP and Matrix
-/// without their rooms, whatever their `direct` setting says.
+/// The destinations that can tell one person directly (`notify --digest`): XMPP, Matrix and
+/// Zulip without their rooms or stream, whatever their `direct` setting says.
 pub(crate) fn direct(
     notify: &NotifySettings,
     secrets: &Secrets,
@@ -55,7 +49,25 @@ pub(crate) fn direct(
         m.direct = true;
         out.push(Box::new(m));
     }
+    if let Some(mut z) = zulip(notify, secrets) {
+        z.stream = None;
+        z.direct = true;
+        out.push(Box::new(z));
+    }
     Ok(out)
+}
+
+fn zulip(notify: &NotifySettings, secrets: &Secrets) -> Option<zulip::Zulip> {
+    let z = notify.zulip.as_ref()?;
+    Some(zulip::Zulip {
+        site: z.site.clone(),
+        email: z.email.clone(),
+        api_key: secrets.zulip_api_key.clone(),
+        stream: Some(z.stream.clone()),
+        topic: z.topic.clone().unwrap_or_else(|| "probtrack".to_owned()),
+        direct: z.direct.unwrap_or(true),
+        took: Vec::new(),
+    })
 }
 
 fn xmpp(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<xmpp::XmppDestination>> {

@@ -1785,3 +1785,84 @@ fn xmpp_retries_a_message_only_where_it_did_not_arrive() {
     assert_eq!(direct.len(), 2, "{direct:#?}");
     assert_eq!(notify(&t, &env, &[PASSWORD], &[]).0, json!([]));
 }
+
+#[test]
+fn zulip_tells_a_person_with_a_user_id_directly_and_retries_only_what_failed() {
+    const KEY: &str = "zulip-direct-key-77";
+    // The first two direct messages are refused; everything else is taken.
+    let refusals = Arc::new(std::sync::Mutex::new(2));
+    let left = Arc::clone(&refusals);
+    let (url, requests) = capture(move |r| {
+        let mut left = left.lock().unwrap();
+        if r.body.starts_with("type=direct") && *left > 0 {
+            *left -= 1;
+            (
+                400,
+                r#"{"result":"error","msg":"no such user","code":"BAD_REQUEST"}"#.to_owned(),
+            )
+        } else {
+            (200, r#"{"result":"success","msg":"","id":42}"#.to_owned())
+        }
+    });
+    let t = Test::new();
+    let (new, hostile) = history(
+        &t,
+        &format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
+             zulip = \"Ann A|12\"\n\n\
+             [notify.zulip]\nsite = \"{url}\"\nemail = \"probtrack-bot@example.zulipchat.com\"\n\
+             stream = \"ci\"\n"
+        ),
+    );
+    let env = [("PROBTRACK_ZULIP_API_KEY", KEY)];
+    let sent = |requests: &[Request]| -> Vec<Vec<(String, String)>> {
+        requests.iter().map(|r| form(&r.body)).collect()
+    };
+    let (first, stderr) = notify(&t, &env, &[KEY], &[]);
+    assert_eq!(
+        statuses(&first),
+        [
+            (new, "zulip".to_owned(), "failed".to_owned()),
+            (hostile, "zulip".to_owned(), "failed".to_owned())
+        ]
+    );
+    assert!(stderr.contains("no such user"), "{stderr}");
+    let taken = sent(&requests.lock().unwrap().drain(..).collect::<Vec<_>>());
+    let kinds: Vec<&str> = taken.iter().map(|f| f[0].1.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["stream", "direct", "stream", "direct"],
+        "{taken:#?}"
+    );
+    // A direct message: to the user id, the text in its block, no mention needed.
+    let direct = &taken[1];
+    let keys: Vec<&str> = direct.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["type", "to", "content"]);
+    assert_eq!(direct[1].1, "[12]");
+    assert!(direct[2].1.starts_with("```text\n"), "{}", direct[2].1);
+    assert!(direct[2].1.ends_with("\n```"), "{}", direct[2].1);
+    assert!(direct[2].1.contains("t.new broke"), "{}", direct[2].1);
+    // The stream message mentions Ann by her handle.
+    assert!(
+        taken[0][3].1.ends_with("\n```\n@**Ann A|12**"),
+        "{}",
+        taken[0][3].1
+    );
+
+    // The retry goes only where it failed: to Ann, not to the stream again.
+    let (second, _) = notify(&t, &env, &[KEY], &[]);
+    assert!(
+        statuses(&second).iter().all(|s| s.2 == "sent"),
+        "{second:#}"
+    );
+    let retried = sent(&requests.lock().unwrap().drain(..).collect::<Vec<_>>());
+    let kinds: Vec<&str> = retried.iter().map(|f| f[0].1.as_str()).collect();
+    assert_eq!(kinds, ["direct", "direct"], "{retried:#?}");
+    assert!(
+        retried[1][2].1.contains(&hostile_name()),
+        "whole: {}",
+        retried[1][2].1
+    );
+    assert_eq!(notify(&t, &env, &[KEY], &[]).0, json!([]));
+    assert!(requests.lock().unwrap().is_empty());
+}
