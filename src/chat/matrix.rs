@@ -350,14 +350,20 @@ impl Session<'_> {
     }
 }
 
-/// The questions addressed to `names` in a sync's answer (not the bot's own messages, no
-/// notices, which are other bots', no edits).
-fn questions(sync: &serde_json::Value, me: &str, names: &[String]) -> Vec<Question> {
+/// The questions addressed to `names` in a sync's answer, in `rooms` (not the bot's own
+/// messages, no notices, which are other bots', no edits).
+fn questions(
+    sync: &serde_json::Value,
+    rooms: &[String],
+    me: &str,
+    names: &[String],
+) -> Vec<Question> {
     let mut out = Vec::new();
-    let Some(rooms) = sync["rooms"]["join"].as_object() else {
+    let Some(joined) = sync["rooms"]["join"].as_object() else {
         return out;
     };
-    for (room, joined) in rooms {
+    // Only its rooms, whatever the homeserver made of the filter.
+    for (room, joined) in joined.iter().filter(|(id, _)| rooms.contains(id)) {
         for event in joined["timeline"]["events"]
             .as_array()
             .into_iter()
@@ -454,7 +460,7 @@ impl Room for MatrixRoom {
                         return;
                     }
                 };
-                for question in questions(&sync, &me, &names) {
+                for question in questions(&sync, &ids, &me, &names) {
                     if tell.send(Ok(question)).is_err() {
                         return;
                     }
@@ -544,6 +550,46 @@ fn hash(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_messages_addressed_to_the_bot_in_its_rooms_are_questions() {
+        let event = |sender: &str, content: serde_json::Value| {
+            serde_json::json!({"type": "m.room.message", "sender": sender,
+                               "event_id": format!("${sender}"), "content": content})
+        };
+        let text = |body: &str| serde_json::json!({"msgtype": "m.text", "body": body});
+        let sync = serde_json::json!({"rooms": {"join": {
+            "!ci:x": {"timeline": {"events": [
+                event("@ann:x", text("CI Bot: since t.a")),
+                event("@bob:x", text("ci-bot, who")),
+                event("@cy:x", text("> <@ann:x> hello\n\nci-bot: problems")),
+                event("@ci-bot:x", text("ci-bot: help")),
+                event("@dee:x", serde_json::json!({"msgtype": "m.notice", "body": "ci-bot: help"})),
+                event("@eve:x", serde_json::json!({"msgtype": "m.text", "body": "ci-bot: flaky",
+                    "m.relates_to": {"rel_type": "m.replace", "event_id": "$1"}})),
+                event("@fay:x", text("ci-botty help")),
+            ]}},
+            "!other:x": {"timeline": {"events": [event("@gus:x", text("ci-bot: help"))]}},
+        }}});
+        let names = [
+            "@ci-bot:x".to_owned(),
+            "CI Bot".to_owned(),
+            "ci-bot".to_owned(),
+        ];
+        let asked: Vec<(String, String, String)> =
+            super::questions(&sync, &["!ci:x".to_owned()], "@ci-bot:x", &names)
+                .into_iter()
+                .map(|q| (q.asker, q.text, q.id.unwrap_or_default()))
+                .collect();
+        assert_eq!(
+            asked,
+            [
+                ("@ann:x".into(), "since t.a".into(), "$@ann:x".into()),
+                ("@bob:x".into(), "who".into(), "$@bob:x".into()),
+                ("@cy:x".into(), "problems".into(), "$@cy:x".into()),
+            ]
+        );
+    }
+
     #[test]
     fn a_transaction_id_is_the_same_on_retry_and_differs_per_room() {
         let a = super::transaction_id("probtrack-5-opened", "!a:example.org");

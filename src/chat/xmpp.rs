@@ -902,7 +902,8 @@ impl Session {
             );
         }
         // Headlines (announcements, notifications) are not for answering.
-        if from.is_empty() || !matches!(kind, "chat" | "normal" | "") {
+        // Nor is a message from a server (a welcome), which has no `@` in its address.
+        if !bare.contains('@') || !matches!(kind, "chat" | "normal" | "") {
             return Ok(None);
         }
         // A direct message: from a person's JID, or privately from someone in a room.
@@ -1168,6 +1169,16 @@ mod tests {
              p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         );
         assert_eq!(server, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+    }
+
+    #[test]
+    fn the_plain_body_is_found_beside_an_xhtml_one() {
+        let m = "<message><html xmlns='http://jabber.org/protocol/xhtml-im'>\
+                 <body xmlns='http://www.w3.org/1999/xhtml'><p>x</p></body></html>\
+                 <body>bot: who</body></message>";
+        assert_eq!(plain_body(m), Some("bot: who"));
+        assert_eq!(plain_body("<message><bodyguard/></message>"), None);
+        assert_eq!(plain_body("<message><body/></message>"), Some(""));
     }
 
     #[test]

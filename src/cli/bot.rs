@@ -61,14 +61,19 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         .matrix
         .as_ref()
         .map(|m| (m, "[notify.matrix]")));
-    if let Some((m, section)) = matrix {
-        if m.rooms.is_empty() {
+    match matrix {
+        // notify's table may tell people in direct rooms only: nothing for the bot there.
+        Some((m, "[notify.matrix]")) if m.rooms.is_empty() => {}
+        Some((m, section)) if m.rooms.is_empty() => {
             return Err(Error::usage(format!(
                 "{section} has no rooms for the bot to sit in"
-            )));
+            )))
         }
-        let server = destinations::matrix_server(m, section, &secrets)?;
-        rooms.push(Box::new(MatrixRoom::new(server, m.rooms.clone())));
+        Some((m, section)) => {
+            let server = destinations::matrix_server(m, section, &secrets)?;
+            rooms.push(Box::new(MatrixRoom::new(server, m.rooms.clone())));
+        }
+        None => {}
     }
     if rooms.is_empty() {
         return Err(Error::usage("the bot has no room to sit in").hint(
