@@ -1866,3 +1866,46 @@ fn zulip_tells_a_person_with_a_user_id_directly_and_retries_only_what_failed() {
     assert_eq!(notify(&t, &env, &[KEY], &[]).0, json!([]));
     assert!(requests.lock().unwrap().is_empty());
 }
+
+#[test]
+fn notify_still_posts_in_an_xmpp_room_where_the_bot_sits_under_the_same_account() {
+    const PASSWORD: &str = "xmpp-shared-s3cret";
+    let Some(server) = Prosody::start(&[("probtrack", PASSWORD), ("watcher", "watcher-password")])
+    else {
+        return;
+    };
+    let t = Test::new();
+    // No [bot.xmpp]: the bot sits where notify posts, as the same account and nick.
+    history(
+        &t,
+        &format!(
+            "[notify.xmpp]\njid = \"probtrack@localhost\"\nserver = \"127.0.0.1\"\nport = {}\n\
+             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n",
+            server.port,
+            server.ca().display()
+        ),
+    );
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
+    let env = [("PROBTRACK_XMPP_PASSWORD", PASSWORD)];
+    let bot = start_bot(&t, &env);
+    wait_log(&t, "bot: in XMPP server 127.0.0.1");
+    watcher.drain("joined");
+    let (sent, stderr) = notify(&t, &env, &[PASSWORD], &[]);
+    assert!(
+        statuses(&sent).iter().all(|s| s.2 == "sent") && sent.as_array().unwrap().len() == 2,
+        "{sent:#}\n{stderr}"
+    );
+    let stream = watcher.drain("posted");
+    let posted = messages_from(&stream, "ci@conference.localhost/probtrack");
+    assert_eq!(posted.len(), 2, "{stream}");
+    assert!(posted[0].1.contains("t.new broke"), "{posted:?}");
+    // The bot still answers, and took notify's messages for its own.
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='q'>\
+         <body>probtrack: flaky</body></message>",
+    );
+    watcher.wait_for("watcher: no flaky tests");
+    stop_bot(&t, bot);
+    let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+    assert_eq!(log.matches(" asked ").count(), 1, "{log}");
+}
