@@ -346,6 +346,16 @@ impl Prosody {
     fn ca(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
+
+    /// A settings table (`notify.xmpp`, `bot.xmpp`) for `user`@localhost in the room
+    /// `ci@conference.localhost`, connecting to `port`, with `extra` keys.
+    fn table(&self, table: &str, user: &str, port: u16, extra: &str) -> String {
+        format!(
+            "[{table}]\njid = \"{user}@localhost\"\nserver = \"127.0.0.1\"\nport = {port}\n\
+             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n{extra}",
+            self.ca().display()
+        )
+    }
 }
 
 impl Drop for Prosody {
@@ -506,10 +516,8 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
     let config = |port: u16| {
         format!(
             "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
-             xmpp = \"ann@localhost\"\n\n\
-             [notify.xmpp]\njid = \"probtrack@localhost\"\nserver = \"127.0.0.1\"\nport = {port}\n\
-             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n",
-            server.ca().display()
+             xmpp = \"ann@localhost\"\n\n{}",
+            server.table("notify.xmpp", "probtrack", port, "")
         )
     };
     // First the server is down (a port nothing listens on).
@@ -1461,12 +1469,7 @@ fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
     let (new, hostile) = bot_history(
         &t,
         "xmpp = \"ann@localhost\"",
-        &format!(
-            "[bot.xmpp]\njid = \"ptbot@localhost\"\nserver = \"127.0.0.1\"\nport = {}\n\
-             ca_file = \"{}\"\nnick = \"ptbot\"\nrooms = [\"ci@conference.localhost\"]\n",
-            server.port,
-            server.ca().display()
-        ),
+        &server.table("bot.xmpp", "ptbot", server.port, "nick = \"ptbot\"\n"),
     );
     let before = t.dump();
     let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
@@ -1749,11 +1752,8 @@ fn xmpp_retries_a_message_only_where_it_did_not_arrive() {
     // the room takes them.
     let config = |ann: &str| {
         format!(
-            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\nxmpp = \"{ann}\"\n\n\
-             [notify.xmpp]\njid = \"probtrack@localhost\"\nserver = \"127.0.0.1\"\nport = {}\n\
-             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n",
-            server.port,
-            server.ca().display()
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\nxmpp = \"{ann}\"\n\n{}",
+            server.table("notify.xmpp", "probtrack", server.port, "")
         )
     };
     let (new, hostile) = history(&t, &config("ann@elsewhere.invalid"));
@@ -1878,12 +1878,7 @@ fn notify_still_posts_in_an_xmpp_room_where_the_bot_sits_under_the_same_account(
     // No [bot.xmpp]: the bot sits where notify posts, as the same account and nick.
     history(
         &t,
-        &format!(
-            "[notify.xmpp]\njid = \"probtrack@localhost\"\nserver = \"127.0.0.1\"\nport = {}\n\
-             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n",
-            server.port,
-            server.ca().display()
-        ),
+        &server.table("notify.xmpp", "probtrack", server.port, ""),
     );
     let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
     let env = [("PROBTRACK_XMPP_PASSWORD", PASSWORD)];
