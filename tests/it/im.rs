@@ -1904,3 +1904,30 @@ fn notify_still_posts_in_an_xmpp_room_where_the_bot_sits_under_the_same_account(
     let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
     assert_eq!(log.matches(" asked ").count(), 1, "{log}");
 }
+
+#[test]
+fn the_bot_without_a_room_to_sit_in_is_a_usage_error() {
+    let t = Test::new();
+    build(&t, 1, &["t.a"], &[], None);
+    let cases = [
+        ("", "the bot has no room to sit in"),
+        // notify's Matrix table that tells people directly only: no room for the bot.
+        (
+            "[notify.matrix]\nhomeserver = \"https://matrix.example.org\"\n",
+            "the bot has no room to sit in",
+        ),
+        (
+            "[bot.matrix]\nhomeserver = \"https://matrix.example.org\"\n",
+            "[bot.matrix] has no rooms for the bot to sit in",
+        ),
+        (
+            "[bot.xmpp]\njid = \"probtrack\"\n",
+            "[bot.xmpp] jid `probtrack`: expected name@domain",
+        ),
+    ];
+    for (config, error) in cases {
+        std::fs::write(t.path("probtrack.toml"), config).unwrap();
+        let stderr = t.fails(&["bot"], 2);
+        assert!(stderr.contains(error), "{config}: {stderr}");
+    }
+}
