@@ -25,7 +25,7 @@ mod digest;
 mod message;
 mod send;
 
-pub(crate) use destination::{fold, Destination, Message};
+pub(crate) use destination::{fold, Destination, Message, Places};
 use destination::{Email, Webhook};
 pub(crate) use digest::run as digest;
 use message::{compose, Content};

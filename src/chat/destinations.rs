@@ -5,7 +5,7 @@
 
 use crate::chat::{discord, matrix, xmpp, zulip};
 use crate::error::{Error, Result};
-use crate::notify::{Destination, Secrets};
+use crate::notify::{Destination, Places, Secrets};
 use crate::settings::{MatrixSettings, NotifySettings, XmppSettings};
 
 /// Appends the chat destinations that `notify` configures, in a fixed order.
@@ -66,7 +66,7 @@ fn zulip(notify: &NotifySettings, secrets: &Secrets) -> Option<zulip::Zulip> {
         stream: Some(z.stream.clone()),
         topic: z.topic.clone().unwrap_or_else(|| "probtrack".to_owned()),
         direct: z.direct.unwrap_or(true),
-        took: Vec::new(),
+        places: Places::default(),
     })
 }
 
@@ -78,7 +78,7 @@ fn xmpp(notify: &NotifySettings, secrets: &Secrets) -> Result<Option<xmpp::XmppD
         account: xmpp_account(x, "[notify.xmpp]", secrets)?,
         rooms: x.rooms.clone(),
         direct: x.direct.unwrap_or(true),
-        took: Vec::new(),
+        places: Places::default(),
     }))
 }
 

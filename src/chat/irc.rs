@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::bot::{Question, Room};
 use crate::chat::Protocol;
 use crate::error::{Error, Result};
-use crate::notify::{fold, Destination, Message};
+use crate::notify::{fold, Destination, Message, Places};
 use crate::report::safe;
 use crate::settings::IrcSettings;
 
@@ -188,6 +188,10 @@ pub(crate) struct Session {
     pace: Duration,
     last_sent: Option<Instant>,
     place: String,
+    /// Why the connection is gone, once it is: every later send fails with it.
+    broken: Option<String>,
+    /// PINGs sent to learn what the server took ([`Session::confirm`]).
+    pings: u64,
 }
 
 fn tls_config(config: &Config) -> std::result::Result<rustls::ClientConfig, String> {
@@ -217,8 +221,22 @@ fn tls_config(config: &Config) -> std::result::Result<rustls::ClientConfig, Stri
 
 impl Session {
     /// Connects, registers (SASL PLAIN or the server password where configured) and joins the
-    /// channels. The error names the server and says what went wrong, never the password.
+    /// channels, every one of them. The error names the server and says what went wrong, never
+    /// the password.
     pub(crate) fn open(config: &Config) -> std::result::Result<Session, String> {
+        let mut session = Session::connect(config)?;
+        let refused = session
+            .join(&config.channels)
+            .map_err(|e| format!("{}: {e}", session.place))?;
+        if let Some((_, why)) = refused.into_iter().next() {
+            return Err(format!("{}: {why}", session.place));
+        }
+        Ok(session)
+    }
+
+    /// Connects and registers (SASL PLAIN or the server password where configured). The error
+    /// names the server and says what went wrong, never the password.
+    fn connect(config: &Config) -> std::result::Result<Session, String> {
         let place = config.place();
         let fail = |what: String| format!("{place}: {what}");
         let addrs: Vec<_> = (config.server.as_str(), config.port)
@@ -263,13 +281,28 @@ impl Session {
             pace: config.pace,
             last_sent: None,
             place: place.clone(),
+            broken: None,
+            pings: 0,
         };
         session.register(config).map_err(fail)?;
-        session.join(&config.channels).map_err(fail)?;
         Ok(session)
     }
 
+    /// `result`; an error there means the connection is gone, for every later send too.
+    fn alive<T>(
+        &mut self,
+        result: std::result::Result<T, String>,
+    ) -> std::result::Result<T, String> {
+        if let Err(e) = &result {
+            self.broken = Some(e.clone());
+        }
+        result
+    }
+
     fn send(&mut self, line: &str) -> std::result::Result<(), String> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
         // Parts of a line may come from the server (a PING token, a nick): one that holds a line
         // break would be two commands, so it is not sent, in every build.
         if line.contains(['\r', '\n', '\0']) {
@@ -278,10 +311,12 @@ impl Session {
         let mut bytes = line.as_bytes().to_vec();
         bytes.truncate(LINE_MAX - 2);
         bytes.extend_from_slice(b"\r\n");
-        self.stream
+        let sent = self
+            .stream
             .write_all(&bytes)
             .and_then(|()| self.stream.flush())
-            .map_err(|e| format!("sending failed: {e}"))
+            .map_err(|e| format!("sending failed: {e}"));
+        self.alive(sent)
     }
 
     /// The next line, or `None` when `deadline` passes first. Answers PING itself.
@@ -307,7 +342,7 @@ impl Session {
             }
             let mut chunk = [0u8; 4096];
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Err("the server closed the connection".to_owned()),
+                Ok(0) => return self.alive(Err("the server closed the connection".to_owned())),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e)
                     if matches!(
@@ -316,7 +351,7 @@ impl Session {
                             | io::ErrorKind::TimedOut
                             | io::ErrorKind::Interrupted
                     ) => {}
-                Err(e) => return Err(format!("reading failed: {e}")),
+                Err(e) => return self.alive(Err(format!("reading failed: {e}"))),
             }
         }
     }
@@ -421,39 +456,52 @@ impl Session {
         }
     }
 
-    fn join(&mut self, channels: &[String]) -> std::result::Result<(), String> {
+    /// Joins `channels`. The ones the server refused (invite only, banned, full, a key, too
+    /// many channels) or did not let in in time, each with why; an error: the connection is gone.
+    fn join(&mut self, channels: &[String]) -> std::result::Result<Vec<(String, String)>, String> {
         let deadline = Instant::now() + TIMEOUT;
         let mut waiting: Vec<String> = channels.to_vec();
+        let mut refused = Vec::new();
         for channel in channels {
             self.send(&format!("JOIN {channel}"))?;
         }
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
         while !waiting.is_empty() {
             let Some(line) = self.read(deadline)? else {
-                return Err(format!("joining {} took too long", waiting.join(", ")));
+                for channel in waiting.drain(..) {
+                    let why = format!("joining {channel} took too long");
+                    refused.push((channel, why));
+                }
+                break;
             };
-            let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
             match line.command.as_str() {
                 "JOIN" if same(line.nick(), &self.nick) => {
                     let joined = line.param(0).to_owned();
                     waiting.retain(|c| !same(c, &joined));
                 }
                 "403" | "405" | "471" | "473" | "474" | "475" | "476" | "477" | "489" => {
-                    return Err(format!(
+                    let Some(at) = waiting.iter().position(|c| same(c, line.param(1))) else {
+                        continue;
+                    };
+                    let channel = waiting.remove(at);
+                    let why = format!(
                         "cannot join {}: {}",
-                        safe(line.param(1).as_bytes()),
+                        safe(channel.as_bytes()),
                         safe(line.last().as_bytes())
-                    ))
+                    );
+                    refused.push((channel, why));
                 }
                 "ERROR" => {
-                    return Err(format!(
+                    let closed = Err(format!(
                         "the server closed the connection: {}",
                         safe(line.last().as_bytes())
-                    ))
+                    ));
+                    return self.alive(closed);
                 }
                 _ => {}
             }
         }
-        Ok(())
+        Ok(refused)
     }
 
     /// Says `text` to `target` (a channel or a nick): a PRIVMSG per line, each made inert (see
@@ -463,17 +511,68 @@ impl Session {
         for line in text.split('\n') {
             let line = inert(line);
             for piece in split(&line, budget) {
-                if let Some(last) = self.last_sent {
-                    let since = last.elapsed();
-                    if since < self.pace {
-                        std::thread::sleep(self.pace - since);
-                    }
-                }
-                self.send(&format!("PRIVMSG {target} :{piece}"))?;
-                self.last_sent = Some(Instant::now());
+                self.send_paced(&format!("PRIVMSG {target} :{piece}"))?;
             }
         }
         Ok(())
+    }
+
+    /// Sends `line` at least `pace` after the one before.
+    fn send_paced(&mut self, line: &str) -> std::result::Result<(), String> {
+        if let Some(last) = self.last_sent {
+            let since = last.elapsed();
+            if since < self.pace {
+                std::thread::sleep(self.pace - since);
+            }
+        }
+        self.send(line)?;
+        self.last_sent = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Says `text` to `target` (see [`Session::say`]) and waits until the server has taken it:
+    /// a server answers in order, so once the PONG to a PING sent after it is back, a refusal
+    /// naming `target` (`404` cannot send to the channel, `401` no such nick, ...) would have
+    /// come before it.
+    pub(crate) fn say_confirmed(
+        &mut self,
+        target: &str,
+        text: &str,
+    ) -> std::result::Result<(), String> {
+        self.say(target, text)?;
+        self.pings += 1;
+        let token = format!("probtrack-{}", self.pings);
+        self.send_paced(&format!("PING :{token}"))?;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let Some(line) = self.read(deadline)? else {
+                return Err(format!(
+                    "the server did not answer in time after the message to {}",
+                    safe(target.as_bytes())
+                ));
+            };
+            let command = line.command.as_str();
+            if command == "PONG" && line.last() == token {
+                return Ok(());
+            }
+            let refusal = command.len() == 3
+                && command.starts_with('4')
+                && command.bytes().all(|b| b.is_ascii_digit());
+            if refusal && line.param(1).eq_ignore_ascii_case(target) {
+                return Err(format!(
+                    "{} refused the message: {}",
+                    safe(target.as_bytes()),
+                    safe(line.last().as_bytes())
+                ));
+            }
+            if command == "ERROR" {
+                let closed = Err(format!(
+                    "the server closed the connection: {}",
+                    safe(line.last().as_bytes())
+                ));
+                return self.alive(closed);
+            }
+        }
     }
 
     /// Says goodbye and closes (errors ignored: the messages are out).
@@ -527,15 +626,21 @@ fn split(line: &str, budget: usize) -> Vec<&str> {
 }
 
 /// `notify`'s IRC destination: one session per run that joins the channels, says each message
-/// (more than `fold_after` at once: one folded message, a headline each) and quits.
+/// in each (more than `fold_after` at once: one folded message, a headline each) and quits.
 pub(crate) struct Announcer {
     config: Config,
     fold_after: usize,
+    /// What each channel made of the last batch.
+    places: Places,
 }
 
 impl Announcer {
     pub(crate) fn new(config: Config, fold_after: usize) -> Announcer {
-        Announcer { config, fold_after }
+        Announcer {
+            config,
+            fold_after,
+            places: Places::default(),
+        }
     }
 }
 
@@ -552,35 +657,62 @@ impl Destination for Announcer {
         inert(untrusted)
     }
 
+    /// Each channel in turn gets the messages it has not taken in an earlier run (more than
+    /// `fold_after` of them: folded into one), each confirmed by the server. A channel that
+    /// refuses the bot or a message fails those messages there only; the channels that took
+    /// them are remembered ([`Destination::took`]) for their retry.
     fn deliver(&mut self, messages: &[Message]) -> Vec<std::result::Result<(), String>> {
-        let mut session = match Session::open(&self.config) {
+        self.places.start(messages.len());
+        let due = |channel: &String| -> Vec<usize> {
+            (0..messages.len())
+                .filter(|&i| !messages[i].skip.contains(channel))
+                .collect()
+        };
+        let channels: Vec<String> = self
+            .config
+            .channels
+            .iter()
+            .filter(|c| !due(c).is_empty())
+            .cloned()
+            .collect();
+        if channels.is_empty() {
+            return self.places.outcomes();
+        }
+        let place = self.config.place();
+        let fail = |e: String| format!("{place}: {e}");
+        let mut session = match Session::connect(&self.config) {
             Ok(s) => s,
             Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
         };
-        let place = self.config.place();
-        let channels = self.config.channels.clone();
-        let say = |session: &mut Session, text: &str| {
-            channels
-                .iter()
-                .try_for_each(|c| session.say(c, text))
-                .map_err(|e| format!("{place}: {e}"))
+        let refused = match session.join(&channels) {
+            Ok(refused) => refused,
+            Err(e) => return messages.iter().map(|_| Err(fail(e.clone()))).collect(),
         };
-        let outcomes = if messages.len() > self.fold_after {
-            let outcome = say(&mut session, &fold(messages).join("\n"));
-            messages.iter().map(|_| outcome.clone()).collect()
-        } else {
-            let mut outcomes: Vec<std::result::Result<(), String>> = Vec::new();
-            for m in messages {
-                let outcome = match outcomes.last() {
-                    Some(Err(e)) => Err(e.clone()),
-                    _ => say(&mut session, &m.text),
-                };
-                outcomes.push(outcome);
+        for channel in &channels {
+            let due = due(channel);
+            if let Some((_, why)) = refused.iter().find(|(c, _)| c == channel) {
+                for i in due {
+                    self.places.record(i, channel, Err(fail(why.clone())));
+                }
+            } else if due.len() > self.fold_after {
+                let folded: Vec<Message> = due.iter().map(|&i| messages[i].clone()).collect();
+                let said = session.say_confirmed(channel, &fold(&folded).join("\n"));
+                for i in due {
+                    self.places.record(i, channel, said.clone().map_err(fail));
+                }
+            } else {
+                for i in due {
+                    let said = session.say_confirmed(channel, &messages[i].text);
+                    self.places.record(i, channel, said.map_err(fail));
+                }
             }
-            outcomes
-        };
+        }
         session.quit();
-        outcomes
+        self.places.outcomes()
+    }
+
+    fn took(&mut self) -> Vec<(usize, String)> {
+        self.places.took()
     }
 }
 

@@ -19,7 +19,7 @@ use base64::Engine as _;
 
 use crate::bot::{Question, Room};
 use crate::chat::Protocol;
-use crate::notify::{Destination, Message};
+use crate::notify::{Destination, Message, Places};
 
 /// How long one read or write may wait.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -627,8 +627,8 @@ pub(crate) struct XmppDestination {
     pub account: Xmpp,
     pub rooms: Vec<String>,
     pub direct: bool,
-    /// The places (rooms, people) that took each message of the last batch.
-    pub took: Vec<(usize, String)>,
+    /// What the rooms and people made of the last batch.
+    pub places: Places,
 }
 
 impl XmppDestination {
@@ -669,14 +669,12 @@ impl Destination for XmppDestination {
     /// not to a place that took it in an earlier run. A message is sent when every place took
     /// it; the places that did are remembered ([`Destination::took`]) for its retry.
     fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
-        self.took.clear();
+        self.places.start(messages.len());
         let mut session = match connect(&self.account) {
             Ok(session) => session,
             Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
         };
-        let mut out = Vec::new();
         for (i, m) in messages.iter().enumerate() {
-            let mut outcome = Ok(());
             let rooms = self.rooms.iter().map(|r| (r.clone(), true));
             let people = self.people(m).into_iter().map(|p| (p, false));
             for (place, room) in rooms.chain(people) {
@@ -688,23 +686,15 @@ impl Destination for XmppDestination {
                 } else {
                     session.tell(&place, &m.text)
                 };
-                match sent {
-                    Ok(()) => self.took.push((i, place)),
-                    Err(e) => {
-                        if outcome.is_ok() {
-                            outcome = Err(e);
-                        }
-                    }
-                }
+                self.places.record(i, &place, sent);
             }
-            out.push(outcome);
         }
         session.close();
-        out
+        self.places.outcomes()
     }
 
     fn took(&mut self) -> Vec<(usize, String)> {
-        std::mem::take(&mut self.took)
+        self.places.took()
     }
 }
 

@@ -11,7 +11,7 @@ use base64::Engine as _;
 
 use crate::chat::http::{form, pieces, request};
 use crate::chat::{mention, Protocol};
-use crate::notify::{Destination, Message};
+use crate::notify::{Destination, Message, Places};
 use crate::views::notify::Recipient;
 
 /// Zulip's default `max_message_length`, less room for the fence and the mentions.
@@ -30,8 +30,8 @@ pub(crate) struct Zulip {
     pub topic: String,
     /// Also a direct message to each responsible person whose `zulip` handle has their user id.
     pub direct: bool,
-    /// The places (the stream, people) that took each message of the last batch.
-    pub took: Vec<(usize, String)>,
+    /// What the stream and people made of the last batch.
+    pub places: Places,
 }
 
 /// `text` as inert Markdown: a fenced code block.
@@ -158,8 +158,7 @@ impl Destination for Zulip {
     /// Each message to the stream (the people on the hook mentioned), then directly to each
     /// of them with a user id, but not to a place that took it in an earlier run.
     fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
-        self.took.clear();
-        let mut out = Vec::new();
+        self.places.start(messages.len());
         for (i, m) in messages.iter().enumerate() {
             let mentions: Vec<String> = m
                 .recipients
@@ -172,7 +171,6 @@ impl Destination for Zulip {
                 places.push(To::Stream);
             }
             places.extend(self.people(m).into_iter().map(To::Person));
-            let mut outcome = Ok(());
             for to in places {
                 let place = to.place(self);
                 if m.skip.contains(&place) {
@@ -182,22 +180,15 @@ impl Destination for Zulip {
                     To::Stream => &mentions,
                     To::Person(_) => &[],
                 };
-                match send(self, to, &m.text, mentions) {
-                    Ok(()) => self.took.push((i, place)),
-                    Err(e) => {
-                        if outcome.is_ok() {
-                            outcome = Err(e);
-                        }
-                    }
-                }
+                let sent = send(self, to, &m.text, mentions);
+                self.places.record(i, &place, sent);
             }
-            out.push(outcome);
         }
-        out
+        self.places.outcomes()
     }
 
     fn took(&mut self) -> Vec<(usize, String)> {
-        std::mem::take(&mut self.took)
+        self.places.took()
     }
 }
 

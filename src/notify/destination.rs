@@ -81,6 +81,45 @@ pub(crate) trait Destination {
     }
 }
 
+/// The bookkeeping of a destination that sends each message to several places (rooms,
+/// channels, people): a message is sent when every place it still went to took it, else the
+/// first refusal says why; the places that took it are kept for [`Destination::took`].
+#[derive(Default)]
+pub(crate) struct Places {
+    outcomes: Vec<Result<(), String>>,
+    took: Vec<(usize, String)>,
+}
+
+impl Places {
+    /// A new batch of `count` messages, nothing tried yet.
+    pub(crate) fn start(&mut self, count: usize) {
+        self.outcomes = vec![Ok(()); count];
+        self.took.clear();
+    }
+
+    /// What `place` made of message `i` of the batch.
+    pub(crate) fn record(&mut self, i: usize, place: &str, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => self.took.push((i, place.to_owned())),
+            Err(e) => {
+                if let Some(first @ Ok(())) = self.outcomes.get_mut(i) {
+                    *first = Err(e);
+                }
+            }
+        }
+    }
+
+    /// Each message's outcome, in order ([`Destination::deliver`]'s answer).
+    pub(crate) fn outcomes(&mut self) -> Vec<Result<(), String>> {
+        std::mem::take(&mut self.outcomes)
+    }
+
+    /// The places that took each message ([`Destination::took`]'s answer).
+    pub(crate) fn took(&mut self) -> Vec<(usize, String)> {
+        std::mem::take(&mut self.took)
+    }
+}
+
 /// The record target of `place` of destination `target` (`xmpp>ci@conference.example.org`): a
 /// place that took a message whose send failed elsewhere.
 pub(crate) fn place_target(target: &str, place: &str) -> String {

@@ -760,6 +760,7 @@ fn sasl_server(password: &'static str) -> (u16, Arc<Mutex<Vec<String>>>) {
                     "JOIN" => {
                         reply(&format!(":{nick}!u@h JOIN {rest}"));
                     }
+                    "PING" => reply(&format!(":sasl.test PONG sasl.test {rest}")),
                     "QUIT" => break,
                     _ => {}
                 }
