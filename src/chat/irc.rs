@@ -542,7 +542,9 @@ impl Session {
         self.say(target, text)?;
         self.pings += 1;
         let token = format!("probtrack-{}", self.pings);
-        self.send_paced(&format!("PING :{token}"))?;
+        // Right after the message (not paced), so that a connection lost later does not leave
+        // a message that arrived unconfirmed, to be said again by the retry.
+        self.send(&format!("PING :{token}"))?;
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let Some(line) = self.read(deadline)? else {

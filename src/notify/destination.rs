@@ -82,8 +82,9 @@ pub(crate) trait Destination {
 }
 
 /// The bookkeeping of a destination that sends each message to several places (rooms,
-/// channels, people): a message is sent when every place it still went to took it, else the
-/// first refusal says why; the places that took it are kept for [`Destination::took`].
+/// channels, people): a message is sent when every place it still went to took it, else its
+/// error says why each place that did not refused it; the places that took it are kept for
+/// [`Destination::took`].
 #[derive(Default)]
 pub(crate) struct Places {
     outcomes: Vec<Result<(), String>>,
@@ -101,11 +102,11 @@ impl Places {
     pub(crate) fn record(&mut self, i: usize, place: &str, outcome: Result<(), String>) {
         match outcome {
             Ok(()) => self.took.push((i, place.to_owned())),
-            Err(e) => {
-                if let Some(first @ Ok(())) = self.outcomes.get_mut(i) {
-                    *first = Err(e);
-                }
-            }
+            Err(e) => match self.outcomes.get_mut(i) {
+                Some(Err(why)) if !why.contains(&e) => *why = format!("{why}; {e}"),
+                Some(outcome @ Ok(())) => *outcome = Err(e),
+                _ => {}
+            },
         }
     }
 

@@ -822,3 +822,118 @@ fn sasl_plain_logs_in_before_registering_and_a_refusal_keeps_the_message() {
         .iter()
         .any(|l| l.contains("pa55") || l.starts_with("PASS")));
 }
+
+/// The texts `from` said in `channel`, in order.
+fn said_in(lines: &[String], from: &str, channel: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| {
+            l.starts_with(&format!(":{from}!")) && l.contains(&format!(" PRIVMSG {channel} :"))
+        })
+        .map(|l| {
+            let text = l.split_once(" :").map_or("", |(_, t)| t);
+            text.trim_end_matches(['\r', '\n']).to_owned()
+        })
+        .collect()
+}
+
+/// One channel refuses the bot (invite only), another its messages (moderated): the channel that
+/// took them is not told again when they are retried, and once the channels let it in, each gets
+/// every message once.
+#[test]
+fn a_channel_that_refuses_the_bot_gets_the_retry_and_the_others_nothing_twice() {
+    let Some(server) = ngircd(None) else {
+        return;
+    };
+    let t = Test::new();
+    settings(&t, server.port, "");
+    let config = std::fs::read_to_string(t.path("probtrack.toml"))
+        .unwrap()
+        .replace(
+            "channels = [\"#ci\"]",
+            "channels = [\"#ci\", \"#locked\", \"#quiet\"]",
+        );
+    std::fs::write(t.path("probtrack.toml"), config).unwrap();
+    ingest(&t, 1, &[("t.login", true), ("t.core", true)], None);
+    t.ok(&["notify", "--mark-all-sent"]);
+    ingest(
+        &t,
+        2,
+        &[("t.login", false), ("t.core", false)],
+        Some("c2ab34:Ann A <ann@example.org>"),
+    );
+    let mut watcher = Client::join(server.port, "watcher", None, "#ci");
+    // The owner of #locked and #quiet (the first in a channel is its operator) closes them.
+    let mut owner = Client::join(server.port, "owner", None, "#locked");
+    owner.send("JOIN #quiet");
+    owner.wait_for("the join of #quiet", |l| {
+        l.iter()
+            .any(|l| l.contains(" 366 ") && l.contains("#quiet"))
+    });
+    owner.send("MODE #locked +i");
+    owner.send("MODE #quiet +m");
+    owner.sync();
+    let failed = || {
+        [
+            ("irc".to_owned(), "failed".to_owned()),
+            ("irc".into(), "failed".into()),
+        ]
+    };
+
+    let (first, stderr) = notify(&t, "");
+    assert_eq!(statuses(&first), failed(), "{stderr}");
+    assert!(
+        stderr.contains("cannot join #locked") && stderr.contains("#quiet refused the message"),
+        "{stderr}"
+    );
+    let in_ci = said_in(&watcher.gone("probtrack", 1), "probtrack", "#ci").join("\n");
+    assert_eq!(
+        in_ci.matches("t.login broke — Problem 1").count(),
+        1,
+        "{in_ci}"
+    );
+    assert_eq!(
+        in_ci.matches("t.core broke — Problem 2").count(),
+        1,
+        "{in_ci}"
+    );
+
+    // Retried while the two are still closed: #ci, which has the messages, gets nothing (and
+    // is not even joined; the bot's lines were taken before it quit, so a sync sees them all).
+    let (second, stderr) = notify(&t, "");
+    assert_eq!(statuses(&second), failed(), "{stderr}");
+    owner.gone("probtrack", 2);
+    let lines = watcher.sync();
+    assert_eq!(said_in(&lines, "probtrack", "#ci").join("\n"), in_ci);
+    let joins = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(":probtrack!") && l.contains(" JOIN "))
+            .count()
+    };
+    assert_eq!(joins(&lines), 1, "the retry joined #ci: {lines:?}");
+
+    // Open: each message arrives in both, once; #ci gets nothing again.
+    owner.send("MODE #locked -i");
+    owner.send("MODE #quiet -m");
+    let opened = owner.sync();
+    assert_eq!(
+        said_in(&opened, "probtrack", "#quiet"),
+        Vec::<String>::new()
+    );
+    let (third, stderr) = notify(&t, "");
+    assert!(statuses(&third).iter().all(|s| s.1 == "sent"), "{stderr}");
+    assert_eq!(statuses(&third).len(), 2);
+    let lines = owner.gone("probtrack", 3);
+    for channel in ["#locked", "#quiet"] {
+        let said = said_in(&lines, "probtrack", channel).join("\n");
+        for headline in ["t.login broke — Problem 1", "t.core broke — Problem 2"] {
+            assert_eq!(said.matches(headline).count(), 1, "{channel}: {said}");
+        }
+        assert!(said.contains("Responsible: annie."), "{said}");
+    }
+    let lines = watcher.sync();
+    assert_eq!(said_in(&lines, "probtrack", "#ci").join("\n"), in_ci);
+    assert_eq!(joins(&lines), 1, "a retry joined #ci: {lines:?}");
+    assert_eq!(notify(&t, "").0, serde_json::json!([]));
+}
