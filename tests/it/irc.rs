@@ -78,7 +78,8 @@ fn ngircd_with(password: Option<&str>, tls: Option<(&Path, &Path)>) -> Option<Ng
          Listen = 127.0.0.1\nPorts = {port}\nMotdPhrase = \"probtrack test\"\n\
          ServerUID = 65534\nServerGID = 65534\n{password}\
          [Limits]\nMaxNickLength = 20\nPingTimeout = 300\nPongTimeout = 300\n\
-         [Options]\nDNS = no\nIdent = no\nPAM = no\n{tls}"
+         [Options]\nDNS = no\nIdent = no\nPAM = no\n\
+         [Operator]\nName = boss\nPassword = boss-pw\n{tls}"
     );
     let conf = dir.path().join("ngircd.conf");
     std::fs::write(&conf, config).unwrap();
@@ -837,6 +838,22 @@ fn said_in(lines: &[String], from: &str, channel: &str) -> Vec<String> {
         .collect()
 }
 
+/// Settings for `channels`, and two Problems due.
+fn two_problems_for(t: &Test, channels: &str) {
+    let config = std::fs::read_to_string(t.path("probtrack.toml"))
+        .unwrap()
+        .replace("channels = [\"#ci\"]", &format!("channels = [{channels}]"));
+    std::fs::write(t.path("probtrack.toml"), config).unwrap();
+    ingest(t, 1, &[("t.login", true), ("t.core", true)], None);
+    t.ok(&["notify", "--mark-all-sent"]);
+    ingest(
+        t,
+        2,
+        &[("t.login", false), ("t.core", false)],
+        Some("c2ab34:Ann A <ann@example.org>"),
+    );
+}
+
 /// One channel refuses the bot (invite only), another its messages (moderated): the channel that
 /// took them is not told again when they are retried, and once the channels let it in, each gets
 /// every message once.
@@ -847,21 +864,7 @@ fn a_channel_that_refuses_the_bot_gets_the_retry_and_the_others_nothing_twice() 
     };
     let t = Test::new();
     settings(&t, server.port, "");
-    let config = std::fs::read_to_string(t.path("probtrack.toml"))
-        .unwrap()
-        .replace(
-            "channels = [\"#ci\"]",
-            "channels = [\"#ci\", \"#locked\", \"#quiet\"]",
-        );
-    std::fs::write(t.path("probtrack.toml"), config).unwrap();
-    ingest(&t, 1, &[("t.login", true), ("t.core", true)], None);
-    t.ok(&["notify", "--mark-all-sent"]);
-    ingest(
-        &t,
-        2,
-        &[("t.login", false), ("t.core", false)],
-        Some("c2ab34:Ann A <ann@example.org>"),
-    );
+    two_problems_for(&t, "\"#ci\", \"#locked\", \"#quiet\"");
     let mut watcher = Client::join(server.port, "watcher", None, "#ci");
     // The owner of #locked and #quiet (the first in a channel is its operator) closes them.
     let mut owner = Client::join(server.port, "owner", None, "#locked");
@@ -935,5 +938,81 @@ fn a_channel_that_refuses_the_bot_gets_the_retry_and_the_others_nothing_twice() 
     let lines = watcher.sync();
     assert_eq!(said_in(&lines, "probtrack", "#ci").join("\n"), in_ci);
     assert_eq!(joins(&lines), 1, "a retry joined #ci: {lines:?}");
+    assert_eq!(notify(&t, "").0, serde_json::json!([]));
+}
+
+/// The connection is lost in the middle of the second message in the first channel (an operator
+/// kills the bot): the first message, which the server confirmed there, is said again only in the
+/// second channel; the cut one again whole, in both.
+#[test]
+fn a_connection_lost_mid_run_is_retried_only_where_it_did_not_arrive() {
+    let Some(server) = ngircd(None) else {
+        return;
+    };
+    let t = Test::new();
+    // Lines a second apart: the operator's KILL lands while the second message is being said.
+    settings(&t, server.port, "");
+    let config = std::fs::read_to_string(t.path("probtrack.toml")).unwrap();
+    std::fs::write(
+        t.path("probtrack.toml"),
+        config.replace("pace_ms = 50", "pace_ms = 1000"),
+    )
+    .unwrap();
+    two_problems_for(&t, "\"#ci\", \"#b\"");
+    let mut owner = Client::join(server.port, "owner", None, "#ci");
+    owner.send("JOIN #b");
+    owner.send("OPER boss boss-pw");
+    owner.wait_for("the join of #b and the operator", |l| {
+        l.iter().any(|l| l.contains(" 366 ") && l.contains("#b"))
+            && l.iter().any(|l| l.contains(" 381 "))
+    });
+    let run = t
+        .command(&["notify", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    owner.wait_for("the second message", |l| {
+        said_in(l, "probtrack", "#ci")
+            .iter()
+            .any(|s| s.starts_with("t.core broke — Problem 2"))
+    });
+    owner.send("KILL probtrack :cut short");
+    let out = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let first: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = [
+        ("irc".to_owned(), "failed".to_owned()),
+        ("irc".into(), "failed".into()),
+    ];
+    assert_eq!(statuses(&first), failed, "{stderr}");
+    let lines = owner.sync();
+    assert_eq!(said_in(&lines, "probtrack", "#b"), Vec::<String>::new());
+
+    let (second, stderr) = notify(&t, "");
+    assert!(statuses(&second).iter().all(|s| s.1 == "sent"), "{stderr}");
+    // Its quits: the kill's, then the retry's.
+    let lines = owner.gone("probtrack", 2);
+    let details = |n: u32| format!("Details: https://ci.example.org/probtrack/problem-{n}.html");
+    for channel in ["#ci", "#b"] {
+        let said = said_in(&lines, "probtrack", channel);
+        for n in [1, 2] {
+            let whole = said.iter().filter(|s| **s == details(n)).count();
+            assert_eq!(whole, 1, "problem {n} in {channel}: {said:#?}");
+        }
+    }
+    // In #ci the first message once; the second cut, then whole.
+    let in_ci = said_in(&lines, "probtrack", "#ci").join("\n");
+    assert_eq!(
+        in_ci.matches("t.login broke — Problem 1").count(),
+        1,
+        "{in_ci}"
+    );
+    assert_eq!(
+        in_ci.matches("t.core broke — Problem 2").count(),
+        2,
+        "{in_ci}"
+    );
     assert_eq!(notify(&t, "").0, serde_json::json!([]));
 }
