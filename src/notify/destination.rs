@@ -224,3 +224,33 @@ impl Destination for Email {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Places;
+
+    /// A message is sent only when every place took it; its error names each distinct refusal.
+    #[test]
+    fn a_message_is_sent_where_every_place_took_it_and_the_error_says_each_refusal() {
+        let mut places = Places::default();
+        places.start(3);
+        places.record(0, "#a", Ok(()));
+        places.record(0, "#b", Err("#b: banned".to_owned()));
+        places.record(0, "#c", Err("#c: moderated".to_owned()));
+        places.record(1, "#a", Err("gone".to_owned()));
+        places.record(1, "#b", Err("gone".to_owned()));
+        places.record(2, "#a", Ok(()));
+        assert_eq!(
+            places.outcomes(),
+            [
+                Err("#b: banned; #c: moderated".to_owned()),
+                Err("gone".to_owned()),
+                Ok(())
+            ]
+        );
+        assert_eq!(places.took(), [(0, "#a".to_owned()), (2, "#a".to_owned())]);
+        places.start(1);
+        assert_eq!(places.took(), []);
+        assert_eq!(places.outcomes(), [Ok(())]);
+    }
+}

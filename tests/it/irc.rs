@@ -826,16 +826,12 @@ fn sasl_plain_logs_in_before_registering_and_a_refusal_keeps_the_message() {
 
 /// The texts `from` said in `channel`, in order.
 fn said_in(lines: &[String], from: &str, channel: &str) -> Vec<String> {
-    lines
+    let there: Vec<String> = lines
         .iter()
-        .filter(|l| {
-            l.starts_with(&format!(":{from}!")) && l.contains(&format!(" PRIVMSG {channel} :"))
-        })
-        .map(|l| {
-            let text = l.split_once(" :").map_or("", |(_, t)| t);
-            text.trim_end_matches(['\r', '\n']).to_owned()
-        })
-        .collect()
+        .filter(|l| l.contains(&format!(" PRIVMSG {channel} :")))
+        .cloned()
+        .collect();
+    said_by(&there, from)
 }
 
 /// Settings for `channels`, and two Problems due.
