@@ -27,17 +27,20 @@ macro_rules! migrations {
 /// The SQLite migrations, oldest first.
 pub(super) const SQLITE: &[Migration] = migrations!("sqlite":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
-    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql");
+    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
+    6 durations "0006_durations.sql");
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
 pub(super) const POSTGRES: &[Migration] = migrations!("postgres":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
-    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql");
+    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
+    6 durations "0006_durations.sql");
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
 pub(super) const MYSQL: &[Migration] = migrations!("mysql":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
-    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql");
+    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
+    6 durations "0006_durations.sql");
 
 /// The newest schema version this probtrack knows.
 pub(super) fn latest(migrations: &[Migration]) -> i64 {
@@ -103,12 +106,18 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
             return Err(engine.foreign());
         };
         for migration in pending(E::MIGRATIONS, found)? {
-            engine.apply(migration.sql).map_err(|e| {
-                e.context(format!(
-                    "migration {} ({}) failed",
-                    migration.version, migration.name
-                ))
-            })?;
+            engine
+                .apply(migration.sql)
+                .and_then(|()| match migration.version {
+                    DURATIONS => rewrite_durations(engine),
+                    _ => Ok(()),
+                })
+                .map_err(|e| {
+                    e.context(format!(
+                        "migration {} ({}) failed",
+                        migration.version, migration.name
+                    ))
+                })?;
             engine.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
                 &p![migration.version, clock::to_micros(clock::now())],
@@ -118,6 +127,37 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
     })();
     let unlocked = engine.unlock_schema(outcome.is_ok());
     outcome.and(unlocked)
+}
+
+/// The migration that changes the format of `builds.durations`.
+const DURATIONS: i64 = 6;
+
+/// Migration 6's data step: each build's durations blob of the older format, rewritten in the
+/// current one, a build at a time (a blob already current is left alone, so a migration that was
+/// interrupted on MySQL, whose DDL is not transactional, completes).
+fn rewrite_durations<E: Engine>(engine: &mut E) -> Result<()> {
+    let mut builds = Vec::new();
+    engine.query(
+        "SELECT id FROM builds WHERE durations IS NOT NULL ORDER BY id",
+        &[],
+        |r| {
+            builds.push(r.id(0)?);
+            Ok(())
+        },
+    )?;
+    for build in builds {
+        let sql = "SELECT durations FROM builds WHERE id = ?1";
+        let upgraded = engine.first(sql, &p![build], |r| {
+            r.with_bytes(0, |b| b.and_then(crate::durations::upgrade))
+        })?;
+        if let Some(blob) = upgraded.flatten() {
+            engine.execute(
+                "UPDATE builds SET durations = ?1 WHERE id = ?2",
+                &p![&blob[..], build],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The statements of a migration file, for an engine that runs them one at a time: split at a

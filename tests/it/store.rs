@@ -228,6 +228,25 @@ fn databases_made_by_earlier_versions_upgrade_in_place() {
                 "{name}"
             );
         }
+        // Durations survive (schema 6 rewrote every build's blob in a new format): a plain pass's
+        // as its report gave it (linux-py312 #2010: 0.004 s), and 0 s stays 0, not "none".
+        let history = t.json(&[
+            "--db",
+            db,
+            "history",
+            "tests.test_network.test_timeout",
+            "--builder",
+            "linux-py312",
+        ]);
+        let results = history["builders"][0]["results"].as_array().unwrap();
+        let duration =
+            |build: i64| results.iter().find(|r| r["build"] == build).unwrap()["duration"].clone();
+        assert_eq!(
+            duration(2010),
+            serde_json::json!(0.004),
+            "{name}: {history}"
+        );
+        assert_eq!(duration(2009), serde_json::json!(0.0), "{name}: {history}");
         // It is now at the newest version, and still takes new builds, with coverage (schema 5).
         let report = fixture("history/linux-py311/115.xml");
         let coverage = fixture("history-coverage/linux-py311/115.xml");
