@@ -327,6 +327,7 @@ pub(crate) fn write(
             added: true,
         });
     }
+    state.settle();
     // Coverage reports: written, and each file judged as a result of the build.
     let mut coverage_metrics = Vec::new();
     if let Some(input) = &options.coverage {
@@ -371,6 +372,7 @@ pub(crate) fn write(
             coverage_metrics =
                 crate::coverage::record::record(store, known, &mut state, &at, &input.coverage)?
                     .metrics;
+            state.settle();
         }
     }
     if keep_existing
@@ -477,16 +479,15 @@ fn builtin_metrics(
     } else {
         store.tests_by_id(&failing)?
     };
-    let results: Vec<(Kind, Status, Option<f64>)> = (state.entries.iter())
-        .map(|(t, e)| {
-            let kind = if state.coverage.contains(t) {
-                Kind::Coverage
-            } else {
-                kinds.get(t).map_or(Kind::Test, |r| r.kind)
-            };
-            (kind, e.status, e.duration())
-        })
-        .collect();
+    let mut results = crate::metrics::Tally::default();
+    for (t, e) in state.entries.iter() {
+        let kind = if state.coverage.contains(t) {
+            Kind::Coverage
+        } else {
+            kinds.get(t).map_or(Kind::Test, |r| r.kind)
+        };
+        results.add(kind, e.status, e.duration());
+    }
     Ok(crate::metrics::builtin(
         &results,
         !state.compiled.is_empty(),
@@ -743,13 +744,11 @@ fn write_outcomes(
     for (&test, runs) in lane_runs.iter_mut() {
         step(test, runs, store)?;
     }
-    let new_tests: Vec<Id> = state
-        .entries
-        .keys()
-        .filter(|t| !lane_runs.contains_key(t))
-        .copied()
-        .collect();
-    for test in new_tests {
+    // The build's tests the lane has not seen (the entries are not copied: a huge build's list).
+    for &test in state.entries.keys() {
+        if lane_runs.contains_key(&test) {
+            continue;
+        }
         let mut runs = Vec::new();
         step(test, &mut runs, store)?;
         if known.remembers() {
@@ -762,7 +761,6 @@ fn write_outcomes(
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();
-    let mut timing = Vec::with_capacity(state.entries.len() + fixed_diagnostics.len());
     // Each entry has its own detail (if any): taken, not copied.
     let BuildState {
         entries,
@@ -774,7 +772,6 @@ fn write_outcomes(
         // A source file's coverage is a result of the build, but not a test.
         if !coverage.contains(&test) {
             counts.add(entry.status);
-            timing.push((test, entry.duration()));
         }
         let detail = entry
             .detail()
@@ -794,13 +791,21 @@ fn write_outcomes(
             });
         }
     }
-    for &test in &fixed_diagnostics {
+    let mut fixed: Vec<Id> = fixed_diagnostics.into_iter().collect();
+    fixed.sort_unstable();
+    for _ in &fixed {
         counts.add(Status::Passed);
-        timing.push((test, None));
     }
     rows.sort_by_key(|r| r.test);
     store.replace_build_results(build, &rows)?;
-    store.set_build_outcome(build, &counts, &durations::encode(&mut timing))?;
+    // The durations of the build's tests (not its coverage files), by id, with the diagnostics
+    // fixed here (which have none).
+    let tests = entries
+        .iter()
+        .filter(|(test, _)| !coverage.contains(*test))
+        .map(|(&test, entry)| (test, entry.duration()));
+    let timing = durations::merge_sorted(tests, fixed.iter().map(|&test| (test, None)));
+    store.set_build_outcome(build, &counts, &durations::encode_sorted(timing))?;
     Ok((counts, touched))
 }
 

@@ -221,48 +221,71 @@ pub(crate) fn check_settings(settings: &MetricSettings) -> Result<()> {
     Ok(())
 }
 
+/// A build's results counted for its built-in metrics (a huge build's results are counted as
+/// they are read, not copied).
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    results: usize,
+    tests: usize,
+    failed: usize,
+    skipped: usize,
+    duration: f64,
+    diagnostics: usize,
+}
+
+impl Tally {
+    pub(crate) fn add(
+        &mut self,
+        kind: probtrack_parsers::Kind,
+        status: probtrack_parsers::Status,
+        duration: Option<f64>,
+    ) {
+        use probtrack_parsers::{Kind, Status};
+        self.results += 1;
+        match kind {
+            Kind::Test => {
+                self.tests += 1;
+                self.failed += usize::from(status.is_failing());
+                self.skipped += usize::from(status == Status::Skipped);
+                self.duration += duration.unwrap_or(0.0);
+            }
+            Kind::Compile => self.diagnostics += usize::from(status.is_failing()),
+            _ => {}
+        }
+    }
+}
+
 /// The built-in series of a build: its test count, failures, skips, total test time and compile
 /// diagnostics (`results`: each result's kind, status and duration), and its numeric properties.
 pub(crate) fn builtin(
-    results: &[(
-        probtrack_parsers::Kind,
-        probtrack_parsers::Status,
-        Option<f64>,
-    )],
+    results: &Tally,
     compiled: bool,
     properties: &serde_json::Map<String, serde_json::Value>,
 ) -> Vec<Metric> {
-    use probtrack_parsers::{Kind, Status};
     let mut out = Vec::new();
-    if !results.is_empty() {
-        let tests: Vec<_> = results.iter().filter(|r| r.0 == Kind::Test).collect();
-        let count = |f: &dyn Fn(Status) -> bool| tests.iter().filter(|r| f(r.1)).count() as f64;
-        let duration: f64 = tests.iter().filter_map(|r| r.2).sum();
+    if results.results > 0 {
         out.push(Metric::single(
             Series::new("tests.count"),
-            tests.len() as f64,
+            results.tests as f64,
             None,
         ));
         out.push(Metric::single(
             Series::new("tests.failed"),
-            count(&Status::is_failing),
+            results.failed as f64,
             None,
         ));
         out.push(Metric::single(
             Series::new("tests.skipped"),
-            count(&|s| s == Status::Skipped),
+            results.skipped as f64,
             None,
         ));
         out.push(Metric::single(
             Series::new("tests.duration"),
-            duration,
+            results.duration,
             Some("s"),
         ));
     }
-    let diagnostics = results
-        .iter()
-        .filter(|r| r.0 == Kind::Compile && r.1.is_failing())
-        .count();
+    let diagnostics = results.diagnostics;
     if compiled || diagnostics > 0 {
         out.push(Metric::single(
             Series::new("compile.diagnostics"),

@@ -117,6 +117,7 @@ pub(crate) fn record(
             );
             let mut tests = Vec::new();
             if judged.iter().any(|j| !j.lost.is_empty()) {
+                state.settle();
                 tests = related_tests(store, known, state, at.lane, previous.number)?;
             }
             for j in judged {

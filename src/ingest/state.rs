@@ -64,7 +64,7 @@ pub(crate) struct Detail {
 /// The build's results so far.
 #[derive(Debug, Default)]
 pub(crate) struct BuildState {
-    pub entries: rustc_hash::FxHashMap<Id, Entry>,
+    pub entries: Entries,
     pub details: Vec<Detail>,
     /// Source files the compiler logs show being compiled.
     pub compiled: HashSet<BString>,
@@ -79,7 +79,7 @@ impl BuildState {
     /// A result the build held before this ingest.
     pub(crate) fn existing(&mut self, record: ResultRecord) {
         let detail = self.detail(record.message, record.details);
-        self.entries.insert(
+        self.entries.push(
             record.test,
             Entry::new(
                 record.status,
@@ -94,7 +94,7 @@ impl BuildState {
     /// A plain result the build held before this ingest (no stored row).
     pub(crate) fn existing_plain(&mut self, test: Id, status: Status, duration: Option<f64>) {
         self.entries
-            .insert(test, Entry::new(status, 1, duration, 0, None));
+            .push(test, Entry::new(status, 1, duration, 0, None));
     }
 
     fn detail(&mut self, message: Option<BString>, details: Option<Details>) -> Option<u32> {
@@ -105,59 +105,181 @@ impl BuildState {
         Some(u32::try_from(self.details.len() - 1).unwrap_or(u32::MAX))
     }
 
-    /// Adds one result of report `report` (numbered from 1).
+    /// Adds one result of report `report` (numbered from 1). A test that comes again is merged
+    /// with what came before by [`BuildState::settle`].
     fn add(&mut self, test: Id, result: TestResult, details: Option<Details>, report: u32) {
-        let next = Entry::new(
+        let detail = self.detail(result.message, details);
+        let entry = Entry::new(
             result.status,
             result.attempts.max(1),
             result.duration,
             report,
-            None,
+            detail,
         );
-        let Some(prev) = self.entries.get(&test).copied() else {
-            let detail = self.detail(result.message, details);
-            self.entries.insert(
-                test,
-                Entry::new(next.status, next.attempts, result.duration, report, detail),
-            );
+        self.entries.push(test, entry);
+    }
+
+    /// Merges the results of each test that came more than once, in the order they came, so that
+    /// [`BuildState::entries`] holds one entry per test, sorted by id. Cheap when the tests came
+    /// in ascending id order, each once (new tests get their ids in the order they come).
+    pub(crate) fn settle(&mut self) {
+        let Entries { list, sorted } = &mut self.entries;
+        if *sorted {
             return;
-        };
-        let attempts = prev.attempts.saturating_add(next.attempts);
-        let status = if prev.report == report {
-            // A repeat within one report: a retry.
-            probtrack_parsers::repeat_status(prev.status, next.status)
-        } else if next.status == Status::Skipped && prev.status != Status::Skipped {
-            prev.status
-        } else if next.status.is_passing()
-            && (prev.status.is_failing() || prev.status == Status::Flaky)
-        {
-            // Failed in one report, passed in a later one: flaky.
-            Status::Flaky
-        } else {
-            next.status
-        };
-        let keep_prev = next.status == Status::Skipped && prev.status != Status::Skipped;
-        let duration = match (prev.duration(), next.duration()) {
-            (Some(a), Some(b)) if !keep_prev => Some(a + b),
-            (a, b) => a.or(b),
-        };
-        let detail = if keep_prev || (result.message.is_none() && details.is_none()) {
-            prev.detail()
-        } else {
+        }
+        let n = list.len();
+        // Positions in id order, each test's results in the order they came.
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_unstable_by_key(|&i| (list[i as usize].0, i));
+        // Fold each test's later results into its first, which alone stays.
+        let mut kept = 0;
+        for r in 0..n {
+            let i = order[r] as usize;
+            if kept > 0 {
+                let first = order[kept - 1] as usize;
+                if list[first].0 == list[i].0 {
+                    list[first].1 = merge(list[first].1, list[i].1, &mut self.details);
+                    continue;
+                }
+            }
+            order[kept] = i as u32;
+            kept += 1;
+        }
+        // Into that order, in place (the folded positions last, then cut off), by following the
+        // permutation's cycles.
+        let mut dropped: Vec<bool> = vec![true; n];
+        for &i in &order[..kept] {
+            dropped[i as usize] = false;
+        }
+        order.truncate(kept);
+        order.extend((0..n as u32).filter(|&i| dropped[i as usize]));
+        drop(dropped);
+        const DONE: u32 = u32::MAX;
+        for start in 0..n {
+            if order[start] == DONE || order[start] as usize == start {
+                continue;
+            }
+            let saved = list[start];
+            let mut k = start;
+            loop {
+                let from = order[k] as usize;
+                order[k] = DONE;
+                if from == start {
+                    list[k] = saved;
+                    break;
+                }
+                list[k] = list[from];
+                k = from;
+            }
+        }
+        list.truncate(kept);
+        *sorted = true;
+    }
+}
+
+/// The result of a test that came again (`next`) merged into what came before (`prev`), as the
+/// contracts say: a repeat within one report is a retry; a skip does not hide an outcome; failing
+/// in one report and passing in a later one is flaky.
+fn merge(prev: Entry, next: Entry, details: &mut [Detail]) -> Entry {
+    let attempts = prev.attempts.saturating_add(next.attempts);
+    let status = if prev.report == next.report {
+        // A repeat within one report: a retry.
+        probtrack_parsers::repeat_status(prev.status, next.status)
+    } else if next.status == Status::Skipped && prev.status != Status::Skipped {
+        prev.status
+    } else if next.status.is_passing() && (prev.status.is_failing() || prev.status == Status::Flaky)
+    {
+        // Failed in one report, passed in a later one: flaky.
+        Status::Flaky
+    } else {
+        next.status
+    };
+    let keep_prev = next.status == Status::Skipped && prev.status != Status::Skipped;
+    let duration = match (prev.duration(), next.duration()) {
+        (Some(a), Some(b)) if !keep_prev => Some(a + b),
+        (a, b) => a.or(b),
+    };
+    let detail = match next.detail() {
+        Some(i) if !keep_prev => {
+            // The later message and details, each where it has one, else the earlier.
+            // The earlier entry's detail is no longer referenced: taken, not copied.
             let previous = prev
                 .detail()
-                .and_then(|i| self.details.get(i as usize).cloned());
-            self.detail(
-                result
-                    .message
-                    .or_else(|| previous.as_ref().and_then(|p| p.message.clone())),
-                details.or_else(|| previous.and_then(|p| p.details)),
-            )
-        };
-        self.entries.insert(
-            test,
-            Entry::new(status, attempts, duration, prev.report.max(report), detail),
-        );
+                .and_then(|p| details.get_mut(p as usize))
+                .map(std::mem::take)
+                .unwrap_or_default();
+            if let Some(d) = details.get_mut(i as usize) {
+                if d.message.is_none() {
+                    d.message = previous.message;
+                }
+                if d.details.is_none() {
+                    d.details = previous.details;
+                }
+            }
+            Some(i)
+        }
+        unused => {
+            if let Some(d) = unused.and_then(|i| details.get_mut(i as usize)) {
+                *d = Detail::default();
+            }
+            prev.detail()
+        }
+    };
+    Entry::new(
+        status,
+        attempts,
+        duration,
+        prev.report.max(next.report),
+        detail,
+    )
+}
+
+/// The build's results, one entry per test once settled ([`BuildState::settle`]), sorted by test
+/// id: a flat list (32 bytes a test, grown in place) rather than a hash map (whose table at a
+/// million tests is twice that, and three times while it grows).
+#[derive(Debug)]
+pub(crate) struct Entries {
+    list: Vec<(Id, Entry)>,
+    /// Whether `list` is sorted by id, each id once.
+    sorted: bool,
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries {
+            list: Vec::new(),
+            sorted: true,
+        }
+    }
+}
+
+impl Entries {
+    fn push(&mut self, test: Id, entry: Entry) {
+        if self.list.last().is_some_and(|(last, _)| *last >= test) {
+            self.sorted = false;
+        }
+        self.list.push((test, entry));
+    }
+
+    /// A test's entry (the entries must be settled).
+    pub(crate) fn get(&self, test: &Id) -> Option<&Entry> {
+        debug_assert!(self.sorted, "entries read before they were settled");
+        let at = self.list.binary_search_by_key(test, |(id, _)| *id).ok()?;
+        Some(&self.list[at].1)
+    }
+
+    pub(crate) fn contains_key(&self, test: &Id) -> bool {
+        self.get(test).is_some()
+    }
+
+    /// Every test and its entry, by id (the entries must be settled).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Id, &Entry)> + Clone {
+        debug_assert!(self.sorted, "entries read before they were settled");
+        self.list.iter().map(|(id, entry)| (id, entry))
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Id> {
+        self.iter().map(|(id, _)| id)
     }
 }
 
