@@ -442,3 +442,64 @@ impl Sink for IngestSink<'_> {
         self.state.timestamp = Some(earliest);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: Status, duration: f64, message: Option<&str>) -> TestResult {
+        let mut r = TestResult::new("t", Kind::Test, status);
+        r.duration = Some(duration);
+        r.message = message.map(BString::from);
+        r
+    }
+
+    /// Tests that come out of id order and more than once are merged, once settled, in the order
+    /// they came, as the hash map merged them on arrival before.
+    #[test]
+    fn repeats_out_of_order_merge_in_the_order_they_came() {
+        let mut state = BuildState::default();
+        state.add(9, result(Status::Failed, 1.0, Some("boom")), None, 1);
+        state.add(4, result(Status::Passed, 0.5, None), None, 1);
+        state.add(7, result(Status::Skipped, 0.0, Some("later")), None, 1);
+        // Report 2: 9 passes (it failed before: flaky), 4 is skipped (a skip hides no outcome),
+        // 7 passes (after a skip: passed).
+        state.add(9, result(Status::Passed, 2.0, None), None, 2);
+        state.add(4, result(Status::Skipped, 0.25, Some("not here")), None, 2);
+        state.add(7, result(Status::Passed, 0.125, None), None, 2);
+        // A repeat within one report: 2 failed on its first attempt, passed on the second.
+        state.add(2, result(Status::Failed, 0.25, Some("first")), None, 3);
+        state.add(2, result(Status::Passed, 0.5, None), None, 3);
+        state.settle();
+        let got: Vec<(Id, Status, u32, Option<f64>)> = (state.entries.iter())
+            .map(|(&id, e)| (id, e.status, e.attempts, e.duration()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, Status::Flaky, 2, Some(0.75)),
+                (4, Status::Passed, 2, Some(0.5)),
+                (7, Status::Passed, 2, Some(0.125)),
+                (9, Status::Flaky, 2, Some(3.0)),
+            ]
+        );
+        let message = |id: Id| {
+            let e = state.entries.get(&id).unwrap();
+            let d = e.detail().map(|i| &state.details[i as usize]);
+            d.and_then(|d| d.message.as_ref()).map(|m| m.to_string())
+        };
+        // The failure's message stays with the flaky result; the skip's does not replace a pass.
+        assert_eq!(message(9).as_deref(), Some("boom"));
+        assert_eq!(message(2).as_deref(), Some("first"));
+        assert_eq!(message(4), None);
+        assert_eq!(state.entries.get(&5).map(|e| e.status), None);
+        // Ascending ids, each once: nothing to merge, the list is already settled.
+        let mut plain = BuildState::default();
+        for id in [1, 2, 5] {
+            plain.add(id, result(Status::Passed, 0.001, None), None, 1);
+        }
+        assert!(plain.entries.sorted);
+        plain.settle();
+        assert_eq!(plain.entries.keys().copied().collect::<Vec<_>>(), [1, 2, 5]);
+    }
+}
