@@ -265,7 +265,7 @@ mod tests {
             vec![(1, Some(0.001)), (2, Some(0.000_251)), (5, Some(3.0))]
         );
         // Whole seconds, and none at all.
-        let blob = encode(&mut vec![(9, Some(2.0)), (10, None)]);
+        let blob = encode(&mut [(9, Some(2.0)), (10, None)]);
         assert_eq!(blob[1], 6);
         assert_eq!(decode(&blob), vec![(9, Some(2.0)), (10, None)]);
         assert_eq!(decode(&encode(&mut [])), vec![]);
