@@ -135,7 +135,7 @@ pub(crate) fn record(
     Ok(Recorded { metrics })
 }
 
-/// Lines run in either snapshot ran; of branches, the larger counts.
+/// Lines run in either snapshot ran, their hits add up; of branches, the larger counts.
 fn merge(now: &mut Snapshot, other: Snapshot) {
     for (path, lines) in other {
         let mine = now.entry(path).or_default();
@@ -143,6 +143,11 @@ fn merge(now: &mut Snapshot, other: Snapshot) {
             mine.entry(n)
                 .and_modify(|m| {
                     m.covered |= s.covered;
+                    // Runs add up (as the reports' own merge does), to the bucket below.
+                    m.hits = match (m.hits, s.hits) {
+                        (Some(a), Some(b)) => Some(delta::bucket(a.saturating_add(b))),
+                        _ => None,
+                    };
                     m.branches = match (m.branches, s.branches) {
                         (Some(a), Some(b)) => Some(probtrack_parsers::coverage::Branches {
                             covered: a.covered.max(b.covered),

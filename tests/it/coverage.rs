@@ -275,6 +275,27 @@ fn the_coverage_command_shows_totals_files_trend_problems_and_lines() {
     assert_eq!(line(8)["partial"], true);
     assert_eq!(line(8)["branches_total"], 2);
     assert_eq!(line(6)["class"], "CBC");
+    // Hits to the power of two below: line 9 did not run, 17 ran once, 6 two or three times.
+    assert_eq!(line(9)["hits"], 0);
+    assert_eq!(line(17)["hits"], 1);
+    assert_eq!(line(17)["hits_max"], 1);
+    assert_eq!(line(6)["hits"], 2);
+    assert_eq!(line(6)["hits_max"], 3);
+    // Build 1 (gcovr's report: line 18 ran 6 times, line 19 5 times): both kept as 4 to 7.
+    let first_lines = t.json(&["coverage", "calc.c", "--build", "1"]);
+    let at = |n: u64| {
+        (first_lines["lines"].as_array().unwrap().iter())
+            .find(|l| l["line"] == n)
+            .map(|l| (l["hits"].clone(), l["hits_max"].clone()))
+    };
+    assert_eq!(at(18), Some((Value::from(4), Value::from(7))));
+    assert_eq!(at(19), Some((Value::from(4), Value::from(7))));
+    assert_eq!(at(20), Some((Value::from(1), Value::from(1))));
+    let first_table = t.ok(&["coverage", "calc.c", "--build", "1"]);
+    let row18 = (first_table.lines())
+        .find(|l| l.contains(" 18 "))
+        .unwrap_or_else(|| panic!("{first_table}"));
+    assert!(row18.contains("4-7"), "{first_table}");
     // Tables and CSV, one row per file or line.
     let table = t.ok(&["coverage"]);
     assert!(
@@ -284,6 +305,10 @@ fn the_coverage_command_shows_totals_files_trend_problems_and_lines() {
     let csv = t.ok(&["coverage", "calc.c", "--format", "csv"]);
     assert!(csv.starts_with("line,covered,"), "{csv}");
     assert_eq!(csv.lines().count(), 1 + 24);
+    assert!(
+        csv.lines().next().unwrap().ends_with(",hits,hits_max"),
+        "{csv}"
+    );
     // What there is not.
     let err = t.fails(&["coverage", "nope.c"], 3);
     assert!(err.contains("no coverage of nope.c"), "{err}");
@@ -683,4 +708,27 @@ fn a_previous_revision_git_does_not_have_leaves_lines_matched_by_number() {
     let warning = summary["warnings"][0].as_str().unwrap_or_default();
     assert!(warning.contains("without a git diff"), "{summary:#}");
     assert_eq!(t.json(&["coverage", "calc.c"])["diff"], false);
+}
+
+#[test]
+fn coverage_stored_before_hit_counts_shows_none_and_the_next_build_has_them() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &[]);
+    // As schema 5 wrote it: whether each line ran, no hit count.
+    t.exec_sql("UPDATE coverage_spans SET hits = NULL");
+    let hits_at = |build: &str, n: u64| {
+        let lines = t.json(&["coverage", "calc.c", "--build", build]);
+        (lines["lines"].as_array().unwrap().iter())
+            .find(|l| l["line"] == n)
+            .map(|l| (l["covered"].clone(), l["hits"].clone()))
+            .unwrap_or_else(|| panic!("no line {n}: {lines:#}"))
+    };
+    assert_eq!(hits_at("1", 18), (Value::from(true), Value::Null));
+    assert_eq!(hits_at("1", 11), (Value::from(false), Value::from(0)));
+    let table = t.ok(&["coverage", "calc.c", "--build", "1"]);
+    assert!(table.contains(" ? "), "{table}");
+    // The same coverage again: the counts are known from this build on.
+    ingest(&t, "linux", 2, &v1(), &[]);
+    assert_eq!(hits_at("2", 18), (Value::from(true), Value::from(4)));
+    assert_eq!(hits_at("1", 18), (Value::from(true), Value::Null));
 }
