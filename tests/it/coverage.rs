@@ -27,7 +27,9 @@ fn v2() -> String {
 }
 
 fn root(report: &str) -> &'static str {
-    if report.contains("v2") {
+    if report.contains("v2-fixed") {
+        "/build/calc/v2fix"
+    } else if report.contains("v2") {
         "/build/calc/v2build"
     } else {
         "/build/calc"
@@ -731,4 +733,103 @@ fn coverage_stored_before_hit_counts_shows_none_and_the_next_build_has_them() {
     ingest(&t, "linux", 2, &v1(), &[]);
     assert_eq!(hits_at("2", 18), (Value::from(true), Value::from(4)));
     assert_eq!(hits_at("1", 18), (Value::from(true), Value::Null));
+}
+
+fn v2_fixed() -> String {
+    fixture("coverage/gcovr-v2-fixed.cobertura.xml")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_late_build_takes_its_place_and_the_builds_after_it_are_judged_again() {
+    // #1 and #3 ran the same tests: nothing lost. #2 arrives late having run more (the program
+    // also run with 5 and 2000): against it, #3 lost those lines.
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v2(), &["c1:Ann <ann@example.org>"]);
+    let (code, _) = ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    assert_eq!(code, 0);
+    assert!(coverage_problems(&t).is_empty());
+    let (code, summary) = ingest(&t, "linux", 2, &v2_fixed(), &["c2:Bob <bob@example.org>"]);
+    assert_eq!(code, 0, "#2 itself lost nothing: {summary:#}");
+    let problems = coverage_problems(&t);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(p["state"], "open");
+    assert_eq!(p["first_failure"]["build"], 3, "{p:#}");
+    assert_eq!(p["started_by"][0]["revision"], "c3", "{p:#}");
+    assert!(
+        !p["coverage"]["lost"].as_array().unwrap().is_empty(),
+        "{p:#}"
+    );
+    // The other way: #3 lost coverage against #1 and opened a Problem; #2 arrives late with
+    // #3's coverage, so the loss was #2's, and #3 only still owes the lines.
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v2_fixed(), &["c1:Ann <ann@example.org>"]);
+    let (code, _) = ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    assert_eq!(code, 1, "#3 lost coverage against #1");
+    let before = coverage_problems(&t);
+    assert_eq!(before[0]["started_by"][0]["revision"], "c3");
+    assert!(before[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lost coverage"));
+    let (code, _) = ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+    assert_eq!(code, 1, "the loss is #2's now");
+    let after = coverage_problems(&t);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    let p = &after[0];
+    assert_eq!(p["id"], before[0]["id"], "the same file's Problem");
+    assert_eq!(p["first_failure"]["build"], 2, "{p:#}");
+    assert_eq!(p["last_failure"]["build"], 3, "{p:#}");
+    assert_eq!(p["started_by"][0]["revision"], "c2", "{p:#}");
+    assert_eq!(
+        p["coverage"]["lost"], before[0]["coverage"]["lost"],
+        "{p:#}"
+    );
+    // #3, judged against #2, lost nothing new: it still owes the lines.
+    let message = p["message"].as_str().unwrap();
+    assert!(
+        message.contains("still uncovered") && !message.contains("lost coverage"),
+        "{p:#}"
+    );
+}
+
+#[test]
+fn deleting_or_replacing_a_build_judges_the_coverage_after_it_again() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+    ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+    ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    let p = &coverage_problems(&t)[0];
+    assert_eq!(p["first_failure"]["build"], 2);
+    // #2 goes: #3, judged against #1 now, is where the lines were lost.
+    t.ok(&["delete-build", "linux", "2"]);
+    let problems = coverage_problems(&t);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(p["first_failure"]["build"], 3, "{p:#}");
+    assert_eq!(p["coverage"]["lost"], serde_json::json!([9, 12]), "{p:#}");
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("lost coverage (9, 12)"),
+        "{p:#}"
+    );
+    // #1 again, with #3's coverage: #3, judged against it, lost nothing and owes nothing.
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "1",
+        "--replace",
+        "--source-root",
+        "/build/calc/v2build",
+        &v2(),
+    ]);
+    let problems = coverage_problems(&t);
+    assert!(problems.is_empty(), "{problems:#?}");
 }
