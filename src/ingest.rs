@@ -412,7 +412,8 @@ pub(crate) fn write(
         )?;
         // The builds after this one with coverage were judged against the build before them
         // when they came: where this one's coverage is new, or changed, they are judged again.
-        if coverage_written || action == "replaced" {
+        let later = numbers.last().is_some_and(|&last| last > options.number);
+        if later && (coverage_written || action == "replaced") {
             let after = Neighbours {
                 lane,
                 number: options.number,
