@@ -56,14 +56,17 @@ pub(crate) fn record(
 ) -> Result<Recorded> {
     let mut now = delta::snapshot(&super::lines_of(coverage));
     let records = store.lane_coverage(at.lane)?;
-    if records.iter().any(|c| c.build == at.build) {
+    let again = records.iter().any(|c| c.build == at.build);
+    if again {
         // More coverage for a build that has some: lines run in either ran, and the files are
         // judged again on the whole (their earlier results replaced, not merged).
         merge(&mut now, stored::snapshot_at(store, &records, at.build)?);
         take_coverage_results(store, state)?;
     }
-    stored::write(store, at.lane, at.build, at.number, &now)?;
-    let metrics = metrics(&now);
+    let base = stored::write(store, at.lane, at.build, at.number, &now)?;
+    // Per-file values where they changed from the coverage the build is stored against; all of
+    // them for a keyframe, or for a build written again (its earlier values are overwritten).
+    let metrics = metrics(&now, base.as_ref().filter(|_| !again));
     let results = judge_build(store, known, state, at, &records, &now)?;
     add_results(store, known, state, at.report, results)?;
     Ok(Recorded { metrics })
@@ -514,33 +517,66 @@ fn related_tests(
 const RELATED: usize = 20;
 
 /// The metric values of a build's coverage: `coverage.lines` and `coverage.branches` (percent of
-/// the whole), and `coverage.lines{file=PATH}` per file.
-fn metrics(now: &Snapshot) -> Vec<Metric> {
-    let mut out = Vec::new();
-    let mut push = |series: Series, covered: u64, total: u64| {
-        if total > 0 {
-            let mut metric =
-                Metric::single(series, covered as f64 * 100.0 / total as f64, Some("%"));
-            metric.direction = Some(Direction::HigherIsBetter);
-            out.push(metric);
-        }
-    };
+/// the whole), and `coverage.lines{file=PATH}` per file where it differs from `base` (the
+/// coverage the build is stored against; `None`: every file).
+fn metrics(now: &Snapshot, base: Option<&Snapshot>) -> Vec<Metric> {
     let t = Totals::of(now);
-    push(
-        Series::new("coverage.lines"),
-        t.lines_covered,
-        t.lines_total,
-    );
-    push(
-        Series::new("coverage.branches"),
-        t.branches_covered,
-        t.branches_total,
-    );
-    for (path, lines) in now {
+    let mut out: Vec<Metric> = [
+        (
+            Series::new("coverage.lines"),
+            t.lines_covered,
+            t.lines_total,
+        ),
+        (
+            Series::new("coverage.branches"),
+            t.branches_covered,
+            t.branches_total,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(series, covered, total)| percent_metric(series, covered, total))
+    .collect();
+    out.extend(file_metrics(now, base));
+    out
+}
+
+/// `covered` of `total` as a metric in percent, higher is better; `None` when there is nothing
+/// to count.
+fn percent_metric(series: Series, covered: u64, total: u64) -> Option<Metric> {
+    (total > 0).then(|| {
+        let mut metric = Metric::single(series, covered as f64 * 100.0 / total as f64, Some("%"));
+        metric.direction = Some(Direction::HigherIsBetter);
+        metric
+    })
+}
+
+/// Each file's `coverage.lines{file=PATH}` value, where it differs from its value in `base`
+/// (`None`: every file's). A value left out is carried from `base` when read
+/// (`super::series`).
+pub(crate) fn file_metrics(now: &Snapshot, base: Option<&Snapshot>) -> Vec<Metric> {
+    let value = |lines: &BTreeMap<u32, State>| {
         let f = Totals::of_file(lines);
-        let mut series = Series::new("coverage.lines");
-        series.params.push(("file".to_owned(), path.clone()));
-        push(series, f.lines_covered, f.lines_total);
+        percent_metric(file_series(""), f.lines_covered, f.lines_total).map(|m| m.value)
+    };
+    let mut out = Vec::new();
+    for (path, lines) in now {
+        let old = base.and_then(|b| b.get(path)).map(&value);
+        if old.is_some_and(|old| old.map(f64::to_bits) == value(lines).map(f64::to_bits)) {
+            continue;
+        }
+        let f = Totals::of_file(lines);
+        out.extend(percent_metric(
+            file_series(path),
+            f.lines_covered,
+            f.lines_total,
+        ));
     }
     out
+}
+
+/// The series of one file's line coverage: `coverage.lines{file=PATH}`.
+pub(crate) fn file_series(path: &str) -> Series {
+    let mut series = Series::new("coverage.lines");
+    series.params.push(("file".to_owned(), path.to_owned()));
+    series
 }

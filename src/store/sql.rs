@@ -1629,6 +1629,15 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(out)
     }
 
+    fn coverage_removals(&mut self, lane: Id) -> Result<Vec<(Id, String)>> {
+        let sql = "SELECT s.build_id, t.name FROM coverage_spans s \
+             JOIN builds b ON b.id = s.build_id JOIN tests t ON t.id = s.test_id \
+             WHERE b.lane_id = ?1 AND s.first_line = 0";
+        self.all(sql, &p![lane], |r| {
+            Ok((r.id(0)?, r.bstring(1)?.to_string()))
+        })
+    }
+
     fn forget_coverage(&mut self, build: Id) -> Result<()> {
         self.run("DELETE FROM coverage_spans WHERE build_id = ?1", &p![build])?;
         self.run(

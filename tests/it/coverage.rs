@@ -833,3 +833,71 @@ fn deleting_or_replacing_a_build_judges_the_coverage_after_it_again() {
     let problems = coverage_problems(&t);
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn a_file_s_coverage_value_is_written_when_it_changes_and_read_in_every_build() {
+    let t = Test::new();
+    // One source file: its series and the totals' must agree in every build.
+    let values = |series: &str| -> Vec<(i64, f64)> {
+        let history = t.json(&["metric", series]);
+        (history["builders"][0]["values"].as_array().unwrap().iter())
+            .map(|v| (v["build"].as_i64().unwrap(), v["value"].as_f64().unwrap()))
+            .collect()
+    };
+    let written = |number: u32, report: &str| {
+        ingest(&t, "linux", number, report, &["c:A <a@x>"]).1["metric_values"]
+            .as_u64()
+            .unwrap()
+    };
+    let first = written(1, &v1());
+    let same = written(2, &v1());
+    let changed = written(3, &v2());
+    assert_eq!(
+        same + 1,
+        first,
+        "the file's value did not change: not written again"
+    );
+    assert_eq!(changed, first, "it changed: written");
+    written(4, &v2());
+    written(5, &v1());
+    let per_file = values("coverage.lines{file=calc.c}");
+    assert_eq!(per_file.len(), 5, "{per_file:?}");
+    assert_eq!(per_file, values("coverage.lines"));
+    let listed = t.json(&["metrics", "--name", "file=calc.c"]);
+    assert_eq!(
+        listed[0]["trend"].as_array().unwrap().len(),
+        5,
+        "{listed:#}"
+    );
+    // A build whose coverage changes under it, a late build, and a file that goes and comes back.
+    t.ok(&["delete-build", "linux", "3"]);
+    assert_eq!(
+        values("coverage.lines{file=calc.c}"),
+        values("coverage.lines")
+    );
+    written(3, &v1());
+    assert_eq!(
+        values("coverage.lines{file=calc.c}"),
+        values("coverage.lines")
+    );
+    let elsewhere = [
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "6",
+        "--source-root",
+        "/build",
+        "--change",
+        "d:A <a@x>",
+    ];
+    t.ok(&[&elsewhere[..], &[v1().as_str()]].concat());
+    written(7, &v1());
+    let per_file = values("coverage.lines{file=calc.c}");
+    let builds: Vec<i64> = per_file.iter().map(|(b, _)| *b).collect();
+    assert_eq!(builds, [1, 2, 3, 4, 5, 7], "no coverage of calc.c in #6");
+    let totals: Vec<(i64, f64)> = (values("coverage.lines").into_iter())
+        .filter(|(b, _)| *b != 6)
+        .collect();
+    assert_eq!(per_file, totals);
+}
