@@ -59,9 +59,12 @@ fn carried(
         return Ok(Vec::new());
     }
     let prefix = format!("{}{{", super::record::file_series("").name);
-    let files: Vec<(Id, String)> = (store.all_series()?.into_iter())
+    let series = match wanted {
+        Some(ids) => store.series_by_id(ids)?,
+        None => store.all_series()?,
+    };
+    let files: Vec<(Id, String)> = (series.into_iter())
         .filter(|s| s.name.starts_with(&prefix))
-        .filter(|s| wanted.is_none_or(|w| w.contains(&s.id)))
         .map(|s| (s.id, s.name))
         .collect();
     if files.is_empty() {
