@@ -815,6 +815,9 @@ pub trait Store {
     fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>>;
     /// Removes a build's coverage (its record and spans).
     fn forget_coverage(&mut self, build: Id) -> Result<()>;
+    /// The files whose coverage a lane's builds removed (the spans with `first_line` 0): `(build,
+    /// path)`.
+    fn coverage_removals(&mut self, lane: Id) -> Result<Vec<(Id, String)>>;
 }
 
 /// Shapes of the trait's answers that callers want often, written once over its methods.

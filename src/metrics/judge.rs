@@ -190,7 +190,9 @@ fn lane_points(
 ) -> Result<HashMap<Id, Vec<Point>>> {
     let by_id: HashMap<Id, &BuildInfo> = builds.iter().map(|b| (b.id, b)).collect();
     let mut out: HashMap<Id, Vec<Point>> = HashMap::new();
-    for (s, build, number, value) in store.lane_metric_levels(lane, series, since)? {
+    for (s, build, number, value) in
+        crate::coverage::series::lane_levels(store, lane, series, since)?
+    {
         let Some(b) = by_id.get(&build).filter(|b| !b.bad) else {
             continue;
         };
