@@ -46,9 +46,14 @@ impl From<&LineCoverage> for State {
 pub fn bucket(hits: u64) -> u64 {
     match hits {
         0 => 0,
-        n => 1 << (63 - n.leading_zeros()),
+        // The top bucket is 2^62 (every count from 2^62 up): the databases store an i64.
+        n => 1 << (63 - n.leading_zeros()).min(TOP_BUCKET_BIT),
     }
 }
+
+/// The exponent of the largest bucket: 2^62 and above are one bucket, so that a stored count
+/// fits in a signed 64-bit column and reads back as the same power of two.
+pub const TOP_BUCKET_BIT: u32 = 62;
 
 /// A build's coverage as stored: path → line → state.
 pub type Snapshot = BTreeMap<String, BTreeMap<u32, State>>;
@@ -275,7 +280,11 @@ mod tests {
             .into_iter()
             .map(bucket)
             .collect();
-        assert_eq!(buckets, [0, 1, 2, 2, 4, 4, 8, 512, 1 << 63]);
+        assert_eq!(buckets, [0, 1, 2, 2, 4, 4, 8, 512, 1 << 62]);
+        // The top bucket fits the databases' signed column and stands for every larger count.
+        assert!(i64::try_from(bucket(u64::MAX)).is_ok());
+        assert_eq!(super::super::view::hits_max(bucket(u64::MAX)), u64::MAX);
+        assert_eq!(super::super::view::hits_max(bucket(1000)), 1023);
         // A count that moves within its bucket writes nothing; one that doubles writes its line.
         let line = |hits| LineCoverage {
             hits,

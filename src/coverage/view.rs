@@ -282,6 +282,8 @@ fn line_of(state: &State) -> LineCoverage {
 pub(crate) fn hits_max(hits: u64) -> u64 {
     if hits <= 1 {
         hits
+    } else if hits >= 1 << super::delta::TOP_BUCKET_BIT {
+        u64::MAX
     } else {
         hits.saturating_mul(2) - 1
     }
