@@ -513,8 +513,8 @@ fn arrival(
 /// every build still to arrive (a build older than a prune's cut arriving after it is not
 /// modelled: `docs/ARCHITECTURE.md`, *Problem rules*).
 fn prunes(ch: &mut Choices, builds: &[Build], steps: &mut Vec<Step>) {
-    for _ in 0..2 {
-        if !ch.chance(20) || steps.is_empty() {
+    for percent in [50, 25] {
+        if !ch.chance(percent) || steps.is_empty() {
             continue;
         }
         let at = 1 + ch.below(steps.len());
