@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::analyze::flaky::{Options, THRESHOLD};
+use crate::chat::Protocol;
 use crate::error::Result;
 use crate::flakiness::{self, Ranking, MIN_RUNS};
 use crate::settings::Settings;
@@ -29,12 +30,17 @@ pub(crate) struct Question {
     pub text: String,
     /// A direct (private) message rather than one in a room.
     pub direct: bool,
+    /// The protocol's id of the message that asked, where it has one (Matrix: the event the
+    /// answer replies to).
+    pub id: Option<String>,
 }
 
 /// One protocol's way into its rooms.
 pub(crate) trait Room {
     /// The server, as warnings name it.
     fn name(&self) -> String;
+    /// Its protocol: answers name people by their handle there.
+    fn protocol(&self) -> Protocol;
     /// Connects and joins the rooms (again, after a lost connection).
     fn connect(&mut self) -> std::result::Result<(), String>;
     /// The next question addressed to the bot, or `None` after `wait`. An `Err` means the
@@ -65,8 +71,13 @@ impl Answers<'_> {
         Some(format!("{}/problem-{id}.html", url.trim_end_matches('/')))
     }
 
-    /// The answer to `question`, a few short lines.
-    pub(crate) fn answer(&self, store: &mut dyn Store, question: &str) -> Vec<String> {
+    /// The answer to `question`, asked over `protocol`, a few short lines.
+    pub(crate) fn answer(
+        &self,
+        store: &mut dyn Store,
+        question: &str,
+        protocol: Protocol,
+    ) -> Vec<String> {
         let question = question.trim();
         let (word, rest) = question.split_once(' ').unwrap_or((question, ""));
         let rest = rest.trim();
@@ -78,7 +89,7 @@ impl Answers<'_> {
                 Ok(id) => self.show(store, id),
                 Err(_) => return vec!["show needs a Problem id: show 12".to_owned()],
             },
-            "who" => self.who(store),
+            "who" => self.who(store, protocol),
             "help" | "" => return help(),
             "since" => return vec!["since needs a test: since test_name".to_owned()],
             _ => {
@@ -248,7 +259,7 @@ impl Answers<'_> {
         Ok(out)
     }
 
-    fn who(&self, store: &mut dyn Store) -> Result<Vec<String>> {
+    fn who(&self, store: &mut dyn Store, protocol: Protocol) -> Result<Vec<String>> {
         let users = crate::people::users(store, self.settings, self.branch.clone(), false)?;
         let on_hook: Vec<_> = users
             .iter()
@@ -265,8 +276,7 @@ impl Answers<'_> {
                     "{}{}: Problem{} {}",
                     u.user,
                     u.handles
-                        .irc
-                        .as_deref()
+                        .get(protocol)
                         .map(|h| format!(" ({h})"))
                         .unwrap_or_default(),
                     if u.open_problems.len() == 1 { "" } else { "s" },
@@ -302,6 +312,20 @@ fn authors(changes: &[crate::views::ChangeView]) -> String {
         .collect();
     names.dedup();
     names.join(", ")
+}
+
+/// The question in `text` when it starts with `nick` and `:`, `,` or a space (as chat clients
+/// address someone in a room).
+pub(crate) fn addressed<'t>(text: &'t str, nick: &str) -> Option<&'t str> {
+    let head = text.get(..nick.len())?;
+    if !head.eq_ignore_ascii_case(nick) {
+        return None;
+    }
+    let rest = &text[nick.len()..];
+    let rest = rest
+        .strip_prefix([':', ','])
+        .or_else(|| rest.starts_with(' ').then_some(rest))?;
+    Some(rest.trim())
 }
 
 /// At most `max` characters, with `…` where cut.
@@ -402,7 +426,7 @@ pub(crate) fn run(
                 continue;
             }
             let lines = match open() {
-                Ok(mut store) => answers.answer(store.as_mut(), &question.text),
+                Ok(mut store) => answers.answer(store.as_mut(), &question.text, room.protocol()),
                 Err(e) => vec![format!("the database is unavailable: {}", e.message)],
             };
             writeln!(
@@ -426,4 +450,21 @@ pub(crate) fn run(
     }
     writeln!(log, "bot: stopped").ok();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addressed;
+
+    #[test]
+    fn a_question_is_addressed_by_the_nick_and_a_separator() {
+        assert_eq!(
+            addressed("probtrack: since t.x", "probtrack"),
+            Some("since t.x")
+        );
+        assert_eq!(addressed("ProbTrack, help", "probtrack"), Some("help"));
+        assert_eq!(addressed("probtrack help", "probtrack"), Some("help"));
+        assert_eq!(addressed("probtracker help", "probtrack"), None);
+        assert_eq!(addressed("pröb", "pr"), None);
+    }
 }

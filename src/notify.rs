@@ -54,6 +54,30 @@ impl Sent {
         )
     }
 
+    /// The places of `target` that took every one of `events` of `problem` in a run whose send
+    /// failed elsewhere ([`Destination::took`]).
+    pub(crate) fn places(&self, problem: Id, events: &[&str], target: &str) -> Vec<String> {
+        let prefix = destination::place_target(target, "");
+        let mut out: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(p, _, t)| *p == problem && t.starts_with(&prefix))
+            .map(|(_, _, t)| t[prefix.len()..].to_owned())
+            .filter(|place| {
+                events.iter().all(|e| {
+                    self.0.contains(&(
+                        problem,
+                        (*e).to_owned(),
+                        destination::place_target(target, place),
+                    ))
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub(crate) fn was_sent(&self, problem: Id, event: &str, target: &str) -> bool {
         [target, BASELINE].iter().any(|t| {
             self.0
@@ -295,6 +319,7 @@ pub(crate) fn run(
                 problem: p.id,
                 test: lossy(&p.test_name),
                 key: format!("probtrack-{}-{}", p.id, events.join("-")),
+                skip: sent.places(p.id, &events, target),
                 events,
                 subject: composed.subject,
                 text: composed.text,
@@ -316,6 +341,20 @@ pub(crate) fn run(
             outcomes.into_iter().map(Some).collect()
         };
         let at = clock::to_micros(clock::now());
+        // The places that took a message that failed elsewhere: not sent there again.
+        for (i, place) in destination.took() {
+            if let (Some(message), Some(Some(Err(_)))) = (batch.get(i), outcomes.get(i)) {
+                for event in &message.events {
+                    store.record_notification(
+                        message.problem,
+                        event,
+                        &destination::place_target(target, &place),
+                        Some(at),
+                        None,
+                    )?;
+                }
+            }
+        }
         for (message, outcome) in batch.into_iter().zip(outcomes) {
             if let Some(outcome) = &outcome {
                 for event in &message.events {

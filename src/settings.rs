@@ -172,8 +172,12 @@ pub(crate) struct IrcSettings {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BotSettings {
-    /// `[bot.irc]`: where the bot sits [default: `[notify.irc]`].
+    /// `[bot.irc]`: where the bot sits on IRC [default: `[notify.irc]`].
     pub irc: Option<IrcSettings>,
+    /// `[bot.xmpp]`: its XMPP account and rooms [default: `[notify.xmpp]`].
+    pub xmpp: Option<XmppSettings>,
+    /// `[bot.matrix]`: its homeserver and Matrix rooms [default: `[notify.matrix]`].
+    pub matrix: Option<MatrixSettings>,
     /// How many answers the bot gives per minute, over all rooms [default: 10].
     pub answers_per_minute: Option<u32>,
 }
@@ -227,6 +231,9 @@ pub(crate) struct ZulipSettings {
     pub stream: String,
     /// [default: probtrack]
     pub topic: Option<String>,
+    /// Also tell each responsible person whose `zulip` handle has their user id (`Full Name|12`)
+    /// in a direct message [default: true].
+    pub direct: Option<bool>,
 }
 
 /// `[notify.discord]`; the webhook's URL (which holds its token) comes from

@@ -605,6 +605,10 @@ impl Room for IrcRoom {
         self.config.place()
     }
 
+    fn protocol(&self) -> Protocol {
+        Protocol::Irc
+    }
+
     fn connect(&mut self) -> std::result::Result<(), String> {
         self.session = Some(Session::open(&self.config)?);
         Ok(())
@@ -634,14 +638,16 @@ impl Room for IrcRoom {
                             asker,
                             text: text.trim().to_owned(),
                             direct: true,
+                            id: None,
                         }));
                     }
-                    if let Some(rest) = addressed(text, &session.nick) {
+                    if let Some(rest) = crate::bot::addressed(text, &session.nick) {
                         break Ok(Some(Question {
                             room: to.to_owned(),
                             asker,
                             text: rest.to_owned(),
                             direct: false,
+                            id: None,
                         }));
                     }
                 }
@@ -687,19 +693,6 @@ impl Room for IrcRoom {
             session.quit();
         }
     }
-}
-
-/// The question in `text` when it starts with `nick` and `:`, `,` or a space.
-fn addressed<'t>(text: &'t str, nick: &str) -> Option<&'t str> {
-    let head = text.get(..nick.len())?;
-    if !head.eq_ignore_ascii_case(nick) {
-        return None;
-    }
-    let rest = &text[nick.len()..];
-    let rest = rest
-        .strip_prefix([':', ','])
-        .or_else(|| rest.starts_with(' ').then_some(rest))?;
-    Some(rest.trim())
 }
 
 #[cfg(test)]
@@ -759,12 +752,6 @@ mod tests {
         let l = Line::parse(":ann!~a@host PRIVMSG #ci :probtrack: since t.x");
         assert_eq!(l.nick(), "ann");
         assert_eq!(l.params, ["#ci", "probtrack: since t.x"]);
-        assert_eq!(
-            addressed("probtrack: since t.x", "probtrack"),
-            Some("since t.x")
-        );
-        assert_eq!(addressed("ProbTrack, help", "probtrack"), Some("help"));
-        assert_eq!(addressed("probtracker help", "probtrack"), None);
         assert_eq!(inert("a\r\nQUIT\u{3}4x"), "a\\r\\nQUIT\\u{3}4x");
     }
 }

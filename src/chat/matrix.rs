@@ -8,12 +8,17 @@
 //! retried id with the event it already has, so a retry never posts twice.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::bot::{Question, Room};
 use crate::chat::http::{encode, request, Answer};
 use crate::chat::Protocol;
 use crate::notify::{Destination, Message};
 
 /// How to reach the homeserver, and as whom.
+#[derive(Clone)]
 pub(crate) struct Matrix {
     /// The homeserver's client-server API base, `https://matrix.example.org`.
     pub homeserver: String,
@@ -111,9 +116,8 @@ impl<'a> Session<'a> {
         Ok(id)
     }
 
-    /// The direct room with `user`, made (and recorded in `m.direct`) when there is none.
-    fn direct_room(&mut self, user: &str) -> Result<String, String> {
-        let shown = crate::report::safe(user.as_bytes());
+    /// The account's user id.
+    fn me(&mut self) -> Result<String, String> {
         if self.me.is_none() {
             let who = self.ok("GET", "account/whoami", None, "who am I")?;
             self.me = Some(
@@ -123,7 +127,13 @@ impl<'a> Session<'a> {
                     .to_owned(),
             );
         }
-        let me = self.me.clone().unwrap_or_default();
+        Ok(self.me.clone().unwrap_or_default())
+    }
+
+    /// The direct room with `user`, made (and recorded in `m.direct`) when there is none.
+    fn direct_room(&mut self, user: &str) -> Result<String, String> {
+        let shown = crate::report::safe(user.as_bytes());
+        let me = self.me()?;
         let data_path = format!("user/{}/account_data/m.direct", encode(&me));
         if self.direct.is_none() {
             let answer = self.call("GET", &data_path, None)?;
@@ -281,8 +291,305 @@ impl Destination for MatrixDestination {
     }
 }
 
+/// How long one `/sync` waits for something to happen (a long poll; the HTTP timeout is longer).
+const SYNC_WAIT_MS: u32 = 25_000;
+
+/// The bot's Matrix transport: joins its rooms, follows them with `/sync` (a long poll from the
+/// `since` token of the sync at connect, so messages from before are never answered) on a thread
+/// of its own, and answers messages addressed to it with `m.notice` replies, each with a
+/// transaction id made from the question's event, so that a retried answer is taken once.
+pub(crate) struct MatrixRoom {
+    server: Matrix,
+    rooms: Vec<String>,
+    /// The questions the sync thread heard, or the error that ended it.
+    heard: Option<std::sync::mpsc::Receiver<Result<Question, String>>>,
+    /// Tells the sync thread to end.
+    stop: Arc<AtomicBool>,
+}
+
+impl MatrixRoom {
+    pub(crate) fn new(server: Matrix, rooms: Vec<String>) -> MatrixRoom {
+        MatrixRoom {
+            server,
+            rooms,
+            heard: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// The sync filter: the message events of `rooms`, nothing else.
+fn sync_filter(rooms: &[String]) -> String {
+    serde_json::json!({
+        "presence": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+        "room": {
+            "rooms": rooms,
+            "timeline": {"types": ["m.room.message"], "limit": 50},
+            "state": {"types": [], "lazy_load_members": true},
+            "ephemeral": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+        },
+    })
+    .to_string()
+}
+
+impl Session<'_> {
+    /// One `/sync` from `since` (or a first one that only takes the token); the answer.
+    fn sync(
+        &mut self,
+        filter: &str,
+        since: Option<&str>,
+        wait_ms: u32,
+    ) -> Result<serde_json::Value, String> {
+        let mut path = format!("sync?filter={}&timeout={wait_ms}", encode(filter));
+        if let Some(since) = since {
+            path += &format!("&since={}", encode(since));
+        }
+        self.ok("GET", &path, None, "syncing")
+    }
+}
+
+/// The questions addressed to `names` in a sync's answer, in `rooms` (not the bot's own
+/// messages, no notices, which are other bots', no edits).
+fn questions(
+    sync: &serde_json::Value,
+    rooms: &[String],
+    me: &str,
+    names: &[String],
+) -> Vec<Question> {
+    let mut out = Vec::new();
+    let Some(joined) = sync["rooms"]["join"].as_object() else {
+        return out;
+    };
+    // Only its rooms, whatever the homeserver made of the filter.
+    for (room, joined) in joined.iter().filter(|(id, _)| rooms.contains(id)) {
+        for event in joined["timeline"]["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let content = &event["content"];
+            let sender = event["sender"].as_str().unwrap_or_default();
+            if event["type"] != "m.room.message"
+                || sender == me
+                || content["msgtype"] != "m.text"
+                || content["m.relates_to"]["rel_type"] == "m.replace"
+            {
+                continue;
+            }
+            let body = content["body"].as_str().unwrap_or_default();
+            // A reply quotes what it answers first (`> <@who> …`), in older clients.
+            let body = body
+                .lines()
+                .skip_while(|l| l.starts_with("> "))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let body = body.trim();
+            let Some(text) = names
+                .iter()
+                .find_map(|name| crate::bot::addressed(body, name))
+            else {
+                continue;
+            };
+            out.push(Question {
+                room: room.clone(),
+                asker: sender.to_owned(),
+                text: text.to_owned(),
+                direct: false,
+                id: event["event_id"].as_str().map(str::to_owned),
+            });
+        }
+    }
+    out
+}
+
+impl Room for MatrixRoom {
+    fn name(&self) -> String {
+        format!("Matrix homeserver {}", self.server.homeserver)
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Matrix
+    }
+
+    fn connect(&mut self) -> Result<(), String> {
+        self.leave();
+        let place = self.name();
+        let mut session = Session::new(&self.server);
+        let me = session.me().map_err(|e| format!("{place}: {e}"))?;
+        // Addressed by the user id, its local part, or the display name (what clients put
+        // before a colon when one picks a person).
+        let mut names = vec![me.clone()];
+        let local = me.trim_start_matches('@').split(':').next().unwrap_or("");
+        names.push(local.to_owned());
+        if let Ok(profile) =
+            session.call("GET", &format!("profile/{}/displayname", encode(&me)), None)
+        {
+            if let Some(name) = profile.json()["displayname"].as_str() {
+                names.push(name.to_owned());
+            }
+        }
+        names.retain(|n| !n.is_empty());
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        names.dedup();
+        let mut ids = Vec::new();
+        for room in &self.rooms {
+            ids.push(session.room(room).map_err(|e| format!("{place}: {e}"))?);
+        }
+        let filter = sync_filter(&ids);
+        let first = session
+            .sync(&filter, None, 0)
+            .map_err(|e| format!("{place}: {e}"))?;
+        let mut since = first["next_batch"]
+            .as_str()
+            .ok_or_else(|| format!("{place}: syncing: no next_batch in the answer"))?
+            .to_owned();
+        let (tell, heard) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        self.stop = Arc::clone(&stop);
+        self.heard = Some(heard);
+        let server = self.server.clone();
+        std::thread::spawn(move || {
+            let mut session = Session::new(&server);
+            while !stop.load(Ordering::SeqCst) {
+                let sync = match session.sync(&filter, Some(&since), SYNC_WAIT_MS) {
+                    Ok(sync) => sync,
+                    Err(e) => {
+                        tell.send(Err(format!("{place}: {e}"))).ok();
+                        return;
+                    }
+                };
+                for question in questions(&sync, &ids, &me, &names) {
+                    if tell.send(Ok(question)).is_err() {
+                        return;
+                    }
+                }
+                match sync["next_batch"].as_str() {
+                    Some(next) => next.clone_into(&mut since),
+                    None => {
+                        tell.send(Err(format!("{place}: syncing: no next_batch")))
+                            .ok();
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn next(&mut self, wait: Duration) -> Result<Option<Question>, String> {
+        use std::sync::mpsc::RecvTimeoutError;
+        let Some(heard) = &self.heard else {
+            return Err("not connected".to_owned());
+        };
+        match heard.recv_timeout(wait) {
+            Ok(Ok(question)) => Ok(Some(question)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Ok(Err(e)) => {
+                self.heard = None;
+                Err(e)
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                self.heard = None;
+                Err(format!("{}: the sync ended", self.name()))
+            }
+        }
+    }
+
+    fn reply(&mut self, to: &Question, lines: &[String]) -> Result<(), String> {
+        let place = self.name();
+        let session = Session::new(&self.server);
+        // Plain text only (no HTML body); each line shown as written, so a line break in a test
+        // name cannot start a line of its own.
+        let body = lines
+            .iter()
+            .map(|l| crate::report::safe(l.as_bytes()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut content = serde_json::json!({
+            "msgtype": "m.notice",
+            "body": body,
+            // Only the asker is notified, whatever the text says (`@room` in a test name).
+            "m.mentions": {"user_ids": [to.asker]},
+        });
+        let question = to.id.as_deref().unwrap_or_default();
+        if !question.is_empty() {
+            content["m.relates_to"] = serde_json::json!({"m.in_reply_to": {"event_id": question}});
+        }
+        let txn = transaction_id(&format!("probtrack-bot.{}", hash(question)), &to.room);
+        session
+            .ok(
+                "PUT",
+                &format!(
+                    "rooms/{}/send/m.room.message/{}",
+                    encode(&to.room),
+                    encode(&txn)
+                ),
+                Some(content),
+                &format!(
+                    "answering in room {}",
+                    crate::report::safe(to.room.as_bytes())
+                ),
+            )
+            .map(|_| ())
+            .map_err(|e| format!("{place}: {e}"))
+    }
+
+    /// Stops following the rooms (and stays in them: a room that takes invitations only would
+    /// have to invite the bot again).
+    fn leave(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.heard = None;
+    }
+}
+
+fn hash(text: &str) -> String {
+    blake3::hash(text.as_bytes()).to_hex()[..16].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_messages_addressed_to_the_bot_in_its_rooms_are_questions() {
+        let event = |sender: &str, content: serde_json::Value| {
+            serde_json::json!({"type": "m.room.message", "sender": sender,
+                               "event_id": format!("${sender}"), "content": content})
+        };
+        let text = |body: &str| serde_json::json!({"msgtype": "m.text", "body": body});
+        let sync = serde_json::json!({"rooms": {"join": {
+            "!ci:x": {"timeline": {"events": [
+                event("@ann:x", text("CI Bot: since t.a")),
+                event("@bob:x", text("ci-bot, who")),
+                event("@cy:x", text("> <@ann:x> hello\n\nci-bot: problems")),
+                event("@ci-bot:x", text("ci-bot: help")),
+                event("@dee:x", serde_json::json!({"msgtype": "m.notice", "body": "ci-bot: help"})),
+                event("@eve:x", serde_json::json!({"msgtype": "m.text", "body": "ci-bot: flaky",
+                    "m.relates_to": {"rel_type": "m.replace", "event_id": "$1"}})),
+                event("@fay:x", text("ci-botty help")),
+            ]}},
+            "!other:x": {"timeline": {"events": [event("@gus:x", text("ci-bot: help"))]}},
+        }}});
+        let names = [
+            "@ci-bot:x".to_owned(),
+            "CI Bot".to_owned(),
+            "ci-bot".to_owned(),
+        ];
+        let asked: Vec<(String, String, String)> =
+            super::questions(&sync, &["!ci:x".to_owned()], "@ci-bot:x", &names)
+                .into_iter()
+                .map(|q| (q.asker, q.text, q.id.unwrap_or_default()))
+                .collect();
+        assert_eq!(
+            asked,
+            [
+                ("@ann:x".into(), "since t.a".into(), "$@ann:x".into()),
+                ("@bob:x".into(), "who".into(), "$@bob:x".into()),
+                ("@cy:x".into(), "problems".into(), "$@cy:x".into()),
+            ]
+        );
+    }
+
     #[test]
     fn a_transaction_id_is_the_same_on_retry_and_differs_per_room() {
         let a = super::transaction_id("probtrack-5-opened", "!a:example.org");

@@ -13,10 +13,11 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+use crate::bot::{Question, Room};
 use crate::chat::Protocol;
 use crate::notify::{Destination, Message};
 
@@ -49,6 +50,17 @@ enum Conn {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
     Closed,
+}
+
+impl Conn {
+    fn set_read_timeout(&self, wait: Duration) {
+        let tcp = match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+            Conn::Closed => return,
+        };
+        tcp.set_read_timeout(Some(wait)).ok();
+    }
 }
 
 impl Read for Conn {
@@ -94,15 +106,22 @@ impl Stanzas {
     }
 
     fn fill(&mut self) -> Result<(), String> {
+        let read = self.read_some();
+        self.took(read.map_err(|e| format!("reading from the server: {e}"))?)
+    }
+
+    fn read_some(&mut self) -> std::io::Result<usize> {
         let mut chunk = [0u8; 8192];
-        let n = self
-            .conn
-            .read(&mut chunk)
-            .map_err(|e| format!("reading from the server: {e}"))?;
+        let n = self.conn.read(&mut chunk)?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+
+    /// Checks what a read of `n` bytes left.
+    fn took(&self, n: usize) -> Result<(), String> {
         if n == 0 {
             return Err("the server closed the connection".to_owned());
         }
-        self.buf.extend_from_slice(&chunk[..n]);
         if self.buf.len() > MAX_STANZA {
             return Err("the server sent a stanza over 1 MiB".to_owned());
         }
@@ -139,40 +158,75 @@ impl Stanzas {
     /// The next whole stanza (a top-level element) as text.
     fn next(&mut self) -> Result<String, String> {
         loop {
-            let mut depth = 0usize;
-            let mut at = 0;
-            let mut start = None;
-            while let Some((kind, end)) = tag_at(&self.buf, at) {
-                let begin = at;
-                at = end;
-                match kind {
-                    Tag::Declaration | Tag::Text => {}
-                    Tag::Open => {
-                        start.get_or_insert(begin);
-                        depth += 1;
-                    }
-                    Tag::Empty => {
-                        start.get_or_insert(begin);
-                        if depth == 0 {
-                            return Ok(self.take(start, end));
-                        }
-                    }
-                    Tag::Close => {
-                        if depth == 0 {
-                            if self.buf[begin..end].starts_with(b"</stream") {
-                                return Err("the server closed the stream".to_owned());
-                            }
-                            return Err("the server sent an unbalanced stream".to_owned());
-                        }
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(self.take(start, end));
-                        }
-                    }
-                }
+            if let Some(stanza) = self.complete()? {
+                return Ok(stanza);
             }
             self.fill()?;
         }
+    }
+
+    /// The next whole stanza, or `None` when none has arrived within `wait` (the bot's wait for
+    /// a question: the connection stays usable).
+    fn poll(&mut self, wait: Duration) -> Result<Option<String>, String> {
+        if let Some(stanza) = self.complete()? {
+            return Ok(Some(stanza));
+        }
+        self.conn
+            .set_read_timeout(wait.max(Duration::from_millis(1)));
+        let read = self.read_some();
+        self.conn.set_read_timeout(TIMEOUT);
+        match read {
+            Ok(n) => {
+                self.took(n)?;
+                self.complete()
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(format!("reading from the server: {e}")),
+        }
+    }
+
+    /// The first whole stanza in what has been read, taken out of it.
+    fn complete(&mut self) -> Result<Option<String>, String> {
+        let mut depth = 0usize;
+        let mut at = 0;
+        let mut start = None;
+        while let Some((kind, end)) = tag_at(&self.buf, at) {
+            let begin = at;
+            at = end;
+            match kind {
+                Tag::Declaration | Tag::Text => {}
+                Tag::Open => {
+                    start.get_or_insert(begin);
+                    depth += 1;
+                }
+                Tag::Empty => {
+                    start.get_or_insert(begin);
+                    if depth == 0 {
+                        return Ok(Some(self.take(start, end)));
+                    }
+                }
+                Tag::Close => {
+                    if depth == 0 {
+                        if self.buf[begin..end].starts_with(b"</stream") {
+                            return Err("the server closed the stream".to_owned());
+                        }
+                        return Err("the server sent an unbalanced stream".to_owned());
+                    }
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(Some(self.take(start, end)));
+                    }
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn take(&mut self, start: Option<usize>, end: usize) -> String {
@@ -458,32 +512,45 @@ fn connect(x: &Xmpp) -> Result<Session, String> {
 }
 
 impl Session {
-    /// Joins `room` (once per session), says `body` there and waits to see it reflected.
-    fn say_in_room(&mut self, room: &str, body: &str) -> Result<(), String> {
+    /// Asks to join `room` without history (the answer comes later).
+    fn ask_to_join(&mut self, room: &str) -> Result<(), String> {
+        self.s.send(&format!(
+            "<presence to='{}'><x xmlns='http://jabber.org/protocol/muc'>\
+             <history maxstanzas='0'/></x></presence>",
+            escape(&format!("{room}/{}", self.nick))
+        ))
+    }
+
+    /// Joins `room` (once per session) and waits until the room has taken us in.
+    fn join(&mut self, room: &str) -> Result<(), String> {
+        if self.joined.iter().any(|r| r == room) {
+            return Ok(());
+        }
         let occupant = format!("{room}/{}", self.nick);
         let shown = crate::report::safe(room.as_bytes());
-        if !self.joined.iter().any(|r| r == room) {
-            self.s.send(&format!(
-                "<presence to='{}'><x xmlns='http://jabber.org/protocol/muc'>\
-                 <history maxstanzas='0'/></x></presence>",
-                escape(&occupant)
-            ))?;
-            // Joined once the room sends our own presence (status 110).
-            self.s.until(|stanza| {
-                if !stanza.starts_with("<presence") {
-                    return None;
-                }
-                let from = unescape(attribute(stanza, "from").unwrap_or_default());
-                if !from.eq_ignore_ascii_case(&occupant) && !from.eq_ignore_ascii_case(room) {
-                    return None;
-                }
-                if attribute(stanza, "type") == Some("error") {
-                    return Some(Err(format!("joining room {shown}: {}", condition(stanza))));
-                }
-                stanza.contains("code='110'").then_some(Ok(()))
-            })?;
-            self.joined.push(room.to_owned());
-        }
+        self.ask_to_join(room)?;
+        // Joined once the room sends our own presence (status 110).
+        self.s.until(|stanza| {
+            if !stanza.starts_with("<presence") {
+                return None;
+            }
+            let from = unescape(attribute(stanza, "from").unwrap_or_default());
+            if !from.eq_ignore_ascii_case(&occupant) && !from.eq_ignore_ascii_case(room) {
+                return None;
+            }
+            if attribute(stanza, "type") == Some("error") {
+                return Some(Err(format!("joining room {shown}: {}", condition(stanza))));
+            }
+            stanza.contains("code='110'").then_some(Ok(()))
+        })?;
+        self.joined.push(room.to_owned());
+        Ok(())
+    }
+
+    /// Joins `room` (once per session), says `body` there and waits to see it reflected.
+    fn say_in_room(&mut self, room: &str, body: &str) -> Result<(), String> {
+        let shown = crate::report::safe(room.as_bytes());
+        self.join(room)?;
         let id = nonce()?;
         self.s.send(&format!(
             "<message to='{}' type='groupchat' id='{id}'><body>{}</body></message>",
@@ -503,26 +570,32 @@ impl Session {
         })
     }
 
-    /// Sends `body` to the person `jid`.
+    /// Sends `body` to the person `jid`, and waits until the server has taken it (a bounce
+    /// is an error).
     fn tell(&mut self, jid: &str, body: &str) -> Result<(), String> {
         let id = nonce()?;
         self.s.send(&format!(
             "<message to='{}' type='chat' id='{id}'><body>{}</body></message>",
             escape(jid),
             escape(body)
-        ))
+        ))?;
+        self.sync(&id)
     }
 
     /// Waits until the server has taken everything sent so far: it answers in order, so once a
-    /// ping is back, a bounce of a direct message would have come before it.
-    fn sync(&mut self) -> Result<(), String> {
+    /// ping is back, a bounce of the direct message `id` would have come before it. (A late
+    /// bounce of an earlier message is not this one's failure.)
+    fn sync(&mut self, id: &str) -> Result<(), String> {
         let ping = nonce()?;
         self.s.send(&format!(
             "<iq type='get' id='{ping}' to='{}'><ping xmlns='urn:xmpp:ping'/></iq>",
             escape(&self.domain)
         ))?;
         self.s.until(|stanza| {
-            if stanza.starts_with("<message") && attribute(stanza, "type") == Some("error") {
+            if stanza.starts_with("<message")
+                && attribute(stanza, "type") == Some("error")
+                && attribute(stanza, "id") == Some(id)
+            {
                 let to = attribute(stanza, "from").unwrap_or("?");
                 return Some(Err(format!(
                     "the message to {} bounced: {}",
@@ -554,6 +627,8 @@ pub(crate) struct XmppDestination {
     pub account: Xmpp,
     pub rooms: Vec<String>,
     pub direct: bool,
+    /// The places (rooms, people) that took each message of the last batch.
+    pub took: Vec<(usize, String)>,
 }
 
 impl XmppDestination {
@@ -590,28 +665,278 @@ impl Destination for XmppDestination {
         !self.rooms.is_empty() || !self.people(m).is_empty()
     }
 
-    /// One session for the whole batch: each message to every room, then to each person.
+    /// One session for the whole batch: each message to every room, then to each person, but
+    /// not to a place that took it in an earlier run. A message is sent when every place took
+    /// it; the places that did are remembered ([`Destination::took`]) for its retry.
     fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>> {
+        self.took.clear();
         let mut session = match connect(&self.account) {
             Ok(session) => session,
             Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut out = Vec::new();
-        for m in messages {
-            let mut one = || -> Result<(), String> {
-                for room in &self.rooms {
-                    session.say_in_room(room, &m.text)?;
+        for (i, m) in messages.iter().enumerate() {
+            let mut outcome = Ok(());
+            let rooms = self.rooms.iter().map(|r| (r.clone(), true));
+            let people = self.people(m).into_iter().map(|p| (p, false));
+            for (place, room) in rooms.chain(people) {
+                if m.skip.contains(&place) {
+                    continue;
                 }
-                for person in self.people(m) {
-                    session.tell(&person, &m.text)?;
+                let sent = if room {
+                    session.say_in_room(&place, &m.text)
+                } else {
+                    session.tell(&place, &m.text)
+                };
+                match sent {
+                    Ok(()) => self.took.push((i, place)),
+                    Err(e) => {
+                        if outcome.is_ok() {
+                            outcome = Err(e);
+                        }
+                    }
                 }
-                session.sync()
-            };
-            out.push(one());
+            }
+            out.push(outcome);
         }
         session.close();
         out
     }
+
+    fn took(&mut self) -> Vec<(usize, String)> {
+        std::mem::take(&mut self.took)
+    }
+}
+
+/// The bot's XMPP transport: sits in the multi-user chat rooms and hears messages addressed to
+/// its nick there (`nick: question`), and every direct message to its account.
+pub(crate) struct XmppRoom {
+    account: Xmpp,
+    rooms: Vec<String>,
+    session: Option<Session>,
+    /// When something was last sent: an idle stream gets a whitespace keepalive, which also
+    /// finds out a connection that died quietly.
+    last_sent: Instant,
+}
+
+/// How long the stream may stay silent before a keepalive.
+const KEEPALIVE: Duration = Duration::from_secs(60);
+
+impl XmppRoom {
+    pub(crate) fn new(account: Xmpp, rooms: Vec<String>) -> XmppRoom {
+        XmppRoom {
+            account,
+            rooms,
+            session: None,
+            last_sent: Instant::now(),
+        }
+    }
+
+    fn session(&mut self) -> Result<&mut Session, String> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| "not connected".to_owned())
+    }
+}
+
+impl Room for XmppRoom {
+    fn name(&self) -> String {
+        let domain = self.account.jid.split_once('@').map_or("", |(_, d)| d);
+        format!(
+            "XMPP server {}:{}",
+            self.account.server.as_deref().unwrap_or(domain),
+            self.account.port.unwrap_or(5222)
+        )
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Xmpp
+    }
+
+    fn connect(&mut self) -> Result<(), String> {
+        let place = self.name();
+        self.session = None;
+        let mut session = connect(&self.account).map_err(|e| format!("{place}: {e}"))?;
+        let joined = (|| {
+            // Available, so that messages to the bare JID reach this resource.
+            session.s.send("<presence/>")?;
+            for room in &self.rooms {
+                session.join(room)?;
+            }
+            Ok::<_, String>(())
+        })();
+        joined.map_err(|e| format!("{place}: {e}"))?;
+        self.session = Some(session);
+        self.last_sent = Instant::now();
+        Ok(())
+    }
+
+    fn next(&mut self, wait: Duration) -> Result<Option<Question>, String> {
+        let place = self.name();
+        let deadline = Instant::now() + wait;
+        let keepalive = self.last_sent.elapsed() > KEEPALIVE;
+        let session = self.session()?;
+        let result = (|| -> Result<Option<Question>, String> {
+            if keepalive {
+                session.s.send(" ")?;
+            }
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let Some(stanza) = session.s.poll(left)? else {
+                    return Ok(None);
+                };
+                if let Some(question) = session.heard(&stanza)? {
+                    return Ok(Some(question));
+                }
+                if left.is_zero() {
+                    return Ok(None);
+                }
+            }
+        })();
+        if keepalive {
+            self.last_sent = Instant::now();
+        }
+        if result.is_err() {
+            self.session = None;
+        }
+        result.map_err(|e| format!("{place}: {e}"))
+    }
+
+    fn reply(&mut self, to: &Question, lines: &[String]) -> Result<(), String> {
+        let place = self.name();
+        self.last_sent = Instant::now();
+        let session = self.session()?;
+        // One message, a line per answer line; the text of each line shown as written (a line
+        // break in a test name cannot start a line of its own).
+        let mut text: Vec<String> = lines
+            .iter()
+            .map(|l| crate::report::safe(l.as_bytes()))
+            .collect();
+        let kind = if to.direct {
+            "chat"
+        } else {
+            if let Some(first) = text.first_mut() {
+                *first = format!("{}: {first}", crate::report::safe(to.asker.as_bytes()));
+            }
+            "groupchat"
+        };
+        let id = nonce()?;
+        let sent = session.s.send(&format!(
+            "<message to='{}' type='{kind}' id='{id}'><body>{}</body></message>",
+            escape(&to.room),
+            escape(&text.join("\n"))
+        ));
+        if sent.is_err() {
+            self.session = None;
+        }
+        sent.map_err(|e| format!("{place}: {e}"))
+    }
+
+    fn leave(&mut self) {
+        if let Some(session) = self.session.take() {
+            session.close();
+        }
+    }
+}
+
+impl Session {
+    /// What a stanza from the server means to the bot: a question, or `None` (after answering
+    /// what the protocol asks to be answered: a ping; a kick from a room is answered by joining
+    /// again).
+    fn heard(&mut self, stanza: &str) -> Result<Option<Question>, String> {
+        if stanza.starts_with("<stream:error") || stanza.starts_with("<error") {
+            return Err(format!("stream error: {}", condition(stanza)));
+        }
+        let kind = attribute(stanza, "type").unwrap_or("");
+        let from = unescape(attribute(stanza, "from").unwrap_or_default());
+        if stanza.starts_with("<iq") && matches!(kind, "get" | "set") {
+            // Every request gets an answer: a ping its result, anything else "not here".
+            let id = attribute(stanza, "id").unwrap_or_default();
+            let answer = if kind == "get" && stanza.contains("urn:xmpp:ping") {
+                format!("<iq type='result' id='{id}' to='{}'/>", escape(&from))
+            } else {
+                format!(
+                    "<iq type='error' id='{id}' to='{}'><error type='cancel'>\
+                     <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                     </error></iq>",
+                    escape(&from)
+                )
+            };
+            self.s.send(&answer)?;
+            return Ok(None);
+        }
+        let (bare, resource) = from.split_once('/').unwrap_or((&from, ""));
+        let in_room = self.joined.iter().any(|r| r.eq_ignore_ascii_case(bare));
+        if stanza.starts_with("<presence") {
+            // Kicked (or the room went away under us): join again.
+            if in_room
+                && kind == "unavailable"
+                && resource == self.nick
+                && stanza.contains("code='110'")
+            {
+                let room = bare.to_owned();
+                self.ask_to_join(&room)?;
+            }
+            return Ok(None);
+        }
+        // Only live messages with a body: no errors, no history or offline messages (delayed).
+        if !stanza.starts_with("<message") || kind == "error" || stanza.contains("<delay") {
+            return Ok(None);
+        }
+        let Some(body) = plain_body(stanza) else {
+            return Ok(None);
+        };
+        let body = unescape(body);
+        if kind == "groupchat" {
+            if !in_room || resource.is_empty() || resource.eq_ignore_ascii_case(&self.nick) {
+                return Ok(None);
+            }
+            return Ok(
+                crate::bot::addressed(&body, &self.nick).map(|text| Question {
+                    room: bare.to_owned(),
+                    asker: resource.to_owned(),
+                    text: text.to_owned(),
+                    direct: false,
+                    id: attribute(stanza, "id").map(unescape),
+                }),
+            );
+        }
+        // Headlines (announcements, notifications) are not for answering.
+        // Nor is a message from a server (a welcome), which has no `@` in its address.
+        if !bare.contains('@') || !matches!(kind, "chat" | "normal" | "") {
+            return Ok(None);
+        }
+        // A direct message: from a person's JID, or privately from someone in a room.
+        let asker = if in_room { resource } else { bare };
+        let text = crate::bot::addressed(&body, &self.nick).unwrap_or(body.trim());
+        Ok(Some(Question {
+            room: from.clone(),
+            asker: asker.to_owned(),
+            text: text.to_owned(),
+            direct: true,
+            id: attribute(stanza, "id").map(unescape),
+        }))
+    }
+}
+
+/// The plain-text body of a message (not an XHTML-IM one).
+fn plain_body(stanza: &str) -> Option<&str> {
+    let mut at = 0;
+    while let Some(found) = stanza[at..].find("<body") {
+        let open = at + found;
+        let end = open + stanza[open..].find('>')?;
+        let tag = &stanza[open..end];
+        at = end;
+        if tag.contains("xhtml") || !matches!(tag.as_bytes().get(5), Some(b' ' | b'/') | None) {
+            continue;
+        }
+        if tag.ends_with('/') {
+            return Some("");
+        }
+        let body = end + 1;
+        return Some(&stanza[body..body + stanza[body..].find("</body>")?]);
+    }
+    None
 }
 
 /// The answer to the iq `id`: `Some(Ok)` for a result, `Some(Err)` for an error.
@@ -844,6 +1169,16 @@ mod tests {
              p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
         );
         assert_eq!(server, "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+    }
+
+    #[test]
+    fn the_plain_body_is_found_beside_an_xhtml_one() {
+        let m = "<message><html xmlns='http://jabber.org/protocol/xhtml-im'>\
+                 <body xmlns='http://www.w3.org/1999/xhtml'><p>x</p></body></html>\
+                 <body>bot: who</body></message>";
+        assert_eq!(plain_body(m), Some("bot: who"));
+        assert_eq!(plain_body("<message><bodyguard/></message>"), None);
+        assert_eq!(plain_body("<message><body/></message>"), Some(""));
     }
 
     #[test]

@@ -4,10 +4,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::bot::{self, Answers, Room};
+use crate::chat::destinations;
 use crate::chat::irc::{Config, IrcRoom};
+use crate::chat::matrix::MatrixRoom;
+use crate::chat::xmpp::XmppRoom;
 use crate::cli::{BranchFlag, Context};
 use crate::error::{Error, Result};
 use crate::notify::Secrets;
+use crate::settings::IrcSettings;
 use crate::store::OpenMode;
 
 /// Sit in chat rooms and answer questions about the Problems, until stopped (SIGTERM)
@@ -16,14 +20,18 @@ use crate::store::OpenMode;
 Examples:
   probtrack bot                      # runs until SIGTERM or Ctrl-C
 
-In the channel, address it by its nick:
+In a room, address it by its nick (on Matrix: its user id, local part or display name):
   probtrack: since test_login        probtrack: problems
   probtrack: show 12                 probtrack: flaky
   probtrack: who                     probtrack: help
+On IRC and XMPP a direct message needs no nick.
 
-The rooms are in the settings file's [bot.irc] table, else [notify.irc] (docs/notify.md); the
-password comes from PROBTRACK_IRC_PASSWORD. The bot only reads the database; it answers at most
-[bot] answers_per_minute questions a minute (default 10) and logs each on stderr.")]
+Where it sits, each from the settings file (docs/notify.md), the bot's table else notify's:
+  IRC     [bot.irc] else [notify.irc]        password from PROBTRACK_IRC_PASSWORD
+  XMPP    [bot.xmpp] else [notify.xmpp]      password from PROBTRACK_XMPP_PASSWORD
+  Matrix  [bot.matrix] else [notify.matrix]  access token from PROBTRACK_MATRIX_TOKEN
+The bot only reads the database; it answers at most [bot] answers_per_minute questions a
+minute over all rooms (default 10) and logs each on stderr.")]
 pub(crate) struct Args {
     #[command(flatten)]
     branch: BranchFlag,
@@ -31,16 +39,48 @@ pub(crate) struct Args {
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let settings = &ctx.settings;
-    let (irc, section) =
-        match (&settings.bot.irc, &settings.notify.irc) {
-            (Some(irc), _) => (irc, "[bot.irc]"),
-            (None, Some(irc)) => (irc, "[notify.irc]"),
-            (None, None) => return Err(Error::usage("the bot has no room to sit in").hint(
-                "add a [bot.irc] table (server, channels) to the settings file (docs/notify.md)",
-            )),
-        };
     let secrets = Secrets::from_env();
-    let config = Config::new(irc, secrets.irc_password.clone(), section)?;
+    // Each protocol's table: the bot's own, else notify's.
+    let mut rooms: Vec<Box<dyn Room>> = Vec::new();
+    match (&settings.bot.irc, &settings.notify.irc) {
+        (Some(irc), _) => rooms.push(irc_room(irc, &secrets, "[bot.irc]")?),
+        (None, Some(irc)) => rooms.push(irc_room(irc, &secrets, "[notify.irc]")?),
+        (None, None) => {}
+    }
+    let xmpp = (settings.bot.xmpp.as_ref().map(|x| (x, "[bot.xmpp]"))).or(settings
+        .notify
+        .xmpp
+        .as_ref()
+        .map(|x| (x, "[notify.xmpp]")));
+    if let Some((x, section)) = xmpp {
+        let account = destinations::xmpp_account(x, section, &secrets)?;
+        rooms.push(Box::new(XmppRoom::new(account, x.rooms.clone())));
+    }
+    let matrix = (settings.bot.matrix.as_ref().map(|m| (m, "[bot.matrix]"))).or(settings
+        .notify
+        .matrix
+        .as_ref()
+        .map(|m| (m, "[notify.matrix]")));
+    match matrix {
+        // notify's table may tell people in direct rooms only: nothing for the bot there.
+        Some((m, "[notify.matrix]")) if m.rooms.is_empty() => {}
+        Some((m, section)) if m.rooms.is_empty() => {
+            return Err(Error::usage(format!(
+                "{section} has no rooms for the bot to sit in"
+            )))
+        }
+        Some((m, section)) => {
+            let server = destinations::matrix_server(m, section, &secrets)?;
+            rooms.push(Box::new(MatrixRoom::new(server, m.rooms.clone())));
+        }
+        None => {}
+    }
+    if rooms.is_empty() {
+        return Err(Error::usage("the bot has no room to sit in").hint(
+            "add a [bot.irc], [bot.xmpp] or [bot.matrix] table to the settings file \
+             (docs/notify.md)",
+        ));
+    }
     // Fail now, not at the first question, when there is no database.
     drop(ctx.open(OpenMode::Existing)?);
     let stop = Arc::new(AtomicBool::new(false));
@@ -48,7 +88,6 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| Error::usage(format!("cannot catch signals: {e}")))?;
     }
-    let mut rooms: Vec<Box<dyn Room>> = vec![Box::new(IrcRoom::new(config))];
     let answers = Answers {
         settings,
         branch: args.branch.resolve(settings),
@@ -62,4 +101,9 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         ctx.err,
     )?;
     Ok(0)
+}
+
+fn irc_room(irc: &IrcSettings, secrets: &Secrets, section: &str) -> Result<Box<dyn Room>> {
+    let config = Config::new(irc, secrets.irc_password.clone(), section)?;
+    Ok(Box::new(IrcRoom::new(config)))
 }

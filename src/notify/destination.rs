@@ -29,6 +29,10 @@ pub(crate) struct Message {
     /// where the protocol deduplicates by one).
     #[allow(dead_code)] // for protocols that deduplicate by a transaction id (Matrix)
     pub key: String,
+    /// The places here (a room, a person) that took this message in an earlier run whose send
+    /// failed elsewhere: a destination that reports what each place took ([`Destination::took`])
+    /// skips them.
+    pub skip: Vec<String>,
 }
 
 /// A place `notify` tells.
@@ -67,6 +71,20 @@ pub(crate) trait Destination {
     /// outcome per message, in order; an `Err` says why, without secrets, and leaves that
     /// message to be retried by the next run.
     fn deliver(&mut self, messages: &[Message]) -> Vec<Result<(), String>>;
+
+    /// After [`Destination::deliver`], for a destination that sends a message to several places
+    /// (rooms, people): the places that took message `i` (its index in the batch), so that a
+    /// message that failed elsewhere is retried only where it did not arrive. The default: one
+    /// place, nothing to remember.
+    fn took(&mut self) -> Vec<(usize, String)> {
+        Vec::new()
+    }
+}
+
+/// The record target of `place` of destination `target` (`xmpp>ci@conference.example.org`): a
+/// place that took a message whose send failed elsewhere.
+pub(crate) fn place_target(target: &str, place: &str) -> String {
+    format!("{target}>{place}")
 }
 
 /// Many messages as one: a count, then each message's headline.

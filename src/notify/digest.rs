@@ -125,6 +125,7 @@ pub(crate) fn run(
             headline: subject.clone(),
             recipients: vec![recipient],
             key,
+            skip: Vec::new(),
         };
         let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
         let Some(destination) = direct.iter_mut().find(|d| d.wants(&message)) else {

@@ -264,6 +264,8 @@ impl Mysql {
             );
         }
         let address = format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port());
+        // `prefer_socket=false` in the URL keeps a connection to the loopback on TCP.
+        let socket_allowed = opts.get_prefer_socket();
         let name = opts.get_db_name().unwrap_or_default().to_owned();
         let host = opts.get_ip_or_hostname().to_string();
         let password = match opts.get_pass() {
@@ -300,8 +302,9 @@ impl Mysql {
         };
         let connect = |ssl: Option<SslOpts>| {
             // Where TLS is asked for, the connection stays on it (the driver would otherwise move
-            // a connection to 127.0.0.1 onto the server's local socket).
-            let prefer_socket = ssl.is_none();
+            // a connection to 127.0.0.1 onto the server's local socket); without TLS, as the URL
+            // says (the driver's default moves it).
+            let prefer_socket = ssl.is_none() && socket_allowed;
             Conn::new(builder.clone().ssl_opts(ssl).prefer_socket(prefer_socket))
         };
         let ssl = ssl_opts(&tls);

@@ -208,10 +208,17 @@ fn connect_error(e: postgres::Error, config: &Config, tls: &Tls, shown: &str) ->
         .hint("start the server, or fix the host and port in the URL")
         .retryable("a server that is restarting refuses connections for a while");
     }
-    Error::database(format!(
+    let err = Error::database(format!(
         "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"
-    ))
-    .hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)")
+    ));
+    if e.is_closed() {
+        // The server, or the network, closed the connection before it was made.
+        return err.retryable(
+            "a server that is restarting, or a network that drops connections, closes them \
+             while they are being made",
+        );
+    }
+    err.hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)")
 }
 
 fn redact(url: &str) -> String {

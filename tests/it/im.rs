@@ -346,6 +346,16 @@ impl Prosody {
     fn ca(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
+
+    /// A settings table (`notify.xmpp`, `bot.xmpp`) for `user`@localhost in the room
+    /// `ci@conference.localhost`, connecting to `port`, with `extra` keys.
+    fn table(&self, table: &str, user: &str, port: u16, extra: &str) -> String {
+        format!(
+            "[{table}]\njid = \"{user}@localhost\"\nserver = \"127.0.0.1\"\nport = {port}\n\
+             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n{extra}",
+            self.ca().display()
+        )
+    }
 }
 
 impl Drop for Prosody {
@@ -427,6 +437,19 @@ impl Client {
         c
     }
 
+    /// A client of `user` in the room `ci@conference.localhost`, as `user`.
+    fn in_room(server: &Prosody, user: &str, password: &str) -> Client {
+        let mut c = Client::connect(server.port, &server.ca(), user, password);
+        c.send("<presence/>");
+        c.send(&format!(
+            "<presence to='ci@conference.localhost/{user}'>\
+             <x xmlns='http://jabber.org/protocol/muc'/></presence>"
+        ));
+        c.wait_for("code='110'");
+        c.drain("joined");
+        c
+    }
+
     fn send(&mut self, text: &str) {
         self.tls.write_all(text.as_bytes()).unwrap();
         self.tls.flush().unwrap();
@@ -493,10 +516,8 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
     let config = |port: u16| {
         format!(
             "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
-             xmpp = \"ann@localhost\"\n\n\
-             [notify.xmpp]\njid = \"probtrack@localhost\"\nserver = \"127.0.0.1\"\nport = {port}\n\
-             ca_file = \"{}\"\nrooms = [\"ci@conference.localhost\"]\n",
-            server.ca().display()
+             xmpp = \"ann@localhost\"\n\n{}",
+            server.table("notify.xmpp", "probtrack", port, "")
         )
     };
     // First the server is down (a port nothing listens on).
@@ -518,14 +539,7 @@ fn xmpp_tells_the_room_and_the_person_through_a_real_prosody() {
     );
 
     // A real client in the room, before the run.
-    let mut watcher = Client::connect(server.port, &server.ca(), "watcher", "watcher-password");
-    watcher.send("<presence/>");
-    watcher.send(
-        "<presence to='ci@conference.localhost/watcher'>\
-         <x xmlns='http://jabber.org/protocol/muc'/></presence>",
-    );
-    watcher.wait_for("code='110'");
-    watcher.drain("w0");
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
 
     // Up: what failed is sent now.
     std::fs::write(t.path("probtrack.toml"), config(server.port)).unwrap();
@@ -739,28 +753,25 @@ impl Synapse {
         answer["access_token"].as_str().unwrap().to_owned()
     }
 
-    /// The `m.room.message` events in `room` that `sender` sent, oldest first.
-    fn messages(&self, token: &str, room: &str, sender: &str) -> Vec<Value> {
-        let (status, answer) = http(
-            "GET",
-            &format!(
-                "{}/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
-                self.url,
-                room.replace('!', "%21").replace(':', "%3A")
-            ),
+    /// A public room that `token`'s user makes, with the alias `#ALIAS:localhost`; its id.
+    fn public_room(&self, token: &str, alias: &str) -> String {
+        let (status, made) = http(
+            "POST",
+            &format!("{}/_matrix/client/v3/createRoom", self.url),
             Some(token),
-            None,
+            Some(json!({"room_alias_name": alias, "preset": "public_chat"})),
         );
-        assert_eq!(status, 200, "{answer}");
-        let mut out: Vec<Value> = answer["chunk"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["type"] == "m.room.message" && e["sender"] == sender)
+        assert_eq!(status, 200, "{made}");
+        made["room_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The contents of the `m.room.message` events in `room` that `sender` sent, oldest first.
+    fn messages(&self, token: &str, room: &str, sender: &str) -> Vec<Value> {
+        room_events(self, token, room)
+            .into_iter()
+            .filter(|e| e["sender"] == sender)
             .map(|e| e["content"].clone())
-            .collect();
-        out.reverse();
-        out
+            .collect()
     }
 }
 
@@ -782,14 +793,7 @@ fn matrix_tells_the_room_and_a_direct_room_through_a_real_synapse() {
     let bot = server.login("probtrack", "bot-password");
     let ann = server.login("ann", "ann-password");
     // Ann's team room, public, with an alias.
-    let (status, made) = http(
-        "POST",
-        &format!("{}/_matrix/client/v3/createRoom", server.url),
-        Some(&ann),
-        Some(json!({"room_alias_name": "ci", "preset": "public_chat"})),
-    );
-    assert_eq!(status, 200, "{made}");
-    let room = made["room_id"].as_str().unwrap().to_owned();
+    let room = server.public_room(&ann, "ci");
 
     let t = Test::new();
     let config = |url: &str| {
@@ -1356,4 +1360,574 @@ fn a_digest_tells_each_person_their_open_problems_once_per_period() {
         [("Ann Archer".into(), "matrix".into(), 2, "sent".into())]
     );
     assert_eq!(mails.lock().unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot in XMPP and Matrix rooms (IRC: tests/it/irc.rs).
+
+/// How long anything in a bot test may take before it fails (a bound, not a timing check).
+const PATIENCE: Duration = Duration::from_secs(90);
+
+/// Starts `probtrack bot` with `env`, its log in `bot.log`.
+pub(crate) fn start_bot(t: &Test, env: &[(&str, &str)]) -> Child {
+    let log = std::fs::File::create(t.path("bot.log")).unwrap();
+    let mut cmd = t.command(&["bot"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap()
+}
+
+/// Waits until the bot's log holds `needle`; the log.
+#[track_caller]
+fn wait_log(t: &Test, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+        if log.contains(needle) {
+            return log;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no `{needle}` in the log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM: the bot exits 0 and says it stopped.
+#[track_caller]
+pub(crate) fn stop_bot(t: &Test, mut bot: Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = bot.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < PATIENCE, "the bot did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.ends_with("bot: stopped\n"), "{log}");
+}
+
+/// The users map and a history for the bot to answer from: Ann's change opened t.new and the
+/// hostile test's Problem, Dave's t.old. Returns the Problem ids (t.new, hostile).
+fn bot_history(t: &Test, users: &str, bot: &str) -> (i64, i64) {
+    let config = format!(
+        "report_url = \"https://ci.example.org/probtrack/\"\n\n\
+         [[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n{users}\n\n\
+         [bot]\nanswers_per_minute = 6\n\n{bot}"
+    );
+    history(t, &config)
+}
+
+/// The hostile name as the bot's answers show it: cut to 160 characters, every control
+/// character written out.
+fn hostile_shown() -> &'static str {
+    "evil.name\\r\\nPRIVMSG #ci :owned\\u{1b}[31m\\u{3}\\u{3}4red\\u{2} @everyone <b>&amp; xxx"
+}
+
+/// The `<message>` stanzas in `stream` from `from`: (type, body unescaped).
+fn messages_from(stream: &str, from: &str) -> Vec<(String, String)> {
+    stream
+        .split("<message")
+        .skip(1)
+        .filter(|m| {
+            let head = &m[..m.find('>').unwrap_or(m.len())];
+            head.contains(&format!("from='{from}")) || head.contains(&format!("from=\"{from}"))
+        })
+        .map(|m| {
+            let head = &m[..m.find('>').unwrap_or(m.len())];
+            let kind = ["type='", "type=\""]
+                .iter()
+                .find_map(|k| head.split_once(k))
+                .map(|(_, rest)| rest[..rest.find(['\'', '"']).unwrap()].to_owned())
+                .unwrap_or_default();
+            let body = bodies(&format!("<message{m}"))
+                .into_iter()
+                .next()
+                .unwrap_or_default();
+            (kind, body)
+        })
+        .collect()
+}
+
+#[test]
+fn the_bot_answers_in_an_xmpp_room_and_directly_and_stops_on_sigterm() {
+    const PASSWORD: &str = "xmpp-bot-s3cret-41";
+    let Some(server) = Prosody::start(&[("ptbot", PASSWORD), ("watcher", "watcher-password")])
+    else {
+        return;
+    };
+    let t = Test::new();
+    let (new, hostile) = bot_history(
+        &t,
+        "xmpp = \"ann@localhost\"",
+        &server.table("bot.xmpp", "ptbot", server.port, "nick = \"ptbot\"\n"),
+    );
+    let before = t.dump();
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
+    // Said before the bot came: never answered.
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='old'>\
+         <body>ptbot: flaky</body></message>",
+    );
+    watcher.drain("w1");
+
+    let bot = start_bot(&t, &[("PROBTRACK_XMPP_PASSWORD", PASSWORD)]);
+    watcher.wait_for("ci@conference.localhost/ptbot");
+    wait_log(&t, "bot: in XMPP server 127.0.0.1");
+    watcher.drain("w2");
+
+    let mut n = 0;
+    let mut ask = |watcher: &mut Client, question: &str, expect: &str| -> Vec<(String, String)> {
+        n += 1;
+        watcher.send(&format!(
+            "<message to='ci@conference.localhost' type='groupchat' id='q{n}'>\
+             <body>{}</body></message>",
+            question.replace('&', "&amp;").replace('<', "&lt;")
+        ));
+        watcher.wait_for(expect);
+        let stream = watcher.drain(&format!("a{n}"));
+        messages_from(&stream, "ci@conference.localhost/ptbot")
+    };
+    let since = ask(&mut watcher, "ptbot: since t.new", "t.new has failed since");
+    assert_eq!(since.len(), 1, "one message: {since:?}");
+    assert_eq!(since[0].0, "groupchat");
+    assert_eq!(
+        since[0].1,
+        format!(
+            "watcher: t.new has failed since ci #3 (2024-03-01T10:03:00Z); started by Ann Archer\n\
+             Problem {new}: https://ci.example.org/probtrack/problem-{new}.html"
+        )
+    );
+    // Problems, the hostile name among them: one message, its line breaks, escape sequences and
+    // formatting codes written out, nothing injected.
+    let problems = ask(&mut watcher, "ptbot, problems", "open Problems");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let text = &problems[0].1;
+    assert!(text.starts_with("watcher: 3 open Problems:\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Problem {new}: t.new (open, since ci #3; on the hook: Ann Archer)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("Problem {hostile}: {}", hostile_shown())),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "a line per Problem: {text}");
+    assert!(!text.contains(['\r', '\x1b', '\x03', '\x02']), "{text:?}");
+    let who = ask(&mut watcher, "PTBOT: who", "Dave Dunn: Problem");
+    let who = &who[0].1;
+    assert!(
+        who.starts_with("watcher: Ann Archer (ann@localhost): Problems ")
+            && who.contains(&new.to_string())
+            && who.contains(&hostile.to_string()),
+        "the XMPP handle: {who}"
+    );
+    // Not addressed to it: no answer.
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='chat'>\
+         <body>problems, anyone?</body></message>",
+    );
+    // A direct message needs no nick, and gets a direct answer.
+    watcher.send("<message to='ptbot@localhost' type='chat' id='d1'><body>help</body></message>");
+    watcher.wait_for("Ask me");
+    let stream = watcher.drain("d1");
+    let direct = messages_from(&stream, "ptbot@localhost/");
+    assert_eq!(direct.len(), 1, "{stream}");
+    assert_eq!(direct[0].0, "chat");
+    assert!(direct[0].1.starts_with("Ask me: since TEST"), "{direct:?}");
+    assert!(
+        messages_from(&stream, "ci@conference.localhost/ptbot").is_empty(),
+        "{stream}"
+    );
+
+    // The seventh question within a minute is not answered.
+    ask(&mut watcher, "ptbot: show 1", "Problem 1:");
+    ask(&mut watcher, "ptbot: flaky", "no flaky tests");
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='many'>\
+         <body>ptbot: help</body></message>",
+    );
+    let log = wait_log(&t, "too many questions: watcher not answered");
+
+    stop_bot(&t, bot);
+    // It left the room.
+    watcher.wait_for("type='unavailable'");
+    let stream = watcher.drain("end");
+    assert!(stream.contains("ci@conference.localhost/ptbot"), "{stream}");
+    assert!(log.contains("bot: watcher asked `since t.new`"), "{log}");
+    assert_eq!(log.matches("asked `flaky`").count(), 1, "{log}");
+    assert!(!log.contains("anyone"), "{log}");
+    assert!(!log.contains(PASSWORD));
+    // It only read.
+    assert_eq!(t.dump(), before);
+}
+
+/// The `m.room.message` events in `room`, oldest first, as `token`'s user sees them.
+fn room_events(server: &Synapse, token: &str, room: &str) -> Vec<Value> {
+    let (status, answer) = http(
+        "GET",
+        &format!(
+            "{}/_matrix/client/v3/rooms/{}/messages?dir=b&limit=100",
+            server.url,
+            room.replace('!', "%21").replace(':', "%3A")
+        ),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let mut out: Vec<Value> = answer["chunk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "m.room.message")
+        .cloned()
+        .collect();
+    out.reverse();
+    out
+}
+
+#[test]
+fn the_bot_answers_in_a_matrix_room_with_notices_and_stops_on_sigterm() {
+    let Some(server) = Synapse::start(&[("ptbot", "bot-password"), ("ann", "ann-password")]) else {
+        return;
+    };
+    let bot_token = server.login("ptbot", "bot-password");
+    let ann = server.login("ann", "ann-password");
+    let room = server.public_room(&ann, "ci");
+    let count = std::cell::Cell::new(0);
+    let say = |text: &str| -> String {
+        count.set(count.get() + 1);
+        let txn = count.get();
+        let (status, sent) = http(
+            "PUT",
+            &format!(
+                "{}/_matrix/client/v3/rooms/{}/send/m.room.message/ann{txn}",
+                server.url,
+                room.replace('!', "%21").replace(':', "%3A")
+            ),
+            Some(&ann),
+            Some(json!({"msgtype": "m.text", "body": text})),
+        );
+        assert_eq!(status, 200, "{sent}");
+        sent["event_id"].as_str().unwrap().to_owned()
+    };
+
+    let t = Test::new();
+    let (new, hostile) = bot_history(
+        &t,
+        "matrix = \"@ann:localhost\"",
+        &format!(
+            "[bot.matrix]\nhomeserver = \"{}\"\nrooms = [\"#ci:localhost\"]\n",
+            server.url
+        ),
+    );
+    let before = t.dump();
+    // The bot is in the room already, and this was said before it started: never answered.
+    let (status, _) = http(
+        "POST",
+        &format!("{}/_matrix/client/v3/join/%23ci%3Alocalhost", server.url),
+        Some(&bot_token),
+        Some(json!({})),
+    );
+    assert_eq!(status, 200);
+    let old = say("ptbot: flaky");
+
+    let bot = start_bot(&t, &[("PROBTRACK_MATRIX_TOKEN", &bot_token)]);
+    wait_log(&t, &format!("bot: in Matrix homeserver {}", server.url));
+    // Each answer: an m.notice that replies to the question and notifies only the asker.
+    let ask = |question: &str| -> Value {
+        let id = say(question);
+        let start = Instant::now();
+        loop {
+            let answer = room_events(&server, &bot_token, &room)
+                .into_iter()
+                .find(|e| e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == id.as_str());
+            if let Some(answer) = answer {
+                assert_eq!(answer["sender"], "@ptbot:localhost");
+                let content = &answer["content"];
+                assert_eq!(content["msgtype"], "m.notice", "{answer:#}");
+                assert_eq!(
+                    content["m.mentions"],
+                    json!({"user_ids": ["@ann:localhost"]})
+                );
+                assert!(content.get("format").is_none() && content.get("formatted_body").is_none());
+                // Its transaction id is made from the question (a retry is taken once).
+                let txn = answer["unsigned"]["transaction_id"]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(txn.starts_with("probtrack-bot."), "{answer:#}");
+                return content["body"].clone();
+            }
+            assert!(start.elapsed() < PATIENCE, "no answer to {question}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    assert_eq!(
+        ask("ptbot: since t.new"),
+        format!(
+            "t.new has failed since ci #3 (2024-03-01T10:03:00Z); started by Ann Archer\n\
+             Problem {new}: https://ci.example.org/probtrack/problem-{new}.html"
+        )
+    );
+    let problems = ask("@ptbot:localhost: problems");
+    let text = problems.as_str().unwrap();
+    assert!(text.starts_with("3 open Problems:\n"), "{text}");
+    assert!(
+        text.contains(&format!("Problem {hostile}: {}", hostile_shown())),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "a line per Problem: {text}");
+    assert!(!text.contains(['\r', '\x1b', '\x03', '\x02']), "{text:?}");
+    let who = ask("PTBOT, who");
+    let who = who.as_str().unwrap();
+    assert!(
+        who.starts_with("Ann Archer (@ann:localhost): Problems ")
+            && who.contains(&new.to_string())
+            && who.contains(&hostile.to_string()),
+        "the Matrix handle: {who}"
+    );
+    // Not addressed to it, or a notice (another bot's): no answer.
+    say("problems, anyone?");
+    let (status, _) = http(
+        "PUT",
+        &format!(
+            "{}/_matrix/client/v3/rooms/{}/send/m.room.message/notice1",
+            server.url,
+            room.replace('!', "%21").replace(':', "%3A")
+        ),
+        Some(&ann),
+        Some(json!({"msgtype": "m.notice", "body": "ptbot: help"})),
+    );
+    assert_eq!(status, 200);
+    ask("ptbot: show 1");
+    ask("ptbot: flaky");
+    ask("ptbot: help");
+    // The seventh question within a minute is not answered.
+    say("ptbot: help");
+    let log = wait_log(&t, "too many questions: @ann:localhost not answered");
+
+    stop_bot(&t, bot);
+    let events = room_events(&server, &bot_token, &room);
+    let answers: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["sender"] == "@ptbot:localhost")
+        .collect();
+    assert_eq!(answers.len(), 6, "{answers:#?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] != old.as_str()),
+        "the old question was answered"
+    );
+    assert_eq!(log.matches("asked `flaky`").count(), 1, "{log}");
+    assert!(!log.contains("anyone"), "{log}");
+    assert!(!log.contains(&bot_token));
+    // It only read.
+    assert_eq!(t.dump(), before);
+}
+
+#[test]
+fn xmpp_retries_a_message_only_where_it_did_not_arrive() {
+    const PASSWORD: &str = "xmpp-retry-s3cret";
+    let Some(server) = Prosody::start(&[
+        ("probtrack", PASSWORD),
+        ("ann", "ann-password"),
+        ("watcher", "watcher-password"),
+    ]) else {
+        return;
+    };
+    let t = Test::new();
+    // Ann's handle first names a server that does not exist: her direct messages bounce, while
+    // the room takes them.
+    let config = |ann: &str| {
+        format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\nxmpp = \"{ann}\"\n\n{}",
+            server.table("notify.xmpp", "probtrack", server.port, "")
+        )
+    };
+    let (new, hostile) = history(&t, &config("ann@elsewhere.invalid"));
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
+    let env = [("PROBTRACK_XMPP_PASSWORD", PASSWORD)];
+    let failed = [
+        (new, "xmpp".to_owned(), "failed".to_owned()),
+        (hostile, "xmpp".to_owned(), "failed".to_owned()),
+    ];
+    let (first, stderr) = notify(&t, &env, &[PASSWORD], &[]);
+    assert_eq!(statuses(&first), failed, "{stderr}");
+    assert!(
+        stderr.contains("the message to ann@elsewhere.invalid bounced"),
+        "{stderr}"
+    );
+    assert_eq!(bodies(&watcher.drain("r1")).len(), 2);
+    // Retried: the bounce again, and the room, which has the messages, gets nothing twice.
+    let (second, _) = notify(&t, &env, &[PASSWORD], &[]);
+    assert_eq!(statuses(&second), failed);
+    assert_eq!(bodies(&watcher.drain("r2")), Vec::<String>::new());
+    // Her handle mended: the messages reach her, and only her.
+    std::fs::write(t.path("probtrack.toml"), config("ann@localhost")).unwrap();
+    let (third, _) = notify(&t, &env, &[PASSWORD], &[]);
+    assert!(statuses(&third).iter().all(|s| s.2 == "sent"), "{third:#}");
+    assert_eq!(bodies(&watcher.drain("r3")), Vec::<String>::new());
+    let mut ann = Client::connect(server.port, &server.ca(), "ann", "ann-password");
+    ann.send("<presence/>");
+    let direct = bodies(&ann.drain("a1"));
+    assert_eq!(direct.len(), 2, "{direct:#?}");
+    assert_eq!(notify(&t, &env, &[PASSWORD], &[]).0, json!([]));
+}
+
+#[test]
+fn zulip_tells_a_person_with_a_user_id_directly_and_retries_only_what_failed() {
+    const KEY: &str = "zulip-direct-key-77";
+    // The first two direct messages are refused; everything else is taken.
+    let refusals = Arc::new(std::sync::Mutex::new(2));
+    let left = Arc::clone(&refusals);
+    let (url, requests) = capture(move |r| {
+        let mut left = left.lock().unwrap();
+        if r.body.starts_with("type=direct") && *left > 0 {
+            *left -= 1;
+            (
+                400,
+                r#"{"result":"error","msg":"no such user","code":"BAD_REQUEST"}"#.to_owned(),
+            )
+        } else {
+            (200, r#"{"result":"success","msg":"","id":42}"#.to_owned())
+        }
+    });
+    let t = Test::new();
+    let (new, hostile) = history(
+        &t,
+        &format!(
+            "[[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n\
+             zulip = \"Ann A|12\"\n\n\
+             [notify.zulip]\nsite = \"{url}\"\nemail = \"probtrack-bot@example.zulipchat.com\"\n\
+             stream = \"ci\"\n"
+        ),
+    );
+    let env = [("PROBTRACK_ZULIP_API_KEY", KEY)];
+    let sent = |requests: &[Request]| -> Vec<Vec<(String, String)>> {
+        requests.iter().map(|r| form(&r.body)).collect()
+    };
+    let (first, stderr) = notify(&t, &env, &[KEY], &[]);
+    assert_eq!(
+        statuses(&first),
+        [
+            (new, "zulip".to_owned(), "failed".to_owned()),
+            (hostile, "zulip".to_owned(), "failed".to_owned())
+        ]
+    );
+    assert!(stderr.contains("no such user"), "{stderr}");
+    let taken = sent(&requests.lock().unwrap().drain(..).collect::<Vec<_>>());
+    let kinds: Vec<&str> = taken.iter().map(|f| f[0].1.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["stream", "direct", "stream", "direct"],
+        "{taken:#?}"
+    );
+    // A direct message: to the user id, the text in its block, no mention needed.
+    let direct = &taken[1];
+    let keys: Vec<&str> = direct.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["type", "to", "content"]);
+    assert_eq!(direct[1].1, "[12]");
+    assert!(direct[2].1.starts_with("```text\n"), "{}", direct[2].1);
+    assert!(direct[2].1.ends_with("\n```"), "{}", direct[2].1);
+    assert!(direct[2].1.contains("t.new broke"), "{}", direct[2].1);
+    // The stream message mentions Ann by her handle.
+    assert!(
+        taken[0][3].1.ends_with("\n```\n@**Ann A|12**"),
+        "{}",
+        taken[0][3].1
+    );
+
+    // The retry goes only where it failed: to Ann, not to the stream again.
+    let (second, _) = notify(&t, &env, &[KEY], &[]);
+    assert!(
+        statuses(&second).iter().all(|s| s.2 == "sent"),
+        "{second:#}"
+    );
+    let retried = sent(&requests.lock().unwrap().drain(..).collect::<Vec<_>>());
+    let kinds: Vec<&str> = retried.iter().map(|f| f[0].1.as_str()).collect();
+    assert_eq!(kinds, ["direct", "direct"], "{retried:#?}");
+    assert!(
+        retried[1][2].1.contains(&hostile_name()),
+        "whole: {}",
+        retried[1][2].1
+    );
+    assert_eq!(notify(&t, &env, &[KEY], &[]).0, json!([]));
+    assert!(requests.lock().unwrap().is_empty());
+}
+
+#[test]
+fn notify_still_posts_in_an_xmpp_room_where_the_bot_sits_under_the_same_account() {
+    const PASSWORD: &str = "xmpp-shared-s3cret";
+    let Some(server) = Prosody::start(&[("probtrack", PASSWORD), ("watcher", "watcher-password")])
+    else {
+        return;
+    };
+    let t = Test::new();
+    // No [bot.xmpp]: the bot sits where notify posts, as the same account and nick.
+    history(
+        &t,
+        &server.table("notify.xmpp", "probtrack", server.port, ""),
+    );
+    let mut watcher = Client::in_room(&server, "watcher", "watcher-password");
+    let env = [("PROBTRACK_XMPP_PASSWORD", PASSWORD)];
+    let bot = start_bot(&t, &env);
+    wait_log(&t, "bot: in XMPP server 127.0.0.1");
+    watcher.drain("joined");
+    let (sent, stderr) = notify(&t, &env, &[PASSWORD], &[]);
+    assert!(
+        statuses(&sent).iter().all(|s| s.2 == "sent") && sent.as_array().unwrap().len() == 2,
+        "{sent:#}\n{stderr}"
+    );
+    let stream = watcher.drain("posted");
+    let posted = messages_from(&stream, "ci@conference.localhost/probtrack");
+    assert_eq!(posted.len(), 2, "{stream}");
+    assert!(posted[0].1.contains("t.new broke"), "{posted:?}");
+    // The bot still answers, and took notify's messages for its own.
+    watcher.send(
+        "<message to='ci@conference.localhost' type='groupchat' id='q'>\
+         <body>probtrack: flaky</body></message>",
+    );
+    watcher.wait_for("watcher: no flaky tests");
+    stop_bot(&t, bot);
+    let log = std::fs::read_to_string(t.path("bot.log")).unwrap();
+    assert_eq!(log.matches(" asked ").count(), 1, "{log}");
+}
+
+#[test]
+fn the_bot_without_a_room_to_sit_in_is_a_usage_error() {
+    let t = Test::new();
+    build(&t, 1, &["t.a"], &[], None);
+    let cases = [
+        ("", "the bot has no room to sit in"),
+        // notify's Matrix table that tells people directly only: no room for the bot.
+        (
+            "[notify.matrix]\nhomeserver = \"https://matrix.example.org\"\n",
+            "the bot has no room to sit in",
+        ),
+        (
+            "[bot.matrix]\nhomeserver = \"https://matrix.example.org\"\n",
+            "[bot.matrix] has no rooms for the bot to sit in",
+        ),
+        (
+            "[bot.xmpp]\njid = \"probtrack\"\n",
+            "[bot.xmpp] jid `probtrack`: expected name@domain",
+        ),
+    ];
+    for (config, error) in cases {
+        std::fs::write(t.path("probtrack.toml"), config).unwrap();
+        let stderr = t.fails(&["bot"], 2);
+        assert!(stderr.contains(error), "{config}: {stderr}");
+    }
 }

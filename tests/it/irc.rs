@@ -495,13 +495,7 @@ fn the_bot_answers_in_the_channel_from_the_database_and_stops_on_sigterm() {
     let before = t.dump();
     let candidates = t.fails(&["since", "login"], 3);
     let mut watcher = Client::join(server.port, "watcher", None, "#ci");
-    let log = std::fs::File::create(t.path("bot.log")).unwrap();
-    let mut bot = t
-        .command(&["bot"])
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let bot = crate::im::start_bot(&t, &[]);
     watcher.wait_for("the bot's join", |l| {
         l.iter()
             .any(|l| l.starts_with(":ptbot!") && l.contains(" JOIN "))
@@ -573,20 +567,7 @@ fn the_bot_answers_in_the_channel_from_the_database_and_stops_on_sigterm() {
     }
 
     // SIGTERM: it leaves and exits 0.
-    let killed = Command::new("kill")
-        .args(["-TERM", &bot.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = bot.try_wait().unwrap() {
-            break status;
-        }
-        assert!(start.elapsed() < PATIENCE, "the bot did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "{status}");
+    crate::im::stop_bot(&t, bot);
     watcher.wait_for("the bot's quit", |l| {
         l.iter()
             .any(|l| l.starts_with(":ptbot!") && l.contains(" QUIT "))

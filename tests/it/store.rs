@@ -356,6 +356,44 @@ fn an_unreachable_server_is_retried_as_asked_and_then_exit_4_says_it_can_be_retr
     }
 }
 
+/// A server that accepts connections and closes them once the client has said what it wants, as
+/// a restarting server or a dropping network does. PostgreSQL's request for TLS is answered
+/// "no" first, so that the client gets as far as its login.
+fn closing_server() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut first = [0; 8];
+            conn.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+                .unwrap();
+            if conn.read_exact(&mut first).is_ok() && first == [0, 0, 0, 8, 4, 210, 22, 47] {
+                let _ = conn.write_all(b"N");
+                let _ = conn.read(&mut [0; 256]);
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_connection_closed_while_it_is_made_is_retried_and_then_exit_4_says_it_can_be_retried() {
+    let t = Test::new();
+    let report = fixture("junit/mocha-junit-reporter/test-results.xml");
+    let port = closing_server();
+    for scheme in ["postgres", "mysql"] {
+        let db = format!("{scheme}://probtrack@127.0.0.1:{port}/probtrack");
+        let ingest = ["--db", &db, "ingest", "--builder", "b", "--build", "1"];
+        let stderr = t.fails(
+            &[&ingest[..], &["--retry", "1", report.to_str().unwrap()]].concat(),
+            4,
+        );
+        assert_eq!(stderr.matches("; retry ").count(), 1, "{scheme}: {stderr}");
+        assert!(stderr.contains("this can be retried"), "{scheme}: {stderr}");
+    }
+}
+
 #[test]
 fn an_error_that_waiting_cannot_mend_is_not_retried() {
     let t = Test::new();

@@ -171,7 +171,7 @@ impl Certs {
     }
 }
 
-fn set_mode(path: &Path, mode: u32) {
+pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
@@ -477,216 +477,6 @@ impl Drop for PrivatePostgres {
     }
 }
 
-#[test]
-fn postgres_verify_full_connects_only_to_the_server_its_authority_and_name_vouch_for() {
-    if !in_the_sqlite_pass("the private PostgreSQL server") || programs(&["openssl"]).is_none() {
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path();
-    let certs = Certs::make(&work.join("certs"));
-    let Some(pg) = PrivatePostgres::start(&work.join("pg")) else {
-        return;
-    };
-    let url = |host: &str, port: u16, db: &str, query: &str| {
-        format!("postgres://postgres:{PASSWORD}@{host}:{port}/{db}?{query}")
-    };
-    let ca = format!("sslrootcert={}", certs.path("ca.pem"));
-    let other_ca = format!("sslrootcert={}", certs.path("other-ca.pem"));
-    let proxy = Recorder::to(pg.port);
-
-    // A server without TLS: every mode that asks for TLS is refused before the user name or the
-    // password is sent; `prefer` and `disable` connect in plain TCP.
-    for mode in ["require", "verify-ca", "verify-full"] {
-        let err = refused(
-            work,
-            &url(
-                "localhost",
-                proxy.port,
-                "tls",
-                &format!("sslmode={mode}&{ca}"),
-            ),
-            4,
-        );
-        says(
-            &err,
-            &[
-                &format!("with sslmode={mode}"),
-                "the server does not offer TLS",
-                "no user name, password or data was sent",
-                "hint: turn on `ssl` in its postgresql.conf",
-            ],
-        );
-        // What crossed the wire: the 8-byte request for TLS (length 8, code 80877103), once per
-        // connection attempt, and nothing else.
-        let sent = proxy.take();
-        assert!(
-            !sent.is_empty() && sent.chunks(8).all(|c| c == [0, 0, 0, 8, 4, 210, 22, 47]),
-            "sslmode={mode}: only requests for TLS are sent, not {sent:?}"
-        );
-    }
-    connects(work, &url("localhost", pg.port, "tls", "sslmode=prefer"), 1);
-    connects(
-        work,
-        &url("localhost", pg.port, "tls", "sslmode=disable"),
-        2,
-    );
-
-    pg.restart_with_tls(&certs);
-
-    // The right authority and the name in the certificate.
-    connects(
-        work,
-        &url(
-            "localhost",
-            pg.port,
-            "tls",
-            &format!("sslmode=verify-full&{ca}"),
-        ),
-        3,
-    );
-    // verify-ca checks the authority, not the name; verify-full checks both.
-    connects(
-        work,
-        &url(
-            "127.0.0.1",
-            pg.port,
-            "tls",
-            &format!("sslmode=verify-ca&{ca}"),
-        ),
-        4,
-    );
-    let err = refused(
-        work,
-        &url(
-            "127.0.0.1",
-            pg.port,
-            "tls",
-            &format!("sslmode=verify-full&{ca}"),
-        ),
-        4,
-    );
-    says(
-        &err,
-        &[
-            "with sslmode=verify-full",
-            "certificate not valid for name \"127.0.0.1\"",
-            "no user name, password or data was sent",
-            "does not name the host `127.0.0.1`",
-        ],
-    );
-    // A certificate another authority signed, under either verifying mode; through the proxy,
-    // the bytes sent hold neither the user name nor the password.
-    for mode in ["verify-ca", "verify-full"] {
-        let err = refused(
-            work,
-            &url(
-                "127.0.0.1",
-                proxy.port,
-                "tls",
-                &format!("sslmode={mode}&{other_ca}"),
-            ),
-            4,
-        );
-        says(
-            &err,
-            &[
-                "UnknownIssuer",
-                "is not signed by the certificate authority in",
-                "other-ca.pem",
-            ],
-        );
-        let sent = proxy.take();
-        assert!(!sent.is_empty(), "the handshake went through the proxy");
-        for secret in [PASSWORD.as_bytes(), b"postgres"] {
-            assert!(
-                !sent.windows(secret.len()).any(|w| w == secret),
-                "sslmode={mode}: {:?} crossed the wire",
-                String::from_utf8_lossy(secret)
-            );
-        }
-    }
-    // `require` encrypts without checking, as libpq's, unless there is an authority to trust:
-    // then it checks the chain, as libpq's does.
-    connects(
-        work,
-        &url("127.0.0.1", pg.port, "tls", "sslmode=require"),
-        5,
-    );
-    let err = refused(
-        work,
-        &url(
-            "127.0.0.1",
-            pg.port,
-            "tls",
-            &format!("sslmode=require&{other_ca}"),
-        ),
-        4,
-    );
-    says(&err, &["UnknownIssuer"]);
-    // The server saw TLS connections from probtrack.
-    assert!(
-        pg.log().contains("SSL enabled"),
-        "the server logged TLS connections:\n{}",
-        pg.log()
-    );
-    // The builds that connected landed; the refused ones did not.
-    let out = probtrack(
-        work,
-        &url(
-            "localhost",
-            pg.port,
-            "tls",
-            &format!("sslmode=verify-full&{ca}"),
-        ),
-        &["builds", "--format", "json"],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let builds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(builds.as_array().unwrap().len(), 5, "{builds}");
-
-    // A client certificate: the server logs in `probtrack_cert` by the certificate alone.
-    let cert_url = |query: &str| {
-        format!(
-            "postgres://probtrack_cert@localhost:{}/tls_cert?sslmode=verify-full&{ca}{query}",
-            pg.port
-        )
-    };
-    let with_cert = format!(
-        "&sslcert={}&sslkey={}",
-        certs.path("client.pem"),
-        certs.path("client.key")
-    );
-    connects(work, &cert_url(&with_cert), 1);
-    let err = refused(work, &cert_url(""), 4);
-    says(&err, &["probtrack_cert"]);
-    // A private key others may read is refused before connecting, as libpq does.
-    set_mode(&certs.dir.join("client.key"), 0o644);
-    let err = refused(work, &cert_url(&with_cert), 2);
-    says(
-        &err,
-        &["client.key", "has group or world access", "chmod 600"],
-    );
-    set_mode(&certs.dir.join("client.key"), 0o600);
-
-    // A file the URL names that is not there: a usage error before connecting.
-    let err = refused(
-        work,
-        &url(
-            "localhost",
-            pg.port,
-            "tls",
-            "sslmode=verify-full&sslrootcert=missing.pem",
-        ),
-        2,
-    );
-    says(&err, &["cannot read the sslrootcert file `missing.pem`"]);
-}
-
 /// A private MariaDB (or MySQL) server in `dir`, stopped when dropped.
 pub struct PrivateMariadb {
     pub dir: PathBuf,
@@ -830,118 +620,274 @@ impl Drop for PrivateMariadb {
     }
 }
 
-#[test]
-fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouch_for() {
-    if !in_the_sqlite_pass("the private MariaDB server") || programs(&["openssl"]).is_none() {
+/// A private server of either engine.
+pub enum Server {
+    Postgres(PrivatePostgres),
+    Mariadb(PrivateMariadb),
+}
+
+impl Server {
+    pub fn port(&self) -> u16 {
+        match self {
+            Server::Postgres(pg) => pg.port,
+            Server::Mariadb(my) => my.port,
+        }
+    }
+
+    pub fn dump(&self, db: &str) -> String {
+        match self {
+            Server::Postgres(pg) => pg.dump(db),
+            Server::Mariadb(my) => my.dump(db),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        match self {
+            Server::Postgres(pg) => pg.log(),
+            Server::Mariadb(my) => my.log(),
+        }
+    }
+
+    fn restart_with_tls(&mut self, certs: &Certs) {
+        match self {
+            Server::Postgres(pg) => pg.restart_with_tls(certs),
+            Server::Mariadb(my) => my.restart_with_tls(certs),
+        }
+    }
+
+    /// Whether the server took a TLS connection (PostgreSQL logs it; MariaDB counts them).
+    fn saw_tls(&self) -> bool {
+        match self {
+            Server::Postgres(pg) => pg.log().contains("SSL enabled"),
+            Server::Mariadb(my) => my.tls_accepts() > 0,
+        }
+    }
+}
+
+/// What differs between the engines: the URL's names, what crosses the wire, and where the
+/// drivers' ways part.
+pub struct Engine {
+    pub what: &'static str,
+    pub start: fn(&Path) -> Option<Server>,
+    pub scheme: &'static str,
+    /// The user who logs in with `PASSWORD`.
+    pub user: &'static str,
+    /// The TLS mode's name and the modes: disable, prefer, require, verify-ca, verify-full.
+    mode: &'static str,
+    modes: [&'static str; 5],
+    /// The names of the trusted authority, the client's certificate and its key.
+    root_cert: &'static str,
+    cert: &'static str,
+    key: &'static str,
+    /// The start of the hint that says how to turn TLS on at the server.
+    server_setup: &'static str,
+    /// All that may cross the wire to a server without TLS when TLS is asked for, once per
+    /// attempt: PostgreSQL's request for TLS (length 8, code 80877103); MySQL's goodbye,
+    /// COM_QUIT (the server speaks first, and says it has no TLS).
+    no_tls_sent: &'static [u8],
+    /// verify-ca as written in a URL (MySQL's mode names are case-insensitive).
+    verify_ca_written: &'static str,
+    /// Whether `require` checks the chain when it has an authority to trust (libpq's does).
+    require_checks_ca: bool,
+    /// What the refusal of a certificate login without a certificate says.
+    no_cert_says: &'static [&'static str],
+    /// Whether a client key others may read is refused (libpq refuses it).
+    checks_key_mode: bool,
+    /// Whether a connection without TLS to 127.0.0.1 moves to the server's socket unless the URL
+    /// says `prefer_socket=false` (MySQL's driver).
+    prefers_socket: bool,
+}
+
+impl Engine {
+    /// The query that asks for verified TLS with the authority in `ca`.
+    pub fn verify_full(&self, ca: &str) -> String {
+        format!("{}={}&{}={ca}", self.mode, self.modes[4], self.root_cert)
+    }
+}
+
+pub const POSTGRES: Engine = Engine {
+    what: "the private PostgreSQL server",
+    start: |dir| PrivatePostgres::start(dir).map(Server::Postgres),
+    scheme: "postgres",
+    user: "postgres",
+    mode: "sslmode",
+    modes: ["disable", "prefer", "require", "verify-ca", "verify-full"],
+    root_cert: "sslrootcert",
+    cert: "sslcert",
+    key: "sslkey",
+    server_setup: "hint: turn on `ssl` in its postgresql.conf",
+    no_tls_sent: &[0, 0, 0, 8, 4, 210, 22, 47],
+    verify_ca_written: "verify-ca",
+    require_checks_ca: true,
+    no_cert_says: &["probtrack_cert"],
+    checks_key_mode: true,
+    prefers_socket: false,
+};
+
+pub const MYSQL: Engine = Engine {
+    what: "the private MariaDB server",
+    start: |dir| PrivateMariadb::start(dir).map(Server::Mariadb),
+    scheme: "mysql",
+    user: "probtrack",
+    mode: "ssl-mode",
+    modes: [
+        "DISABLED",
+        "PREFERRED",
+        "REQUIRED",
+        "VERIFY_CA",
+        "VERIFY_IDENTITY",
+    ],
+    root_cert: "ssl-ca",
+    cert: "ssl-cert",
+    key: "ssl-key",
+    server_setup: "hint: give the server `ssl-cert` and `ssl-key`",
+    no_tls_sent: &[1, 0, 0, 0, 1],
+    verify_ca_written: "verify_ca",
+    require_checks_ca: false,
+    no_cert_says: &["probtrack_cert", "1045"],
+    checks_key_mode: false,
+    prefers_socket: true,
+};
+
+/// Verified TLS connects only to the server its authority and name vouch for; nothing of the
+/// login crosses the wire to any other.
+fn verifies_the_server(engine: &Engine) {
+    if !in_the_sqlite_pass(engine.what) || programs(&["openssl"]).is_none() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let certs = Certs::make(&work.join("certs"));
-    let Some(mut my) = PrivateMariadb::start(&work.join("my")) else {
+    let Some(mut server) = (engine.start)(&work.join("server")) else {
         return;
     };
+    let port = server.port();
+    let (scheme, user, mode_name) = (engine.scheme, engine.user, engine.mode);
+    let [disable, prefer, require, verify_ca, verify_full] = engine.modes;
     let url = |host: &str, port: u16, db: &str, query: &str| {
-        format!("mysql://probtrack:{PASSWORD}@{host}:{port}/{db}?{query}")
+        format!("{scheme}://{user}:{PASSWORD}@{host}:{port}/{db}?{query}")
     };
-    let ca = format!("ssl-ca={}", certs.path("ca.pem"));
-    let other_ca = format!("ssl-ca={}", certs.path("other-ca.pem"));
-    let proxy = Recorder::to(my.port);
+    let ca = format!("{}={}", engine.root_cert, certs.path("ca.pem"));
+    let other_ca = format!("{}={}", engine.root_cert, certs.path("other-ca.pem"));
+    let proxy = Recorder::to(port);
+    let mut builds = 0;
+    let mut connects = |url: &str| {
+        builds += 1;
+        connects(work, url, builds);
+    };
 
-    // A server without TLS: every mode that asks for TLS is refused before anything but the
-    // protocol's goodbye is sent (the server speaks first, the client answers COM_QUIT);
-    // PREFERRED and DISABLED connect.
-    for mode in ["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"] {
+    // A server without TLS: every mode that asks for TLS is refused before the user name or the
+    // password is sent; prefer and disable connect in plain TCP.
+    for mode in [require, verify_ca, verify_full] {
         let err = refused(
             work,
             &url(
                 "127.0.0.1",
                 proxy.port,
                 "tls",
-                &format!("ssl-mode={mode}&{ca}"),
+                &format!("{mode_name}={mode}&{ca}"),
             ),
             4,
         );
         says(
             &err,
             &[
-                &format!("with ssl-mode={mode}"),
+                &format!("with {mode_name}={mode}"),
                 "the server does not offer TLS",
                 "no user name, password or data was sent",
-                "hint: give the server `ssl-cert` and `ssl-key`",
+                engine.server_setup,
             ],
         );
         let sent = proxy.take();
+        let only = engine.no_tls_sent;
         assert!(
-            sent.chunks(5).all(|c| c == [1, 0, 0, 0, 1]),
-            "ssl-mode={mode}: sent {sent:?}, not only COM_QUIT"
+            !sent.is_empty() && sent.chunks(only.len()).all(|c| c == only),
+            "{mode_name}={mode}: sent {sent:?}, not only {only:?}"
         );
     }
-    connects(
-        work,
-        &url("127.0.0.1", my.port, "tls", "ssl-mode=PREFERRED"),
-        1,
-    );
-    connects(
-        work,
-        &url("127.0.0.1", my.port, "tls", "ssl-mode=DISABLED"),
-        2,
-    );
-    assert_eq!(my.tls_accepts(), 0);
+    connects(&url(
+        "127.0.0.1",
+        port,
+        "tls",
+        &format!("{mode_name}={prefer}"),
+    ));
+    connects(&url(
+        "127.0.0.1",
+        port,
+        "tls",
+        &format!("{mode_name}={disable}"),
+    ));
+    if engine.prefers_socket {
+        // Without TLS, the URL's `prefer_socket=false` keeps a connection to 127.0.0.1 on TCP
+        // (the driver would move it onto the server's socket): the build's writes cross the
+        // proxy.
+        proxy.take();
+        for mode in [prefer, disable] {
+            connects(&url(
+                "127.0.0.1",
+                proxy.port,
+                "tls",
+                &format!("{mode_name}={mode}&prefer_socket=false"),
+            ));
+            let write = b"INSERT INTO builds";
+            assert!(
+                proxy.take().windows(write.len()).any(|w| w == write),
+                "{mode_name}={mode}&prefer_socket=false: the ingest left the TCP connection"
+            );
+        }
+    }
+    assert!(!server.saw_tls());
 
-    my.restart_with_tls(&certs);
+    server.restart_with_tls(&certs);
     // The right authority and the name in the certificate.
-    connects(
-        work,
-        &url(
-            "localhost",
-            my.port,
-            "tls",
-            &format!("ssl-mode=VERIFY_IDENTITY&{ca}"),
-        ),
-        3,
+    let verified = url(
+        "localhost",
+        port,
+        "tls",
+        &format!("{mode_name}={verify_full}&{ca}"),
     );
-    assert!(my.tls_accepts() > 0, "the connection used TLS");
-    // VERIFY_CA checks the authority, not the name; VERIFY_IDENTITY checks both.
-    connects(
-        work,
-        &url(
-            "127.0.0.1",
-            my.port,
-            "tls",
-            &format!("ssl-mode=verify_ca&{ca}"),
-        ),
-        4,
+    connects(&verified);
+    assert!(
+        server.saw_tls(),
+        "the connection used TLS:\n{}",
+        server.log()
     );
+    // verify-ca checks the authority, not the name; verify-full checks both.
+    connects(&url(
+        "127.0.0.1",
+        port,
+        "tls",
+        &format!("{mode_name}={}&{ca}", engine.verify_ca_written),
+    ));
     let err = refused(
         work,
         &url(
             "127.0.0.1",
-            my.port,
+            port,
             "tls",
-            &format!("ssl-mode=VERIFY_IDENTITY&{ca}"),
+            &format!("{mode_name}={verify_full}&{ca}"),
         ),
         4,
     );
     says(
         &err,
         &[
-            "with ssl-mode=VERIFY_IDENTITY",
+            &format!("with {mode_name}={verify_full}"),
             "certificate not valid for name \"127.0.0.1\"",
             "no user name, password or data was sent",
             "does not name the host `127.0.0.1`",
         ],
     );
-    // A certificate another authority signed; through the proxy, the bytes sent hold neither the
-    // user name nor the password.
-    for mode in ["VERIFY_CA", "VERIFY_IDENTITY"] {
+    // A certificate another authority signed, under either verifying mode; through the proxy,
+    // the bytes sent hold neither the user name nor the password.
+    for mode in [verify_ca, verify_full] {
         let err = refused(
             work,
             &url(
                 "127.0.0.1",
                 proxy.port,
                 "tls",
-                &format!("ssl-mode={mode}&{other_ca}"),
+                &format!("{mode_name}={mode}&{other_ca}"),
             ),
             4,
         );
@@ -955,69 +901,99 @@ fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouc
         );
         let sent = proxy.take();
         assert!(!sent.is_empty(), "the handshake went through the proxy");
-        for secret in [PASSWORD.as_bytes(), b"probtrack"] {
+        for secret in [PASSWORD.as_bytes(), user.as_bytes()] {
             assert!(
                 !sent.windows(secret.len()).any(|w| w == secret),
-                "ssl-mode={mode}: {:?} crossed the wire",
+                "{mode_name}={mode}: {:?} crossed the wire",
                 String::from_utf8_lossy(secret)
             );
         }
     }
-    // REQUIRED encrypts without checking, as MySQL's.
-    connects(
-        work,
-        &url(
+    // require encrypts without checking, as MySQL's does; libpq's checks the chain when it has an
+    // authority to trust.
+    let require_other = url(
+        "127.0.0.1",
+        port,
+        "tls",
+        &format!("{mode_name}={require}&{other_ca}"),
+    );
+    if engine.require_checks_ca {
+        connects(&url(
             "127.0.0.1",
-            my.port,
+            port,
             "tls",
-            &format!("ssl-mode=REQUIRED&{other_ca}"),
-        ),
-        5,
-    );
-    let out = probtrack(
-        work,
-        &url(
-            "localhost",
-            my.port,
-            "tls",
-            &format!("ssl-mode=VERIFY_IDENTITY&{ca}"),
-        ),
-        &["builds", "--format", "json"],
-    );
+            &format!("{mode_name}={require}"),
+        ));
+        says(&refused(work, &require_other, 4), &["UnknownIssuer"]);
+    } else {
+        connects(&require_other);
+    }
+    // The builds that connected landed; the refused ones did not.
+    let out = probtrack(work, &verified, &["builds", "--format", "json"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let builds: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(builds.as_array().unwrap().len(), 5, "{builds}");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        builds as usize,
+        "{listed}"
+    );
 
-    // A client certificate: `probtrack_cert` must show one the server's authority signed.
+    // A client certificate: the server logs in `probtrack_cert` by one its authority signed.
     let cert_url = |query: &str| {
         format!(
-            "mysql://probtrack_cert@localhost:{}/tls_cert?ssl-mode=VERIFY_IDENTITY&{ca}{query}",
-            my.port
+            "{scheme}://probtrack_cert@localhost:{port}/tls_cert?{mode_name}={verify_full}&{ca}{query}"
         )
     };
     let with_cert = format!(
-        "&ssl-cert={}&ssl-key={}",
+        "&{}={}&{}={}",
+        engine.cert,
         certs.path("client.pem"),
+        engine.key,
         certs.path("client.key")
     );
-    connects(work, &cert_url(&with_cert), 1);
-    let err = refused(work, &cert_url(""), 4);
-    says(&err, &["probtrack_cert", "1045"]);
+    self::connects(work, &cert_url(&with_cert), 1);
+    says(&refused(work, &cert_url(""), 4), engine.no_cert_says);
+    if engine.checks_key_mode {
+        // A private key others may read is refused before connecting, as libpq does.
+        set_mode(&certs.dir.join("client.key"), 0o644);
+        let err = refused(work, &cert_url(&with_cert), 2);
+        says(
+            &err,
+            &["client.key", "has group or world access", "chmod 600"],
+        );
+        set_mode(&certs.dir.join("client.key"), 0o600);
+    }
 
     // A file the URL names that is not there: a usage error before connecting.
     let err = refused(
         work,
         &url(
             "localhost",
-            my.port,
+            port,
             "tls",
-            "ssl-mode=VERIFY_IDENTITY&ssl-ca=missing.pem",
+            &format!("{mode_name}={verify_full}&{}=missing.pem", engine.root_cert),
         ),
         2,
     );
-    says(&err, &["cannot read the ssl-ca file `missing.pem`"]);
+    says(
+        &err,
+        &[&format!(
+            "cannot read the {} file `missing.pem`",
+            engine.root_cert
+        )],
+    );
+}
+
+#[test]
+fn postgres_verify_full_connects_only_to_the_server_its_authority_and_name_vouch_for() {
+    verifies_the_server(&POSTGRES);
+}
+
+#[test]
+fn mysql_verify_identity_connects_only_to_the_server_its_authority_and_name_vouch_for() {
+    verifies_the_server(&MYSQL);
 }
