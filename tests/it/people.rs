@@ -432,3 +432,64 @@ fn unmark_bad_after_prune_brings_back_the_problem_it_hid() {
     t.ok(&["reanalyze"]);
     assert_eq!(t.json(&["problems", "--all"]), problems);
 }
+
+/// The long run's second shape (seed 110003): an open Problem hidden by an open-ended range, a
+/// prune, a second range from the same build, and `unmark-bad` of both: the Problem is open again.
+#[test]
+fn unmark_bad_after_prune_brings_back_an_open_problem() {
+    let t = Test::new();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    let ingest = |number: i64, child: &str| {
+        let report = t.path(&format!("a-{number}.xml"));
+        std::fs::write(
+            &report,
+            format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
+        )
+        .unwrap();
+        let time = (now - chrono::Duration::hours(11 - number)).to_rfc3339();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "a",
+            "--build",
+            &number.to_string(),
+            "--revision",
+            &format!("{number:040x}"),
+            "--time",
+            &time,
+            report.to_str().unwrap(),
+        ]);
+    };
+    let failed = "<failure message=\"boom\">boom</failure>";
+    ingest(2, failed);
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "1",
+        "--reason",
+        "outage",
+    ]);
+    ingest(3, failed);
+    ingest(1, "<skipped/>");
+    let pruned = t.json(&["prune", "--older-than", "10h"]);
+    assert_eq!(pruned[0]["builds"], 1, "{pruned}");
+    ingest(4, failed);
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "1",
+        "--to",
+        "1",
+        "--reason",
+        "outage",
+    ]);
+    t.ok(&["unmark-bad", "--builder", "a", "--from", "1"]);
+    let open = t.json(&["problems"]);
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["failures"], 3, "{open}");
+}
