@@ -825,18 +825,22 @@ proptest! {
     }
 }
 
+/// A stream of pseudo-random numbers (xorshift) from `seed`, for drawing choices as proptest would.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// The long histories reach what they are for: among a few drawn the way proptest draws them, some
 /// lane has more than 50 builds and the model finds an intermittent Problem (so the checks above
 /// compare that rule, not only short streaks).
 #[test]
 fn long_histories_reach_past_the_intermittency_window() {
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
     let (mut long_lanes, mut intermittent) = (0, 0);
     for _ in 0..20 {
         let choices: Vec<u32> = (0..3000).map(|_| (next() % 1000) as u32).collect();
@@ -870,13 +874,7 @@ fn long_histories_reach_past_the_intermittency_window() {
 /// alone, aiming each prune at its target (probtrack's whole hours fall at most an hour earlier).
 #[test]
 fn prunes_between_ingests_drop_builds_and_freeze_problems() {
-    let mut seed = 0x5851_f42d_4c95_7f2d_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x5851_f42d_4c95_7f2d_u64);
     let (mut prunes, mut dropping, mut frozen) = (0, 0, 0);
     for _ in 0..500 {
         let len = (next() % 400) as usize;

@@ -375,6 +375,32 @@ fn reports_imported_then_ingested_again_are_known_by_their_content() {
     assert_eq!(t.dump(), before);
 }
 
+/// Ingests build `number` of builder a, `11 - number` hours before `now`, with one test whose
+/// `<testcase>` holds `child`.
+fn ingest_a(t: &Test, now: chrono::DateTime<chrono::Utc>, number: i64, child: &str) {
+    let report = t.path(&format!("a-{number}.xml"));
+    std::fs::write(
+        &report,
+        format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
+    )
+    .unwrap();
+    let time = (now - chrono::Duration::hours(11 - number)).to_rfc3339();
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "a",
+        "--build",
+        &number.to_string(),
+        "--revision",
+        &format!("{number:040x}"),
+        "--time",
+        &time,
+        report.to_str().unwrap(),
+    ]);
+}
+
+const FAILED: &str = "<failure message=\"boom\">boom</failure>";
+
 /// A fixed Problem that a known-bad range hid, on a lane that `prune` then cut just before it:
 /// `unmark-bad` brings it back (it was left hidden for good, as a Problem whose evidence prune
 /// took, though its failures were all still there; found by the model, issue 19).
@@ -384,32 +410,8 @@ fn unmark_bad_after_prune_brings_back_the_problem_it_hid() {
     // `prune --older-than` counts back from the wall clock: the builds are placed from it.
     #[allow(clippy::disallowed_methods)]
     let now = chrono::Utc::now();
-    let outcomes = [(1, true), (2, true), (3, false), (4, true)];
-    for (number, passed) in outcomes {
-        let child = if passed {
-            ""
-        } else {
-            "<failure message=\"boom\">boom</failure>"
-        };
-        let report = t.path(&format!("a-{number}.xml"));
-        std::fs::write(
-            &report,
-            format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
-        )
-        .unwrap();
-        let time = (now - chrono::Duration::hours(11 - number)).to_rfc3339();
-        t.ok(&[
-            "ingest",
-            "--builder",
-            "a",
-            "--build",
-            &number.to_string(),
-            "--revision",
-            &format!("{number:040x}"),
-            "--time",
-            &time,
-            report.to_str().unwrap(),
-        ]);
+    for (number, child) in [(1, ""), (2, ""), (3, FAILED), (4, "")] {
+        ingest_a(&t, now, number, child);
     }
     let problems = t.json(&["problems", "--all"]);
     assert_eq!(problems.as_array().unwrap().len(), 1, "{problems}");
@@ -440,29 +442,7 @@ fn unmark_bad_after_prune_brings_back_an_open_problem() {
     let t = Test::new();
     #[allow(clippy::disallowed_methods)]
     let now = chrono::Utc::now();
-    let ingest = |number: i64, child: &str| {
-        let report = t.path(&format!("a-{number}.xml"));
-        std::fs::write(
-            &report,
-            format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
-        )
-        .unwrap();
-        let time = (now - chrono::Duration::hours(11 - number)).to_rfc3339();
-        t.ok(&[
-            "ingest",
-            "--builder",
-            "a",
-            "--build",
-            &number.to_string(),
-            "--revision",
-            &format!("{number:040x}"),
-            "--time",
-            &time,
-            report.to_str().unwrap(),
-        ]);
-    };
-    let failed = "<failure message=\"boom\">boom</failure>";
-    ingest(2, failed);
+    ingest_a(&t, now, 2, FAILED);
     t.ok(&[
         "mark-bad",
         "--builder",
@@ -472,11 +452,11 @@ fn unmark_bad_after_prune_brings_back_an_open_problem() {
         "--reason",
         "outage",
     ]);
-    ingest(3, failed);
-    ingest(1, "<skipped/>");
+    ingest_a(&t, now, 3, FAILED);
+    ingest_a(&t, now, 1, "<skipped/>");
     let pruned = t.json(&["prune", "--older-than", "10h"]);
     assert_eq!(pruned[0]["builds"], 1, "{pruned}");
-    ingest(4, failed);
+    ingest_a(&t, now, 4, FAILED);
     t.ok(&[
         "mark-bad",
         "--builder",
