@@ -228,6 +228,11 @@ impl Branch {
         self.lanes.iter().map(|(l, r, b)| (l, *r, b.as_slice()))
     }
 
+    /// How many metric series the store holds.
+    pub(crate) fn series_count(&self) -> usize {
+        self.metric_series.len()
+    }
+
     /// Whether `test` is a metric series (its Problems are steps: `metrics::judge`).
     pub(crate) fn is_metric(&self, test: Id) -> bool {
         self.metric_series.contains(&test)

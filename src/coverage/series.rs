@@ -28,19 +28,16 @@ pub(crate) fn lane_values(
 }
 
 /// What judging reads ([`Store::lane_metric_levels`]), with the carried values:
-/// `(series, build, number, value)` by series then build number.
+/// `(series, build, value)` of `series` (`None`: every series), in no set order.
 pub(crate) fn lane_levels(
     store: &mut dyn Store,
     lane: Id,
-    series: &[Id],
+    series: Option<&[Id]>,
     since: i64,
-) -> Result<Vec<(Id, Id, i64, f64)>> {
+) -> Result<Vec<(Id, Id, f64)>> {
     let mut levels = store.lane_metric_levels(lane, series, since)?;
-    let carried = carried(store, lane, Some(series), since)?;
-    if !carried.is_empty() {
-        levels.extend((carried.into_iter()).map(|p| (p.series, p.build, p.number, p.value.value)));
-        levels.sort_by_key(|&(s, _, number, _)| (s, number));
-    }
+    let carried = carried(store, lane, series, since)?;
+    levels.extend((carried.into_iter()).map(|p| (p.series, p.build, p.value.value)));
     Ok(levels)
 }
 

@@ -1469,21 +1469,26 @@ impl<E: Engine> Store for SqlStore<E> {
     fn lane_metric_levels(
         &mut self,
         lane: Id,
-        series: &[Id],
+        series: Option<&[Id]>,
         since: i64,
-    ) -> Result<Vec<(Id, Id, i64, f64)>> {
-        if series.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT v.test_id, v.build_id, b.number, v.value \
-             FROM metric_values v JOIN builds b ON b.id = v.build_id \
-             WHERE b.lane_id = ?1 AND b.number >= ?2 AND {} ORDER BY v.test_id, b.number",
-            E::any("v.test_id", 3)
+    ) -> Result<Vec<(Id, Id, f64)>> {
+        // The lane's builds, then each build's values by `metric_values_build`: the values of
+        // one build lie together, where those of one series are spread over the table.
+        let mut sql = String::from(
+            "SELECT v.test_id, v.build_id, v.value FROM metric_values v WHERE v.build_id IN \
+             (SELECT b.id FROM builds b WHERE b.lane_id = ?1 AND b.number >= ?2)",
         );
-        let args = [Param::from(lane), Param::from(since), Param::Ids(series)];
+        let mut args = vec![Param::from(lane), Param::from(since)];
+        if let Some(series) = series {
+            // A few series: a seek of the key (series, build) for each value.
+            if series.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql += &format!(" AND {}", E::any("v.test_id", 3));
+            args.push(Param::Ids(series));
+        }
         self.all(&sql, &args, |r| {
-            Ok((r.id(0)?, r.id(1)?, r.id(2)?, r.real(3)?.unwrap_or(f64::NAN)))
+            Ok((r.id(0)?, r.id(1)?, r.real(2)?.unwrap_or(f64::NAN)))
         })
     }
 
