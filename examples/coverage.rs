@@ -139,13 +139,14 @@ fn run(args: &[String]) -> Result<Value, String> {
 }
 
 /// The bytes of `spans` as rows hold them: path, first and last line (4 bytes each), the state
-/// (1 byte) and its branch counts (4 bytes each) where there are branches.
+/// (1 byte), its hit count (8 bytes) and its branch counts (4 bytes each) where there are any.
 fn row_bytes(spans: &[delta::Span]) -> usize {
     spans
         .iter()
         .map(|s| {
             let branches = s.state.and_then(|s| s.branches).map_or(0, |_| 8);
-            s.path.len() + 4 + 4 + 1 + branches
+            let hits = s.state.and_then(|s| s.hits).map_or(0, |_| 8);
+            s.path.len() + 4 + 4 + 1 + hits + branches
         })
         .sum()
 }

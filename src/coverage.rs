@@ -14,6 +14,7 @@ pub mod delta;
 pub mod diff;
 pub(crate) mod read;
 pub(crate) mod record;
+pub(crate) mod series;
 pub(crate) mod stored;
 pub(crate) mod view;
 

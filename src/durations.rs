@@ -1,12 +1,12 @@
 //! Compact per-build durations: one blob per build (`builds.durations`, format in
-//! `docs/schema.md`). Since schema 6 a blob starts with a 0 byte, then the build's unit (the
+//! `docs/schema.md`). Since schema 7 a blob starts with a 0 byte, then the build's unit (the
 //! coarsest power of ten of a microsecond in which every duration of the build is exact, so
 //! nothing is rounded beyond the microsecond), then the tests sorted by id in groups of
 //! consecutive ids: the gap before the group, its length, and each test's duration in units plus
 //! one (0: the report gave none), all unsigned LEB128 varints. About 1.3 bytes a result where
 //! reports give milliseconds. Blobs of schema 5 and before (no leading 0 byte: two varints per
 //! test, the id's difference from the previous one and microseconds plus one) are still read;
-//! migration 6 rewrites them.
+//! migration 7 rewrites them.
 
 use crate::store::Id;
 

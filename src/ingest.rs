@@ -6,7 +6,7 @@
 //! back: the build lands whole or not at all.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::blamelist;
 use crate::clock;
@@ -330,6 +330,7 @@ pub(crate) fn write(
     state.settle();
     // Coverage reports: written, and each file judged as a result of the build.
     let mut coverage_metrics = Vec::new();
+    let mut coverage_written = false;
     if let Some(input) = &options.coverage {
         let mut any = false;
         for report in &input.reports {
@@ -360,6 +361,7 @@ pub(crate) fn write(
         }
         if any {
             fresh += 1;
+            coverage_written = true;
             let at = crate::coverage::record::Recording {
                 lane,
                 build,
@@ -400,8 +402,34 @@ pub(crate) fn write(
     let (action, counts, touched, since, newest) = if changed {
         let lane_builds = store.lane_builds(lane)?;
         let numbers: Vec<i64> = lane_builds.iter().map(|b| b.number).collect();
-        let (counts, touched) =
-            write_outcomes(store, build, lane, &numbers, options, &mut state, known)?;
+        let (counts, mut touched) = write_outcomes(
+            store,
+            build,
+            lane,
+            &numbers,
+            options.number,
+            options.clean_build,
+            &mut state,
+            known,
+        )?;
+        // The builds after this one with coverage were judged against the build before them
+        // when they came: where this one's coverage is new, or changed, they are judged again.
+        let later = numbers.last().is_some_and(|&last| last > options.number);
+        if later && (coverage_written || action == "replaced") {
+            let after = Neighbours {
+                lane,
+                number: options.number,
+                numbers: &numbers,
+                git: options.git.as_deref(),
+                settings: &options.coverage_settings,
+            };
+            touched.extend(rejudge_coverage_after(
+                store,
+                known,
+                &after,
+                &mut state.warnings,
+            )?);
+        }
         let properties = if action == "added" {
             serde_json::Map::new()
         } else {
@@ -638,6 +666,65 @@ fn previous_revision(store: &mut dyn Store, lane: Id, number: i64) -> Result<Opt
         .and_then(|b| b.revision))
 }
 
+/// A build whose coverage came, changed or went, for the builds after it.
+struct Neighbours<'a> {
+    lane: Id,
+    number: i64,
+    /// The lane's build numbers, ascending, as they are now.
+    numbers: &'a [i64],
+    /// The repository, for the diff between two builds' revisions.
+    git: Option<&'a Path>,
+    settings: &'a crate::settings::CoverageSettings,
+}
+
+/// Judges again, in build order, the lane's builds with coverage after `at.number` (their
+/// coverage Problems as if they had come after it), until one's results come out as they were;
+/// returns the tests whose Problems may have changed.
+fn rejudge_coverage_after(
+    store: &mut dyn Store,
+    known: &mut Known,
+    at: &Neighbours<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Id>> {
+    let (lane, numbers) = (at.lane, at.numbers);
+    let later: Vec<crate::store::CoverageBuild> = store
+        .lane_coverage(lane)?
+        .into_iter()
+        .filter(|c| c.number > at.number)
+        .collect();
+    if later.is_empty() {
+        return Ok(Vec::new());
+    }
+    let builds = store.lane_builds(lane)?;
+    let mut touched = Vec::new();
+    for c in later {
+        let revision = (builds.iter())
+            .find(|b| b.id == c.build)
+            .and_then(|b| b.revision.clone());
+        let mut state = BuildState::default();
+        load_existing(store, c.build, lane, c.number, &mut state, known)?;
+        let at = crate::coverage::record::Recording {
+            lane,
+            build: c.build,
+            number: c.number,
+            revision: revision.as_deref(),
+            git: at.git,
+            settings: at.settings,
+            report: 1,
+        };
+        let changed = crate::coverage::record::rejudge(store, known, &mut state, &at)?;
+        warnings.append(&mut state.warnings);
+        if !changed {
+            break;
+        }
+        let (_, t) = write_outcomes(
+            store, c.build, lane, numbers, c.number, false, &mut state, known,
+        )?;
+        touched.extend(t);
+    }
+    Ok(touched)
+}
+
 /// Loads what a build already holds into `state`, as report 0.
 fn load_existing(
     store: &mut dyn Store,
@@ -676,29 +763,30 @@ const RUN_WRITES: usize = 4096;
 /// Brings the lane's runs, the build's results, counts and durations up to date with `state`
 /// (`numbers`: the lane's build numbers, ascending, with this build's); returns the counts and the
 /// tests whose Problems may have changed.
+#[allow(clippy::too_many_arguments)]
 fn write_outcomes(
     store: &mut dyn Store,
     build: Id,
     lane: Id,
     numbers: &[i64],
-    options: &IngestOptions,
+    number: i64,
+    clean_build: bool,
     state: &mut BuildState,
     known: &mut Known,
 ) -> Result<(Counts, Vec<Id>)> {
-    let number = options.number;
     // A build that is not the lane's newest changes its neighbours' view of every test.
     let appended = numbers.last().is_none_or(|&last| last == number);
     let mut lane_runs = known.take_lane_runs(store, lane)?;
 
     // A compile diagnostic seen before and not now is fixed where its file was compiled again.
     let mut fixed_diagnostics: HashSet<Id> = HashSet::new();
-    if options.clean_build || !state.compiled.is_empty() {
+    if clean_build || !state.compiled.is_empty() {
         for (test, file) in store.lane_compile_tests(lane)? {
             if state.entries.contains_key(&test) {
                 continue;
             }
             let recompiled =
-                options.clean_build || file.as_ref().is_some_and(|f| state.compiled.contains(f));
+                clean_build || file.as_ref().is_some_and(|f| state.compiled.contains(f));
             if recompiled {
                 fixed_diagnostics.insert(test);
             }
@@ -816,6 +904,8 @@ pub(crate) fn delete_build(
     builder: &str,
     number: i64,
     metrics: &crate::settings::MetricSettings,
+    coverage: &crate::settings::CoverageSettings,
+    git: Option<&Path>,
 ) -> Result<()> {
     transaction::write(store, |store| {
         let Some(build) = store.find_build(builder, number)? else {
@@ -841,6 +931,19 @@ pub(crate) fn delete_build(
         }
         crate::coverage::stored::detach(store, build.lane, build.id)?;
         store.forget_build(build.id, Forget::Build)?;
+        // The builds after it with coverage are judged against the one before it now (with the
+        // diff between their revisions where the repository is given, else lines matched by
+        // number).
+        let numbers: Vec<i64> = numbers.into_iter().filter(|&n| n != number).collect();
+        let after = Neighbours {
+            lane: build.lane,
+            number,
+            numbers: &numbers,
+            git,
+            settings: coverage,
+        };
+        let mut known = Known::default();
+        rejudge_coverage_after(store, &mut known, &after, &mut Vec::new())?;
         let branch = crate::problems::Branch::load(store, build.branch.as_deref())?;
         crate::problems::update(store, &branch, &tests)?;
         crate::metrics::rejudge(store, Some(builder), metrics)

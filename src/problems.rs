@@ -188,7 +188,9 @@ impl Branch {
 
     /// Whether a stored Problem is left as it is because `prune` took what judging it needs: it
     /// is fixed, and on one of its builders it lies before the pruned builds' end, or starts within
-    /// BEFORE builds after it (its flakiness evidence is gone).
+    /// BEFORE builds after it (its flakiness evidence is gone). A hidden one (a known-bad range
+    /// explains it) whose failures are still there is judged again, so that `unmark-bad` brings it
+    /// back.
     pub(crate) fn frozen(&self, problem: &ProblemRecord) -> bool {
         !problem.open
             && problem.builders.iter().any(|part| {
@@ -206,7 +208,7 @@ impl Branch {
                     .iter()
                     .filter(|b| b.number >= pruned && b.number < part.first_number)
                     .count();
-                part.first_number < pruned || since_pruned < BEFORE
+                part.first_number < pruned || (!problem.hidden && since_pruned < BEFORE)
             })
     }
 
@@ -224,6 +226,11 @@ impl Branch {
     /// The branch's lanes: each with whether its builder is retired, and its builds in order.
     pub(crate) fn lanes(&self) -> impl Iterator<Item = (&LaneRecord, bool, &[BuildInfo])> {
         self.lanes.iter().map(|(l, r, b)| (l, *r, b.as_slice()))
+    }
+
+    /// How many metric series the store holds.
+    pub(crate) fn series_count(&self) -> usize {
+        self.metric_series.len()
     }
 
     /// Whether `test` is a metric series (its Problems are steps: `metrics::judge`).

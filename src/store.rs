@@ -791,14 +791,16 @@ pub trait Store {
     fn build_series(&mut self, build: Id) -> Result<Vec<Id>>;
     /// The series given, by id (those that are series).
     fn series_by_id(&mut self, ids: &[Id]) -> Result<Vec<SeriesRecord>>;
-    /// What judging reads of a lane's builds numbered from `since` on: `(series, build, number,
-    /// value)` of the `series` given, by series then build number (no spread, no build row).
+    /// What judging reads of a lane's builds numbered from `since` on: `(series, build, value)`
+    /// of the `series` given (`None`: of every series), in no set order (no spread, no build
+    /// row). With `None` the store reads the builds' values build by build, without a seek per
+    /// value.
     fn lane_metric_levels(
         &mut self,
         lane: Id,
-        series: &[Id],
+        series: Option<&[Id]>,
         since: i64,
-    ) -> Result<Vec<(Id, Id, i64, f64)>>;
+    ) -> Result<Vec<(Id, Id, f64)>>;
     /// Records who accepted a metric Problem's new level, and why; its state becomes `accepted`.
     fn accept_problem(&mut self, problem: Id, acceptance: &Acceptance) -> Result<bool>;
 
@@ -815,6 +817,9 @@ pub trait Store {
     fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>>;
     /// Removes a build's coverage (its record and spans).
     fn forget_coverage(&mut self, build: Id) -> Result<()>;
+    /// The files whose coverage a lane's builds removed (the spans with `first_line` 0): `(build,
+    /// path)`.
+    fn coverage_removals(&mut self, lane: Id) -> Result<Vec<(Id, String)>>;
 }
 
 /// Shapes of the trait's answers that callers want often, written once over its methods.

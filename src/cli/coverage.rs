@@ -204,6 +204,7 @@ fn file_table(out: &mut Out<'_>, f: &CoverageFile) -> Result<()> {
                     "uncovered"
                 }
                 .into(),
+                view::hits_text(l.hits).into(),
                 match (l.branches_covered, l.branches_total) {
                     (Some(c), Some(t)) => format!("{c}/{t}"),
                     _ => String::new(),
@@ -213,5 +214,5 @@ fn file_table(out: &mut Out<'_>, f: &CoverageFile) -> Result<()> {
             ]
         })
         .collect();
-    out.table(&["line", "coverage", "branches", "class"], rows)
+    out.table(&["line", "coverage", "hits", "branches", "class"], rows)
 }

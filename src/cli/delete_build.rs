@@ -15,6 +15,11 @@ pub(crate) struct Args {
     /// The build's number
     #[arg(allow_negative_numbers = true)]
     number: i64,
+    /// The git repository the builds built: the builds after it with coverage are judged again
+    /// against the one before it, with the diff between their revisions (else lines are matched
+    /// by number)
+    #[arg(long, value_name = "DIR")]
+    git: Option<std::path::PathBuf>,
 }
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
@@ -24,6 +29,8 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         &args.builder,
         args.number,
         &ctx.settings.metrics,
+        &ctx.settings.coverage,
+        args.git.as_deref(),
     )?;
     ctx.out.line(&format!(
         "deleted {} #{}",

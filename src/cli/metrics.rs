@@ -17,7 +17,9 @@ Examples:
 
 A series is a metric of one builder on one branch: `NAME` or `NAME{key=value,...}`. `change` is
 the latest value against the median of up to 10 values before it; `trend` the last 20 values.
-Metrics come from `ingest --metric NAME=VALUE[UNIT]` and `ingest --metrics FILE` (docs/metrics.md).")]
+Metrics come from `ingest --metric NAME=VALUE[UNIT]` and `ingest --metrics FILE` (docs/metrics.md).
+A change of the `[metrics]` settings applies to the builds ingested after it: run `probtrack
+reanalyze` to judge the Problems already found by the new settings.")]
 pub(crate) struct Args {
     /// Only series whose identity contains this text
     #[arg(long, value_name = "TEXT")]

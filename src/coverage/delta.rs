@@ -2,9 +2,10 @@
 //! so that a project of 300,000 lines whose coverage barely moves costs a handful of rows per
 //! build, not 300,000.
 //!
-//! What is kept per line is its [`State`]: whether it ran and how many of its branches were
-//! taken. Exact hit counts are not kept per line (they shift with timing and inputs from build to
-//! build and would make every build a full copy); the totals are exact. A build's rows are
+//! What is kept per line is its [`State`]: whether it ran, how often to the nearest power of two
+//! below ([`bucket`]), and how many of its branches were taken. Exact hit counts are not kept per
+//! line (they shift with timing and inputs from build to build and would make every build a full
+//! copy; a count moves bucket only when it halves or doubles); the totals are exact. A build's rows are
 //! [`Span`]s: runs of consecutive lines that took the same new state (or stopped being
 //! executable), against the previous build of its chain. Every [`KEYFRAME_EVERY`] builds, or when
 //! the change is more than half the size of the whole, the whole coverage is written instead (a
@@ -23,6 +24,10 @@ pub const KEYFRAME_EVERY: u32 = 32;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct State {
     pub covered: bool,
+    /// How many times it ran, rounded down to a power of two ([`bucket`]: exact for 0 and 1);
+    /// `None` where the store does not know (coverage written before schema 6 kept only whether
+    /// the line ran).
+    pub hits: Option<u64>,
     pub branches: Option<Branches>,
 }
 
@@ -30,10 +35,25 @@ impl From<&LineCoverage> for State {
     fn from(line: &LineCoverage) -> State {
         State {
             covered: line.covered(),
+            hits: Some(bucket(line.hits)),
             branches: line.branches,
         }
     }
 }
+
+/// A hit count as stored: rounded down to a power of two (0, 1, 2, 4, 8, …), so that a line's
+/// count of 5 in one build and 6 in the next is the same state (4: it ran 4 to 7 times).
+pub fn bucket(hits: u64) -> u64 {
+    match hits {
+        0 => 0,
+        // The top bucket is 2^62 (every count from 2^62 up): the databases store an i64.
+        n => 1 << (63 - n.leading_zeros()).min(TOP_BUCKET_BIT),
+    }
+}
+
+/// The exponent of the largest bucket: 2^62 and above are one bucket, so that a stored count
+/// fits in a signed 64-bit column and reads back as the same power of two.
+pub const TOP_BUCKET_BIT: u32 = 62;
 
 /// A build's coverage as stored: path → line → state.
 pub type Snapshot = BTreeMap<String, BTreeMap<u32, State>>;
@@ -201,6 +221,7 @@ mod tests {
     fn state(covered: bool) -> State {
         State {
             covered,
+            hits: Some(u64::from(covered)),
             branches: None,
         }
     }
@@ -251,6 +272,31 @@ mod tests {
         let mut read = before.clone();
         apply(&mut read, spans);
         assert_eq!(read, after);
+    }
+
+    #[test]
+    fn hit_counts_are_kept_to_the_power_of_two_below() {
+        let buckets: Vec<u64> = [0, 1, 2, 3, 4, 7, 8, 1000, u64::MAX]
+            .into_iter()
+            .map(bucket)
+            .collect();
+        assert_eq!(buckets, [0, 1, 2, 2, 4, 4, 8, 512, 1 << 62]);
+        // The top bucket fits the databases' signed column and stands for every larger count.
+        assert!(i64::try_from(bucket(u64::MAX)).is_ok());
+        assert_eq!(super::super::view::hits_max(bucket(u64::MAX)), u64::MAX);
+        assert_eq!(super::super::view::hits_max(bucket(1000)), 1023);
+        // A count that moves within its bucket writes nothing; one that doubles writes its line.
+        let line = |hits| LineCoverage {
+            hits,
+            branches: None,
+        };
+        let at = |hits| -> Snapshot {
+            [("a.c".to_owned(), [(3, State::from(&line(hits)))].into())].into()
+        };
+        assert_eq!(delta(&at(5), &at(6)), []);
+        let spans = delta(&at(5), &at(9));
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].state.and_then(|s| s.hits), Some(8));
     }
 
     #[test]
@@ -316,6 +362,7 @@ mod tests {
                             line,
                             State {
                                 covered: true,
+                                hits: Some(8),
                                 branches: Some(Branches {
                                     covered: 1,
                                     total: 2,

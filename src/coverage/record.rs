@@ -26,7 +26,7 @@ use crate::error::Result;
 use crate::ingest::state::{BuildState, IngestSink};
 use crate::ingest::Known;
 use crate::settings::CoverageSettings;
-use crate::store::{Changes, Id, Store};
+use crate::store::{Changes, CoverageBuild, Id, Store};
 
 /// Where the build is, and how to judge its coverage.
 pub(crate) struct Recording<'a> {
@@ -56,16 +56,112 @@ pub(crate) fn record(
 ) -> Result<Recorded> {
     let mut now = delta::snapshot(&super::lines_of(coverage));
     let records = store.lane_coverage(at.lane)?;
-    if records.iter().any(|c| c.build == at.build) {
-        // More coverage for a build that has some: lines run in either ran.
+    let again = records.iter().any(|c| c.build == at.build);
+    if again {
+        // More coverage for a build that has some: lines run in either ran, and the files are
+        // judged again on the whole (their earlier results replaced, not merged).
         merge(&mut now, stored::snapshot_at(store, &records, at.build)?);
+        take_coverage_results(store, state)?;
     }
-    let previous = stored::previous(&records, at.number).cloned();
-    stored::write(store, at.lane, at.build, at.number, &now)?;
-    let metrics = metrics(&now);
+    let base = stored::write(store, at.lane, at.build, at.number, &now)?;
+    // Per-file values where they changed from the coverage the build is stored against; all of
+    // them for a keyframe, or for a build written again (its earlier values are overwritten).
+    let metrics = metrics(&now, base.as_ref().filter(|_| !again));
+    let results = judge_build(store, known, state, at, &records, &now)?;
+    add_results(store, known, state, at.report, results)?;
+    Ok(Recorded { metrics })
+}
 
+/// Judges a build's stored coverage again, because the build before it with coverage changed (a
+/// build arrived late, was replaced or deleted): its coverage results in `state` (what the build
+/// holds, as ingest loads it) are replaced. Returns whether they changed: where they did not,
+/// the builds after it, judged against it, need nothing either.
+pub(crate) fn rejudge(
+    store: &mut dyn Store,
+    known: &mut Known,
+    state: &mut BuildState,
+    at: &Recording<'_>,
+) -> Result<bool> {
+    let records = store.lane_coverage(at.lane)?;
+    if !records.iter().any(|c| c.build == at.build) {
+        return Ok(false);
+    }
+    let now = stored::snapshot_at(store, &records, at.build)?;
+    let before = take_coverage_results(store, state)?;
+    let results = judge_build(store, known, state, at, &records, &now)?;
+    add_results(store, known, state, at.report, results)?;
+    Ok(coverage_results(state) != before)
+}
+
+/// What a file's coverage result says: its status, message and details.
+type Verdict = (Status, Option<BString>, Option<[u8; 16]>);
+
+/// The coverage results in `state`, by file.
+fn coverage_results(state: &BuildState) -> BTreeMap<Id, Verdict> {
+    state
+        .coverage
+        .iter()
+        .filter_map(|id| {
+            let entry = state.entries.get(id)?;
+            let detail = entry.detail().and_then(|i| state.details.get(i as usize));
+            let message = detail.and_then(|d| d.message.clone());
+            let details = detail.and_then(|d| d.details.as_ref()).map(|d| d.key());
+            Some((*id, (entry.status, message, details)))
+        })
+        .collect()
+}
+
+/// Takes the coverage results out of `state` (a build's results as loaded), returning them.
+fn take_coverage_results(
+    store: &mut dyn Store,
+    state: &mut BuildState,
+) -> Result<BTreeMap<Id, Verdict>> {
+    let ids: Vec<Id> = state.entries.keys().copied().collect();
+    if !ids.is_empty() {
+        for (id, test) in store.tests_by_id(&ids)? {
+            if test.kind == Kind::Coverage {
+                state.coverage.insert(id);
+            }
+        }
+    }
+    let taken = coverage_results(state);
+    for id in std::mem::take(&mut state.coverage) {
+        state.entries.remove(&id);
+    }
+    Ok(taken)
+}
+
+/// Adds the files' results to `state` as report `report`, marked as coverage.
+fn add_results(
+    store: &mut dyn Store,
+    known: &mut Known,
+    state: &mut BuildState,
+    report: u32,
+    results: Vec<TestResult>,
+) -> Result<()> {
+    let paths: Vec<String> = results.iter().map(|r| r.test.to_string()).collect();
+    let mut sink = IngestSink::new(store, known, state, report);
+    for result in results {
+        sink.result(result);
+    }
+    sink.finish()?;
+    let ids = store.coverage_files(&paths)?;
+    state.coverage.extend(ids);
+    Ok(())
+}
+
+/// Each file's result of build `at`, whose coverage is `now`, judged against the lane's previous
+/// build with coverage among `records`.
+fn judge_build(
+    store: &mut dyn Store,
+    known: &mut Known,
+    state: &mut BuildState,
+    at: &Recording<'_>,
+    records: &[CoverageBuild],
+    now: &Snapshot,
+) -> Result<Vec<TestResult>> {
     let mut results: Vec<TestResult> = Vec::new();
-    match previous {
+    match stored::previous(records, at.number).cloned() {
         None => {
             // The first coverage of the lane: nothing to compare with, every file passes.
             for path in now.keys() {
@@ -79,7 +175,7 @@ pub(crate) fn record(
             }
         }
         Some(previous) => {
-            let before = stored::snapshot_at(store, &records, previous.build)?;
+            let before = stored::snapshot_at(store, records, previous.build)?;
             let lane_builds = store.lane_builds(at.lane)?;
             let old_rev = lane_builds
                 .iter()
@@ -91,9 +187,9 @@ pub(crate) fn record(
                 Ok(diff) => diff,
                 Err(_) => {
                     state.warnings.push(format!(
-                        "coverage is compared with build #{} without a git diff (git could not \
-                         diff the two revisions): lines are matched by number",
-                        previous.number
+                        "coverage of build #{} is compared with build #{} without a git diff (git \
+                         could not diff the two revisions): lines are matched by number",
+                        at.number, previous.number
                     ));
                     None
                 }
@@ -109,7 +205,7 @@ pub(crate) fn record(
             let owed = owed_lines(store, previous.build, &before)?;
             let judged = judge(
                 &before,
-                &now,
+                now,
                 diff.as_ref(),
                 unchanged_source,
                 &owed,
@@ -125,18 +221,10 @@ pub(crate) fn record(
             }
         }
     }
-    let paths: Vec<String> = results.iter().map(|r| r.test.to_string()).collect();
-    let mut sink = IngestSink::new(store, known, state, at.report);
-    for result in results {
-        sink.result(result);
-    }
-    sink.finish()?;
-    let ids = store.coverage_files(&paths)?;
-    state.coverage.extend(ids);
-    Ok(Recorded { metrics })
+    Ok(results)
 }
 
-/// Lines run in either snapshot ran; of branches, the larger counts.
+/// Lines run in either snapshot ran, their hits add up; of branches, the larger counts.
 fn merge(now: &mut Snapshot, other: Snapshot) {
     for (path, lines) in other {
         let mine = now.entry(path).or_default();
@@ -144,6 +232,11 @@ fn merge(now: &mut Snapshot, other: Snapshot) {
             mine.entry(n)
                 .and_modify(|m| {
                     m.covered |= s.covered;
+                    // Runs add up (as the reports' own merge does), to the bucket below.
+                    m.hits = match (m.hits, s.hits) {
+                        (Some(a), Some(b)) => Some(delta::bucket(a.saturating_add(b))),
+                        _ => None,
+                    };
                     m.branches = match (m.branches, s.branches) {
                         (Some(a), Some(b)) => Some(probtrack_parsers::coverage::Branches {
                             covered: a.covered.max(b.covered),
@@ -425,33 +518,66 @@ fn related_tests(
 const RELATED: usize = 20;
 
 /// The metric values of a build's coverage: `coverage.lines` and `coverage.branches` (percent of
-/// the whole), and `coverage.lines{file=PATH}` per file.
-fn metrics(now: &Snapshot) -> Vec<Metric> {
-    let mut out = Vec::new();
-    let mut push = |series: Series, covered: u64, total: u64| {
-        if total > 0 {
-            let mut metric =
-                Metric::single(series, covered as f64 * 100.0 / total as f64, Some("%"));
-            metric.direction = Some(Direction::HigherIsBetter);
-            out.push(metric);
-        }
-    };
+/// the whole), and `coverage.lines{file=PATH}` per file where it differs from `base` (the
+/// coverage the build is stored against; `None`: every file).
+fn metrics(now: &Snapshot, base: Option<&Snapshot>) -> Vec<Metric> {
     let t = Totals::of(now);
-    push(
-        Series::new("coverage.lines"),
-        t.lines_covered,
-        t.lines_total,
-    );
-    push(
-        Series::new("coverage.branches"),
-        t.branches_covered,
-        t.branches_total,
-    );
-    for (path, lines) in now {
+    let mut out: Vec<Metric> = [
+        (
+            Series::new("coverage.lines"),
+            t.lines_covered,
+            t.lines_total,
+        ),
+        (
+            Series::new("coverage.branches"),
+            t.branches_covered,
+            t.branches_total,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(series, covered, total)| percent_metric(series, covered, total))
+    .collect();
+    out.extend(file_metrics(now, base));
+    out
+}
+
+/// `covered` of `total` as a metric in percent, higher is better; `None` when there is nothing
+/// to count.
+fn percent_metric(series: Series, covered: u64, total: u64) -> Option<Metric> {
+    (total > 0).then(|| {
+        let mut metric = Metric::single(series, covered as f64 * 100.0 / total as f64, Some("%"));
+        metric.direction = Some(Direction::HigherIsBetter);
+        metric
+    })
+}
+
+/// Each file's `coverage.lines{file=PATH}` value, where it differs from its value in `base`
+/// (`None`: every file's). A value left out is carried from `base` when read
+/// (`super::series`).
+pub(crate) fn file_metrics(now: &Snapshot, base: Option<&Snapshot>) -> Vec<Metric> {
+    let value = |lines: &BTreeMap<u32, State>| {
         let f = Totals::of_file(lines);
-        let mut series = Series::new("coverage.lines");
-        series.params.push(("file".to_owned(), path.clone()));
-        push(series, f.lines_covered, f.lines_total);
+        percent_metric(file_series(""), f.lines_covered, f.lines_total).map(|m| m.value)
+    };
+    let mut out = Vec::new();
+    for (path, lines) in now {
+        let old = base.and_then(|b| b.get(path)).map(&value);
+        if old.is_some_and(|old| old.map(f64::to_bits) == value(lines).map(f64::to_bits)) {
+            continue;
+        }
+        let f = Totals::of_file(lines);
+        out.extend(percent_metric(
+            file_series(path),
+            f.lines_covered,
+            f.lines_total,
+        ));
     }
     out
+}
+
+/// The series of one file's line coverage: `coverage.lines{file=PATH}`.
+pub(crate) fn file_series(path: &str) -> Series {
+    let mut series = Series::new("coverage.lines");
+    series.params.push(("file".to_owned(), path.to_owned()));
+    series
 }

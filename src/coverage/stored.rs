@@ -122,19 +122,23 @@ pub(crate) fn detach(store: &mut dyn Store, lane: Id, build: Id) -> Result<()> {
             ..dependent
         };
         write_spans(store, &record, &spans)?;
+        // A keyframe holds every file's value of its per-file series (`super::series`).
+        let metrics = super::record::file_metrics(&snapshot, None);
+        crate::metrics::write_values(store, dependent.build, &metrics, &mut Vec::new())?;
     }
     Ok(())
 }
 
 /// Writes `snapshot` as `build`'s coverage (`number` on `lane`), against the previous build with
-/// coverage on the lane. Builds that were relative to `build` are made keyframes first.
+/// coverage on the lane. Builds that were relative to `build` are made keyframes first. Returns
+/// the coverage the build was written against (`None`: written as a keyframe).
 pub(crate) fn write(
     store: &mut dyn Store,
     lane: Id,
     build: Id,
     number: i64,
     snapshot: &Snapshot,
-) -> Result<()> {
+) -> Result<Option<Snapshot>> {
     detach(store, lane, build)?;
     let records = store.lane_coverage(lane)?;
     let base = previous(&records, number).cloned();
@@ -162,7 +166,11 @@ pub(crate) fn write(
         branches_covered: totals.branches_covered,
         branches_total: totals.branches_total,
     };
-    write_spans(store, &record, encoded.spans())
+    write_spans(store, &record, encoded.spans())?;
+    Ok(match encoded {
+        Encoded::Delta(_) => previous_snapshot.map(|(s, _)| s),
+        Encoded::Keyframe(_) => None,
+    })
 }
 
 fn write_spans(store: &mut dyn Store, record: &CoverageBuild, spans: &[Span]) -> Result<()> {

@@ -257,7 +257,7 @@ fn open_problems(store: &mut dyn Store, lane: &LaneRecord) -> Result<Vec<Coverag
         .collect())
 }
 
-/// The snapshot as the classifier's lines (hits 1 or 0: exact counts are not stored).
+/// The snapshot as the classifier's lines (hits as stored: to the power of two below).
 pub(crate) fn as_lines(snapshot: &Snapshot) -> Lines {
     snapshot
         .iter()
@@ -272,8 +272,29 @@ pub(crate) fn as_lines(snapshot: &Snapshot) -> Lines {
 
 fn line_of(state: &State) -> LineCoverage {
     LineCoverage {
-        hits: u64::from(state.covered),
+        hits: state.hits.unwrap_or(u64::from(state.covered)),
         branches: state.branches,
+    }
+}
+
+/// The largest count a stored hit count stands for: a bucket of the power of two `hits` holds
+/// `hits..2 * hits` (0 and 1 are exact).
+pub(crate) fn hits_max(hits: u64) -> u64 {
+    if hits <= 1 {
+        hits
+    } else if hits >= 1 << super::delta::TOP_BUCKET_BIT {
+        u64::MAX
+    } else {
+        hits.saturating_mul(2) - 1
+    }
+}
+
+/// How a stored hit count reads: `0`, `1`, `4-7`; `?` where it is not known.
+pub(crate) fn hits_text(hits: Option<u64>) -> String {
+    match hits {
+        None => "?".to_owned(),
+        Some(h) if h <= 1 => h.to_string(),
+        Some(h) => format!("{h}-{}", hits_max(h)),
     }
 }
 
@@ -358,6 +379,8 @@ pub(crate) fn file(
             branches_total: s.branches.map(|b| b.total),
             partial: s.covered && s.branches.is_some_and(|b| b.covered < b.total),
             class: classes.get(&n).map(|c| c.code()),
+            hits: s.hits,
+            hits_max: s.hits.map(hits_max),
         })
         .collect();
     Ok(Some(CoverageFile {

@@ -10,6 +10,7 @@
 //! before it as they are, so the two agree.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use probtrack_parsers::Kind;
 
@@ -32,7 +33,7 @@ struct Point {
     build: Id,
     number: i64,
     time: i64,
-    revision: Option<String>,
+    revision: Option<Rc<str>>,
     value: f64,
 }
 
@@ -179,31 +180,47 @@ pub(crate) fn rejudge(
     Ok(())
 }
 
-/// The finite values of `series` on a lane from build `since` on, by series, builds in a
-/// known-bad range left out.
+/// The finite values of `series` on a lane from build `since` on, by series in build order,
+/// builds in a known-bad range left out. Where the series are a good part of all (`of`: how
+/// many there are), every value of the lane's builds is read, build by build, and the others
+/// left out here: one seek per build rather than one per value.
 fn lane_points(
     store: &mut dyn Store,
     lane: Id,
     builds: &[BuildInfo],
-    series: &[Id],
+    (series, of): (&[Id], usize),
     since: i64,
 ) -> Result<HashMap<Id, Vec<Point>>> {
-    let by_id: HashMap<Id, &BuildInfo> = builds.iter().map(|b| (b.id, b)).collect();
-    let mut out: HashMap<Id, Vec<Point>> = HashMap::new();
-    for (s, build, number, value) in store.lane_metric_levels(lane, series, since)? {
+    let mut out: HashMap<Id, Vec<Point>> = HashMap::with_capacity(series.len());
+    if series.is_empty() {
+        return Ok(out);
+    }
+    let from = builds.partition_point(|b| b.number < since);
+    let by_id: HashMap<Id, &BuildInfo> = builds[from..].iter().map(|b| (b.id, b)).collect();
+    let most = series.len().saturating_mul(4) >= of;
+    let wanted: HashSet<Id> = if most {
+        series.iter().copied().collect()
+    } else {
+        HashSet::new()
+    };
+    let filter = (!most).then_some(series);
+    for (s, build, value) in crate::coverage::series::lane_levels(store, lane, filter, since)? {
         let Some(b) = by_id.get(&build).filter(|b| !b.bad) else {
             continue;
         };
-        if !value.is_finite() {
+        if !value.is_finite() || (most && !wanted.contains(&s)) {
             continue;
         }
         out.entry(s).or_default().push(Point {
             build,
-            number,
+            number: b.number,
             time: b.time,
-            revision: b.revision.as_deref().map(str::to_owned),
+            revision: b.revision.clone(),
             value,
         });
+    }
+    for points in out.values_mut() {
+        points.sort_by_key(|p| p.number);
     }
     Ok(out)
 }
@@ -222,7 +239,13 @@ fn whole(
     let mut lanes: Vec<LaneValues> = Vec::new();
     if !wanted.is_empty() {
         for (lane, retired, builds) in branch.lanes() {
-            let points = lane_points(store, lane.id, builds, &wanted, i64::MIN)?;
+            let points = lane_points(
+                store,
+                lane.id,
+                builds,
+                (&wanted, branch.series_count()),
+                i64::MIN,
+            )?;
             lanes.push((builds, lane.builder.clone(), retired, points));
         }
     }
@@ -434,7 +457,7 @@ fn windowed(
     let at = builds.partition_point(|b| b.number < since);
     let bound = at.checked_sub(back).map_or(i64::MIN, |i| builds[i].number);
     let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
-    let mut read = lane_points(store, lane, builds, &ids, bound)?;
+    let mut read = lane_points(store, lane, builds, (&ids, branch.series_count()), bound)?;
     let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
     // Where a window reaches back before the values read, more are read, as far as it reaches
     // (a series with gaps may need another look), then the whole lane.
@@ -455,7 +478,7 @@ fn windowed(
         bounds.sort_unstable();
         let bound = if last { i64::MIN } else { bounds[0] };
         let ids: Vec<Id> = short.iter().map(|(j, _)| j.series.id).collect();
-        let mut read = lane_points(store, lane, builds, &ids, bound)?;
+        let mut read = lane_points(store, lane, builds, (&ids, branch.series_count()), bound)?;
         for (j, _) in std::mem::take(&mut short) {
             let points = read.remove(&j.series.id).unwrap_or_default();
             match plan(j, &builder, points, bound == i64::MIN, since) {
@@ -464,6 +487,8 @@ fn windowed(
             }
         }
     }
+    // The steps found, their changes looked up at once for every series.
+    let mut judged_here = Vec::with_capacity(plans.len());
     for (j, points, window) in plans {
         let values: Vec<f64> = points.iter().map(|p| p.value).collect();
         let cps = window.detect(&values, &j.how);
@@ -487,7 +512,11 @@ fn windowed(
                 continue;
             }
         }
-        let found = with_changes(store, raw)?;
+        judged_here.push((j, lane, raw, covered));
+    }
+    let blamelists = blamelists_of(store, judged_here.iter().flat_map(|h| &h.2))?;
+    for (j, lane, raw, covered) in judged_here {
+        let found = attach_changes(raw, &blamelists);
         let records = records_of(branch, &j.series, &found, &[&lane]);
         out.insert(
             j.series.id,
@@ -657,15 +686,29 @@ fn lane_found(
 
 /// The steps found with their changes and their fixes' (one lookup for all).
 fn with_changes(store: &mut dyn Store, found: Vec<RawFound>) -> Result<Vec<Found>> {
-    let all: Vec<Id> = (found.iter())
+    let blamelists = blamelists_of(store, found.iter())?;
+    Ok(attach_changes(found, &blamelists))
+}
+
+/// The blamelists of the builds of the steps found.
+fn blamelists_of<'f>(
+    store: &mut dyn Store,
+    found: impl Iterator<Item = &'f RawFound>,
+) -> Result<HashMap<Id, Vec<ChangeRef>>> {
+    let mut all: Vec<Id> = found
         .flat_map(|(_, a, b)| a.iter().chain(b))
         .copied()
         .collect();
-    let blamelists = if all.is_empty() {
-        HashMap::new()
-    } else {
-        store.blamelists(&all)?
-    };
+    all.sort_unstable();
+    all.dedup();
+    if all.is_empty() {
+        return Ok(HashMap::new());
+    }
+    store.blamelists(&all)
+}
+
+/// The steps found with the changes of their builds and of their fixes'.
+fn attach_changes(found: Vec<RawFound>, blamelists: &HashMap<Id, Vec<ChangeRef>>) -> Vec<Found> {
     let changes_of = |window: &[Id]| {
         let mut out: Vec<ChangeRef> = Vec::new();
         for build in window {
@@ -677,7 +720,7 @@ fn with_changes(store: &mut dyn Store, found: Vec<RawFound>) -> Result<Vec<Found
         }
         out
     };
-    Ok(found
+    found
         .into_iter()
         .map(|(mut f, start, fix)| {
             f.changes = changes_of(&start);
@@ -686,7 +729,7 @@ fn with_changes(store: &mut dyn Store, found: Vec<RawFound>) -> Result<Vec<Found
             }
             f
         })
-        .collect())
+        .collect()
 }
 
 /// Puts the steps of several lanes that one change explains together: one Problem each group.
@@ -716,7 +759,7 @@ fn build_ref(builder: &str, p: &Point) -> BuildRef {
         builder: builder.to_owned(),
         number: p.number,
         time: p.time,
-        revision: p.revision.clone(),
+        revision: p.revision.as_deref().map(str::to_owned),
     }
 }
 

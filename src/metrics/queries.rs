@@ -113,7 +113,7 @@ pub(crate) fn list(
             .checked_sub(TREND)
             .map_or(i64::MIN, |i| builds[i].number);
         let mut by_series: Vec<(Id, Vec<MetricPoint>)> = Vec::new();
-        for point in store.lane_metric_values(lane, None, since)? {
+        for point in crate::coverage::series::lane_values(store, lane, None, since)? {
             match by_series.last_mut() {
                 Some((id, points)) if *id == point.series => points.push(point),
                 _ => by_series.push((point.series, vec![point])),
@@ -199,7 +199,8 @@ pub(crate) fn history(
     })?;
     let mut builders = Vec::new();
     for (lane, builder) in lanes_of(store, branch, None)? {
-        let points = store.lane_metric_values(lane, Some(&[series.id]), i64::MIN)?;
+        let points =
+            crate::coverage::series::lane_values(store, lane, Some(&[series.id]), i64::MIN)?;
         if points.is_empty() {
             continue;
         }

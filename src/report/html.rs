@@ -94,8 +94,10 @@ pub(crate) struct SourceFile {
 /// One executable line.
 pub(crate) struct LineMark {
     pub line: u32,
-    /// Whether it ran (exact hit counts are not stored).
+    /// Whether it ran, and how often to the power of two below (`None`: not known, written
+    /// before schema 6).
     pub covered: bool,
+    pub hits: Option<u64>,
     /// Branches `(taken, total)`, where the report has them.
     pub branches: Option<(u32, u32)>,
     /// Its class against the baseline (`None`: no baseline).

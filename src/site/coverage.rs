@@ -127,6 +127,7 @@ pub(super) fn load(
                         .map(|(&n, s)| LineMark {
                             line: n,
                             covered: s.covered,
+                            hits: s.hits,
                             branches: s.branches.map(|b| (b.covered, b.total)),
                             class: class_of(n),
                         })

@@ -133,7 +133,7 @@ pub const TABLES: &[Table] = tables! {
     coverage_builds (build_id): build_id Int, base_build_id Int, depth Int, files Int,
         lines_covered Int, lines_total Int, branches_covered Int, branches_total Int;
     coverage_spans (build_id, test_id, first_line): build_id Int, test_id Int, first_line Int,
-        last_line Int, covered Int, branches_covered Int, branches_total Int;
+        last_line Int, covered Int, branches_covered Int, branches_total Int, hits Int;
 };
 
 /// The table called `name`.

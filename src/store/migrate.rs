@@ -28,19 +28,19 @@ macro_rules! migrations {
 pub(super) const SQLITE: &[Migration] = migrations!("sqlite":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 durations "0006_durations.sql");
+    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql");
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
 pub(super) const POSTGRES: &[Migration] = migrations!("postgres":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 durations "0006_durations.sql");
+    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql");
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
 pub(super) const MYSQL: &[Migration] = migrations!("mysql":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 durations "0006_durations.sql");
+    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql");
 
 /// The newest schema version this probtrack knows.
 pub(super) fn latest(migrations: &[Migration]) -> i64 {
@@ -130,9 +130,9 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
 }
 
 /// The migration that changes the format of `builds.durations`.
-const DURATIONS: i64 = 6;
+const DURATIONS: i64 = 7;
 
-/// Migration 6's data step: each build's durations blob of the older format, rewritten in the
+/// Migration 7's data step: each build's durations blob of the older format, rewritten in the
 /// current one, a build at a time (a blob already current is left alone, so a migration that was
 /// interrupted on MySQL, whose DDL is not transactional, completes).
 fn rewrite_durations<E: Engine>(engine: &mut E) -> Result<()> {

@@ -1469,21 +1469,26 @@ impl<E: Engine> Store for SqlStore<E> {
     fn lane_metric_levels(
         &mut self,
         lane: Id,
-        series: &[Id],
+        series: Option<&[Id]>,
         since: i64,
-    ) -> Result<Vec<(Id, Id, i64, f64)>> {
-        if series.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT v.test_id, v.build_id, b.number, v.value \
-             FROM metric_values v JOIN builds b ON b.id = v.build_id \
-             WHERE b.lane_id = ?1 AND b.number >= ?2 AND {} ORDER BY v.test_id, b.number",
-            E::any("v.test_id", 3)
+    ) -> Result<Vec<(Id, Id, f64)>> {
+        // The lane's builds, then each build's values by `metric_values_build`: the values of
+        // one build lie together, where those of one series are spread over the table.
+        let mut sql = String::from(
+            "SELECT v.test_id, v.build_id, v.value FROM metric_values v WHERE v.build_id IN \
+             (SELECT b.id FROM builds b WHERE b.lane_id = ?1 AND b.number >= ?2)",
         );
-        let args = [Param::from(lane), Param::from(since), Param::Ids(series)];
+        let mut args = vec![Param::from(lane), Param::from(since)];
+        if let Some(series) = series {
+            // A few series: a seek of the key (series, build) for each value.
+            if series.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql += &format!(" AND {}", E::any("v.test_id", 3));
+            args.push(Param::Ids(series));
+        }
         self.all(&sql, &args, |r| {
-            Ok((r.id(0)?, r.id(1)?, r.id(2)?, r.real(3)?.unwrap_or(f64::NAN)))
+            Ok((r.id(0)?, r.id(1)?, r.real(2)?.unwrap_or(f64::NAN)))
         })
     }
 
@@ -1552,7 +1557,7 @@ impl<E: Engine> Store for SqlStore<E> {
                 c.branches_total
             ],
         )?;
-        let mut rows = Vec::with_capacity(spans.len() * 7);
+        let mut rows = Vec::with_capacity(spans.len() * 8);
         for span in spans {
             let state = span.state;
             let branches = state.and_then(|s| s.branches);
@@ -1560,12 +1565,13 @@ impl<E: Engine> Store for SqlStore<E> {
             rows.extend(p![
                 state.map(|s| s.covered),
                 branches.map(|b| b.covered),
-                branches.map(|b| b.total)
+                branches.map(|b| b.total),
+                state.and_then(|s| s.hits)
             ]);
         }
         let head = "INSERT INTO coverage_spans (build_id, test_id, first_line, last_line, \
-             covered, branches_covered, branches_total)";
-        self.engine.insert_rows(head, 7, "", &rows)
+             covered, branches_covered, branches_total, hits)";
+        self.engine.insert_rows(head, 8, "", &rows)
     }
 
     fn lane_coverage(&mut self, lane: Id) -> Result<Vec<CoverageBuild>> {
@@ -1590,7 +1596,7 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>> {
         let sql = "SELECT s.test_id, t.name, s.first_line, s.last_line, s.covered, \
-             s.branches_covered, s.branches_total FROM coverage_spans s \
+             s.branches_covered, s.branches_total, s.hits FROM coverage_spans s \
              JOIN tests t ON t.id = s.test_id WHERE s.build_id = ?1 \
              ORDER BY s.test_id, s.first_line";
         let mut out = Vec::new();
@@ -1601,6 +1607,11 @@ impl<E: Engine> Store for SqlStore<E> {
                     None => None,
                     Some(covered) => Some(crate::coverage::delta::State {
                         covered: covered != 0,
+                        // NULL: written before schema 6, which kept only whether it ran.
+                        hits: match r.int(7)? {
+                            Some(h) => Some(u64::try_from(h).unwrap_or(0)),
+                            None => (covered == 0).then_some(0),
+                        },
                         branches: match (r.int(5)?, r.int(6)?) {
                             (Some(c), Some(t)) => Some(probtrack_parsers::coverage::Branches {
                                 covered: u32::try_from(c).unwrap_or(0),
@@ -1621,6 +1632,15 @@ impl<E: Engine> Store for SqlStore<E> {
             out.extend(rows.into_iter().map(|span| (build, span)));
         }
         Ok(out)
+    }
+
+    fn coverage_removals(&mut self, lane: Id) -> Result<Vec<(Id, String)>> {
+        let sql = "SELECT s.build_id, t.name FROM coverage_spans s \
+             JOIN builds b ON b.id = s.build_id JOIN tests t ON t.id = s.test_id \
+             WHERE b.lane_id = ?1 AND s.first_line = 0";
+        self.all(sql, &p![lane], |r| {
+            Ok((r.id(0)?, r.bstring(1)?.to_string()))
+        })
     }
 
     fn forget_coverage(&mut self, build: Id) -> Result<()> {

@@ -99,7 +99,7 @@ impl View for CoverageSummary {
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct CoverageLine {
     pub(crate) line: u32,
-    /// Whether it ran (exact hit counts are not stored: docs/coverage.md).
+    /// Whether it ran.
     pub(crate) covered: bool,
     /// Branches taken and branches, where the report gave them.
     pub(crate) branches_covered: Option<u32>,
@@ -109,6 +109,12 @@ pub(crate) struct CoverageLine {
     /// Its class against the previous build with coverage (genhtml's code: `UNC`, `LBC`,
     /// `GNC`, `CBC`, …); null when there is no previous build.
     pub(crate) class: Option<&'static str>,
+    /// How many times it ran, rounded down to a power of two (0, 1, 2, 4, 8, …: exact hit
+    /// counts are not stored, docs/coverage.md), and the most that stands for (`hits_max`:
+    /// `2 * hits - 1` from 2 on); null where the store does not know (coverage written before
+    /// schema 6 kept only whether the line ran).
+    pub(crate) hits: Option<u64>,
+    pub(crate) hits_max: Option<u64>,
 }
 
 /// `coverage FILE`: one file's lines in a build.

@@ -27,7 +27,9 @@ fn v2() -> String {
 }
 
 fn root(report: &str) -> &'static str {
-    if report.contains("v2") {
+    if report.contains("v2-fixed") {
+        "/build/calc/v2fix"
+    } else if report.contains("v2") {
         "/build/calc/v2build"
     } else {
         "/build/calc"
@@ -275,6 +277,27 @@ fn the_coverage_command_shows_totals_files_trend_problems_and_lines() {
     assert_eq!(line(8)["partial"], true);
     assert_eq!(line(8)["branches_total"], 2);
     assert_eq!(line(6)["class"], "CBC");
+    // Hits to the power of two below: line 9 did not run, 17 ran once, 6 two or three times.
+    assert_eq!(line(9)["hits"], 0);
+    assert_eq!(line(17)["hits"], 1);
+    assert_eq!(line(17)["hits_max"], 1);
+    assert_eq!(line(6)["hits"], 2);
+    assert_eq!(line(6)["hits_max"], 3);
+    // Build 1 (gcovr's report: line 18 ran 6 times, line 19 5 times): both kept as 4 to 7.
+    let first_lines = t.json(&["coverage", "calc.c", "--build", "1"]);
+    let at = |n: u64| {
+        (first_lines["lines"].as_array().unwrap().iter())
+            .find(|l| l["line"] == n)
+            .map(|l| (l["hits"].clone(), l["hits_max"].clone()))
+    };
+    assert_eq!(at(18), Some((Value::from(4), Value::from(7))));
+    assert_eq!(at(19), Some((Value::from(4), Value::from(7))));
+    assert_eq!(at(20), Some((Value::from(1), Value::from(1))));
+    let first_table = t.ok(&["coverage", "calc.c", "--build", "1"]);
+    let row18 = (first_table.lines())
+        .find(|l| l.contains(" 18 "))
+        .unwrap_or_else(|| panic!("{first_table}"));
+    assert!(row18.contains("4-7"), "{first_table}");
     // Tables and CSV, one row per file or line.
     let table = t.ok(&["coverage"]);
     assert!(
@@ -284,6 +307,10 @@ fn the_coverage_command_shows_totals_files_trend_problems_and_lines() {
     let csv = t.ok(&["coverage", "calc.c", "--format", "csv"]);
     assert!(csv.starts_with("line,covered,"), "{csv}");
     assert_eq!(csv.lines().count(), 1 + 24);
+    assert!(
+        csv.lines().next().unwrap().ends_with(",hits,hits_max"),
+        "{csv}"
+    );
     // What there is not.
     let err = t.fails(&["coverage", "nope.c"], 3);
     assert!(err.contains("no coverage of nope.c"), "{err}");
@@ -683,4 +710,194 @@ fn a_previous_revision_git_does_not_have_leaves_lines_matched_by_number() {
     let warning = summary["warnings"][0].as_str().unwrap_or_default();
     assert!(warning.contains("without a git diff"), "{summary:#}");
     assert_eq!(t.json(&["coverage", "calc.c"])["diff"], false);
+}
+
+#[test]
+fn coverage_stored_before_hit_counts_shows_none_and_the_next_build_has_them() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &[]);
+    // As schema 5 wrote it: whether each line ran, no hit count.
+    t.exec_sql("UPDATE coverage_spans SET hits = NULL");
+    let hits_at = |build: &str, n: u64| {
+        let lines = t.json(&["coverage", "calc.c", "--build", build]);
+        (lines["lines"].as_array().unwrap().iter())
+            .find(|l| l["line"] == n)
+            .map(|l| (l["covered"].clone(), l["hits"].clone()))
+            .unwrap_or_else(|| panic!("no line {n}: {lines:#}"))
+    };
+    assert_eq!(hits_at("1", 18), (Value::from(true), Value::Null));
+    assert_eq!(hits_at("1", 11), (Value::from(false), Value::from(0)));
+    let table = t.ok(&["coverage", "calc.c", "--build", "1"]);
+    assert!(table.contains(" ? "), "{table}");
+    // The same coverage again: the counts are known from this build on.
+    ingest(&t, "linux", 2, &v1(), &[]);
+    assert_eq!(hits_at("2", 18), (Value::from(true), Value::from(4)));
+    assert_eq!(hits_at("1", 18), (Value::from(true), Value::Null));
+}
+
+fn v2_fixed() -> String {
+    fixture("coverage/gcovr-v2-fixed.cobertura.xml")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_late_build_takes_its_place_and_the_builds_after_it_are_judged_again() {
+    // #1 and #3 ran the same tests: nothing lost. #2 arrives late having run more (the program
+    // also run with 5 and 2000): against it, #3 lost those lines.
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v2(), &["c1:Ann <ann@example.org>"]);
+    let (code, _) = ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    assert_eq!(code, 0);
+    assert!(coverage_problems(&t).is_empty());
+    let (code, summary) = ingest(&t, "linux", 2, &v2_fixed(), &["c2:Bob <bob@example.org>"]);
+    assert_eq!(code, 0, "#2 itself lost nothing: {summary:#}");
+    let problems = coverage_problems(&t);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(p["state"], "open");
+    assert_eq!(p["first_failure"]["build"], 3, "{p:#}");
+    assert_eq!(p["started_by"][0]["revision"], "c3", "{p:#}");
+    assert!(
+        !p["coverage"]["lost"].as_array().unwrap().is_empty(),
+        "{p:#}"
+    );
+    // The other way: #3 lost coverage against #1 and opened a Problem; #2 arrives late with
+    // #3's coverage, so the loss was #2's, and #3 only still owes the lines.
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v2_fixed(), &["c1:Ann <ann@example.org>"]);
+    let (code, _) = ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    assert_eq!(code, 1, "#3 lost coverage against #1");
+    let before = coverage_problems(&t);
+    assert_eq!(before[0]["started_by"][0]["revision"], "c3");
+    assert!(before[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lost coverage"));
+    let (code, _) = ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+    assert_eq!(code, 1, "the loss is #2's now");
+    let after = coverage_problems(&t);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    let p = &after[0];
+    assert_eq!(p["id"], before[0]["id"], "the same file's Problem");
+    assert_eq!(p["first_failure"]["build"], 2, "{p:#}");
+    assert_eq!(p["last_failure"]["build"], 3, "{p:#}");
+    assert_eq!(p["started_by"][0]["revision"], "c2", "{p:#}");
+    assert_eq!(
+        p["coverage"]["lost"], before[0]["coverage"]["lost"],
+        "{p:#}"
+    );
+    // #3, judged against #2, lost nothing new: it still owes the lines.
+    let message = p["message"].as_str().unwrap();
+    assert!(
+        message.contains("still uncovered") && !message.contains("lost coverage"),
+        "{p:#}"
+    );
+}
+
+#[test]
+fn deleting_or_replacing_a_build_judges_the_coverage_after_it_again() {
+    let t = Test::new();
+    ingest(&t, "linux", 1, &v1(), &["c1:Ann <ann@example.org>"]);
+    ingest(&t, "linux", 2, &v2(), &["c2:Bob <bob@example.org>"]);
+    ingest(&t, "linux", 3, &v2(), &["c3:Cy <cy@example.org>"]);
+    let p = &coverage_problems(&t)[0];
+    assert_eq!(p["first_failure"]["build"], 2);
+    // #2 goes: #3, judged against #1 now, is where the lines were lost.
+    t.ok(&["delete-build", "linux", "2"]);
+    let problems = coverage_problems(&t);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    let p = &problems[0];
+    assert_eq!(p["first_failure"]["build"], 3, "{p:#}");
+    assert_eq!(p["coverage"]["lost"], serde_json::json!([9, 12]), "{p:#}");
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("lost coverage (9, 12)"),
+        "{p:#}"
+    );
+    // #1 again, with #3's coverage: #3, judged against it, lost nothing and owes nothing.
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "1",
+        "--replace",
+        "--source-root",
+        "/build/calc/v2build",
+        &v2(),
+    ]);
+    let problems = coverage_problems(&t);
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn a_file_s_coverage_value_is_written_when_it_changes_and_read_in_every_build() {
+    let t = Test::new();
+    // One source file: its series and the totals' must agree in every build.
+    let values = |series: &str| -> Vec<(i64, f64)> {
+        let history = t.json(&["metric", series]);
+        (history["builders"][0]["values"].as_array().unwrap().iter())
+            .map(|v| (v["build"].as_i64().unwrap(), v["value"].as_f64().unwrap()))
+            .collect()
+    };
+    let written = |number: u32, report: &str| {
+        ingest(&t, "linux", number, report, &["c:A <a@x>"]).1["metric_values"]
+            .as_u64()
+            .unwrap()
+    };
+    let first = written(1, &v1());
+    let same = written(2, &v1());
+    let changed = written(3, &v2());
+    assert_eq!(
+        same + 1,
+        first,
+        "the file's value did not change: not written again"
+    );
+    assert_eq!(changed, first, "it changed: written");
+    written(4, &v2());
+    written(5, &v1());
+    let per_file = values("coverage.lines{file=calc.c}");
+    assert_eq!(per_file.len(), 5, "{per_file:?}");
+    assert_eq!(per_file, values("coverage.lines"));
+    let listed = t.json(&["metrics", "--name", "file=calc.c"]);
+    assert_eq!(
+        listed[0]["trend"].as_array().unwrap().len(),
+        5,
+        "{listed:#}"
+    );
+    // A build whose coverage changes under it, a late build, and a file that goes and comes back.
+    t.ok(&["delete-build", "linux", "3"]);
+    assert_eq!(
+        values("coverage.lines{file=calc.c}"),
+        values("coverage.lines")
+    );
+    written(3, &v1());
+    assert_eq!(
+        values("coverage.lines{file=calc.c}"),
+        values("coverage.lines")
+    );
+    let elsewhere = [
+        "ingest",
+        "--builder",
+        "linux",
+        "--build",
+        "6",
+        "--source-root",
+        "/build",
+        "--change",
+        "d:A <a@x>",
+    ];
+    t.ok(&[&elsewhere[..], &[v1().as_str()]].concat());
+    written(7, &v1());
+    let per_file = values("coverage.lines{file=calc.c}");
+    let builds: Vec<i64> = per_file.iter().map(|(b, _)| *b).collect();
+    assert_eq!(builds, [1, 2, 3, 4, 5, 7], "no coverage of calc.c in #6");
+    let totals: Vec<(i64, f64)> = (values("coverage.lines").into_iter())
+        .filter(|(b, _)| *b != 6)
+        .collect();
+    assert_eq!(per_file, totals);
 }

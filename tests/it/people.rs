@@ -374,3 +374,102 @@ fn reports_imported_then_ingested_again_are_known_by_their_content() {
     }
     assert_eq!(t.dump(), before);
 }
+
+/// Ingests build `number` of builder a, `11 - number` hours before `now`, with one test whose
+/// `<testcase>` holds `child`.
+fn ingest_a(t: &Test, now: chrono::DateTime<chrono::Utc>, number: i64, child: &str) {
+    let report = t.path(&format!("a-{number}.xml"));
+    std::fs::write(
+        &report,
+        format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
+    )
+    .unwrap();
+    let time = (now - chrono::Duration::hours(11 - number)).to_rfc3339();
+    t.ok(&[
+        "ingest",
+        "--builder",
+        "a",
+        "--build",
+        &number.to_string(),
+        "--revision",
+        &format!("{number:040x}"),
+        "--time",
+        &time,
+        report.to_str().unwrap(),
+    ]);
+}
+
+const FAILED: &str = "<failure message=\"boom\">boom</failure>";
+
+/// A fixed Problem that a known-bad range hid, on a lane that `prune` then cut just before it:
+/// `unmark-bad` brings it back (it was left hidden for good, as a Problem whose evidence prune
+/// took, though its failures were all still there; found by the model, issue 19).
+#[test]
+fn unmark_bad_after_prune_brings_back_the_problem_it_hid() {
+    let t = Test::new();
+    // `prune --older-than` counts back from the wall clock: the builds are placed from it.
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    for (number, child) in [(1, ""), (2, ""), (3, FAILED), (4, "")] {
+        ingest_a(&t, now, number, child);
+    }
+    let problems = t.json(&["problems", "--all"]);
+    assert_eq!(problems.as_array().unwrap().len(), 1, "{problems}");
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "1",
+        "--reason",
+        "outage",
+    ]);
+    assert_eq!(t.json(&["problems", "--all"]), serde_json::json!([]));
+    // a #1 (10 hours old) goes; a #2 on stay.
+    let pruned = t.json(&["prune", "--older-than", "10h"]);
+    assert_eq!(pruned[0]["builds"], 1, "{pruned}");
+    t.ok(&["unmark-bad", "--builder", "a", "--from", "1"]);
+    let back = t.json(&["problems", "--all"]);
+    assert_eq!(back, problems);
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all"]), problems);
+}
+
+/// The long run's second shape (seed 110003): an open Problem hidden by an open-ended range, a
+/// prune, a second range from the same build, and `unmark-bad` of both: the Problem is open again.
+#[test]
+fn unmark_bad_after_prune_brings_back_an_open_problem() {
+    let t = Test::new();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    ingest_a(&t, now, 2, FAILED);
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "1",
+        "--reason",
+        "outage",
+    ]);
+    ingest_a(&t, now, 3, FAILED);
+    ingest_a(&t, now, 1, "<skipped/>");
+    let pruned = t.json(&["prune", "--older-than", "10h"]);
+    assert_eq!(pruned[0]["builds"], 1, "{pruned}");
+    ingest_a(&t, now, 4, FAILED);
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "1",
+        "--to",
+        "1",
+        "--reason",
+        "outage",
+    ]);
+    t.ok(&["unmark-bad", "--builder", "a", "--from", "1"]);
+    let open = t.json(&["problems"]);
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["failures"], 3, "{open}");
+}

@@ -427,6 +427,17 @@ fn coverage_pages_show_each_file_and_every_line_marked() {
             text(row).contains(line["class"].as_str().unwrap()),
             "line {n}"
         );
+        // Its hits, as `coverage FILE` gives them (`0`, `1`, `2-3`).
+        let hits = match (line["hits"].as_u64(), line["hits_max"].as_u64()) {
+            (Some(h), Some(m)) if h == m => h.to_string(),
+            (Some(h), Some(m)) => format!("{h}-{m}"),
+            _ => panic!("line {n} has no hits: {line}"),
+        };
+        let cells: Vec<String> = row
+            .select(&select("td"))
+            .map(|td| td.text().collect::<String>())
+            .collect();
+        assert_eq!(cells[1], hits, "line {n}: {line}");
         seen.insert(class.to_owned());
     }
     for class in ["cov", "unc", "lost", "new"] {

@@ -228,7 +228,7 @@ fn databases_made_by_earlier_versions_upgrade_in_place() {
                 "{name}"
             );
         }
-        // Durations survive (schema 6 rewrote every build's blob in a new format): a plain pass's
+        // Durations survive (schema 7 rewrote every build's blob in a new format): a plain pass's
         // as its report gave it (linux-py312 #2010: 0.004 s), and 0 s stays 0, not "none".
         let history = t.json(&[
             "--db",

@@ -346,7 +346,11 @@ fn line_row(h: &mut String, number: u32, line: Option<&LineMark>, text: Option<&
             w!(
                 h,
                 "<tr class=\"{class}\" id=\"L{number}\" title=\"{words}\"><td class=\"ln\">{number}</td><td>{}</td><td>",
-                if l.covered { "yes" } else { "no" }
+                match l.hits {
+                    Some(_) => crate::coverage::view::hits_text(l.hits),
+                    None if l.covered => "yes".to_owned(),
+                    None => "0".to_owned(),
+                }
             );
             if let Some((taken, total)) = l.branches {
                 w!(h, "{taken}/{total}");
@@ -446,7 +450,7 @@ fn file_pages(site: &Site, build: &BuilderCoverage, file: &SourceFile) -> Vec<Pa
         );
     }
     head.push_str(
-        "</p>\n<table class=\"srcview\"><thead><tr><th>Line</th><th>Ran</th><th>Branches</th>\
+        "</p>\n<table class=\"srcview\"><thead><tr><th>Line</th><th title=\"times it ran, to the power of two below: 4-7 ran 4 to 7 times\">Hits</th><th>Branches</th>\
          <th>Class</th><th>Source</th></tr></thead><tbody>\n",
     );
     let names = Names {
@@ -490,6 +494,7 @@ mod tests {
             .map(|line| LineMark {
                 line,
                 covered: line % 3 != 0,
+                hits: Some(u64::from(line % 3 != 0)),
                 branches: (line % 5 == 0).then_some((1, 2)),
                 class: match line % 7 {
                     0 => Some(Class::LostBaseline),
@@ -608,6 +613,7 @@ mod tests {
         let line = |covered, branches, class| LineMark {
             line: 1,
             covered,
+            hits: Some(u64::from(covered)),
             branches,
             class,
         };

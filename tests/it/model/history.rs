@@ -134,11 +134,14 @@ pub enum Op {
     },
 }
 
-/// One step of arrival: a build (by index into `History::builds`) or a triage operation.
+/// One step of arrival: a build (by index into `History::builds`), a triage operation, or a
+/// `prune` of the builds older than about this time (seconds; no build that arrives after it is
+/// older).
 #[derive(Clone, Debug)]
 pub enum Step {
     Ingest(usize),
     Op(Op),
+    Prune(i64),
 }
 
 pub struct History {
@@ -353,6 +356,8 @@ pub fn generate(data: &[u32], length: Length) -> History {
     let arrival = arrival(&mut ch, &builds, &names, renamed_test);
     let prune_before =
         (ch.chance(15) && !builds.is_empty()).then(|| builds[ch.below(builds.len())].time);
+    let mut arrival = arrival;
+    prunes(&mut ch, &builds, &mut arrival);
     History {
         commits,
         builds,
@@ -502,4 +507,32 @@ fn arrival(
         }
     }
     steps
+}
+
+/// `prune` between ingests, up to twice: it drops builds older than a time no later than that of
+/// every build still to arrive (a build older than a prune's cut arriving after it is not
+/// modelled: `docs/ARCHITECTURE.md`, *Problem rules*).
+fn prunes(ch: &mut Choices, builds: &[Build], steps: &mut Vec<Step>) {
+    for percent in [50, 25] {
+        if !ch.chance(percent) || steps.is_empty() {
+            continue;
+        }
+        let at = 1 + ch.below(steps.len());
+        let times = |steps: &[Step]| -> Vec<i64> {
+            steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Ingest(i) => Some(builds[*i].time),
+                    _ => None,
+                })
+                .collect()
+        };
+        let earlier = times(&steps[..at]);
+        if earlier.is_empty() {
+            continue;
+        }
+        let later = times(&steps[at..]).into_iter().min().unwrap_or(i64::MAX);
+        let target = earlier[ch.below(earlier.len())].min(later);
+        steps.insert(at, Step::Prune(target));
+    }
 }

@@ -74,19 +74,36 @@ struct Streak {
 }
 
 pub fn problems(state: &Final) -> Vec<Problem> {
+    let mut out: Vec<Problem> = judged(state).into_iter().map(|j| j.problem).collect();
+    out.sort();
+    out
+}
+
+/// One builder's part of a Problem: its first and last failure there, and the pass that fixed it
+/// there (build numbers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub builder: String,
+    pub first: i64,
+    pub last: i64,
+    pub fixed: Option<i64>,
+}
+
+/// A Problem with what `prune` reads of it (its builders' parts) and the builds it failed in.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    pub problem: Problem,
+    pub parts: Vec<Part>,
+    /// (builder, number) of every failure of it.
+    pub failing: Vec<(String, i64)>,
+}
+
+/// [`problems`], each with its parts and failures.
+pub fn judged(state: &Final) -> Vec<Judged> {
     let mut out = Vec::new();
     let branches: BTreeSet<Option<String>> =
         state.builds.iter().map(|b| b.branch.clone()).collect();
-    let canonical = |name: &str| -> String {
-        let mut name = name.to_owned();
-        for _ in 0..=state.renames.len() {
-            match state.renames.iter().find(|(old, _)| *old == name) {
-                Some((_, new)) => name = new.clone(),
-                None => break,
-            }
-        }
-        name
-    };
+    let canonical = |name: &str| canonical(&state.renames, name);
     let tests: BTreeSet<String> = state
         .builds
         .iter()
@@ -98,8 +115,20 @@ pub fn problems(state: &Final) -> Vec<Problem> {
             out.extend(problems_of(state, branch, test, &lanes));
         }
     }
-    out.sort();
+    out.sort_by(|a: &Judged, b: &Judged| a.problem.cmp(&b.problem));
     out
+}
+
+/// The name a test is known by after the renames (followed to the end).
+pub fn canonical(renames: &[(String, String)], name: &str) -> String {
+    let mut name = name.to_owned();
+    for _ in 0..=renames.len() {
+        match renames.iter().find(|(old, _)| *old == name) {
+            Some((_, new)) => name = new.clone(),
+            None => break,
+        }
+    }
+    name
 }
 
 /// The test's status in a build: under its own name if the build has it, else under an old name.
@@ -201,7 +230,7 @@ fn streaks(index: usize, lane: &Lane) -> Vec<Streak> {
     out
 }
 
-fn problems_of(state: &Final, branch: &Option<String>, test: &str, lanes: &[Lane]) -> Vec<Problem> {
+fn problems_of(state: &Final, branch: &Option<String>, test: &str, lanes: &[Lane]) -> Vec<Judged> {
     let mut all: Vec<Streak> = Vec::new();
     for (i, lane) in lanes.iter().enumerate() {
         all.extend(streaks(i, lane));
@@ -250,7 +279,39 @@ fn problems_of(state: &Final, branch: &Option<String>, test: &str, lanes: &[Lane
     }
     groups
         .iter()
-        .map(|g| problem(state, branch, test, lanes, g))
+        .map(|g| Judged {
+            problem: problem(state, branch, test, lanes, g),
+            parts: parts(lanes, g),
+            failing: g
+                .iter()
+                .flat_map(|s| {
+                    lanes[s.lane].runs[s.first..=s.last]
+                        .iter()
+                        .filter(|r| r.evidence == Evidence::Fail)
+                        .map(|r| (r.build.builder.clone(), r.build.number))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Each builder's part of a group: from its first streak's first failure to its last streak's
+/// last, fixed by the pass that ended its last streak.
+fn parts(lanes: &[Lane], group: &[Streak]) -> Vec<Part> {
+    let lanes_in: BTreeSet<usize> = group.iter().map(|s| s.lane).collect();
+    lanes_in
+        .into_iter()
+        .map(|l| {
+            let mine: Vec<&Streak> = group.iter().filter(|s| s.lane == l).collect();
+            let (first, last) = (mine[0], mine[mine.len() - 1]);
+            let number = |i: usize| lanes[l].runs[i].build.number;
+            Part {
+                builder: lanes[l].builder.clone(),
+                first: number(first.first),
+                last: number(last.last),
+                fixed: last.pass_after.map(number),
+            }
+        })
         .collect()
 }
 

@@ -1,4 +1,4 @@
--- Schema 6: `builds.durations` in a more compact format (docs/schema.md, *builds.durations:
+-- Schema 7: `builds.durations` in a more compact format (docs/schema.md, *builds.durations:
 -- format*): a leading 0 byte, the build's unit, then the tests in groups of consecutive ids.
 -- No table changes: probtrack rewrites each build's blob of the older format after this file
 -- (src/store/migrate.rs, `rewrite_durations`). The version is raised so that an older probtrack,

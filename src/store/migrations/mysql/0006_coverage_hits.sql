@@ -1,0 +1,6 @@
+-- probtrack schema, version 6 (MySQL/MariaDB): a covered line's hit count, step for step as
+-- SQLite's 0006_coverage_hits.sql. Documented in docs/schema.md. Run again after an interrupted
+-- migration, the ADD COLUMN of a column that exists is passed over.
+
+-- NULL in rows written before: they kept only whether the lines ran.
+ALTER TABLE coverage_spans ADD COLUMN hits BIGINT NULL;

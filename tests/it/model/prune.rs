@@ -1,0 +1,147 @@
+//! `prune` in the model: which builds it keeps (`docs/output.md`, *prune*: a Problem is kept whole
+//! with the last pass before it, an open one with the 50 builds before it too), and the Problems it
+//! leaves as they were (`docs/schema.md`, `lanes.pruned_before`: a Problem that is no longer open
+//! and, on one of its builders, lies before the pruned builds' end or starts within 50 builds
+//! after it). Written from those documents, with no code shared with `src/prune.rs`.
+
+use std::collections::BTreeMap;
+
+use super::history::Build;
+use super::rules::Judged;
+
+/// Builds of evidence before a Problem, and after the cut.
+const BEFORE: usize = 50;
+
+/// A lane: (builder, branch).
+pub type LaneKey = (String, Option<String>);
+
+/// The builds present, by lane, in build-number order.
+pub fn lanes<'a>(builds: &[&'a Build]) -> BTreeMap<LaneKey, Vec<&'a Build>> {
+    let mut out: BTreeMap<LaneKey, Vec<&Build>> = BTreeMap::new();
+    for b in builds {
+        out.entry((b.builder.clone(), b.branch.clone()))
+            .or_default()
+            .push(b);
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|b| b.number);
+    }
+    out
+}
+
+/// The build numbers each lane keeps when builds older than `horizon` (seconds) go and `problems`
+/// are what is stored.
+pub fn kept(builds: &[&Build], problems: &[Judged], horizon: i64) -> BTreeMap<LaneKey, Vec<i64>> {
+    let lanes = lanes(builds);
+    // The first build kept by age…
+    let mut keep_from: BTreeMap<&LaneKey, usize> = lanes
+        .iter()
+        .map(|(k, list)| {
+            let i = list
+                .iter()
+                .position(|b| b.time >= horizon)
+                .unwrap_or(list.len());
+            (k, i)
+        })
+        .collect();
+    // …moved back until every Problem that is not wholly before the cut on all of its builders
+    // keeps, on each of them, its failures and the build before them (the 50 before them when it
+    // is open).
+    loop {
+        let mut changed = false;
+        for p in problems {
+            let key = |builder: &str| (builder.to_owned(), p.problem.branch.clone());
+            // (A lane all of whose builds went earlier has no cut: nothing of it is kept.)
+            let wholly_before = p.parts.iter().all(|part| {
+                let k = key(&part.builder);
+                let cut = lanes
+                    .get(&k)
+                    .and_then(|list| list.get(keep_from[&k]))
+                    .map_or(i64::MAX, |b| b.number);
+                part.fixed.is_some_and(|fixed| fixed < cut)
+            });
+            if wholly_before {
+                continue;
+            }
+            let margin = if p.problem.state == "open" { BEFORE } else { 1 };
+            for part in &p.parts {
+                let k = key(&part.builder);
+                let Some(list) = lanes.get(&k) else {
+                    continue;
+                };
+                let first = list
+                    .iter()
+                    .position(|b| b.number >= part.first)
+                    .unwrap_or(0);
+                let need = first.saturating_sub(margin);
+                let from = keep_from.get_mut(&k).unwrap();
+                if need < *from {
+                    *from = need;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    lanes
+        .iter()
+        .map(|(k, list)| {
+            let numbers = list[keep_from[k]..].iter().map(|b| b.number).collect();
+            (k.clone(), numbers)
+        })
+        .collect()
+}
+
+/// Whether a stored Problem stays as it is because a prune took what judging it needs.
+pub fn frozen(p: &Judged, builds: &[&Build], pruned: &BTreeMap<LaneKey, i64>) -> bool {
+    p.problem.state != "open"
+        && p.parts.iter().any(|part| {
+            let Some(&cut) = pruned.get(&(part.builder.clone(), p.problem.branch.clone())) else {
+                return false;
+            };
+            let since = builds
+                .iter()
+                .filter(|b| {
+                    b.builder == part.builder
+                        && b.branch == p.problem.branch
+                        && b.number >= cut
+                        && b.number < part.first
+                })
+                .count();
+            part.first < cut || since < BEFORE
+        })
+}
+
+/// The Problems after a judgment, once a prune took builds: the stored ones it left as they were
+/// (renamed with their test), and the recomputed ones except those that one of them stands for
+/// (one whose first failure is the stored one's first failure or among its failures).
+pub fn judge(
+    stored: &[Judged],
+    fresh: Vec<Judged>,
+    builds: &[&Build],
+    pruned: &BTreeMap<LaneKey, i64>,
+    canonical: &dyn Fn(&str) -> String,
+) -> Vec<Judged> {
+    let mut out: Vec<Judged> = stored
+        .iter()
+        .filter(|p| frozen(p, builds, pruned))
+        .cloned()
+        .map(|mut p| {
+            p.problem.test = canonical(&p.problem.test);
+            p
+        })
+        .collect();
+    let frozen = out.clone();
+    out.extend(fresh.into_iter().filter(|f| {
+        !frozen.iter().any(|z| {
+            z.problem.test == f.problem.test
+                && z.problem.branch == f.problem.branch
+                && (z.problem.first_failure == f.problem.first_failure
+                    || f.failing.contains(&z.problem.first_failure))
+        })
+    }));
+    out.sort_by(|a, b| a.problem.cmp(&b.problem));
+    out
+}
