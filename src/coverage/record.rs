@@ -125,9 +125,8 @@ fn take_coverage_results(
         }
     }
     let taken = coverage_results(state);
-    for id in std::mem::take(&mut state.coverage) {
-        state.entries.remove(&id);
-    }
+    let coverage = std::mem::take(&mut state.coverage);
+    state.entries.retain(|id| !coverage.contains(id));
     Ok(taken)
 }
 

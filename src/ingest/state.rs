@@ -281,6 +281,11 @@ impl Entries {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &Id> {
         self.iter().map(|(id, _)| id)
     }
+
+    /// Keeps the tests `keep` says yes to (the order stays).
+    pub(crate) fn retain(&mut self, keep: impl Fn(&Id) -> bool) {
+        self.list.retain(|(id, _)| keep(id));
+    }
 }
 
 /// A compile diagnostic's file, from its identity `path:flag:message`: relative to the same root
