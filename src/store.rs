@@ -20,13 +20,10 @@ pub mod details;
 mod engine;
 mod migrate;
 mod mysql;
-mod password_file;
 mod postgres;
-mod postgres_tls;
 pub mod samples;
 mod sql;
 mod sqlite;
-mod tls;
 
 pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
 pub use details::Details;

@@ -11,19 +11,18 @@ use std::error::Error as _;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use postgres::{Client, Config, NoTls, Row, Statement};
+use postgres::{Client, Config, Row, Statement};
 
 use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
-use super::password_file;
 use super::sql::SqlStore;
-use super::tls::{self, Tls};
-use super::{Id, OpenMode, TABLES};
+use super::{redact, Id, OpenMode, TABLES};
+use crate::connect::postgres::{connect, pgpass, server};
+use crate::connect::tls;
 use crate::error::{Error, Result};
 
 /// The advisory lock that writers (and migrations) hold for their transaction: one writer at a time.
@@ -136,54 +135,8 @@ fn io_cause(e: &postgres::Error) -> Option<&std::io::Error> {
     None
 }
 
-/// Where a configuration connects to, as `host:port` (for messages).
-fn server(config: &Config) -> String {
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(path)) => format!("{}:{port}", path.display()),
-        None => format!("localhost:{port}"),
-    }
-}
-
-/// The password for `config` in libpq's password file, when there is one.
-fn pgpass(config: &Config) -> Result<Option<Vec<u8>>> {
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => host.clone(),
-        // libpq matches a connection through the local socket as `localhost`.
-        _ => "localhost".to_owned(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or_default();
-    let database = config.get_dbname().unwrap_or(user);
-    Ok(password_file::pgpass(&host, port, database, user)?.map(String::into_bytes))
-}
-
-/// Why the TLS handshake failed, when it did.
-fn tls_refusal<'e>(e: &'e postgres::Error) -> Option<tls::Refusal<'e>> {
-    // tokio-postgres says "server does not support TLS" when the server answers the request for
-    // TLS with a no; a failed handshake is an I/O error around the TLS library's error.
-    if !e.to_string().starts_with("error performing TLS handshake") {
-        return None;
-    }
-    let source = e.source()?;
-    Some(match source.downcast_ref::<std::io::Error>() {
-        Some(io) => tls::Refusal::from_io(io),
-        None if source.to_string().contains("does not support TLS") => tls::Refusal::NoTls,
-        None => tls::Refusal::Other(source.to_string()),
-    })
-}
-
-fn connect_error(e: postgres::Error, config: &Config, tls: &Tls, shown: &str) -> Error {
+fn connect_error(e: postgres::Error, config: &Config, shown: &str) -> Error {
     let server = server(config);
-    if let Some(refusal) = tls_refusal(&e) {
-        let host = match config.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(host)) => host.clone(),
-            _ => "localhost".to_owned(),
-        };
-        return refusal.error(&tls::POSTGRES, tls, &format!("{server} ({shown})"), &host);
-    }
     if let Some(db) = e.as_db_error() {
         if *db.code() == SqlState::INVALID_CATALOG_NAME {
             let name = config.get_dbname().unwrap_or("NAME");
@@ -219,10 +172,6 @@ fn connect_error(e: postgres::Error, config: &Config, tls: &Tls, shown: &str) ->
         );
     }
     err.hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)")
-}
-
-fn redact(url: &str) -> String {
-    super::redact(url)
 }
 
 fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
@@ -289,18 +238,7 @@ impl Postgres {
                 config.password(password);
             }
         }
-        // libpq's sslmode (see postgres_tls.rs): the verifying modes insist on TLS as `require`
-        // does, with a connector that checks the certificate.
-        let client = match tls.mode {
-            tls::Mode::Disable => config.ssl_mode(SslMode::Disable).connect(NoTls),
-            tls::Mode::Prefer => config
-                .ssl_mode(SslMode::Prefer)
-                .connect(super::postgres_tls::connector(&tls)?),
-            _ => config
-                .ssl_mode(SslMode::Require)
-                .connect(super::postgres_tls::connector(&tls)?),
-        }
-        .map_err(|e| connect_error(e, &config, &tls, &shown))?;
+        let client = connect(&config, &tls, &shown, |e| connect_error(e, &config, &shown))?;
         let engine = Postgres {
             client,
             url: shown,

@@ -1,4 +1,4 @@
-//! TLS for PostgreSQL connections, with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
+//! Connecting to PostgreSQL: the password from libpq's password file, and TLS with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
 //! names): `prefer` (the default) encrypts when the server offers TLS and `require` insists on it,
 //! both without checking the server's certificate against an authority (as libpq, `require`
 //! checks it as `verify-ca` does when there is an authority to trust: `sslrootcert` or
@@ -13,6 +13,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use postgres::config::{Host, SslMode};
+use postgres::{Client, Config, NoTls};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -23,7 +25,8 @@ use rustls::{
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::tls::{Mode, Tls};
+use super::password_file;
+use super::tls::{Mode, Refusal, Tls, POSTGRES};
 use crate::error::{Error, Result};
 
 /// Accepts the server's certificate whatever signed it (libpq's `prefer` and `require`), but checks
@@ -248,8 +251,76 @@ fn client_identity(
     Ok(Some((chain, key)))
 }
 
+/// The host `config` connects to, as libpq matches it in a password file (a local socket is
+/// `localhost`).
+pub(crate) fn host(config: &Config) -> String {
+    match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        _ => "localhost".to_owned(),
+    }
+}
+
+/// Where `config` connects to, as `host:port` (for messages).
+pub(crate) fn server(config: &Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => format!("{}:{port}", path.display()),
+        _ => format!("{}:{port}", host(config)),
+    }
+}
+
+/// The password for `config` in libpq's password file, when there is one.
+pub(crate) fn pgpass(config: &Config) -> Result<Option<Vec<u8>>> {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    Ok(password_file::pgpass(&host(config), port, database, user)?.map(String::into_bytes))
+}
+
+/// Connects with `config` under the URL's `sslmode`: the verifying modes insist on TLS as
+/// `require` does, with a connector that checks the certificate. A refused handshake is an error
+/// that says why (`shown` is the URL as messages show it); any other failure is `failed`'s.
+pub(crate) fn connect(
+    config: &Config,
+    tls: &Tls,
+    shown: &str,
+    failed: impl FnOnce(postgres::Error) -> Error,
+) -> Result<Client> {
+    let mut config = config.clone();
+    let outcome = match tls.mode {
+        Mode::Disable => config.ssl_mode(SslMode::Disable).connect(NoTls),
+        Mode::Prefer => config.ssl_mode(SslMode::Prefer).connect(connector(tls)?),
+        _ => config.ssl_mode(SslMode::Require).connect(connector(tls)?),
+    };
+    outcome.map_err(|e| match refusal(&e) {
+        Some(why) => why.error(
+            &POSTGRES,
+            tls,
+            &format!("{} ({shown})", server(&config)),
+            &host(&config),
+        ),
+        None => failed(e),
+    })
+}
+
+/// Why the TLS handshake failed, when it did.
+fn refusal(e: &postgres::Error) -> Option<Refusal<'_>> {
+    // tokio-postgres says "server does not support TLS" when the server answers the request for
+    // TLS with a no; a failed handshake is an I/O error around the TLS library's error.
+    if !e.to_string().starts_with("error performing TLS handshake") {
+        return None;
+    }
+    let source = std::error::Error::source(e)?;
+    Some(match source.downcast_ref::<std::io::Error>() {
+        Some(io) => Refusal::from_io(io),
+        None if source.to_string().contains("does not support TLS") => Refusal::NoTls,
+        None => Refusal::Other(source.to_string()),
+    })
+}
+
 /// The TLS connector for `tls` (any mode but `disable`).
-pub(super) fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
+fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
     let provider = Arc::new(ring::default_provider());
     let setup = |e: rustls::Error| Error::database(format!("cannot set up TLS: {e}"));
     let builder = ClientConfig::builder_with_provider(provider.clone())

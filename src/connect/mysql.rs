@@ -1,0 +1,58 @@
+//! TLS for MySQL/MariaDB connections: the driver's options for the URL's `ssl-mode`, `ssl-ca`,
+//! `ssl-cert` and `ssl-key` (see `tls.rs` for the names), and why a handshake was refused.
+
+use mysql::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts};
+
+use super::tls::{Mode, Refusal, Tls};
+
+/// The driver's TLS options for `tls`; `None`: plain TCP.
+fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
+    let mut ssl = SslOpts::default();
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        ssl = ssl.with_client_identity(Some(ClientIdentity::new(cert.clone(), key.clone())));
+    }
+    if let Some(ca) = &tls.root_cert {
+        ssl = ssl.with_root_cert_path(Some(ca.clone()));
+    }
+    match tls.mode {
+        Mode::Disable => None,
+        Mode::Prefer | Mode::Require => Some(ssl.with_danger_accept_invalid_certs(true)),
+        Mode::VerifyCa => Some(ssl.with_danger_skip_domain_validation(true)),
+        Mode::VerifyFull => Some(ssl),
+    }
+}
+
+/// Connects with `builder` under `tls`. Where TLS is asked for, the connection stays on it (the
+/// driver would otherwise move a connection to 127.0.0.1 onto the server's local socket); without
+/// TLS, as the URL says (`prefer_socket=false` keeps a connection to the loopback on TCP). With
+/// MySQL's PREFERRED, it is plain TCP where the server offers no TLS.
+pub(crate) fn connect(builder: &OptsBuilder, tls: &Tls) -> Result<Conn, mysql::Error> {
+    let socket_allowed = Opts::from(builder.clone()).get_prefer_socket();
+    let connect = |ssl: Option<SslOpts>| {
+        let prefer_socket = ssl.is_none() && socket_allowed;
+        Conn::new(builder.clone().ssl_opts(ssl).prefer_socket(prefer_socket))
+    };
+    match connect(ssl_opts(tls)) {
+        Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+            if tls.mode == Mode::Prefer =>
+        {
+            connect(None)
+        }
+        other => other,
+    }
+}
+
+/// Why a connection that asked for TLS did not get it, when that is what `e` says.
+pub(crate) fn refusal<'e>(e: &'e mysql::Error, tls: &Tls) -> Option<Refusal<'e>> {
+    let io = match e {
+        mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
+            return Some(Refusal::NoTls)
+        }
+        _ if tls.mode == Mode::Disable => return None,
+        mysql::Error::IoError(io) => io,
+        mysql::Error::CodecError(codec) => std::error::Error::source(codec)?.downcast_ref()?,
+        _ => return None,
+    };
+    io.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(Refusal::from_io(io))
+}
