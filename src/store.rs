@@ -772,8 +772,8 @@ pub trait Store {
     /// Creates the series (their identity, unit and direction), or sets the direction of one
     /// whose file names it now; returns their ids in order.
     fn create_series(&mut self, series: &[SeriesRecord]) -> Result<Vec<Id>>;
-    /// Every series, by identity.
-    fn all_series(&mut self) -> Result<Vec<SeriesRecord>>;
+    /// The series with these ids (those that are series), or every series (`None`), by identity.
+    fn series(&mut self, ids: Option<&[Id]>) -> Result<Vec<SeriesRecord>>;
     /// Writes a build's values (replacing those of the same series in the build).
     fn write_metric_values(&mut self, build: Id, values: &[MetricValue]) -> Result<()>;
     /// The values of a lane's builds numbered from `since` on, of the `series` given (`None`:
@@ -784,10 +784,6 @@ pub trait Store {
         series: Option<&[Id]>,
         since: i64,
     ) -> Result<Vec<MetricPoint>>;
-    /// The series a build has values of.
-    fn build_series(&mut self, build: Id) -> Result<Vec<Id>>;
-    /// The series given, by id (those that are series).
-    fn series_by_id(&mut self, ids: &[Id]) -> Result<Vec<SeriesRecord>>;
     /// What judging reads of a lane's builds numbered from `since` on: `(series, build, number,
     /// value)` of the `series` given, by series then build number (no spread, no build row).
     fn lane_metric_levels(
@@ -810,8 +806,6 @@ pub trait Store {
     /// The spans of the builds given, with their files' paths, by build (in the order given),
     /// then file, then first line.
     fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>>;
-    /// Removes a build's coverage (its record and spans).
-    fn forget_coverage(&mut self, build: Id) -> Result<()>;
 }
 
 /// Shapes of the trait's answers that callers want often, written once over its methods.

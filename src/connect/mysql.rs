@@ -3,7 +3,8 @@
 
 use mysql::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts};
 
-use super::tls::{Mode, Refusal, Tls};
+use super::tls::{Mode, Refusal, Tls, MYSQL};
+use crate::error::{Error, Result};
 
 /// The driver's TLS options for `tls`; `None`: plain TCP.
 fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
@@ -25,25 +26,63 @@ fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
 /// Connects with `builder` under `tls`. Where TLS is asked for, the connection stays on it (the
 /// driver would otherwise move a connection to 127.0.0.1 onto the server's local socket); without
 /// TLS, as the URL says (`prefer_socket=false` keeps a connection to the loopback on TCP). With
-/// MySQL's PREFERRED, it is plain TCP where the server offers no TLS.
-pub(crate) fn connect(builder: &OptsBuilder, tls: &Tls) -> Result<Conn, mysql::Error> {
+/// MySQL's PREFERRED, it is plain TCP where the server offers no TLS. A failure is an error that
+/// says why and what to do (`address` is `host:port`, `shown` the URL as messages show it), the
+/// server's own refusals as `db_error` words them.
+pub(crate) fn connect(
+    builder: &OptsBuilder,
+    tls: &Tls,
+    address: &str,
+    shown: &str,
+    db_error: impl FnOnce(mysql::Error) -> Error,
+) -> Result<Conn> {
     let socket_allowed = Opts::from(builder.clone()).get_prefer_socket();
     let connect = |ssl: Option<SslOpts>| {
         let prefer_socket = ssl.is_none() && socket_allowed;
         Conn::new(builder.clone().ssl_opts(ssl).prefer_socket(prefer_socket))
     };
-    match connect(ssl_opts(tls)) {
+    let outcome = match connect(ssl_opts(tls)) {
         Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
             if tls.mode == Mode::Prefer =>
         {
             connect(None)
         }
         other => other,
-    }
+    };
+    let server = format!("{address} ({shown})");
+    outcome.map_err(|e| {
+        if let Some(why) = refusal(&e, tls) {
+            let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+            return why.error(&MYSQL, tls, &server, host);
+        }
+        let why = match e {
+            mysql::Error::IoError(io) => io.to_string(),
+            mysql::Error::DriverError(driver) => driver.to_string(),
+            mysql::Error::MySqlError(ref e) if e.code == 1049 => {
+                let opts = Opts::from(builder.clone());
+                let name = opts.get_db_name().unwrap_or_default();
+                return Error::database(format!(
+                    "cannot open the database {shown}: the server has no database `{name}`"
+                ))
+                .hint(format!(
+                    "probtrack does not create server databases: run `CREATE DATABASE {name}` \
+                     (as a user allowed to), then try again"
+                ));
+            }
+            other => return db_error(other).context(format!("cannot open the database {shown}")),
+        };
+        Error::database(format!(
+            "cannot connect to the MySQL/MariaDB server at {server}: {why}"
+        ))
+        .hint(format!(
+            "start the server at {address}, or fix the host and port in the URL"
+        ))
+        .retryable("a server that is restarting refuses connections for a while")
+    })
 }
 
 /// Why a connection that asked for TLS did not get it, when that is what `e` says.
-pub(crate) fn refusal<'e>(e: &'e mysql::Error, tls: &Tls) -> Option<Refusal<'e>> {
+fn refusal<'e>(e: &'e mysql::Error, tls: &Tls) -> Option<Refusal<'e>> {
     let io = match e {
         mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
             return Some(Refusal::NoTls)

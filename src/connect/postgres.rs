@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use postgres::config::{Host, SslMode};
+use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -279,13 +280,14 @@ pub(crate) fn pgpass(config: &Config) -> Result<Option<Vec<u8>>> {
 }
 
 /// Connects with `config` under the URL's `sslmode`: the verifying modes insist on TLS as
-/// `require` does, with a connector that checks the certificate. A refused handshake is an error
-/// that says why (`shown` is the URL as messages show it); any other failure is `failed`'s.
+/// `require` does, with a connector that checks the certificate. A failure is an error that says
+/// why and what to do (`shown` is the URL as messages show it), the server's own refusals as
+/// `db_error` words them.
 pub(crate) fn connect(
     config: &Config,
     tls: &Tls,
     shown: &str,
-    failed: impl FnOnce(postgres::Error) -> Error,
+    db_error: impl FnOnce(postgres::Error) -> Error,
 ) -> Result<Client> {
     let mut config = config.clone();
     let outcome = match tls.mode {
@@ -293,15 +295,59 @@ pub(crate) fn connect(
         Mode::Prefer => config.ssl_mode(SslMode::Prefer).connect(connector(tls)?),
         _ => config.ssl_mode(SslMode::Require).connect(connector(tls)?),
     };
-    outcome.map_err(|e| match refusal(&e) {
-        Some(why) => why.error(
-            &POSTGRES,
-            tls,
-            &format!("{} ({shown})", server(&config)),
-            &host(&config),
-        ),
-        None => failed(e),
+    let server = server(&config);
+    outcome.map_err(|e| {
+        if let Some(why) = refusal(&e) {
+            return why.error(&POSTGRES, tls, &format!("{server} ({shown})"), &host(&config));
+        }
+        if let Some(db) = e.as_db_error() {
+            if *db.code() == SqlState::INVALID_CATALOG_NAME {
+                let name = config.get_dbname().unwrap_or("NAME");
+                return Error::database(format!(
+                    "database `{shown}`: the server {server} has no database `{name}`"
+                ))
+                .hint(format!(
+                    "create it first: `createdb -h HOST -U USER {name}` (probtrack creates its tables, not the server's databases)"
+                ));
+            }
+            return db_error(e).context(format!("cannot connect to {shown}"));
+        }
+        let what = match io_cause(&e).map(|io| (io.kind(), io)) {
+            Some((std::io::ErrorKind::ConnectionRefused, _)) => "connection refused".to_owned(),
+            Some((std::io::ErrorKind::TimedOut, _)) => "timed out".to_owned(),
+            Some((_, io)) => io.to_string(),
+            None => {
+                let err = Error::database(format!(
+                    "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"
+                ));
+                if e.is_closed() {
+                    // The server, or the network, closed the connection before it was made.
+                    return err.retryable(
+                        "a server that is restarting, or a network that drops connections, \
+                         closes them while they are being made",
+                    );
+                }
+                return err.hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)");
+            }
+        };
+        Error::database(format!(
+            "cannot connect to the PostgreSQL server at {server} ({shown}): {what}"
+        ))
+        .hint("start the server, or fix the host and port in the URL")
+        .retryable("a server that is restarting refuses connections for a while")
     })
+}
+
+/// The I/O error behind a connection error, if any.
+pub(crate) fn io_cause(e: &postgres::Error) -> Option<&std::io::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Why the TLS handshake failed, when it did.
@@ -355,4 +401,19 @@ fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
         None => builder.with_no_client_auth(),
     };
     Ok(MakeRustlsConnect::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_are_named_without_passwords() {
+        let config: Config = "postgres://u:secret@db.example:6543/x"
+            .parse()
+            .expect("url");
+        assert_eq!(server(&config), "db.example:6543");
+        let shown = crate::store::redact("postgres://u:secret@db.example:6543/x");
+        assert!(!shown.contains("secret"));
+    }
 }

@@ -20,7 +20,7 @@ use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
-use crate::connect::mysql::{connect, refusal};
+use crate::connect::mysql::connect;
 use crate::connect::{password_file, tls};
 use crate::error::{Error, Result};
 
@@ -237,8 +237,6 @@ impl Mysql {
             );
         }
         let address = format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port());
-        let name = opts.get_db_name().unwrap_or_default().to_owned();
-        let host = opts.get_ip_or_hostname().to_string();
         let password = match opts.get_pass() {
             Some(_) => None,
             None => password_file::mysql_option_file()?,
@@ -261,35 +259,7 @@ impl Mysql {
         if password.is_some() {
             builder = builder.pass(password);
         }
-        let server = format!("{address} ({shown})");
-        let refused = |why: String| {
-            Error::database(format!(
-                "cannot connect to the MySQL/MariaDB server at {server}: {why}"
-            ))
-            .hint(format!(
-                "start the server at {address}, or fix the host and port in the URL"
-            ))
-            .retryable("a server that is restarting refuses connections for a while")
-        };
-        let conn = connect(&builder, &tls).map_err(|e| {
-            if let Some(why) = refusal(&e, &tls) {
-                return why.error(&tls::MYSQL, &tls, &server, &host);
-            }
-            match e {
-                mysql::Error::IoError(io) => refused(io.to_string()),
-                mysql::Error::DriverError(driver) => refused(driver.to_string()),
-                mysql::Error::MySqlError(ref server) if server.code == 1049 => {
-                    Error::database(format!(
-                        "cannot open the database {shown}: the server has no database `{name}`"
-                    ))
-                    .hint(format!(
-                        "probtrack does not create server databases: run `CREATE DATABASE {name}` \
-                 (as a user allowed to), then try again"
-                    ))
-                }
-                other => my_error(other).context(format!("cannot open the database {shown}")),
-            }
-        })?;
+        let conn = connect(&builder, &tls, &address, &shown, my_error)?;
         let engine = Mysql {
             conn,
             shown,

@@ -7,7 +7,6 @@
 //! parameters; lists go as one array parameter (`= ANY($1)`).
 
 use std::collections::HashMap;
-use std::error::Error as _;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -20,8 +19,8 @@ use postgres::{Client, Config, Row, Statement};
 use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
-use super::{redact, Id, OpenMode, TABLES};
-use crate::connect::postgres::{connect, pgpass, server};
+use super::{Id, OpenMode, TABLES};
+use crate::connect::postgres::{connect, io_cause, pgpass};
 use crate::connect::tls;
 use crate::error::{Error, Result};
 
@@ -123,57 +122,6 @@ fn pg_error(e: postgres::Error) -> Error {
     Error::database(format!("database error: {e}"))
 }
 
-/// The I/O error behind a connection error, if any.
-fn io_cause(e: &postgres::Error) -> Option<&std::io::Error> {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io);
-        }
-        source = s.source();
-    }
-    None
-}
-
-fn connect_error(e: postgres::Error, config: &Config, shown: &str) -> Error {
-    let server = server(config);
-    if let Some(db) = e.as_db_error() {
-        if *db.code() == SqlState::INVALID_CATALOG_NAME {
-            let name = config.get_dbname().unwrap_or("NAME");
-            return Error::database(format!(
-                "database `{shown}`: the server {server} has no database `{name}`"
-            ))
-            .hint(format!(
-                "create it first: `createdb -h HOST -U USER {name}` (probtrack creates its tables, not the server's databases)"
-            ));
-        }
-        return pg_error(e).context(format!("cannot connect to {shown}"));
-    }
-    if let Some(io) = io_cause(&e) {
-        let what = match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-            std::io::ErrorKind::TimedOut => "timed out".to_owned(),
-            _ => io.to_string(),
-        };
-        return Error::database(format!(
-            "cannot connect to the PostgreSQL server at {server} ({shown}): {what}"
-        ))
-        .hint("start the server, or fix the host and port in the URL")
-        .retryable("a server that is restarting refuses connections for a while");
-    }
-    let err = Error::database(format!(
-        "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"
-    ));
-    if e.is_closed() {
-        // The server, or the network, closed the connection before it was made.
-        return err.retryable(
-            "a server that is restarting, or a network that drops connections, closes them \
-             while they are being made",
-        );
-    }
-    err.hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)")
-}
-
 fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
     row.try_get(i).map_err(pg_error)
 }
@@ -219,7 +167,7 @@ fn chunk_rows(columns: usize) -> usize {
 
 impl Postgres {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Postgres>> {
-        let shown = redact(url);
+        let shown = super::redact(url);
         let (driver_url, tls) = tls::split(url, &tls::POSTGRES, &shown)?;
         let mut config: Config = driver_url.parse().map_err(|e| {
             Error::usage(format!(
@@ -238,7 +186,7 @@ impl Postgres {
                 config.password(password);
             }
         }
-        let client = connect(&config, &tls, &shown, |e| connect_error(e, &config, &shown))?;
+        let client = connect(&config, &tls, &shown, pg_error)?;
         let engine = Postgres {
             client,
             url: shown,
@@ -481,14 +429,5 @@ mod tests {
         }
         assert_eq!(chunk_rows(7), MAX_ROWS);
         assert_eq!(chunk_rows(100), 655);
-    }
-
-    #[test]
-    fn servers_are_named_without_passwords() {
-        let config: Config = "postgres://u:secret@db.example:6543/x"
-            .parse()
-            .expect("url");
-        assert_eq!(server(&config), "db.example:6543");
-        assert!(!redact("postgres://u:secret@db.example:6543/x").contains("secret"));
     }
 }
