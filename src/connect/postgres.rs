@@ -30,61 +30,17 @@ use super::password_file;
 use super::tls::{Mode, Refusal, Tls, POSTGRES};
 use crate::error::{Error, Result};
 
-/// Accepts the server's certificate whatever signed it (libpq's `prefer` and `require`), but checks
-/// that the server holds its key.
+/// libpq's checks short of `verify-full`. With `chain` (`verify-ca`, and `require` where there is
+/// an authority to trust), the certificate must lead to a trusted authority, whatever host it
+/// names; without (`prefer`, `require`), any certificate is taken. Either way the handshake's
+/// signatures are verified, so the server holds the certificate's key.
 #[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-/// libpq's `verify-ca`: the chain must lead to a trusted authority; the name is not checked.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -93,12 +49,12 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
         // webpki checks the chain (signatures, validity, key usage) before the name, so a name
         // error means everything else held.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -112,7 +68,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -121,11 +78,14 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -376,21 +336,19 @@ fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
     // of verify-ca".
     let has_root = tls.root_cert.is_some() || libpq_default("root.crt").is_some_and(|p| p.exists());
     let checks_chain = tls.mode.verifies() || (tls.mode == Mode::Require && has_root);
-    let builder = if checks_chain {
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider)
-            .build()
-            .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;
-        if tls.mode == Mode::VerifyFull {
-            builder.with_webpki_verifier(verifier)
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))
-        }
-    } else {
-        builder
+    let chain = match checks_chain {
+        true => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider.clone())
+                .build()
+                .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?,
+        ),
+        false => None,
+    };
+    let builder = match chain {
+        Some(verifier) if tls.mode == Mode::VerifyFull => builder.with_webpki_verifier(verifier),
+        chain => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_custom_certificate_verifier(Arc::new(Lenient { chain, provider })),
     };
     let config = match client_identity(tls)? {
         Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
