@@ -18,6 +18,7 @@ pub(crate) mod chat;
 pub(crate) mod cli;
 pub(crate) mod clock;
 pub(crate) mod clusters;
+pub(crate) mod connect;
 pub(crate) mod copy;
 pub mod coverage;
 pub(crate) mod durations;

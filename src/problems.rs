@@ -77,7 +77,7 @@ impl Branch {
                 old_names.entry(to).or_default().push(old);
             }
         }
-        let metric_series = store.all_series()?.into_iter().map(|s| s.id).collect();
+        let metric_series = store.series(None)?.into_iter().map(|s| s.id).collect();
         Ok(Branch {
             branch: branch.map(str::to_owned),
             lanes,

@@ -128,7 +128,7 @@ pub(crate) fn load(
 
     // Every metric series with values on the branch, up to its last METRIC_BUILDS values.
     let mut metrics = Vec::new();
-    for series in store.all_series()? {
+    for series in store.series(None)? {
         let history = crate::metrics::history(
             store,
             &settings.metrics,

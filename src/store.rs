@@ -20,13 +20,10 @@ pub mod details;
 mod engine;
 mod migrate;
 mod mysql;
-mod password_file;
 mod postgres;
-mod postgres_tls;
 pub mod samples;
 mod sql;
 mod sqlite;
-mod tls;
 
 pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
 pub use details::Details;
@@ -775,8 +772,8 @@ pub trait Store {
     /// Creates the series (their identity, unit and direction), or sets the direction of one
     /// whose file names it now; returns their ids in order.
     fn create_series(&mut self, series: &[SeriesRecord]) -> Result<Vec<Id>>;
-    /// Every series, by identity.
-    fn all_series(&mut self) -> Result<Vec<SeriesRecord>>;
+    /// The series with these ids (those that are series), or every series (`None`), by identity.
+    fn series(&mut self, ids: Option<&[Id]>) -> Result<Vec<SeriesRecord>>;
     /// Writes a build's values (replacing those of the same series in the build).
     fn write_metric_values(&mut self, build: Id, values: &[MetricValue]) -> Result<()>;
     /// The values of a lane's builds numbered from `since` on, of the `series` given (`None`:
@@ -787,10 +784,6 @@ pub trait Store {
         series: Option<&[Id]>,
         since: i64,
     ) -> Result<Vec<MetricPoint>>;
-    /// The series a build has values of.
-    fn build_series(&mut self, build: Id) -> Result<Vec<Id>>;
-    /// The series given, by id (those that are series).
-    fn series_by_id(&mut self, ids: &[Id]) -> Result<Vec<SeriesRecord>>;
     /// What judging reads of a lane's builds numbered from `since` on: `(series, build, value)`
     /// of the `series` given (`None`: of every series), in no set order (no spread, no build
     /// row). With `None` the store reads the builds' values build by build, without a seek per
@@ -815,8 +808,6 @@ pub trait Store {
     /// The spans of the builds given, with their files' paths, by build (in the order given),
     /// then file, then first line.
     fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>>;
-    /// Removes a build's coverage (its record and spans).
-    fn forget_coverage(&mut self, build: Id) -> Result<()>;
     /// The files whose coverage a lane's builds removed (the spans with `first_line` 0): `(build,
     /// path)`.
     fn coverage_removals(&mut self, lane: Id) -> Result<Vec<(Id, String)>>;

@@ -240,38 +240,36 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
 fn coverage_parser_arg(
     name: &str,
 ) -> Result<Option<&'static dyn probtrack_parsers::coverage::CoverageFormat>> {
-    if name == "auto" {
-        return Ok(None);
-    }
-    probtrack_parsers::coverage::by_name(name)
-        .map(Some)
-        .ok_or_else(|| {
-            let names: Vec<&str> = (probtrack_parsers::coverage::registry().iter())
-                .map(|f| f.name())
-                .collect();
-            Error::usage(format!(
-                "unknown coverage parser `{name}` (expected auto, {})",
-                names.join(", ")
-            ))
-        })
+    use probtrack_parsers::coverage::registry;
+    let names = registry().iter().map(|f| f.name());
+    format_arg(name, "coverage", registry(), names.collect())
 }
 
 /// `--metrics-parser`: `auto`, or a metric format's name.
 pub(super) fn metrics_parser_arg(
     name: &str,
 ) -> Result<Option<&'static dyn probtrack_parsers::metrics::MetricFormat>> {
+    use probtrack_parsers::metrics::registry;
+    let names = registry().iter().map(|f| f.name());
+    format_arg(name, "metrics", registry(), names.collect())
+}
+
+/// `auto` (`None`: sniff each file), or the format of `formats` whose name (in `names`, in the
+/// same order) is `name`.
+fn format_arg<F: ?Sized>(
+    name: &str,
+    what: &str,
+    formats: &'static [&'static F],
+    names: Vec<&str>,
+) -> Result<Option<&'static F>> {
     if name == "auto" {
         return Ok(None);
     }
-    probtrack_parsers::metrics::by_name(name)
-        .map(Some)
-        .ok_or_else(|| {
-            let names: Vec<&str> = (probtrack_parsers::metrics::registry().iter())
-                .map(|f| f.name())
-                .collect();
-            Error::usage(format!(
-                "unknown metrics parser `{name}` (expected auto, {})",
-                names.join(", ")
-            ))
-        })
+    match names.iter().position(|n| *n == name) {
+        Some(i) => Ok(Some(formats[i])),
+        None => Err(Error::usage(format!(
+            "unknown {what} parser `{name}` (expected auto, {})",
+            names.join(", ")
+        ))),
+    }
 }

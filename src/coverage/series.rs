@@ -56,10 +56,7 @@ fn carried(
         return Ok(Vec::new());
     }
     let prefix = format!("{}{{", super::record::file_series("").name);
-    let series = match wanted {
-        Some(ids) => store.series_by_id(ids)?,
-        None => store.all_series()?,
-    };
+    let series = store.series(wanted)?;
     let files: Vec<(Id, String)> = (series.into_iter())
         .filter(|s| s.name.starts_with(&prefix))
         .map(|s| (s.id, s.name))

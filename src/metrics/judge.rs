@@ -102,7 +102,7 @@ pub(crate) fn judge(
         return Ok(Vec::new());
     }
     let mut records: HashMap<Id, SeriesRecord> = store
-        .series_by_id(series)?
+        .series(Some(series))?
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
@@ -163,7 +163,7 @@ pub(crate) fn rejudge(
     builder: Option<&str>,
     settings: &MetricSettings,
 ) -> Result<()> {
-    let series: Vec<Id> = store.all_series()?.into_iter().map(|s| s.id).collect();
+    let series: Vec<Id> = store.series(None)?.into_iter().map(|s| s.id).collect();
     if series.is_empty() {
         return Ok(());
     }

@@ -94,7 +94,7 @@ pub(crate) fn list(
 ) -> Result<Vec<MetricRow>> {
     let branch = listing.branch.as_deref();
     let series: HashMap<Id, SeriesRecord> = store
-        .all_series()?
+        .series(None)?
         .into_iter()
         .filter(|s| {
             listing
@@ -155,7 +155,7 @@ pub(crate) fn list(
 
 /// Finds a series by identity: exactly, else the one whose identity contains `name`.
 fn find_series(store: &mut dyn Store, name: &str) -> Result<SeriesRecord> {
-    let all = store.all_series()?;
+    let all = store.series(None)?;
     if let Some(s) = all.iter().find(|s| s.name == name) {
         return Ok(s.clone());
     }

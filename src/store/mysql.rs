@@ -14,14 +14,14 @@ use std::fmt::Write as _;
 
 use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
-use mysql::{ClientIdentity, Conn, Opts, OptsBuilder, Params, Row, SslOpts, Value};
+use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
 
 use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
-use super::password_file;
 use super::sql::SqlStore;
-use super::tls::{self, Tls};
 use super::{Id, OpenMode};
+use crate::connect::mysql::connect;
+use crate::connect::{password_file, tls};
 use crate::error::{Error, Result};
 
 /// How long a writer waits for another to finish before giving up, in seconds.
@@ -221,33 +221,6 @@ impl Fields for Row {
     }
 }
 
-/// The driver's TLS options for the URL's `ssl-mode`, `ssl-ca`, `ssl-cert` and `ssl-key`.
-fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
-    let mut ssl = SslOpts::default();
-    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
-        ssl = ssl.with_client_identity(Some(ClientIdentity::new(cert.clone(), key.clone())));
-    }
-    if let Some(ca) = &tls.root_cert {
-        ssl = ssl.with_root_cert_path(Some(ca.clone()));
-    }
-    match tls.mode {
-        tls::Mode::Disable => None,
-        tls::Mode::Prefer | tls::Mode::Require => Some(ssl.with_danger_accept_invalid_certs(true)),
-        tls::Mode::VerifyCa => Some(ssl.with_danger_skip_domain_validation(true)),
-        tls::Mode::VerifyFull => Some(ssl),
-    }
-}
-
-/// The I/O error of a failed TLS handshake, if that is what `e` is.
-fn tls_io(e: &mysql::Error) -> Option<&std::io::Error> {
-    let io = match e {
-        mysql::Error::IoError(io) => io,
-        mysql::Error::CodecError(codec) => std::error::Error::source(codec)?.downcast_ref()?,
-        _ => return None,
-    };
-    io.get_ref()?.downcast_ref::<rustls::Error>().map(|_| io)
-}
-
 impl Mysql {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Mysql>> {
         let shown = super::redact(url);
@@ -264,10 +237,6 @@ impl Mysql {
             );
         }
         let address = format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port());
-        // `prefer_socket=false` in the URL keeps a connection to the loopback on TCP.
-        let socket_allowed = opts.get_prefer_socket();
-        let name = opts.get_db_name().unwrap_or_default().to_owned();
-        let host = opts.get_ip_or_hostname().to_string();
         let password = match opts.get_pass() {
             Some(_) => None,
             None => password_file::mysql_option_file()?,
@@ -290,52 +259,7 @@ impl Mysql {
         if password.is_some() {
             builder = builder.pass(password);
         }
-        let server = format!("{address} ({shown})");
-        let refused = |why: String| {
-            Error::database(format!(
-                "cannot connect to the MySQL/MariaDB server at {server}: {why}"
-            ))
-            .hint(format!(
-                "start the server at {address}, or fix the host and port in the URL"
-            ))
-            .retryable("a server that is restarting refuses connections for a while")
-        };
-        let connect = |ssl: Option<SslOpts>| {
-            // Where TLS is asked for, the connection stays on it (the driver would otherwise move
-            // a connection to 127.0.0.1 onto the server's local socket); without TLS, as the URL
-            // says (the driver's default moves it).
-            let prefer_socket = ssl.is_none() && socket_allowed;
-            Conn::new(builder.clone().ssl_opts(ssl).prefer_socket(prefer_socket))
-        };
-        let ssl = ssl_opts(&tls);
-        let conn = match connect(ssl.clone()) {
-            // MySQL's PREFERRED: plain TCP where the server offers no TLS.
-            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
-                if tls.mode == tls::Mode::Prefer =>
-            {
-                connect(None)
-            }
-            other => other,
-        };
-        let conn = conn.map_err(|e| match e {
-            mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
-                tls::Refusal::NoTls.error(&tls::MYSQL, &tls, &server, &host)
-            }
-            _ if ssl.is_some() && tls_io(&e).is_some() => {
-                let io = tls_io(&e).expect("a TLS error");
-                tls::Refusal::from_io(io).error(&tls::MYSQL, &tls, &server, &host)
-            }
-            mysql::Error::IoError(io) => refused(io.to_string()),
-            mysql::Error::DriverError(driver) => refused(driver.to_string()),
-            mysql::Error::MySqlError(ref server) if server.code == 1049 => Error::database(
-                format!("cannot open the database {shown}: the server has no database `{name}`"),
-            )
-            .hint(format!(
-                "probtrack does not create server databases: run `CREATE DATABASE {name}` \
-                 (as a user allowed to), then try again"
-            )),
-            other => my_error(other).context(format!("cannot open the database {shown}")),
-        })?;
+        let conn = connect(&builder, &tls, &address, &shown, my_error)?;
         let engine = Mysql {
             conn,
             shown,

@@ -7,23 +7,21 @@
 //! parameters; lists go as one array parameter (`= ANY($1)`).
 
 use std::collections::HashMap;
-use std::error::Error as _;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use postgres::{Client, Config, NoTls, Row, Statement};
+use postgres::{Client, Config, Row, Statement};
 
 use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
-use super::password_file;
 use super::sql::SqlStore;
-use super::tls::{self, Tls};
 use super::{Id, OpenMode, TABLES};
+use crate::connect::postgres::{connect, io_cause, pgpass};
+use crate::connect::tls;
 use crate::error::{Error, Result};
 
 /// The advisory lock that writers (and migrations) hold for their transaction: one writer at a time.
@@ -124,107 +122,6 @@ fn pg_error(e: postgres::Error) -> Error {
     Error::database(format!("database error: {e}"))
 }
 
-/// The I/O error behind a connection error, if any.
-fn io_cause(e: &postgres::Error) -> Option<&std::io::Error> {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io);
-        }
-        source = s.source();
-    }
-    None
-}
-
-/// Where a configuration connects to, as `host:port` (for messages).
-fn server(config: &Config) -> String {
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(path)) => format!("{}:{port}", path.display()),
-        None => format!("localhost:{port}"),
-    }
-}
-
-/// The password for `config` in libpq's password file, when there is one.
-fn pgpass(config: &Config) -> Result<Option<Vec<u8>>> {
-    let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => host.clone(),
-        // libpq matches a connection through the local socket as `localhost`.
-        _ => "localhost".to_owned(),
-    };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let user = config.get_user().unwrap_or_default();
-    let database = config.get_dbname().unwrap_or(user);
-    Ok(password_file::pgpass(&host, port, database, user)?.map(String::into_bytes))
-}
-
-/// Why the TLS handshake failed, when it did.
-fn tls_refusal<'e>(e: &'e postgres::Error) -> Option<tls::Refusal<'e>> {
-    // tokio-postgres says "server does not support TLS" when the server answers the request for
-    // TLS with a no; a failed handshake is an I/O error around the TLS library's error.
-    if !e.to_string().starts_with("error performing TLS handshake") {
-        return None;
-    }
-    let source = e.source()?;
-    Some(match source.downcast_ref::<std::io::Error>() {
-        Some(io) => tls::Refusal::from_io(io),
-        None if source.to_string().contains("does not support TLS") => tls::Refusal::NoTls,
-        None => tls::Refusal::Other(source.to_string()),
-    })
-}
-
-fn connect_error(e: postgres::Error, config: &Config, tls: &Tls, shown: &str) -> Error {
-    let server = server(config);
-    if let Some(refusal) = tls_refusal(&e) {
-        let host = match config.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(host)) => host.clone(),
-            _ => "localhost".to_owned(),
-        };
-        return refusal.error(&tls::POSTGRES, tls, &format!("{server} ({shown})"), &host);
-    }
-    if let Some(db) = e.as_db_error() {
-        if *db.code() == SqlState::INVALID_CATALOG_NAME {
-            let name = config.get_dbname().unwrap_or("NAME");
-            return Error::database(format!(
-                "database `{shown}`: the server {server} has no database `{name}`"
-            ))
-            .hint(format!(
-                "create it first: `createdb -h HOST -U USER {name}` (probtrack creates its tables, not the server's databases)"
-            ));
-        }
-        return pg_error(e).context(format!("cannot connect to {shown}"));
-    }
-    if let Some(io) = io_cause(&e) {
-        let what = match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-            std::io::ErrorKind::TimedOut => "timed out".to_owned(),
-            _ => io.to_string(),
-        };
-        return Error::database(format!(
-            "cannot connect to the PostgreSQL server at {server} ({shown}): {what}"
-        ))
-        .hint("start the server, or fix the host and port in the URL")
-        .retryable("a server that is restarting refuses connections for a while");
-    }
-    let err = Error::database(format!(
-        "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"
-    ));
-    if e.is_closed() {
-        // The server, or the network, closed the connection before it was made.
-        return err.retryable(
-            "a server that is restarting, or a network that drops connections, closes them \
-             while they are being made",
-        );
-    }
-    err.hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)")
-}
-
-fn redact(url: &str) -> String {
-    super::redact(url)
-}
-
 fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
     row.try_get(i).map_err(pg_error)
 }
@@ -270,7 +167,7 @@ fn chunk_rows(columns: usize) -> usize {
 
 impl Postgres {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Postgres>> {
-        let shown = redact(url);
+        let shown = super::redact(url);
         let (driver_url, tls) = tls::split(url, &tls::POSTGRES, &shown)?;
         let mut config: Config = driver_url.parse().map_err(|e| {
             Error::usage(format!(
@@ -289,18 +186,7 @@ impl Postgres {
                 config.password(password);
             }
         }
-        // libpq's sslmode (see postgres_tls.rs): the verifying modes insist on TLS as `require`
-        // does, with a connector that checks the certificate.
-        let client = match tls.mode {
-            tls::Mode::Disable => config.ssl_mode(SslMode::Disable).connect(NoTls),
-            tls::Mode::Prefer => config
-                .ssl_mode(SslMode::Prefer)
-                .connect(super::postgres_tls::connector(&tls)?),
-            _ => config
-                .ssl_mode(SslMode::Require)
-                .connect(super::postgres_tls::connector(&tls)?),
-        }
-        .map_err(|e| connect_error(e, &config, &tls, &shown))?;
+        let client = connect(&config, &tls, &shown, pg_error)?;
         let engine = Postgres {
             client,
             url: shown,
@@ -543,14 +429,5 @@ mod tests {
         }
         assert_eq!(chunk_rows(7), MAX_ROWS);
         assert_eq!(chunk_rows(100), 655);
-    }
-
-    #[test]
-    fn servers_are_named_without_passwords() {
-        let config: Config = "postgres://u:secret@db.example:6543/x"
-            .parse()
-            .expect("url");
-        assert_eq!(server(&config), "db.example:6543");
-        assert!(!redact("postgres://u:secret@db.example:6543/x").contains("secret"));
     }
 }

@@ -73,6 +73,22 @@ impl<E: Engine> SqlStore<E> {
         self.engine.first(sql, params, map)
     }
 
+    /// The rows of a query of the ids in parameter 1, grouped by their first column (an id).
+    fn grouped<T>(
+        &mut self,
+        sql: &str,
+        ids: &[Id],
+        mut map: impl FnMut(Id, &E::Row<'_>) -> Result<T>,
+    ) -> Result<HashMap<Id, Vec<T>>> {
+        let mut out: HashMap<Id, Vec<T>> = HashMap::new();
+        self.engine.query(sql, &[Param::Ids(ids)], |r| {
+            let id = r.id(0)?;
+            out.entry(id).or_default().push(map(id, r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     fn id_of(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Id>> {
         self.first(sql, params, |r| r.id(0))
     }
@@ -828,12 +844,11 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
-        let mut out: HashMap<Id, Vec<ChangeRef>> = builds.iter().map(|&b| (b, vec![])).collect();
         let sql = change_refs("build_changes", "build_id", &E::any("t.build_id", 1), "");
-        self.engine.query(&sql, &[Param::Ids(builds)], |r| {
-            out.entry(r.id(0)?).or_default().push(change_ref(r)?);
-            Ok(())
-        })?;
+        let mut out = self.grouped(&sql, builds, |_, r| change_ref(r))?;
+        for &build in builds {
+            out.entry(build).or_default();
+        }
         Ok(out)
     }
 
@@ -974,25 +989,21 @@ impl<E: Engine> Store for SqlStore<E> {
         if problems.is_empty() {
             return Ok(problems);
         }
-        // Their builders and changes, for all of them at once rather than one query each.
+        // Their builders, changes and steps, for all of them at once rather than one query each.
         let ids: Vec<Id> = problems.iter().map(|p| p.id).collect();
-        let index: HashMap<Id, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let sql = format!(
             "SELECT pb.problem_id, b.name, pb.first_number, pb.last_number, pb.fixed_number \
              FROM problem_builders pb JOIN builders b ON b.id = pb.builder_id \
              WHERE {} ORDER BY pb.problem_id, b.name",
             E::any("pb.problem_id", 1)
         );
-        self.engine.query(&sql, &[Param::Ids(&ids)], |r| {
-            if let Some(&i) = index.get(&r.id(0)?) {
-                problems[i].builders.push(ProblemBuilder {
-                    builder: r.string(1)?,
-                    first_number: r.id(2)?,
-                    last_number: r.id(3)?,
-                    fixed_number: r.int(4)?,
-                });
-            }
-            Ok(())
+        let mut builders = self.grouped(&sql, &ids, |_, r| {
+            Ok(ProblemBuilder {
+                builder: r.string(1)?,
+                first_number: r.id(2)?,
+                last_number: r.id(3)?,
+                fixed_number: r.int(4)?,
+            })
         })?;
         let sql = change_refs(
             "problem_changes",
@@ -1000,15 +1011,8 @@ impl<E: Engine> Store for SqlStore<E> {
             &E::any("t.problem_id", 1),
             ", t.role",
         );
-        self.engine.query(&sql, &[Param::Ids(&ids)], |r| {
-            if let Some(p) = index.get(&r.id(0)?).map(|&i| &mut problems[i]) {
-                match r.string(4)?.as_str() {
-                    "start" => p.started_by.push(change_ref(r)?),
-                    _ => p.fixed_by.push(change_ref(r)?),
-                }
-            }
-            Ok(())
-        })?;
+        let mut changes = self.grouped(&sql, &ids, |_, r| Ok((r.string(4)?, change_ref(r)?)))?;
+        let mut steps = HashMap::new();
         if problems
             .iter()
             .any(|p| p.kind == probtrack_parsers::Kind::Metric)
@@ -1018,26 +1022,33 @@ impl<E: Engine> Store for SqlStore<E> {
                  accepted_reason, accepted_at FROM problem_metrics WHERE {}",
                 E::any("problem_id", 1)
             );
-            self.engine.query(&sql, &[Param::Ids(&ids)], |r| {
-                if let Some(p) = index.get(&r.id(0)?).map(|&i| &mut problems[i]) {
-                    let accepted = match r.text(5)? {
-                        Some(by) => Some(Acceptance {
-                            by,
-                            reason: r.text(6)?.unwrap_or_default(),
-                            at: r.int(7)?.unwrap_or_default(),
-                        }),
-                        None => None,
-                    };
-                    p.metric = Some(MetricStep {
-                        step: r.string(1)?,
-                        before: r.real(2)?.unwrap_or(f64::NAN),
-                        after: r.real(3)?.unwrap_or(f64::NAN),
-                        z: r.real(4)?.unwrap_or(f64::NAN),
-                        accepted,
-                    });
-                }
-                Ok(())
+            steps = self.grouped(&sql, &ids, |_, r| {
+                let accepted = match r.text(5)? {
+                    Some(by) => Some(Acceptance {
+                        by,
+                        reason: r.text(6)?.unwrap_or_default(),
+                        at: r.int(7)?.unwrap_or_default(),
+                    }),
+                    None => None,
+                };
+                Ok(MetricStep {
+                    step: r.string(1)?,
+                    before: r.real(2)?.unwrap_or(f64::NAN),
+                    after: r.real(3)?.unwrap_or(f64::NAN),
+                    z: r.real(4)?.unwrap_or(f64::NAN),
+                    accepted,
+                })
             })?;
+        }
+        for p in &mut problems {
+            p.builders = builders.remove(&p.id).unwrap_or_default();
+            for (role, change) in changes.remove(&p.id).unwrap_or_default() {
+                match role.as_str() {
+                    "start" => p.started_by.push(change),
+                    _ => p.fixed_by.push(change),
+                }
+            }
+            p.metric = steps.remove(&p.id).and_then(|mut s| s.pop());
         }
         Ok(problems)
     }
@@ -1073,18 +1084,14 @@ impl<E: Engine> Store for SqlStore<E> {
              ORDER BY problem_id, added_at, id",
             E::any("problem_id", 1)
         );
-        let mut out: HashMap<Id, Vec<LinkRecord>> = HashMap::new();
-        self.engine.query(&sql, &[Param::Ids(problems)], |r| {
-            let problem = r.id(0)?;
-            out.entry(problem).or_default().push(LinkRecord {
+        self.grouped(&sql, problems, |problem, r| {
+            Ok(LinkRecord {
                 problem,
                 url: r.string(1)?,
                 open: r.string(2)? == "open",
                 added_at: r.id(3)?,
-            });
-            Ok(())
-        })?;
-        Ok(out)
+            })
+        })
     }
 
     fn add_note(
@@ -1106,19 +1113,15 @@ impl<E: Engine> Store for SqlStore<E> {
              ORDER BY problem_id, added_at, id",
             E::any("problem_id", 1)
         );
-        let mut out: HashMap<Id, Vec<NoteRecord>> = HashMap::new();
-        self.engine.query(&sql, &[Param::Ids(problems)], |r| {
-            let problem = r.id(0)?;
-            out.entry(problem).or_default().push(NoteRecord {
+        self.grouped(&sql, problems, |problem, r| {
+            Ok(NoteRecord {
                 id: r.id(1)?,
                 problem,
                 text: r.string(2)?,
                 author: r.text(3)?,
                 added_at: r.id(4)?,
-            });
-            Ok(())
-        })?;
-        Ok(out)
+            })
+        })
     }
 
     fn add_bad_range(
@@ -1371,10 +1374,20 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(ids)
     }
 
-    fn all_series(&mut self) -> Result<Vec<SeriesRecord>> {
-        let sql = "SELECT t.id, t.name, s.unit, s.direction FROM metric_series s \
-             JOIN tests t ON t.id = s.test_id ORDER BY t.name";
-        self.all(sql, &[], |r| {
+    fn series(&mut self, ids: Option<&[Id]>) -> Result<Vec<SeriesRecord>> {
+        let (filter, args) = match ids {
+            Some([]) => return Ok(Vec::new()),
+            Some(ids) => (
+                format!("WHERE {}", E::any("s.test_id", 1)),
+                vec![Param::Ids(ids)],
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        let sql = format!(
+            "SELECT t.id, t.name, s.unit, s.direction FROM metric_series s \
+             JOIN tests t ON t.id = s.test_id {filter} ORDER BY t.name"
+        );
+        self.all(&sql, &args, |r| {
             Ok(SeriesRecord {
                 id: r.id(0)?,
                 name: r.bstring(1)?.to_string(),
@@ -1447,25 +1460,6 @@ impl<E: Engine> Store for SqlStore<E> {
         })
     }
 
-    fn series_by_id(&mut self, ids: &[Id]) -> Result<Vec<SeriesRecord>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT t.id, t.name, s.unit, s.direction FROM metric_series s \
-             JOIN tests t ON t.id = s.test_id WHERE {} ORDER BY t.id",
-            E::any("s.test_id", 1)
-        );
-        self.all(&sql, &[Param::Ids(ids)], |r| {
-            Ok(SeriesRecord {
-                id: r.id(0)?,
-                name: r.bstring(1)?.to_string(),
-                unit: r.text(2)?,
-                direction: r.text(3)?,
-            })
-        })
-    }
-
     fn lane_metric_levels(
         &mut self,
         lane: Id,
@@ -1490,11 +1484,6 @@ impl<E: Engine> Store for SqlStore<E> {
         self.all(&sql, &args, |r| {
             Ok((r.id(0)?, r.id(1)?, r.real(2)?.unwrap_or(f64::NAN)))
         })
-    }
-
-    fn build_series(&mut self, build: Id) -> Result<Vec<Id>> {
-        let sql = "SELECT test_id FROM metric_values WHERE build_id = ?1 ORDER BY test_id";
-        self.all(sql, &p![build], |r| r.id(0))
     }
 
     fn accept_problem(&mut self, problem: Id, a: &Acceptance) -> Result<bool> {
@@ -1541,7 +1530,12 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn write_coverage(&mut self, c: &CoverageBuild, spans: &[CoverageSpan]) -> Result<()> {
-        self.forget_coverage(c.build)?;
+        for table in ["coverage_spans", "coverage_builds"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE build_id = ?1"),
+                &p![c.build],
+            )?;
+        }
         self.run(
             "INSERT INTO coverage_builds (build_id, base_build_id, depth, files, lines_covered, \
              lines_total, branches_covered, branches_total) \
@@ -1641,14 +1635,6 @@ impl<E: Engine> Store for SqlStore<E> {
         self.all(sql, &p![lane], |r| {
             Ok((r.id(0)?, r.bstring(1)?.to_string()))
         })
-    }
-
-    fn forget_coverage(&mut self, build: Id) -> Result<()> {
-        self.run("DELETE FROM coverage_spans WHERE build_id = ?1", &p![build])?;
-        self.run(
-            "DELETE FROM coverage_builds WHERE build_id = ?1",
-            &p![build],
-        )
     }
 }
 

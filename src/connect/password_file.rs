@@ -79,7 +79,7 @@ fn pgpass_fields(line: &str) -> Vec<String> {
 
 /// The PostgreSQL password for `user` at `host:port` in `database`, from `PGPASSFILE` or
 /// `~/.pgpass` (the first line that matches; `*` matches anything).
-pub(super) fn pgpass(host: &str, port: u16, database: &str, user: &str) -> Result<Option<String>> {
+pub(crate) fn pgpass(host: &str, port: u16, database: &str, user: &str) -> Result<Option<String>> {
     let Some(path) = locate("PGPASSFILE", ".pgpass") else {
         return Ok(None);
     };
@@ -141,7 +141,7 @@ fn option_value(raw: &str) -> String {
 }
 
 /// The MySQL password from the `[client]` group of `PROBTRACK_MYSQL_DEFAULTS_FILE` or `~/.my.cnf`.
-pub(super) fn mysql_option_file() -> Result<Option<String>> {
+pub(crate) fn mysql_option_file() -> Result<Option<String>> {
     const VAR: &str = "PROBTRACK_MYSQL_DEFAULTS_FILE";
     let Some(path) = locate(VAR, ".my.cnf") else {
         return Ok(None);

@@ -1,4 +1,4 @@
-//! TLS for PostgreSQL connections, with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
+//! Connecting to PostgreSQL: the password from libpq's password file, and TLS with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
 //! names): `prefer` (the default) encrypts when the server offers TLS and `require` insists on it,
 //! both without checking the server's certificate against an authority (as libpq, `require`
 //! checks it as `verify-ca` does when there is an authority to trust: `sslrootcert` or
@@ -13,6 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use postgres::config::{Host, SslMode};
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -23,64 +26,21 @@ use rustls::{
 };
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::tls::{Mode, Tls};
+use super::password_file;
+use super::tls::{Mode, Refusal, Tls, POSTGRES};
 use crate::error::{Error, Result};
 
-/// Accepts the server's certificate whatever signed it (libpq's `prefer` and `require`), but checks
-/// that the server holds its key.
+/// libpq's checks short of `verify-full`. With `chain` (`verify-ca`, and `require` where there is
+/// an authority to trust), the certificate must lead to a trusted authority, whatever host it
+/// names; without (`prefer`, `require`), any certificate is taken. Either way the handshake's
+/// signatures are verified, so the server holds the certificate's key.
 #[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
 }
 
-/// libpq's `verify-ca`: the chain must lead to a trusted authority; the name is not checked.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -89,12 +49,12 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
         // webpki checks the chain (signatures, validity, key usage) before the name, so a name
         // error means everything else held.
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -108,7 +68,8 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -117,11 +78,14 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        let algorithms = &self.provider.signature_verification_algorithms;
+        verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -248,8 +212,121 @@ fn client_identity(
     Ok(Some((chain, key)))
 }
 
+/// The host `config` connects to, as libpq matches it in a password file (a local socket is
+/// `localhost`).
+pub(crate) fn host(config: &Config) -> String {
+    match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        _ => "localhost".to_owned(),
+    }
+}
+
+/// Where `config` connects to, as `host:port` (for messages).
+pub(crate) fn server(config: &Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => format!("{}:{port}", path.display()),
+        _ => format!("{}:{port}", host(config)),
+    }
+}
+
+/// The password for `config` in libpq's password file, when there is one.
+pub(crate) fn pgpass(config: &Config) -> Result<Option<Vec<u8>>> {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or(user);
+    Ok(password_file::pgpass(&host(config), port, database, user)?.map(String::into_bytes))
+}
+
+/// Connects with `config` under the URL's `sslmode`: the verifying modes insist on TLS as
+/// `require` does, with a connector that checks the certificate. A failure is an error that says
+/// why and what to do (`shown` is the URL as messages show it), the server's own refusals as
+/// `db_error` words them.
+pub(crate) fn connect(
+    config: &Config,
+    tls: &Tls,
+    shown: &str,
+    db_error: impl FnOnce(postgres::Error) -> Error,
+) -> Result<Client> {
+    let mut config = config.clone();
+    let outcome = match tls.mode {
+        Mode::Disable => config.ssl_mode(SslMode::Disable).connect(NoTls),
+        Mode::Prefer => config.ssl_mode(SslMode::Prefer).connect(connector(tls)?),
+        _ => config.ssl_mode(SslMode::Require).connect(connector(tls)?),
+    };
+    let server = server(&config);
+    outcome.map_err(|e| {
+        if let Some(why) = refusal(&e) {
+            return why.error(&POSTGRES, tls, &format!("{server} ({shown})"), &host(&config));
+        }
+        if let Some(db) = e.as_db_error() {
+            if *db.code() == SqlState::INVALID_CATALOG_NAME {
+                let name = config.get_dbname().unwrap_or("NAME");
+                return Error::database(format!(
+                    "database `{shown}`: the server {server} has no database `{name}`"
+                ))
+                .hint(format!(
+                    "create it first: `createdb -h HOST -U USER {name}` (probtrack creates its tables, not the server's databases)"
+                ));
+            }
+            return db_error(e).context(format!("cannot connect to {shown}"));
+        }
+        let what = match io_cause(&e).map(|io| (io.kind(), io)) {
+            Some((std::io::ErrorKind::ConnectionRefused, _)) => "connection refused".to_owned(),
+            Some((std::io::ErrorKind::TimedOut, _)) => "timed out".to_owned(),
+            Some((_, io)) => io.to_string(),
+            None => {
+                let err = Error::database(format!(
+                    "cannot connect to the PostgreSQL server at {server} ({shown}): {e}"
+                ));
+                if e.is_closed() {
+                    // The server, or the network, closed the connection before it was made.
+                    return err.retryable(
+                        "a server that is restarting, or a network that drops connections, \
+                         closes them while they are being made",
+                    );
+                }
+                return err.hint("start the server, or fix the URL (`postgres://USER@HOST:PORT/DB`)");
+            }
+        };
+        Error::database(format!(
+            "cannot connect to the PostgreSQL server at {server} ({shown}): {what}"
+        ))
+        .hint("start the server, or fix the host and port in the URL")
+        .retryable("a server that is restarting refuses connections for a while")
+    })
+}
+
+/// The I/O error behind a connection error, if any.
+pub(crate) fn io_cause(e: &postgres::Error) -> Option<&std::io::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// Why the TLS handshake failed, when it did.
+fn refusal(e: &postgres::Error) -> Option<Refusal<'_>> {
+    // tokio-postgres says "server does not support TLS" when the server answers the request for
+    // TLS with a no; a failed handshake is an I/O error around the TLS library's error.
+    if !e.to_string().starts_with("error performing TLS handshake") {
+        return None;
+    }
+    let source = std::error::Error::source(e)?;
+    Some(match source.downcast_ref::<std::io::Error>() {
+        Some(io) => Refusal::from_io(io),
+        None if source.to_string().contains("does not support TLS") => Refusal::NoTls,
+        None => Refusal::Other(source.to_string()),
+    })
+}
+
 /// The TLS connector for `tls` (any mode but `disable`).
-pub(super) fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
+fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
     let provider = Arc::new(ring::default_provider());
     let setup = |e: rustls::Error| Error::database(format!("cannot set up TLS: {e}"));
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -259,21 +336,19 @@ pub(super) fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
     // of verify-ca".
     let has_root = tls.root_cert.is_some() || libpq_default("root.crt").is_some_and(|p| p.exists());
     let checks_chain = tls.mode.verifies() || (tls.mode == Mode::Require && has_root);
-    let builder = if checks_chain {
-        let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider)
-            .build()
-            .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?;
-        if tls.mode == Mode::VerifyFull {
-            builder.with_webpki_verifier(verifier)
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))
-        }
-    } else {
-        builder
+    let chain = match checks_chain {
+        true => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider.clone())
+                .build()
+                .map_err(|e| Error::database(format!("cannot set up TLS: {e}")))?,
+        ),
+        false => None,
+    };
+    let builder = match chain {
+        Some(verifier) if tls.mode == Mode::VerifyFull => builder.with_webpki_verifier(verifier),
+        chain => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_custom_certificate_verifier(Arc::new(Lenient { chain, provider })),
     };
     let config = match client_identity(tls)? {
         Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
@@ -284,4 +359,19 @@ pub(super) fn connector(tls: &Tls) -> Result<MakeRustlsConnect> {
         None => builder.with_no_client_auth(),
     };
     Ok(MakeRustlsConnect::new(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_are_named_without_passwords() {
+        let config: Config = "postgres://u:secret@db.example:6543/x"
+            .parse()
+            .expect("url");
+        assert_eq!(server(&config), "db.example:6543");
+        let shown = crate::store::redact("postgres://u:secret@db.example:6543/x");
+        assert!(!shown.contains("secret"));
+    }
 }

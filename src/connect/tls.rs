@@ -1,7 +1,7 @@
 //! TLS settings of a server URL, under each engine's own names: libpq's `sslmode`, `sslrootcert`,
 //! `sslcert` and `sslkey` for PostgreSQL, MySQL's `ssl-mode`, `ssl-ca`, `ssl-cert` and `ssl-key`
 //! for MySQL/MariaDB. Both mean the same five choices; the engines' seams turn them into a
-//! connection (`postgres_tls.rs`, `mysql.rs`).
+//! connection (`postgres.rs`, `mysql.rs` here).
 
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// How much of TLS a connection asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Mode {
+pub(crate) enum Mode {
     /// Plain TCP.
     Disable,
     /// TLS when the server offers it, else plain TCP; the certificate is not checked.
@@ -26,14 +26,14 @@ pub(super) enum Mode {
 
 impl Mode {
     /// Whether the server's certificate is checked against the trusted authorities.
-    pub(super) fn verifies(self) -> bool {
+    pub(crate) fn verifies(self) -> bool {
         matches!(self, Mode::VerifyCa | Mode::VerifyFull)
     }
 }
 
 /// The TLS settings a URL gave.
 #[derive(Clone, Debug)]
-pub(super) struct Tls {
+pub(crate) struct Tls {
     pub mode: Mode,
     /// The certificate authorities to trust (PEM), for the verifying modes.
     pub root_cert: Option<PathBuf>,
@@ -44,7 +44,7 @@ pub(super) struct Tls {
 
 impl Tls {
     /// Refuses, before connecting, files named in the URL that cannot be read.
-    pub(super) fn check_files(&self, names: &Names) -> Result<()> {
+    pub(crate) fn check_files(&self, names: &Names) -> Result<()> {
         for (path, name) in [
             (&self.root_cert, names.root_cert),
             (&self.cert, names.cert),
@@ -65,7 +65,7 @@ impl Tls {
 }
 
 /// An engine's names for the settings and the modes.
-pub(super) struct Names {
+pub(crate) struct Names {
     engine: &'static str,
     mode: &'static str,
     root_cert: &'static str,
@@ -91,7 +91,7 @@ const MODES: [Mode; 5] = [
     Mode::VerifyFull,
 ];
 
-pub(super) const POSTGRES: Names = Names {
+pub(crate) const POSTGRES: Names = Names {
     engine: "PostgreSQL",
     mode: "sslmode",
     root_cert: "sslrootcert",
@@ -107,7 +107,7 @@ pub(super) const POSTGRES: Names = Names {
     client_cert: "`sslcert=FILE&sslkey=FILE`",
 };
 
-pub(super) const MYSQL: Names = Names {
+pub(crate) const MYSQL: Names = Names {
     engine: "MySQL/MariaDB",
     mode: "ssl-mode",
     root_cert: "ssl-ca",
@@ -137,7 +137,7 @@ pub(super) const MYSQL: Names = Names {
 
 impl Names {
     /// `mode` under this engine's name for it.
-    pub(super) fn mode_name(&self, mode: Mode) -> &'static str {
+    pub(crate) fn mode_name(&self, mode: Mode) -> &'static str {
         let i = MODES.iter().position(|m| *m == mode).unwrap_or(1);
         self.modes[i]
     }
@@ -148,7 +148,7 @@ impl Names {
 }
 
 /// Why a connection that asked for TLS did not get it.
-pub(super) enum Refusal<'e> {
+pub(crate) enum Refusal<'e> {
     /// The server does not offer TLS.
     NoTls,
     /// The handshake failed.
@@ -158,7 +158,7 @@ pub(super) enum Refusal<'e> {
 
 impl<'e> Refusal<'e> {
     /// The refusal behind an I/O error of the handshake.
-    pub(super) fn from_io(io: &'e std::io::Error) -> Refusal<'e> {
+    pub(crate) fn from_io(io: &'e std::io::Error) -> Refusal<'e> {
         match io
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -170,7 +170,7 @@ impl<'e> Refusal<'e> {
 
     /// The error to show for a connection to `server` (its address and the URL as shown) that
     /// names the host `host`.
-    pub(super) fn error(&self, names: &Names, tls: &Tls, server: &str, host: &str) -> Error {
+    pub(crate) fn error(&self, names: &Names, tls: &Tls, server: &str, host: &str) -> Error {
         use rustls::CertificateError as Cert;
         let ca = match &tls.root_cert {
             Some(path) if path.as_os_str() == "system" => "the public web's authorities".to_owned(),
@@ -233,7 +233,7 @@ impl<'e> Refusal<'e> {
 
 /// Takes the TLS settings out of `url`'s query, returning the URL without them (for the driver)
 /// and the settings. `shown` is the URL as messages show it.
-pub(super) fn split(url: &str, names: &Names, shown: &str) -> Result<(String, Tls)> {
+pub(crate) fn split(url: &str, names: &Names, shown: &str) -> Result<(String, Tls)> {
     let mut tls = Tls {
         mode: Mode::Prefer,
         root_cert: None,
