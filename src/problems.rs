@@ -333,7 +333,10 @@ impl Branch {
     }
 
     pub(crate) fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
-        Ok(self.tests_lanes(store, &[test])?.remove(&test).unwrap_or_default())
+        Ok(self
+            .tests_lanes(store, &[test])?
+            .remove(&test)
+            .unwrap_or_default())
     }
 
     /// [`Branch::test_lanes`] of many tests, read in one query.

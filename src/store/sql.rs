@@ -216,7 +216,13 @@ impl<E: Engine> SqlStore<E> {
         let mut rows = Vec::with_capacity(p.builders.len() * 5);
         for b in &p.builders {
             let builder = self.create_builder(&b.builder)?;
-            rows.extend(p![id, builder, b.first_number, b.last_number, b.fixed_number]);
+            rows.extend(p![
+                id,
+                builder,
+                b.first_number,
+                b.last_number,
+                b.fixed_number
+            ]);
         }
         let head = "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
              last_number, fixed_number)";
