@@ -340,27 +340,42 @@ impl Branch {
     }
 
     pub(crate) fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
-        if self.renamed_to.contains_key(&test) {
-            return Ok(Vec::new());
+        Ok(self
+            .tests_lanes(store, &[test])?
+            .remove(&test)
+            .unwrap_or_default())
+    }
+
+    /// [`Branch::test_lanes`] of many tests, read in one query.
+    pub(crate) fn tests_lanes(
+        &self,
+        store: &mut dyn Store,
+        tests: &[Id],
+    ) -> Result<HashMap<Id, Vec<Lane>>> {
+        let tests: Vec<Id> = (tests.iter().copied())
+            .filter(|t| !self.renamed_to.contains_key(t))
+            .collect();
+        let mut names: Vec<Id> = tests.clone();
+        for test in &tests {
+            names.extend(self.old_names.get(test).into_iter().flatten());
         }
-        let mut names: Vec<Id> = self.old_names.get(&test).cloned().unwrap_or_default();
-        names.push(test);
         // lane → name → runs
         let mut by_lane: HashMap<Id, HashMap<Id, Vec<Run>>> = HashMap::new();
-        for name in names {
-            for (lane, runs) in store.runs(RunsOf::Test(name))? {
-                by_lane.entry(lane).or_default().insert(name, runs);
-            }
+        for (name, lane, runs) in store.tests_runs(&names)? {
+            by_lane.entry(lane).or_default().insert(name, runs);
         }
-        Ok(self
-            .lanes
-            .iter()
-            .filter_map(|(lane, retired, builds)| {
-                let of_lane = by_lane.get(&lane.id)?;
-                self.joined_runs(test, |t| of_lane.get(&t))
-                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, &r))
-            })
-            .collect())
+        let mut out = HashMap::with_capacity(tests.len());
+        for test in tests {
+            let lanes = (self.lanes.iter())
+                .filter_map(|(lane, retired, builds)| {
+                    let of_lane = by_lane.get(&lane.id)?;
+                    self.joined_runs(test, |t| of_lane.get(&t))
+                        .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, &r))
+                })
+                .collect();
+            out.insert(test, lanes);
+        }
+        Ok(out)
     }
 }
 
@@ -423,49 +438,91 @@ pub(crate) fn update_after(
     all.dedup();
     // A metric series has no runs: its Problems are its steps (`metrics::judge`).
     all.retain(|&t| !branch.is_metric(t));
-    for test in all {
-        let lanes = branch.test_lanes(store, test)?;
+    // Read a chunk of tests at a time, each in a few queries for the whole chunk: their runs,
+    // their stored Problems' keys, the stored Problems to compare with.
+    for chunk in all.chunks(JUDGE_CHUNK) {
+        judge_chunk(store, branch, chunk, new, &mut created)?;
+    }
+    fn order(p: &ProblemRecord) -> (i64, &str, i64, Id) {
+        let first = &p.first_failure;
+        (first.time, &first.builder, first.number, p.test)
+    }
+    created.sort_by(|a, b| order(a).cmp(&order(b)));
+    for record in &created {
+        store.save_problem(record)?;
+    }
+    Ok(())
+}
+
+/// How many tests [`update_after`] reads at once.
+const JUDGE_CHUNK: usize = 1024;
+
+/// [`update_after`] for some of its tests; the Problems to create go to `created`.
+fn judge_chunk(
+    store: &mut dyn Store,
+    branch: &Branch,
+    tests: &[Id],
+    new: &[NewBuild],
+    created: &mut Vec<ProblemRecord>,
+) -> Result<()> {
+    let mut lanes_of = branch.tests_lanes(store, tests)?;
+    // After appended builds, the stored Problems of settled episodes stay as they are: only the
+    // others are read (a flaky test has dozens of Problems, nearly all settled). Where prune took
+    // evidence, every Problem is read, to tell which are frozen.
+    let by_keys = !new.is_empty() && !branch.pruned();
+    let mut keys_of: HashMap<Id, Vec<(Id, Id)>> = HashMap::new();
+    if by_keys {
+        for (test, id, first) in store.problem_keys(tests, branch.branch.as_deref())? {
+            keys_of.entry(test).or_default().push((id, first));
+        }
+    }
+    let mut judged = Vec::with_capacity(tests.len());
+    let mut wanted = Vec::new();
+    for &test in tests {
+        let lanes = lanes_of.remove(&test).unwrap_or_default();
         let episodes = analysis::episodes(&lanes);
-        // After appended builds, the stored Problems of settled episodes stay as they are: only
-        // the others are read (a flaky test has dozens of Problems, nearly all settled). Where
-        // prune took evidence, every Problem is read, to tell which are frozen.
         let is_settled: Vec<bool> = episodes
             .iter()
             .map(|e| !new.is_empty() && new.iter().all(|&n| settled(e, &lanes, n)))
             .collect();
         let mut kept: HashSet<Id> = HashSet::new();
-        let existing = if !new.is_empty() && !branch.pruned() {
+        if by_keys {
             let settled_keys: HashSet<Id> = episodes
                 .iter()
                 .zip(&is_settled)
                 .filter(|(_, &settled)| settled)
                 .map(|(e, _)| e.first_failure.build)
                 .collect();
-            let mut wanted = Vec::new();
-            for (id, first) in store.test_problem_keys(test, branch.branch.as_deref())? {
+            for (id, first) in keys_of.remove(&test).unwrap_or_default() {
                 if settled_keys.contains(&first) && kept.insert(first) {
                     continue;
                 }
                 wanted.push(id);
             }
-            if wanted.is_empty() {
-                Vec::new()
-            } else {
-                store.problems(&ProblemFilter {
-                    branch: Some(branch.branch.clone()),
-                    ids: Some(wanted),
-                    hidden: true,
-                    ..ProblemFilter::default()
-                })?
-            }
-        } else {
-            store.problems(&ProblemFilter {
-                branch: Some(branch.branch.clone()),
-                test: Some(test),
-                hidden: true,
-                ..ProblemFilter::default()
-            })?
-        };
+        }
+        judged.push((test, lanes, episodes, is_settled, kept));
+    }
+    let stored = match by_keys {
+        true if wanted.is_empty() => Vec::new(),
+        true => store.problems(&ProblemFilter {
+            branch: Some(branch.branch.clone()),
+            ids: Some(wanted),
+            hidden: true,
+            ..ProblemFilter::default()
+        })?,
+        false => store.problems(&ProblemFilter {
+            branch: Some(branch.branch.clone()),
+            tests: Some(tests.to_vec()),
+            hidden: true,
+            ..ProblemFilter::default()
+        })?,
+    };
+    let mut existing_of: HashMap<Id, Vec<ProblemRecord>> = HashMap::new();
+    for problem in stored {
+        existing_of.entry(problem.test).or_default().push(problem);
+    }
+    for (test, lanes, episodes, is_settled, kept) in judged {
+        let existing = existing_of.remove(&test).unwrap_or_default();
         // Problems that prune took the evidence of stay as they are.
         let frozen: Vec<&ProblemRecord> = existing.iter().filter(|p| branch.frozen(p)).collect();
         let mut old: Vec<(Id, Id)> = existing
@@ -553,14 +610,6 @@ pub(crate) fn update_after(
                 _ => store.delete_problem(id)?,
             }
         }
-    }
-    fn order(p: &ProblemRecord) -> (i64, &str, i64, Id) {
-        let first = &p.first_failure;
-        (first.time, &first.builder, first.number, p.test)
-    }
-    created.sort_by(|a, b| order(a).cmp(&order(b)));
-    for record in &created {
-        store.save_problem(record)?;
     }
     Ok(())
 }

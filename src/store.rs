@@ -300,8 +300,6 @@ pub struct Run {
 pub enum RunsOf {
     /// Every test's on this lane, by test.
     Lane(Id),
-    /// This test's on every lane, by lane.
-    Test(Id),
 }
 
 /// A test to look up or create.
@@ -672,8 +670,11 @@ pub trait Store {
     /// limit, by name).
     fn tests(&mut self, which: Tests<'_>) -> Result<Vec<TestRecord>>;
 
-    /// Runs, by test on a lane or by lane of a test; each one's runs oldest first.
+    /// Runs, by test on a lane; each one's runs oldest first.
     fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>>;
+    /// The runs of these tests on every lane, `(test, lane, runs oldest first)` by test and lane:
+    /// one query for many tests (judging reads every test a build touched).
+    fn tests_runs(&mut self, tests: &[Id]) -> Result<Vec<(Id, Id, Vec<Run>)>>;
     /// Replaces tests' runs on a lane: `(test, starts to delete, runs to write)` each.
     fn write_runs(&mut self, lane: Id, writes: &[(Id, Vec<i64>, Vec<Run>)]) -> Result<()>;
     /// The compile diagnostics that have ever had an outcome on a lane, with their files.
@@ -701,8 +702,8 @@ pub trait Store {
         branch: Option<&str>,
         since: i64,
     ) -> Result<Vec<Id>>;
-    /// `(id, first build)` of a test's Problems on a branch.
-    fn test_problem_keys(&mut self, test: Id, branch: Option<&str>) -> Result<Vec<(Id, Id)>>;
+    /// `(test, id, first build)` of these tests' Problems on a branch, by test and id.
+    fn problem_keys(&mut self, tests: &[Id], branch: Option<&str>) -> Result<Vec<(Id, Id, Id)>>;
     /// Inserts (`id == 0`) or updates a Problem with its builders and changes; returns its id.
     fn save_problem(&mut self, problem: &ProblemRecord) -> Result<Id>;
     fn delete_problem(&mut self, id: Id) -> Result<()>;

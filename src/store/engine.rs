@@ -266,19 +266,7 @@ pub(crate) trait Engine {
         tail: &str,
         rows: &[Param<'_>],
     ) -> Result<()> {
-        let width = width.max(1);
-        let per = (Self::PARAMS_PER_INSERT / width).clamp(1, Self::ROWS_PER_INSERT);
-        let full = format!("{head} VALUES {} {tail}", row_marks(per, width));
-        for chunk in chunks(rows, width, per, Self::BYTES_PER_INSERT) {
-            match chunk.len() / width {
-                n if n == per => self.execute(&full, chunk)?,
-                n => {
-                    let sql = format!("{head} VALUES {} {tail}", row_marks(n, width));
-                    self.execute_once(&sql, chunk)?
-                }
-            };
-        }
-        Ok(())
+        insert_values(self, head, width, tail, rows)
     }
 
     /// Runs `head column IN (…)` for every key, a chunk at a time.
@@ -339,6 +327,30 @@ pub(crate) trait Engine {
     fn finish_copy(&mut self) -> Result<()> {
         Ok(())
     }
+}
+
+/// [`Engine::insert_rows`] as multi-row `INSERT … VALUES` statements: the portable way, which an
+/// engine's faster one falls back to where it does not apply.
+pub(crate) fn insert_values<E: Engine + ?Sized>(
+    engine: &mut E,
+    head: &str,
+    width: usize,
+    tail: &str,
+    rows: &[Param<'_>],
+) -> Result<()> {
+    let width = width.max(1);
+    let per = (E::PARAMS_PER_INSERT / width).clamp(1, E::ROWS_PER_INSERT);
+    let full = format!("{head} VALUES {} {tail}", row_marks(per, width));
+    for chunk in chunks(rows, width, per, E::BYTES_PER_INSERT) {
+        match chunk.len() / width {
+            n if n == per => engine.execute(&full, chunk)?,
+            n => {
+                let sql = format!("{head} VALUES {} {tail}", row_marks(n, width));
+                engine.execute_once(&sql, chunk)?
+            }
+        };
+    }
+    Ok(())
 }
 
 /// `?, ?, ?` for `n` values.

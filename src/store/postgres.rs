@@ -3,20 +3,22 @@
 //! The shared queries run here as on SQLite, with the same answers in the same order. Writers take
 //! turns through one transaction-scoped advisory lock (as SQLite's `BEGIN IMMEDIATE`), so READ
 //! COMMITTED is enough and no ingest loses another's updates. Statements are prepared once per
-//! connection and cached. Bulk writes go in multi-row INSERTs, chunked under the protocol's 65535
-//! parameters; lists go as one array parameter (`= ANY($1)`).
+//! connection and cached. Plain bulk inserts go by binary `COPY … FROM STDIN`; upserts in multi-row
+//! INSERTs, chunked under the protocol's 65535 parameters; lists go as one array parameter
+//! (`= ANY($1)`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, Config, Row, Statement};
 
-use super::engine::{chunks, placeholders, row_marks, Engine, Fields, Param};
+use super::engine::{chunks, insert_values, marks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode, TABLES};
@@ -350,6 +352,36 @@ impl Engine for Postgres {
                 each(&row)?;
             }
         }
+        Ok(())
+    }
+
+    fn insert_rows(
+        &mut self,
+        head: &str,
+        width: usize,
+        tail: &str,
+        rows: &[Param<'_>],
+    ) -> Result<()> {
+        // Plain inserts (not upserts) go by binary COPY: one statement for any number of rows,
+        // with nothing for the server to parse or plan per row.
+        let target = head.strip_prefix("INSERT INTO ");
+        let whole = width > 0 && rows.len() % width.max(1) == 0;
+        let (Some(target), true, true) = (target, tail.trim().is_empty(), whole) else {
+            return insert_values(self, head, width, tail, rows);
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // The columns' types: those of the one-row INSERT's parameters (prepared once).
+        let one_row = format!("{head} VALUES ({})", marks(width));
+        let types = self.statement(&one_row)?.params().to_vec();
+        let copy = self.statement(&format!("COPY {target} FROM STDIN (FORMAT binary)"))?;
+        let writer = self.client.copy_in(&copy).map_err(pg_error)?;
+        let mut writer = BinaryCopyInWriter::new(writer, &types);
+        for row in rows.chunks(width) {
+            writer.write(&refs(row)).map_err(pg_error)?;
+        }
+        writer.finish().map_err(pg_error)?;
         Ok(())
     }
 

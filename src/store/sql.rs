@@ -26,8 +26,9 @@ use crate::error::{Error, Result};
 
 pub(super) struct SqlStore<E> {
     pub(super) engine: E,
-    /// Message and details ids looked up or created in the current write, by table and key: a
-    /// batch of builds repeats the same few texts. Forgotten when the write ends or rolls back.
+    /// Message, details and builder ids looked up or created in the current write, by table and
+    /// key: a batch of builds repeats the same few texts and names. Forgotten when the write ends
+    /// or rolls back.
     text_ids: HashMap<(&'static str, [u8; 16]), Id>,
 }
 
@@ -228,14 +229,20 @@ impl<E: Engine> SqlStore<E> {
 
     /// A Problem's builders and changes, written after its row.
     fn save_problem_parts(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
+        let mut rows = Vec::with_capacity(p.builders.len() * 5);
         for b in &p.builders {
             let builder = self.create_builder(&b.builder)?;
-            self.run(
-                "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
-                 last_number, fixed_number) VALUES (?1, ?2, ?3, ?4, ?5)",
-                &p![id, builder, b.first_number, b.last_number, b.fixed_number],
-            )?;
+            rows.extend(p![
+                id,
+                builder,
+                b.first_number,
+                b.last_number,
+                b.fixed_number
+            ]);
         }
+        let head = "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
+             last_number, fixed_number)";
+        self.engine.insert_rows(head, 5, "", &rows)?;
         let mut rows = Vec::new();
         for (role, changes) in [("start", &p.started_by), ("fix", &p.fixed_by)] {
             for change in changes {
@@ -245,7 +252,10 @@ impl<E: Engine> SqlStore<E> {
         let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
         let tail = E::upsert("problem_id, role, change_id", "");
         self.engine.insert_rows(head, 3, &tail, &rows)?;
-        self.run("DELETE FROM problem_metrics WHERE problem_id = ?1", &p![id])?;
+        if p.id != 0 {
+            // A new Problem has no metric row yet.
+            self.run("DELETE FROM problem_metrics WHERE problem_id = ?1", &p![id])?;
+        }
         if let Some(m) = &p.metric {
             let a = m.accepted.as_ref();
             self.run(
@@ -265,6 +275,17 @@ impl<E: Engine> SqlStore<E> {
         }
         Ok(())
     }
+}
+
+/// How many ids one query of a list of ids takes.
+const IDS_PER_QUERY: usize = 10_000;
+
+/// Ids sorted and without repeats: queries in chunks of them answer in id order overall.
+fn sorted_ids(ids: &[Id]) -> Vec<Id> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The index of the first appearance of each key that `found` lacks.
@@ -461,7 +482,14 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn create_builder(&mut self, name: &str) -> Result<Id> {
-        self.get_or_create("builders", &["name"], &p![name])
+        // Every Problem saved names its builders: looked up once a write.
+        let k = ("builders", key(name.as_bytes()));
+        if let Some(&id) = self.text_ids.get(&k) {
+            return Ok(id);
+        }
+        let id = self.get_or_create("builders", &["name"], &p![name])?;
+        self.text_ids.insert(k, id);
+        Ok(id)
     }
 
     fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id> {
@@ -735,20 +763,11 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>> {
-        let (sql, id) = match of {
-            RunsOf::Lane(lane) => (
-                "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
-                 ORDER BY test_id, first_number",
-                lane,
-            ),
-            RunsOf::Test(test) => (
-                "SELECT lane_id, first_number, status FROM runs WHERE test_id = ?1 \
-                 ORDER BY lane_id, first_number",
-                test,
-            ),
-        };
+        let RunsOf::Lane(lane) = of;
+        let sql = "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
+             ORDER BY test_id, first_number";
         let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
-        self.engine.query(sql, &p![id], |r| {
+        self.engine.query(sql, &p![lane], |r| {
             let (by, run) = (r.id(0)?, run_record(r)?);
             match out.last_mut() {
                 Some((last, runs)) if *last == by => runs.push(run),
@@ -756,6 +775,26 @@ impl<E: Engine> Store for SqlStore<E> {
             }
             Ok(())
         })?;
+        Ok(out)
+    }
+
+    fn tests_runs(&mut self, tests: &[Id]) -> Result<Vec<(Id, Id, Vec<Run>)>> {
+        let sql = format!(
+            "SELECT test_id, first_number, status, lane_id FROM runs WHERE {} \
+             ORDER BY test_id, lane_id, first_number",
+            E::any("test_id", 1)
+        );
+        let mut out: Vec<(Id, Id, Vec<Run>)> = Vec::new();
+        for chunk in sorted_ids(tests).chunks(IDS_PER_QUERY) {
+            self.engine.query(&sql, &[Param::Ids(chunk)], |r| {
+                let (test, lane, run) = (r.id(0)?, r.id(3)?, run_record(r)?);
+                match out.last_mut() {
+                    Some((t, l, runs)) if (*t, *l) == (test, lane) => runs.push(run),
+                    _ => out.push((test, lane, vec![run])),
+                }
+                Ok(())
+            })?;
+        }
         Ok(out)
     }
 
@@ -887,13 +926,19 @@ impl<E: Engine> Store for SqlStore<E> {
         self.all(&sql, &p![builder, branch.unwrap_or(""), since], |r| r.id(0))
     }
 
-    fn test_problem_keys(&mut self, test: Id, branch: Option<&str>) -> Result<Vec<(Id, Id)>> {
+    fn problem_keys(&mut self, tests: &[Id], branch: Option<&str>) -> Result<Vec<(Id, Id, Id)>> {
         let sql = format!(
-            "SELECT id, first_build_id FROM problems WHERE test_id = ?1 AND {} ORDER BY id",
+            "SELECT test_id, id, first_build_id FROM problems WHERE {} AND {} \
+             ORDER BY test_id, id",
+            E::any("test_id", 1),
             E::same("branch", 2)
         );
-        let args = p![test, branch.unwrap_or("")];
-        self.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?)))
+        let mut out = Vec::new();
+        for chunk in sorted_ids(tests).chunks(IDS_PER_QUERY) {
+            let args = [Param::Ids(chunk), branch.unwrap_or("").into()];
+            out.extend(self.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?);
+        }
+        Ok(out)
     }
 
     fn save_problem(&mut self, p: &ProblemRecord) -> Result<Id> {
