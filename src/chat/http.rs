@@ -6,7 +6,7 @@ use std::time::Duration;
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// The most of an answer that is read.
-const MAX_ANSWER: u64 = 1 << 20;
+pub(crate) const MAX_ANSWER: u64 = 1 << 20;
 
 /// An answer: its status and body.
 pub(crate) struct Answer {
@@ -45,13 +45,26 @@ impl Answer {
 }
 
 /// One request. `auth` is the whole `Authorization` header's value. A transport failure is an
-/// `Err` that says what happened without the URL (which may hold a secret).
+/// `Err` that says what happened without the URL (which may hold a secret), and so is an
+/// answer longer than 1 MiB (never a cut or empty body taken for the server's word).
 pub(crate) fn request(
     method: &str,
     url: &str,
     auth: Option<&str>,
     content_type: &str,
     body: Option<String>,
+) -> Result<Answer, String> {
+    request_capped(method, url, auth, content_type, body, MAX_ANSWER)
+}
+
+/// [`request`] that reads at most `cap` bytes of the answer; a longer one is an `Err`.
+pub(crate) fn request_capped(
+    method: &str,
+    url: &str,
+    auth: Option<&str>,
+    content_type: &str,
+    body: Option<String>,
+    cap: u64,
 ) -> Result<Answer, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(TIMEOUT))
@@ -82,9 +95,16 @@ pub(crate) fn request(
     let body = response
         .body_mut()
         .with_config()
-        .limit(MAX_ANSWER)
+        .limit(cap)
         .read_to_string()
-        .unwrap_or_default();
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(_) => {
+                format!("the answer is longer than the {cap} bytes read")
+            }
+            ureq::Error::Timeout(_) => "timed out reading the answer".to_owned(),
+            ureq::Error::Io(io) => format!("reading the answer: {io}"),
+            _ => "the answer could not be read".to_owned(),
+        })?;
     Ok(Answer { status, body })
 }
 
@@ -144,6 +164,48 @@ pub(crate) fn pieces(text: &str, max: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serves one connection: `body` as a 200 answer.
+    fn serve_once(body: String) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(answer.as_bytes()).ok();
+        });
+        url
+    }
+
+    #[test]
+    fn an_answer_over_the_cap_is_an_error_not_an_empty_body() {
+        let body = format!(
+            "{{\"next_batch\":\"s1\",\"pad\":\"{}\"}}",
+            "x".repeat(1 << 20)
+        );
+        let url = serve_once(body);
+        let got = request("GET", &url, None, "application/json", None);
+        let err = got.err().expect("an answer over 1 MiB must be an error");
+        assert!(err.contains("longer than the 1048576 bytes"), "{err}");
+        // Under a larger cap the same answer is read whole.
+        let body = format!(
+            "{{\"next_batch\":\"s1\",\"pad\":\"{}\"}}",
+            "x".repeat(1 << 20)
+        );
+        let url = serve_once(body);
+        let got = request_capped("GET", &url, None, "application/json", None, 4 << 20).unwrap();
+        assert_eq!(got.status, 200);
+        assert_eq!(got.json()["next_batch"], "s1");
+    }
 
     #[test]
     fn long_text_is_cut_whole() {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bot::{Question, Room};
-use crate::chat::http::{encode, request, Answer};
+use crate::chat::http::{encode, request_capped, Answer, MAX_ANSWER};
 use crate::chat::Protocol;
 use crate::notify::{Destination, Message};
 
@@ -59,6 +59,17 @@ impl<'a> Session<'a> {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<Answer, String> {
+        self.call_capped(method, path, body, MAX_ANSWER)
+    }
+
+    /// [`Session::call`] that reads at most `cap` bytes of the answer (a longer one is an error).
+    fn call_capped(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        cap: u64,
+    ) -> Result<Answer, String> {
         let token = self
             .server
             .token
@@ -68,7 +79,7 @@ impl<'a> Session<'a> {
             "{}/_matrix/client/v3/{path}",
             self.server.homeserver.trim_end_matches('/')
         );
-        request(
+        request_capped(
             method,
             &url,
             Some(&format!("Bearer {token}")),
@@ -77,6 +88,7 @@ impl<'a> Session<'a> {
                 body.map(|b| b.to_string())
                     .unwrap_or_else(|| "{}".to_owned()),
             ),
+            cap,
         )
         .map_err(|e| format!("{}: {e}", self.server.homeserver))
     }
@@ -88,7 +100,20 @@ impl<'a> Session<'a> {
         body: Option<serde_json::Value>,
         doing: &str,
     ) -> Result<serde_json::Value, String> {
-        let answer = self.call(method, path, body)?;
+        self.ok_capped(method, path, body, doing, MAX_ANSWER)
+    }
+
+    fn ok_capped(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        doing: &str,
+        cap: u64,
+    ) -> Result<serde_json::Value, String> {
+        let answer = self
+            .call_capped(method, path, body, cap)
+            .map_err(|e| format!("{doing}: {e}"))?;
         if answer.status == 200 {
             Ok(answer.json())
         } else {
@@ -136,9 +161,17 @@ impl<'a> Session<'a> {
         let me = self.me()?;
         let data_path = format!("user/{}/account_data/m.direct", encode(&me));
         if self.direct.is_none() {
-            let answer = self.call("GET", &data_path, None)?;
+            // An answer that cannot be read or is not an object is an error, never "no direct
+            // rooms": the PUT below would overwrite the account's list with this one room.
+            let answer = self
+                .call("GET", &data_path, None)
+                .map_err(|e| format!("reading m.direct: {e}"))?;
             self.direct = Some(match answer.status {
-                200 => answer.json().as_object().cloned().unwrap_or_default(),
+                200 => answer
+                    .json()
+                    .as_object()
+                    .cloned()
+                    .ok_or("reading m.direct: the answer is not a JSON object")?,
                 404 => serde_json::Map::new(),
                 _ => return Err(format!("reading m.direct: {}", answer.complaint())),
             });
@@ -318,14 +351,27 @@ impl MatrixRoom {
     }
 }
 
-/// The sync filter: the message events of `rooms`, nothing else.
-fn sync_filter(rooms: &[String]) -> String {
+/// The most message events a sync takes per room (a busier room's older ones are skipped).
+const SYNC_LIMIT: usize = 20;
+
+/// The largest event a homeserver accepts (the spec's 64 KiB), twice over for what the sync
+/// adds to each event.
+const EVENT_MAX: u64 = 2 * 65_536;
+
+/// How much of a sync's answer is read: `limit` events as large as they may be in each of
+/// `rooms` rooms, and 1 MiB for the rest.
+fn sync_cap(rooms: usize, limit: usize) -> u64 {
+    (rooms.max(1) * limit) as u64 * EVENT_MAX + MAX_ANSWER
+}
+
+/// The sync filter: the message events of `rooms` (at most `limit` per room), nothing else.
+fn sync_filter(rooms: &[String], limit: usize) -> String {
     serde_json::json!({
         "presence": {"not_types": ["*"]},
         "account_data": {"not_types": ["*"]},
         "room": {
             "rooms": rooms,
-            "timeline": {"types": ["m.room.message"], "limit": 50},
+            "timeline": {"types": ["m.room.message"], "limit": limit},
             "state": {"types": [], "lazy_load_members": true},
             "ephemeral": {"not_types": ["*"]},
             "account_data": {"not_types": ["*"]},
@@ -335,18 +381,21 @@ fn sync_filter(rooms: &[String]) -> String {
 }
 
 impl Session<'_> {
-    /// One `/sync` from `since` (or a first one that only takes the token); the answer.
+    /// One `/sync` of `rooms` from `since`, or without it a first one that only takes the token
+    /// (one event per room, whatever was said while the bot was away); the answer.
     fn sync(
         &mut self,
-        filter: &str,
+        rooms: &[String],
         since: Option<&str>,
         wait_ms: u32,
     ) -> Result<serde_json::Value, String> {
-        let mut path = format!("sync?filter={}&timeout={wait_ms}", encode(filter));
+        let limit = if since.is_some() { SYNC_LIMIT } else { 1 };
+        let filter = sync_filter(rooms, limit);
+        let mut path = format!("sync?filter={}&timeout={wait_ms}", encode(&filter));
         if let Some(since) = since {
             path += &format!("&since={}", encode(since));
         }
-        self.ok("GET", &path, None, "syncing")
+        self.ok_capped("GET", &path, None, "syncing", sync_cap(rooms.len(), limit))
     }
 }
 
@@ -437,9 +486,8 @@ impl Room for MatrixRoom {
         for room in &self.rooms {
             ids.push(session.room(room).map_err(|e| format!("{place}: {e}"))?);
         }
-        let filter = sync_filter(&ids);
         let first = session
-            .sync(&filter, None, 0)
+            .sync(&ids, None, 0)
             .map_err(|e| format!("{place}: {e}"))?;
         let mut since = first["next_batch"]
             .as_str()
@@ -453,7 +501,7 @@ impl Room for MatrixRoom {
         std::thread::spawn(move || {
             let mut session = Session::new(&server);
             while !stop.load(Ordering::SeqCst) {
-                let sync = match session.sync(&filter, Some(&since), SYNC_WAIT_MS) {
+                let sync = match session.sync(&ids, Some(&since), SYNC_WAIT_MS) {
                     Ok(sync) => sync,
                     Err(e) => {
                         tell.send(Err(format!("{place}: {e}"))).ok();
@@ -588,6 +636,21 @@ mod tests {
                 ("@cy:x".into(), "problems".into(), "$@cy:x".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_sync_reads_all_its_events_at_their_largest() {
+        let rooms = ["!a:x".to_owned(), "!b:x".to_owned()];
+        let filter: serde_json::Value =
+            serde_json::from_str(&super::sync_filter(&rooms, 1)).unwrap();
+        assert_eq!(filter["room"]["timeline"]["limit"], 1);
+        // Each room's events at 64 KiB each, and more, fit under the cap.
+        for (n, limit) in [(1, 1), (1, super::SYNC_LIMIT), (5, super::SYNC_LIMIT)] {
+            let largest = (n * limit) as u64 * 65_536 + (1 << 20);
+            assert!(super::sync_cap(n, limit) > largest, "{n} rooms, {limit}");
+        }
+        // The old cap (1 MiB) and limit (50) could not hold 17 events of 64 KiB.
+        assert!(super::sync_cap(1, super::SYNC_LIMIT) > 17 * 65_536);
     }
 
     #[test]
