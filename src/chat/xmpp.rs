@@ -328,17 +328,46 @@ fn element_text<'s>(stanza: &'s str, name: &str) -> Option<&'s str> {
     Some(&stanza[body..end])
 }
 
-/// The value of attribute `name` on the stanza's first tag.
-fn attribute<'s>(stanza: &'s str, name: &str) -> Option<&'s str> {
-    let tag = &stanza[..stanza.find('>')?];
-    for quote in ['\'', '"'] {
-        let key = format!(" {name}={quote}");
-        if let Some(at) = tag.find(&key) {
-            let value = &tag[at + key.len()..];
-            return Some(&value[..value.find(quote)?]);
+/// The attributes of the stanza's first tag, in order, their values unescaped: read quote by
+/// quote (either quote), so that one attribute's value can never be taken for another attribute.
+fn attributes(stanza: &str) -> Vec<(&str, String)> {
+    let mut out = Vec::new();
+    let Some(rest) = stanza.strip_prefix('<') else {
+        return out;
+    };
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+    let is_name = |c: char| !is_space(c) && !matches!(c, '=' | '/' | '>' | '\'' | '"' | '<');
+    // The element's name.
+    let mut rest = rest.trim_start_matches(is_name);
+    loop {
+        rest = rest.trim_start_matches(is_space);
+        let name_len = rest.len() - rest.trim_start_matches(is_name).len();
+        if name_len == 0 {
+            return out;
         }
+        let name = &rest[..name_len];
+        rest = rest[name_len..].trim_start_matches(is_space);
+        let Some(after) = rest.strip_prefix('=') else {
+            return out;
+        };
+        rest = after.trim_start_matches(is_space);
+        let Some(quote) = rest.chars().next().filter(|c| matches!(c, '\'' | '"')) else {
+            return out;
+        };
+        let Some(end) = rest[1..].find(quote) else {
+            return out;
+        };
+        out.push((name, unescape(&rest[1..1 + end])));
+        rest = &rest[1 + end + 1..];
     }
-    None
+}
+
+/// The value of attribute `name` on the stanza's first tag, unescaped.
+fn attribute(stanza: &str, name: &str) -> Option<String> {
+    attributes(stanza)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 /// Text as XML character data: markup escaped, and the characters XML 1.0 cannot carry (C0
@@ -534,14 +563,14 @@ impl Session {
             if !stanza.starts_with("<presence") {
                 return None;
             }
-            let from = unescape(attribute(stanza, "from").unwrap_or_default());
+            let from = attribute(stanza, "from").unwrap_or_default();
             if !from.eq_ignore_ascii_case(&occupant) && !from.eq_ignore_ascii_case(room) {
                 return None;
             }
-            if attribute(stanza, "type") == Some("error") {
+            if attribute(stanza, "type").as_deref() == Some("error") {
                 return Some(Err(format!("joining room {shown}: {}", condition(stanza))));
             }
-            stanza.contains("code='110'").then_some(Ok(()))
+            has_status(stanza, "110").then_some(Ok(()))
         })?;
         self.joined.push(room.to_owned());
         Ok(())
@@ -559,10 +588,12 @@ impl Session {
         ))?;
         // The room reflects what it took to every occupant, us included.
         self.s.until(|stanza| {
-            if !stanza.starts_with("<message") || attribute(stanza, "id") != Some(id.as_str()) {
+            if !stanza.starts_with("<message")
+                || attribute(stanza, "id").as_deref() != Some(id.as_str())
+            {
                 return None;
             }
-            Some(if attribute(stanza, "type") == Some("error") {
+            Some(if attribute(stanza, "type").as_deref() == Some("error") {
                 Err(format!("saying it in room {shown}: {}", condition(stanza)))
             } else {
                 Ok(())
@@ -593,13 +624,13 @@ impl Session {
         ))?;
         self.s.until(|stanza| {
             if stanza.starts_with("<message")
-                && attribute(stanza, "type") == Some("error")
-                && attribute(stanza, "id") == Some(id)
+                && attribute(stanza, "type").as_deref() == Some("error")
+                && attribute(stanza, "id").as_deref() == Some(id)
             {
-                let to = attribute(stanza, "from").unwrap_or("?");
+                let to = attribute(stanza, "from").unwrap_or_else(|| "?".to_owned());
                 return Some(Err(format!(
                     "the message to {} bounced: {}",
-                    crate::report::safe(unescape(to).as_bytes()),
+                    crate::report::safe(to.as_bytes()),
                     condition(stanza)
                 )));
             }
@@ -837,21 +868,11 @@ impl Session {
         if stanza.starts_with("<stream:error") || stanza.starts_with("<error") {
             return Err(format!("stream error: {}", condition(stanza)));
         }
-        let kind = attribute(stanza, "type").unwrap_or("");
-        let from = unescape(attribute(stanza, "from").unwrap_or_default());
+        let kind = attribute(stanza, "type").unwrap_or_default();
+        let kind = kind.as_str();
+        let from = attribute(stanza, "from").unwrap_or_default();
         if stanza.starts_with("<iq") && matches!(kind, "get" | "set") {
-            // Every request gets an answer: a ping its result, anything else "not here".
-            let id = attribute(stanza, "id").unwrap_or_default();
-            let answer = if kind == "get" && stanza.contains("urn:xmpp:ping") {
-                format!("<iq type='result' id='{id}' to='{}'/>", escape(&from))
-            } else {
-                format!(
-                    "<iq type='error' id='{id}' to='{}'><error type='cancel'>\
-                     <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
-                     </error></iq>",
-                    escape(&from)
-                )
-            };
+            let answer = iq_answer(stanza);
             self.s.send(&answer)?;
             return Ok(None);
         }
@@ -862,7 +883,7 @@ impl Session {
             if in_room
                 && kind == "unavailable"
                 && resource == self.nick
-                && stanza.contains("code='110'")
+                && has_status(stanza, "110")
             {
                 let room = bare.to_owned();
                 self.ask_to_join(&room)?;
@@ -887,7 +908,7 @@ impl Session {
                     asker: resource.to_owned(),
                     text: text.to_owned(),
                     direct: false,
-                    id: attribute(stanza, "id").map(unescape),
+                    id: attribute(stanza, "id"),
                 }),
             );
         }
@@ -904,7 +925,7 @@ impl Session {
             asker: asker.to_owned(),
             text: text.to_owned(),
             direct: true,
-            id: attribute(stanza, "id").map(unescape),
+            id: attribute(stanza, "id"),
         }))
     }
 }
@@ -929,12 +950,35 @@ fn plain_body(stanza: &str) -> Option<&str> {
     None
 }
 
+/// The answer to an iq request: a ping its result, anything else "not here"; its id and
+/// address escaped whatever quote the server wrote them in.
+fn iq_answer(stanza: &str) -> String {
+    let id = escape(&attribute(stanza, "id").unwrap_or_default());
+    let to = escape(&attribute(stanza, "from").unwrap_or_default());
+    let ping =
+        attribute(stanza, "type").as_deref() == Some("get") && stanza.contains("urn:xmpp:ping");
+    if ping {
+        format!("<iq type='result' id='{id}' to='{to}'/>")
+    } else {
+        format!(
+            "<iq type='error' id='{id}' to='{to}'><error type='cancel'>\
+             <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+             </error></iq>"
+        )
+    }
+}
+
+/// Whether the stanza carries MUC status `code` (either quote).
+fn has_status(stanza: &str, code: &str) -> bool {
+    stanza.contains(&format!("code='{code}'")) || stanza.contains(&format!("code=\"{code}\""))
+}
+
 /// The answer to the iq `id`: `Some(Ok)` for a result, `Some(Err)` for an error.
 fn reply(stanza: &str, id: &str, doing: &str) -> Option<Result<(), String>> {
-    if !stanza.starts_with("<iq") || attribute(stanza, "id") != Some(id) {
+    if !stanza.starts_with("<iq") || attribute(stanza, "id").as_deref() != Some(id) {
         return None;
     }
-    Some(match attribute(stanza, "type") {
+    Some(match attribute(stanza, "type").as_deref() {
         Some("result") => Ok(()),
         _ => Err(format!("{doing}: {}", condition(stanza))),
     })
@@ -1169,6 +1213,36 @@ mod tests {
         assert_eq!(plain_body(m), Some("bot: who"));
         assert_eq!(plain_body("<message><bodyguard/></message>"), None);
         assert_eq!(plain_body("<message><body/></message>"), Some(""));
+    }
+
+    #[test]
+    fn attributes_are_read_quote_by_quote_and_written_escaped() {
+        // A value holding what looks like another attribute is only that value.
+        let spoof = "<message id=\" from='room@conf/alice'\" from=\"mallory@evil\" \
+                     type='chat'><body>x</body></message>";
+        assert_eq!(attribute(spoof, "from").as_deref(), Some("mallory@evil"));
+        assert_eq!(
+            attribute(spoof, "id").as_deref(),
+            Some(" from='room@conf/alice'")
+        );
+        assert_eq!(attribute(spoof, "type").as_deref(), Some("chat"));
+        let single = "<iq from='a&amp;b@x/r' type = 'get' id='1>2'><ping/></iq>";
+        assert_eq!(attribute(single, "from").as_deref(), Some("a&b@x/r"));
+        assert_eq!(attribute(single, "type").as_deref(), Some("get"));
+        assert_eq!(attribute(single, "id").as_deref(), Some("1>2"));
+        assert_eq!(attribute(single, "to"), None);
+        // A ping whose id holds a quote gets an answer with one of each attribute.
+        let ping = "<iq type=\"get\" id=\"x' type='set\" from=\"s@x\">\
+                    <ping xmlns='urn:xmpp:ping'/></iq>";
+        let answer = iq_answer(ping);
+        assert_eq!(
+            answer,
+            "<iq type='result' id='x&apos; type=&apos;set' to='s@x'/>"
+        );
+        let names: Vec<&str> = attributes(&answer).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["type", "id", "to"]);
+        assert_eq!(attribute(&answer, "id").as_deref(), Some("x' type='set"));
+        assert!(has_status("<x><status code=\"110\"/></x>", "110"));
     }
 
     #[test]
