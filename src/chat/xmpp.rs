@@ -95,19 +95,44 @@ impl Write for Conn {
 struct Stanzas {
     conn: Conn,
     buf: Vec<u8>,
+    /// Why the stream is gone (a failed read or write, a timeout, a stream error), once it is:
+    /// every later send and wait fails with it at once, instead of waiting for its own timeout.
+    broken: Option<String>,
 }
 
 impl Stanzas {
+    /// `result`; an error there means the stream is gone, for every later use too.
+    fn alive<T>(&mut self, result: Result<T, String>) -> Result<T, String> {
+        if let Err(e) = &result {
+            self.broken = Some(e.clone());
+        }
+        result
+    }
+
+    fn usable(&self) -> Result<(), String> {
+        match &self.broken {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
     fn send(&mut self, text: &str) -> Result<(), String> {
-        self.conn
+        self.usable()?;
+        let sent = self
+            .conn
             .write_all(text.as_bytes())
             .and_then(|()| self.conn.flush())
-            .map_err(|e| format!("writing to the server: {e}"))
+            .map_err(|e| format!("writing to the server: {e}"));
+        self.alive(sent)
     }
 
     fn fill(&mut self) -> Result<(), String> {
+        self.usable()?;
         let read = self.read_some();
-        self.took(read.map_err(|e| format!("reading from the server: {e}"))?)
+        let took = read
+            .map_err(|e| format!("reading from the server: {e}"))
+            .and_then(|n| self.took(n));
+        self.alive(took)
     }
 
     fn read_some(&mut self) -> std::io::Result<usize> {
@@ -157,8 +182,10 @@ impl Stanzas {
 
     /// The next whole stanza (a top-level element) as text.
     fn next(&mut self) -> Result<String, String> {
+        self.usable()?;
         loop {
-            if let Some(stanza) = self.complete()? {
+            let complete = self.complete();
+            if let Some(stanza) = self.alive(complete)? {
                 return Ok(stanza);
             }
             self.fill()?;
@@ -168,6 +195,12 @@ impl Stanzas {
     /// The next whole stanza, or `None` when none has arrived within `wait` (the bot's wait for
     /// a question: the connection stays usable).
     fn poll(&mut self, wait: Duration) -> Result<Option<String>, String> {
+        self.usable()?;
+        let polled = self.poll_once(wait);
+        self.alive(polled)
+    }
+
+    fn poll_once(&mut self, wait: Duration) -> Result<Option<String>, String> {
         if let Some(stanza) = self.complete()? {
             return Ok(Some(stanza));
         }
@@ -235,7 +268,8 @@ impl Stanzas {
         stanza
     }
 
-    /// Reads stanzas until `done` says what to do with one: `Some(Ok)` ends the wait.
+    /// Reads stanzas until `done` says what to do with one: `Some(Ok)` ends the wait. What
+    /// `done` refuses leaves the stream usable; a failure of the stream itself does not.
     fn until<T>(
         &mut self,
         mut done: impl FnMut(&str) -> Option<Result<T, String>>,
@@ -243,13 +277,14 @@ impl Stanzas {
         for _ in 0..MAX_STANZAS {
             let stanza = self.next()?;
             if stanza.starts_with("<stream:error") || stanza.starts_with("<error") {
-                return Err(format!("stream error: {}", condition(&stanza)));
+                let e = format!("stream error: {}", condition(&stanza));
+                return self.alive(Err(e));
             }
             if let Some(result) = done(&stanza) {
                 return result;
             }
         }
-        Err("the server never answered".to_owned())
+        self.alive(Err("the server never answered".to_owned()))
     }
 }
 
@@ -478,6 +513,7 @@ fn connect(x: &Xmpp) -> Result<Session, String> {
     let mut s = Stanzas {
         conn: Conn::Plain(tcp),
         buf: Vec::new(),
+        broken: None,
     };
     let mut features = open_stream(&mut s, domain)?;
     let mut tls = false;
@@ -1243,6 +1279,44 @@ mod tests {
         assert_eq!(names, ["type", "id", "to"]);
         assert_eq!(attribute(&answer, "id").as_deref(), Some("x' type='set"));
         assert!(has_status("<x><status code=\"110\"/></x>", "110"));
+    }
+
+    #[test]
+    fn a_stream_that_failed_fails_every_later_wait_at_once() {
+        use std::sync::mpsc::channel;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let (go, wait) = channel::<()>();
+        let (sent, was_sent) = channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            // Silent until the client has timed out once, then the answer it waits for.
+            wait.recv().unwrap();
+            conn.write_all(b"<iq type='result' id='p'/>").unwrap();
+            conn.flush().unwrap();
+            sent.send(()).unwrap();
+            wait.recv().ok();
+        });
+        let tcp = TcpStream::connect(address).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut s = Stanzas {
+            conn: Conn::Plain(tcp),
+            buf: Vec::new(),
+            broken: None,
+        };
+        let first = s.until(|stanza| reply(stanza, "p", "pinging")).unwrap_err();
+        assert!(first.starts_with("reading from the server"), "{first}");
+        go.send(()).unwrap();
+        was_sent.recv().unwrap();
+        // The answer is there to be read now, but the stream already failed: the next place
+        // fails with the first error, and nothing is sent.
+        let second = s.until(|stanza| reply(stanza, "p", "pinging")).unwrap_err();
+        assert_eq!(second, first);
+        assert_eq!(s.send("<presence/>").unwrap_err(), first);
+        drop(go);
+        drop(s);
+        server.join().unwrap();
     }
 
     #[test]
