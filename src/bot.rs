@@ -336,24 +336,35 @@ fn shorten(text: &str, max: usize) -> String {
     text.chars().take(max - 1).collect::<String>() + "…"
 }
 
-/// At most `per_minute` answers in any minute, over all rooms.
+/// How many answers one asker gets in any minute: another bot that answers the answers (or
+/// someone who repeats a question) takes only that much of the budget.
+const PER_ASKER: usize = 3;
+
+/// At most `per_minute` answers in any minute, over all rooms, and at most [`PER_ASKER`] to
+/// one asker.
 struct RateLimit {
     per_minute: u32,
-    given: Vec<Instant>,
+    /// When each answer was given, and to whom (`protocol:asker`).
+    given: Vec<(Instant, String)>,
 }
 
 impl RateLimit {
-    fn allow(&mut self) -> bool {
+    fn allow(&mut self, asker: &str) -> bool {
         let now = Instant::now();
         self.given
-            .retain(|t| now.duration_since(*t) < Duration::from_secs(60));
-        if self.given.len() >= self.per_minute as usize {
+            .retain(|(t, _)| now.duration_since(*t) < Duration::from_secs(60));
+        if self.given.len() >= self.per_minute as usize
+            || self.given.iter().filter(|(_, a)| a == asker).count() >= PER_ASKER
+        {
             return false;
         }
-        self.given.push(now);
+        self.given.push((now, asker.to_owned()));
         true
     }
 }
+
+/// What a room is told when the database cannot be opened (the why goes to stderr).
+const UNAVAILABLE: &str = "the database is unavailable right now; try again later";
 
 /// Serves `rooms` until `stop` is set (SIGTERM): answers each question with a store from
 /// `open` (opened per question, so that a restarted database server is no matter), reconnects a
@@ -416,7 +427,8 @@ pub(crate) fn run(
                     continue;
                 }
             };
-            if !limit.allow() {
+            let asker = format!("{}:{}", room.protocol().name(), question.asker);
+            if !limit.allow(&asker) {
                 writeln!(
                     log,
                     "bot: too many questions: {} not answered",
@@ -427,7 +439,16 @@ pub(crate) fn run(
             }
             let lines = match open() {
                 Ok(mut store) => answers.answer(store.as_mut(), &question.text, room.protocol()),
-                Err(e) => vec![format!("the database is unavailable: {}", e.message)],
+                Err(e) => {
+                    // The detail (a host, a port, a database name) is for the operator only.
+                    writeln!(
+                        log,
+                        "warning: bot: the database is unavailable: {}",
+                        crate::report::safe(e.message.as_bytes())
+                    )
+                    .ok();
+                    vec![UNAVAILABLE.to_owned()]
+                }
             };
             writeln!(
                 log,
@@ -455,6 +476,88 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::addressed;
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// A room that asks one question, keeps what it is told, and stops the bot then.
+    struct OneQuestion {
+        asked: bool,
+        told: Arc<Mutex<Vec<String>>>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl super::Room for OneQuestion {
+        fn name(&self) -> String {
+            "test room".to_owned()
+        }
+        fn protocol(&self) -> crate::chat::Protocol {
+            crate::chat::Protocol::Irc
+        }
+        fn connect(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        fn next(&mut self, _: std::time::Duration) -> Result<Option<super::Question>, String> {
+            let first = !std::mem::replace(&mut self.asked, true);
+            Ok(first.then(|| super::Question {
+                room: "#ci".to_owned(),
+                asker: "ann".to_owned(),
+                text: "problems".to_owned(),
+                direct: false,
+                id: None,
+            }))
+        }
+        fn reply(&mut self, _: &super::Question, lines: &[String]) -> Result<(), String> {
+            self.told.lock().unwrap().extend(lines.iter().cloned());
+            self.stop.store(true, Ordering::SeqCst);
+            Ok(())
+        }
+        fn leave(&mut self) {}
+    }
+
+    #[test]
+    fn the_room_is_not_told_where_the_database_is() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let mut rooms: Vec<Box<dyn super::Room>> = vec![Box::new(OneQuestion {
+            asked: false,
+            told: Arc::clone(&told),
+            stop: Arc::clone(&stop),
+        })];
+        let settings = crate::settings::Settings::default();
+        let answers = super::Answers {
+            settings: &settings,
+            branch: None,
+        };
+        let detail = "cannot connect to postgres://ci@db.internal:5433/probtrack_prod";
+        let open = || -> crate::error::Result<Box<dyn crate::store::Store>> {
+            Err(crate::error::Error::database(detail))
+        };
+        let mut log = Vec::new();
+        super::run(&mut rooms, &answers, &open, &stop, &mut log).unwrap();
+        let log = String::from_utf8(log).unwrap();
+        // The operator sees why; the room only that it failed.
+        assert!(log.contains(detail), "{log}");
+        let told = told.lock().unwrap().join("\n");
+        assert_eq!(told, super::UNAVAILABLE);
+        for secret in ["db.internal", "5433", "probtrack_prod", "ci@"] {
+            assert!(!told.contains(secret), "{told}");
+        }
+    }
+
+    #[test]
+    fn one_asker_gets_a_few_answers_a_minute_and_the_rest_their_share() {
+        let mut limit = super::RateLimit {
+            per_minute: 10,
+            given: Vec::new(),
+        };
+        let other_bot: Vec<bool> = (0..5).map(|_| limit.allow("xmpp:bot2@x")).collect();
+        assert_eq!(other_bot, [true, true, true, false, false]);
+        // The same name on another protocol is another asker.
+        assert!(limit.allow("irc:bot2@x"));
+        let others: Vec<bool> = (0..10).map(|i| limit.allow(&format!("irc:p{i}"))).collect();
+        assert_eq!(others.iter().filter(|a| **a).count(), 6);
+    }
 
     #[test]
     fn a_question_is_addressed_by_the_nick_and_a_separator() {

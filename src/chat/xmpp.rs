@@ -486,6 +486,9 @@ struct Session {
     domain: String,
     nick: String,
     joined: Vec<String>,
+    /// The account's bare JID: what it sends (from this resource or another, notify's) is
+    /// never a question.
+    me: String,
 }
 
 /// Connects, secures, logs in and binds a resource.
@@ -573,6 +576,7 @@ fn connect(x: &Xmpp) -> Result<Session, String> {
         domain: domain.to_owned(),
         nick: x.nick.clone(),
         joined: Vec::new(),
+        me: format!("{local}@{domain}"),
     })
 }
 
@@ -953,7 +957,13 @@ impl Session {
         if !bare.contains('@') || !matches!(kind, "chat" | "normal" | "") {
             return Ok(None);
         }
-        // A direct message: from a person's JID, or privately from someone in a room.
+        // A direct message: from a person's JID, or privately from someone in a room; never
+        // from the bot's own account or its own nick in a room (it would answer itself).
+        if bare.eq_ignore_ascii_case(&self.me)
+            || (in_room && resource.eq_ignore_ascii_case(&self.nick))
+        {
+            return Ok(None);
+        }
         let asker = if in_room { resource } else { bare };
         let text = crate::bot::addressed(&body, &self.nick).unwrap_or(body.trim());
         Ok(Some(Question {
@@ -1317,6 +1327,34 @@ mod tests {
         drop(go);
         drop(s);
         server.join().unwrap();
+    }
+
+    #[test]
+    fn the_bot_never_hears_itself() {
+        let mut session = Session {
+            s: Stanzas {
+                conn: Conn::Closed,
+                buf: Vec::new(),
+                broken: None,
+            },
+            domain: "x".to_owned(),
+            nick: "ci-bot".to_owned(),
+            joined: vec!["ci@conf.x".to_owned()],
+            me: "bot@x".to_owned(),
+        };
+        let mut heard = |from: &str, kind: &str| {
+            let stanza = format!(
+                "<message from='{from}' type='{kind}' id='1'><body>ci-bot: help</body></message>"
+            );
+            session.heard(&stanza).unwrap().map(|q| q.asker)
+        };
+        assert_eq!(heard("Bot@X/notify", "chat"), None);
+        assert_eq!(heard("bot@x/probtrack-1", "normal"), None);
+        assert_eq!(heard("ci@conf.x/ci-bot", "chat"), None);
+        assert_eq!(heard("ci@conf.x/ci-bot", "groupchat"), None);
+        assert_eq!(heard("ann@x/phone", "chat").as_deref(), Some("ann@x"));
+        assert_eq!(heard("ci@conf.x/ann", "chat").as_deref(), Some("ann"));
+        assert_eq!(heard("ci@conf.x/ann", "groupchat").as_deref(), Some("ann"));
     }
 
     #[test]

@@ -52,9 +52,15 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         .xmpp
         .as_ref()
         .map(|x| (x, "[notify.xmpp]")));
-    if let Some((x, section)) = xmpp {
-        let account = destinations::xmpp_account(x, section, &secrets)?;
-        rooms.push(Box::new(XmppRoom::new(account, x.rooms.clone())));
+    match xmpp {
+        // notify's table may tell people directly only: the bot would answer anyone's direct
+        // messages on an account set up to send, not to sit.
+        Some((x, "[notify.xmpp]")) if x.rooms.is_empty() => {}
+        Some((x, section)) => {
+            let account = destinations::xmpp_account(x, section, &secrets)?;
+            rooms.push(Box::new(XmppRoom::new(account, x.rooms.clone())));
+        }
+        None => {}
     }
     let matrix = (settings.bot.matrix.as_ref().map(|m| (m, "[bot.matrix]"))).or(settings
         .notify

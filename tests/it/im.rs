@@ -1916,6 +1916,12 @@ fn the_bot_without_a_room_to_sit_in_is_a_usage_error() {
             "[notify.matrix]\nhomeserver = \"https://matrix.example.org\"\n",
             "the bot has no room to sit in",
         ),
+        // notify's XMPP table without rooms (direct messages only): no room, and no bot that
+        // answers anyone's direct messages on that account.
+        (
+            "[notify.xmpp]\njid = \"probtrack@example.org\"\ndirect = true\n",
+            "the bot has no room to sit in",
+        ),
         (
             "[bot.matrix]\nhomeserver = \"https://matrix.example.org\"\n",
             "[bot.matrix] has no rooms for the bot to sit in",
