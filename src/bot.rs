@@ -336,14 +336,16 @@ fn shorten(text: &str, max: usize) -> String {
     text.chars().take(max - 1).collect::<String>() + "…"
 }
 
-/// How many answers one asker gets in any minute: another bot that answers the answers (or
-/// someone who repeats a question) takes only that much of the budget.
-const PER_ASKER: usize = 3;
+/// How many answers one asker gets in any minute unless `[bot] answers_per_asker` says: another
+/// bot that answers the answers (or someone who repeats a question) takes only that much of the
+/// budget.
+const PER_ASKER: u32 = 3;
 
-/// At most `per_minute` answers in any minute, over all rooms, and at most [`PER_ASKER`] to
-/// one asker.
+/// At most `per_minute` answers in any minute, over all rooms, and at most `per_asker` to one
+/// asker.
 struct RateLimit {
     per_minute: u32,
+    per_asker: u32,
     /// When each answer was given, and to whom (`protocol:asker`).
     given: Vec<(Instant, String)>,
 }
@@ -354,7 +356,7 @@ impl RateLimit {
         self.given
             .retain(|(t, _)| now.duration_since(*t) < Duration::from_secs(60));
         if self.given.len() >= self.per_minute as usize
-            || self.given.iter().filter(|(_, a)| a == asker).count() >= PER_ASKER
+            || self.given.iter().filter(|(_, a)| a == asker).count() >= self.per_asker as usize
         {
             return false;
         }
@@ -379,6 +381,12 @@ pub(crate) fn run(
 ) -> Result<()> {
     let mut limit = RateLimit {
         per_minute: answers.settings.bot.answers_per_minute.unwrap_or(10).max(1),
+        per_asker: answers
+            .settings
+            .bot
+            .answers_per_asker
+            .unwrap_or(PER_ASKER)
+            .max(1),
         given: Vec::new(),
     };
     let mut down: Vec<Option<(Instant, Duration)>> = rooms.iter().map(|_| None).collect();
@@ -549,6 +557,7 @@ mod tests {
     fn one_asker_gets_a_few_answers_a_minute_and_the_rest_their_share() {
         let mut limit = super::RateLimit {
             per_minute: 10,
+            per_asker: super::PER_ASKER,
             given: Vec::new(),
         };
         let other_bot: Vec<bool> = (0..5).map(|_| limit.allow("xmpp:bot2@x")).collect();

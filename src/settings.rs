@@ -180,6 +180,9 @@ pub(crate) struct BotSettings {
     pub matrix: Option<MatrixSettings>,
     /// How many answers the bot gives per minute, over all rooms [default: 10].
     pub answers_per_minute: Option<u32>,
+    /// How many of those one asker gets per minute (another bot answering the answers takes no
+    /// more) [default: 3].
+    pub answers_per_asker: Option<u32>,
 }
 
 /// `[notify.xmpp]`; the password comes from `PROBTRACK_XMPP_PASSWORD`.

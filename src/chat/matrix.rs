@@ -364,6 +364,18 @@ fn sync_cap(rooms: usize, limit: usize) -> u64 {
     (rooms.max(1) * limit) as u64 * EVENT_MAX + MAX_ANSWER
 }
 
+/// A `/sync`'s path and how much of its answer is read: from `since` up to [`SYNC_LIMIT`]
+/// events per room, without it (the first, for the token) one.
+fn sync_request(rooms: &[String], since: Option<&str>, wait_ms: u32) -> (String, u64) {
+    let limit = if since.is_some() { SYNC_LIMIT } else { 1 };
+    let filter = sync_filter(rooms, limit);
+    let mut path = format!("sync?filter={}&timeout={wait_ms}", encode(&filter));
+    if let Some(since) = since {
+        path += &format!("&since={}", encode(since));
+    }
+    (path, sync_cap(rooms.len(), limit))
+}
+
 /// The sync filter: the message events of `rooms` (at most `limit` per room), nothing else.
 fn sync_filter(rooms: &[String], limit: usize) -> String {
     serde_json::json!({
@@ -389,13 +401,8 @@ impl Session<'_> {
         since: Option<&str>,
         wait_ms: u32,
     ) -> Result<serde_json::Value, String> {
-        let limit = if since.is_some() { SYNC_LIMIT } else { 1 };
-        let filter = sync_filter(rooms, limit);
-        let mut path = format!("sync?filter={}&timeout={wait_ms}", encode(&filter));
-        if let Some(since) = since {
-            path += &format!("&since={}", encode(since));
-        }
-        self.ok_capped("GET", &path, None, "syncing", sync_cap(rooms.len(), limit))
+        let (path, cap) = sync_request(rooms, since, wait_ms);
+        self.ok_capped("GET", &path, None, "syncing", cap)
     }
 }
 
@@ -638,12 +645,35 @@ mod tests {
         );
     }
 
+    fn percent_decode(text: &str) -> String {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn a_sync_reads_all_its_events_at_their_largest() {
         let rooms = ["!a:x".to_owned(), "!b:x".to_owned()];
-        let filter: serde_json::Value =
-            serde_json::from_str(&super::sync_filter(&rooms, 1)).unwrap();
-        assert_eq!(filter["room"]["timeline"]["limit"], 1);
+        let limit = |since: Option<&str>| {
+            let (path, _) = super::sync_request(&rooms, since, 0);
+            let filter = path.strip_prefix("sync?filter=").unwrap();
+            let filter = percent_decode(filter.split('&').next().unwrap());
+            let filter: serde_json::Value = serde_json::from_str(&filter).unwrap();
+            filter["room"]["timeline"]["limit"].clone()
+        };
+        // The first sync only takes the token: one event per room, however much was said.
+        assert_eq!(limit(None), 1);
+        assert_eq!(limit(Some("s1")), super::SYNC_LIMIT);
         // Each room's events at 64 KiB each, and more, fit under the cap.
         for (n, limit) in [(1, 1), (1, super::SYNC_LIMIT), (5, super::SYNC_LIMIT)] {
             let largest = (n * limit) as u64 * 65_536 + (1 << 20);

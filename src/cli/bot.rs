@@ -31,7 +31,8 @@ Where it sits, each from the settings file (docs/notify.md), the bot's table els
   XMPP    [bot.xmpp] else [notify.xmpp]      password from PROBTRACK_XMPP_PASSWORD
   Matrix  [bot.matrix] else [notify.matrix]  access token from PROBTRACK_MATRIX_TOKEN
 The bot only reads the database; it answers at most [bot] answers_per_minute questions a
-minute over all rooms (default 10) and logs each on stderr.")]
+minute over all rooms (default 10), at most [bot] answers_per_asker to one asker (default 3),
+and logs each on stderr.")]
 pub(crate) struct Args {
     #[command(flatten)]
     branch: BranchFlag,

@@ -1422,7 +1422,7 @@ fn bot_history(t: &Test, users: &str, bot: &str) -> (i64, i64) {
     let config = format!(
         "report_url = \"https://ci.example.org/probtrack/\"\n\n\
          [[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\n{users}\n\n\
-         [bot]\nanswers_per_minute = 6\n\n{bot}"
+         [bot]\nanswers_per_minute = 6\nanswers_per_asker = 6\n\n{bot}"
     );
     history(t, &config)
 }

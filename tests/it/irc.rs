@@ -486,7 +486,7 @@ fn the_bot_answers_in_the_channel_from_the_database_and_stops_on_sigterm() {
         format!(
             "report_url = \"https://ci.example.org/probtrack/\"\n\n\
              [[users]]\nname = \"Ann Archer\"\nemails = [\"ann@example.org\"]\nirc = \"annie\"\n\n\
-             [bot]\nanswers_per_minute = 8\n\n\
+             [bot]\nanswers_per_minute = 8\nanswers_per_asker = 8\n\n\
              [bot.irc]\nserver = \"127.0.0.1\"\nport = {}\ntls = false\nnick = \"ptbot\"\n\
              channels = [\"#ci\"]\npace_ms = 20\n",
             server.port
