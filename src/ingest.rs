@@ -15,11 +15,11 @@ use crate::error::{Error, Result};
 use crate::retry::Retry;
 use crate::runs;
 use crate::store::{
-    self, ChangeRecord, Counts, Forget, Id, Location, NewBuild, OpenMode, ResultRecord, Run,
+    self, ChangeRecord, Counts, Forget, Id, Location, Lock, NewBuild, OpenMode, ResultRecord, Run,
     RunsOf, Store,
 };
 use crate::transaction;
-use crate::views::ingest::{IngestSummary, NewProblem, ReportSummary};
+use crate::views::ingest::{IngestSummary, LockTimes, NewProblem, ReportSummary};
 use chrono::{DateTime, Utc};
 use probtrack_parsers::{Format, Status};
 
@@ -144,7 +144,13 @@ pub(crate) fn ingest(
     options: &IngestOptions,
     reports: &[Source],
 ) -> Result<IngestSummary> {
-    transaction::write(store, |store| {
+    let branch = options.branch.as_deref();
+    let mut locked = None;
+    let mut summary = transaction::ingest(store, |store| {
+        // The build's own rows (builds, results, its lane's runs) are written under its lane's
+        // lock: ingests of other lanes write theirs at the same time.
+        let builder = &options.builder;
+        store.lock(Lock::Lane { builder, branch })?;
         // The reports are parsed on a second thread while this one looks their tests up.
         let written = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(ahead::CAPACITY);
@@ -158,9 +164,20 @@ pub(crate) fn ingest(
                 &mut Known::default(),
             )
         })?;
+        // Problems span the branch's builders: they are judged one ingest at a time, from the
+        // committed builds and this one's, under the branch's lock, which the commit lets go.
+        let asked = std::time::Instant::now();
+        store.lock(Lock::Branch(branch))?;
+        let at = std::time::Instant::now();
+        locked = Some((at - asked, at));
         let regressions = judge(store, std::slice::from_ref(&written))?;
         new_problems(store, written, &regressions)
-    })
+    })?;
+    if let Some((waited, at)) = locked {
+        let held = at.elapsed();
+        summary.lock = Some(LockTimes { waited, held });
+    }
+    Ok(summary)
 }
 
 /// A build written but whose Problems are not judged yet: [`judge`] does that, for one build or for
@@ -476,6 +493,7 @@ pub(crate) fn write(
             metric_files: Vec::new(),
             metric_values,
             new_problems: Vec::new(),
+            lock: None,
         },
         build,
         builder: options.builder.clone(),

@@ -188,6 +188,39 @@ pub enum Savepoint {
     Undo,
 }
 
+/// What an ingest locks, as it reaches it (see [`Store::lock`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lock<'a> {
+    /// A lane (builder and branch): its builds' rows and runs, written one build at a time.
+    Lane {
+        builder: &'a str,
+        branch: Option<&'a str>,
+    },
+    /// A branch's Problems (they span its builders): judged one build at a time.
+    Branch(Option<&'a str>),
+}
+
+impl Lock<'_> {
+    /// The lock's 64-bit key: a hash of what it names, apart from the writers' lock's.
+    pub(crate) fn key(&self) -> i64 {
+        let mut name = Vec::new();
+        let (kind, builder, branch) = match *self {
+            Lock::Lane { builder, branch } => ("lane", Some(builder), branch),
+            Lock::Branch(branch) => ("branch", None, branch),
+        };
+        for part in [Some(kind), builder, branch] {
+            // Absent and empty differ; a 0 byte ends each part.
+            match part {
+                Some(text) => name.extend_from_slice(text.as_bytes()),
+                None => name.push(1),
+            }
+            name.push(0);
+        }
+        let k = key(&name);
+        i64::from_le_bytes([k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7]])
+    }
+}
+
 /// How many results of each status a build has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -625,6 +658,14 @@ pub trait Store {
     fn location(&self) -> String;
 
     fn begin_write(&mut self) -> Result<()>;
+    /// Starts an ingest's write. Where the engine lets ingests write at once (PostgreSQL), it
+    /// holds the writers' lock shared (ingests go on together; [`Store::begin_write`]'s writers
+    /// wait for them, and they for it), and the ingest takes [`Store::lock`] on its lane and then
+    /// its branch; elsewhere it is [`Store::begin_write`].
+    fn begin_ingest(&mut self) -> Result<()>;
+    /// Inside a write, takes the lock of a lane or branch until the write ends; nothing where
+    /// writes take turns whole.
+    fn lock(&mut self, scope: Lock<'_>) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
     /// Inside a write, a savepoint (one at a time), so that one build of a batch can fail without

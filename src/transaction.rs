@@ -8,12 +8,24 @@
 use crate::error::Result;
 use crate::store::Store;
 
-/// Runs `work` in a write transaction (the writers' lock held): commits what it did when it
+/// Runs `work` in a write transaction (the writers' lock held, whole): commits what it did when it
 /// succeeds, rolls everything back when it fails.
 pub(crate) fn write<T>(
     store: &mut dyn Store,
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
 ) -> Result<T> {
+    store.begin_write()?;
+    run(store, work, true)
+}
+
+/// Runs an ingest's `work` as [`write()`] does, but in a write begun with
+/// [`Store::begin_ingest`]: where the engine lets ingests write at once, `work` takes the locks
+/// of its lane and branch ([`Store::lock`]) as it reaches them.
+pub(crate) fn ingest<T>(
+    store: &mut dyn Store,
+    work: impl FnOnce(&mut dyn Store) -> Result<T>,
+) -> Result<T> {
+    store.begin_ingest()?;
     run(store, work, true)
 }
 
@@ -23,6 +35,7 @@ pub(crate) fn dry_run<T>(
     store: &mut dyn Store,
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
 ) -> Result<T> {
+    store.begin_write()?;
     run(store, work, false)
 }
 
@@ -31,7 +44,6 @@ fn run<T>(
     work: impl FnOnce(&mut dyn Store) -> Result<T>,
     commit: bool,
 ) -> Result<T> {
-    store.begin_write()?;
     match work(store) {
         Ok(value) => {
             if commit {

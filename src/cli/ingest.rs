@@ -185,6 +185,16 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
             pause.as_secs_f64()
         );
     })?;
+    // For the bench (docs/performance.md): how long this ingest held its branch's lock.
+    if let (Some(lock), Some(_)) = (summary.lock, std::env::var_os("PROBTRACK_LOCK_TIMES")) {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        let _ = writeln!(
+            ctx.err,
+            "lock: waited {:.3} ms, held {:.3} ms",
+            ms(lock.waited),
+            ms(lock.held)
+        );
+    }
     for warning in &summary.warnings {
         let _ = writeln!(
             ctx.err,

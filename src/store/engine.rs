@@ -196,6 +196,16 @@ pub(crate) trait Engine {
     /// Starts a write: takes the writers' lock (one writer at a time, as SQLite's `BEGIN
     /// IMMEDIATE`), then a transaction.
     fn begin_write(&mut self) -> Result<()>;
+    /// Starts an ingest's write ([`crate::store::Store::begin_ingest`]): by default a write.
+    fn begin_ingest(&mut self) -> Result<()> {
+        self.begin_write()
+    }
+    /// Takes the lock of `key` until the write ends: by default nothing, where
+    /// [`Engine::begin_ingest`] already took the writers' lock whole.
+    fn lock_key(&mut self, key: i64) -> Result<()> {
+        let _ = key;
+        Ok(())
+    }
     fn commit(&mut self) -> Result<()>;
     /// Undoes the write, if one is open.
     fn rollback(&mut self) -> Result<()>;

@@ -295,6 +295,25 @@ impl Engine for Postgres {
         Ok(())
     }
 
+    fn begin_ingest(&mut self) -> Result<()> {
+        self.batch("BEGIN")?;
+        self.in_write = true;
+        // Shared: ingests go on together, each then locking its lane and its branch; a whole-
+        // database writer (reanalyze, prune, import, migrations…) waits for them, and they for it.
+        let shared = "SELECT pg_advisory_xact_lock_shared(?1)";
+        if let Err(e) = self.execute(shared, &[WRITER_LOCK.into()]) {
+            let _ = self.rollback();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn lock_key(&mut self, key: i64) -> Result<()> {
+        // A lane's or branch's key never equals the writers' lock's (a hash; one in 2^64).
+        self.execute("SELECT pg_advisory_xact_lock(?1)", &[key.into()])
+            .map(drop)
+    }
+
     fn commit(&mut self) -> Result<()> {
         self.in_write = false;
         self.batch("COMMIT")

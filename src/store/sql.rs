@@ -455,6 +455,15 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine.begin_write()
     }
 
+    fn begin_ingest(&mut self) -> Result<()> {
+        self.text_ids.clear();
+        self.engine.begin_ingest()
+    }
+
+    fn lock(&mut self, scope: super::Lock<'_>) -> Result<()> {
+        self.engine.lock_key(scope.key())
+    }
+
     fn commit(&mut self) -> Result<()> {
         self.text_ids.clear();
         self.engine.commit()

@@ -23,6 +23,17 @@ pub(crate) struct IngestSummary {
     /// The Problems this build opened that are not intermittent: new breakage; and the metric
     /// regressions it confirmed.
     pub new_problems: Vec<NewProblem>,
+    /// How long the ingest waited for its branch's lock and then held it (until its commit
+    /// ended): not output, shown on stderr with `PROBTRACK_LOCK_TIMES=1` for the bench.
+    #[serde(skip)]
+    pub lock: Option<LockTimes>,
+}
+
+/// [`IngestSummary::lock`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LockTimes {
+    pub waited: std::time::Duration,
+    pub held: std::time::Duration,
 }
 
 impl View for IngestSummary {}
