@@ -371,6 +371,78 @@ fn many_ingests_at_once_all_land_with_the_problems_of_a_sequential_run() {
 /// The key of the writers' advisory lock on PostgreSQL (docs/schema.md).
 const WRITERS_LOCK: i64 = 8102661148244077312;
 
+/// How many of probtrack's connections to the database wait on a lock.
+fn waiting_on_locks(watcher: &mut postgres::Client) -> i64 {
+    watcher
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'probtrack' \
+             AND wait_event_type = 'Lock' AND datname = current_database()",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+}
+
+#[test]
+/// On PostgreSQL ingests hold the writers' lock shared (docs/deploy.md): one goes on while another
+/// holder shares it, and a whole-database writer (`reanalyze`) waits until the last lets go.
+fn ingests_share_the_writers_lock_that_reanalyze_takes_whole() {
+    let Some(Backend::Postgres(base)) = server("postgres") else {
+        return;
+    };
+    let t = Test::new();
+    let db = ServerDb::create(&Backend::Postgres(base));
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let ingest = |n: &str| {
+        let args = ["--db", &db.url, "ingest", "--builder", "b", "--build", n];
+        t.command(&[&args[..], &[report.to_str().unwrap()]].concat())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    all_succeed(vec![ingest("1")]);
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    admin
+        .execute("SELECT pg_advisory_lock_shared($1)", &[&WRITERS_LOCK])
+        .unwrap();
+    // An ingest shares the lock: it lands while the admin holds it (a writer that took turns
+    // would wait for ever; the test gives it a minute).
+    let mut child = ingest("2");
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the ingest waited on the shared writers' lock");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    all_succeed(vec![child]);
+    // reanalyze takes it whole: it waits for the admin.
+    let reanalyze = t
+        .command(&["--db", &db.url, "reanalyze"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut waiting = 0;
+    for _ in 0..500 {
+        waiting = waiting_on_locks(&mut watcher);
+        if waiting == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(waiting, 1, "reanalyze waits on the ingests' shared lock");
+    admin
+        .execute("SELECT pg_advisory_unlock_shared($1)", &[&WRITERS_LOCK])
+        .unwrap();
+    all_succeed(vec![reanalyze]);
+    let builds = t.json(&["--db", &db.url, "builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 2);
+}
+
 #[test]
 fn first_ingests_that_wait_on_one_another_all_find_the_schema() {
     let Some(Backend::Postgres(base)) = server("postgres") else {
