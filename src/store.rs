@@ -208,6 +208,8 @@ impl Lock<'_> {
             Lock::Lane { builder, branch } => ("lane", Some(builder), branch),
             Lock::Branch(branch) => ("branch", None, branch),
         };
+        // Stored alike (lanes keep no branch as ''), so locked alike.
+        let branch = branch.filter(|b| !b.is_empty());
         for part in [Some(kind), builder, branch] {
             // Absent and empty differ; a 0 byte ends each part.
             match part {
@@ -882,7 +884,30 @@ impl dyn Store + '_ {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, Lock};
+
+    #[test]
+    fn lane_and_branch_locks_have_keys_of_their_own() {
+        let lane = |builder, branch| Lock::Lane { builder, branch }.key();
+        // No branch is stored as '' and locked alike.
+        assert_eq!(lane("b", None), lane("b", Some("")));
+        assert_eq!(Lock::Branch(None).key(), Lock::Branch(Some("")).key());
+        let keys = [
+            lane("b", None),
+            lane("b", Some("main")),
+            lane("c", None),
+            lane("bmain", None),
+            Lock::Branch(None).key(),
+            Lock::Branch(Some("main")).key(),
+            Lock::Branch(Some("b")).key(),
+            0x7072_6f62_7472_6b00, // the writers' lock on PostgreSQL
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
 
     #[test]
     fn passwords_are_hidden_wherever_the_url_holds_them() {

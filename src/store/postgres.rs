@@ -1,8 +1,11 @@
 //! PostgreSQL: a shared database server for many builders and machines.
 //!
 //! The shared queries run here as on SQLite, with the same answers in the same order. Writers take
-//! turns through one transaction-scoped advisory lock (as SQLite's `BEGIN IMMEDIATE`), so READ
-//! COMMITTED is enough and no ingest loses another's updates. Statements are prepared once per
+//! turns through one transaction-scoped advisory lock (as SQLite's `BEGIN IMMEDIATE`), except
+//! ingests: they hold it shared, and take their lane's lock while they write the build and their
+//! branch's while they judge its Problems (docs/schema.md). READ COMMITTED is then enough: each
+//! ingest judges from what the ingests before it on the branch committed, and no ingest loses
+//! another's updates. Statements are prepared once per
 //! connection and cached. Plain bulk inserts go by binary `COPY … FROM STDIN`; upserts in multi-row
 //! INSERTs, chunked under the protocol's 65535 parameters; lists go as one array parameter
 //! (`= ANY($1)`).
