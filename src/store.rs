@@ -665,9 +665,9 @@ pub trait Store {
     /// wait for them, and they for it), and the ingest takes [`Store::lock`] on its lane and then
     /// its branch; elsewhere it is [`Store::begin_write`].
     fn begin_ingest(&mut self) -> Result<()>;
-    /// Inside a write, takes the lock of a lane or branch until the write ends; nothing where
-    /// writes take turns whole.
-    fn lock(&mut self, scope: Lock<'_>) -> Result<()>;
+    /// Inside a write, takes the lock of a lane or branch until the write ends (true); nothing
+    /// where the write holds the database whole (false).
+    fn lock(&mut self, scope: Lock<'_>) -> Result<bool>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
     /// Inside a write, a savepoint (one at a time), so that one build of a batch can fail without

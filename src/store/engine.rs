@@ -200,11 +200,11 @@ pub(crate) trait Engine {
     fn begin_ingest(&mut self) -> Result<()> {
         self.begin_write()
     }
-    /// Takes the lock of `key` until the write ends: by default nothing, where
+    /// Takes the lock of `key` until the write ends (true): by default nothing (false), where
     /// [`Engine::begin_ingest`] already took the writers' lock whole.
-    fn lock_key(&mut self, key: i64) -> Result<()> {
+    fn lock_key(&mut self, key: i64) -> Result<bool> {
         let _ = key;
-        Ok(())
+        Ok(false)
     }
     fn commit(&mut self) -> Result<()>;
     /// Undoes the write, if one is open.

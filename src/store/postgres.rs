@@ -311,10 +311,10 @@ impl Engine for Postgres {
         Ok(())
     }
 
-    fn lock_key(&mut self, key: i64) -> Result<()> {
+    fn lock_key(&mut self, key: i64) -> Result<bool> {
         // A lane's or branch's key never equals the writers' lock's (a hash; one in 2^64).
-        self.execute("SELECT pg_advisory_xact_lock(?1)", &[key.into()])
-            .map(drop)
+        self.execute("SELECT pg_advisory_xact_lock(?1)", &[key.into()])?;
+        Ok(true)
     }
 
     fn commit(&mut self) -> Result<()> {

@@ -460,7 +460,7 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine.begin_ingest()
     }
 
-    fn lock(&mut self, scope: super::Lock<'_>) -> Result<()> {
+    fn lock(&mut self, scope: super::Lock<'_>) -> Result<bool> {
         self.engine.lock_key(scope.key())
     }
 

@@ -23,8 +23,9 @@ pub(crate) struct IngestSummary {
     /// The Problems this build opened that are not intermittent: new breakage; and the metric
     /// regressions it confirmed.
     pub new_problems: Vec<NewProblem>,
-    /// How long the ingest waited for its branch's lock and then held it (until its commit
-    /// ended): not output, shown on stderr with `PROBTRACK_LOCK_TIMES=1` for the bench.
+    /// How long the ingest waited for the lock that serialised it and then held it until its
+    /// commit ended: its branch's lock on PostgreSQL, the whole write elsewhere. Not output;
+    /// shown on stderr with `PROBTRACK_LOCK_TIMES=1`, for the bench.
     #[serde(skip)]
     pub lock: Option<LockTimes>,
 }
