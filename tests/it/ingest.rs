@@ -432,3 +432,36 @@ fn warnings_reach_the_terminal_inert() {
         );
     }
 }
+
+#[test]
+/// `PROBTRACK_LOCK_TIMES` (for the bench) has `ingest` say on stderr how long it waited for the lock
+/// that serialised it and held it; without it, nothing is said, and the summary is the same.
+fn lock_times_are_told_on_stderr_only_when_asked() {
+    let t = Test::new();
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let ingest = |n: &str, asked: bool| {
+        let mut cmd = t.command(&["ingest", "--builder", "b", "--build", n]);
+        cmd.arg(&report).env_remove("PROBTRACK_LOCK_TIMES");
+        if asked {
+            cmd.env("PROBTRACK_LOCK_TIMES", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (plain, quiet) = ingest("1", false);
+    assert!(!quiet.contains("lock:"), "{quiet}");
+    let (told, stderr) = ingest("2", true);
+    assert_eq!(plain.replace("#1", "#2"), told);
+    let line = stderr.lines().find(|l| l.starts_with("lock: ")).unwrap();
+    let ms: Vec<f64> = line
+        .split(' ')
+        .filter_map(|w| w.trim_end_matches(',').parse().ok())
+        .collect();
+    assert_eq!(ms.len(), 2, "{line}");
+    // Held: at least the judging and the commit, which take some time.
+    assert!(ms[0] >= 0.0 && ms[1] > 0.0, "{line}");
+}
