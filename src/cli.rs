@@ -11,8 +11,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
 use crate::report::{Out, OutputFormat};
+use crate::session::{Kept, Opened};
 use crate::settings::Settings;
-use crate::store::{self, Location, OpenMode, Store};
+use crate::store::{Location, OpenMode};
 use crate::views::candidates::Candidates;
 
 mod bot;
@@ -123,11 +124,14 @@ pub(crate) struct Context<'a> {
     pub out: Out<'a>,
     /// Where progress and warnings go.
     pub err: &'a mut dyn Write,
+    /// The store a [`Session`](crate::session::Session) keeps between commands.
+    pub kept: Option<Kept>,
 }
 
 impl Context<'_> {
-    pub(crate) fn open(&self, mode: OpenMode) -> Result<Box<dyn Store>> {
-        store::open(&self.db, mode)
+    /// The database, opened (or the one the session keeps open).
+    pub(crate) fn open(&self, mode: OpenMode) -> Result<Opened> {
+        Opened::open(&self.db, mode, self.kept.as_ref())
     }
 }
 
@@ -137,33 +141,53 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let stdout = std::io::stdout();
+    let mut stdout = std::io::BufWriter::new(stdout.lock());
+    run_in(args, None, &mut stdout, &mut std::io::stderr()).0
+}
+
+/// [`run`], writing to `stdout` and `stderr`, with the store kept by a
+/// [`Session`](crate::session::Session) when there is one; also whether the command failed.
+pub(crate) fn run_in<I, T>(
+    args: I,
+    kept: Option<&Kept>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> (ExitCode, bool)
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+            let code = u8::try_from(error.exit_code()).unwrap_or(2);
+            return (ExitCode::from(code), code != 0);
         }
     };
-    let stdout = std::io::stdout();
-    let mut stdout = std::io::BufWriter::new(stdout.lock());
-    let mut stderr = std::io::stderr();
-    let outcome = execute(cli, &mut stdout, &mut stderr).and_then(|code| {
+    let outcome = execute(cli, kept, stdout, stderr).and_then(|code| {
         stdout
             .flush()
             .map_err(|e| Error::usage(format!("cannot write output: {e}")).with_io(e))?;
         Ok(code)
     });
     match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(error) if error.broken_pipe => ExitCode::SUCCESS,
+        Ok(code) => (ExitCode::from(code), false),
+        Err(error) if error.broken_pipe => (ExitCode::SUCCESS, false),
         Err(error) => {
             let _ = writeln!(stderr, "{error}");
-            ExitCode::from(error.kind.exit_code())
+            (ExitCode::from(error.kind.exit_code()), true)
         }
     }
 }
 
-fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u8> {
+fn execute(
+    cli: Cli,
+    kept: Option<&Kept>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<u8> {
     let settings = Settings::load(cli.config.as_deref())?;
     crate::plugin::install(&settings.parsers)?;
     let db = match cli
@@ -191,6 +215,7 @@ fn execute(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<u
             color,
         },
         err: stderr,
+        kept: kept.cloned(),
     };
     match cli.command {
         Command::Ingest(args) => ingest::exec(*args, &mut ctx),

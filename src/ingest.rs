@@ -14,9 +14,10 @@ use crate::durations;
 use crate::error::{Error, Result};
 use crate::retry::Retry;
 use crate::runs;
+use crate::session::Opened;
 use crate::store::{
-    self, ChangeRecord, Counts, Forget, Id, Location, Lock, NewBuild, OpenMode, ResultRecord, Run,
-    RunsOf, Store,
+    self, ChangeRecord, Counts, Forget, Id, Location, Lock, NewBuild, ResultRecord, Run, RunsOf,
+    Store,
 };
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, LockTimes, NewProblem, ReportSummary};
@@ -77,6 +78,7 @@ pub(crate) struct IngestOptions {
 /// the reports were read once, and a retry after a commit that landed changes nothing.
 pub(crate) fn ingest_inputs(
     location: &Location,
+    open: &dyn Fn() -> Result<Opened>,
     options: &IngestOptions,
     inputs: &[Input],
     retry: Retry,
@@ -123,13 +125,16 @@ pub(crate) fn ingest_inputs(
     let mut summary = retry.run(
         || {
             let existed = store::exists(location);
-            let mut store = store::open(location, OpenMode::Create)?;
-            ingest(store.as_mut(), options, &reports).inspect_err(|_| {
+            let mut store = open()?;
+            let outcome = ingest(store.as_mut(), options, &reports);
+            if outcome.is_err() {
+                // The next attempt (and command) opens the database afresh.
+                store.discard();
                 if !existed {
-                    drop(store);
                     store::remove_if_empty(location);
                 }
-            })
+            }
+            outcome
         },
         notice,
     )?;

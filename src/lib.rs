@@ -3,7 +3,8 @@
 //! A library core with a thin command line on top: [`run`] is the whole program. See
 //! `docs/ARCHITECTURE.md` for the map.
 //!
-//! The crate's public surface is [`run`], [`store`] (the tests open databases and compare tables
+//! The crate's public surface is [`run`], [`Session`] (commands run in this process against one
+//! open database), [`store`] (the tests open databases and compare tables
 //! through it), [`analyze`] (the change-point example) and [`coverage`] (the coverage example);
 //! everything else is `pub(crate)`, so the compiler finds what nothing uses.
 
@@ -39,6 +40,7 @@ pub(crate) mod rename;
 pub(crate) mod report;
 pub(crate) mod retry;
 pub(crate) mod runs;
+pub mod session;
 pub(crate) mod settings;
 pub(crate) mod since;
 pub(crate) mod site;
@@ -49,3 +51,4 @@ pub(crate) mod triage;
 pub(crate) mod views;
 
 pub use cli::run;
+pub use session::Session;

@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, Input};
 use crate::report::safe;
 use crate::retry::Retry;
+use crate::session::Opened;
+use crate::store::OpenMode;
 
 /// Record a build's test reports and compiler logs
 #[derive(Debug, clap::Args)]
@@ -175,16 +177,24 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     }
     let inputs: Vec<Input> = args.files.iter().map(|f| Input::from_arg(f)).collect();
     let retry = Retry::new(args.retry, ctx.settings.retry);
+    let (db, kept) = (&ctx.db, ctx.kept.as_ref());
     let err = &mut ctx.err;
-    let summary = ingest::ingest_inputs(&ctx.db, &options, &inputs, retry, &mut |e, n, pause| {
-        let _ = writeln!(
-            err,
-            "warning: {}; retry {n} of {} in {:.1} s",
-            e.message,
-            retry.times,
-            pause.as_secs_f64()
-        );
-    })?;
+    let summary = ingest::ingest_inputs(
+        db,
+        &|| Opened::open(db, OpenMode::Create, kept),
+        &options,
+        &inputs,
+        retry,
+        &mut |e, n, pause| {
+            let _ = writeln!(
+                err,
+                "warning: {}; retry {n} of {} in {:.1} s",
+                e.message,
+                retry.times,
+                pause.as_secs_f64()
+            );
+        },
+    )?;
     // For the bench (docs/performance.md): how long this ingest held its branch's lock.
     if let (Some(lock), Some(_)) = (summary.lock, std::env::var_os("PROBTRACK_LOCK_TIMES")) {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
