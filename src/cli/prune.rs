@@ -17,7 +17,8 @@ Examples:
 The limit is --older-than, else `prune_days` in probtrack.toml. Problems are never dropped; a
 Problem still open keeps every build from the last pass before it.")]
 pub(crate) struct Args {
-    /// How old a build must be to go: a number of days (`30d`), weeks (`12w`) or hours (`48h`)
+    /// How old a build must be to go: a number of weeks (`12w`), days (`30d`), hours (`48h`),
+    /// minutes (`90m`) or seconds (`3600s`)
     #[arg(long, value_name = "AGE")]
     older_than: Option<String>,
     /// Only say what would go
@@ -27,11 +28,12 @@ pub(crate) struct Args {
     output: FormatFlag,
 }
 
-/// `30d`, `12w`, `48h`: seconds.
+/// `12w`, `30d`, `48h`, `90m`, `3600s`: seconds.
 fn parse_age(text: &str) -> Result<i64> {
     let bad = || {
         Error::usage(format!(
-            "--older-than `{text}`: expected a number of days, weeks or hours, e.g. 30d, 12w, 48h"
+            "--older-than `{text}`: expected a number of weeks, days, hours, minutes or seconds, \
+             e.g. 12w, 30d, 48h, 90m, 3600s"
         ))
     };
     let (number, unit) = text.split_at(text.len().saturating_sub(1));
@@ -40,6 +42,8 @@ fn parse_age(text: &str) -> Result<i64> {
         "d" => 86_400,
         "w" => 7 * 86_400,
         "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
         _ => return Err(bad()),
     };
     if n < 0 {

@@ -401,6 +401,43 @@ fn ingest_a(t: &Test, now: chrono::DateTime<chrono::Utc>, number: i64, child: &s
 
 const FAILED: &str = "<failure message=\"boom\">boom</failure>";
 
+/// `prune --older-than` takes minutes and seconds as well as weeks, days and hours: the same age
+/// in each unit drops the same builds (a #1 to a #4 are 10 to 7 hours old), and an age without a
+/// known unit is refused.
+#[test]
+fn prune_counts_age_in_minutes_and_seconds_too() {
+    let t = Test::new();
+    // `prune --older-than` counts back from the wall clock: the builds are placed from it.
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    for number in 1..=4 {
+        ingest_a(&t, now, number, "");
+    }
+    let dropping = |age: &str| -> u64 {
+        let dry = t.json(&["prune", "--older-than", age, "--dry-run"]);
+        dry.as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["builds"].as_u64().unwrap())
+            .sum()
+    };
+    // 9.5 hours: a #1 goes; 8.5 hours: a #1 and a #2.
+    for age in ["570m", "34200s"] {
+        assert_eq!(dropping(age), 1, "{age}");
+    }
+    for age in ["510m", "30600s"] {
+        assert_eq!(dropping(age), 2, "{age}");
+    }
+    assert_eq!(dropping("1w"), 0);
+    for bad in ["90", "90x", "-5s", "m", "1.5h"] {
+        t.fails(&["prune", "--older-than", bad], 2);
+    }
+    let pruned = t.json(&["prune", "--older-than", "30600s"]);
+    assert_eq!(pruned[0]["builds"], 2, "{pruned}");
+    let builds = t.json(&["builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 2, "{builds}");
+}
+
 /// A fixed Problem that a known-bad range hid, on a lane that `prune` then cut just before it:
 /// `unmark-bad` brings it back (it was left hidden for good, as a Problem whose evidence prune
 /// took, though its failures were all still there; found by the model, issue 19).
