@@ -1,5 +1,5 @@
 //! The reference model against probtrack (issue 19): random histories (`model/history.rs`) are
-//! ingested through probtrack's own entry (`probtrack::run`, in this process), in the order they arrived (late, twice, with triage between),
+//! ingested through probtrack's own entry (a `probtrack::Session`, in this process), in the order they arrived (late, twice, with triage between),
 //! and what probtrack stores must equal what the model (`model/rules.rs`, the documented rules
 //! recomputed from scratch) says, equal `reanalyze`, equal itself when the same builds arrive in
 //! another order, and stay the same through `prune`. A history may also prune between its ingests:
@@ -32,11 +32,20 @@ use crate::harness::{backend, Backend, Test};
 use history::{History, Length, Op, Status, Step};
 
 /// A fresh database: a copy of an empty one on SQLite (migrating takes longer than a history), or a
-/// database of its own on a server. probtrack runs in this process, through `probtrack::run`, the
-/// command line's own entry (the use cases are not public).
+/// database of its own on a server. probtrack runs in this process, as the command line's own
+/// entry does, in a `probtrack::Session` that keeps the database open from one command to the next
+/// (opening it, not the command, was most of a command's cost).
 struct Db {
     url: String,
+    session: std::cell::RefCell<probtrack::Session>,
     _server: Option<Test>,
+}
+
+/// `PROBTRACK_MODEL_FRESH_OPENS=1`: every command opens the database afresh, as the command line
+/// does (to compare the cost, or rule out the kept store in a disagreement).
+fn fresh_opens() -> bool {
+    static FRESH: OnceLock<bool> = OnceLock::new();
+    *FRESH.get_or_init(|| std::env::var_os("PROBTRACK_MODEL_FRESH_OPENS").is_some_and(|v| v == "1"))
 }
 
 /// A temporary directory in memory where there is one (the databases are small and many).
@@ -62,14 +71,11 @@ fn empty_sqlite() -> &'static Path {
 }
 
 fn fresh_db(dir: &Path, name: &str) -> Db {
-    match backend() {
+    let (url, server) = match backend() {
         Backend::Sqlite => {
             let path = dir.join(name);
             std::fs::copy(empty_sqlite(), &path).unwrap();
-            Db {
-                url: path.display().to_string(),
-                _server: None,
-            }
+            (path.display().to_string(), None)
         }
         _ => {
             // A database of its own, with probtrack's schema, as the SQLite template has it: the
@@ -77,28 +83,42 @@ fn fresh_db(dir: &Path, name: &str) -> Db {
             let test = Test::new();
             let location = store::Location::parse(&test.db_url()).unwrap();
             drop(store::open(&location, OpenMode::Create).unwrap());
-            Db {
-                url: test.db_url(),
-                _server: Some(test),
-            }
+            (test.db_url(), Some(test))
         }
+    };
+    Db {
+        url,
+        session: Default::default(),
+        _server: server,
     }
 }
 
 impl Db {
-    /// Runs a command; its exit code.
-    fn run(&self, args: &[&str]) -> u8 {
+    /// Runs a command; its exit code, and what it wrote to standard error.
+    fn run_err(&self, args: &[&str]) -> (u8, String) {
         let mut all = vec!["probtrack", "--db", &self.url];
         all.extend(args);
-        let code = probtrack::run(all);
+        let mut err = Vec::new();
+        let mut session = self.session.borrow_mut();
+        if fresh_opens() {
+            *session = probtrack::Session::new();
+        }
+        let code = session.run(all, &mut std::io::sink(), &mut err);
         // ExitCode has no accessor: compare with the codes the program uses.
-        (0..=4u8)
+        let code = (0..=4u8)
             .find(|&c| std::process::ExitCode::from(c) == code)
-            .expect("an exit code 0-4")
+            .expect("an exit code 0-4");
+        (code, String::from_utf8_lossy(&err).into_owned())
+    }
+
+    /// Runs a command; its exit code.
+    fn run(&self, args: &[&str]) -> u8 {
+        self.run_err(args).0
     }
 
     fn ok(&self, args: &[&str]) {
-        assert_eq!(self.run(args), 0, "probtrack {args:?}");
+        let (code, err) = self.run_err(args);
+        assert_eq!(code, 0, "probtrack {args:?}: {err}");
     }
 
     fn store(&self) -> Box<dyn Store> {
@@ -219,10 +239,11 @@ fn apply(db: &Db, op: &Op) -> bool {
 enum Event {
     Ingest(usize),
     Op(Op),
-    /// A prune: the horizons it may have used (the clock read before and after it: one second may
-    /// tick between), the Problems stored before it, and each lane's build numbers after it.
+    /// A prune: the horizons it may have used (whole seconds: a build at or after one stays; the
+    /// clock may tick while it runs), the Problems stored before it, and each lane's build numbers
+    /// after it.
     Prune {
-        horizons: [i64; 2],
+        horizons: std::ops::RangeInclusive<i64>,
         before: Vec<rules::Problem>,
         kept: std::collections::BTreeMap<prune::LaneKey, Vec<i64>>,
     },
@@ -257,19 +278,22 @@ fn stored_lanes(db: &Db) -> std::collections::BTreeMap<prune::LaneKey, Vec<i64>>
     out
 }
 
-/// `prune` of the builds older than `target` (seconds), as near as whole hours back from the
-/// clock reach without passing it (so that nothing still to arrive is older).
+/// `prune` of the builds older than `target` (seconds), aimed two seconds before it (so that
+/// nothing still to arrive is older, however the clock ticks while it runs).
 fn prune_at(db: &Db, target: i64) -> Event {
-    // `prune --older-than` counts back from the wall clock; the test reads it to aim.
+    // `prune --older-than` counts back from the wall clock (in µs); the test reads it to aim.
     #[allow(clippy::disallowed_methods)]
     let now = || chrono::Utc::now().timestamp();
     let before = listing(db).into_iter().map(|p| p.0).collect();
     let start = now();
-    let hours = (start - target + 3599) / 3600;
-    db.ok(&["prune", "--older-than", &format!("{hours}h")]);
+    let age = start - target + 2;
+    db.ok(&["prune", "--older-than", &format!("{age}s")]);
     let end = now();
+    // probtrack's horizon is its clock (µs, read between `start` and `end`) less `age`: a build
+    // at whole second `t` stays when `t` is at or after it, i.e. when `t` is at or after one of
+    // these.
     Event::Prune {
-        horizons: [start - hours * 3600, end - hours * 3600],
+        horizons: start - age..=end + 1 - age,
         before,
         kept: stored_lanes(db),
     }
@@ -381,8 +405,10 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
                     ));
                 }
                 let builds: Vec<&history::Build> = present.iter().map(|&i| &h.builds[i]).collect();
-                let wants = horizons.map(|t| prune::kept(&builds, &now, t));
-                let mut wants = wants.to_vec();
+                let mut wants: Vec<_> = horizons
+                    .clone()
+                    .map(|t| prune::kept(&builds, &now, t))
+                    .collect();
                 for w in &mut wants {
                     w.retain(|_, v| !v.is_empty());
                 }
@@ -729,8 +755,7 @@ pub fn check_history(
         // `prune --older-than` counts back from the wall clock; the test reads it to aim.
         #[allow(clippy::disallowed_methods)]
         let now = chrono::Utc::now().timestamp();
-        let hours = (now - before) / 3600;
-        a.ok(&["prune", "--older-than", &format!("{hours}h")]);
+        a.ok(&["prune", "--older-than", &format!("{}s", now - before)]);
         let pruned = listing(&a);
         if pruned != incremental {
             return fail(
@@ -871,7 +896,7 @@ fn long_histories_reach_past_the_intermittency_window() {
 /// The prunes between ingests reach what they are for: among short histories drawn the way
 /// proptest draws them, prunes drop builds, and Problems are frozen by them and judged after (so
 /// that the checks above compare those rules, not only prunes that keep everything). The model
-/// alone, aiming each prune at its target (probtrack's whole hours fall at most an hour earlier).
+/// alone, aiming each prune at its target (probtrack's is aimed two seconds earlier).
 #[test]
 fn prunes_between_ingests_drop_builds_and_freeze_problems() {
     let mut next = xorshift(0x5851_f42d_4c95_7f2d_u64);
