@@ -34,7 +34,8 @@ impl Session {
     }
 
     /// Runs one command line (`args[0]` is the program's name) as [`run`](crate::run) does,
-    /// writing its output to `stdout` and its errors to `stderr`; returns its exit code. The
+    /// writing its output to `stdout` and its errors to `stderr` (clap's own: `--help`, a flag it
+    /// does not know, go to the process's, as `run` prints them); returns its exit code. The
     /// database it opened stays open for the next command on the same database, unless the
     /// command failed.
     pub fn run<I, T>(&mut self, args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode
