@@ -840,10 +840,17 @@ mod tests {
             let sigma = 0.2 + 2.0 * noise.uniform();
             let want = huber_by_reweighting(&x, sigma);
             let got = huber_location(&x, sigma);
-            assert!((got - want).abs() <= 1e-9 * sigma, "{x:?} {sigma}: {got} {want}");
+            assert!(
+                (got - want).abs() <= 1e-9 * sigma,
+                "{x:?} {sigma}: {got} {want}"
+            );
             for start in [want - 50.0, want + 3.0, got, x[0], 1e6] {
                 let from = huber_near(&x, sigma, Some(start));
-                assert_eq!(from.to_bits(), got.to_bits(), "{x:?} {sigma} {start}: {from} {got}");
+                assert_eq!(
+                    from.to_bits(),
+                    got.to_bits(),
+                    "{x:?} {sigma} {start}: {from} {got}"
+                );
             }
         }
         // All values clipped away from the start, and ties.
