@@ -847,7 +847,15 @@ fn the_metric_state_kept_between_ingests_never_judges_stale_values() {
     // Another series added to builds 57-60 (`added`), a step in it.
     for b in 57..=60 {
         let v = format!("added={}ms", if b < 59 { 5.0 } else { 50.0 });
-        t.ok(&["ingest", "--builder", "main", "--build", &b.to_string(), "--metric", &v]);
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "main",
+            "--build",
+            &b.to_string(),
+            "--metric",
+            &v,
+        ]);
     }
     ingest(65, 0.0, &[]);
     agrees(&t, "values added to builds");
