@@ -832,9 +832,9 @@ mod tests {
             let n = 2 + (seed as usize % 60);
             let mut x = series(seed, n, &[(n / 3, (seed % 7) as f64)]);
             // Heavy tails: some wild values.
-            for i in 0..n {
+            for v in x.iter_mut() {
                 if noise.uniform() < 0.1 {
-                    x[i] += 30.0 * noise.normal();
+                    *v += 30.0 * noise.normal();
                 }
             }
             let sigma = 0.2 + 2.0 * noise.uniform();

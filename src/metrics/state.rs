@@ -51,7 +51,7 @@ impl LaneState {
     }
 
     /// The state from the lane's build `first` (an index into `builds`) on.
-    pub(super) fn from_build(mut self, first: usize) -> LaneState {
+    pub(super) fn since_build(mut self, first: usize) -> LaneState {
         let first = first.min(self.builds.len());
         self.builds.drain(..first);
         let cut = first as u32;
@@ -188,7 +188,7 @@ pub(super) fn read(
     if !same || at > from {
         return Ok(None);
     }
-    let mut state = state.from_build(from - at);
+    let mut state = state.since_build(from - at);
     if let Some(next) = builds.get(end) {
         let more: Vec<Id> = builds[end..].iter().map(|b| b.id).collect();
         let rows = crate::coverage::series::lane_levels(store, lane, None, next.number)?;
@@ -233,7 +233,7 @@ mod tests {
         for cut in 0..packed.len() {
             assert!(LaneState::unpack(&packed[..cut]).is_none());
         }
-        let mut later = back.from_build(1);
+        let mut later = back.since_build(1);
         assert_eq!(later.builds, vec![11, 12]);
         assert_eq!(later.series[0], (3, vec![(0, 2.0)]));
         later.extend(&[13], &[(3, 13, 5.0), (8, 13, 6.0)]);
