@@ -10,6 +10,7 @@
 
 mod judge;
 mod queries;
+mod state;
 
 use std::io::{BufReader, Read};
 

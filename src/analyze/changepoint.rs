@@ -159,34 +159,107 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// The Huber M-estimate of location of `values` at scale `sigma` (their median where σ is 0).
 pub fn huber_location(values: &[f64], sigma: f64) -> f64 {
-    // The detector's sides are at most `window` long: no allocation for them.
-    let mut buffer = [0.0; 64];
-    let mut mu = match buffer.get_mut(..values.len()) {
-        Some(copy) => {
-            copy.copy_from_slice(values);
-            median(copy)
-        }
-        None => median(&mut values.to_vec()),
+    huber_near(values, sigma, None)
+}
+
+/// [`huber_location`], its search started at `near` where given (the level of a neighbouring
+/// side, which is close): the answer does not depend on where the search starts.
+///
+/// The estimate is the root of `Σ ψ(xᵢ − μ)`, ψ clipped at ±k = [`HUBER_K`]·σ: a continuous,
+/// non-increasing, piecewise linear function of μ. On the piece where the values within k of μ
+/// are the set A, those below μ − k number L and those above μ + k number U, the root is
+/// `(Σ_A x + k·(U − L)) / |A|`. Newton's method goes from piece to piece and stops exactly when
+/// the root of a piece lies on it (the sets there are the sets it came from), so the answer is
+/// that exact root, summed in the values' order whatever the start; a step that leaves the
+/// bracket known to hold the root, or a piece without values within k, falls back to bisection
+/// of that bracket.
+fn huber_near(values: &[f64], sigma: f64, near: Option<f64>) -> f64 {
+    let start = match near {
+        Some(mu) if mu.is_finite() => Some(mu),
+        _ => None,
     };
-    if sigma.is_nan() || sigma <= 0.0 || values.len() < 2 {
-        return mu;
+    if sigma.is_nan() || sigma <= 0.0 || values.len() < 2 || start.is_none() {
+        // The detector's sides are at most `window` long: no allocation for them.
+        let mut buffer = [0.0; 64];
+        let mu = match buffer.get_mut(..values.len()) {
+            Some(copy) => {
+                copy.copy_from_slice(values);
+                median(copy)
+            }
+            None => median(&mut values.to_vec()),
+        };
+        if sigma.is_nan() || sigma <= 0.0 || values.len() < 2 || !mu.is_finite() {
+            return mu;
+        }
+        return newton(values, sigma, mu);
     }
+    newton(values, sigma, start.unwrap_or_default())
+}
+
+/// The piece of `Σ ψ(xᵢ − μ)` at μ: (Σ ψ, Σ_A x, |A|, U − L).
+fn piece(values: &[f64], mu: f64, k: f64) -> (f64, f64, usize, i64) {
+    let (mut psi, mut inside, mut count, mut tails) = (0.0, 0.0, 0usize, 0i64);
+    for &x in values {
+        let r = x - mu;
+        if r > k {
+            psi += k;
+            tails += 1;
+        } else if r < -k {
+            psi -= k;
+            tails -= 1;
+        } else {
+            psi += r;
+            inside += x;
+            count += 1;
+        }
+    }
+    (psi, inside, count, tails)
+}
+
+fn newton(values: &[f64], sigma: f64, start: f64) -> f64 {
     let k = HUBER_K * sigma;
-    for _ in 0..30 {
-        let mut num = 0.0;
-        let mut den = 0.0;
-        for &x in values {
-            let r = (x - mu).abs();
-            let w = if r <= k { 1.0 } else { k / r };
-            num += w * x;
-            den += w;
+    // The root lies between the least and the greatest value (Σ ψ ≥ 0 at one, ≤ 0 at the other).
+    let (mut lo, mut hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+            (l.min(x), h.max(x))
+        });
+    let mut mu = start.clamp(lo, hi);
+    for _ in 0..200 {
+        let (psi, inside, count, tails) = piece(values, mu, k);
+        if psi == 0.0 && count == 0 {
+            // No value within k of a root: the roots are the gap between the two middle values,
+            // whose middle, the median, is the answer from any start.
+            return median(&mut values.to_vec());
         }
-        let next = num / den;
-        let done = (next - mu).abs() <= 1e-9 * sigma;
-        mu = next;
-        if done {
-            break;
+        if psi > 0.0 {
+            lo = mu;
+        } else if psi < 0.0 {
+            hi = mu;
         }
+        if count > 0 {
+            let root = (inside + k * tails as f64) / count as f64;
+            if root >= lo && root <= hi {
+                let (_, then_inside, then_count, then_tails) = piece(values, root, k);
+                if (then_inside, then_count, then_tails) == (inside, count, tails) {
+                    // The root of this piece lies on it: the exact answer, unless it is the end
+                    // of a run of roots (every value within k lies at k): then the median.
+                    if values.iter().all(|&x| (x - root).abs() >= k * (1.0 - 1e-9)) {
+                        return median(&mut values.to_vec());
+                    }
+                    return root;
+                }
+                if root > lo && root < hi {
+                    mu = root;
+                    continue;
+                }
+            }
+        }
+        let mid = lo + (hi - lo) / 2.0;
+        if mid <= lo || mid >= hi {
+            return mid;
+        }
+        mu = mid;
     }
     mu
 }
@@ -221,9 +294,10 @@ fn split(
     left: std::ops::Range<usize>,
     right: std::ops::Range<usize>,
     sigma: f64,
+    near: Option<(f64, f64)>,
 ) -> Split {
-    let before = huber_location(&values[left.clone()], sigma);
-    let after = huber_location(&values[right.clone()], sigma);
+    let before = huber_near(&values[left.clone()], sigma, near.map(|n| n.0));
+    let after = huber_near(&values[right.clone()], sigma, near.map(|n| n.1));
     let nl = left.len() as f64;
     let nr = right.len() as f64;
     let se = sigma * (HUBER_VARIANCE * (1.0 / nl + 1.0 / nr)).sqrt();
@@ -344,10 +418,13 @@ pub fn detect_where(
             continue;
         }
         let mut best: Option<Split> = None;
+        // Each τ's levels are near the previous τ's: the search for them starts there.
+        let mut near: Option<(f64, f64)> = None;
         for tau in first..=end - min_after {
             let left = tau.saturating_sub(window).max(start)..tau;
             let sigma = floored(raw_sigma, x[tau - 1]);
-            let s = split(x, left, tau..end, sigma);
+            let s = split(x, left, tau..end, sigma, near);
+            near = Some((s.before, s.after));
             if !sustained(&x[tau..end], &s) {
                 continue;
             }
@@ -373,6 +450,7 @@ pub fn detect_where(
                     tau.saturating_sub(window).max(start)..tau,
                     tau..end,
                     sigma,
+                    None,
                 )
             };
             if (at.after > at.before) != (at.z > 0.0) || at.z == 0.0 {
@@ -470,7 +548,7 @@ fn refine(
         let Some(tau) = place(x, span.clone(), lo, hi, sigma) else {
             continue;
         };
-        let s = split(x, span.start..tau, tau..span.end, sigma);
+        let s = split(x, span.start..tau, tau..span.end, sigma, None);
         // Only a step of the same sign counts as the same step.
         if (s.after > s.before) == (steps[i].after > steps[i].before) {
             steps[i].index = tau;
@@ -724,6 +802,62 @@ mod tests {
         assert_eq!(steps[0].index, 30);
         assert!(detect(&[], lower(), &Params::default()).is_empty());
         assert!(detect(&[f64::NAN; 10], lower(), &Params::default()).is_empty());
+    }
+
+    /// The Huber estimate as iteratively reweighted means (the textbook fixed point).
+    fn huber_by_reweighting(values: &[f64], sigma: f64) -> f64 {
+        let mut mu = median(&mut values.to_vec());
+        let k = HUBER_K * sigma;
+        for _ in 0..10_000 {
+            let (mut num, mut den) = (0.0, 0.0);
+            for &x in values {
+                let r = (x - mu).abs();
+                let w = if r <= k { 1.0 } else { k / r };
+                num += w * x;
+                den += w;
+            }
+            let next = num / den;
+            if (next - mu).abs() <= 1e-13 * sigma {
+                return next;
+            }
+            mu = next;
+        }
+        mu
+    }
+
+    #[test]
+    fn the_huber_root_is_the_reweighted_fixed_point_wherever_its_search_starts() {
+        let mut noise = Noise(99);
+        for seed in 1..300u64 {
+            let n = 2 + (seed as usize % 60);
+            let mut x = series(seed, n, &[(n / 3, (seed % 7) as f64)]);
+            // Heavy tails: some wild values.
+            for v in x.iter_mut() {
+                if noise.uniform() < 0.1 {
+                    *v += 30.0 * noise.normal();
+                }
+            }
+            let sigma = 0.2 + 2.0 * noise.uniform();
+            let want = huber_by_reweighting(&x, sigma);
+            let got = huber_location(&x, sigma);
+            assert!(
+                (got - want).abs() <= 1e-9 * sigma,
+                "{x:?} {sigma}: {got} {want}"
+            );
+            for start in [want - 50.0, want + 3.0, got, x[0], 1e6] {
+                let from = huber_near(&x, sigma, Some(start));
+                assert_eq!(
+                    from.to_bits(),
+                    got.to_bits(),
+                    "{x:?} {sigma} {start}: {from} {got}"
+                );
+            }
+        }
+        // All values clipped away from the start, and ties.
+        for start in [5.0, 3.0, -7.0, 20.0] {
+            assert_eq!(huber_near(&[1.0, 9.0, 1.0, 9.0], 0.1, Some(start)), 5.0);
+        }
+        assert_eq!(huber_location(&[2.0, 2.0, 2.0], 1.0), 2.0);
     }
 
     #[test]

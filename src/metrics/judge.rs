@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use probtrack_parsers::Kind;
 
+use super::state;
 use crate::analyze::changepoint::{
     detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
 };
@@ -221,6 +222,58 @@ fn lane_points(
     }
     for points in out.values_mut() {
         points.sort_by_key(|p| p.number);
+    }
+    Ok(out)
+}
+
+/// [`lane_points`] from the lane's build `from` (an index into `builds`) on. Where the series
+/// are a good part of all, through the lane's metric state (`state`): the values it keeps, and
+/// those of the builds since from the table; the state, made anew from the table where it is
+/// missing or stale, is then kept for the next ingest.
+fn window_points(
+    store: &mut dyn Store,
+    lane: Id,
+    builds: &[BuildInfo],
+    (series, of): (&[Id], usize),
+    from: usize,
+) -> Result<HashMap<Id, Vec<Point>>> {
+    let bound = builds
+        .get(from)
+        .filter(|_| from > 0)
+        .map_or(i64::MIN, |b| b.number);
+    if series.is_empty() || series.len().saturating_mul(4) < of {
+        return lane_points(store, lane, builds, (series, of), bound);
+    }
+    let held = &builds[from.min(builds.len())..];
+    let state = match state::read(store, lane, builds, from)? {
+        Some(state) => state,
+        None => {
+            let rows = crate::coverage::series::lane_levels(store, lane, None, bound)?;
+            state::LaneState::from_rows(held.iter().map(|b| b.id).collect(), &rows)
+        }
+    };
+    state::write(store, lane, builds, &state)?;
+    let wanted: HashSet<Id> = series.iter().copied().collect();
+    let mut out: HashMap<Id, Vec<Point>> = HashMap::with_capacity(series.len());
+    for (s, values) in &state.series {
+        if !wanted.contains(s) {
+            continue;
+        }
+        let points: Vec<Point> = (values.iter())
+            .filter_map(|&(i, value)| {
+                let b = held.get(i as usize)?;
+                (!b.bad && value.is_finite()).then(|| Point {
+                    build: b.id,
+                    number: b.number,
+                    time: b.time,
+                    revision: b.revision.clone(),
+                    value,
+                })
+            })
+            .collect();
+        if !points.is_empty() {
+            out.insert(*s, points);
+        }
     }
     Ok(out)
 }
@@ -457,7 +510,8 @@ fn windowed(
     let at = builds.partition_point(|b| b.number < since);
     let bound = at.checked_sub(back).map_or(i64::MIN, |i| builds[i].number);
     let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
-    let mut read = lane_points(store, lane, builds, (&ids, branch.series_count()), bound)?;
+    let from = at.saturating_sub(back);
+    let mut read = window_points(store, lane, builds, (&ids, branch.series_count()), from)?;
     let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
     // Where a window reaches back before the values read, more are read, as far as it reaches
     // (a series with gaps may need another look), then the whole lane.

@@ -134,6 +134,7 @@ pub const TABLES: &[Table] = tables! {
         lines_covered Int, lines_total Int, branches_covered Int, branches_total Int;
     coverage_spans (build_id, test_id, first_line): build_id Int, test_id Int, first_line Int,
         last_line Int, covered Int, branches_covered Int, branches_total Int, hits Int;
+    metric_state (lane_id, part): lane_id Int, part Int, last_number Int, data Blob;
 };
 
 /// The table called `name`.

@@ -28,19 +28,22 @@ macro_rules! migrations {
 pub(super) const SQLITE: &[Migration] = migrations!("sqlite":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql");
+    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
+    8 metric_state "0008_metric_state.sql");
 
 /// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
 pub(super) const POSTGRES: &[Migration] = migrations!("postgres":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql");
+    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
+    8 metric_state "0008_metric_state.sql");
 
 /// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
 pub(super) const MYSQL: &[Migration] = migrations!("mysql":
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql");
+    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
+    8 metric_state "0008_metric_state.sql");
 
 /// The newest schema version this probtrack knows.
 pub(super) fn latest(migrations: &[Migration]) -> i64 {

@@ -280,6 +280,12 @@ impl<E: Engine> SqlStore<E> {
 /// How many ids one query of a list of ids takes.
 const IDS_PER_QUERY: usize = 10_000;
 
+/// Drops the metric state (`metrics::state`) of the lane of build ?1 where it holds that build
+/// (it was made up to a build numbered at least ?2's): the values it keeps would be stale.
+const DROP_METRIC_STATE: &str = "DELETE FROM metric_state WHERE lane_id = \
+     (SELECT lane_id FROM builds WHERE id = ?1) AND last_number >= \
+     (SELECT number FROM builds WHERE id = ?2)";
+
 /// Ids sorted and without repeats: queries in chunks of them answer in id order overall.
 fn sorted_ids(ids: &[Id]) -> Vec<Id> {
     let mut ids = ids.to_vec();
@@ -538,6 +544,8 @@ impl<E: Engine> Store for SqlStore<E> {
                 &build_values(b, b.builder, b.number),
             );
         };
+        // It may move to another lane: the metric state of its lane goes.
+        self.run(DROP_METRIC_STATE, &p![id, id])?;
         self.run(
             "UPDATE builds SET lane_id = ?1, revision = ?2, time = ?3, finished_at = ?4, \
              result = ?5, properties = ?6, clean = ?7, ingested_at = ?8 WHERE id = ?9",
@@ -570,6 +578,10 @@ impl<E: Engine> Store for SqlStore<E> {
             ],
             Forget::Build => &["builds"],
         };
+        if !matches!(what, Forget::Blamelist) {
+            // Before the build's row goes: the lane's metric state holds its values.
+            self.run(DROP_METRIC_STATE, &p![id, id])?;
+        }
         for table in tables {
             let key = if *table == "builds" { "id" } else { "build_id" };
             self.run(&format!("DELETE FROM {table} WHERE {key} = ?1"), &p![id])?;
@@ -1222,6 +1234,8 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn rename_test(&mut self, old: Id, new: Id, at: Micros) -> Result<()> {
+        // A series' values may be read under its new name: every lane's metric state goes.
+        self.run("DELETE FROM metric_state", &[])?;
         let set = "new_test_id = excluded.new_test_id, renamed_at = excluded.renamed_at";
         let sql = format!(
             "INSERT INTO test_renames (old_test_id, new_test_id, renamed_at) VALUES (?, ?, ?) {}",
@@ -1455,6 +1469,8 @@ impl<E: Engine> Store for SqlStore<E> {
         if values.is_empty() {
             return Ok(());
         }
+        // The lane's metric state no longer holds what the table holds from this build on.
+        self.run(DROP_METRIC_STATE, &p![build, build])?;
         let ids: Vec<Id> = values.iter().map(|v| v.series).collect();
         let sql = format!(
             "DELETE FROM metric_values WHERE build_id = ?1 AND {}",
@@ -1540,6 +1556,26 @@ impl<E: Engine> Store for SqlStore<E> {
         })
     }
 
+    fn metric_state(&mut self, lane: Id) -> Result<Option<Vec<u8>>> {
+        let sql = "SELECT data FROM metric_state WHERE lane_id = ?1 ORDER BY part";
+        let parts = self.all(sql, &p![lane], |r| {
+            r.with_bytes(0, |b| b.map(<[u8]>::to_vec).unwrap_or_default())
+        })?;
+        Ok((!parts.is_empty()).then(|| parts.concat()))
+    }
+
+    fn put_metric_state(&mut self, lane: Id, last_number: i64, data: Option<&[u8]>) -> Result<()> {
+        self.run("DELETE FROM metric_state WHERE lane_id = ?1", &p![lane])?;
+        // In parts of at most 1 MiB: well within a server's largest packet.
+        for (part, chunk) in data.unwrap_or_default().chunks(1 << 20).enumerate() {
+            self.run(
+                "INSERT INTO metric_state (lane_id, part, last_number, data) VALUES (?, ?, ?, ?)",
+                &p![lane, part as i64, last_number, chunk],
+            )?;
+        }
+        Ok(())
+    }
+
     fn accept_problem(&mut self, problem: Id, a: &Acceptance) -> Result<bool> {
         let sql = "UPDATE problem_metrics SET accepted_by = ?2, accepted_reason = ?3, \
              accepted_at = ?4 WHERE problem_id = ?1";
@@ -1584,6 +1620,8 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn write_coverage(&mut self, c: &CoverageBuild, spans: &[CoverageSpan]) -> Result<()> {
+        // Coverage carries per-file values to later builds: the lane's metric state goes.
+        self.run(DROP_METRIC_STATE, &p![c.build, c.build])?;
         for table in ["coverage_spans", "coverage_builds"] {
             self.run(
                 &format!("DELETE FROM {table} WHERE build_id = ?1"),

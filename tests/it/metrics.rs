@@ -805,3 +805,75 @@ fn marking_builds_bad_or_deleting_them_rejudges_metric_problems_as_reanalyze_wou
         "reanalyze disagrees after delete-build"
     );
 }
+
+/// The values of a lane's last builds are kept between ingests (`metric_state`); a build among
+/// them replaced, added to, deleted (and its number ingested anew) or ingested late must not
+/// leave stale values behind: after each, and after the ingests that follow, what the ingests
+/// stored is what `reanalyze` gives.
+#[test]
+fn the_metric_state_kept_between_ingests_never_judges_stale_values() {
+    let t = Test::new();
+    let latency = [(30, 12.0)];
+    let ingest = |b: u32, shift: f64, extra: &[&str]| {
+        let n = b.to_string();
+        let latency = format!("latency={:.4}ms", generated(b, 1, 100.0, &latency) + shift);
+        let quiet = format!("quiet={:.4}ms", generated(b, 2, 20.0, &[]));
+        let mut args = vec!["ingest", "--builder", "main", "--build", &n];
+        args.extend(["--metric", &latency, "--metric", &quiet]);
+        args.extend(extra);
+        t.ok(&args);
+    };
+    let agrees = |t: &Test, what: &str| {
+        let before = t.json(&["problems", "--all", "--kind", "metric"]);
+        t.ok(&["reanalyze"]);
+        let after = t.json(&["problems", "--all", "--kind", "metric"]);
+        assert_eq!(after, before, "reanalyze disagrees after {what}");
+        after
+    };
+    for b in (1..=60).filter(|b| *b != 45) {
+        ingest(b, 0.0, &[]);
+    }
+    let first = agrees(&t, "the history");
+    assert_eq!(first.as_array().unwrap().len(), 1, "{first:#}");
+    // Builds 52-56 replaced with a level 30 higher: a step there, then back.
+    for b in 52..=56 {
+        ingest(b, 30.0, &["--replace"]);
+    }
+    for b in 61..=64 {
+        ingest(b, 0.0, &[]);
+    }
+    let replaced = agrees(&t, "replaced builds and the ingests after them");
+    assert!(replaced.as_array().unwrap().len() > first.as_array().unwrap().len());
+    // Another series added to builds 57-60 (`added`), a step in it.
+    for b in 57..=60 {
+        let v = format!("added={}ms", if b < 59 { 5.0 } else { 50.0 });
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "main",
+            "--build",
+            &b.to_string(),
+            "--metric",
+            &v,
+        ]);
+    }
+    ingest(65, 0.0, &[]);
+    agrees(&t, "values added to builds");
+    // A late build, far off the level, then more.
+    ingest(45, -40.0, &[]);
+    for b in 66..=68 {
+        ingest(b, 0.0, &[]);
+    }
+    agrees(&t, "a late build");
+    // The newest build deleted and its number ingested anew (its id may be given again) at
+    // another level, held.
+    t.ok(&["delete-build", "main", "68"]);
+    for b in 68..=73 {
+        ingest(b, -30.0, &[]);
+    }
+    let deleted = agrees(&t, "a deleted build ingested anew");
+    let latency_problems = (deleted.as_array().unwrap().iter())
+        .filter(|p| p["test"] == "latency")
+        .count();
+    assert!(latency_problems >= 3, "{deleted:#}");
+}
