@@ -105,7 +105,7 @@ pub const TABLES: &[Table] = tables! {
         ingested_at Int;
     tests (id) serial: id Int, name_hash Blob, name Bytes, kind Text, file Bytes, runner_id Text;
     messages (id) serial: id Int, hash Blob, text Bytes;
-    details (id) serial: id Int, hash Blob, data Blob;
+    details (id) serial: id Int, hash Blob, data Blob, base_id Int;
     runs (lane_id, test_id, first_number): lane_id Int, test_id Int, first_number Int, status Text;
     results (build_id, test_id): build_id Int, test_id Int, status Text, duration Real,
         message_id Int, attempts Int, details Text, details_id Int;

@@ -3,15 +3,21 @@
 //! most of a history's bytes, and they compress about four times; a skip's `{"type": …}` repeats in
 //! every build. Results written by schema 2 keep theirs inline in `results.details`; readers take
 //! whichever a row has.
+//!
+//! From schema 9 an object may be deflated against a *base* (`details.base_id`): another object,
+//! stored on its own, whose JSON text is the preset dictionary (RFC 1951's window filled before
+//! the stream starts). A test that fails the same way build after build gives tracebacks that
+//! differ in a few numbers, and each alone is too small to compress well; against the previous
+//! one it is a few dozen bytes. A base is never itself based on another (one level only), so any
+//! object is read from at most two rows.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::ops::Deref;
 
 use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// A result's details: a JSON object's text, and — when worked out ahead, as an ingest's parsing
 /// thread does — its key and stored form, so that the thread writing to the database only looks
@@ -84,25 +90,9 @@ impl From<&str> for Details {
     }
 }
 
-/// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at the fastest
-/// level: an import deflates every new traceback, and level 1 takes a third of the default level's
-/// time for ~7% more bytes (tracebacks repeat their frames). Each thread keeps one encoder: making
-/// one allocates and clears ~300 KB of tables, more than deflating a typical traceback costs.
+/// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at [`LEVEL`].
 pub fn pack(json: &str) -> Vec<u8> {
-    thread_local! {
-        static ENCODER: RefCell<DeflateEncoder<Vec<u8>>> =
-            RefCell::new(DeflateEncoder::new(Vec::new(), Compression::fast()));
-    }
-    ENCODER.with(|encoder| {
-        let mut encoder = encoder.borrow_mut();
-        // The encoder is fresh (new, or reset by the previous call): only its output changes.
-        // Resetting clears its tables, so it is done once per object, after it.
-        *encoder.get_mut() = Vec::with_capacity(json.len() / 3 + 16);
-        // Writing into a Vec cannot fail; `reset` hands back the finished stream.
-        let _ = encoder.write_all(json.as_bytes());
-        let _ = encoder.try_finish();
-        encoder.reset(Vec::new()).unwrap_or_default()
-    })
+    deflate(json, None)
 }
 
 /// The JSON text of a stored details object; `None` if the bytes are not what `pack` wrote.
@@ -115,9 +105,88 @@ pub fn unpack(data: &[u8]) -> Option<String> {
     Some(json)
 }
 
-/// A row's details: inline (schema 2) or packed (schema 3).
-pub fn either(inline: Option<String>, packed: Option<&[u8]>) -> Option<String> {
-    inline.or_else(|| packed.and_then(unpack))
+/// How much of a base's text is the dictionary: DEFLATE's window, 32 KiB (its last 32 KiB
+/// where longer: a match reaches back no further).
+const WINDOW: usize = 32 * 1024;
+
+/// The dictionary of a base whose JSON text is `base`.
+fn dictionary(base: &str) -> &[u8] {
+    &base.as_bytes()[base.len().saturating_sub(WINDOW)..]
+}
+
+/// The stored form of a details object against a base (schema 9): raw DEFLATE of its JSON text,
+/// as [`pack`], with the base's JSON text as the preset dictionary.
+pub fn pack_on(json: &str, base: &str) -> Vec<u8> {
+    deflate(json, Some(dictionary(base)))
+}
+
+/// DEFLATE's level for details: the default. Level 1 of the zlib backend codes with fixed Huffman
+/// tables only (a quarter larger here), and level 6 makes an object stored against a base a sixth
+/// smaller than level 2 does; an import deflates only the objects it has not stored before.
+const LEVEL: u32 = 6;
+
+/// Raw DEFLATE of `json`, with `dictionary` preset. Each thread keeps one compressor: making one
+/// allocates and clears ~300 KB of tables, more than deflating a typical traceback costs.
+fn deflate(json: &str, dictionary: Option<&[u8]>) -> Vec<u8> {
+    thread_local! {
+        static COMPRESS: RefCell<Compress> =
+            RefCell::new(Compress::new(Compression::new(LEVEL), false));
+    }
+    COMPRESS.with(|compress| {
+        let mut compress = compress.borrow_mut();
+        compress.reset();
+        if let Some(dictionary) = dictionary {
+            // A raw stream's dictionary is set right after the reset; it cannot fail then.
+            let _ = compress.set_dictionary(dictionary);
+        }
+        let input = json.as_bytes();
+        let mut out = Vec::with_capacity(input.len() / 3 + 64);
+        loop {
+            let done = compress.total_in() as usize;
+            match compress.compress_vec(&input[done..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) | Err(_) => return out,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+            }
+        }
+    })
+}
+
+/// Whether an object that deflates to `on` bytes against a base whose stored size is `base` is
+/// stored so (at most four fifths of the base: it resembles it), rather than alone, where it
+/// becomes the base of the next ones.
+pub fn resembles(on: usize, base: usize) -> bool {
+    on * 5 <= base * 4
+}
+
+/// The JSON text of an object stored against the base whose JSON text is `base`; `None` if the
+/// bytes are not what [`pack_on`] wrote.
+pub fn unpack_on(data: &[u8], base: &str) -> Option<String> {
+    let mut inflate = Decompress::new(false);
+    inflate.set_dictionary(dictionary(base)).ok()?;
+    let mut out = Vec::with_capacity(data.len() * 8 + 64);
+    loop {
+        let done = inflate.total_in() as usize;
+        match inflate.decompress_vec(&data[done..], &mut out, FlushDecompress::Finish) {
+            Ok(Status::StreamEnd) => break,
+            Ok(_) if out.len() < out.capacity() || out.len() >= 1 << 30 => return None,
+            Ok(_) => out.reserve(out.capacity()),
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A row's details: inline (schema 2), or packed (schema 3), on its own or (schema 9) against the
+/// base whose packed form is `base`.
+pub fn either(
+    inline: Option<String>,
+    packed: Option<&[u8]>,
+    base: Option<&[u8]>,
+) -> Option<String> {
+    inline.or_else(|| match base {
+        None => packed.and_then(unpack),
+        Some(base) => unpack_on(packed?, &unpack(base)?),
+    })
 }
 
 /// The `text` string of a details object (a traceback), as SQLite's `json_extract(details,
@@ -130,6 +199,8 @@ pub fn text_of(details: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flate2::write::DeflateEncoder;
+    use std::io::Write;
 
     #[test]
     fn details_round_trip_and_tracebacks_shrink() {
@@ -148,17 +219,69 @@ mod tests {
         assert_eq!(unpack(&pack("")).as_deref(), Some(""));
         // The thread's encoder starts afresh each time: what a new encoder would write.
         assert_eq!(pack(&traceback), packed);
-        let mut fresh = DeflateEncoder::new(Vec::new(), Compression::fast());
+        let mut fresh = DeflateEncoder::new(Vec::new(), Compression::new(LEVEL));
         fresh.write_all(traceback.as_bytes()).unwrap();
         assert_eq!(fresh.finish().unwrap(), packed);
         assert_eq!(unpack(&pack("{}")).as_deref(), Some("{}"));
         assert_eq!(unpack(b"\xff\xff not deflate"), None);
         assert_eq!(
-            either(Some("{}".into()), Some(&packed)).as_deref(),
+            either(Some("{}".into()), Some(&packed), None).as_deref(),
             Some("{}")
         );
-        assert_eq!(either(None, Some(&packed)), Some(traceback));
-        assert_eq!(either(None, None), None);
+        assert_eq!(either(None, Some(&packed), None), Some(traceback));
+        assert_eq!(either(None, None, None), None);
+    }
+
+    /// Two tracebacks of one test that differ in a number: the second, against the first, is a
+    /// few dozen bytes, and reads back whole; against another base, or none, it does not.
+    #[test]
+    fn a_details_object_against_a_resembling_base_is_small_and_reads_back() {
+        let frames = (0..30)
+            .map(|i| {
+                format!(
+                    "  File \"/build/pkg/mod{i}.py\", line {}, in f{i}\n    call()\n",
+                    17 * i + 3
+                )
+            })
+            .collect::<String>();
+        let object = |n: u32| {
+            serde_json::json!({"type": "AssertionError", "text": format!("Traceback\n{frames}AssertionError: {n} != 3\n")})
+                .to_string()
+        };
+        let (base, json) = (object(7), object(12));
+        let alone = pack(&json);
+        let on = pack_on(&json, &base);
+        assert!(
+            on.len() * 10 < alone.len(),
+            "{} against {}",
+            on.len(),
+            alone.len()
+        );
+        assert!(resembles(on.len(), pack(&base).len()));
+        assert!(!resembles(alone.len(), pack(&base).len()));
+        assert_eq!(unpack_on(&on, &base).as_deref(), Some(json.as_str()));
+        let other = "y".repeat(base.len());
+        assert_ne!(unpack_on(&on, &other).as_deref(), Some(json.as_str()));
+        assert_ne!(unpack(&on).as_deref(), Some(json.as_str()));
+        // Read from its row and its base's row.
+        let base_packed = pack(&base);
+        assert_eq!(
+            either(None, Some(&on), Some(&base_packed)),
+            Some(json.clone())
+        );
+        assert_eq!(either(None, Some(&on), Some(b"\xff not deflate")), None);
+        // A base longer than DEFLATE's window: its last 32 KiB are the dictionary.
+        let long = format!("{}{base}", "x".repeat(3 * WINDOW));
+        let on_long = pack_on(&json, &long);
+        assert!(on_long.len() * 10 < alone.len());
+        assert_eq!(unpack_on(&on_long, &long).as_deref(), Some(json.as_str()));
+        // An empty object and an empty base.
+        assert_eq!(unpack_on(&pack_on("", &base), &base).as_deref(), Some(""));
+        assert_eq!(
+            unpack_on(&pack_on(&json, ""), "").as_deref(),
+            Some(json.as_str())
+        );
+        assert_eq!(unpack_on(b"\xff\xff not deflate", &base), None);
     }
 
     #[test]

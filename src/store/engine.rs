@@ -123,10 +123,13 @@ pub(crate) trait Fields {
     fn kind(&self, i: usize) -> Result<Kind> {
         self.with_bytes(i, |b| parse::<Kind>(b.unwrap_or_default()))?
     }
-    /// A result's details from columns `at` (inline, schema 2) and `at + 1` (packed, schema 3).
+    /// A result's details from columns `at` (inline, schema 2), `at + 1` (packed, schema 3) and
+    /// `at + 2` (its base's packed form, schema 9).
     fn details(&self, at: usize) -> Result<Option<String>> {
         let inline = self.text(at)?;
-        self.with_bytes(at + 1, |packed| super::details::either(inline, packed))
+        self.with_bytes(at + 1, |packed| {
+            self.with_bytes(at + 2, |base| super::details::either(inline, packed, base))
+        })?
     }
 }
 

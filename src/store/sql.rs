@@ -180,6 +180,19 @@ impl<E: Engine> SqlStore<E> {
         keys: &[[u8; 16]],
         value: impl Fn(usize) -> Cow<'v, [u8]>,
     ) -> Result<HashMap<[u8; 16], Id>> {
+        self.stored_ids(table, keys, |_, new| {
+            Ok(new.iter().map(|&i| (value(i), None)).collect())
+        })
+    }
+
+    /// [`Self::text_ids`], with the missing ones made by `make` from their indexes, all at once:
+    /// each one's stored form and, for `details`, its base.
+    fn stored_ids<'v>(
+        &mut self,
+        table: &'static str,
+        keys: &[[u8; 16]],
+        make: impl FnOnce(&mut Self, &[usize]) -> Result<Vec<(Cow<'v, [u8]>, Option<Id>)>>,
+    ) -> Result<HashMap<[u8; 16], Id>> {
         let mut ids = HashMap::with_capacity(keys.len());
         let (mut wanted, mut seen) = (Vec::new(), HashSet::new());
         for (i, k) in keys.iter().enumerate() {
@@ -199,18 +212,22 @@ impl<E: Engine> SqlStore<E> {
             .collect();
         if !new.is_empty() {
             // Made (a details object packed) only where new: deflating is the costly part.
-            let values: Vec<Cow<'v, [u8]>> = new.iter().map(|&i| value(i)).collect();
+            let values = make(self, &new)?;
             let new_keys: Vec<[u8; 16]> = new.iter().map(|&i| keys[i]).collect();
             let details = table == "details";
-            let columns = if details { "hash, data" } else { "hash, text" };
-            let mut rows = Vec::with_capacity(new.len() * 2);
-            for (k, v) in new_keys.iter().zip(&values) {
-                let data = if details {
-                    Param::Blob(v)
+            let columns = if details {
+                "hash, data, base_id"
+            } else {
+                "hash, text"
+            };
+            let mut rows = Vec::with_capacity(new.len() * 3);
+            for (k, (v, base)) in new_keys.iter().zip(&values) {
+                rows.push(Param::Blob(k));
+                if details {
+                    rows.extend([Param::Blob(v), Param::from(*base)]);
                 } else {
-                    Param::Report(v)
-                };
-                rows.extend([Param::Blob(k), data]);
+                    rows.push(Param::Report(v));
+                }
             }
             self.create_keyed(table, (columns, "NULL"), &new_keys, &rows, &mut found)?;
         }
@@ -219,6 +236,61 @@ impl<E: Engine> SqlStore<E> {
             ids.insert(k, id);
         }
         Ok(ids)
+    }
+
+    /// The stored forms of new details objects of `build`, each a result's of the test beside it:
+    /// deflated against the test's newest base on the build's lane where that makes it at most
+    /// four fifths of the base's stored size (it resembles the base), else alone (and so a base
+    /// for the next ones). See [`details`]: a base is an object stored alone, so no object needs
+    /// more than two rows.
+    fn pack_details<'d>(
+        &mut self,
+        build: Id,
+        new: &[(Id, &'d Details)],
+    ) -> Result<Vec<(Cow<'d, [u8]>, Option<Id>)>> {
+        let mut tests: Vec<Id> = new.iter().map(|(test, _)| *test).collect();
+        tests.sort_unstable();
+        tests.dedup();
+        let sql = format!(
+            "SELECT r.test_id, max(d.id) FROM results r JOIN builds b ON b.id = r.build_id \
+             JOIN details d ON d.id = r.details_id \
+             WHERE b.lane_id = (SELECT lane_id FROM builds WHERE id = ?1) \
+             AND d.base_id IS NULL AND {} GROUP BY r.test_id",
+            E::any("r.test_id", 2)
+        );
+        let newest: HashMap<Id, Id> =
+            (self.all(&sql, &[build.into(), Param::Ids(&tests)], |r| {
+                Ok((r.id(0)?, r.id(1)?))
+            })?)
+            .into_iter()
+            .collect();
+        let mut ids: Vec<Id> = newest.values().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut bases: HashMap<Id, (String, usize)> = HashMap::with_capacity(ids.len());
+        if !ids.is_empty() {
+            let sql = format!("SELECT id, data FROM details WHERE {}", E::any("id", 1));
+            for (id, base) in self.all(&sql, &[Param::Ids(&ids)], |r| {
+                let base =
+                    r.with_bytes(1, |b| b.and_then(|b| Some((details::unpack(b)?, b.len()))));
+                Ok((r.id(0)?, base?))
+            })? {
+                bases.extend(base.map(|base| (id, base)));
+            }
+        }
+        Ok(new
+            .iter()
+            .map(|(test, object)| {
+                let based = newest.get(test).and_then(|id| Some((*id, bases.get(id)?)));
+                if let Some((id, (base, size))) = based {
+                    let on = details::pack_on(object, base);
+                    if details::resembles(on.len(), *size) {
+                        return (Cow::Owned(on), Some(id));
+                    }
+                }
+                (object.packed(), None)
+            })
+            .collect())
     }
 
     fn message_id(&mut self, message: &[u8]) -> Result<Id> {
@@ -344,10 +416,11 @@ fn test_record(r: &impl Fields) -> Result<TestRecord> {
     })
 }
 
-/// What `result_record` reads, and the build: `results r`, `messages m` and `details d`.
+/// What `result_record` reads, and the build: `results r`, `messages m`, `details d` and its
+/// base `db`.
 const RESULTS: &str = "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, r.details, \
-     d.data, r.build_id FROM results r LEFT JOIN messages m ON m.id = r.message_id \
-     LEFT JOIN details d ON d.id = r.details_id";
+     d.data, db.data, r.build_id FROM results r LEFT JOIN messages m ON m.id = r.message_id \
+     LEFT JOIN details d ON d.id = r.details_id LEFT JOIN details db ON db.id = d.base_id";
 
 fn result_record(r: &impl Fields) -> Result<ResultRecord> {
     Ok(ResultRecord {
@@ -864,7 +937,7 @@ impl<E: Engine> Store for SqlStore<E> {
             }
         }
         sql += " ORDER BY r.build_id, r.test_id";
-        self.all(&sql, &args, |r| Ok((r.id(7)?, result_record(r)?)))
+        self.all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
@@ -883,9 +956,14 @@ impl<E: Engine> Store for SqlStore<E> {
             .collect();
         let text_keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
         let messages = self.text_ids("messages", &text_keys, |i| Cow::Borrowed(texts[i]))?;
-        let objects: Vec<&Details> = results.iter().filter_map(|r| r.details.as_ref()).collect();
-        let object_keys: Vec<[u8; 16]> = objects.iter().map(|d| d.key()).collect();
-        let details = self.text_ids("details", &object_keys, |i| objects[i].packed())?;
+        let objects: Vec<(Id, &Details)> = (results.iter())
+            .filter_map(|r| Some((r.test, r.details.as_ref()?)))
+            .collect();
+        let object_keys: Vec<[u8; 16]> = objects.iter().map(|(_, d)| d.key()).collect();
+        let details = self.stored_ids("details", &object_keys, |store, new| {
+            let new: Vec<(Id, &Details)> = new.iter().map(|&i| objects[i]).collect();
+            store.pack_details(build, &new)
+        })?;
         let (mut text_keys, mut object_keys) = (text_keys.iter(), object_keys.iter());
         let mut rows = Vec::with_capacity(results.len() * 7);
         for r in results {
@@ -1269,8 +1347,8 @@ impl<E: Engine> Store for SqlStore<E> {
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
         let sql = format!(
             "SELECT r.test_id, t.name, bl.name, b.number, b.time, b.revision, m.text, r.details, \
-             d.data FROM results r JOIN builds b ON b.id = r.build_id \
-             LEFT JOIN details d ON d.id = r.details_id \
+             d.data, db.data FROM results r JOIN builds b ON b.id = r.build_id \
+             LEFT JOIN details d ON d.id = r.details_id LEFT JOIN details db ON db.id = d.base_id \
              JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id \
              JOIN tests t ON t.id = r.test_id LEFT JOIN messages m ON m.id = r.message_id \
              WHERE r.status IN ('failed', 'error') AND {} AND b.time >= ?2 \

@@ -435,3 +435,118 @@ fn an_error_that_waiting_cannot_mend_is_not_retried() {
     assert!(stderr.contains("version 999"), "{stderr}");
     assert!(!stderr.contains("retry"), "{stderr}");
 }
+
+/// Every distinct details object the results of `location` read back, as JSON text.
+fn details_read_back(location: &probtrack::store::Location) -> std::collections::BTreeSet<String> {
+    let mut db = probtrack::store::open(location, probtrack::store::OpenMode::Existing).unwrap();
+    (db.results(None, None).unwrap().into_iter())
+        .filter_map(|(_, r)| r.details.map(|d| d.into_json()))
+        .collect()
+}
+
+/// The `base_id` of every row of `details` (schema 9), `None` for one stored alone.
+fn details_bases(location: &probtrack::store::Location) -> Vec<Option<i64>> {
+    use probtrack::store::{self, Cell, OpenMode};
+    let table = store::table("details").unwrap();
+    let at = table
+        .columns
+        .iter()
+        .position(|c| c.name == "base_id")
+        .unwrap();
+    let mut db = store::open(location, OpenMode::Existing).unwrap();
+    let mut bases = Vec::new();
+    db.read_table(table, &mut |row| {
+        bases.push(match row[at] {
+            Cell::Int(id) => Some(id),
+            _ => None,
+        });
+        Ok(())
+    })
+    .unwrap();
+    bases
+}
+
+/// A test that fails the same way build after build (test_divide: the same traceback but for a
+/// function's address) has its later tracebacks stored against an earlier one (schema 9), and
+/// every details object reads back as the parser gave it, whatever its base.
+#[test]
+fn details_stored_against_a_base_read_back_as_parsed() {
+    let t = Test::new();
+    let history = fixture("history");
+    t.ok(&["import", history.to_str().unwrap()]);
+    let bases = details_bases(&t.location());
+    let based = bases.iter().flatten().count();
+    assert!(based > 0, "no object stored against a base: {bases:?}");
+    // A base is stored alone: one level only.
+    let ids: Vec<usize> = bases.iter().flatten().map(|&b| b as usize).collect();
+    for id in ids {
+        assert_eq!(bases[id - 1], None, "base {id} has a base itself");
+    }
+    // What the parser gives for every report of the history, object by object.
+    let mut reports: Vec<std::path::PathBuf> = Vec::new();
+    for builder in std::fs::read_dir(&history).unwrap() {
+        let builder = builder.unwrap().path();
+        if builder.is_dir() {
+            for report in std::fs::read_dir(&builder).unwrap() {
+                reports.push(report.unwrap().path());
+            }
+        }
+    }
+    let mut args = vec!["parse"];
+    args.extend(reports.iter().map(|p| p.to_str().unwrap()));
+    // As JSON values, written again: the same object, whatever the order of its keys.
+    let parsed: std::collections::BTreeSet<String> = (t.json(&args).as_array())
+        .unwrap()
+        .iter()
+        .filter(|r| r["details"].as_object().is_some_and(|o| !o.is_empty()))
+        .map(|r| r["details"].to_string())
+        .collect();
+    let read: std::collections::BTreeSet<String> = (details_read_back(&t.location()).iter())
+        .map(|d| {
+            serde_json::from_str::<serde_json::Value>(d)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(read, parsed);
+    assert!(read.len() > based);
+}
+
+/// Databases of schema 3 to 8 kept every details object alone; the upgrade to schema 9 stores the
+/// ones that resemble an earlier one of their test and lane against it, and every object reads
+/// back with the very text it had.
+#[test]
+fn upgraded_details_keep_their_text() {
+    use std::io::Read;
+    if !sqlite_only("the fixture's details, read with rusqlite") {
+        return;
+    }
+    for version in [3, 5] {
+        let t = Test::new();
+        let db = t.db();
+        let path = fixture(&format!("db/schema-v{version}.db"));
+        std::fs::copy(&path, &db).unwrap();
+        let before: std::collections::BTreeSet<String> = {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            let mut statement = conn
+                .prepare(
+                    "SELECT d.data FROM details d WHERE d.id IN (SELECT details_id FROM results)",
+                )
+                .unwrap();
+            let rows = statement.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap();
+            rows.map(|data| {
+                let mut json = String::new();
+                flate2::read::DeflateDecoder::new(&data.unwrap()[..])
+                    .read_to_string(&mut json)
+                    .unwrap();
+                json
+            })
+            .collect()
+        };
+        assert!(before.len() > 5, "v{version}: {before:?}");
+        let after = details_read_back(&t.location());
+        assert_eq!(after, before, "v{version}");
+        let based = details_bases(&t.location()).iter().flatten().count();
+        assert!(based > 0, "v{version}: nothing rewritten against a base");
+    }
+}
