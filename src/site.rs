@@ -33,7 +33,8 @@ const METRIC_BUILDS: usize = 1000;
 const MESSAGE_MAX: usize = 5000;
 
 /// Writes the site of `branch` into `dir` (created when missing), with `width` builds per
-/// builder in the grids and test histories; returns how many pages it wrote.
+/// builder in the grids and test histories; returns how many pages the site has, and how many of
+/// them it wrote (the others' files already held them: `write_pages`).
 pub(crate) fn write(
     store: &mut dyn Store,
     settings: &Settings,
@@ -41,11 +42,11 @@ pub(crate) fn write(
     width: usize,
     git: Option<&Path>,
     dir: &Path,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     let site = load(store, settings, branch, width.max(1), git)?;
     let pages = html::render(&site);
-    write_pages(dir, &pages)?;
-    Ok(pages.len())
+    let written = write_pages(dir, &pages)?;
+    Ok((pages.len(), written))
 }
 
 /// What the pages show, from the store.
@@ -491,14 +492,34 @@ fn cut(message: &str) -> String {
     }
 }
 
-fn write_pages(dir: &Path, pages: &[html::Page]) -> Result<()> {
+/// Writes each page whose file does not already hold exactly its bytes, and returns how many it
+/// wrote. A page whose content did not change since the last report into `dir` keeps its file (its
+/// mtime and inode): a re-run after one more build rewrites only the pages that build changed,
+/// and the directory is what a full rewrite would give, byte for byte.
+fn write_pages(dir: &Path, pages: &[html::Page]) -> Result<usize> {
     let fail = |what: &Path, e: std::io::Error| {
         Error::usage(format!("cannot write {}: {e}", what.display()))
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let mut written = 0;
     for page in pages {
         let path = dir.join(&page.name);
+        if holds(&path, page.html.as_bytes()) {
+            continue;
+        }
         std::fs::write(&path, &page.html).map_err(|e| fail(&path, e))?;
+        written += 1;
     }
-    Ok(())
+    Ok(written)
+}
+
+/// Whether the file at `path` holds exactly `bytes` (its size first, then its content; a file that
+/// cannot be read is written again).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == bytes.len() as u64 => {
+            std::fs::read(path).is_ok_and(|old| old == bytes)
+        }
+        _ => false,
+    }
 }
