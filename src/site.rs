@@ -58,7 +58,15 @@ pub(crate) fn load(
     git: Option<&Path>,
 ) -> Result<Site> {
     let loaded = Branch::load(store, branch.as_deref())?;
-    let all = loaded.all_lanes(store, None, false)?;
+    // Problems on the branch, intermittent ones included.
+    let records = store.problems(&ProblemFilter {
+        branch: Some(branch.clone()),
+        ..ProblemFilter::default()
+    })?;
+    // Only the tests that failed or were retried (or have a Problem) get rows, pages and flaky
+    // scores; of the others, each grid needs only how many ran in its builds.
+    let problem_tests: HashSet<Id> = records.iter().map(|p| p.test).collect();
+    let (all, others) = loaded.failing_lanes(store, &problem_tests, width)?;
     let options = flaky::Options::default();
     let stats: HashMap<Id, flaky::Stats> = all
         .iter()
@@ -82,12 +90,7 @@ pub(crate) fn load(
     };
     let ranked = flakiness::rank(stats.iter().map(|(t, s)| (*t, s)), &ranking);
 
-    // Problems on the branch, intermittent ones included.
-    let records = store.problems(&ProblemFilter {
-        branch: Some(branch.clone()),
-        ..ProblemFilter::default()
-    })?;
-    let grids = grids(store, &loaded, &all, &flakes, width)?;
+    let grids = grids(store, &loaded, &all, &others, &flakes, width)?;
 
     // Every test that gets a page, with its name and its results.
     let mut page_tests: Vec<Id> = ranked.iter().map(|(t, _)| *t).collect();
@@ -370,11 +373,13 @@ struct Grid {
 }
 
 /// Each builder's grid on the branch: its last `width` builds and the tests that failed or were
-/// flaky in them.
+/// flaky in them. `all` holds the histories of the tests that ever failed or were retried, `others`
+/// per lane how many of the other tests ran in its last `width` builds (all passing there).
 fn grids(
     store: &mut dyn Store,
     loaded: &Branch,
     all: &HashMap<Id, Vec<Lane>>,
+    others: &HashMap<Id, usize>,
     flakes: &HashMap<Id, HashSet<Id>>,
     width: usize,
 ) -> Result<Vec<Grid>> {
@@ -408,7 +413,7 @@ fn grids(
             }
         }
         let mut rows: Vec<(Id, Vec<Cell>)> = Vec::new();
-        let mut passing = 0;
+        let mut passing = others.get(&lane.id).copied().unwrap_or(0);
         for (test, lanes) in all {
             let Some(l) = lanes.iter().find(|l| l.lane == lane.id) else {
                 continue;
