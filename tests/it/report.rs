@@ -258,7 +258,10 @@ fn a_second_report_rewrites_only_the_pages_that_changed() {
             .modified()
             .unwrap();
         if before.get(name) == Some(bytes) {
-            assert_eq!(modified, past, "{name} did not change and was not rewritten");
+            assert_eq!(
+                modified, past,
+                "{name} did not change and was not rewritten"
+            );
             kept += 1;
         } else {
             assert_ne!(modified, past, "{name} changed and was rewritten");
