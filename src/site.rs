@@ -120,7 +120,7 @@ pub(crate) fn load(
         .map(|p| ProblemView::new(p, settings))
         .collect();
     let refs: Vec<&ProblemRecord> = records.iter().collect();
-    triage::annotate(store, &refs, &mut views)?;
+    triage::annotate_branch(store, &refs, &mut views)?;
     let mut stories = Vec::new();
     for (record, view) in records.iter().zip(&views) {
         stories.push(pages.story(store, settings, record, view)?);
