@@ -38,6 +38,10 @@ pub(crate) struct Branch {
     metric_series: HashSet<Id>,
 }
 
+/// Tests' histories by test, and per lane how many of the tests left out ran in its last builds
+/// (`Branch::failing_lanes`).
+pub(crate) type FailingLanes = (HashMap<Id, Vec<Lane>>, HashMap<Id, usize>);
+
 /// Whose histories `Branch::lanes_where` builds.
 #[derive(Clone, Copy)]
 enum Keep<'a> {
@@ -165,7 +169,7 @@ impl Branch {
         store: &mut dyn Store,
         also: &HashSet<Id>,
         recent: usize,
-    ) -> Result<(HashMap<Id, Vec<Lane>>, HashMap<Id, usize>)> {
+    ) -> Result<FailingLanes> {
         self.lanes_where(store, None, Keep::Failed(also), recent)
     }
 
@@ -175,7 +179,7 @@ impl Branch {
         builder: Option<&str>,
         keep: Keep<'_>,
         recent: usize,
-    ) -> Result<(HashMap<Id, Vec<Lane>>, HashMap<Id, usize>)> {
+    ) -> Result<FailingLanes> {
         let mut lanes = Vec::new();
         for (lane, retired, builds) in &self.lanes {
             if builder.is_none_or(|b| b == lane.builder) {
