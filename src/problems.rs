@@ -38,6 +38,18 @@ pub(crate) struct Branch {
     metric_series: HashSet<Id>,
 }
 
+/// Tests' histories by test, and per lane how many of the tests left out ran in its last builds
+/// (`Branch::failing_lanes`).
+pub(crate) type FailingLanes = (HashMap<Id, Vec<Lane>>, HashMap<Id, usize>);
+
+/// Whose histories `Branch::lanes_where` builds.
+#[derive(Clone, Copy)]
+enum Keep<'a> {
+    All,
+    /// The tests that ever failed or were retried on the lanes read, and these.
+    Failed(&'a HashSet<Id>),
+}
+
 impl Branch {
     pub(crate) fn load(store: &mut dyn Store, branch: Option<&str>) -> Result<Branch> {
         let retired: HashSet<String> = store.retired_builders()?.into_iter().collect();
@@ -139,6 +151,35 @@ impl Branch {
         builder: Option<&str>,
         failed_only: bool,
     ) -> Result<HashMap<Id, Vec<Lane>>> {
+        let keep = if failed_only {
+            Keep::Failed(&HashSet::new())
+        } else {
+            Keep::All
+        };
+        Ok(self.lanes_where(store, builder, keep, 0)?.0)
+    }
+
+    /// The report's histories: those of the tests that ever failed or were retried on this branch
+    /// and of the tests in `also`, and per lane, how many of the other tests have an outcome in its
+    /// last `recent` builds (they neither failed nor were retried anywhere, so a grid counts them
+    /// without a row). The same lanes as `all_lanes` gives those tests, without building a step
+    /// per build for every test that always passed.
+    pub(crate) fn failing_lanes(
+        &self,
+        store: &mut dyn Store,
+        also: &HashSet<Id>,
+        recent: usize,
+    ) -> Result<FailingLanes> {
+        self.lanes_where(store, None, Keep::Failed(also), recent)
+    }
+
+    fn lanes_where(
+        &self,
+        store: &mut dyn Store,
+        builder: Option<&str>,
+        keep: Keep<'_>,
+        recent: usize,
+    ) -> Result<FailingLanes> {
         let mut lanes = Vec::new();
         for (lane, retired, builds) in &self.lanes {
             if builder.is_none_or(|b| b == lane.builder) {
@@ -148,31 +189,42 @@ impl Branch {
             }
         }
         // A test that failed or was retried on one lane is weighed on every lane it ran on.
-        let failed: Option<HashSet<Id>> = failed_only.then(|| {
-            lanes
-                .iter()
-                .flat_map(|(.., all)| all.iter())
-                .filter(|(_, runs)| {
-                    runs.iter().any(|r| {
-                        r.status.is_some_and(|s| {
-                            s.is_failing() || s == probtrack_parsers::Status::Flaky
+        let failed: Option<HashSet<Id>> = match keep {
+            Keep::All => None,
+            Keep::Failed(also) => {
+                let mut failed: HashSet<Id> = lanes
+                    .iter()
+                    .flat_map(|(.., all)| all.iter())
+                    .filter(|(_, runs)| {
+                        runs.iter().any(|r| {
+                            r.status.is_some_and(|s| {
+                                s.is_failing() || s == probtrack_parsers::Status::Flaky
+                            })
                         })
                     })
-                })
-                .map(|(&t, _)| self.canonical(t))
-                .collect()
-        });
+                    .map(|(&t, _)| self.canonical(t))
+                    .collect();
+                failed.extend(also.iter().map(|&t| self.canonical(t)));
+                Some(failed)
+            }
+        };
         let mut out: HashMap<Id, Vec<Lane>> = HashMap::new();
+        let mut others: HashMap<Id, usize> = HashMap::new();
         for (lane, retired, builds, all) in &lanes {
-            let mut tests: Vec<Id> = all
-                .keys()
-                .map(|&t| self.canonical(t))
-                .filter(|t| failed.as_ref().is_none_or(|f| f.contains(t)))
-                .collect();
+            let mut tests: Vec<Id> = all.keys().map(|&t| self.canonical(t)).collect();
             tests.sort_unstable();
             tests.dedup();
+            let shown = &builds[builds.len().saturating_sub(recent)..];
+            let mut present = 0;
             for test in tests {
-                if let Some(runs) = self.joined_runs(test, |t| all.get(&t)) {
+                let kept = failed.as_ref().is_none_or(|f| f.contains(&test));
+                if !kept && shown.is_empty() {
+                    continue;
+                }
+                let Some(runs) = self.joined_runs(test, |t| all.get(&t)) else {
+                    continue;
+                };
+                if kept {
                     out.entry(test).or_default().push(Lane::from_runs(
                         lane.id,
                         &lane.builder,
@@ -180,10 +232,16 @@ impl Branch {
                         builds,
                         &runs,
                     ));
+                } else if shown
+                    .iter()
+                    .any(|b| runs::outcome_at(&runs, b.number).is_some())
+                {
+                    present += 1;
                 }
             }
+            others.insert(lane.id, present);
         }
-        Ok(out)
+        Ok((out, others))
     }
 
     /// Whether a stored Problem is left as it is because `prune` took what judging it needs: it

@@ -33,7 +33,8 @@ const METRIC_BUILDS: usize = 1000;
 const MESSAGE_MAX: usize = 5000;
 
 /// Writes the site of `branch` into `dir` (created when missing), with `width` builds per
-/// builder in the grids and test histories; returns how many pages it wrote.
+/// builder in the grids and test histories; returns how many pages the site has, and how many of
+/// them it wrote (the others' files already held them: `write_pages`).
 pub(crate) fn write(
     store: &mut dyn Store,
     settings: &Settings,
@@ -41,11 +42,11 @@ pub(crate) fn write(
     width: usize,
     git: Option<&Path>,
     dir: &Path,
-) -> Result<usize> {
+) -> Result<(usize, usize)> {
     let site = load(store, settings, branch, width.max(1), git)?;
     let pages = html::render(&site);
-    write_pages(dir, &pages)?;
-    Ok(pages.len())
+    let written = write_pages(dir, &pages)?;
+    Ok((pages.len(), written))
 }
 
 /// What the pages show, from the store.
@@ -57,7 +58,15 @@ pub(crate) fn load(
     git: Option<&Path>,
 ) -> Result<Site> {
     let loaded = Branch::load(store, branch.as_deref())?;
-    let all = loaded.all_lanes(store, None, false)?;
+    // Problems on the branch, intermittent ones included.
+    let records = store.problems(&ProblemFilter {
+        branch: Some(branch.clone()),
+        ..ProblemFilter::default()
+    })?;
+    // Only the tests that failed or were retried (or have a Problem) get rows, pages and flaky
+    // scores; of the others, each grid needs only how many ran in its builds.
+    let problem_tests: HashSet<Id> = records.iter().map(|p| p.test).collect();
+    let (all, others) = loaded.failing_lanes(store, &problem_tests, width)?;
     let options = flaky::Options::default();
     let stats: HashMap<Id, flaky::Stats> = all
         .iter()
@@ -81,12 +90,7 @@ pub(crate) fn load(
     };
     let ranked = flakiness::rank(stats.iter().map(|(t, s)| (*t, s)), &ranking);
 
-    // Problems on the branch, intermittent ones included.
-    let records = store.problems(&ProblemFilter {
-        branch: Some(branch.clone()),
-        ..ProblemFilter::default()
-    })?;
-    let grids = grids(store, &loaded, &all, &flakes, width)?;
+    let grids = grids(store, &loaded, &all, &others, &flakes, width)?;
 
     // Every test that gets a page, with its name and its results.
     let mut page_tests: Vec<Id> = ranked.iter().map(|(t, _)| *t).collect();
@@ -116,7 +120,7 @@ pub(crate) fn load(
         .map(|p| ProblemView::new(p, settings))
         .collect();
     let refs: Vec<&ProblemRecord> = records.iter().collect();
-    triage::annotate(store, &refs, &mut views)?;
+    triage::annotate_branch(store, &refs, &mut views)?;
     let mut stories = Vec::new();
     for (record, view) in records.iter().zip(&views) {
         stories.push(pages.story(store, settings, record, view)?);
@@ -369,11 +373,13 @@ struct Grid {
 }
 
 /// Each builder's grid on the branch: its last `width` builds and the tests that failed or were
-/// flaky in them.
+/// flaky in them. `all` holds the histories of the tests that ever failed or were retried, `others`
+/// per lane how many of the other tests ran in its last `width` builds (all passing there).
 fn grids(
     store: &mut dyn Store,
     loaded: &Branch,
     all: &HashMap<Id, Vec<Lane>>,
+    others: &HashMap<Id, usize>,
     flakes: &HashMap<Id, HashSet<Id>>,
     width: usize,
 ) -> Result<Vec<Grid>> {
@@ -407,7 +413,7 @@ fn grids(
             }
         }
         let mut rows: Vec<(Id, Vec<Cell>)> = Vec::new();
-        let mut passing = 0;
+        let mut passing = others.get(&lane.id).copied().unwrap_or(0);
         for (test, lanes) in all {
             let Some(l) = lanes.iter().find(|l| l.lane == lane.id) else {
                 continue;
@@ -491,14 +497,34 @@ fn cut(message: &str) -> String {
     }
 }
 
-fn write_pages(dir: &Path, pages: &[html::Page]) -> Result<()> {
+/// Writes each page whose file does not already hold exactly its bytes, and returns how many it
+/// wrote. A page whose content did not change since the last report into `dir` keeps its file (its
+/// mtime and inode): a re-run after one more build rewrites only the pages that build changed,
+/// and the directory is what a full rewrite would give, byte for byte.
+fn write_pages(dir: &Path, pages: &[html::Page]) -> Result<usize> {
     let fail = |what: &Path, e: std::io::Error| {
         Error::usage(format!("cannot write {}: {e}", what.display()))
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let mut written = 0;
     for page in pages {
         let path = dir.join(&page.name);
+        if holds(&path, page.html.as_bytes()) {
+            continue;
+        }
         std::fs::write(&path, &page.html).map_err(|e| fail(&path, e))?;
+        written += 1;
     }
-    Ok(())
+    Ok(written)
+}
+
+/// Whether the file at `path` holds exactly `bytes` (its size first, then its content; a file that
+/// cannot be read is written again).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() && meta.len() == bytes.len() as u64 => {
+            std::fs::read(path).is_ok_and(|old| old == bytes)
+        }
+        _ => false,
+    }
 }

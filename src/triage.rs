@@ -143,9 +143,46 @@ pub(crate) fn annotate(
     records: &[&ProblemRecord],
     views: &mut [ProblemView],
 ) -> Result<()> {
+    annotate_with(store, records, views, false)
+}
+
+/// `annotate` for every Problem of one branch at once (`report --html`): each one's earlier
+/// Problem is looked up among `records`, with one query for all their links, instead of a query
+/// per Problem. `records` must be all of the branch's Problems (as `ProblemFilter` with only the
+/// branch set gives them), so that the earlier one of each is among them.
+pub(crate) fn annotate_branch(
+    store: &mut dyn Store,
+    records: &[&ProblemRecord],
+    views: &mut [ProblemView],
+) -> Result<()> {
+    annotate_with(store, records, views, true)
+}
+
+fn annotate_with(
+    store: &mut dyn Store,
+    records: &[&ProblemRecord],
+    views: &mut [ProblemView],
+    whole_branch: bool,
+) -> Result<()> {
     let ids: Vec<i64> = records.iter().map(|p| p.id).collect();
     let mut links = store.links(&ids)?;
     let mut notes = store.notes(&ids)?;
+    // With the whole branch: each Problem's predecessor of the same test, and their links.
+    let mut earlier: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    let mut earlier_open = std::collections::HashMap::new();
+    if whole_branch {
+        let mut by_test: Vec<&ProblemRecord> = records.to_vec();
+        by_test.sort_by_key(|p| (p.test, p.first_failure.time, p.id));
+        for pair in by_test.windows(2) {
+            if pair[0].test == pair[1].test {
+                earlier.insert(pair[1].id, pair[0].id);
+            }
+        }
+        let mut befores: Vec<i64> = earlier.values().copied().collect();
+        befores.sort_unstable();
+        befores.dedup();
+        earlier_open = store.links(&befores)?;
+    }
     for (record, view) in records.iter().zip(views.iter_mut()) {
         view.cluster.clone_from(&record.cluster);
         view.links = links
@@ -164,7 +201,22 @@ pub(crate) fn annotate(
                 time: clock::rfc3339(n.added_at),
             })
             .collect();
-        view.earlier_links = earlier_links(store, record)?;
+        view.earlier_links = if whole_branch {
+            earlier.get(&record.id).map_or_else(Vec::new, |&before| {
+                earlier_open
+                    .get(&before)
+                    .into_iter()
+                    .flatten()
+                    .filter(|l| l.open)
+                    .map(|l| EarlierLink {
+                        problem: before,
+                        url: l.url.clone(),
+                    })
+                    .collect()
+            })
+        } else {
+            earlier_links(store, record)?
+        };
         if record.kind == probtrack_parsers::Kind::Coverage {
             view.coverage = Some(crate::coverage::problem_lines(store, record)?);
         }

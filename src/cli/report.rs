@@ -23,7 +23,8 @@ problem-<id>.html (a Problem's story), test-<hash>.html (a test's history), metr
 coverage, coverage.html (each builder's latest coverage), coverage-<builder>.html (its files; the
 column headers link to the same table in other orders) and a page per file with its lines marked
 (its source with --git). A page over 2 MB is cut into parts. Files of an earlier run are
-overwritten, other files in DIR are left alone.")]
+overwritten where their content changed (an unchanged page keeps its file), other files in DIR
+are left alone.")]
 pub(crate) struct Args {
     /// Write the site into this directory (created when missing)
     #[arg(long, value_name = "DIR", required = true)]
@@ -42,7 +43,7 @@ pub(crate) struct Args {
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     let mut store = ctx.open(OpenMode::Existing)?;
     let branch = args.branch.resolve(&ctx.settings);
-    let pages = site::write(
+    let (pages, written) = site::write(
         store.as_mut(),
         &ctx.settings,
         branch,
@@ -50,7 +51,14 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         args.git.as_deref(),
         &args.html,
     )?;
-    ctx.out
-        .line(&format!("wrote {pages} pages to {}", args.html.display()))?;
+    let dir = args.html.display();
+    ctx.out.line(&if written == pages {
+        format!("wrote {pages} pages to {dir}")
+    } else {
+        format!(
+            "wrote {written} of {pages} pages to {dir} ({} unchanged, left as they were)",
+            pages - written
+        )
+    })?;
     Ok(0)
 }

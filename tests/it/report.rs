@@ -192,6 +192,97 @@ fn recently_fixed_leaves_intermittent_problems_out() {
     }
 }
 
+/// Every file of a site directory, by name, with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().into_string().unwrap(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A second report into the same directory after one more build rewrites only the pages whose
+/// content changed: the others keep their files untouched (their mtime, set far in the past here,
+/// stays), and the directory equals a fresh full report byte for byte.
+#[test]
+fn a_second_report_rewrites_only_the_pages_that_changed() {
+    let (t, dir) = site();
+    let before = files(&dir);
+    let past = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800); // 2000-01-01
+    for name in before.keys() {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.join(name))
+            .unwrap();
+        file.set_modified(past).unwrap();
+    }
+    // Nothing new: nothing is written.
+    let out = t.ok(&["report", "--html", "out"]);
+    let n = before.len();
+    assert_eq!(
+        out.trim(),
+        format!("wrote 0 of {n} pages to out ({n} unchanged, left as they were)")
+    );
+    // One more build: macos's last report again, as build 61, a day later.
+    let last = fixture("history/macos/60.xml");
+    t.ingest(
+        "macos",
+        61,
+        &[
+            "--revision",
+            "ac26d926ddf75a30357bd9b38d9e7a6ffd9bfa8d",
+            "--time",
+            "2024-03-04T16:47:56Z",
+            last.to_str().unwrap(),
+        ],
+    );
+    let out = t.ok(&["report", "--html", "out"]);
+    t.ok(&["report", "--html", "fresh"]);
+    let (after, fresh) = (files(&dir), files(&t.path("fresh")));
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        fresh.keys().collect::<Vec<_>>(),
+        "the same pages"
+    );
+    let mut kept = 0;
+    let mut rewritten = Vec::new();
+    for (name, bytes) in &fresh {
+        assert!(after[name] == *bytes, "{name} is what a full report writes");
+        let modified = std::fs::metadata(dir.join(name))
+            .unwrap()
+            .modified()
+            .unwrap();
+        if before.get(name) == Some(bytes) {
+            assert_eq!(
+                modified, past,
+                "{name} did not change and was not rewritten"
+            );
+            kept += 1;
+        } else {
+            assert_ne!(modified, past, "{name} changed and was rewritten");
+            rewritten.push(name.as_str());
+        }
+    }
+    assert!(
+        rewritten.contains(&"index.html") && rewritten.contains(&"builder-macos.html"),
+        "the new build shows on the overview and its builder's grid: {rewritten:?}"
+    );
+    assert!(kept > 0, "some pages did not change");
+    assert_eq!(
+        out.trim(),
+        format!(
+            "wrote {} of {} pages to out ({kept} unchanged, left as they were)",
+            rewritten.len(),
+            fresh.len()
+        )
+    );
+}
+
 #[test]
 fn every_link_resolves_and_nothing_comes_from_the_network() {
     let (_t, dir) = site();
