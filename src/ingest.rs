@@ -30,6 +30,7 @@ mod read;
 pub(crate) mod state;
 
 pub(crate) use known::Known;
+use known::LaneChunks;
 pub(crate) use read::{open_file, parse_input, prepare, Input, Parsed, Source};
 use state::{BuildState, IngestSink};
 
@@ -804,7 +805,13 @@ fn write_outcomes(
 ) -> Result<(Counts, Vec<Id>)> {
     // A build that is not the lane's newest changes its neighbours' view of every test.
     let appended = numbers.last().is_none_or(|&last| last == number);
-    let mut lane_runs = known.take_lane_runs(store, lane)?;
+    // The lane's runs in memory where an import keeps them from build to build; else read a
+    // chunk at a time below (a huge build's lane would otherwise be a map of a million tests).
+    let mut lane_runs = if known.holds_lane(lane) {
+        Some(known.take_lane_runs(store, lane)?)
+    } else {
+        None
+    };
 
     // A compile diagnostic seen before and not now is fixed where its file was compiled again.
     let mut fixed_diagnostics: HashSet<Id> = HashSet::new();
@@ -857,23 +864,52 @@ fn write_outcomes(
         }
         Ok(())
     };
-    for (&test, runs) in lane_runs.iter_mut() {
-        step(test, runs, store)?;
-    }
-    // The build's tests the lane has not seen (the entries are not copied: a huge build's list).
-    for &test in state.entries.keys() {
-        if lane_runs.contains_key(&test) {
-            continue;
+    if let Some(lane_runs) = lane_runs.as_mut() {
+        for (&test, runs) in lane_runs.iter_mut() {
+            step(test, runs, store)?;
         }
-        let mut runs = Vec::new();
-        step(test, &mut runs, store)?;
-        if known.remembers() {
-            lane_runs.insert(test, runs);
+        // The build's tests the lane has not seen (the entries are not copied: a huge build's
+        // list).
+        for &test in state.entries.keys() {
+            if lane_runs.contains_key(&test) {
+                continue;
+            }
+            let mut runs = Vec::new();
+            step(test, &mut runs, store)?;
+            if known.remembers() {
+                lane_runs.insert(test, runs);
+            }
+        }
+    } else {
+        // The lane's tests and the build's, merged in id order: the lane's runs a chunk at a
+        // time, each chunk read only once every test before it is written.
+        let mut chunks = LaneChunks::new(lane);
+        let mut entries = state.entries.keys().copied().peekable();
+        loop {
+            let on_lane = chunks.peek(store)?;
+            let in_build = entries.peek().copied();
+            let lane_first = match (on_lane, in_build) {
+                (None, None) => break,
+                (Some(l), b) => b.is_none_or(|b| l <= b),
+                (None, Some(_)) => false,
+            };
+            if lane_first {
+                if in_build == on_lane {
+                    entries.next();
+                }
+                if let Some((test, mut runs)) = chunks.take() {
+                    step(test, &mut runs, store)?;
+                }
+            } else if let Some(test) = entries.next() {
+                step(test, &mut Vec::new(), store)?;
+            }
         }
     }
     store.write_runs(lane, &writes)?;
     drop(writes);
-    known.keep_lane_runs(lane, lane_runs);
+    if let Some(lane_runs) = lane_runs {
+        known.keep_lane_runs(lane, lane_runs);
+    }
 
     let mut counts = Counts::default();
     let mut rows = Vec::new();

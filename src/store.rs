@@ -335,6 +335,10 @@ pub struct Run {
 pub enum RunsOf {
     /// Every test's on this lane, by test.
     Lane(Id),
+    /// The next tests' on a lane, by test: those with an id above `after`, whole, in about `rows`
+    /// runs (more only where one test alone has more); none once past the last. Reads a lane of
+    /// a million tests in bounded memory.
+    LaneAfter { lane: Id, after: Id, rows: usize },
 }
 
 /// A test to look up or create.

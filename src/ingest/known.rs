@@ -12,6 +12,49 @@ use bstr::BString;
 use crate::error::Result;
 use crate::store::{Id, NewTest, Run, RunsOf, Store};
 
+/// How many runs [`LaneChunks`] reads at a time (a test's runs are ~70 bytes in memory).
+const CHUNK_ROWS: usize = 32_768;
+
+/// A lane's runs read in test-id order a chunk at a time, so that a lane of a million tests is
+/// never in memory at once (docs/performance.md, *Memory of one huge build*).
+pub(crate) struct LaneChunks {
+    lane: Id,
+    chunk: std::iter::Peekable<std::vec::IntoIter<(Id, Vec<Run>)>>,
+    /// The last test read; `None` once every chunk has been read.
+    after: Option<Id>,
+}
+
+impl LaneChunks {
+    pub(crate) fn new(lane: Id) -> LaneChunks {
+        LaneChunks {
+            lane,
+            chunk: Vec::new().into_iter().peekable(),
+            after: Some(Id::MIN),
+        }
+    }
+
+    /// The next test with runs on the lane, without taking it. A chunk is read when the last one
+    /// is used up: the runs of tests after it must not have been written since (the caller
+    /// writes only tests it has passed).
+    pub(crate) fn peek(&mut self, store: &mut dyn Store) -> Result<Option<Id>> {
+        if self.chunk.peek().is_none() {
+            if let Some(after) = self.after {
+                let rows = CHUNK_ROWS;
+                let lane = self.lane;
+                let chunk = store.runs(RunsOf::LaneAfter { lane, after, rows })?;
+                self.after = chunk.last().map(|(test, _)| *test);
+                self.chunk = chunk.into_iter().peekable();
+            }
+        }
+        Ok(self.chunk.peek().map(|(test, _)| *test))
+    }
+
+    /// Takes the test [`LaneChunks::peek`] gave.
+    pub(crate) fn take(&mut self) -> Option<(Id, Vec<Run>)> {
+        self.chunk.next()
+    }
+}
+
 /// Each test's runs on a lane (a fast hash: every build looks up each of its tests).
 pub(super) type LaneRuns = rustc_hash::FxHashMap<Id, Vec<Run>>;
 
@@ -69,6 +112,12 @@ impl Known {
             Some(runs) => Ok(runs),
             None => Ok(store.runs(RunsOf::Lane(lane))?.into_iter().collect()),
         }
+    }
+
+    /// Whether a lane's runs are in memory, or are to be kept there: else [`LaneChunks`] reads
+    /// them a chunk at a time.
+    pub(crate) fn holds_lane(&self, lane: Id) -> bool {
+        self.remember || self.lanes.contains_key(&lane)
     }
 
     /// Whether [`Known::keep_lane_runs`] keeps anything.

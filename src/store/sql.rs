@@ -524,6 +524,16 @@ fn run_record(r: &impl Fields) -> Result<Run> {
     })
 }
 
+/// Adds a row of `test_id, first_number, status` to the runs by test read so far (rows by test).
+fn group_runs(out: &mut Vec<(Id, Vec<Run>)>, r: &impl Fields) -> Result<()> {
+    let (by, run) = (r.id(0)?, run_record(r)?);
+    match out.last_mut() {
+        Some((last, runs)) if *last == by => runs.push(run),
+        _ => out.push((by, vec![run])),
+    }
+    Ok(())
+}
+
 impl<E: Engine> Store for SqlStore<E> {
     fn location(&self) -> String {
         self.engine.location()
@@ -857,18 +867,39 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>> {
-        let RunsOf::Lane(lane) = of;
-        let sql = "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
-             ORDER BY test_id, first_number";
         let mut out: Vec<(Id, Vec<Run>)> = Vec::new();
-        self.engine.query(sql, &p![lane], |r| {
-            let (by, run) = (r.id(0)?, run_record(r)?);
-            match out.last_mut() {
-                Some((last, runs)) if *last == by => runs.push(run),
-                _ => out.push((by, vec![run])),
+        match of {
+            RunsOf::Lane(lane) => {
+                let sql = "SELECT test_id, first_number, status FROM runs WHERE lane_id = ?1 \
+                     ORDER BY test_id, first_number";
+                self.engine
+                    .query(sql, &p![lane], |r| group_runs(&mut out, r))?;
             }
-            Ok(())
-        })?;
+            RunsOf::LaneAfter { lane, after, rows } => {
+                let sql = "SELECT test_id, first_number, status FROM runs \
+                     WHERE lane_id = ?1 AND test_id > ?2 ORDER BY test_id, first_number LIMIT ?3";
+                let mut limit = rows.max(2);
+                loop {
+                    out.clear();
+                    let mut read = 0;
+                    let args = p![lane, after, limit as u64];
+                    self.engine.query(sql, &args, |r| {
+                        read += 1;
+                        group_runs(&mut out, r)
+                    })?;
+                    if read < limit {
+                        break;
+                    }
+                    // The limit may have cut the last test's runs short: it comes in the next
+                    // chunk, whole (or, if it is the only one, with a larger limit).
+                    if out.len() > 1 {
+                        out.pop();
+                        break;
+                    }
+                    limit *= 2;
+                }
+            }
+        }
         Ok(out)
     }
 

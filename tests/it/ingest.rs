@@ -465,3 +465,46 @@ fn lock_times_are_told_on_stderr_only_when_asked() {
     // Held: at least the judging and the commit, which take some time.
     assert!(ms[0] >= 0.0 && ms[1] > 0.0, "{line}");
 }
+
+/// A lane's runs read a chunk at a time (as one ingest reads a huge lane) are the runs read at
+/// once, whatever the chunk: each test whole, in id order, once; a test with more runs than a
+/// chunk's rows comes whole on its own.
+#[test]
+fn a_lanes_runs_read_in_chunks_are_the_runs_read_at_once() {
+    use crate::generate::{scripted, Pattern};
+    use probtrack::store::{self, OpenMode, RunsOf};
+    let t = Test::new();
+    let dir = t.path("history");
+    let pattern = |test, outcomes| Pattern {
+        builder: "b",
+        test,
+        outcomes,
+    };
+    scripted(
+        &dir,
+        &[
+            pattern("a.Steady.test", "PPPPPPPP"),
+            pattern("a.Flip.test", "PFPFPFPF"),
+            pattern("a.Late.test", "----PPPP"),
+            pattern("a.Gone.test", "PPF-----"),
+            pattern("a.Broken.test", "PPFFFFPP"),
+        ],
+    );
+    t.ok(&["import", dir.to_str().unwrap()]);
+    let mut store = store::open(&t.location(), OpenMode::Existing).unwrap();
+    let lane = store.lanes().unwrap()[0].id;
+    let whole = store.runs(RunsOf::Lane(lane)).unwrap();
+    assert_eq!(whole.len(), 5);
+    assert!(whole.iter().any(|(_, runs)| runs.len() >= 8), "{whole:?}");
+    for rows in [1, 2, 3, 5, 8, 100] {
+        let mut read = Vec::new();
+        let mut after = i64::MIN;
+        loop {
+            let chunk = store.runs(RunsOf::LaneAfter { lane, after, rows }).unwrap();
+            let Some((last, _)) = chunk.last() else { break };
+            after = *last;
+            read.extend(chunk);
+        }
+        assert_eq!(read, whole, "chunks of {rows} rows");
+    }
+}
