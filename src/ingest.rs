@@ -122,10 +122,10 @@ pub(crate) fn ingest_inputs(
     let options = &options;
     let mut summary = retry.run(
         || {
-            let existed = store::exists(location);
+            let new = store::is_new_file(location);
             let mut store = store::open(location, OpenMode::Create)?;
             ingest(store.as_mut(), options, &reports).inspect_err(|_| {
-                if !existed {
+                if new {
                     drop(store);
                     store::remove_if_empty(location);
                 }
