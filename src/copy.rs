@@ -26,7 +26,7 @@ pub(crate) fn copy(
         );
     }
     let mut source = store::open(from, OpenMode::Existing)?;
-    let fresh = !store::exists(to);
+    let fresh = store::is_new_file(to);
     let mut dest = store::open(to, OpenMode::Create)?;
     for table in TABLES {
         let rows = dest.count_rows(table)?;

@@ -125,13 +125,13 @@ pub(crate) fn ingest_inputs(
     let options = &options;
     let mut summary = retry.run(
         || {
-            let existed = store::exists(location);
+            let new = store::is_new_file(location);
             let mut store = open()?;
             let outcome = ingest(store.as_mut(), options, &reports);
             if outcome.is_err() {
                 // The next attempt (and command) opens the database afresh.
                 store.discard();
-                if !existed {
+                if new {
                     store::remove_if_empty(location);
                 }
             }

@@ -153,6 +153,13 @@ pub fn exists(location: &Location) -> bool {
     }
 }
 
+/// Whether `location` names a database file that does not exist yet: the one kind of database that
+/// [`remove_if_empty`] removes again after a failed first write. A server's database is never
+/// removed, so it is not opened (connected to, its schema checked) to find out.
+pub fn is_new_file(location: &Location) -> bool {
+    matches!(location, Location::Sqlite(path) if !path.exists())
+}
+
 /// Removes a database file that holds no build (one that a failed first ingest created). A server
 /// database is left as it is: its schema is shared and cheap.
 pub fn remove_if_empty(location: &Location) {

@@ -244,8 +244,15 @@ impl Mysql {
         let mut builder = OptsBuilder::from_opts(opts)
             .stmt_cache_size(Some(128))
             // UPDATE counts the rows it matched, as on the other engines, not those it changed.
-            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS)
-            .init(vec![
+            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS);
+        if password.is_some() {
+            builder = builder.pass(password);
+        }
+        let mut conn = connect(&builder, &tls, &address, &shown, my_error)?;
+        // The session's settings, in one round trip.
+        run_all(
+            &mut conn,
+            &[
                 "SET NAMES utf8mb4",
                 "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,\
                  ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
@@ -255,11 +262,9 @@ impl Mysql {
                 // of a TEXT (64 KiB), with a sort buffer that holds many such keys.
                 "SET SESSION max_sort_length = 65536",
                 "SET SESSION sort_buffer_size = 8388608",
-            ]);
-        if password.is_some() {
-            builder = builder.pass(password);
-        }
-        let conn = connect(&builder, &tls, &address, &shown, my_error)?;
+            ],
+        )
+        .map_err(|e| e.context(format!("cannot open the database {shown}")))?;
         let engine = Mysql {
             conn,
             shown,
@@ -305,13 +310,30 @@ impl Mysql {
         Ok(())
     }
 
-    /// Ends the write with `COMMIT` or `ROLLBACK`, and lets the next writer in.
+    /// Ends the write with `COMMIT` or `ROLLBACK`, and lets the next writer in: one round trip.
     fn end_write(&mut self, sql: &str) -> Result<()> {
-        let outcome = self.conn.query_drop(sql).db();
         self.writing = false;
-        let released = self.unlock("probtrack_write");
-        outcome.and(released)
+        let release = format!("SELECT RELEASE_LOCK({})", lock_name("probtrack_write"));
+        run_all(&mut self.conn, &[sql, &release])
+            .map(drop)
+            .inspect_err(|_| {
+                // The statements stop at the first error: the lock may be held still.
+                let _ = self.unlock("probtrack_write");
+            })
     }
+}
+
+/// Runs `statements` in one round trip (one query of several statements), failing on the first
+/// that fails (after which the server runs no more of them); returns the rows they answered.
+fn run_all(conn: &mut Conn, statements: &[&str]) -> Result<Vec<Row>> {
+    let mut result = conn.query_iter(statements.join(";\n")).db()?;
+    let mut rows = Vec::new();
+    while let Some(set) = result.iter() {
+        for row in set {
+            rows.push(row.db()?);
+        }
+    }
+    Ok(rows)
 }
 
 /// An upsert's `SET` in MySQL's words: `excluded.c` is `VALUES(c)`, `table.c` is `c`.
@@ -377,17 +399,27 @@ impl Engine for Mysql {
     }
 
     fn begin_write(&mut self) -> Result<()> {
-        if !self.lock("probtrack_write", WRITE_LOCK_TIMEOUT)? {
+        // The lock, then the transaction, in one round trip.
+        let lock = format!(
+            "SELECT GET_LOCK({}, {WRITE_LOCK_TIMEOUT})",
+            lock_name("probtrack_write")
+        );
+        let got = match run_all(&mut self.conn, &[&lock, "START TRANSACTION"]) {
+            Ok(rows) => rows.first().map(|r| r.int(0)).transpose()?.flatten() == Some(1),
+            Err(e) => {
+                let _ = self.conn.query_drop("ROLLBACK");
+                let _ = self.unlock("probtrack_write");
+                return Err(e);
+            }
+        };
+        if !got {
+            let _ = self.conn.query_drop("ROLLBACK");
             return Err(Error::database(format!(
                 "another probtrack process held the write lock of {} for {} minutes",
                 self.shown,
                 WRITE_LOCK_TIMEOUT / 60
             ))
             .retryable("another probtrack process held the database past the timeout"));
-        }
-        if let Err(e) = self.conn.query_drop("START TRANSACTION") {
-            let _ = self.unlock("probtrack_write");
-            return Err(my_error(e));
         }
         self.writing = true;
         Ok(())

@@ -5,20 +5,25 @@
 //! ingests: they hold it shared, and take their lane's lock while they write the build and their
 //! branch's while they judge its Problems (docs/schema.md). READ COMMITTED is then enough: each
 //! ingest judges from what the ingests before it on the branch committed, and no ingest loses
-//! another's updates. Statements are prepared once per
-//! connection and cached. Plain bulk inserts go by binary `COPY … FROM STDIN`; upserts in multi-row
-//! INSERTs, chunked under the protocol's 65535 parameters; lists go as one array parameter
-//! (`= ANY($1)`).
+//! another's updates.
+//!
+//! Round trips are what a write costs here (an ingest is a hundred statements or so). A
+//! statement's first runs go in one round trip each, unnamed, with the types of its numbers and
+//! bytes given (the server infers the rest, as it does when it prepares); one that comes a third
+//! time is prepared once per connection and cached. Plain bulk inserts of many rows go by binary
+//! `COPY … FROM STDIN`; upserts and small inserts in multi-row INSERTs, chunked under the
+//! protocol's 65535 parameters; lists go as one array parameter (`= ANY($1)`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::private::BytesMut;
-use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+use postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, Config, Row, Statement};
 
 use super::engine::{chunks, insert_values, marks, placeholders, row_marks, Engine, Fields, Param};
@@ -38,6 +43,14 @@ const MAX_PARAMS: usize = 65_535;
 /// How many rows a multi-row statement takes at most.
 const MAX_ROWS: usize = 1000;
 
+/// How many times a statement text runs unnamed (parsed with its run, one round trip) before it is
+/// prepared (a round trip more, once) and run by name from then on.
+const PREPARE_AT: u32 = 3;
+
+/// Fewer rows than this go by a multi-row INSERT (one round trip) rather than `COPY` (two, and two
+/// more to prepare it once per connection).
+const COPY_ROWS: usize = 100;
+
 /// How long connecting may take when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -49,7 +62,51 @@ pub(super) struct Postgres {
     url: String,
     /// Prepared statements by their shared SQL text.
     statements: HashMap<String, Statement>,
+    /// How many times each statement text (by hash) not prepared yet has run.
+    runs: HashMap<u64, u32>,
+    hasher: RandomState,
     in_write: bool,
+}
+
+/// How a statement runs: prepared, or unnamed from its text (numbered for PostgreSQL).
+enum Plan {
+    Prepared(Statement),
+    Once(String),
+}
+
+/// A parameter type the server infers from where the parameter stands, as when it prepares.
+fn unspecified() -> Type {
+    Type::new(String::new(), 0, Kind::Pseudo, String::new())
+}
+
+/// The type given for a parameter run unnamed: a number's or bytes' own (as the prepared statement
+/// would have inferred, or it could not have bound them), text's and NULL's left to the server.
+fn param_type(param: &Param<'_>) -> Type {
+    match param {
+        Param::Int(_) => Type::INT8,
+        Param::Real(_) => Type::FLOAT8,
+        Param::Blob(_) => Type::BYTEA,
+        Param::Ids(_) => Type::INT8_ARRAY,
+        Param::Null | Param::Text(_) | Param::Report(_) => unspecified(),
+    }
+}
+
+/// The parameters with their types, to run unnamed.
+fn typed<'a>(params: &'a [Param<'_>]) -> Vec<(P<'a>, Type)> {
+    params.iter().map(|p| (p as P<'_>, param_type(p))).collect()
+}
+
+/// Whether `params` can run unnamed with the same outcome as prepared: report text is sent as its
+/// bytes, which a text column takes only as UTF-8 (prepared, it is converted lossily).
+fn plain(params: &[Param<'_>]) -> bool {
+    !(params.iter()).any(|p| matches!(p, Param::Report(b) if std::str::from_utf8(b).is_err()))
+}
+
+/// The shared `sql` with PostgreSQL's numbered placeholders.
+fn numbered(sql: &str) -> String {
+    placeholders(sql, |out, n| {
+        let _ = write!(out, "${n}");
+    })
 }
 
 impl ToSql for Param<'_> {
@@ -61,6 +118,15 @@ impl ToSql for Param<'_> {
         let bytea = *ty == Type::BYTEA;
         match *self {
             Param::Null => Ok(IsNull::Yes),
+            // A type the server inferred (text or bytes): the bytes, as both take them.
+            Param::Text(t) if ty.oid() == 0 => {
+                out.extend_from_slice(t.as_bytes());
+                Ok(IsNull::No)
+            }
+            Param::Report(b) if ty.oid() == 0 => {
+                out.extend_from_slice(b);
+                Ok(IsNull::No)
+            }
             Param::Int(v) => v.to_sql_checked(ty, out),
             Param::Real(v) => v.to_sql_checked(ty, out),
             Param::Text(t) if bytea => t.as_bytes().to_sql(ty, out),
@@ -196,6 +262,8 @@ impl Postgres {
             client,
             url: shown,
             statements: HashMap::new(),
+            runs: HashMap::new(),
+            hasher: RandomState::new(),
             in_write: false,
         };
         SqlStore::open(engine, mode)
@@ -206,22 +274,39 @@ impl Postgres {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let text = placeholders(sql, |out, n| {
-            let _ = write!(out, "${n}");
-        });
-        let stmt = self.client.prepare(&text).map_err(pg_error)?;
+        let stmt = self.client.prepare(&numbered(sql)).map_err(pg_error)?;
+        self.runs.remove(&self.hasher.hash_one(sql));
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
 
-    /// One statement of a bulk write: cached when it has a full chunk's shape (the usual one), run
-    /// unprepared-by-us otherwise, so that odd sizes do not fill the cache.
-    fn bulk(&mut self, sql: &str, params: &[P<'_>], full: bool) -> Result<Vec<Row>> {
+    /// How the shared `sql` runs with `params`: prepared once it comes the [`PREPARE_AT`]th time
+    /// (or where its parameters cannot run unnamed), unnamed before.
+    fn plan(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Plan> {
+        if let Some(stmt) = self.statements.get(sql) {
+            return Ok(Plan::Prepared(stmt.clone()));
+        }
+        let runs = self.runs.entry(self.hasher.hash_one(sql)).or_default();
+        *runs += 1;
+        if *runs >= PREPARE_AT || !plain(params) {
+            return self.statement(sql).map(Plan::Prepared);
+        }
+        Ok(Plan::Once(numbered(sql)))
+    }
+
+    /// Runs a statement of a bulk write: prepared when it has a full chunk's shape (the usual one)
+    /// and has come before, unnamed otherwise, so that odd sizes do not fill the cache.
+    fn bulk(&mut self, sql: &str, params: &[Param<'_>], full: bool) -> Result<Vec<Row>> {
         if full {
-            let stmt = self.statement(sql)?;
-            self.client.query(&stmt, params).map_err(pg_error)
+            if let Plan::Prepared(stmt) = self.plan(sql, params)? {
+                return self.client.query(&stmt, &refs(params)).map_err(pg_error);
+            }
+        }
+        let text = numbered(sql);
+        if plain(params) {
+            (self.client.query_typed(&text, &typed(params))).map_err(pg_error)
         } else {
-            self.client.query(sql, params).map_err(pg_error)
+            self.client.query(&text, &refs(params)).map_err(pg_error)
         }
     }
 }
@@ -247,16 +332,22 @@ impl Engine for Postgres {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        let stmt = self.statement(sql)?;
-        self.client.execute(&stmt, &refs(params)).map_err(pg_error)
+        match self.plan(sql, params)? {
+            Plan::Prepared(stmt) => self.client.execute(&stmt, &refs(params)),
+            Plan::Once(text) => self.client.execute_typed(&text, &typed(params)),
+        }
+        .map_err(pg_error)
     }
 
     fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
     where
         F: FnMut(&Row) -> Result<()>,
     {
-        let stmt = self.statement(sql)?;
-        let mut rows = self.client.query_raw(&stmt, params).map_err(pg_error)?;
+        let mut rows = match self.plan(sql, params)? {
+            Plan::Prepared(stmt) => self.client.query_raw(&stmt, params),
+            Plan::Once(text) => self.client.query_typed_raw(&text, typed(params)),
+        }
+        .map_err(pg_error)?;
         while let Some(row) = rows.next().map_err(pg_error)? {
             each(&row)?;
         }
@@ -264,11 +355,12 @@ impl Engine for Postgres {
     }
 
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id> {
-        let stmt = self.statement(&format!("{sql} RETURNING id"))?;
-        let row = self
-            .client
-            .query_one(&stmt, &refs(params))
-            .map_err(pg_error)?;
+        let sql = format!("{sql} RETURNING id");
+        let row = match self.plan(&sql, params)? {
+            Plan::Prepared(stmt) => self.client.query_one(&stmt, &refs(params)),
+            Plan::Once(text) => self.client.query_typed_one(&text, &typed(params)),
+        }
+        .map_err(pg_error)?;
         get(&row, 0)
     }
 
@@ -278,20 +370,21 @@ impl Engine for Postgres {
 
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         // Not kept prepared: odd sizes of bulk writes would fill the cache.
-        let text = placeholders(sql, |out, n| {
-            let _ = write!(out, "${n}");
-        });
+        let text = numbered(sql);
+        if plain(params) {
+            return (self.client.execute_typed(&text, &typed(params))).map_err(pg_error);
+        }
         self.client
             .execute(text.as_str(), &refs(params))
             .map_err(pg_error)
     }
 
     fn begin_write(&mut self) -> Result<()> {
-        self.batch("BEGIN")?;
         self.in_write = true;
         // Writers take turns, as with SQLite's BEGIN IMMEDIATE: the lock lasts until commit or
-        // rollback.
-        if let Err(e) = self.execute("SELECT pg_advisory_xact_lock(?1)", &[WRITER_LOCK.into()]) {
+        // rollback. Both in one round trip.
+        let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})");
+        if let Err(e) = self.batch(&begin) {
             let _ = self.rollback();
             return Err(e);
         }
@@ -299,12 +392,12 @@ impl Engine for Postgres {
     }
 
     fn begin_ingest(&mut self) -> Result<()> {
-        self.batch("BEGIN")?;
         self.in_write = true;
         // Shared: ingests go on together, each then locking its lane and its branch; a whole-
         // database writer (reanalyze, prune, import, migrations…) waits for them, and they for it.
-        let shared = "SELECT pg_advisory_xact_lock_shared(?1)";
-        if let Err(e) = self.execute(shared, &[WRITER_LOCK.into()]) {
+        // Both in one round trip.
+        let shared = format!("BEGIN; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})");
+        if let Err(e) = self.batch(&shared) {
             let _ = self.rollback();
             return Err(e);
         }
@@ -366,11 +459,17 @@ impl Engine for Postgres {
     where
         F: FnMut(&Row) -> Result<()>,
     {
-        let sql = format!("{head} {column} = ANY($1)");
-        let stmt = self.statement(&sql)?;
+        let sql = format!("{head} {column} = ANY(?1)");
         for chunk in keys.chunks(Self::KEYS_PER_QUERY) {
             let list: Vec<&[u8]> = chunk.iter().map(|k| &k[..]).collect();
-            for row in self.client.query(&stmt, &[&list]).map_err(pg_error)? {
+            let rows = match self.plan(&sql, &[])? {
+                Plan::Prepared(stmt) => self.client.query(&stmt, &[&list]),
+                Plan::Once(text) => {
+                    let typed = [(&list as P<'_>, Type::BYTEA_ARRAY)];
+                    self.client.query_typed(&text, &typed)
+                }
+            };
+            for row in rows.map_err(pg_error)? {
                 each(&row)?;
             }
         }
@@ -388,7 +487,8 @@ impl Engine for Postgres {
         // with nothing for the server to parse or plan per row.
         let target = head.strip_prefix("INSERT INTO ");
         let whole = width > 0 && rows.len() % width.max(1) == 0;
-        let (Some(target), true, true) = (target, tail.trim().is_empty(), whole) else {
+        let few = rows.len() / width.max(1) < COPY_ROWS;
+        let (Some(target), true, true, false) = (target, tail.trim().is_empty(), whole, few) else {
             return insert_values(self, head, width, tail, rows);
         };
         if rows.is_empty() {
@@ -427,7 +527,7 @@ impl Engine for Postgres {
                  RETURNING {key}, id",
                 values_list(n, width)
             );
-            for row in self.bulk(&sql, &refs(chunk), n == per)? {
+            for row in self.bulk(&sql, chunk, n == per)? {
                 if let Some(k) = row.key(0)? {
                     ids.push((k, row.id(1)?));
                 }
@@ -437,15 +537,12 @@ impl Engine for Postgres {
     }
 
     fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {
+        let sql = "DELETE FROM runs WHERE lane_id = ?1 AND (test_id, first_number) IN \
+             (SELECT * FROM unnest(?2::bigint[], ?3::bigint[]))";
         for chunk in runs.chunks(MAX_ROWS * 10) {
             let (tests, firsts): (Vec<Id>, Vec<i64>) = chunk.iter().copied().unzip();
-            let stmt = self.statement(
-                "DELETE FROM runs WHERE lane_id = $1 AND (test_id, first_number) IN \
-                 (SELECT * FROM unnest($2::bigint[], $3::bigint[]))",
-            )?;
-            self.client
-                .execute(&stmt, &[&lane, &tests, &firsts])
-                .map_err(pg_error)?;
+            let params = [Param::Int(lane), Param::Ids(&tests), Param::Ids(&firsts)];
+            self.execute(sql, &params)?;
         }
         Ok(())
     }
