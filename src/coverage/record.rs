@@ -116,6 +116,9 @@ fn take_coverage_results(
     store: &mut dyn Store,
     state: &mut BuildState,
 ) -> Result<BTreeMap<Id, Verdict>> {
+    // A build's results as loaded come in no order (the lane's runs): found by id, they must be
+    // sorted first.
+    state.settle();
     let ids: Vec<Id> = state.entries.keys().copied().collect();
     if !ids.is_empty() {
         for (id, test) in store.tests_by_id(&ids)? {
