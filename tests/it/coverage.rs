@@ -1125,3 +1125,44 @@ fn a_long_chain_reads_every_build_back_and_keyframes_come_by_size() {
     let keyframes = chains_are_bounded(&t, "linux");
     assert_eq!(keyframes.first(), Some(&12), "{keyframes:?}");
 }
+
+#[test]
+fn a_file_s_coverage_step_is_judged_at_the_builds_that_carry_its_value() {
+    // With coverage steps made Problems, calc.c's coverage drops at #9 and stays: its value is
+    // written at #9 only, and the builds that confirm the step carry it.
+    let t = Test::new();
+    std::fs::write(
+        t.path("probtrack.toml"),
+        "[metrics.\"coverage.lines\"]\nproblems = true\n",
+    )
+    .unwrap();
+    for number in 1..=14 {
+        let report = if number <= 8 { v1() } else { v2() };
+        let (_, summary) = ingest(&t, "linux", number, &report, &["c:A <a@x>"]);
+        // The totals' values and, where it changed, the file's.
+        let written = if number == 1 || number == 9 { 3 } else { 2 };
+        assert_eq!(summary["metric_values"].as_u64(), Some(written + 4));
+    }
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let mut steps: Vec<(String, i64)> = (problems.as_array().unwrap().iter())
+        .map(|p| {
+            (
+                p["test"].as_str().unwrap().to_owned(),
+                p["first_failure"]["build"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    steps.sort();
+    assert_eq!(
+        steps,
+        [
+            ("coverage.lines".to_owned(), 9),
+            ("coverage.lines{file=calc.c}".to_owned(), 9)
+        ],
+        "{problems:#}"
+    );
+    // Judging every build again finds the same.
+    t.ok(&["reanalyze"]);
+    let again = t.json(&["problems", "--all", "--kind", "metric"]);
+    assert_eq!(again.as_array().unwrap().len(), 2, "{again:#}");
+}
