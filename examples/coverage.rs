@@ -11,11 +11,12 @@
 //! "branches_covered"}]` under `--files`, and `"classes": {"UNC": N, "LBC": N, …}` when a
 //! baseline report is given (with the unified diff between the two revisions, `git diff -M
 //! BASE HEAD`, or none: the source did not change). With `--delta-from REPORT` (the previous
-//! build's report), `"delta": {"spans", "bytes", "keyframe_spans", "keyframe_bytes"}`: the rows
-//! the storage encoding (`probtrack::coverage::delta`) writes for this build against that one,
-//! and for a keyframe of it, with their bytes as a row holds them (the path, two line numbers, the
-//! state: one byte, and two 4-byte branch counts where the line has branches). Exits 3 on a
-//! report it cannot read.
+//! build's report), `"delta": {"spans", "bytes", "keyframe_spans", "keyframe_bytes",
+//! "deltas_per_keyframe"}`: the rows the storage encoding (`probtrack::coverage::delta`) writes
+//! for this build against that one, and for a keyframe of it, with their bytes as a row holds
+//! them (the path, two line numbers, the state: one byte, and two 4-byte branch counts where the
+//! line has branches), and how many builds changing as much would be written as deltas between
+//! two keyframes. Exits 3 on a report it cannot read.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -132,7 +133,8 @@ fn run(args: &[String]) -> Result<Value, String> {
         out.insert(
             "delta".into(),
             json!({"spans": spans.len(), "bytes": row_bytes(&spans),
-                   "keyframe_spans": whole.len(), "keyframe_bytes": row_bytes(&whole)}),
+                   "keyframe_spans": whole.len(), "keyframe_bytes": row_bytes(&whole),
+                   "deltas_per_keyframe": delta::deltas_per_keyframe(spans.len(), whole.len())}),
         );
     }
     Ok(Value::Object(out))

@@ -358,6 +358,7 @@ pub(crate) fn write(
     state.settle();
     // Coverage reports: written, and each file judged as a result of the build.
     let mut coverage_metrics = Vec::new();
+    let mut coverage_carried = Vec::new();
     let mut coverage_written = false;
     if let Some(input) = &options.coverage {
         let mut any = false;
@@ -399,9 +400,10 @@ pub(crate) fn write(
                 settings: &options.coverage_settings,
                 report: fresh,
             };
-            coverage_metrics =
-                crate::coverage::record::record(store, known, &mut state, &at, &input.coverage)?
-                    .metrics;
+            let recorded =
+                crate::coverage::record::record(store, known, &mut state, &at, &input.coverage)?;
+            coverage_metrics = recorded.metrics;
+            coverage_carried = recorded.carried;
             state.settle();
         }
     }
@@ -490,8 +492,15 @@ pub(crate) fn write(
     };
     metrics.extend(options.metrics.iter().cloned());
     metrics.extend(coverage_metrics);
-    let series = crate::metrics::write_values(store, build, &metrics, &mut state.warnings)?;
+    let mut series = crate::metrics::write_values(store, build, &metrics, &mut state.warnings)?;
     let metric_values = series.len();
+    // The per-file coverage values the build carries are its values too: a step they confirm
+    // is judged here, as if they had been written (where their steps are Problems at all).
+    series.extend(crate::metrics::carried_to_judge(
+        store,
+        &options.metric_settings,
+        &coverage_carried,
+    )?);
     Ok(Written {
         summary: IngestSummary {
             builder: options.builder.clone(),

@@ -210,6 +210,34 @@ pub(crate) fn judging(settings: &MetricSettings, series: &SeriesRecord) -> Judgi
     }
 }
 
+/// The ids of the series named `carried` (per-file coverage series whose value a build carries
+/// from its base, `coverage::series`) that are to be judged at the build: none unless their
+/// steps are Problems (`coverage.*` are not, by default), since judging would find nothing.
+pub(crate) fn carried_to_judge(
+    store: &mut dyn Store,
+    settings: &MetricSettings,
+    carried: &[String],
+) -> Result<Vec<Id>> {
+    let Some(first) = carried.first() else {
+        return Ok(Vec::new());
+    };
+    // Whether steps are Problems depends on the series' name without its parameters, the same
+    // for every file's.
+    let probe = SeriesRecord {
+        id: 0,
+        name: first.clone(),
+        unit: None,
+        direction: None,
+    };
+    if !judging(settings, &probe).problems {
+        return Ok(Vec::new());
+    }
+    Ok((store.series_by_name(carried)?.into_iter())
+        .flatten()
+        .map(|s| s.id)
+        .collect())
+}
+
 /// Checks the `[metrics]` settings: each direction must be one probtrack reads.
 pub(crate) fn check_settings(settings: &MetricSettings) -> Result<()> {
     for (name, rule) in &settings.rules {

@@ -8,7 +8,7 @@
 use crate::clock::{self, Micros};
 use crate::error::Result;
 use crate::runs;
-use crate::store::{Forget, ProblemFilter, Run, RunsOf, Store};
+use crate::store::{Forget, Id, ProblemFilter, Run, RunsOf, Store};
 use crate::transaction;
 use crate::views::prune::LanePrune;
 
@@ -138,9 +138,10 @@ fn run(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePru
             }
         }
         store.write_runs(lane.id, &writes)?;
+        // A kept build whose coverage is stored relative to one that goes keeps it.
+        let ids: Vec<Id> = gone.iter().map(|b| b.id).collect();
+        crate::coverage::stored::detach_from(store, lane.id, &ids)?;
         for build in gone {
-            // A kept build whose coverage is stored relative to this one keeps it.
-            crate::coverage::stored::detach(store, lane.id, build.id)?;
             store.forget_build(build.id, Forget::Build)?;
         }
         store.set_pruned_before(lane.id, first_kept.unwrap_or(i64::MAX))?;

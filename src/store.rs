@@ -644,7 +644,8 @@ pub struct CoverageBuild {
     pub number: i64,
     /// The build whose coverage the spans change; `None`: the spans are the whole (a keyframe).
     pub base: Option<Id>,
-    /// How many deltas lead from the chain's keyframe to this build (0 for a keyframe).
+    /// How many deltas led from the chain's keyframe to this build when it was written (0 for a
+    /// keyframe); a build before it rewritten as a keyframe since may have shortened the chain.
     pub depth: u32,
     pub files: u64,
     pub lines_covered: u64,

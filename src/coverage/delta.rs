@@ -7,9 +7,12 @@
 //! line (they shift with timing and inputs from build to build and would make every build a full
 //! copy; a count moves bucket only when it halves or doubles); the totals are exact. A build's rows are
 //! [`Span`]s: runs of consecutive lines that took the same new state (or stopped being
-//! executable), against the previous build of its chain. Every [`KEYFRAME_EVERY`] builds, or when
-//! the change is more than half the size of the whole, the whole coverage is written instead (a
-//! keyframe), so that reading a build back applies at most that many deltas.
+//! executable), against the previous build of its chain. The whole coverage is written instead (a
+//! *keyframe*) when the chain's deltas, this one's included, would add up to more than the whole
+//! ([`Chain`]), when this one alone is more than half of it, or after [`MAX_DELTAS`] deltas: so
+//! reading a build back reads at most about twice a keyframe's rows, and applies at most
+//! [`MAX_DELTAS`] deltas, while a project whose coverage barely moves writes its whole coverage
+//! once in [`MAX_DELTAS`] builds rather than every few.
 
 use std::collections::BTreeMap;
 
@@ -17,8 +20,18 @@ use probtrack_parsers::coverage::{Branches, LineCoverage};
 
 use super::classify::Lines;
 
-/// The most deltas between two keyframes.
-pub const KEYFRAME_EVERY: u32 = 32;
+/// The most deltas between two keyframes, however small they are (an empty one included): what
+/// bounds the builds a read goes through when the deltas' rows alone would not.
+pub const MAX_DELTAS: u32 = 1023;
+
+/// Where a build stands in its chain: what reading it back goes through after the keyframe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// The deltas from the chain's keyframe to the build (0: the build is the keyframe).
+    pub depth: u32,
+    /// Their spans, added up.
+    pub spans: u64,
+}
 
 /// What is stored of one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,22 +111,55 @@ impl Encoded {
     }
 }
 
-/// Encodes `current` against `previous` (the builder's previous build, with `since_keyframe`
-/// deltas written since its chain's last keyframe; `None`: no previous build).
-pub fn encode(previous: Option<(&Snapshot, u32)>, current: &Snapshot) -> Encoded {
+/// Encodes `current` against `previous` (the builder's previous build, where it stands in its
+/// chain; `None`: no previous build). A keyframe when the chain would grow past
+/// [`MAX_DELTAS`] deltas, when the change is more than half the whole, or when the chain's
+/// deltas with this one would have more spans than the whole: a chain's deltas never hold more
+/// rows than a keyframe would.
+pub fn encode(previous: Option<(&Snapshot, Chain)>, current: &Snapshot) -> Encoded {
     let full = || Encoded::Keyframe(keyframe(current));
-    let Some((previous, since_keyframe)) = previous else {
+    let Some((previous, chain)) = previous else {
         return full();
     };
-    if since_keyframe + 1 >= KEYFRAME_EVERY {
+    if chain.depth >= MAX_DELTAS {
         return full();
     }
     let delta = delta(previous, current);
     let whole = keyframe(current);
-    if delta.len() * 2 > whole.len().max(1) {
+    if keyframe_due(chain, delta.len(), whole.len()) {
         Encoded::Keyframe(whole)
     } else {
         Encoded::Delta(delta)
+    }
+}
+
+/// Whether a build whose delta after a build at `chain` has `delta` spans, and whose whole
+/// coverage `whole`, is written as a keyframe ([`encode`]'s rule).
+pub fn keyframe_due(chain: Chain, delta: usize, whole: usize) -> bool {
+    let (delta, size) = (delta as u64, whole.max(1) as u64);
+    chain.depth >= MAX_DELTAS || delta * 2 > size || chain.spans + delta > size
+}
+
+/// How many builds in a row are written as deltas of `delta` spans each after a keyframe of
+/// `whole` spans: what a project whose coverage moves alike in every build writes between two
+/// keyframes (the benchmark's amortised keyframe).
+pub fn deltas_per_keyframe(delta: usize, whole: usize) -> u32 {
+    let mut chain = Chain::default();
+    while !keyframe_due(chain, delta, whole) {
+        chain.depth += 1;
+        chain.spans += delta as u64;
+    }
+    chain.depth
+}
+
+/// Where a build encoded as `encoded` against a build at `base` stands in its chain.
+pub fn chain_after(base: Chain, encoded: &Encoded) -> Chain {
+    match encoded {
+        Encoded::Keyframe(_) => Chain::default(),
+        Encoded::Delta(spans) => Chain {
+            depth: base.depth + 1,
+            spans: base.spans + spans.len() as u64,
+        },
     }
 }
 
@@ -264,7 +310,8 @@ mod tests {
         }
         after.remove("src/f0002.c");
         after.get_mut("src/f0003.c").unwrap().remove(&9);
-        let encoded = encode(Some((&before, 3)), &after);
+        let chain = Chain { depth: 3, spans: 9 };
+        let encoded = encode(Some((&before, chain)), &after);
         let Encoded::Delta(spans) = &encoded else {
             panic!("a keyframe: {} spans", encoded.spans().len());
         };
@@ -313,14 +360,29 @@ mod tests {
     }
 
     #[test]
-    fn keyframes_come_first_periodically_and_when_much_changed() {
+    fn keyframes_come_first_when_the_deltas_add_up_to_the_whole_or_the_chain_is_long() {
         let a = project(3, 50);
+        let whole = keyframe(&a).len() as u64;
+        let at = |depth, spans| Some((&a, Chain { depth, spans }));
         assert!(matches!(encode(None, &a), Encoded::Keyframe(_)));
+        // Nothing changed: an empty delta, up to the longest chain.
+        assert_eq!(encode(at(0, 0), &a), Encoded::Delta(Vec::new()));
+        assert_eq!(
+            encode(at(MAX_DELTAS - 1, whole), &a),
+            Encoded::Delta(Vec::new())
+        );
         assert!(matches!(
-            encode(Some((&a, KEYFRAME_EVERY - 1)), &a),
+            encode(at(MAX_DELTAS, 0), &a),
             Encoded::Keyframe(_)
         ));
-        assert_eq!(encode(Some((&a, 0)), &a), Encoded::Delta(Vec::new()));
+        // One line changed: a delta of one span, unless the chain's deltas already hold as many
+        // spans as the whole.
+        let mut b = a.clone();
+        b.get_mut("src/f0001.c").unwrap().insert(1, state(false));
+        let whole_b = keyframe(&b).len() as u64;
+        assert!(matches!(encode(at(5, whole_b - 1), &b), Encoded::Delta(d) if d.len() == 1));
+        assert!(matches!(encode(at(5, whole_b), &b), Encoded::Keyframe(_)));
+        // More than half the whole changed: a keyframe at once.
         let flipped: Snapshot = a
             .iter()
             .map(|(p, l)| {
@@ -330,10 +392,15 @@ mod tests {
                 )
             })
             .collect();
-        assert!(matches!(
-            encode(Some((&a, 0)), &flipped),
-            Encoded::Keyframe(_)
-        ));
+        assert!(matches!(encode(at(0, 0), &flipped), Encoded::Keyframe(_)));
+        // A delta of one span every build: a keyframe once in `whole_b` builds, and no chain
+        // longer than MAX_DELTAS whatever the sizes.
+        assert_eq!(deltas_per_keyframe(1, whole_b as usize), whole_b as u32);
+        assert_eq!(deltas_per_keyframe(0, whole_b as usize), MAX_DELTAS);
+        assert_eq!(deltas_per_keyframe(1, 230_000), MAX_DELTAS);
+        assert_eq!(deltas_per_keyframe(100, 230_000), MAX_DELTAS);
+        assert_eq!(deltas_per_keyframe(1_000, 230_000), 230);
+        assert_eq!(deltas_per_keyframe(200_000, 230_000), 0);
     }
 
     #[test]
@@ -341,7 +408,7 @@ mod tests {
         // A deterministic walk: each build changes a few lines, adds or drops a file.
         let mut builds = vec![project(4, 40)];
         let mut seed = 7u64;
-        for b in 1..20u32 {
+        for b in 1..80u32 {
             let mut next = builds.last().unwrap().clone();
             for _ in 0..5 {
                 seed = seed
@@ -379,16 +446,19 @@ mod tests {
             builds.push(next);
         }
         let mut stored: Vec<Encoded> = Vec::new();
-        let mut since = 0;
+        let mut chain = Chain::default();
         for (i, build) in builds.iter().enumerate() {
-            let previous = (i > 0).then(|| (&builds[i - 1], since));
+            let previous = (i > 0).then(|| (&builds[i - 1], chain));
             let encoded = encode(previous, build);
-            since = match encoded {
-                Encoded::Keyframe(_) => 0,
-                Encoded::Delta(_) => since + 1,
-            };
+            chain = chain_after(chain, &encoded);
             stored.push(encoded);
         }
+        // The size bound made keyframes along the way, and no chain's deltas outgrew one.
+        let keyframes = stored
+            .iter()
+            .filter(|e| matches!(e, Encoded::Keyframe(_)))
+            .count();
+        assert!(keyframes > 1 && keyframes < builds.len(), "{keyframes}");
         for (i, build) in builds.iter().enumerate() {
             let start = (0..=i)
                 .rev()

@@ -41,9 +41,12 @@ pub(crate) struct Recording<'a> {
     pub(crate) report: u32,
 }
 
-/// What recording gave: the metric values of the build's coverage.
+/// What recording gave: the metric values of the build's coverage, and the names of the
+/// per-file series whose value the build carries from its base rather than holds
+/// (`super::series`): they have a value at the build all the same, so they are judged too.
 pub(crate) struct Recorded {
     pub(crate) metrics: Vec<Metric>,
+    pub(crate) carried: Vec<String>,
 }
 
 /// Writes the build's coverage (merged with any it had) and adds each file's result to `state`.
@@ -67,9 +70,14 @@ pub(crate) fn record(
     // Per-file values where they changed from the coverage the build is stored against; all of
     // them for a keyframe, or for a build written again (its earlier values are overwritten).
     let metrics = metrics(&now, base.as_ref().filter(|_| !again));
+    let written: BTreeSet<String> = metrics.iter().map(|m| m.series.to_string()).collect();
+    let carried = (now.keys())
+        .map(|path| file_series(path).to_string())
+        .filter(|name| !written.contains(name))
+        .collect();
     let results = judge_build(store, known, state, at, &records, &now)?;
     add_results(store, known, state, at.report, results)?;
-    Ok(Recorded { metrics })
+    Ok(Recorded { metrics, carried })
 }
 
 /// Judges a build's stored coverage again, because the build before it with coverage changed (a
@@ -116,6 +124,9 @@ fn take_coverage_results(
     store: &mut dyn Store,
     state: &mut BuildState,
 ) -> Result<BTreeMap<Id, Verdict>> {
+    // A build's results as loaded come in no order (the lane's runs): found by id, they must be
+    // sorted first.
+    state.settle();
     let ids: Vec<Id> = state.entries.keys().copied().collect();
     if !ids.is_empty() {
         for (id, test) in store.tests_by_id(&ids)? {

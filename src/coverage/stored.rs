@@ -2,7 +2,7 @@
 //! coverage on its lane (its *base*), or as a keyframe ([`super::delta`]), and read back by
 //! following the bases to the chain's keyframe.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::delta::{self, Encoded, Snapshot, Span};
 use crate::error::Result;
@@ -66,13 +66,24 @@ pub(crate) fn snapshot_at(
     lane: &[CoverageBuild],
     build: Id,
 ) -> Result<Snapshot> {
+    Ok(read_chain(store, lane, build)?.0)
+}
+
+/// The snapshot of `build`, and where it stands in its chain (the deltas from the keyframe to
+/// it, and their spans), which decides whether the next build's delta may follow it.
+fn read_chain(
+    store: &mut dyn Store,
+    lane: &[CoverageBuild],
+    build: Id,
+) -> Result<(Snapshot, delta::Chain)> {
     let by_id: HashMap<Id, &CoverageBuild> = lane.iter().map(|c| (c.build, c)).collect();
     let mut chain = vec![build];
+    let mut seen = HashSet::from([build]);
     let mut at = build;
     while let Some(base) = by_id.get(&at).and_then(|c| c.base) {
-        // A chain never loops (a base is always an earlier build), but a damaged one must
-        // not hang the reader.
-        if chain.contains(&base) || chain.len() > 4 * delta::KEYFRAME_EVERY as usize {
+        // A chain never loops (a base is always an earlier build) and is at most MAX_DELTAS
+        // deltas long, but a damaged one must not hang the reader.
+        if !seen.insert(base) || chain.len() > 2 * (delta::MAX_DELTAS as usize + 1) {
             break;
         }
         chain.push(base);
@@ -96,7 +107,13 @@ pub(crate) fn snapshot_at(
         delta::apply(&mut snapshot, &spans);
         start = end;
     }
-    Ok(snapshot)
+    // The rows after the keyframe's.
+    let keyframe = rows.iter().take_while(|(id, _)| *id == chain[0]).count();
+    let position = delta::Chain {
+        depth: u32::try_from(chain.len() - 1).unwrap_or(u32::MAX),
+        spans: (rows.len() - keyframe) as u64,
+    };
+    Ok((snapshot, position))
 }
 
 /// The builder's previous build with coverage before build `number` on the lane.
@@ -107,10 +124,18 @@ pub(crate) fn previous(lane: &[CoverageBuild], number: i64) -> Option<&CoverageB
 /// Rewrites every build whose spans are relative to `build` as a keyframe, so that `build`'s
 /// coverage can change or go without changing theirs.
 pub(crate) fn detach(store: &mut dyn Store, lane: Id, build: Id) -> Result<()> {
+    detach_from(store, lane, &[build])
+}
+
+/// Rewrites as a keyframe every build outside `builds` whose spans are relative to one of them,
+/// so that all of `builds` can go at once (prune) without changing the others' coverage: a
+/// chain of builds that go together rewrites only the first build kept after it, not each one.
+pub(crate) fn detach_from(store: &mut dyn Store, lane: Id, builds: &[Id]) -> Result<()> {
+    let going: HashSet<Id> = builds.iter().copied().collect();
     let records = store.lane_coverage(lane)?;
     let dependents: Vec<CoverageBuild> = records
         .iter()
-        .filter(|c| c.base == Some(build))
+        .filter(|c| c.base.is_some_and(|b| going.contains(&b)) && !going.contains(&c.build))
         .cloned()
         .collect();
     for dependent in dependents {
@@ -143,16 +168,18 @@ pub(crate) fn write(
     let records = store.lane_coverage(lane)?;
     let base = previous(&records, number).cloned();
     let previous_snapshot = match &base {
-        Some(b) => Some((snapshot_at(store, &records, b.build)?, b.depth)),
+        Some(b) => Some(read_chain(store, &records, b.build)?),
         None => None,
     };
     let encoded = delta::encode(
-        previous_snapshot.as_ref().map(|(s, depth)| (s, *depth)),
+        previous_snapshot.as_ref().map(|(s, chain)| (s, *chain)),
         snapshot,
     );
     let totals = Totals::of(snapshot);
-    let (base, depth) = match (&encoded, &base) {
-        (Encoded::Delta(_), Some(b)) => (Some(b.build), b.depth + 1),
+    let (base, depth) = match (&encoded, &base, &previous_snapshot) {
+        (Encoded::Delta(_), Some(b), Some((_, chain))) => {
+            (Some(b.build), delta::chain_after(*chain, &encoded).depth)
+        }
         _ => (None, 0),
     };
     let record = CoverageBuild {

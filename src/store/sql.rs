@@ -1790,24 +1790,29 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn coverage_spans(&mut self, builds: &[Id]) -> Result<Vec<(Id, CoverageSpan)>> {
-        let sql = "SELECT s.test_id, t.name, s.first_line, s.last_line, s.covered, \
+        // One query for the builds of a chain (it may be a thousand builds long, most of them a
+        // row or none), then in the order asked.
+        let sql = format!(
+            "SELECT s.build_id, s.test_id, t.name, s.first_line, s.last_line, s.covered, \
              s.branches_covered, s.branches_total, s.hits FROM coverage_spans s \
-             JOIN tests t ON t.id = s.test_id WHERE s.build_id = ?1 \
-             ORDER BY s.test_id, s.first_line";
-        let mut out = Vec::new();
-        for &build in builds {
+             JOIN tests t ON t.id = s.test_id WHERE {} \
+             ORDER BY s.build_id, s.test_id, s.first_line",
+            E::any("s.build_id", 1)
+        );
+        let mut by_build: HashMap<Id, Vec<CoverageSpan>> = HashMap::new();
+        for chunk in builds.chunks(IDS_PER_QUERY) {
             let line = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-            let rows = self.all(sql, &p![build], |r| {
-                let state = match r.int(4)? {
+            by_build.extend(self.grouped(&sql, chunk, |_, r| {
+                let state = match r.int(5)? {
                     None => None,
                     Some(covered) => Some(crate::coverage::delta::State {
                         covered: covered != 0,
                         // NULL: written before schema 6, which kept only whether it ran.
-                        hits: match r.int(7)? {
+                        hits: match r.int(8)? {
                             Some(h) => Some(u64::try_from(h).unwrap_or(0)),
                             None => (covered == 0).then_some(0),
                         },
-                        branches: match (r.int(5)?, r.int(6)?) {
+                        branches: match (r.int(6)?, r.int(7)?) {
                             (Some(c), Some(t)) => Some(probtrack_parsers::coverage::Branches {
                                 covered: u32::try_from(c).unwrap_or(0),
                                 total: u32::try_from(t).unwrap_or(0),
@@ -1817,14 +1822,19 @@ impl<E: Engine> Store for SqlStore<E> {
                     }),
                 };
                 Ok(CoverageSpan {
-                    file: r.id(0)?,
-                    path: r.bstring(1)?.to_string(),
-                    first: line(r.count(2)?),
-                    last: line(r.count(3)?),
+                    file: r.id(1)?,
+                    path: r.bstring(2)?.to_string(),
+                    first: line(r.count(3)?),
+                    last: line(r.count(4)?),
                     state,
                 })
-            })?;
-            out.extend(rows.into_iter().map(|span| (build, span)));
+            })?);
+        }
+        let mut out = Vec::new();
+        for build in builds {
+            if let Some(spans) = by_build.remove(build) {
+                out.extend(spans.into_iter().map(|span| (*build, span)));
+            }
         }
         Ok(out)
     }

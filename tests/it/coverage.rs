@@ -901,3 +901,268 @@ fn a_file_s_coverage_value_is_written_when_it_changes_and_read_in_every_build() 
         .collect();
     assert_eq!(per_file, totals);
 }
+
+/// A build's coverage in the long-chain test: calc.c at one version (0: v1, 1: v2, 2: v2
+/// fixed), with calc.py always, and the Java and Go files or not.
+type Variant = (usize, bool, bool);
+
+/// The arguments that ingest `variant`'s reports.
+fn variant_args(variant: Variant) -> Vec<String> {
+    let (c, java, go) = variant;
+    let calc = [v1(), v2(), v2_fixed()][c].clone();
+    let mut args = vec![
+        "--source-root".to_owned(),
+        root(&calc).to_owned(),
+        "--coverage".to_owned(),
+        calc,
+    ];
+    let mut add = |name: &str| args.push(fixture(name).to_str().unwrap().to_owned());
+    add("coverage/coveragepy.cobertura.xml");
+    if java {
+        add("coverage/jacoco.xml");
+    }
+    if go {
+        add("coverage/go.coverprofile");
+    }
+    args
+}
+
+/// Each file's lines in build `number` of `builder` as `coverage FILE` answers them, without
+/// their class (which depends on the build before).
+fn lines_of_build(t: &Test, builder: &str, number: i64) -> Vec<(String, Value)> {
+    let n = number.to_string();
+    let summary = t.json(&["coverage", "--builder", builder, "--build", &n]);
+    let paths: Vec<String> = (summary["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    paths
+        .into_iter()
+        .map(|path| {
+            let mut file = t.json(&["coverage", &path, "--builder", builder, "--build", &n]);
+            for line in file["lines"].as_array_mut().unwrap() {
+                line.as_object_mut().unwrap().remove("class");
+            }
+            (path, file["lines"].clone())
+        })
+        .collect()
+}
+
+/// Checks through the library that every build with coverage on `builder`'s lane reads back
+/// through at most MAX_DELTAS deltas whose rows add up to no more than the build's own keyframe;
+/// returns the builds stored as keyframes.
+fn chains_are_bounded(t: &Test, builder: &str) -> Vec<i64> {
+    use probtrack::coverage::delta;
+    use std::collections::HashMap;
+    let mut db = probtrack::store::open(&t.location(), probtrack::store::OpenMode::Existing)
+        .expect("open db");
+    let lane = (db.lanes().unwrap().into_iter())
+        .find(|l| l.builder == builder)
+        .expect("the lane");
+    let records = db.lane_coverage(lane.id).unwrap();
+    let by_id: HashMap<i64, _> = records.iter().map(|c| (c.build, c)).collect();
+    let mut keyframes = Vec::new();
+    for record in &records {
+        let mut chain = vec![record.build];
+        while let Some(base) = by_id[chain.last().unwrap()].base {
+            assert!(
+                chain.len() <= delta::MAX_DELTAS as usize,
+                "a chain too long"
+            );
+            chain.push(base);
+        }
+        chain.reverse();
+        // As written; a build before it made a keyframe since (detached) shortens the chain.
+        assert!(
+            record.depth as usize >= chain.len() - 1,
+            "#{}",
+            record.number
+        );
+        if record.base.is_none() {
+            keyframes.push(record.number);
+        }
+        let rows = db.coverage_spans(&chain).unwrap();
+        let spans = |build: i64| -> Vec<delta::Span> {
+            (rows.iter().filter(|(b, _)| *b == build))
+                .map(|(_, s)| delta::Span {
+                    path: s.path.clone(),
+                    first: s.first,
+                    last: s.last,
+                    state: s.state,
+                })
+                .collect()
+        };
+        let deltas: Vec<Vec<delta::Span>> = chain[1..].iter().map(|&b| spans(b)).collect();
+        let read = delta::decode(&spans(chain[0]), deltas.iter().map(Vec::as_slice));
+        let delta_rows: usize = deltas.iter().map(Vec::len).sum();
+        assert!(
+            delta_rows <= delta::keyframe(&read).len(),
+            "#{}: {delta_rows} rows of deltas, a keyframe of {}",
+            record.number,
+            delta::keyframe(&read).len()
+        );
+    }
+    keyframes
+}
+
+#[test]
+fn a_long_chain_reads_every_build_back_and_keyframes_come_by_size() {
+    let t = Test::new();
+    // No coverage Problems (they would keep builds from prune): only the storage is at test.
+    std::fs::write(
+        t.path("probtrack.toml"),
+        "[coverage]\nmin_lost_lines = 100000\n",
+    )
+    .unwrap();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    let time = |number: i64| (now - chrono::Duration::days(100 - number)).to_rfc3339();
+    let ingest = |builder: &str, number: i64, variant: Variant| {
+        let mut args = vec!["--time".to_owned(), time(number)];
+        args.extend(variant_args(variant));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        t.ingest(builder, number, &args);
+    };
+    // What each variant reads back as the first build of a lane of its own (a keyframe).
+    let mut expected: std::collections::HashMap<Variant, Vec<(String, Value)>> =
+        std::collections::HashMap::new();
+    let mut expect = |variant: Variant| {
+        let name = format!("alone-{}-{}-{}", variant.0, variant.1, variant.2);
+        (expected.entry(variant).or_insert_with(|| {
+            ingest(&name, 99, variant);
+            lines_of_build(&t, &name, 99)
+        }))
+        .clone()
+    };
+    // Even numbers, so that builds can arrive late between them. Most builds move a file or
+    // nothing; a few change calc.c's version.
+    let (y, n) = (true, false);
+    let sequence: Vec<Variant> = vec![
+        (0, y, y),
+        (0, y, y),
+        (0, y, n),
+        (0, y, y),
+        (0, n, y),
+        (0, y, y),
+        (0, y, n),
+        (0, y, y),
+        (0, y, y),
+        (0, n, n),
+        (0, y, y),
+        (0, n, y),
+        (0, y, y),
+        (0, y, n),
+        (0, y, y),
+        (0, n, n),
+        (0, y, y),
+        (1, y, y),
+        (1, y, y),
+        (1, y, n),
+        (1, y, y),
+        (2, y, y),
+        (2, n, y),
+        (2, y, y),
+        (2, y, n),
+        (2, y, y),
+        (2, y, y),
+        (0, y, y),
+        (0, y, n),
+        (0, y, y),
+        (0, n, y),
+        (0, y, y),
+    ];
+    let mut builds: Vec<(i64, Variant)> = Vec::new();
+    for (i, &variant) in sequence.iter().enumerate() {
+        let number = 2 * (i as i64 + 1);
+        ingest("linux", number, variant);
+        builds.push((number, variant));
+    }
+    let check = |builds: &[(i64, Variant)],
+                 expect: &mut dyn FnMut(Variant) -> Vec<(String, Value)>| {
+        for &(number, variant) in builds {
+            let read: Vec<(String, Value)> = lines_of_build(&t, "linux", number);
+            assert_eq!(read, expect(variant), "build #{number}, {variant:?}");
+        }
+    };
+    check(&builds, &mut expect);
+    let keyframes = chains_are_bounded(&t, "linux");
+    // Deltas, not a keyframe a build; and keyframes written because the deltas since the last
+    // one added up to the whole, at builds that only added or dropped a file.
+    assert!(keyframes.len() < builds.len() / 2, "{keyframes:?}");
+    let by_size: Vec<&i64> = (keyframes.iter())
+        .filter(|&&k| {
+            let i = builds.iter().position(|b| b.0 == k).unwrap();
+            i > 0 && builds[i].1 .0 == builds[i - 1].1 .0
+        })
+        .collect();
+    assert!(!by_size.is_empty(), "{keyframes:?}");
+    // A build arrives late, one goes, one is replaced, and the oldest are pruned: every build
+    // left reads back as it was ingested.
+    ingest("linux", 13, (2, n, n));
+    builds.push((13, (2, n, n)));
+    t.ok(&["delete-build", "linux", "20"]);
+    builds.retain(|b| b.0 != 20);
+    let mut args = vec!["--time".to_owned(), time(30), "--replace".to_owned()];
+    args.extend(variant_args((1, n, y)));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    t.ingest("linux", 30, &args);
+    builds.retain(|b| b.0 != 30);
+    builds.push((30, (1, n, y)));
+    // Builds 2 to 10 are more than 89 days old; the references (#99) are not.
+    t.ok(&["prune", "--older-than", "89d"]);
+    let left: Vec<i64> = (t
+        .json(&["builds", "--builder", "linux", "--limit", "100"])
+        .as_array()
+        .unwrap()
+        .iter())
+    .map(|b| b["build"].as_i64().unwrap())
+    .collect();
+    assert!(left.iter().all(|&b| b > 10), "{left:?}");
+    builds.retain(|b| b.0 > 10);
+    builds.sort();
+    assert_eq!(builds.len(), left.len(), "{left:?}");
+    check(&builds, &mut expect);
+    // The first build kept has nothing before it to be a delta of.
+    let keyframes = chains_are_bounded(&t, "linux");
+    assert_eq!(keyframes.first(), Some(&12), "{keyframes:?}");
+}
+
+#[test]
+fn a_file_s_coverage_step_is_judged_at_the_builds_that_carry_its_value() {
+    // With coverage steps made Problems, calc.c's coverage drops at #9 and stays: its value is
+    // written at #9 only, and the builds that confirm the step carry it.
+    let t = Test::new();
+    std::fs::write(
+        t.path("probtrack.toml"),
+        "[metrics.\"coverage.lines\"]\nproblems = true\n",
+    )
+    .unwrap();
+    for number in 1..=14 {
+        let report = if number <= 8 { v1() } else { v2() };
+        let (_, summary) = ingest(&t, "linux", number, &report, &["c:A <a@x>"]);
+        // The totals' values and, where it changed, the file's.
+        let written = if number == 1 || number == 9 { 3 } else { 2 };
+        assert_eq!(summary["metric_values"].as_u64(), Some(written + 4));
+    }
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let mut steps: Vec<(String, i64)> = (problems.as_array().unwrap().iter())
+        .map(|p| {
+            (
+                p["test"].as_str().unwrap().to_owned(),
+                p["first_failure"]["build"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    steps.sort();
+    assert_eq!(
+        steps,
+        [
+            ("coverage.lines".to_owned(), 9),
+            ("coverage.lines{file=calc.c}".to_owned(), 9)
+        ],
+        "{problems:#}"
+    );
+    // Judging every build again finds the same.
+    t.ok(&["reanalyze"]);
+    let again = t.json(&["problems", "--all", "--kind", "metric"]);
+    assert_eq!(again.as_array().unwrap().len(), 2, "{again:#}");
+}
