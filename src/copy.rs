@@ -10,8 +10,11 @@ use crate::error::{Error, Result};
 use crate::store::{self, Cell, Location, OpenMode, Store, TABLES};
 use crate::views::copy::{CopyReport, TableCount};
 
-/// How many rows go to the destination at a time.
+/// How many rows go to the destination at a time, at most…
 const BATCH: usize = 2_000;
+/// …and how many bytes of text and blobs (a `metric_state` part is up to 1 MiB, a details object
+/// can be large): a batch is written when it reaches either.
+const BATCH_BYTES: usize = 8 << 20;
 
 /// Copies every table from `from` to `to`, calling `progress` after each table.
 pub(crate) fn copy(
@@ -75,12 +78,15 @@ fn copy_tables(
         let expected = source.count_rows(table)?;
         let mut batch: Vec<Vec<Cell>> = Vec::with_capacity(BATCH);
         let mut written = 0u64;
+        let mut bytes = 0usize;
         source.read_table(table, &mut |row| {
+            bytes += row.iter().map(Cell::payload_len).sum::<usize>();
             batch.push(row);
-            if batch.len() == BATCH {
+            if batch.len() == BATCH || bytes >= BATCH_BYTES {
                 dest.write_rows(table, &batch)?;
                 written += batch.len() as u64;
                 batch.clear();
+                bytes = 0;
             }
             Ok(())
         })?;

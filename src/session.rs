@@ -103,6 +103,11 @@ impl DerefMut for Opened {
 
 impl Drop for Opened {
     fn drop(&mut self) {
+        // A command that panicked may have left a transaction (and its locks) open: close the
+        // store rather than hand it to the next command.
+        if std::thread::panicking() {
+            return;
+        }
         if let (Some((location, kept)), Some(store)) = (self.back.take(), self.store.take()) {
             *kept.borrow_mut() = Some((location, store));
         }

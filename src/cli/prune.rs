@@ -18,7 +18,7 @@ The limit is --older-than, else `prune_days` in probtrack.toml. Problems are nev
 Problem still open keeps every build from the last pass before it.")]
 pub(crate) struct Args {
     /// How old a build must be to go: a number of weeks (`12w`), days (`30d`), hours (`48h`),
-    /// minutes (`90m`) or seconds (`3600s`)
+    /// minutes (`90min`; a bare `m` is refused, it could mean months) or seconds (`3600s`)
     #[arg(long, value_name = "AGE")]
     older_than: Option<String>,
     /// Only say what would go
@@ -28,27 +28,34 @@ pub(crate) struct Args {
     output: FormatFlag,
 }
 
-/// `12w`, `30d`, `48h`, `90m`, `3600s`: seconds.
+/// `12w`, `30d`, `48h`, `90min`, `3600s`: seconds. A bare `m` is refused: it could mean months.
 fn parse_age(text: &str) -> Result<i64> {
     let bad = || {
         Error::usage(format!(
             "--older-than `{text}`: expected a number of weeks, days, hours, minutes or seconds, \
-             e.g. 12w, 30d, 48h, 90m, 3600s"
+             e.g. 12w, 30d, 48h, 90min, 3600s"
         ))
     };
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
     let n: i64 = number.parse().map_err(|_| bad())?;
     let unit = match unit {
         "d" => 86_400,
         "w" => 7 * 86_400,
         "h" => 3_600,
-        "m" => 60,
+        "min" => 60,
         "s" => 1,
+        "m" => {
+            return Err(bad().hint(format!(
+                "`m` could be minutes or months: write {n}min for minutes, or weeks or days \
+                 (e.g. {}w) for months",
+                n.saturating_mul(4)
+            )))
+        }
         _ => return Err(bad()),
     };
-    if n < 0 {
-        return Err(bad());
-    }
     Ok(n.saturating_mul(unit))
 }
 

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::delta::{self, Encoded, Snapshot, Span};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::{CoverageBuild, CoverageSpan, Id, Store};
 
 /// Totals of a snapshot: files, lines covered and executable, branches taken and total.
@@ -81,10 +81,24 @@ fn read_chain(
     let mut seen = HashSet::from([build]);
     let mut at = build;
     while let Some(base) = by_id.get(&at).and_then(|c| c.base) {
-        // A chain never loops (a base is always an earlier build) and is at most MAX_DELTAS
-        // deltas long, but a damaged one must not hang the reader.
-        if !seen.insert(base) || chain.len() > 2 * (delta::MAX_DELTAS as usize + 1) {
-            break;
+        // A chain never loops (a base is always an earlier build), is at most MAX_DELTAS deltas
+        // long and ends at a keyframe of the lane; a damaged one is an error, not a wrong answer.
+        let damaged = |what: &str| {
+            Error::database(format!(
+                "the stored coverage of build {build} is damaged: its chain of deltas {what}"
+            ))
+            .hint("ingest that build's reports again with `ingest --replace`")
+        };
+        if !seen.insert(base) {
+            return Err(damaged("loops"));
+        }
+        if chain.len() > 2 * (delta::MAX_DELTAS as usize + 1) {
+            return Err(damaged("is longer than any probtrack writes"));
+        }
+        if !by_id.contains_key(&base) {
+            return Err(damaged(
+                "refers to a build that has no coverage on its lane",
+            ));
         }
         chain.push(base);
         at = base;

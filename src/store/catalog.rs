@@ -61,6 +61,15 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// The bytes of text or blob the cell holds (0 for a number or NULL).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Cell::Text(t) => t.len(),
+            Cell::Bytes(b) => b.len(),
+            Cell::Null | Cell::Int(_) | Cell::Real(_) => 0,
+        }
+    }
+
     /// Checks that a row read from or written to `table` fits its columns.
     pub fn check_row(table: &Table, row: &[Cell]) -> Result<()> {
         if row.len() != table.columns.len() {

@@ -247,7 +247,7 @@ impl<E: Engine> SqlStore<E> {
         &mut self,
         build: Id,
         new: &[(Id, &'d Details)],
-    ) -> Result<Vec<(Cow<'d, [u8]>, Option<Id>)>> {
+    ) -> Result<Vec<Packed<'d>>> {
         let mut tests: Vec<Id> = new.iter().map(|(test, _)| *test).collect();
         tests.sort_unstable();
         tests.dedup();
@@ -348,6 +348,9 @@ impl<E: Engine> SqlStore<E> {
         Ok(())
     }
 }
+
+/// A details object's stored form: its bytes, and the base they are deflated against.
+type Packed<'d> = (Cow<'d, [u8]>, Option<Id>);
 
 /// How many ids one query of a list of ids takes.
 const IDS_PER_QUERY: usize = 10_000;

@@ -403,7 +403,7 @@ const FAILED: &str = "<failure message=\"boom\">boom</failure>";
 
 /// `prune --older-than` takes minutes and seconds as well as weeks, days and hours: the same age
 /// in each unit drops the same builds (a #1 to a #4 are 10 to 7 hours old), and an age without a
-/// known unit is refused.
+/// known unit is refused, and so is a bare `m` (months or minutes?) with a hint.
 #[test]
 fn prune_counts_age_in_minutes_and_seconds_too() {
     let t = Test::new();
@@ -422,16 +422,22 @@ fn prune_counts_age_in_minutes_and_seconds_too() {
             .sum()
     };
     // 9.5 hours: a #1 goes; 8.5 hours: a #1 and a #2.
-    for age in ["570m", "34200s"] {
+    for age in ["570min", "34200s"] {
         assert_eq!(dropping(age), 1, "{age}");
     }
-    for age in ["510m", "30600s"] {
+    for age in ["510min", "30600s"] {
         assert_eq!(dropping(age), 2, "{age}");
     }
     assert_eq!(dropping("1w"), 0);
-    for bad in ["90", "90x", "-5s", "m", "1.5h"] {
+    for bad in ["90", "90x", "-5s", "m", "1.5h", "30é", "6m"] {
         t.fails(&["prune", "--older-than", bad], 2);
     }
+    let months = t.fails(&["prune", "--older-than", "6m"], 2);
+    assert!(
+        months.contains("6min") && months.contains("24w"),
+        "{months}"
+    );
+    assert_eq!(t.json(&["builds"]).as_array().unwrap().len(), 4);
     let pruned = t.json(&["prune", "--older-than", "30600s"]);
     assert_eq!(pruned[0]["builds"], 2, "{pruned}");
     let builds = t.json(&["builds"]);

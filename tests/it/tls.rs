@@ -188,15 +188,19 @@ fn free_port() -> u16 {
 pub struct Recorder {
     pub port: u16,
     sent: Arc<Mutex<Vec<u8>>>,
+    /// Client connections whose bytes are still being read.
+    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Recorder {
     pub fn to(port: u16) -> Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let sent = Arc::new(Mutex::new(Vec::new()));
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let recorder = Recorder {
             port: listener.local_addr().unwrap().port(),
             sent: sent.clone(),
+            open: open.clone(),
         };
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -207,6 +211,8 @@ impl Recorder {
                 let (mut client_r, mut server_w) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
                 let sent = sent.clone();
+                let open = open.clone();
+                open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 std::thread::spawn(move || {
                     let mut buf = [0u8; 4096];
                     while let Ok(n) = client_r.read(&mut buf) {
@@ -219,6 +225,7 @@ impl Recorder {
                         }
                     }
                     let _ = server_w.shutdown(std::net::Shutdown::Write);
+                    open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 });
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut server, &mut client);
@@ -229,8 +236,19 @@ impl Recorder {
         recorder
     }
 
-    /// What clients sent so far, and forget it.
+    /// What clients sent so far, and forget it. The clients have exited: wait (at most 5 s) until
+    /// every connection's bytes are read, and give a connection still in the listener's queue a
+    /// moment to be taken, so that nothing a client sent arrives after this answers.
     pub fn take(&self) -> Vec<u8> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(5) {
+            let reading = self.open.load(std::sync::atomic::Ordering::SeqCst) > 0;
+            let quiet = self.sent.lock().unwrap().is_empty();
+            if !reading && (!quiet || start.elapsed() > std::time::Duration::from_millis(300)) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         std::mem::take(&mut *self.sent.lock().unwrap())
     }
 }
