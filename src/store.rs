@@ -209,7 +209,7 @@ pub enum Lock<'a> {
 
 impl Lock<'_> {
     /// The lock's 64-bit key: a hash of what it names, apart from the writers' lock's.
-    pub(crate) fn key(&self) -> i64 {
+    pub fn key(&self) -> i64 {
         let mut name = Vec::new();
         let (kind, builder, branch) = match *self {
             Lock::Lane { builder, branch } => ("lane", Some(builder), branch),
