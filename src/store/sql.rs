@@ -368,17 +368,12 @@ fn sorted_ids(ids: &[Id]) -> Vec<Id> {
     ids
 }
 
-/// The index of the first appearance of each key that `found` lacks, in the order of the keys:
-/// rows shared by every lane (tests, messages, details) are created in one order, so that two
-/// ingests that create the same new rows cannot deadlock on PostgreSQL (each would wait for a key
-/// the other inserted first), and every engine gives the same ids.
+/// The index of the first appearance of each key that `found` lacks.
 fn first_missing<T>(keys: &[[u8; 16]], found: &HashMap<[u8; 16], T>) -> Vec<usize> {
     let mut seen = HashSet::new();
-    let mut missing: Vec<usize> = (0..keys.len())
+    (0..keys.len())
         .filter(|&i| !found.contains_key(&keys[i]) && seen.insert(keys[i]))
-        .collect();
-    missing.sort_by_key(|&i| keys[i]);
-    missing
+        .collect()
 }
 
 const BUILDS: &str = "SELECT b.id, bl.name, b.number, b.lane_id, l.branch, b.revision, b.time, \
@@ -802,11 +797,18 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
-        // Looked up by key; the new ones created in the order of their keys (every engine gives
-        // the same ids, and two ingests cannot deadlock creating them), with their first runner id.
+        // Looked up by key; the new ones created in the order they first appear (so that every
+        // engine gives the same ids), with their first runner id.
         let keys: Vec<[u8; 16]> = tests.iter().map(|t| key(&t.name)).collect();
         let mut found = self.find_keyed("tests", "name_hash", "runner_id", &keys)?;
-        let new = first_missing(&keys, &found);
+        let mut new = first_missing(&keys, &found);
+        if !new.is_empty() && self.engine.lock_key(super::Lock::NewTests.key())? {
+            // Concurrent ingests (PostgreSQL) create tests one at a time, until they commit: two
+            // that create the same new tests in other orders would deadlock. (An ingest that
+            // creates a test another has just created waits for that one's commit anyway.)
+            found.extend(self.find_keyed("tests", "name_hash", "runner_id", &keys)?);
+            new = first_missing(&keys, &found);
+        }
         if !new.is_empty() {
             let new_keys: Vec<[u8; 16]> = new.iter().map(|&i| keys[i]).collect();
             let mut rows = Vec::with_capacity(new.len() * 5);

@@ -267,6 +267,19 @@ fn concurrent_ingests(db: &str, t: &Test, writers: usize) {
         if !branch(b).is_empty() {
             args.extend(["--branch".into(), branch(b).into()]);
         }
+        // The same new changes (and their authors) in every builder's build of this number, in
+        // an order of their own: rows that ingests of other lanes share.
+        let w: usize = b.trim_start_matches("builder-").parse().unwrap();
+        let mut changes: Vec<String> = (0..6)
+            .map(|c| format!("{c:x}{n:0>6}:dev{}@example.org", c % 3))
+            .collect();
+        changes.rotate_left(w % 6);
+        if w % 2 == 1 {
+            changes.reverse();
+        }
+        for change in changes {
+            args.extend(["--change".into(), change]);
+        }
         args.push(f.display().to_string());
         args
     };
