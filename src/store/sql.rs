@@ -249,7 +249,7 @@ impl<E: Engine> SqlStore<E> {
         &mut self,
         build: Id,
         new: &[(Id, &'d Details)],
-    ) -> Result<Vec<(Cow<'d, [u8]>, Option<Id>)>> {
+    ) -> Result<Vec<Packed<'d>>> {
         let mut tests: Vec<Id> = new.iter().map(|(test, _)| *test).collect();
         tests.sort_unstable();
         tests.dedup();
@@ -367,6 +367,9 @@ fn sorted_ids(ids: &[Id]) -> Vec<Id> {
     ids.dedup();
     ids
 }
+
+/// A details object as stored: its bytes, and the base it was deflated against, if any.
+type Packed<'d> = (Cow<'d, [u8]>, Option<Id>);
 
 /// The index of the first appearance of each key that `found` lacks.
 fn first_missing<T>(keys: &[[u8; 16]], found: &HashMap<[u8; 16], T>) -> Vec<usize> {
