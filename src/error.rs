@@ -42,6 +42,9 @@ pub struct Error {
     /// Running the same command again can get past it (a lost connection, a server restarting, a
     /// lock or serialization conflict): `--retry` retries it (see `retry.rs`).
     pub retryable: bool,
+    /// A retryable error that is a conflict between concurrent writers (a deadlock, a
+    /// serialization failure): an ingest retries it a few times even without `--retry`.
+    pub conflict: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -55,6 +58,7 @@ impl Error {
             broken_pipe: false,
             candidates: None,
             retryable: false,
+            conflict: false,
         }
     }
 
@@ -87,6 +91,13 @@ impl Error {
             "{why}; this can be retried: run the same command again, or give `--retry N` (ingest, \
              import) or `retry = N` in the settings; a build already stored is not stored twice"
         ))
+    }
+
+    /// Marks a retryable conflict between concurrent writers (see [`Error::conflict`]).
+    #[must_use]
+    pub fn conflicting(mut self, why: impl fmt::Display) -> Self {
+        self.conflict = true;
+        self.retryable(why)
     }
 
     /// Notes the I/O error behind this one (a broken pipe ends a command quietly).

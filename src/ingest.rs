@@ -160,7 +160,26 @@ pub(crate) fn ingest(
         // The build's own rows (builds, results, its lane's runs) are written under its lane's
         // lock: ingests of other lanes write theirs at the same time.
         let builder = &options.builder;
-        store.lock(Lock::Lane { builder, branch })?;
+        // `--replace` of a build recorded on another branch rewrites that lane too: both lanes
+        // are locked, in the order of their keys, so two such ingests cannot deadlock.
+        let moved = elsewhere(store, options)?;
+        let mut lanes = vec![Lock::Lane { builder, branch }];
+        if let Some(other) = &moved {
+            let branch = other.as_deref();
+            lanes.push(Lock::Lane { builder, branch });
+            lanes.sort_by_key(Lock::key);
+        }
+        for lane in lanes {
+            store.lock(lane)?;
+        }
+        // Moved again while this ingest waited (a rare race): its next attempt locks anew.
+        if elsewhere(store, options)? != moved {
+            return Err(Error::database(format!(
+                "build {} #{} moved to another branch while this ingest waited for its lane",
+                options.builder, options.number
+            ))
+            .conflicting("another ingest replaced the same build at the same time"));
+        }
         // The reports are parsed on a second thread while this one looks their tests up.
         let written = std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel(ahead::CAPACITY);
@@ -189,6 +208,20 @@ pub(crate) fn ingest(
         summary.lock = Some(LockTimes { waited, held });
     }
     Ok(summary)
+}
+
+/// With `--replace`, the branch the build is recorded on when it is not `options.branch` (the
+/// outer `None`: not replacing, not recorded, or on the same branch; no branch is `Some(None)`).
+fn elsewhere(store: &mut dyn Store, options: &IngestOptions) -> Result<Option<Option<String>>> {
+    if !options.replace {
+        return Ok(None);
+    }
+    let norm = |b: Option<&str>| b.filter(|b| !b.is_empty()).map(str::to_owned);
+    let ours = norm(options.branch.as_deref());
+    Ok(store
+        .find_build(&options.builder, options.number)?
+        .map(|found| norm(found.branch.as_deref()))
+        .filter(|theirs| *theirs != ours))
 }
 
 /// A build written but whose Problems are not judged yet: [`judge`] does that, for one build or for
@@ -301,6 +334,9 @@ pub(crate) fn write(
         }
     }
     changes.extend(options.changes.iter().cloned());
+    // Changes are shared by builds of every lane: written in one order (by revision), so that
+    // two ingests whose blamelists share them in other orders cannot deadlock on PostgreSQL.
+    changes.sort_by(|a, b| a.revision.cmp(&b.revision));
     for change in &changes {
         let id = store.upsert_change(change)?;
         store.link_change(build, id)?;

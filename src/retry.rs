@@ -19,13 +19,33 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(30);
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Retry {
     pub times: u32,
+    /// How often a conflict between concurrent writers (a deadlock, a serialization failure;
+    /// [`Error::conflict`](crate::error::Error::conflict)) is retried when `times` is fewer.
+    pub conflicts: u32,
 }
+
+/// How often an ingest retries a conflict between concurrent writers without `--retry`.
+pub(crate) const CONFLICT_RETRIES: u32 = 3;
 
 impl Retry {
     pub(crate) fn new(flag: Option<u32>, setting: Option<u32>) -> Retry {
         Retry {
             times: flag.or(setting).unwrap_or(0),
+            conflicts: 0,
         }
+    }
+
+    /// Retries conflicts between concurrent writers up to `n` times whatever `times` says.
+    pub(crate) fn with_conflicts(self, n: u32) -> Retry {
+        Retry {
+            conflicts: n,
+            ..self
+        }
+    }
+
+    /// The most retries any error can get.
+    pub(crate) fn most(self) -> u32 {
+        self.times.max(self.conflicts)
     }
 
     /// Runs `attempt` until it succeeds, fails in a way a retry cannot mend, or has been retried
@@ -38,7 +58,10 @@ impl Retry {
         let mut retried = 0;
         loop {
             match attempt() {
-                Err(e) if e.retryable && retried < self.times => {
+                Err(e)
+                    if e.retryable
+                        && (retried < self.times || (e.conflict && retried < self.conflicts)) =>
+                {
                     retried += 1;
                     let pause = pause(retried);
                     notice(&e, retried, pause);
@@ -82,7 +105,11 @@ mod tests {
     #[test]
     fn only_retryable_errors_are_retried_and_only_so_often() {
         let mut calls = 0;
-        let out: Result<()> = Retry { times: 5 }.run(
+        let out: Result<()> = Retry {
+            times: 5,
+            conflicts: 0,
+        }
+        .run(
             || {
                 calls += 1;
                 Err(Error::database("bad schema"))
@@ -94,7 +121,11 @@ mod tests {
 
         let mut notices = Vec::new();
         let mut calls = 0;
-        let out = Retry { times: 1 }.run(
+        let out = Retry {
+            times: 1,
+            conflicts: 0,
+        }
+        .run(
             || {
                 calls += 1;
                 Err::<(), _>(Error::database("lost").retryable("gone"))
@@ -105,7 +136,11 @@ mod tests {
         assert_eq!((calls, notices), (2, vec![1]));
 
         let mut calls = 0;
-        let out = Retry { times: 3 }.run(
+        let out = Retry {
+            times: 3,
+            conflicts: 0,
+        }
+        .run(
             || {
                 calls += 1;
                 if calls < 2 {
@@ -117,5 +152,30 @@ mod tests {
             |_, _, _| {},
         );
         assert_eq!(out.unwrap(), 2);
+    }
+
+    #[test]
+    fn conflicts_are_retried_without_times_but_other_errors_are_not() {
+        let retry = Retry::new(None, None).with_conflicts(2);
+        let mut calls = 0;
+        let out: Result<()> = retry.run(
+            || {
+                calls += 1;
+                Err(Error::database("lost").retryable("gone"))
+            },
+            |_, _, _| {},
+        );
+        assert!(out.is_err());
+        assert_eq!(calls, 1);
+        let mut calls = 0;
+        let out: Result<()> = retry.run(
+            || {
+                calls += 1;
+                Err(Error::database("deadlock").conflicting("both"))
+            },
+            |_, _, _| {},
+        );
+        assert!(out.unwrap_err().conflict);
+        assert_eq!(calls, 3);
     }
 }

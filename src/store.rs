@@ -205,15 +205,19 @@ pub enum Lock<'a> {
     },
     /// A branch's Problems (they span its builders): judged one build at a time.
     Branch(Option<&'a str>),
+    /// The creation of new tests, shared by every lane: one ingest at a time creates them (in the
+    /// order its reports list them), so that two cannot deadlock on them.
+    NewTests,
 }
 
 impl Lock<'_> {
     /// The lock's 64-bit key: a hash of what it names, apart from the writers' lock's.
-    pub(crate) fn key(&self) -> i64 {
+    pub fn key(&self) -> i64 {
         let mut name = Vec::new();
         let (kind, builder, branch) = match *self {
             Lock::Lane { builder, branch } => ("lane", Some(builder), branch),
             Lock::Branch(branch) => ("branch", None, branch),
+            Lock::NewTests => ("tests", None, None),
         };
         // Stored alike (lanes keep no branch as ''), so locked alike.
         let branch = branch.filter(|b| !b.is_empty());

@@ -99,7 +99,8 @@ pub(crate) struct Args {
     coverage_parser: String,
     /// Retry up to N times, with growing pauses, when the database server cannot be reached or
     /// ends the connection (it restarts); a build already stored is not stored twice
-    /// [default: `retry` in the settings, else 0]
+    /// [default: `retry` in the settings, else 0]. A deadlock or serialization failure between
+    /// concurrent ingests is retried at least 3 times whatever N is
     #[arg(long, value_name = "N")]
     retry: Option<u32>,
     #[command(flatten)]
@@ -176,7 +177,8 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
         return Err(Error::usage("standard input (`-`) can be read only once"));
     }
     let inputs: Vec<Input> = args.files.iter().map(|f| Input::from_arg(f)).collect();
-    let retry = Retry::new(args.retry, ctx.settings.retry);
+    let retry =
+        Retry::new(args.retry, ctx.settings.retry).with_conflicts(crate::retry::CONFLICT_RETRIES);
     let (db, kept) = (&ctx.db, ctx.kept.as_ref());
     let err = &mut ctx.err;
     let summary = ingest::ingest_inputs(
@@ -190,7 +192,11 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
                 err,
                 "warning: {}; retry {n} of {} in {:.1} s",
                 e.message,
-                retry.times,
+                if e.conflict {
+                    retry.most()
+                } else {
+                    retry.times
+                },
                 pause.as_secs_f64()
             );
         },

@@ -66,7 +66,11 @@ fn my_error(e: mysql::Error) -> Error {
                      PROBTRACK_MYSQL_DEFAULTS_FILE or ~/.my.cnf), and that the user has \
                      privileges on the database (GRANT ALL ON name.* TO user)",
                 ),
-                1205 | 1213 => err.retryable(
+                1213 => err.conflicting(
+                    "another session held rows this command needed (a deadlock); nothing was \
+                     written",
+                ),
+                1205 => err.retryable(
                     "another session held rows this command needed (a lock wait timeout or \
                      deadlock); nothing was written",
                 ),

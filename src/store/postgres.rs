@@ -161,7 +161,7 @@ fn pg_error(e: postgres::Error) -> Error {
         return if *code == SqlState::T_R_SERIALIZATION_FAILURE
             || *code == SqlState::T_R_DEADLOCK_DETECTED
         {
-            err.retryable("another probtrack process wrote the same rows at the same time")
+            err.conflicting("another probtrack process wrote the same rows at the same time")
         } else if *code == SqlState::INVALID_CATALOG_NAME {
             err.hint("create the database first, e.g. `createdb NAME` (probtrack creates its tables, not the server's databases)")
         } else if *code == SqlState::INVALID_PASSWORD

@@ -7,7 +7,7 @@
 //! with the engine's own types: nothing is dispatched dynamically per row or value.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bstr::BString;
 use probtrack_parsers::Status;
@@ -173,7 +173,7 @@ impl<E: Engine> SqlStore<E> {
     }
 
     /// The ids of texts stored once by key (`messages`, `details`) for `keys`, creating each
-    /// missing one from `value(i)` (for the i-th key) in the order they first appear.
+    /// missing one from `value(i)` (for the i-th key) in the order of their keys.
     fn text_ids<'v>(
         &mut self,
         table: &'static str,
@@ -207,9 +207,11 @@ impl<E: Engine> SqlStore<E> {
         }
         let wanted_keys: Vec<[u8; 16]> = wanted.iter().map(|&i| keys[i]).collect();
         let mut found = self.find_keyed(table, "hash", "NULL", &wanted_keys)?;
-        let new: Vec<usize> = (wanted.into_iter())
+        // Created in the order of their keys, as tests are (see `first_missing`).
+        let mut new: Vec<usize> = (wanted.into_iter())
             .filter(|&i| !found.contains_key(&keys[i]))
             .collect();
+        new.sort_by_key(|&i| keys[i]);
         if !new.is_empty() {
             // Made (a details object packed) only where new: deflating is the costly part.
             let values = make(self, &new)?;
@@ -368,6 +370,9 @@ fn sorted_ids(ids: &[Id]) -> Vec<Id> {
     ids.dedup();
     ids
 }
+
+/// A details object as stored: its bytes, and the base it was deflated against, if any.
+type Packed<'d> = (Cow<'d, [u8]>, Option<Id>);
 
 /// The index of the first appearance of each key that `found` lacks.
 fn first_missing<T>(keys: &[[u8; 16]], found: &HashMap<[u8; 16], T>) -> Vec<usize> {
@@ -802,7 +807,14 @@ impl<E: Engine> Store for SqlStore<E> {
         // engine gives the same ids), with their first runner id.
         let keys: Vec<[u8; 16]> = tests.iter().map(|t| key(&t.name)).collect();
         let mut found = self.find_keyed("tests", "name_hash", "runner_id", &keys)?;
-        let new = first_missing(&keys, &found);
+        let mut new = first_missing(&keys, &found);
+        if !new.is_empty() && self.engine.lock_key(super::Lock::NewTests.key())? {
+            // Concurrent ingests (PostgreSQL) create tests one at a time, until they commit: two
+            // that create the same new tests in other orders would deadlock. (An ingest that
+            // creates a test another has just created waits for that one's commit anyway.)
+            found.extend(self.find_keyed("tests", "name_hash", "runner_id", &keys)?);
+            new = first_missing(&keys, &found);
+        }
         if !new.is_empty() {
             let new_keys: Vec<[u8; 16]> = new.iter().map(|&i| keys[i]).collect();
             let mut rows = Vec::with_capacity(new.len() * 5);
@@ -827,6 +839,7 @@ impl<E: Engine> Store for SqlStore<E> {
         }
         // A test's runner id becomes the last one given, where one is given.
         let mut ids = Vec::with_capacity(tests.len());
+        let mut updates = BTreeMap::new();
         for (test, k) in tests.iter().zip(&keys) {
             let Some((id, runner_id)) = found.get_mut(k) else {
                 return Err(Error::database(
@@ -834,11 +847,16 @@ impl<E: Engine> Store for SqlStore<E> {
                 ));
             };
             if test.runner_id.is_some() && *runner_id != test.runner_id {
-                let sql = "UPDATE tests SET runner_id = ?2 WHERE id = ?1";
-                self.engine.execute(sql, &p![*id, &test.runner_id])?;
+                updates.insert(*id, test.runner_id.clone());
                 runner_id.clone_from(&test.runner_id);
             }
             ids.push(*id);
+        }
+        // Tests are shared by every lane: updated in one order (by id), so that two ingests that
+        // change the same tests' runner ids cannot deadlock on PostgreSQL.
+        for (id, runner_id) in updates {
+            let sql = "UPDATE tests SET runner_id = ?2 WHERE id = ?1";
+            self.engine.execute(sql, &p![id, &runner_id])?;
         }
         Ok(ids)
     }

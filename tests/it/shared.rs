@@ -267,6 +267,19 @@ fn concurrent_ingests(db: &str, t: &Test, writers: usize) {
         if !branch(b).is_empty() {
             args.extend(["--branch".into(), branch(b).into()]);
         }
+        // The same new changes (and their authors) in every builder's build of this number, in
+        // an order of their own: rows that ingests of other lanes share.
+        let w: usize = b.trim_start_matches("builder-").parse().unwrap();
+        let mut changes: Vec<String> = (0..6)
+            .map(|c| format!("{c:x}{n:0>6}:dev{}@example.org", c % 3))
+            .collect();
+        changes.rotate_left(w % 6);
+        if w % 2 == 1 {
+            changes.reverse();
+        }
+        for change in changes {
+            args.extend(["--change".into(), change]);
+        }
         args.push(f.display().to_string());
         args
     };
@@ -441,6 +454,55 @@ fn ingests_share_the_writers_lock_that_reanalyze_takes_whole() {
     all_succeed(vec![reanalyze]);
     let builds = t.json(&["--db", &db.url, "builds"]);
     assert_eq!(builds.as_array().unwrap().len(), 2);
+}
+
+#[test]
+/// On PostgreSQL `ingest --replace` of a build recorded on another branch rewrites that branch's
+/// lane too: it waits for that lane's lock, and then moves the build.
+fn replace_from_another_branch_waits_for_that_lanes_lock() {
+    let Some(Backend::Postgres(base)) = server("postgres") else {
+        return;
+    };
+    let t = Test::new();
+    let db = ServerDb::create(&Backend::Postgres(base));
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let report = report.to_str().unwrap();
+    let ingest = |extra: &[&str]| {
+        let args = ["--db", &db.url, "ingest", "--builder", "b", "--build", "1"];
+        t.command(&[&args[..], extra, &[report]].concat())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    all_succeed(vec![ingest(&["--branch", "release"])]);
+    let release = probtrack::store::Lock::Lane {
+        builder: "b",
+        branch: Some("release"),
+    };
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    admin
+        .execute("SELECT pg_advisory_lock($1)", &[&release.key()])
+        .unwrap();
+    let child = ingest(&["--replace"]);
+    let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut waiting = 0;
+    for _ in 0..500 {
+        waiting = waiting_on_locks(&mut watcher);
+        if waiting == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(waiting, 1, "the replace waits on the other lane's lock");
+    admin
+        .execute("SELECT pg_advisory_unlock($1)", &[&release.key()])
+        .unwrap();
+    all_succeed(vec![child]);
+    let builds = t.json(&["--db", &db.url, "builds"]);
+    assert_eq!(builds.as_array().unwrap().len(), 1, "{builds}");
+    let on_release = t.json(&["--db", &db.url, "builds", "--branch", "release"]);
+    assert_eq!(on_release.as_array().unwrap().len(), 0, "{on_release}");
 }
 
 #[test]
