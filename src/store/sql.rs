@@ -207,7 +207,8 @@ impl<E: Engine> SqlStore<E> {
         }
         let wanted_keys: Vec<[u8; 16]> = wanted.iter().map(|&i| keys[i]).collect();
         let mut found = self.find_keyed(table, "hash", "NULL", &wanted_keys)?;
-        // Created in the order of their keys, as tests are (see `first_missing`).
+        // Created in the order of their keys, so that two ingests creating some of the same rows
+        // at once wait for each other rather than deadlock.
         let mut new: Vec<usize> = (wanted.into_iter())
             .filter(|&i| !found.contains_key(&keys[i]))
             .collect();
@@ -350,9 +351,6 @@ impl<E: Engine> SqlStore<E> {
         Ok(())
     }
 }
-
-/// A details object's stored form: its bytes, and the base they are deflated against.
-type Packed<'d> = (Cow<'d, [u8]>, Option<Id>);
 
 /// How many ids one query of a list of ids takes.
 const IDS_PER_QUERY: usize = 10_000;
