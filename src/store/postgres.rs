@@ -162,6 +162,11 @@ fn pg_error(e: postgres::Error) -> Error {
             || *code == SqlState::T_R_DEADLOCK_DETECTED
         {
             err.conflicting("another probtrack process wrote the same rows at the same time")
+        } else if *code == SqlState::UNIQUE_VIOLATION {
+            // Shared rows are upserted, so only a race makes one: ingests of one builder's build
+            // number on two branches at once, each under its own lane's lock. A retry sees the
+            // other's build and answers as a sequential run would.
+            err.conflicting("another probtrack process stored the same row at the same time")
         } else if *code == SqlState::INVALID_CATALOG_NAME {
             err.hint("create the database first, e.g. `createdb NAME` (probtrack creates its tables, not the server's databases)")
         } else if *code == SqlState::INVALID_PASSWORD

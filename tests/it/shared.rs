@@ -457,6 +457,71 @@ fn ingests_share_the_writers_lock_that_reanalyze_takes_whole() {
 }
 
 #[test]
+/// On PostgreSQL two first ingests of one build number on two branches run at once (each under
+/// its own lane's lock): the second's insert of the build meets the first's, and the answer is a
+/// sequential run's — the build stays on the first branch and the second ingest is told so (bad
+/// input), not a raw unique-key error.
+fn one_build_on_two_branches_at_once_answers_as_in_sequence() {
+    let Some(Backend::Postgres(base)) = server("postgres") else {
+        return;
+    };
+    let t = Test::new();
+    let db = ServerDb::create(&Backend::Postgres(base));
+    let report = fixture("junit/pytest-xunit2/report.xml");
+    let report = report.to_str().unwrap();
+    // A first build makes the schema and the tests, so the race below is only the build's.
+    let first = ["--db", &db.url, "ingest", "--builder", "b", "--build", "1", report];
+    assert!(t.command(&first).status().unwrap().success());
+    let ingest = |branch: &str| {
+        let args = ["--db", &db.url, "ingest", "--builder", "b", "--build", "2"];
+        t.command(&[&args[..], &["--branch", branch, report]].concat())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // The main branch's judging waits on this lock with its build written, not committed.
+    let judging = probtrack::store::Lock::Branch(Some("main")).key();
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    admin
+        .execute("SELECT pg_advisory_lock($1)", &[&judging])
+        .unwrap();
+    let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let wait_for = |watcher: &mut postgres::Client, n: i64| {
+        let mut waiting = 0;
+        for _ in 0..1500 {
+            waiting = waiting_on_locks(watcher);
+            if waiting == n {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(waiting, n, "probtrack connections waiting on a lock");
+    };
+    let on_main = ingest("main");
+    wait_for(&mut watcher, 1);
+    // The release ingest inserts the same build and waits on main's uncommitted row.
+    let on_release = ingest("release");
+    wait_for(&mut watcher, 2);
+    admin
+        .execute("SELECT pg_advisory_unlock($1)", &[&judging])
+        .unwrap();
+    all_succeed(vec![on_main]);
+    let out = on_release.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Exit 3, bad input, as when the two ingests come one after the other.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("build b #2 is already recorded on branch main, not release"),
+        "{stderr}"
+    );
+    let on_main = t.json(&["--db", &db.url, "builds", "--branch", "main"]);
+    assert_eq!(on_main.as_array().unwrap().len(), 1, "{on_main}");
+    let on_release = t.json(&["--db", &db.url, "builds", "--branch", "release"]);
+    assert_eq!(on_release.as_array().unwrap().len(), 0, "{on_release}");
+}
+
+#[test]
 /// On PostgreSQL `ingest --replace` of a build recorded on another branch rewrites that branch's
 /// lane too: it waits for that lane's lock, and then moves the build.
 fn replace_from_another_branch_waits_for_that_lanes_lock() {
