@@ -470,7 +470,16 @@ fn one_build_on_two_branches_at_once_answers_as_in_sequence() {
     let report = fixture("junit/pytest-xunit2/report.xml");
     let report = report.to_str().unwrap();
     // A first build makes the schema and the tests, so the race below is only the build's.
-    let first = ["--db", &db.url, "ingest", "--builder", "b", "--build", "1", report];
+    let first = [
+        "--db",
+        &db.url,
+        "ingest",
+        "--builder",
+        "b",
+        "--build",
+        "1",
+        report,
+    ];
     assert!(t.command(&first).status().unwrap().success());
     let ingest = |branch: &str| {
         let args = ["--db", &db.url, "ingest", "--builder", "b", "--build", "2"];
