@@ -993,8 +993,8 @@ pub(crate) const BEFORE: usize = 50;
 pub(crate) const AFTER: usize = 50;
 
 /// Whether a Problem is a flaky test's failure rather than a break: retry flakes around it or a
-/// revision that both passed and failed during it, or — for a short Problem (no builder failed it
-/// `streak` times in a row) — at least two short failing streaks around it. Judged only on evidence
+/// revision that both passed and failed during it, or short failing streaks around it: at least
+/// two separate incidents whose flips score at least `flaky::THRESHOLD`, unless it is a long break. Judged only on evidence
 /// that a new build can change by changing the test's outcome, so that the incremental analysis and
 /// `reanalyze` agree (see docs/flaky.md).
 fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
@@ -1059,7 +1059,12 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
             && streaks[0] > options.streak
             && rate.powi(streaks[0] as i32) < CHANCE;
     }
-    around.retry_flakes > 0 || during.same_revision > 0 || (around.incidents >= 2 && !long_break)
+    // The score's pattern part alone: its retry and same-revision terms count only as above (a
+    // same-revision disagreement before the Problem does not make it intermittent).
+    let pattern = 0.25 * around.flip_rate + 0.75 * around.weighted_flip_rate;
+    around.retry_flakes > 0
+        || during.same_revision > 0
+        || (around.incidents >= 2 && pattern >= flaky::THRESHOLD && !long_break)
 }
 
 /// A failing streak that the test's failure rate around a Problem would make with less than this
