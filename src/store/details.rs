@@ -90,7 +90,8 @@ impl From<&str> for Details {
     }
 }
 
-/// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at [`LEVEL`].
+/// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at compression
+/// level 6.
 pub fn pack(json: &str) -> Vec<u8> {
     deflate(json, None)
 }
