@@ -396,6 +396,19 @@ fn waiting_on_locks(watcher: &mut postgres::Client) -> i64 {
         .get::<_, i64>(0)
 }
 
+/// Waits (up to 30 s) until `n` of probtrack's connections wait on a lock; fails with `what`.
+fn await_waiting(watcher: &mut postgres::Client, n: i64, what: &str) {
+    let mut waiting = 0;
+    for _ in 0..1500 {
+        waiting = waiting_on_locks(watcher);
+        if waiting == n {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(waiting, n, "{what}");
+}
+
 #[test]
 /// On PostgreSQL ingests hold the writers' lock shared (docs/deploy.md): one goes on while another
 /// holder shares it, and a whole-database writer (`reanalyze`) waits until the last lets go.
@@ -439,15 +452,11 @@ fn ingests_share_the_writers_lock_that_reanalyze_takes_whole() {
         .spawn()
         .unwrap();
     let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-    let mut waiting = 0;
-    for _ in 0..500 {
-        waiting = waiting_on_locks(&mut watcher);
-        if waiting == 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(waiting, 1, "reanalyze waits on the ingests' shared lock");
+    await_waiting(
+        &mut watcher,
+        1,
+        "reanalyze waits on the ingests' shared lock",
+    );
     admin
         .execute("SELECT pg_advisory_unlock_shared($1)", &[&WRITERS_LOCK])
         .unwrap();
@@ -496,22 +505,15 @@ fn one_build_on_two_branches_at_once_answers_as_in_sequence() {
         .execute("SELECT pg_advisory_lock($1)", &[&judging])
         .unwrap();
     let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-    let wait_for = |watcher: &mut postgres::Client, n: i64| {
-        let mut waiting = 0;
-        for _ in 0..1500 {
-            waiting = waiting_on_locks(watcher);
-            if waiting == n {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert_eq!(waiting, n, "probtrack connections waiting on a lock");
-    };
     let on_main = ingest("main");
-    wait_for(&mut watcher, 1);
+    await_waiting(
+        &mut watcher,
+        1,
+        "the main ingest waits on its branch's lock",
+    );
     // The release ingest inserts the same build and waits on main's uncommitted row.
     let on_release = ingest("release");
-    wait_for(&mut watcher, 2);
+    await_waiting(&mut watcher, 2, "the release ingest waits on main's build");
     admin
         .execute("SELECT pg_advisory_unlock($1)", &[&judging])
         .unwrap();
@@ -560,15 +562,11 @@ fn replace_from_another_branch_waits_for_that_lanes_lock() {
         .unwrap();
     let child = ingest(&["--replace"]);
     let mut watcher = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-    let mut waiting = 0;
-    for _ in 0..500 {
-        waiting = waiting_on_locks(&mut watcher);
-        if waiting == 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(waiting, 1, "the replace waits on the other lane's lock");
+    await_waiting(
+        &mut watcher,
+        1,
+        "the replace waits on the other lane's lock",
+    );
     admin
         .execute("SELECT pg_advisory_unlock($1)", &[&release.key()])
         .unwrap();
