@@ -24,7 +24,7 @@ use crate::settings::{MetricRule, MetricSettings};
 use crate::store::{Id, MetricValue, SeriesRecord, Store};
 
 pub(crate) use judge::{judge, level, rejudge};
-pub(crate) use queries::{accept, history, list, MetricListing};
+pub(crate) use queries::{accept, histories, history, list, MetricListing};
 
 /// The built-in series a build's results give (`docs/metrics.md`): their names and direction.
 pub(crate) const BUILTIN: &[(&str, Direction)] = &[

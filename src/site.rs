@@ -131,19 +131,13 @@ pub(crate) fn load(
         .collect();
 
     // Every metric series with values on the branch, up to its last METRIC_BUILDS values.
-    let mut metrics = Vec::new();
-    for series in store.series(None)? {
-        let history = crate::metrics::history(
-            store,
-            &settings.metrics,
-            branch.as_deref(),
-            &series.name,
-            Some(METRIC_BUILDS),
-        )?;
-        if !history.builders.is_empty() {
-            metrics.push(history);
-        }
-    }
+    let mut metrics = crate::metrics::histories(
+        store,
+        &settings.metrics,
+        branch.as_deref(),
+        Some(METRIC_BUILDS),
+    )?;
+    metrics.retain(|h| !h.builders.is_empty());
 
     Ok(Site {
         metrics,

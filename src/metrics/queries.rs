@@ -191,16 +191,73 @@ pub(crate) fn history(
     limit: Option<usize>,
 ) -> Result<MetricHistory> {
     let series = find_series(store, name)?;
-    let judging = super::judging(settings, &series);
     let problems = store.problems(&ProblemFilter {
         branch: Some(branch.map(str::to_owned)),
         test: Some(series.id),
         ..ProblemFilter::default()
     })?;
-    let mut builders = Vec::new();
+    let mut lanes = Vec::new();
     for (lane, builder) in lanes_of(store, branch, None)? {
         let points =
             crate::coverage::series::lane_values(store, lane, Some(&[series.id]), i64::MIN)?;
+        lanes.push((builder, points));
+    }
+    Ok(assemble(settings, series, &problems, lanes, limit))
+}
+
+/// Every series' history on the branch (those with values on it), as [`history`] gives each, in
+/// the order of their names: each lane's values and the branch's Problems are read once for all
+/// the series, not once a series (the report's metrics page of a project with thousands of
+/// per-file coverage series).
+pub(crate) fn histories(
+    store: &mut dyn Store,
+    settings: &MetricSettings,
+    branch: Option<&str>,
+    limit: Option<usize>,
+) -> Result<Vec<MetricHistory>> {
+    let all = store.series(None)?;
+    let mut problems: HashMap<Id, Vec<ProblemRecord>> = HashMap::new();
+    for p in store.problems(&ProblemFilter {
+        branch: Some(branch.map(str::to_owned)),
+        tests: Some(all.iter().map(|s| s.id).collect()),
+        ..ProblemFilter::default()
+    })? {
+        problems.entry(p.test).or_default().push(p);
+    }
+    // Per series, each lane's points, the lanes in `lanes_of`'s order.
+    let mut lanes: HashMap<Id, Vec<(String, Vec<MetricPoint>)>> = HashMap::new();
+    for (lane, builder) in lanes_of(store, branch, None)? {
+        let mut points = crate::coverage::series::lane_values(store, lane, None, i64::MIN)?;
+        while let Some(last) = points.last() {
+            let series = last.series;
+            let from = points.partition_point(|p| p.series < series);
+            let entry = lanes.entry(series).or_default();
+            entry.push((builder.clone(), points.split_off(from)));
+        }
+    }
+    let mut out = Vec::new();
+    for series in all {
+        let Some(of_series) = lanes.remove(&series.id) else {
+            continue;
+        };
+        let problems = problems.remove(&series.id).unwrap_or_default();
+        out.push(assemble(settings, series, &problems, of_series, limit));
+    }
+    Ok(out)
+}
+
+/// A series' history from its points on each lane (`(builder, points)`, by builder) and its
+/// Problems on the branch.
+fn assemble(
+    settings: &MetricSettings,
+    series: SeriesRecord,
+    problems: &[ProblemRecord],
+    lanes: Vec<(String, Vec<MetricPoint>)>,
+    limit: Option<usize>,
+) -> MetricHistory {
+    let judging = super::judging(settings, &series);
+    let mut builders = Vec::new();
+    for (builder, points) in lanes {
         if points.is_empty() {
             continue;
         }
@@ -232,7 +289,7 @@ pub(crate) fn history(
             .collect();
         // Where a Problem's series returned without a step the detector reports there.
         let mut change_points: Vec<ChangePointView> = change_points;
-        for p in &problems {
+        for p in problems {
             for b in p.builders.iter().filter(|b| b.builder == builder) {
                 let Some(number) = b.fixed_number else {
                     continue;
@@ -275,12 +332,12 @@ pub(crate) fn history(
             change_points,
         });
     }
-    Ok(MetricHistory {
+    MetricHistory {
         series: series.name,
         unit: series.unit,
         direction: judging.direction.as_str(),
         builders,
-    })
+    }
 }
 
 /// `accept PROBLEM --by NAME --reason TEXT`: a named person declares a metric Problem's new level
