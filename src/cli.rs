@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
+use crate::plugin::Produces;
 use crate::report::{Out, OutputFormat};
 use crate::session::{Kept, Opened};
 use crate::settings::Settings;
@@ -264,10 +265,13 @@ pub(crate) fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_par
         .or_else(|| crate::plugin::find(name))
         .map(Some)
         .ok_or_else(|| {
+            if let Some(plugin) = crate::plugin::named(name) {
+                return plugin_elsewhere("--parser", plugin);
+            }
             let names: Vec<_> = probtrack_parsers::registry()
                 .iter()
                 .map(|f| f.name())
-                .chain(crate::plugin::all().iter().map(|p| p.name()))
+                .chain(crate::plugin::of(Produces::Results).map(|p| p.name()))
                 .collect();
             Error::usage(format!(
                 "--parser `{name}`: unknown; expected auto or one of {}",
@@ -275,6 +279,21 @@ pub(crate) fn parser_arg(name: &str) -> Result<Option<&'static dyn probtrack_par
             ))
             .hint("`probtrack parsers` lists them")
         })
+}
+
+/// The error for `flag NAME` where NAME is a plugin of another kind.
+pub(crate) fn plugin_elsewhere(flag: &str, plugin: &crate::plugin::Plugin) -> Error {
+    Error::usage(format!(
+        "{flag} `{}`: that parser plugin reads {} (`produces = \"{}\"`)",
+        plugin.name(),
+        match plugin.produces() {
+            Produces::Results => "test reports",
+            Produces::Metrics => "metric files",
+            Produces::Coverage => "coverage reports",
+        },
+        plugin.produces().as_str()
+    ))
+    .hint(format!("name it with {}", plugin.produces().flag()))
 }
 
 /// `--since`: RFC 3339 or a date (µs).

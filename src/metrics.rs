@@ -74,14 +74,18 @@ pub(crate) fn read_files(
             source: name.clone(),
             source_root: None,
         };
+        let head = &bytes[..bytes.len().min(SNIFF_LEN)];
         let format = match parser {
             Some(format) => format,
-            None => formats::detect(&bytes[..bytes.len().min(SNIFF_LEN)], &options).ok_or_else(
-                || {
-                    Error::bad_input(format!("cannot tell the format of metric file {name}"))
-                        .hint("name it with --metrics-parser (`probtrack parsers` lists them)")
-                },
-            )?,
+            // A plugin whose rule the file meets comes first: it was registered for it.
+            None => crate::plugin::detect_metrics(&name, head)
+                .or_else(|| formats::detect(head, &options))
+                .ok_or_else(|| {
+                    Error::bad_input(format!("cannot tell the format of metric file {name}")).hint(
+                        "name it with --metrics-parser (`probtrack parsers --produces metrics` \
+                         lists them)",
+                    )
+                })?,
         };
         let collected = formats::collect(format, &mut BufReader::new(&bytes[..]), &options)?;
         for metric in &collected.metrics {

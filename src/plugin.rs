@@ -1,26 +1,35 @@
 //! Parser plugins: programs registered in `probtrack.toml` (`[parsers.NAME]`) that read a format
-//! probtrack does not, used like the built-in parsers by `ingest`, `import` and `parse`.
+//! probtrack does not, used like the built-in parsers: test reports by `ingest`, `import` and
+//! `parse`; metric files (`produces = "metrics"`) by `ingest --metrics` and `parse --metrics`;
+//! coverage reports (`produces = "coverage"`) by `ingest`, among the reports or `--coverage`.
 //!
 //! The protocol (`docs/parsers.md`, "Parser plugins"): the program gets the report on its standard
-//! input and the report's name as its last argument, and writes one JSON object per line to its
-//! standard output, in the shape `probtrack parse --format json` prints (`test`, `kind`,
-//! `status`, `duration`, `message`, `details`, `attempts`). A plugin is a
-//! [`probtrack_parsers::Format`] whose `parse` runs the program, so everything that reads reports
-//! takes it as it takes a built-in one. Its output is checked like any report: a record that is not
-//! valid, a crash, an exit status other than 0 or running past its time limit is a parse error
-//! naming the plugin and the record, and no result of that report is kept.
+//! input and the report's name as its last argument, and writes to its standard output what
+//! probtrack already reads: for test results one JSON object per line, in the shape `probtrack
+//! parse --format json` prints (`test`, `kind`, `status`, `duration`, `message`, `details`,
+//! `attempts`); for metrics the generic metric JSON or lines (`docs/metrics.md`); for coverage an
+//! lcov tracefile (`docs/coverage.md`). A plugin is a [`probtrack_parsers::Format`],
+//! [`MetricFormat`] and [`CoverageFormat`] whose `parse` runs the program, so everything that
+//! reads reports takes it as it takes a built-in one. Its output is checked like any report: a
+//! record that is not valid, a crash, an exit status other than 0 or running past its time limit
+//! is a parse error naming the plugin and the record (the line of its output), and nothing of
+//! that build is kept. Its output is spooled to a temporary file, not held in memory, and read
+//! only once the program ended well.
 //!
 //! The parsers crate runs no programs (it knows nothing of processes, settings or storage); this
 //! module does, for the command line. [`install`] registers the settings' plugins once per process.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use bstr::BString;
+use probtrack_parsers::coverage::{CoverageFormat, CoverageSink, Lcov};
+use probtrack_parsers::metrics::{GenericJson, GenericLines, MetricFormat, MetricSink};
 use probtrack_parsers::{
     Confidence, Format, Kind, ParseError, ParseErrorKind, ParseOptions, Sink, Status, TestResult,
 };
@@ -35,8 +44,59 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const RECORD_CAP: usize = 16 * 1024 * 1024;
 /// How much of a plugin's standard error an error quotes (its end).
 const STDERR_TAIL: usize = 2048;
+/// The most a plugin may write (spooled to a temporary file).
+const OUTPUT_CAP: u64 = 4 << 30;
 
 static PLUGINS: OnceLock<Vec<&'static Plugin>> = OnceLock::new();
+
+/// What a plugin's program writes, and so what it reads: test results, metrics or coverage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Produces {
+    /// Test results (and compile diagnostics): one JSON record a line.
+    Results,
+    /// Metrics: probtrack's generic metric JSON or lines.
+    Metrics,
+    /// Coverage: an lcov tracefile.
+    Coverage,
+}
+
+impl Produces {
+    pub(crate) const ALL: [Produces; 3] =
+        [Produces::Results, Produces::Metrics, Produces::Coverage];
+
+    /// Its spelling in the settings (`produces = "…"`) and in `parsers`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Produces::Results => "results",
+            Produces::Metrics => "metrics",
+            Produces::Coverage => "coverage",
+        }
+    }
+
+    /// The flag that names a format of this kind.
+    pub(crate) fn flag(self) -> &'static str {
+        match self {
+            Produces::Results => "--parser",
+            Produces::Metrics => "--metrics-parser",
+            Produces::Coverage => "--coverage-parser",
+        }
+    }
+}
+
+/// Every built-in format's name, of every kind: no plugin may take one.
+fn builtin_names() -> impl Iterator<Item = &'static str> {
+    (probtrack_parsers::registry().iter().map(|f| f.name()))
+        .chain(
+            probtrack_parsers::metrics::registry()
+                .iter()
+                .map(|f| f.name()),
+        )
+        .chain(
+            probtrack_parsers::coverage::registry()
+                .iter()
+                .map(|f| f.name()),
+        )
+}
 
 /// One registered plugin.
 #[derive(Debug)]
@@ -45,6 +105,7 @@ pub(crate) struct Plugin {
     /// `parser plugin `NAME``, the format's name in errors.
     human: &'static str,
     description: &'static str,
+    produces: Produces,
     command: Vec<String>,
     glob: Option<String>,
     content: Option<Regex>,
@@ -59,12 +120,20 @@ pub(crate) fn install(settings: &BTreeMap<String, PluginSettings>) -> Result<()>
             Error::usage(format!("settings: [parsers.{name}]: {what}"))
                 .hint("see docs/parsers.md, \"Parser plugins\"")
         };
-        let builtin = probtrack_parsers::registry()
-            .iter()
-            .any(|f| f.name() == name);
-        if builtin || name == "auto" {
+        if builtin_names().any(|n| n == name) || name == "auto" {
             return Err(bad("the name is taken by a built-in parser".into()));
         }
+        let produces = match plugin.produces.as_deref() {
+            None => Produces::Results,
+            Some(text) => Produces::ALL
+                .into_iter()
+                .find(|p| p.as_str() == text)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "`produces` {text:?} is not one of results, metrics, coverage"
+                    ))
+                })?,
+        };
         if name.is_empty()
             || !name
                 .bytes()
@@ -90,6 +159,7 @@ pub(crate) fn install(settings: &BTreeMap<String, PluginSettings>) -> Result<()>
             name: Box::leak(name.clone().into_boxed_str()),
             human: Box::leak(format!("parser plugin `{name}`").into_boxed_str()),
             description: Box::leak(description.into_boxed_str()),
+            produces,
             command: plugin.command.clone(),
             glob: plugin.glob.clone(),
             content,
@@ -101,9 +171,28 @@ pub(crate) fn install(settings: &BTreeMap<String, PluginSettings>) -> Result<()>
 }
 
 impl Plugin {
-    /// The name `--parser` takes.
+    /// The name `--parser` (or `--metrics-parser`, `--coverage-parser`) takes.
     pub(crate) fn name(&self) -> &'static str {
         self.name
+    }
+
+    pub(crate) fn produces(&self) -> Produces {
+        self.produces
+    }
+
+    pub(crate) fn description(&self) -> &'static str {
+        self.description
+    }
+
+    /// Whether its detection rule claims the report: its file name matches `glob` and its first
+    /// bytes `content`, where given. A plugin with neither is only used by name.
+    fn claims(&self, file_name: &str, head: &[u8]) -> bool {
+        (self.glob.is_some() || self.content.is_some())
+            && self
+                .glob
+                .as_deref()
+                .is_none_or(|g| glob_match(g.as_bytes(), file_name.as_bytes()))
+            && self.content.as_ref().is_none_or(|re| re.is_match(head))
     }
 }
 
@@ -112,28 +201,64 @@ pub(crate) fn all() -> &'static [&'static Plugin] {
     PLUGINS.get().map_or(&[], Vec::as_slice)
 }
 
-/// The plugin `--parser NAME` names.
-pub(crate) fn find(name: &str) -> Option<&'static dyn Format> {
-    all()
-        .iter()
-        .find(|p| p.name == name)
-        .map(|p| *p as &'static dyn Format)
+/// The registered plugins that produce `what`, in name order.
+pub(crate) fn of(what: Produces) -> impl Iterator<Item = &'static Plugin> {
+    all().iter().copied().filter(move |p| p.produces == what)
 }
 
-/// The first plugin whose detection rule the report meets: its file name matches `glob` and its
-/// first bytes `content`, where given. A plugin with neither is only used by name.
-pub(crate) fn detect(source_name: &str, head: &[u8]) -> Option<&'static dyn Format> {
+/// The plugin named `name`, whatever it produces.
+pub(crate) fn named(name: &str) -> Option<&'static Plugin> {
+    all().iter().copied().find(|p| p.name == name)
+}
+
+/// The test-report plugin `--parser NAME` names.
+pub(crate) fn find(name: &str) -> Option<&'static dyn Format> {
+    of(Produces::Results)
+        .find(|p| p.name == name)
+        .map(|p| p as &'static dyn Format)
+}
+
+/// The metric plugin `--metrics-parser NAME` names.
+pub(crate) fn find_metrics(name: &str) -> Option<&'static dyn MetricFormat> {
+    of(Produces::Metrics)
+        .find(|p| p.name == name)
+        .map(|p| p as &'static dyn MetricFormat)
+}
+
+/// The coverage plugin `--coverage-parser NAME` names.
+pub(crate) fn find_coverage(name: &str) -> Option<&'static dyn CoverageFormat> {
+    of(Produces::Coverage)
+        .find(|p| p.name == name)
+        .map(|p| p as &'static dyn CoverageFormat)
+}
+
+/// The first plugin, in name order, producing one of `kinds`, whose detection rule claims the
+/// report named `source_name` with first bytes `head`.
+pub(crate) fn claim(kinds: &[Produces], source_name: &str, head: &[u8]) -> Option<&'static Plugin> {
     let file_name = source_name.rsplit('/').next().unwrap_or(source_name);
     all()
         .iter()
-        .find(|p| {
-            (p.glob.is_some() || p.content.is_some())
-                && p.glob
-                    .as_deref()
-                    .is_none_or(|g| glob_match(g.as_bytes(), file_name.as_bytes()))
-                && p.content.as_ref().is_none_or(|re| re.is_match(head))
-        })
-        .map(|p| *p as &'static dyn Format)
+        .copied()
+        .filter(|p| kinds.contains(&p.produces))
+        .find(|p| p.claims(file_name, head))
+}
+
+/// The first test-report plugin whose detection rule the report meets.
+pub(crate) fn detect(source_name: &str, head: &[u8]) -> Option<&'static dyn Format> {
+    claim(&[Produces::Results], source_name, head).map(|p| p as &'static dyn Format)
+}
+
+/// The first metric plugin whose detection rule the metric file meets.
+pub(crate) fn detect_metrics(source_name: &str, head: &[u8]) -> Option<&'static dyn MetricFormat> {
+    claim(&[Produces::Metrics], source_name, head).map(|p| p as &'static dyn MetricFormat)
+}
+
+/// The first coverage plugin whose detection rule the report meets.
+pub(crate) fn detect_coverage(
+    source_name: &str,
+    head: &[u8],
+) -> Option<&'static dyn CoverageFormat> {
+    claim(&[Produces::Coverage], source_name, head).map(|p| p as &'static dyn CoverageFormat)
 }
 
 /// `*` (any run of characters) and `?` (one) against a whole file name.
@@ -146,36 +271,41 @@ fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
     }
 }
 
-impl Format for Plugin {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
-    fn description(&self) -> &'static str {
-        self.description
-    }
-
-    fn sniff(&self, head: &[u8]) -> Confidence {
-        match &self.content {
-            Some(re) if re.is_match(head) => Confidence::HIGH,
-            _ => Confidence::NONE,
-        }
-    }
-
-    fn parse(
-        &self,
-        input: &mut dyn BufRead,
-        options: &ParseOptions,
-        sink: &mut dyn Sink,
-    ) -> std::result::Result<(), ParseError> {
-        let error = |line: u64, what: String| ParseError {
+impl Plugin {
+    /// A parse error of this plugin at `line` of its output (0: not at a line).
+    fn error(&self, options: &ParseOptions, line: u64, what: String) -> ParseError {
+        ParseError {
             format: self.human,
             source_name: options.source.clone(),
             line,
             column: 0,
             path: None,
             kind: ParseErrorKind::Other(what),
+        }
+    }
+
+    /// An error of the built-in reader of its output (`form`), as this plugin's: at the line
+    /// (and column, and place) of its output.
+    fn output_error(&self, options: &ParseOptions, form: &str, e: ParseError) -> ParseError {
+        let at = if e.line > 0 {
+            format!("line {} of its output", e.line)
+        } else {
+            "its output".to_owned()
         };
+        ParseError {
+            format: self.human,
+            source_name: options.source.clone(),
+            line: e.line,
+            column: e.column,
+            path: e.path,
+            kind: ParseErrorKind::Other(format!("{at} ({form}): {}", e.kind)),
+        }
+    }
+
+    /// Runs the program on the report and, once it ended well (exit status 0, within its time),
+    /// hands back its output, spooled to a temporary file and rewound.
+    fn run(&self, input: &mut dyn BufRead, options: &ParseOptions) -> Result<File, ParseError> {
+        let error = |what: String| self.error(options, 0, what);
         let mut command = Command::new(&self.command[0]);
         command
             .args(&self.command[1..])
@@ -189,7 +319,7 @@ impl Format for Plugin {
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command
             .spawn()
-            .map_err(|e| error(0, format!("cannot run `{}`: {e}", self.command[0])))?;
+            .map_err(|e| error(format!("cannot run `{}`: {e}", self.command[0])))?;
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let child = Mutex::new(child);
@@ -204,10 +334,12 @@ impl Format for Plugin {
                 }
                 _ => false,
             });
-            let records = scope.spawn(move || read_lines(stdout));
+            let output = scope.spawn(move || spool(stdout));
             let errors = scope.spawn(move || tail(stderr));
             let fed = feed(input, stdin);
-            let records = records.join().unwrap_or_else(|_| Ok(Vec::new()));
+            let output = output
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the reader of its output failed")));
             let errors = errors.join().unwrap_or_default();
             // Polled, the lock let go between looks, so that the watchdog can still kill a program
             // that closed its output but runs on.
@@ -221,9 +353,9 @@ impl Format for Plugin {
             };
             let _ = done.send(());
             let timed_out = watchdog.join().unwrap_or(false);
-            (fed, records, errors, status, timed_out)
+            (fed, output, errors, status, timed_out)
         });
-        let (fed, records, errors, status, timed_out) = run;
+        let (fed, output, errors, status, timed_out) = run;
         let said = if errors.trim().is_empty() {
             String::new()
         } else {
@@ -234,28 +366,51 @@ impl Format for Plugin {
             )
         };
         if timed_out {
-            return Err(error(
-                0,
-                format!(
-                    "it ran past its time limit of {} s and was stopped",
-                    self.timeout.as_secs()
-                ),
-            ));
+            return Err(error(format!(
+                "it ran past its time limit of {} s and was stopped",
+                self.timeout.as_secs()
+            )));
         }
-        let status = status.map_err(|e| error(0, format!("cannot wait for it: {e}")))?;
+        let status = status.map_err(|e| error(format!("cannot wait for it: {e}")))?;
         if !status.success() {
             let how = match status.code() {
                 Some(code) => format!("it exited with status {code}"),
                 None => "it was killed by a signal (it crashed)".to_owned(),
             };
-            return Err(error(0, format!("{how}{said}")));
+            return Err(error(format!("{how}{said}")));
         }
-        fed.map_err(|e| error(0, format!("cannot hand it the report: {e}")))?;
-        let records = records.map_err(|e| error(0, format!("cannot read its output: {e}")))?;
+        fed.map_err(|e| error(format!("cannot hand it the report: {e}")))?;
+        output.map_err(|e| error(format!("cannot read its output: {e}")))
+    }
+}
+
+impl Format for Plugin {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn sniff(&self, head: &[u8]) -> Confidence {
+        sniff(self, head)
+    }
+
+    fn parse(
+        &self,
+        input: &mut dyn BufRead,
+        options: &ParseOptions,
+        sink: &mut dyn Sink,
+    ) -> std::result::Result<(), ParseError> {
+        let output = self.run(input, options)?;
+        let records = read_lines(BufReader::new(output))
+            .map_err(|e| self.error(options, 0, format!("cannot read its output: {e}")))?;
         let mut results = Vec::with_capacity(records.len());
         for (number, line) in records {
             let result = record(&line).map_err(|what| {
-                error(
+                self.error(
+                    options,
                     number,
                     format!("record {number} (line {number} of its output): {what}"),
                 )
@@ -266,6 +421,79 @@ impl Format for Plugin {
             sink.result(result);
         }
         Ok(())
+    }
+}
+
+/// A plugin's own look at a report: HIGH where its `content` matches.
+fn sniff(plugin: &Plugin, head: &[u8]) -> Confidence {
+    match &plugin.content {
+        Some(re) if re.is_match(head) => Confidence::HIGH,
+        _ => Confidence::NONE,
+    }
+}
+
+impl MetricFormat for Plugin {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn sniff(&self, head: &[u8], _options: &ParseOptions) -> Confidence {
+        sniff(self, head)
+    }
+
+    /// Its output is probtrack's generic metric JSON (it starts with `{`) or lines.
+    fn parse(
+        &self,
+        input: &mut dyn BufRead,
+        options: &ParseOptions,
+        sink: &mut dyn MetricSink,
+    ) -> std::result::Result<(), ParseError> {
+        let mut output = BufReader::with_capacity(64 * 1024, self.run(input, options)?);
+        // Its first bytes tell: JSON starts with `{` (after white space), lines do not.
+        let head = output
+            .fill_buf()
+            .map_err(|e| self.error(options, 0, format!("cannot read its output: {e}")))?;
+        let json = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let result = if json {
+            GenericJson
+                .parse(&mut output, options, sink)
+                .map_err(|e| self.output_error(options, "generic metric JSON", e))
+        } else {
+            GenericLines
+                .parse(&mut output, options, sink)
+                .map_err(|e| self.output_error(options, "generic metric lines", e))
+        };
+        result
+    }
+}
+
+impl CoverageFormat for Plugin {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn description(&self) -> &'static str {
+        self.description
+    }
+
+    fn sniff(&self, head: &[u8]) -> Confidence {
+        sniff(self, head)
+    }
+
+    /// Its output is an lcov tracefile, read as the built-in `lcov` reads one (streaming).
+    fn parse(
+        &self,
+        input: &mut dyn BufRead,
+        options: &ParseOptions,
+        sink: &mut dyn CoverageSink,
+    ) -> std::result::Result<(), ParseError> {
+        let mut output = BufReader::with_capacity(256 * 1024, self.run(input, options)?);
+        Lcov.parse(&mut output, options, sink)
+            .map_err(|e| self.output_error(options, "lcov tracefile", e))
     }
 }
 
@@ -297,12 +525,47 @@ fn feed(input: &mut dyn BufRead, stdin: Option<std::process::ChildStdin>) -> io:
     }
 }
 
-/// The program's output lines (1-based numbers), blank ones skipped, each at most [`RECORD_CAP`].
-fn read_lines(stdout: Option<std::process::ChildStdout>) -> io::Result<Vec<(u64, Vec<u8>)>> {
-    let Some(stdout) = stdout else {
-        return Ok(Vec::new());
+/// The program's whole output, copied to a temporary file as it comes (at most [`OUTPUT_CAP`];
+/// past that, or when no file can be made, the rest is read and dropped so that the program is
+/// not left blocked on a full pipe) and rewound.
+fn spool(stdout: Option<std::process::ChildStdout>) -> io::Result<File> {
+    let drain = |stdout: Option<std::process::ChildStdout>| {
+        if let Some(mut stdout) = stdout {
+            let _ = io::copy(&mut stdout, &mut io::sink());
+        }
     };
-    let mut reader = BufReader::new(stdout);
+    let mut file = match tempfile::tempfile() {
+        Ok(file) => file,
+        Err(e) => {
+            drain(stdout);
+            return Err(e);
+        }
+    };
+    let Some(mut stdout) = stdout else {
+        return Ok(file);
+    };
+    let copied = io::copy(&mut (&mut stdout).take(OUTPUT_CAP + 1), &mut file);
+    match copied {
+        Ok(n) if n > OUTPUT_CAP => {
+            drain(Some(stdout));
+            Err(io::Error::other(format!(
+                "it wrote more than {} GiB",
+                OUTPUT_CAP >> 30
+            )))
+        }
+        Ok(_) => {
+            file.rewind()?;
+            Ok(file)
+        }
+        Err(e) => {
+            drain(Some(stdout));
+            Err(e)
+        }
+    }
+}
+
+/// The output's lines (1-based numbers), blank ones skipped, each at most [`RECORD_CAP`].
+fn read_lines(mut reader: impl BufRead) -> io::Result<Vec<(u64, Vec<u8>)>> {
     let mut lines = Vec::new();
     let mut number = 0;
     loop {

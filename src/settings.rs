@@ -33,7 +33,7 @@ pub(crate) struct Settings {
     #[serde(default)]
     pub bot: BotSettings,
     /// Parser plugins: programs that read a format probtrack does not, by the name `--parser`
-    /// takes (`[parsers.NAME]`).
+    /// (or `--metrics-parser`, `--coverage-parser`) takes (`[parsers.NAME]`).
     #[serde(default)]
     pub parsers: std::collections::BTreeMap<String, PluginSettings>,
     /// `[metrics]`: how build metrics are judged (`docs/metrics.md`).
@@ -76,6 +76,9 @@ pub(crate) struct PluginSettings {
     pub content: Option<String>,
     /// How long the program may run, in seconds [default: 60].
     pub timeout: Option<u64>,
+    /// What the program writes, and so what it reads: `results` (test results, the default),
+    /// `metrics` (probtrack's generic metric JSON or lines) or `coverage` (an lcov tracefile).
+    pub produces: Option<String>,
 }
 
 /// `[metrics]`: `default_min_change`, and a table per metric name or glob (`[metrics."NAME"]`).

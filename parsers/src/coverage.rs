@@ -351,15 +351,7 @@ impl<'s> Out<'s> {
     }
 
     pub(crate) fn file(&mut self, path: &str, rooted: bool) -> Result<(), ParseErrorKind> {
-        if path.len() > MAX_PATH_LEN {
-            return Err(ParseErrorKind::LimitExceeded(format!(
-                "a source path of {} bytes; the longest allowed is {MAX_PATH_LEN}",
-                path.len()
-            )));
-        }
-        if path.is_empty() {
-            return Err(ParseErrorKind::Other("an empty source path".into()));
-        }
+        check_path(path)?;
         self.has_file = true;
         self.sink.file(path, rooted);
         Ok(())
@@ -405,10 +397,28 @@ impl<'s> Out<'s> {
         self.sink.line(line as u32, LineCoverage { hits, branches });
         Ok(())
     }
+}
 
-    pub(crate) fn warning(&mut self, message: String) {
-        self.sink.warning(message);
+/// A source path a report may name: not empty, at most [`MAX_PATH_LEN`] bytes, and without
+/// control characters (no file a build compiled has them, and they would reach terminals and the
+/// HTML pages' file names).
+pub(crate) fn check_path(path: &str) -> Result<(), ParseErrorKind> {
+    if path.len() > MAX_PATH_LEN {
+        return Err(ParseErrorKind::LimitExceeded(format!(
+            "a source path of {} bytes; the longest allowed is {MAX_PATH_LEN}",
+            path.len()
+        )));
     }
+    if path.is_empty() {
+        return Err(ParseErrorKind::Other("an empty source path".into()));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(ParseErrorKind::Other(format!(
+            "a source path with control characters: \"{}\"",
+            path.chars().take(200).collect::<String>().escape_debug()
+        )));
+    }
+    Ok(())
 }
 
 /// Whether `head` (after a byte order mark and white space) starts with `prefix`.

@@ -7,6 +7,7 @@ use crate::blamelist;
 use crate::cli::{parser_arg, Context, FormatFlag};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions, Input};
+use crate::plugin::Produces;
 use crate::report::safe;
 use crate::retry::Retry;
 use crate::session::Opened;
@@ -86,7 +87,8 @@ pub(crate) struct Args {
     /// Metric files to read beside the reports (repeatable; several files may follow it)
     #[arg(long = "metrics", value_name = "FILE", num_args = 1..)]
     metric_files: Vec<OsString>,
-    /// The metric files' format: auto (sniff each file) or a name from `probtrack parsers`
+    /// The metric files' format: auto (sniff each file) or a name from `probtrack parsers
+    /// --produces metrics`
     #[arg(long, default_value = "auto", value_name = "NAME")]
     metrics_parser: String,
     /// Coverage reports to read beside the test reports (repeatable; several files may follow
@@ -94,7 +96,7 @@ pub(crate) struct Args {
     #[arg(long = "coverage", value_name = "FILE", num_args = 1..)]
     coverage_files: Vec<OsString>,
     /// The coverage reports' format: auto (sniff each file), cobertura, lcov, jacoco,
-    /// coverage-py-json, go-coverprofile or llvm-cov-json
+    /// coverage-py-json, go-coverprofile, llvm-cov-json or a coverage plugin's name
     #[arg(long, default_value = "auto", value_name = "NAME")]
     coverage_parser: String,
     /// Retry up to N times, with growing pauses, when the database server cannot be reached or
@@ -262,21 +264,29 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
     Ok(0)
 }
 
-/// `--coverage-parser`: `auto`, or a coverage format's name.
+/// `--coverage-parser`: `auto`, a coverage format's name, or a coverage plugin's.
 fn coverage_parser_arg(
     name: &str,
 ) -> Result<Option<&'static dyn probtrack_parsers::coverage::CoverageFormat>> {
     use probtrack_parsers::coverage::registry;
-    let names = registry().iter().map(|f| f.name());
+    if let Some(plugin) = crate::plugin::find_coverage(name) {
+        return Ok(Some(plugin));
+    }
+    let names = (registry().iter().map(|f| f.name()))
+        .chain(crate::plugin::of(Produces::Coverage).map(|p| p.name()));
     format_arg(name, "coverage", registry(), names.collect())
 }
 
-/// `--metrics-parser`: `auto`, or a metric format's name.
+/// `--metrics-parser`: `auto`, a metric format's name, or a metric plugin's.
 pub(super) fn metrics_parser_arg(
     name: &str,
 ) -> Result<Option<&'static dyn probtrack_parsers::metrics::MetricFormat>> {
     use probtrack_parsers::metrics::registry;
-    let names = registry().iter().map(|f| f.name());
+    if let Some(plugin) = crate::plugin::find_metrics(name) {
+        return Ok(Some(plugin));
+    }
+    let names = (registry().iter().map(|f| f.name()))
+        .chain(crate::plugin::of(Produces::Metrics).map(|p| p.name()));
     format_arg(name, "metrics", registry(), names.collect())
 }
 
@@ -291,11 +301,19 @@ fn format_arg<F: ?Sized>(
     if name == "auto" {
         return Ok(None);
     }
-    match names.iter().position(|n| *n == name) {
-        Some(i) => Ok(Some(formats[i])),
-        None => Err(Error::usage(format!(
-            "unknown {what} parser `{name}` (expected auto, {})",
-            names.join(", ")
-        ))),
+    match names
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|i| formats.get(i))
+    {
+        Some(format) => Ok(Some(*format)),
+        None => match crate::plugin::named(name) {
+            Some(plugin) => Err(super::plugin_elsewhere(&format!("--{what}-parser"), plugin)),
+            None => Err(Error::usage(format!(
+                "unknown {what} parser `{name}` (expected auto, {})",
+                names.join(", ")
+            ))
+            .hint("`probtrack parsers --produces all` lists them")),
+        },
     }
 }

@@ -64,6 +64,30 @@ fn table(out: &mut Out<'_>, view: &ShowView) -> Result<()> {
     if let Some(message) = &p.message {
         out.line(&format!("Message: {}", safe(message.as_bytes())))?;
     }
+    if let Some(coverage) = &p.coverage {
+        let ranges = crate::coverage::record::ranges;
+        let mut lines = format!("Lines owed: {}", ranges(&coverage.lines));
+        if !coverage.lost.is_empty() {
+            lines += &format!("; lost where it started: {}", ranges(&coverage.lost));
+        }
+        if !coverage.uncovered_new.is_empty() {
+            lines += &format!(
+                "; new and uncovered there: {}",
+                ranges(&coverage.uncovered_new)
+            );
+        }
+        out.line(&lines)?;
+        for t in &coverage.tests {
+            let problem = t.problem.map_or_else(
+                || "no Problem of its own".to_owned(),
+                |id| format!("Problem {id}, `probtrack show {id}`"),
+            );
+            out.line(&format!(
+                "Broke where it started: {} ({problem})",
+                safe(t.test.as_bytes())
+            ))?;
+        }
+    }
     if let Some(cluster) = &p.cluster {
         out.line(&format!(
             "Cluster: {cluster} (`probtrack clusters` lists the failures it shares a cause with)"

@@ -38,11 +38,22 @@ pub(crate) fn head(source: &Source) -> Result<Vec<u8>> {
     Ok(head)
 }
 
-/// Whether a report (sniffed, no `--parser` given) is coverage rather than test results: a
-/// coverage format recognises it and no parser plugin claims it.
+/// Whether a report (sniffed, no `--parser` given) is coverage rather than test results: the
+/// first plugin whose rule claims it (test-report and coverage plugins, in name order) produces
+/// coverage, or none claims it and a coverage format recognises it.
 pub(crate) fn is_coverage(source: &Source) -> Result<bool> {
+    use crate::plugin::Produces;
     let head = head(source)?;
-    Ok(crate::plugin::detect(&source.name, &head).is_none() && formats::detect(&head).is_some())
+    let kinds = [Produces::Results, Produces::Coverage];
+    Ok(match crate::plugin::claim(&kinds, &source.name, &head) {
+        Some(plugin) => plugin.produces() == Produces::Coverage,
+        None => formats::detect(&head).is_some(),
+    })
+}
+
+/// The coverage plugin whose rule the report meets, else the built-in format that recognises it.
+fn detect(source: &Source, head: &[u8]) -> Option<&'static dyn CoverageFormat> {
+    crate::plugin::detect_coverage(&source.name, head).or_else(|| formats::detect(head))
 }
 
 /// Reads every coverage report into one merged coverage, paths relative to `source_root` (a
@@ -67,8 +78,11 @@ pub(crate) fn read(
     for source in sources {
         let format = match parser {
             Some(format) => format,
-            None => formats::detect(&head(source)?).ok_or_else(|| {
-                let names: Vec<&str> = formats::registry().iter().map(|f| f.name()).collect();
+            // A plugin whose rule the report meets comes first: it was registered for it.
+            None => detect(source, &head(source)?).ok_or_else(|| {
+                let names: Vec<&str> = (formats::registry().iter().map(|f| f.name()))
+                    .chain(crate::plugin::of(crate::plugin::Produces::Coverage).map(|p| p.name()))
+                    .collect();
                 Error::bad_input(format!(
                     "cannot tell the format of coverage report {}: none of the coverage parsers \
                      ({}) recognises it",
@@ -92,15 +106,8 @@ pub(crate) fn read(
             files: collector_files(&collector).saturating_sub(before),
         });
     }
+    // (A source path with control characters is refused by the parser, at its place.)
     let coverage = collector.finish(root.as_deref());
-    for file in &coverage.files {
-        if file.path.chars().any(char::is_control) {
-            return Err(Error::bad_input(format!(
-                "coverage report names a source file with control characters: {}",
-                file.path.escape_debug()
-            )));
-        }
-    }
     Ok(Some(CoverageInput { reports, coverage }))
 }
 

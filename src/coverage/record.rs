@@ -339,9 +339,10 @@ impl Judged {
             let mut parts = Vec::new();
             if !self.lost.is_empty() {
                 parts.push(format!(
-                    "{} lost coverage ({})",
+                    "{} lost coverage ({}){}",
                     count(self.lost.len()),
-                    ranges(&self.lost)
+                    ranges(&self.lost),
+                    broke(tests)
                 ));
             }
             if !self.uncovered_new.is_empty() {
@@ -375,6 +376,19 @@ impl Judged {
             result.details = map;
         }
         result
+    }
+}
+
+/// ` as TEST broke` (at most three named): the tests that broke in the build where lines were
+/// lost, the likely reason, for the message.
+fn broke(tests: &[String]) -> String {
+    const NAMED: usize = 3;
+    let (first, rest) = tests.split_at(tests.len().min(NAMED));
+    match (first, rest.len()) {
+        ([], _) => String::new(),
+        ([one], _) => format!(" as test {one} broke"),
+        (_, 0) => format!(" as tests {} broke", first.join(", ")),
+        (_, more) => format!(" as tests {} and {more} more broke", first.join(", ")),
     }
 }
 

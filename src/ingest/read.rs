@@ -214,7 +214,7 @@ pub(super) fn open(
                 let names: Vec<_> = probtrack_parsers::registry()
                     .iter()
                     .map(|f| f.name())
-                    .chain(crate::plugin::all().iter().map(|p| p.name()))
+                    .chain(crate::plugin::of(crate::plugin::Produces::Results).map(|p| p.name()))
                     .collect();
                 Error::bad_input(format!(
                     "cannot tell the format of {source_name}: none of the parsers ({}) recognises it",

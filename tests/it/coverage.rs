@@ -424,6 +424,39 @@ fn a_coverage_problem_names_the_test_that_broke_in_its_build() {
         .find(|r| r["test"] == "tests.test_core.test_divide")
         .unwrap_or_else(|| panic!("{coverage:#}"));
     assert_eq!(related["problem"], divide["id"]);
+    // Said everywhere, not only in JSON: the message (so `problems` and notifications), the
+    // `show` table and the HTML Problem page, each with the test's Problem.
+    let (id, divide_id) = (
+        coverage["id"].as_i64().unwrap(),
+        divide["id"].as_i64().unwrap(),
+    );
+    let message = coverage["message"].as_str().unwrap();
+    assert!(
+        message.contains("lost coverage (9, 12) as test tests.test_core.test_divide broke"),
+        "{message}"
+    );
+    let shown = t.ok(&["show", &id.to_string()]);
+    assert!(
+        shown.contains(&format!(
+            "Broke where it started: tests.test_core.test_divide (Problem {divide_id}, `probtrack show {divide_id}`)"
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("; lost where it started: 9, 12;"), "{shown}");
+    t.ok(&["report", "--html", "site"]);
+    let page = std::fs::read_to_string(t.path(&format!("site/problem-{id}.html"))).unwrap();
+    let section = page
+        .split_once("<ul class=\"coverage-tests\">")
+        .and_then(|(_, rest)| rest.split_once("</ul>"))
+        .map(|(list, _)| list)
+        .unwrap_or_else(|| panic!("no list of tests: {page}"));
+    assert!(
+        section.contains(&format!(
+            "<a href=\"problem-{divide_id}.html\">#{divide_id}</a>"
+        )),
+        "{section}"
+    );
+    assert!(section.contains("test_divide"), "{section}");
     // The builds count their tests only.
     let builds = t.json(&["builds"]);
     let total: u64 = crate::harness::counts(&builds[0]).iter().sum();
@@ -574,10 +607,32 @@ fn hostile_and_truncated_coverage_reports_change_nothing() {
     std::fs::write(&huge_line, "SF:a.c\nDA:99999999999,1\nend_of_record\n").unwrap();
     let not_coverage = t.path("notes.txt");
     std::fs::write(&not_coverage, "just some words\n").unwrap();
+    // A negative count (lcov refuses it too) and a source path with control characters: named
+    // with the report, the line and the column.
+    let negative = t.path("negative.info");
+    std::fs::write(
+        &negative,
+        "TN:\nSF:/build/calc/calc.c\nDA:4,1\nDA:5,-5\nend_of_record\n",
+    )
+    .unwrap();
+    let control = t.path("control.info");
+    std::fs::write(
+        &control,
+        "TN:\nSF:/build/calc/calc.c\nDA:4,1\nend_of_record\nSF:/build/calc/\x1b]0;x\x07.c\nDA:1,1\nend_of_record\n",
+    )
+    .unwrap();
     for (file, expect) in [
         (&truncated, "truncated.xml"),
         (&bad_lcov, "bad.info:3"),
         (&huge_line, "huge.info:2"),
+        (
+            &negative,
+            "negative.info:4:6: a negative hit count -5 for line 5 of \"/build/calc/calc.c\"",
+        ),
+        (
+            &control,
+            "control.info:5:4: a source path with control characters: \"/build/calc/\\u{1b}]0;x\\u{7}.c\"",
+        ),
         (&not_coverage, "cannot tell the format of coverage report"),
     ] {
         let err = t.fails(
@@ -594,6 +649,7 @@ fn hostile_and_truncated_coverage_reports_change_nothing() {
         );
         assert!(err.contains(expect), "{expect}: {err}");
         assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err}");
         assert_eq!(t.dump(), dump, "{expect}: the database changed");
     }
     // A truncated report among the test reports (sniffed as coverage) too.

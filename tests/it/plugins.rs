@@ -259,3 +259,306 @@ fn plugin_settings_are_checked() {
         serde_json::json!([])
     );
 }
+
+/// `[parsers.NAME]` lines that register an example plugin of `examples/plugins/`.
+fn example_plugin(script: &str, extra: &str) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/plugins")
+        .join(script);
+    format!(
+        "command = [\"python3\", {:?}]\n{extra}",
+        script.to_str().unwrap()
+    )
+}
+
+/// A test directory whose probtrack.toml registers the example metric plugin (GNU time's
+/// report) and the example coverage plugin (gcov's text files), with their real reports
+/// `time-v.txt` and `calc.c.gcov`, and `plugins` more.
+fn with_metric_and_coverage_plugins(plugins: &[(&str, String)]) -> Test {
+    let mut all = vec![
+        (
+            "gnu-time",
+            example_plugin(
+                "gnu_time.py",
+                "produces = \"metrics\"\ncontent = 'Command being timed: '\n",
+            ),
+        ),
+        (
+            "gcov",
+            example_plugin(
+                "gcov_text.py",
+                "produces = \"coverage\"\nglob = \"*.gcov\"\n",
+            ),
+        ),
+    ];
+    all.extend(plugins.iter().cloned());
+    let t = with_plugins(&all);
+    for (from, to) in [
+        ("plugins/gnu-time/time-v.txt", "time-v.txt"),
+        ("plugins/gcov/calc.c.gcov", "calc.c.gcov"),
+    ] {
+        std::fs::copy(fixture(from), t.path(to)).unwrap();
+    }
+    t
+}
+
+/// `(line, hits)` of `coverage calc.c` on `builder`.
+fn hits_of(t: &Test, builder: &str) -> Vec<(u64, u64)> {
+    let file = t.json(&["coverage", "calc.c", "--builder", builder]);
+    (file["lines"].as_array().unwrap().iter())
+        .map(|l| (l["line"].as_u64().unwrap(), l["hits"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn metric_and_coverage_plugins_are_used_like_built_in_formats() {
+    let t = with_metric_and_coverage_plugins(&[]);
+    // Listed with what they produce; `parsers` alone keeps listing what `--parser` takes.
+    let all = t.json(&["parsers", "--produces", "all"]);
+    let listed: Vec<(&str, &str)> = (all.as_array().unwrap().iter())
+        .map(|p| (p["name"].as_str().unwrap(), p["produces"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        ("gnu-time", "metrics"),
+        ("gcov", "coverage"),
+        ("metric-lines", "metrics"),
+        ("lcov", "coverage"),
+        ("junit", "results"),
+    ] {
+        assert!(listed.contains(&expected), "{expected:?}: {listed:?}");
+    }
+    let results = t.json(&["parsers"]);
+    assert!(
+        (results.as_array().unwrap().iter()).all(|p| p["produces"] == "results"),
+        "{results}"
+    );
+    let metrics = t.json(&["parsers", "--produces", "metrics"]);
+    assert!(metrics.to_string().contains("gnu-time"), "{metrics}");
+
+    // Metrics: detected by its rule, and by name, through parse and ingest.
+    let parsed = t.json(&["parse", "--metrics", "time-v.txt"]);
+    let named = t.json(&[
+        "parse",
+        "--metrics",
+        "time-v.txt",
+        "--metrics-parser",
+        "gnu-time",
+    ]);
+    assert_eq!(parsed, named);
+    let series: Vec<&str> = (parsed.as_array().unwrap().iter())
+        .map(|m| m["series"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        series,
+        [
+            "user_time{command=gcc -O2 -c calc.c -o calc.o}",
+            "system_time{command=gcc -O2 -c calc.c -o calc.o}",
+            "wall_time{command=gcc -O2 -c calc.c -o calc.o}",
+            "peak_rss{command=gcc -O2 -c calc.c -o calc.o}",
+        ]
+    );
+    let summary = t.ingest("ci", 1, &["--metrics", "time-v.txt"]);
+    assert_eq!(
+        summary["metric_files"][0]["parser"], "gnu-time",
+        "{summary}"
+    );
+    let rows = t.json(&["metrics", "--name", "peak_rss"]);
+    assert_eq!(rows[0]["value"], 30256.0 * 1024.0, "{rows}");
+    assert_eq!(rows[0]["unit"], "B");
+    assert_eq!(rows[0]["direction"], "lower_is_better");
+
+    // Coverage: recognised among the reports by its rule, or named; the same per-line answer
+    // as lcov's tracefile of the same program run with the same argument.
+    let summary = t.ingest("gcov", 1, &["calc.c.gcov"]);
+    assert_eq!(summary["reports"][0]["parser"], "gcov", "{summary}");
+    t.ingest(
+        "gcov-named",
+        1,
+        &["--coverage", "calc.c.gcov", "--coverage-parser", "gcov"],
+    );
+    let lcov = fixture("coverage/lcov-gcc.info");
+    t.ingest(
+        "lcov",
+        1,
+        &[
+            "--source-root",
+            "/build/calc",
+            "--coverage",
+            lcov.to_str().unwrap(),
+        ],
+    );
+    let gcov = hits_of(&t, "gcov");
+    assert_eq!(gcov.len(), 22, "{gcov:?}");
+    assert_eq!(gcov, hits_of(&t, "lcov"));
+    assert_eq!(gcov, hits_of(&t, "gcov-named"));
+
+    // A plugin is named only with the flag of what it produces.
+    let stderr = t.fails(&["parse", "--parser", "gcov", "calc.c.gcov"], 2);
+    assert!(
+        stderr.contains("--parser `gcov`: that parser plugin reads coverage reports")
+            && stderr.contains("--coverage-parser"),
+        "{stderr}"
+    );
+    let stderr = t.fails(
+        &[
+            "parse",
+            "--metrics",
+            "time-v.txt",
+            "--metrics-parser",
+            "gcov",
+        ],
+        2,
+    );
+    assert!(stderr.contains("reads coverage reports"), "{stderr}");
+}
+
+/// Each way a metric or coverage plugin can misbehave: the error names the plugin, the report
+/// and the line of its output; the database is left as it was.
+#[test]
+fn metric_and_coverage_plugins_that_misbehave_are_errors_and_nothing_is_stored() {
+    let python = |produces: &str, glob: &str, code: &str| {
+        format!(
+            "produces = \"{produces}\"\nglob = \"{glob}\"\ncommand = [\"python3\", \"-c\", {code:?}]\n"
+        )
+    };
+    // (name, produces, settings, what the error says)
+    let cases: Vec<(&str, &str, String, &str)> = vec![
+        (
+            "badlines",
+            "metrics",
+            python("metrics", "*.m", "print('size 12 KiB'); print('speed fast')"),
+            "failed to parse parser plugin `badlines` at run.m:2:7: line 2 of its output \
+             (generic metric lines):",
+        ),
+        (
+            "badjson",
+            "metrics",
+            python("metrics", "*.m", r#"print('{"metrics": [{"name": "x", "value": "big"}]}')"#),
+            "parser plugin `badjson` at run.m:1:",
+        ),
+        (
+            "badunit",
+            "metrics",
+            python("metrics", "*.m", r#"print('{"metrics": [{"name": "x", "value": 1, "unit": "s\\u001b"}]}')"#),
+            "run.m: series x has a unit with control characters",
+        ),
+        (
+            "mcrash",
+            "metrics",
+            python("metrics", "*.m", "import sys; print('size 1'); sys.exit('cannot read it')"),
+            "parser plugin `mcrash` at run.m: it exited with status 1; its standard error ends: cannot read it",
+        ),
+        (
+            "mhang",
+            "metrics",
+            python("metrics", "*.m", "import time; time.sleep(30)") + "timeout = 1\n",
+            "parser plugin `mhang` at run.m: it ran past its time limit of 1 s and was stopped",
+        ),
+        (
+            "badlcov",
+            "coverage",
+            python("coverage", "*.cov", "print('TN:'); print('SF:calc.c'); print('DA:4,x'); print('end_of_record')"),
+            "failed to parse parser plugin `badlcov` at run.cov:3:4: line 3 of its output (lcov \
+             tracefile): invalid number \"x\"",
+        ),
+        (
+            "negative",
+            "coverage",
+            python("coverage", "*.cov", "print('SF:calc.c'); print('DA:4,-3'); print('end_of_record')"),
+            "line 2 of its output (lcov tracefile): a negative hit count -3 for line 4 of \"calc.c\"",
+        ),
+        (
+            "cutshort",
+            "coverage",
+            python("coverage", "*.cov", "print('SF:calc.c'); print('DA:4,1')"),
+            "parser plugin `cutshort` at run.cov:1:1: line 1 of its output (lcov tracefile): the \
+             report ends inside the record",
+        ),
+        (
+            "ccrash",
+            "coverage",
+            python("coverage", "*.cov", "import os, signal; print('SF:calc.c', flush=True); os.kill(os.getpid(), signal.SIGKILL)"),
+            "parser plugin `ccrash` at run.cov: it was killed by a signal (it crashed)",
+        ),
+        (
+            "chang",
+            "coverage",
+            python("coverage", "*.cov", "import subprocess, sys; sys.stdin.read(); subprocess.Popen(['sleep', '90'])") + "timeout = 1\n",
+            "parser plugin `chang` at run.cov: it ran past its time limit of 1 s and was stopped",
+        ),
+    ];
+    for (name, produces, body, says) in cases {
+        let t = with_metric_and_coverage_plugins(&[(name, body)]);
+        std::fs::write(t.path("run.m"), "input\n").unwrap();
+        std::fs::write(t.path("run.cov"), "input\n").unwrap();
+        // A build stored first: the failed ingest must leave the database exactly as it was.
+        t.ingest("ci", 1, &["calc.c.gcov", "--metrics", "time-v.txt"]);
+        let dump = t.dump();
+        let attempts: Vec<Vec<&str>> = if produces == "metrics" {
+            vec![
+                vec![
+                    "ingest",
+                    "--builder",
+                    "ci",
+                    "--build",
+                    "2",
+                    "--metrics",
+                    "run.m",
+                ],
+                vec!["parse", "--metrics", "run.m"],
+            ]
+        } else {
+            vec![
+                vec!["ingest", "--builder", "ci", "--build", "2", "run.cov"],
+                vec![
+                    "ingest",
+                    "--builder",
+                    "ci",
+                    "--build",
+                    "2",
+                    "--coverage",
+                    "run.cov",
+                ],
+            ]
+        };
+        for args in attempts {
+            let started = std::time::Instant::now();
+            let stderr = t.fails(&args, 3);
+            assert!(stderr.contains(says), "{name} {args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            let took = started.elapsed();
+            assert!(
+                took.as_secs() < 45,
+                "{name} {args:?}: stopped after {took:?}"
+            );
+            assert_eq!(t.dump(), dump, "{name} {args:?}: the database changed");
+        }
+    }
+}
+
+#[test]
+fn metric_and_coverage_plugin_settings_are_checked() {
+    for (name, body, says) in [
+        (
+            "mine",
+            "command = [\"true\"]\nproduces = \"benchmarks\"\n",
+            "`produces` \"benchmarks\" is not one of results, metrics, coverage",
+        ),
+        (
+            // A built-in metric or coverage format's name is taken too.
+            "metric-lines",
+            "command = [\"true\"]\nproduces = \"metrics\"\n",
+            "the name is taken by a built-in parser",
+        ),
+        (
+            "lcov",
+            "command = [\"true\"]\nproduces = \"coverage\"\n",
+            "the name is taken by a built-in parser",
+        ),
+    ] {
+        let t = with_plugins(&[(name, body.to_owned())]);
+        let stderr = t.fails(&["parsers"], 2);
+        assert!(stderr.contains(says), "{body}: {stderr}");
+        assert!(stderr.contains(&format!("[parsers.{name}]")), "{stderr}");
+    }
+}

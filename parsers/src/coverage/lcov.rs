@@ -2,7 +2,8 @@
 //! write it.
 //!
 //! One record per source file: `SF:path`, then `DA:line,hits[,checksum]` and
-//! `BRDA:line,block,branch,taken` (`-`: never reached, 0), ending in `end_of_record`. Other
+//! `BRDA:line,block,branch,taken` (`-`: never reached, 0), ending in `end_of_record`. A negative
+//! `DA` count is an error, as in lcov itself (its `negative` error). Other
 //! records (`TN`, `FN`, `FNDA`, `LF`, `LH`, `BRF`, `VER`, …) are read past. A record's lines are
 //! held until its end, so branches given before or after their `DA` meet it; a file that stops
 //! inside a record is truncated.
@@ -53,7 +54,6 @@ impl CoverageFormat for Lcov {
         // The open record: its file, first line, and its lines so far.
         let mut record: Option<(String, u64)> = None;
         let mut pending: BTreeMap<u64, (Option<u64>, Option<Branches>)> = BTreeMap::new();
-        let mut negative_warned = false;
         while let Some(line) = lines.next_line()? {
             if line.cut {
                 return Err(lines.error(
@@ -103,6 +103,8 @@ impl CoverageFormat for Lcov {
                             lines.error(column, ParseErrorKind::Other("an empty SF: path".into()))
                         );
                     }
+                    // Checked here, where the error can point at it, not at end_of_record.
+                    super::check_path(value).map_err(|k| lines.error(column, k))?;
                     record = Some((value.to_string(), line.number));
                 }
                 "DA" | "BRDA" if record.is_none() => {
@@ -116,21 +118,24 @@ impl CoverageFormat for Lcov {
                 "DA" => {
                     let mut fields = value.split(',');
                     let number = line_number(fields.next()).map_err(|k| lines.error(column, k))?;
-                    let hits = fields.next().unwrap_or("");
-                    let hits = match hits.trim().parse::<i64>() {
-                        Ok(h) if h >= 0 => h as u64,
-                        Ok(_) => {
-                            if !negative_warned {
-                                negative_warned = true;
-                                out.warning(format!(
-                                    "{}:{}: a negative execution count (a gcov bug) read as 0",
-                                    options.source, line.number
-                                ));
-                            }
-                            0
-                        }
-                        Err(_) => count(Some(hits)).map_err(|k| lines.error(column, k))?,
-                    };
+                    let hits = fields.next().unwrap_or("").trim();
+                    if let Some(negative) =
+                        hits.strip_prefix('-').filter(|h| h.parse::<u64>().is_ok())
+                    {
+                        // lcov itself refuses it (its `negative` error, unless told to ignore
+                        // it): a count gcov got wrong, which no reading of it can make right.
+                        let path = record.as_ref().map_or("", |(path, _)| path.as_str());
+                        let at = column + value.find(',').map_or(0, |c| c as u64 + 1);
+                        return Err(lines.error(
+                            at,
+                            ParseErrorKind::Other(format!(
+                                "a negative hit count -{negative} for line {number} of {path:?} \
+                                 (lcov refuses it too: the counters raced or overflowed; gcc's \
+                                 -fprofile-update=atomic avoids that)"
+                            )),
+                        ));
+                    }
+                    let hits = count(Some(hits)).map_err(|k| lines.error(column, k))?;
                     let entry = pending.entry(number).or_default();
                     entry.0 = Some(entry.0.unwrap_or(0).saturating_add(hits));
                 }

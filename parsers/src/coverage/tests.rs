@@ -235,6 +235,30 @@ fn broken_reports_name_the_file_and_the_place() {
     assert_eq!(err.line, 1);
     let err = parse_err(&Lcov, b"DA:1,1\n");
     assert!(err.to_string().contains("no SF:"), "{err}");
+    // A negative count is refused, as lcov refuses it, at its field.
+    let err = parse_err(&Lcov, b"TN:\nSF:src/a.c\nDA:1,1\nDA:7,-5\nend_of_record\n");
+    assert_eq!((err.line, err.column), (4, 6));
+    assert!(
+        err.to_string().starts_with(
+            "failed to parse lcov tracefile at bad.report:4:6: a negative hit count -5 for line 7 \
+             of \"src/a.c\""
+        ),
+        "{err}"
+    );
+    // A source path with control characters, at its SF: line (not at end_of_record).
+    let err = parse_err(&Lcov, b"TN:\nSF:src/\x1b[31ma.c\nDA:1,1\nend_of_record\n");
+    assert_eq!((err.line, err.column), (2, 4));
+    assert_eq!(
+        err.to_string(),
+        "failed to parse lcov tracefile at bad.report:2:4: a source path with control \
+         characters: \"src/\\u{1b}[31ma.c\""
+    );
+    let err = parse_err(
+        &CoveragePyJson,
+        b"{\"meta\": {}, \"files\": {\"a\\u0007.py\": {\"executed_lines\": [1], \"missing_lines\": []}}}",
+    );
+    assert!(err.to_string().contains("control characters"), "{err}");
+    assert!(err.line == 1 && err.column > 0, "{err}");
 
     let err = parse_err(&GoCoverProfile, b"mode: count\na.go:3.1,2.1 1 1\n");
     assert_eq!(err.line, 2);

@@ -6,6 +6,7 @@ use super::escape::esc;
 use super::parts::{badge, builder_list, legend, message, rev, time, time_text, url};
 use super::shell::{shell, Links};
 use super::{Site, Story};
+use crate::views::problems::CoverageLinesView;
 
 pub(super) fn page(site: &Site, story: &Story, links: &Links) -> String {
     let p = &story.problem;
@@ -51,6 +52,9 @@ pub(super) fn page(site: &Site, story: &Story, links: &Links) -> String {
     }
     if let Some(cluster) = &p.cluster {
         w!(h, "<p class=\"sub\">Cause cluster {}</p>\n", esc(cluster));
+    }
+    if let Some(coverage) = &p.coverage {
+        coverage_lines(&mut h, coverage, links);
     }
     if !p.links.is_empty() || !p.earlier_links.is_empty() {
         h.push_str("<h2>Links</h2>\n<ul class=\"links\">\n");
@@ -161,4 +165,48 @@ pub(super) fn page(site: &Site, story: &Story, links: &Links) -> String {
         h.push_str("</tbody></table>\n");
     }
     shell(site, &format!("Problem {}", p.id), &h)
+}
+
+/// A coverage Problem's lines, and the tests that broke in the build where it started (each with
+/// its Problem there): the likely reason the lines stopped running.
+fn coverage_lines(h: &mut String, c: &CoverageLinesView, links: &Links) {
+    let ranges = |lines: &[u32]| crate::coverage::record::ranges(lines);
+    h.push_str("<h2>Lines</h2>\n<ul class=\"coverage-lines\">\n");
+    w!(
+        h,
+        "<li>Owed at its last failure: {}</li>\n",
+        ranges(&c.lines)
+    );
+    if !c.lost.is_empty() {
+        w!(h, "<li>Lost where it started: {}</li>\n", ranges(&c.lost));
+    }
+    if !c.uncovered_new.is_empty() {
+        w!(
+            h,
+            "<li>New and uncovered where it started: {}</li>\n",
+            ranges(&c.uncovered_new)
+        );
+    }
+    h.push_str("</ul>\n");
+    if c.tests.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>Tests that broke where it started</h2>\n<p class=\"sub\">The lines stopped running in \
+         the build where these tests failed, were skipped or vanished: the likely reason.</p>\n\
+         <ul class=\"coverage-tests\">\n",
+    );
+    for t in &c.tests {
+        h.push_str("<li>");
+        links.test(h, &t.test);
+        match t.problem {
+            Some(id) => {
+                h.push_str(" — Problem ");
+                links.problem(h, id);
+            }
+            None => h.push_str(" <span class=\"muted\">(no Problem of its own)</span>"),
+        }
+        h.push_str("</li>\n");
+    }
+    h.push_str("</ul>\n");
 }
