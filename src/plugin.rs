@@ -458,7 +458,7 @@ impl MetricFormat for Plugin {
             .fill_buf()
             .map_err(|e| self.error(options, 0, format!("cannot read its output: {e}")))?;
         let json = head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let result = if json {
+        if json {
             GenericJson
                 .parse(&mut output, options, sink)
                 .map_err(|e| self.output_error(options, "generic metric JSON", e))
@@ -466,8 +466,7 @@ impl MetricFormat for Plugin {
             GenericLines
                 .parse(&mut output, options, sink)
                 .map_err(|e| self.output_error(options, "generic metric lines", e))
-        };
-        result
+        }
     }
 }
 

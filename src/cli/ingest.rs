@@ -27,14 +27,15 @@ Examples:
 
 Ingesting the same report into the same build again changes nothing; other reports for the same
 build add to it. A report, metric file or coverage report that cannot be parsed changes nothing
-and exits 3. Coverage reports (Cobertura, lcov, JaCoCo, coverage.py JSON, Go coverprofile, llvm-cov
-JSON; docs/coverage.md) are recognised among the reports or named with --coverage; their paths are
-made relative to --source-root. Lines that lose coverage, or new code that lands uncovered, open a
-Problem of kind `coverage`, which --exit-code gates on like new breakage.
+and exits 3. Coverage reports (Cobertura, lcov, JaCoCo, coverage.py JSON, Go coverprofile,
+llvm-cov JSON, or a coverage plugin's format; docs/coverage.md) are recognised among the reports
+or named with --coverage; their paths are made relative to --source-root. Lines that lose
+coverage, or new code that lands uncovered, open a Problem of kind `coverage`, which --exit-code
+gates on like new breakage.
 Metric files are sniffed (Google Benchmark, pytest-benchmark, Criterion, cargo-criterion,
-hyperfine, go test -bench, probtrack's generic JSON or lines; docs/metrics.md); a step in a
-metric series opens a Problem of kind `metric`, and with --exit-code a newly confirmed
-regression exits 1 like new breakage."
+hyperfine, go test -bench, probtrack's generic JSON or lines, or a metric plugin's format;
+docs/metrics.md); a step in a metric series opens a Problem of kind `metric`, and with
+--exit-code a newly confirmed regression exits 1 like new breakage."
 )]
 pub(crate) struct Args {
     /// The builder (CI job) that ran the build
