@@ -88,8 +88,13 @@ pub(crate) fn read_files(
                 })?,
         };
         let collected = formats::collect(format, &mut BufReader::new(&bytes[..]), &options)?;
+        // A plugin's output is named as such: the program wrote what is refused.
+        let source = match crate::plugin::named(format.name()) {
+            Some(plugin) => format!("{name} (parser plugin `{}`'s output)", plugin.name()),
+            None => name.clone(),
+        };
         for metric in &collected.metrics {
-            check_metric(&name, metric)?;
+            check_metric(&source, metric)?;
         }
         files.push(MetricFile {
             name,

@@ -440,7 +440,7 @@ fn metric_and_coverage_plugins_that_misbehave_are_errors_and_nothing_is_stored()
             "badunit",
             "metrics",
             python("metrics", "*.m", r#"print('{"metrics": [{"name": "x", "value": 1, "unit": "s\\u001b"}]}')"#),
-            "run.m: series x has a unit with control characters",
+            "run.m (parser plugin `badunit`'s output): series x has a unit with control characters",
         ),
         (
             "mcrash",
