@@ -21,6 +21,7 @@ pub(crate) mod clock;
 pub(crate) mod clusters;
 pub(crate) mod connect;
 pub(crate) mod copy;
+pub(crate) mod details;
 pub mod coverage;
 pub(crate) mod durations;
 pub mod error;

@@ -9,6 +9,7 @@
 //! and `accept` are [`list`], [`history`] and [`accept`].
 
 mod judge;
+pub(crate) mod samples;
 mod queries;
 mod state;
 

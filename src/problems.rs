@@ -13,9 +13,10 @@ use crate::analyze::problems::{self as analysis, At, Episode};
 use crate::analyze::{flaky, BuildInfo, Lane};
 use crate::clock::Micros;
 use crate::error::Result;
+use crate::details;
 use crate::runs;
 use crate::store::{
-    details, BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter,
+    BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter,
     ProblemRecord, ResultRecord, Run, RunsOf, Store,
 };
 

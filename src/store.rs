@@ -16,17 +16,15 @@ use crate::clock::Micros;
 use crate::error::{Error, Result};
 
 mod catalog;
-pub mod details;
 mod engine;
 mod migrate;
 mod mysql;
 mod postgres;
-pub mod samples;
 mod sql;
 mod sqlite;
 
 pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
-pub use details::Details;
+pub use crate::details::Details;
 
 pub type Id = i64;
 

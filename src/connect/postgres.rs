@@ -1,4 +1,5 @@
-//! Connecting to PostgreSQL: the password from libpq's password file, and TLS with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
+//! Connecting to PostgreSQL, and its errors in probtrack's words: the URL's settings, the password
+//! from libpq's password file, and TLS with libpq's meaning of `sslmode` (see `tls.rs` for the URL's
 //! names): `prefer` (the default) encrypts when the server offers TLS and `require` insists on it,
 //! both without checking the server's certificate against an authority (as libpq, `require`
 //! checks it as `verify-ca` does when there is an authority to trust: `sslrootcert` or
@@ -12,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
@@ -29,6 +31,9 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::password_file;
 use super::tls::{Mode, Refusal, Tls, POSTGRES};
 use crate::error::{Error, Result};
+
+/// How long connecting may take when the URL does not say.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// libpq's checks short of `verify-full`. With `chain` (`verify-ca`, and `require` where there is
 /// an authority to trust), the certificate must lead to a trusted authority, whatever host it
@@ -296,6 +301,86 @@ pub(crate) fn connect(
         .hint("start the server, or fix the host and port in the URL")
         .retryable("a server that is restarting refuses connections for a while")
     })
+}
+
+/// A client for the server at `url`, with the URL as messages show it: the URL's settings, a
+/// connect timeout and application name where it gives none, and the password from libpq's
+/// password file where it gives none.
+pub(crate) fn client(url: &str) -> Result<(Client, String)> {
+    let shown = crate::store::redact(url);
+    let (driver_url, tls) = super::tls::split(url, &POSTGRES, &shown)?;
+    let mut config: Config = driver_url.parse().map_err(|e| {
+        Error::usage(format!(
+            "database `{shown}`: not a valid PostgreSQL URL: {e}"
+        ))
+        .hint("write `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`")
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("probtrack");
+    }
+    if config.get_password().is_none() {
+        if let Some(password) = pgpass(&config)? {
+            config.password(password);
+        }
+    }
+    let client = connect(&config, &tls, &shown, error)?;
+    Ok((client, shown))
+}
+
+/// A `postgres` error (the server's, or the connection's) as probtrack shows it, with what to do
+/// about it.
+pub(crate) fn error(e: postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        let mut err = Error::database(format!(
+            "database error: {} (SQLSTATE {})",
+            db.message(),
+            code.code()
+        ));
+        if let Some(detail) = db.detail() {
+            err.message += &format!("; {detail}");
+        }
+        return if *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+        {
+            err.conflicting("another probtrack process wrote the same rows at the same time")
+        } else if *code == SqlState::UNIQUE_VIOLATION {
+            // Shared rows are upserted, so only a race makes one: ingests of one builder's build
+            // number on two branches at once, each under its own lane's lock. A retry sees the
+            // other's build and answers as a sequential run would.
+            err.conflicting("another probtrack process stored the same row at the same time")
+        } else if *code == SqlState::INVALID_CATALOG_NAME {
+            err.hint("create the database first, e.g. `createdb NAME` (probtrack creates its tables, not the server's databases)")
+        } else if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            err.hint("check the user and password (in the URL, `postgres://USER:PASSWORD@HOST/DB`, or PGPASSFILE or ~/.pgpass), or the server's pg_hba.conf")
+        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            err.hint("the database user lacks a privilege probtrack needs; grant it, or use the database's owner")
+        } else if *code == SqlState::DISK_FULL {
+            err.hint("the server's disk is full; free some space and run the command again (nothing was written)")
+        } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+            err.hint("the server is read-only (a standby?); name the primary server in the URL")
+        } else if code.code().starts_with("57P")
+            || code.code().starts_with("08")
+            || *code == SqlState::TOO_MANY_CONNECTIONS
+            || *code == SqlState::LOCK_NOT_AVAILABLE
+        {
+            // Terminated by an administrator, a server shutting down or starting up, a lost
+            // connection, no free connection slot: the server undid the open transaction.
+            err.retryable("the server ended the connection or is restarting")
+        } else {
+            err
+        };
+    }
+    if e.is_closed() || io_cause(&e).is_some() {
+        return Error::database(format!("database error: {e}"))
+            .retryable("the connection to the PostgreSQL server was lost");
+    }
+    Error::database(format!("database error: {e}"))
 }
 
 /// The I/O error behind a connection error, if any.

@@ -128,7 +128,7 @@ pub(crate) trait Fields {
     fn details(&self, at: usize) -> Result<Option<String>> {
         let inline = self.text(at)?;
         self.with_bytes(at + 1, |packed| {
-            self.with_bytes(at + 2, |base| super::details::either(inline, packed, base))
+            self.with_bytes(at + 2, |base| crate::details::either(inline, packed, base))
         })?
     }
 }

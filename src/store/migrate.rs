@@ -210,7 +210,7 @@ fn rewrite_details<E: Engine>(engine: &mut E) -> Result<()> {
         let sql = "SELECT data FROM details WHERE id = ?1";
         let found = engine.first(sql, &p![id], |r| {
             r.with_bytes(0, |b| {
-                b.and_then(|b| Some((super::details::unpack(b)?, b.len())))
+                b.and_then(|b| Some((crate::details::unpack(b)?, b.len())))
             })
         })?;
         Ok(found.flatten())
@@ -229,8 +229,8 @@ fn rewrite_details<E: Engine>(engine: &mut E) -> Result<()> {
                 else {
                     continue;
                 };
-                let on = super::details::pack_on(&json, &base_json);
-                if super::details::resembles(on.len(), base_size) {
+                let on = crate::details::pack_on(&json, &base_json);
+                if crate::details::resembles(on.len(), base_size) {
                     engine.execute(
                         "UPDATE details SET data = ?1, base_id = ?2 WHERE id = ?3",
                         &p![&on[..], base, id],

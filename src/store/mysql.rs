@@ -12,16 +12,14 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use mysql::consts::CapabilityFlags;
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts, OptsBuilder, Params, Row, Value};
+use mysql::{Conn, Params, Row, Value};
 
 use super::engine::{placeholders, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
-use crate::connect::mysql::connect;
-use crate::connect::{password_file, tls};
+use crate::connect::mysql::{self as connect, error};
 use crate::error::{Error, Result};
 
 /// How long a writer waits for another to finish before giving up, in seconds.
@@ -48,68 +46,13 @@ pub(super) struct Mysql {
     texts: HashMap<String, (String, Vec<usize>)>,
 }
 
-/// A MySQL error as a probtrack error, with what to do about it.
-fn my_error(e: mysql::Error) -> Error {
-    match &e {
-        mysql::Error::MySqlError(server) => {
-            let err = Error::database(format!(
-                "database error {}: {}",
-                server.code, server.message
-            ));
-            match server.code {
-                1049 => err.hint(
-                    "probtrack does not create server databases: run `CREATE DATABASE name` \
-                     (as a user allowed to), then try again",
-                ),
-                1044 | 1045 | 1142 | 1143 | 1698 => err.hint(
-                    "check the user name and password (in the URL, or the option file \
-                     PROBTRACK_MYSQL_DEFAULTS_FILE or ~/.my.cnf), and that the user has \
-                     privileges on the database (GRANT ALL ON name.* TO user)",
-                ),
-                1213 => err.conflicting(
-                    "another session held rows this command needed (a deadlock); nothing was \
-                     written",
-                ),
-                1205 => err.retryable(
-                    "another session held rows this command needed (a lock wait timeout or \
-                     deadlock); nothing was written",
-                ),
-                // Killed by an administrator (KILL), a server shutting down, a statement
-                // interrupted, no free connection: the server undid the open transaction.
-                1040 | 1053 | 1077 | 1078 | 1079 | 1080 | 1317 | 1927 | 2006 | 2013 => {
-                    err.retryable("the server ended the connection or is restarting")
-                }
-                1153 => err.hint("raise the server's max_allowed_packet"),
-                _ => err,
-            }
-        }
-        mysql::Error::IoError(io) => Error::database(format!("database connection error: {io}"))
-            .retryable("the connection to the MySQL/MariaDB server was lost"),
-        // The packet layer's errors: a connection reset or cut mid-packet.
-        mysql::Error::CodecError(codec) => {
-            Error::database(format!("database connection error: {codec}"))
-                .retryable("the connection to the MySQL/MariaDB server was lost")
-        }
-        mysql::Error::DriverError(
-            driver @ (mysql::DriverError::PacketOutOfSync
-            | mysql::DriverError::UnexpectedPacket
-            | mysql::DriverError::ConnectTimeout
-            | mysql::DriverError::CouldNotConnect(_)
-            | mysql::DriverError::Timeout),
-        ) => Error::database(format!("database connection error: {driver}"))
-            .retryable("the connection to the MySQL/MariaDB server was lost"),
-        mysql::Error::DriverError(driver) => Error::database(format!("database error: {driver}")),
-        other => Error::database(format!("database error: {other}")),
-    }
-}
-
 trait Db<T> {
     fn db(self) -> Result<T>;
 }
 
 impl<T> Db<T> for std::result::Result<T, mysql::Error> {
     fn db(self) -> Result<T> {
-        self.map_err(my_error)
+        self.map_err(error)
     }
 }
 
@@ -227,32 +170,7 @@ impl Fields for Row {
 
 impl Mysql {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Mysql>> {
-        let shown = super::redact(url);
-        let (driver_url, tls) = tls::split(url, &tls::MYSQL, &shown)?;
-        tls.check_files(&tls::MYSQL)?;
-        let opts = Opts::from_url(&driver_url).map_err(|e| {
-            Error::usage(format!("database `{shown}`: not a usable MySQL URL ({e})"))
-                .hint("write `mysql://USER:PASSWORD@HOST:PORT/DATABASE`")
-        })?;
-        if opts.get_db_name().is_none_or(str::is_empty) {
-            return Err(
-                Error::usage(format!("database `{shown}` names no database"))
-                    .hint("write `mysql://USER@HOST:PORT/DATABASE`"),
-            );
-        }
-        let address = format!("{}:{}", opts.get_ip_or_hostname(), opts.get_tcp_port());
-        let password = match opts.get_pass() {
-            Some(_) => None,
-            None => password_file::mysql_option_file()?,
-        };
-        let mut builder = OptsBuilder::from_opts(opts)
-            .stmt_cache_size(Some(128))
-            // UPDATE counts the rows it matched, as on the other engines, not those it changed.
-            .additional_capabilities(CapabilityFlags::CLIENT_FOUND_ROWS);
-        if password.is_some() {
-            builder = builder.pass(password);
-        }
-        let mut conn = connect(&builder, &tls, &address, &shown, my_error)?;
+        let (mut conn, shown) = connect::conn(url)?;
         // The session's settings, in one round trip.
         run_all(
             &mut conn,
@@ -472,7 +390,7 @@ impl Engine for Mysql {
                 // Already done by an earlier attempt: the table, column, index or key exists.
                 Err(mysql::Error::MySqlError(e)) if matches!(e.code, 1050 | 1060 | 1061 | 1826) => {
                 }
-                Err(e) => return Err(my_error(e)),
+                Err(e) => return Err(error(e)),
             }
         }
         Ok(())

@@ -17,21 +17,18 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
-use std::time::Duration;
 
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
-use postgres::{Client, Config, Row, Statement};
+use postgres::{Client, Row, Statement};
 
 use super::engine::{chunks, insert_values, marks, placeholders, row_marks, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode, TABLES};
-use crate::connect::postgres::{connect, io_cause, pgpass};
-use crate::connect::tls;
+use crate::connect::postgres::{self as connect, error};
 use crate::error::{Error, Result};
 
 /// The advisory lock that writers (and migrations) hold for their transaction: one writer at a time.
@@ -50,9 +47,6 @@ const PREPARE_AT: u32 = 3;
 /// Fewer rows than this go by a multi-row INSERT (one round trip) rather than `COPY` (two, and two
 /// more to prepare it once per connection).
 const COPY_ROWS: usize = 100;
-
-/// How long connecting may take when the URL does not say.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 type P<'a> = &'a (dyn ToSql + Sync);
 
@@ -146,60 +140,8 @@ impl ToSql for Param<'_> {
     to_sql_checked!();
 }
 
-/// A `postgres` error as probtrack shows it, with what to do about it.
-fn pg_error(e: postgres::Error) -> Error {
-    if let Some(db) = e.as_db_error() {
-        let code = db.code();
-        let mut err = Error::database(format!(
-            "database error: {} (SQLSTATE {})",
-            db.message(),
-            code.code()
-        ));
-        if let Some(detail) = db.detail() {
-            err.message += &format!("; {detail}");
-        }
-        return if *code == SqlState::T_R_SERIALIZATION_FAILURE
-            || *code == SqlState::T_R_DEADLOCK_DETECTED
-        {
-            err.conflicting("another probtrack process wrote the same rows at the same time")
-        } else if *code == SqlState::UNIQUE_VIOLATION {
-            // Shared rows are upserted, so only a race makes one: ingests of one builder's build
-            // number on two branches at once, each under its own lane's lock. A retry sees the
-            // other's build and answers as a sequential run would.
-            err.conflicting("another probtrack process stored the same row at the same time")
-        } else if *code == SqlState::INVALID_CATALOG_NAME {
-            err.hint("create the database first, e.g. `createdb NAME` (probtrack creates its tables, not the server's databases)")
-        } else if *code == SqlState::INVALID_PASSWORD
-            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
-        {
-            err.hint("check the user and password (in the URL, `postgres://USER:PASSWORD@HOST/DB`, or PGPASSFILE or ~/.pgpass), or the server's pg_hba.conf")
-        } else if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-            err.hint("the database user lacks a privilege probtrack needs; grant it, or use the database's owner")
-        } else if *code == SqlState::DISK_FULL {
-            err.hint("the server's disk is full; free some space and run the command again (nothing was written)")
-        } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
-            err.hint("the server is read-only (a standby?); name the primary server in the URL")
-        } else if code.code().starts_with("57P")
-            || code.code().starts_with("08")
-            || *code == SqlState::TOO_MANY_CONNECTIONS
-            || *code == SqlState::LOCK_NOT_AVAILABLE
-        {
-            // Terminated by an administrator, a server shutting down or starting up, a lost
-            // connection, no free connection slot: the server undid the open transaction.
-            err.retryable("the server ended the connection or is restarting")
-        } else {
-            err
-        };
-    }
-    if e.is_closed() || io_cause(&e).is_some() {
-        return Error::database(format!("database error: {e}"))
-            .retryable("the connection to the PostgreSQL server was lost");
-    }
-    Error::database(format!("database error: {e}"))
-}
-
 fn get<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
-    row.try_get(i).map_err(pg_error)
+    row.try_get(i).map_err(error)
 }
 
 impl Fields for Row {
@@ -243,26 +185,7 @@ fn chunk_rows(columns: usize) -> usize {
 
 impl Postgres {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Postgres>> {
-        let shown = super::redact(url);
-        let (driver_url, tls) = tls::split(url, &tls::POSTGRES, &shown)?;
-        let mut config: Config = driver_url.parse().map_err(|e| {
-            Error::usage(format!(
-                "database `{shown}`: not a valid PostgreSQL URL: {e}"
-            ))
-            .hint("write `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`")
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("probtrack");
-        }
-        if config.get_password().is_none() {
-            if let Some(password) = pgpass(&config)? {
-                config.password(password);
-            }
-        }
-        let client = connect(&config, &tls, &shown, pg_error)?;
+        let (client, shown) = connect::client(url)?;
         let engine = Postgres {
             client,
             url: shown,
@@ -279,7 +202,7 @@ impl Postgres {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self.client.prepare(&numbered(sql)).map_err(pg_error)?;
+        let stmt = self.client.prepare(&numbered(sql)).map_err(error)?;
         self.runs.remove(&self.hasher.hash_one(sql));
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
@@ -304,14 +227,14 @@ impl Postgres {
     fn bulk(&mut self, sql: &str, params: &[Param<'_>], full: bool) -> Result<Vec<Row>> {
         if full {
             if let Plan::Prepared(stmt) = self.plan(sql, params)? {
-                return self.client.query(&stmt, &refs(params)).map_err(pg_error);
+                return self.client.query(&stmt, &refs(params)).map_err(error);
             }
         }
         let text = numbered(sql);
         if plain(params) {
-            (self.client.query_typed(&text, &typed(params))).map_err(pg_error)
+            (self.client.query_typed(&text, &typed(params))).map_err(error)
         } else {
-            self.client.query(&text, &refs(params)).map_err(pg_error)
+            self.client.query(&text, &refs(params)).map_err(error)
         }
     }
 }
@@ -341,7 +264,7 @@ impl Engine for Postgres {
             Plan::Prepared(stmt) => self.client.execute(&stmt, &refs(params)),
             Plan::Once(text) => self.client.execute_typed(&text, &typed(params)),
         }
-        .map_err(pg_error)
+        .map_err(error)
     }
 
     fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
@@ -352,8 +275,8 @@ impl Engine for Postgres {
             Plan::Prepared(stmt) => self.client.query_raw(&stmt, params),
             Plan::Once(text) => self.client.query_typed_raw(&text, typed(params)),
         }
-        .map_err(pg_error)?;
-        while let Some(row) = rows.next().map_err(pg_error)? {
+        .map_err(error)?;
+        while let Some(row) = rows.next().map_err(error)? {
             each(&row)?;
         }
         Ok(())
@@ -365,23 +288,23 @@ impl Engine for Postgres {
             Plan::Prepared(stmt) => self.client.query_one(&stmt, &refs(params)),
             Plan::Once(text) => self.client.query_typed_one(&text, &typed(params)),
         }
-        .map_err(pg_error)?;
+        .map_err(error)?;
         get(&row, 0)
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        self.client.batch_execute(sql).map_err(pg_error)
+        self.client.batch_execute(sql).map_err(error)
     }
 
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         // Not kept prepared: odd sizes of bulk writes would fill the cache.
         let text = numbered(sql);
         if plain(params) {
-            return (self.client.execute_typed(&text, &typed(params))).map_err(pg_error);
+            return (self.client.execute_typed(&text, &typed(params))).map_err(error);
         }
         self.client
             .execute(text.as_str(), &refs(params))
-            .map_err(pg_error)
+            .map_err(error)
     }
 
     fn begin_write(&mut self) -> Result<()> {
@@ -474,7 +397,7 @@ impl Engine for Postgres {
                     self.client.query_typed(&text, &typed)
                 }
             };
-            for row in rows.map_err(pg_error)? {
+            for row in rows.map_err(error)? {
                 each(&row)?;
             }
         }
@@ -503,12 +426,12 @@ impl Engine for Postgres {
         let one_row = format!("{head} VALUES ({})", marks(width));
         let types = self.statement(&one_row)?.params().to_vec();
         let copy = self.statement(&format!("COPY {target} FROM STDIN (FORMAT binary)"))?;
-        let writer = self.client.copy_in(&copy).map_err(pg_error)?;
+        let writer = self.client.copy_in(&copy).map_err(error)?;
         let mut writer = BinaryCopyInWriter::new(writer, &types);
         for row in rows.chunks(width) {
-            writer.write(&refs(row)).map_err(pg_error)?;
+            writer.write(&refs(row)).map_err(error)?;
         }
-        writer.finish().map_err(pg_error)?;
+        writer.finish().map_err(error)?;
         Ok(())
     }
 
@@ -559,7 +482,7 @@ impl Engine for Postgres {
                  FROM {0}",
                 table.name
             );
-            self.client.query_one(&sql, &[]).map_err(pg_error)?;
+            self.client.query_one(&sql, &[]).map_err(error)?;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use probtrack_parsers::Status;
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
-    details, key, migrate, samples, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell,
+    key, migrate, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell,
     ChangeRecord, ChangeRef, Changes, ColumnType, Counts, CoverageBuild, CoverageSpan, Details,
     FailureRow, Forget, Id, LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep,
     MetricValue, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
@@ -22,6 +22,8 @@ use super::{
     TestRecord, Tests,
 };
 use crate::clock::{self, Micros};
+use crate::details;
+use crate::metrics::samples;
 use crate::error::{Error, Result};
 
 pub(super) struct SqlStore<E> {

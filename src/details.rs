@@ -35,7 +35,7 @@ impl Details {
     /// The details with their key worked out now, and their stored form too if `pack` (the
     /// stored form is needed only where the `details` table does not hold the object yet).
     pub fn prepared(json: String, pack: bool) -> Self {
-        let key = super::key(json.as_bytes());
+        let key = crate::store::key(json.as_bytes());
         let packed = pack.then(|| self::pack(&json));
         Details {
             json,
@@ -47,7 +47,7 @@ impl Details {
     pub fn key(&self) -> [u8; 16] {
         match &self.ahead {
             Some((key, _)) => *key,
-            None => super::key(self.json.as_bytes()),
+            None => crate::store::key(self.json.as_bytes()),
         }
     }
 
@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(&*prepared, json);
         assert_eq!(plain.key(), prepared.key());
         assert_eq!(plain.key(), keyed.key());
-        assert_eq!(plain.key(), super::super::key(json.as_bytes()));
+        assert_eq!(plain.key(), crate::store::key(json.as_bytes()));
         assert!(matches!(prepared.packed(), Cow::Borrowed(_)));
         assert_eq!(plain.packed(), prepared.packed());
         assert_eq!(keyed.packed(), prepared.packed());
