@@ -33,7 +33,6 @@ pub(crate) fn rename(store: &mut dyn Store, old: &str, new: &str) -> Result<BStr
             )));
         }
         store.rename_test(old.id, new_id, clock::to_micros(clock::now()))?;
-        store.move_problems(old.id, new_id)?;
         problems::recompute(store, Some(&[old.id, new_id]), None)?;
         Ok(())
     })?;

@@ -788,12 +788,11 @@ pub trait Store {
     fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<Vec<BadRange>>;
     fn bad_ranges(&mut self) -> Result<Vec<BadRange>>;
 
-    /// Records that `old`'s history belongs to `new`.
+    /// Records that `old`'s history belongs to `new`, and moves `old`'s Problems to `new` (keeping
+    /// their ids), except any whose key `new` already has.
     fn rename_test(&mut self, old: Id, new: Id, at: Micros) -> Result<()>;
     /// `(old, new)` of every rename.
     fn renames(&mut self) -> Result<Vec<(Id, Id)>>;
-    /// Moves `old`'s Problems to `new` (keeping their ids), except any whose key `new` already has.
-    fn move_problems(&mut self, old: Id, new: Id) -> Result<()>;
 
     /// Every failing result on a branch (`None`: no branch), from builds at or after `since`.
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>>;

@@ -25,9 +25,8 @@ pub(crate) struct Message {
     /// destination that folds many messages into one sends per Problem.
     pub headline: String,
     pub recipients: Vec<Recipient>,
-    /// A key unique to this Problem and these events, the same on every retry (a transaction id
-    /// where the protocol deduplicates by one).
-    #[allow(dead_code)] // for protocols that deduplicate by a transaction id (Matrix)
+    /// A key unique to this Problem and these events, the same on every retry (Matrix's
+    /// transaction id, which the server deduplicates by).
     pub key: String,
     /// The places here (a room, a person) that took this message in an earlier run whose send
     /// failed elsewhere: a destination that reports what each place took ([`Destination::took`])

@@ -158,6 +158,11 @@ pub(crate) trait Engine {
     const PARAMS_PER_INSERT: usize = 32_766;
     const BYTES_PER_INSERT: usize = usize::MAX;
 
+    /// How many rows of `width` values one multi-row `INSERT` takes.
+    fn rows_per_insert(width: usize) -> usize {
+        (Self::PARAMS_PER_INSERT / width.max(1)).clamp(1, Self::ROWS_PER_INSERT)
+    }
+
     fn location(&self) -> String;
     /// A server shared by many machines (rather than a file).
     fn is_server(&self) -> bool {
@@ -351,8 +356,7 @@ pub(crate) fn insert_values<E: Engine + ?Sized>(
     tail: &str,
     rows: &[Param<'_>],
 ) -> Result<()> {
-    let width = width.max(1);
-    let per = (E::PARAMS_PER_INSERT / width).clamp(1, E::ROWS_PER_INSERT);
+    let (width, per) = (width.max(1), E::rows_per_insert(width));
     let full = format!("{head} VALUES {} {tail}", row_marks(per, width));
     for chunk in chunks(rows, width, per, E::BYTES_PER_INSERT) {
         match chunk.len() / width {

@@ -13,37 +13,27 @@ pub(super) struct Migration {
     pub sql: &'static str,
 }
 
-/// `&[Migration]` of the files `migrations/DIR/FILE`: `VERSION NAME FILE, …`.
+/// Each engine's migrations, oldest first, from the files `migrations/DIR/FILE`: every engine has
+/// the same versions, step for step (`ENGINE "DIR", …; [VERSION NAME FILE, …]`).
 macro_rules! migrations {
-    ($dir:literal: $($version:literal $name:ident $file:literal),*) => {
-        &[$(Migration {
+    ($($engine:ident $dir:literal),*; $list:tt) => {
+        $(migrations!(@one $engine $dir $list);)*
+    };
+    (@one $engine:ident $dir:literal [$($version:literal $name:ident $file:literal),*]) => {
+        pub(super) const $engine: &[Migration] = &[$(Migration {
             version: $version,
             name: stringify!($name),
             sql: include_str!(concat!("migrations/", $dir, "/", $file)),
-        }),*]
+        }),*];
     };
 }
 
-/// The SQLite migrations, oldest first.
-pub(super) const SQLITE: &[Migration] = migrations!("sqlite":
+migrations!(SQLITE "sqlite", POSTGRES "postgres", MYSQL "mysql"; [
     1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
     6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
-    8 metric_state "0008_metric_state.sql", 9 details_bases "0009_details_bases.sql");
-
-/// The PostgreSQL migrations, oldest first: the same versions as SQLite's, step for step.
-pub(super) const POSTGRES: &[Migration] = migrations!("postgres":
-    1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
-    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
-    8 metric_state "0008_metric_state.sql", 9 details_bases "0009_details_bases.sql");
-
-/// The MySQL/MariaDB migrations, oldest first: the same versions as SQLite's, step for step.
-pub(super) const MYSQL: &[Migration] = migrations!("mysql":
-    1 initial "0001_initial.sql", 2 triage "0002_triage.sql", 3 details "0003_details.sql",
-    4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
-    6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
-    8 metric_state "0008_metric_state.sql", 9 details_bases "0009_details_bases.sql");
+    8 metric_state "0008_metric_state.sql", 9 details_bases "0009_details_bases.sql"
+]);
 
 /// The newest schema version this probtrack knows.
 pub(super) fn latest(migrations: &[Migration]) -> i64 {

@@ -171,18 +171,6 @@ impl Fields for Row {
     }
 }
 
-/// `($1, $2, $3), ($4, $5, $6), …` for `rows` rows of `columns` values.
-fn values_list(rows: usize, columns: usize) -> String {
-    placeholders(&row_marks(rows, columns), |out, n| {
-        let _ = write!(out, "${n}");
-    })
-}
-
-/// How many rows of `columns` values one statement takes.
-fn chunk_rows(columns: usize) -> usize {
-    (MAX_PARAMS / columns.max(1)).clamp(1, MAX_ROWS)
-}
-
 impl Postgres {
     pub(super) fn open(url: &str, mode: OpenMode) -> Result<SqlStore<Postgres>> {
         let (client, shown) = connect::client(url)?;
@@ -446,14 +434,14 @@ impl Engine for Postgres {
         // ids of the rows they made.
         let width = rows.len() / keys.len().max(1);
         let key = columns.split(',').next().unwrap_or_default();
-        let per = chunk_rows(width);
+        let per = Self::rows_per_insert(width);
         let mut ids = Vec::with_capacity(keys.len());
         for chunk in chunks(rows, width, per, usize::MAX) {
             let n = chunk.len() / width;
             let sql = format!(
                 "INSERT INTO {table} ({columns}) VALUES {} ON CONFLICT ({key}) DO NOTHING \
                  RETURNING {key}, id",
-                values_list(n, width)
+                row_marks(n, width)
             );
             for row in self.bulk(&sql, chunk, n == per)? {
                 if let Some(k) = row.key(0)? {
@@ -485,28 +473,5 @@ impl Engine for Postgres {
             self.client.query_one(&sql, &[]).map_err(error)?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_lists_number_parameters_row_by_row() {
-        assert_eq!(values_list(1, 1), "($1)");
-        assert_eq!(values_list(2, 3), "($1, $2, $3), ($4, $5, $6)");
-    }
-
-    #[test]
-    fn chunks_stay_under_the_parameter_limit() {
-        for columns in [1, 2, 4, 5, 7, 19, 22, 70_000] {
-            let rows = chunk_rows(columns);
-            assert!(rows >= 1);
-            assert!(rows <= MAX_ROWS);
-            assert!(rows * columns <= MAX_PARAMS || rows == 1, "{columns}");
-        }
-        assert_eq!(chunk_rows(7), MAX_ROWS);
-        assert_eq!(chunk_rows(100), 655);
     }
 }

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bstr::BString;
-use probtrack_parsers::Status;
+use probtrack_parsers::{Kind, Status};
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
@@ -90,6 +90,32 @@ impl<E: Engine> SqlStore<E> {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// Deletes the rows of each of `tables` whose `column` is `id`.
+    fn delete(&mut self, tables: &[&str], column: &str, id: Id) -> Result<()> {
+        for table in tables {
+            let sql = format!("DELETE FROM {table} WHERE {column} = ?1");
+            self.run(&sql, &p![id])?;
+        }
+        Ok(())
+    }
+
+    /// The ids of the tests of `kind` named `names`, created where new.
+    fn tests_of_kind<'n>(
+        &mut self,
+        names: impl Iterator<Item = &'n [u8]>,
+        kind: Kind,
+    ) -> Result<Vec<Id>> {
+        let tests: Vec<NewTest> = names
+            .map(|name| NewTest {
+                name: name.into(),
+                kind,
+                file: None,
+                runner_id: None,
+            })
+            .collect();
+        self.test_ids(&tests)
     }
 
     fn id_of(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Id>> {
@@ -657,27 +683,26 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn forget_build(&mut self, id: Id, what: Forget) -> Result<()> {
-        let tables: &[&str] = match what {
-            Forget::Blamelist => &["build_changes"],
-            Forget::Results => &[
-                "reports",
-                "results",
-                "build_changes",
-                "metric_values",
-                "coverage_spans",
-                "coverage_builds",
-            ],
-            Forget::Build => &["builds"],
-        };
         if !matches!(what, Forget::Blamelist) {
             // Before the build's row goes: the lane's metric state holds its values.
             self.run(DROP_METRIC_STATE, &p![id, id])?;
         }
-        for table in tables {
-            let key = if *table == "builds" { "id" } else { "build_id" };
-            self.run(&format!("DELETE FROM {table} WHERE {key} = ?1"), &p![id])?;
+        match what {
+            Forget::Blamelist => self.delete(&["build_changes"], "build_id", id),
+            Forget::Results => self.delete(
+                &[
+                    "reports",
+                    "results",
+                    "build_changes",
+                    "metric_values",
+                    "coverage_spans",
+                    "coverage_builds",
+                ],
+                "build_id",
+                id,
+            ),
+            Forget::Build => self.delete(&["builds"], "id", id),
         }
-        Ok(())
     }
 
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>> {
@@ -1134,12 +1159,7 @@ impl<E: Engine> Store for SqlStore<E> {
             if self.engine.execute(&sql, &values)? == 0 {
                 self.run(&insert(22), &values)?;
             }
-            for table in ["problem_builders", "problem_changes"] {
-                self.run(
-                    &format!("DELETE FROM {table} WHERE problem_id = ?1"),
-                    &p![p.id],
-                )?;
-            }
+            self.delete(&["problem_builders", "problem_changes"], "problem_id", p.id)?;
             p.id
         };
         self.save_problem_parts(id, p)?;
@@ -1211,7 +1231,7 @@ impl<E: Engine> Store for SqlStore<E> {
         let mut steps = HashMap::new();
         if problems
             .iter()
-            .any(|p| p.kind == probtrack_parsers::Kind::Metric)
+            .any(|p| p.kind == Kind::Metric)
         {
             let sql = format!(
                 "SELECT problem_id, step, before_level, after_level, z, accepted_by, \
@@ -1371,16 +1391,7 @@ impl<E: Engine> Store for SqlStore<E> {
             "INSERT INTO test_renames (old_test_id, new_test_id, renamed_at) VALUES (?, ?, ?) {}",
             E::upsert("old_test_id", set)
         );
-        self.run(&sql, &p![old, new, at])
-    }
-
-    fn renames(&mut self) -> Result<Vec<(Id, Id)>> {
-        let sql =
-            "SELECT old_test_id, new_test_id FROM test_renames ORDER BY renamed_at, old_test_id";
-        self.all(sql, &[], |r| Ok((r.id(0)?, r.id(1)?)))
-    }
-
-    fn move_problems(&mut self, old: Id, new: Id) -> Result<()> {
+        self.run(&sql, &p![old, new, at])?;
         // The Problems to move are found first: MySQL cannot read the table an UPDATE writes.
         let ids = self.all(
             "SELECT p.id FROM problems p WHERE p.test_id = ?1 AND NOT EXISTS \
@@ -1394,6 +1405,12 @@ impl<E: Engine> Store for SqlStore<E> {
         }
         let sql = format!("UPDATE problems SET test_id = ?1 WHERE {}", E::any("id", 2));
         self.run(&sql, &[new.into(), Param::Ids(&ids)])
+    }
+
+    fn renames(&mut self) -> Result<Vec<(Id, Id)>> {
+        let sql =
+            "SELECT old_test_id, new_test_id FROM test_renames ORDER BY renamed_at, old_test_id";
+        self.all(sql, &[], |r| Ok((r.id(0)?, r.id(1)?)))
     }
 
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
@@ -1526,7 +1543,7 @@ impl<E: Engine> Store for SqlStore<E> {
             let (Some(k), name) = (r.key(0)?, r.bstring(2)?) else {
                 return Ok(());
             };
-            if r.kind(3)? != probtrack_parsers::Kind::Metric {
+            if r.kind(3)? != Kind::Metric {
                 not_metric.get_or_insert_with(|| name.to_string());
                 return Ok(());
             }
@@ -1550,16 +1567,8 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn create_series(&mut self, series: &[SeriesRecord]) -> Result<Vec<Id>> {
-        let tests: Vec<NewTest> = series
-            .iter()
-            .map(|s| NewTest {
-                name: s.name.as_bytes().into(),
-                kind: probtrack_parsers::Kind::Metric,
-                file: None,
-                runner_id: None,
-            })
-            .collect();
-        let ids = self.test_ids(&tests)?;
+        let names = series.iter().map(|s| s.name.as_bytes());
+        let ids = self.tests_of_kind(names, Kind::Metric)?;
         for (s, &id) in series.iter().zip(&ids) {
             let sql = "UPDATE metric_series SET direction = ?2 WHERE test_id = ?1";
             if self.engine.execute(sql, &p![id, &s.direction])? == 0 {
@@ -1721,21 +1730,12 @@ impl<E: Engine> Store for SqlStore<E> {
     // Coverage: a source file is a `tests` row of kind `coverage`; a build's line coverage is its
     // `coverage_builds` row and spans (docs/coverage.md).
     fn coverage_files(&mut self, paths: &[String]) -> Result<Vec<Id>> {
-        let tests: Vec<NewTest> = paths
-            .iter()
-            .map(|path| NewTest {
-                name: path.as_bytes().into(),
-                kind: probtrack_parsers::Kind::Coverage,
-                file: None,
-                runner_id: None,
-            })
-            .collect();
-        let ids = self.test_ids(&tests)?;
-        for chunk in ids.chunks(10_000) {
-            let sql = format!(
-                "SELECT name FROM tests WHERE {} AND kind <> 'coverage' ORDER BY id",
-                E::any("id", 1)
-            );
+        let ids = self.tests_of_kind(paths.iter().map(|p| p.as_bytes()), Kind::Coverage)?;
+        let sql = format!(
+            "SELECT name FROM tests WHERE {} AND kind <> 'coverage' ORDER BY id",
+            E::any("id", 1)
+        );
+        for chunk in ids.chunks(IDS_PER_QUERY) {
             let clash = self.all(&sql, &[Param::Ids(chunk)], |r| r.bstring(0))?;
             if let Some(name) = clash.first() {
                 return Err(Error::bad_input(format!(
@@ -1752,12 +1752,7 @@ impl<E: Engine> Store for SqlStore<E> {
     fn write_coverage(&mut self, c: &CoverageBuild, spans: &[CoverageSpan]) -> Result<()> {
         // Coverage carries per-file values to later builds: the lane's metric state goes.
         self.run(DROP_METRIC_STATE, &p![c.build, c.build])?;
-        for table in ["coverage_spans", "coverage_builds"] {
-            self.run(
-                &format!("DELETE FROM {table} WHERE build_id = ?1"),
-                &p![c.build],
-            )?;
-        }
+        self.delete(&["coverage_spans", "coverage_builds"], "build_id", c.build)?;
         self.run(
             "INSERT INTO coverage_builds (build_id, base_build_id, depth, files, lines_covered, \
              lines_total, branches_covered, branches_total) \
