@@ -51,7 +51,7 @@ impl Details {
         }
     }
 
-    /// The stored form: what [`pack`] makes of the JSON text.
+    /// The stored form: what `pack` makes of the JSON text.
     pub fn packed(&self) -> Cow<'_, [u8]> {
         match &self.ahead {
             Some((_, Some(data))) => Cow::Borrowed(data),
@@ -92,12 +92,12 @@ impl From<&str> for Details {
 
 /// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at compression
 /// level 6.
-pub fn pack(json: &str) -> Vec<u8> {
+pub(crate) fn pack(json: &str) -> Vec<u8> {
     deflate(json, None)
 }
 
 /// The JSON text of a stored details object; `None` if the bytes are not what `pack` wrote.
-pub fn unpack(data: &[u8]) -> Option<String> {
+pub(crate) fn unpack(data: &[u8]) -> Option<String> {
     let mut json = String::new();
     DeflateDecoder::new(data)
         .take(1 << 30)
@@ -117,7 +117,7 @@ fn dictionary(base: &str) -> &[u8] {
 
 /// The stored form of a details object against a base (schema 9): raw DEFLATE of its JSON text,
 /// as [`pack`], with the base's JSON text as the preset dictionary.
-pub fn pack_on(json: &str, base: &str) -> Vec<u8> {
+pub(crate) fn pack_on(json: &str, base: &str) -> Vec<u8> {
     deflate(json, Some(dictionary(base)))
 }
 
@@ -155,13 +155,13 @@ fn deflate(json: &str, dictionary: Option<&[u8]>) -> Vec<u8> {
 /// Whether an object that deflates to `on` bytes against a base whose stored size is `base` is
 /// stored so (at most four fifths of the base: it resembles it), rather than alone, where it
 /// becomes the base of the next ones.
-pub fn resembles(on: usize, base: usize) -> bool {
+pub(crate) fn resembles(on: usize, base: usize) -> bool {
     on * 5 <= base * 4
 }
 
 /// The JSON text of an object stored against the base whose JSON text is `base`; `None` if the
 /// bytes are not what [`pack_on`] wrote.
-pub fn unpack_on(data: &[u8], base: &str) -> Option<String> {
+pub(crate) fn unpack_on(data: &[u8], base: &str) -> Option<String> {
     let mut inflate = Decompress::new(false);
     inflate.set_dictionary(dictionary(base)).ok()?;
     let mut out = Vec::with_capacity(data.len() * 8 + 64);
@@ -179,7 +179,7 @@ pub fn unpack_on(data: &[u8], base: &str) -> Option<String> {
 
 /// A row's details: inline (schema 2), or packed (schema 3), on its own or (schema 9) against the
 /// base whose packed form is `base`.
-pub fn either(
+pub(crate) fn either(
     inline: Option<String>,
     packed: Option<&[u8]>,
     base: Option<&[u8]>,
@@ -192,7 +192,7 @@ pub fn either(
 
 /// The `text` string of a details object (a traceback), as SQLite's `json_extract(details,
 /// '$.text')` gives it.
-pub fn text_of(details: Option<&str>) -> Option<String> {
+pub(crate) fn text_of(details: Option<&str>) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(details?).ok()?;
     value.get("text")?.as_str().map(str::to_owned)
 }

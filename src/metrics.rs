@@ -9,8 +9,8 @@
 //! and `accept` are [`list`], [`history`] and [`accept`].
 
 mod judge;
-pub(crate) mod samples;
 mod queries;
+pub(crate) mod samples;
 mod state;
 
 use std::io::{BufReader, Read};

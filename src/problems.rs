@@ -12,12 +12,12 @@ use std::collections::{HashMap, HashSet};
 use crate::analyze::problems::{self as analysis, At, Episode};
 use crate::analyze::{flaky, BuildInfo, Lane};
 use crate::clock::Micros;
-use crate::error::Result;
 use crate::details;
+use crate::error::Result;
 use crate::runs;
 use crate::store::{
-    BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter,
-    ProblemRecord, ResultRecord, Run, RunsOf, Store,
+    BuildRef, ChangeRef, FailureRow, Id, LaneRecord, ProblemBuilder, ProblemFilter, ProblemRecord,
+    ResultRecord, Run, RunsOf, Store,
 };
 
 /// The lanes of one branch, with their builds, loaded once for many tests.

@@ -23,8 +23,8 @@ mod postgres;
 mod sql;
 mod sqlite;
 
-pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
 pub use crate::details::Details;
+pub use catalog::{table, Cell, Column, ColumnType, Table, TABLES};
 
 pub type Id = i64;
 
@@ -247,11 +247,6 @@ pub struct Counts {
 impl Counts {
     pub fn add(&mut self, status: Status) {
         *self.slot(status) += 1;
-    }
-
-    pub fn get(&self, status: Status) -> u64 {
-        let mut copy = *self;
-        *copy.slot(status)
     }
 
     fn slot(&mut self, status: Status) -> &mut u64 {

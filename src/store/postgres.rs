@@ -225,6 +225,16 @@ impl Postgres {
             self.client.query(&text, &refs(params)).map_err(error)
         }
     }
+
+    /// Starts a transaction that holds the writers' lock by `lock` (a function of
+    /// `pg_advisory_xact_lock`'s kind), both in one round trip.
+    fn begin(&mut self, lock: &str) -> Result<()> {
+        self.in_write = true;
+        let begin = format!("BEGIN; SELECT {lock}({WRITER_LOCK})");
+        self.batch(&begin).inspect_err(|_| {
+            let _ = self.rollback();
+        })
+    }
 }
 
 fn refs<'a>(params: &'a [Param<'_>]) -> Vec<P<'a>> {
@@ -296,28 +306,15 @@ impl Engine for Postgres {
     }
 
     fn begin_write(&mut self) -> Result<()> {
-        self.in_write = true;
         // Writers take turns, as with SQLite's BEGIN IMMEDIATE: the lock lasts until commit or
-        // rollback. Both in one round trip.
-        let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})");
-        if let Err(e) = self.batch(&begin) {
-            let _ = self.rollback();
-            return Err(e);
-        }
-        Ok(())
+        // rollback.
+        self.begin("pg_advisory_xact_lock")
     }
 
     fn begin_ingest(&mut self) -> Result<()> {
-        self.in_write = true;
         // Shared: ingests go on together, each then locking its lane and its branch; a whole-
         // database writer (reanalyze, prune, import, migrations…) waits for them, and they for it.
-        // Both in one round trip.
-        let shared = format!("BEGIN; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})");
-        if let Err(e) = self.batch(&shared) {
-            let _ = self.rollback();
-            return Err(e);
-        }
-        Ok(())
+        self.begin("pg_advisory_xact_lock_shared")
     }
 
     fn lock_key(&mut self, key: i64) -> Result<bool> {

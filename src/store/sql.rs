@@ -14,17 +14,17 @@ use probtrack_parsers::{Kind, Status};
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
-    key, migrate, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell,
-    ChangeRecord, ChangeRef, Changes, ColumnType, Counts, CoverageBuild, CoverageSpan, Details,
-    FailureRow, Forget, Id, LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep,
-    MetricValue, NewBuild, NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder,
-    ProblemFilter, ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table,
-    TestRecord, Tests,
+    key, migrate, Acceptance, BadRange, BuildFilter, BuildRecord, BuildRef, Cell, ChangeRecord,
+    ChangeRef, Changes, ColumnType, Counts, CoverageBuild, CoverageSpan, Details, FailureRow,
+    Forget, Id, LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep, MetricValue, NewBuild,
+    NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
+    ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table, TestRecord,
+    Tests,
 };
 use crate::clock::{self, Micros};
 use crate::details;
-use crate::metrics::samples;
 use crate::error::{Error, Result};
+use crate::metrics::samples;
 
 pub(super) struct SqlStore<E> {
     pub(super) engine: E,
@@ -1229,10 +1229,7 @@ impl<E: Engine> Store for SqlStore<E> {
         );
         let mut changes = self.grouped(&sql, &ids, |_, r| Ok((r.string(4)?, change_ref(r)?)))?;
         let mut steps = HashMap::new();
-        if problems
-            .iter()
-            .any(|p| p.kind == Kind::Metric)
-        {
+        if problems.iter().any(|p| p.kind == Kind::Metric) {
             let sql = format!(
                 "SELECT problem_id, step, before_level, after_level, z, accepted_by, \
                  accepted_reason, accepted_at FROM problem_metrics WHERE {}",
