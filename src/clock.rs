@@ -1,9 +1,10 @@
 //! The one place that reads the wall clock. The use cases that record when something happened
-//! (ingest's time of a build without one, a note, a link, a retirement, a rename, a mark-bad range,
-//! a notification, a migration) and prune's horizon ask [`now`]; the analysis and the views take
-//! times as arguments and never read the clock. Nothing else calls `SystemTime::now`, `Utc::now`
-//! or `Local::now`: `clippy.toml` disallows them outside this function. (`Instant::now`, a
-//! monotonic stopwatch for timeouts and timings that are never stored, stays allowed.)
+//! (ingest's time of a build without one, a Problem's last update, a note, a link, a retirement, a
+//! rename, a mark-bad range, an acceptance, a notification or digest, a migration) and prune's
+//! horizon ask [`now`]; the analysis and the views take times as arguments and never read the
+//! clock. Nothing else calls `SystemTime::now`, `Utc::now` or `Local::now`: `clippy.toml`
+//! disallows them outside this function. (`Instant::now`, a monotonic stopwatch for timeouts and
+//! timings that are never stored, stays allowed.)
 
 use chrono::{DateTime, Utc};
 
