@@ -497,8 +497,11 @@ pub(crate) fn update_after(
     // A metric series has no runs: its Problems are its steps (`metrics::judge`).
     all.retain(|&t| !branch.is_metric(t));
     // Read a chunk of tests at a time, each in a few queries for the whole chunk: their runs,
-    // their stored Problems' keys, the stored Problems to compare with.
-    for chunk in all.chunks(JUDGE_CHUNK) {
+    // their stored Problems' keys, the stored Problems to compare with. A chunk's tests are held
+    // expanded over their lanes' builds until judged, so the longer the history, the fewer.
+    let steps = branch.lanes.iter().map(|(_, _, builds)| builds.len()).sum::<usize>();
+    let per_chunk = (JUDGE_STEPS / steps.max(1)).clamp(1, JUDGE_CHUNK);
+    for chunk in all.chunks(per_chunk) {
         judge_chunk(store, branch, chunk, new, &mut created)?;
     }
     fn order(p: &ProblemRecord) -> (i64, &str, i64, Id) {
@@ -512,8 +515,13 @@ pub(crate) fn update_after(
     Ok(())
 }
 
-/// How many tests [`update_after`] reads at once.
+/// How many tests [`update_after`] reads at once, at most.
 const JUDGE_CHUNK: usize = 1024;
+/// How many steps (a test's outcome in one build of a lane, ~50 bytes in memory) the tests that
+/// [`update_after`] reads at once may have at most, if each ran in every build of the branch: an
+/// import judges a few thousand tests a batch, and 1,024 tests expanded over 4 lanes of 250
+/// builds were most of its peak memory (docs/performance.md, *Memory of an import*).
+const JUDGE_STEPS: usize = 1 << 18;
 
 /// [`update_after`] for some of its tests; the Problems to create go to `created`.
 fn judge_chunk(
