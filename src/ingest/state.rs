@@ -100,7 +100,7 @@ impl BuildState {
     fn push(&mut self, test: Id, entry: Entry) {
         self.entries.push(test, entry);
         if self.entries.list.len() >= self.entries.chunk {
-            self.entries.seal(&mut self.details);
+            self.entries.seal();
         }
     }
 
@@ -282,11 +282,15 @@ impl Entries {
         self.list.push((test, entry));
     }
 
-    /// Settles the list and packs it: onto the last packed run where its tests all come after
-    /// that run's (as a huge build's new tests do), else as a run of its own.
-    fn seal(&mut self, details: &mut [Detail]) {
-        if !self.sorted {
-            settle_list(&mut self.list, details);
+    /// Packs the list, sorted by id (a test's results in the order they came, not yet merged:
+    /// merging is not associative, so each test's results are folded only once all are in):
+    /// onto the last packed run where its tests all come after that run's (as a huge build's new
+    /// tests do), else as a run of its own.
+    fn seal(&mut self) {
+        let repeats = !self.sorted;
+        if repeats {
+            // Stable: a test's results stay in the order they came.
+            self.list.sort_by_key(|(id, _)| *id);
             self.sorted = true;
         }
         let Some(&(first, _)) = self.list.first() else {
@@ -296,6 +300,7 @@ impl Entries {
             self.packed.push(Packed::default());
         }
         if let Some(run) = self.packed.last_mut() {
+            run.repeats |= repeats;
             for (id, entry) in self.list.drain(..) {
                 run.push(id, &entry);
             }
@@ -310,11 +315,12 @@ impl Entries {
             }
             return;
         }
-        self.seal(details);
-        if self.packed.len() == 1 {
+        self.seal();
+        if self.packed.len() == 1 && !self.packed[0].repeats {
             return;
         }
-        // The runs merged in id order, a test's results folded in the order of the runs.
+        // The runs merged in id order, each test's results folded in the order they came (the
+        // order of the runs, then within a run).
         let runs = std::mem::take(&mut self.packed);
         let mut cursors: Vec<Cursor<'_>> = runs.iter().map(Packed::cursor).collect();
         // Each run's next entry, and the runs by that entry's id (then by their order).
@@ -409,7 +415,7 @@ impl Iterator for Iter<'_> {
     }
 }
 
-/// Entries sorted by id, each test once, packed into bytes: per entry the id's difference from
+/// Entries sorted by id (each test once, unless `repeats`), packed into bytes: per entry the id's difference from
 /// the one before, a byte of flags (the status, and which of the rest follow), the report, then
 /// where not the usual the attempts (else 1) and the details index, and the duration as whole
 /// microseconds where it is exactly that many (else its 8 bytes), each number as a LEB128 varint.
@@ -423,6 +429,8 @@ struct Packed {
     len: usize,
     /// The last entry's id (0 when none).
     last: Id,
+    /// Whether a test may have more than one entry (its results in the order they came).
+    repeats: bool,
 }
 
 /// Entries between two marks of a [`Packed`] run.
@@ -435,7 +443,7 @@ const SECONDS: u8 = 1 << 6;
 
 impl Packed {
     fn push(&mut self, id: Id, entry: &Entry) {
-        debug_assert!(self.len == 0 || id > self.last);
+        debug_assert!(self.len == 0 || id >= self.last);
         if self.len % MARK == 0 {
             self.marks.push((id, self.bytes.len(), self.last));
         }
@@ -571,7 +579,9 @@ fn varint(out: &mut Vec<u8>, mut value: u64) {
 /// report's `time="0.123"` is: the division rounds as the parsing did).
 fn whole_micros(seconds: f64) -> Option<u64> {
     let micros = (seconds * 1e6).round();
-    let whole = seconds >= 0.0 && micros < 9e15 && (micros / 1e6).to_bits() == seconds.to_bits();
+    let whole = seconds.is_sign_positive()
+        && micros < 9e15
+        && (micros / 1e6).to_bits() == seconds.to_bits();
     whole.then_some(micros as u64)
 }
 
@@ -855,7 +865,14 @@ mod tests {
         for chunk in [1, 2, 3, 64, 100, 699, 700, 701, 2000] {
             for settle_at in [usize::MAX, 350, 700, 1500] {
                 let state = build(chunk, settle_at);
-                assert_eq!(held(&state), expected, "chunk {chunk}, settled at {settle_at}");
+                let got = held(&state);
+                let differ = got.iter().zip(&expected).position(|(g, e)| g != e);
+                assert_eq!(
+                    differ.map(|i| (&got[i], &expected[i])),
+                    None,
+                    "chunk {chunk}, settled at {settle_at}"
+                );
+                assert_eq!(got.len(), expected.len());
                 if chunk < 2000 {
                     assert_eq!(state.entries.packed.len(), 1, "chunk {chunk}");
                 }
