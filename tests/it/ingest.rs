@@ -592,7 +592,8 @@ fn a_build_past_the_packing_bound_stores_each_test_as_the_contracts_say() {
             } else {
                 ("passed", time(i), None)
             };
-            (name(i), status.to_owned(), 2, Some(duration), message)
+            let stored = format!("pkg.Huge.{}", name(i));
+            (stored, status.to_owned(), 2, Some(duration), message)
         })
         .collect();
     assert_eq!(got.len(), expected.len());
@@ -602,7 +603,7 @@ fn a_build_past_the_packing_bound_stores_each_test_as_the_contracts_say() {
         assert!((gd - ed).abs() < 1e-6, "{}: {gd} != {ed}", g.0);
     }
     // A plain pass in the last chunk keeps its own duration.
-    let history = t.json(&["history", &name(N - 2)]);
+    let history = t.json(&["history", &format!("pkg.Huge.{}", name(N - 2))]);
     let result = &history["builders"][0]["results"][0];
     assert_eq!(result["status"], "passed");
     let duration = result["duration"].as_f64().unwrap();
