@@ -538,7 +538,7 @@ fn judge_chunk(
 ) -> Result<()> {
     // Each test's runs are expanded over its lanes' builds one test at a time, and again only
     // where a Problem is shaped: a chunk of a long history's tests expanded at once was most of an
-    // import's peak memory (docs/performance.md, *Memory of an import*).
+    // import's peak memory (docs/performance.md, *Memory of one huge build and of an import*).
     let runs = branch.tests_runs(store, tests)?;
     // After appended builds, the stored Problems of settled episodes stay as they are: only the
     // others are read (a flaky test has dozens of Problems, nearly all settled). Where prune took
