@@ -874,8 +874,13 @@ fn write_outcomes(
     }
     // A test's outcome in this build: its entry's, or passed for a fixed diagnostic.
     let fixed_status = |test: &Id| fixed_diagnostics.contains(test).then_some(Status::Passed);
-    let status_of =
-        |test: &Id| state.entries.get(test).map(|e| e.status).or_else(|| fixed_status(test));
+    let status_of = |test: &Id| {
+        state
+            .entries
+            .get(test)
+            .map(|e| e.status)
+            .or_else(|| fixed_status(test))
+    };
 
     // Runs: every test of the lane and of the build takes this build's outcome.
     let mut touched: Vec<Id> = Vec::new();
@@ -944,7 +949,12 @@ fn write_outcomes(
                     status = entries.next().map(|(_, e)| e.status);
                 }
                 if let Some((test, mut runs)) = chunks.take() {
-                    step(test, status.or_else(|| fixed_status(&test)), &mut runs, store)?;
+                    step(
+                        test,
+                        status.or_else(|| fixed_status(&test)),
+                        &mut runs,
+                        store,
+                    )?;
                 }
             } else if let Some((test, entry)) = entries.next() {
                 step(test, Some(entry.status), &mut Vec::new(), store)?;

@@ -325,10 +325,11 @@ impl Entries {
         let mut cursors: Vec<Cursor<'_>> = runs.iter().map(Packed::cursor).collect();
         // Each run's next entry, and the runs by that entry's id (then by their order).
         let mut heads: Vec<Option<(Id, Entry)>> = cursors.iter_mut().map(Iterator::next).collect();
-        let mut order: std::collections::BinaryHeap<std::cmp::Reverse<(Id, usize)>> = (heads.iter())
-            .enumerate()
-            .filter_map(|(i, head)| head.map(|(id, _)| std::cmp::Reverse((id, i))))
-            .collect();
+        let mut order: std::collections::BinaryHeap<std::cmp::Reverse<(Id, usize)>> = (heads
+            .iter())
+        .enumerate()
+        .filter_map(|(i, head)| head.map(|(id, _)| std::cmp::Reverse((id, i))))
+        .collect();
         let mut merged = Packed::default();
         let mut pending: Option<(Id, Entry)> = None;
         while let Some(std::cmp::Reverse((_, i))) = order.pop() {
@@ -812,7 +813,14 @@ mod tests {
             .map(|(id, e)| {
                 let d = e.detail().map(|i| &state.details[i as usize]);
                 let message = d.and_then(|d| d.message.as_ref()).map(|m| m.to_string());
-                (id, e.status, e.attempts, e.report, e.duration.to_bits(), message)
+                (
+                    id,
+                    e.status,
+                    e.attempts,
+                    e.report,
+                    e.duration.to_bits(),
+                    message,
+                )
             })
             .collect()
     }
@@ -835,7 +843,11 @@ mod tests {
         let mut adds = Vec::new();
         for report in 1..=3u32 {
             for i in 0..700 {
-                let id = if report == 1 { 3 * i + 5 } else { 3 * next(800) as Id + 5 };
+                let id = if report == 1 {
+                    3 * i + 5
+                } else {
+                    3 * next(800) as Id + 5
+                };
                 let status = Status::ALL[next(Status::ALL.len() as u64) as usize];
                 let duration = durations[next(durations.len() as u64) as usize];
                 let message = (next(4) == 0).then(|| format!("m{report}-{i}"));
@@ -878,8 +890,14 @@ mod tests {
                 }
                 for (id, ..) in &expected {
                     let (got, want) = (state.entries.get(id), whole.entries.get(id));
-                    assert_eq!(got.map(|e| e.duration.to_bits()), want.map(|e| e.duration.to_bits()));
-                    assert_eq!(got.map(|e| (e.status, e.attempts)), want.map(|e| (e.status, e.attempts)));
+                    assert_eq!(
+                        got.map(|e| e.duration.to_bits()),
+                        want.map(|e| e.duration.to_bits())
+                    );
+                    assert_eq!(
+                        got.map(|e| (e.status, e.attempts)),
+                        want.map(|e| (e.status, e.attempts))
+                    );
                     assert!(!state.entries.contains_key(&(id + 1)));
                 }
                 assert!(!state.entries.contains_key(&0) && !state.entries.contains_key(&10_000));

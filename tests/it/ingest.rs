@@ -563,7 +563,10 @@ fn a_build_past_the_packing_bound_stores_each_test_as_the_contracts_say() {
 
     let failures = (0..N).filter(|&i| fails(i)).count() as u64;
     let builds = t.json(&["builds"]);
-    assert_eq!(counts(&builds[0]), [N as u64 - failures, 0, 0, 0, 0, 0, failures]);
+    assert_eq!(
+        counts(&builds[0]),
+        [N as u64 - failures, 0, 0, 0, 0, 0, failures]
+    );
     // Every result that is not a plain single pass, as stored.
     let mut store = store::open(&t.location(), OpenMode::Existing).unwrap();
     let rows = store.results(None, None).unwrap();
