@@ -296,7 +296,7 @@ impl Entries {
         let Some(&(first, _)) = self.list.first() else {
             return;
         };
-        if !self.packed.last().is_some_and(|p| p.last < first) {
+        if self.packed.last().is_none_or(|p| p.last >= first) {
             self.packed.push(Packed::default());
         }
         if let Some(run) = self.packed.last_mut() {

@@ -572,7 +572,9 @@ fn a_build_past_the_packing_bound_stores_each_test_as_the_contracts_say() {
     let rows = store.results(None, None).unwrap();
     let ids: Vec<_> = rows.iter().map(|(_, r)| r.test).collect();
     let names = store.tests_by_id(&ids).unwrap();
-    let mut got: Vec<(String, String, u32, Option<f64>, Option<String>)> = (rows.iter())
+    // Test, status, attempts, duration, message.
+    type Row = (String, String, u32, Option<f64>, Option<String>);
+    let mut got: Vec<Row> = (rows.iter())
         .map(|(_, r)| {
             let status = serde_json::to_value(r.status).unwrap();
             (
