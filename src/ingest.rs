@@ -574,7 +574,7 @@ fn builtin_metrics(
     // Compile diagnostics are failing results; only those are looked up for their kind.
     let failing: Vec<Id> = (state.entries.iter())
         .filter(|(_, e)| e.status.is_failing())
-        .map(|(&t, _)| t)
+        .map(|(t, _)| t)
         .collect();
     let kinds = if failing.is_empty() {
         Default::default()
@@ -583,10 +583,10 @@ fn builtin_metrics(
     };
     let mut results = crate::metrics::Tally::default();
     for (t, e) in state.entries.iter() {
-        let kind = if state.coverage.contains(t) {
+        let kind = if state.coverage.contains(&t) {
             Kind::Coverage
         } else {
-            kinds.get(t).map_or(Kind::Test, |r| r.kind)
+            kinds.get(&t).map_or(Kind::Test, |r| r.kind)
         };
         results.add(kind, e.status, e.duration());
     }
@@ -720,7 +720,7 @@ fn new_problems(
 
 /// Marks the entries of `state` that are coverage files (from what a build already held).
 fn mark_coverage(store: &mut dyn Store, state: &mut BuildState) -> Result<()> {
-    let ids: Vec<Id> = state.entries.keys().copied().collect();
+    let ids: Vec<Id> = state.entries.keys().collect();
     if ids.is_empty() {
         return Ok(());
     }
@@ -872,19 +872,24 @@ fn write_outcomes(
             }
         }
     }
-    let status_of = |test: &Id| -> Option<Status> {
+    // A test's outcome in this build: its entry's, or passed for a fixed diagnostic.
+    let fixed_status = |test: &Id| fixed_diagnostics.contains(test).then_some(Status::Passed);
+    let status_of = |test: &Id| {
         state
             .entries
             .get(test)
             .map(|e| e.status)
-            .or_else(|| fixed_diagnostics.contains(test).then_some(Status::Passed))
+            .or_else(|| fixed_status(test))
     };
 
     // Runs: every test of the lane and of the build takes this build's outcome.
     let mut touched: Vec<Id> = Vec::new();
     let mut writes: Vec<(Id, Vec<i64>, Vec<Run>)> = Vec::new();
-    let mut step = |test: Id, runs: &mut Vec<Run>, store: &mut dyn Store| -> Result<()> {
-        let status = status_of(&test);
+    let mut step = |test: Id,
+                    status: Option<Status>,
+                    runs: &mut Vec<Run>,
+                    store: &mut dyn Store|
+     -> Result<()> {
         // Problems change where the build is not the newest, or where the test fails in it, or
         // failed before it on this lane.
         let failing = |s: Option<Status>| s.is_some_and(Status::is_failing);
@@ -911,16 +916,16 @@ fn write_outcomes(
     };
     if let Some(lane_runs) = lane_runs.as_mut() {
         for (&test, runs) in lane_runs.iter_mut() {
-            step(test, runs, store)?;
+            step(test, status_of(&test), runs, store)?;
         }
         // The build's tests the lane has not seen (the entries are not copied: a huge build's
         // list).
-        for &test in state.entries.keys() {
+        for (test, entry) in state.entries.iter() {
             if lane_runs.contains_key(&test) {
                 continue;
             }
             let mut runs = Vec::new();
-            step(test, &mut runs, store)?;
+            step(test, Some(entry.status), &mut runs, store)?;
             if known.remembers() {
                 lane_runs.insert(test, runs);
             }
@@ -929,24 +934,30 @@ fn write_outcomes(
         // The lane's tests and the build's, merged in id order: the lane's runs a chunk at a
         // time, each chunk read only once every test before it is written.
         let mut chunks = LaneChunks::new(lane);
-        let mut entries = state.entries.keys().copied().peekable();
+        let mut entries = state.entries.iter().peekable();
         loop {
             let on_lane = chunks.peek(store)?;
-            let in_build = entries.peek().copied();
+            let in_build = entries.peek().map(|(test, _)| *test);
             let lane_first = match (on_lane, in_build) {
                 (None, None) => break,
                 (Some(l), b) => b.is_none_or(|b| l <= b),
                 (None, Some(_)) => false,
             };
             if lane_first {
+                let mut status = None;
                 if in_build == on_lane {
-                    entries.next();
+                    status = entries.next().map(|(_, e)| e.status);
                 }
                 if let Some((test, mut runs)) = chunks.take() {
-                    step(test, &mut runs, store)?;
+                    step(
+                        test,
+                        status.or_else(|| fixed_status(&test)),
+                        &mut runs,
+                        store,
+                    )?;
                 }
-            } else if let Some(test) = entries.next() {
-                step(test, &mut Vec::new(), store)?;
+            } else if let Some((test, entry)) = entries.next() {
+                step(test, Some(entry.status), &mut Vec::new(), store)?;
             }
         }
     }
@@ -965,7 +976,7 @@ fn write_outcomes(
         coverage,
         ..
     } = state;
-    for (&test, entry) in entries.iter() {
+    for (test, entry) in entries.iter() {
         // A source file's coverage is a result of the build, but not a test.
         if !coverage.contains(&test) {
             counts.add(entry.status);
@@ -988,6 +999,8 @@ fn write_outcomes(
             });
         }
     }
+    // Every detail was taken into the rows.
+    *details = Vec::new();
     let mut fixed: Vec<Id> = fixed_diagnostics.into_iter().collect();
     fixed.sort_unstable();
     for _ in &fixed {
@@ -995,12 +1008,14 @@ fn write_outcomes(
     }
     rows.sort_by_key(|r| r.test);
     store.replace_build_results(build, &rows)?;
+    // Freed before the durations are encoded: a huge build would hold both.
+    drop(rows);
     // The durations of the build's tests (not its coverage files), by id, with the diagnostics
     // fixed here (which have none).
     let tests = entries
         .iter()
-        .filter(|(test, _)| !coverage.contains(*test))
-        .map(|(&test, entry)| (test, entry.duration()));
+        .filter(|(test, _)| !coverage.contains(test))
+        .map(|(test, entry)| (test, entry.duration()));
     let timing = durations::merge_sorted(tests, fixed.iter().map(|&test| (test, None)));
     store.set_build_outcome(build, &counts, &durations::encode_sorted(timing))?;
     Ok((counts, touched))

@@ -411,32 +411,44 @@ impl Branch {
         store: &mut dyn Store,
         tests: &[Id],
     ) -> Result<HashMap<Id, Vec<Lane>>> {
-        let tests: Vec<Id> = (tests.iter().copied())
+        let runs = self.tests_runs(store, tests)?;
+        Ok((tests.iter())
             .filter(|t| !self.renamed_to.contains_key(t))
-            .collect();
-        let mut names: Vec<Id> = tests.clone();
-        for test in &tests {
-            names.extend(self.old_names.get(test).into_iter().flatten());
+            .map(|&test| (test, self.lanes_from(&runs, test)))
+            .collect())
+    }
+
+    /// The runs of many tests and of their earlier names, read in one query: what
+    /// [`Branch::lanes_from`] expands one test at a time (expanded over every build of its lanes, a
+    /// thousand tests of a long history would be tens of MB).
+    fn tests_runs(&self, store: &mut dyn Store, tests: &[Id]) -> Result<TestsRuns> {
+        let tests = tests.iter().filter(|t| !self.renamed_to.contains_key(t));
+        let mut names: Vec<Id> = Vec::new();
+        for &test in tests {
+            names.push(test);
+            names.extend(self.old_names.get(&test).into_iter().flatten());
         }
-        // lane → name → runs
-        let mut by_lane: HashMap<Id, HashMap<Id, Vec<Run>>> = HashMap::new();
+        let mut by_lane: TestsRuns = HashMap::new();
         for (name, lane, runs) in store.tests_runs(&names)? {
             by_lane.entry(lane).or_default().insert(name, runs);
         }
-        let mut out = HashMap::with_capacity(tests.len());
-        for test in tests {
-            let lanes = (self.lanes.iter())
-                .filter_map(|(lane, retired, builds)| {
-                    let of_lane = by_lane.get(&lane.id)?;
-                    self.joined_runs(test, |t| of_lane.get(&t))
-                        .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, &r))
-                })
-                .collect();
-            out.insert(test, lanes);
-        }
-        Ok(out)
+        Ok(by_lane)
+    }
+
+    /// A test's history on each lane of the branch, from runs [`Branch::tests_runs`] read.
+    fn lanes_from(&self, by_lane: &TestsRuns, test: Id) -> Vec<Lane> {
+        (self.lanes.iter())
+            .filter_map(|(lane, retired, builds)| {
+                let of_lane = by_lane.get(&lane.id)?;
+                self.joined_runs(test, |t| of_lane.get(&t))
+                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, &r))
+            })
+            .collect()
     }
 }
+
+/// Tests' runs by lane, then by test (or earlier name).
+type TestsRuns = HashMap<Id, HashMap<Id, Vec<Run>>>;
 
 /// Builds shown before a Problem's first failure on a builder, in its story (`show`, the report).
 pub(crate) const STORY_CONTEXT: usize = 2;
@@ -513,8 +525,9 @@ pub(crate) fn update_after(
     Ok(())
 }
 
-/// How many tests [`update_after`] reads at once.
-const JUDGE_CHUNK: usize = 1024;
+/// How many tests [`update_after`] reads at once: their Problems' episodes are held until the
+/// chunk's stored Problems are read (1,024 tests' were ~8 MB of an import's peak memory).
+const JUDGE_CHUNK: usize = 256;
 
 /// [`update_after`] for some of its tests; the Problems to create go to `created`.
 fn judge_chunk(
@@ -524,7 +537,10 @@ fn judge_chunk(
     new: &[NewBuild],
     created: &mut Vec<ProblemRecord>,
 ) -> Result<()> {
-    let mut lanes_of = branch.tests_lanes(store, tests)?;
+    // Each test's runs are expanded over its lanes' builds one test at a time, and again only
+    // where a Problem is shaped: a chunk of a long history's tests expanded at once was most of an
+    // import's peak memory (docs/performance.md, *Memory of one huge build and of an import*).
+    let runs = branch.tests_runs(store, tests)?;
     // After appended builds, the stored Problems of settled episodes stay as they are: only the
     // others are read (a flaky test has dozens of Problems, nearly all settled). Where prune took
     // evidence, every Problem is read, to tell which are frozen.
@@ -538,7 +554,7 @@ fn judge_chunk(
     let mut judged = Vec::with_capacity(tests.len());
     let mut wanted = Vec::new();
     for &test in tests {
-        let lanes = lanes_of.remove(&test).unwrap_or_default();
+        let lanes = branch.lanes_from(&runs, test);
         let episodes = analysis::episodes(&lanes);
         let is_settled: Vec<bool> = episodes
             .iter()
@@ -559,7 +575,7 @@ fn judge_chunk(
                 wanted.push(id);
             }
         }
-        judged.push((test, lanes, episodes, is_settled, kept));
+        judged.push((test, episodes, is_settled, kept));
     }
     let stored = match by_keys {
         true if wanted.is_empty() => Vec::new(),
@@ -580,7 +596,8 @@ fn judge_chunk(
     for problem in stored {
         existing_of.entry(problem.test).or_default().push(problem);
     }
-    for (test, lanes, episodes, is_settled, kept) in judged {
+    for (test, episodes, is_settled, kept) in judged {
+        let mut lanes: Option<Vec<Lane>> = None;
         let existing = existing_of.remove(&test).unwrap_or_default();
         // Problems that prune took the evidence of stay as they are.
         let frozen: Vec<&ProblemRecord> = existing.iter().filter(|p| branch.frozen(p)).collect();
@@ -630,10 +647,11 @@ fn judge_chunk(
                     })
                 });
             let id = reuse.map_or(0, |i| old.remove(i).0);
-            let shaped = shape(branch, test, id, episode, &lanes);
+            let lanes = lanes.get_or_insert_with(|| branch.lanes_from(&runs, test));
+            let shaped = shape(branch, test, id, episode, lanes);
             // After appended builds, a Problem of the same shape that names none of them differs
             // at most in being intermittent: nothing to read back from the store.
-            if !new.is_empty() && before_new(episode, &lanes, new) {
+            if !new.is_empty() && before_new(episode, lanes, new) {
                 if let Some(stored) = existing.iter().find(|e| same_shape(e, &shaped)) {
                     if stored.intermittent != shaped.intermittent {
                         let mut changed = stored.clone();

@@ -127,7 +127,7 @@ fn take_coverage_results(
     // A build's results as loaded come in no order (the lane's runs): found by id, they must be
     // sorted first.
     state.settle();
-    let ids: Vec<Id> = state.entries.keys().copied().collect();
+    let ids: Vec<Id> = state.entries.keys().collect();
     if !ids.is_empty() {
         for (id, test) in store.tests_by_id(&ids)? {
             if test.kind == Kind::Coverage {

@@ -324,6 +324,38 @@ impl<E: Engine> SqlStore<E> {
             .collect())
     }
 
+    /// Writes results of `build` (after [`Store::replace_build_results`] deleted its old ones).
+    fn insert_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()> {
+        let texts: Vec<&[u8]> = (results.iter().filter_map(|r| r.message.as_ref()))
+            .map(|m| m.as_slice())
+            .collect();
+        let text_keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
+        let messages = self.text_ids("messages", &text_keys, |i| Cow::Borrowed(texts[i]))?;
+        let objects: Vec<(Id, &Details)> = (results.iter())
+            .filter_map(|r| Some((r.test, r.details.as_ref()?)))
+            .collect();
+        let object_keys: Vec<[u8; 16]> = objects.iter().map(|(_, d)| d.key()).collect();
+        let details = self.stored_ids("details", &object_keys, |store, new| {
+            let new: Vec<(Id, &Details)> = new.iter().map(|&i| objects[i]).collect();
+            store.pack_details(build, &new)
+        })?;
+        let (mut text_keys, mut object_keys) = (text_keys.iter(), object_keys.iter());
+        let mut rows = Vec::with_capacity(results.len() * 7);
+        for r in results {
+            let message = r.message.as_ref().and_then(|_| text_keys.next());
+            let detail = r.details.as_ref().and_then(|_| object_keys.next());
+            rows.extend(p![build, r.test, r.status.as_str(), r.duration]);
+            rows.extend(p![
+                message.map(|k| messages[k]),
+                r.attempts,
+                detail.map(|k| details[k])
+            ]);
+        }
+        let head = "INSERT INTO results (build_id, test_id, status, duration, message_id, \
+             attempts, details_id)";
+        self.engine.insert_rows(head, 7, "", &rows)
+    }
+
     fn message_id(&mut self, message: &[u8]) -> Result<Id> {
         let k = key(message);
         let ids = self.text_ids("messages", &[k], |_| Cow::Borrowed(message))?;
@@ -379,6 +411,9 @@ impl<E: Engine> SqlStore<E> {
         Ok(())
     }
 }
+
+/// How many results `replace_build_results` writes at a time.
+const RESULT_ROWS: usize = 4096;
 
 /// How many ids one query of a list of ids takes.
 const IDS_PER_QUERY: usize = 10_000;
@@ -1028,34 +1063,12 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()> {
         self.run("DELETE FROM results WHERE build_id = ?1", &p![build])?;
-        let texts: Vec<&[u8]> = (results.iter().filter_map(|r| r.message.as_ref()))
-            .map(|m| m.as_slice())
-            .collect();
-        let text_keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
-        let messages = self.text_ids("messages", &text_keys, |i| Cow::Borrowed(texts[i]))?;
-        let objects: Vec<(Id, &Details)> = (results.iter())
-            .filter_map(|r| Some((r.test, r.details.as_ref()?)))
-            .collect();
-        let object_keys: Vec<[u8; 16]> = objects.iter().map(|(_, d)| d.key()).collect();
-        let details = self.stored_ids("details", &object_keys, |store, new| {
-            let new: Vec<(Id, &Details)> = new.iter().map(|&i| objects[i]).collect();
-            store.pack_details(build, &new)
-        })?;
-        let (mut text_keys, mut object_keys) = (text_keys.iter(), object_keys.iter());
-        let mut rows = Vec::with_capacity(results.len() * 7);
-        for r in results {
-            let message = r.message.as_ref().and_then(|_| text_keys.next());
-            let detail = r.details.as_ref().and_then(|_| object_keys.next());
-            rows.extend(p![build, r.test, r.status.as_str(), r.duration]);
-            rows.extend(p![
-                message.map(|k| messages[k]),
-                r.attempts,
-                detail.map(|k| details[k])
-            ]);
+        // A chunk at a time (a huge build's rows, keys and parameters would be tens of MB at
+        // once); each chunk's tests are its own, so bases are found as in one go.
+        for results in results.chunks(RESULT_ROWS) {
+            self.insert_results(build, results)?;
         }
-        let head = "INSERT INTO results (build_id, test_id, status, duration, message_id, \
-             attempts, details_id)";
-        self.engine.insert_rows(head, 7, "", &rows)
+        Ok(())
     }
 
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {

@@ -508,3 +508,109 @@ fn a_lanes_runs_read_in_chunks_are_the_runs_read_at_once() {
         assert_eq!(read, whole, "chunks of {rows} rows");
     }
 }
+
+/// A build of more tests than an ingest holds as a plain list (65,536: past that the entries are
+/// packed a chunk at a time and merged when settled, docs/performance.md, *Memory of one huge
+/// build*), with tests that come again across the chunks: a retry within the first report whose
+/// attempts are 65,000 results apart, and a second report that reruns failures in reverse order
+/// (flaky) and skips passed tests (a skip hides no outcome). Each test is stored as the contracts
+/// say, exactly as in a small build: its status, attempts, duration and message.
+#[test]
+fn a_build_past_the_packing_bound_stores_each_test_as_the_contracts_say() {
+    use probtrack::store::{self, OpenMode};
+    use std::fmt::Write as _;
+    const N: usize = 70_000;
+    let t = Test::new();
+    let name = |i: usize| format!("test_{i:05}");
+    // Whole microseconds, as a report's `time="0.3015"` is.
+    let time = |i: usize| ((i % 1000) * 1000 + 500) as f64 / 1e6;
+    let fails = |i: usize| i % 997 == 0;
+    let skipped_later = |i: usize| i % 5000 == 1;
+    let case = |xml: &mut String, i: usize, child: &str, t: f64| {
+        writeln!(
+            xml,
+            "  <testcase classname=\"pkg.Huge\" name=\"{}\" time=\"{t}\">{child}</testcase>",
+            name(i)
+        )
+        .unwrap();
+    };
+    // The first report: every test once, the failures with their message; test 0 (a failure,
+    // in the first chunk) again at the end, passing: a retry within the report.
+    let mut first = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"huge\">\n");
+    for i in 0..N {
+        let child = if fails(i) {
+            format!("<failure message=\"boom {i}\">trace {i}</failure>")
+        } else {
+            String::new()
+        };
+        case(&mut first, i, &child, time(i));
+    }
+    case(&mut first, 0, "", 0.25);
+    first.push_str("</testsuite>\n");
+    // The second: the other failures rerun, passing, last first; some passed tests skipped.
+    let mut second = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"rerun\">\n");
+    for i in (1..N).rev().filter(|&i| fails(i)) {
+        case(&mut second, i, "", 0.125);
+    }
+    for i in (0..N).filter(|&i| skipped_later(i)) {
+        case(&mut second, i, "<skipped message=\"not now\"/>", 0.0);
+    }
+    second.push_str("</testsuite>\n");
+    let (a, b) = (t.path("first.xml"), t.path("second.xml"));
+    std::fs::write(&a, first).unwrap();
+    std::fs::write(&b, second).unwrap();
+    t.ingest("b", 1, &[a.to_str().unwrap(), b.to_str().unwrap()]);
+
+    let failures = (0..N).filter(|&i| fails(i)).count() as u64;
+    let builds = t.json(&["builds"]);
+    assert_eq!(
+        counts(&builds[0]),
+        [N as u64 - failures, 0, 0, 0, 0, 0, failures]
+    );
+    // Every result that is not a plain single pass, as stored.
+    let mut store = store::open(&t.location(), OpenMode::Existing).unwrap();
+    let rows = store.results(None, None).unwrap();
+    let ids: Vec<_> = rows.iter().map(|(_, r)| r.test).collect();
+    let names = store.tests_by_id(&ids).unwrap();
+    // Test, status, attempts, duration, message.
+    type Row = (String, String, u32, Option<f64>, Option<String>);
+    let mut got: Vec<Row> = (rows.iter())
+        .map(|(_, r)| {
+            let status = serde_json::to_value(r.status).unwrap();
+            (
+                names[&r.test].name.to_string(),
+                status.as_str().unwrap().to_owned(),
+                r.attempts,
+                r.duration,
+                r.message.as_ref().map(|m| m.to_string()),
+            )
+        })
+        .collect();
+    got.sort_by(|x, y| x.0.cmp(&y.0));
+    let expected: Vec<_> = (0..N)
+        .filter(|&i| fails(i) || skipped_later(i))
+        .map(|i| {
+            let (status, duration, message) = if i == 0 {
+                ("flaky", time(0) + 0.25, Some("boom 0".to_owned()))
+            } else if fails(i) {
+                ("flaky", time(i) + 0.125, Some(format!("boom {i}")))
+            } else {
+                ("passed", time(i), None)
+            };
+            let stored = format!("pkg.Huge.{}", name(i));
+            (stored, status.to_owned(), 2, Some(duration), message)
+        })
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!((&g.0, &g.1, g.2, &g.4), (&e.0, &e.1, e.2, &e.4));
+        let (gd, ed) = (g.3.unwrap(), e.3.unwrap());
+        assert!((gd - ed).abs() < 1e-6, "{}: {gd} != {ed}", g.0);
+    }
+    // A plain pass in the last chunk keeps its own duration.
+    let history = t.json(&["history", &format!("pkg.Huge.{}", name(N - 2))]);
+    let result = &history["builders"][0]["results"][0];
+    assert_eq!(result["status"], "passed");
+    let duration = result["duration"].as_f64().unwrap();
+    assert!((duration - time(N - 2)).abs() < 1e-6, "{duration}");
+}
