@@ -586,13 +586,13 @@ fn whole_micros(seconds: f64) -> Option<u64> {
     whole.then_some(micros as u64)
 }
 
-/// A compile diagnostic's file, from its identity `path:flag:message`: relative to the same root
-/// as the compiled files the parser reports.
 /// The runner's own id of a test, when its report gives one.
 fn runner_id(result: &TestResult) -> Option<&str> {
     result.details.get("runner_id").and_then(|v| v.as_str())
 }
 
+/// A compile diagnostic's file, from its identity `path:flag:message`: relative to the same root
+/// as the compiled files the parser reports.
 fn compile_file(result: &TestResult) -> Option<BString> {
     (result.kind == Kind::Compile)
         .then(|| result.test.split_str(":").next().map(BString::from))
