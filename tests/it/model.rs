@@ -140,6 +140,9 @@ fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
         .map(|b| {
             let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"pkg\">\n");
             for (name, status, message) in &b.results {
+                if history::diagnostic_file(name).is_some() {
+                    continue;
+                }
                 let (classname, short) = name.rsplit_once('.').unwrap();
                 let m = xml_escape(message);
                 let child = match status {
@@ -159,9 +162,50 @@ fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
             xml.push_str("</testsuite>\n");
             let path = dir.join(format!("{}-{}.xml", b.builder, b.number));
             std::fs::write(&path, xml).unwrap();
+            if !b.compiled.is_empty() {
+                std::fs::write(path.with_extension("log"), compile_log(b)).unwrap();
+            }
             path
         })
         .collect()
+}
+
+/// A build's compiler log, put together from the lines of real gcc logs
+/// (`fixtures/gcc/warning-fixed`, `history::DIAGNOSTICS`): each file it compiled, its command line
+/// and the diagnostics the build prints in it (under the function they are in), then the link.
+fn compile_log(b: &history::Build) -> String {
+    static LINES: OnceLock<[Vec<String>; 2]> = OnceLock::new();
+    let [first, third] = LINES.get_or_init(|| {
+        ["build-1.log", "build-3.log"].map(|log| {
+            let path = crate::harness::fixture(&format!("gcc/warning-fixed/{log}"));
+            let text = std::fs::read_to_string(path).unwrap();
+            text.lines().map(str::to_owned).collect()
+        })
+    });
+    // build-1.log: `mkdir`, one.c's command, its function, its warning (3 lines), two.c's
+    // command, its function, its warning (3 lines), the link; build-3.log: two.c's command, its
+    // function, its -Wsign-compare (3 lines), the link.
+    let commands = [&first[1], &first[6]];
+    let functions = [&first[2], &first[7]];
+    let warnings = [&first[3..6], &first[8..11], &third[2..5]];
+    let mut log = String::new();
+    for &f in &b.compiled {
+        writeln!(log, "{}", commands[f]).unwrap();
+        let printed: Vec<usize> = (0..history::DIAGNOSTICS.len())
+            .filter(|&d| history::DIAGNOSTICS[d].0 == f)
+            .filter(|&d| b.results.iter().any(|r| r.0 == history::DIAGNOSTICS[d].1))
+            .collect();
+        if !printed.is_empty() {
+            writeln!(log, "{}", functions[f]).unwrap();
+        }
+        for d in printed {
+            for line in warnings[d] {
+                writeln!(log, "{line}").unwrap();
+            }
+        }
+    }
+    writeln!(log, "{}", first[11]).unwrap();
+    log
 }
 
 /// Ingests build `i` with its blamelist by hand (`--change`), or from the git repository `git`.
@@ -197,6 +241,12 @@ fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize, git: Option
         }
     }
     args.push(reports[i].display().to_string());
+    if !b.compiled.is_empty() {
+        args.push(reports[i].with_extension("log").display().to_string());
+    }
+    if b.clean {
+        args.push("--clean-build".into());
+    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     db.ok(&args);
 }
@@ -368,11 +418,19 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
     let mut pruned: std::collections::BTreeMap<prune::LaneKey, i64> = Default::default();
     // Once a prune happened: the Problems as the last judgment left them.
     let mut stored: Option<Vec<rules::Judged>> = None;
+    // By build: the builds a prune dropped while it was there.
+    let mut gone: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     let judge_now = |present: &[usize],
                      ops: &[Op],
                      stored: &Option<Vec<rules::Judged>>,
-                     pruned: &std::collections::BTreeMap<prune::LaneKey, i64>| {
-        let state = final_state(h, present, ops, timed);
+                     pruned: &std::collections::BTreeMap<prune::LaneKey, i64>,
+                     gone: &std::collections::BTreeMap<usize, Vec<usize>>| {
+        let mut state = final_state(h, present, ops, timed);
+        for (&i, dropped) in gone {
+            let b = &h.builds[i];
+            let dropped = dropped.iter().map(|&d| &h.builds[d]).collect();
+            state.gone.insert((b.builder.clone(), b.number), dropped);
+        }
         let fresh = rules::judged(&state);
         match stored {
             None => fresh,
@@ -396,7 +454,7 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
             } => {
                 let now = match &stored {
                     Some(s) => s.clone(),
-                    None => judge_now(&present, &ops, &None, &pruned),
+                    None => judge_now(&present, &ops, &None, &pruned, &gone),
                 };
                 let want: Vec<rules::Problem> = now.iter().map(|j| j.problem.clone()).collect();
                 if want != *before {
@@ -418,13 +476,18 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
                         wants[0]
                     ));
                 }
+                let before = present.clone();
                 after_prune(h, &mut present, &mut pruned, kept);
+                let dropped: Vec<usize> = before.into_iter().filter(|i| !present.contains(i)).collect();
+                for &i in &present {
+                    gone.entry(i).or_default().extend(&dropped);
+                }
                 stored = Some(now);
                 continue;
             }
         }
         if stored.is_some() {
-            stored = Some(judge_now(&present, &ops, &stored, &pruned));
+            stored = Some(judge_now(&present, &ops, &stored, &pruned, &gone));
         }
     }
     Ok(match stored {
@@ -463,6 +526,7 @@ fn final_state<'a>(
         bad,
         renames,
         timed,
+        gone: Default::default(),
     }
 }
 
