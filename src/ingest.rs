@@ -21,8 +21,8 @@ use crate::store::{
 };
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, LockTimes, NewProblem, ReportSummary};
-use chrono::{DateTime, Utc};
 use bstr::BString;
+use chrono::{DateTime, Utc};
 use probtrack_parsers::{Format, Kind, Status};
 
 pub(crate) mod ahead;
@@ -832,7 +832,10 @@ fn load_existing(
     let this = (store.lane_builds(lane)?.into_iter()).find(|b| b.id == build);
     let (compiled, clean) = this.map_or((None, false), |b| (b.compiled, b.clean));
     if let Some(set) = compiled {
-        let files = store.compiled_sets(&[set])?.remove(&set).unwrap_or_default();
+        let files = store
+            .compiled_sets(&[set])?
+            .remove(&set)
+            .unwrap_or_default();
         state.compiled.extend(files);
     }
     let mut diagnostics = HashSet::new();
@@ -882,8 +885,9 @@ impl LaneCompiled {
     fn has(&self, number: i64, file: &Option<BString>) -> bool {
         match self.builds.get(&number) {
             Some((true, _)) => true,
-            Some((false, Some(set))) => (file.as_ref())
-                .is_some_and(|f| self.sets.get(set).is_some_and(|s| s.contains(f))),
+            Some((false, Some(set))) => {
+                (file.as_ref()).is_some_and(|f| self.sets.get(set).is_some_and(|s| s.contains(f)))
+            }
             _ => false,
         }
     }
@@ -942,8 +946,8 @@ fn write_outcomes(
         }
         let file = diagnostics.get(test)?;
         let compiled = clean_build || file.as_ref().is_some_and(|f| state.compiled.contains(f));
-        let reported_before = (runs.iter())
-            .any(|r| r.first < number && r.status.is_some_and(Status::is_failing));
+        let reported_before =
+            (runs.iter()).any(|r| r.first < number && r.status.is_some_and(Status::is_failing));
         (compiled && reported_before).then_some(Status::Passed)
     };
     // The files each build of the lane compiled, read where a late build reports a diagnostic.
@@ -968,12 +972,13 @@ fn write_outcomes(
         runs::set_outcome(runs, numbers, number, status);
         match diagnostics.get(&test) {
             Some(file) if !appended && failing(status) => {
-                let lane_compiled = match &mut lane_compiled {
-                    Some(found) => found,
-                    None => lane_compiled.insert(LaneCompiled::read(store, lane)?),
-                };
+                if lane_compiled.is_none() {
+                    lane_compiled = Some(LaneCompiled::read(store, lane)?);
+                }
+                let compiled = lane_compiled.as_ref();
                 for &later in numbers.iter().filter(|&&n| n > number) {
-                    if runs::outcome_at(runs, later).is_none() && lane_compiled.has(later, file) {
+                    let passes = compiled.is_some_and(|c| c.has(later, file));
+                    if passes && runs::outcome_at(runs, later).is_none() {
                         runs::set_outcome(runs, numbers, later, Some(Status::Passed));
                     }
                 }

@@ -268,10 +268,6 @@ impl Entries {
         Some(&self.list[at].1)
     }
 
-    pub(crate) fn contains_key(&self, test: &Id) -> bool {
-        self.get(test).is_some()
-    }
-
     /// Every test and its entry, by id (the entries must be settled).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Id, &Entry)> + Clone {
         debug_assert!(self.sorted, "entries read before they were settled");

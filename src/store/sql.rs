@@ -749,7 +749,7 @@ impl<E: Engine> Store for SqlStore<E> {
             E::any("id", 1)
         );
         let rows = self.all(&sql, &[Param::Ids(sets)], |r| {
-            let files = r.with_bytes(1, |b| b.and_then(details::unpack_bytes));
+            let files = r.with_bytes(1, |b| b.and_then(details::unpack_bytes))?;
             Ok((r.id(0)?, files.unwrap_or_default()))
         })?;
         Ok((rows.into_iter())

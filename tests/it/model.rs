@@ -5,6 +5,8 @@
 //! another order, and stay the same through `prune`. A history may also prune between its ingests:
 //! then each prune must keep the builds the model says (`model/prune.rs`), and the Problems after
 //! it are the model's judged after every event, with those the prune froze left as they were.
+//! Builds may compile source files too, with a compiler log (`compile_log`) beside their report:
+//! compile Problems go through every check as test Problems do.
 //!
 //! `PROBTRACK_MODEL_CASES=N` sets how many histories the property test draws (default 40 on
 //! SQLite, 6 on a server backend); `git_histories` one fifth as many with each build's blamelist
@@ -243,6 +245,10 @@ fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize, git: Option
     args.push(reports[i].display().to_string());
     if !b.compiled.is_empty() {
         args.push(reports[i].with_extension("log").display().to_string());
+        // The log's paths as it prints them (`src/…`), with `--git` (whose default root is the
+        // repository) or without (the compiled files' common directory).
+        let root = reports[i].parent().unwrap().display().to_string();
+        args.extend(["--source-root".into(), root]);
     }
     if b.clean {
         args.push("--clean-build".into());
@@ -478,7 +484,10 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
                 }
                 let before = present.clone();
                 after_prune(h, &mut present, &mut pruned, kept);
-                let dropped: Vec<usize> = before.into_iter().filter(|i| !present.contains(i)).collect();
+                let dropped: Vec<usize> = before
+                    .into_iter()
+                    .filter(|i| !present.contains(i))
+                    .collect();
                 for &i in &present {
                     gone.entry(i).or_default().extend(&dropped);
                 }

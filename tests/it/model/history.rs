@@ -116,17 +116,17 @@ impl Status {
     }
 }
 
-/// The source files builds compile (`src/one.c`, `src/two.c`), as diagnostics name them (relative
-/// to the compiled files' common directory), and each diagnostic: its file and
+/// The source files builds compile, as diagnostics name them (the model's ingests give a
+/// `--source-root`, so the same with `--git` or without), and each diagnostic: its file and
 /// its identity as probtrack gives it (`FILE:FLAG:MESSAGE`, `docs/parsers.md`). The model's logs
 /// are real gcc output (`fixtures/gcc/warning-fixed`): `model.rs` puts their lines together.
-pub const FILES: [&str; 2] = ["one.c", "two.c"];
+pub const FILES: [&str; 2] = ["src/one.c", "src/two.c"];
 pub const DIAGNOSTICS: [(usize, &str); 3] = [
-    (0, "one.c:-Wunused-variable:unused variable 'spare'"),
-    (1, "two.c:-Wunused-parameter:unused parameter 'limit'"),
+    (0, "src/one.c:-Wunused-variable:unused variable 'spare'"),
+    (1, "src/two.c:-Wunused-parameter:unused parameter 'limit'"),
     (
         1,
-        "two.c:-Wsign-compare:comparison of integer expressions of different signedness: \
+        "src/two.c:-Wsign-compare:comparison of integer expressions of different signedness: \
          'int' and 'unsigned int'",
     ),
 ];
