@@ -1022,6 +1022,46 @@ fn prunes_between_ingests_drop_builds_and_freeze_problems() {
     assert!(frozen >= 25, "only {frozen} judgments of a frozen Problem");
 }
 
+/// Compile Problems are drawn as the checks above need them: among short histories drawn the way
+/// proptest draws them, the model judges compile Problems open and fixed, some across builders,
+/// some fixed by a build that compiled only the diagnostic's file (an incremental build) and some
+/// with suspects narrowed by a builder that passed before. The model alone.
+#[test]
+fn compile_problems_are_drawn_open_fixed_and_across_builders() {
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
+    let (mut open, mut fixed, mut across, mut incremental_fix) = (0, 0, 0, 0);
+    for _ in 0..500 {
+        let len = (next() % 400) as usize;
+        let choices: Vec<u32> = (0..len).map(|_| (next() % 1000) as u32).collect();
+        let h = history::generate(&choices, Length::Short);
+        let all: Vec<usize> = (0..h.builds.len()).collect();
+        for p in rules::problems(&final_state(&h, &all, &[], false)) {
+            if p.kind != "compile" {
+                continue;
+            }
+            open += (p.state == "open") as usize;
+            fixed += (p.state == "fixed") as usize;
+            across += (p.builders.len() > 1) as usize;
+            let fix = p.fixed.as_ref().and_then(|(builder, number)| {
+                h.builds
+                    .iter()
+                    .find(|b| b.builder == *builder && b.number == *number)
+            });
+            incremental_fix += fix.is_some_and(|b| b.compiled.len() == 1) as usize;
+        }
+    }
+    eprintln!(
+        "of 500 short histories' compile Problems: {open} open, {fixed} fixed, {across} across \
+         builders, {incremental_fix} fixed by an incremental build"
+    );
+    assert!(open >= 50 && fixed >= 25, "{open} open, {fixed} fixed");
+    assert!(across >= 30, "only {across} across builders");
+    assert!(
+        incremental_fix >= 8,
+        "only {incremental_fix} fixed by an incremental build"
+    );
+}
+
 // Regression tests: shrunk histories on which probtrack and the model once disagreed.
 
 /// A prune between the ingests of a `--git` history, before a late build (a #3) arrived: a #4's

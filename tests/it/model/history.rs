@@ -584,18 +584,44 @@ fn prunes(ch: &mut Choices, builds: &[Build], steps: &mut Vec<Step>) {
 }
 
 /// What the builds compile, drawn last (so that the rest of a history is drawn as before, and a
-/// choice of 0 compiles nothing): each commit may bring one of `DIAGNOSTICS` (+1) or take it away
-/// (-1); each build compiles no file, one, both, or both with `--clean-build`, and prints the
-/// diagnostics of the files it compiled that its revision's commits brought more often than they
-/// took away.
+/// choice of 0 compiles nothing): in three histories of ten, half the commits touch one of
+/// `DIAGNOSTICS`, taking it away where it is there, else bringing it; each build compiles no file, one, both, or both with
+/// `--clean-build`, and prints the diagnostics of the files it compiled that its revision's
+/// commits brought and did not take away again.
 fn compiles(ch: &mut Choices, commits: &[Commit], builds: &mut [Build]) {
-    let warnings: Vec<Option<(usize, i32)>> = (0..commits.len())
-        .map(|_| match ch.below(8) {
-            1 | 2 => Some((ch.below(DIAGNOSTICS.len()), 1)),
-            3 => Some((ch.below(DIAGNOSTICS.len()), -1)),
-            _ => None,
-        })
-        .collect();
+    // Most histories compile nothing: an open compile Problem keeps its builds from a prune, and
+    // the prunes must still drop builds and freeze Problems often.
+    if !ch.chance(30) {
+        return;
+    }
+    // In commit order (a commit's parents come before it): taking away a diagnostic that is not
+    // there does nothing.
+    let brought = |warnings: &[Option<(usize, i32)>], anc: &BTreeSet<usize>, d: usize| {
+        (anc.iter())
+            .filter_map(|&c| warnings.get(c).copied().flatten().filter(|w| w.0 == d))
+            .fold(0, |n, w| (n + w.1).max(0))
+    };
+    // A commit that touches a diagnostic takes it away where its parents have it, else brings it.
+    let mut warnings: Vec<Option<(usize, i32)>> = Vec::new();
+    for c in 0..commits.len() {
+        let effect = match ch.below(4) {
+            0 | 1 => None,
+            _ => {
+                let d = ch.below(DIAGNOSTICS.len());
+                let mut before = ancestors(commits, c);
+                before.remove(&c);
+                Some((
+                    d,
+                    if brought(&warnings, &before, d) > 0 {
+                        -1
+                    } else {
+                        1
+                    },
+                ))
+            }
+        };
+        warnings.push(effect);
+    }
     for build in builds.iter_mut() {
         (build.compiled, build.clean) = match ch.below(5) {
             0 => continue,
@@ -606,10 +632,7 @@ fn compiles(ch: &mut Choices, commits: &[Commit], builds: &mut [Build]) {
         };
         let anc = ancestors(commits, build.revision);
         for (d, &(file, identity)) in DIAGNOSTICS.iter().enumerate() {
-            let brought: i32 = (anc.iter())
-                .filter_map(|&c| warnings[c].filter(|w| w.0 == d).map(|w| w.1))
-                .sum();
-            if brought > 0 && build.compiled.contains(&file) {
+            if brought(&warnings, &anc, d) > 0 && build.compiled.contains(&file) {
                 build
                     .results
                     .push((identity.to_owned(), Status::Failed, String::new()));
