@@ -472,7 +472,7 @@ fn compile_problems_are_the_same_whatever_order_their_builds_arrived_in() {
         // a compiles only two.c: its warning is fixed on a, and a -Wsign-compare comes.
         build("a", 3, 64, "gcc/warning-fixed/build-3.log").git(&repo, &c3),
         // b compiles both again: both first warnings fixed on b, the -Wsign-compare on b too.
-        build("b", 2, 65, "gcc/warning-fixed/full-3.log").git(&repo, &c3),
+        build("b", 2, 65, "gcc/warning-fixed/build-3-full.log").git(&repo, &c3),
     ];
     let in_time_order = Test::new();
     for b in &builds {
