@@ -93,7 +93,7 @@ impl From<&str> for Details {
 /// The stored form of a details object: raw DEFLATE (RFC 1951) of its JSON text, at compression
 /// level 6.
 pub(crate) fn pack(json: &str) -> Vec<u8> {
-    deflate(json, None)
+    deflate(json.as_bytes(), None)
 }
 
 /// The JSON text of a stored details object; `None` if the bytes are not what `pack` wrote.
@@ -104,6 +104,22 @@ pub(crate) fn unpack(data: &[u8]) -> Option<String> {
         .read_to_string(&mut json)
         .ok()?;
     Some(json)
+}
+
+/// The stored form of other bytes kept deflated (a build's compiled files): raw DEFLATE, as
+/// [`pack`].
+pub(crate) fn pack_bytes(bytes: &[u8]) -> Vec<u8> {
+    deflate(bytes, None)
+}
+
+/// The bytes [`pack_bytes`] stored; `None` if they are not what it wrote.
+pub(crate) fn unpack_bytes(data: &[u8]) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    DeflateDecoder::new(data)
+        .take(1 << 30)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    Some(bytes)
 }
 
 /// How much of a base's text is the dictionary: DEFLATE's window, 32 KiB (its last 32 KiB
@@ -118,7 +134,7 @@ fn dictionary(base: &str) -> &[u8] {
 /// The stored form of a details object against a base (schema 9): raw DEFLATE of its JSON text,
 /// as [`pack`], with the base's JSON text as the preset dictionary.
 pub(crate) fn pack_on(json: &str, base: &str) -> Vec<u8> {
-    deflate(json, Some(dictionary(base)))
+    deflate(json.as_bytes(), Some(dictionary(base)))
 }
 
 /// DEFLATE's level for details: the default. Level 1 of the zlib backend codes with fixed Huffman
@@ -126,9 +142,9 @@ pub(crate) fn pack_on(json: &str, base: &str) -> Vec<u8> {
 /// smaller than level 2 does; an import deflates only the objects it has not stored before.
 const LEVEL: u32 = 6;
 
-/// Raw DEFLATE of `json`, with `dictionary` preset. Each thread keeps one compressor: making one
+/// Raw DEFLATE of `input`, with `dictionary` preset. Each thread keeps one compressor: making one
 /// allocates and clears ~300 KB of tables, more than deflating a typical traceback costs.
-fn deflate(json: &str, dictionary: Option<&[u8]>) -> Vec<u8> {
+fn deflate(input: &[u8], dictionary: Option<&[u8]>) -> Vec<u8> {
     thread_local! {
         static COMPRESS: RefCell<Compress> =
             RefCell::new(Compress::new(Compression::new(LEVEL), false));
@@ -140,7 +156,6 @@ fn deflate(json: &str, dictionary: Option<&[u8]>) -> Vec<u8> {
             // A raw stream's dictionary is set right after the reset; it cannot fail then.
             let _ = compress.set_dictionary(dictionary);
         }
-        let input = json.as_bytes();
         let mut out = Vec::with_capacity(input.len() / 3 + 64);
         loop {
             let done = compress.total_in() as usize;

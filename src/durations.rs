@@ -65,24 +65,6 @@ where
     out
 }
 
-/// Two id-sorted sequences of `(test, duration)` as one, sorted (an id in both: `a`'s).
-pub(crate) fn merge_sorted<A, B>(a: A, b: B) -> impl Iterator<Item = (Id, Option<f64>)> + Clone
-where
-    A: Iterator<Item = (Id, Option<f64>)> + Clone,
-    B: Iterator<Item = (Id, Option<f64>)> + Clone,
-{
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    std::iter::from_fn(move || match (a.peek(), b.peek()) {
-        (Some(x), Some(y)) if y.0 < x.0 => b.next(),
-        (Some(x), Some(y)) if y.0 == x.0 => {
-            b.next();
-            a.next()
-        }
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
-    })
-}
-
 /// A build's durations, from `(test, duration)` pairs in any order, each id once.
 pub(crate) fn encode(durations: &mut [(Id, Option<f64>)]) -> Vec<u8> {
     durations.sort_unstable_by_key(|(id, _)| *id);

@@ -5,7 +5,7 @@
 //! report's size beyond a few bytes per test. A report that cannot be parsed rolls the transaction
 //! back: the build lands whole or not at all.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::blamelist;
@@ -21,8 +21,9 @@ use crate::store::{
 };
 use crate::transaction;
 use crate::views::ingest::{IngestSummary, LockTimes, NewProblem, ReportSummary};
+use bstr::BString;
 use chrono::{DateTime, Utc};
-use probtrack_parsers::{Format, Status};
+use probtrack_parsers::{Format, Kind, Status};
 
 pub(crate) mod ahead;
 mod known;
@@ -467,6 +468,15 @@ pub(crate) fn write(
     let mut metrics = Vec::new();
     let (action, counts, touched, since, newest) = if changed {
         let lane_builds = store.lane_builds(lane)?;
+        // The files the build compiled (with, where it is added to, those of its reports before:
+        // `load_existing`).
+        let this = lane_builds.iter().find(|b| b.id == build);
+        let stored = this.and_then(|b| b.compiled);
+        let clean_build = options.clean_build || this.is_some_and(|b| b.clean);
+        if stored.is_some() || !state.compiled.is_empty() {
+            let files: Vec<BString> = state.compiled.iter().cloned().collect();
+            store.set_compiled(build, &files)?;
+        }
         let numbers: Vec<i64> = lane_builds.iter().map(|b| b.number).collect();
         let (counts, mut touched) = write_outcomes(
             store,
@@ -474,7 +484,7 @@ pub(crate) fn write(
             lane,
             &numbers,
             options.number,
-            options.clean_build,
+            clean_build,
             &mut state,
             known,
         )?;
@@ -570,7 +580,6 @@ fn builtin_metrics(
     state: &BuildState,
     properties: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Vec<probtrack_parsers::metrics::Metric>> {
-    use probtrack_parsers::Kind;
     // Compile diagnostics are failing results; only those are looked up for their kind.
     let failing: Vec<Id> = (state.entries.iter())
         .filter(|(_, e)| e.status.is_failing())
@@ -791,8 +800,9 @@ fn rejudge_coverage_after(
         if !changed {
             break;
         }
+        let clean = builds.iter().any(|b| b.id == c.build && b.clean);
         let (_, t) = write_outcomes(
-            store, c.build, lane, numbers, c.number, false, &mut state, known,
+            store, c.build, lane, numbers, c.number, clean, &mut state, known,
         )?;
         touched.extend(t);
     }
@@ -817,6 +827,21 @@ fn load_existing(
         .build_durations(build)?
         .map(|blob| durations::decode(&blob).into_iter().collect())
         .unwrap_or_default();
+    // The files it compiled; a compile diagnostic it passed by compiling its file is not one of
+    // its results (`write_outcomes` passes it again).
+    let this = (store.lane_builds(lane)?.into_iter()).find(|b| b.id == build);
+    let (compiled, clean) = this.map_or((None, false), |b| (b.compiled, b.clean));
+    if let Some(set) = compiled {
+        let files = store
+            .compiled_sets(&[set])?
+            .remove(&set)
+            .unwrap_or_default();
+        state.compiled.extend(files);
+    }
+    let mut diagnostics = HashSet::new();
+    if compiled.is_some() || clean {
+        diagnostics.extend(store.lane_compile_tests(lane)?.into_iter().map(|t| t.0));
+    }
     let lane_runs = known.take_lane_runs(store, lane)?;
     for (test, test_runs) in &lane_runs {
         let Some(status) = runs::outcome_at(test_runs, number) else {
@@ -824,11 +849,48 @@ fn load_existing(
         };
         match rows.remove(test) {
             Some(row) => state.existing(row),
+            None if status == Status::Passed && diagnostics.contains(test) => {}
             None => state.existing_plain(*test, status, timing.get(test).copied().flatten()),
         }
     }
     known.keep_lane_runs(lane, lane_runs);
     Ok(())
+}
+
+/// The source files each build of a lane compiled.
+struct LaneCompiled {
+    /// By build number: whether it was clean (compiled every file), and its set of files.
+    builds: HashMap<i64, (bool, Option<Id>)>,
+    sets: HashMap<Id, HashSet<BString>>,
+}
+
+impl LaneCompiled {
+    fn read(store: &mut dyn Store, lane: Id) -> Result<LaneCompiled> {
+        let builds: HashMap<i64, (bool, Option<Id>)> = (store.lane_builds(lane)?.into_iter())
+            .map(|b| (b.number, (b.clean, b.compiled)))
+            .collect();
+        let mut ids: Vec<Id> = builds.values().filter_map(|b| b.1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let sets = match ids.is_empty() {
+            true => HashMap::new(),
+            false => (store.compiled_sets(&ids)?.into_iter())
+                .map(|(id, files)| (id, files.into_iter().collect()))
+                .collect(),
+        };
+        Ok(LaneCompiled { builds, sets })
+    }
+
+    /// Whether build `number` compiled `file`.
+    fn has(&self, number: i64, file: &Option<BString>) -> bool {
+        match self.builds.get(&number) {
+            Some((true, _)) => true,
+            Some((false, Some(set))) => {
+                (file.as_ref()).is_some_and(|f| self.sets.get(set).is_some_and(|s| s.contains(f)))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How many tests' new runs `write_outcomes` holds before writing them.
@@ -858,29 +920,41 @@ fn write_outcomes(
         None
     };
 
-    // A compile diagnostic seen before and not now is fixed where its file was compiled again.
-    let mut fixed_diagnostics: HashSet<Id> = HashSet::new();
-    if clean_build || !state.compiled.is_empty() {
-        for (test, file) in store.lane_compile_tests(lane)? {
-            if state.entries.contains_key(&test) {
-                continue;
-            }
-            let recompiled =
-                clean_build || file.as_ref().is_some_and(|f| state.compiled.contains(f));
-            if recompiled {
-                fixed_diagnostics.insert(test);
+    // Compile diagnostics (docs/ARCHITECTURE.md, *Compile diagnostics*): a build that compiled a
+    // diagnostic's file (or every file: `--clean-build`) and does not report it passes it, where
+    // a build before it on the lane reported it; so a failure that arrives late is a pass in the
+    // builds after it that compiled its file, as if it had come first.
+    let late_failures = !appended && state.entries.iter().any(|(_, e)| e.status.is_failing());
+    let mut diagnostics: HashMap<Id, Option<BString>> = HashMap::new();
+    if clean_build || !state.compiled.is_empty() || late_failures {
+        diagnostics.extend(store.lane_compile_tests(lane)?);
+    }
+    if late_failures {
+        let failing: Vec<Id> = (state.entries.iter())
+            .filter(|(t, e)| e.status.is_failing() && !diagnostics.contains_key(t))
+            .map(|(t, _)| t)
+            .collect();
+        for (test, record) in store.tests_by_id(&failing)? {
+            if record.kind == Kind::Compile {
+                diagnostics.insert(test, record.file);
             }
         }
     }
-    // A test's outcome in this build: its entry's, or passed for a fixed diagnostic.
-    let fixed_status = |test: &Id| fixed_diagnostics.contains(test).then_some(Status::Passed);
-    let status_of = |test: &Id| {
-        state
-            .entries
-            .get(test)
-            .map(|e| e.status)
-            .or_else(|| fixed_status(test))
+    // A diagnostic the build does not print passes where the build compiled its file and a
+    // build before it on the lane printed it.
+    let compiled_pass = |test: &Id, runs: &[Run]| -> Option<Status> {
+        let file = diagnostics.get(test)?;
+        let compiled = clean_build || file.as_ref().is_some_and(|f| state.compiled.contains(f));
+        let reported_before =
+            (runs.iter()).any(|r| r.first < number && r.status.is_some_and(Status::is_failing));
+        (compiled && reported_before).then_some(Status::Passed)
     };
+    // A test's outcome in this build: its entry's, or passed for a diagnostic as above.
+    let status_of = |test: &Id, runs: &[Run]| {
+        (state.entries.get(test).map(|e| e.status)).or_else(|| compiled_pass(test, runs))
+    };
+    // The files each build of the lane compiled, read where a late build reports a diagnostic.
+    let mut lane_compiled: Option<LaneCompiled> = None;
 
     // Runs: every test of the lane and of the build takes this build's outcome.
     let mut touched: Vec<Id> = Vec::new();
@@ -902,6 +976,21 @@ fn write_outcomes(
         }
         let old = runs.clone();
         runs::set_outcome(runs, numbers, number, status);
+        match diagnostics.get(&test) {
+            Some(file) if !appended && failing(status) => {
+                if lane_compiled.is_none() {
+                    lane_compiled = Some(LaneCompiled::read(store, lane)?);
+                }
+                let compiled = lane_compiled.as_ref();
+                for &later in numbers.iter().filter(|&&n| n > number) {
+                    let passes = compiled.is_some_and(|c| c.has(later, file));
+                    if passes && runs::outcome_at(runs, later).is_none() {
+                        runs::set_outcome(runs, numbers, later, Some(Status::Passed));
+                    }
+                }
+            }
+            _ => {}
+        }
         if *runs != old {
             let (delete, upsert) = runs::diff(&old, runs);
             writes.push((test, delete, upsert));
@@ -916,7 +1005,7 @@ fn write_outcomes(
     };
     if let Some(lane_runs) = lane_runs.as_mut() {
         for (&test, runs) in lane_runs.iter_mut() {
-            step(test, status_of(&test), runs, store)?;
+            step(test, status_of(&test, runs), runs, store)?;
         }
         // The build's tests the lane has not seen (the entries are not copied: a huge build's
         // list).
@@ -949,12 +1038,8 @@ fn write_outcomes(
                     status = entries.next().map(|(_, e)| e.status);
                 }
                 if let Some((test, mut runs)) = chunks.take() {
-                    step(
-                        test,
-                        status.or_else(|| fixed_status(&test)),
-                        &mut runs,
-                        store,
-                    )?;
+                    let status = status.or_else(|| compiled_pass(&test, &runs));
+                    step(test, status, &mut runs, store)?;
                 }
             } else if let Some((test, entry)) = entries.next() {
                 step(test, Some(entry.status), &mut Vec::new(), store)?;
@@ -1001,22 +1086,17 @@ fn write_outcomes(
     }
     // Every detail was taken into the rows.
     *details = Vec::new();
-    let mut fixed: Vec<Id> = fixed_diagnostics.into_iter().collect();
-    fixed.sort_unstable();
-    for _ in &fixed {
-        counts.add(Status::Passed);
-    }
     rows.sort_by_key(|r| r.test);
     store.replace_build_results(build, &rows)?;
     // Freed before the durations are encoded: a huge build would hold both.
     drop(rows);
-    // The durations of the build's tests (not its coverage files), by id, with the diagnostics
-    // fixed here (which have none).
-    let tests = entries
+    // The durations of the build's tests (not its coverage files), by id. (A compile diagnostic
+    // passed by compiling its file is an outcome, not one of the build's results: neither counted
+    // nor here, so that a build's counts do not depend on which builds came before it.)
+    let timing = entries
         .iter()
         .filter(|(test, _)| !coverage.contains(test))
         .map(|(test, entry)| (test, entry.duration()));
-    let timing = durations::merge_sorted(tests, fixed.iter().map(|&test| (test, None)));
     store.set_build_outcome(build, &counts, &durations::encode_sorted(timing))?;
     Ok((counts, touched))
 }

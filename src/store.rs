@@ -314,6 +314,10 @@ pub struct LaneBuild {
     pub id: Id,
     pub revision: Option<String>,
     pub time: Micros,
+    /// Built with `--clean-build`: it compiled every source file.
+    pub clean: bool,
+    /// The set of source files its compiler logs show it compiling (`compiled_sets`), if any.
+    pub compiled: Option<Id>,
 }
 
 /// A lane: one builder's builds on one branch.
@@ -696,6 +700,10 @@ pub trait Store {
     fn forget_build(&mut self, id: Id, what: Forget) -> Result<()>;
     /// The builds of a lane, oldest first.
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>>;
+    /// Records the source files a build compiled (none: `compiled` NULL), each set stored once.
+    fn set_compiled(&mut self, build: Id, files: &[BString]) -> Result<()>;
+    /// The files of compiled sets (`LaneBuild::compiled`), by set.
+    fn compiled_sets(&mut self, sets: &[Id]) -> Result<HashMap<Id, Vec<BString>>>;
     /// Builds, newest first.
     fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>>;
     fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>>;

@@ -364,10 +364,6 @@ impl Entries {
         self.packed.iter().rev().find_map(|run| run.get(*test))
     }
 
-    pub(crate) fn contains_key(&self, test: &Id) -> bool {
-        self.get(test).is_some()
-    }
-
     fn settled(&self) -> bool {
         self.sorted && (self.packed.is_empty() || (self.packed.len() == 1 && self.list.is_empty()))
     }

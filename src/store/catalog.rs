@@ -105,10 +105,11 @@ pub const TABLES: &[Table] = tables! {
     lanes (id) serial: id Int, builder_id Int, branch Text, pruned_before Int;
     users (id) serial: id Int, name Text;
     changes (id) serial: id Int, revision Text, user_id Int, time Int, comments Text, parents Text;
+    compiled_sets (id) serial: id Int, hash Blob, files Blob;
     builds (id) serial: id Int, builder_id Int, number Int, lane_id Int, revision Text, time Int,
         finished_at Int, result Text, properties Text, clean Int, ingested_at Int, passed Int,
         failed Int, error Int, skipped Int, expected_failure Int, unexpected_success Int, flaky Int,
-        durations Blob;
+        durations Blob, compiled_id Int;
     build_changes (build_id, change_id): build_id Int, change_id Int;
     reports (id) serial: id Int, build_id Int, hash Blob, name Text, parser Text, results Int,
         ingested_at Int;

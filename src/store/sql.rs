@@ -245,19 +245,18 @@ impl<E: Engine> SqlStore<E> {
             // Made (a details object packed) only where new: deflating is the costly part.
             let values = make(self, &new)?;
             let new_keys: Vec<[u8; 16]> = new.iter().map(|&i| keys[i]).collect();
-            let details = table == "details";
-            let columns = if details {
-                "hash, data, base_id"
-            } else {
-                "hash, text"
+            let columns = match table {
+                "details" => "hash, data, base_id",
+                "compiled_sets" => "hash, files",
+                _ => "hash, text",
             };
             let mut rows = Vec::with_capacity(new.len() * 3);
             for (k, (v, base)) in new_keys.iter().zip(&values) {
                 rows.push(Param::Blob(k));
-                if details {
-                    rows.extend([Param::Blob(v), Param::from(*base)]);
-                } else {
-                    rows.push(Param::Report(v));
+                match table {
+                    "details" => rows.extend([Param::Blob(v), Param::from(*base)]),
+                    "compiled_sets" => rows.push(Param::Blob(v)),
+                    _ => rows.push(Param::Report(v)),
                 }
             }
             self.create_keyed(table, (columns, "NULL"), &new_keys, &rows, &mut found)?;
@@ -742,7 +741,8 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>> {
         self.all(
-            "SELECT number, id, revision, time FROM builds WHERE lane_id = ?1 ORDER BY number",
+            "SELECT number, id, revision, time, clean, compiled_id FROM builds WHERE lane_id = ?1 \
+             ORDER BY number",
             &p![lane],
             |r| {
                 Ok(LaneBuild {
@@ -750,9 +750,46 @@ impl<E: Engine> Store for SqlStore<E> {
                     id: r.id(1)?,
                     revision: r.text(2)?,
                     time: r.id(3)?,
+                    clean: r.flag(4)?,
+                    compiled: r.int(5)?,
                 })
             },
         )
+    }
+
+    fn set_compiled(&mut self, build: Id, files: &[BString]) -> Result<()> {
+        let mut set: Vec<&[u8]> = files.iter().map(|f| f.as_slice()).collect();
+        set.sort_unstable();
+        set.dedup();
+        let id = if set.is_empty() {
+            None
+        } else {
+            // Paths hold no NUL: the files, sorted, NUL between them, deflated.
+            let text = set.join(&0u8);
+            let k = key(&text);
+            let ids = self.stored_ids("compiled_sets", &[k], |_, _| {
+                Ok(vec![(Cow::Owned(details::pack_bytes(&text)), None)])
+            })?;
+            ids.get(&k).copied()
+        };
+        self.run(
+            "UPDATE builds SET compiled_id = ?2 WHERE id = ?1",
+            &p![build, id],
+        )
+    }
+
+    fn compiled_sets(&mut self, sets: &[Id]) -> Result<HashMap<Id, Vec<BString>>> {
+        let sql = format!(
+            "SELECT id, files FROM compiled_sets WHERE {}",
+            E::any("id", 1)
+        );
+        let rows = self.all(&sql, &[Param::Ids(sets)], |r| {
+            let files = r.with_bytes(1, |b| b.and_then(details::unpack_bytes))?;
+            Ok((r.id(0)?, files.unwrap_or_default()))
+        })?;
+        Ok((rows.into_iter())
+            .map(|(id, text)| (id, text.split(|&b| b == 0).map(BString::from).collect()))
+            .collect())
     }
 
     fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {

@@ -419,3 +419,177 @@ fn a_problem_whose_every_builder_is_retired_is_neither_open_nor_fixed() {
     assert_eq!(open[0]["id"].to_string(), id);
     assert_eq!(open[0]["builders"], serde_json::json!(["x", "y"]));
 }
+
+/// The sources of `fixtures/gcc/warning-fixed/project-N/`.
+fn warning_fixed_source(n: u8, file: &str) -> String {
+    let path = fixture(&format!("gcc/warning-fixed/project-{n}/src/{file}"));
+    std::fs::read_to_string(path).unwrap()
+}
+
+// See: issue 19 (compile Problems). A compile diagnostic absent from a build that compiled its file
+// is a pass there; which files a build compiled was not stored, so a build that recompiled the file
+// cleanly and arrived before the diagnostic's first failure never fixed it (the Problem stayed
+// open), and `reanalyze` could not mend it. The logs are real gcc output (warning-fixed: builder
+// a builds incrementally, b from scratch).
+#[test]
+fn compile_problems_are_the_same_whatever_order_their_builds_arrived_in() {
+    let repo = Repo::new();
+    std::fs::create_dir_all(repo.path().join("src")).unwrap();
+    repo.commit(
+        ADA,
+        "src/one.c",
+        &warning_fixed_source(1, "one.c"),
+        "one",
+        1_709_280_000,
+    );
+    let c1 = repo.commit(
+        ADA,
+        "src/two.c",
+        &warning_fixed_source(1, "two.c"),
+        "two",
+        1_709_280_060,
+    );
+    let c2 = repo.commit(
+        BOB,
+        "src/one.c",
+        &warning_fixed_source(2, "one.c"),
+        "drop spare",
+        1_709_281_000,
+    );
+    let c3 = repo.commit(
+        CAROL,
+        "src/two.c",
+        &warning_fixed_source(3, "two.c"),
+        "cap two",
+        1_709_282_000,
+    );
+    let builds = [
+        // a and b compile both files: one.c's -Wunused-variable, two.c's -Wunused-parameter.
+        build("a", 1, 61, "gcc/warning-fixed/build-1.log").git(&repo, &c1),
+        build("b", 1, 62, "gcc/warning-fixed/build-1.log").git(&repo, &c1),
+        // a compiles only one.c: its warning is fixed on a.
+        build("a", 2, 63, "gcc/warning-fixed/build-2.log").git(&repo, &c2),
+        // a compiles only two.c: its warning is fixed on a, and a -Wsign-compare comes.
+        build("a", 3, 64, "gcc/warning-fixed/build-3.log").git(&repo, &c3),
+        // b compiles both again: both first warnings fixed on b, the -Wsign-compare on b too.
+        build("b", 2, 65, "gcc/warning-fixed/build-3-full.log").git(&repo, &c3),
+    ];
+    let in_time_order = Test::new();
+    for b in &builds {
+        b.ingest(&in_time_order);
+    }
+    // Every fix before the failures it fixes.
+    let backwards = Test::new();
+    for b in builds.iter().rev() {
+        b.ingest(&backwards);
+    }
+    // The failures first on one builder, its fixes first on the other.
+    let interleaved = Test::new();
+    for i in [2, 3, 0, 4, 1] {
+        builds[i].ingest(&interleaved);
+    }
+    assert_same_answers_but_ids(&in_time_order, &backwards);
+    assert_same_answers_but_ids(&in_time_order, &interleaved);
+
+    let problems = in_time_order.json(&["problems", "--all"]);
+    let list = problems.as_array().unwrap();
+    let of = |test: &str| -> &Value {
+        let found: Vec<&Value> = (list.iter())
+            .filter(|p| p["test"].as_str().unwrap().contains(test))
+            .collect();
+        let [p] = found.as_slice() else {
+            panic!("one Problem of {test}: {problems:#}");
+        };
+        p
+    };
+    assert_eq!(list.len(), 3, "{problems:#}");
+    let unused_variable = of("one.c:-Wunused-variable:");
+    let unused_parameter = of("two.c:-Wunused-parameter:");
+    // a's fix window of two.c's warning holds a #2 too, which did not compile two.c.
+    let fixes = [
+        (unused_variable, vec![c2.as_str()]),
+        (unused_parameter, vec![c2.as_str(), c3.as_str()]),
+    ];
+    for (p, fixed_by) in fixes {
+        assert_eq!(p["kind"], "compile");
+        assert_eq!(p["state"], "fixed", "{p:#}");
+        assert_eq!(names(&p["builders"]), ["a", "b"]);
+        assert_eq!(revisions(&p["started_by"]), [c1.as_str()]);
+        assert_eq!(revisions(&p["fixed_by"]), fixed_by, "{p:#}");
+        assert_eq!(at(&p["fixed"]), ("b".to_owned(), 2));
+    }
+    let sign_compare = of("two.c:-Wsign-compare:");
+    assert_eq!(sign_compare["state"], "open");
+    assert_eq!(names(&sign_compare["builders"]), ["a", "b"]);
+    assert_eq!(revisions(&sign_compare["started_by"]), [c3.as_str()]);
+
+    // `reanalyze` judges every test again from what is stored: the same answers.
+    for t in [&in_time_order, &backwards, &interleaved] {
+        t.ok(&["reanalyze"]);
+    }
+    assert_same_answers_but_ids(&in_time_order, &backwards);
+    assert_same_answers_but_ids(&in_time_order, &interleaved);
+    assert_eq!(in_time_order.json(&["problems", "--all"]), problems);
+}
+
+/// `value` without its Problem ids (`id`, and `open_problems` counted): a Problem's id is given
+/// when it is first stored (the three orders store these three Problems in other orders) and never
+/// changes.
+fn without_ids(value: Value) -> Value {
+    match value {
+        Value::Object(map) => (map.into_iter())
+            .filter(|(k, _)| k != "id")
+            .map(|(k, v)| match (k.as_str(), &v) {
+                ("open_problems", Value::Array(ids)) => (k, Value::from(ids.len())),
+                _ => (k, without_ids(v)),
+            })
+            .collect(),
+        Value::Array(list) => list.into_iter().map(without_ids).collect(),
+        other => other,
+    }
+}
+
+/// [`answers`] in JSON, each Problem's `show` by its test, without the Problems' ids.
+#[track_caller]
+fn assert_same_answers_but_ids(first: &Test, second: &Test) {
+    let answers = |t: &Test| {
+        let mut out = Vec::new();
+        for args in [
+            &["problems", "--all", "--intermittent"][..],
+            &["users", "--intermittent"],
+            &["builds", "--limit", "100"],
+        ] {
+            out.push((args.join(" "), without_ids(t.json(args))));
+        }
+        let problems = t.json(&["problems", "--all"]);
+        let mut by_test: Vec<(String, String)> = (problems.as_array().unwrap().iter())
+            .map(|p| (p["test"].to_string(), p["id"].to_string()))
+            .collect();
+        by_test.sort();
+        for (test, id) in by_test {
+            out.push((format!("show {test}"), without_ids(t.json(&["show", &id]))));
+        }
+        out
+    };
+    let (a, b) = (answers(first), answers(second));
+    assert_eq!(a.len(), b.len());
+    for ((command, x), (_, y)) in a.iter().zip(&b) {
+        assert_eq!(x, y, "`{command}` differs between the two arrival orders");
+    }
+}
+
+fn names(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+fn at(value: &Value) -> (String, i64) {
+    (
+        value["builder"].as_str().unwrap().to_owned(),
+        value["build"].as_i64().unwrap(),
+    )
+}

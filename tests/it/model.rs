@@ -5,6 +5,8 @@
 //! another order, and stay the same through `prune`. A history may also prune between its ingests:
 //! then each prune must keep the builds the model says (`model/prune.rs`), and the Problems after
 //! it are the model's judged after every event, with those the prune froze left as they were.
+//! Builds may compile source files too, with a compiler log (`compile_log`) beside their report:
+//! compile Problems go through every check as test Problems do.
 //!
 //! `PROBTRACK_MODEL_CASES=N` sets how many histories the property test draws (default 40 on
 //! SQLite, 6 on a server backend); `git_histories` one fifth as many with each build's blamelist
@@ -140,6 +142,9 @@ fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
         .map(|b| {
             let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"pkg\">\n");
             for (name, status, message) in &b.results {
+                if history::diagnostic_file(name).is_some() {
+                    continue;
+                }
                 let (classname, short) = name.rsplit_once('.').unwrap();
                 let m = xml_escape(message);
                 let child = match status {
@@ -159,9 +164,50 @@ fn write_reports(dir: &Path, h: &History) -> Vec<PathBuf> {
             xml.push_str("</testsuite>\n");
             let path = dir.join(format!("{}-{}.xml", b.builder, b.number));
             std::fs::write(&path, xml).unwrap();
+            if !b.compiled.is_empty() {
+                std::fs::write(path.with_extension("log"), compile_log(b)).unwrap();
+            }
             path
         })
         .collect()
+}
+
+/// A build's compiler log, put together from the lines of real gcc logs
+/// (`fixtures/gcc/warning-fixed`, `history::DIAGNOSTICS`): each file it compiled, its command line
+/// and the diagnostics the build prints in it (under the function they are in), then the link.
+fn compile_log(b: &history::Build) -> String {
+    static LINES: OnceLock<[Vec<String>; 2]> = OnceLock::new();
+    let [first, third] = LINES.get_or_init(|| {
+        ["build-1.log", "build-3.log"].map(|log| {
+            let path = crate::harness::fixture(&format!("gcc/warning-fixed/{log}"));
+            let text = std::fs::read_to_string(path).unwrap();
+            text.lines().map(str::to_owned).collect()
+        })
+    });
+    // build-1.log: `mkdir`, one.c's command, its function, its warning (3 lines), two.c's
+    // command, its function, its warning (3 lines), the link; build-3.log: two.c's command, its
+    // function, its -Wsign-compare (3 lines), the link.
+    let commands = [&first[1], &first[6]];
+    let functions = [&first[2], &first[7]];
+    let warnings = [&first[3..6], &first[8..11], &third[2..5]];
+    let mut log = String::new();
+    for &f in &b.compiled {
+        writeln!(log, "{}", commands[f]).unwrap();
+        let printed: Vec<usize> = (0..history::DIAGNOSTICS.len())
+            .filter(|&d| history::DIAGNOSTICS[d].0 == f)
+            .filter(|&d| b.results.iter().any(|r| r.0 == history::DIAGNOSTICS[d].1))
+            .collect();
+        if !printed.is_empty() {
+            writeln!(log, "{}", functions[f]).unwrap();
+        }
+        for d in printed {
+            for line in warnings[d] {
+                writeln!(log, "{line}").unwrap();
+            }
+        }
+    }
+    writeln!(log, "{}", first[11]).unwrap();
+    log
 }
 
 /// Ingests build `i` with its blamelist by hand (`--change`), or from the git repository `git`.
@@ -197,6 +243,16 @@ fn ingest_build(db: &Db, h: &History, reports: &[PathBuf], i: usize, git: Option
         }
     }
     args.push(reports[i].display().to_string());
+    if !b.compiled.is_empty() {
+        args.push(reports[i].with_extension("log").display().to_string());
+        // The log's paths as it prints them (`src/…`), with `--git` (whose default root is the
+        // repository) or without (the compiled files' common directory).
+        let root = reports[i].parent().unwrap().display().to_string();
+        args.extend(["--source-root".into(), root]);
+    }
+    if b.clean {
+        args.push("--clean-build".into());
+    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     db.ok(&args);
 }
@@ -368,11 +424,19 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
     let mut pruned: std::collections::BTreeMap<prune::LaneKey, i64> = Default::default();
     // Once a prune happened: the Problems as the last judgment left them.
     let mut stored: Option<Vec<rules::Judged>> = None;
+    // By build: the builds a prune dropped while it was there.
+    let mut gone: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     let judge_now = |present: &[usize],
                      ops: &[Op],
                      stored: &Option<Vec<rules::Judged>>,
-                     pruned: &std::collections::BTreeMap<prune::LaneKey, i64>| {
-        let state = final_state(h, present, ops, timed);
+                     pruned: &std::collections::BTreeMap<prune::LaneKey, i64>,
+                     gone: &std::collections::BTreeMap<usize, Vec<usize>>| {
+        let mut state = final_state(h, present, ops, timed);
+        for (&i, dropped) in gone {
+            let b = &h.builds[i];
+            let dropped = dropped.iter().map(|&d| &h.builds[d]).collect();
+            state.gone.insert((b.builder.clone(), b.number), dropped);
+        }
         let fresh = rules::judged(&state);
         match stored {
             None => fresh,
@@ -396,7 +460,7 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
             } => {
                 let now = match &stored {
                     Some(s) => s.clone(),
-                    None => judge_now(&present, &ops, &None, &pruned),
+                    None => judge_now(&present, &ops, &None, &pruned, &gone),
                 };
                 let want: Vec<rules::Problem> = now.iter().map(|j| j.problem.clone()).collect();
                 if want != *before {
@@ -418,13 +482,21 @@ fn expected(h: &History, events: &[Event], timed: bool) -> Result<Vec<rules::Pro
                         wants[0]
                     ));
                 }
+                let before = present.clone();
                 after_prune(h, &mut present, &mut pruned, kept);
+                let dropped: Vec<usize> = before
+                    .into_iter()
+                    .filter(|i| !present.contains(i))
+                    .collect();
+                for &i in &present {
+                    gone.entry(i).or_default().extend(&dropped);
+                }
                 stored = Some(now);
                 continue;
             }
         }
         if stored.is_some() {
-            stored = Some(judge_now(&present, &ops, &stored, &pruned));
+            stored = Some(judge_now(&present, &ops, &stored, &pruned, &gone));
         }
     }
     Ok(match stored {
@@ -463,6 +535,7 @@ fn final_state<'a>(
         bad,
         renames,
         timed,
+        gone: Default::default(),
     }
 }
 
@@ -947,6 +1020,46 @@ fn prunes_between_ingests_drop_builds_and_freeze_problems() {
         "only {dropping} of {prunes} prunes drop builds"
     );
     assert!(frozen >= 25, "only {frozen} judgments of a frozen Problem");
+}
+
+/// Compile Problems are drawn as the checks above need them: among short histories drawn the way
+/// proptest draws them, the model judges compile Problems open and fixed, some across builders,
+/// some fixed by a build that compiled only the diagnostic's file (an incremental build) and some
+/// with suspects narrowed by a builder that passed before. The model alone.
+#[test]
+fn compile_problems_are_drawn_open_fixed_and_across_builders() {
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d_u64);
+    let (mut open, mut fixed, mut across, mut incremental_fix) = (0, 0, 0, 0);
+    for _ in 0..500 {
+        let len = (next() % 400) as usize;
+        let choices: Vec<u32> = (0..len).map(|_| (next() % 1000) as u32).collect();
+        let h = history::generate(&choices, Length::Short);
+        let all: Vec<usize> = (0..h.builds.len()).collect();
+        for p in rules::problems(&final_state(&h, &all, &[], false)) {
+            if p.kind != "compile" {
+                continue;
+            }
+            open += (p.state == "open") as usize;
+            fixed += (p.state == "fixed") as usize;
+            across += (p.builders.len() > 1) as usize;
+            let fix = p.fixed.as_ref().and_then(|(builder, number)| {
+                h.builds
+                    .iter()
+                    .find(|b| b.builder == *builder && b.number == *number)
+            });
+            incremental_fix += fix.is_some_and(|b| b.compiled.len() == 1) as usize;
+        }
+    }
+    eprintln!(
+        "of 500 short histories' compile Problems: {open} open, {fixed} fixed, {across} across \
+         builders, {incremental_fix} fixed by an incremental build"
+    );
+    assert!(open >= 50 && fixed >= 25, "{open} open, {fixed} fixed");
+    assert!(across >= 30, "only {across} across builders");
+    assert!(
+        incremental_fix >= 8,
+        "only {incremental_fix} fixed by an incremental build"
+    );
 }
 
 // Regression tests: shrunk histories on which probtrack and the model once disagreed.

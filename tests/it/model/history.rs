@@ -6,24 +6,41 @@
 //! revision again), each build's blamelist worked out from the graph as `git log PREV..REV` would
 //! give it, tests whose outcome follows the changes that break and fix them (some on one builder
 //! only) with noise (random failures, retry flakes, skips, absences), a test renamed by a commit,
-//! and the triage a team does meanwhile (retiring builders, marking ranges bad, renaming).
+//! and the triage a team does meanwhile (retiring builders, marking ranges bad, renaming). Builds
+//! may also compile source files (some, all, or all with `--clean-build`), printing the compile
+//! diagnostics that the changes they build brought to those files and did not take away again.
 
 use std::collections::BTreeSet;
 
-/// The choices a history is drawn from; past the end every choice is 0.
+/// The choices a history is drawn from; past the end every choice is 0 (or, once `wrapping`,
+/// the choices again from the start).
 pub struct Choices<'a> {
     data: &'a [u32],
     pos: usize,
+    wrap: bool,
 }
 
 impl<'a> Choices<'a> {
     pub fn new(data: &'a [u32]) -> Choices<'a> {
-        Choices { data, pos: 0 }
+        Choices {
+            data,
+            pos: 0,
+            wrap: false,
+        }
+    }
+
+    /// From here on, past the end the choices start again from the first (what is drawn last
+    /// still varies when the rest used every choice; all choices 0 still draw the simplest).
+    pub fn wrapping(&mut self) {
+        self.wrap = true;
     }
 
     /// A number in `0..n`.
     pub fn below(&mut self, n: usize) -> usize {
-        let v = self.data.get(self.pos).copied().unwrap_or(0);
+        let v = match self.wrap && !self.data.is_empty() {
+            true => self.data[self.pos % self.data.len()],
+            false => self.data.get(self.pos).copied().unwrap_or(0),
+        };
         self.pos += 1;
         v as usize % n.max(1)
     }
@@ -99,6 +116,26 @@ impl Status {
     }
 }
 
+/// The source files builds compile, as diagnostics name them (the model's ingests give a
+/// `--source-root`, so the same with `--git` or without), and each diagnostic: its file and
+/// its identity as probtrack gives it (`FILE:FLAG:MESSAGE`, `docs/parsers.md`). The model's logs
+/// are real gcc output (`fixtures/gcc/warning-fixed`): `model.rs` puts their lines together.
+pub const FILES: [&str; 2] = ["src/one.c", "src/two.c"];
+pub const DIAGNOSTICS: [(usize, &str); 3] = [
+    (0, "src/one.c:-Wunused-variable:unused variable 'spare'"),
+    (1, "src/two.c:-Wunused-parameter:unused parameter 'limit'"),
+    (
+        1,
+        "src/two.c:-Wsign-compare:comparison of integer expressions of different signedness: \
+         'int' and 'unsigned int'",
+    ),
+];
+
+/// The file of a compile diagnostic's identity; `None` for a test.
+pub fn diagnostic_file(name: &str) -> Option<&str> {
+    name.split_once(':').map(|(file, _)| file)
+}
+
 #[derive(Clone, Debug)]
 pub struct Build {
     pub builder: String,
@@ -110,8 +147,13 @@ pub struct Build {
     /// Commit indexes: `git log PREV..REV` (PREV the lane's previous build's revision), or REV
     /// alone when there is no previous build or PREV is not an ancestor of REV.
     pub changes: Vec<usize>,
-    /// (test identity, status); a test absent from the build is not listed.
+    /// (test identity, status); a test absent from the build is not listed. Its compile
+    /// diagnostics too (identities of `DIAGNOSTICS`, failed), printed in its compiler log.
     pub results: Vec<(String, Status, String)>,
+    /// The source files it compiled (indexes into `FILES`), in order; none: no compiler log.
+    pub compiled: Vec<usize>,
+    /// Ingested with `--clean-build` (it compiled every file).
+    pub clean: bool,
 }
 
 /// Triage, done between two ingests.
@@ -349,6 +391,8 @@ pub fn generate(data: &[u32], length: Length) -> History {
                 revision,
                 changes,
                 results,
+                compiled: Vec::new(),
+                clean: false,
             });
         }
     }
@@ -358,6 +402,8 @@ pub fn generate(data: &[u32], length: Length) -> History {
         (ch.chance(15) && !builds.is_empty()).then(|| builds[ch.below(builds.len())].time);
     let mut arrival = arrival;
     prunes(&mut ch, &builds, &mut arrival);
+    ch.wrapping();
+    compiles(&mut ch, &commits, &mut builds);
     History {
         commits,
         builds,
@@ -534,5 +580,63 @@ fn prunes(ch: &mut Choices, builds: &[Build], steps: &mut Vec<Step>) {
         let later = times(&steps[at..]).into_iter().min().unwrap_or(i64::MAX);
         let target = earlier[ch.below(earlier.len())].min(later);
         steps.insert(at, Step::Prune(target));
+    }
+}
+
+/// What the builds compile, drawn last (so that the rest of a history is drawn as before, and a
+/// choice of 0 compiles nothing): in three histories of ten, half the commits touch one of
+/// `DIAGNOSTICS`, taking it away where it is there, else bringing it; each build compiles no file, one, both, or both with
+/// `--clean-build`, and prints the diagnostics of the files it compiled that its revision's
+/// commits brought and did not take away again.
+fn compiles(ch: &mut Choices, commits: &[Commit], builds: &mut [Build]) {
+    // Most histories compile nothing: an open compile Problem keeps its builds from a prune, and
+    // the prunes must still drop builds and freeze Problems often.
+    if !ch.chance(30) {
+        return;
+    }
+    // In commit order (a commit's parents come before it): taking away a diagnostic that is not
+    // there does nothing.
+    let brought = |warnings: &[Option<(usize, i32)>], anc: &BTreeSet<usize>, d: usize| {
+        (anc.iter())
+            .filter_map(|&c| warnings.get(c).copied().flatten().filter(|w| w.0 == d))
+            .fold(0, |n, w| (n + w.1).max(0))
+    };
+    // A commit that touches a diagnostic takes it away where its parents have it, else brings it.
+    let mut warnings: Vec<Option<(usize, i32)>> = Vec::new();
+    for c in 0..commits.len() {
+        let effect = match ch.below(4) {
+            0 | 1 => None,
+            _ => {
+                let d = ch.below(DIAGNOSTICS.len());
+                let mut before = ancestors(commits, c);
+                before.remove(&c);
+                Some((
+                    d,
+                    if brought(&warnings, &before, d) > 0 {
+                        -1
+                    } else {
+                        1
+                    },
+                ))
+            }
+        };
+        warnings.push(effect);
+    }
+    for build in builds.iter_mut() {
+        (build.compiled, build.clean) = match ch.below(5) {
+            0 => continue,
+            1 => (vec![0], false),
+            2 => (vec![1], false),
+            3 => (vec![0, 1], false),
+            _ => (vec![0, 1], true),
+        };
+        let anc = ancestors(commits, build.revision);
+        for (d, &(file, identity)) in DIAGNOSTICS.iter().enumerate() {
+            if brought(&warnings, &anc, d) > 0 && build.compiled.contains(&file) {
+                build
+                    .results
+                    .push((identity.to_owned(), Status::Failed, String::new()));
+            }
+        }
     }
 }

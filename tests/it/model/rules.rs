@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::history::{Build, Commit, Status};
+use super::history::{diagnostic_file, Build, Commit, Status, FILES};
 
 /// What the history looks like once everything arrived.
 pub struct Final<'a> {
@@ -20,6 +20,9 @@ pub struct Final<'a> {
     pub renames: Vec<(String, String)>,
     /// Whether the changes carry their commit times (`--git`); by hand (`--change`) they do not.
     pub timed: bool,
+    /// By (builder, number) of a build here: the builds a prune dropped while it was there (what
+    /// it was judged against then stays: a compile diagnostic they printed is still passed by it).
+    pub gone: BTreeMap<(String, i64), Vec<&'a Build>>,
 }
 
 /// A Problem as the model sees it; the fields `problems --all --intermittent` prints and that
@@ -164,10 +167,29 @@ fn lanes<'a>(
             .filter(|b| b.branch == *branch && b.builder == builder)
             .collect();
         builds.sort_by_key(|b| b.number);
+        // A compile diagnostic (*Compile diagnostics*): a build that compiled its file (or every
+        // file) and did not print it passes it, once a build before it on the lane printed it.
+        let mut printed = false;
         let runs: Vec<Run> = builds
             .into_iter()
             .map(|build| {
-                let status = status_in(build, test, canonical);
+                let mut status = status_in(build, test, canonical);
+                if let Some(file) = diagnostic_file(test) {
+                    let compiled = build.clean || build.compiled.iter().any(|&f| FILES[f] == file);
+                    let gone = state.gone.get(&(build.builder.clone(), build.number));
+                    let printed_gone = gone.is_some_and(|gone| {
+                        gone.iter().any(|p| {
+                            (&p.builder, &p.branch) == (&build.builder, &build.branch)
+                                && p.number < build.number
+                                && status_in(p, test, canonical).is_some()
+                        })
+                    });
+                    if status.is_some() {
+                        printed = true;
+                    } else if (printed || printed_gone) && compiled {
+                        status = Some(Status::Passed);
+                    }
+                }
                 let bad = state.bad.iter().any(|(who, from, to)| {
                     who == builder
                         && build.number >= *from
@@ -462,7 +484,10 @@ fn problem(
         } else {
             "retired"
         },
-        kind: "test",
+        kind: match diagnostic_file(test) {
+            Some(_) => "compile",
+            None => "test",
+        },
         builders: lanes_in.iter().map(|&l| lanes[l].builder.clone()).collect(),
         fixed: fixed.map(|b| (b.builder.clone(), b.number)),
         failures,
