@@ -310,11 +310,15 @@ pub(crate) fn write(
                     .hint("use --replace to record it again from scratch"));
                 }
             }
-            if found.revision.is_none() && revision.is_some() {
+            // A revision given now, or a clean build said by this report, is kept: a diagnostic
+            // that arrives late from an earlier build is judged by what the build compiled.
+            if (found.revision.is_none() && revision.is_some()) || (metadata.clean && !found.clean)
+            {
                 store.save_build(
                     Some(found.id),
                     &NewBuild {
                         time: found.time,
+                        revision: found.revision.clone().or(metadata.revision.clone()),
                         result: found.result.clone().or(metadata.result.clone()),
                         properties: found.properties.clone(),
                         clean: found.clean || metadata.clean,

@@ -894,9 +894,9 @@ mod tests {
                         got.map(|e| (e.status, e.attempts)),
                         want.map(|e| (e.status, e.attempts))
                     );
-                    assert!(!state.entries.contains_key(&(id + 1)));
+                    assert!(state.entries.get(&(id + 1)).is_none());
                 }
-                assert!(!state.entries.contains_key(&0) && !state.entries.contains_key(&10_000));
+                assert!(state.entries.get(&0).is_none() && state.entries.get(&10_000).is_none());
             }
         }
         // Keeping some tests keeps their entries as they were.

@@ -549,6 +549,40 @@ fn without_ids(value: Value) -> Value {
     }
 }
 
+/// A later report of a build that says `--clean-build` is kept with the build: a diagnostic that
+/// arrives late from an earlier build passes at it, as it does when the builds come in order.
+#[test]
+fn a_clean_build_said_by_a_later_report_passes_a_late_diagnostic() {
+    let first = build("a", 1, 61, "gcc/warning-fixed/build-1.log").change("1111111", "ada");
+    // a #2 compiles only one.c, then another report says the build was clean (every file).
+    let second = build("a", 2, 62, "gcc/warning-fixed/build-2.log").change("2222222", "bob");
+    let mut clean = build("a", 2, 62, "junit/ctest/junit.xml");
+    clean.extra.push("--clean-build".to_owned());
+    let in_order = Test::new();
+    for b in [&first, &second, &clean] {
+        b.ingest(&in_order);
+    }
+    let late = Test::new();
+    for b in [&second, &clean, &first] {
+        b.ingest(&late);
+    }
+    assert_same_answers_but_ids(&in_order, &late);
+    // two.c's warning, which a #2 did not compile but cleanly rebuilt, is fixed there.
+    let problems = late.json(&["problems", "--all"]);
+    let found: Vec<&Value> = (problems.as_array().unwrap().iter())
+        .filter(|p| {
+            p["test"]
+                .as_str()
+                .unwrap()
+                .contains("two.c:-Wunused-parameter:")
+        })
+        .collect();
+    let [p] = found.as_slice() else {
+        panic!("one Problem of two.c's warning: {problems:#}");
+    };
+    assert_eq!(p["state"], "fixed", "{p:#}");
+}
+
 /// [`answers`] in JSON, each Problem's `show` by its test, without the Problems' ids.
 #[track_caller]
 fn assert_same_answers_but_ids(first: &Test, second: &Test) {
