@@ -616,10 +616,7 @@ fn judge_chunk(
                 .collect();
             // The same Problem keeps its id: by its key, else by a failing build it still holds.
             let first = episode.first_failure.build;
-            if frozen
-                .iter()
-                .any(|f| f.first_build == first || failing.contains(&f.first_build))
-            {
+            if frozen.iter().any(|f| stands_for(f, episode, &failing)) {
                 continue;
             }
             if kept.contains(&first) {
@@ -718,6 +715,31 @@ fn settled(episode: &Episode, lanes: &[Lane], (lane, number, time): NewBuild) ->
         // `after` counts the fix itself.
         after > AFTER + 1
     })
+}
+
+/// Whether a frozen Problem stands for a recomputed episode, which is then not a Problem of its
+/// own: the episode has the frozen one's first failure, or failed in that build, or (unless the
+/// frozen one is hidden) their spans overlap in time, so that with the frozen one's streaks there
+/// the two would be one Problem. The last is what keeps a late failure inside a frozen Problem's
+/// span in it once a later prune took the frozen one's failures (*Prune* in ARCHITECTURE.md).
+fn stands_for(frozen: &ProblemRecord, episode: &Episode, failing: &HashSet<Id>) -> bool {
+    if frozen.first_build == episode.first_failure.build || failing.contains(&frozen.first_build) {
+        return true;
+    }
+    if frozen.hidden || frozen.open {
+        return false;
+    }
+    // A span runs from the first failure to the latest end of its streaks: the last pass that
+    // fixed one, or a retired builder's last failure; for ever while open.
+    let frozen_end = frozen.fixed.as_ref().map_or(frozen.last_failure.time, |f| {
+        f.time.max(frozen.last_failure.time)
+    });
+    let episode_end = match (&episode.fixed_at, episode.open) {
+        (_, true) => Micros::MAX,
+        (Some(f), false) => f.time.max(episode.last_failure.time),
+        (None, false) => episode.last_failure.time,
+    };
+    episode.first_failure.time < frozen_end && frozen.first_failure.time < episode_end
 }
 
 /// Whether a stored Problem and a recomputed one failed in overlapping builds of one builder.

@@ -116,11 +116,14 @@ pub fn frozen(p: &Judged, builds: &[&Build], pruned: &BTreeMap<LaneKey, i64>) ->
 
 /// The Problems after a judgment, once a prune took builds: the stored ones it left as they were
 /// (renamed with their test), and the recomputed ones except those that one of them stands for
-/// (one whose first failure is the stored one's first failure or among its failures).
+/// (one whose first failure is the stored one's first failure or among its failures, or whose
+/// span overlaps the stored one's in time). `history` is every build of the history, pruned or
+/// not, for the times of the builds a Problem names.
 pub fn judge(
     stored: &[Judged],
     fresh: Vec<Judged>,
     builds: &[&Build],
+    history: &[Build],
     pruned: &BTreeMap<LaneKey, i64>,
     canonical: &dyn Fn(&str) -> String,
 ) -> Vec<Judged> {
@@ -139,9 +142,34 @@ pub fn judge(
             z.problem.test == f.problem.test
                 && z.problem.branch == f.problem.branch
                 && (z.problem.first_failure == f.problem.first_failure
-                    || f.failing.contains(&z.problem.first_failure))
+                    || f.failing.contains(&z.problem.first_failure)
+                    || overlap(z, f, history))
         })
     }));
     out.sort_by(|a, b| a.problem.cmp(&b.problem));
     out
+}
+
+/// Whether two Problems' spans overlap in time: each runs from its first failure to the latest
+/// end of its streaks (the pass that ended one, a retired builder's last failure), for ever while
+/// open. With both Problems' streaks there, the streaks would be one Problem (the joining rule).
+fn overlap(a: &Judged, b: &Judged, history: &[Build]) -> bool {
+    let time = |p: &Judged, (builder, number): &(String, i64)| {
+        history
+            .iter()
+            .find(|b| b.builder == *builder && b.number == *number && b.branch == p.problem.branch)
+            .map(|b| b.time)
+            .expect("a build of the history")
+    };
+    let span = |p: &Judged| {
+        let first = time(p, &p.problem.first_failure);
+        let end = match (&p.problem.fixed, p.problem.state) {
+            (_, "open") => i64::MAX,
+            (Some(fixed), _) => time(p, fixed).max(time(p, &p.problem.last_failure)),
+            (None, _) => time(p, &p.problem.last_failure),
+        };
+        (first, end)
+    };
+    let (a, b) = (span(a), span(b));
+    a.0 < b.1 && b.0 < a.1
 }
