@@ -7,9 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plugin::Produces;
 use crate::report::{Out, OutputFormat};
 use crate::session::{Kept, Opened};
@@ -144,14 +144,17 @@ where
 {
     let stdout = std::io::stdout();
     let mut stdout = std::io::BufWriter::new(stdout.lock());
-    run_in(args, None, &mut stdout, &mut std::io::stderr()).0
+    run_in(args, None, None, &mut stdout, &mut std::io::stderr()).0
 }
 
 /// [`run`], writing to `stdout` and `stderr`, with the store kept by a
-/// [`Session`](crate::session::Session) when there is one; also whether the command failed.
+/// [`Session`](crate::session::Session) when there is one, and the session's parser (the
+/// command-line definition, built once: building it was a tenth of a short command); also
+/// whether the command failed on the database (exit 4), after which the store is not kept.
 pub(crate) fn run_in<I, T>(
     args: I,
     kept: Option<&Kept>,
+    parser: Option<&mut clap::Command>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> (ExitCode, bool)
@@ -159,12 +162,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = match parser {
+        Some(command) => command
+            .try_get_matches_from_mut(args)
+            .and_then(|matches| Cli::from_arg_matches(&matches).map_err(|e| e.format(command))),
+        None => Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
             let code = u8::try_from(error.exit_code()).unwrap_or(2);
-            return (ExitCode::from(code), code != 0);
+            return (ExitCode::from(code), false);
         }
     };
     let outcome = execute(cli, kept, stdout, stderr).and_then(|code| {
@@ -178,7 +187,8 @@ where
         Err(error) if error.broken_pipe => (ExitCode::SUCCESS, false),
         Err(error) => {
             let _ = writeln!(stderr, "{error}");
-            (ExitCode::from(error.kind.exit_code()), true)
+            let on_database = error.kind == ErrorKind::Database;
+            (ExitCode::from(error.kind.exit_code()), on_database)
         }
     }
 }

@@ -5,8 +5,10 @@
 //! and keeps nothing (`run`).
 //!
 //! A kept store is what a fresh open would give: its caches live for one write only
-//! (`SqlStore::text_ids`), and every write is a transaction of its own. A command that fails lets
-//! the store go, and the next one opens the database again, as the command line would.
+//! (`SqlStore::text_ids`), and every write is a transaction of its own. A command that fails on the
+//! database (exit 4) lets the store go, and the next one opens the database again, as the command
+//! line would; one refused for its arguments or its input (exit 2 or 3, its transaction rolled
+//! back) keeps it. The command line's definition is built once per session too.
 
 use std::cell::RefCell;
 use std::ffi::OsString;
@@ -25,6 +27,8 @@ pub(crate) type Kept = Rc<RefCell<Option<(Location, Box<dyn Store>)>>>;
 #[derive(Default)]
 pub struct Session {
     kept: Kept,
+    /// The command line's definition, built by the first command.
+    parser: Option<clap::Command>,
 }
 
 impl Session {
@@ -37,15 +41,20 @@ impl Session {
     /// writing its output to `stdout` and its errors to `stderr` (clap's own: `--help`, a flag it
     /// does not know, go to the process's, as `run` prints them); returns its exit code. The
     /// database it opened stays open for the next command on the same database, unless the
-    /// command failed.
+    /// command failed on the database.
     pub fn run<I, T>(&mut self, args: I, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let (code, failed) = crate::cli::run_in(args, Some(&self.kept), stdout, stderr);
+        let parser = self
+            .parser
+            .get_or_insert_with(<crate::cli::Cli as clap::CommandFactory>::command);
+        let (code, failed) =
+            crate::cli::run_in(args, Some(&self.kept), Some(parser), stdout, stderr);
         if failed {
-            // A command that failed may have failed with the connection: open afresh.
+            // A command that failed on the database may have failed with the connection: open
+            // afresh.
             self.kept.borrow_mut().take();
         }
         code
