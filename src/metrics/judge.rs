@@ -19,6 +19,7 @@ use crate::analyze::changepoint::{
     detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
 };
 use crate::analyze::problems::narrow;
+use crate::coverage::series::lane_levels;
 use crate::analyze::BuildInfo;
 use crate::error::Result;
 use crate::problems::{Branch, NewBuild};
@@ -205,7 +206,7 @@ fn lane_points(
         HashSet::new()
     };
     let filter = (!most).then_some(series);
-    for (s, build, value) in crate::coverage::series::lane_levels(store, lane, filter, since)? {
+    for (s, build, value) in lane_levels(store, lane, filter, since)? {
         let Some(b) = by_id.get(&build).filter(|b| !b.bad) else {
             continue;
         };
@@ -226,42 +227,23 @@ fn lane_points(
     Ok(out)
 }
 
-/// [`lane_points`] from the lane's build `from` (an index into `builds`) on. Where the series
-/// are a good part of all, through the lane's metric state (`state`): the values it keeps, and
-/// those of the builds since from the table; the state, made anew from the table where it is
-/// missing or stale, is then kept for the next ingest.
-fn window_points(
-    store: &mut dyn Store,
-    lane: Id,
+/// The points of the series in `from` (each with the index among the lane's builds from which
+/// it is wanted) that `held` holds, builds in a known-bad range left out.
+fn held_points(
+    held: &state::Held,
     builds: &[BuildInfo],
-    (series, of): (&[Id], usize),
-    from: usize,
-) -> Result<HashMap<Id, Vec<Point>>> {
-    let bound = builds
-        .get(from)
-        .filter(|_| from > 0)
-        .map_or(i64::MIN, |b| b.number);
-    if series.is_empty() || series.len().saturating_mul(4) < of {
-        return lane_points(store, lane, builds, (series, of), bound);
-    }
-    let held = &builds[from.min(builds.len())..];
-    let state = match state::read(store, lane, builds, from)? {
-        Some(state) => state,
-        None => {
-            let rows = crate::coverage::series::lane_levels(store, lane, None, bound)?;
-            state::LaneState::from_rows(held.iter().map(|b| b.id).collect(), &rows)
-        }
-    };
-    state::write(store, lane, builds, &state)?;
-    let wanted: HashSet<Id> = series.iter().copied().collect();
-    let mut out: HashMap<Id, Vec<Point>> = HashMap::with_capacity(series.len());
-    for (s, values) in &state.series {
-        if !wanted.contains(s) {
+    from: &HashMap<Id, usize>,
+) -> HashMap<Id, Vec<Point>> {
+    let mut out: HashMap<Id, Vec<Point>> = HashMap::with_capacity(from.len());
+    for (s, values) in &held.state.series {
+        let Some(&first) = from.get(s) else {
             continue;
-        }
+        };
+        let skip = first.saturating_sub(held.first) as u32;
+        let values = &values[values.partition_point(|v| v.0 < skip)..];
         let points: Vec<Point> = (values.iter())
             .filter_map(|&(i, value)| {
-                let b = held.get(i as usize)?;
+                let b = builds.get(held.first + i as usize)?;
                 (!b.bad && value.is_finite()).then(|| Point {
                     build: b.id,
                     number: b.number,
@@ -275,7 +257,15 @@ fn window_points(
             out.insert(*s, points);
         }
     }
-    Ok(out)
+    out
+}
+
+/// The number of the lane's build `at` (an index), from which to read: `i64::MIN` for the first.
+fn bound_of(builds: &[BuildInfo], at: usize) -> i64 {
+    builds
+        .get(at)
+        .filter(|_| at > 0)
+        .map_or(i64::MIN, |b| b.number)
 }
 
 /// The series given, each over the whole history of every lane of the branch.
@@ -508,19 +498,63 @@ fn windowed(
     }
     let back = wanted.iter().map(|(_, r)| *r).max().unwrap_or(0);
     let at = builds.partition_point(|b| b.number < since);
-    let bound = at.checked_sub(back).map_or(i64::MIN, |i| builds[i].number);
-    let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
     let from = at.saturating_sub(back);
-    let mut read = window_points(store, lane, builds, (&ids, branch.series_count()), from)?;
+    let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
+    let of = branch.series_count();
+    // Where the series are a good part of all, through the lane's metric state (`state`): the
+    // series with a Problem on this lane from as far back as it holds (their windows reach back
+    // over the Problem), the others from `from`. For a few, their values one by one.
+    let mut held: Option<state::Held> = None;
+    let mut starts: HashMap<Id, usize> = HashMap::with_capacity(wanted.len());
+    for (j, _) in &wanted {
+        let deep = (j.stored.iter()).any(|p| p.builders.iter().any(|b| b.builder == builder));
+        starts.insert(j.series.id, if deep { 0 } else { from });
+    }
+    let mut read = if !ids.is_empty() && ids.len().saturating_mul(4) >= of {
+        let h = match state::read(store, lane, builds, from)? {
+            Some(h) => h,
+            None => {
+                let rows = lane_levels(store, lane, None, bound_of(builds, from))?;
+                state::Held::made(builds, from, &rows)
+            }
+        };
+        let read = held_points(&h, builds, &starts);
+        held = Some(h);
+        read
+    } else {
+        lane_points(store, lane, builds, (&ids, of), bound_of(builds, from))?
+    };
+    let first_read = |j: &Judged, held: &Option<state::Held>| -> usize {
+        let start = starts.get(&j.series.id).copied().unwrap_or(from);
+        held.as_ref().map_or(start, |h| start.max(h.first))
+    };
     let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
     // Where a window reaches back before the values read, more are read, as far as it reaches
     // (a series with gaps may need another look), then the whole lane.
     let mut short: Vec<(&Judged, i64)> = Vec::new();
     for (j, _) in &wanted {
         let points = read.remove(&j.series.id).unwrap_or_default();
-        match plan(j, &builder, points, bound == i64::MIN, since) {
+        match plan(j, &builder, points, first_read(j, &held) == 0, since) {
             Ok((points, window)) => plans.push((j, points, window)),
             Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
+        }
+    }
+    // Through the state: made anew from as far back as the windows reach, kept so for the next.
+    let reach_back = short.iter().map(|s| s.1).min();
+    if let (Some(held_from), Some(bound)) = (held.as_ref().map(|h| h.first), reach_back) {
+        let first = builds.partition_point(|b| b.number < bound);
+        if first < held_from {
+            let h = state::Held::made(builds, first, &lane_levels(store, lane, None, bound)?);
+            let again: HashMap<Id, usize> = short.iter().map(|(j, _)| (j.series.id, 0)).collect();
+            let mut read = held_points(&h, builds, &again);
+            for (j, _) in std::mem::take(&mut short) {
+                let points = read.remove(&j.series.id).unwrap_or_default();
+                match plan(j, &builder, points, first == 0, since) {
+                    Ok((points, window)) => plans.push((j, points, window)),
+                    Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
+                }
+            }
+            held = Some(h);
         }
     }
     for round in 0..3 {
@@ -532,7 +566,7 @@ fn windowed(
         bounds.sort_unstable();
         let bound = if last { i64::MIN } else { bounds[0] };
         let ids: Vec<Id> = short.iter().map(|(j, _)| j.series.id).collect();
-        let mut read = lane_points(store, lane, builds, (&ids, branch.series_count()), bound)?;
+        let mut read = lane_points(store, lane, builds, (&ids, of), bound)?;
         for (j, _) in std::mem::take(&mut short) {
             let points = read.remove(&j.series.id).unwrap_or_default();
             match plan(j, &builder, points, bound == i64::MIN, since) {
@@ -540,6 +574,21 @@ fn windowed(
                 Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
             }
         }
+    }
+    if let Some(h) = &held {
+        // The next ingest's windows reach as far back as these (a step placed again moves a few
+        // builds): the state keeps their builds, with a margin.
+        let deepest = (plans.iter())
+            .filter_map(|(_, points, window)| points.get(window.from))
+            .map(|p| builds.partition_point(|b| b.number < p.number))
+            .min()
+            .unwrap_or(from);
+        let keep = if deepest < from {
+            deepest.saturating_sub(16)
+        } else {
+            from
+        };
+        state::write(store, lane, builds, h, keep)?;
     }
     // The steps found, their changes looked up at once for every series.
     let mut judged_here = Vec::with_capacity(plans.len());
