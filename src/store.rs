@@ -859,8 +859,12 @@ pub trait Store {
     fn metric_state(&mut self, lane: Id) -> Result<Vec<(i64, Vec<u8>)>>;
     /// Drops the lane's metric state parts numbered below `below`, then adds `parts`: `(part,
     /// the number of its newest build, data)`.
-    fn put_metric_state(&mut self, lane: Id, below: i64, parts: &[(i64, i64, Vec<u8>)])
-        -> Result<()>;
+    fn put_metric_state(
+        &mut self,
+        lane: Id,
+        below: i64,
+        parts: &[(i64, i64, Vec<u8>)],
+    ) -> Result<()>;
     /// Records who accepted a metric Problem's new level, and why; its state becomes `accepted`.
     fn accept_problem(&mut self, problem: Id, acceptance: &Acceptance) -> Result<bool>;
 

@@ -394,6 +394,53 @@ fn could_confirm(right: &[f64], before: f64, sigma: f64, nl: usize, need: f64) -
     !(half > 0.0) || right[strays] > before + half || right[nr - 1 - strays] < before - half
 }
 
+/// [`could_confirm`] answered no without the left side's level: from its values in order
+/// (`left`), the sign of `Σ ψ(xᵢ − c)` at the two places `c` that bound it (the level lies above
+/// c where the sum is positive there, below where it is negative). A margin keeps rounding on
+/// the side of looking.
+fn surely_none(left: &[f64], right: &[f64], sigma: f64, need: f64) -> bool {
+    let (nl, nr) = (left.len(), right.len());
+    if nr == 0 || nl == 0 {
+        return false;
+    }
+    let strays = (nr - 1) / 4;
+    let se = sigma * (HUBER_VARIANCE * (1.0 / nl as f64 + 1.0 / nr as f64)).sqrt();
+    let k = HUBER_K * sigma;
+    let below = |c: f64| left.partition_point(|&v| v < c);
+    let above = |c: f64| nl - left.partition_point(|&v| v <= c);
+    // Σ ψ(xᵢ − c) over the values in order: those below c − k and above c + k count ∓k.
+    let psi = |c: f64| -> f64 {
+        let a = below(c - k);
+        let b = nl - above(c + k);
+        let inside: f64 = left[a..b].iter().map(|&v| v - c).sum();
+        k * ((nl - b) as f64 - a as f64) + inside
+    };
+    // Bounds of it from counts alone: each value below c adds at least −k, each above c at
+    // most k, and those beyond c ± k exactly ±k.
+    let psi_above = |c: f64| k * (above(c + k) as f64 - below(c) as f64);
+    let psi_below = |c: f64| k * (above(c) as f64 - below(c - k) as f64);
+    // The half step, as `could_confirm` takes it, and a little less.
+    let half = 0.5 * need * se * (1.0 - 2e-6) - 2e-9 * (left[nl / 2].abs() + k + se);
+    if !(half > 0.0) {
+        return false;
+    }
+    let rise_from = right[strays] - half;
+    let drop_to = right[nr - 1 - strays] + half;
+    let tolerance = |c: f64| 1e-9 * nl as f64 * (k + c.abs());
+    // A rise needs the level below `rise_from`, a drop above `drop_to`.
+    let no_rise = |c: f64| psi_above(c) > tolerance(c) || psi(c) > tolerance(c);
+    let no_drop = |c: f64| psi_below(c) < -tolerance(c) || psi(c) < -tolerance(c);
+    no_rise(rise_from) && no_drop(drop_to)
+}
+
+/// Removes `value` (finite, present) from the values in order.
+fn remove_sorted(sorted: &mut Vec<f64>, value: f64) {
+    let at = sorted.partition_point(|&v| v < value);
+    if sorted.get(at) == Some(&value) {
+        sorted.remove(at);
+    }
+}
+
 /// Whether the builds after a step stay at its new level: the first of them, and all but fewer
 /// than a quarter of the rest (none of 3 or 4, one of 5 to 8, …), lie on the new level's side of
 /// the midpoint between the two. A majority of outliers among the few builds after a candidate
@@ -502,15 +549,30 @@ pub fn detect_where(
         // the τ where no step can be confirmed without the level of the right side.
         let mut right: Vec<f64> = x[first..end].to_vec();
         right.sort_unstable_by(f64::total_cmp);
+        // The left side's values in order too: where they show that its level lies where no
+        // step could be confirmed, τ is passed over without any level.
+        let mut left_sorted: Vec<f64> = x[first.saturating_sub(window).max(start)..first].to_vec();
+        left_sorted.sort_unstable_by(f64::total_cmp);
         for tau in first..=end - min_after {
             if tau > first {
+                // (The values are finite: a value equal to the one that goes is that one.)
                 let gone = x[tau - 1];
-                if let Ok(i) = right.binary_search_by(|v| v.total_cmp(&gone)) {
-                    right.remove(i);
+                remove_sorted(&mut right, gone);
+                let at = left_sorted.partition_point(|&v| v < gone);
+                left_sorted.insert(at, gone);
+                let (was, now) = (
+                    (tau - 1).saturating_sub(window).max(start),
+                    tau.saturating_sub(window).max(start),
+                );
+                if now > was {
+                    remove_sorted(&mut left_sorted, x[was]);
                 }
             }
             let left = tau.saturating_sub(window).max(start)..tau;
             let sigma = floored(raw_sigma, x[tau - 1]);
+            if surely_none(&left_sorted, &right, sigma, need) {
+                continue;
+            }
             let before = huber_near(&x[left.clone()], sigma, near.map(|n| n.0));
             if !could_confirm(&right, before, sigma, left.len(), need) {
                 near = Some((before, near.map_or(before, |n| n.1)));
@@ -886,6 +948,11 @@ mod tests {
                     let mut right = x[tau..end].to_vec();
                     right.sort_by(f64::total_cmp);
                     looked += 1;
+                    let mut in_order = x[left.clone()].to_vec();
+                    in_order.sort_by(f64::total_cmp);
+                    if surely_none(&in_order, &right, sigma, need) {
+                        assert!(!could_confirm(&right, s.before, sigma, left.len(), need));
+                    }
                     if !could_confirm(&right, s.before, sigma, left.len(), need) {
                         passed += 1;
                         let confirms = sustained(&x[tau..end], &s) && s.z.abs() >= need;
@@ -895,7 +962,10 @@ mod tests {
             }
         }
         // Most places are passed over, but not all: the steps are looked at.
-        assert!(passed * 2 > looked && passed < looked, "{passed} of {looked}");
+        assert!(
+            passed * 2 > looked && passed < looked,
+            "{passed} of {looked}"
+        );
     }
 
     #[test]

@@ -19,8 +19,8 @@ use crate::analyze::changepoint::{
     detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
 };
 use crate::analyze::problems::narrow;
-use crate::coverage::series::lane_levels;
 use crate::analyze::BuildInfo;
+use crate::coverage::series::lane_levels;
 use crate::error::Result;
 use crate::problems::{Branch, NewBuild};
 use crate::settings::MetricSettings;
@@ -227,21 +227,21 @@ fn lane_points(
     Ok(out)
 }
 
-/// The points of the series in `from` (each with the index among the lane's builds from which
-/// it is wanted) that `held` holds, builds in a known-bad range left out.
+/// The points of the series in `last` (each with how many of its last values are wanted:
+/// `usize::MAX` for all) that `held` holds, builds in a known-bad range left out, each with
+/// whether they go back to the lane's first build.
 fn held_points(
     held: &state::Held,
     builds: &[BuildInfo],
-    from: &HashMap<Id, usize>,
-) -> HashMap<Id, Vec<Point>> {
-    let mut out: HashMap<Id, Vec<Point>> = HashMap::with_capacity(from.len());
+    last: &HashMap<Id, usize>,
+) -> HashMap<Id, (Vec<Point>, bool)> {
+    let mut out: HashMap<Id, (Vec<Point>, bool)> = HashMap::with_capacity(last.len());
     for (s, values) in &held.state.series {
-        let Some(&first) = from.get(s) else {
+        let Some(&n) = last.get(s) else {
             continue;
         };
-        let skip = first.saturating_sub(held.first) as u32;
-        let values = &values[values.partition_point(|v| v.0 < skip)..];
-        let points: Vec<Point> = (values.iter())
+        let skip = values.len().saturating_sub(n);
+        let points: Vec<Point> = (values[skip..].iter())
             .filter_map(|&(i, value)| {
                 let b = builds.get(held.first + i as usize)?;
                 (!b.bad && value.is_finite()).then(|| Point {
@@ -253,11 +253,43 @@ fn held_points(
                 })
             })
             .collect();
-        if !points.is_empty() {
-            out.insert(*s, points);
-        }
+        out.insert(*s, (points, skip == 0 && held.first == 0));
     }
     out
+}
+
+/// Whether the series `j`, without a stored Problem on the lane, confirms no step at the lane's
+/// builds from `at` (an index) on, judged on its last `n` values in `held` as [`Window`] would
+/// judge its points (`false` where those do not reach back far enough: the points decide).
+fn quiet(held: &state::Held, builds: &[BuildInfo], at: usize, n: usize, j: &Judged) -> bool {
+    let Ok(k) = (held.state.series).binary_search_by_key(&j.series.id, |s| s.0) else {
+        return false;
+    };
+    let all = &held.state.series[k].1;
+    let skip = all.len().saturating_sub(n);
+    let mut values = Vec::with_capacity(all.len() - skip);
+    let mut before = 0;
+    for &(i, value) in &all[skip..] {
+        let at_build = held.first + i as usize;
+        if builds.get(at_build).is_some_and(|b| !b.bad) && value.is_finite() {
+            values.push(value);
+            before += usize::from(at_build < at);
+        }
+    }
+    let whole = skip == 0 && held.first == 0;
+    let new_end = before + 1;
+    let h = reach(&j.how.params);
+    if new_end < h && !whole {
+        return false;
+    }
+    let window = Window {
+        from: new_end.saturating_sub(h),
+        new_end,
+        firsts: Vec::new(),
+        fixes: Vec::new(),
+        covers: Vec::new(),
+    };
+    window.detect(&values, &j.how).is_empty()
 }
 
 /// The number of the lane's build `at` (an index), from which to read: `i64::MIN` for the first.
@@ -502,13 +534,19 @@ fn windowed(
     let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
     let of = branch.series_count();
     // Where the series are a good part of all, through the lane's metric state (`state`): the
-    // series with a Problem on this lane from as far back as it holds (their windows reach back
-    // over the Problem), the others from `from`. For a few, their values one by one.
+    // series with a Problem on this lane all the values it holds (their windows reach back over
+    // the Problem), the others their last values as far as the detector reaches. For a few,
+    // their values one by one.
     let mut held: Option<state::Held> = None;
-    let mut starts: HashMap<Id, usize> = HashMap::with_capacity(wanted.len());
+    let mut tail: HashMap<Id, usize> = HashMap::with_capacity(wanted.len());
     for (j, _) in &wanted {
         let deep = (j.stored.iter()).any(|p| p.builders.iter().any(|b| b.builder == builder));
-        starts.insert(j.series.id, if deep { 0 } else { from });
+        let n = if deep {
+            usize::MAX
+        } else {
+            back + (builds.len() - at)
+        };
+        tail.insert(j.series.id, n);
     }
     let mut read = if !ids.is_empty() && ids.len().saturating_mul(4) >= of {
         let h = match state::read(store, lane, builds, from)? {
@@ -518,38 +556,64 @@ fn windowed(
                 state::Held::made(builds, from, &rows)
             }
         };
-        let read = held_points(&h, builds, &starts);
+        // The series without a Problem on this lane where the new builds confirm no step (most
+        // of them): nothing to keep or change, found from their values alone.
+        for (j, _) in &wanted {
+            let id = j.series.id;
+            if tail
+                .get(&id)
+                .is_some_and(|&n| n != usize::MAX && quiet(&h, builds, at, n, j))
+            {
+                tail.remove(&id);
+                out.insert(
+                    id,
+                    Recomputed {
+                        records: Vec::new(),
+                        replaces: Vec::new(),
+                    },
+                );
+            }
+        }
+        let read = held_points(&h, builds, &tail);
         held = Some(h);
         read
     } else {
-        lane_points(store, lane, builds, (&ids, of), bound_of(builds, from))?
-    };
-    let first_read = |j: &Judged, held: &Option<state::Held>| -> usize {
-        let start = starts.get(&j.series.id).copied().unwrap_or(from);
-        held.as_ref().map_or(start, |h| start.max(h.first))
+        let whole = from == 0;
+        (lane_points(store, lane, builds, (&ids, of), bound_of(builds, from))?.into_iter())
+            .map(|(s, points)| (s, (points, whole)))
+            .collect()
     };
     let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
     // Where a window reaches back before the values read, more are read, as far as it reaches
     // (a series with gaps may need another look), then the whole lane.
     let mut short: Vec<(&Judged, i64)> = Vec::new();
-    for (j, _) in &wanted {
-        let points = read.remove(&j.series.id).unwrap_or_default();
-        match plan(j, &builder, points, first_read(j, &held) == 0, since) {
+    for (j, _) in wanted
+        .iter()
+        .filter(|(j, _)| !out.contains_key(&j.series.id))
+    {
+        let (points, whole) = (read.remove(&j.series.id)).unwrap_or((Vec::new(), from == 0));
+        match plan(j, &builder, points, whole, since) {
             Ok((points, window)) => plans.push((j, points, window)),
             Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
         }
     }
-    // Through the state: made anew from as far back as the windows reach, kept so for the next.
+    // Through the state: all it holds of them, where it reaches back as far as their windows,
+    // else the state made anew from there (kept so for the next ingest).
     let reach_back = short.iter().map(|s| s.1).min();
-    if let (Some(held_from), Some(bound)) = (held.as_ref().map(|h| h.first), reach_back) {
-        let first = builds.partition_point(|b| b.number < bound);
-        if first < held_from {
-            let h = state::Held::made(builds, first, &lane_levels(store, lane, None, bound)?);
-            let again: HashMap<Id, usize> = short.iter().map(|(j, _)| (j.series.id, 0)).collect();
-            let mut read = held_points(&h, builds, &again);
+    if let Some(bound) = reach_back {
+        if let Some(mut h) = held.take() {
+            let first = builds.partition_point(|b| b.number < bound);
+            if first < h.first {
+                h = state::Held::made(builds, first, &lane_levels(store, lane, None, bound)?);
+            }
+            let all: HashMap<Id, usize> = (short.iter())
+                .map(|(j, _)| (j.series.id, usize::MAX))
+                .collect();
+            let mut read = held_points(&h, builds, &all);
             for (j, _) in std::mem::take(&mut short) {
-                let points = read.remove(&j.series.id).unwrap_or_default();
-                match plan(j, &builder, points, first == 0, since) {
+                let (points, whole) =
+                    (read.remove(&j.series.id)).unwrap_or((Vec::new(), h.first == 0));
+                match plan(j, &builder, points, whole, since) {
                     Ok((points, window)) => plans.push((j, points, window)),
                     Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
                 }

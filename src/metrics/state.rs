@@ -237,7 +237,10 @@ impl Held {
     /// A state made anew from the rows (series, build, value) of the lane's builds from index
     /// `first` on.
     pub(super) fn made(builds: &[BuildInfo], first: usize, rows: &[(Id, Id, f64)]) -> Held {
-        let ids = builds[first.min(builds.len())..].iter().map(|b| b.id).collect();
+        let ids = builds[first.min(builds.len())..]
+            .iter()
+            .map(|b| b.id)
+            .collect();
         Held {
             state: LaneState::from_rows(ids, rows),
             first,
@@ -303,12 +306,16 @@ pub(super) fn write(
     let from = from.max(held.first);
     // The first part kept: the first that holds a build from `from` on; where many are kept,
     // they are packed together again (a part of one build repeats every series' id).
-    let kept = (held.parts.iter().position(|p| p.1 > from))
-        .filter(|k| held.parts.len() - k < MERGE_AFTER);
+    let kept =
+        (held.parts.iter().position(|p| p.1 > from)).filter(|k| held.parts.len() - k < MERGE_AFTER);
     let (below, next, written) = match kept {
         Some(k) => {
             let last = held.parts.last().map_or(0, |p| p.0);
-            (held.parts[k].0, last + 1, held.parts.last().map_or(from, |p| p.1))
+            (
+                held.parts[k].0,
+                last + 1,
+                held.parts.last().map_or(from, |p| p.1),
+            )
         }
         None => (i64::MAX, 0, from),
     };
@@ -318,7 +325,9 @@ pub(super) fn write(
     let parts: Vec<(i64, i64, Vec<u8>)> = (held.state.parts(written - held.first).into_iter())
         .zip(next..)
         .map(|((range, data), part)| {
-            let newest = builds.get(held.first + range.end - 1).map_or(i64::MIN, |b| b.number);
+            let newest = builds
+                .get(held.first + range.end - 1)
+                .map_or(i64::MIN, |b| b.number);
             (part, newest, data)
         })
         .collect();
@@ -348,7 +357,11 @@ mod tests {
         for parts in [
             vec![whole.clone()],
             vec![state.pack(0..1, 0..2), state.pack(1..3, 0..2)],
-            vec![state.pack(0..2, 0..1), state.pack(0..2, 1..2), state.pack(2..3, 0..2)],
+            vec![
+                state.pack(0..2, 0..1),
+                state.pack(0..2, 1..2),
+                state.pack(2..3, 0..2),
+            ],
         ] {
             let mut back = LaneState::default();
             for part in &parts {
