@@ -391,7 +391,10 @@ fn could_confirm(right: &[f64], before: f64, sigma: f64, nl: usize, need: f64) -
     let strays = (nr - 1) / 4;
     let se = sigma * (HUBER_VARIANCE * (1.0 / nl as f64 + 1.0 / nr as f64)).sqrt();
     let half = 0.5 * need * se * (1.0 - 1e-6) - 1e-9 * (before.abs() + se);
-    !(half > 0.0) || right[strays] > before + half || right[nr - 1 - strays] < before - half
+    half.is_nan()
+        || half <= 0.0
+        || right[strays] > before + half
+        || right[nr - 1 - strays] < before - half
 }
 
 /// [`could_confirm`] answered no without the left side's level: from its values in order
@@ -421,7 +424,7 @@ fn surely_none(left: &[f64], right: &[f64], sigma: f64, need: f64) -> bool {
     let psi_below = |c: f64| k * (above(c) as f64 - below(c - k) as f64);
     // The half step, as `could_confirm` takes it, and a little less.
     let half = 0.5 * need * se * (1.0 - 2e-6) - 2e-9 * (left[nl / 2].abs() + k + se);
-    if !(half > 0.0) {
+    if half.is_nan() || half <= 0.0 {
         return false;
     }
     let rise_from = right[strays] - half;

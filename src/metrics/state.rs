@@ -158,7 +158,9 @@ impl LaneState {
         let m = r.u32()? as usize;
         let builds = (0..m).map(|_| r.i64()).collect::<Option<Vec<Id>>>()?;
         let held = self.builds.len();
-        let more = !(m > 0 && held >= m && self.builds[held - m..] == builds[..]);
+        // The same builds as its last ones: a part split by series.
+        let split = m > 0 && held >= m && self.builds[held - m..] == builds[..];
+        let more = !split;
         let shift = if more { held } else { held - m } as u32;
         if more {
             self.builds.extend_from_slice(&builds);
