@@ -854,12 +854,17 @@ pub trait Store {
         series: Option<&[Id]>,
         since: i64,
     ) -> Result<Vec<(Id, Id, f64)>>;
-    /// The packed metric values a lane's judging kept at its last ingest (`metrics::state`), or
-    /// `None`.
-    fn metric_state(&mut self, lane: Id) -> Result<Option<Vec<u8>>>;
-    /// Keeps `data` as the lane's metric state, made up to its build `last_number` (`None`:
-    /// drops it).
-    fn put_metric_state(&mut self, lane: Id, last_number: i64, data: Option<&[u8]>) -> Result<()>;
+    /// The parts of the metric state a lane's judging keeps between ingests (`metrics::state`):
+    /// `(part, data)` in part order.
+    fn metric_state(&mut self, lane: Id) -> Result<Vec<(i64, Vec<u8>)>>;
+    /// Drops the lane's metric state parts numbered below `below`, then adds `parts`: `(part,
+    /// the number of its newest build, data)`.
+    fn put_metric_state(
+        &mut self,
+        lane: Id,
+        below: i64,
+        parts: &[(i64, i64, Vec<u8>)],
+    ) -> Result<()>;
     /// Records who accepted a metric Problem's new level, and why; its state becomes `accepted`.
     fn accept_problem(&mut self, problem: Id, acceptance: &Acceptance) -> Result<bool>;
 

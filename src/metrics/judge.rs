@@ -20,6 +20,7 @@ use crate::analyze::changepoint::{
 };
 use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
+use crate::coverage::series::lane_levels;
 use crate::error::Result;
 use crate::problems::{Branch, NewBuild};
 use crate::settings::MetricSettings;
@@ -205,7 +206,7 @@ fn lane_points(
         HashSet::new()
     };
     let filter = (!most).then_some(series);
-    for (s, build, value) in crate::coverage::series::lane_levels(store, lane, filter, since)? {
+    for (s, build, value) in lane_levels(store, lane, filter, since)? {
         let Some(b) = by_id.get(&build).filter(|b| !b.bad) else {
             continue;
         };
@@ -226,42 +227,23 @@ fn lane_points(
     Ok(out)
 }
 
-/// [`lane_points`] from the lane's build `from` (an index into `builds`) on. Where the series
-/// are a good part of all, through the lane's metric state (`state`): the values it keeps, and
-/// those of the builds since from the table; the state, made anew from the table where it is
-/// missing or stale, is then kept for the next ingest.
-fn window_points(
-    store: &mut dyn Store,
-    lane: Id,
+/// The points of the series in `last` (each with how many of its last values are wanted:
+/// `usize::MAX` for all) that `held` holds, builds in a known-bad range left out, each with
+/// whether they go back to the lane's first build.
+fn held_points(
+    held: &state::Held,
     builds: &[BuildInfo],
-    (series, of): (&[Id], usize),
-    from: usize,
-) -> Result<HashMap<Id, Vec<Point>>> {
-    let bound = builds
-        .get(from)
-        .filter(|_| from > 0)
-        .map_or(i64::MIN, |b| b.number);
-    if series.is_empty() || series.len().saturating_mul(4) < of {
-        return lane_points(store, lane, builds, (series, of), bound);
-    }
-    let held = &builds[from.min(builds.len())..];
-    let state = match state::read(store, lane, builds, from)? {
-        Some(state) => state,
-        None => {
-            let rows = crate::coverage::series::lane_levels(store, lane, None, bound)?;
-            state::LaneState::from_rows(held.iter().map(|b| b.id).collect(), &rows)
-        }
-    };
-    state::write(store, lane, builds, &state)?;
-    let wanted: HashSet<Id> = series.iter().copied().collect();
-    let mut out: HashMap<Id, Vec<Point>> = HashMap::with_capacity(series.len());
-    for (s, values) in &state.series {
-        if !wanted.contains(s) {
+    last: &HashMap<Id, usize>,
+) -> HashMap<Id, (Vec<Point>, bool)> {
+    let mut out: HashMap<Id, (Vec<Point>, bool)> = HashMap::with_capacity(last.len());
+    for (s, values) in &held.state.series {
+        let Some(&n) = last.get(s) else {
             continue;
-        }
-        let points: Vec<Point> = (values.iter())
+        };
+        let skip = values.len().saturating_sub(n);
+        let points: Vec<Point> = (values[skip..].iter())
             .filter_map(|&(i, value)| {
-                let b = held.get(i as usize)?;
+                let b = builds.get(held.first + i as usize)?;
                 (!b.bad && value.is_finite()).then(|| Point {
                     build: b.id,
                     number: b.number,
@@ -271,11 +253,51 @@ fn window_points(
                 })
             })
             .collect();
-        if !points.is_empty() {
-            out.insert(*s, points);
+        out.insert(*s, (points, skip == 0 && held.first == 0));
+    }
+    out
+}
+
+/// Whether the series `j`, without a stored Problem on the lane, confirms no step at the lane's
+/// builds from `at` (an index) on, judged on its last `n` values in `held` as [`Window`] would
+/// judge its points (`false` where those do not reach back far enough: the points decide).
+fn quiet(held: &state::Held, builds: &[BuildInfo], at: usize, n: usize, j: &Judged) -> bool {
+    let Ok(k) = (held.state.series).binary_search_by_key(&j.series.id, |s| s.0) else {
+        return false;
+    };
+    let all = &held.state.series[k].1;
+    let skip = all.len().saturating_sub(n);
+    let mut values = Vec::with_capacity(all.len() - skip);
+    let mut before = 0;
+    for &(i, value) in &all[skip..] {
+        let at_build = held.first + i as usize;
+        if builds.get(at_build).is_some_and(|b| !b.bad) && value.is_finite() {
+            values.push(value);
+            before += usize::from(at_build < at);
         }
     }
-    Ok(out)
+    let whole = skip == 0 && held.first == 0;
+    let new_end = before + 1;
+    let h = reach(&j.how.params);
+    if new_end < h && !whole {
+        return false;
+    }
+    let window = Window {
+        from: new_end.saturating_sub(h),
+        new_end,
+        firsts: Vec::new(),
+        fixes: Vec::new(),
+        covers: Vec::new(),
+    };
+    window.detect(&values, &j.how).is_empty()
+}
+
+/// The number of the lane's build `at` (an index), from which to read: `i64::MIN` for the first.
+fn bound_of(builds: &[BuildInfo], at: usize) -> i64 {
+    builds
+        .get(at)
+        .filter(|_| at > 0)
+        .map_or(i64::MIN, |b| b.number)
 }
 
 /// The series given, each over the whole history of every lane of the branch.
@@ -508,19 +530,95 @@ fn windowed(
     }
     let back = wanted.iter().map(|(_, r)| *r).max().unwrap_or(0);
     let at = builds.partition_point(|b| b.number < since);
-    let bound = at.checked_sub(back).map_or(i64::MIN, |i| builds[i].number);
-    let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
     let from = at.saturating_sub(back);
-    let mut read = window_points(store, lane, builds, (&ids, branch.series_count()), from)?;
+    let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
+    let of = branch.series_count();
+    // Where the series are a good part of all, through the lane's metric state (`state`): the
+    // series with a Problem on this lane all the values it holds (their windows reach back over
+    // the Problem), the others their last values as far as the detector reaches. For a few,
+    // their values one by one.
+    let mut held: Option<state::Held> = None;
+    let mut tail: HashMap<Id, usize> = HashMap::with_capacity(wanted.len());
+    for (j, _) in &wanted {
+        let deep = (j.stored.iter()).any(|p| p.builders.iter().any(|b| b.builder == builder));
+        let n = if deep {
+            usize::MAX
+        } else {
+            back + (builds.len() - at)
+        };
+        tail.insert(j.series.id, n);
+    }
+    let mut read = if !ids.is_empty() && ids.len().saturating_mul(4) >= of {
+        let h = match state::read(store, lane, builds, from)? {
+            Some(h) => h,
+            None => {
+                let rows = lane_levels(store, lane, None, bound_of(builds, from))?;
+                state::Held::made(builds, from, &rows)
+            }
+        };
+        // The series without a Problem on this lane where the new builds confirm no step (most
+        // of them): nothing to keep or change, found from their values alone.
+        for (j, _) in &wanted {
+            let id = j.series.id;
+            if tail
+                .get(&id)
+                .is_some_and(|&n| n != usize::MAX && quiet(&h, builds, at, n, j))
+            {
+                tail.remove(&id);
+                out.insert(
+                    id,
+                    Recomputed {
+                        records: Vec::new(),
+                        replaces: Vec::new(),
+                    },
+                );
+            }
+        }
+        let read = held_points(&h, builds, &tail);
+        held = Some(h);
+        read
+    } else {
+        let whole = from == 0;
+        (lane_points(store, lane, builds, (&ids, of), bound_of(builds, from))?.into_iter())
+            .map(|(s, points)| (s, (points, whole)))
+            .collect()
+    };
     let mut plans: Vec<(&Judged, Vec<Point>, Window)> = Vec::new();
     // Where a window reaches back before the values read, more are read, as far as it reaches
     // (a series with gaps may need another look), then the whole lane.
     let mut short: Vec<(&Judged, i64)> = Vec::new();
-    for (j, _) in &wanted {
-        let points = read.remove(&j.series.id).unwrap_or_default();
-        match plan(j, &builder, points, bound == i64::MIN, since) {
+    for (j, _) in wanted
+        .iter()
+        .filter(|(j, _)| !out.contains_key(&j.series.id))
+    {
+        let (points, whole) = (read.remove(&j.series.id)).unwrap_or((Vec::new(), from == 0));
+        match plan(j, &builder, points, whole, since) {
             Ok((points, window)) => plans.push((j, points, window)),
             Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
+        }
+    }
+    // Through the state: all it holds of them, where it reaches back as far as their windows,
+    // else the state made anew from there (kept so for the next ingest).
+    let reach_back = short.iter().map(|s| s.1).min();
+    if let Some(bound) = reach_back {
+        if let Some(mut h) = held.take() {
+            let first = builds.partition_point(|b| b.number < bound);
+            if first < h.first {
+                h = state::Held::made(builds, first, &lane_levels(store, lane, None, bound)?);
+            }
+            let all: HashMap<Id, usize> = (short.iter())
+                .map(|(j, _)| (j.series.id, usize::MAX))
+                .collect();
+            let mut read = held_points(&h, builds, &all);
+            for (j, _) in std::mem::take(&mut short) {
+                let (points, whole) =
+                    (read.remove(&j.series.id)).unwrap_or((Vec::new(), h.first == 0));
+                match plan(j, &builder, points, whole, since) {
+                    Ok((points, window)) => plans.push((j, points, window)),
+                    Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
+                }
+            }
+            held = Some(h);
         }
     }
     for round in 0..3 {
@@ -532,7 +630,7 @@ fn windowed(
         bounds.sort_unstable();
         let bound = if last { i64::MIN } else { bounds[0] };
         let ids: Vec<Id> = short.iter().map(|(j, _)| j.series.id).collect();
-        let mut read = lane_points(store, lane, builds, (&ids, branch.series_count()), bound)?;
+        let mut read = lane_points(store, lane, builds, (&ids, of), bound)?;
         for (j, _) in std::mem::take(&mut short) {
             let points = read.remove(&j.series.id).unwrap_or_default();
             match plan(j, &builder, points, bound == i64::MIN, since) {
@@ -540,6 +638,21 @@ fn windowed(
                 Err((deficit, first)) => short.push((j, further(builds, first, deficit))),
             }
         }
+    }
+    if let Some(h) = &held {
+        // The next ingest's windows reach as far back as these (a step placed again moves a few
+        // builds): the state keeps their builds, with a margin.
+        let deepest = (plans.iter())
+            .filter_map(|(_, points, window)| points.get(window.from))
+            .map(|p| builds.partition_point(|b| b.number < p.number))
+            .min()
+            .unwrap_or(from);
+        let keep = if deepest < from {
+            deepest.saturating_sub(16)
+        } else {
+            from
+        };
+        state::write(store, lane, builds, h, keep)?;
     }
     // The steps found, their changes looked up at once for every series.
     let mut judged_here = Vec::with_capacity(plans.len());

@@ -417,8 +417,9 @@ const RESULT_ROWS: usize = 4096;
 /// How many ids one query of a list of ids takes.
 const IDS_PER_QUERY: usize = 10_000;
 
-/// Drops the metric state (`metrics::state`) of the lane of build ?1 where it holds that build
-/// (it was made up to a build numbered at least ?2's): the values it keeps would be stale.
+/// Drops the parts of the metric state (`metrics::state`) of the lane of build ?1 that may hold
+/// that build or a later one (their newest build numbered at least ?2's): their values would be
+/// stale; the parts before stay.
 const DROP_METRIC_STATE: &str = "DELETE FROM metric_state WHERE lane_id = \
      (SELECT lane_id FROM builds WHERE id = ?1) AND last_number >= \
      (SELECT number FROM builds WHERE id = ?2)";
@@ -1742,21 +1743,26 @@ impl<E: Engine> Store for SqlStore<E> {
         })
     }
 
-    fn metric_state(&mut self, lane: Id) -> Result<Option<Vec<u8>>> {
-        let sql = "SELECT data FROM metric_state WHERE lane_id = ?1 ORDER BY part";
-        let parts = self.all(sql, &p![lane], |r| {
-            r.with_bytes(0, |b| b.map(<[u8]>::to_vec).unwrap_or_default())
-        })?;
-        Ok((!parts.is_empty()).then(|| parts.concat()))
+    fn metric_state(&mut self, lane: Id) -> Result<Vec<(i64, Vec<u8>)>> {
+        let sql = "SELECT part, data FROM metric_state WHERE lane_id = ?1 ORDER BY part";
+        self.all(sql, &p![lane], |r| {
+            let data = r.with_bytes(1, |b| b.map(<[u8]>::to_vec).unwrap_or_default())?;
+            Ok((r.id(0)?, data))
+        })
     }
 
-    fn put_metric_state(&mut self, lane: Id, last_number: i64, data: Option<&[u8]>) -> Result<()> {
-        self.run("DELETE FROM metric_state WHERE lane_id = ?1", &p![lane])?;
-        // In parts of at most 1 MiB: well within a server's largest packet.
-        for (part, chunk) in data.unwrap_or_default().chunks(1 << 20).enumerate() {
+    fn put_metric_state(
+        &mut self,
+        lane: Id,
+        below: i64,
+        parts: &[(i64, i64, Vec<u8>)],
+    ) -> Result<()> {
+        let sql = "DELETE FROM metric_state WHERE lane_id = ?1 AND part < ?2";
+        self.run(sql, &p![lane, below])?;
+        for (part, last_number, data) in parts {
             self.run(
                 "INSERT INTO metric_state (lane_id, part, last_number, data) VALUES (?, ?, ?, ?)",
-                &p![lane, part as i64, last_number, chunk],
+                &p![lane, *part, *last_number, data.as_slice()],
             )?;
         }
         Ok(())
