@@ -13,10 +13,8 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::io::Read;
 use std::ops::Deref;
 
-use flate2::read::DeflateDecoder;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// A result's details: a JSON object's text, and — when worked out ahead, as an ingest's parsing
@@ -98,12 +96,7 @@ pub(crate) fn pack(json: &str) -> Vec<u8> {
 
 /// The JSON text of a stored details object; `None` if the bytes are not what `pack` wrote.
 pub(crate) fn unpack(data: &[u8]) -> Option<String> {
-    let mut json = String::new();
-    DeflateDecoder::new(data)
-        .take(1 << 30)
-        .read_to_string(&mut json)
-        .ok()?;
-    Some(json)
+    inflate(data, None)
 }
 
 /// The stored form of other bytes kept deflated (a build's compiled files): raw DEFLATE, as
@@ -177,19 +170,35 @@ pub(crate) fn resembles(on: usize, base: usize) -> bool {
 /// The JSON text of an object stored against the base whose JSON text is `base`; `None` if the
 /// bytes are not what [`pack_on`] wrote.
 pub(crate) fn unpack_on(data: &[u8], base: &str) -> Option<String> {
-    let mut inflate = Decompress::new(false);
-    inflate.set_dictionary(dictionary(base)).ok()?;
-    let mut out = Vec::with_capacity(data.len() * 8 + 64);
-    loop {
-        let done = inflate.total_in() as usize;
-        match inflate.decompress_vec(&data[done..], &mut out, FlushDecompress::Finish) {
-            Ok(Status::StreamEnd) => break,
-            Ok(_) if out.len() < out.capacity() || out.len() >= 1 << 30 => return None,
-            Ok(_) => out.reserve(out.capacity()),
-            Err(_) => return None,
-        }
+    inflate(data, Some(dictionary(base)))
+}
+
+/// The text that `data` (raw DEFLATE, `dictionary` preset) inflates to: `None` unless it is one
+/// whole stream of UTF-8 under 1 GiB. Each thread keeps one decompressor: a new one allocates its
+/// state and window (zlib-rs: aligned allocations), and `history` inflated one per result it
+/// showed, which left the heap 10 MB larger (1,200 page faults, +40% of its time) for 0.4 MB live.
+fn inflate(data: &[u8], dictionary: Option<&[u8]>) -> Option<String> {
+    thread_local! {
+        static DECOMPRESS: RefCell<Decompress> = RefCell::new(Decompress::new(false));
     }
-    String::from_utf8(out).ok()
+    DECOMPRESS.with(|inflate| {
+        let mut inflate = inflate.borrow_mut();
+        inflate.reset(false);
+        if let Some(dictionary) = dictionary {
+            inflate.set_dictionary(dictionary).ok()?;
+        }
+        let mut out = Vec::with_capacity(data.len() * 8 + 64);
+        loop {
+            let done = usize::try_from(inflate.total_in()).ok()?;
+            match inflate.decompress_vec(&data[done..], &mut out, FlushDecompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) if out.len() < out.capacity() || out.len() >= 1 << 30 => return None,
+                Ok(_) => out.reserve(out.capacity()),
+                Err(_) => return None,
+            }
+        }
+        String::from_utf8(out).ok()
+    })
 }
 
 /// A row's details: inline (schema 2), or packed (schema 3), on its own or (schema 9) against the

@@ -357,10 +357,17 @@ pub(crate) fn insert_values<E: Engine + ?Sized>(
     rows: &[Param<'_>],
 ) -> Result<()> {
     let (width, per) = (width.max(1), E::rows_per_insert(width));
-    let full = format!("{head} VALUES {} {tail}", row_marks(per, width));
+    // The full chunk's statement only where there is a full chunk: most writes are smaller, and
+    // its text (a thousand rows of marks on MySQL) was made at every call.
+    let mut full = None;
     for chunk in chunks(rows, width, per, E::BYTES_PER_INSERT) {
         match chunk.len() / width {
-            n if n == per => engine.execute(&full, chunk)?,
+            n if n == per => {
+                let sql = full.get_or_insert_with(|| {
+                    format!("{head} VALUES {} {tail}", row_marks(per, width))
+                });
+                engine.execute(sql, chunk)?
+            }
             n => {
                 let sql = format!("{head} VALUES {} {tail}", row_marks(n, width));
                 engine.execute_once(&sql, chunk)?
@@ -377,7 +384,15 @@ pub(crate) fn marks(n: usize) -> String {
 
 /// `(?, ?), (?, ?)` for `rows` rows of `width` values.
 pub(crate) fn row_marks(rows: usize, width: usize) -> String {
-    vec![format!("({})", marks(width)); rows].join(", ")
+    let row = format!("({})", marks(width));
+    let mut out = String::with_capacity(rows * (row.len() + 2));
+    for i in 0..rows {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&row);
+    }
+    out
 }
 
 /// `rows` (of `width` values each) in chunks for multi-row statements: at most `max_rows` rows,
