@@ -13,8 +13,10 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::io::Read;
 use std::ops::Deref;
 
+use flate2::read::DeflateDecoder;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 /// A result's details: a JSON object's text, and — when worked out ahead, as an ingest's parsing
