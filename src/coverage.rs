@@ -44,7 +44,7 @@ pub(crate) fn problem_lines(
             return Ok(serde_json::Value::Null);
         };
         Ok(store
-            .results(Some(build.id), Some(problem.test))?
+            .results(Some(build.id), Some(problem.test), true)?
             .into_iter()
             .find_map(|(_, r)| r.details)
             .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())

@@ -69,7 +69,7 @@ pub(crate) fn list(
 ) -> Result<Vec<FlakyView>> {
     let loaded = Branch::load(store, branch)?;
     let stats: Vec<(Id, Stats)> = loaded
-        .all_lanes(store, builder, true)?
+        .flaky_lanes(store, builder, options)?
         .into_iter()
         .map(|(test, lanes)| (test, flaky::stats(&lanes, options)))
         .collect();

@@ -27,7 +27,7 @@ pub(crate) fn history(
     // The test's history under every name it had (`rename`), as the analysis sees it.
     let loaded = Branch::load(store, branch)?;
     let names = loaded.names(test.id);
-    let details = loaded.test_results(store, test.id)?;
+    let details = loaded.test_results(store, test.id, false)?;
     let test_lanes = loaded.test_lanes(store, test.id)?;
     // A flaky test's flaky outcomes.
     let options = flaky::Options::default();

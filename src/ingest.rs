@@ -823,7 +823,7 @@ fn load_existing(
     known: &mut Known,
 ) -> Result<()> {
     let mut rows: std::collections::HashMap<Id, ResultRecord> = store
-        .results(Some(build), None)?
+        .results(Some(build), None, true)?
         .into_iter()
         .map(|(_, r)| (r.test, r))
         .collect();

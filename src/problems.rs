@@ -43,14 +43,6 @@ pub(crate) struct Branch {
 /// (`Branch::failing_lanes`).
 pub(crate) type FailingLanes = (HashMap<Id, Vec<Lane>>, HashMap<Id, usize>);
 
-/// Whose histories `Branch::lanes_where` builds.
-#[derive(Clone, Copy)]
-enum Keep<'a> {
-    All,
-    /// The tests that ever failed or were retried on the lanes read, and these.
-    Failed(&'a HashSet<Id>),
-}
-
 impl Branch {
     pub(crate) fn load(store: &mut dyn Store, branch: Option<&str>) -> Result<Branch> {
         let retired: HashSet<String> = store.retired_builders()?.into_iter().collect();
@@ -143,21 +135,19 @@ impl Branch {
         joined.map(std::borrow::Cow::Owned)
     }
 
-    /// Every test's history on this branch's lanes (optionally one builder's only), at once; with
-    /// `failed_only`, only the tests that ever failed or were retried there (the only ones that can
-    /// be flaky or have Problems).
-    pub(crate) fn all_lanes(
+    /// The histories `flaky::stats` weighs with `options`, on this branch's lanes (optionally one
+    /// builder's only), at once: those of the tests that ever failed or were retried there (the
+    /// only ones that can be flaky), each lane from the first of the runs it weighs (its last
+    /// `options.window` runs), so that the steps built do not grow with the history.
+    pub(crate) fn flaky_lanes(
         &self,
         store: &mut dyn Store,
         builder: Option<&str>,
-        failed_only: bool,
+        options: &flaky::Options,
     ) -> Result<HashMap<Id, Vec<Lane>>> {
-        let keep = if failed_only {
-            Keep::Failed(&HashSet::new())
-        } else {
-            Keep::All
-        };
-        Ok(self.lanes_where(store, builder, keep, 0)?.0)
+        Ok(self
+            .lanes_where(store, builder, &HashSet::new(), 0, Some(options))?
+            .0)
     }
 
     /// The report's histories: those of the tests that ever failed or were retried on this branch
@@ -171,15 +161,18 @@ impl Branch {
         also: &HashSet<Id>,
         recent: usize,
     ) -> Result<FailingLanes> {
-        self.lanes_where(store, None, Keep::Failed(also), recent)
+        self.lanes_where(store, None, also, recent, None)
     }
 
+    /// The histories of the tests that ever failed or were retried on the lanes read and of those
+    /// in `also`; with `tail`, each lane from the first of the runs `flaky::stats` weighs.
     fn lanes_where(
         &self,
         store: &mut dyn Store,
         builder: Option<&str>,
-        keep: Keep<'_>,
+        also: &HashSet<Id>,
         recent: usize,
+        tail: Option<&flaky::Options>,
     ) -> Result<FailingLanes> {
         let mut lanes = Vec::new();
         for (lane, retired, builds) in &self.lanes {
@@ -190,25 +183,18 @@ impl Branch {
             }
         }
         // A test that failed or was retried on one lane is weighed on every lane it ran on.
-        let failed: Option<HashSet<Id>> = match keep {
-            Keep::All => None,
-            Keep::Failed(also) => {
-                let mut failed: HashSet<Id> = lanes
-                    .iter()
-                    .flat_map(|(.., all)| all.iter())
-                    .filter(|(_, runs)| {
-                        runs.iter().any(|r| {
-                            r.status.is_some_and(|s| {
-                                s.is_failing() || s == probtrack_parsers::Status::Flaky
-                            })
-                        })
-                    })
-                    .map(|(&t, _)| self.canonical(t))
-                    .collect();
-                failed.extend(also.iter().map(|&t| self.canonical(t)));
-                Some(failed)
-            }
-        };
+        let mut failed: HashSet<Id> = lanes
+            .iter()
+            .flat_map(|(.., all)| all.iter())
+            .filter(|(_, runs)| {
+                runs.iter().any(|r| {
+                    r.status
+                        .is_some_and(|s| s.is_failing() || s == probtrack_parsers::Status::Flaky)
+                })
+            })
+            .map(|(&t, _)| self.canonical(t))
+            .collect();
+        failed.extend(also.iter().map(|&t| self.canonical(t)));
         let mut out: HashMap<Id, Vec<Lane>> = HashMap::new();
         let mut others: HashMap<Id, usize> = HashMap::new();
         for (lane, retired, builds, all) in &lanes {
@@ -218,7 +204,7 @@ impl Branch {
             let shown = &builds[builds.len().saturating_sub(recent)..];
             let mut present = 0;
             for test in tests {
-                let kept = failed.as_ref().is_none_or(|f| f.contains(&test));
+                let kept = failed.contains(&test);
                 if !kept && shown.is_empty() {
                     continue;
                 }
@@ -226,11 +212,13 @@ impl Branch {
                     continue;
                 };
                 if kept {
+                    let from =
+                        tail.map_or(0, |options| flaky::weighed_from(builds, &runs, options));
                     out.entry(test).or_default().push(Lane::from_runs(
                         lane.id,
                         &lane.builder,
                         *retired,
-                        builds,
+                        &builds[from..],
                         &runs,
                     ));
                 } else if shown
@@ -305,17 +293,18 @@ impl Branch {
         names
     }
 
-    /// A test's results that are not plain passes (details, messages), by build, under every
-    /// name it had: where a build has a result under two names, the newer name's, as its outcome
-    /// is ([`runs::merge`]).
+    /// A test's results that are not plain passes (messages, and with `details` their details),
+    /// by build, under every name it had: where a build has a result under two names, the newer
+    /// name's, as its outcome is ([`runs::merge`]).
     pub(crate) fn test_results(
         &self,
         store: &mut dyn Store,
         test: Id,
+        details: bool,
     ) -> Result<HashMap<Id, ResultRecord>> {
         let mut results = HashMap::new();
         for name in self.names(test) {
-            results.extend(store.results(None, Some(name))?);
+            results.extend(store.results(None, Some(name), details)?);
         }
         Ok(results)
     }
@@ -383,7 +372,7 @@ impl Branch {
     ) -> Result<(Option<bstr::BString>, Option<String>)> {
         let (mut message, mut text) = (None, None);
         for name in self.names(test).into_iter().rev() {
-            for (_, result) in store.results(Some(build), Some(name))? {
+            for (_, result) in store.results(Some(build), Some(name), true)? {
                 if message.is_none() {
                     message = result.message;
                 }

@@ -102,7 +102,7 @@ pub(crate) fn load(
     page_tests.retain(|t| seen.insert(*t));
     let mut results = HashMap::new();
     for &test in &page_tests {
-        results.insert(test, loaded.test_results(store, test)?);
+        results.insert(test, loaded.test_results(store, test, false)?);
     }
     let pages = Pages {
         names: store.tests_by_id(&page_tests)?,
@@ -397,7 +397,7 @@ fn grids(
                 counts: record.map(|r| r.counts).unwrap_or_default(),
             });
             ids.push(b.id);
-            for (_, r) in store.results(Some(b.id), None)? {
+            for (_, r) in store.results(Some(b.id), None, false)? {
                 // A result under a renamed test's old name is its new name's (unless the build
                 // has one under the new name too).
                 let test = loaded.canonical(r.test);

@@ -741,8 +741,14 @@ pub trait Store {
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>>;
 
     /// The stored results (those that are not plain passes) of a build, of a test, or of a test
-    /// in a build, each with its build, in build and test order.
-    fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>>;
+    /// in a build, each with its build, in build and test order; without `details`, each with
+    /// none (they are not read, nor inflated).
+    fn results(
+        &mut self,
+        build: Option<Id>,
+        test: Option<Id>,
+        details: bool,
+    ) -> Result<Vec<(Id, ResultRecord)>>;
     /// The distinct messages of a test's failures and errors.
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;

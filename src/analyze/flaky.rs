@@ -93,6 +93,37 @@ pub(crate) fn flake_builds(lane: &Lane, options: &Options) -> Vec<crate::store::
     out
 }
 
+/// Where, in a lane's builds, the runs that [`stats`] weighs with `options` begin: the index of
+/// the first of its last `window` builds with evidence of the test (in `runs`) within `since` and
+/// `until`; 0 where it has fewer, or where `options.ranges` picks the builds. `stats` of the lane
+/// from there is `stats` of the whole lane: it weighs nothing before it, and a test with no
+/// evidence of failing in it scores 0 either way.
+pub(crate) fn weighed_from(
+    builds: &[super::BuildInfo],
+    runs: &[crate::store::Run],
+    options: &Options,
+) -> usize {
+    if options.ranges.is_some() || options.window == 0 {
+        return 0;
+    }
+    let mut seen = 0;
+    for (i, b) in builds.iter().enumerate().rev() {
+        let status = crate::runs::outcome_at(runs, b.number);
+        if b.bad
+            || Evidence::of(status) == Evidence::None
+            || options.since.is_some_and(|t| b.time < t)
+            || options.until.is_some_and(|t| b.time > t)
+        {
+            continue;
+        }
+        seen += 1;
+        if seen == options.window {
+            return i;
+        }
+    }
+    0
+}
+
 /// The score over which a test counts as intermittent (and its Problems are intermittent).
 pub(crate) const THRESHOLD: f64 = 0.015;
 

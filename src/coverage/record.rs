@@ -276,7 +276,7 @@ fn owed_lines(
     before: &Snapshot,
 ) -> Result<BTreeMap<String, BTreeSet<u32>>> {
     let mut owed = BTreeMap::new();
-    let rows = store.results(Some(previous), None)?;
+    let rows = store.results(Some(previous), None, true)?;
     let failing: Vec<_> = rows
         .into_iter()
         .filter(|(_, r)| r.status.is_failing() && r.details.is_some())

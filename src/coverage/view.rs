@@ -156,7 +156,7 @@ pub(crate) fn summary(store: &mut dyn Store, sel: &Selection) -> Result<Option<C
 fn flaky(store: &mut dyn Store, builds: &[CoverageBuild]) -> Result<Vec<FlakyCoverage>> {
     let mut found: BTreeMap<Id, FlakyCoverage> = BTreeMap::new();
     for build in builds {
-        let rows = store.results(Some(build.build), None)?;
+        let rows = store.results(Some(build.build), None, true)?;
         let rows: Vec<_> = rows
             .into_iter()
             .filter(|(_, r)| r.status == probtrack_parsers::Status::Flaky)

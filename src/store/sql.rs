@@ -497,6 +497,10 @@ const RESULTS: &str = "SELECT r.test_id, r.status, r.duration, m.text, r.attempt
      d.data, db.data, r.build_id FROM results r LEFT JOIN messages m ON m.id = r.message_id \
      LEFT JOIN details d ON d.id = r.details_id LEFT JOIN details db ON db.id = d.base_id";
 
+/// [`RESULTS`] without the details: their columns are NULL.
+const RESULTS_BRIEF: &str = "SELECT r.test_id, r.status, r.duration, m.text, r.attempts, NULL, \
+     NULL, NULL, r.build_id FROM results r LEFT JOIN messages m ON m.id = r.message_id";
+
 fn result_record(r: &impl Fields) -> Result<ResultRecord> {
     Ok(ResultRecord {
         test: r.id(0)?,
@@ -1089,8 +1093,16 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn results(&mut self, build: Option<Id>, test: Option<Id>) -> Result<Vec<(Id, ResultRecord)>> {
-        let mut sql = format!("{RESULTS} WHERE 1 = 1");
+    fn results(
+        &mut self,
+        build: Option<Id>,
+        test: Option<Id>,
+        details: bool,
+    ) -> Result<Vec<(Id, ResultRecord)>> {
+        let mut sql = match details {
+            true => format!("{RESULTS} WHERE 1 = 1"),
+            false => format!("{RESULTS_BRIEF} WHERE 1 = 1"),
+        };
         let mut args: Vec<Param<'_>> = Vec::new();
         for (column, value) in [("r.build_id", build), ("r.test_id", test)] {
             if let Some(value) = value {

@@ -439,7 +439,7 @@ fn an_error_that_waiting_cannot_mend_is_not_retried() {
 /// Every distinct details object the results of `location` read back, as JSON text.
 fn details_read_back(location: &probtrack::store::Location) -> std::collections::BTreeSet<String> {
     let mut db = probtrack::store::open(location, probtrack::store::OpenMode::Existing).unwrap();
-    (db.results(None, None).unwrap().into_iter())
+    (db.results(None, None, true).unwrap().into_iter())
         .filter_map(|(_, r)| r.details.map(|d| d.into_json()))
         .collect()
 }
