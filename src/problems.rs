@@ -153,8 +153,8 @@ impl Branch {
     /// The report's histories: those of the tests that ever failed or were retried on this branch
     /// and of the tests in `also`, and per lane, how many of the other tests have an outcome in its
     /// last `recent` builds (they neither failed nor were retried anywhere, so a grid counts them
-    /// without a row). The same lanes as `all_lanes` gives those tests, without building a step
-    /// per build for every test that always passed.
+    /// without a row). Whole lanes, without building a step per build for every test that always
+    /// passed.
     pub(crate) fn failing_lanes(
         &self,
         store: &mut dyn Store,
