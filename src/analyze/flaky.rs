@@ -385,6 +385,74 @@ mod tests {
         );
     }
 
+    /// A lane from `pattern` (P passed, F failed, R flaky, S skipped, - absent, B a known-bad
+    /// build that failed), each revision built twice; its builds and runs as the store gives them.
+    fn builds_and_runs(pattern: &str) -> (Vec<crate::analyze::BuildInfo>, Vec<crate::store::Run>) {
+        use probtrack_parsers::Status;
+        let mut runs: Vec<crate::store::Run> = Vec::new();
+        let builds = (pattern.chars().enumerate())
+            .map(|(k, c)| {
+                let status = match c {
+                    'P' => Some(Status::Passed),
+                    'F' | 'B' => Some(Status::Failed),
+                    'R' => Some(Status::Flaky),
+                    'S' => Some(Status::Skipped),
+                    _ => None,
+                };
+                if runs.last().is_none_or(|r| r.status != status) {
+                    runs.push(crate::store::Run {
+                        first: k as i64,
+                        status,
+                    });
+                }
+                crate::analyze::BuildInfo {
+                    id: 100 + k as i64,
+                    number: k as i64,
+                    time: 10 * k as i64,
+                    revision: Some(format!("r{}", k / 2).into()),
+                    bad: c == 'B',
+                }
+            })
+            .collect();
+        (builds, runs)
+    }
+
+    #[test]
+    fn a_lane_from_its_weighed_runs_scores_as_the_whole_lane() {
+        let patterns = [
+            "PPFPPPFPPFPPPPFPPPPPPPPPPPPPPFPPRPPPP",
+            "FFFFPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP",
+            "PFPF--SSPPBBPPFFFPPPPFPP--PPRPPFPPFPF",
+            "--PPPPFPPPPP",
+            "SSSSSSSSS",
+        ];
+        for pattern in patterns {
+            let (builds, runs) = builds_and_runs(pattern);
+            for window in [1, 3, 5, 10, 100] {
+                for since in [None, Some(0), Some(95), Some(200)] {
+                    let options = Options {
+                        window,
+                        since,
+                        ..Options::default()
+                    };
+                    let from = weighed_from(&builds, &runs, &options);
+                    let whole = Lane::from_runs(1, "a", false, &builds, &runs);
+                    let tail = Lane::from_runs(1, "a", false, &builds[from..], &runs);
+                    let (whole, tail) = (stats(&[whole], &options), stats(&[tail], &options));
+                    let what = format!("{pattern} window {window} since {since:?} from {from}");
+                    assert_eq!(whole.runs, tail.runs, "{what}");
+                    if whole.score > 0.0 || tail.score > 0.0 {
+                        assert_eq!(format!("{whole:?}"), format!("{tail:?}"), "{what}");
+                    }
+                }
+            }
+        }
+        // The cut is real: a long lane is built from its last `window` runs only.
+        let (builds, runs) = builds_and_runs(&"PPF".repeat(100));
+        let from = weighed_from(&builds, &runs, &Options::default());
+        assert_eq!(builds.len() - from, 100);
+    }
+
     #[test]
     fn same_revision_disagreement_counts() {
         let mut l = lane("a", "PPFP");
