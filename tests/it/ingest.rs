@@ -569,7 +569,7 @@ fn a_build_past_the_packing_bound_stores_each_test_as_the_contracts_say() {
     );
     // Every result that is not a plain single pass, as stored.
     let mut store = store::open(&t.location(), OpenMode::Existing).unwrap();
-    let rows = store.results(None, None).unwrap();
+    let rows = store.results(None, None, true).unwrap();
     let ids: Vec<_> = rows.iter().map(|(_, r)| r.test).collect();
     let names = store.tests_by_id(&ids).unwrap();
     // Test, status, attempts, duration, message.
