@@ -128,6 +128,30 @@ pub(crate) fn diff(repo: &Path, from: &str, to: &str) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Every file of the tree at `revision` (`git ls-tree -r -z --name-only`), repository-relative,
+/// for fixing coverage paths that are not (JaCoCo's package paths, Go's import paths).
+pub(crate) fn tree_files(repo: &Path, revision: &str) -> Result<Vec<String>> {
+    let revision = checked(revision)?;
+    let out = git(
+        repo,
+        &["ls-tree", "-r", "-z", "--name-only", revision, "--"],
+    )?;
+    if !out.status.success() {
+        return Err(Error::bad_input(format!(
+            "git ls-tree {revision} failed in {}: {}",
+            repo.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+        .hint("give --git the repository the builds built, and fetch the revision"));
+    }
+    Ok(out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
 /// The text of `paths` at `revision` (`git cat-file --batch`, one process for them all), by
 /// path: a path that is not a file there, names no blob, or is larger than `max_bytes` is left
 /// out. Not UTF-8 text is read lossily.

@@ -12,6 +12,7 @@
 pub mod classify;
 pub mod delta;
 pub mod diff;
+pub(crate) mod paths;
 pub(crate) mod read;
 pub(crate) mod record;
 pub(crate) mod series;

@@ -102,11 +102,18 @@ pub(crate) fn ingest_inputs(
             reports.push(source);
         }
     }
-    let coverage_input = crate::coverage::read::read(
+    let mut coverage_input = crate::coverage::read::read(
         &coverage.iter().collect::<Vec<_>>(),
         options.coverage_parser,
         options.source_root.as_deref(),
     )?;
+    // Path fixing: a coverage path the tree at the build's revision does not have becomes the
+    // tree's one file it is a suffix of (JaCoCo names files relative to the source directory).
+    if let (Some(input), Some(repo)) = (&mut coverage_input, &options.git) {
+        let revision = options.revision.as_deref().unwrap_or("HEAD");
+        let tree = crate::blamelist::tree_files(repo, revision)?;
+        crate::coverage::paths::fix(&mut input.coverage, &tree);
+    }
     // Metric files are read whole first too: a bad one stops the ingest before the database.
     let files = crate::metrics::read_files(&options.metric_files, options.metrics_parser)?;
     let mut options = options.clone();

@@ -1222,3 +1222,73 @@ fn a_file_s_coverage_step_is_judged_at_the_builds_that_carry_its_value() {
     let again = t.json(&["problems", "--all", "--kind", "metric"]);
     assert_eq!(again.as_array().unwrap().len(), 2, "{again:#}");
 }
+
+/// Path fixing: JaCoCo names `calc/Calc.java` relative to the Java source directory; with
+/// `--git` it becomes the repository's `src/main/java/calc/Calc.java` (a Maven layout), never
+/// `xcalc/Calc.java` (a suffix, but not on a `/`), and the git diff classes its new lines.
+#[test]
+fn jacoco_package_paths_resolve_to_the_repository_file_with_git() {
+    let t = Test::new();
+    let repo = Repo::new();
+    for dir in ["src/main/java/calc", "xcalc"] {
+        std::fs::create_dir_all(repo.path().join(dir)).unwrap();
+    }
+    let java = "src/main/java/calc/Calc.java";
+    let source = std::fs::read_to_string(fixture("coverage/src/java/calc/Calc.java")).unwrap();
+    // The first commit lacks lines 30-31 (`if (args.length > 5) … neverCalled(n));`).
+    let lines: Vec<&str> = source.lines().collect();
+    let before = [&lines[..29], &lines[31..]].concat().join("\n") + "\n";
+    repo.commit(
+        "Ann Alder <ann@example.org>",
+        "xcalc/Calc.java",
+        "class Calc {}\n",
+        "decoy",
+        1_700_000_000,
+    );
+    let c1 = repo.commit(
+        "Ann Alder <ann@example.org>",
+        java,
+        &before,
+        "calc",
+        1_700_000_100,
+    );
+    let c2 = repo.commit(
+        "Bob Birch <bob@example.org>",
+        java,
+        &source,
+        "call neverCalled",
+        1_700_000_200,
+    );
+    let git = repo.path().to_str().unwrap();
+    let report = fixture("coverage/jacoco.xml");
+    for (number, revision) in [("1", &c1), ("2", &c2)] {
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "linux",
+            "--build",
+            number,
+            "--git",
+            git,
+            "--revision",
+            revision,
+            "--coverage",
+            report.to_str().unwrap(),
+        ]);
+    }
+    let summary = t.json(&["coverage"]);
+    let paths: Vec<&str> = (summary["files"].as_array().unwrap().iter())
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [java], "{summary:#}");
+    let file = t.json(&["coverage", java, "--git", git, "--format", "json"]);
+    assert_eq!(file["diff"], true, "{file:#}");
+    let class = |n: u64| {
+        (file["lines"].as_array().unwrap().iter())
+            .find(|l| l["line"] == n)
+            .map(|l| l["class"].clone())
+    };
+    // Line 31 is new in c2 and JaCoCo saw it missed.
+    assert_eq!(class(31), Some(Value::from("UNC")), "{file:#}");
+    assert_eq!(class(22), Some(Value::from("UBC")), "{file:#}");
+}
