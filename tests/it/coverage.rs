@@ -1281,7 +1281,7 @@ fn jacoco_package_paths_resolve_to_the_repository_file_with_git() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, [java], "{summary:#}");
-    let file = t.json(&["coverage", java, "--git", git, "--format", "json"]);
+    let file = t.json(&["coverage", java, "--git", git]);
     assert_eq!(file["diff"], true, "{file:#}");
     let class = |n: u64| {
         (file["lines"].as_array().unwrap().iter())
