@@ -111,7 +111,9 @@ pub(crate) fn ingest_inputs(
     // tree's one file it is a suffix of (JaCoCo names files relative to the source directory).
     if let (Some(input), Some(repo)) = (&mut coverage_input, &options.git) {
         let revision = options.revision.as_deref().unwrap_or("HEAD");
-        let tree = crate::blamelist::tree_files(repo, revision)?;
+        // Resolved first: a revision git lacks is refused as the blamelist refuses it.
+        let revision = blamelist::resolve(repo, revision)?;
+        let tree = blamelist::tree_files(repo, &revision)?;
         crate::coverage::paths::fix(&mut input.coverage, &tree);
     }
     // Metric files are read whole first too: a bad one stops the ingest before the database.
