@@ -29,7 +29,7 @@ fn ssl_opts(tls: &Tls) -> Option<SslOpts> {
 /// option file where the URL gives none, and UPDATE counting the rows it matched (as on the other
 /// engines), not those it changed.
 pub(crate) fn conn(url: &str) -> Result<(Conn, String)> {
-    let shown = crate::store::redact(url);
+    let shown = crate::connect::redact(url);
     let (driver_url, tls) = super::tls::split(url, &MYSQL, &shown)?;
     tls.check_files(&MYSQL)?;
     let opts = Opts::from_url(&driver_url).map_err(|e| {

@@ -307,7 +307,7 @@ pub(crate) fn connect(
 /// connect timeout and application name where it gives none, and the password from libpq's
 /// password file where it gives none.
 pub(crate) fn client(url: &str) -> Result<(Client, String)> {
-    let shown = crate::store::redact(url);
+    let shown = crate::connect::redact(url);
     let (driver_url, tls) = super::tls::split(url, &POSTGRES, &shown)?;
     let mut config: Config = driver_url.parse().map_err(|e| {
         Error::usage(format!(
@@ -456,7 +456,7 @@ mod tests {
             .parse()
             .expect("url");
         assert_eq!(server(&config), "db.example:6543");
-        let shown = crate::store::redact("postgres://u:secret@db.example:6543/x");
+        let shown = crate::connect::redact("postgres://u:secret@db.example:6543/x");
         assert!(!shown.contains("secret"));
     }
 }
