@@ -184,6 +184,21 @@ pub(crate) trait Engine {
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.execute(sql, params)
     }
+    /// Every row of a query, mapped.
+    fn all<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut map: impl FnMut(&Self::Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.query(sql, params, |r| {
+            out.push(map(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// The first row of a query, mapped.
     fn first<T>(
         &mut self,

@@ -131,16 +131,8 @@ const DURATIONS: i64 = 7;
 /// current one, a build at a time (a blob already current is left alone, so a migration that was
 /// interrupted on MySQL, whose DDL is not transactional, completes).
 fn rewrite_durations<E: Engine>(engine: &mut E) -> Result<()> {
-    let mut builds = Vec::new();
-    engine.query(
-        "SELECT id FROM builds WHERE durations IS NOT NULL ORDER BY id",
-        &[],
-        |r| {
-            builds.push(r.id(0)?);
-            Ok(())
-        },
-    )?;
-    for build in builds {
+    let sql = "SELECT id FROM builds WHERE durations IS NOT NULL ORDER BY id";
+    for build in engine.all(sql, &[], |r| r.id(0))? {
         let sql = "SELECT durations FROM builds WHERE id = ?1";
         let upgraded = engine.first(sql, &p![build], |r| {
             r.with_bytes(0, |b| b.and_then(crate::durations::upgrade))
@@ -179,24 +171,10 @@ fn rewrite_details<E: Engine>(engine: &mut E) -> Result<()> {
             Ok(())
         },
     )?;
-    let mut bases_in_use: HashSet<i64> = HashSet::new();
-    engine.query(
-        "SELECT DISTINCT base_id FROM details WHERE base_id IS NOT NULL",
-        &[],
-        |r| {
-            bases_in_use.insert(r.id(0)?);
-            Ok(())
-        },
-    )?;
-    let mut alone = Vec::new();
-    engine.query(
-        "SELECT id FROM details WHERE base_id IS NULL ORDER BY id",
-        &[],
-        |r| {
-            alone.push(r.id(0)?);
-            Ok(())
-        },
-    )?;
+    let sql = "SELECT DISTINCT base_id FROM details WHERE base_id IS NOT NULL";
+    let bases_in_use: HashSet<i64> = engine.all(sql, &[], |r| r.id(0))?.into_iter().collect();
+    let sql = "SELECT id FROM details WHERE base_id IS NULL ORDER BY id";
+    let alone = engine.all(sql, &[], |r| r.id(0))?;
     let unpacked = |engine: &mut E, id: i64| -> Result<Option<(String, usize)>> {
         let sql = "SELECT data FROM details WHERE id = ?1";
         let found = engine.first(sql, &p![id], |r| {

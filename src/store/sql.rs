@@ -51,31 +51,6 @@ impl<E: Engine> SqlStore<E> {
         self.engine.execute(sql, params).map(drop)
     }
 
-    /// Every row of a query, mapped.
-    fn all<T>(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        mut map: impl FnMut(&E::Row<'_>) -> Result<T>,
-    ) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        self.engine.query(sql, params, |r| {
-            out.push(map(r)?);
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    /// The first row of a query, mapped.
-    fn first<T>(
-        &mut self,
-        sql: &str,
-        params: &[Param<'_>],
-        map: impl FnOnce(&E::Row<'_>) -> Result<T>,
-    ) -> Result<Option<T>> {
-        self.engine.first(sql, params, map)
-    }
-
     /// The rows of a query of the ids in parameter 1, grouped by their first column (an id).
     fn grouped<T>(
         &mut self,
@@ -119,7 +94,7 @@ impl<E: Engine> SqlStore<E> {
     }
 
     fn id_of(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Option<Id>> {
-        self.first(sql, params, |r| r.id(0))
+        self.engine.first(sql, params, |r| r.id(0))
     }
 
     /// The id of the row of `table` whose `columns` hold `params` (the last a text looked up with
@@ -289,7 +264,7 @@ impl<E: Engine> SqlStore<E> {
             E::any("r.test_id", 2)
         );
         let newest: HashMap<Id, Id> =
-            (self.all(&sql, &[build.into(), Param::Ids(&tests)], |r| {
+            (self.engine.all(&sql, &[build.into(), Param::Ids(&tests)], |r| {
                 Ok((r.id(0)?, r.id(1)?))
             })?)
             .into_iter()
@@ -300,7 +275,7 @@ impl<E: Engine> SqlStore<E> {
         let mut bases: HashMap<Id, (String, usize)> = HashMap::with_capacity(ids.len());
         if !ids.is_empty() {
             let sql = format!("SELECT id, data FROM details WHERE {}", E::any("id", 1));
-            for (id, base) in self.all(&sql, &[Param::Ids(&ids)], |r| {
+            for (id, base) in self.engine.all(&sql, &[Param::Ids(&ids)], |r| {
                 let base =
                     r.with_bytes(1, |b| b.and_then(|b| Some((details::unpack(b)?, b.len()))));
                 Ok((r.id(0)?, base?))
@@ -675,7 +650,7 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn lanes(&mut self) -> Result<Vec<LaneRecord>> {
-        self.all(
+        self.engine.all(
             "SELECT l.id, b.name, l.branch, l.pruned_before FROM lanes l \
              JOIN builders b ON b.id = l.builder_id ORDER BY b.name, l.branch",
             &[],
@@ -751,7 +726,7 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>> {
-        self.all(
+        self.engine.all(
             "SELECT number, id, revision, time, clean, compiled_id FROM builds WHERE lane_id = ?1 \
              ORDER BY number",
             &p![lane],
@@ -794,7 +769,7 @@ impl<E: Engine> Store for SqlStore<E> {
             "SELECT id, files FROM compiled_sets WHERE {}",
             E::any("id", 1)
         );
-        let rows = self.all(&sql, &[Param::Ids(sets)], |r| {
+        let rows = self.engine.all(&sql, &[Param::Ids(sets)], |r| {
             let files = r.with_bytes(1, |b| b.and_then(details::unpack_bytes))?;
             Ok((r.id(0)?, files.unwrap_or_default()))
         })?;
@@ -824,12 +799,12 @@ impl<E: Engine> Store for SqlStore<E> {
             " ORDER BY b.time DESC, bl.name, b.number DESC LIMIT {}",
             literal_limit(filter.limit)
         );
-        self.all(&sql, &args, |r| build_record(r))
+        self.engine.all(&sql, &args, |r| build_record(r))
     }
 
     fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>> {
         let sql = "SELECT durations FROM builds WHERE id = ?1";
-        let found = self.first(sql, &p![build], |r| {
+        let found = self.engine.first(sql, &p![build], |r| {
             r.with_bytes(0, |b| b.map(<[u8]>::to_vec))
         })?;
         Ok(found.flatten())
@@ -837,7 +812,7 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool> {
         let sql = "SELECT 1 FROM reports WHERE build_id = ?1 AND hash = ?2";
-        let found = self.first(sql, &[build.into(), Param::Blob(hash)], |_| Ok(()))?;
+        let found = self.engine.first(sql, &[build.into(), Param::Blob(hash)], |_| Ok(()))?;
         Ok(found.is_some())
     }
 
@@ -908,7 +883,7 @@ impl<E: Engine> Store for SqlStore<E> {
                 revision.into(),
             ),
         };
-        self.all(&sql, &[arg], |r| change_record(r))
+        self.engine.all(&sql, &[arg], |r| change_record(r))
     }
 
     fn test_ids(&mut self, tests: &[NewTest]) -> Result<Vec<Id>> {
@@ -994,7 +969,7 @@ impl<E: Engine> Store for SqlStore<E> {
                 vec![Param::Blob(part)],
             ),
         };
-        self.all(&sql, &args, |r| test_record(r))
+        self.engine.all(&sql, &args, |r| test_record(r))
     }
 
     fn runs(&mut self, of: RunsOf) -> Result<Vec<(Id, Vec<Run>)>> {
@@ -1085,7 +1060,7 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn lane_compile_tests(&mut self, lane: Id) -> Result<Vec<(Id, Option<BString>)>> {
-        self.all(
+        self.engine.all(
             "SELECT DISTINCT t.id, t.file FROM runs r JOIN tests t ON t.id = r.test_id \
              WHERE r.lane_id = ?1 AND t.kind = 'compile' ORDER BY t.id",
             &p![lane],
@@ -1111,11 +1086,11 @@ impl<E: Engine> Store for SqlStore<E> {
             }
         }
         sql += " ORDER BY r.build_id, r.test_id";
-        self.all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))
+        self.engine.all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
-        self.all(
+        self.engine.all(
             "SELECT m.text FROM messages m WHERE m.id IN (SELECT DISTINCT message_id FROM results \
              WHERE test_id = ?1 AND status IN ('failed', 'error')) ORDER BY m.id",
             &p![test],
@@ -1152,12 +1127,12 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn retired_builders(&mut self) -> Result<Vec<String>> {
         let sql = "SELECT name FROM builders WHERE retired_at IS NOT NULL ORDER BY name";
-        self.all(sql, &[], |r| r.string(0))
+        self.engine.all(sql, &[], |r| r.string(0))
     }
 
     fn lane_tests(&mut self, lane: Id) -> Result<Vec<Id>> {
         let sql = "SELECT DISTINCT test_id FROM runs WHERE lane_id = ?1 ORDER BY test_id";
-        self.all(sql, &p![lane], |r| r.id(0))
+        self.engine.all(sql, &p![lane], |r| r.id(0))
     }
 
     fn tests_with_recent_problems(
@@ -1174,7 +1149,7 @@ impl<E: Engine> Store for SqlStore<E> {
             E::same("b.name", 1),
             E::same("p.branch", 2)
         );
-        self.all(&sql, &p![builder, branch.unwrap_or(""), since], |r| r.id(0))
+        self.engine.all(&sql, &p![builder, branch.unwrap_or(""), since], |r| r.id(0))
     }
 
     fn problem_keys(&mut self, tests: &[Id], branch: Option<&str>) -> Result<Vec<(Id, Id, Id)>> {
@@ -1187,7 +1162,7 @@ impl<E: Engine> Store for SqlStore<E> {
         let mut out = Vec::new();
         for chunk in sorted_ids(tests).chunks(IDS_PER_QUERY) {
             let args = [Param::Ids(chunk), branch.unwrap_or("").into()];
-            out.extend(self.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?);
+            out.extend(self.engine.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?);
         }
         Ok(out)
     }
@@ -1276,7 +1251,7 @@ impl<E: Engine> Store for SqlStore<E> {
             sql += &format!(" AND {}", E::any("p.test_id", args.len()));
         }
         sql += " ORDER BY p.last_time DESC, p.id DESC";
-        let mut problems = self.all(&sql, &args, |r| problem_record(r))?;
+        let mut problems = self.engine.all(&sql, &args, |r| problem_record(r))?;
         if problems.is_empty() {
             return Ok(problems);
         }
@@ -1437,7 +1412,7 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn bad_ranges(&mut self) -> Result<Vec<BadRange>> {
-        self.all(
+        self.engine.all(
             "SELECT r.id, b.name, r.from_number, r.to_number, r.reason, r.added_at \
              FROM bad_ranges r JOIN builders b ON b.id = r.builder_id \
              ORDER BY b.name, r.from_number, r.id",
@@ -1465,7 +1440,7 @@ impl<E: Engine> Store for SqlStore<E> {
         );
         self.run(&sql, &p![old, new, at])?;
         // The Problems to move are found first: MySQL cannot read the table an UPDATE writes.
-        let ids = self.all(
+        let ids = self.engine.all(
             "SELECT p.id FROM problems p WHERE p.test_id = ?1 AND NOT EXISTS \
              (SELECT 1 FROM problems q WHERE q.test_id = ?2 AND q.branch = p.branch \
               AND q.first_build_id = p.first_build_id)",
@@ -1482,7 +1457,7 @@ impl<E: Engine> Store for SqlStore<E> {
     fn renames(&mut self) -> Result<Vec<(Id, Id)>> {
         let sql =
             "SELECT old_test_id, new_test_id FROM test_renames ORDER BY renamed_at, old_test_id";
-        self.all(sql, &[], |r| Ok((r.id(0)?, r.id(1)?)))
+        self.engine.all(sql, &[], |r| Ok((r.id(0)?, r.id(1)?)))
     }
 
     fn failures(&mut self, branch: Option<&str>, since: Option<Micros>) -> Result<Vec<FailureRow>> {
@@ -1497,7 +1472,7 @@ impl<E: Engine> Store for SqlStore<E> {
             E::same("l.branch", 1)
         );
         let args = p![branch.unwrap_or(""), since.unwrap_or(i64::MIN)];
-        self.all(&sql, &args, |r| {
+        self.engine.all(&sql, &args, |r| {
             Ok(FailureRow {
                 test: r.id(0)?,
                 test_name: r.bstring(1)?,
@@ -1512,7 +1487,7 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn notifications(&mut self) -> Result<Vec<NotificationRecord>> {
-        self.all(
+        self.engine.all(
             "SELECT problem_id, event, target, sent_at, attempts, last_error FROM notifications \
              ORDER BY problem_id, event, target",
             &[],
@@ -1597,7 +1572,7 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn count_rows(&mut self, table: &Table) -> Result<u64> {
         let sql = format!("SELECT count(*) FROM {}", table.name);
-        Ok(self.first(&sql, &[], |r| r.count(0))?.unwrap_or(0))
+        Ok(self.engine.first(&sql, &[], |r| r.count(0))?.unwrap_or(0))
     }
 
     fn finish_copy(&mut self) -> Result<()> {
@@ -1666,7 +1641,7 @@ impl<E: Engine> Store for SqlStore<E> {
             "SELECT t.id, t.name, s.unit, s.direction FROM metric_series s \
              JOIN tests t ON t.id = s.test_id {filter} ORDER BY t.name"
         );
-        self.all(&sql, &args, |r| {
+        self.engine.all(&sql, &args, |r| {
             Ok(SeriesRecord {
                 id: r.id(0)?,
                 name: r.bstring(1)?.to_string(),
@@ -1718,7 +1693,7 @@ impl<E: Engine> Store for SqlStore<E> {
             sql += &format!(" AND {}", E::any("v.test_id", 3));
         }
         sql += " ORDER BY v.test_id, b.number";
-        self.all(&sql, &args, |r| {
+        self.engine.all(&sql, &args, |r| {
             let series = r.id(0)?;
             Ok(MetricPoint {
                 series,
@@ -1762,14 +1737,14 @@ impl<E: Engine> Store for SqlStore<E> {
             sql += &format!(" AND {}", E::any("v.test_id", 3));
             args.push(Param::Ids(series));
         }
-        self.all(&sql, &args, |r| {
+        self.engine.all(&sql, &args, |r| {
             Ok((r.id(0)?, r.id(1)?, r.real(2)?.unwrap_or(f64::NAN)))
         })
     }
 
     fn metric_state(&mut self, lane: Id) -> Result<Vec<(i64, Vec<u8>)>> {
         let sql = "SELECT part, data FROM metric_state WHERE lane_id = ?1 ORDER BY part";
-        self.all(sql, &p![lane], |r| {
+        self.engine.all(sql, &p![lane], |r| {
             let data = r.with_bytes(1, |b| b.map(<[u8]>::to_vec).unwrap_or_default())?;
             Ok((r.id(0)?, data))
         })
@@ -1813,7 +1788,7 @@ impl<E: Engine> Store for SqlStore<E> {
             E::any("id", 1)
         );
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let clash = self.all(&sql, &[Param::Ids(chunk)], |r| r.bstring(0))?;
+            let clash = self.engine.all(&sql, &[Param::Ids(chunk)], |r| r.bstring(0))?;
             if let Some(name) = clash.first() {
                 return Err(Error::bad_input(format!(
                     "the source file `{}` has the name of a test, diagnostic or metric already \
@@ -1867,7 +1842,7 @@ impl<E: Engine> Store for SqlStore<E> {
              c.lines_covered, c.lines_total, c.branches_covered, c.branches_total \
              FROM coverage_builds c JOIN builds b ON b.id = c.build_id \
              WHERE b.lane_id = ?1 ORDER BY b.number";
-        self.all(sql, &p![lane], |r| {
+        self.engine.all(sql, &p![lane], |r| {
             Ok(CoverageBuild {
                 build: r.id(0)?,
                 number: r.id(1)?,
@@ -1936,7 +1911,7 @@ impl<E: Engine> Store for SqlStore<E> {
         let sql = "SELECT s.build_id, t.name FROM coverage_spans s \
              JOIN builds b ON b.id = s.build_id JOIN tests t ON t.id = s.test_id \
              WHERE b.lane_id = ?1 AND s.first_line = 0";
-        self.all(sql, &p![lane], |r| {
+        self.engine.all(sql, &p![lane], |r| {
             Ok((r.id(0)?, r.bstring(1)?.to_string()))
         })
     }
