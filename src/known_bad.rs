@@ -28,13 +28,12 @@ pub(crate) fn mark(
     if let Some(to) = to.filter(|&to| to < from) {
         return Err(Error::usage(format!("--to {to} is before --from {from}")));
     }
-    let Some(builder_id) = store.builder_id(builder)? else {
-        return Err(Error::bad_input(format!("there is no builder `{builder}`"))
-            .hint("`probtrack builders` lists them"));
-    };
     recompute(store, builder, metrics, |store| {
         let at = clock::to_micros(clock::now());
-        store.add_bad_range(builder_id, from, to, reason, at)?;
+        if !store.add_bad_range(builder, from, to, reason, at)? {
+            return Err(Error::bad_input(format!("there is no builder `{builder}`"))
+                .hint("`probtrack builders` lists them"));
+        }
         Ok(())
     })
 }
@@ -45,10 +44,10 @@ pub(crate) fn unmark(
     builder: &str,
     from: i64,
     metrics: &MetricSettings,
-) -> Result<(usize, Recomputed)> {
+) -> Result<(u64, Recomputed)> {
     let mut removed = 0;
     let counts = recompute(store, builder, metrics, |store| {
-        removed = store.remove_bad_ranges(builder, from)?.len();
+        removed = store.remove_bad_ranges(builder, from)?;
         if removed == 0 {
             return Err(Error::bad_input(format!(
                 "`{builder}` has no known-bad range from build {from}"

@@ -656,7 +656,6 @@ pub trait Store {
     /// undoing the others: marked, then kept or undone (the transaction goes on).
     fn savepoint(&mut self, step: Savepoint) -> Result<()>;
 
-    fn builder_id(&mut self, name: &str) -> Result<Option<Id>>;
     fn create_builder(&mut self, name: &str) -> Result<Id>;
     fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id>;
     fn lanes(&mut self) -> Result<Vec<LaneRecord>>;
@@ -754,16 +753,17 @@ pub trait Store {
     /// The notes of these Problems, oldest first.
     fn notes(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<NoteRecord>>>;
 
+    /// Marks a builder's builds `from..=to` bad; false where there is no such builder.
     fn add_bad_range(
         &mut self,
-        builder: Id,
+        builder: &str,
         from: i64,
         to: Option<i64>,
         reason: &str,
         at: Micros,
-    ) -> Result<Id>;
-    /// Removes a builder's bad ranges that start at `from`; returns them.
-    fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<Vec<BadRange>>;
+    ) -> Result<bool>;
+    /// Removes a builder's bad ranges that start at `from`; returns how many.
+    fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<u64>;
     fn bad_ranges(&mut self) -> Result<Vec<BadRange>>;
 
     /// Records that `old`'s history belongs to `new`, and moves `old`'s Problems to `new` (keeping

@@ -628,11 +628,6 @@ impl<E: Engine> Store for SqlStore<E> {
         }
     }
 
-    fn builder_id(&mut self, name: &str) -> Result<Option<Id>> {
-        let sql = format!("SELECT id FROM builders WHERE {}", E::same("name", 1));
-        self.id_of(&sql, &p![name])
-    }
-
     fn create_builder(&mut self, name: &str) -> Result<Id> {
         // Every Problem saved names its builders: looked up once a write.
         let k = ("builders", key(name.as_bytes()));
@@ -1389,26 +1384,31 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn add_bad_range(
         &mut self,
-        builder: Id,
+        builder: &str,
         from: i64,
         to: Option<i64>,
         reason: &str,
         at: Micros,
-    ) -> Result<Id> {
-        self.engine.insert(
+    ) -> Result<bool> {
+        let sql = format!("SELECT id FROM builders WHERE {}", E::same("name", 1));
+        let Some(builder) = self.id_of(&sql, &p![builder])? else {
+            return Ok(false);
+        };
+        self.run(
             "INSERT INTO bad_ranges (builder_id, from_number, to_number, reason, added_at) \
              VALUES (?, ?, ?, ?, ?)",
             &p![builder, from, to, reason, at],
-        )
+        )?;
+        Ok(true)
     }
 
-    fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<Vec<BadRange>> {
-        let mut found = self.bad_ranges()?;
-        found.retain(|r| r.builder == builder && r.from == from);
-        for range in &found {
-            self.run("DELETE FROM bad_ranges WHERE id = ?1", &p![range.id])?;
-        }
-        Ok(found)
+    fn remove_bad_ranges(&mut self, builder: &str, from: i64) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM bad_ranges WHERE from_number = ?2 AND builder_id IN \
+             (SELECT id FROM builders WHERE {})",
+            E::same("name", 1)
+        );
+        self.engine.execute(&sql, &p![builder, from])
     }
 
     fn bad_ranges(&mut self) -> Result<Vec<BadRange>> {
