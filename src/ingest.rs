@@ -352,8 +352,7 @@ pub(crate) fn write(
     // two ingests whose blamelists share them in other orders cannot deadlock on PostgreSQL.
     changes.sort_by(|a, b| a.revision.cmp(&b.revision));
     for change in &changes {
-        let id = store.upsert_change(change)?;
-        store.link_change(build, id)?;
+        store.link_change(build, change)?;
     }
     // A build that arrives late takes its place: the next build's blamelist starts after it.
     if let (Some(repo), Some(rev), false) = (&options.git, &revision, keep_existing) {
@@ -366,7 +365,6 @@ pub(crate) fn write(
                 let next_changes = blamelist::changes(repo, Some(rev), next_rev)?;
                 store.forget_build(next.id, Forget::Blamelist)?;
                 for change in &next_changes {
-                    let change = store.upsert_change(change)?;
                     store.link_change(next.id, change)?;
                 }
             }

@@ -687,8 +687,8 @@ pub trait Store {
         at: Micros,
     ) -> Result<()>;
 
-    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id>;
-    fn link_change(&mut self, build: Id, change: Id) -> Result<()>;
+    /// Adds a change to a build's blamelist, storing it or adding to what is known of it.
+    fn link_change(&mut self, build: Id, change: &ChangeRecord) -> Result<()>;
     /// The changes of a build's blamelist, in blamelist order, or the change of a revision.
     fn changes(&mut self, which: Changes<'_>) -> Result<Vec<ChangeRecord>>;
 

@@ -330,6 +330,38 @@ impl<E: Engine> SqlStore<E> {
         self.engine.insert_rows(head, 7, "", &rows)
     }
 
+    /// Stores a change, or adds to what is known of it; returns its id.
+    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id> {
+        let user = match &change.author {
+            Some(author) => Some(self.get_or_create("users", &["name"], &p![author])?),
+            None => None,
+        };
+        let c = change;
+        let mut values = p![&c.revision, user, c.time, &c.comments, &c.parents];
+        let find = format!("SELECT id FROM changes WHERE {}", E::same("revision", 1));
+        // What is known about a change only grows: a later, fuller record fills in the blanks.
+        if let Some(id) = self.id_of(&find, &values[..1])? {
+            values[0] = id.into();
+            self.run(
+                "UPDATE changes SET user_id = coalesce(?2, user_id), time = coalesce(?3, time), \
+                 comments = coalesce(?4, comments), parents = coalesce(?5, parents) WHERE id = ?1",
+                &values,
+            )?;
+            return Ok(id);
+        }
+        let set = "user_id = coalesce(excluded.user_id, changes.user_id), \
+             time = coalesce(excluded.time, changes.time), \
+             comments = coalesce(excluded.comments, changes.comments), \
+             parents = coalesce(excluded.parents, changes.parents)";
+        let insert = format!(
+            "INSERT INTO changes (revision, user_id, time, comments, parents) VALUES (?, ?, ?, ?, ?) {}",
+            E::upsert(&E::key("revision"), set)
+        );
+        self.run(&insert, &values)?;
+        self.id_of(&find, &values[..1])?
+            .ok_or_else(|| Error::database("database error: a change vanished while being created"))
+    }
+
     fn message_id(&mut self, message: &[u8]) -> Result<Id> {
         let k = key(message);
         let ids = self.text_ids("messages", &[k], |_| Cow::Borrowed(message))?;
@@ -827,38 +859,8 @@ impl<E: Engine> Store for SqlStore<E> {
         )
     }
 
-    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id> {
-        let user = match &change.author {
-            Some(author) => Some(self.get_or_create("users", &["name"], &p![author])?),
-            None => None,
-        };
-        let c = change;
-        let mut values = p![&c.revision, user, c.time, &c.comments, &c.parents];
-        let find = format!("SELECT id FROM changes WHERE {}", E::same("revision", 1));
-        // What is known about a change only grows: a later, fuller record fills in the blanks.
-        if let Some(id) = self.id_of(&find, &values[..1])? {
-            values[0] = id.into();
-            self.run(
-                "UPDATE changes SET user_id = coalesce(?2, user_id), time = coalesce(?3, time), \
-                 comments = coalesce(?4, comments), parents = coalesce(?5, parents) WHERE id = ?1",
-                &values,
-            )?;
-            return Ok(id);
-        }
-        let set = "user_id = coalesce(excluded.user_id, changes.user_id), \
-             time = coalesce(excluded.time, changes.time), \
-             comments = coalesce(excluded.comments, changes.comments), \
-             parents = coalesce(excluded.parents, changes.parents)";
-        let insert = format!(
-            "INSERT INTO changes (revision, user_id, time, comments, parents) VALUES (?, ?, ?, ?, ?) {}",
-            E::upsert(&E::key("revision"), set)
-        );
-        self.run(&insert, &values)?;
-        self.id_of(&find, &values[..1])?
-            .ok_or_else(|| Error::database("database error: a change vanished while being created"))
-    }
-
-    fn link_change(&mut self, build: Id, change: Id) -> Result<()> {
+    fn link_change(&mut self, build: Id, change: &ChangeRecord) -> Result<()> {
+        let change = self.upsert_change(change)?;
         let upsert = E::upsert("build_id, change_id", "");
         let sql = format!("INSERT INTO build_changes (build_id, change_id) VALUES (?, ?) {upsert}");
         self.run(&sql, &p![build, change])
