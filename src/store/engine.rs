@@ -2,9 +2,9 @@
 //!
 //! `sql.rs` writes every query once, in SQLite's syntax with `?`/`?N` placeholders, and reads its
 //! rows through [`Fields`]. An [`Engine`] runs them: it connects, binds [`Param`]s, hands back rows,
-//! runs transactions and savepoints under the writers' lock, and answers for the few places where
-//! the dialects differ (identity lookups, upserts, lists of ids, byte search, bulk writes). Where an
-//! engine has a faster way to do a bulk write, it overrides the portable default here.
+//! runs transactions under the writers' lock, and answers for the few places where the dialects
+//! differ (identity lookups, upserts, lists of ids, byte search, bulk writes). Where an engine has
+//! a faster way to do a bulk write, it overrides the portable default here.
 
 use bstr::BString;
 use probtrack_parsers::{Kind, Status};
@@ -232,16 +232,6 @@ pub(crate) trait Engine {
     fn commit(&mut self) -> Result<()>;
     /// Undoes the write, if one is open.
     fn rollback(&mut self) -> Result<()>;
-    fn savepoint(&mut self) -> Result<()> {
-        self.batch("SAVEPOINT build")
-    }
-    fn release_savepoint(&mut self) -> Result<()> {
-        self.batch("RELEASE SAVEPOINT build")
-    }
-    fn rollback_to_savepoint(&mut self) -> Result<()> {
-        self.batch("ROLLBACK TO SAVEPOINT build")?;
-        self.batch("RELEASE SAVEPOINT build")
-    }
 
     // The migration runner's steps (`migrate::prepare`).
     /// A query of the names of the database's tables (as `name`), in the engine's catalog.

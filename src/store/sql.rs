@@ -651,11 +651,13 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn savepoint(&mut self, step: Savepoint) -> Result<()> {
         match step {
-            Savepoint::Mark => self.engine.savepoint(),
-            Savepoint::Keep => self.engine.release_savepoint(),
+            // The same words on every engine.
+            Savepoint::Mark => self.engine.batch("SAVEPOINT build"),
+            Savepoint::Keep => self.engine.batch("RELEASE SAVEPOINT build"),
             Savepoint::Undo => {
                 self.text_ids.clear();
-                self.engine.rollback_to_savepoint()
+                self.engine.batch("ROLLBACK TO SAVEPOINT build")?;
+                self.engine.batch("RELEASE SAVEPOINT build")
             }
         }
     }
