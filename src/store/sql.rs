@@ -431,6 +431,32 @@ const DROP_METRIC_STATE: &str = "DELETE FROM metric_state WHERE lane_id = \
      (SELECT lane_id FROM builds WHERE id = ?1) AND last_number >= \
      (SELECT number FROM builds WHERE id = ?2)";
 
+/// A query's `WHERE` conditions and their parameters, each condition added where it has a value.
+struct Conditions<'a> {
+    sql: String,
+    args: Vec<Param<'a>>,
+}
+
+impl<'a> Conditions<'a> {
+    fn new(select: &str) -> Self {
+        let (sql, args) = (format!("{select} WHERE 1 = 1"), Vec::new());
+        Conditions { sql, args }
+    }
+
+    /// `AND test(column, its parameter)`, where there is a value: `eq`, `E::same`, `E::any`.
+    fn and(&mut self, test: fn(&str, usize) -> String, column: &str, value: Option<Param<'a>>) {
+        if let Some(value) = value {
+            self.args.push(value);
+            self.sql += &format!(" AND {}", test(column, self.args.len()));
+        }
+    }
+}
+
+/// `column` equals parameter `at`.
+fn eq(column: &str, at: usize) -> String {
+    format!("{column} = ?{at}")
+}
+
 /// Ids sorted and without repeats: queries in chunks of them answer in id order overall.
 fn sorted_ids(ids: &[Id]) -> Vec<Id> {
     let mut ids = ids.to_vec();
@@ -561,7 +587,7 @@ const PROBLEMS: &str = "SELECT p.id, p.test_id, t.name, t.kind, p.branch, p.firs
      p.fixed_builder, p.fixed_number, p.fixed_time, p.fixed_revision, \
      p.state, p.intermittent, p.failures, m.text, p.cluster \
      FROM problems p JOIN tests t ON t.id = p.test_id \
-     LEFT JOIN messages m ON m.id = p.message_id WHERE 1 = 1";
+     LEFT JOIN messages m ON m.id = p.message_id";
 
 fn build_ref(r: &impl Fields, at: usize) -> Result<Option<BuildRef>> {
     let Some(builder) = r.text(at)? else {
@@ -808,27 +834,18 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn builds(&mut self, filter: &BuildFilter) -> Result<Vec<BuildRecord>> {
-        let mut sql = format!("{BUILDS} WHERE 1 = 1");
-        let mut args: Vec<Param<'_>> = Vec::new();
-        if let Some(builder) = &filter.builder {
-            args.push(builder.into());
-            sql += &format!(" AND {}", E::same("bl.name", args.len()));
-        }
-        if let Some(branch) = &filter.branch {
-            args.push(branch.as_deref().unwrap_or("").into());
-            sql += &format!(" AND {}", E::same("l.branch", args.len()));
-        }
-        if let Some(number) = filter.number {
-            args.push(number.into());
-            sql += &format!(" AND b.number = ?{}", args.len());
-        }
+        let mut q = Conditions::new(BUILDS);
+        q.and(E::same, "bl.name", filter.builder.as_ref().map(Param::from));
+        let branch = filter.branch.as_ref().map(|b| b.as_deref().unwrap_or(""));
+        q.and(E::same, "l.branch", branch.map(Param::from));
+        q.and(eq, "b.number", filter.number.map(Param::from));
         // A literal limit: bound, `find_build` (three an ingest) was prepared again each time,
         // 600 preparations and 4% of an import's CPU time.
-        sql += &format!(
+        q.sql += &format!(
             " ORDER BY b.time DESC, bl.name, b.number DESC LIMIT {}",
             literal_limit(filter.limit)
         );
-        self.engine.all(&sql, &args, |r| build_record(r))
+        self.engine.all(&q.sql, &q.args, |r| build_record(r))
     }
 
     fn build_durations(&mut self, build: Id) -> Result<Option<Vec<u8>>> {
@@ -1073,19 +1090,11 @@ impl<E: Engine> Store for SqlStore<E> {
         test: Option<Id>,
         details: bool,
     ) -> Result<Vec<(Id, ResultRecord)>> {
-        let mut sql = match details {
-            true => format!("{RESULTS} WHERE 1 = 1"),
-            false => format!("{RESULTS_BRIEF} WHERE 1 = 1"),
-        };
-        let mut args: Vec<Param<'_>> = Vec::new();
-        for (column, value) in [("r.build_id", build), ("r.test_id", test)] {
-            if let Some(value) = value {
-                args.push(value.into());
-                sql += &format!(" AND {column} = ?{}", args.len());
-            }
-        }
-        sql += " ORDER BY r.build_id, r.test_id";
-        self.engine.all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))
+        let mut q = Conditions::new(if details { RESULTS } else { RESULTS_BRIEF });
+        q.and(eq, "r.build_id", build.map(Param::from));
+        q.and(eq, "r.test_id", test.map(Param::from));
+        q.sql += " ORDER BY r.build_id, r.test_id";
+        self.engine.all(&q.sql, &q.args, |r| Ok((r.id(8)?, result_record(r)?)))
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
@@ -1220,37 +1229,21 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>> {
-        let mut sql = String::from(PROBLEMS);
+        let mut q = Conditions::new(PROBLEMS);
         let state = filter.open.map(|open| if open { "open" } else { "fixed" });
-        let mut args: Vec<Param<'_>> = Vec::new();
-        for (column, value) in [
-            ("p.state", state.map(Param::from)),
-            ("p.intermittent", filter.intermittent.map(Param::from)),
-            ("p.test_id", filter.test.map(Param::from)),
-            ("p.first_build_id", filter.first_build.map(Param::from)),
-        ] {
-            if let Some(value) = value {
-                args.push(value);
-                sql += &format!(" AND {column} = ?{}", args.len());
-            }
-        }
+        q.and(eq, "p.state", state.map(Param::from));
+        q.and(eq, "p.intermittent", filter.intermittent.map(Param::from));
+        q.and(eq, "p.test_id", filter.test.map(Param::from));
+        q.and(eq, "p.first_build_id", filter.first_build.map(Param::from));
         if !filter.hidden {
-            sql += " AND p.state <> 'hidden'";
+            q.sql += " AND p.state <> 'hidden'";
         }
-        if let Some(branch) = &filter.branch {
-            args.push(branch.as_deref().unwrap_or("").into());
-            sql += &format!(" AND {}", E::same("p.branch", args.len()));
-        }
-        if let Some(ids) = &filter.ids {
-            args.push(Param::Ids(ids));
-            sql += &format!(" AND {}", E::any("p.id", args.len()));
-        }
-        if let Some(tests) = &filter.tests {
-            args.push(Param::Ids(tests));
-            sql += &format!(" AND {}", E::any("p.test_id", args.len()));
-        }
-        sql += " ORDER BY p.last_time DESC, p.id DESC";
-        let mut problems = self.engine.all(&sql, &args, |r| problem_record(r))?;
+        let branch = filter.branch.as_ref().map(|b| b.as_deref().unwrap_or(""));
+        q.and(E::same, "p.branch", branch.map(Param::from));
+        q.and(E::any, "p.id", filter.ids.as_deref().map(Param::Ids));
+        q.and(E::any, "p.test_id", filter.tests.as_deref().map(Param::Ids));
+        q.sql += " ORDER BY p.last_time DESC, p.id DESC";
+        let mut problems = self.engine.all(&q.sql, &q.args, |r| problem_record(r))?;
         if problems.is_empty() {
             return Ok(problems);
         }
