@@ -144,8 +144,8 @@ impl<E: Engine> SqlStore<E> {
     }
 
     /// Creates rows of `table` keyed by `keys` (the first of `columns`; `rows` holds their
-    /// values), and adds their ids to `found`, with the id and `extra` of those another process
-    /// created meanwhile; returns the keys of the rows it created.
+    /// values), and adds their ids to `found`: those the insert told with no `extra` (their keys
+    /// returned), the others looked up with it (also those another process created meanwhile).
     fn create_keyed(
         &mut self,
         table: &str,
