@@ -175,21 +175,21 @@ impl<E: Engine> SqlStore<E> {
         }
     }
 
-    /// The ids of texts stored once by key (`messages`, `details`) for `keys`, creating each
-    /// missing one from `value(i)` (for the i-th key) in the order of their keys.
-    fn text_ids<'v>(
+    /// The ids of messages (report texts stored once, by key: `texts[i]` is `keys[i]`'s), each
+    /// created where new.
+    fn message_ids<'v>(
         &mut self,
-        table: &'static str,
         keys: &[[u8; 16]],
-        value: impl Fn(usize) -> Cow<'v, [u8]>,
+        texts: &[&'v [u8]],
     ) -> Result<HashMap<[u8; 16], Id>> {
-        self.stored_ids(table, keys, |_, new| {
-            Ok(new.iter().map(|&i| (value(i), None)).collect())
+        self.stored_ids("messages", keys, |_, new| {
+            Ok(new.iter().map(|&i| (Cow::Borrowed(texts[i]), None)).collect())
         })
     }
 
-    /// [`Self::text_ids`], with the missing ones made by `make` from their indexes, all at once:
-    /// each one's stored form and, for `details`, its base.
+    /// The ids of the rows stored once by key (`messages`, `details`, `compiled_sets`) for
+    /// `keys`, the missing ones created in the order of their keys from what `make` makes of
+    /// their indexes, all at once: each one's stored form and, for `details`, its base.
     fn stored_ids<'v>(
         &mut self,
         table: &'static str,
@@ -304,7 +304,7 @@ impl<E: Engine> SqlStore<E> {
             .map(|m| m.as_slice())
             .collect();
         let text_keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
-        let messages = self.text_ids("messages", &text_keys, |i| Cow::Borrowed(texts[i]))?;
+        let messages = self.message_ids(&text_keys, &texts)?;
         let objects: Vec<(Id, &Details)> = (results.iter())
             .filter_map(|r| Some((r.test, r.details.as_ref()?)))
             .collect();
@@ -360,12 +360,6 @@ impl<E: Engine> SqlStore<E> {
         self.run(&insert, &values)?;
         self.id_of(&find, &values[..1])?
             .ok_or_else(|| Error::database("database error: a change vanished while being created"))
-    }
-
-    fn message_id(&mut self, message: &[u8]) -> Result<Id> {
-        let k = key(message);
-        let ids = self.text_ids("messages", &[k], |_| Cow::Borrowed(message))?;
-        Ok(ids[&k])
     }
 
     /// A Problem's builders and changes, written after its row.
@@ -1177,7 +1171,10 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn save_problem(&mut self, p: &ProblemRecord) -> Result<Id> {
         let message = match &p.message {
-            Some(text) => Some(self.message_id(text)?),
+            Some(text) => {
+                let k = key(text);
+                Some(self.message_ids(&[k], &[text.as_slice()])?[&k])
+            }
             None => None,
         };
         let (first, last, fixed) = (&p.first_failure, &p.last_failure, p.fixed.as_ref());
