@@ -471,7 +471,6 @@ pub struct ProblemFilter {
 /// A bug-tracker link on a Problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkRecord {
-    pub problem: Id,
     pub url: String,
     /// Whether the linked bug is still open.
     pub open: bool,
@@ -481,8 +480,6 @@ pub struct LinkRecord {
 /// A note on a Problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteRecord {
-    pub id: Id,
-    pub problem: Id,
     pub text: String,
     pub author: Option<String>,
     pub added_at: Micros,

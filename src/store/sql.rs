@@ -56,12 +56,11 @@ impl<E: Engine> SqlStore<E> {
         &mut self,
         sql: &str,
         ids: &[Id],
-        mut map: impl FnMut(Id, &E::Row<'_>) -> Result<T>,
+        mut map: impl FnMut(&E::Row<'_>) -> Result<T>,
     ) -> Result<HashMap<Id, Vec<T>>> {
         let mut out: HashMap<Id, Vec<T>> = HashMap::new();
         self.engine.query(sql, &[Param::Ids(ids)], |r| {
-            let id = r.id(0)?;
-            out.entry(id).or_default().push(map(id, r)?);
+            out.entry(r.id(0)?).or_default().push(map(r)?);
             Ok(())
         })?;
         Ok(out)
@@ -1112,7 +1111,7 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn blamelists(&mut self, builds: &[Id]) -> Result<HashMap<Id, Vec<ChangeRef>>> {
         let sql = change_refs("build_changes", "build_id", &E::any("t.build_id", 1), "");
-        let mut out = self.grouped(&sql, builds, |_, r| change_ref(r))?;
+        let mut out = self.grouped(&sql, builds, |r| change_ref(r))?;
         for &build in builds {
             out.entry(build).or_default();
         }
@@ -1252,7 +1251,7 @@ impl<E: Engine> Store for SqlStore<E> {
              WHERE {} ORDER BY pb.problem_id, b.name",
             E::any("pb.problem_id", 1)
         );
-        let mut builders = self.grouped(&sql, &ids, |_, r| {
+        let mut builders = self.grouped(&sql, &ids, |r| {
             Ok(ProblemBuilder {
                 builder: r.string(1)?,
                 first_number: r.id(2)?,
@@ -1266,7 +1265,7 @@ impl<E: Engine> Store for SqlStore<E> {
             &E::any("t.problem_id", 1),
             ", t.role",
         );
-        let mut changes = self.grouped(&sql, &ids, |_, r| Ok((r.string(4)?, change_ref(r)?)))?;
+        let mut changes = self.grouped(&sql, &ids, |r| Ok((r.string(4)?, change_ref(r)?)))?;
         let mut steps = HashMap::new();
         if problems.iter().any(|p| p.kind == Kind::Metric) {
             let sql = format!(
@@ -1274,7 +1273,7 @@ impl<E: Engine> Store for SqlStore<E> {
                  accepted_reason, accepted_at FROM problem_metrics WHERE {}",
                 E::any("problem_id", 1)
             );
-            steps = self.grouped(&sql, &ids, |_, r| {
+            steps = self.grouped(&sql, &ids, |r| {
                 let accepted = match r.text(5)? {
                     Some(by) => Some(Acceptance {
                         by,
@@ -1336,9 +1335,8 @@ impl<E: Engine> Store for SqlStore<E> {
              ORDER BY problem_id, added_at, id",
             E::any("problem_id", 1)
         );
-        self.grouped(&sql, problems, |problem, r| {
+        self.grouped(&sql, problems, |r| {
             Ok(LinkRecord {
-                problem,
                 url: r.string(1)?,
                 open: r.string(2)? == "open",
                 added_at: r.id(3)?,
@@ -1361,17 +1359,15 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn notes(&mut self, problems: &[Id]) -> Result<HashMap<Id, Vec<NoteRecord>>> {
         let sql = format!(
-            "SELECT problem_id, id, text, author, added_at FROM problem_notes WHERE {} \
+            "SELECT problem_id, text, author, added_at FROM problem_notes WHERE {} \
              ORDER BY problem_id, added_at, id",
             E::any("problem_id", 1)
         );
-        self.grouped(&sql, problems, |problem, r| {
+        self.grouped(&sql, problems, |r| {
             Ok(NoteRecord {
-                id: r.id(1)?,
-                problem,
-                text: r.string(2)?,
-                author: r.text(3)?,
-                added_at: r.id(4)?,
+                text: r.string(1)?,
+                author: r.text(2)?,
+                added_at: r.id(3)?,
             })
         })
     }
@@ -1864,7 +1860,7 @@ impl<E: Engine> Store for SqlStore<E> {
         let mut by_build: HashMap<Id, Vec<CoverageSpan>> = HashMap::new();
         for chunk in builds.chunks(IDS_PER_QUERY) {
             let line = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-            by_build.extend(self.grouped(&sql, chunk, |_, r| {
+            by_build.extend(self.grouped(&sql, chunk, |r| {
                 let state = match r.int(5)? {
                     None => None,
                     Some(covered) => Some(crate::coverage::delta::State {
