@@ -525,10 +525,8 @@ pub struct NotificationRecord {
     pub event: String,
     /// `webhook` or `email:ADDRESS`.
     pub target: String,
-    /// `None`: the last attempt failed.
+    /// `None`: the last attempt failed (the table keeps how many and the last error).
     pub sent_at: Option<Micros>,
-    pub attempts: i64,
-    pub last_error: Option<String>,
 }
 
 /// Which builds a listing shows.

@@ -1478,7 +1478,7 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn notifications(&mut self) -> Result<Vec<NotificationRecord>> {
         self.engine.all(
-            "SELECT problem_id, event, target, sent_at, attempts, last_error FROM notifications \
+            "SELECT problem_id, event, target, sent_at FROM notifications \
              ORDER BY problem_id, event, target",
             &[],
             |r| {
@@ -1487,8 +1487,6 @@ impl<E: Engine> Store for SqlStore<E> {
                     event: r.string(1)?,
                     target: r.string(2)?,
                     sent_at: r.int(3)?,
-                    attempts: r.id(4)?,
-                    last_error: r.text(5)?,
                 })
             },
         )
