@@ -283,7 +283,6 @@ pub(crate) fn write(
         lane,
         revision: revision.clone(),
         time: options.time.map_or(now, clock::to_micros),
-        finished_at: None,
         result: options.result.clone(),
         properties: serde_json::Value::Object(options.properties.clone()).to_string(),
         clean: options.clean_build,

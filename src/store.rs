@@ -242,7 +242,6 @@ pub struct BuildRecord {
     pub branch: Option<String>,
     pub revision: Option<String>,
     pub time: Micros,
-    pub finished_at: Option<Micros>,
     pub result: Option<String>,
     /// A JSON object.
     pub properties: String,
@@ -269,7 +268,6 @@ pub struct NewBuild {
     pub lane: Id,
     pub revision: Option<String>,
     pub time: Micros,
-    pub finished_at: Option<Micros>,
     pub result: Option<String>,
     pub properties: String,
     pub clean: bool,

@@ -476,7 +476,7 @@ fn literal_limit(limit: usize) -> i64 {
 }
 
 const BUILDS: &str = "SELECT b.id, bl.name, b.number, b.lane_id, l.branch, b.revision, b.time, \
-     b.finished_at, b.result, b.properties, b.clean, b.passed, b.failed, b.error, b.skipped, \
+     b.result, b.properties, b.clean, b.passed, b.failed, b.error, b.skipped, \
      b.expected_failure, b.unexpected_success, b.flaky FROM builds b \
      JOIN builders bl ON bl.id = b.builder_id JOIN lanes l ON l.id = b.lane_id";
 
@@ -489,18 +489,17 @@ fn build_record(r: &impl Fields) -> Result<BuildRecord> {
         branch: r.branch(4)?,
         revision: r.text(5)?,
         time: r.id(6)?,
-        finished_at: r.int(7)?,
-        result: r.text(8)?,
-        properties: r.string(9)?,
-        clean: r.flag(10)?,
+        result: r.text(7)?,
+        properties: r.string(8)?,
+        clean: r.flag(9)?,
         counts: Counts {
-            passed: r.count(11)?,
-            failed: r.count(12)?,
-            error: r.count(13)?,
-            skipped: r.count(14)?,
-            expected_failure: r.count(15)?,
-            unexpected_success: r.count(16)?,
-            flaky: r.count(17)?,
+            passed: r.count(10)?,
+            failed: r.count(11)?,
+            error: r.count(12)?,
+            skipped: r.count(13)?,
+            expected_failure: r.count(14)?,
+            unexpected_success: r.count(15)?,
+            flaky: r.count(16)?,
         },
     })
 }
@@ -724,17 +723,17 @@ impl<E: Engine> Store for SqlStore<E> {
     fn save_build(&mut self, id: Option<Id>, b: &NewBuild) -> Result<Id> {
         let Some(id) = id else {
             return self.engine.insert(
-                "INSERT INTO builds (lane_id, revision, time, finished_at, result, properties, \
-                 clean, ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO builds (lane_id, revision, time, result, properties, clean, \
+                 ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &build_values(b, b.builder, b.number),
             );
         };
         // It may move to another lane: the metric state of its lane goes.
         self.run(DROP_METRIC_STATE, &p![id, id])?;
         self.run(
-            "UPDATE builds SET lane_id = ?1, revision = ?2, time = ?3, finished_at = ?4, \
-             result = ?5, properties = ?6, clean = ?7, ingested_at = ?8 WHERE id = ?9",
-            &build_values(b, id, 0)[..9],
+            "UPDATE builds SET lane_id = ?1, revision = ?2, time = ?3, result = ?4, \
+             properties = ?5, clean = ?6, ingested_at = ?7 WHERE id = ?8",
+            &build_values(b, id, 0)[..8],
         )?;
         Ok(id)
     }
@@ -1906,12 +1905,11 @@ impl<E: Engine> Store for SqlStore<E> {
 }
 
 /// A build's metadata, then two more values (its builder and number, or its id).
-fn build_values(b: &NewBuild, x: i64, y: i64) -> [Param<'_>; 10] {
+fn build_values(b: &NewBuild, x: i64, y: i64) -> [Param<'_>; 9] {
     p![
         b.lane,
         &b.revision,
         b.time,
-        b.finished_at,
         &b.result,
         &b.properties,
         b.clean,
