@@ -486,7 +486,6 @@ pub struct NoteRecord {
 /// A known-bad range of a builder's builds: they give no evidence.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadRange {
-    pub id: Id,
     pub builder: String,
     pub from: i64,
     /// `None`: every later build too.

@@ -1402,18 +1402,17 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn bad_ranges(&mut self) -> Result<Vec<BadRange>> {
         self.engine.all(
-            "SELECT r.id, b.name, r.from_number, r.to_number, r.reason, r.added_at \
+            "SELECT b.name, r.from_number, r.to_number, r.reason, r.added_at \
              FROM bad_ranges r JOIN builders b ON b.id = r.builder_id \
              ORDER BY b.name, r.from_number, r.id",
             &[],
             |r| {
                 Ok(BadRange {
-                    id: r.id(0)?,
-                    builder: r.string(1)?,
-                    from: r.id(2)?,
-                    to: r.int(3)?,
-                    reason: r.string(4)?,
-                    added_at: r.id(5)?,
+                    builder: r.string(0)?,
+                    from: r.id(1)?,
+                    to: r.int(2)?,
+                    reason: r.string(3)?,
+                    added_at: r.id(4)?,
                 })
             },
         )
