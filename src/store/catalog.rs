@@ -44,10 +44,6 @@ impl Table {
             .collect::<Vec<_>>()
             .join(", ")
     }
-
-    pub fn order_list(&self) -> String {
-        self.order.join(", ")
-    }
 }
 
 /// One value of a row.
@@ -70,7 +66,7 @@ impl Cell {
         }
     }
 
-    /// Checks that a row read from or written to `table` fits its columns.
+    /// Checks that a row to write to `table` fits its columns.
     pub fn check_row(table: &Table, row: &[Cell]) -> Result<()> {
         if row.len() != table.columns.len() {
             return Err(Error::database(format!(
