@@ -102,7 +102,7 @@ impl<E: Engine> SqlStore<E> {
     fn get_or_create(&mut self, table: &str, columns: &[&str], params: &[Param<'_>]) -> Result<Id> {
         let n = columns.len();
         let mut find: Vec<String> = (columns[..n - 1].iter().enumerate())
-            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .map(|(i, c)| eq(c, i + 1))
             .collect();
         find.push(E::same(columns[n - 1], n));
         let select = format!("SELECT id FROM {table} WHERE {}", find.join(" AND "));
