@@ -252,9 +252,7 @@ impl<E: Engine> SqlStore<E> {
         build: Id,
         new: &[(Id, &'d Details)],
     ) -> Result<Vec<Packed<'d>>> {
-        let mut tests: Vec<Id> = new.iter().map(|(test, _)| *test).collect();
-        tests.sort_unstable();
-        tests.dedup();
+        let tests = sorted_ids(new.iter().map(|(test, _)| *test));
         let sql = format!(
             "SELECT r.test_id, max(d.id) FROM results r JOIN builds b ON b.id = r.build_id \
              JOIN details d ON d.id = r.details_id \
@@ -268,9 +266,7 @@ impl<E: Engine> SqlStore<E> {
             })?)
             .into_iter()
             .collect();
-        let mut ids: Vec<Id> = newest.values().copied().collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids = sorted_ids(newest.values().copied());
         let mut bases: HashMap<Id, (String, usize)> = HashMap::with_capacity(ids.len());
         if !ids.is_empty() {
             let sql = format!("SELECT id, data FROM details WHERE {}", E::any("id", 1));
@@ -451,8 +447,8 @@ fn eq(column: &str, at: usize) -> String {
 }
 
 /// Ids sorted and without repeats: queries in chunks of them answer in id order overall.
-fn sorted_ids(ids: &[Id]) -> Vec<Id> {
-    let mut ids = ids.to_vec();
+fn sorted_ids(ids: impl IntoIterator<Item = Id>) -> Vec<Id> {
+    let mut ids: Vec<Id> = ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
     ids
@@ -1028,7 +1024,7 @@ impl<E: Engine> Store for SqlStore<E> {
             E::any("test_id", 1)
         );
         let mut out: Vec<(Id, Id, Vec<Run>)> = Vec::new();
-        for chunk in sorted_ids(tests).chunks(IDS_PER_QUERY) {
+        for chunk in sorted_ids(tests.iter().copied()).chunks(IDS_PER_QUERY) {
             self.engine.query(&sql, &[Param::Ids(chunk)], |r| {
                 let (test, lane, run) = (r.id(0)?, r.id(3)?, run_record(r)?);
                 match out.last_mut() {
@@ -1160,7 +1156,7 @@ impl<E: Engine> Store for SqlStore<E> {
             E::same("branch", 2)
         );
         let mut out = Vec::new();
-        for chunk in sorted_ids(tests).chunks(IDS_PER_QUERY) {
+        for chunk in sorted_ids(tests.iter().copied()).chunks(IDS_PER_QUERY) {
             let args = [Param::Ids(chunk), branch.unwrap_or("").into()];
             out.extend(self.engine.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?);
         }
