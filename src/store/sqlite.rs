@@ -122,6 +122,12 @@ fn writable(path: &Path) -> bool {
     ok
 }
 
+/// A first read of the catalog, which a file that is not an SQLite database fails.
+fn first_read(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .map(drop)
+}
+
 impl Sqlite {
     /// The store in the file at `path`.
     pub(super) fn open(path: &Path, mode: OpenMode) -> Result<SqlStore<Sqlite>> {
@@ -148,12 +154,7 @@ impl Sqlite {
             // only as immutable (no other process can write it there either).
             let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
             Connection::open_with_flags(path, ro)
-                .and_then(|conn| {
-                    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                        r.get::<_, i64>(0)
-                    })?;
-                    Ok(conn)
-                })
+                .and_then(|conn| first_read(&conn).map(|()| conn))
                 .or_else(|_| {
                     let uri = format!("file:{}?immutable=1", path.display());
                     Connection::open_with_flags(uri, ro | OpenFlags::SQLITE_OPEN_URI)
@@ -175,12 +176,7 @@ impl Sqlite {
             sqlite.conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
         // A file that is not SQLite at all fails its first read (the switch to WAL, when writable).
-        (sqlite
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            }))
-        .map_err(|e| sqlite.not_ours(e))?;
+        first_read(&sqlite.conn).map_err(|e| sqlite.not_ours(e))?;
         sqlite.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 8 MiB of page cache (the default is 2 MiB): ingest revisits the same index pages often.
         sqlite.conn.pragma_update(None, "cache_size", -8192)?;
