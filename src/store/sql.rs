@@ -182,7 +182,10 @@ impl<E: Engine> SqlStore<E> {
         texts: &[&'v [u8]],
     ) -> Result<HashMap<[u8; 16], Id>> {
         self.stored_ids("messages", keys, |_, new| {
-            Ok(new.iter().map(|&i| (Cow::Borrowed(texts[i]), None)).collect())
+            Ok(new
+                .iter()
+                .map(|&i| (Cow::Borrowed(texts[i]), None))
+                .collect())
         })
     }
 
@@ -261,9 +264,11 @@ impl<E: Engine> SqlStore<E> {
             E::any("r.test_id", 2)
         );
         let newest: HashMap<Id, Id> =
-            (self.engine.all(&sql, &[build.into(), Param::Ids(&tests)], |r| {
-                Ok((r.id(0)?, r.id(1)?))
-            })?)
+            (self
+                .engine
+                .all(&sql, &[build.into(), Param::Ids(&tests)], |r| {
+                    Ok((r.id(0)?, r.id(1)?))
+                })?)
             .into_iter()
             .collect();
         let ids = sorted_ids(newest.values().copied());
@@ -846,7 +851,9 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn report_exists(&mut self, build: Id, hash: &[u8]) -> Result<bool> {
         let sql = "SELECT 1 FROM reports WHERE build_id = ?1 AND hash = ?2";
-        let found = self.engine.first(sql, &[build.into(), Param::Blob(hash)], |_| Ok(()))?;
+        let found = self
+            .engine
+            .first(sql, &[build.into(), Param::Blob(hash)], |_| Ok(()))?;
         Ok(found.is_some())
     }
 
@@ -1082,7 +1089,8 @@ impl<E: Engine> Store for SqlStore<E> {
         q.and(eq, "r.build_id", build.map(Param::from));
         q.and(eq, "r.test_id", test.map(Param::from));
         q.sql += " ORDER BY r.build_id, r.test_id";
-        self.engine.all(&q.sql, &q.args, |r| Ok((r.id(8)?, result_record(r)?)))
+        self.engine
+            .all(&q.sql, &q.args, |r| Ok((r.id(8)?, result_record(r)?)))
     }
 
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
@@ -1145,7 +1153,8 @@ impl<E: Engine> Store for SqlStore<E> {
             E::same("b.name", 1),
             E::same("p.branch", 2)
         );
-        self.engine.all(&sql, &p![builder, branch.unwrap_or(""), since], |r| r.id(0))
+        self.engine
+            .all(&sql, &p![builder, branch.unwrap_or(""), since], |r| r.id(0))
     }
 
     fn problem_keys(&mut self, tests: &[Id], branch: Option<&str>) -> Result<Vec<(Id, Id, Id)>> {
@@ -1158,7 +1167,10 @@ impl<E: Engine> Store for SqlStore<E> {
         let mut out = Vec::new();
         for chunk in sorted_ids(tests.iter().copied()).chunks(IDS_PER_QUERY) {
             let args = [Param::Ids(chunk), branch.unwrap_or("").into()];
-            out.extend(self.engine.all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?);
+            out.extend(
+                self.engine
+                    .all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?,
+            );
         }
         Ok(out)
     }
@@ -1770,7 +1782,9 @@ impl<E: Engine> Store for SqlStore<E> {
             E::any("id", 1)
         );
         for chunk in ids.chunks(IDS_PER_QUERY) {
-            let clash = self.engine.all(&sql, &[Param::Ids(chunk)], |r| r.bstring(0))?;
+            let clash = self
+                .engine
+                .all(&sql, &[Param::Ids(chunk)], |r| r.bstring(0))?;
             if let Some(name) = clash.first() {
                 return Err(Error::bad_input(format!(
                     "the source file `{}` has the name of a test, diagnostic or metric already \

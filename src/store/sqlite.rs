@@ -124,8 +124,10 @@ fn writable(path: &Path) -> bool {
 
 /// A first read of the catalog, which a file that is not an SQLite database fails.
 fn first_read(conn: &Connection) -> rusqlite::Result<()> {
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .map(drop)
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(drop)
 }
 
 impl Sqlite {
