@@ -176,11 +176,7 @@ impl<E: Engine> SqlStore<E> {
 
     /// The ids of messages (report texts stored once, by key: `texts[i]` is `keys[i]`'s), each
     /// created where new.
-    fn message_ids<'v>(
-        &mut self,
-        keys: &[[u8; 16]],
-        texts: &[&'v [u8]],
-    ) -> Result<HashMap<[u8; 16], Id>> {
+    fn message_ids(&mut self, keys: &[[u8; 16]], texts: &[&[u8]]) -> Result<HashMap<[u8; 16], Id>> {
         self.stored_ids("messages", keys, |_, new| {
             Ok(new
                 .iter()
