@@ -631,8 +631,6 @@ pub struct CoverageSpan {
 /// The storage interface. Writes happen between [`Store::begin_write`] and [`Store::commit`]: an
 /// ingest is one transaction.
 pub trait Store {
-    fn location(&self) -> String;
-
     fn begin_write(&mut self) -> Result<()>;
     /// Starts an ingest's write. Where the engine lets ingests write at once (PostgreSQL), it
     /// holds the writers' lock shared (ingests go on together; [`Store::begin_write`]'s writers

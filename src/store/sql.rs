@@ -636,10 +636,6 @@ fn group_runs(out: &mut Vec<(Id, Vec<Run>)>, r: &impl Fields) -> Result<()> {
 }
 
 impl<E: Engine> Store for SqlStore<E> {
-    fn location(&self) -> String {
-        self.engine.location()
-    }
-
     fn begin_write(&mut self) -> Result<()> {
         self.text_ids.clear();
         self.engine.begin_write()
