@@ -626,6 +626,9 @@ pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<Vec<Id
     branches.dedup();
     let mut regressions = Vec::new();
     for branch in branches {
+        // The branch's lanes and builds, read once for both kinds of judging (on a server, under
+        // the branch's lock, every statement is a round trip that the other writers wait for).
+        let mut loaded = None;
         // Metric Problems: the series the builds gave values of.
         let mut series: Vec<Id> = (written.iter())
             .filter(|w| &w.branch == branch)
@@ -635,7 +638,10 @@ pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<Vec<Id
         series.dedup();
         if !series.is_empty() {
             let settings = &written[0].metric_settings;
-            let loaded = crate::problems::Branch::load(store, branch.as_deref())?;
+            let loaded = match &mut loaded {
+                Some(loaded) => loaded,
+                None => loaded.insert(crate::problems::Branch::load(store, branch.as_deref())?),
+            };
             // Builds appended as their lanes' newest are judged on a bounded window; any other
             // write, over the whole history.
             let of_branch: Vec<&Written> = (written.iter())
@@ -648,7 +654,7 @@ pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<Vec<Id
                     Vec::new()
                 };
             regressions.extend(crate::metrics::judge(
-                store, &loaded, &series, settings, &appended,
+                store, loaded, &series, settings, &appended,
             )?);
         }
         let batch: Vec<&Written> = written
@@ -687,7 +693,10 @@ pub(crate) fn judge(store: &mut dyn Store, written: &[Written]) -> Result<Vec<Id
                 }
             }
         }
-        let loaded = crate::problems::Branch::load(store, branch.as_deref())?;
+        let loaded = match loaded {
+            Some(loaded) => loaded,
+            None => crate::problems::Branch::load(store, branch.as_deref())?,
+        };
         crate::problems::update_after(store, &loaded, &touched, &newest)?;
     }
     Ok(regressions)

@@ -48,13 +48,19 @@ impl Branch {
         let retired: HashSet<String> = store.retired_builders()?.into_iter().collect();
         let bad = store.bad_ranges()?;
         let mut lanes = Vec::new();
-        for lane in store.lanes()? {
-            if lane.branch.as_deref() != branch {
-                continue;
-            }
+        let ours: Vec<LaneRecord> = (store.lanes()?.into_iter())
+            .filter(|lane| lane.branch.as_deref() == branch)
+            .collect();
+        // Every lane's builds in one query: on a server, judging does this under the branch's
+        // lock, where each round trip is one the other writers wait for.
+        let ids: Vec<Id> = ours.iter().map(|lane| lane.id).collect();
+        let mut builds_of = match ids.is_empty() {
+            true => HashMap::new(),
+            false => store.lanes_builds(&ids)?,
+        };
+        for lane in ours {
             let ranges: Vec<_> = bad.iter().filter(|r| r.builder == lane.builder).collect();
-            let builds = store
-                .lane_builds(lane.id)?
+            let builds = (builds_of.remove(&lane.id).unwrap_or_default())
                 .iter()
                 .map(|b| BuildInfo {
                     bad: ranges.iter().any(|r| r.contains(b.number)),

@@ -656,8 +656,9 @@ pub trait Store {
     fn set_build_outcome(&mut self, id: Id, counts: &Counts, durations: &[u8]) -> Result<()>;
     /// Forgets a build, or part of it.
     fn forget_build(&mut self, id: Id, what: Forget) -> Result<()>;
-    /// The builds of a lane, oldest first.
-    fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>>;
+    /// The builds of each of `lanes`, oldest first, by lane (in one query: judging reads a
+    /// branch's every lane under its lock).
+    fn lanes_builds(&mut self, lanes: &[Id]) -> Result<HashMap<Id, Vec<LaneBuild>>>;
     /// Records the source files a build compiled (none: `compiled` NULL), each set stored once.
     fn set_compiled(&mut self, build: Id, files: &[BString]) -> Result<()>;
     /// The files of compiled sets (`LaneBuild::compiled`), by set.
@@ -861,6 +862,14 @@ impl dyn Store + '_ {
 
     pub fn test_by_name(&mut self, name: &[u8]) -> Result<Option<TestRecord>> {
         Ok(self.tests(Tests::Named(name))?.pop())
+    }
+
+    /// The builds of a lane, oldest first.
+    pub fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>> {
+        Ok(self
+            .lanes_builds(&[lane])?
+            .remove(&lane)
+            .unwrap_or_default())
     }
 
     pub fn find_build(&mut self, builder: &str, number: i64) -> Result<Option<BuildRecord>> {

@@ -679,6 +679,21 @@ impl<E: Engine> Store for SqlStore<E> {
         if let Some(&id) = self.text_ids.get(&k) {
             return Ok(id);
         }
+        if !self.text_ids.contains_key(&("builders", [0; 16])) {
+            // Every builder at once, the first time: judging names a Problem's builders under
+            // the branch's lock, where each lookup would be a round trip the other writers wait
+            // for. (The all-zero key marks the table read; no name hashes to it.)
+            let all = self.engine.all("SELECT id, name FROM builders", &[], |r| {
+                Ok((r.id(0)?, r.bytes(1)?.unwrap_or_default()))
+            })?;
+            for (id, name) in all {
+                self.text_ids.insert(("builders", key(&name)), id);
+            }
+            self.text_ids.insert(("builders", [0; 16]), 0);
+            if let Some(&id) = self.text_ids.get(&k) {
+                return Ok(id);
+            }
+        }
         let id = self.get_or_create("builders", &["name"], &p![name])?;
         self.text_ids.insert(k, id);
         Ok(id)
@@ -765,22 +780,22 @@ impl<E: Engine> Store for SqlStore<E> {
         }
     }
 
-    fn lane_builds(&mut self, lane: Id) -> Result<Vec<LaneBuild>> {
-        self.engine.all(
-            "SELECT number, id, revision, time, clean, compiled_id FROM builds WHERE lane_id = ?1 \
-             ORDER BY number",
-            &p![lane],
-            |r| {
-                Ok(LaneBuild {
-                    number: r.id(0)?,
-                    id: r.id(1)?,
-                    revision: r.text(2)?,
-                    time: r.id(3)?,
-                    clean: r.flag(4)?,
-                    compiled: r.int(5)?,
-                })
-            },
-        )
+    fn lanes_builds(&mut self, lanes: &[Id]) -> Result<HashMap<Id, Vec<LaneBuild>>> {
+        let sql = format!(
+            "SELECT lane_id, number, id, revision, time, clean, compiled_id FROM builds \
+             WHERE {} ORDER BY lane_id, number",
+            E::any("lane_id", 1)
+        );
+        self.grouped(&sql, lanes, |r| {
+            Ok(LaneBuild {
+                number: r.id(1)?,
+                id: r.id(2)?,
+                revision: r.text(3)?,
+                time: r.id(4)?,
+                clean: r.flag(5)?,
+                compiled: r.int(6)?,
+            })
+        })
     }
 
     fn set_compiled(&mut self, build: Id, files: &[BString]) -> Result<()> {
