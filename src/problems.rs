@@ -7,6 +7,7 @@
 //! builder call [`update`], which recomputes every Problem of the tests given. Both run the same
 //! code over the same rows, so they agree.
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use crate::analyze::problems::{self as analysis, At, Episode};
@@ -35,8 +36,9 @@ pub(crate) struct Branch {
     /// The known-bad ranges of every builder.
     bad: Vec<crate::store::BadRange>,
     /// The metric series (tests of kind `metric`): their Problems are steps, judged by
-    /// `metrics::judge`, not failing streaks.
-    metric_series: HashSet<Id>,
+    /// `metrics::judge`, not failing streaks. Read when first asked for: only judging needs them,
+    /// and a command that reads histories (`since`, `history`, `flaky`) spares the statement.
+    metric_series: OnceCell<HashSet<Id>>,
 }
 
 /// Tests' histories by test, and per lane how many of the tests left out ran in its last builds
@@ -88,14 +90,13 @@ impl Branch {
                 old_names.entry(to).or_default().push(old);
             }
         }
-        let metric_series = store.series(None)?.into_iter().map(|s| s.id).collect();
         Ok(Branch {
             branch: branch.map(str::to_owned),
             lanes,
             renamed_to,
             old_names,
             bad,
-            metric_series,
+            metric_series: OnceCell::new(),
         })
     }
 
@@ -281,14 +282,19 @@ impl Branch {
         self.lanes.iter().map(|(l, r, b)| (l, *r, b.as_slice()))
     }
 
-    /// How many metric series the store holds.
-    pub(crate) fn series_count(&self) -> usize {
-        self.metric_series.len()
+    /// The store's metric series, read at the first call (series are written before the builds
+    /// that give them values are judged, so a later read finds the same ones).
+    fn metric_series(&self, store: &mut dyn Store) -> Result<&HashSet<Id>> {
+        if let Some(series) = self.metric_series.get() {
+            return Ok(series);
+        }
+        let series = store.series(None)?.into_iter().map(|s| s.id).collect();
+        Ok(self.metric_series.get_or_init(|| series))
     }
 
-    /// Whether `test` is a metric series (its Problems are steps: `metrics::judge`).
-    pub(crate) fn is_metric(&self, test: Id) -> bool {
-        self.metric_series.contains(&test)
+    /// How many metric series the store holds.
+    pub(crate) fn series_count(&self, store: &mut dyn Store) -> Result<usize> {
+        Ok(self.metric_series(store)?.len())
     }
 
     /// A test's history on this branch's lanes.
@@ -503,7 +509,8 @@ pub(crate) fn update_after(
     all.sort_unstable();
     all.dedup();
     // A metric series has no runs: its Problems are its steps (`metrics::judge`).
-    all.retain(|&t| !branch.is_metric(t));
+    let series = branch.metric_series(store)?;
+    all.retain(|t| !series.contains(t));
     // Read a chunk of tests at a time, each in a few queries for the whole chunk: their runs,
     // their stored Problems' keys, the stored Problems to compare with.
     for chunk in all.chunks(JUDGE_CHUNK) {

@@ -313,14 +313,9 @@ fn whole(
         .collect();
     let mut lanes: Vec<LaneValues> = Vec::new();
     if !wanted.is_empty() {
+        let of = branch.series_count(store)?;
         for (lane, retired, builds) in branch.lanes() {
-            let points = lane_points(
-                store,
-                lane.id,
-                builds,
-                (&wanted, branch.series_count()),
-                i64::MIN,
-            )?;
+            let points = lane_points(store, lane.id, builds, (&wanted, of), i64::MIN)?;
             lanes.push((builds, lane.builder.clone(), retired, points));
         }
     }
@@ -532,7 +527,7 @@ fn windowed(
     let at = builds.partition_point(|b| b.number < since);
     let from = at.saturating_sub(back);
     let ids: Vec<Id> = wanted.iter().map(|(j, _)| j.series.id).collect();
-    let of = branch.series_count();
+    let of = branch.series_count(store)?;
     // Where the series are a good part of all, through the lane's metric state (`state`): the
     // series with a Problem on this lane all the values it holds (their windows reach back over
     // the Problem), the others their last values as far as the detector reaches. For a few,

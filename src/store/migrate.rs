@@ -58,12 +58,23 @@ pub(super) fn pending(migrations: &[Migration], found: i64) -> Result<&[Migratio
 }
 
 /// The schema version of the database, 0 where it has none, or `None` where it holds tables that
-/// are not probtrack's. One look, one statement: whether there is a `schema_version` table and
-/// whether there is any table are answered together, so that a process that makes the schema at
-/// the same moment is seen either before or after, never half (its tables but not yet its version
-/// table). SQLite and PostgreSQL make a schema in one transaction; MySQL, whose DDL commits as it
-/// goes, makes `schema_version` first.
+/// are not probtrack's. A database that has a `schema_version` table answers in one statement,
+/// the one every command pays; where reading it fails, [`look_closer`] tells why.
 fn look<E: Engine>(engine: &mut E) -> Result<Option<i64>> {
+    let sql = "SELECT coalesce(max(version), 0) FROM schema_version";
+    match engine.first(sql, &[], |r| r.id(0)) {
+        Ok(found) => Ok(found.or(Some(0))),
+        Err(_) => look_closer(engine),
+    }
+}
+
+/// [`look`] where there is no `schema_version` table to read (or it could not be read). One look,
+/// one statement: whether there is a `schema_version` table and whether there is any table are
+/// answered together, so that a process that makes the schema at the same moment is seen either
+/// before or after, never half (its tables but not yet its version table). SQLite and PostgreSQL
+/// make a schema in one transaction; MySQL, whose DDL commits as it goes, makes `schema_version`
+/// first.
+fn look_closer<E: Engine>(engine: &mut E) -> Result<Option<i64>> {
     let sql = format!(
         "SELECT count(*), coalesce(sum(CASE WHEN name = 'schema_version' THEN 1 ELSE 0 END), 0) \
          FROM ({}) t",
@@ -95,8 +106,9 @@ pub(crate) fn prepare<E: Engine>(engine: &mut E, mode: OpenMode) -> Result<()> {
     }
     engine.lock_schema()?;
     let outcome = (|| -> Result<()> {
-        // Another process may have migrated while we waited for the lock.
-        let Some(found) = look(engine)? else {
+        // Another process may have migrated while we waited for the lock. (Not `look`: a failed
+        // statement would end PostgreSQL's transaction.)
+        let Some(found) = look_closer(engine)? else {
             return Err(engine.foreign());
         };
         for migration in pending(E::MIGRATIONS, found)? {

@@ -173,12 +173,14 @@ impl Sqlite {
             path: path.to_owned(),
         };
         // WAL lets readers go on while one writer ingests; it needs write access once.
+        // A file that is not SQLite at all fails its first read: the switch to WAL when writable,
+        // else a look at the schema (one statement more only there).
         if !sqlite.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             sqlite.switch_to_wal().map_err(|e| sqlite.not_ours(e))?;
             sqlite.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        } else {
+            first_read(&sqlite.conn).map_err(|e| sqlite.not_ours(e))?;
         }
-        // A file that is not SQLite at all fails its first read (the switch to WAL, when writable).
-        first_read(&sqlite.conn).map_err(|e| sqlite.not_ours(e))?;
         sqlite.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 8 MiB of page cache (the default is 2 MiB): ingest revisits the same index pages often.
         sqlite.conn.pragma_update(None, "cache_size", -8192)?;
