@@ -11,7 +11,7 @@ use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};
 
 use crate::analyze::problems::{self as analysis, At, Episode};
-use crate::analyze::{flaky, BuildInfo, Lane};
+use crate::analyze::{flaky, BuildInfo, Evidence, Lane};
 use crate::clock::Micros;
 use crate::details;
 use crate::error::Result;
@@ -39,6 +39,12 @@ pub(crate) struct Branch {
     /// `metrics::judge`, not failing streaks. Read when first asked for: only judging needs them,
     /// and a command that reads histories (`since`, `history`, `flaky`) spares the statement.
     metric_series: OnceCell<HashSet<Id>>,
+    /// Each build of the branch's lanes: its time (a stored Problem's key is its first failure's
+    /// build, and judging on a [`Window`] keeps the keys from before the window's time).
+    build_times: HashMap<Id, i64>,
+    /// Whether a known-bad range covers a build of the branch's lanes (judging takes whole lanes
+    /// then: such a build's evidence is not its runs').
+    any_bad: bool,
 }
 
 /// Tests' histories by test, and per lane how many of the tests left out ran in its last builds
@@ -62,7 +68,7 @@ impl Branch {
         };
         for lane in ours {
             let ranges: Vec<_> = bad.iter().filter(|r| r.builder == lane.builder).collect();
-            let builds = (builds_of.remove(&lane.id).unwrap_or_default())
+            let builds: Vec<BuildInfo> = (builds_of.remove(&lane.id).unwrap_or_default())
                 .iter()
                 .map(|b| BuildInfo {
                     bad: ranges.iter().any(|r| r.contains(b.number)),
@@ -90,6 +96,9 @@ impl Branch {
                 old_names.entry(to).or_default().push(old);
             }
         }
+        let builds = lanes.iter().flat_map(|(.., builds)| builds.iter());
+        let build_times = builds.clone().map(|b| (b.id, b.time)).collect();
+        let any_bad = builds.clone().any(|b| b.bad);
         Ok(Branch {
             branch: branch.map(str::to_owned),
             lanes,
@@ -97,6 +106,8 @@ impl Branch {
             old_names,
             bad,
             metric_series: OnceCell::new(),
+            build_times,
+            any_bad,
         })
     }
 
@@ -438,14 +449,183 @@ impl Branch {
 
     /// A test's history on each lane of the branch, from runs [`Branch::tests_runs`] read.
     fn lanes_from(&self, by_lane: &TestsRuns, test: Id) -> Vec<Lane> {
-        (self.lanes.iter())
-            .filter_map(|(lane, retired, builds)| {
+        self.lanes_in(by_lane, test, &Window::whole(self.lanes.len()))
+    }
+
+    /// A test's history on the lanes of a [`Window`], each from the build the window says.
+    fn lanes_in(&self, by_lane: &TestsRuns, test: Id, window: &Window) -> Vec<Lane> {
+        (self.lanes.iter().zip(&window.from))
+            .filter_map(|((lane, retired, builds), from)| {
                 let of_lane = by_lane.get(&lane.id)?;
+                let from = (*from)?;
                 self.joined_runs(test, |t| of_lane.get(&t))
-                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, builds, &r))
+                    .map(|r| Lane::from_runs(lane.id, &lane.builder, *retired, &builds[from..], &r))
             })
             .collect()
     }
+
+    /// The part of a test's history that judging it after the appended builds `new` needs
+    /// (*Judging on a window* in docs/ARCHITECTURE.md): the whole history where `new` is empty,
+    /// `prune` took builds or a known-bad range covers a build.
+    ///
+    /// Its failing streaks are found from the runs alone (a run is a span of builds), without a
+    /// step per build. The window's time is the latest start of a streak such that every streak
+    /// starting before it ended before it (so that no Problem spans it: a Problem's streaks
+    /// start before the latest end of its streaks before them) and is settled by every new build
+    /// as [`settled`] says (fixed before it, and on its lane more than AFTER builds before it).
+    /// Those streaks' Problems are as stored. On each lane with a streak from that time on, the
+    /// window begins at a pass at least BEFORE builds before the first such streak (what
+    /// [`intermittent`] weighs; a pass, so that no streak is cut and the start window reaches
+    /// back to the same pass), or at the lane's start; the other lanes are left out.
+    fn window(&self, by_lane: &TestsRuns, test: Id, new: &[NewBuild]) -> Window {
+        if new.is_empty() || self.any_bad || self.pruned() {
+            return Window::whole(self.lanes.len());
+        }
+        let runs: Vec<_> = (self.lanes.iter())
+            .map(|(lane, ..)| {
+                let of_lane = by_lane.get(&lane.id)?;
+                self.joined_runs(test, |t| of_lane.get(&t))
+            })
+            .collect();
+        let mut spans: Vec<Span> = Vec::new();
+        for (l, runs) in runs.iter().enumerate() {
+            let builds = &self.lanes[l].2;
+            for (first, fix) in streak_spans(builds, runs.as_deref().unwrap_or_default()) {
+                spans.push((builds[first].time, l, first, fix));
+            }
+        }
+        spans.sort_unstable_by_key(|s| s.0);
+        let is_settled = |&(_, l, _, fix): &Span| {
+            let (lane, _, builds) = &self.lanes[l];
+            fix.is_some_and(|fix| {
+                new.iter().all(|&(new_lane, number, time)| {
+                    builds[fix].time < time
+                        && (new_lane != lane.id
+                            || builds.partition_point(|b| b.number < number) >= fix + AFTER + 2)
+                })
+            })
+        };
+        // How many streaks lie before the window, and when the last of them ended.
+        let (mut before, mut end) = (0, i64::MIN);
+        for (k, span) in spans.iter().enumerate() {
+            if !is_settled(span) {
+                break;
+            }
+            let (_, l, _, fix) = *span;
+            end = end.max(fix.map_or(i64::MAX, |f| self.lanes[l].2[f].time));
+            let next = spans.get(k + 1).map_or(i64::MAX, |s| s.0);
+            if next > span.0 && end <= next {
+                before = k + 1;
+            }
+        }
+        let mut window = self.lane_starts(&runs, &spans[before..]);
+        // With no streak before it, the window's time keeps no stored Problem as it is.
+        if before > 0 {
+            window.since = spans.get(before).map_or(i64::MAX, |s| s.0);
+        }
+        window
+    }
+
+    /// Where each lane's window begins, given the streaks judged (those of the window).
+    fn lane_starts(&self, runs: &[Option<std::borrow::Cow<'_, [Run]>>], judged: &[Span]) -> Window {
+        let mut from = vec![None; self.lanes.len()];
+        for &(_, l, first, _) in judged {
+            let start: &mut Option<usize> = &mut from[l];
+            *start = Some(start.map_or(first, |s| s.min(first)));
+        }
+        for (l, start) in from.iter_mut().enumerate() {
+            let (Some(first), Some(runs)) = (*start, runs[l].as_deref()) else {
+                continue;
+            };
+            let builds = &self.lanes[l].2;
+            let lane_start =
+                (runs.first()).map_or(0, |r| builds.partition_point(|b| b.number < r.first));
+            *start = Some(match first.checked_sub(BEFORE) {
+                Some(at) if at >= lane_start => last_pass(builds, runs, at).unwrap_or(0),
+                _ => 0,
+            });
+        }
+        Window {
+            since: i64::MIN,
+            from,
+        }
+    }
+}
+
+/// A failing streak found from a test's runs ([`streak_spans`]): its start time, its lane (an
+/// index into the branch's lanes), and the indexes in that lane's builds of its first failing
+/// build and of the pass that ended it.
+type Span = (i64, usize, usize, Option<usize>);
+
+/// Which part of a test's history judging reads ([`Branch::window`]).
+struct Window {
+    /// The Problems whose first failure is before this time are as stored: no episode starting
+    /// before it is judged, and no stored Problem whose key is a build before it is read
+    /// (`i64::MIN`: none).
+    since: i64,
+    /// Per lane of the branch, the index of its build the test's steps begin at (`None`: the lane
+    /// is left out).
+    from: Vec<Option<usize>>,
+}
+
+impl Window {
+    fn whole(lanes: usize) -> Window {
+        Window {
+            since: i64::MIN,
+            from: vec![Some(0); lanes],
+        }
+    }
+}
+
+/// A test's failing streaks on a lane from its runs (each run a span of builds): the index in
+/// `builds` of each streak's first failing build and of the pass that ended it, as
+/// `analyze::problems` finds them over the steps (builds without evidence neither end nor extend
+/// a streak). The lane's builds must give the evidence of their runs (no known-bad build).
+fn streak_spans(builds: &[BuildInfo], runs: &[Run]) -> Vec<(usize, Option<usize>)> {
+    let index = |number: i64| builds.partition_point(|b| b.number < number);
+    let mut out = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut lo = runs.first().map_or(builds.len(), |r| index(r.first));
+    for (i, run) in runs.iter().enumerate() {
+        let hi = runs
+            .get(i + 1)
+            .map_or(builds.len(), |next| index(next.first));
+        if lo < hi {
+            match Evidence::of(run.status) {
+                Evidence::Fail => {
+                    current.get_or_insert(lo);
+                }
+                e if e.is_pass() => {
+                    if let Some(first) = current.take() {
+                        out.push((first, Some(lo)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        lo = lo.max(hi);
+    }
+    out.extend(current.map(|first| (first, None)));
+    out
+}
+
+/// The index in `builds` of the last build at or before index `at` where the test passed (or
+/// passed on a retry), from its runs.
+fn last_pass(builds: &[BuildInfo], runs: &[Run], at: usize) -> Option<usize> {
+    let index = |number: i64| builds.partition_point(|b| b.number < number);
+    for (i, run) in runs.iter().enumerate().rev() {
+        let lo = index(run.first);
+        if lo > at {
+            continue;
+        }
+        let hi = runs
+            .get(i + 1)
+            .map_or(builds.len(), |next| index(next.first));
+        if lo < hi && Evidence::of(run.status).is_pass() {
+            return Some((hi - 1).min(at));
+        }
+    }
+    None
 }
 
 /// Tests' runs by lane, then by test (or earlier name).
@@ -556,8 +736,12 @@ fn judge_chunk(
     let mut judged = Vec::with_capacity(tests.len());
     let mut wanted = Vec::new();
     for &test in tests {
-        let lanes = branch.lanes_from(&runs, test);
-        let episodes = analysis::episodes(&lanes);
+        // After appended builds, each test is judged on a window of its history, whose Problems
+        // before it are as stored (a Problem keyed by a build before its time is kept unread).
+        let window = branch.window(&runs, test, if by_keys { new } else { &[] });
+        let lanes = branch.lanes_in(&runs, test, &window);
+        let mut episodes = analysis::episodes(&lanes);
+        episodes.retain(|e| e.first_failure.time >= window.since);
         let is_settled: Vec<bool> = episodes
             .iter()
             .map(|e| !new.is_empty() && new.iter().all(|&n| settled(e, &lanes, n)))
@@ -571,13 +755,14 @@ fn judge_chunk(
                 .map(|(e, _)| e.first_failure.build)
                 .collect();
             for (id, first) in keys_of.remove(&test).unwrap_or_default() {
-                if settled_keys.contains(&first) && kept.insert(first) {
+                let before = (branch.build_times.get(&first)).is_some_and(|&t| t < window.since);
+                if before || (settled_keys.contains(&first) && kept.insert(first)) {
                     continue;
                 }
                 wanted.push(id);
             }
         }
-        judged.push((test, episodes, is_settled, kept));
+        judged.push((test, window, episodes, is_settled, kept));
     }
     let stored = match by_keys {
         true if wanted.is_empty() => Vec::new(),
@@ -598,7 +783,7 @@ fn judge_chunk(
     for problem in stored {
         existing_of.entry(problem.test).or_default().push(problem);
     }
-    for (test, episodes, is_settled, kept) in judged {
+    for (test, window, episodes, is_settled, kept) in judged {
         let mut lanes: Option<Vec<Lane>> = None;
         let existing = existing_of.remove(&test).unwrap_or_default();
         // Problems that prune took the evidence of stay as they are.
@@ -646,7 +831,7 @@ fn judge_chunk(
                     })
                 });
             let id = reuse.map_or(0, |i| old.remove(i).0);
-            let lanes = lanes.get_or_insert_with(|| branch.lanes_from(&runs, test));
+            let lanes = lanes.get_or_insert_with(|| branch.lanes_in(&runs, test, &window));
             let shaped = shape(branch, test, id, episode, lanes);
             // After appended builds, a Problem of the same shape that names none of them differs
             // at most in being intermittent: nothing to read back from the store.
@@ -1135,4 +1320,167 @@ fn failing_streaks(lane: &Lane, builds: &[Id]) -> Vec<usize> {
         out.push(current);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use probtrack_parsers::Status;
+    use proptest::prelude::*;
+
+    /// A branch of lanes (one per pattern) and one test's runs on them: `P` pass, `F` fail, `E`
+    /// error, `S` skipped, `R` retry flake, `.` absent; lane `l`'s build `k` is number `k + 1`, id
+    /// `100 * l + k`, at a time from `times` (increasing along the lane, ties across lanes).
+    fn history(patterns: &[(String, bool, Vec<i64>)]) -> (Branch, TestsRuns) {
+        let mut lanes = Vec::new();
+        let mut by_lane: TestsRuns = HashMap::new();
+        for (l, (pattern, retired, times)) in patterns.iter().enumerate() {
+            let id = l as Id + 1;
+            let builds: Vec<BuildInfo> = (0..pattern.len())
+                .map(|k| BuildInfo {
+                    id: 100 * id + k as Id,
+                    number: k as i64 + 1,
+                    time: times[k],
+                    revision: None,
+                    bad: false,
+                })
+                .collect();
+            let mut runs: Vec<Run> = Vec::new();
+            for (k, c) in pattern.chars().enumerate() {
+                let status = match c {
+                    'P' => Some(Status::Passed),
+                    'F' => Some(Status::Failed),
+                    'E' => Some(Status::Error),
+                    'S' => Some(Status::Skipped),
+                    'R' => Some(Status::Flaky),
+                    _ => None,
+                };
+                if runs.last().map_or(status.is_some(), |r| r.status != status) {
+                    runs.push(Run {
+                        first: k as i64 + 1,
+                        status,
+                    });
+                }
+            }
+            if !runs.is_empty() {
+                by_lane.entry(id).or_default().insert(7, runs);
+            }
+            let record = LaneRecord {
+                id,
+                builder: format!("b{l}"),
+                branch: None,
+                pruned_before: None,
+            };
+            lanes.push((record, *retired, builds));
+        }
+        let build_times = (lanes.iter())
+            .flat_map(|(.., builds)| builds.iter().map(|b| (b.id, b.time)))
+            .collect();
+        let branch = Branch {
+            branch: None,
+            lanes,
+            renamed_to: HashMap::new(),
+            old_names: HashMap::new(),
+            bad: Vec::new(),
+            metric_series: OnceCell::from(HashSet::new()),
+            build_times,
+            any_bad: false,
+        };
+        (branch, by_lane)
+    }
+
+    /// A lane: its pattern (mostly passes, failures in bursts), whether its builder is retired,
+    /// and its builds' times.
+    fn lane() -> impl Strategy<Value = (String, bool, Vec<i64>)> {
+        let step = prop_oneof![
+            12 => Just("P"),
+            2 => Just("F"),
+            1 => Just("FFFF"),
+            1 => Just("E"),
+            1 => Just("S"),
+            1 => Just("R"),
+            1 => Just("."),
+            1 => Just("PPPPPPPPPPPPPPPPPPPPPPPPPPPPPP"),
+        ];
+        (prop::collection::vec(step, 0..40), any::<bool>(), 0i64..40).prop_flat_map(
+            |(steps, retired, offset)| {
+                let pattern: String = steps.concat();
+                let gaps = prop::collection::vec(0i64..3, pattern.len());
+                (Just(pattern), Just(retired), gaps).prop_map(move |(p, r, gaps)| {
+                    let times = (gaps.iter())
+                        .scan(offset, |t, g| {
+                            *t += 1 + g;
+                            Some(*t)
+                        })
+                        .collect();
+                    (p, r, times)
+                })
+            },
+        )
+    }
+
+    /// A Problem fixed long before the new build is not judged again: the window starts at the
+    /// new failure, its lane BEFORE builds before it.
+    #[test]
+    fn a_problem_settled_long_before_is_left_out_of_the_window() {
+        let pattern = format!("PPFFP{}F", "P".repeat(120));
+        let times = (1..=pattern.len() as i64).map(|k| 10 * k).collect();
+        let (branch, by_lane) = history(&[(pattern, false, times)]);
+        let last = branch.lanes[0].2.last().expect("builds").clone();
+        let window = branch.window(&by_lane, 7, &[(1, last.number, last.time)]);
+        assert_eq!(window.since, last.time);
+        assert_eq!(window.from, vec![Some(125 - BEFORE)]);
+        // Fixed only AFTER builds before it, the Problem is judged again, from the lane's start.
+        let pattern = format!("PPFFP{}F", "P".repeat(AFTER));
+        let times = (1..=pattern.len() as i64).map(|k| 10 * k).collect();
+        let (branch, by_lane) = history(&[(pattern, false, times)]);
+        let last = branch.lanes[0].2.last().expect("builds").clone();
+        let window = branch.window(&by_lane, 7, &[(1, last.number, last.time)]);
+        assert_eq!((window.since, window.from), (i64::MIN, vec![Some(0)]));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Judging on a window finds the Problems from its time on as judging the whole history
+        /// does (their builds, windows, fixes and intermittency), and every Problem before its
+        /// time is settled by the new builds, so that its stored record stands.
+        #[test]
+        fn a_window_judges_as_the_whole_history(
+            patterns in prop::collection::vec(lane(), 1..4),
+            newest in prop::collection::vec(any::<bool>(), 3),
+        ) {
+            let (branch, by_lane) = history(&patterns);
+            let new: Vec<NewBuild> = (branch.lanes.iter().zip(&newest))
+                .filter(|(_, &is_new)| is_new)
+                .filter_map(|((lane, _, builds), _)| {
+                    builds.last().map(|b| (lane.id, b.number, b.time))
+                })
+                .collect();
+            prop_assume!(!new.is_empty());
+            let whole = branch.lanes_from(&by_lane, 7);
+            let all = analysis::episodes(&whole);
+            let window = branch.window(&by_lane, 7, &new);
+            let lanes = branch.lanes_in(&by_lane, 7, &window);
+            let mut judged = analysis::episodes(&lanes);
+            judged.retain(|e| e.first_failure.time >= window.since);
+            let (before, after): (Vec<&Episode>, Vec<&Episode>) =
+                all.iter().partition(|e| e.first_failure.time < window.since);
+            for e in before {
+                prop_assert!(new.iter().all(|&n| settled(e, &whole, n)), "not settled: {e:?}");
+            }
+            prop_assert_eq!(after.len(), judged.len());
+            for (full, windowed) in after.into_iter().zip(&judged) {
+                prop_assert_eq!(format!("{full:?}"), format!("{windowed:?}"));
+                prop_assert_eq!(
+                    format!("{:?}", shape(&branch, 7, 0, full, &whole)),
+                    format!("{:?}", shape(&branch, 7, 0, windowed, &lanes))
+                );
+                for &n in &new {
+                    prop_assert_eq!(settled(full, &whole, n), settled(windowed, &lanes, n));
+                }
+                prop_assert_eq!(before_new(full, &whole, &new), before_new(windowed, &lanes, &new));
+            }
+        }
+    }
 }
