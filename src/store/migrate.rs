@@ -33,7 +33,8 @@ migrations!(SQLITE "sqlite", POSTGRES "postgres", MYSQL "mysql"; [
     4 metrics "0004_metrics.sql", 5 coverage "0005_coverage.sql",
     6 coverage_hits "0006_coverage_hits.sql", 7 durations "0007_durations.sql",
     8 metric_state "0008_metric_state.sql", 9 details_bases "0009_details_bases.sql",
-    10 compiled_sets "0010_compiled_sets.sql"
+    10 compiled_sets "0010_compiled_sets.sql",
+    11 metric_values_by_build "0011_metric_values_by_build.sql"
 ]);
 
 /// The newest schema version this probtrack knows.

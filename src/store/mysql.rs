@@ -387,8 +387,10 @@ impl Engine for Mysql {
         for statement in migrate::statements(&sql) {
             match self.conn.query_drop(&statement) {
                 Ok(()) => {}
-                // Already done by an earlier attempt: the table, column, index or key exists.
-                Err(mysql::Error::MySqlError(e)) if matches!(e.code, 1050 | 1060 | 1061 | 1826) => {
+                // Already done by an earlier attempt: the table, column, index or key exists, or
+                // the index to drop is gone.
+                Err(mysql::Error::MySqlError(e))
+                    if matches!(e.code, 1050 | 1060 | 1061 | 1091 | 1826) => {
                 }
                 Err(e) => return Err(error(e)),
             }

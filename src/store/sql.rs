@@ -1664,6 +1664,9 @@ impl<E: Engine> Store for SqlStore<E> {
             E::any("test_id", 2)
         );
         self.run(&sql, &[build.into(), Param::Ids(&ids)])?;
+        // In the key's order (build, series): appended at the end of the table, its pages filled.
+        let mut values: Vec<&MetricValue> = values.iter().collect();
+        values.sort_by_key(|v| v.series);
         let packed: Vec<Option<Vec<u8>>> =
             values.iter().map(|v| samples::pack(&v.samples)).collect();
         let mut rows = Vec::with_capacity(values.len() * 10);
@@ -1723,15 +1726,15 @@ impl<E: Engine> Store for SqlStore<E> {
         series: Option<&[Id]>,
         since: i64,
     ) -> Result<Vec<(Id, Id, f64)>> {
-        // The lane's builds, then each build's values by `metric_values_build`: the values of
-        // one build lie together, where those of one series are spread over the table.
+        // The lane's builds, then each build's values by the key's prefix: the values of one
+        // build lie together (schema 11), where those of one series are spread over the table.
         let mut sql = String::from(
             "SELECT v.test_id, v.build_id, v.value FROM metric_values v WHERE v.build_id IN \
              (SELECT b.id FROM builds b WHERE b.lane_id = ?1 AND b.number >= ?2)",
         );
         let mut args = vec![Param::from(lane), Param::from(since)];
         if let Some(series) = series {
-            // A few series: a seek of the key (series, build) for each value.
+            // A few series: a seek of the key (build, series) for each value.
             if series.is_empty() {
                 return Ok(Vec::new());
             }
