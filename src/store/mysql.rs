@@ -390,8 +390,7 @@ impl Engine for Mysql {
                 // Already done by an earlier attempt: the table, column, index or key exists, or
                 // the index to drop is gone.
                 Err(mysql::Error::MySqlError(e))
-                    if matches!(e.code, 1050 | 1060 | 1061 | 1091 | 1826) => {
-                }
+                    if matches!(e.code, 1050 | 1060 | 1061 | 1091 | 1826) => {}
                 Err(e) => return Err(error(e)),
             }
         }
