@@ -5,7 +5,7 @@
 //! Problems judged once at its end, so an import that is stopped leaves whole builds only (whole
 //! batches); running it again skips the builds already present.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -271,10 +271,10 @@ pub(crate) fn import(
         ..ImportSummary::default()
     };
     // Builds already present are skipped (and not parsed).
-    let mut present = Vec::with_capacity(planned.len());
-    for build in planned {
-        present.push(store.find_build(&build.builder, build.number)?.is_some());
-    }
+    let stored = stored_builds(store, &planned.iter().collect::<Vec<_>>())?;
+    let present: Vec<bool> = (planned.iter())
+        .map(|b| stored.contains(&(b.builder.as_str(), b.number)))
+        .collect();
     let todo: Vec<Vec<PathBuf>> = planned
         .iter()
         .zip(&present)
@@ -293,6 +293,21 @@ pub(crate) fn import(
             planned.iter().zip(present.iter().copied()).collect();
         for batch in builds.chunks(BATCH_BUILDS) {
             store.begin_write()?;
+            // Builds another process wrote since the import started are skipped: looked up once
+            // a batch, under the writers' lock.
+            let todo: Vec<&PlannedBuild> = (batch.iter())
+                .filter(|(_, present)| !present)
+                .map(|(build, _)| *build)
+                .collect();
+            let stored = match stored_builds(store, &todo) {
+                Ok(stored) => stored,
+                Err(e) => {
+                    let _ = store.rollback();
+                    return Err(e);
+                }
+            };
+            // The builds' writes whose answers nothing reads go several to a round trip.
+            store.hold_writes();
             let mut written = Vec::new();
             let mut undone = None;
             let outcome = import_batch(
@@ -301,6 +316,7 @@ pub(crate) fn import(
                 options,
                 &mut events,
                 &mut known,
+                &stored,
                 &mut written,
                 &mut summary,
                 &mut undone,
@@ -337,6 +353,37 @@ pub(crate) fn import(
     Ok(summary)
 }
 
+/// The builds of `planned` that the database holds, by (builder, number), on any branch: read a
+/// lane at a time (one query for the lanes, one for each lane of a builder planned), not one
+/// query per build.
+fn stored_builds<'p>(
+    store: &mut dyn Store,
+    planned: &[&'p PlannedBuild],
+) -> Result<HashSet<(&'p str, i64)>> {
+    let mut stored = HashSet::new();
+    if planned.is_empty() {
+        return Ok(stored);
+    }
+    let builders: HashSet<&str> = planned.iter().map(|b| b.builder.as_str()).collect();
+    let mut numbers: HashMap<&str, HashSet<i64>> = HashMap::new();
+    for lane in store.lanes()? {
+        let Some(&builder) = builders.get(lane.builder.as_str()) else {
+            continue;
+        };
+        let found = numbers.entry(builder).or_default();
+        found.extend(store.lane_builds(lane.id)?.into_iter().map(|b| b.number));
+    }
+    for build in planned {
+        if numbers
+            .get(build.builder.as_str())
+            .is_some_and(|n| n.contains(&build.number))
+        {
+            stored.insert((build.builder.as_str(), build.number));
+        }
+    }
+    Ok(stored)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn import_batch(
     store: &mut dyn Store,
@@ -344,6 +391,7 @@ fn import_batch(
     options: &ImportOptions,
     ahead: &mut ingest::ahead::Events<'_>,
     known: &mut ingest::Known,
+    stored: &HashSet<(&str, i64)>,
     written: &mut Vec<ingest::Written>,
     summary: &mut ImportSummary,
     undone: &mut Option<usize>,
@@ -357,7 +405,7 @@ fn import_batch(
             continue;
         }
         ahead.build()?;
-        if store.find_build(&build.builder, build.number)?.is_some() {
+        if stored.contains(&(build.builder.as_str(), build.number)) {
             // Written by another process since the import started.
             for _ in &build.reports {
                 ahead.skip()?;
@@ -366,6 +414,8 @@ fn import_batch(
             progress(build, &mut warnings);
             continue;
         }
+        // Looked up under this batch's lock: write need not look again.
+        known.learn_absent(&build.builder, build.number);
         let ingest_options = IngestOptions {
             builder: build.builder.clone(),
             number: build.number,

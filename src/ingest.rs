@@ -268,7 +268,10 @@ pub(crate) fn write(
     let now = clock::to_micros(clock::now());
     let builder = store.create_builder(&options.builder)?;
     let lane = store.lane_id(builder, options.branch.as_deref())?;
-    let existing = store.find_build(&options.builder, options.number)?;
+    let existing = match known.take_absent(&options.builder, options.number) {
+        true => None,
+        false => store.find_build(&options.builder, options.number)?,
+    };
 
     let mut revision = options.revision.clone();
     if let Some(repo) = &options.git {
@@ -378,8 +381,12 @@ pub(crate) fn write(
     let mut summaries = Vec::new();
     let mut seen = HashSet::new();
     let mut fresh = 0u32;
+    // A build just created holds no report yet: nothing to look up.
+    let held = |store: &mut dyn Store, hash: &[u8]| -> Result<bool> {
+        Ok(action != "created" && store.report_exists(build, hash)?)
+    };
     for source in reports {
-        if !seen.insert(source.hash) || store.report_exists(build, &source.hash)? {
+        if !seen.insert(source.hash) || held(store, &source.hash)? {
             ahead.skip()?;
             summaries.push(ReportSummary {
                 file: source.name.clone(),
@@ -410,7 +417,7 @@ pub(crate) fn write(
     if let Some(input) = &options.coverage {
         let mut any = false;
         for report in &input.reports {
-            if !seen.insert(report.hash) || store.report_exists(build, &report.hash)? {
+            if !seen.insert(report.hash) || held(store, &report.hash)? {
                 summaries.push(ReportSummary {
                     file: report.name.clone(),
                     parser: None,

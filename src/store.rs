@@ -640,6 +640,11 @@ pub trait Store {
     /// Inside a write, takes the lock of a lane or branch until the write ends (true); nothing
     /// where the write holds the database whole (false).
     fn lock(&mut self, scope: Lock<'_>) -> Result<bool>;
+    /// Inside a write, lets a server's engine hold the writes whose answers nothing reads and
+    /// send several in one round trip, until the write ends: each goes before any statement that
+    /// could see it. An error of a held write comes from a later call (import's batches, whose
+    /// error undoes the batch).
+    fn hold_writes(&mut self);
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
     /// Inside a write, a savepoint (one at a time), so that one build of a batch can fail without

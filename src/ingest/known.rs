@@ -67,6 +67,9 @@ pub(crate) struct Known {
     tests: rustc_hash::FxHashMap<BString, (Id, Option<String>)>,
     /// A lane → each test's runs there, as written so far.
     lanes: HashMap<Id, LaneRuns>,
+    /// Builds (builder, number) known to be absent from the database: an import looked them up
+    /// under the writers' lock, so [`crate::ingest::write`] need not.
+    absent: std::collections::HashSet<(String, i64)>,
 }
 
 impl Known {
@@ -81,6 +84,19 @@ impl Known {
     pub(crate) fn forget(&mut self) {
         self.tests.clear();
         self.lanes.clear();
+        self.absent.clear();
+    }
+
+    /// Remembers that the database holds no build `number` of `builder` (looked up in this
+    /// transaction).
+    pub(crate) fn learn_absent(&mut self, builder: &str, number: i64) {
+        self.absent.insert((builder.to_owned(), number));
+    }
+
+    /// Whether build `number` of `builder` is known to be absent; it is not once asked (the
+    /// caller writes it).
+    pub(crate) fn take_absent(&mut self, builder: &str, number: i64) -> bool {
+        self.absent.remove(&(builder.to_owned(), number))
     }
 
     /// A test's id, if known in this transaction and stored with this runner id (`None`: keep

@@ -179,6 +179,15 @@ pub(crate) trait Engine {
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id>;
     /// Runs statements without parameters or rows, unprepared.
     fn batch(&mut self, sql: &str) -> Result<()>;
+    /// Runs a write whose answer nothing reads: by default now; an engine that holds writes
+    /// ([`Engine::hold_writes`]) may send it later, with others, before anything that could see
+    /// it.
+    fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
+        self.execute(sql, params).map(drop)
+    }
+    /// From now until the write ends, [`Engine::send`] and plain bulk inserts may be held and
+    /// sent several at a time (an import's builds): by default nothing changes.
+    fn hold_writes(&mut self) {}
     /// Runs a statement whose shape may not come again (the last chunk of a bulk write): by
     /// default as [`Engine::execute`]; an engine that keeps every statement it prepares need not.
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
@@ -418,6 +427,182 @@ pub(crate) fn chunks<'p, 'a>(
     })
 }
 
+/// A parameter owned, for a write held to be sent later.
+#[derive(Clone, Debug)]
+pub(crate) enum Owned {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+    Report(Vec<u8>),
+    Ids(Vec<Id>),
+}
+
+impl Owned {
+    fn of(param: &Param<'_>) -> Owned {
+        match *param {
+            Param::Null => Owned::Null,
+            Param::Int(v) => Owned::Int(v),
+            Param::Real(v) => Owned::Real(v),
+            Param::Text(t) => Owned::Text(t.to_owned()),
+            Param::Blob(b) => Owned::Blob(b.to_vec()),
+            Param::Report(b) => Owned::Report(b.to_vec()),
+            Param::Ids(ids) => Owned::Ids(ids.to_vec()),
+        }
+    }
+
+    pub(crate) fn param(&self) -> Param<'_> {
+        match self {
+            Owned::Null => Param::Null,
+            Owned::Int(v) => Param::Int(*v),
+            Owned::Real(v) => Param::Real(*v),
+            Owned::Text(t) => Param::Text(t),
+            Owned::Blob(b) => Param::Blob(b),
+            Owned::Report(b) => Param::Report(b),
+            Owned::Ids(ids) => Param::Ids(ids),
+        }
+    }
+}
+
+/// A write held back: its statement (the shared SQL), its parameters, and the tables it names.
+pub(crate) struct HeldWrite {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Owned>,
+    pub(crate) tables: Vec<&'static str>,
+}
+
+impl HeldWrite {
+    pub(crate) fn params(&self) -> Vec<Param<'_>> {
+        self.params.iter().map(Owned::param).collect()
+    }
+}
+
+/// Writes whose answers nothing reads, held by a server engine between [`Engine::hold_writes`]
+/// and the end of the write, to be sent several in one round trip. Each is sent, in order, before
+/// any other statement that names a table one of them names (so a read sees them, and a write
+/// to the same rows comes after them), before any `DELETE` (a deleted row's references cascade),
+/// and before the write commits; a rollback drops them.
+#[derive(Default)]
+pub(crate) struct Held {
+    on: bool,
+    writes: Vec<HeldWrite>,
+}
+
+/// The tables whose rows others reference `ON DELETE CASCADE` (the migrations).
+const CASCADING: [&str; 3] = ["builds", "problems", "lanes"];
+
+/// Whether `sql` deletes rows whose references cascade (never held: a later statement could see
+/// what the cascade would have removed without naming the table).
+fn cascades(sql: &str) -> bool {
+    let mut words = sql.split_whitespace();
+    let delete = words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("DELETE"));
+    delete && words.nth(1).is_some_and(|t| CASCADING.contains(&t))
+}
+
+/// The tables of the schema that `sql` names, as words.
+fn tables_named(sql: &str) -> Vec<&'static str> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = sql.as_bytes();
+    let named = |name: &str| {
+        sql.match_indices(name).any(|(at, _)| {
+            let end = at + name.len();
+            (at == 0 || !word(bytes[at - 1])) && (end == bytes.len() || !word(bytes[end]))
+        })
+    };
+    super::TABLES
+        .iter()
+        .map(|t| t.name)
+        .filter(|name| named(name))
+        .collect()
+}
+
+impl Held {
+    pub(crate) fn start(&mut self) {
+        self.on = true;
+    }
+
+    /// Ends holding: the held writes, to be sent (commit) or dropped (rollback).
+    pub(crate) fn end(&mut self) -> Vec<HeldWrite> {
+        self.on = false;
+        std::mem::take(&mut self.writes)
+    }
+
+    /// Holds `sql` with `params` if holding is on and `holdable` says the engine can send them
+    /// later as they are; false where it must run now.
+    pub(crate) fn hold(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        holdable: impl Fn(&Param<'_>) -> bool,
+    ) -> bool {
+        if !self.on || !params.iter().all(holdable) || cascades(sql) {
+            return false;
+        }
+        self.writes.push(HeldWrite {
+            sql: sql.to_owned(),
+            params: params.iter().map(Owned::of).collect(),
+            tables: tables_named(sql),
+        });
+        true
+    }
+
+    /// The held writes to send before `sql` runs (all of them, or none).
+    pub(crate) fn before(&mut self, sql: &str) -> Vec<HeldWrite> {
+        if self.writes.is_empty() {
+            return Vec::new();
+        }
+        let delete = sql
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("DELETE"));
+        let named = tables_named(sql);
+        let meets = (self.writes.iter()).any(|w| w.tables.iter().any(|t| named.contains(t)));
+        if delete || meets {
+            return std::mem::take(&mut self.writes);
+        }
+        Vec::new()
+    }
+
+    /// Every held write, to send now.
+    pub(crate) fn all(&mut self) -> Vec<HeldWrite> {
+        std::mem::take(&mut self.writes)
+    }
+
+    /// Whether so many writes are held that they should go now.
+    pub(crate) fn full(&self) -> bool {
+        self.writes.len() >= HELD_WRITES
+    }
+
+    /// Holds [`Engine::insert_rows`]'s statements, `per` rows to a statement and up to `bytes`
+    /// of values, if holding is on and every value is `holdable`; false where they must run now.
+    pub(crate) fn hold_rows(
+        &mut self,
+        (head, width, tail): (&str, usize, &str),
+        rows: &[Param<'_>],
+        (per, bytes): (usize, usize),
+        holdable: impl Fn(&Param<'_>) -> bool,
+    ) -> bool {
+        if !self.on || !rows.iter().all(&holdable) {
+            return false;
+        }
+        let width = width.max(1);
+        for chunk in chunks(rows, width, per, bytes) {
+            let sql = format!(
+                "{head} VALUES {} {tail}",
+                row_marks(chunk.len() / width, width)
+            );
+            self.hold(&sql, chunk, &holdable);
+        }
+        true
+    }
+}
+
+/// How many writes [`Held`] holds at most.
+const HELD_WRITES: usize = 256;
+
 /// Rewrites SQLite's placeholders in `sql` for another engine: `write(out, n)` writes the one for
 /// parameter `n` (from 1). A bare `?` is one more than the largest number before it, as in SQLite;
 /// quoted literals are left alone.
@@ -459,6 +644,59 @@ mod tests {
         );
         assert_eq!(sql, "a = $2 AND b = $3 AND c = '?' AND d = $1 AND e = $4");
         assert_eq!(seen, [2, 3, 1, 4]);
+    }
+
+    #[test]
+    fn held_writes_go_before_what_could_see_them() {
+        let mut held = Held::default();
+        let any = |_: &Param<'_>| true;
+        // Not holding: everything runs now.
+        assert!(!held.hold("INSERT INTO reports (build_id) VALUES (?)", &p![1i64], any));
+        held.start();
+        assert!(held.hold("INSERT INTO reports (build_id) VALUES (?)", &p![1i64], any));
+        assert!(held.hold(
+            "UPDATE builds SET passed = ?1 WHERE id = ?2",
+            &p![3i64, 1i64],
+            any
+        ));
+        // A delete whose rows' references cascade is never held.
+        assert!(!held.hold("DELETE FROM builds WHERE id = ?1", &p![1i64], any));
+        assert!(held.hold("DELETE FROM results WHERE build_id = ?1", &p![1i64], any));
+        // A statement that names none of their tables leaves them held; `problem_builders`
+        // is not `builders`, nor `runs` a part of another word.
+        assert!(held
+            .before("SELECT id FROM problem_builders WHERE x_runs = ?1")
+            .is_empty());
+        assert!(held.before("SELECT pg_advisory_xact_lock(?1)").is_empty());
+        // One that names one of them sends them all, in order.
+        let sent = held.before("SELECT number FROM builds WHERE lane_id = ?1");
+        let tables: Vec<&[&str]> = sent.iter().map(|w| w.tables.as_slice()).collect();
+        assert_eq!(tables, [&["reports"][..], &["builds"], &["results"]]);
+        assert!(held.before("SELECT 1 FROM builds").is_empty());
+        // Any delete sends them (a cascade reaches tables it does not name).
+        assert!(held.hold("INSERT INTO runs (lane_id) VALUES (?)", &p![1i64], any));
+        assert_eq!(held.before("DELETE FROM tests WHERE id = ?1").len(), 1);
+        // A value the engine cannot send later makes the write run now.
+        assert!(
+            !held.hold("INSERT INTO runs (lane_id) VALUES (?)", &p![1i64], |_| {
+                false
+            })
+        );
+        // Rows held in chunks of the engine's size, each a statement.
+        let rows: Vec<Param<'_>> = (0..5).map(Param::Int).collect();
+        assert!(held.hold_rows(("INSERT INTO runs (a)", 1, ""), &rows, (2, usize::MAX), any));
+        let sent = held.end();
+        let sql: Vec<&str> = sent.iter().map(|w| w.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            [
+                "INSERT INTO runs (a) VALUES (?), (?) ",
+                "INSERT INTO runs (a) VALUES (?), (?) ",
+                "INSERT INTO runs (a) VALUES (?) "
+            ]
+        );
+        assert_eq!(sent[2].params().len(), 1);
+        assert!(!held.hold("INSERT INTO runs (a) VALUES (?)", &p![1i64], any));
     }
 
     #[test]

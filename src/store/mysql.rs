@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row, Value};
 
-use super::engine::{placeholders, Engine, Fields, Param};
+use super::engine::{insert_values, placeholders, Engine, Fields, Held, HeldWrite, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
@@ -44,6 +44,8 @@ pub(super) struct Mysql {
     writing: bool,
     /// Shared SQL texts with numbered placeholders, rewritten, and the parameters they bind.
     texts: HashMap<String, (String, Vec<usize>)>,
+    /// Writes held to be sent several in one round trip (`Engine::hold_writes`).
+    held: Held,
 }
 
 trait Db<T> {
@@ -192,6 +194,7 @@ impl Mysql {
             shown,
             writing: false,
             texts: HashMap::new(),
+            held: Held::default(),
         };
         SqlStore::open(engine, mode)
     }
@@ -245,6 +248,48 @@ impl Mysql {
     }
 }
 
+/// Whether `param` can be written into a statement's text as a literal (every value but a number
+/// that is not finite, which SQL has no literal for).
+fn literal_ok(param: &Param<'_>) -> bool {
+    !matches!(param, Param::Real(v) if !v.is_finite())
+}
+
+/// `param` as a literal of MySQL's text protocol: bytes in hex, text escaped by the driver,
+/// doubles in scientific notation (read back exactly).
+fn literal(out: &mut String, param: &Param<'_>) {
+    match *param {
+        Param::Null | Param::Ids([]) => out.push_str("NULL"),
+        Param::Int(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Param::Real(v) => {
+            let _ = write!(out, "{v:e}");
+        }
+        Param::Text(t) => out.push_str(&Value::Bytes(t.as_bytes().to_vec()).as_sql(false)),
+        Param::Blob(b) | Param::Report(b) => {
+            out.push_str("X'");
+            for byte in b {
+                let _ = write!(out, "{byte:02X}");
+            }
+            out.push('\'');
+        }
+        Param::Ids(ids) => {
+            for (i, id) in ids.iter().enumerate() {
+                let _ = write!(out, "{}{id}", if i > 0 { "," } else { "" });
+            }
+        }
+    }
+}
+
+/// A held write as one statement of the text protocol, its values written in.
+fn with_literals(write: &HeldWrite) -> String {
+    let params = write.params();
+    placeholders(&write.sql, |out, n| match params.get(n - 1) {
+        Some(param) => literal(out, param),
+        None => out.push_str("NULL"),
+    })
+}
+
 /// Runs `statements` in one round trip (one query of several statements), failing on the first
 /// that fails (after which the server runs no more of them); returns the rows they answered.
 fn run_all(conn: &mut Conn, statements: &[&str]) -> Result<Vec<Row>> {
@@ -279,6 +324,37 @@ fn duplicate_set(set: &str) -> String {
     out + rest
 }
 
+impl Mysql {
+    /// Sends the held writes that must go before `sql` runs.
+    fn before(&mut self, sql: &str) -> Result<()> {
+        let writes = self.held.before(sql);
+        self.send_held(writes)
+    }
+
+    /// Sends held writes in order, as many in one round trip (one query of several statements,
+    /// their values written in) as fit in a packet's budget.
+    fn send_held(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+        let mut texts: Vec<String> = Vec::new();
+        let mut bytes = 0;
+        for write in &writes {
+            let text = with_literals(write);
+            if bytes + text.len() > CHUNK_BYTES && !texts.is_empty() {
+                let all: Vec<&str> = texts.iter().map(String::as_str).collect();
+                run_all(&mut self.conn, &all)?;
+                texts.clear();
+                bytes = 0;
+            }
+            bytes += text.len();
+            texts.push(text);
+        }
+        if !texts.is_empty() {
+            let all: Vec<&str> = texts.iter().map(String::as_str).collect();
+            run_all(&mut self.conn, &all)?;
+        }
+        Ok(())
+    }
+}
+
 impl Engine for Mysql {
     type Row<'r> = Row;
     const MIGRATIONS: &'static [Migration] = migrate::MYSQL;
@@ -294,6 +370,7 @@ impl Engine for Mysql {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.before(sql)?;
         let (text, params) = bind(&mut self.texts, sql, params)?;
         self.conn.exec_drop(text.as_ref(), params).db()?;
         Ok(self.conn.affected_rows())
@@ -303,6 +380,7 @@ impl Engine for Mysql {
     where
         F: FnMut(&Row) -> Result<()>,
     {
+        self.before(sql)?;
         let (text, params) = bind(&mut self.texts, sql, params)?;
         for row in self.conn.exec_iter(text.as_ref(), params).db()? {
             each(&row.db()?)?;
@@ -317,7 +395,49 @@ impl Engine for Mysql {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
+        // Held writes go first, where the statement keeps them: a rollback to a savepoint
+        // undoes the ones held since it (those before went when it was made).
+        let writes = self.held.all();
+        if !sql.trim_start().starts_with("ROLLBACK") {
+            self.send_held(writes)?;
+        }
         self.conn.query_drop(sql).db()
+    }
+
+    fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
+        if !self.held.hold(sql, params, literal_ok) {
+            return self.execute(sql, params).map(drop);
+        }
+        if self.held.full() {
+            let writes = self.held.all();
+            self.send_held(writes)?;
+        }
+        Ok(())
+    }
+
+    fn hold_writes(&mut self) {
+        self.held.start();
+    }
+
+    fn insert_rows(
+        &mut self,
+        head: &str,
+        width: usize,
+        tail: &str,
+        rows: &[Param<'_>],
+    ) -> Result<()> {
+        let per = (Self::rows_per_insert(width), CHUNK_BYTES);
+        if self
+            .held
+            .hold_rows((head, width, tail), rows, per, literal_ok)
+        {
+            if self.held.full() {
+                let writes = self.held.all();
+                self.send_held(writes)?;
+            }
+            return Ok(());
+        }
+        insert_values(self, head, width, tail, rows)
     }
 
     fn begin_write(&mut self) -> Result<()> {
@@ -348,10 +468,16 @@ impl Engine for Mysql {
     }
 
     fn commit(&mut self) -> Result<()> {
+        let writes = self.held.end();
+        if let Err(e) = self.send_held(writes) {
+            let _ = self.rollback();
+            return Err(e);
+        }
         self.end_write("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<()> {
+        self.held.end();
         if !self.writing {
             return Ok(());
         }

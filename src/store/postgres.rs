@@ -24,7 +24,9 @@ use postgres::types::private::BytesMut;
 use postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, Row, Statement};
 
-use super::engine::{chunks, insert_values, marks, placeholders, row_marks, Engine, Fields, Param};
+use super::engine::{
+    chunks, insert_values, marks, placeholders, row_marks, Engine, Fields, Held, HeldWrite, Param,
+};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode, TABLES};
@@ -48,6 +50,9 @@ const PREPARE_AT: u32 = 3;
 /// more to prepare it once per connection).
 const COPY_ROWS: usize = 100;
 
+/// How many held writes go in one statement at most.
+const GROUP_WRITES: usize = 32;
+
 type P<'a> = &'a (dyn ToSql + Sync);
 
 pub(super) struct Postgres {
@@ -60,6 +65,8 @@ pub(super) struct Postgres {
     runs: HashMap<u64, u32>,
     hasher: RandomState,
     in_write: bool,
+    /// Writes held to be sent several in one statement (`Engine::hold_writes`).
+    held: Held,
 }
 
 /// How a statement runs: prepared, or unnamed from its text (numbered for PostgreSQL).
@@ -181,6 +188,7 @@ impl Postgres {
             runs: HashMap::new(),
             hasher: RandomState::new(),
             in_write: false,
+            held: Held::default(),
         };
         SqlStore::open(engine, mode)
     }
@@ -226,6 +234,65 @@ impl Postgres {
         }
     }
 
+    /// Sends the held writes that must go before `sql` runs.
+    fn before(&mut self, sql: &str) -> Result<()> {
+        let writes = self.held.before(sql);
+        self.send_held(writes)
+    }
+
+    /// Sends held writes in order, in as few statements as their tables allow: consecutive writes
+    /// that name no table in common go as one statement (each but the last a data-modifying
+    /// `WITH`), which sees one snapshot, so no two writes of one statement may meet.
+    fn send_held(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+        let mut group: Vec<HeldWrite> = Vec::new();
+        let mut params = 0;
+        for write in writes {
+            let meets = (group.iter()).any(|g| g.tables.iter().any(|t| write.tables.contains(t)));
+            if meets || params + write.params.len() > MAX_PARAMS || group.len() == GROUP_WRITES {
+                self.send_group(std::mem::take(&mut group))?;
+                params = 0;
+            }
+            params += write.params.len();
+            group.push(write);
+        }
+        self.send_group(group)
+    }
+
+    fn send_group(&mut self, group: Vec<HeldWrite>) -> Result<()> {
+        if let [one] = group.as_slice() {
+            return self.run(&one.sql, &one.params()).map(drop);
+        }
+        let Some((last, with)) = group.split_last() else {
+            return Ok(());
+        };
+        // Each write's placeholders numbered after the ones before it.
+        let number = |sql: &str, offset: usize| {
+            placeholders(sql, |out, n| {
+                let _ = write!(out, "${}", n + offset);
+            })
+        };
+        let (mut parts, mut offset) = (Vec::with_capacity(with.len()), 0);
+        for (i, w) in with.iter().enumerate() {
+            parts.push(format!("w{i} AS ({})", number(&w.sql, offset)));
+            offset += w.params.len();
+        }
+        let text = format!("WITH {} {}", parts.join(", "), number(&last.sql, offset));
+        let params: Vec<Param<'_>> = group.iter().flat_map(HeldWrite::params).collect();
+        self.client
+            .execute_typed(&text, &typed(&params))
+            .map(drop)
+            .map_err(error)
+    }
+
+    /// Runs a statement now (prepared once it comes often, unnamed before).
+    fn run(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        match self.plan(sql, params)? {
+            Plan::Prepared(stmt) => self.client.execute(&stmt, &refs(params)),
+            Plan::Once(text) => self.client.execute_typed(&text, &typed(params)),
+        }
+        .map_err(error)
+    }
+
     /// Starts a transaction that holds the writers' lock by `lock` (a function of
     /// `pg_advisory_xact_lock`'s kind), both in one round trip.
     fn begin(&mut self, lock: &str) -> Result<()> {
@@ -258,17 +325,33 @@ impl Engine for Postgres {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        match self.plan(sql, params)? {
-            Plan::Prepared(stmt) => self.client.execute(&stmt, &refs(params)),
-            Plan::Once(text) => self.client.execute_typed(&text, &typed(params)),
+        self.before(sql)?;
+        self.run(sql, params)
+    }
+
+    fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
+        if !self
+            .held
+            .hold(sql, params, |p: &Param<'_>| plain(std::slice::from_ref(p)))
+        {
+            return self.execute(sql, params).map(drop);
         }
-        .map_err(error)
+        if self.held.full() {
+            let writes = self.held.all();
+            self.send_held(writes)?;
+        }
+        Ok(())
+    }
+
+    fn hold_writes(&mut self) {
+        self.held.start();
     }
 
     fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
     where
         F: FnMut(&Row) -> Result<()>,
     {
+        self.before(sql)?;
         let mut rows = match self.plan(sql, params)? {
             Plan::Prepared(stmt) => self.client.query_raw(&stmt, params),
             Plan::Once(text) => self.client.query_typed_raw(&text, typed(params)),
@@ -281,6 +364,7 @@ impl Engine for Postgres {
     }
 
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id> {
+        self.before(sql)?;
         let sql = format!("{sql} RETURNING id");
         let row = match self.plan(&sql, params)? {
             Plan::Prepared(stmt) => self.client.query_one(&stmt, &refs(params)),
@@ -291,10 +375,17 @@ impl Engine for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
+        // Held writes go first, where the statement keeps them: a rollback to a savepoint
+        // undoes the ones held since it (those before went when it was made).
+        let writes = self.held.all();
+        if !sql.trim_start().starts_with("ROLLBACK") {
+            self.send_held(writes)?;
+        }
         self.client.batch_execute(sql).map_err(error)
     }
 
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.before(sql)?;
         // Not kept prepared: odd sizes of bulk writes would fill the cache.
         let text = numbered(sql);
         if plain(params) {
@@ -324,11 +415,17 @@ impl Engine for Postgres {
     }
 
     fn commit(&mut self) -> Result<()> {
+        let writes = self.held.end();
+        if let Err(e) = self.send_held(writes) {
+            let _ = self.rollback();
+            return Err(e);
+        }
         self.in_write = false;
         self.batch("COMMIT")
     }
 
     fn rollback(&mut self) -> Result<()> {
+        self.held.end();
         if self.in_write {
             self.in_write = false;
             self.batch("ROLLBACK")?;
@@ -373,6 +470,7 @@ impl Engine for Postgres {
         F: FnMut(&Row) -> Result<()>,
     {
         let sql = format!("{head} {column} = ANY(?1)");
+        self.before(&sql)?;
         for chunk in keys.chunks(Self::KEYS_PER_QUERY) {
             let list: Vec<&[u8]> = chunk.iter().map(|k| &k[..]).collect();
             let rows = match self.plan(&sql, &[])? {
@@ -396,6 +494,19 @@ impl Engine for Postgres {
         tail: &str,
         rows: &[Param<'_>],
     ) -> Result<()> {
+        // Held, where the write holds them, in multi-row statements sent with others.
+        let shape = (head, width, tail);
+        let per = (Self::rows_per_insert(width), usize::MAX);
+        if self.held.hold_rows(shape, rows, per, |p: &Param<'_>| {
+            plain(std::slice::from_ref(p))
+        }) {
+            if self.held.full() {
+                let writes = self.held.all();
+                self.send_held(writes)?;
+            }
+            return Ok(());
+        }
+        self.before(head)?;
         // Plain inserts (not upserts) go by binary COPY: one statement for any number of rows,
         // with nothing for the server to parse or plan per row.
         let target = head.strip_prefix("INSERT INTO ");
@@ -429,6 +540,7 @@ impl Engine for Postgres {
     ) -> Result<Vec<([u8; 16], Id)>> {
         // Multi-row inserts that skip keys another process inserted meanwhile and hand back the
         // ids of the rows they made.
+        self.before(&format!("INSERT INTO {table}"))?;
         let width = rows.len() / keys.len().max(1);
         let key = columns.split(',').next().unwrap_or_default();
         let per = Self::rows_per_insert(width);

@@ -32,7 +32,23 @@ pub(super) struct SqlStore<E> {
     /// key: a batch of builds repeats the same few texts and names. Forgotten when the write ends
     /// or rolls back.
     text_ids: HashMap<(&'static str, [u8; 16]), Id>,
+    /// Changes written in the current write, by revision: their id and what the row is known to
+    /// hold (`None`: not known), so that a blamelist that names them again (the next build of
+    /// each builder) costs no round trip. Forgotten with `text_ids`.
+    changes: HashMap<String, KnownChange>,
+    /// Metric series looked up in the current write, by the key of their name: every build has
+    /// the same built-in ones. Forgotten with `text_ids`, and where a series is written.
+    series: HashMap<[u8; 16], SeriesRecord>,
 }
+
+/// A change's id and the columns it is known to hold: user, time, comments, parents.
+type KnownChange = (
+    Id,
+    Option<Id>,
+    Option<Micros>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Rows found by key: their id and one more column.
 type Keyed = HashMap<[u8; 16], (Id, Option<String>)>;
@@ -44,11 +60,21 @@ impl<E: Engine> SqlStore<E> {
         Ok(SqlStore {
             engine,
             text_ids: HashMap::new(),
+            changes: HashMap::new(),
+            series: HashMap::new(),
         })
     }
 
+    /// Forgets what the current write looked up or wrote (it ends, or rolls back).
+    fn forget_write(&mut self) {
+        self.text_ids.clear();
+        self.changes.clear();
+        self.series.clear();
+    }
+
+    /// Runs a write whose answer nothing reads (it may be held: [`Store::hold_writes`]).
     fn run(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
-        self.engine.execute(sql, params).map(drop)
+        self.engine.send(sql, params)
     }
 
     /// The rows of a query of the ids in parameter 1, grouped by their first column (an id).
@@ -251,34 +277,29 @@ impl<E: Engine> SqlStore<E> {
         build: Id,
         new: &[(Id, &'d Details)],
     ) -> Result<Vec<Packed<'d>>> {
+        // Each test's newest base with its data, in one query.
         let tests = sorted_ids(new.iter().map(|(test, _)| *test));
         let sql = format!(
-            "SELECT r.test_id, max(d.id) FROM results r JOIN builds b ON b.id = r.build_id \
+            "SELECT n.test_id, d.id, d.data FROM (SELECT r.test_id, max(d.id) AS id \
+             FROM results r JOIN builds b ON b.id = r.build_id \
              JOIN details d ON d.id = r.details_id \
              WHERE b.lane_id = (SELECT lane_id FROM builds WHERE id = ?1) \
-             AND d.base_id IS NULL AND {} GROUP BY r.test_id",
+             AND d.base_id IS NULL AND {} GROUP BY r.test_id) n JOIN details d ON d.id = n.id",
             E::any("r.test_id", 2)
         );
-        let newest: HashMap<Id, Id> =
-            (self
-                .engine
-                .all(&sql, &[build.into(), Param::Ids(&tests)], |r| {
-                    Ok((r.id(0)?, r.id(1)?))
-                })?)
-            .into_iter()
-            .collect();
-        let ids = sorted_ids(newest.values().copied());
-        let mut bases: HashMap<Id, (String, usize)> = HashMap::with_capacity(ids.len());
-        if !ids.is_empty() {
-            let sql = format!("SELECT id, data FROM details WHERE {}", E::any("id", 1));
-            for (id, base) in self.engine.all(&sql, &[Param::Ids(&ids)], |r| {
-                let base =
-                    r.with_bytes(1, |b| b.and_then(|b| Some((details::unpack(b)?, b.len()))));
-                Ok((r.id(0)?, base?))
-            })? {
-                bases.extend(base.map(|base| (id, base)));
-            }
-        }
+        let mut newest: HashMap<Id, Id> = HashMap::with_capacity(tests.len());
+        let mut bases: HashMap<Id, (String, usize)> = HashMap::new();
+        self.engine
+            .query(&sql, &[build.into(), Param::Ids(&tests)], |r| {
+                let (test, id) = (r.id(0)?, r.id(1)?);
+                newest.insert(test, id);
+                if !bases.contains_key(&id) {
+                    let base =
+                        r.with_bytes(2, |b| b.and_then(|b| Some((details::unpack(b)?, b.len()))))?;
+                    bases.extend(base.map(|base| (id, base)));
+                }
+                Ok(())
+            })?;
         Ok(new
             .iter()
             .map(|(test, object)| {
@@ -326,16 +347,11 @@ impl<E: Engine> SqlStore<E> {
         self.engine.insert_rows(head, 7, "", &rows)
     }
 
-    /// Stores a change, or adds to what is known of it; returns its id.
-    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id> {
-        let user = match &change.author {
-            Some(author) => Some(self.get_or_create("users", &["name"], &p![author])?),
-            None => None,
-        };
-        let c = change;
+    /// Writes a change: its row updated where its revision is stored (what is known about a
+    /// change only grows: a later, fuller record fills in the blanks), else inserted.
+    fn write_change(&mut self, c: &ChangeRecord, user: Option<Id>) -> Result<Id> {
         let mut values = p![&c.revision, user, c.time, &c.comments, &c.parents];
         let find = format!("SELECT id FROM changes WHERE {}", E::same("revision", 1));
-        // What is known about a change only grows: a later, fuller record fills in the blanks.
         if let Some(id) = self.id_of(&find, &values[..1])? {
             values[0] = id.into();
             self.run(
@@ -356,6 +372,49 @@ impl<E: Engine> SqlStore<E> {
         self.run(&insert, &values)?;
         self.id_of(&find, &values[..1])?
             .ok_or_else(|| Error::database("database error: a change vanished while being created"))
+    }
+
+    /// Stores a change, or adds to what is known of it; returns its id.
+    fn upsert_change(&mut self, change: &ChangeRecord) -> Result<Id> {
+        let user = match &change.author {
+            Some(author) => {
+                let k = ("users", key(author.as_bytes()));
+                match self.text_ids.get(&k) {
+                    Some(&id) => Some(id),
+                    None => {
+                        let id = self.get_or_create("users", &["name"], &p![author])?;
+                        self.text_ids.insert(k, id);
+                        Some(id)
+                    }
+                }
+            }
+            None => None,
+        };
+        let c = change;
+        // Written before in this write, and holding what this record says: nothing to do.
+        if let Some((id, u, t, comments, parents)) = self.changes.get(&c.revision) {
+            let same = |given: bool, held: bool| !given || held;
+            if same(user.is_some(), user == *u)
+                && same(c.time.is_some(), c.time == *t)
+                && same(c.comments.is_some(), c.comments == *comments)
+                && same(c.parents.is_some(), c.parents == *parents)
+            {
+                return Ok(*id);
+            }
+        }
+        let id = self.write_change(c, user)?;
+        // What the row holds now: what was given, and what was known of the rest.
+        let before = self.changes.remove(&c.revision);
+        let (_, u, t, comments, parents) = before.unwrap_or((id, None, None, None, None));
+        let now = (
+            id,
+            user.or(u),
+            c.time.or(t),
+            c.comments.clone().or(comments),
+            c.parents.clone().or(parents),
+        );
+        self.changes.insert(c.revision.clone(), now);
+        Ok(id)
     }
 
     /// A Problem's builders and changes, written after its row.
@@ -637,13 +696,17 @@ fn group_runs(out: &mut Vec<(Id, Vec<Run>)>, r: &impl Fields) -> Result<()> {
 
 impl<E: Engine> Store for SqlStore<E> {
     fn begin_write(&mut self) -> Result<()> {
-        self.text_ids.clear();
+        self.forget_write();
         self.engine.begin_write()
     }
 
     fn begin_ingest(&mut self) -> Result<()> {
-        self.text_ids.clear();
+        self.forget_write();
         self.engine.begin_ingest()
+    }
+
+    fn hold_writes(&mut self) {
+        self.engine.hold_writes();
     }
 
     fn lock(&mut self, scope: super::Lock<'_>) -> Result<bool> {
@@ -651,12 +714,12 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.text_ids.clear();
+        self.forget_write();
         self.engine.commit()
     }
 
     fn rollback(&mut self) -> Result<()> {
-        self.text_ids.clear();
+        self.forget_write();
         self.engine.rollback()
     }
 
@@ -666,7 +729,7 @@ impl<E: Engine> Store for SqlStore<E> {
             Savepoint::Mark => self.engine.batch("SAVEPOINT build"),
             Savepoint::Keep => self.engine.batch("RELEASE SAVEPOINT build"),
             Savepoint::Undo => {
-                self.text_ids.clear();
+                self.forget_write();
                 self.engine.batch("ROLLBACK TO SAVEPOINT build")?;
                 self.engine.batch("RELEASE SAVEPOINT build")
             }
@@ -700,8 +763,15 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn lane_id(&mut self, builder: Id, branch: Option<&str>) -> Result<Id> {
-        let values = p![builder, branch.unwrap_or("")];
-        self.get_or_create("lanes", &["builder_id", "branch"], &values)
+        // Every build written looks its lane up: once a write.
+        let branch = branch.unwrap_or("");
+        let k = ("lanes", key(format!("{builder}\0{branch}").as_bytes()));
+        if let Some(&id) = self.text_ids.get(&k) {
+            return Ok(id);
+        }
+        let id = self.get_or_create("lanes", &["builder_id", "branch"], &p![builder, branch])?;
+        self.text_ids.insert(k, id);
+        Ok(id)
     }
 
     fn lanes(&mut self) -> Result<Vec<LaneRecord>> {
@@ -1584,26 +1654,38 @@ impl<E: Engine> Store for SqlStore<E> {
     fn series_by_name(&mut self, names: &[String]) -> Result<Vec<Option<SeriesRecord>>> {
         let keys: Vec<[u8; 16]> = names.iter().map(|n| key(n.as_bytes())).collect();
         let mut found: HashMap<[u8; 16], SeriesRecord> = HashMap::with_capacity(keys.len());
+        // Those looked up before in this write are known; the rest are asked for.
+        let mut wanted = Vec::with_capacity(keys.len());
+        for k in &keys {
+            match self.series.get(k) {
+                Some(record) => {
+                    found.insert(*k, record.clone());
+                }
+                None => wanted.push(*k),
+            }
+        }
         let mut not_metric: Option<String> = None;
         let head = "SELECT t.name_hash, t.id, t.name, t.kind, s.unit, s.direction FROM tests t \
              LEFT JOIN metric_series s ON s.test_id = t.id WHERE";
-        self.engine.query_keys(head, "t.name_hash", &keys, |r| {
-            let (Some(k), name) = (r.key(0)?, r.bstring(2)?) else {
-                return Ok(());
-            };
-            if r.kind(3)? != Kind::Metric {
-                not_metric.get_or_insert_with(|| name.to_string());
-                return Ok(());
-            }
-            let record = SeriesRecord {
-                id: r.id(1)?,
-                name: name.to_string(),
-                unit: r.text(4)?,
-                direction: r.text(5)?,
-            };
-            found.insert(k, record);
-            Ok(())
-        })?;
+        if !wanted.is_empty() {
+            self.engine.query_keys(head, "t.name_hash", &wanted, |r| {
+                let (Some(k), name) = (r.key(0)?, r.bstring(2)?) else {
+                    return Ok(());
+                };
+                if r.kind(3)? != Kind::Metric {
+                    not_metric.get_or_insert_with(|| name.to_string());
+                    return Ok(());
+                }
+                let record = SeriesRecord {
+                    id: r.id(1)?,
+                    name: name.to_string(),
+                    unit: r.text(4)?,
+                    direction: r.text(5)?,
+                };
+                found.insert(k, record);
+                Ok(())
+            })?;
+        }
         if let Some(name) = not_metric {
             return Err(Error::bad_input(format!(
                 "the metric `{}` has the name of a test or diagnostic already recorded",
@@ -1611,10 +1693,16 @@ impl<E: Engine> Store for SqlStore<E> {
             ))
             .hint("give the metric another name (a prefix such as `bench.`)"));
         }
+        for (k, record) in &found {
+            self.series.entry(*k).or_insert_with(|| record.clone());
+        }
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn create_series(&mut self, series: &[SeriesRecord]) -> Result<Vec<Id>> {
+        for s in series {
+            self.series.remove(&key(s.name.as_bytes()));
+        }
         let names = series.iter().map(|s| s.name.as_bytes());
         let ids = self.tests_of_kind(names, Kind::Metric)?;
         for (s, &id) in series.iter().zip(&ids) {
