@@ -298,6 +298,92 @@ fn copy_history(dir: &std::path::Path) {
     }
 }
 
+/// An import answers as ingesting its builds one at a time, in its order, does: the same views
+/// byte for byte and the same rows (ids included) in every table an ingest does not stamp with
+/// the time of now. On a server the import holds its writes and sends several builds' worth in
+/// one round trip; here is where that must not show. The sample history has real reports
+/// (messages, details packed against a base, skips, retries); the generated one more builds and
+/// changes shared between builders.
+#[test]
+fn an_import_answers_as_ingesting_its_builds_one_by_one() {
+    let t = Test::new();
+    let sample = t.path("sample");
+    copy_history(&sample);
+    let generated = t.path("generated");
+    crate::generate::history(
+        &generated,
+        &crate::generate::Shape {
+            builders: 3,
+            builds: 40,
+            tests: 30,
+            flaky: 4,
+            broken: 4,
+            seed: 25,
+        },
+    );
+    for dir in [sample, generated] {
+        // Without revisions.tsv a change is its revision, with its author where it is the build's
+        // own revision: what `--change` gives.
+        std::fs::remove_file(dir.join("revisions.tsv")).unwrap();
+        let imported = Test::new();
+        let summary = imported.json(&["import", dir.to_str().unwrap()]);
+        let one_by_one = Test::new();
+        let tsv = std::fs::read_to_string(dir.join("builds.tsv")).unwrap();
+        let mut rows: Vec<Vec<&str>> = tsv
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').collect())
+            .collect();
+        // import's order: time, then builder, then number.
+        rows.sort_by_key(|r| (r[4], r[0], r[1].parse::<i64>().unwrap()));
+        assert_eq!(summary["imported"], rows.len());
+        for row in &rows {
+            let (builder, number, revision, author, time) =
+                (row[0], row[1], row[2], row[3], row[4]);
+            let report = dir.join(builder).join(format!("{number}.xml"));
+            let mut args = vec!["--revision", revision, "--time", time];
+            let changes: Vec<String> = (row[5].split(',').filter(|c| !c.is_empty()))
+                .map(|c| match c == revision {
+                    true => format!("{c}:{author}"),
+                    false => c.to_owned(),
+                })
+                .collect();
+            for change in &changes {
+                args.extend(["--change", change.as_str()]);
+            }
+            args.push(report.to_str().unwrap());
+            one_by_one.ingest(builder, number.parse().unwrap(), &args);
+        }
+        for view in [
+            &["problems", "--all", "--intermittent"][..],
+            &["builds", "--limit", "1000"],
+            &["flaky", "--min-runs", "2", "--min-score", "0"],
+            &["users", "--intermittent"],
+            &["metrics"],
+        ] {
+            assert_eq!(
+                imported.ok(view),
+                one_by_one.ok(view),
+                "{view:?} of {dir:?}"
+            );
+        }
+        // Every table but those that hold the time of now (builds and reports: when ingested;
+        // problems: when judged) and the metric state (a cache of what the windows read).
+        let tables = |t: &Test| -> Vec<String> {
+            let stamped = ["builds", "reports", "problems", "metric_state"];
+            (t.dump().split("== ").filter(|s| !s.is_empty()))
+                .filter(|s| !stamped.contains(&s.lines().next().unwrap_or_default()))
+                .map(str::to_owned)
+                .collect()
+        };
+        let (a, b) = (tables(&imported), tables(&one_by_one));
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!(a, b, "{dir:?}");
+        }
+    }
+}
+
 #[test]
 fn an_import_stopped_by_a_bad_report_keeps_the_builds_before_it() {
     let once = Test::new();
