@@ -506,3 +506,177 @@ fn an_import_that_fails_mid_way_undoes_only_the_build_it_was_writing() {
     );
     every_build_whole(&t, &dir);
 }
+
+/// Refuses the rows of `results` of build `number` (a write an import holds on the servers).
+fn refuse_results(t: &Test, number: i64) {
+    let cond = format!("(SELECT number FROM builds WHERE id = NEW.build_id) = {number}");
+    let sql = match crate::harness::backend() {
+        crate::harness::Backend::Sqlite => format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON results WHEN {cond} \
+             BEGIN SELECT RAISE(ABORT, 'refused by a test'); END;"
+        ),
+        crate::harness::Backend::Postgres(_) => format!(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF {cond} THEN RAISE EXCEPTION 'refused by a test'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON results FOR EACH ROW EXECUTE FUNCTION refuse();"
+        ),
+        crate::harness::Backend::Mysql(_) => format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON results FOR EACH ROW BEGIN \
+             IF {cond} THEN \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by a test'; END IF; END"
+        ),
+    };
+    t.exec_sql(&sql);
+}
+
+#[test]
+fn an_import_whose_results_fail_mid_way_keeps_only_whole_builds_before_it() {
+    let t = Test::new();
+    let dir = t.path("history");
+    history(
+        &dir,
+        &Shape {
+            builders: 3,
+            builds: 10,
+            tests: 40,
+            flaky: 1,
+            broken: 2,
+            seed: 7,
+        },
+    );
+    let tsv = std::fs::read_to_string(dir.join("builds.tsv")).unwrap();
+    let mut planned: Vec<(String, String, i64)> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[4].to_owned(), f[0].to_owned(), f[1].parse().unwrap())
+        })
+        .collect();
+    planned.sort();
+    let failing = 2004;
+    let mut before: Vec<String> = planned
+        .iter()
+        .take_while(|(_, _, n)| *n != failing)
+        .map(|(_, b, n)| format!("{b} #{n}"))
+        .collect();
+    before.sort();
+    std::fs::create_dir(t.path("empty")).unwrap();
+    t.ok(&["import", t.path("empty").to_str().unwrap()]);
+    refuse_results(&t, failing);
+    let stderr = t.fails(&["import", dir.to_str().unwrap()], 4);
+    assert!(stderr.contains("refused by a test"), "{stderr}");
+    let mut landed: Vec<String> = (t.json(&["builds", "--limit", "1000"]).as_array().unwrap())
+        .iter()
+        .map(|b| format!("{} #{}", b["builder"].as_str().unwrap(), b["build"]))
+        .collect();
+    landed.sort();
+    assert_eq!(
+        landed, before,
+        "the builds before the failing one are kept, it is not"
+    );
+    every_build_whole(&t, &dir);
+}
+
+#[test]
+fn an_import_whose_results_fail_before_a_bad_report_keeps_no_partial_build() {
+    let t = Test::new();
+    let dir = t.path("history");
+    history(
+        &dir,
+        &Shape {
+            builders: 3,
+            builds: 10,
+            tests: 40,
+            flaky: 1,
+            broken: 2,
+            seed: 7,
+        },
+    );
+    let tsv = std::fs::read_to_string(dir.join("builds.tsv")).unwrap();
+    let mut planned: Vec<(String, String, i64)> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[4].to_owned(), f[0].to_owned(), f[1].parse().unwrap())
+        })
+        .collect();
+    planned.sort();
+    let failing = 2004;
+    let mut before: Vec<String> = planned
+        .iter()
+        .take_while(|(_, _, n)| *n != failing)
+        .map(|(_, b, n)| format!("{b} #{n}"))
+        .collect();
+    before.sort();
+    std::fs::create_dir(t.path("empty")).unwrap();
+    t.ok(&["import", t.path("empty").to_str().unwrap()]);
+    refuse_results(&t, failing);
+    // The build after it has a report cut short: it is written under a savepoint.
+    let at = planned.iter().position(|(_, _, n)| *n == failing).unwrap();
+    let (_, b, n) = &planned[at + 1];
+    let next = dir.join(b).join(format!("{n}.xml"));
+    let xml = std::fs::read_to_string(&next).unwrap();
+    std::fs::write(&next, &xml[..xml.len() / 2]).unwrap();
+    let stderr = t.fails(&["import", dir.to_str().unwrap()], 4);
+    assert!(stderr.contains("refused by a test"), "{stderr}");
+    let mut landed: Vec<String> = (t.json(&["builds", "--limit", "1000"]).as_array().unwrap())
+        .iter()
+        .map(|b| format!("{} #{}", b["builder"].as_str().unwrap(), b["build"]))
+        .collect();
+    landed.sort();
+    assert_eq!(
+        landed, before,
+        "the builds before the failing one are kept, it is not"
+    );
+    every_build_whole(&t, &dir);
+}
+
+#[test]
+fn an_import_of_hostile_text_answers_as_sqlite_does() {
+    let t = Test::new();
+    let dir = t.path("history");
+    history(
+        &dir,
+        &Shape {
+            builders: 2,
+            builds: 6,
+            tests: 10,
+            flaky: 1,
+            broken: 1,
+            seed: 3,
+        },
+    );
+    let hostile = "b'\\'\\\\\";--#*x* é\u{1F600}";
+    let tsv = std::fs::read_to_string(dir.join("builds.tsv")).unwrap();
+    std::fs::write(dir.join("builds.tsv"), tsv.replace("builder-0", hostile)).unwrap();
+    std::fs::rename(dir.join("builder-0"), dir.join(hostile)).unwrap();
+    let evil = "x&apos;); DROP TABLE results; -- \\&apos; \\\\ /* &quot; # \u{7f} \u{1F600}";
+    for entry in std::fs::read_dir(dir.join(hostile)).unwrap() {
+        let path = entry.unwrap().path();
+        let xml = std::fs::read_to_string(&path).unwrap();
+        let case = format!(
+            "  <testcase classname=\"{evil}\" name=\"{evil}\" time=\"0.1\"><failure message=\"{evil}\">{evil}{}</failure></testcase>\n</testsuite>",
+            "z".repeat(200_000)
+        );
+        std::fs::write(&path, xml.replacen("</testsuite>", &case, 1)).unwrap();
+    }
+    t.ok(&["import", dir.to_str().unwrap()]);
+    let clean = t.path("clean.db").display().to_string();
+    t.ok(&["--db", &clean, "import", dir.to_str().unwrap()]);
+    for view in [
+        &["problems", "--all", "--intermittent"][..],
+        &["builds", "--limit", "1000"],
+        &["flaky", "--min-runs", "2", "--min-score", "0"],
+        &["users", "--intermittent"],
+    ] {
+        let mut with = vec!["--db", clean.as_str()];
+        with.extend(view);
+        match view[0] {
+            "problems" => assert_eq!(without_ids(t.json(view)), without_ids(t.json(&with))),
+            _ => assert_eq!(t.json(view), t.json(&with), "{view:?}"),
+        }
+    }
+}
