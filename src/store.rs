@@ -642,9 +642,11 @@ pub trait Store {
     fn lock(&mut self, scope: Lock<'_>) -> Result<bool>;
     /// Inside a write, lets a server's engine hold the writes whose answers nothing reads and
     /// send several in one round trip, until the write ends: each goes before any statement that
-    /// could see it. An error of a held write comes from a later call (import's batches, whose
-    /// error undoes the batch).
+    /// could see it. An error of a held write comes from a later call, and the write will not
+    /// commit after it: an import sends each build's writes at its end ([`Store::send_held`]).
     fn hold_writes(&mut self);
+    /// Sends the writes held so far, so that an error of one comes now (an import's build's).
+    fn send_held(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
     /// Inside a write, a savepoint (one at a time), so that one build of a batch can fail without

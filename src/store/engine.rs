@@ -188,6 +188,11 @@ pub(crate) trait Engine {
     /// From now until the write ends, [`Engine::send`] and plain bulk inserts may be held and
     /// sent several at a time (an import's builds): by default nothing changes.
     fn hold_writes(&mut self) {}
+    /// Sends the writes held so far (an import's build's, at its end, so that an error of one is
+    /// that build's): by default there are none.
+    fn send_held(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Runs a statement whose shape may not come again (the last chunk of a bulk write): by
     /// default as [`Engine::execute`]; an engine that keeps every statement it prepares need not.
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
@@ -487,6 +492,25 @@ impl HeldWrite {
 pub(crate) struct Held {
     on: bool,
     writes: Vec<HeldWrite>,
+    /// Some held writes failed to go: the write may be applied in part (MariaDB runs the
+    /// statements of a query before the one that failed), so it must not commit.
+    failed: bool,
+}
+
+/// The bytes of text and binary values a held write holds at most: a larger one is sent at once,
+/// alone, so that a query of held writes stays well within a packet (`max_allowed_packet`), their
+/// values written in (hex doubles binary values, escaping may double text).
+const HELD_BYTES: usize = 1 << 20;
+
+/// The bytes of text and binary values of `params`.
+fn value_bytes(params: &[Param<'_>]) -> usize {
+    (params.iter())
+        .map(|p| match p {
+            Param::Text(t) => t.len(),
+            Param::Blob(b) | Param::Report(b) => b.len(),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// The tables whose rows others reference `ON DELETE CASCADE` (the migrations).
@@ -530,6 +554,29 @@ impl Held {
         std::mem::take(&mut self.writes)
     }
 
+    /// Notes how a sending of held writes went, and passes it on.
+    pub(crate) fn sent(&mut self, outcome: Result<()>) -> Result<()> {
+        self.failed |= outcome.is_err();
+        outcome
+    }
+
+    /// Whether the write may commit: not after held writes failed to go (then forgotten, as the
+    /// write ends).
+    pub(crate) fn may_commit(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.failed) {
+            return Err(Error::database(
+                "database error: a write of this transaction failed; nothing was committed",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Forgets a failure, as the write is rolled back.
+    pub(crate) fn rolled_back(&mut self) {
+        self.end();
+        self.failed = false;
+    }
+
     /// Holds `sql` with `params` if holding is on and `holdable` says the engine can send them
     /// later as they are; false where it must run now.
     pub(crate) fn hold(
@@ -541,12 +588,19 @@ impl Held {
         if !self.on || !params.iter().all(holdable) || cascades(sql) {
             return false;
         }
+        if value_bytes(params) > HELD_BYTES {
+            return false;
+        }
+        self.push(sql, params);
+        true
+    }
+
+    fn push(&mut self, sql: &str, params: &[Param<'_>]) {
         self.writes.push(HeldWrite {
             sql: sql.to_owned(),
             params: params.iter().map(Owned::of).collect(),
             tables: tables_named(sql),
         });
-        true
     }
 
     /// The held writes to send before `sql` runs (all of them, or none).
@@ -585,16 +639,19 @@ impl Held {
         (per, bytes): (usize, usize),
         holdable: impl Fn(&Param<'_>) -> bool,
     ) -> bool {
-        if !self.on || !rows.iter().all(&holdable) {
+        let width = width.max(1);
+        // A chunk is rows up to half the bound, and one more, at most half the bound.
+        let half = HELD_BYTES / 2;
+        let big = || rows.chunks(width).any(|row| value_bytes(row) > half);
+        if !self.on || !rows.iter().all(&holdable) || big() {
             return false;
         }
-        let width = width.max(1);
-        for chunk in chunks(rows, width, per, bytes) {
+        for chunk in chunks(rows, width, per, bytes.min(half)) {
             let sql = format!(
                 "{head} VALUES {} {tail}",
                 row_marks(chunk.len() / width, width)
             );
-            self.hold(&sql, chunk, &holdable);
+            self.push(&sql, chunk);
         }
         true
     }

@@ -328,12 +328,18 @@ impl Mysql {
     /// Sends the held writes that must go before `sql` runs.
     fn before(&mut self, sql: &str) -> Result<()> {
         let writes = self.held.before(sql);
-        self.send_held(writes)
+        self.flush(writes)
+    }
+
+    /// Sends held writes, and notes a failure (after which the write will not commit).
+    fn flush(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+        let sent = self.send_now(writes);
+        self.held.sent(sent)
     }
 
     /// Sends held writes in order, as many in one round trip (one query of several statements,
     /// their values written in) as fit in a packet's budget.
-    fn send_held(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+    fn send_now(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
         let mut texts: Vec<String> = Vec::new();
         let mut bytes = 0;
         for write in &writes {
@@ -399,24 +405,31 @@ impl Engine for Mysql {
         // undoes the ones held since it (those before went when it was made).
         let writes = self.held.all();
         if !sql.trim_start().starts_with("ROLLBACK") {
-            self.send_held(writes)?;
+            self.flush(writes)?;
         }
         self.conn.query_drop(sql).db()
     }
 
     fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
         if !self.held.hold(sql, params, literal_ok) {
+            // Not held (too large): after every write held, in order.
+            self.send_held()?;
             return self.execute(sql, params).map(drop);
         }
         if self.held.full() {
             let writes = self.held.all();
-            self.send_held(writes)?;
+            self.flush(writes)?;
         }
         Ok(())
     }
 
     fn hold_writes(&mut self) {
         self.held.start();
+    }
+
+    fn send_held(&mut self) -> Result<()> {
+        let writes = self.held.all();
+        self.flush(writes)
     }
 
     fn insert_rows(
@@ -433,10 +446,11 @@ impl Engine for Mysql {
         {
             if self.held.full() {
                 let writes = self.held.all();
-                self.send_held(writes)?;
+                self.flush(writes)?;
             }
             return Ok(());
         }
+        self.send_held()?;
         insert_values(self, head, width, tail, rows)
     }
 
@@ -468,8 +482,10 @@ impl Engine for Mysql {
     }
 
     fn commit(&mut self) -> Result<()> {
+        // Not after held writes failed to go: some may be applied, and not others.
         let writes = self.held.end();
-        if let Err(e) = self.send_held(writes) {
+        let sent = self.flush(writes).and_then(|()| self.held.may_commit());
+        if let Err(e) = sent {
             let _ = self.rollback();
             return Err(e);
         }
@@ -477,7 +493,7 @@ impl Engine for Mysql {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        self.held.end();
+        self.held.rolled_back();
         if !self.writing {
             return Ok(());
         }

@@ -237,13 +237,19 @@ impl Postgres {
     /// Sends the held writes that must go before `sql` runs.
     fn before(&mut self, sql: &str) -> Result<()> {
         let writes = self.held.before(sql);
-        self.send_held(writes)
+        self.flush(writes)
+    }
+
+    /// Sends held writes, and notes a failure (after which the write will not commit).
+    fn flush(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+        let sent = self.send_now(writes);
+        self.held.sent(sent)
     }
 
     /// Sends held writes in order, in as few statements as their tables allow: consecutive writes
     /// that name no table in common go as one statement (each but the last a data-modifying
     /// `WITH`), which sees one snapshot, so no two writes of one statement may meet.
-    fn send_held(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+    fn send_now(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
         let mut group: Vec<HeldWrite> = Vec::new();
         let mut params = 0;
         for write in writes {
@@ -334,17 +340,24 @@ impl Engine for Postgres {
             .held
             .hold(sql, params, |p: &Param<'_>| plain(std::slice::from_ref(p)))
         {
+            // Not held (too large, or not plain): after every write held, in order.
+            self.send_held()?;
             return self.execute(sql, params).map(drop);
         }
         if self.held.full() {
             let writes = self.held.all();
-            self.send_held(writes)?;
+            self.flush(writes)?;
         }
         Ok(())
     }
 
     fn hold_writes(&mut self) {
         self.held.start();
+    }
+
+    fn send_held(&mut self) -> Result<()> {
+        let writes = self.held.all();
+        self.flush(writes)
     }
 
     fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
@@ -379,7 +392,7 @@ impl Engine for Postgres {
         // undoes the ones held since it (those before went when it was made).
         let writes = self.held.all();
         if !sql.trim_start().starts_with("ROLLBACK") {
-            self.send_held(writes)?;
+            self.flush(writes)?;
         }
         self.client.batch_execute(sql).map_err(error)
     }
@@ -415,8 +428,10 @@ impl Engine for Postgres {
     }
 
     fn commit(&mut self) -> Result<()> {
+        // Not after held writes failed to go: some may be applied, and not others.
         let writes = self.held.end();
-        if let Err(e) = self.send_held(writes) {
+        let sent = self.flush(writes).and_then(|()| self.held.may_commit());
+        if let Err(e) = sent {
             let _ = self.rollback();
             return Err(e);
         }
@@ -425,7 +440,7 @@ impl Engine for Postgres {
     }
 
     fn rollback(&mut self) -> Result<()> {
-        self.held.end();
+        self.held.rolled_back();
         if self.in_write {
             self.in_write = false;
             self.batch("ROLLBACK")?;
@@ -502,11 +517,11 @@ impl Engine for Postgres {
         }) {
             if self.held.full() {
                 let writes = self.held.all();
-                self.send_held(writes)?;
+                self.flush(writes)?;
             }
             return Ok(());
         }
-        self.before(head)?;
+        self.send_held()?;
         // Plain inserts (not upserts) go by binary COPY: one statement for any number of rows,
         // with nothing for the server to parse or plan per row.
         let target = head.strip_prefix("INSERT INTO ");

@@ -709,6 +709,10 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine.hold_writes();
     }
 
+    fn send_held(&mut self) -> Result<()> {
+        self.engine.send_held()
+    }
+
     fn lock(&mut self, scope: super::Lock<'_>) -> Result<bool> {
         self.engine.lock_key(scope.key())
     }
