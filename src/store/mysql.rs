@@ -254,9 +254,10 @@ fn literal_ok(param: &Param<'_>) -> bool {
     !matches!(param, Param::Real(v) if !v.is_finite())
 }
 
-/// `param` as a literal of MySQL's text protocol: bytes in hex, text escaped by the driver,
-/// doubles in scientific notation (read back exactly).
-fn literal(out: &mut String, param: &Param<'_>) {
+/// `param` as a literal of MySQL's text protocol: bytes in hex, text escaped by the driver as the
+/// session reads it (`no_backslash_escapes`: the connection's `NO_BACKSLASH_ESCAPES`, as the
+/// server's status flag tells it), doubles in scientific notation (read back exactly).
+fn literal(out: &mut String, param: &Param<'_>, no_backslash_escapes: bool) {
     match *param {
         Param::Null | Param::Ids([]) => out.push_str("NULL"),
         Param::Int(v) => {
@@ -265,7 +266,9 @@ fn literal(out: &mut String, param: &Param<'_>) {
         Param::Real(v) => {
             let _ = write!(out, "{v:e}");
         }
-        Param::Text(t) => out.push_str(&Value::Bytes(t.as_bytes().to_vec()).as_sql(false)),
+        Param::Text(t) => {
+            out.push_str(&Value::Bytes(t.as_bytes().to_vec()).as_sql(no_backslash_escapes));
+        }
         Param::Blob(b) | Param::Report(b) => {
             out.push_str("X'");
             for byte in b {
@@ -282,10 +285,10 @@ fn literal(out: &mut String, param: &Param<'_>) {
 }
 
 /// A held write as one statement of the text protocol, its values written in.
-fn with_literals(write: &HeldWrite) -> String {
+fn with_literals(write: &HeldWrite, no_backslash_escapes: bool) -> String {
     let params = write.params();
     placeholders(&write.sql, |out, n| match params.get(n - 1) {
-        Some(param) => literal(out, param),
+        Some(param) => literal(out, param, no_backslash_escapes),
         None => out.push_str("NULL"),
     })
 }
@@ -342,8 +345,10 @@ impl Mysql {
     fn send_now(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
         let mut texts: Vec<String> = Vec::new();
         let mut bytes = 0;
+        // Text is escaped as the session reads it now (the flag of the server's last answer).
+        let plain = self.conn.no_backslash_escape();
         for write in &writes {
-            let text = with_literals(write);
+            let text = with_literals(write, plain);
             if bytes + text.len() > CHUNK_BYTES && !texts.is_empty() {
                 let all: Vec<&str> = texts.iter().map(String::as_str).collect();
                 run_all(&mut self.conn, &all)?;
@@ -592,5 +597,18 @@ mod tests {
         );
         assert_eq!(text, "x = ? AND y IN (3,4) AND z = ?");
         assert_eq!(order, [1, 1]);
+    }
+
+    #[test]
+    fn text_literals_are_escaped_as_the_session_reads_them() {
+        let text = |nbe: bool| {
+            let mut out = String::new();
+            literal(&mut out, &Param::Text("a'b\\c"), nbe);
+            out
+        };
+        // Backslashes escape (MySQL's default mode)…
+        assert_eq!(text(false), "'a\\'b\\\\c'");
+        // …or are plain characters (NO_BACKSLASH_ESCAPES), where only a quote is doubled.
+        assert_eq!(text(true), "'a''b\\c'");
     }
 }
