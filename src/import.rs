@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ingest::{self, IngestOptions};
 use crate::store::{ChangeRecord, Savepoint, Store};
 use crate::views::import::ImportSummary;
@@ -328,7 +328,14 @@ pub(crate) fn import(
                 redo = outcome.err().map(|e| (again, e));
                 return Ok(());
             }
-            // What was written is judged and kept, also when a build failed.
+            // After a database error nothing is judged or kept (the engine would refuse to commit).
+            if let Err(e) = &outcome {
+                if e.kind == ErrorKind::Database {
+                    let _ = store.rollback();
+                    return outcome;
+                }
+            }
+            // What was written is judged and kept, also when a build failed on its input.
             let judged = ingest::judge(store, &written).and_then(|_| store.commit());
             if let Err(e) = outcome.and(judged) {
                 let _ = store.rollback();
@@ -453,28 +460,40 @@ fn import_batch(
                 .map(|path| ingest::prepare(&ingest::Input::File(path.clone())))
                 .collect::<Result<Vec<_>>>()?,
         };
-        if !clean {
-            store.savepoint(Savepoint::Mark)?;
-        }
-        let done = match ingest::write(store, &ingest_options, &reports, ahead, known) {
-            Ok(done) => {
-                if !clean {
-                    store.savepoint(Savepoint::Keep)?;
-                }
-                done
+        // The build's writes that a server's engine held go at its end, so that an error of
+        // one is this build's.
+        let mut write = || -> Result<ingest::Written> {
+            if !clean {
+                store.savepoint(Savepoint::Mark)?;
             }
-            Err(e) if clean => {
-                // Part of the build is written, and only the transaction can undo it: the whole
-                // batch goes (and `import` writes the builds before this one again).
-                let _ = store.rollback();
+            let done = ingest::write(store, &ingest_options, &reports, ahead, known)?;
+            store.send_held()?;
+            if !clean {
+                store.savepoint(Savepoint::Keep)?;
+            }
+            Ok(done)
+        };
+        let done = match write() {
+            Ok(done) => done,
+            Err(e) if !clean && e.kind != ErrorKind::Database => {
                 known.forget();
+                if store.savepoint(Savepoint::Undo).is_ok() {
+                    return Err(e);
+                }
+                // Not undone alone: the whole batch goes, as below.
+                let _ = store.rollback();
                 written.clear();
                 *undone = Some(at);
                 return Err(e);
             }
             Err(e) => {
-                store.savepoint(Savepoint::Undo)?;
+                // Part of the build is written, and only the transaction can undo it (after a
+                // database error, the engine commits nothing): the whole batch goes, and
+                // `import` writes the builds before this one again.
+                let _ = store.rollback();
                 known.forget();
+                written.clear();
+                *undone = Some(at);
                 return Err(e);
             }
         };
