@@ -257,8 +257,10 @@ pub(crate) const BATCH_BUILDS: usize = 256;
 /// are judged once at its end, while a second thread parses the reports ahead. A build that fails
 /// is undone alone: the builds before it are judged and committed, and the error is returned. A
 /// build that fails on a report is undone to its savepoint; one written without a savepoint (see
-/// [`import_batch`]) that fails on a database error takes its batch with it, so the batch's builds
-/// before it are written again, in a transaction of their own. (A lost connection loses the open
+/// [`import_batch`]), and any build that fails on a database error (its writes a server held
+/// included: they are sent at its end), takes its batch with it, so the batch's builds before it
+/// are written again, in a transaction of their own; nothing is judged or committed after a
+/// database error. (A lost connection loses the open
 /// batch on the server; the builds before are then written by the next run.)
 pub(crate) fn import(
     store: &mut dyn Store,
