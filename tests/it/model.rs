@@ -1220,3 +1220,23 @@ fn a_late_build_after_a_prune_is_judged_as_reanalyze_judges_it() {
     ])
     .unwrap();
 }
+
+/// Found by a long run of short histories (case 20,877): a prune took every build of a's default
+/// lane; then a #6 printed a gcc warning (a compile Problem), `mark-bad a 5..6` hid it and
+/// `unmark-bad a 5` left it hidden: a lane that lost all its builds records no first kept build
+/// (`i64::MAX`), so a #6 counted as before the cut, as if prune had taken its failures. Unmarking
+/// restores what was there: the Problem is open again, as the model has it.
+#[test]
+fn unmarking_a_build_restores_its_compile_problem() {
+    check(&[
+        423, 101, 147, 140, 134, 0, 47, 27, 0, 0, 427, 222, 285, 583, 0, 0, 257, 298, 500, 600, 0,
+        0, 258, 0, 0, 0, 0, 120, 0, 0, 0, 0, 0, 0, 0, 570, 0, 0, 407, 0, 0, 766, 0, 18, 0, 0, 227,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 204, 70, 11, 0, 0, 57, 177, 0, 0, 47, 0, 0, 270, 0, 0,
+        0, 0, 0, 0, 91, 0, 475, 0, 0, 467, 0, 270, 475, 0, 0, 268, 0, 75, 0, 70, 0, 0, 0, 19, 0, 0,
+        0, 19, 0, 332, 0, 0, 27, 106, 0, 0, 57, 0, 0, 300, 0, 0, 0, 115, 0, 0, 0, 0, 0, 559, 0, 0,
+        17, 0, 770, 183, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100, 0, 500, 300, 500, 100, 0, 100, 0,
+        0, 0, 0, 0, 0, 64, 0, 144, 70, 8, 166, 0, 0, 0, 0, 0, 0, 0, 81, 0, 349, 658, 270, 0, 0, 0,
+        785, 0, 50, 535, 688, 0, 370, 570, 298, 220, 0, 134, 379, 0, 0, 0, 0, 0, 92,
+    ])
+    .unwrap();
+}

@@ -602,3 +602,61 @@ fn unmark_bad_after_prune_brings_back_an_open_problem() {
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
     assert_eq!(open[0]["failures"], 3, "{open}");
 }
+
+/// The model's short run (case 20,877, shrunk by hand): `prune` took every build of a's lane, a
+/// later build printed a gcc warning (a compile Problem), and `mark-bad` then `unmark-bad` of that
+/// build left the Problem hidden for good. A lane that lost all its builds records no first kept
+/// build, so every later build counted as "before the cut", as if prune had taken its failures.
+#[test]
+fn unmark_bad_brings_back_a_compile_problem_after_prune_took_the_whole_lane() {
+    let t = Test::new();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    // a #1, 10 hours old, goes.
+    ingest_a(&t, now, 1, "");
+    let pruned = t.json(&["prune", "--older-than", "5h"]);
+    assert_eq!(pruned[0]["builds"], 1, "{pruned}");
+    // a #2, an hour old: real gcc output with a -Wsign-compare warning in src/two.c.
+    let log = fixture("gcc/warning-fixed/build-3.log");
+    let time = (now - chrono::Duration::hours(1)).to_rfc3339();
+    let revision = format!("{:040x}", 2);
+    t.ingest(
+        "a",
+        2,
+        &[
+            "--revision",
+            &revision,
+            "--time",
+            &time,
+            log.to_str().unwrap(),
+        ],
+    );
+    let problems = t.json(&["problems", "--all"]);
+    let list = problems.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{problems}");
+    assert_eq!(list[0]["kind"], "compile", "{problems}");
+    assert_eq!(list[0]["state"], "open", "{problems}");
+    assert!(
+        list[0]["test"]
+            .as_str()
+            .unwrap()
+            .starts_with("two.c:-Wsign-compare:"),
+        "{problems}"
+    );
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "2",
+        "--to",
+        "2",
+        "--reason",
+        "outage",
+    ]);
+    assert_eq!(t.json(&["problems", "--all"]), serde_json::json!([]));
+    t.ok(&["unmark-bad", "--builder", "a", "--from", "2"]);
+    assert_eq!(t.json(&["problems", "--all"]), problems);
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all"]), problems);
+}
