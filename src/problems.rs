@@ -273,7 +273,14 @@ impl Branch {
                     .iter()
                     .filter(|b| b.number >= pruned && b.number < part.first_number)
                     .count();
-                part.first_number < pruned || (!problem.hidden && since_pruned < BEFORE)
+                if problem.hidden {
+                    // Its failures are gone where its first one is. Not "before the cut" alone: a
+                    // lane that lost all its builds records no first kept build (`i64::MAX`), and
+                    // builds that arrived after that prune are there all the same.
+                    return part.first_number < pruned
+                        && !builds.iter().any(|b| b.number == part.first_number);
+                }
+                part.first_number < pruned || since_pruned < BEFORE
             })
     }
 
