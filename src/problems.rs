@@ -275,8 +275,8 @@ impl Branch {
                     .count();
                 if problem.hidden {
                     // Its failures are gone where its first one is. Not "before the cut" alone: a
-                    // lane that lost all its builds records no first kept build (`i64::MAX`), and
-                    // builds that arrived after that prune are there all the same.
+                    // lane pruned before schema 12 that lost all its builds records `i64::MAX`,
+                    // and builds that arrived after that prune are there all the same.
                     return part.first_number < pruned
                         && !builds.iter().any(|b| b.number == part.first_number);
                 }

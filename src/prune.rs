@@ -144,7 +144,10 @@ fn run(store: &mut dyn Store, horizon: i64, dry_run: bool) -> Result<Vec<LanePru
         for build in gone {
             store.forget_build(build.id, Forget::Build)?;
         }
-        store.set_pruned_before(lane.id, first_kept.unwrap_or(i64::MAX))?;
+        // A lane that lost every build is cut after the last of them: a build that comes later
+        // is judged as one after any cut is (its first BEFORE builds without evidence before it).
+        let after_gone = gone.last().map_or(i64::MAX, |b| b.number.saturating_add(1));
+        store.set_pruned_before(lane.id, first_kept.unwrap_or(after_gone))?;
     }
     Ok(report)
 }

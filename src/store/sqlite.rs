@@ -297,6 +297,25 @@ impl Engine for Sqlite {
         .hint("name another file with --db")
     }
 
+    /// Migrations run with foreign keys off (the pragma does nothing inside a transaction, so
+    /// before it begins): one that makes a table again drops the old one, which would otherwise
+    /// delete the rows of every table that refers to it (`ON DELETE CASCADE`).
+    fn lock_schema(&mut self) -> Result<()> {
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        self.begin_write()
+    }
+
+    fn unlock_schema(&mut self, keep: bool) -> Result<()> {
+        let ended = if keep {
+            self.commit()
+        } else {
+            let _ = self.rollback();
+            Ok(())
+        };
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        ended
+    }
+
     fn contains(column: &str, at: usize) -> String {
         // instr() on blobs compares bytes.
         format!("instr(CAST({column} AS BLOB), ?{at}) > 0")

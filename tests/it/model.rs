@@ -401,7 +401,8 @@ fn arrive(
 }
 
 /// What a prune that kept `kept` leaves: the builds present, and each lane's first kept build
-/// number where it dropped some (`i64::MAX` where it dropped all; the highest of its prunes).
+/// number where it dropped some (where it dropped all, the number after the last it dropped; the
+/// highest of its prunes).
 fn after_prune(
     h: &History,
     present: &mut Vec<usize>,
@@ -410,10 +411,11 @@ fn after_prune(
 ) {
     let builds: Vec<&history::Build> = present.iter().map(|&i| &h.builds[i]).collect();
     for (lane, list) in &prune::lanes(&builds) {
+        let after_last = list.last().map_or(i64::MAX, |b| b.number + 1);
         let first_kept = kept
             .get(lane)
             .and_then(|k| k.first())
-            .map_or(i64::MAX, |&n| n);
+            .map_or(after_last, |&n| n);
         if list[0].number < first_kept {
             let cut = pruned.entry(lane.clone()).or_insert(first_kept);
             *cut = (*cut).max(first_kept);
@@ -1237,6 +1239,24 @@ fn unmarking_a_build_restores_its_compile_problem() {
         17, 0, 770, 183, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 100, 0, 500, 300, 500, 100, 0, 100, 0,
         0, 0, 0, 0, 0, 64, 0, 144, 70, 8, 166, 0, 0, 0, 0, 0, 0, 0, 81, 0, 349, 658, 270, 0, 0, 0,
         785, 0, 50, 535, 688, 0, 370, 570, 298, 220, 0, 134, 379, 0, 0, 0, 0, 0, 92,
+    ])
+    .unwrap();
+}
+
+/// Found by a long run of short histories (seed 800002): b #11 arrived late and failed (the
+/// highest build id so far), a prune took it with the Problem it opened (fixed by b #12), and b #14
+/// was given b #11's id again, so its failure was taken for that frozen Problem's first one and
+/// the Problem b #14 opened was never listed. A build's id is never given twice (schema 12).
+#[test]
+fn a_build_after_a_prune_is_not_given_a_pruned_builds_id() {
+    check(&[
+        76, 191, 800, 31, 0, 0, 307, 568, 500, 0, 0, 0, 0, 0, 0, 546, 70, 444, 0, 0, 0, 0, 498, 19,
+        0, 0, 0, 100, 0, 0, 308, 0, 235, 0, 0, 0, 709, 0, 0, 17, 4, 70, 0, 0, 0, 0, 93, 0, 0, 0,
+        21, 0, 189, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, 117, 0, 117, 0, 69, 0, 742, 0, 0,
+        504, 276, 0, 106, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 70, 165, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        100, 0, 0, 0, 70, 0, 0, 0, 67, 0, 775, 701, 75, 65, 100, 200, 75, 201, 0, 700, 0, 500, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 324, 664, 11, 48, 181, 5, 0, 62, 215, 239, 110, 87, 680, 30, 0, 0,
+        50, 11, 0, 75, 404, 380,
     ])
     .unwrap();
 }

@@ -660,3 +660,84 @@ fn unmark_bad_brings_back_a_compile_problem_after_prune_took_the_whole_lane() {
     t.ok(&["reanalyze"]);
     assert_eq!(t.json(&["problems", "--all"]), problems);
 }
+
+/// The long run's seed 800002: a build that arrived late failed (so it had the highest id), a
+/// prune took it with the Problem it opened, and the next build was given its id again. That
+/// Problem, fixed and kept as it was, names its first failure by that id, so the new build's
+/// failure was taken for it and the Problem it opened was never listed. A build id is never
+/// given twice (schema 12): the new failure opens a Problem of its own.
+#[test]
+fn a_build_after_a_prune_opens_its_own_problem_not_a_pruned_ones() {
+    let t = Test::new();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    // a #2 and a #3 pass; a #1 arrives after them and fails: a Problem fixed by a #2.
+    for (number, child) in [(2, ""), (3, ""), (1, FAILED)] {
+        ingest_a(&t, now, number, child);
+    }
+    let before = t.json(&["problems", "--all"]);
+    assert_eq!(before.as_array().unwrap().len(), 1, "{before}");
+    assert_eq!(before[0]["state"], "fixed", "{before}");
+    assert_eq!(before[0]["first_failure"]["build"], 1, "{before}");
+    // a #1 (10 hours old) and a #2 (9) go, the Problem with them; a #3 stays.
+    let pruned = t.json(&["prune", "--older-than", "9h"]);
+    assert_eq!(pruned[0]["builds"], 2, "{pruned}");
+    ingest_a(&t, now, 4, FAILED);
+    let open = t.json(&["problems"]);
+    let list = open.as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        1,
+        "a #4's failure is a Problem of its own: {open}"
+    );
+    assert_eq!(list[0]["state"], "open", "{open}");
+    assert_eq!(list[0]["first_failure"]["build"], 4, "{open}");
+    let all = t.json(&["problems", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    assert!(all.as_array().unwrap().contains(&before[0]), "{all}");
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all"]), all);
+}
+
+/// A prune that takes every build of a lane cuts it after the last: the Problems of builds that
+/// come later are frozen only within `BEFORE` (50) builds after the cut, as after any other cut,
+/// not for ever. Here a #61's failure, 60 builds after the cut, is fixed by a #63; a #62 then
+/// arrives late and fails too: the Problem takes it in.
+#[test]
+fn a_prune_that_took_the_whole_lane_freezes_later_problems_only_for_a_while() {
+    let t = Test::new();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    let ingest = |number: i64, child: &str| {
+        let report = t.path(&format!("a-{number}.xml"));
+        std::fs::write(
+            &report,
+            format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
+        )
+        .unwrap();
+        // a #1 ten hours old, then one build a minute.
+        let time =
+            (now - chrono::Duration::hours(10) + chrono::Duration::minutes(number)).to_rfc3339();
+        t.ingest("a", number, &["--time", &time, report.to_str().unwrap()]);
+    };
+    ingest(1, "");
+    let pruned = t.json(&["prune", "--older-than", "5h"]);
+    assert_eq!(pruned[0]["builds"], 1, "{pruned}");
+    for number in 2..=60 {
+        ingest(number, "");
+    }
+    ingest(61, FAILED);
+    ingest(63, "");
+    let fixed = t.json(&["problems", "--all"]);
+    assert_eq!(fixed[0]["state"], "fixed", "{fixed}");
+    assert_eq!(fixed[0]["failures"], 1, "{fixed}");
+    ingest(62, FAILED);
+    let problems = t.json(&["problems", "--all"]);
+    let list = problems.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{problems}");
+    assert_eq!(list[0]["failures"], 2, "{problems}");
+    assert_eq!(list[0]["last_failure"]["build"], 62, "{problems}");
+    assert_eq!(list[0]["id"], fixed[0]["id"], "{problems}");
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all"]), problems);
+}

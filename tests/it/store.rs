@@ -568,3 +568,55 @@ fn upgraded_details_keep_their_text() {
         assert!(based > 0, "v{version}: nothing rewritten against a base");
     }
 }
+
+/// Schema 12 gives a build id once. `schema-v11-pruned.db` (fixtures/db/PROVENANCE.md) holds a
+/// Problem whose first failing build a prune took, and that build had the highest id: schema 11
+/// gave the next build that id again, which was then taken for the pruned Problem's first failure
+/// (the Problem the new build opened was never listed). Upgraded, the next build's id is above it,
+/// and the upgrade (which makes `builds` again) keeps every row of the tables that refer to it.
+#[test]
+fn an_upgraded_database_never_gives_a_pruned_builds_id_again() {
+    let t = Test::new();
+    let db = t.path("v11-pruned.db");
+    std::fs::copy(fixture("db/schema-v11-pruned.db"), &db).unwrap();
+    let db = db.to_str().unwrap();
+    let test = "tests.test_core.test_divide";
+    let pruned = t.json(&["--db", db, "problems", "--all"]);
+    assert_eq!(pruned.as_array().unwrap().len(), 1, "{pruned}");
+    assert_eq!(pruned[0]["state"], "fixed", "{pruned}");
+    assert_eq!(pruned[0]["first_failure"]["build"], 1, "{pruned}");
+    // a #3, the build the prune kept, still has its results and blamelist rows.
+    let history = t.json(&["--db", db, "history", test]);
+    let results = &history["builders"][0]["results"];
+    assert_eq!(results.as_array().unwrap().len(), 1, "{history}");
+    assert_eq!(results[0]["build"], 3, "{history}");
+    assert_eq!(results[0]["status"], "passed", "{history}");
+    let report = fixture("history/linux-py311/104.xml");
+    t.json(&[
+        "--db",
+        db,
+        "ingest",
+        "--builder",
+        "a",
+        "--build",
+        "4",
+        "--time",
+        "2026-12-06T21:00:00Z",
+        report.to_str().unwrap(),
+    ]);
+    let open = t.json(&["--db", db, "problems"]);
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["test"], test, "{open}");
+    assert_eq!(open[0]["first_failure"]["build"], 4, "{open}");
+    let all = t.json(&["--db", db, "problems", "--all"]);
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let fk: Vec<String> = conn
+        .prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(fk.is_empty(), "{fk:?}");
+}
