@@ -35,7 +35,7 @@ migrations!(SQLITE "sqlite", POSTGRES "postgres", MYSQL "mysql"; [
     8 metric_state "0008_metric_state.sql", 9 details_bases "0009_details_bases.sql",
     10 compiled_sets "0010_compiled_sets.sql",
     11 metric_values_by_build "0011_metric_values_by_build.sql",
-    12 builds_ids_never_reused "0012_builds_ids_never_reused.sql"
+    12 ids_never_reused "0012_ids_never_reused.sql"
 ]);
 
 /// The newest schema version this probtrack knows.

@@ -741,3 +741,32 @@ fn a_prune_that_took_the_whole_lane_freezes_later_problems_only_for_a_while() {
     t.ok(&["reanalyze"]);
     assert_eq!(t.json(&["problems", "--all"]), problems);
 }
+
+/// A Problem's id, which people quote (a link, a chat message), is never given to another
+/// Problem: after `delete-build` took the build that opened the newest Problem, the Problem the
+/// same failure opens again is a new one, with a new id (SQLite gave it the old id before
+/// schema 12; the servers never did).
+#[test]
+fn a_deleted_problems_id_is_not_given_again() {
+    let t = Test::new();
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now();
+    ingest_a(&t, now, 1, "");
+    ingest_a(&t, now, 2, FAILED);
+    let first = t.json(&["problems"]);
+    assert_eq!(first.as_array().unwrap().len(), 1, "{first}");
+    t.ok(&["delete-build", "a", "2"]);
+    assert_eq!(t.json(&["problems", "--all"]), serde_json::json!([]));
+    ingest_a(&t, now, 2, FAILED);
+    let again = t.json(&["problems"]);
+    assert_eq!(again.as_array().unwrap().len(), 1, "{again}");
+    assert!(
+        again[0]["id"].as_i64().unwrap() > first[0]["id"].as_i64().unwrap(),
+        "{first} then {again}"
+    );
+    assert!(
+        t.fails(&["show", &first[0]["id"].to_string()], 3)
+            .contains("there is no Problem"),
+        "the deleted Problem's id names nothing"
+    );
+}

@@ -1,5 +1,5 @@
--- probtrack schema, version 12 (SQLite): a build's id is never given again. Documented in
--- docs/schema.md (*builds*).
+-- probtrack schema, version 12 (SQLite): a build's id and a Problem's are never given again.
+-- Documented in docs/schema.md (*builds*, *problems*).
 --
 -- `INTEGER PRIMARY KEY` alone gives the next row the highest id in the table plus one, so after
 -- `prune` or `delete-build` took the newest build, the next build got its id again. A Problem
@@ -53,3 +53,43 @@ DROP TABLE builds;
 ALTER TABLE builds_v12 RENAME TO builds;
 CREATE INDEX builds_lane_number ON builds (lane_id, number);
 CREATE INDEX builds_time ON builds (time);
+
+CREATE TABLE problems_v12 (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    test_id         INTEGER NOT NULL REFERENCES tests(id),
+    branch          TEXT NOT NULL DEFAULT '',
+    first_build_id  INTEGER NOT NULL,
+    first_builder   TEXT NOT NULL,
+    first_number    INTEGER NOT NULL,
+    first_time      INTEGER NOT NULL,
+    first_revision  TEXT,
+    last_builder    TEXT NOT NULL,
+    last_number     INTEGER NOT NULL,
+    last_time       INTEGER NOT NULL,
+    last_revision   TEXT,
+    fixed_builder   TEXT,
+    fixed_number    INTEGER,
+    fixed_time      INTEGER,
+    fixed_revision  TEXT,
+    state           TEXT NOT NULL,
+    intermittent    INTEGER NOT NULL DEFAULT 0,
+    failures        INTEGER NOT NULL,
+    message_id      INTEGER REFERENCES messages(id),
+    updated_at      INTEGER NOT NULL,
+    cluster         TEXT,
+    UNIQUE (test_id, branch, first_build_id)
+);
+
+INSERT INTO problems_v12 (id, test_id, branch, first_build_id, first_builder, first_number,
+    first_time, first_revision, last_builder, last_number, last_time, last_revision,
+    fixed_builder, fixed_number, fixed_time, fixed_revision, state, intermittent, failures,
+    message_id, updated_at, cluster)
+SELECT id, test_id, branch, first_build_id, first_builder, first_number, first_time,
+    first_revision, last_builder, last_number, last_time, last_revision, fixed_builder,
+    fixed_number, fixed_time, fixed_revision, state, intermittent, failures, message_id,
+    updated_at, cluster
+FROM problems ORDER BY id;
+
+DROP TABLE problems;
+ALTER TABLE problems_v12 RENAME TO problems;
+CREATE INDEX problems_state ON problems (state, intermittent);
