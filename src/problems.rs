@@ -266,17 +266,20 @@ impl Branch {
                 else {
                     return false;
                 };
-                let Some(pruned) = lane.pruned_before else {
+                let Some(mut pruned) = lane.pruned_before else {
                     return false;
                 };
+                if pruned == i64::MAX {
+                    // A prune before schema 12 that took every build of the lane recorded no cut:
+                    // the first build stored since is after it.
+                    pruned = builds.first().map_or(i64::MAX, |b| b.number);
+                }
                 let since_pruned = builds
                     .iter()
                     .filter(|b| b.number >= pruned && b.number < part.first_number)
                     .count();
                 if problem.hidden {
-                    // Its failures are gone where its first one is. Not "before the cut" alone: a
-                    // lane pruned before schema 12 that lost all its builds records `i64::MAX`,
-                    // and builds that arrived after that prune are there all the same.
+                    // Its failures are gone where its first one is.
                     return part.first_number < pruned
                         && !builds.iter().any(|b| b.number == part.first_number);
                 }

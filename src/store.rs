@@ -795,7 +795,8 @@ pub trait Store {
     /// Inserts rows of `table` as they are, ids included (for `copy`, inside a write).
     fn write_rows(&mut self, table: &Table, rows: &[Vec<Cell>]) -> Result<()>;
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
-    /// After `copy` wrote explicit ids: lets new rows take ids above them.
+    /// After `copy` wrote explicit ids: lets new rows take ids above them, and new builds ids
+    /// above every first failing build a Problem names.
     fn finish_copy(&mut self) -> Result<()>;
 
     // Metrics (docs/metrics.md).

@@ -524,6 +524,25 @@ impl Engine for Mysql {
         .retryable("another probtrack process held the schema lock past the timeout"))
     }
 
+    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        // InnoDB's counter is already above the ids written. Only where a Problem names a build
+        // above them (prune took it) is it moved, by DDL, which commits the copy's transaction
+        // first: this is the copy's last step.
+        for &(table, id) in highest {
+            let stored = self
+                .first(&format!("SELECT max(id) FROM {table}"), &[], |r| r.int(0))?
+                .flatten()
+                .unwrap_or(0);
+            if id > stored {
+                let next = id + 1;
+                self.conn
+                    .query_drop(format!("ALTER TABLE {table} AUTO_INCREMENT = {next}"))
+                    .map_err(error)?;
+            }
+        }
+        Ok(())
+    }
+
     fn unlock_schema(&mut self, _keep: bool) -> Result<()> {
         // DDL commits as it goes: there is nothing to undo, and each statement can run again.
         self.unlock("probtrack_migrate")

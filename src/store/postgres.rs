@@ -29,7 +29,7 @@ use super::engine::{
 };
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
-use super::{Id, OpenMode, TABLES};
+use super::{Id, OpenMode};
 use crate::connect::postgres::{self as connect, error};
 use crate::error::{Error, Result};
 
@@ -587,14 +587,12 @@ impl Engine for Postgres {
         Ok(())
     }
 
-    fn finish_copy(&mut self) -> Result<()> {
-        for table in TABLES.iter().filter(|t| t.serial_id) {
+    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        for &(table, id) in highest {
             let sql = format!(
-                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), coalesce(max(id), 0) + 1, false) \
-                 FROM {0}",
-                table.name
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1::bigint + 1, false)"
             );
-            self.client.query_one(&sql, &[]).map_err(error)?;
+            self.client.query_one(&sql, &[&id]).map_err(error)?;
         }
         Ok(())
     }

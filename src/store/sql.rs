@@ -796,9 +796,12 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn set_pruned_before(&mut self, lane: Id, number: i64) -> Result<()> {
         self.run(
+            // (The largest integer is no cut: what a prune before schema 12 recorded on a lane it
+            // emptied.)
             "UPDATE lanes SET pruned_before = CASE WHEN pruned_before IS NULL \
-             OR pruned_before < ?2 THEN ?2 ELSE pruned_before END WHERE id = ?1",
-            &p![lane, number],
+             OR pruned_before < ?2 OR pruned_before = ?3 THEN ?2 ELSE pruned_before END \
+             WHERE id = ?1",
+            &p![lane, number, i64::MAX],
         )
     }
 
@@ -1651,7 +1654,21 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn finish_copy(&mut self) -> Result<()> {
-        self.engine.finish_copy()
+        // Each table's next id goes above the highest copied, and a build's above every first
+        // failing build a Problem names, whose build `prune` may have taken: given again, a new
+        // build would be taken for that Problem's first failure (docs/schema.md, *builds*).
+        let mut highest = Vec::new();
+        for table in super::TABLES.iter().filter(|t| t.serial_id) {
+            let sql = match table.name {
+                "builds" => "SELECT max(m) FROM (SELECT max(id) AS m FROM builds \
+                             UNION ALL SELECT max(first_build_id) AS m FROM problems) ids"
+                    .to_owned(),
+                name => format!("SELECT max(id) FROM {name}"),
+            };
+            let id = self.engine.first(&sql, &[], |r| r.int(0))?.flatten();
+            highest.push((table.name, id.unwrap_or(0)));
+        }
+        self.engine.finish_copy(&highest)
     }
 
     // Metrics: a series is a `tests` row of kind `metric` with its `metric_series` row.

@@ -814,3 +814,36 @@ fn long_identities_exact_case_and_microseconds_are_kept_on_every_backend() {
     t.ok(&["ingest", "--builder", &upper, "--build", "1", "long.xml"]);
     assert_eq!(t.column_bytes("builders", "name").len(), 3);
 }
+
+/// `copy` keeps a build id from being given twice: `schema-v11-pruned.db` holds a Problem whose
+/// first failing build a prune took, with an id above every stored build's. Copied into each
+/// engine, the next build must get an id above it too, or its failure is taken for that Problem's
+/// first one and the Problem it opens is never listed (the seed 800002 of the model's long run).
+#[test]
+fn copy_gives_no_pruned_builds_id_again() {
+    let t = Test::new();
+    let from = t.path("pruned.db");
+    std::fs::copy(fixture("db/schema-v11-pruned.db"), &from).unwrap();
+    let from = from.display().to_string();
+    let servers: Vec<ServerDb> = ["postgres", "mysql"]
+        .into_iter()
+        .filter_map(server)
+        .map(|s| ServerDb::create(&s))
+        .collect();
+    let file = t.path("copy.db").display().to_string();
+    let mut targets = vec![file];
+    targets.extend(servers.iter().map(|s| s.url.clone()));
+    let report = fixture("history/linux-py311/104.xml");
+    for to in &targets {
+        t.json(&["copy", "--from", &from, "--to", to]);
+        let args = ["--db", to, "ingest", "--builder", "a", "--build", "4"];
+        let mut args = args.to_vec();
+        args.extend(["--time", "2026-12-06T21:00:00Z", report.to_str().unwrap()]);
+        t.json(&args);
+        let open = t.json(&["--db", to, "problems"]);
+        assert_eq!(open.as_array().unwrap().len(), 1, "{to}: {open}");
+        assert_eq!(open[0]["first_failure"]["build"], 4, "{to}: {open}");
+        let all = t.json(&["--db", to, "problems", "--all"]);
+        assert_eq!(all.as_array().unwrap().len(), 2, "{to}: {all}");
+    }
+}

@@ -585,7 +585,7 @@ fn an_upgraded_database_never_gives_a_pruned_builds_id_again() {
     assert_eq!(pruned.as_array().unwrap().len(), 1, "{pruned}");
     assert_eq!(pruned[0]["state"], "fixed", "{pruned}");
     assert_eq!(pruned[0]["first_failure"]["build"], 1, "{pruned}");
-    // a #3, the build the prune kept, still has its results and blamelist rows.
+    // a #3, the build the prune kept, still has its results.
     let history = t.json(&["--db", db, "history", test]);
     let results = &history["builders"][0]["results"];
     assert_eq!(results.as_array().unwrap().len(), 1, "{history}");
@@ -619,4 +619,20 @@ fn an_upgraded_database_never_gives_a_pruned_builds_id_again() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(fk.is_empty(), "{fk:?}");
+    // Foreign keys are on again in the process that upgraded: its first command deletes a build,
+    // and the rows that refer to it go with it.
+    let other = t.path("v11-pruned-delete.db");
+    std::fs::copy(fixture("db/schema-v11-pruned.db"), &other).unwrap();
+    let other = other.to_str().unwrap();
+    t.ok(&["--db", other, "delete-build", "a", "3"]);
+    let conn = rusqlite::Connection::open(other).unwrap();
+    let rows: i64 = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM results) + (SELECT count(*) FROM reports) \
+             + (SELECT count(*) FROM metric_values)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0, "a #3's rows went with it");
 }
