@@ -796,24 +796,46 @@ fn judge_chunk(
     for (test, window, episodes, is_settled, kept) in judged {
         let mut lanes: Option<Vec<Lane>> = None;
         let existing = existing_of.remove(&test).unwrap_or_default();
-        // Problems that prune took the evidence of stay as they are.
-        let frozen: Vec<&ProblemRecord> = existing.iter().filter(|p| branch.frozen(p)).collect();
+        let failing_of: Vec<HashSet<Id>> = episodes
+            .iter()
+            .map(|e| {
+                e.parts
+                    .iter()
+                    .flat_map(|p| p.failing_builds.iter().copied())
+                    .collect()
+            })
+            .collect();
+        // Problems that prune took the evidence of stay as they are, unless failures joined one
+        // since: an episode that holds its first failure and outlasts it is judged again.
+        let thawed: HashSet<Id> = existing
+            .iter()
+            .filter(|p| branch.frozen(p))
+            .filter(|p| {
+                episodes
+                    .iter()
+                    .zip(&failing_of)
+                    .any(|(e, failing)| holds_first(p, e, failing) && span_end(e) > stored_end(p))
+            })
+            .map(|p| p.id)
+            .collect();
+        let frozen: Vec<&ProblemRecord> = existing
+            .iter()
+            .filter(|p| branch.frozen(p) && !thawed.contains(&p.id))
+            .collect();
         let mut old: Vec<(Id, Id)> = existing
             .iter()
-            .filter(|p| !branch.frozen(p))
+            .filter(|p| !branch.frozen(p) || thawed.contains(&p.id))
             .map(|p| (p.id, p.first_build))
             .collect();
         let keys: HashSet<Id> = episodes.iter().map(|e| e.first_failure.build).collect();
         let mut name: Option<(bstr::BString, probtrack_parsers::Kind)> = None;
-        for (episode, &is_settled) in episodes.iter().zip(&is_settled) {
-            let failing: HashSet<Id> = episode
-                .parts
-                .iter()
-                .flat_map(|p| p.failing_builds.iter().copied())
-                .collect();
+        for ((episode, &is_settled), failing) in episodes.iter().zip(&is_settled).zip(&failing_of) {
             // The same Problem keeps its id: by its key, else by a failing build it still holds.
             let first = episode.first_failure.build;
-            if frozen.iter().any(|f| stands_for(f, episode, &failing)) {
+            if frozen
+                .iter()
+                .any(|f| stands_for(f, episode, failing) && span_end(episode) <= stored_end(f))
+            {
                 continue;
             }
             if kept.contains(&first) {
@@ -920,23 +942,39 @@ fn settled(episode: &Episode, lanes: &[Lane], (lane, number, time): NewBuild) ->
 /// the two would be one Problem. The last is what keeps a late failure inside a frozen Problem's
 /// span in it once a later prune took the frozen one's failures (*Prune* in ARCHITECTURE.md).
 fn stands_for(frozen: &ProblemRecord, episode: &Episode, failing: &HashSet<Id>) -> bool {
-    if frozen.first_build == episode.first_failure.build || failing.contains(&frozen.first_build) {
+    if holds_first(frozen, episode, failing) {
         return true;
     }
     if frozen.hidden || frozen.open {
         return false;
     }
-    // A span runs from the first failure to the latest end of its streaks: the last pass that
-    // fixed one, or a retired builder's last failure; for ever while open.
-    let frozen_end = frozen.fixed.as_ref().map_or(frozen.last_failure.time, |f| {
-        f.time.max(frozen.last_failure.time)
-    });
-    let episode_end = match (&episode.fixed_at, episode.open) {
+    episode.first_failure.time < stored_end(frozen) && frozen.first_failure.time < span_end(episode)
+}
+
+/// Whether an episode holds a stored Problem's first failure: as its own first, or among its
+/// failures.
+fn holds_first(stored: &ProblemRecord, episode: &Episode, failing: &HashSet<Id>) -> bool {
+    stored.first_build == episode.first_failure.build || failing.contains(&stored.first_build)
+}
+
+/// Where a span ends: a span runs from the first failure to the latest end of its streaks (the
+/// last pass that fixed one, or a retired builder's last failure), for ever while open.
+fn span_end(episode: &Episode) -> Micros {
+    match (&episode.fixed_at, episode.open) {
         (_, true) => Micros::MAX,
         (Some(f), false) => f.time.max(episode.last_failure.time),
         (None, false) => episode.last_failure.time,
-    };
-    episode.first_failure.time < frozen_end && frozen.first_failure.time < episode_end
+    }
+}
+
+/// [`span_end`] of a stored Problem.
+fn stored_end(stored: &ProblemRecord) -> Micros {
+    if stored.open {
+        return Micros::MAX;
+    }
+    stored.fixed.as_ref().map_or(stored.last_failure.time, |f| {
+        f.time.max(stored.last_failure.time)
+    })
 }
 
 /// Whether a stored Problem and a recomputed one failed in overlapping builds of one builder.

@@ -136,40 +136,58 @@ pub fn judge(
             p
         })
         .collect();
+    let same = |z: &Judged, f: &Judged| {
+        z.problem.test == f.problem.test && z.problem.branch == f.problem.branch
+    };
+    let holds_first = |z: &Judged, f: &Judged| {
+        z.problem.first_failure == f.problem.first_failure
+            || f.failing.contains(&z.problem.first_failure)
+    };
+    // A frozen Problem whose failures a recomputed one holds, and which that one outlasts (later
+    // failures joined it since), is judged again: it is that one.
+    out.retain(|z| {
+        !fresh
+            .iter()
+            .any(|f| same(z, f) && holds_first(z, f) && outlasts(f, z, history))
+    });
     let frozen = out.clone();
     out.extend(fresh.into_iter().filter(|f| {
         !frozen.iter().any(|z| {
-            z.problem.test == f.problem.test
-                && z.problem.branch == f.problem.branch
-                && (z.problem.first_failure == f.problem.first_failure
-                    || f.failing.contains(&z.problem.first_failure)
-                    || overlap(z, f, history))
+            same(z, f) && (holds_first(z, f) || overlap(z, f, history)) && !outlasts(f, z, history)
         })
     }));
     out.sort_by(|a, b| a.problem.cmp(&b.problem));
     out
 }
 
+/// Whether `a`'s span ends after `b`'s (*Retired builders* in ARCHITECTURE.md: the latest end of
+/// its streaks; for ever while open).
+fn outlasts(a: &Judged, b: &Judged, history: &[Build]) -> bool {
+    span(a, history).1 > span(b, history).1
+}
+
 /// Whether two Problems' spans overlap in time: each runs from its first failure to the latest
 /// end of its streaks (the pass that ended one, a retired builder's last failure), for ever while
 /// open. With both Problems' streaks there, the streaks would be one Problem (the joining rule).
 fn overlap(a: &Judged, b: &Judged, history: &[Build]) -> bool {
-    let time = |p: &Judged, (builder, number): &(String, i64)| {
+    let (a, b) = (span(a, history), span(b, history));
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// A Problem's span in time: from its first failure to the latest end of its streaks.
+fn span(p: &Judged, history: &[Build]) -> (i64, i64) {
+    let time = |(builder, number): &(String, i64)| {
         history
             .iter()
             .find(|b| b.builder == *builder && b.number == *number && b.branch == p.problem.branch)
             .map(|b| b.time)
             .expect("a build of the history")
     };
-    let span = |p: &Judged| {
-        let first = time(p, &p.problem.first_failure);
-        let end = match (&p.problem.fixed, p.problem.state) {
-            (_, "open") => i64::MAX,
-            (Some(fixed), _) => time(p, fixed).max(time(p, &p.problem.last_failure)),
-            (None, _) => time(p, &p.problem.last_failure),
-        };
-        (first, end)
+    let first = time(&p.problem.first_failure);
+    let end = match (&p.problem.fixed, p.problem.state) {
+        (_, "open") => i64::MAX,
+        (Some(fixed), _) => time(fixed).max(time(&p.problem.last_failure)),
+        (None, _) => time(&p.problem.last_failure),
     };
-    let (a, b) = (span(a), span(b));
-    a.0 < b.1 && b.0 < a.1
+    (first, end)
 }
