@@ -179,18 +179,44 @@ pub(crate) trait Engine {
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id>;
     /// Runs statements without parameters or rows, unprepared.
     fn batch(&mut self, sql: &str) -> Result<()>;
-    /// Runs a write whose answer nothing reads: by default now; an engine that holds writes
-    /// ([`Engine::hold_writes`]) may send it later, with others, before anything that could see
-    /// it.
+    /// Runs a write whose answer nothing reads: now, or, where the engine holds writes
+    /// ([`Engine::hold_writes`]), later, with others, before anything that could see it.
     fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
-        self.execute(sql, params).map(drop)
+        if !hold_or_send_held(self, |held| held.hold(sql, params, Self::holdable))? {
+            self.execute(sql, params)?;
+        }
+        Ok(())
     }
     /// From now until the write ends, [`Engine::send`] and plain bulk inserts may be held and
-    /// sent several at a time (an import's builds): by default nothing changes.
-    fn hold_writes(&mut self) {}
+    /// sent several at a time (an import's builds), where the engine holds writes.
+    fn hold_writes(&mut self) {
+        if let Some(held) = self.held() {
+            held.start();
+        }
+    }
     /// Sends the writes held so far (an import's build's, at its end, so that an error of one is
-    /// that build's): by default there are none.
+    /// that build's).
     fn send_held(&mut self) -> Result<()> {
+        flush(self, Held::all)
+    }
+
+    // Held writes: when they go is decided once, here (`Held`, and the functions below the trait
+    // that an engine's statements call first); an engine gives where it keeps them, which values
+    // it can send later, and how it sends several at once.
+    /// The writes this engine holds: by default it holds none, and every write runs when made.
+    fn held(&mut self) -> Option<&mut Held> {
+        None
+    }
+    /// Whether a write with `param` can be held, to be sent later by [`Engine::send_writes`].
+    fn holdable(param: &Param<'_>) -> bool {
+        let _ = param;
+        true
+    }
+    /// Sends held writes, in order: by default one statement at a time.
+    fn send_writes(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+        for write in writes {
+            self.execute(&write.sql, &write.params())?;
+        }
         Ok(())
     }
     /// Runs a statement whose shape may not come again (the last chunk of a bulk write): by
@@ -295,7 +321,8 @@ pub(crate) trait Engine {
 
     // Bulk writes, with portable defaults and an engine's faster ways.
     /// `head VALUES (…) tail` for rows of `width` values each (`rows` holds them in order), as
-    /// many rows to a statement as the engine takes.
+    /// many rows to a statement as the engine takes; held, where the engine holds writes (an
+    /// engine's faster way calls [`hold_rows`] first too).
     fn insert_rows(
         &mut self,
         head: &str,
@@ -303,6 +330,9 @@ pub(crate) trait Engine {
         tail: &str,
         rows: &[Param<'_>],
     ) -> Result<()> {
+        if hold_rows(self, (head, width, tail), rows)? {
+            return Ok(());
+        }
         insert_values(self, head, width, tail, rows)
     }
 
@@ -564,25 +594,25 @@ fn tables_named(sql: &str) -> Vec<&'static str> {
 }
 
 impl Held {
-    pub(crate) fn start(&mut self) {
+    fn start(&mut self) {
         self.on = true;
     }
 
     /// Ends holding: the held writes, to be sent (commit) or dropped (rollback).
-    pub(crate) fn end(&mut self) -> Vec<HeldWrite> {
+    fn end(&mut self) -> Vec<HeldWrite> {
         self.on = false;
         std::mem::take(&mut self.writes)
     }
 
     /// Notes how a sending of held writes went, and passes it on.
-    pub(crate) fn sent(&mut self, outcome: Result<()>) -> Result<()> {
+    fn sent(&mut self, outcome: Result<()>) -> Result<()> {
         self.failed |= outcome.is_err();
         outcome
     }
 
     /// Whether the write may commit: not after held writes failed to go (then forgotten, as the
     /// write ends).
-    pub(crate) fn may_commit(&mut self) -> Result<()> {
+    fn may_commit(&mut self) -> Result<()> {
         if std::mem::take(&mut self.failed) {
             return Err(Error::database(
                 "database error: a write of this transaction failed; nothing was committed",
@@ -599,7 +629,7 @@ impl Held {
 
     /// Holds `sql` with `params` if holding is on and `holdable` says the engine can send them
     /// later as they are; false where it must run now.
-    pub(crate) fn hold(
+    fn hold(
         &mut self,
         sql: &str,
         params: &[Param<'_>],
@@ -624,7 +654,7 @@ impl Held {
     }
 
     /// The held writes to send before `sql` runs (all of them, or none).
-    pub(crate) fn before(&mut self, sql: &str) -> Vec<HeldWrite> {
+    fn before(&mut self, sql: &str) -> Vec<HeldWrite> {
         if self.writes.is_empty() {
             return Vec::new();
         }
@@ -641,18 +671,18 @@ impl Held {
     }
 
     /// Every held write, to send now.
-    pub(crate) fn all(&mut self) -> Vec<HeldWrite> {
+    fn all(&mut self) -> Vec<HeldWrite> {
         std::mem::take(&mut self.writes)
     }
 
     /// Whether so many writes are held that they should go now.
-    pub(crate) fn full(&self) -> bool {
+    fn full(&self) -> bool {
         self.writes.len() >= HELD_WRITES
     }
 
     /// Holds [`Engine::insert_rows`]'s statements, `per` rows to a statement and up to `bytes`
     /// of values, if holding is on and every value is `holdable`; false where they must run now.
-    pub(crate) fn hold_rows(
+    fn hold_rows(
         &mut self,
         (head, width, tail): (&str, usize, &str),
         rows: &[Param<'_>],
@@ -679,6 +709,81 @@ impl Held {
 
 /// How many writes [`Held`] holds at most.
 const HELD_WRITES: usize = 256;
+
+/// Sends the writes that `take` takes from those `engine` holds (if it holds any), and notes a
+/// failure, after which the write will not commit.
+fn flush<E: Engine + ?Sized>(
+    engine: &mut E,
+    take: impl FnOnce(&mut Held) -> Vec<HeldWrite>,
+) -> Result<()> {
+    let writes = engine.held().map(take).unwrap_or_default();
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let sent = engine.send_writes(writes);
+    match engine.held() {
+        Some(held) => held.sent(sent),
+        None => sent,
+    }
+}
+
+/// Holds a write with `hold` where `engine` holds writes, and sends them all once so many are
+/// held (true); else sends every write held, so that the write, run now, comes after them
+/// (false).
+fn hold_or_send_held<E: Engine + ?Sized>(
+    engine: &mut E,
+    hold: impl FnOnce(&mut Held) -> bool,
+) -> Result<bool> {
+    if !engine.held().is_some_and(hold) {
+        engine.send_held()?;
+        return Ok(false);
+    }
+    if engine.held().is_some_and(|held| held.full()) {
+        engine.send_held()?;
+    }
+    Ok(true)
+}
+
+/// Holds [`Engine::insert_rows`]'s rows, in statements of the engine's sizes, where `engine`
+/// holds writes (true); else sends every write held, so that the rows, inserted now, come after
+/// them (false).
+pub(crate) fn hold_rows<E: Engine + ?Sized>(
+    engine: &mut E,
+    shape: (&str, usize, &str),
+    rows: &[Param<'_>],
+) -> Result<bool> {
+    let per = (E::rows_per_insert(shape.1), E::BYTES_PER_INSERT);
+    hold_or_send_held(engine, |held| held.hold_rows(shape, rows, per, E::holdable))
+}
+
+/// Sends the held writes that must go before `sql` runs: an engine that holds writes calls this
+/// before each statement of the shared SQL.
+pub(crate) fn send_before<E: Engine + ?Sized>(engine: &mut E, sql: &str) -> Result<()> {
+    flush(engine, |held| held.before(sql))
+}
+
+/// Sends every held write before [`Engine::batch`] runs `sql`, where the statement keeps them: a
+/// rollback to a savepoint undoes the ones held since it (those before went when it was made).
+pub(crate) fn send_before_batch<E: Engine + ?Sized>(engine: &mut E, sql: &str) -> Result<()> {
+    if sql.trim_start().starts_with("ROLLBACK") {
+        if let Some(held) = engine.held() {
+            drop(held.all());
+        }
+        return Ok(());
+    }
+    flush(engine, Held::all)
+}
+
+/// Sends every held write as the write commits, and ends holding; an error, and the write rolled
+/// back, where one failed to go, now or before (some may be applied, and not others).
+pub(crate) fn send_before_commit<E: Engine + ?Sized>(engine: &mut E) -> Result<()> {
+    let sent =
+        flush(engine, Held::end).and_then(|()| engine.held().map_or(Ok(()), Held::may_commit));
+    if sent.is_err() {
+        let _ = engine.rollback();
+    }
+    sent
+}
 
 /// Rewrites SQLite's placeholders in `sql` for another engine: `write(out, n)` writes the one for
 /// parameter `n` (from 1). A bare `?` is one more than the largest number before it, as in SQLite;

@@ -15,7 +15,10 @@ use std::fmt::Write as _;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row, Value};
 
-use super::engine::{insert_values, placeholders, Engine, Fields, Held, HeldWrite, Param};
+use super::engine::{
+    placeholders, send_before, send_before_batch, send_before_commit, Engine, Fields, Held,
+    HeldWrite, Param,
+};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Id, OpenMode};
@@ -248,12 +251,6 @@ impl Mysql {
     }
 }
 
-/// Whether `param` can be written into a statement's text as a literal (every value but a number
-/// that is not finite, which SQL has no literal for).
-fn literal_ok(param: &Param<'_>) -> bool {
-    !matches!(param, Param::Real(v) if !v.is_finite())
-}
-
 /// `param` as a literal of MySQL's text protocol: bytes in hex, text escaped by the driver as the
 /// session reads it (`no_backslash_escapes`: the connection's `NO_BACKSLASH_ESCAPES`, as the
 /// server's status flag tells it), doubles in scientific notation (read back exactly).
@@ -327,22 +324,63 @@ fn duplicate_set(set: &str) -> String {
     out + rest
 }
 
-impl Mysql {
-    /// Sends the held writes that must go before `sql` runs.
-    fn before(&mut self, sql: &str) -> Result<()> {
-        let writes = self.held.before(sql);
-        self.flush(writes)
+impl Engine for Mysql {
+    type Row<'r> = Row;
+    const MIGRATIONS: &'static [Migration] = migrate::MYSQL;
+    const TABLES: &'static str =
+        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
+    const KEYS_PER_QUERY: usize = CHUNK_ROWS;
+    const ROWS_PER_INSERT: usize = CHUNK_ROWS;
+    const PARAMS_PER_INSERT: usize = 65_535;
+    const BYTES_PER_INSERT: usize = CHUNK_BYTES;
+
+    fn location(&self) -> String {
+        self.shown.clone()
     }
 
-    /// Sends held writes, and notes a failure (after which the write will not commit).
-    fn flush(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
-        let sent = self.send_now(writes);
-        self.held.sent(sent)
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        send_before(self, sql)?;
+        let (text, params) = bind(&mut self.texts, sql, params)?;
+        self.conn.exec_drop(text.as_ref(), params).db()?;
+        Ok(self.conn.affected_rows())
     }
 
-    /// Sends held writes in order, as many in one round trip (one query of several statements,
-    /// their values written in) as fit in a packet's budget.
-    fn send_now(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+    fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
+    where
+        F: FnMut(&Row) -> Result<()>,
+    {
+        send_before(self, sql)?;
+        let (text, params) = bind(&mut self.texts, sql, params)?;
+        for row in self.conn.exec_iter(text.as_ref(), params).db()? {
+            each(&row.db()?)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id> {
+        self.execute(sql, params)?;
+        Id::try_from(self.conn.last_insert_id())
+            .map_err(|_| Error::database("the server returned an id out of range"))
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        send_before_batch(self, sql)?;
+        self.conn.query_drop(sql).db()
+    }
+
+    fn held(&mut self) -> Option<&mut Held> {
+        Some(&mut self.held)
+    }
+
+    fn holdable(param: &Param<'_>) -> bool {
+        // Written into the statement's text as a literal (`literal`): every value but a number
+        // that is not finite, which SQL has no literal for.
+        !matches!(param, Param::Real(v) if !v.is_finite())
+    }
+
+    /// In order, as many in one round trip (one query of several statements, their values
+    /// written in) as fit in a packet's budget.
+    fn send_writes(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
         let mut texts: Vec<String> = Vec::new();
         let mut bytes = 0;
         // Text is escaped as the session reads it now (the flag of the server's last answer).
@@ -363,100 +401,6 @@ impl Mysql {
             run_all(&mut self.conn, &all)?;
         }
         Ok(())
-    }
-}
-
-impl Engine for Mysql {
-    type Row<'r> = Row;
-    const MIGRATIONS: &'static [Migration] = migrate::MYSQL;
-    const TABLES: &'static str =
-        "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
-    const KEYS_PER_QUERY: usize = CHUNK_ROWS;
-    const ROWS_PER_INSERT: usize = CHUNK_ROWS;
-    const PARAMS_PER_INSERT: usize = 65_535;
-    const BYTES_PER_INSERT: usize = CHUNK_BYTES;
-
-    fn location(&self) -> String {
-        self.shown.clone()
-    }
-
-    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.before(sql)?;
-        let (text, params) = bind(&mut self.texts, sql, params)?;
-        self.conn.exec_drop(text.as_ref(), params).db()?;
-        Ok(self.conn.affected_rows())
-    }
-
-    fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
-    where
-        F: FnMut(&Row) -> Result<()>,
-    {
-        self.before(sql)?;
-        let (text, params) = bind(&mut self.texts, sql, params)?;
-        for row in self.conn.exec_iter(text.as_ref(), params).db()? {
-            each(&row.db()?)?;
-        }
-        Ok(())
-    }
-
-    fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id> {
-        self.execute(sql, params)?;
-        Id::try_from(self.conn.last_insert_id())
-            .map_err(|_| Error::database("the server returned an id out of range"))
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        // Held writes go first, where the statement keeps them: a rollback to a savepoint
-        // undoes the ones held since it (those before went when it was made).
-        let writes = self.held.all();
-        if !sql.trim_start().starts_with("ROLLBACK") {
-            self.flush(writes)?;
-        }
-        self.conn.query_drop(sql).db()
-    }
-
-    fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
-        if !self.held.hold(sql, params, literal_ok) {
-            // Not held (too large): after every write held, in order.
-            self.send_held()?;
-            return self.execute(sql, params).map(drop);
-        }
-        if self.held.full() {
-            let writes = self.held.all();
-            self.flush(writes)?;
-        }
-        Ok(())
-    }
-
-    fn hold_writes(&mut self) {
-        self.held.start();
-    }
-
-    fn send_held(&mut self) -> Result<()> {
-        let writes = self.held.all();
-        self.flush(writes)
-    }
-
-    fn insert_rows(
-        &mut self,
-        head: &str,
-        width: usize,
-        tail: &str,
-        rows: &[Param<'_>],
-    ) -> Result<()> {
-        let per = (Self::rows_per_insert(width), CHUNK_BYTES);
-        if self
-            .held
-            .hold_rows((head, width, tail), rows, per, literal_ok)
-        {
-            if self.held.full() {
-                let writes = self.held.all();
-                self.flush(writes)?;
-            }
-            return Ok(());
-        }
-        self.send_held()?;
-        insert_values(self, head, width, tail, rows)
     }
 
     fn begin_write(&mut self) -> Result<()> {
@@ -487,13 +431,7 @@ impl Engine for Mysql {
     }
 
     fn commit(&mut self) -> Result<()> {
-        // Not after held writes failed to go: some may be applied, and not others.
-        let writes = self.held.end();
-        let sent = self.flush(writes).and_then(|()| self.held.may_commit());
-        if let Err(e) = sent {
-            let _ = self.rollback();
-            return Err(e);
-        }
+        send_before_commit(self)?;
         self.end_write("COMMIT")
     }
 

@@ -25,7 +25,8 @@ use postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, Row, Statement};
 
 use super::engine::{
-    chunks, insert_values, marks, placeholders, row_marks, Engine, Fields, Held, HeldWrite, Param,
+    chunks, hold_rows, insert_values, marks, placeholders, row_marks, send_before,
+    send_before_batch, send_before_commit, Engine, Fields, Held, HeldWrite, Param,
 };
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
@@ -234,36 +235,7 @@ impl Postgres {
         }
     }
 
-    /// Sends the held writes that must go before `sql` runs.
-    fn before(&mut self, sql: &str) -> Result<()> {
-        let writes = self.held.before(sql);
-        self.flush(writes)
-    }
-
-    /// Sends held writes, and notes a failure (after which the write will not commit).
-    fn flush(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
-        let sent = self.send_now(writes);
-        self.held.sent(sent)
-    }
-
-    /// Sends held writes in order, in as few statements as their tables allow: consecutive writes
-    /// that name no table in common go as one statement (each but the last a data-modifying
-    /// `WITH`), which sees one snapshot, so no two writes of one statement may meet.
-    fn send_now(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
-        let mut group: Vec<HeldWrite> = Vec::new();
-        let mut params = 0;
-        for write in writes {
-            let meets = (group.iter()).any(|g| g.tables.iter().any(|t| write.tables.contains(t)));
-            if meets || params + write.params.len() > MAX_PARAMS || group.len() == GROUP_WRITES {
-                self.send_group(std::mem::take(&mut group))?;
-                params = 0;
-            }
-            params += write.params.len();
-            group.push(write);
-        }
-        self.send_group(group)
-    }
-
+    /// Held writes (one group of [`Engine::send_writes`]) as one statement.
     fn send_group(&mut self, group: Vec<HeldWrite>) -> Result<()> {
         if let [one] = group.as_slice() {
             return self.run(&one.sql, &one.params()).map(drop);
@@ -331,40 +303,42 @@ impl Engine for Postgres {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.before(sql)?;
+        send_before(self, sql)?;
         self.run(sql, params)
     }
 
-    fn send(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
-        if !self
-            .held
-            .hold(sql, params, |p: &Param<'_>| plain(std::slice::from_ref(p)))
-        {
-            // Not held (too large, or not plain): after every write held, in order.
-            self.send_held()?;
-            return self.execute(sql, params).map(drop);
-        }
-        if self.held.full() {
-            let writes = self.held.all();
-            self.flush(writes)?;
-        }
-        Ok(())
+    fn held(&mut self) -> Option<&mut Held> {
+        Some(&mut self.held)
     }
 
-    fn hold_writes(&mut self) {
-        self.held.start();
+    fn holdable(param: &Param<'_>) -> bool {
+        // Held writes go unnamed, as plain parameters do.
+        plain(std::slice::from_ref(param))
     }
 
-    fn send_held(&mut self) -> Result<()> {
-        let writes = self.held.all();
-        self.flush(writes)
+    /// In order, in as few statements as their tables allow: consecutive writes that name no
+    /// table in common go as one statement (each but the last a data-modifying `WITH`), which
+    /// sees one snapshot, so no two writes of one statement may meet.
+    fn send_writes(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
+        let mut group: Vec<HeldWrite> = Vec::new();
+        let mut params = 0;
+        for write in writes {
+            let meets = (group.iter()).any(|g| g.tables.iter().any(|t| write.tables.contains(t)));
+            if meets || params + write.params.len() > MAX_PARAMS || group.len() == GROUP_WRITES {
+                self.send_group(std::mem::take(&mut group))?;
+                params = 0;
+            }
+            params += write.params.len();
+            group.push(write);
+        }
+        self.send_group(group)
     }
 
     fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
     where
         F: FnMut(&Row) -> Result<()>,
     {
-        self.before(sql)?;
+        send_before(self, sql)?;
         let mut rows = match self.plan(sql, params)? {
             Plan::Prepared(stmt) => self.client.query_raw(&stmt, params),
             Plan::Once(text) => self.client.query_typed_raw(&text, typed(params)),
@@ -377,7 +351,7 @@ impl Engine for Postgres {
     }
 
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id> {
-        self.before(sql)?;
+        send_before(self, sql)?;
         let sql = format!("{sql} RETURNING id");
         let row = match self.plan(&sql, params)? {
             Plan::Prepared(stmt) => self.client.query_one(&stmt, &refs(params)),
@@ -388,17 +362,12 @@ impl Engine for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
-        // Held writes go first, where the statement keeps them: a rollback to a savepoint
-        // undoes the ones held since it (those before went when it was made).
-        let writes = self.held.all();
-        if !sql.trim_start().starts_with("ROLLBACK") {
-            self.flush(writes)?;
-        }
+        send_before_batch(self, sql)?;
         self.client.batch_execute(sql).map_err(error)
     }
 
     fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.before(sql)?;
+        send_before(self, sql)?;
         // Not kept prepared: odd sizes of bulk writes would fill the cache.
         let text = numbered(sql);
         if plain(params) {
@@ -428,13 +397,7 @@ impl Engine for Postgres {
     }
 
     fn commit(&mut self) -> Result<()> {
-        // Not after held writes failed to go: some may be applied, and not others.
-        let writes = self.held.end();
-        let sent = self.flush(writes).and_then(|()| self.held.may_commit());
-        if let Err(e) = sent {
-            let _ = self.rollback();
-            return Err(e);
-        }
+        send_before_commit(self)?;
         self.in_write = false;
         self.batch("COMMIT")
     }
@@ -485,7 +448,7 @@ impl Engine for Postgres {
         F: FnMut(&Row) -> Result<()>,
     {
         let sql = format!("{head} {column} = ANY(?1)");
-        self.before(&sql)?;
+        send_before(self, &sql)?;
         for chunk in keys.chunks(Self::KEYS_PER_QUERY) {
             let list: Vec<&[u8]> = chunk.iter().map(|k| &k[..]).collect();
             let rows = match self.plan(&sql, &[])? {
@@ -510,18 +473,9 @@ impl Engine for Postgres {
         rows: &[Param<'_>],
     ) -> Result<()> {
         // Held, where the write holds them, in multi-row statements sent with others.
-        let shape = (head, width, tail);
-        let per = (Self::rows_per_insert(width), usize::MAX);
-        if self.held.hold_rows(shape, rows, per, |p: &Param<'_>| {
-            plain(std::slice::from_ref(p))
-        }) {
-            if self.held.full() {
-                let writes = self.held.all();
-                self.flush(writes)?;
-            }
+        if hold_rows(self, (head, width, tail), rows)? {
             return Ok(());
         }
-        self.send_held()?;
         // Plain inserts (not upserts) go by binary COPY: one statement for any number of rows,
         // with nothing for the server to parse or plan per row.
         let target = head.strip_prefix("INSERT INTO ");
@@ -555,7 +509,7 @@ impl Engine for Postgres {
     ) -> Result<Vec<([u8; 16], Id)>> {
         // Multi-row inserts that skip keys another process inserted meanwhile and hand back the
         // ids of the rows they made.
-        self.before(&format!("INSERT INTO {table}"))?;
+        send_before(self, &format!("INSERT INTO {table}"))?;
         let width = rows.len() / keys.len().max(1);
         let key = columns.split(',').next().unwrap_or_default();
         let per = Self::rows_per_insert(width);
