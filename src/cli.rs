@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::plugin::Produces;
@@ -83,8 +83,28 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
-#[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+/// The commands, listed once for the two trees clap builds of them: [`Command`]'s to parse, and
+/// [`whole`]'s for what clap prints.
+macro_rules! commands {
+    ($($variant:ident($args:ty),)*) => {
+        // Parsed with only the given command's arguments built (`defer`): building every
+        // command's was a tenth of a short command's instructions. (Not a doc comment: clap
+        // would take it for the program's description.)
+        #[derive(Debug, Subcommand)]
+        #[command(defer = true)]
+        pub(crate) enum Command {
+            $($variant($args),)*
+        }
+
+        // `Command` built whole (see `whole`).
+        #[derive(Subcommand)]
+        enum Whole {
+            $($variant($args),)*
+        }
+    };
+}
+
+commands! {
     Ingest(Box<ingest::Args>),
     Import(import::Args),
     Parse(parse::Args),
@@ -162,12 +182,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let parsed = match parser {
-        Some(command) => command
-            .try_get_matches_from_mut(args)
-            .and_then(|matches| Cli::from_arg_matches(&matches).map_err(|e| e.format(command))),
-        None => Cli::try_parse_from(args),
-    };
+        Some(command) => parse(command, &args),
+        None => parse(&mut Cli::command(), &args),
+    }
+    // What clap prints (help, the version, a usage error) comes from the whole tree.
+    .or_else(|_| parse(&mut whole(), &args));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(error) => {
@@ -191,6 +212,28 @@ where
             (ExitCode::from(error.kind.exit_code()), on_database)
         }
     }
+}
+
+/// `args` parsed by `command` (the parser's tree, or the whole one).
+fn parse(command: &mut clap::Command, args: &[OsString]) -> std::result::Result<Cli, clap::Error> {
+    let mut matches = command.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command))
+}
+
+/// The command-line definition built whole, for what clap prints: help, usage errors,
+/// completions and the manual. [`Cli::command`], the parser's, builds a command's arguments only
+/// when that command is given: clap would list the commands without their descriptions (a
+/// command's `about` is among what is deferred), and give a command the global flags before its
+/// own arguments, which completions list in that order.
+pub(crate) fn whole() -> clap::Command {
+    let built = Whole::augment_subcommands(clap::Command::new("probtrack"));
+    let mut built = built.get_subcommands();
+    Cli::command().mut_subcommands(|deferred| {
+        let command = built.next().expect("the same commands, in the same order");
+        debug_assert_eq!(command.get_name(), deferred.get_name());
+        // Listed where the parser's tree lists it (after the global flags' places).
+        (command.clone()).display_order(deferred.get_display_order())
+    })
 }
 
 fn execute(

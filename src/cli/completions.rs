@@ -1,8 +1,6 @@
 //! `probtrack completions SHELL` and `probtrack man`: generated from the command definitions.
 
-use clap::CommandFactory;
-
-use crate::cli::{Cli, Context};
+use crate::cli::{whole, Context};
 use crate::error::{Error, Result};
 
 /// Print a shell completion script
@@ -19,7 +17,7 @@ pub(crate) struct Args {
 }
 
 pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
-    let mut command = Cli::command();
+    let mut command = whole();
     clap_complete::generate(args.shell, &mut command, "probtrack", &mut ctx.out.writer);
     Ok(0)
 }
@@ -30,7 +28,7 @@ pub(super) fn exec(args: Args, ctx: &mut Context<'_>) -> Result<u8> {
 pub(crate) struct ManArgs {}
 
 pub(super) fn exec_man(_args: ManArgs, ctx: &mut Context<'_>) -> Result<u8> {
-    let command = Cli::command();
+    let command = whole();
     clap_mangen::Man::new(command)
         .render(&mut ctx.out.writer)
         .map_err(|e| Error::usage(format!("cannot write the manual page: {e}")).with_io(e))?;

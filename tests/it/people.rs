@@ -21,6 +21,75 @@ fn completions_and_man_page_render() {
     assert!(man.contains("ingest"));
 }
 
+/// Commands parse with only the given command's arguments built, but what clap prints comes
+/// from the whole definition (`cli::whole`): the list of commands with their descriptions, and
+/// each command's flags in the order they are defined, the global ones after its own.
+#[test]
+fn help_completions_and_man_page_show_every_command_as_defined() {
+    let t = Test::new();
+    let top = t.ok(&["--help"]);
+    // Each command of `--help`, with its description (wrapped onto the lines below it).
+    let mut commands: Vec<(&str, String)> = Vec::new();
+    let listed = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1);
+    for line in listed.take_while(|l| l.starts_with("  ")) {
+        match commands.last_mut() {
+            Some((_, description)) if line[2..].starts_with(' ') => description.push_str(line),
+            _ => {
+                let (name, description) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+                commands.push((name, description.to_owned()));
+            }
+        }
+    }
+    commands.retain(|(name, _)| *name != "help");
+    assert!(commands.len() >= 30, "{top}");
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let man = t.ok(&["man"]);
+    for &(command, ref description) in &commands {
+        // The description is the command's own help's first paragraph…
+        let help = t.ok(&[command, "--help"]);
+        let about = help.split("\n\n").next().unwrap();
+        assert!(!about.trim().is_empty(), "{command} --help:\n{help}");
+        assert_eq!(
+            words(description),
+            words(about),
+            "{command} in --help:\n{top}"
+        );
+        // …and the manual's.
+        let entry = format!("probtrack\\-{}(1)\n", command.replace('-', "\\-"));
+        let line = man
+            .split(&entry)
+            .nth(1)
+            .and_then(|after| after.lines().next());
+        assert!(
+            line.is_some_and(|l| !l.trim().is_empty() && !l.starts_with('.')),
+            "{command} in the manual:\n{man}"
+        );
+    }
+    // Completions offer each command's flags in order: its own, then the global ones, then help.
+    let bash = t.ok(&["completions", "bash"]);
+    let mut offered = 0;
+    for line in bash.lines() {
+        let Some(opts) = line.trim().strip_prefix("opts=\"") else {
+            continue;
+        };
+        let long: Vec<&str> = (opts.trim_end_matches('"').split(' '))
+            .filter(|o| o.starts_with("--"))
+            .collect();
+        let Some(at) = long.iter().position(|o| *o == "--db") else {
+            continue;
+        };
+        let last = long[at..]
+            .strip_suffix(&["--version"])
+            .unwrap_or(&long[at..]);
+        assert_eq!(last, ["--db", "--config", "--color", "--help"], "{line}");
+        offered += 1;
+    }
+    assert!(offered > commands.len(), "{bash}");
+}
+
 #[test]
 fn colour_only_where_asked_and_never_with_no_color() {
     let t = Test::new();
