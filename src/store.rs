@@ -738,6 +738,11 @@ pub trait Store {
     fn problem_keys(&mut self, tests: &[Id], branch: Option<&str>) -> Result<Vec<(Id, Id, Id)>>;
     /// Inserts (`id == 0`) or updates a Problem with its builders and changes; returns its id.
     fn save_problem(&mut self, problem: &ProblemRecord) -> Result<Id>;
+    /// Updates the stored Problem `stored` (as [`Store::problems`] read it, in this write) to
+    /// `problem` (the same id), as [`Store::save_problem`] would, writing only the parts that
+    /// differ: an open Problem that grew by a build changes its row, a builder's last build and
+    /// its step's levels, not its changes nor its message.
+    fn update_problem(&mut self, problem: &ProblemRecord, stored: &ProblemRecord) -> Result<Id>;
     fn delete_problem(&mut self, id: Id) -> Result<()>;
     fn problems(&mut self, filter: &ProblemFilter) -> Result<Vec<ProblemRecord>>;
 

@@ -1103,12 +1103,16 @@ fn keep(store: &mut dyn Store, series: Id, recomputed: Recomputed) -> Result<Vec
     let mut opened = Vec::new();
     for record in &records {
         if record.id != 0 {
-            if let Some(stored) = existing.iter().find(|e| e.id == record.id) {
-                if same(stored, record) {
-                    continue;
+            match existing.iter().find(|e| e.id == record.id) {
+                Some(stored) if same(stored, record) => {}
+                // Only what changed (an open Problem grows by a build at each ingest).
+                Some(stored) => {
+                    store.update_problem(record, stored)?;
+                }
+                None => {
+                    store.save_problem(record)?;
                 }
             }
-            store.save_problem(record)?;
             continue;
         }
         let id = store.save_problem(record)?;

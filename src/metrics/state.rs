@@ -149,8 +149,10 @@ impl LaneState {
     }
 
     /// Adds a part packed by [`LaneState::pack`]: builds after this state's, or more series of
-    /// its last builds (a part split by series). `None` where the part is not such a part.
-    fn unpack(&mut self, data: &[u8]) -> Option<()> {
+    /// its last builds (a part split by series). `None` where the part is not such a part. A
+    /// series new to the state is given room for `room` values (the builds of all the parts to
+    /// come), so that it is not moved as the next parts add to it.
+    fn unpack(&mut self, data: &[u8], room: usize) -> Option<()> {
         let mut r = Reader(data);
         if r.take(1)?[0] != VERSION {
             return None;
@@ -187,11 +189,26 @@ impl LaneState {
             let values = if self.series.get(at).is_some_and(|x| x.0 == s) {
                 &mut self.series[at].1
             } else {
-                fresh.push((s, Vec::with_capacity(count)));
+                fresh.push((s, Vec::with_capacity(count.max(room))));
                 &mut fresh.last_mut()?.1
             };
-            for k in 0..count {
-                let i = if dense { k as u32 } else { r.u32()? };
+            if dense {
+                // The values alone, at the part's builds in order: only the first can come
+                // before what the series holds.
+                let bytes = r.take(8 * count)?;
+                if count > 0 && values.last().is_some_and(|l| l.0 >= shift) {
+                    return None;
+                }
+                values.reserve(count);
+                values.extend(bytes.chunks_exact(8).zip(shift..).map(|(b, i)| {
+                    let mut bits = [0; 8];
+                    bits.copy_from_slice(b);
+                    (i, f64::from_bits(u64::from_le_bytes(bits)))
+                }));
+                continue;
+            }
+            for _ in 0..count {
+                let i = r.u32()?;
                 if i as usize >= m || values.last().is_some_and(|l| l.0 >= i + shift) {
                     return None;
                 }
@@ -263,8 +280,16 @@ pub(super) fn read(
     let parts = store.metric_state(lane)?;
     let mut state = LaneState::default();
     let mut ends = Vec::with_capacity(parts.len());
+    // The builds of all the parts (a part's count follows its format byte), and a few more read
+    // from the table after them: each series' room.
+    let room = (parts.iter())
+        .filter_map(|(_, data)| Some(u32::from_le_bytes(data.get(1..5)?.try_into().ok()?)))
+        .map(|m| m as usize)
+        .sum::<usize>()
+        .min(builds.len())
+        + 16;
     for (part, data) in &parts {
-        if state.unpack(data).is_none() {
+        if state.unpack(data, room).is_none() {
             return Ok(None);
         }
         ends.push((*part, state.builds.len()));
@@ -367,20 +392,20 @@ mod tests {
         ] {
             let mut back = LaneState::default();
             for part in &parts {
-                back.unpack(part).unwrap();
+                back.unpack(part, 0).unwrap();
             }
             assert_eq!(back.pack(0..3, 0..2), whole);
             assert!(back.series[1].1[2].1.is_nan());
         }
         for cut in 0..whole.len() {
-            assert!(LaneState::default().unpack(&whole[..cut]).is_none());
+            assert!(LaneState::default().unpack(&whole[..cut], 0).is_none());
         }
         // The same part twice is not a split part: its values would repeat.
         let mut twice = LaneState::default();
-        twice.unpack(&whole).unwrap();
-        assert!(twice.unpack(&whole).is_none());
+        twice.unpack(&whole, 0).unwrap();
+        assert!(twice.unpack(&whole, 3).is_none());
         let mut later = LaneState::default();
-        later.unpack(&state.pack(1..3, 0..2)).unwrap();
+        later.unpack(&state.pack(1..3, 0..2), 8).unwrap();
         assert_eq!(later.builds, vec![11, 12]);
         assert_eq!(later.series[0], (3, vec![(0, 2.0)]));
         later.extend(&[13], &[(3, 13, 5.0), (8, 13, 6.0)]);
@@ -390,8 +415,8 @@ mod tests {
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].0, 1..3);
         let mut back = LaneState::default();
-        back.unpack(&later.pack(0..1, 0..3)).unwrap();
-        back.unpack(&parts[0].1).unwrap();
+        back.unpack(&later.pack(0..1, 0..3), 0).unwrap();
+        back.unpack(&parts[0].1, 0).unwrap();
         assert_eq!(back.pack(0..3, 0..3), later.pack(0..3, 0..3));
     }
 }

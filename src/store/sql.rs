@@ -419,6 +419,16 @@ impl<E: Engine> SqlStore<E> {
 
     /// A Problem's builders and changes, written after its row.
     fn save_problem_parts(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
+        self.save_problem_builders(id, p)?;
+        self.save_problem_changes(id, p)?;
+        if p.id != 0 {
+            // A new Problem has no metric row yet.
+            self.run("DELETE FROM problem_metrics WHERE problem_id = ?1", &p![id])?;
+        }
+        self.save_problem_metric(id, p)
+    }
+
+    fn save_problem_builders(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
         let mut rows = Vec::with_capacity(p.builders.len() * 5);
         for b in &p.builders {
             let builder = self.create_builder(&b.builder)?;
@@ -432,7 +442,10 @@ impl<E: Engine> SqlStore<E> {
         }
         let head = "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
              last_number, fixed_number)";
-        self.engine.insert_rows(head, 5, "", &rows)?;
+        self.engine.insert_rows(head, 5, "", &rows)
+    }
+
+    fn save_problem_changes(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
         let mut rows = Vec::new();
         for (role, changes) in [("start", &p.started_by), ("fix", &p.fixed_by)] {
             for change in changes {
@@ -441,11 +454,10 @@ impl<E: Engine> SqlStore<E> {
         }
         let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
         let tail = E::upsert("problem_id, role, change_id", "");
-        self.engine.insert_rows(head, 3, &tail, &rows)?;
-        if p.id != 0 {
-            // A new Problem has no metric row yet.
-            self.run("DELETE FROM problem_metrics WHERE problem_id = ?1", &p![id])?;
-        }
+        self.engine.insert_rows(head, 3, &tail, &rows)
+    }
+
+    fn save_problem_metric(&mut self, id: Id, p: &ProblemRecord) -> Result<()> {
         if let Some(m) = &p.metric {
             let a = m.accepted.as_ref();
             self.run(
@@ -464,6 +476,36 @@ impl<E: Engine> SqlStore<E> {
             )?;
         }
         Ok(())
+    }
+
+    /// A Problem's row as `problems` holds it: the values of [`PROBLEM_COLUMNS`] (without
+    /// `message_id` where `message` is `None`), then its id.
+    fn problem_row<'p>(p: &'p ProblemRecord, message: Option<Option<Id>>) -> Vec<Param<'p>> {
+        let (first, last, fixed) = (&p.first_failure, &p.last_failure, p.fixed.as_ref());
+        let mut values = p![p.test, p.branch.as_deref().unwrap_or(""), p.first_build].to_vec();
+        for b in [Some(first), Some(last), fixed] {
+            let revision = b.and_then(|b| b.revision.as_deref());
+            values.extend(p![b.map(|b| b.builder.as_str()), b.map(|b| b.number)]);
+            values.extend(p![b.map(|b| b.time), revision]);
+        }
+        let now = clock::to_micros(clock::now());
+        values.extend(p![p.state(), p.intermittent, p.failures]);
+        if let Some(message) = message {
+            values.push(message.into());
+        }
+        values.extend(p![now, &p.cluster, p.id]);
+        values
+    }
+
+    /// The id of a Problem's message (created where new).
+    fn problem_message(&mut self, p: &ProblemRecord) -> Result<Option<Id>> {
+        Ok(match &p.message {
+            Some(text) => {
+                let k = key(text);
+                Some(self.message_ids(&[k], &[text.as_slice()])?[&k])
+            }
+            None => None,
+        })
     }
 }
 
@@ -1260,31 +1302,8 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn save_problem(&mut self, p: &ProblemRecord) -> Result<Id> {
-        let message = match &p.message {
-            Some(text) => {
-                let k = key(text);
-                Some(self.message_ids(&[k], &[text.as_slice()])?[&k])
-            }
-            None => None,
-        };
-        let (first, last, fixed) = (&p.first_failure, &p.last_failure, p.fixed.as_ref());
-        let state = p.state();
-        let mut values = p![p.test, p.branch.as_deref().unwrap_or(""), p.first_build].to_vec();
-        for b in [Some(first), Some(last), fixed] {
-            let revision = b.and_then(|b| b.revision.as_deref());
-            values.extend(p![b.map(|b| b.builder.as_str()), b.map(|b| b.number)]);
-            values.extend(p![b.map(|b| b.time), revision]);
-        }
-        let now = clock::to_micros(clock::now());
-        values.extend(p![
-            state,
-            p.intermittent,
-            p.failures,
-            message,
-            now,
-            &p.cluster,
-            p.id
-        ]);
+        let message = self.problem_message(p)?;
+        let values = Self::problem_row(p, Some(message));
         let insert = |n| {
             let id = if n == 22 { ", id" } else { "" };
             format!(
@@ -1308,6 +1327,69 @@ impl<E: Engine> Store for SqlStore<E> {
             p.id
         };
         self.save_problem_parts(id, p)?;
+        Ok(id)
+    }
+
+    fn update_problem(&mut self, p: &ProblemRecord, stored: &ProblemRecord) -> Result<Id> {
+        if p.id == 0 || p.id != stored.id {
+            return self.save_problem(p);
+        }
+        // The row: its message row stays where the text is the same (one row per text).
+        let same_message = p.message == stored.message;
+        let message = if same_message {
+            None
+        } else {
+            Some(self.problem_message(p)?)
+        };
+        let values = Self::problem_row(p, message);
+        let set: Vec<String> = (PROBLEM_COLUMNS.split(", "))
+            .filter(|c| !same_message || *c != "message_id")
+            .map(|c| format!("{c} = ?"))
+            .collect();
+        let sql = format!("UPDATE problems SET {} WHERE id = ?", set.join(", "));
+        if self.engine.execute(&sql, &values)? == 0 {
+            return self.save_problem(p);
+        }
+        let id = p.id;
+        // The builders: where the same builders' numbers changed, those; else all anew.
+        if p.builders != stored.builders {
+            let held = |b: &ProblemBuilder| stored.builders.iter().find(|s| s.builder == b.builder);
+            let same_builders = p.builders.len() == stored.builders.len()
+                && p.builders.iter().all(|b| held(b).is_some());
+            if same_builders {
+                for b in &p.builders {
+                    if held(b) == Some(b) {
+                        continue;
+                    }
+                    let builder = self.create_builder(&b.builder)?;
+                    self.run(
+                        "UPDATE problem_builders SET first_number = ?3, last_number = ?4, \
+                         fixed_number = ?5 WHERE problem_id = ?1 AND builder_id = ?2",
+                        &p![id, builder, b.first_number, b.last_number, b.fixed_number],
+                    )?;
+                }
+            } else {
+                self.delete(&["problem_builders"], "problem_id", id)?;
+                self.save_problem_builders(id, p)?;
+            }
+        }
+        // The changes, where they are others.
+        let changes = |r: &ProblemRecord| {
+            let mut all: Vec<(bool, Id)> = (r.started_by.iter().map(|c| (true, c.id)))
+                .chain(r.fixed_by.iter().map(|c| (false, c.id)))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        };
+        if changes(p) != changes(stored) {
+            self.delete(&["problem_changes"], "problem_id", id)?;
+            self.save_problem_changes(id, p)?;
+        }
+        if p.metric != stored.metric {
+            self.delete(&["problem_metrics"], "problem_id", id)?;
+            self.save_problem_metric(id, p)?;
+        }
         Ok(id)
     }
 
