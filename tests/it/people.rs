@@ -774,6 +774,12 @@ fn a_build_after_a_prune_opens_its_own_problem_not_a_pruned_ones() {
 /// arrives late and fails too: the Problem takes it in.
 #[test]
 fn a_prune_that_took_the_whole_lane_freezes_later_problems_only_for_a_while() {
+    a_late_failure_long_after_the_whole_lane_went(false);
+}
+
+/// [`a_prune_that_took_the_whole_lane_freezes_later_problems_only_for_a_while`], with the cut
+/// written as schema 11 wrote it (`legacy`: the largest integer) when `legacy`.
+fn a_late_failure_long_after_the_whole_lane_went(legacy: bool) {
     let t = Test::new();
     #[allow(clippy::disallowed_methods)]
     let now = chrono::Utc::now();
@@ -792,6 +798,9 @@ fn a_prune_that_took_the_whole_lane_freezes_later_problems_only_for_a_while() {
     ingest(1, "");
     let pruned = t.json(&["prune", "--older-than", "5h"]);
     assert_eq!(pruned[0]["builds"], 1, "{pruned}");
+    if legacy {
+        t.exec_sql("UPDATE lanes SET pruned_before = 9223372036854775807");
+    }
     for number in 2..=60 {
         ingest(number, "");
     }
@@ -845,33 +854,5 @@ fn a_deleted_problems_id_is_not_given_again() {
 /// its later Problems are frozen only within `BEFORE` builds of that one, as after any cut.
 #[test]
 fn a_lane_emptied_by_an_older_prune_freezes_later_problems_only_for_a_while() {
-    let t = Test::new();
-    #[allow(clippy::disallowed_methods)]
-    let now = chrono::Utc::now();
-    let ingest = |number: i64, child: &str| {
-        let report = t.path(&format!("a-{number}.xml"));
-        std::fs::write(
-            &report,
-            format!("<testsuite name=\"s\"><testcase classname=\"pkg\" name=\"t\">{child}</testcase></testsuite>"),
-        )
-        .unwrap();
-        let time =
-            (now - chrono::Duration::hours(10) + chrono::Duration::minutes(number)).to_rfc3339();
-        t.ingest("a", number, &["--time", &time, report.to_str().unwrap()]);
-    };
-    ingest(1, "");
-    let pruned = t.json(&["prune", "--older-than", "5h"]);
-    assert_eq!(pruned[0]["builds"], 1, "{pruned}");
-    t.exec_sql("UPDATE lanes SET pruned_before = 9223372036854775807");
-    for number in 2..=60 {
-        ingest(number, "");
-    }
-    ingest(61, FAILED);
-    ingest(63, "");
-    ingest(62, FAILED);
-    let problems = t.json(&["problems", "--all"]);
-    assert_eq!(problems[0]["failures"], 2, "{problems}");
-    assert_eq!(problems[0]["last_failure"]["build"], 62, "{problems}");
-    t.ok(&["reanalyze"]);
-    assert_eq!(t.json(&["problems", "--all"]), problems);
+    a_late_failure_long_after_the_whole_lane_went(true);
 }

@@ -151,13 +151,7 @@ fn the_database_is_in_wal_mode_with_foreign_keys() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let fk: Vec<String> = conn
-        .prepare("PRAGMA foreign_key_check")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let fk = foreign_key_violations(&conn);
     assert!(fk.is_empty(), "{fk:?}");
 }
 
@@ -611,13 +605,7 @@ fn an_upgraded_database_never_gives_a_pruned_builds_id_again() {
     let all = t.json(&["--db", db, "problems", "--all"]);
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
     let conn = rusqlite::Connection::open(db).unwrap();
-    let fk: Vec<String> = conn
-        .prepare("PRAGMA foreign_key_check")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let fk = foreign_key_violations(&conn);
     assert!(fk.is_empty(), "{fk:?}");
     // Foreign keys are on again in the process that upgraded: its first command deletes a build,
     // and the rows that refer to it go with it.
@@ -635,4 +623,14 @@ fn an_upgraded_database_never_gives_a_pruned_builds_id_again() {
         )
         .unwrap();
     assert_eq!(rows, 0, "a #3's rows went with it");
+}
+
+/// The tables with rows that refer to a row that is not there (`PRAGMA foreign_key_check`).
+fn foreign_key_violations(conn: &rusqlite::Connection) -> Vec<String> {
+    conn.prepare("PRAGMA foreign_key_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
