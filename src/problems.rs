@@ -807,26 +807,20 @@ fn judge_chunk(
             .collect();
         // Problems that prune took the evidence of stay as they are, unless failures joined one
         // since: an episode that holds its first failure and outlasts it is judged again.
-        let thawed: HashSet<Id> = existing
-            .iter()
-            .filter(|p| branch.frozen(p))
-            .filter(|p| {
+        let (mut frozen, mut old): (Vec<&ProblemRecord>, Vec<(Id, Id)>) = (Vec::new(), Vec::new());
+        for p in &existing {
+            let thawed = || {
                 episodes
                     .iter()
                     .zip(&failing_of)
                     .any(|(e, failing)| holds_first(p, e, failing) && span_end(e) > stored_end(p))
-            })
-            .map(|p| p.id)
-            .collect();
-        let frozen: Vec<&ProblemRecord> = existing
-            .iter()
-            .filter(|p| branch.frozen(p) && !thawed.contains(&p.id))
-            .collect();
-        let mut old: Vec<(Id, Id)> = existing
-            .iter()
-            .filter(|p| !branch.frozen(p) || thawed.contains(&p.id))
-            .map(|p| (p.id, p.first_build))
-            .collect();
+            };
+            if branch.frozen(p) && !thawed() {
+                frozen.push(p);
+            } else {
+                old.push((p.id, p.first_build));
+            }
+        }
         let keys: HashSet<Id> = episodes.iter().map(|e| e.first_failure.build).collect();
         let mut name: Option<(bstr::BString, probtrack_parsers::Kind)> = None;
         for ((episode, &is_settled), failing) in episodes.iter().zip(&is_settled).zip(&failing_of) {
