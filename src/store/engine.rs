@@ -382,30 +382,12 @@ pub(crate) trait Engine {
     }
 
     /// After `copy` wrote explicit ids: each table's new rows take ids above the one given with
-    /// it (`(table, highest id not to give)`). By default, SQLite's: its `AUTOINCREMENT` tables
-    /// keep the highest id given in `sqlite_sequence`; the others give the highest stored + 1.
-    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
-        for &(table, id) in highest {
-            if !AUTOINCREMENT.contains(&table) {
-                continue;
-            }
-            self.execute(
-                "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1",
-                &p![table, id],
-            )?;
-            self.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 \
-                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
-                &p![table, id],
-            )?;
-        }
+    /// it (`(table, highest id not to give)`). By default nothing: the engine's counters moved
+    /// past the ids written.
+    fn finish_copy(&mut self, _highest: &[(&'static str, i64)]) -> Result<()> {
         Ok(())
     }
 }
-
-/// The tables whose ids SQLite gives once (`AUTOINCREMENT`, schema 12): an id that a row of
-/// another table names after its own row is gone.
-const AUTOINCREMENT: &[&str] = &["builds", "problems"];
 
 /// [`Engine::insert_rows`] as multi-row `INSERT … VALUES` statements: the portable way, which an
 /// engine's faster one falls back to where it does not apply.

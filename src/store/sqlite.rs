@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params_from_iter, Connection, ErrorCode, OpenFlags, ToSql};
 
-use super::engine::{marks, Engine, Fields, Param};
+use super::engine::{marks, p, Engine, Fields, Param};
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
 use super::{Cell, ColumnType, Id, OpenMode};
@@ -305,6 +305,27 @@ impl Engine for Sqlite {
         self.begin_write()
     }
 
+    /// After `copy` wrote explicit ids: each table's new rows take ids above the one given with
+    /// it (`(table, highest id not to give)`). The `AUTOINCREMENT` tables keep the highest id
+    /// given in `sqlite_sequence`; the others give the highest stored + 1.
+    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        for &(table, id) in highest {
+            if !AUTOINCREMENT.contains(&table) {
+                continue;
+            }
+            self.execute(
+                "UPDATE sqlite_sequence SET seq = max(seq, ?2) WHERE name = ?1",
+                &p![table, id],
+            )?;
+            self.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 \
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+                &p![table, id],
+            )?;
+        }
+        Ok(())
+    }
+
     fn unlock_schema(&mut self, keep: bool) -> Result<()> {
         let ended = if keep {
             self.commit()
@@ -340,6 +361,10 @@ impl Engine for Sqlite {
             .collect()
     }
 }
+
+/// The tables whose ids SQLite gives once (`AUTOINCREMENT`, schema 12): an id that a row of
+/// another table names after its own row is gone.
+const AUTOINCREMENT: &[&str] = &["builds", "problems"];
 
 #[cfg(test)]
 mod tests {
