@@ -1,7 +1,8 @@
 //! The change-point detector and the grouping of steps across builders, over JSON lines, for
-//! `scripts/bench-metrics` (the accuracy benchmark of `docs/performance.md`). It stands in for
-//! the CLI path that comes when metrics are stored: `probtrack ingest --metric` and `probtrack
-//! metric NAME` will call the same `analyze::changepoint` functions on a lane's stored series.
+//! `scripts/bench-metrics` (the accuracy benchmark of `docs/performance.md`). It calls the
+//! `analyze::changepoint` functions that `probtrack ingest` and `reanalyze` call on a lane's
+//! stored series (`metrics::judge`), without a database, so that accuracy is measured apart from
+//! storage.
 //!
 //! usage: changepoints < tasks.jsonl > answers.jsonl
 //!
