@@ -403,11 +403,24 @@ impl Branch {
         build: Id,
         test: Id,
     ) -> Result<(Option<bstr::BString>, Option<String>)> {
+        let pairs: Vec<(Id, Id)> = self.names(test).into_iter().map(|n| (build, n)).collect();
+        let results = results_by_pair(store.results_of(&pairs)?);
+        Ok(self.message_in(&results, build, test))
+    }
+
+    /// [`Branch::result_message`] from results read before, by `(build, test)`: they hold the
+    /// build's results under each of the test's names that has one.
+    fn message_in(
+        &self,
+        results: &HashMap<(Id, Id), ResultRecord>,
+        build: Id,
+        test: Id,
+    ) -> (Option<bstr::BString>, Option<String>) {
         let (mut message, mut text) = (None, None);
         for name in self.names(test).into_iter().rev() {
-            for (_, result) in store.results(Some(build), Some(name), true)? {
+            if let Some(result) = results.get(&(build, name)) {
                 if message.is_none() {
-                    message = result.message;
+                    message.clone_from(&result.message);
                 }
                 if text.is_none() {
                     text = details::text_of(result.details.as_deref());
@@ -417,7 +430,7 @@ impl Branch {
                 break;
             }
         }
-        Ok((message, text))
+        (message, text)
     }
 
     pub(crate) fn test_lanes(&self, store: &mut dyn Store, test: Id) -> Result<Vec<Lane>> {
@@ -711,9 +724,8 @@ pub(crate) fn update_after(
         (first.time, &first.builder, first.number, p.test)
     }
     created.sort_by(|a, b| order(a).cmp(&order(b)));
-    for record in &created {
-        store.save_problem(record)?;
-    }
+    // Saved together: their ids ascend in this order, as saved one by one.
+    store.save_problems(&created)?;
     Ok(())
 }
 
@@ -793,7 +805,13 @@ fn judge_chunk(
     for problem in stored {
         existing_of.entry(problem.test).or_default().push(problem);
     }
+    // Each test's Problems are decided first, and the writes kept in order; what completing
+    // them reads (blamelists, last failures, names) is then read for the whole chunk at once,
+    // rather than a few queries for each Problem.
+    let mut writes: Vec<Write> = Vec::new();
+    let mut tests_episodes: Vec<(Vec<Episode>, Vec<ProblemRecord>)> = Vec::new();
     for (test, window, episodes, is_settled, kept) in judged {
+        let at = tests_episodes.len();
         let mut lanes: Option<Vec<Lane>> = None;
         let existing = existing_of.remove(&test).unwrap_or_default();
         let failing_of: Vec<HashSet<Id>> = episodes
@@ -822,8 +840,8 @@ fn judge_chunk(
             }
         }
         let keys: HashSet<Id> = episodes.iter().map(|e| e.first_failure.build).collect();
-        let mut name: Option<(bstr::BString, probtrack_parsers::Kind)> = None;
-        for ((episode, &is_settled), failing) in episodes.iter().zip(&is_settled).zip(&failing_of) {
+        let judging = episodes.iter().zip(&is_settled).zip(&failing_of);
+        for (index, ((episode, &is_settled), failing)) in judging.enumerate() {
             // The same Problem keeps its id: by its key, else by a failing build it still holds.
             let first = episode.first_failure.build;
             if frozen
@@ -866,22 +884,16 @@ fn judge_chunk(
                     if stored.intermittent != shaped.intermittent {
                         let mut changed = stored.clone();
                         changed.intermittent = shaped.intermittent;
-                        store.save_problem(&changed)?;
+                        writes.push(Write::Save(changed));
                     }
                     continue;
                 }
             }
-            let test_name = match &name {
-                Some(known) => known,
-                None => name.insert(name_of(store, test)?),
-            };
-            let record = complete(store, branch, shaped, episode, test_name)?;
-            if id == 0 {
-                created.push(record);
-            } else if !existing.iter().any(|e| unchanged(e, &record)) {
-                // Most recomputed Problems are as they were: write only what changed.
-                store.save_problem(&record)?;
-            }
+            writes.push(Write::Complete {
+                shaped,
+                at,
+                episode: index,
+            });
         }
         for (id, _) in old {
             // A Problem that a known-bad range explains is hidden, not deleted: `unmark-bad`
@@ -891,14 +903,111 @@ fn judge_chunk(
                     if !stored.hidden {
                         let mut hidden = stored.clone();
                         hidden.hidden = true;
-                        store.save_problem(&hidden)?;
+                        writes.push(Write::Save(hidden));
                     }
                 }
-                _ => store.delete_problem(id)?,
+                _ => writes.push(Write::Delete(id)),
+            }
+        }
+        tests_episodes.push((episodes, existing));
+    }
+    let completing = writes.iter().filter_map(|w| match w {
+        Write::Complete {
+            shaped,
+            at,
+            episode,
+        } => Some((shaped.test, &tests_episodes[*at].0[*episode])),
+        _ => None,
+    });
+    let reads = Reads::of(store, branch, completing)?;
+    for write in writes {
+        match write {
+            Write::Save(record) => {
+                store.save_problem(&record)?;
+            }
+            Write::Delete(id) => store.delete_problem(id)?,
+            Write::Complete {
+                shaped,
+                at,
+                episode,
+            } => {
+                let (episodes, existing) = &tests_episodes[at];
+                let record = complete(&reads, branch, shaped, &episodes[episode]);
+                if record.id == 0 {
+                    created.push(record);
+                } else if !existing.iter().any(|e| unchanged(e, &record)) {
+                    // Most recomputed Problems are as they were: write only what changed.
+                    store.save_problem(&record)?;
+                }
             }
         }
     }
     Ok(())
+}
+
+/// A write that judging a chunk decided, kept until what completing its Problems reads is read.
+enum Write {
+    /// A stored Problem changed, saved as it is.
+    Save(ProblemRecord),
+    Delete(Id),
+    /// A Problem's shape, to [`complete`] from episode `episode` of the chunk's `at`-th test:
+    /// new (`id` 0), or saved where none of that test's stored Problems says the same.
+    Complete {
+        shaped: ProblemRecord,
+        at: usize,
+        episode: usize,
+    },
+}
+
+/// What [`complete`] reads from the store, for a chunk's Problems at once: the blamelists of
+/// their windows, their last failures' results (under each name of their tests) and their
+/// tests' names.
+struct Reads {
+    blamelists: HashMap<Id, Vec<ChangeRef>>,
+    results: HashMap<(Id, Id), ResultRecord>,
+    names: HashMap<Id, crate::store::TestRecord>,
+}
+
+impl Reads {
+    /// Reads what completing `(test, episode)` each needs, in three queries for all of them.
+    fn of<'e>(
+        store: &mut dyn Store,
+        branch: &Branch,
+        completing: impl Iterator<Item = (Id, &'e Episode)>,
+    ) -> Result<Reads> {
+        let (mut windows, mut pairs, mut tests) = (Vec::new(), Vec::new(), Vec::new());
+        for (test, episode) in completing {
+            for part in &episode.parts {
+                windows.extend(part.start_window.iter().chain(&part.fix_window).copied());
+            }
+            let build = episode.last_failure.build;
+            pairs.extend(branch.names(test).into_iter().map(|name| (build, name)));
+            tests.push(test);
+        }
+        if tests.is_empty() {
+            return Ok(Reads {
+                blamelists: HashMap::new(),
+                results: HashMap::new(),
+                names: HashMap::new(),
+            });
+        }
+        for ids in [&mut windows, &mut tests] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        Ok(Reads {
+            blamelists: store.blamelists(&windows)?,
+            results: results_by_pair(store.results_of(&pairs)?),
+            names: store.tests_by_id(&tests)?,
+        })
+    }
+}
+
+/// Results with their builds, by `(build, test)`.
+fn results_by_pair(results: Vec<(Id, ResultRecord)>) -> HashMap<(Id, Id), ResultRecord> {
+    (results.into_iter())
+        .map(|(build, result)| ((build, result.test), result))
+        .collect()
 }
 
 /// Whether a new build at the end of its lane leaves an episode as it was: the episode was fixed
@@ -1138,19 +1247,13 @@ fn before_new(episode: &Episode, lanes: &[Lane], new: &[NewBuild]) -> bool {
 /// Adds to a Problem's shape what the store says: the changes that started and fixed it, its last
 /// failure's message and cause cluster, and its test's name.
 fn complete(
-    store: &mut dyn Store,
+    reads: &Reads,
     branch: &Branch,
     mut record: ProblemRecord,
     episode: &Episode,
-    test_name: &(bstr::BString, probtrack_parsers::Kind),
-) -> Result<ProblemRecord> {
+) -> ProblemRecord {
     let test = record.test;
-    let windows: Vec<Id> = episode
-        .parts
-        .iter()
-        .flat_map(|p| p.start_window.iter().chain(&p.fix_window).copied())
-        .collect();
-    let blamelists = store.blamelists(&windows)?;
+    let blamelists = &reads.blamelists;
     let changes_of = |builds: &[Id]| -> Vec<ChangeRef> {
         let mut out: Vec<ChangeRef> = Vec::new();
         for build in builds {
@@ -1188,7 +1291,7 @@ fn complete(
         None => Vec::new(),
     };
     // The last failure may have been recorded under an earlier name (`rename`).
-    let (message, text) = branch.result_message(store, episode.last_failure.build, test)?;
+    let (message, text) = branch.message_in(&reads.results, episode.last_failure.build, test);
     record.cluster = (message.is_some() || text.is_some()).then(|| {
         let m = message
             .as_deref()
@@ -1197,16 +1300,11 @@ fn complete(
         crate::analyze::signature::cause_id_of(&m, text.as_deref())
     });
     record.message = message;
-    (record.test_name, record.kind) = test_name.clone();
-    Ok(record)
-}
-
-/// A test's name and kind, as Problems carry them.
-fn name_of(store: &mut dyn Store, test: Id) -> Result<(bstr::BString, probtrack_parsers::Kind)> {
-    Ok(match store.tests_by_id(&[test])?.remove(&test) {
-        Some(t) => (t.name, t.kind),
-        None => (bstr::BString::default(), probtrack_parsers::Kind::Test),
-    })
+    // A test's name and kind, as Problems carry them.
+    if let Some(t) = reads.names.get(&test) {
+        (record.test_name, record.kind) = (t.name.clone(), t.kind);
+    }
+    record
 }
 
 /// `reanalyze`: [`reanalyze`] and the metric Problems of every series (judged with `metrics`,

@@ -715,6 +715,10 @@ pub trait Store {
         test: Option<Id>,
         details: bool,
     ) -> Result<Vec<(Id, ResultRecord)>>;
+    /// The stored results, with their details, of these `(build, test)` pairs, each with its
+    /// build, in build and test order: [`Store::results`] of many tests in many builds, in one
+    /// query (judging reads each new Problem's last failure).
+    fn results_of(&mut self, pairs: &[(Id, Id)]) -> Result<Vec<(Id, ResultRecord)>>;
     /// The distinct messages of a test's failures and errors.
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;
@@ -738,6 +742,10 @@ pub trait Store {
     fn problem_keys(&mut self, tests: &[Id], branch: Option<&str>) -> Result<Vec<(Id, Id, Id)>>;
     /// Inserts (`id == 0`) or updates a Problem with its builders and changes; returns its id.
     fn save_problem(&mut self, problem: &ProblemRecord) -> Result<Id>;
+    /// Inserts new Problems (each `id == 0`) with their builders and changes, as
+    /// [`Store::save_problem`] of each in turn would: their ids, returned in order, ascend in
+    /// that order. A few statements for all of them, not several each.
+    fn save_problems(&mut self, problems: &[ProblemRecord]) -> Result<Vec<Id>>;
     /// Updates the stored Problem `stored` (as [`Store::problems`] read it, in this write) to
     /// `problem` (the same id), as [`Store::save_problem`] would, writing only the parts that
     /// differ: an open Problem that grew by a build changes its row, a builder's last build and

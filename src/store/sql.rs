@@ -515,6 +515,9 @@ const RESULT_ROWS: usize = 4096;
 /// How many ids one query of a list of ids takes.
 const IDS_PER_QUERY: usize = 10_000;
 
+/// How many `(build, test)` pairs one query of `results_of` takes (two parameters each).
+const PAIRS_PER_QUERY: usize = 512;
+
 /// Drops the parts of the metric state (`metrics::state`) of the lane of build ?1 that may hold
 /// that build or a later one (their newest build numbered at least ?2's): their values would be
 /// stale; the parts before stay.
@@ -1219,6 +1222,39 @@ impl<E: Engine> Store for SqlStore<E> {
             .all(&q.sql, &q.args, |r| Ok((r.id(8)?, result_record(r)?)))
     }
 
+    fn results_of(&mut self, pairs: &[(Id, Id)]) -> Result<Vec<(Id, ResultRecord)>> {
+        let mut pairs = pairs.to_vec();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut out = Vec::new();
+        for chunk in pairs.chunks(PAIRS_PER_QUERY) {
+            // As many pairs as the next power of two (the last repeated): a few shapes of the
+            // statement, which the engines keep prepared, rather than one for every count.
+            let n = chunk.len().next_power_of_two();
+            let last = chunk[chunk.len() - 1];
+            let mut args: Vec<Param<'_>> = Vec::with_capacity(2 * n);
+            let mut or = Vec::with_capacity(n);
+            for i in 0..n {
+                let (build, test) = chunk.get(i).copied().unwrap_or(last);
+                args.extend(p![build, test]);
+                or.push(format!(
+                    "(r.build_id = ?{} AND r.test_id = ?{})",
+                    2 * i + 1,
+                    2 * i + 2
+                ));
+            }
+            let sql = format!(
+                "{RESULTS} WHERE {} ORDER BY r.build_id, r.test_id",
+                or.join(" OR ")
+            );
+            out.extend(
+                self.engine
+                    .all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))?,
+            );
+        }
+        Ok(out)
+    }
+
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>> {
         self.engine.all(
             "SELECT m.text FROM messages m WHERE m.id IN (SELECT DISTINCT message_id FROM results \
@@ -1328,6 +1364,96 @@ impl<E: Engine> Store for SqlStore<E> {
         };
         self.save_problem_parts(id, p)?;
         Ok(id)
+    }
+
+    fn save_problems(&mut self, problems: &[ProblemRecord]) -> Result<Vec<Id>> {
+        if problems.iter().any(|p| p.id != 0) {
+            return problems.iter().map(|p| self.save_problem(p)).collect();
+        }
+        if problems.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Their messages at once, in the Problems' order (as one by one, a new text is made in
+        // the order the Problems name it).
+        let texts: Vec<&[u8]> = (problems.iter())
+            .filter_map(|p| p.message.as_ref().map(|m| m.as_slice()))
+            .collect();
+        let keys: Vec<[u8; 16]> = texts.iter().map(|t| key(t)).collect();
+        let messages = match keys.is_empty() {
+            true => HashMap::new(),
+            false => self.message_ids(&keys, &texts)?,
+        };
+        // Their rows, in order: each engine gives a multi-row insert's rows ascending ids in the
+        // order of the rows, as one insert after another would.
+        let mut rows: Vec<Param<'_>> = Vec::with_capacity(problems.len() * 21);
+        for p in problems {
+            let message = (p.message.as_ref()).map(|m| messages[&key(m.as_slice())]);
+            rows.extend(Self::problem_row(p, Some(message)).into_iter().take(21));
+        }
+        let head = format!("INSERT INTO problems ({PROBLEM_COLUMNS})");
+        self.engine.insert_rows(&head, 21, "", &rows)?;
+        // Their ids, read back by their keys (on MariaDB the ids of one multi-row insert are
+        // consecutive only under some `innodb_autoinc_lock_mode`s).
+        let branch_of = |p: &ProblemRecord| p.branch.clone().unwrap_or_default();
+        let mut branches: Vec<String> = problems.iter().map(branch_of).collect();
+        branches.sort_unstable();
+        branches.dedup();
+        let sql = format!(
+            "SELECT id, test_id, first_build_id FROM problems WHERE {} AND {} AND {}",
+            E::same("branch", 1),
+            E::any("test_id", 2),
+            E::any("first_build_id", 3)
+        );
+        let mut ids_of: HashMap<(String, Id, Id), Id> = HashMap::new();
+        for branch in branches {
+            let on = |p: &&ProblemRecord| branch_of(p) == branch;
+            let tests = sorted_ids(problems.iter().filter(on).map(|p| p.test));
+            let firsts = sorted_ids(problems.iter().filter(on).map(|p| p.first_build));
+            for tests in tests.chunks(IDS_PER_QUERY) {
+                for firsts in firsts.chunks(IDS_PER_QUERY) {
+                    let args = [
+                        branch.as_str().into(),
+                        Param::Ids(tests),
+                        Param::Ids(firsts),
+                    ];
+                    let found =
+                        (self.engine).all(&sql, &args, |r| Ok((r.id(0)?, r.id(1)?, r.id(2)?)))?;
+                    for (id, test, first) in found {
+                        ids_of.insert((branch.clone(), test, first), id);
+                    }
+                }
+            }
+        }
+        let ids = (problems.iter())
+            .map(|p| {
+                let found = ids_of.get(&(branch_of(p), p.test, p.first_build)).copied();
+                found.ok_or_else(|| Error::database("a Problem just inserted was not found"))
+            })
+            .collect::<Result<Vec<Id>>>()?;
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend: {ids:?}");
+        // Their builders and changes, each table in one go.
+        let mut builders = Vec::new();
+        let mut changes = Vec::new();
+        for (p, &id) in problems.iter().zip(&ids) {
+            for b in &p.builders {
+                let builder = self.create_builder(&b.builder)?;
+                let (first, last, fixed) = (b.first_number, b.last_number, b.fixed_number);
+                builders.extend(p![id, builder, first, last, fixed]);
+            }
+            for (role, list) in [("start", &p.started_by), ("fix", &p.fixed_by)] {
+                changes.extend(list.iter().flat_map(|c| p![id, role, c.id]));
+            }
+        }
+        let head = "INSERT INTO problem_builders (problem_id, builder_id, first_number, \
+             last_number, fixed_number)";
+        self.engine.insert_rows(head, 5, "", &builders)?;
+        let head = "INSERT INTO problem_changes (problem_id, role, change_id)";
+        let tail = E::upsert("problem_id, role, change_id", "");
+        self.engine.insert_rows(head, 3, &tail, &changes)?;
+        for (p, &id) in problems.iter().zip(&ids) {
+            self.save_problem_metric(id, p)?;
+        }
+        Ok(ids)
     }
 
     fn update_problem(&mut self, p: &ProblemRecord, stored: &ProblemRecord) -> Result<Id> {
