@@ -884,7 +884,7 @@ fn judge_chunk(
                     if stored.intermittent != shaped.intermittent {
                         let mut changed = stored.clone();
                         changed.intermittent = shaped.intermittent;
-                        writes.push(Write::Save(changed));
+                        writes.push(Write::Update(changed, at));
                     }
                     continue;
                 }
@@ -903,7 +903,7 @@ fn judge_chunk(
                     if !stored.hidden {
                         let mut hidden = stored.clone();
                         hidden.hidden = true;
-                        writes.push(Write::Save(hidden));
+                        writes.push(Write::Update(hidden, at));
                     }
                 }
                 _ => writes.push(Write::Delete(id)),
@@ -922,8 +922,8 @@ fn judge_chunk(
     let reads = Reads::of(store, branch, completing)?;
     for write in writes {
         match write {
-            Write::Save(record) => {
-                store.save_problem(&record)?;
+            Write::Update(record, at) => {
+                store_update(store, &record, &tests_episodes[at].1)?;
             }
             Write::Delete(id) => store.delete_problem(id)?,
             Write::Complete {
@@ -936,8 +936,9 @@ fn judge_chunk(
                 if record.id == 0 {
                     created.push(record);
                 } else if !existing.iter().any(|e| unchanged(e, &record)) {
-                    // Most recomputed Problems are as they were: write only what changed.
-                    store.save_problem(&record)?;
+                    // Most recomputed Problems are as they were: write only what changed, and of
+                    // a changed one only its parts that changed.
+                    store_update(store, &record, existing)?;
                 }
             }
         }
@@ -947,8 +948,9 @@ fn judge_chunk(
 
 /// A write that judging a chunk decided, kept until what completing its Problems reads is read.
 enum Write {
-    /// A stored Problem changed, saved as it is.
-    Save(ProblemRecord),
+    /// A stored Problem changed, saved as it is; of the chunk's `at`-th test, whose stored
+    /// Problems hold it as it was.
+    Update(ProblemRecord, usize),
     Delete(Id),
     /// A Problem's shape, to [`complete`] from episode `episode` of the chunk's `at`-th test:
     /// new (`id` 0), or saved where none of that test's stored Problems says the same.
@@ -957,6 +959,19 @@ enum Write {
         at: usize,
         episode: usize,
     },
+}
+
+/// Saves a changed stored Problem, writing only the parts that differ from it as `existing` (its
+/// test's stored Problems, as read in this write) holds it.
+fn store_update(
+    store: &mut dyn Store,
+    record: &ProblemRecord,
+    existing: &[ProblemRecord],
+) -> Result<Id> {
+    match existing.iter().find(|e| e.id == record.id) {
+        Some(stored) => store.update_problem(record, stored),
+        None => store.save_problem(record),
+    }
 }
 
 /// What [`complete`] reads from the store, for a chunk's Problems at once: the blamelists of
