@@ -932,7 +932,7 @@ fn judge_chunk(
                 episode,
             } => {
                 let (episodes, existing) = &tests_episodes[at];
-                let record = complete(&reads, branch, shaped, &episodes[episode]);
+                let record = complete(&reads, shaped, &episodes[episode]);
                 if record.id == 0 {
                     created.push(record);
                 } else if !existing.iter().any(|e| unchanged(e, &record)) {
@@ -975,46 +975,69 @@ fn store_update(
 }
 
 /// What [`complete`] reads from the store, for a chunk's Problems at once: the blamelists of
-/// their windows, their last failures' results (under each name of their tests) and their
-/// tests' names.
+/// their windows, their last failures' messages and causes (read under each name of their
+/// tests) and their tests' names.
 struct Reads {
     blamelists: HashMap<Id, Vec<ChangeRef>>,
-    results: HashMap<(Id, Id), ResultRecord>,
+    /// `(test, last failure's build)` → its message and cause cluster.
+    causes: HashMap<(Id, Id), (Option<bstr::BString>, Option<String>)>,
     names: HashMap<Id, crate::store::TestRecord>,
 }
 
+/// How many Problems' last failures [`Reads::of`] reads in one query: their details are inflated
+/// and held until each one's cause is worked out, so this bounds that memory (a chunk of flaky
+/// tests can have thousands of Problems) while keeping an import's round trips few.
+const CAUSES_PER_READ: usize = 64;
+
 impl Reads {
-    /// Reads what completing `(test, episode)` each needs, in three queries for all of them.
+    /// Reads what completing `(test, episode)` each needs: its changes and names in one query
+    /// each, its last failures' results a bounded group of Problems at a time.
     fn of<'e>(
         store: &mut dyn Store,
         branch: &Branch,
         completing: impl Iterator<Item = (Id, &'e Episode)>,
     ) -> Result<Reads> {
-        let (mut windows, mut pairs, mut tests) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut windows, mut lasts, mut tests) = (Vec::new(), Vec::new(), Vec::new());
         for (test, episode) in completing {
             for part in &episode.parts {
                 windows.extend(part.start_window.iter().chain(&part.fix_window).copied());
             }
-            let build = episode.last_failure.build;
-            pairs.extend(branch.names(test).into_iter().map(|name| (build, name)));
+            lasts.push((test, episode.last_failure.build));
             tests.push(test);
         }
+        let mut reads = Reads {
+            blamelists: HashMap::new(),
+            causes: HashMap::new(),
+            names: HashMap::new(),
+        };
         if tests.is_empty() {
-            return Ok(Reads {
-                blamelists: HashMap::new(),
-                results: HashMap::new(),
-                names: HashMap::new(),
-            });
+            return Ok(reads);
         }
         for ids in [&mut windows, &mut tests] {
             ids.sort_unstable();
             ids.dedup();
         }
-        Ok(Reads {
-            blamelists: store.blamelists(&windows)?,
-            results: results_by_pair(store.results_of(&pairs)?),
-            names: store.tests_by_id(&tests)?,
-        })
+        lasts.sort_unstable();
+        lasts.dedup();
+        reads.blamelists = store.blamelists(&windows)?;
+        for group in lasts.chunks(CAUSES_PER_READ) {
+            let pairs: Vec<(Id, Id)> = (group.iter())
+                .flat_map(|&(test, build)| branch.names(test).into_iter().map(move |n| (build, n)))
+                .collect();
+            let results = results_by_pair(store.results_of(&pairs)?);
+            for &(test, build) in group {
+                let (message, text) = branch.message_in(&results, build, test);
+                let cause = (message.is_some() || text.is_some()).then(|| {
+                    let m = (message.as_deref())
+                        .map(|m| String::from_utf8_lossy(m).into_owned())
+                        .unwrap_or_default();
+                    crate::analyze::signature::cause_id_of(&m, text.as_deref())
+                });
+                reads.causes.insert((test, build), (message, cause));
+            }
+        }
+        reads.names = store.tests_by_id(&tests)?;
+        Ok(reads)
     }
 }
 
@@ -1261,12 +1284,7 @@ fn before_new(episode: &Episode, lanes: &[Lane], new: &[NewBuild]) -> bool {
 
 /// Adds to a Problem's shape what the store says: the changes that started and fixed it, its last
 /// failure's message and cause cluster, and its test's name.
-fn complete(
-    reads: &Reads,
-    branch: &Branch,
-    mut record: ProblemRecord,
-    episode: &Episode,
-) -> ProblemRecord {
+fn complete(reads: &Reads, mut record: ProblemRecord, episode: &Episode) -> ProblemRecord {
     let test = record.test;
     let blamelists = &reads.blamelists;
     let changes_of = |builds: &[Id]| -> Vec<ChangeRef> {
@@ -1305,16 +1323,9 @@ fn complete(
         }
         None => Vec::new(),
     };
-    // The last failure may have been recorded under an earlier name (`rename`).
-    let (message, text) = branch.message_in(&reads.results, episode.last_failure.build, test);
-    record.cluster = (message.is_some() || text.is_some()).then(|| {
-        let m = message
-            .as_deref()
-            .map(|m| String::from_utf8_lossy(m).into_owned())
-            .unwrap_or_default();
-        crate::analyze::signature::cause_id_of(&m, text.as_deref())
-    });
-    record.message = message;
+    // Its last failure's message and cause, read under each of its test's names (`rename`).
+    let last = (test, episode.last_failure.build);
+    (record.message, record.cluster) = reads.causes.get(&last).cloned().unwrap_or_default();
     // A test's name and kind, as Problems carry them.
     if let Some(t) = reads.names.get(&test) {
         (record.test_name, record.kind) = (t.name.clone(), t.kind);
