@@ -453,6 +453,70 @@ fn an_import_answers_as_ingesting_its_builds_one_by_one() {
     }
 }
 
+/// An import whose batch opens more Problems than one statement writes (1,000 rows on a server,
+/// 100 before PostgreSQL copies them) saves them together: each keeps its own test and builders,
+/// and their ids ascend in the order of their first failures (time, builder, build, test) as
+/// one by one.
+#[test]
+fn an_import_opening_many_problems_at_once_keeps_each_ones_own() {
+    let t = Test::new();
+    let tests: Vec<String> = (0..1300).map(|i| format!("t.m{i:04}")).collect();
+    // Failing on `a` only, on `b` only, or on both: the builders tell the Problems apart.
+    let on = |i: usize| match i % 3 {
+        0 => ("PF", "PF"),
+        1 => ("PF", "PP"),
+        _ => ("PP", "PF"),
+    };
+    let mut patterns = Vec::new();
+    for (i, test) in tests.iter().enumerate() {
+        let (a, b) = on(i);
+        patterns.push(crate::generate::Pattern {
+            builder: "a",
+            test,
+            outcomes: a,
+        });
+        patterns.push(crate::generate::Pattern {
+            builder: "b",
+            test,
+            outcomes: b,
+        });
+    }
+    let dir = t.path("history");
+    crate::generate::scripted(&dir, &patterns);
+    t.ok(&["import", dir.to_str().unwrap()]);
+    let problems = t.json(&["problems", "--all", "--limit", "10000"]);
+    let problems = problems.as_array().unwrap();
+    assert_eq!(problems.len(), tests.len());
+    let mut order = Vec::new();
+    for p in problems {
+        let test = p["test"].as_str().unwrap();
+        let i: usize = test.trim_start_matches("t.m").parse().unwrap();
+        let builders: Vec<&str> = (p["builders"].as_array().unwrap().iter())
+            .map(|b| b.as_str().unwrap())
+            .collect();
+        let expected: &[&str] = match i % 3 {
+            0 => &["a", "b"],
+            1 => &["a"],
+            _ => &["b"],
+        };
+        assert_eq!(builders, expected, "{test}");
+        assert_eq!(p["started_by"][0]["revision"], "r2", "{test}");
+        let first = p["first_failure"]["builder"].as_str().unwrap().to_owned();
+        order.push((p["id"].as_i64().unwrap(), first, test.to_owned()));
+    }
+    order.sort();
+    let keys: Vec<(String, String)> = order
+        .iter()
+        .map(|(_, b, t)| (b.clone(), t.clone()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(
+        keys, sorted,
+        "ids ascend with the first failures' builder, then test"
+    );
+}
+
 #[test]
 fn an_import_stopped_by_a_bad_report_keeps_the_builds_before_it() {
     let once = Test::new();
