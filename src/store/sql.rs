@@ -1373,8 +1373,9 @@ impl<E: Engine> Store for SqlStore<E> {
         if problems.is_empty() {
             return Ok(Vec::new());
         }
-        // Their messages at once, in the Problems' order (as one by one, a new text is made in
-        // the order the Problems name it).
+        // Their messages at once (a text not stored yet is made in the order of its key, not of
+        // the Problems: message ids are internal; a Problem's message is nearly always a stored
+        // result's already).
         let texts: Vec<&[u8]> = (problems.iter())
             .filter_map(|p| p.message.as_ref().map(|m| m.as_slice()))
             .collect();
