@@ -151,11 +151,12 @@ pub(crate) trait Engine {
     /// This engine's schema migrations (`migrate.rs`).
     const MIGRATIONS: &'static [Migration];
     /// How many keys one [`Engine::query_keys`] statement takes.
-    const KEYS_PER_QUERY: usize = 500;
+    const KEYS_PER_QUERY: usize = 1000;
     /// How many rows one `INSERT` of [`Engine::insert_rows`] takes at most (1: one statement,
-    /// prepared once, run row by row), and its budgets of parameters and bytes.
-    const ROWS_PER_INSERT: usize = 1;
-    const PARAMS_PER_INSERT: usize = 32_766;
+    /// prepared once, run row by row), and its budgets of parameters (by default the servers'
+    /// protocols' limit) and bytes.
+    const ROWS_PER_INSERT: usize = 1000;
+    const PARAMS_PER_INSERT: usize = 65_535;
     const BYTES_PER_INSERT: usize = usize::MAX;
 
     /// How many rows of `width` values one multi-row `INSERT` takes.
@@ -221,8 +222,8 @@ pub(crate) trait Engine {
     }
     /// Runs a statement whose shape may not come again (the last chunk of a bulk write): by
     /// default as [`Engine::execute`]; an engine that keeps every statement it prepares need not.
-    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.execute(sql, params)
+    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
+        self.execute(sql, params).map(drop)
     }
     /// Every row of a query, mapped.
     fn all<T>(
@@ -269,15 +270,40 @@ pub(crate) trait Engine {
         let _ = key;
         Ok(false)
     }
-    fn commit(&mut self) -> Result<()>;
-    /// Undoes the write, if one is open.
-    fn rollback(&mut self) -> Result<()>;
+    /// Commits the write, the writes it holds sent first.
+    fn commit(&mut self) -> Result<()> {
+        send_before_commit(self)?;
+        self.end_write("COMMIT")
+    }
+    /// Undoes the write, if one is open: by default, where the engine holds writes, if it noted
+    /// that one began ([`Held::began`]).
+    fn rollback(&mut self) -> Result<()> {
+        match self.held().map(Held::rolled_back) {
+            Some(false) => Ok(()),
+            _ => self.end_write("ROLLBACK"),
+        }
+    }
+    /// Ends the write with `sql` (`COMMIT` or `ROLLBACK`): by default runs it.
+    fn end_write(&mut self, sql: &str) -> Result<()> {
+        self.batch(sql)
+    }
 
     // The migration runner's steps (`migrate::prepare`).
     /// A query of the names of the database's tables (as `name`), in the engine's catalog.
     const TABLES: &'static str;
+    /// The engine as the refusal of a database that is not probtrack's names it ("a MySQL"), and
+    /// how to name another.
+    const NAME: &'static str;
+    const ANOTHER: &'static str;
     /// The refusal of a database that is not probtrack's.
-    fn foreign(&self) -> Error;
+    fn foreign(&self) -> Error {
+        let at = self.location();
+        Error::database(format!(
+            "{at} is {} database, but not one of probtrack's",
+            Self::NAME
+        ))
+        .hint(Self::ANOTHER)
+    }
     /// Takes the lock that migrations run under, and starts their transaction where DDL has one:
     /// by default a write's.
     fn lock_schema(&mut self) -> Result<()> {
@@ -370,13 +396,18 @@ pub(crate) trait Engine {
         Ok(Vec::new())
     }
 
-    /// Deletes a lane's runs, `(test, first number)` each.
+    /// Deletes a lane's runs, `(test, first number)` each, as many to a statement as a multi-row
+    /// insert takes rows.
     fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {
-        for &(test, first) in runs {
-            self.execute(
-                "DELETE FROM runs WHERE lane_id = ?1 AND test_id = ?2 AND first_number = ?3",
-                &p![lane, test, first],
-            )?;
+        for chunk in runs.chunks(Self::ROWS_PER_INSERT) {
+            let sql = format!(
+                "DELETE FROM runs WHERE lane_id = ? AND ({})",
+                vec!["(test_id = ? AND first_number = ?)"; chunk.len()].join(" OR ")
+            );
+            let pairs = chunk.iter().flat_map(|&(test, first)| [test, first]);
+            let params: Vec<Param<'_>> =
+                std::iter::once(lane).chain(pairs).map(Param::Int).collect();
+            self.execute(&sql, &params)?;
         }
         Ok(())
     }
@@ -398,6 +429,28 @@ pub(crate) fn insert_values<E: Engine + ?Sized>(
     tail: &str,
     rows: &[Param<'_>],
 ) -> Result<()> {
+    each_insert(
+        engine,
+        (head, width, tail),
+        rows,
+        |engine, sql, chunk, full| {
+            if full {
+                return engine.execute(sql, chunk).map(drop);
+            }
+            engine.execute_once(sql, chunk)
+        },
+    )
+}
+
+/// Runs `head VALUES (…) tail` for rows of `width` values each, as many rows to a statement as
+/// the engine takes: `run(engine, sql, chunk, full)`, where `full` says the chunk has the usual
+/// (largest) size, whose statement is worth keeping prepared.
+pub(crate) fn each_insert<E: Engine + ?Sized>(
+    engine: &mut E,
+    (head, width, tail): (&str, usize, &str),
+    rows: &[Param<'_>],
+    mut run: impl FnMut(&mut E, &str, &[Param<'_>], bool) -> Result<()>,
+) -> Result<()> {
     let (width, per) = (width.max(1), E::rows_per_insert(width));
     // The full chunk's statement only where there is a full chunk: most writes are smaller, and
     // its text (a thousand rows of marks on MySQL) was made at every call.
@@ -408,15 +461,35 @@ pub(crate) fn insert_values<E: Engine + ?Sized>(
                 let sql = full.get_or_insert_with(|| {
                     format!("{head} VALUES {} {tail}", row_marks(per, width))
                 });
-                engine.execute(sql, chunk)?
+                run(engine, sql, chunk, true)?;
             }
             n => {
                 let sql = format!("{head} VALUES {} {tail}", row_marks(n, width));
-                engine.execute_once(&sql, chunk)?
+                run(engine, &sql, chunk, false)?;
             }
-        };
+        }
     }
     Ok(())
+}
+
+/// Sends `items` in order and in groups: `next` joins the group so far where `fits(group, next)`,
+/// else the group goes (`send`) and `next` starts another.
+pub(crate) fn in_groups<T>(
+    items: impl IntoIterator<Item = T>,
+    mut fits: impl FnMut(&[T], &T) -> bool,
+    mut send: impl FnMut(Vec<T>) -> Result<()>,
+) -> Result<()> {
+    let mut group = Vec::new();
+    for item in items {
+        if !group.is_empty() && !fits(&group, &item) {
+            send(std::mem::take(&mut group))?;
+        }
+        group.push(item);
+    }
+    if group.is_empty() {
+        return Ok(());
+    }
+    send(group)
 }
 
 /// `?, ?, ?` for `n` values.
@@ -527,6 +600,9 @@ pub(crate) struct Held {
     /// Some held writes failed to go: the write may be applied in part (MariaDB runs the
     /// statements of a query before the one that failed), so it must not commit.
     failed: bool,
+    /// A write is open: between its begin and its commit or rollback, it holds a transaction (and
+    /// the writers' lock) on the server.
+    open: bool,
 }
 
 /// The bytes of text and binary values a held write holds at most: a larger one is sent at once,
@@ -603,10 +679,22 @@ impl Held {
         Ok(())
     }
 
-    /// Forgets a failure, as the write is rolled back.
-    pub(crate) fn rolled_back(&mut self) {
+    /// Notes that a write began on the server.
+    pub(crate) fn began(&mut self) {
+        self.open = true;
+    }
+
+    /// Notes that the write ended; whether one was open.
+    pub(crate) fn ended(&mut self) -> bool {
+        std::mem::take(&mut self.open)
+    }
+
+    /// Forgets the held writes and a failure, as the write is rolled back; whether one was open
+    /// (and so is to be rolled back on the server).
+    pub(crate) fn rolled_back(&mut self) -> bool {
         self.end();
         self.failed = false;
+        self.ended()
     }
 
     /// Holds `sql` with `params` if holding is on and `holdable` says the engine can send them
@@ -758,12 +846,13 @@ pub(crate) fn send_before_batch<E: Engine + ?Sized>(engine: &mut E, sql: &str) -
 
 /// Sends every held write as the write commits, and ends holding; an error, and the write rolled
 /// back, where one failed to go, now or before (some may be applied, and not others).
-pub(crate) fn send_before_commit<E: Engine + ?Sized>(engine: &mut E) -> Result<()> {
+fn send_before_commit<E: Engine + ?Sized>(engine: &mut E) -> Result<()> {
     let sent =
         flush(engine, Held::end).and_then(|()| engine.held().map_or(Ok(()), Held::may_commit));
     if sent.is_err() {
         let _ = engine.rollback();
     }
+    engine.held().map(Held::ended);
     sent
 }
 

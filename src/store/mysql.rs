@@ -16,8 +16,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Params, Row, Value};
 
 use super::engine::{
-    placeholders, send_before, send_before_batch, send_before_commit, Engine, Fields, Held,
-    HeldWrite, Param,
+    in_groups, placeholders, send_before, send_before_batch, Engine, Fields, Held, HeldWrite, Param,
 };
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
@@ -29,8 +28,7 @@ use crate::error::{Error, Result};
 const WRITE_LOCK_TIMEOUT: u32 = 600;
 /// How long a first open waits for another process's migration, in seconds.
 const MIGRATE_LOCK_TIMEOUT: u32 = 300;
-/// Rows per multi-row statement, and a byte budget per statement well below `max_allowed_packet`.
-const CHUNK_ROWS: usize = 1000;
+/// A byte budget per statement, well below `max_allowed_packet`.
 const CHUNK_BYTES: usize = 4 << 20;
 
 /// A lock name unique to the connection's database (lock names are server-wide, at most 64
@@ -43,22 +41,10 @@ pub(super) struct Mysql {
     conn: Conn,
     /// The URL with any password redacted.
     shown: String,
-    /// Between `begin_write` and `commit`/`rollback`: the transaction and write lock are held.
-    writing: bool,
     /// Shared SQL texts with numbered placeholders, rewritten, and the parameters they bind.
     texts: HashMap<String, (String, Vec<usize>)>,
     /// Writes held to be sent several in one round trip (`Engine::hold_writes`).
     held: Held,
-}
-
-trait Db<T> {
-    fn db(self) -> Result<T>;
-}
-
-impl<T> Db<T> for std::result::Result<T, mysql::Error> {
-    fn db(self) -> Result<T> {
-        self.map_err(error)
-    }
 }
 
 fn value(param: Param<'_>) -> Value {
@@ -76,12 +62,7 @@ fn value(param: Param<'_>) -> Value {
 fn rewrite(sql: &str, params: &[Param<'_>]) -> (String, Vec<usize>) {
     let mut order = Vec::new();
     let text = placeholders(sql, |out, n| match params.get(n - 1) {
-        Some(Param::Ids([])) => out.push_str("NULL"),
-        Some(Param::Ids(ids)) => {
-            for (i, id) in ids.iter().enumerate() {
-                let _ = write!(out, "{}{id}", if i > 0 { "," } else { "" });
-            }
-        }
+        Some(ids @ Param::Ids(_)) => literal(out, ids, false),
         _ => {
             out.push('?');
             order.push(n - 1);
@@ -195,7 +176,6 @@ impl Mysql {
         let engine = Mysql {
             conn,
             shown,
-            writing: false,
             texts: HashMap::new(),
             held: Held::default(),
         };
@@ -211,7 +191,7 @@ impl Mysql {
                 "SELECT COLLATION_NAME FROM information_schema.COLLATIONS \
                  WHERE COLLATION_NAME IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')",
             )
-            .db()?;
+            .map_err(error)?;
         Ok(["utf8mb4_nopad_bin", "utf8mb4_0900_bin"]
             .into_iter()
             .find(|c| names.iter().any(|n| n == c))
@@ -221,33 +201,21 @@ impl Mysql {
 
     /// Takes the named lock `prefix:DATABASE`, waiting up to `timeout` seconds.
     fn lock(&mut self, prefix: &str, timeout: u32) -> Result<bool> {
-        let lock = lock_name(prefix);
-        let got: Option<Option<i64>> = self
-            .conn
-            .query_first(format!("SELECT GET_LOCK({lock}, {timeout})"))
-            .db()?;
-        Ok(got == Some(Some(1)))
+        self.select_lock(&format!("GET_LOCK({}, {timeout})", lock_name(prefix)))
     }
 
     fn unlock(&mut self, prefix: &str) -> Result<()> {
-        let lock = lock_name(prefix);
-        let _: Option<Option<i64>> = self
-            .conn
-            .query_first(format!("SELECT RELEASE_LOCK({lock})"))
-            .db()?;
-        Ok(())
+        self.select_lock(&format!("RELEASE_LOCK({})", lock_name(prefix)))
+            .map(drop)
     }
 
-    /// Ends the write with `COMMIT` or `ROLLBACK`, and lets the next writer in: one round trip.
-    fn end_write(&mut self, sql: &str) -> Result<()> {
-        self.writing = false;
-        let release = format!("SELECT RELEASE_LOCK({})", lock_name("probtrack_write"));
-        run_all(&mut self.conn, &[sql, &release])
-            .map(drop)
-            .inspect_err(|_| {
-                // The statements stop at the first error: the lock may be held still.
-                let _ = self.unlock("probtrack_write");
-            })
+    /// Runs a lock function (`GET_LOCK(…)`, `RELEASE_LOCK(…)`); whether it answered 1.
+    fn select_lock(&mut self, call: &str) -> Result<bool> {
+        let got: Option<Option<i64>> = self
+            .conn
+            .query_first(format!("SELECT {call}"))
+            .map_err(error)?;
+        Ok(got == Some(Some(1)))
     }
 }
 
@@ -257,12 +225,8 @@ impl Mysql {
 fn literal(out: &mut String, param: &Param<'_>, no_backslash_escapes: bool) {
     match *param {
         Param::Null | Param::Ids([]) => out.push_str("NULL"),
-        Param::Int(v) => {
-            let _ = write!(out, "{v}");
-        }
-        Param::Real(v) => {
-            let _ = write!(out, "{v:e}");
-        }
+        Param::Int(v) => out.push_str(&v.to_string()),
+        Param::Real(v) => out.push_str(&format!("{v:e}")),
         Param::Text(t) => {
             out.push_str(&Value::Bytes(t.as_bytes().to_vec()).as_sql(no_backslash_escapes));
         }
@@ -274,9 +238,7 @@ fn literal(out: &mut String, param: &Param<'_>, no_backslash_escapes: bool) {
             out.push('\'');
         }
         Param::Ids(ids) => {
-            for (i, id) in ids.iter().enumerate() {
-                let _ = write!(out, "{}{id}", if i > 0 { "," } else { "" });
-            }
+            out.push_str(&ids.iter().map(Id::to_string).collect::<Vec<_>>().join(","))
         }
     }
 }
@@ -284,20 +246,23 @@ fn literal(out: &mut String, param: &Param<'_>, no_backslash_escapes: bool) {
 /// A held write as one statement of the text protocol, its values written in.
 fn with_literals(write: &HeldWrite, no_backslash_escapes: bool) -> String {
     let params = write.params();
-    placeholders(&write.sql, |out, n| match params.get(n - 1) {
-        Some(param) => literal(out, param, no_backslash_escapes),
-        None => out.push_str("NULL"),
+    placeholders(&write.sql, |out, n| {
+        literal(
+            out,
+            params.get(n - 1).unwrap_or(&Param::Null),
+            no_backslash_escapes,
+        );
     })
 }
 
 /// Runs `statements` in one round trip (one query of several statements), failing on the first
 /// that fails (after which the server runs no more of them); returns the rows they answered.
 fn run_all(conn: &mut Conn, statements: &[&str]) -> Result<Vec<Row>> {
-    let mut result = conn.query_iter(statements.join(";\n")).db()?;
+    let mut result = conn.query_iter(statements.join(";\n")).map_err(error)?;
     let mut rows = Vec::new();
     while let Some(set) = result.iter() {
         for row in set {
-            rows.push(row.db()?);
+            rows.push(row.map_err(error)?);
         }
     }
     Ok(rows)
@@ -327,11 +292,11 @@ fn duplicate_set(set: &str) -> String {
 impl Engine for Mysql {
     type Row<'r> = Row;
     const MIGRATIONS: &'static [Migration] = migrate::MYSQL;
+    const NAME: &'static str = "a MySQL/MariaDB";
+    const ANOTHER: &'static str =
+        "create an empty database for probtrack (`CREATE DATABASE name`) and name it in the URL";
     const TABLES: &'static str =
         "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()";
-    const KEYS_PER_QUERY: usize = CHUNK_ROWS;
-    const ROWS_PER_INSERT: usize = CHUNK_ROWS;
-    const PARAMS_PER_INSERT: usize = 65_535;
     const BYTES_PER_INSERT: usize = CHUNK_BYTES;
 
     fn location(&self) -> String {
@@ -341,7 +306,7 @@ impl Engine for Mysql {
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         send_before(self, sql)?;
         let (text, params) = bind(&mut self.texts, sql, params)?;
-        self.conn.exec_drop(text.as_ref(), params).db()?;
+        self.conn.exec_drop(text.as_ref(), params).map_err(error)?;
         Ok(self.conn.affected_rows())
     }
 
@@ -351,8 +316,8 @@ impl Engine for Mysql {
     {
         send_before(self, sql)?;
         let (text, params) = bind(&mut self.texts, sql, params)?;
-        for row in self.conn.exec_iter(text.as_ref(), params).db()? {
-            each(&row.db()?)?;
+        for row in self.conn.exec_iter(text.as_ref(), params).map_err(error)? {
+            each(&row.map_err(error)?)?;
         }
         Ok(())
     }
@@ -365,7 +330,7 @@ impl Engine for Mysql {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         send_before_batch(self, sql)?;
-        self.conn.query_drop(sql).db()
+        self.conn.query_drop(sql).map_err(error)
     }
 
     fn held(&mut self) -> Option<&mut Held> {
@@ -381,26 +346,16 @@ impl Engine for Mysql {
     /// In order, as many in one round trip (one query of several statements, their values
     /// written in) as fit in a packet's budget.
     fn send_writes(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
-        let mut texts: Vec<String> = Vec::new();
-        let mut bytes = 0;
         // Text is escaped as the session reads it now (the flag of the server's last answer).
         let plain = self.conn.no_backslash_escape();
-        for write in &writes {
-            let text = with_literals(write, plain);
-            if bytes + text.len() > CHUNK_BYTES && !texts.is_empty() {
-                let all: Vec<&str> = texts.iter().map(String::as_str).collect();
-                run_all(&mut self.conn, &all)?;
-                texts.clear();
-                bytes = 0;
-            }
-            bytes += text.len();
-            texts.push(text);
-        }
-        if !texts.is_empty() {
-            let all: Vec<&str> = texts.iter().map(String::as_str).collect();
-            run_all(&mut self.conn, &all)?;
-        }
-        Ok(())
+        let texts = writes.iter().map(|w| with_literals(w, plain));
+        let fits = |group: &[String], next: &String| {
+            group.iter().map(String::len).sum::<usize>() + next.len() <= CHUNK_BYTES
+        };
+        in_groups(texts, fits, |group| {
+            let all: Vec<&str> = group.iter().map(String::as_str).collect();
+            run_all(&mut self.conn, &all).map(drop)
+        })
     }
 
     fn begin_write(&mut self) -> Result<()> {
@@ -409,16 +364,11 @@ impl Engine for Mysql {
             "SELECT GET_LOCK({}, {WRITE_LOCK_TIMEOUT})",
             lock_name("probtrack_write")
         );
-        let got = match run_all(&mut self.conn, &[&lock, "START TRANSACTION"]) {
-            Ok(rows) => rows.first().map(|r| r.int(0)).transpose()?.flatten() == Some(1),
-            Err(e) => {
-                let _ = self.conn.query_drop("ROLLBACK");
-                let _ = self.unlock("probtrack_write");
-                return Err(e);
-            }
-        };
-        if !got {
-            let _ = self.conn.query_drop("ROLLBACK");
+        let rows = run_all(&mut self.conn, &[&lock, "START TRANSACTION"]).inspect_err(|_| {
+            let _ = self.end_write("ROLLBACK");
+        })?;
+        if rows.first().map(|r| r.int(0)).transpose()?.flatten() != Some(1) {
+            let _ = self.end_write("ROLLBACK");
             return Err(Error::database(format!(
                 "another probtrack process held the write lock of {} for {} minutes",
                 self.shown,
@@ -426,29 +376,19 @@ impl Engine for Mysql {
             ))
             .retryable("another probtrack process held the database past the timeout"));
         }
-        self.writing = true;
+        self.held.began();
         Ok(())
     }
 
-    fn commit(&mut self) -> Result<()> {
-        send_before_commit(self)?;
-        self.end_write("COMMIT")
-    }
-
-    fn rollback(&mut self) -> Result<()> {
-        self.held.rolled_back();
-        if !self.writing {
-            return Ok(());
-        }
-        self.end_write("ROLLBACK")
-    }
-
-    fn foreign(&self) -> Error {
-        Error::database(format!(
-            "{} is a MySQL/MariaDB database, but not one of probtrack's",
-            self.shown
-        ))
-        .hint("create an empty database for probtrack (`CREATE DATABASE name`) and name it in the URL")
+    /// Ends the write with `COMMIT` or `ROLLBACK`, and lets the next writer in: one round trip.
+    fn end_write(&mut self, sql: &str) -> Result<()> {
+        let release = format!("SELECT RELEASE_LOCK({})", lock_name("probtrack_write"));
+        run_all(&mut self.conn, &[sql, &release])
+            .map(drop)
+            .inspect_err(|_| {
+                // The statements stop at the first error: the lock may be held still.
+                let _ = self.unlock("probtrack_write");
+            })
     }
 
     fn lock_schema(&mut self) -> Result<()> {
@@ -521,20 +461,6 @@ impl Engine for Mysql {
 
     fn any(column: &str, at: usize) -> String {
         format!("{column} IN (?{at})")
-    }
-
-    fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {
-        for chunk in runs.chunks(CHUNK_ROWS) {
-            let sql = format!(
-                "DELETE FROM runs WHERE lane_id = ? AND ({})",
-                vec!["(test_id = ? AND first_number = ?)"; chunk.len()].join(" OR ")
-            );
-            let pairs = chunk.iter().flat_map(|&(test, first)| [test, first]);
-            let params: Vec<Param<'_>> =
-                std::iter::once(lane).chain(pairs).map(Param::Int).collect();
-            self.execute(&sql, &params)?;
-        }
-        Ok(())
     }
 }
 

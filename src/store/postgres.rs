@@ -25,8 +25,8 @@ use postgres::types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 use postgres::{Client, Row, Statement};
 
 use super::engine::{
-    chunks, hold_rows, insert_values, marks, placeholders, row_marks, send_before,
-    send_before_batch, send_before_commit, Engine, Fields, Held, HeldWrite, Param,
+    each_insert, hold_rows, in_groups, insert_values, marks, placeholders, send_before,
+    send_before_batch, Engine, Fields, Held, HeldWrite, Param,
 };
 use super::migrate::{self, Migration};
 use super::sql::SqlStore;
@@ -36,12 +36,6 @@ use crate::error::{Error, Result};
 
 /// The advisory lock that writers (and migrations) hold for their transaction: one writer at a time.
 const WRITER_LOCK: i64 = 0x7072_6f62_7472_6b00; // "probtrk\0"
-
-/// The protocol's limit on the parameters of one statement.
-const MAX_PARAMS: usize = 65_535;
-
-/// How many rows a multi-row statement takes at most.
-const MAX_ROWS: usize = 1000;
 
 /// How many times a statement text runs unnamed (parsed with its run, one round trip) before it is
 /// prepared (a round trip more, once) and run by name from then on.
@@ -65,15 +59,16 @@ pub(super) struct Postgres {
     /// How many times each statement text (by hash) not prepared yet has run.
     runs: HashMap<u64, u32>,
     hasher: RandomState,
-    in_write: bool,
     /// Writes held to be sent several in one statement (`Engine::hold_writes`).
     held: Held,
 }
 
-/// How a statement runs: prepared, or unnamed from its text (numbered for PostgreSQL).
+/// How a statement runs: prepared, or unnamed from its text (numbered for PostgreSQL), with the
+/// types of its parameters given ([`plain`]) or inferred by the server.
 enum Plan {
     Prepared(Statement),
     Once(String),
+    Inferred(String),
 }
 
 /// A parameter type the server infers from where the parameter stands, as when it prepares.
@@ -104,10 +99,10 @@ fn plain(params: &[Param<'_>]) -> bool {
     !(params.iter()).any(|p| matches!(p, Param::Report(b) if std::str::from_utf8(b).is_err()))
 }
 
-/// The shared `sql` with PostgreSQL's numbered placeholders.
-fn numbered(sql: &str) -> String {
+/// The shared `sql` with PostgreSQL's numbered placeholders, numbered after `offset` others.
+fn numbered(sql: &str, offset: usize) -> String {
     placeholders(sql, |out, n| {
-        let _ = write!(out, "${n}");
+        let _ = write!(out, "${}", n + offset);
     })
 }
 
@@ -188,7 +183,6 @@ impl Postgres {
             statements: HashMap::new(),
             runs: HashMap::new(),
             hasher: RandomState::new(),
-            in_write: false,
             held: Held::default(),
         };
         SqlStore::open(engine, mode)
@@ -199,62 +193,52 @@ impl Postgres {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self.client.prepare(&numbered(sql)).map_err(error)?;
+        let stmt = self.client.prepare(&numbered(sql, 0)).map_err(error)?;
         self.runs.remove(&self.hasher.hash_one(sql));
         self.statements.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
 
     /// How the shared `sql` runs with `params`: prepared once it comes the [`PREPARE_AT`]th time
-    /// (or where its parameters cannot run unnamed), unnamed before.
-    fn plan(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Plan> {
+    /// (or where its parameters cannot run unnamed), unnamed before; never prepared if not `keep`
+    /// (a bulk write's odd size, which would fill the cache).
+    fn plan(&mut self, sql: &str, params: &[Param<'_>], keep: bool) -> Result<Plan> {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(Plan::Prepared(stmt.clone()));
+        }
+        if !keep {
+            let text = numbered(sql, 0);
+            return Ok(if plain(params) {
+                Plan::Once(text)
+            } else {
+                Plan::Inferred(text)
+            });
         }
         let runs = self.runs.entry(self.hasher.hash_one(sql)).or_default();
         *runs += 1;
         if *runs >= PREPARE_AT || !plain(params) {
             return self.statement(sql).map(Plan::Prepared);
         }
-        Ok(Plan::Once(numbered(sql)))
-    }
-
-    /// Runs a statement of a bulk write: prepared when it has a full chunk's shape (the usual one)
-    /// and has come before, unnamed otherwise, so that odd sizes do not fill the cache.
-    fn bulk(&mut self, sql: &str, params: &[Param<'_>], full: bool) -> Result<Vec<Row>> {
-        if full {
-            if let Plan::Prepared(stmt) = self.plan(sql, params)? {
-                return self.client.query(&stmt, &refs(params)).map_err(error);
-            }
-        }
-        let text = numbered(sql);
-        if plain(params) {
-            (self.client.query_typed(&text, &typed(params))).map_err(error)
-        } else {
-            self.client.query(&text, &refs(params)).map_err(error)
-        }
+        Ok(Plan::Once(numbered(sql, 0)))
     }
 
     /// Held writes (one group of [`Engine::send_writes`]) as one statement.
     fn send_group(&mut self, group: Vec<HeldWrite>) -> Result<()> {
         if let [one] = group.as_slice() {
-            return self.run(&one.sql, &one.params()).map(drop);
+            return self
+                .run(&one.sql, &one.params(), true, |_| Ok(()))
+                .map(drop);
         }
         let Some((last, with)) = group.split_last() else {
             return Ok(());
         };
         // Each write's placeholders numbered after the ones before it.
-        let number = |sql: &str, offset: usize| {
-            placeholders(sql, |out, n| {
-                let _ = write!(out, "${}", n + offset);
-            })
-        };
         let (mut parts, mut offset) = (Vec::with_capacity(with.len()), 0);
         for (i, w) in with.iter().enumerate() {
-            parts.push(format!("w{i} AS ({})", number(&w.sql, offset)));
+            parts.push(format!("w{i} AS ({})", numbered(&w.sql, offset)));
             offset += w.params.len();
         }
-        let text = format!("WITH {} {}", parts.join(", "), number(&last.sql, offset));
+        let text = format!("WITH {} {}", parts.join(", "), numbered(&last.sql, offset));
         let params: Vec<Param<'_>> = group.iter().flat_map(HeldWrite::params).collect();
         self.client
             .execute_typed(&text, &typed(&params))
@@ -262,28 +246,36 @@ impl Postgres {
             .map_err(error)
     }
 
-    /// Runs a statement now (prepared once it comes often, unnamed before).
-    fn run(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        match self.plan(sql, params)? {
-            Plan::Prepared(stmt) => self.client.execute(&stmt, &refs(params)),
-            Plan::Once(text) => self.client.execute_typed(&text, &typed(params)),
+    /// Runs a statement now as [`Postgres::plan`] plans it, handing each row it answers to
+    /// `each`; returns how many rows it matched.
+    fn run(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        keep: bool,
+        mut each: impl FnMut(&Row) -> Result<()>,
+    ) -> Result<u64> {
+        let mut rows = match self.plan(sql, params, keep)? {
+            Plan::Prepared(stmt) => self.client.query_raw(&stmt, params),
+            Plan::Once(text) => self.client.query_typed_raw(&text, typed(params)),
+            Plan::Inferred(text) => self.client.query_raw(text.as_str(), params),
         }
-        .map_err(error)
+        .map_err(error)?;
+        while let Some(row) = rows.next().map_err(error)? {
+            each(&row)?;
+        }
+        Ok(rows.rows_affected().unwrap_or(0))
     }
 
     /// Starts a transaction that holds the writers' lock by `lock` (a function of
     /// `pg_advisory_xact_lock`'s kind), both in one round trip.
     fn begin(&mut self, lock: &str) -> Result<()> {
-        self.in_write = true;
+        self.held.began();
         let begin = format!("BEGIN; SELECT {lock}({WRITER_LOCK})");
         self.batch(&begin).inspect_err(|_| {
             let _ = self.rollback();
         })
     }
-}
-
-fn refs<'a>(params: &'a [Param<'_>]) -> Vec<P<'a>> {
-    params.iter().map(|p| p as P<'_>).collect()
 }
 
 impl Engine for Postgres {
@@ -292,11 +284,12 @@ impl Engine for Postgres {
     /// `pg_tables` sees what other sessions committed since the statement began; `to_regclass`
     /// would answer from this session's catalog cache, which an advisory lock does not refresh,
     /// and so miss a table made while we waited for the lock.
+    const NAME: &'static str = "a PostgreSQL";
+    const ANOTHER: &'static str =
+        "name another database in the URL (`createdb NAME` makes a new one)";
     const TABLES: &'static str = "SELECT tablename AS name FROM pg_catalog.pg_tables \
          WHERE schemaname = current_schema()";
-    const KEYS_PER_QUERY: usize = MAX_ROWS * 5;
-    const ROWS_PER_INSERT: usize = MAX_ROWS;
-    const PARAMS_PER_INSERT: usize = MAX_PARAMS;
+    const KEYS_PER_QUERY: usize = 5000;
 
     fn location(&self) -> String {
         self.url.clone()
@@ -304,7 +297,7 @@ impl Engine for Postgres {
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         send_before(self, sql)?;
-        self.run(sql, params)
+        self.run(sql, params, true, |_| Ok(()))
     }
 
     fn held(&mut self) -> Option<&mut Held> {
@@ -320,45 +313,32 @@ impl Engine for Postgres {
     /// table in common go as one statement (each but the last a data-modifying `WITH`), which
     /// sees one snapshot, so no two writes of one statement may meet.
     fn send_writes(&mut self, writes: Vec<HeldWrite>) -> Result<()> {
-        let mut group: Vec<HeldWrite> = Vec::new();
-        let mut params = 0;
-        for write in writes {
-            let meets = (group.iter()).any(|g| g.tables.iter().any(|t| write.tables.contains(t)));
-            if meets || params + write.params.len() > MAX_PARAMS || group.len() == GROUP_WRITES {
-                self.send_group(std::mem::take(&mut group))?;
-                params = 0;
-            }
-            params += write.params.len();
-            group.push(write);
-        }
-        self.send_group(group)
+        let fits = |group: &[HeldWrite], next: &HeldWrite| {
+            let params: usize = group.iter().map(|w| w.params.len()).sum();
+            let meets = (group.iter()).any(|g| g.tables.iter().any(|t| next.tables.contains(t)));
+            !meets
+                && params + next.params.len() <= Self::PARAMS_PER_INSERT
+                && group.len() < GROUP_WRITES
+        };
+        in_groups(writes, fits, |group| self.send_group(group))
     }
 
-    fn query<F>(&mut self, sql: &str, params: &[Param<'_>], mut each: F) -> Result<()>
+    fn query<F>(&mut self, sql: &str, params: &[Param<'_>], each: F) -> Result<()>
     where
         F: FnMut(&Row) -> Result<()>,
     {
         send_before(self, sql)?;
-        let mut rows = match self.plan(sql, params)? {
-            Plan::Prepared(stmt) => self.client.query_raw(&stmt, params),
-            Plan::Once(text) => self.client.query_typed_raw(&text, typed(params)),
-        }
-        .map_err(error)?;
-        while let Some(row) = rows.next().map_err(error)? {
-            each(&row)?;
-        }
-        Ok(())
+        self.run(sql, params, true, each).map(drop)
     }
 
     fn insert(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Id> {
         send_before(self, sql)?;
-        let sql = format!("{sql} RETURNING id");
-        let row = match self.plan(&sql, params)? {
-            Plan::Prepared(stmt) => self.client.query_one(&stmt, &refs(params)),
-            Plan::Once(text) => self.client.query_typed_one(&text, &typed(params)),
-        }
-        .map_err(error)?;
-        get(&row, 0)
+        let mut id = Err(Error::database("database error: an insert returned no id"));
+        self.run(&format!("{sql} RETURNING id"), params, true, |row| {
+            id = row.id(0);
+            Ok(())
+        })?;
+        id
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
@@ -366,16 +346,10 @@ impl Engine for Postgres {
         self.client.batch_execute(sql).map_err(error)
     }
 
-    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+    fn execute_once(&mut self, sql: &str, params: &[Param<'_>]) -> Result<()> {
         send_before(self, sql)?;
         // Not kept prepared: odd sizes of bulk writes would fill the cache.
-        let text = numbered(sql);
-        if plain(params) {
-            return (self.client.execute_typed(&text, &typed(params))).map_err(error);
-        }
-        self.client
-            .execute(text.as_str(), &refs(params))
-            .map_err(error)
+        self.run(sql, params, false, |_| Ok(())).map(drop)
     }
 
     fn begin_write(&mut self) -> Result<()> {
@@ -394,29 +368,6 @@ impl Engine for Postgres {
         // A lane's or branch's key never equals the writers' lock's (a hash; one in 2^64).
         self.execute("SELECT pg_advisory_xact_lock(?1)", &[key.into()])?;
         Ok(true)
-    }
-
-    fn commit(&mut self) -> Result<()> {
-        send_before_commit(self)?;
-        self.in_write = false;
-        self.batch("COMMIT")
-    }
-
-    fn rollback(&mut self) -> Result<()> {
-        self.held.rolled_back();
-        if self.in_write {
-            self.in_write = false;
-            self.batch("ROLLBACK")?;
-        }
-        Ok(())
-    }
-
-    fn foreign(&self) -> Error {
-        Error::database(format!(
-            "{} is a PostgreSQL database, but not one of probtrack's",
-            self.url
-        ))
-        .hint("name another database in the URL (`createdb NAME` makes a new one)")
     }
 
     fn same(column: &str, at: usize) -> String {
@@ -451,9 +402,9 @@ impl Engine for Postgres {
         send_before(self, &sql)?;
         for chunk in keys.chunks(Self::KEYS_PER_QUERY) {
             let list: Vec<&[u8]> = chunk.iter().map(|k| &k[..]).collect();
-            let rows = match self.plan(&sql, &[])? {
+            let rows = match self.plan(&sql, &[], true)? {
                 Plan::Prepared(stmt) => self.client.query(&stmt, &[&list]),
-                Plan::Once(text) => {
+                Plan::Once(text) | Plan::Inferred(text) => {
                     let typed = [(&list as P<'_>, Type::BYTEA_ARRAY)];
                     self.client.query_typed(&text, &typed)
                 }
@@ -484,9 +435,6 @@ impl Engine for Postgres {
         let (Some(target), true, true, false) = (target, tail.trim().is_empty(), whole, few) else {
             return insert_values(self, head, width, tail, rows);
         };
-        if rows.is_empty() {
-            return Ok(());
-        }
         // The columns' types: those of the one-row INSERT's parameters (prepared once).
         let one_row = format!("{head} VALUES ({})", marks(width));
         let types = self.statement(&one_row)?.params().to_vec();
@@ -494,7 +442,8 @@ impl Engine for Postgres {
         let writer = self.client.copy_in(&copy).map_err(error)?;
         let mut writer = BinaryCopyInWriter::new(writer, &types);
         for row in rows.chunks(width) {
-            writer.write(&refs(row)).map_err(error)?;
+            let row: Vec<P<'_>> = row.iter().map(|p| p as P<'_>).collect();
+            writer.write(&row).map_err(error)?;
         }
         writer.finish().map_err(error)?;
         Ok(())
@@ -510,30 +459,27 @@ impl Engine for Postgres {
         // Multi-row inserts that skip keys another process inserted meanwhile and hand back the
         // ids of the rows they made.
         send_before(self, &format!("INSERT INTO {table}"))?;
-        let width = rows.len() / keys.len().max(1);
         let key = columns.split(',').next().unwrap_or_default();
-        let per = Self::rows_per_insert(width);
+        let head = format!("INSERT INTO {table} ({columns})");
+        let tail = format!("ON CONFLICT ({key}) DO NOTHING RETURNING {key}, id");
+        let shape = (head.as_str(), rows.len() / keys.len().max(1), tail.as_str());
         let mut ids = Vec::with_capacity(keys.len());
-        for chunk in chunks(rows, width, per, usize::MAX) {
-            let n = chunk.len() / width;
-            let sql = format!(
-                "INSERT INTO {table} ({columns}) VALUES {} ON CONFLICT ({key}) DO NOTHING \
-                 RETURNING {key}, id",
-                row_marks(n, width)
-            );
-            for row in self.bulk(&sql, chunk, n == per)? {
+        each_insert(self, shape, rows, |pg, sql, chunk, full| {
+            pg.run(sql, chunk, full, |row| {
                 if let Some(k) = row.key(0)? {
                     ids.push((k, row.id(1)?));
                 }
-            }
-        }
+                Ok(())
+            })
+            .map(drop)
+        })?;
         Ok(ids)
     }
 
     fn delete_runs(&mut self, lane: Id, runs: &[(Id, i64)]) -> Result<()> {
         let sql = "DELETE FROM runs WHERE lane_id = ?1 AND (test_id, first_number) IN \
              (SELECT * FROM unnest(?2::bigint[], ?3::bigint[]))";
-        for chunk in runs.chunks(MAX_ROWS * 10) {
+        for chunk in runs.chunks(Self::ROWS_PER_INSERT * 10) {
             let (tests, firsts): (Vec<Id>, Vec<i64>) = chunk.iter().copied().unzip();
             let params = [Param::Int(lane), Param::Ids(&tests), Param::Ids(&firsts)];
             self.execute(sql, &params)?;
