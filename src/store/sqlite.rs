@@ -2,11 +2,13 @@
 //! timeout so that concurrent ingests wait for each other rather than fail. The shared queries are
 //! SQLite's own syntax, so they run as written, prepared once and cached.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params_from_iter, Connection, ErrorCode, OpenFlags, ToSql};
+use rustc_hash::FxHashSet;
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::migrate::{self, Migration};
@@ -23,6 +25,8 @@ const MMAP_SIZE: i64 = 1 << 30;
 pub(super) struct Sqlite {
     conn: Connection,
     path: PathBuf,
+    /// The statements that have run with a list of several ids ([`Sqlite::one_id`]).
+    lists: FxHashSet<String>,
 }
 
 impl ToSql for Param<'_> {
@@ -46,6 +50,12 @@ impl ToSql for Param<'_> {
             }
         }))
     }
+}
+
+/// Parameter `at`'s list of ids as [`Engine::any`] tests it: a table that `json_each` fills at
+/// every run of the statement.
+fn in_list(at: usize) -> String {
+    format!("IN (SELECT value FROM json_each(?{at}))")
 }
 
 fn unexpected(i: usize, value: ValueRef<'_>) -> Error {
@@ -131,6 +141,34 @@ fn first_read(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 impl Sqlite {
+    /// `sql` and `params` with each list of one id tested as that id (`= ?N`), which costs
+    /// nothing to fill (most lists of a command that reads one Problem or test hold one id);
+    /// except in a statement that has run with a list of several: preparing a second form of it
+    /// would cost more than a list does.
+    fn one_id<'s, 'p, 'a>(
+        &mut self,
+        sql: &'s str,
+        params: &'p [Param<'a>],
+    ) -> (Cow<'s, str>, Cow<'p, [Param<'a>]>) {
+        let lists = || params.iter().filter(|p| matches!(p, Param::Ids(_)));
+        let plain = (Cow::Borrowed(sql), Cow::Borrowed(params));
+        if lists().next().is_none() || self.lists.contains(sql) {
+            return plain;
+        }
+        if lists().any(|p| !matches!(p, Param::Ids([_]))) {
+            self.lists.insert(sql.to_owned());
+            return plain;
+        }
+        let (mut sql, mut params) = (sql.to_owned(), params.to_vec());
+        for (i, param) in params.iter_mut().enumerate() {
+            if let Param::Ids(&[id]) = param {
+                sql = sql.replace(&in_list(i + 1), &format!("= ?{}", i + 1));
+                *param = Param::Int(id);
+            }
+        }
+        (Cow::Owned(sql), Cow::Owned(params))
+    }
+
     /// The store in the file at `path`.
     pub(super) fn open(path: &Path, mode: OpenMode) -> Result<SqlStore<Sqlite>> {
         let exists = path.exists();
@@ -171,6 +209,7 @@ impl Sqlite {
         let sqlite = Sqlite {
             conn,
             path: path.to_owned(),
+            lists: FxHashSet::default(),
         };
         // WAL lets readers go on while one writer ingests; it needs write access once.
         // A file that is not SQLite at all fails its first read: the switch to WAL when writable,
@@ -251,10 +290,11 @@ impl Engine for Sqlite {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let (sql, params) = self.one_id(sql, params);
         let changed = self
             .conn
-            .prepare_cached(sql)?
-            .execute(params_from_iter(params))?;
+            .prepare_cached(&sql)?
+            .execute(params_from_iter(params.iter()))?;
         Ok(changed as u64)
     }
 
@@ -262,8 +302,9 @@ impl Engine for Sqlite {
     where
         F: FnMut(&rusqlite::Row<'_>) -> Result<()>,
     {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params_from_iter(params))?;
+        let (sql, params) = self.one_id(sql, params);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(params.iter()))?;
         while let Some(row) = rows.next()? {
             each(row)?;
         }
@@ -336,7 +377,7 @@ impl Engine for Sqlite {
     }
 
     fn any(column: &str, at: usize) -> String {
-        format!("{column} IN (SELECT value FROM json_each(?{at}))")
+        format!("{column} {}", in_list(at))
     }
 
     fn insert_keyed(
@@ -393,5 +434,37 @@ mod tests {
             store.lanes().unwrap().is_empty(),
             "and it is a probtrack database"
         );
+    }
+
+    /// A list of one id is tested as that id, in a statement of its own, unless the statement
+    /// ran with a list of several ids before; other lists as lists.
+    #[test]
+    fn a_list_of_one_id_is_compared_as_the_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Sqlite::open(&dir.path().join("ids.db"), OpenMode::Create).unwrap();
+        let engine = &mut store.engine;
+        engine.begin_write().unwrap();
+        for name in ["a", "b", "c"] {
+            (engine.execute("INSERT INTO builders (name) VALUES (?1)", &p![name])).unwrap();
+        }
+        let sql = format!(
+            "SELECT name FROM builders WHERE {} AND {} ORDER BY name",
+            Sqlite::any("id", 1),
+            Sqlite::any("id", 2)
+        );
+        let ids = [Param::Ids(&[1, 2]), Param::Ids(&[7])];
+        let (text, params) = engine.one_id(&sql, &ids[1..]);
+        assert!(text.contains("id = ?1 AND id IN (SELECT value FROM json_each(?2))"));
+        assert!(matches!(params[..], [Param::Int(7)]));
+        let mut names = |a: &[Id], b: &[Id]| {
+            (engine.all(&sql, &[Param::Ids(a), Param::Ids(b)], |r| r.string(0))).unwrap()
+        };
+        assert_eq!(names(&[2], &[2]), ["b"]);
+        assert_eq!(names(&[1, 2, 3], &[2]), ["b"]);
+        assert_eq!(names(&[1, 3], &[3, 1]), ["a", "c"]);
+        assert!(names(&[], &[1]).is_empty());
+        // Having run with several ids, the statement keeps its one form.
+        assert_eq!(engine.one_id(&sql, &ids).0, sql);
+        assert_eq!(engine.one_id(&sql, &ids[1..]).0, sql);
     }
 }
