@@ -318,7 +318,19 @@ impl Branch {
         Ok(self.metric_series(store)?.len())
     }
 
-    /// A test's history on this branch's lanes.
+    /// The id of a build of this branch's lanes, as a Problem names it.
+    fn build_id(&self, at: &crate::store::BuildRef) -> Option<Id> {
+        (self.lanes.iter())
+            .filter(|(lane, ..)| lane.builder == at.builder)
+            .find_map(|(_, _, builds)| {
+                let i = builds.partition_point(|b| b.number < at.number);
+                builds
+                    .get(i)
+                    .filter(|b| b.number == at.number)
+                    .map(|b| b.id)
+            })
+    }
+
     /// The names a test's history is stored under: its old names (oldest first), then its own.
     pub(crate) fn names(&self, test: Id) -> Vec<Id> {
         let mut names: Vec<Id> = self.old_names.get(&test).cloned().unwrap_or_default();
@@ -916,7 +928,13 @@ fn judge_chunk(
             shaped,
             at,
             episode,
-        } => Some((shaped.test, &tests_episodes[*at].0[*episode])),
+        } => {
+            let (episodes, existing) = &tests_episodes[*at];
+            let stored = (shaped.id != 0)
+                .then(|| existing.iter().find(|e| e.id == shaped.id))
+                .flatten();
+            Some((shaped.test, &episodes[*episode], stored))
+        }
         _ => None,
     });
     let reads = Reads::of(store, branch, completing)?;
@@ -990,24 +1008,64 @@ struct Reads {
 const CAUSES_PER_READ: usize = 64;
 
 impl Reads {
-    /// Reads what completing `(test, episode)` each needs: its changes and names in one query
-    /// each, its last failures' results a bounded group of Problems at a time.
+    /// Reads what completing `(test, episode)` each needs (with the stored Problem it completes
+    /// again, if any): its changes and names in one query each, its last failures' results a
+    /// bounded group of Problems at a time.
+    ///
+    /// A stored Problem completed again keeps its message and cluster where its new last failure
+    /// has, under every name of its test, the message and details of the stored one's last
+    /// failure (compared as ids, in one query): that result is not read, its details not
+    /// inflated, its message not masked again. Not where the last failure is still the stored
+    /// one's build: a build can take more reports, and its results change.
     fn of<'e>(
         store: &mut dyn Store,
         branch: &Branch,
-        completing: impl Iterator<Item = (Id, &'e Episode)>,
+        completing: impl Iterator<Item = (Id, &'e Episode, Option<&'e ProblemRecord>)>,
     ) -> Result<Reads> {
         let (mut windows, mut lasts, mut tests) = (Vec::new(), Vec::new(), Vec::new());
-        for (test, episode) in completing {
+        // Problems completed again whose last failure moved: (stored, test, new, stored build).
+        let mut again: Vec<(&ProblemRecord, Id, Id, Id)> = Vec::new();
+        for (test, episode, stored) in completing {
             for part in &episode.parts {
                 windows.extend(part.start_window.iter().chain(&part.fix_window).copied());
             }
-            lasts.push((test, episode.last_failure.build));
+            let build = episode.last_failure.build;
+            let was = stored.and_then(|s| Some((s, branch.build_id(&s.last_failure)?)));
+            match was {
+                Some((stored, at)) if at != build => again.push((stored, test, build, at)),
+                _ => lasts.push((test, build)),
+            }
             tests.push(test);
         }
+        let mut kept = HashMap::new();
+        if !again.is_empty() {
+            let asked: Vec<(Id, Id)> = (again.iter())
+                .flat_map(|&(_, test, new, at)| {
+                    (branch.names(test).into_iter()).flat_map(move |n| [(new, n), (at, n)])
+                })
+                .collect();
+            let texts = store.result_texts(&asked)?;
+            for (stored, test, new, at) in again {
+                let names = branch.names(test);
+                let any = names.iter().any(|&n| texts.contains_key(&(new, n)));
+                if any
+                    && names
+                        .iter()
+                        .all(|&n| texts.get(&(new, n)) == texts.get(&(at, n)))
+                {
+                    kept.insert(
+                        (test, new),
+                        (stored.message.clone(), stored.cluster.clone()),
+                    );
+                } else {
+                    lasts.push((test, new));
+                }
+            }
+        }
+        lasts.retain(|last| !kept.contains_key(last));
         let mut reads = Reads {
             blamelists: HashMap::new(),
-            causes: HashMap::new(),
+            causes: kept,
             names: HashMap::new(),
         };
         if tests.is_empty() {

@@ -356,6 +356,9 @@ pub struct ResultRecord {
     pub details: Option<Details>,
 }
 
+/// A stored result's message and details as ids ([`Store::result_texts`]).
+pub type ResultTexts = (Option<i64>, Option<i64>, Option<Vec<u8>>);
+
 /// A change (commit) as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeRecord {
@@ -719,6 +722,10 @@ pub trait Store {
     /// build, in build and test order: [`Store::results`] of many tests in many builds, in one
     /// query (judging reads each new Problem's last failure).
     fn results_of(&mut self, pairs: &[(Id, Id)]) -> Result<Vec<(Id, ResultRecord)>>;
+    /// What the stored results of these `(build, test)` pairs say, by pair, as ids: their
+    /// message's id, their details' id and their details written inline (the same for two
+    /// results: the same message and details, without reading or inflating them).
+    fn result_texts(&mut self, pairs: &[(Id, Id)]) -> Result<HashMap<(Id, Id), ResultTexts>>;
     /// The distinct messages of a test's failures and errors.
     fn failure_messages(&mut self, test: Id) -> Result<Vec<BString>>;
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()>;

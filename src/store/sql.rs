@@ -18,8 +18,8 @@ use super::{
     ChangeRef, Changes, ColumnType, Counts, CoverageBuild, CoverageSpan, Details, FailureRow,
     Forget, Id, LaneBuild, LaneRecord, LinkRecord, MetricPoint, MetricStep, MetricValue, NewBuild,
     NewTest, NoteRecord, NotificationRecord, OpenMode, ProblemBuilder, ProblemFilter,
-    ProblemRecord, ResultRecord, Run, RunsOf, Savepoint, SeriesRecord, Store, Table, TestRecord,
-    Tests,
+    ProblemRecord, ResultRecord, ResultTexts, Run, RunsOf, Savepoint, SeriesRecord, Store, Table,
+    TestRecord, Tests,
 };
 use crate::clock::{self, Micros};
 use crate::details;
@@ -39,6 +39,10 @@ pub(super) struct SqlStore<E> {
     /// Metric series looked up in the current write, by the key of their name: every build has
     /// the same built-in ones. Forgotten with `text_ids`, and where a series is written.
     series: HashMap<[u8; 16], SeriesRecord>,
+    /// Every test, by the key of its name (its id and runner id), where [`Store::test_ids`] read
+    /// the whole table in the current write ([`SCAN_ROWS_PER_KEY`]), with those it created or
+    /// changed since. Forgotten with `text_ids`.
+    tests: Option<Keyed>,
 }
 
 /// A change's id and the columns it is known to hold: user, time, comments, parents.
@@ -53,6 +57,16 @@ type KnownChange = (
 /// Rows found by key: their id and one more column.
 type Keyed = HashMap<[u8; 16], (Id, Option<String>)>;
 
+/// In a file, [`Store::test_ids`] reads the whole `tests` table once a write, rather than look
+/// its keys up, when asked for at least [`SCAN_KEYS_FROM`] tests and the table's highest id (a
+/// bound on its rows) is at most this many times as many: SQLite finds `name_hash IN (…)` at
+/// ~9,000 instructions a key (sorting the list, then a search of the index and of the table per
+/// key) and scans a row at ~1,500 (docs/performance.md, *one more ingest: the instructions*).
+/// A report's tests come in batches of 2,048: one more build of a lane of 10,000 tests was five
+/// batches looked up, now one scan.
+const SCAN_ROWS_PER_KEY: usize = 8;
+const SCAN_KEYS_FROM: usize = 256;
+
 impl<E: Engine> SqlStore<E> {
     /// The store over a connected engine, its schema checked and migrated.
     pub(super) fn open(mut engine: E, mode: OpenMode) -> Result<Self> {
@@ -62,6 +76,7 @@ impl<E: Engine> SqlStore<E> {
             text_ids: HashMap::new(),
             changes: HashMap::new(),
             series: HashMap::new(),
+            tests: None,
         })
     }
 
@@ -70,6 +85,29 @@ impl<E: Engine> SqlStore<E> {
         self.text_ids.clear();
         self.changes.clear();
         self.series.clear();
+        self.tests = None;
+    }
+
+    /// Every test by the key of its name, read whole where [`SCAN_ROWS_PER_KEY`] says (`None`:
+    /// look `keys` up instead).
+    fn scanned_tests(&mut self, keys: usize) -> Result<Option<&Keyed>> {
+        if self.tests.is_none() && !self.engine.is_server() && keys >= SCAN_KEYS_FROM {
+            let highest = self
+                .engine
+                .first("SELECT max(id) FROM tests", &[], |r| r.int(0))?;
+            if highest.flatten().unwrap_or(0) <= (keys * SCAN_ROWS_PER_KEY) as i64 {
+                let mut all = HashMap::new();
+                self.engine
+                    .query("SELECT name_hash, id, runner_id FROM tests", &[], |r| {
+                        if let Some(k) = r.key(0)? {
+                            all.insert(k, (r.id(1)?, r.text(2)?));
+                        }
+                        Ok(())
+                    })?;
+                self.tests = Some(all);
+            }
+        }
+        Ok(self.tests.as_ref())
     }
 
     /// Runs a write whose answer nothing reads (it may be held: [`Store::hold_writes`]).
@@ -1030,7 +1068,12 @@ impl<E: Engine> Store for SqlStore<E> {
         // Looked up by key; the new ones created in the order they first appear (so that every
         // engine gives the same ids), with their first runner id.
         let keys: Vec<[u8; 16]> = tests.iter().map(|t| key(&t.name)).collect();
-        let mut found = self.find_keyed("tests", "name_hash", "runner_id", &keys)?;
+        let mut found = match self.scanned_tests(keys.len())? {
+            Some(all) => (keys.iter())
+                .filter_map(|k| all.get(k).map(|found| (*k, found.clone())))
+                .collect(),
+            None => self.find_keyed("tests", "name_hash", "runner_id", &keys)?,
+        };
         let mut new = first_missing(&keys, &found);
         if !new.is_empty() && self.engine.lock_key(super::Lock::NewTests.key())? {
             // Concurrent ingests (PostgreSQL) create tests one at a time, until they commit: two
@@ -1081,6 +1124,9 @@ impl<E: Engine> Store for SqlStore<E> {
         for (id, runner_id) in updates {
             let sql = "UPDATE tests SET runner_id = ?2 WHERE id = ?1";
             self.engine.execute(sql, &p![id, &runner_id])?;
+        }
+        if let Some(all) = &mut self.tests {
+            all.extend(found);
         }
         Ok(ids)
     }
@@ -1251,6 +1297,40 @@ impl<E: Engine> Store for SqlStore<E> {
                 self.engine
                     .all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))?,
             );
+        }
+        Ok(out)
+    }
+
+    fn result_texts(&mut self, pairs: &[(Id, Id)]) -> Result<HashMap<(Id, Id), ResultTexts>> {
+        let mut pairs = pairs.to_vec();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut out = HashMap::with_capacity(pairs.len());
+        for chunk in pairs.chunks(PAIRS_PER_QUERY) {
+            // As in `results_of`: as many pairs as the next power of two.
+            let n = chunk.len().next_power_of_two();
+            let last = chunk[chunk.len() - 1];
+            let mut args: Vec<Param<'_>> = Vec::with_capacity(2 * n);
+            let mut or = Vec::with_capacity(n);
+            for i in 0..n {
+                let (build, test) = chunk.get(i).copied().unwrap_or(last);
+                args.extend(p![build, test]);
+                or.push(format!(
+                    "(r.build_id = ?{} AND r.test_id = ?{})",
+                    2 * i + 1,
+                    2 * i + 2
+                ));
+            }
+            let sql = format!(
+                "SELECT r.build_id, r.test_id, r.message_id, r.details_id, r.details \
+                 FROM results r WHERE {}",
+                or.join(" OR ")
+            );
+            self.engine.query(&sql, &args, |r| {
+                let texts = (r.int(2)?, r.int(3)?, r.bytes(4)?.map(Vec::from));
+                out.insert((r.id(0)?, r.id(1)?), texts);
+                Ok(())
+            })?;
         }
         Ok(out)
     }
