@@ -95,8 +95,9 @@ impl<E: Engine> SqlStore<E> {
             let highest = self
                 .engine
                 .first("SELECT max(id) FROM tests", &[], |r| r.int(0))?;
-            if highest.flatten().unwrap_or(0) <= (keys * SCAN_ROWS_PER_KEY) as i64 {
-                let mut all = HashMap::new();
+            let highest = highest.flatten().unwrap_or(0);
+            if highest <= (keys * SCAN_ROWS_PER_KEY) as i64 {
+                let mut all = HashMap::with_capacity(highest.max(0) as usize);
                 self.engine
                     .query("SELECT name_hash, id, runner_id FROM tests", &[], |r| {
                         if let Some(k) = r.key(0)? {
