@@ -402,3 +402,47 @@ fn users_show_and_builders() {
     );
     t.fails(&["builders", "retire", "nosuch"], 3);
 }
+
+/// An open Problem's message and cause cluster are its last failure's: where a later failure has
+/// the same message but another traceback, the cluster follows it (judging keeps the stored
+/// cluster only where the last failure's text is the stored one's), as `reanalyze` finds it.
+#[test]
+fn an_open_problems_cluster_follows_its_last_failures_traceback() {
+    let t = Test::new();
+    let ingest = |number: i64, frame: Option<&str>| {
+        let failure = match frame {
+            Some(f) => format!(
+                "<failure message=\"AssertionError: boom\">Traceback (most recent call last):\n  \
+                 File \"tests/{f}.py\", line 3, in {f}\nAssertionError: boom</failure>"
+            ),
+            None => String::new(),
+        };
+        let xml = format!(
+            "<?xml version=\"1.0\"?>\n<testsuite name=\"s\">\
+             <testcase classname=\"t\" name=\"one\" time=\"0.1\">{failure}</testcase>\
+             <testcase classname=\"t\" name=\"two\" time=\"0.1\"/></testsuite>\n"
+        );
+        let path = t.path(&format!("{number}.xml"));
+        std::fs::write(&path, xml).unwrap();
+        let time = format!("2024-03-01T0{number}:00:00Z");
+        t.ingest("linux", number, &["--time", &time, path.to_str().unwrap()]);
+        let listed = problems(&t, &["--all"]);
+        let [p] = listed.as_slice() else {
+            return (serde_json::Value::Null, String::new());
+        };
+        (
+            p["message"].clone(),
+            p["cluster"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(ingest(1, None).0, serde_json::Value::Null);
+    let (message, alpha) = ingest(2, Some("alpha"));
+    assert_eq!(message, "AssertionError: boom");
+    assert_eq!(ingest(3, Some("alpha")), (message.clone(), alpha.clone()));
+    let (again, beta) = ingest(4, Some("beta"));
+    assert_eq!(again, message);
+    assert_ne!(beta, alpha, "another traceback, another cause");
+    t.ok(&["reanalyze"]);
+    let [p] = problems(&t, &["--all"]).try_into().unwrap();
+    assert_eq!(p["cluster"], beta.as_str());
+}
