@@ -560,6 +560,27 @@ const IDS_PER_QUERY: usize = 10_000;
 /// How many `(build, test)` pairs one query of `results_of` takes (two parameters each).
 const PAIRS_PER_QUERY: usize = 512;
 
+/// The condition that `results r` is one of `pairs` (`(build, test)`, a non-empty chunk of at
+/// most [`PAIRS_PER_QUERY`]), and its parameters: as many pairs as the next power of two (the last
+/// repeated), so that a few shapes of the statement, which the engines keep prepared, serve every
+/// count. (512 pairs nest ~514 deep, under SQLite's expression depth limit of 1,000.)
+fn pairs_where(pairs: &[(Id, Id)]) -> (String, Vec<Param<'static>>) {
+    let n = pairs.len().next_power_of_two();
+    let last = pairs[pairs.len() - 1];
+    let mut args: Vec<Param<'static>> = Vec::with_capacity(2 * n);
+    let mut or = Vec::with_capacity(n);
+    for i in 0..n {
+        let (build, test) = pairs.get(i).copied().unwrap_or(last);
+        args.extend(p![build, test]);
+        or.push(format!(
+            "(r.build_id = ?{} AND r.test_id = ?{})",
+            2 * i + 1,
+            2 * i + 2
+        ));
+    }
+    (or.join(" OR "), args)
+}
+
 /// Drops the parts of the metric state (`metrics::state`) of the lane of build ?1 that may hold
 /// that build or a later one (their newest build numbered at least ?2's): their values would be
 /// stale; the parts before stay.
@@ -1310,25 +1331,8 @@ impl<E: Engine> Store for SqlStore<E> {
         pairs.dedup();
         let mut out = Vec::new();
         for chunk in pairs.chunks(PAIRS_PER_QUERY) {
-            // As many pairs as the next power of two (the last repeated): a few shapes of the
-            // statement, which the engines keep prepared, rather than one for every count.
-            let n = chunk.len().next_power_of_two();
-            let last = chunk[chunk.len() - 1];
-            let mut args: Vec<Param<'_>> = Vec::with_capacity(2 * n);
-            let mut or = Vec::with_capacity(n);
-            for i in 0..n {
-                let (build, test) = chunk.get(i).copied().unwrap_or(last);
-                args.extend(p![build, test]);
-                or.push(format!(
-                    "(r.build_id = ?{} AND r.test_id = ?{})",
-                    2 * i + 1,
-                    2 * i + 2
-                ));
-            }
-            let sql = format!(
-                "{RESULTS} WHERE {} ORDER BY r.build_id, r.test_id",
-                or.join(" OR ")
-            );
+            let (or, args) = pairs_where(chunk);
+            let sql = format!("{RESULTS} WHERE {or} ORDER BY r.build_id, r.test_id");
             out.extend(
                 self.engine
                     .all(&sql, &args, |r| Ok((r.id(8)?, result_record(r)?)))?,
@@ -1343,24 +1347,10 @@ impl<E: Engine> Store for SqlStore<E> {
         pairs.dedup();
         let mut out = HashMap::with_capacity(pairs.len());
         for chunk in pairs.chunks(PAIRS_PER_QUERY) {
-            // As in `results_of`: as many pairs as the next power of two.
-            let n = chunk.len().next_power_of_two();
-            let last = chunk[chunk.len() - 1];
-            let mut args: Vec<Param<'_>> = Vec::with_capacity(2 * n);
-            let mut or = Vec::with_capacity(n);
-            for i in 0..n {
-                let (build, test) = chunk.get(i).copied().unwrap_or(last);
-                args.extend(p![build, test]);
-                or.push(format!(
-                    "(r.build_id = ?{} AND r.test_id = ?{})",
-                    2 * i + 1,
-                    2 * i + 2
-                ));
-            }
+            let (or, args) = pairs_where(chunk);
             let sql = format!(
                 "SELECT r.build_id, r.test_id, r.message_id, r.details_id, r.details \
-                 FROM results r WHERE {}",
-                or.join(" OR ")
+                 FROM results r WHERE {or}"
             );
             self.engine.query(&sql, &args, |r| {
                 let texts = (r.int(2)?, r.int(3)?, r.bytes(4)?.map(Vec::from));
