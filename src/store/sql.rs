@@ -66,9 +66,12 @@ type Keyed = HashMap<[u8; 16], (Id, Option<String>)>;
 /// batches looked up, now one scan.
 const SCAN_ROWS_PER_KEY: usize = 8;
 
+/// How many tests [`Store::test_ids`] must be asked for before it reads the whole `tests` table
+/// ([`SCAN_ROWS_PER_KEY`]): fewer are looked up by key.
+const SCAN_KEYS_FROM: usize = 256;
+
 /// Up to how many lanes [`Store::tests_runs`] reads a file's runs a lane at a time.
 const LANES_READ_APART: usize = 16;
-const SCAN_KEYS_FROM: usize = 256;
 
 impl<E: Engine> SqlStore<E> {
     /// The store over a connected engine, its schema checked and migrated.
