@@ -14,11 +14,18 @@
 //!   `scale_window`, `min_change` (the others keep their defaults).
 //! * `{"id": …, "group": [{"lane", "kind", "changes": […], "confirmed"}]}` → `{"id": …,
 //!   "groups": [{"members": […], "kind", "suspects": […]}]}`.
+//! * `{"id": …, "corroborate": [values…], "at": …, "kind": "regression"|"improvement",
+//!   "direction": …, "params": {…}}` → `{"id": …, "step": null | {…}}`: the step that another
+//!   builder's step explains at `at` on this lane (`analyze::changepoint::corroborate`, given the
+//!   lane's own steps as `detect` finds them), with the fields `detect` gives. `params` may also
+//!   set `corroborate`.
 //! * `{"id": …, "defaults": true}` → `{"id": …, "params": {…}}`: the default parameters.
 
 use std::io::{self, BufRead, BufWriter, Write};
 
-use probtrack::analyze::changepoint::{detect, group_steps, LaneStep, Params, StepKind};
+use probtrack::analyze::changepoint::{
+    corroborate, detect, group_steps, ChangePoint, LaneStep, Params, StepKind,
+};
 use probtrack_parsers::metrics::Direction;
 use serde_json::{json, Value};
 
@@ -30,6 +37,7 @@ fn params_json(p: &Params) -> Value {
         "window": p.window,
         "scale_window": p.scale_window,
         "min_change": p.min_change,
+        "corroborate": p.corroborate,
     })
 }
 
@@ -42,6 +50,9 @@ fn params_from(value: Option<&Value>) -> Params {
     }
     if let Some(x) = num("min_change") {
         p.min_change = x;
+    }
+    if let Some(x) = num("corroborate") {
+        p.corroborate = x;
     }
     let int = |key: &str| v.get(key).and_then(Value::as_u64).map(|x| x as usize);
     if let Some(x) = int("min_after") {
@@ -67,39 +78,59 @@ fn kind_from(text: &str) -> StepKind {
     }
 }
 
+fn step_json(s: &ChangePoint) -> Value {
+    json!({
+        "index": s.index,
+        "index_at_confirmation": s.index_at_confirmation,
+        "confirmed_at": s.confirmed_at,
+        "before": s.before,
+        "after": s.after,
+        "z": s.z,
+        "kind": s.kind.as_str(),
+    })
+}
+
+fn numbers(values: &Value, key: &str) -> Result<Vec<f64>, String> {
+    Ok(values
+        .as_array()
+        .ok_or(format!("`{key}` is not an array"))?
+        .iter()
+        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+        .collect())
+}
+
+fn direction_of(task: &Value) -> Result<Direction, String> {
+    task.get("direction")
+        .and_then(Value::as_str)
+        .unwrap_or("lower")
+        .parse()
+}
+
 fn answer(task: &Value) -> Result<Value, String> {
     let id = task.get("id").cloned().unwrap_or(Value::Null);
     if task.get("defaults").is_some() {
         return Ok(json!({"id": id, "params": params_json(&Params::default())}));
     }
     if let Some(values) = task.get("detect") {
-        let values: Vec<f64> = values
-            .as_array()
-            .ok_or("`detect` is not an array")?
-            .iter()
-            .map(|v| v.as_f64().unwrap_or(f64::NAN))
-            .collect();
-        let direction: Direction = task
-            .get("direction")
-            .and_then(Value::as_str)
-            .unwrap_or("lower")
-            .parse()?;
+        let values = numbers(values, "detect")?;
+        let direction = direction_of(task)?;
         let params = params_from(task.get("params"));
         let steps: Vec<Value> = detect(&values, direction, &params)
             .iter()
-            .map(|s| {
-                json!({
-                    "index": s.index,
-                    "index_at_confirmation": s.index_at_confirmation,
-                    "confirmed_at": s.confirmed_at,
-                    "before": s.before,
-                    "after": s.after,
-                    "z": s.z,
-                    "kind": s.kind.as_str(),
-                })
-            })
+            .map(step_json)
             .collect();
         return Ok(json!({"id": id, "steps": steps}));
+    }
+    if let Some(values) = task.get("corroborate") {
+        let values = numbers(values, "corroborate")?;
+        let direction = direction_of(task)?;
+        let params = params_from(task.get("params"));
+        // The lane's own steps as the detector gives them (only their places matter here).
+        let own: Vec<ChangePoint> = detect(&values, direction, &params);
+        let at = (task.get("at").and_then(Value::as_u64)).ok_or("`at` is not an index")? as usize;
+        let kind = kind_from(task.get("kind").and_then(Value::as_str).unwrap_or(""));
+        let step = corroborate(&values, &own, at, kind, direction, &params);
+        return Ok(json!({"id": id, "step": step.as_ref().map(step_json)}));
     }
     if let Some(steps) = task.get("group") {
         let steps: Vec<LaneStep<Value, Value>> = steps

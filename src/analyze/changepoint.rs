@@ -71,6 +71,9 @@ pub struct Params {
     pub scale_window: usize,
     /// The smallest relative change (|after / before − 1|) that is a step; 0 for any.
     pub min_change: f64,
+    /// The |z| a step needs on a builder where another builder's confirmed step explains it
+    /// ([`corroborate`]): one place and one sign tested, not a scan over every place.
+    pub corroborate: f64,
 }
 
 impl Default for Params {
@@ -82,6 +85,7 @@ impl Default for Params {
             window: 40,
             scale_window: 200,
             min_change: 0.0,
+            corroborate: 3.0,
         }
     }
 }
@@ -630,6 +634,77 @@ pub fn detect_where(
     }
     refine(x, &mut steps, direction, params, window);
     steps
+}
+
+/// A step on one builder that another builder's confirmed step explains (*corroboration*): the
+/// other builder's step narrowed its suspects to changes that this lane first built at `at`, so
+/// the place and the sign are known before this lane's values are looked at. One test at one
+/// place needs less evidence than a scan over every place: the step is confirmed at the first
+/// build from `at` on (at most [`Params::min_after`] of them, before the lane's next own step)
+/// where the lane's level from `at` departs from the level before it by
+/// [`Params::corroborate`] standard errors (raised as [`Params::threshold`] is while the noise
+/// scale rests on few differences), in the sign `kind` needs, sustained, and by at least
+/// `min_change`. `own` are the lane's own steps ([`detect_where`]'s): where one lies within
+/// `min_after` builds of `at`, the lane found the step itself and nothing is corroborated.
+pub fn corroborate(
+    x: &[f64],
+    own: &[ChangePoint],
+    at: usize,
+    kind: StepKind,
+    direction: Direction,
+    params: &Params,
+) -> Option<ChangePoint> {
+    let (window, min_after, min_before) = sides(params);
+    if at == 0 || at >= x.len() || own.iter().any(|s| s.index.abs_diff(at) <= min_after) {
+        return None;
+    }
+    let start = (own.iter().map(|s| s.index))
+        .filter(|&i| i < at)
+        .max()
+        .unwrap_or(0);
+    let next = (own.iter().map(|s| s.index))
+        .filter(|&i| i > at)
+        .min()
+        .unwrap_or(x.len());
+    let left = at.saturating_sub(window).max(start)..at;
+    if left.len() < min_before {
+        return None;
+    }
+    // The difference into `at` straddles the step: it is left out of the scale, as those of the
+    // lane's own steps are.
+    let mut breaks: Vec<usize> = own.iter().map(|s| s.index).collect();
+    breaks.push(at);
+    for end in at + 1..=(at + min_after).min(next) {
+        let scale_from = end.saturating_sub(params.scale_window.max(8));
+        let (raw_sigma, diffs) = scale_of(&x[scale_from..end], &breaks, scale_from);
+        if diffs < MIN_DIFFS {
+            continue;
+        }
+        let sigma = floored(raw_sigma, x[at - 1]);
+        let s = split(x, left.clone(), at..end, sigma, None);
+        let change = relative(s.before, s.after);
+        let big_enough = params.min_change <= 0.0 || change.abs() >= params.min_change;
+        if s.z == 0.0
+            || (s.after > s.before) != (s.z > 0.0)
+            || kind_of(direction, s.after > s.before) != kind
+            || s.z.abs() < threshold(params.corroborate, diffs)
+            || !big_enough
+            || !sustained(&x[at..end], &s)
+        {
+            continue;
+        }
+        return Some(ChangePoint {
+            index: at,
+            index_at_confirmation: at,
+            confirmed_at: end - 1,
+            before: s.before,
+            after: s.after,
+            z: s.z,
+            sigma,
+            kind,
+        });
+    }
+    None
 }
 
 /// The fewest differences the noise scale is estimated from before any step is looked for.
