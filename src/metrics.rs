@@ -211,6 +211,9 @@ pub(crate) fn judging(settings: &MetricSettings, series: &SeriesRecord) -> Judgi
         if let Some(x) = rule.min_after {
             params.min_after = x;
         }
+        if let Some(x) = rule.corroborate {
+            params.corroborate = x;
+        }
     }
     let problems = rule.and_then(|r| r.problems).unwrap_or(builtin.is_none());
     Judging {

@@ -104,6 +104,9 @@ pub(crate) struct MetricRule {
     pub min_change: Option<f64>,
     /// Builds at the new level before a step is confirmed [default: 3].
     pub min_after: Option<usize>,
+    /// The |z| that confirms a step on a builder where another builder's confirmed step explains
+    /// it, from as few as one build [default: 3].
+    pub corroborate: Option<f64>,
     /// Whether its steps become Problems [default: true; false for the built-in `tests.*` and
     /// `compile.*` series].
     pub problems: Option<bool>,

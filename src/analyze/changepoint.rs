@@ -929,6 +929,71 @@ mod tests {
     }
 
     #[test]
+    fn another_builders_step_corroborates_one_build_at_its_place_and_sign_only() {
+        let p = Params::default();
+        // One build 5σ up, then back: alone it is no step; at its place, as a regression, it is
+        // confirmed on that build.
+        let x = series(5, 60, &[(40, 5.0), (41, -5.0)]);
+        let own = detect(&x, lower(), &p);
+        assert_eq!(own, vec![]);
+        let step = corroborate(&x, &own, 40, StepKind::Regression, lower(), &p).unwrap();
+        assert_eq!((step.index, step.confirmed_at), (40, 40), "{step:?}");
+        assert!(step.z >= p.corroborate, "{step:?}");
+        // Not of the other sign, not one build early (its values do not move there), and not
+        // with a |z| the one build does not reach.
+        assert_eq!(
+            corroborate(&x, &own, 40, StepKind::Improvement, lower(), &p),
+            None
+        );
+        assert_eq!(
+            corroborate(&x, &own, 39, StepKind::Regression, lower(), &p),
+            None
+        );
+        let strict = Params {
+            corroborate: 9.0,
+            ..p.clone()
+        };
+        assert_eq!(
+            corroborate(&x, &own, 40, StepKind::Regression, lower(), &strict),
+            None
+        );
+        // A smaller step needs more builds: 3σ for two builds (too few for the lane alone, which
+        // mostly finds nothing) is mostly confirmed, within min_after builds.
+        let (mut alone, mut found) = (0, 0);
+        for seed in 1..=40 {
+            let x = series(seed, 160, &[(140, 3.0), (142, -3.0)]);
+            let own = detect(&x, lower(), &p);
+            alone += usize::from(!own.is_empty());
+            if let Some(step) = corroborate(&x, &own, 140, StepKind::Regression, lower(), &p) {
+                assert_eq!(step.index, 140);
+                assert!(step.confirmed_at <= 142, "{step:?}");
+                found += 1;
+            }
+        }
+        assert!(
+            alone <= 10 && found >= 25,
+            "alone {alone}, corroborated {found} of 40"
+        );
+        // Noise alone, at a place and sign given, is rarely a step: at most one in 200.
+        let mut corroborated = 0;
+        for seed in 1..=200 {
+            let x = series(seed, 60, &[]);
+            let own = detect(&x, lower(), &p);
+            corroborated +=
+                usize::from(corroborate(&x, &own, 45, StepKind::Regression, lower(), &p).is_some());
+        }
+        assert!(corroborated <= 1, "{corroborated} of 200");
+        // Where the lane found the step itself, it is the lane's own.
+        let x = series(7, 80, &[(40, 6.0)]);
+        let own = detect(&x, lower(), &p);
+        assert_eq!(own.len(), 1);
+        assert_eq!(
+            corroborate(&x, &own, 41, StepKind::Regression, lower(), &p),
+            None
+        );
+    }
+
+    #[test]
     fn pure_noise_gives_no_step() {
         for seed in 1..10 {
             let x = series(seed, 250, &[]);

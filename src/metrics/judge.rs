@@ -16,7 +16,7 @@ use probtrack_parsers::Kind;
 
 use super::state;
 use crate::analyze::changepoint::{
-    detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
+    corroborate, detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
 };
 use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
@@ -292,6 +292,15 @@ fn quiet(held: &state::Held, builds: &[BuildInfo], at: usize, n: usize, j: &Judg
     window.detect(&values, &j.how).is_empty()
 }
 
+/// The suspects of the stored Problems of `j` that have no part on `builder`: a build of its
+/// that holds one of them may be a step they corroborate (`corroborated`).
+fn others_of(j: &Judged, builder: &str) -> HashSet<Id> {
+    (j.stored.iter())
+        .filter(|p| !p.builders.iter().any(|b| b.builder == builder))
+        .flat_map(|p| p.started_by.iter().map(|c| c.id))
+        .collect()
+}
+
 /// The number of the lane's build `at` (an index), from which to read: `i64::MIN` for the first.
 fn bound_of(builds: &[BuildInfo], at: usize) -> i64 {
     builds
@@ -335,14 +344,17 @@ fn whole(
                 })
                 .collect();
             let mut raw = Vec::new();
+            let mut own = Vec::with_capacity(series_lanes.len());
             for (at, (builds, lane)) in series_lanes.iter().enumerate() {
                 let values: Vec<f64> = lane.points.iter().map(|p| p.value).collect();
                 let cps = detect_where(&values, j.how.direction, &j.how.params, &mut |_, _| true);
-                raw.extend(lane_found(at, builds, lane, &values, cps, &j.how));
+                raw.extend(lane_found(at, builds, lane, &values, cps.clone(), &j.how));
+                own.push(cps);
             }
             let found = with_changes(store, raw)?;
+            let (found, drafts) = corroborated(store, &series_lanes, &own, found, &j.how)?;
             let lanes_only: Vec<&LaneSeries> = series_lanes.iter().map(|(_, l)| l).collect();
-            records = records_of(branch, &j.series, &found, &lanes_only);
+            records = records_from(branch, &j.series, &found, &drafts, &lanes_only);
         }
         out.insert(
             j.series.id,
@@ -555,6 +567,9 @@ fn windowed(
         // of them): nothing to keep or change, found from their values alone.
         for (j, _) in &wanted {
             let id = j.series.id;
+            if !alone && !others_of(j, &builder).is_empty() {
+                continue;
+            }
             if tail
                 .get(&id)
                 .is_some_and(|&n| n != usize::MAX && quiet(&h, builds, at, n, j))
@@ -674,10 +689,41 @@ fn windowed(
                 continue;
             }
         }
-        judged_here.push((j, lane, raw, covered));
+        // Another builder's Problem whose suspects this lane built among the builds the new
+        // ones can corroborate a step at (`corroborated`): the whole history judges there.
+        let others = others_of(j, &builder);
+        let mut recent = Vec::new();
+        if !alone && !others.is_empty() {
+            let (_, ma, _) = sides(&j.how.params);
+            let first_new = lane.points.partition_point(|p| p.number < since);
+            let bound = (first_new.checked_sub(ma + 1)).map_or(i64::MIN, |i| lane.points[i].number);
+            recent = (builds.iter())
+                .filter(|b| b.number > bound)
+                .map(|b| b.id)
+                .collect();
+        }
+        judged_here.push((j, lane, raw, covered, (others, recent)));
     }
-    let blamelists = blamelists_of(store, judged_here.iter().flat_map(|h| &h.2))?;
-    for (j, lane, raw, covered) in judged_here {
+    let mut wanted: Vec<Id> = (judged_here.iter())
+        .flat_map(|h| {
+            h.2.iter()
+                .flat_map(|(_, a, b)| a.iter().chain(b))
+                .chain(&h.4 .1)
+        })
+        .copied()
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let blamelists = if wanted.is_empty() {
+        HashMap::new()
+    } else {
+        store.blamelists(&wanted)?
+    };
+    for (j, lane, raw, covered, (others, recent)) in judged_here {
+        let built = (recent.iter()).flat_map(|b| blamelists.get(b).into_iter().flatten());
+        if built.into_iter().any(|c| others.contains(&c.id)) {
+            continue;
+        }
         let found = attach_changes(raw, &blamelists);
         let records = records_of(branch, &j.series, &found, &[&lane]);
         out.insert(
@@ -731,7 +777,18 @@ fn records_of(
     found: &[Found],
     lanes: &[&LaneSeries],
 ) -> Vec<ProblemRecord> {
-    drafts(found)
+    records_from(branch, series, found, &drafts(found), lanes)
+}
+
+/// The Problem records of a series' steps grouped into `drafts`.
+fn records_from(
+    branch: &Branch,
+    series: &SeriesRecord,
+    found: &[Found],
+    drafts: &[Draft],
+    lanes: &[&LaneSeries],
+) -> Vec<ProblemRecord> {
+    drafts
         .iter()
         .map(|d| {
             record(
@@ -789,13 +846,7 @@ fn lane_found(
     how: &super::Judging,
 ) -> Vec<RawFound> {
     let mut found = Vec::new();
-    let window_of = |i: usize| -> Vec<Id> {
-        let (before, first) = (lane.points[i - 1].number, lane.points[i].number);
-        (builds.iter())
-            .filter(|b| b.number > before && b.number <= first)
-            .map(|b| b.id)
-            .collect()
-    };
+    let window_of = |i: usize| window_of(builds, &lane.points, i);
     let cps: Vec<ChangePoint> = cps
         .into_iter()
         .filter(|cp| cp.index > 0 && cp.index < values.len())
@@ -844,6 +895,153 @@ fn lane_found(
         ));
     }
     found
+}
+
+/// The builds between the point before `i` and point `i` of a lane (the latter's included): the
+/// changes of their blamelists are those a step at `i` may have come from.
+fn window_of(builds: &[BuildInfo], points: &[Point], i: usize) -> Vec<Id> {
+    let (before, first) = (points[i - 1].number, points[i].number);
+    (builds.iter())
+        .filter(|b| b.number > before && b.number <= first)
+        .map(|b| b.id)
+        .collect()
+}
+
+/// The steps of other lanes that a group explains (*corroboration*, `changepoint::corroborate`),
+/// joined to the groups of the lanes' own steps (`found`, `own` the detector's steps by lane):
+/// for each group and each lane without a step in it, the lane's first build, among the
+/// `window` from the group's earliest build before its step on, whose blamelist window holds
+/// one of the group's suspects; where the lane's values from there depart in the group's sign,
+/// its step joins the group. It is confirmed when both the lane's builds and the group have
+/// confirmed it, and it does not narrow the group's suspects (they are what found it).
+fn corroborated(
+    store: &mut dyn Store,
+    lanes: &[(&[BuildInfo], LaneSeries)],
+    own: &[Vec<ChangePoint>],
+    mut found: Vec<Found>,
+    how: &super::Judging,
+) -> Result<(Vec<Found>, Vec<Draft>)> {
+    let mut drafts = drafts(&found);
+    if lanes.len() < 2 || drafts.is_empty() {
+        return Ok((found, drafts));
+    }
+    let (window, _, _) = sides(&how.params);
+    // For each group and lane without a step in it: the lane's candidate builds, whose windows'
+    // blamelists are read at once.
+    let mut asks: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    let mut wanted: Vec<Id> = Vec::new();
+    for (d, draft) in drafts.iter().enumerate() {
+        let since = (draft.members.iter())
+            .map(|&m| lanes[found[m].lane].1.points[found[m].cp.index - 1].time)
+            .min();
+        let Some(since) = since.filter(|_| !draft.suspects.is_empty()) else {
+            continue;
+        };
+        for (l, (builds, lane)) in lanes.iter().enumerate() {
+            if draft.members.iter().any(|&m| found[m].lane == l) {
+                continue;
+            }
+            let candidates: Vec<usize> = (1..lane.points.len())
+                .filter(|&i| lane.points[i].time >= since)
+                .take(window)
+                .collect();
+            for &i in &candidates {
+                wanted.extend(window_of(builds, &lane.points, i));
+            }
+            asks.push((d, l, candidates));
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok((found, drafts));
+    }
+    let blamelists = store.blamelists(&wanted)?;
+    let mut joining: Vec<usize> = Vec::new();
+    let mut raw: Vec<RawFound> = Vec::new();
+    let mut taken: HashSet<(usize, usize)> = HashSet::new();
+    for (d, l, candidates) in asks {
+        let draft = &drafts[d];
+        let suspects: HashSet<Id> = draft.suspects.iter().map(|c| c.id).collect();
+        let (builds, lane) = &lanes[l];
+        let holds = |i: usize| {
+            (window_of(builds, &lane.points, i).iter())
+                .flat_map(|b| blamelists.get(b).into_iter().flatten())
+                .any(|c| suspects.contains(&c.id))
+        };
+        let Some(at) = candidates.into_iter().find(|&i| holds(i)) else {
+            continue;
+        };
+        if taken.contains(&(l, at)) {
+            continue;
+        }
+        let values: Vec<f64> = lane.points.iter().map(|p| p.value).collect();
+        let kind = found[draft.members[0]].cp.kind;
+        let Some(cp) = corroborate(&values, &own[l], at, kind, how.direction, &how.params) else {
+            continue;
+        };
+        taken.insert((l, at));
+        raw.push(corroborated_found(
+            l, builds, lane, &values, cp, &own[l], how,
+        ));
+        joining.push(d);
+    }
+    for (d, mut f) in joining.into_iter().zip(with_changes(store, raw)?) {
+        f.confirmed = f.confirmed.max(found[drafts[d].members[0]].confirmed);
+        found.push(f);
+        drafts[d].members.push(found.len() - 1);
+    }
+    Ok((found, drafts))
+}
+
+/// A corroborated step (`cp`) on lane `l` as [`lane_found`] gives the lane's own: its levels and
+/// where the series returned, measured from the level the step was confirmed at (the lane's own
+/// next step of the other sign, where it comes first, is the return).
+fn corroborated_found(
+    l: usize,
+    builds: &[BuildInfo],
+    lane: &LaneSeries,
+    values: &[f64],
+    cp: ChangePoint,
+    own: &[ChangePoint],
+    how: &super::Judging,
+) -> RawFound {
+    let at = cp.index;
+    let start = (own.iter().map(|s| s.index))
+        .filter(|&i| i < at)
+        .max()
+        .unwrap_or(0);
+    let from = at.saturating_sub(how.params.window).max(start);
+    let before = median(values[from..at].to_vec());
+    let ret = returns(
+        values,
+        at,
+        values.len(),
+        before,
+        cp.after,
+        how.params.min_after,
+    );
+    let next = own.iter().find(|s| s.index > at && s.kind != cp.kind);
+    let ret = match next {
+        Some(n) if ret.is_none_or(|r| n.index < r) => Some(n.index),
+        _ => ret,
+    };
+    let end = ret.unwrap_or(values.len()).max(at + 1);
+    let after = median(values[at..end].to_vec());
+    (
+        Found {
+            lane: l,
+            confirmed: lane.points[cp.confirmed_at.min(values.len() - 1)].time,
+            cp,
+            changes: Vec::new(),
+            before,
+            after,
+            fix: ret.map(|r| (r, Vec::new())),
+        },
+        window_of(builds, &lane.points, at),
+        ret.map(|r| window_of(builds, &lane.points, r))
+            .unwrap_or_default(),
+    )
 }
 
 /// The steps found with their changes and their fixes' (one lookup for all).

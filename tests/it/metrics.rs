@@ -877,3 +877,107 @@ fn the_metric_state_kept_between_ingests_never_judges_stale_values() {
         .count();
     assert!(latency_problems >= 3, "{deleted:#}");
 }
+
+/// A step that one builder confirms on its own corroborates the same step on a builder that saw
+/// too few builds at the new level to confirm it alone (*corroboration*): `fast` builds every
+/// change, `slow` every fourth (its blamelists hold the four changes). The first step lasts six
+/// changes, and `slow` sees one build of it, ingested after `fast` confirmed it; the second
+/// lasts six too, and `slow` sees two builds of it, the first ingested before `fast` confirmed
+/// it (so `fast`'s confirming ingest adds `slow`). A step only `fast` shows stays `fast`'s, and
+/// what the ingests stored is what `reanalyze` gives.
+#[test]
+fn a_builder_that_saw_a_short_step_briefly_joins_the_problem_another_builder_confirmed() {
+    let t = Test::new();
+    let shared = [(101, 8.0), (107, -8.0), (203, 8.0), (209, -8.0)];
+    let fast_only = [(150, 9.0)];
+    let changes = |b: u32| format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
+    let ingest = |builder: &str, n: u32, b: u32, values: &[String], from: u32| {
+        let n = n.to_string();
+        let mut args = vec!["ingest", "--builder", builder, "--build", &n];
+        let changes: Vec<String> = (from..=b).map(changes).collect();
+        for c in &changes {
+            args.extend(["--change", c]);
+        }
+        for v in values {
+            args.extend(["--metric", v]);
+        }
+        t.ok(&args);
+    };
+    let metric = |name: &str, value: f64| format!("{name}={value:.4}ms");
+    for b in 1..=260u32 {
+        let slow = || {
+            let values = [
+                metric("shared", generated(b, 8, 60.0, &shared)),
+                metric("fast_only", generated(b, 9, 30.0, &[])),
+            ];
+            ingest("slow", b / 4, b, &values, b - 3);
+        };
+        // Around the second step `slow` is ingested before `fast`.
+        if b % 4 == 0 && (190..230).contains(&b) {
+            slow();
+        }
+        let values = [
+            metric("shared", generated(b, 6, 60.0, &shared)),
+            metric("fast_only", generated(b, 7, 30.0, &fast_only)),
+        ];
+        ingest("fast", b, b, &values, b);
+        if b % 4 == 0 && !(190..230).contains(&b) {
+            slow();
+        }
+        if [106, 206].contains(&b) {
+            let before = t.json(&["problems", "--all", "--kind", "metric"]);
+            t.ok(&["reanalyze"]);
+            let after = t.json(&["problems", "--all", "--kind", "metric"]);
+            assert_eq!(after, before, "after build {b}");
+        }
+    }
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let of = |series: &str| -> Vec<(i64, Value, Vec<String>, Vec<String>)> {
+        let mut found: Vec<_> = (problems.as_array().unwrap().iter())
+            .filter(|p| p["test"] == series)
+            .map(|p| {
+                (
+                    p["first_failure"]["build"].as_i64().unwrap(),
+                    p["builders"].clone(),
+                    revisions(&p["started_by"]),
+                    revisions(&p["fixed_by"]),
+                )
+            })
+            .collect();
+        found.sort_by_key(|p| p.0);
+        found
+    };
+    let both = serde_json::json!(["fast", "slow"]);
+    let step = |at: i64, builders: &Value, started: &str, fixed: &str| {
+        (
+            at,
+            builders.clone(),
+            vec![started.to_owned()],
+            vec![fixed.to_owned()],
+        )
+    };
+    assert_eq!(
+        of("shared"),
+        [
+            step(101, &both, "c101", "c107"),
+            step(203, &both, "c203", "c209")
+        ],
+        "{problems:#}"
+    );
+    let fast = of("fast_only");
+    assert_eq!(fast.len(), 1, "{problems:#}");
+    assert_eq!(fast[0].1, serde_json::json!(["fast"]), "{problems:#}");
+    // Each Problem counts the builds at the new level on both builders: six on `fast`, and one,
+    // then two, on `slow`.
+    let mut failures: Vec<(i64, i64)> = (problems.as_array().unwrap().iter())
+        .filter(|p| p["test"] == "shared")
+        .map(|p| {
+            let at = p["first_failure"]["build"].as_i64().unwrap();
+            (at, p["failures"].as_i64().unwrap())
+        })
+        .collect();
+    failures.sort_unstable();
+    assert_eq!(failures, [(101, 6 + 1), (203, 6 + 2)], "{problems:#}");
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all", "--kind", "metric"]), problems);
+}
