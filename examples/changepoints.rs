@@ -16,8 +16,10 @@
 //!   "groups": [{"members": […], "kind", "suspects": […]}]}`.
 //! * `{"id": …, "corroborate": [values…], "at": …, "kind": "regression"|"improvement",
 //!   "direction": …, "params": {…}}` → `{"id": …, "step": null | {…}}`: the step that another
-//!   builder's step explains at `at` on this lane (`analyze::changepoint::corroborate`, given the
-//!   lane's own steps as `detect` finds them), with the fields `detect` gives. `params` may also
+//!   builder's step explains at `at` on this lane (`analyze::changepoint::corroborate`), as the
+//!   judge finds it at each ingest: at the first build from `at` where the series so far, with
+//!   the lane's own steps confirmed by then, confirms it (so a step the lane confirms itself
+//!   later may be corroborated sooner). The fields are those `detect` gives. `params` may also
 //!   set `corroborate`.
 //! * `{"id": …, "defaults": true}` → `{"id": …, "params": {…}}`: the default parameters.
 
@@ -125,11 +127,15 @@ fn answer(task: &Value) -> Result<Value, String> {
         let values = numbers(values, "corroborate")?;
         let direction = direction_of(task)?;
         let params = params_from(task.get("params"));
-        // The lane's own steps as the detector gives them (only their places matter here).
-        let own: Vec<ChangePoint> = detect(&values, direction, &params);
         let at = (task.get("at").and_then(Value::as_u64)).ok_or("`at` is not an index")? as usize;
         let kind = kind_from(task.get("kind").and_then(Value::as_str).unwrap_or(""));
-        let step = corroborate(&values, &own, at, kind, direction, &params);
+        // As at each ingest: the series as it grew, with the lane's own steps confirmed by then
+        // (a step the lane confirms itself later does not stand in the way before it).
+        let last = (at + params.min_after.max(1)).min(values.len());
+        let step = (at + 1..=last).find_map(|end| {
+            let own: Vec<ChangePoint> = detect(&values[..end], direction, &params);
+            corroborate(&values[..end], &own, at, kind, direction, &params)
+        });
         return Ok(json!({"id": id, "step": step.as_ref().map(step_json)}));
     }
     if let Some(steps) = task.get("group") {
