@@ -901,10 +901,10 @@ fn lane_found(
 /// changes of their blamelists are those a step at `i` may have come from.
 fn window_of(builds: &[BuildInfo], points: &[Point], i: usize) -> Vec<Id> {
     let (before, first) = (points[i - 1].number, points[i].number);
-    (builds.iter())
-        .filter(|b| b.number > before && b.number <= first)
-        .map(|b| b.id)
-        .collect()
+    // The lane's builds are in number order.
+    let from = builds.partition_point(|b| b.number <= before);
+    let to = builds.partition_point(|b| b.number <= first);
+    builds[from..to.max(from)].iter().map(|b| b.id).collect()
 }
 
 /// The steps of other lanes that a group explains (*corroboration*, `changepoint::corroborate`),
