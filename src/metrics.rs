@@ -259,6 +259,18 @@ pub(crate) fn check_settings(settings: &MetricSettings) -> Result<()> {
                 Error::usage(format!("settings: [metrics.\"{name}\"] direction: {e}"))
             })?;
         }
+        // A |z| that is not positive would corroborate any move of the right sign.
+        for (key, value) in [
+            ("threshold", rule.threshold),
+            ("corroborate", rule.corroborate),
+        ] {
+            if value.is_some_and(|z| !(z.is_finite() && z > 0.0)) {
+                return Err(Error::usage(format!(
+                    "settings: [metrics.\"{name}\"] {key}: must be a positive number (a |z|)"
+                ))
+                .hint("the defaults are threshold = 4.5 and corroborate = 3"));
+            }
+        }
     }
     Ok(())
 }
@@ -441,6 +453,23 @@ fn value_of(series: Id, m: &Metric) -> MetricValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threshold_or_corroborate_that_is_not_a_positive_z_is_refused() {
+        for (text, bad) in [
+            ("[\"x\"]\ncorroborate = 2.5\nthreshold = 5.0\n", None),
+            ("[\"x\"]\ncorroborate = 0.0\n", Some("corroborate")),
+            ("[\"x\"]\ncorroborate = nan\n", Some("corroborate")),
+            ("[\"x\"]\nthreshold = -1.0\n", Some("threshold")),
+        ] {
+            let settings: MetricSettings = toml::from_str(text).unwrap();
+            match (check_settings(&settings), bad) {
+                (Ok(()), None) => {}
+                (Err(e), Some(key)) => assert!(e.to_string().contains(key), "{e}"),
+                (got, want) => panic!("{text}: {got:?}, wanted an error on {want:?}"),
+            }
+        }
+    }
 
     #[test]
     fn globs_match_whole_names() {

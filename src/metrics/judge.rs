@@ -504,7 +504,9 @@ impl Window {
 /// Each series judged on a bounded window of `lane` (builds from `since` appended), where that
 /// gives what the whole history gives: on a branch of one lane, always; on one of several,
 /// when the window's steps are the stored Problems' (no new or moved step that could join
-/// another builder's) and those Problems have no other builder. The others are left out.
+/// another builder's), those Problems have no other builder, and no other builder's Problem has
+/// a suspect in the builds where a step it corroborates could change (`corroborated`). The
+/// others are left out.
 fn windowed(
     store: &mut dyn Store,
     branch: &Branch,
@@ -689,18 +691,20 @@ fn windowed(
                 continue;
             }
         }
-        // Another builder's Problem whose suspects this lane built among the builds the new
-        // ones can corroborate a step at (`corroborated`): the whole history judges there.
+        // Another builder's Problem whose suspects this lane built where the new builds can
+        // change what `corroborated` finds: the whole history judges there. A step corroborated
+        // at a place depends on the `min_after` values from it and on the lane's own steps
+        // around it (its left side, the scale's breaks), which a new build confirms or places
+        // again up to `window` + `min_after` builds back.
         let others = others_of(j, &builder);
         let mut recent = Vec::new();
         if !alone && !others.is_empty() {
-            let (_, ma, _) = sides(&j.how.params);
+            let (w, ma, _) = sides(&j.how.params);
             let first_new = lane.points.partition_point(|p| p.number < since);
-            let bound = (first_new.checked_sub(ma + 1)).map_or(i64::MIN, |i| lane.points[i].number);
-            recent = (builds.iter())
-                .filter(|b| b.number > bound)
-                .map(|b| b.id)
-                .collect();
+            let bound =
+                (first_new.checked_sub(w + 2 * ma + 1)).map_or(i64::MIN, |i| lane.points[i].number);
+            let from = builds.partition_point(|b| b.number <= bound);
+            recent = builds[from..].iter().map(|b| b.id).collect();
         }
         judged_here.push((j, lane, raw, covered, (others, recent)));
     }
@@ -960,6 +964,9 @@ fn corroborated(
     let mut joining: Vec<usize> = Vec::new();
     let mut raw: Vec<RawFound> = Vec::new();
     let mut taken: HashSet<(usize, usize)> = HashSet::new();
+    let values: Vec<Vec<f64>> = (lanes.iter())
+        .map(|(_, lane)| lane.points.iter().map(|p| p.value).collect())
+        .collect();
     for (d, l, candidates) in asks {
         let draft = &drafts[d];
         let suspects: HashSet<Id> = draft.suspects.iter().map(|c| c.id).collect();
@@ -975,14 +982,14 @@ fn corroborated(
         if taken.contains(&(l, at)) {
             continue;
         }
-        let values: Vec<f64> = lane.points.iter().map(|p| p.value).collect();
+        let values = &values[l];
         let kind = found[draft.members[0]].cp.kind;
-        let Some(cp) = corroborate(&values, &own[l], at, kind, how.direction, &how.params) else {
+        let Some(cp) = corroborate(values, &own[l], at, kind, how.direction, &how.params) else {
             continue;
         };
         taken.insert((l, at));
         raw.push(corroborated_found(
-            l, builds, lane, &values, cp, &own[l], how,
+            l, builds, lane, values, cp, &own[l], how,
         ));
         joining.push(d);
     }
