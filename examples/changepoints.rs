@@ -26,7 +26,7 @@
 use std::io::{self, BufRead, BufWriter, Write};
 
 use probtrack::analyze::changepoint::{
-    corroborate, detect, group_steps, ChangePoint, LaneStep, Params, StepKind,
+    corroborate, detect, group_steps, ChangePoint, LaneStep, Params, StepKind, CORROBORATED_WITHIN,
 };
 use probtrack_parsers::metrics::Direction;
 use serde_json::{json, Value};
@@ -131,7 +131,7 @@ fn answer(task: &Value) -> Result<Value, String> {
         let kind = kind_from(task.get("kind").and_then(Value::as_str).unwrap_or(""));
         // As at each ingest: the series as it grew, with the lane's own steps confirmed by then
         // (a step the lane confirms itself later does not stand in the way before it).
-        let last = (at + params.min_after.max(1)).min(values.len());
+        let last = (at + CORROBORATED_WITHIN * params.min_after.max(1)).min(values.len());
         let step = (at + 1..=last).find_map(|end| {
             let own: Vec<ChangePoint> = detect(&values[..end], direction, &params);
             corroborate(&values[..end], &own, at, kind, direction, &params)

@@ -640,7 +640,8 @@ pub fn detect_where(
 /// other builder's step narrowed its suspects to changes that this lane first built at `at`, so
 /// the place and the sign are known before this lane's values are looked at. One test at one
 /// place needs less evidence than a scan over every place: the step is confirmed at the first
-/// build from `at` on (at most [`Params::min_after`] of them, before the lane's next own step)
+/// build from `at` on (at most [`CORROBORATED_WITHIN`] × [`Params::min_after`] of them, before
+/// the lane's next own step)
 /// where the lane's level from `at` departs from the level before it by
 /// [`Params::corroborate`] standard errors (raised as [`Params::threshold`] is while the noise
 /// scale rests on few differences), in the sign `kind` needs, sustained, and by at least
@@ -674,7 +675,7 @@ pub fn corroborate(
     // lane's own steps are.
     let mut breaks: Vec<usize> = own.iter().map(|s| s.index).collect();
     breaks.push(at);
-    for end in at + 1..=(at + min_after).min(next) {
+    for end in at + 1..=(at + CORROBORATED_WITHIN * min_after).min(next) {
         let scale_from = end.saturating_sub(params.scale_window.max(8));
         let (raw_sigma, diffs) = scale_of(&x[scale_from..end], &breaks, scale_from);
         if diffs < MIN_DIFFS {
@@ -706,6 +707,12 @@ pub fn corroborate(
     }
     None
 }
+
+/// How many times `min_after` builds from its place a step may take to be corroborated: a lane
+/// that saw a step for longer and did not confirm it alone (its scan's threshold is higher while
+/// the scale rests on few builds, and a stray build among few undoes `sustained`) is still
+/// corroborated, while the place stays the one the other builder's step gave.
+pub const CORROBORATED_WITHIN: usize = 2;
 
 /// The fewest differences the noise scale is estimated from before any step is looked for.
 const MIN_DIFFS: usize = 8;

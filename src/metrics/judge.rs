@@ -17,6 +17,7 @@ use probtrack_parsers::Kind;
 use super::state;
 use crate::analyze::changepoint::{
     corroborate, detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
+    CORROBORATED_WITHIN,
 };
 use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
@@ -693,16 +694,16 @@ fn windowed(
         }
         // Another builder's Problem whose suspects this lane built where the new builds can
         // change what `corroborated` finds: the whole history judges there. A step corroborated
-        // at a place depends on the `min_after` values from it and on the lane's own steps
-        // around it (its left side, the scale's breaks), which a new build confirms or places
-        // again up to `window` + `min_after` builds back.
+        // at a place depends on the values from it (`CORROBORATED_WITHIN` × `min_after`) and on
+        // the lane's own steps around it (its left side, the scale's breaks, the next one),
+        // which a new build confirms or places again up to `window` + `min_after` builds back.
         let others = others_of(j, &builder);
         let mut recent = Vec::new();
         if !alone && !others.is_empty() {
             let (w, ma, _) = sides(&j.how.params);
             let first_new = lane.points.partition_point(|p| p.number < since);
-            let bound =
-                (first_new.checked_sub(w + 2 * ma + 1)).map_or(i64::MIN, |i| lane.points[i].number);
+            let back = w + (1 + CORROBORATED_WITHIN) * ma + 1;
+            let bound = (first_new.checked_sub(back)).map_or(i64::MIN, |i| lane.points[i].number);
             let from = builds.partition_point(|b| b.number <= bound);
             recent = builds[from..].iter().map(|b| b.id).collect();
         }
