@@ -708,6 +708,48 @@ pub fn corroborate(
     None
 }
 
+/// Where a step at `at` (levels `before` → `after`) returns: the first value from which `hold`
+/// values in a row lie on the old level's side of the midpoint, before `end`.
+pub fn returns(
+    values: &[f64],
+    at: usize,
+    end: usize,
+    before: f64,
+    after: f64,
+    hold: usize,
+) -> Option<usize> {
+    let mid = (before + after) / 2.0;
+    let back = |x: f64| if after > before { x < mid } else { x > mid };
+    let hold = hold.max(1);
+    (at + 1..end).find(|&j| j + hold <= end && values[j..j + hold].iter().all(|&x| back(x)))
+}
+
+/// The level before a corroborated `step` on `x` (the median of the values since the lane's
+/// previous own step, at most `window`) and where the series returns from it: the lane's own
+/// next step of the other kind where that comes first, else [`returns`] with the step's level
+/// and `min_after` values in a row (`metrics::judge` records it as the lane's fix).
+pub fn corroborated_return(
+    x: &[f64],
+    own: &[ChangePoint],
+    step: &ChangePoint,
+    params: &Params,
+) -> (f64, Option<usize>) {
+    let at = step.index;
+    let start = (own.iter().map(|s| s.index))
+        .filter(|&i| i < at)
+        .max()
+        .unwrap_or(0);
+    let from = at.saturating_sub(params.window).max(start);
+    let before = median(&mut x[from..at].to_vec());
+    let ret = returns(x, at, x.len(), before, step.after, params.min_after);
+    let next = own.iter().find(|s| s.index > at && s.kind != step.kind);
+    let ret = match next {
+        Some(n) if ret.is_none_or(|r| n.index < r) => Some(n.index),
+        _ => ret,
+    };
+    (before, ret)
+}
+
 /// How many times `min_after` builds from its place a step may take to be corroborated: a lane
 /// that saw a step for longer and did not confirm it alone (its scan's threshold is higher while
 /// the scale rests on few builds, and a stray build among few undoes `sustained`) is still

@@ -16,8 +16,8 @@ use probtrack_parsers::Kind;
 
 use super::state;
 use crate::analyze::changepoint::{
-    corroborate, detect_where, group_steps, reach, sides, ChangePoint, LaneStep, StepKind,
-    CORROBORATED_WITHIN,
+    corroborate, corroborated_return, detect_where, group_steps, reach, returns, sides,
+    ChangePoint, LaneStep, StepKind, CORROBORATED_WITHIN,
 };
 use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
@@ -822,22 +822,6 @@ fn median(mut x: Vec<f64>) -> f64 {
     }
 }
 
-/// Where a step at `at` (levels `before` → `after`) returns: the first value from which `hold`
-/// values in a row lie on the old level's side of the midpoint, before `end`.
-fn returns(
-    values: &[f64],
-    at: usize,
-    end: usize,
-    before: f64,
-    after: f64,
-    hold: usize,
-) -> Option<usize> {
-    let mid = (before + after) / 2.0;
-    let back = |x: f64| if after > before { x < mid } else { x > mid };
-    let hold = hold.max(1);
-    (at + 1..end).find(|&j| j + hold <= end && values[j..j + hold].iter().all(|&x| back(x)))
-}
-
 /// The steps of a series on one lane (`cps`, the detector's on `values`, the lane's points):
 /// each with the builds between the last build before it and the first at its new level, its
 /// levels, and where the series returned (with the builds of that window). The detector's step
@@ -1015,25 +999,7 @@ fn corroborated_found(
     how: &super::Judging,
 ) -> RawFound {
     let at = cp.index;
-    let start = (own.iter().map(|s| s.index))
-        .filter(|&i| i < at)
-        .max()
-        .unwrap_or(0);
-    let from = at.saturating_sub(how.params.window).max(start);
-    let before = median(values[from..at].to_vec());
-    let ret = returns(
-        values,
-        at,
-        values.len(),
-        before,
-        cp.after,
-        how.params.min_after,
-    );
-    let next = own.iter().find(|s| s.index > at && s.kind != cp.kind);
-    let ret = match next {
-        Some(n) if ret.is_none_or(|r| n.index < r) => Some(n.index),
-        _ => ret,
-    };
+    let (before, ret) = corroborated_return(values, own, &cp, &how.params);
     let end = ret.unwrap_or(values.len()).max(at + 1);
     let after = median(values[at..end].to_vec());
     (
