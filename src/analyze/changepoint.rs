@@ -641,9 +641,8 @@ pub fn detect_where(
 /// the place and the sign are known before this lane's values are looked at. One test at one
 /// place needs less evidence than a scan over every place: the step is confirmed at the first
 /// build from `at` on (at most [`CORROBORATED_WITHIN`] × [`Params::min_after`] of them, before
-/// the lane's next own step)
-/// where the lane's level from `at` departs from the level before it by
-/// [`Params::corroborate`] standard errors (raised as [`Params::threshold`] is while the noise
+/// the lane's next own step) where the lane's level from `at` departs from the level before it
+/// by [`Params::corroborate`] standard errors (raised as [`Params::threshold`] is while the noise
 /// scale rests on few differences), in the sign `kind` needs, sustained, and by at least
 /// `min_change`. `own` are the lane's own steps ([`detect_where`]'s): where one lies within
 /// `min_after` builds of `at`, the lane found the step itself and nothing is corroborated.
@@ -659,10 +658,7 @@ pub fn corroborate(
     if at == 0 || at >= x.len() || own.iter().any(|s| s.index.abs_diff(at) <= min_after) {
         return None;
     }
-    let start = (own.iter().map(|s| s.index))
-        .filter(|&i| i < at)
-        .max()
-        .unwrap_or(0);
+    let start = level_start(own, at);
     let next = (own.iter().map(|s| s.index))
         .filter(|&i| i > at)
         .min()
@@ -735,10 +731,7 @@ pub fn corroborated_return(
     params: &Params,
 ) -> (f64, Option<usize>) {
     let at = step.index;
-    let start = (own.iter().map(|s| s.index))
-        .filter(|&i| i < at)
-        .max()
-        .unwrap_or(0);
+    let start = level_start(own, at);
     let from = at.saturating_sub(params.window).max(start);
     let before = median(&mut x[from..at].to_vec());
     let ret = returns(x, at, x.len(), before, step.after, params.min_after);
@@ -748,6 +741,14 @@ pub fn corroborated_return(
         _ => ret,
     };
     (before, ret)
+}
+
+/// Where the level before `at` starts: the lane's own previous step, else its first build.
+fn level_start(own: &[ChangePoint], at: usize) -> usize {
+    (own.iter().map(|s| s.index))
+        .filter(|&i| i < at)
+        .max()
+        .unwrap_or(0)
 }
 
 /// How many times `min_after` builds from its place a step may take to be corroborated: a lane
