@@ -106,6 +106,7 @@ fn copy_tables(
         progress(&count);
         counts.push(count);
     }
-    dest.finish_copy()?;
+    // Read under the source's writer lock, as its rows were.
+    dest.finish_copy(&source.highest_ids()?)?;
     Ok(counts)
 }

@@ -815,9 +815,13 @@ pub trait Store {
     /// Inserts rows of `table` as they are, ids included (for `copy`, inside a write).
     fn write_rows(&mut self, table: &Table, rows: &[Vec<Cell>]) -> Result<()>;
     fn count_rows(&mut self, table: &Table) -> Result<u64>;
-    /// After `copy` wrote explicit ids: lets new rows take ids above them, and new builds ids
-    /// above every first failing build a Problem names.
-    fn finish_copy(&mut self) -> Result<()>;
+    /// For `copy`, each serial table's highest id, `(table, id)`: the highest stored or ever
+    /// given (a row since deleted kept it, where the engine keeps the count), and for builds
+    /// also every first failing build a Problem names.
+    fn highest_ids(&mut self) -> Result<Vec<(&'static str, i64)>>;
+    /// After `copy` wrote explicit ids: lets new rows take ids above the source's
+    /// [`Store::highest_ids`], so that no id the source gave is given again.
+    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()>;
 
     // Metrics (docs/metrics.md).
     /// The series named (identities), as stored: `None` for a name with no series yet. A name

@@ -412,6 +412,14 @@ pub(crate) trait Engine {
         Ok(())
     }
 
+    /// The highest id this engine has given in the serial `table`, a row since deleted
+    /// included, where it keeps that apart from the rows (for `copy`). By default none: the
+    /// highest stored id is all there is.
+    fn highest_given(&mut self, table: &str) -> Result<Option<i64>> {
+        let _ = table;
+        Ok(None)
+    }
+
     /// After `copy` wrote explicit ids: each table's new rows take ids above the one given with
     /// it (`(table, highest id not to give)`). By default nothing: the engine's counters moved
     /// past the ids written.

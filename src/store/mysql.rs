@@ -402,6 +402,24 @@ impl Engine for Mysql {
         .retryable("another probtrack process held the schema lock past the timeout"))
     }
 
+    /// The table's `AUTO_INCREMENT`, the next id it gives (kept across restarts since MariaDB
+    /// 10.2.4 and MySQL 8). MySQL 8 caches it in `information_schema` unless told not to
+    /// (MariaDB, which does not, knows no such setting).
+    fn highest_given(&mut self, table: &str) -> Result<Option<i64>> {
+        match self
+            .conn
+            .query_drop("SET SESSION information_schema_stats_expiry = 0")
+        {
+            Err(mysql::Error::MySqlError(e)) if e.code == 1193 => {}
+            other => other.map_err(error)?,
+        }
+        let sql = "SELECT AUTO_INCREMENT - 1 FROM information_schema.TABLES \
+                   WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?";
+        Ok(self
+            .first(sql, &[Param::Text(table)], |r| r.int(0))?
+            .flatten())
+    }
+
     fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
         // InnoDB's counter is already above the ids written. Only where a Problem names a build
         // above them (prune took it) is it moved, by DDL, which commits the copy's transaction

@@ -487,6 +487,21 @@ impl Engine for Postgres {
         Ok(())
     }
 
+    /// The table's sequence: its last value once it has given one (`is_called`), else the next
+    /// it gives (a new sequence's start, or where `copy` set it).
+    fn highest_given(&mut self, table: &str) -> Result<Option<i64>> {
+        let sql = "SELECT pg_get_serial_sequence(?1, 'id')";
+        let Some(sequence) = self
+            .first(sql, &[Param::Text(table)], |r| r.text(0))?
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        let sql =
+            format!("SELECT last_value - CASE WHEN is_called THEN 0 ELSE 1 END FROM {sequence}");
+        Ok(self.first(&sql, &[], |r| r.int(0))?.flatten())
+    }
+
     fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
         for &(table, id) in highest {
             let sql = format!(

@@ -1971,10 +1971,11 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(self.engine.first(&sql, &[], |r| r.count(0))?.unwrap_or(0))
     }
 
-    fn finish_copy(&mut self) -> Result<()> {
-        // Each table's next id goes above the highest copied, and a build's above every first
-        // failing build a Problem names, whose build `prune` may have taken: given again, a new
-        // build would be taken for that Problem's first failure (docs/schema.md, *builds*).
+    fn highest_ids(&mut self) -> Result<Vec<(&'static str, i64)>> {
+        // An id given once is never given again (docs/schema.md): not a deleted Problem's, whose
+        // id notes and links outside name, nor a build's that a Problem names as its first
+        // failing one after `prune` took it (given again, a new build would be taken for that
+        // Problem's first failure).
         let mut highest = Vec::new();
         for table in super::TABLES.iter().filter(|t| t.serial_id) {
             let sql = match table.name {
@@ -1983,10 +1984,15 @@ impl<E: Engine> Store for SqlStore<E> {
                     .to_owned(),
                 name => format!("SELECT max(id) FROM {name}"),
             };
-            let id = self.engine.first(&sql, &[], |r| r.int(0))?.flatten();
-            highest.push((table.name, id.unwrap_or(0)));
+            let stored = self.engine.first(&sql, &[], |r| r.int(0))?.flatten();
+            let given = self.engine.highest_given(table.name)?;
+            highest.push((table.name, stored.max(given).unwrap_or(0)));
         }
-        self.engine.finish_copy(&highest)
+        Ok(highest)
+    }
+
+    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        self.engine.finish_copy(highest)
     }
 
     // Metrics: a series is a `tests` row of kind `metric` with its `metric_series` row.

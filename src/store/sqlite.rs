@@ -339,9 +339,19 @@ impl Engine for Sqlite {
         self.begin_write()
     }
 
+    /// The `AUTOINCREMENT` tables keep the highest id given in `sqlite_sequence`; the others
+    /// give the highest stored + 1.
+    fn highest_given(&mut self, table: &str) -> Result<Option<i64>> {
+        if !AUTOINCREMENT.contains(&table) {
+            return Ok(None);
+        }
+        let sql = "SELECT seq FROM sqlite_sequence WHERE name = ?1";
+        Ok(self.first(sql, &p![table], |r| r.int(0))?.flatten())
+    }
+
     /// After `copy` wrote explicit ids: each table's new rows take ids above the one given with
-    /// it (`(table, highest id not to give)`). The `AUTOINCREMENT` tables keep the highest id
-    /// given in `sqlite_sequence`; the others give the highest stored + 1.
+    /// it (`(table, highest id not to give)`), in `sqlite_sequence` for the `AUTOINCREMENT`
+    /// tables; the others give the highest stored + 1, which the copy wrote.
     fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
         for &(table, id) in highest {
             if !AUTOINCREMENT.contains(&table) {

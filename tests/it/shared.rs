@@ -847,3 +847,105 @@ fn copy_gives_no_pruned_builds_id_again() {
         assert_eq!(all.as_array().unwrap().len(), 2, "{to}: {all}");
     }
 }
+
+/// `copy` gives no id again that the source gave, a deleted row's included: a Problem's id is named
+/// outside probtrack (notes, links, `show 4`), and the next Problem must not take it. Each engine's
+/// source gave builds 1..3 and Problems 1..4, then lost build 3 and the Problems it opened
+/// (`delete-build`); copied into each engine (and on through a chain of copies with no ingest in
+/// between), the next build and Problems get the ids the source would give them.
+#[test]
+fn copy_gives_no_deleted_problems_or_builds_id_again() {
+    let t = Test::new();
+    let servers: Vec<Backend> = ["postgres", "mysql"]
+        .into_iter()
+        .filter_map(server)
+        .collect();
+    let mut dbs: Vec<ServerDb> = Vec::new();
+    let mut fresh = |engine: Option<&Backend>, name: &str| match engine {
+        None => t.path(name).display().to_string(),
+        Some(backend) => {
+            dbs.push(ServerDb::create(backend));
+            dbs[dbs.len() - 1].url.clone()
+        }
+    };
+    let engines: Vec<Option<&Backend>> = std::iter::once(None)
+        .chain(servers.iter().map(Some))
+        .collect();
+    let history = fixture("history/linux-py311");
+    let report = |n: &str| history.join(format!("{n}.xml")).display().to_string();
+    let ingest = |db: &str, number: &str, n: &str| {
+        t.ok(&[
+            "--db",
+            db,
+            "ingest",
+            "--builder",
+            "a",
+            "--build",
+            number,
+            &report(n),
+        ]);
+    };
+    let ids = |db: &str| {
+        let problems = t.json(&["--db", db, "problems", "--all"]);
+        let mut problems: Vec<i64> = (problems.as_array().unwrap().iter())
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        problems.sort_unstable();
+        (problems, build_ids(db))
+    };
+    let mut wrong = Vec::new();
+    for (i, from_engine) in engines.iter().enumerate() {
+        let from = fresh(*from_engine, &format!("source-{i}.db"));
+        // Build 3 (id 3) opens Problems 2, 3 and 4; deleting it deletes them.
+        for (number, n) in [("1", "103"), ("2", "104"), ("3", "110")] {
+            ingest(&from, number, n);
+        }
+        assert_eq!(ids(&from), (vec![1, 2, 3, 4], vec![1, 2, 3]), "{from}");
+        t.ok(&["--db", &from, "delete-build", "a", "3"]);
+        assert_eq!(ids(&from), (vec![1], vec![1, 2]), "{from}");
+        let mut targets = Vec::new();
+        for (j, to_engine) in engines.iter().enumerate() {
+            let to = fresh(*to_engine, &format!("copy-{i}-{j}.db"));
+            t.json(&["copy", "--from", &from, "--to", &to]);
+            targets.push(to);
+        }
+        // A copy of a copy, with no new id given in between.
+        let mut chained = from.clone();
+        for (j, to_engine) in engines.iter().enumerate().skip(1).chain([(0, &None)]) {
+            let to = fresh(*to_engine, &format!("chain-{i}-{j}.db"));
+            t.json(&["copy", "--from", &chained, "--to", &to]);
+            chained = to;
+        }
+        targets.push(chained);
+        for db in std::iter::once(&from).chain(&targets) {
+            ingest(db, "4", "110");
+            let got = ids(db);
+            if got != (vec![1, 5, 6, 7], vec![1, 2, 4]) {
+                wrong.push(format!("{db}, a copy of {from}: {got:?}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "(Problem ids, build ids) not ([1, 5, 6, 7], [1, 2, 4]):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The ids of the builds in `db`, in order.
+fn build_ids(db: &str) -> Vec<i64> {
+    let location = probtrack::store::Location::parse(db).expect("a database location");
+    let mut store = probtrack::store::open(&location, probtrack::store::OpenMode::Existing)
+        .expect("open the database");
+    let builds = probtrack::store::table("builds").expect("the builds table");
+    let mut ids = Vec::new();
+    store
+        .read_table(builds, &mut |row| {
+            if let probtrack::store::Cell::Int(id) = row[0] {
+                ids.push(id);
+            }
+            Ok(())
+        })
+        .expect("read builds");
+    ids
+}
