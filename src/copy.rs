@@ -1,6 +1,7 @@
 //! `copy`: a whole history from one database to another, whatever their engines (a team that
 //! starts on SQLite and outgrows it moves to PostgreSQL), ids and all, so that every Problem keeps
-//! its id and the links, notes and notifications that hang on it.
+//! its id and the links, notes and notifications that hang on it. The destination gives no build
+//! or Problem id again that the source ever gave, a deleted one's included (docs/schema.md).
 //!
 //! The destination is written in one transaction and must hold no history yet; the source is held
 //! under its writer lock so that no ingest changes it midway. Row counts are checked table by table
