@@ -402,8 +402,8 @@ impl Engine for Mysql {
         .retryable("another probtrack process held the schema lock past the timeout"))
     }
 
-    /// The table's `AUTO_INCREMENT`, the next id it gives (kept across restarts since MariaDB
-    /// 10.2.4 and MySQL 8). MySQL 8 caches it in `information_schema` unless told not to
+    /// One less than the table's `AUTO_INCREMENT`, the next id it gives (kept across restarts
+    /// since MariaDB 10.2.4 and MySQL 8). MySQL 8 caches it in `information_schema` unless told not to
     /// (MariaDB, which does not, knows no such setting).
     fn highest_given(&mut self, table: &str) -> Result<Option<i64>> {
         match self
@@ -421,9 +421,9 @@ impl Engine for Mysql {
     }
 
     fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
-        // InnoDB's counter is already above the ids written. Only where a Problem names a build
-        // above them (prune took it) is it moved, by DDL, which commits the copy's transaction
-        // first: this is the copy's last step.
+        // InnoDB's counter is already above the ids written. Only where the source gave higher
+        // ids (rows since deleted, or a build a Problem names after prune took it) is it moved,
+        // by DDL, which commits the copy's transaction first: this is the copy's last step.
         for &(table, id) in highest {
             let stored = self
                 .first(&format!("SELECT max(id) FROM {table}"), &[], |r| r.int(0))?
