@@ -281,3 +281,75 @@ fn history_marks_flaky_outcomes() {
     let table = t.ok(&["history", "test_race"]);
     assert!(table.contains("failed (flake)"), "{table}");
 }
+
+/// A test's runner id (pytest's node id, from the report's `file`) is the last one given, where a
+/// build of hundreds of tests has the store read the whole `tests` table once a write and keep it
+/// up to date, and an import writes several builds in one write.
+#[test]
+fn a_flaky_tests_runner_id_is_the_last_one_its_reports_gave() {
+    let t = Test::new();
+    let dir = t.path("history");
+    std::fs::create_dir_all(dir.join("ci")).unwrap();
+    // 300 tests; tests.test_a.test_7 fails in every other build.
+    let report = |number: usize, file: Option<&str>| {
+        let mut xml = String::from("<?xml version=\"1.0\"?>\n<testsuite name=\"s\">\n");
+        for i in 0..300 {
+            let file = file.map_or(String::new(), |f| format!(" file=\"{f}\""));
+            let failure = if i == 7 && number % 2 == 1 {
+                "<failure message=\"boom\"/>"
+            } else {
+                ""
+            };
+            xml.push_str(&format!(
+                "  <testcase classname=\"tests.test_a\" name=\"test_{i}\"{file} time=\"0.1\">{failure}</testcase>\n"
+            ));
+        }
+        xml + "</testsuite>\n"
+    };
+    let mut tsv = String::from("builder\tnumber\trevision\tauthor\ttimestamp\tchanges\n");
+    for number in 1..=6 {
+        // Builds 3 and 4 give another node id (a Windows path) than the others.
+        let file = if matches!(number, 3 | 4) {
+            "tests\\test_a.py"
+        } else {
+            "tests/test_a.py"
+        };
+        std::fs::write(
+            dir.join("ci").join(format!("{number}.xml")),
+            report(number, Some(file)),
+        )
+        .unwrap();
+        tsv.push_str(&format!(
+            "ci\t{number}\tr{number}\tAda <ada@example.org>\t2026-01-0{number}T00:00:00Z\tr{number}\n"
+        ));
+    }
+    std::fs::write(dir.join("builds.tsv"), tsv).unwrap();
+    t.ok(&["import", dir.to_str().unwrap()]);
+    let runner_id = |t: &Test| {
+        let flaky = t.json(&["flaky", "--min-score", "0"]);
+        let row = (flaky.as_array().unwrap().iter())
+            .find(|r| r["test"] == "tests.test_a.test_7")
+            .unwrap_or_else(|| panic!("{flaky}"))
+            .clone();
+        row["runner_id"].clone()
+    };
+    assert_eq!(runner_id(&t), "tests/test_a.py::test_7");
+    // An ingest that gives another one replaces it; one that gives none keeps it.
+    let ingest = |number: usize, file: Option<&str>| {
+        let path = t.path(&format!("{number}.xml"));
+        std::fs::write(&path, report(number, file)).unwrap();
+        let number = number.to_string();
+        t.ok(&[
+            "ingest",
+            "--builder",
+            "ci",
+            "--build",
+            &number,
+            path.to_str().unwrap(),
+        ]);
+    };
+    ingest(7, Some("tests\\test_a.py"));
+    assert_eq!(runner_id(&t), "tests\\test_a.py::test_7");
+    ingest(8, None);
+    assert_eq!(runner_id(&t), "tests\\test_a.py::test_7");
+}
