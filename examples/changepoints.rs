@@ -15,18 +15,24 @@
 //! * `{"id": …, "group": [{"lane", "kind", "changes": […], "confirmed"}]}` → `{"id": …,
 //!   "groups": [{"members": […], "kind", "suspects": […]}]}`.
 //! * `{"id": …, "corroborate": [values…], "at": …, "kind": "regression"|"improvement",
-//!   "direction": …, "params": {…}}` → `{"id": …, "step": null | {…}}`: the step that another
-//!   builder's step explains at `at` on this lane (`analyze::changepoint::corroborate`), as the
-//!   judge finds it at each ingest: at the first build from `at` where the series so far, with
-//!   the lane's own steps confirmed by then, confirms it (so a step the lane confirms itself
+//!   "direction": …, "params": {…}}` → `{"id": …, "at": …, "step": null | {…}}`: the step that
+//!   another builder's step explains at `at` on this lane (`analyze::changepoint::corroborate`),
+//!   as the judge finds it at each ingest: at the first build from `at` where the series so far,
+//!   with the lane's own steps confirmed by then, confirms it (so a step the lane confirms itself
 //!   later may be corroborated sooner). The fields are those `detect` gives. `params` may also
-//!   set `corroborate`.
+//!   set `corroborate`. In place of `at`, `"candidates": [[index, [changes…]]…], "suspects":
+//!   […], "others": […]` (the lane's candidate places with their blamelist windows, the group's
+//!   suspects and those of the series' other groups) let `corroboration_place` choose it, as the
+//!   judge does; `at` is then `null` where no place holds a suspect or the one that does is
+//!   ambiguous (it holds another group's suspect too), and the answer's `step` with it.
 //! * `{"id": …, "defaults": true}` → `{"id": …, "params": {…}}`: the default parameters.
 
+use std::collections::HashSet;
 use std::io::{self, BufRead, BufWriter, Write};
 
 use probtrack::analyze::changepoint::{
-    corroborate, detect, group_steps, ChangePoint, LaneStep, Params, StepKind, CORROBORATED_WITHIN,
+    corroborate, corroboration_place, detect, group_steps, ChangePoint, LaneStep, Params, StepKind,
+    CORROBORATED_WITHIN,
 };
 use probtrack_parsers::metrics::Direction;
 use serde_json::{json, Value};
@@ -108,6 +114,33 @@ fn direction_of(task: &Value) -> Result<Direction, String> {
         .parse()
 }
 
+/// The place a `corroborate` task tests: its `at`, or where `corroboration_place` puts it among
+/// its `candidates` (`None`: no window holds a suspect, or the one that does is ambiguous).
+fn place_of(task: &Value) -> Result<Option<usize>, String> {
+    if let Some(at) = task.get("at") {
+        return Ok(Some(at.as_u64().ok_or("`at` is not an index")? as usize));
+    }
+    let set = |key: &str| -> Result<HashSet<String>, String> {
+        let list = (task.get(key).and_then(Value::as_array)).ok_or(format!("no `{key}` array"))?;
+        Ok(list.iter().map(Value::to_string).collect())
+    };
+    let (suspects, others) = (set("suspects")?, set("others")?);
+    let candidates = (task.get("candidates").and_then(Value::as_array))
+        .ok_or("a `corroborate` task needs `at` or `candidates`")?;
+    let mut places = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let (at, window) = (
+            c.get(0).and_then(Value::as_u64),
+            c.get(1).and_then(Value::as_array),
+        );
+        let (Some(at), Some(window)) = (at, window) else {
+            return Err("a candidate is not [index, [changes…]]".into());
+        };
+        places.push((at as usize, window.iter().map(Value::to_string).collect()));
+    }
+    Ok(corroboration_place(places, &suspects, &others))
+}
+
 fn answer(task: &Value) -> Result<Value, String> {
     let id = task.get("id").cloned().unwrap_or(Value::Null);
     if task.get("defaults").is_some() {
@@ -127,7 +160,9 @@ fn answer(task: &Value) -> Result<Value, String> {
         let values = numbers(values, "corroborate")?;
         let direction = direction_of(task)?;
         let params = params_from(task.get("params"));
-        let at = (task.get("at").and_then(Value::as_u64)).ok_or("`at` is not an index")? as usize;
+        let Some(at) = place_of(task)? else {
+            return Ok(json!({"id": id, "at": null, "step": null}));
+        };
         let kind = kind_from(task.get("kind").and_then(Value::as_str).unwrap_or(""));
         // As at each ingest: the series as it grew, with the lane's own steps confirmed by then
         // (a step the lane confirms itself later does not stand in the way before it).
@@ -136,7 +171,7 @@ fn answer(task: &Value) -> Result<Value, String> {
             let own: Vec<ChangePoint> = detect(&values[..end], direction, &params);
             corroborate(&values[..end], &own, at, kind, direction, &params)
         });
-        return Ok(json!({"id": id, "step": step.as_ref().map(step_json)}));
+        return Ok(json!({"id": id, "at": at, "step": step.as_ref().map(step_json)}));
     }
     if let Some(steps) = task.get("group") {
         let steps: Vec<LaneStep<Value, Value>> = steps

@@ -45,6 +45,9 @@
 //! builders that one change explains (same sign, overlapping suspect changes) and narrows their
 //! suspects as test Problems are narrowed (`problems::narrow`).
 
+use std::collections::HashSet;
+use std::hash::Hash;
+
 use probtrack_parsers::metrics::Direction;
 
 /// The Huber tuning constant, in units of the noise scale.
@@ -704,6 +707,23 @@ pub fn corroborate(
     None
 }
 
+/// Where [`corroborate`] tests a lane for a group's step: the first of the lane's `candidates`
+/// (each a place and the changes of its blamelist window, in build order) whose window holds one
+/// of the group's `suspects`. `None` when no window holds one, or when that window also holds one
+/// of `others` (the suspects of the series' other groups, of either sign): the place is
+/// *ambiguous*, a jump there cannot be told from the other group's, and no later place is
+/// tried. A lane that paused has a first build after the gap whose window holds every change of
+/// the gap; that build shows whatever moved the series meanwhile.
+pub fn corroboration_place<C: Eq + Hash>(
+    candidates: impl IntoIterator<Item = (usize, Vec<C>)>,
+    suspects: &HashSet<C>,
+    others: &HashSet<C>,
+) -> Option<usize> {
+    let (at, window) =
+        (candidates.into_iter()).find(|(_, w)| w.iter().any(|c| suspects.contains(c)))?;
+    (!window.iter().any(|c| others.contains(c))).then_some(at)
+}
+
 /// Where a step at `at` (levels `before` → `after`) returns: the first value from which `hold`
 /// values in a row lie on the old level's side of the midpoint, before `end`.
 pub fn returns(
@@ -976,6 +996,28 @@ mod tests {
         assert_eq!(step.kind, StepKind::Regression);
         assert!((step.after - step.before - 6.0).abs() < 1.0, "{step:?}");
         assert!((step.relative_change() - 0.06).abs() < 0.01);
+    }
+
+    #[test]
+    fn a_place_whose_window_holds_another_groups_suspect_is_not_tested() {
+        let set = |c: &[u32]| c.iter().copied().collect::<HashSet<u32>>();
+        let lane = || vec![(1, vec![1, 2]), (2, vec![3, 4]), (3, vec![5, 6, 7, 8, 9])];
+        // The first window holding a suspect is the place.
+        assert_eq!(corroboration_place(lane(), &set(&[4]), &set(&[]),), Some(2));
+        assert_eq!(
+            corroboration_place(lane(), &set(&[4, 6]), &set(&[7])),
+            Some(2)
+        );
+        assert_eq!(corroboration_place(lane(), &set(&[10]), &set(&[])), None);
+        // A window (a paused lane's first build after its gap) that also holds another group's
+        // suspect is ambiguous: nothing there, and no later window is tried.
+        assert_eq!(corroboration_place(lane(), &set(&[6]), &set(&[9])), None);
+        assert_eq!(corroboration_place(lane(), &set(&[6, 2]), &set(&[1])), None);
+        // Another group's suspect elsewhere on the lane does not matter.
+        assert_eq!(
+            corroboration_place(lane(), &set(&[6]), &set(&[1, 3])),
+            Some(3)
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use probtrack_parsers::Kind;
 
 use super::state;
 use crate::analyze::changepoint::{
-    corroborate, corroborated_return, detect_where, group_steps, reach, returns, sides,
-    ChangePoint, LaneStep, StepKind, CORROBORATED_WITHIN,
+    corroborate, corroborated_return, corroboration_place, detect_where, group_steps, reach,
+    returns, sides, ChangePoint, LaneStep, StepKind, CORROBORATED_WITHIN,
 };
 use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
@@ -900,8 +900,8 @@ fn window_of(builds: &[BuildInfo], points: &[Point], i: usize) -> Vec<Id> {
 /// joined to the groups of the lanes' own steps (`found`, `own` the detector's steps by lane):
 /// for each group and each lane without a step in it, the lane's first build, among the
 /// `window` from the group's earliest build before its step on, whose blamelist window holds
-/// one of the group's suspects; where the lane's values from there depart in the group's sign,
-/// its step joins the group. It is confirmed when both the lane's builds and the group have
+/// one of the group's suspects, unless it holds another group's too (`corroboration_place`);
+/// where the lane's values from there depart in the group's sign, its step joins the group. It is confirmed when both the lane's builds and the group have
 /// confirmed it, and it does not narrow the group's suspects (they are what found it).
 fn corroborated(
     store: &mut dyn Store,
@@ -955,13 +955,20 @@ fn corroborated(
     for (d, l, candidates) in asks {
         let draft = &drafts[d];
         let suspects: HashSet<Id> = draft.suspects.iter().map(|c| c.id).collect();
+        // The other groups' suspects: a window that holds one too is ambiguous.
+        let others: HashSet<Id> = (drafts.iter().enumerate())
+            .filter(|(e, _)| *e != d)
+            .flat_map(|(_, o)| o.suspects.iter().map(|c| c.id))
+            .collect();
         let (builds, lane) = &lanes[l];
-        let holds = |i: usize| {
-            (window_of(builds, &lane.points, i).iter())
+        let windows = candidates.into_iter().map(|i| {
+            let changes: Vec<Id> = (window_of(builds, &lane.points, i).iter())
                 .flat_map(|b| blamelists.get(b).into_iter().flatten())
-                .any(|c| suspects.contains(&c.id))
-        };
-        let Some(at) = candidates.into_iter().find(|&i| holds(i)) else {
+                .map(|c| c.id)
+                .collect();
+            (i, changes)
+        });
+        let Some(at) = corroboration_place(windows, &suspects, &others) else {
             continue;
         };
         if taken.contains(&(l, at)) {

@@ -981,3 +981,89 @@ fn a_builder_that_saw_a_short_step_briefly_joins_the_problem_another_builder_con
     t.ok(&["reanalyze"]);
     assert_eq!(t.json(&["problems", "--all", "--kind", "metric"]), problems);
 }
+
+/// What `reanalyze` gives at this point, on a copy of the database (the copy judged over the
+/// whole history; the database itself left as the ingests made it).
+fn reanalyzed_copy(t: &Test, name: &str) -> Value {
+    let copy = format!("sqlite:{name}.db");
+    t.ok(&["copy", "--to", &copy]);
+    t.ok(&["--db", &copy, "reanalyze"]);
+    t.json(&["--db", &copy, "problems", "--all", "--kind", "metric"])
+}
+
+/// Each Problem of `series`: its first build, builders, suspects and fixers, by first build.
+fn parts_of(problems: &Value, series: &str) -> Vec<(i64, Value, Vec<String>, Vec<String>)> {
+    let mut found: Vec<_> = (problems.as_array().unwrap().iter())
+        .filter(|p| p["test"] == series)
+        .map(|p| {
+            (
+                p["first_failure"]["build"].as_i64().unwrap(),
+                p["builders"].clone(),
+                revisions(&p["started_by"]),
+                revisions(&p["fixed_by"]),
+            )
+        })
+        .collect();
+    found.sort_by_key(|p| p.0);
+    found
+}
+
+/// A lane's build whose blamelist window also holds another group's suspect is *ambiguous*: its
+/// jump may be either group's, so it corroborates neither. `fast` builds every change and
+/// confirms two short steps of `shared`, from `c101` (back at `c107`) and from `c121` (back at
+/// `c127`); `slow` builds every fourth change and joins each (its windows `c101`–`c104` and
+/// `c121`–`c124` hold one suspect each); `paused` builds every fourth change too, but pauses
+/// after `c96`: its next build, `c124`, holds `c97`–`c124` (both suspects) and shows the second
+/// step, then it goes on at the old level. It is a builder of neither Problem, and what the
+/// ingests stored is what `reanalyze` gives.
+#[test]
+fn a_paused_builders_first_build_that_holds_two_groups_suspects_corroborates_neither() {
+    let t = Test::new();
+    let shared = [(101, 8.0), (107, -8.0), (121, 8.0), (127, -8.0)];
+    let changes = |b: u32| format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
+    let ingest = |builder: &str, b: u32, from: u32, seed: u32| {
+        let n = b.to_string();
+        let value = format!("shared={:.4}ms", generated(b, seed, 60.0, &shared));
+        let mut args = vec!["ingest", "--builder", builder, "--build", &n];
+        let changes: Vec<String> = (from..=b).map(changes).collect();
+        for c in &changes {
+            args.extend(["--change", c]);
+        }
+        args.extend(["--metric", &value]);
+        t.ok(&args);
+    };
+    for b in 1..=180u32 {
+        ingest("fast", b, b, 6);
+        if b % 4 == 0 {
+            ingest("slow", b, b - 3, 8);
+        }
+        // `paused`'s build 124, ingested once `fast` has confirmed the second step.
+        if b % 4 == 0 && !(100..=124).contains(&b) {
+            ingest("paused", b, b - 3, 9);
+        }
+        if b == 126 {
+            ingest("paused", 124, 97, 9);
+        }
+    }
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let step = |at: i64, started: &str, fixed: &str| {
+        let builders = serde_json::json!(["fast", "slow"]);
+        (
+            at,
+            builders,
+            vec![started.to_owned()],
+            vec![fixed.to_owned()],
+        )
+    };
+    assert_eq!(
+        parts_of(&problems, "shared"),
+        [step(101, "c101", "c107"), step(121, "c121", "c127")],
+        "{problems:#}"
+    );
+    for p in problems.as_array().unwrap() {
+        let id = p["id"].to_string();
+        let shown = t.json(&["show", &id]);
+        assert!(!shown.to_string().contains("paused"), "{shown:#}");
+    }
+    assert_eq!(reanalyzed_copy(&t, "whole"), problems);
+}
