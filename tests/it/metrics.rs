@@ -1067,3 +1067,118 @@ fn a_paused_builders_first_build_that_holds_two_groups_suspects_corroborates_nei
     }
     assert_eq!(reanalyzed_copy(&t, "whole"), problems);
 }
+
+/// A lane's own step found later, within `min_after` builds of where a group corroborated a step
+/// of the lane, takes that place: the corroboration goes (*Corroboration*), although the builds
+/// that decide it came after it. In `shared`, `fast` builds every change and confirms a short
+/// step from `c101` (back at `c107`); `slow` builds every fourth change, shows it on its build
+/// `c104` alone and joins it; from `c108` on `slow` alone is much lower (its own cause: a step
+/// its own detector confirms at `c116`, placed next to `c104`), and it leaves. In `small`,
+/// `slow` shows `fast`'s lasting step by 2.6σ only, which takes three builds to corroborate: the
+/// windowed ingest must look back past the newest builds. After every ingest around them, what
+/// the ingests stored is what `reanalyze` gives on a copy of the database.
+#[test]
+fn a_lanes_own_step_found_later_next_to_a_corroborated_place_undoes_the_corroboration() {
+    let t = Test::new();
+    let shared = [(101, 8.0), (107, -8.0)];
+    let own = [(101, 8.0), (105, -20.0)];
+    let changes = |b: u32| format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
+    let ingest = |builder: &str, b: u32, from: u32, values: [(&str, f64); 2]| {
+        let n = b.to_string();
+        let values = values.map(|(name, value)| format!("{name}={value:.4}ms"));
+        let mut args = vec!["ingest", "--builder", builder, "--build", &n];
+        let changes: Vec<String> = (from..=b).map(changes).collect();
+        for c in &changes {
+            args.extend(["--change", c]);
+        }
+        for v in &values {
+            args.extend(["--metric", v]);
+        }
+        t.ok(&args);
+    };
+    // After each ingest around the steps: the Problems `slow` is part of (series, first build,
+    // suspects).
+    type Parts = Vec<(String, i64, Vec<String>)>;
+    let mut seen: Vec<(String, Parts)> = Vec::new();
+    let mut agrees = |what: String| {
+        let stored = t.json(&["problems", "--all", "--kind", "metric"]);
+        let name = format!("copy{}", seen.len());
+        assert_eq!(reanalyzed_copy(&t, &name), stored, "after {what}");
+        let mut parts: Parts = (stored.as_array().unwrap().iter())
+            .filter(|p| p["builders"].to_string().contains("slow"))
+            .map(|p| {
+                let series = p["test"].as_str().unwrap().to_owned();
+                let at = p["first_failure"]["build"].as_i64().unwrap();
+                (series, at, revisions(&p["started_by"]))
+            })
+            .collect();
+        parts.sort();
+        seen.push((what, parts));
+    };
+    for b in 1..=140u32 {
+        let fast = [
+            ("shared", generated(b, 6, 60.0, &shared)),
+            ("small", generated(b, 10, 40.0, &[(101, 8.0)])),
+        ];
+        ingest("fast", b, b, fast);
+        if (100..=124).contains(&b) {
+            agrees(format!("fast {b}"));
+        }
+        if b % 4 == 0 {
+            let slow = [
+                ("shared", generated(b, 8, 60.0, &own)),
+                ("small", generated(b, 11, 40.0, &[(101, 2.6)])),
+            ];
+            ingest("slow", b, b - 3, slow);
+            if (100..=124).contains(&b) {
+                agrees(format!("slow {b}"));
+            }
+        }
+    }
+    agrees("the history".to_owned());
+    // `slow` joined `fast`'s `shared` Problem at its first build at the new level; it joined
+    // `small` two builds later (the windowed ingest had to look back past its newest builds);
+    // and it left `shared` for its own step at the ingest of its own that confirmed that step.
+    let part = |series: &str, at: i64, started: &[&str]| {
+        let started = started.iter().map(|c| c.to_string()).collect();
+        (series.to_owned(), at, started)
+    };
+    let own_window = ["c105", "c106", "c107", "c108"];
+    let changed: Vec<(&str, &Parts)> = (seen.windows(2))
+        .filter(|w| w[0].1 != w[1].1)
+        .map(|w| (w[1].0.as_str(), &w[1].1))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("slow 104", &vec![part("shared", 101, &["c101"])]),
+            (
+                "slow 112",
+                &vec![
+                    part("shared", 101, &["c101"]),
+                    part("small", 101, &["c101"])
+                ]
+            ),
+            (
+                "slow 116",
+                &vec![
+                    part("shared", 108, &own_window),
+                    part("small", 101, &["c101"])
+                ]
+            ),
+        ],
+        "{seen:#?}"
+    );
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let fast = serde_json::json!(["fast"]);
+    let slow = serde_json::json!(["slow"]);
+    let c = |c: &[&str]| c.iter().map(|c| c.to_string()).collect::<Vec<String>>();
+    assert_eq!(
+        parts_of(&problems, "shared"),
+        [
+            (101, fast, c(&["c101"]), c(&["c107"])),
+            (108, slow, c(&own_window), c(&[])),
+        ],
+        "{problems:#}"
+    );
+}
