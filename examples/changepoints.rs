@@ -138,7 +138,9 @@ fn place_of(task: &Value) -> Result<Option<usize>, String> {
         };
         places.push((at as usize, window.iter().map(Value::to_string).collect()));
     }
-    Ok(corroboration_place(places, &suspects, &others))
+    Ok(corroboration_place(places, &suspects, |c| {
+        others.contains(c)
+    }))
 }
 
 fn answer(task: &Value) -> Result<Value, String> {

@@ -709,19 +709,19 @@ pub fn corroborate(
 
 /// Where [`corroborate`] tests a lane for a group's step: the first of the lane's `candidates`
 /// (each a place and the changes of its blamelist window, in build order) whose window holds one
-/// of the group's `suspects`. `None` when no window holds one, or when that window also holds one
-/// of `others` (the suspects of the series' other groups, of either sign): the place is
-/// *ambiguous*, a jump there cannot be told from the other group's, and no later place is
-/// tried. A lane that paused has a first build after the gap whose window holds every change of
-/// the gap; that build shows whatever moved the series meanwhile.
+/// of the group's `suspects`. `None` when no window holds one, or when that window also holds a
+/// change that is `other` (a suspect of another of the series' groups, of either sign): the
+/// place is *ambiguous*, a jump there cannot be told from the other group's, and no later place
+/// is tried. A lane that paused has a first build after the gap whose window holds every change
+/// of the gap; that build shows whatever moved the series meanwhile.
 pub fn corroboration_place<C: Eq + Hash>(
     candidates: impl IntoIterator<Item = (usize, Vec<C>)>,
     suspects: &HashSet<C>,
-    others: &HashSet<C>,
+    other: impl Fn(&C) -> bool,
 ) -> Option<usize> {
-    let (at, window) =
-        (candidates.into_iter()).find(|(_, w)| w.iter().any(|c| suspects.contains(c)))?;
-    (!window.iter().any(|c| others.contains(c))).then_some(at)
+    let holds = |w: &[C]| w.iter().any(|c| suspects.contains(c));
+    let (at, window) = candidates.into_iter().find(|(_, w)| holds(w))?;
+    (!window.iter().any(other)).then_some(at)
 }
 
 /// Where a step at `at` (levels `before` → `after`) returns: the first value from which `hold`
@@ -1000,24 +1000,21 @@ mod tests {
 
     #[test]
     fn a_place_whose_window_holds_another_groups_suspect_is_not_tested() {
-        let set = |c: &[u32]| c.iter().copied().collect::<HashSet<u32>>();
         let lane = || vec![(1, vec![1, 2]), (2, vec![3, 4]), (3, vec![5, 6, 7, 8, 9])];
+        let place = |suspects: &[u32], others: &[u32]| {
+            let suspects: HashSet<u32> = suspects.iter().copied().collect();
+            corroboration_place(lane(), &suspects, |c| others.contains(c))
+        };
         // The first window holding a suspect is the place.
-        assert_eq!(corroboration_place(lane(), &set(&[4]), &set(&[]),), Some(2));
-        assert_eq!(
-            corroboration_place(lane(), &set(&[4, 6]), &set(&[7])),
-            Some(2)
-        );
-        assert_eq!(corroboration_place(lane(), &set(&[10]), &set(&[])), None);
+        assert_eq!(place(&[4], &[]), Some(2));
+        assert_eq!(place(&[4, 6], &[7]), Some(2));
+        assert_eq!(place(&[10], &[]), None);
         // A window (a paused lane's first build after its gap) that also holds another group's
         // suspect is ambiguous: nothing there, and no later window is tried.
-        assert_eq!(corroboration_place(lane(), &set(&[6]), &set(&[9])), None);
-        assert_eq!(corroboration_place(lane(), &set(&[6, 2]), &set(&[1])), None);
+        assert_eq!(place(&[6], &[9]), None);
+        assert_eq!(place(&[6, 2], &[1]), None);
         // Another group's suspect elsewhere on the lane does not matter.
-        assert_eq!(
-            corroboration_place(lane(), &set(&[6]), &set(&[1, 3])),
-            Some(3)
-        );
+        assert_eq!(place(&[6], &[1, 3]), Some(3));
     }
 
     #[test]

@@ -952,14 +952,23 @@ fn corroborated(
     let values: Vec<Vec<f64>> = (lanes.iter())
         .map(|(_, lane)| lane.points.iter().map(|p| p.value).collect())
         .collect();
+    // How many groups hold each suspect: a window that holds another group's is ambiguous.
+    let mut holders: HashMap<Id, usize> = HashMap::new();
+    for draft in &drafts {
+        let mut ids: Vec<Id> = draft.suspects.iter().map(|c| c.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            *holders.entry(id).or_default() += 1;
+        }
+    }
     for (d, l, candidates) in asks {
         let draft = &drafts[d];
         let suspects: HashSet<Id> = draft.suspects.iter().map(|c| c.id).collect();
-        // The other groups' suspects: a window that holds one too is ambiguous.
-        let others: HashSet<Id> = (drafts.iter().enumerate())
-            .filter(|(e, _)| *e != d)
-            .flat_map(|(_, o)| o.suspects.iter().map(|c| c.id))
-            .collect();
+        let other = |c: &Id| {
+            let ours = usize::from(suspects.contains(c));
+            holders.get(c).is_some_and(|&n| n > ours)
+        };
         let (builds, lane) = &lanes[l];
         let windows = candidates.into_iter().map(|i| {
             let changes: Vec<Id> = (window_of(builds, &lane.points, i).iter())
@@ -968,7 +977,7 @@ fn corroborated(
                 .collect();
             (i, changes)
         });
-        let Some(at) = corroboration_place(windows, &suspects, &others) else {
+        let Some(at) = corroboration_place(windows, &suspects, other) else {
             continue;
         };
         if taken.contains(&(l, at)) {
