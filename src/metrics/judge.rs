@@ -901,8 +901,9 @@ fn window_of(builds: &[BuildInfo], points: &[Point], i: usize) -> Vec<Id> {
 /// for each group and each lane without a step in it, the lane's first build, among the
 /// `window` from the group's earliest build before its step on, whose blamelist window holds
 /// one of the group's suspects, unless it holds another group's too (`corroboration_place`);
-/// where the lane's values from there depart in the group's sign, its step joins the group. It is confirmed when both the lane's builds and the group have
-/// confirmed it, and it does not narrow the group's suspects (they are what found it).
+/// where the lane's values from there depart in the group's sign, its step joins the group. It
+/// is confirmed when both the lane's builds and the group have confirmed it, and it does not
+/// narrow the group's suspects (they are what found it).
 fn corroborated(
     store: &mut dyn Store,
     lanes: &[(&[BuildInfo], LaneSeries)],
