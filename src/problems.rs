@@ -1450,8 +1450,12 @@ pub(crate) const AFTER: usize = 50;
 /// that a new build can change by changing the test's outcome, so that the incremental analysis and
 /// `reanalyze` agree (see docs/flaky.md).
 fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
-    let options = flaky::Options::default();
-    // `flaky::stats` weighs only the lanes its ranges name: the lanes it failed on.
+    // Every run in the ranges counts (no window).
+    let options = flaky::Options {
+        window: usize::MAX,
+        ..flaky::Options::default()
+    };
+    // `flaky::pattern` weighs only the lanes its ranges name: the lanes it failed on.
     // On each of its builders: from BEFORE builds before its first failure there to AFTER builds
     // after its fix there (to the end while that builder still fails it).
     let mut around_ranges = Vec::new();
@@ -1478,22 +1482,29 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
             fix.map_or(i64::MAX, |i| lane.steps[i].number),
         ));
     }
-    let around = flaky::stats(
+    let around = flaky::pattern(
         lanes,
         &flaky::Options {
             ranges: Some(around_ranges),
-            window: usize::MAX,
             ..options.clone()
         },
     );
-    let during = flaky::stats(
-        lanes,
-        &flaky::Options {
-            ranges: Some(during_ranges),
-            window: usize::MAX,
-            ..options.clone()
-        },
-    );
+    if around.retry_flakes > 0 {
+        return true;
+    }
+    let during = flaky::Options {
+        ranges: Some(during_ranges),
+        ..options.clone()
+    };
+    if flaky::same_revision(lanes, &during) > 0 {
+        return true;
+    }
+    // The score's pattern part alone: its retry and same-revision terms count only as above (a
+    // same-revision disagreement before the Problem does not make it intermittent).
+    let pattern = 0.25 * around.flip_rate + 0.75 * around.weighted_flip_rate;
+    if around.incidents < 2 || pattern < flaky::THRESHOLD {
+        return false;
+    }
     // A break fails a builder once, in one long streak, until it is fixed; a flaky test's failures
     // come in short streaks, and flip-flop while the Problem is open.
     // How often the test fails around the Problem, outside it: a streak that rate would make only by
@@ -1501,22 +1512,14 @@ fn intermittent(episode: &Episode, lanes: &[Lane]) -> bool {
     let outside_failures = around.failures.saturating_sub(episode.failures);
     let outside_runs = around.runs.saturating_sub(episode.failures).max(1);
     let rate = outside_failures as f64 / outside_runs as f64;
-    let mut long_break = false;
-    for part in &episode.parts {
+    let long_break = episode.parts.iter().any(|part| {
         let Some(lane) = lanes.iter().find(|l| l.lane == part.lane) else {
-            continue;
+            return false;
         };
         let streaks = failing_streaks(lane, &part.failing_builds);
-        long_break |= streaks.len() == 1
-            && streaks[0] > options.streak
-            && rate.powi(streaks[0] as i32) < CHANCE;
-    }
-    // The score's pattern part alone: its retry and same-revision terms count only as above (a
-    // same-revision disagreement before the Problem does not make it intermittent).
-    let pattern = 0.25 * around.flip_rate + 0.75 * around.weighted_flip_rate;
-    around.retry_flakes > 0
-        || during.same_revision > 0
-        || (around.incidents >= 2 && pattern >= flaky::THRESHOLD && !long_break)
+        streaks.len() == 1 && streaks[0] > options.streak && rate.powi(streaks[0] as i32) < CHANCE
+    });
+    !long_break
 }
 
 /// A failing streak that the test's failure rate around a Problem would make with less than this

@@ -128,6 +128,104 @@ pub(crate) fn weighed_from(
 pub(crate) const THRESHOLD: f64 = 0.015;
 
 pub(crate) fn stats(lanes: &[Lane], options: &Options) -> Stats {
+    weigh(lanes, options, true)
+}
+
+/// The part of a test's [`Stats`] that needs neither its revisions nor its builders: its runs,
+/// flips, short streaks and retries. Judging whether a Problem is intermittent reads only these of
+/// the history around it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Pattern {
+    pub runs: u64,
+    pub failures: u64,
+    pub flip_rate: f64,
+    pub weighted_flip_rate: f64,
+    pub retry_flakes: u64,
+    pub incidents: u64,
+}
+
+/// [`stats`]' figures of [`Pattern`] (the same values), without sorting the runs' revisions or
+/// naming builders.
+pub(crate) fn pattern(lanes: &[Lane], options: &Options) -> Pattern {
+    let stats = weigh(lanes, options, false);
+    Pattern {
+        runs: stats.runs,
+        failures: stats.failures,
+        flip_rate: stats.flip_rate,
+        weighted_flip_rate: stats.weighted_flip_rate,
+        retry_flakes: stats.retry_flakes,
+        incidents: stats.incidents,
+    }
+}
+
+/// [`stats`]' `same_revision` alone.
+pub(crate) fn same_revision(lanes: &[Lane], options: &Options) -> u64 {
+    let (mut runs, mut outcomes) = (Vec::new(), Vec::new());
+    let mut count = 0;
+    for lane in lanes {
+        if weighed_runs(lane, options, &mut runs) {
+            count += revisions_both(lane, &runs, &mut outcomes);
+        }
+    }
+    count
+}
+
+/// Fills `out` with the indexes (into `lane.steps`) of the runs [`stats`] weighs on `lane`;
+/// false where `options.ranges` leaves the lane out.
+fn weighed_runs(lane: &Lane, options: &Options, out: &mut Vec<usize>) -> bool {
+    let range = match &options.ranges {
+        Some(ranges) => match ranges.iter().find(|(l, ..)| *l == lane.lane) {
+            Some(&(_, from, to)) => Some((from, to)),
+            None => return false,
+        },
+        None => None,
+    };
+    // Steps are in build-number order: a range is a slice of them.
+    let (lo, hi) = match range {
+        Some((from, to)) => (
+            lane.steps.partition_point(|s| s.number < from),
+            lane.steps.partition_point(|s| s.number <= to),
+        ),
+        None => (0, lane.steps.len()),
+    };
+    out.clear();
+    out.extend((lo..hi.max(lo)).filter(|&i| {
+        let s = &lane.steps[i];
+        s.evidence != Evidence::None
+            && options.since.is_none_or(|t| s.time >= t)
+            && options.until.is_none_or(|t| s.time <= t)
+    }));
+    out.drain(..out.len().saturating_sub(options.window));
+    true
+}
+
+/// How many revisions both passed and failed among `runs` (indexes into `lane.steps`);
+/// `outcomes` is scratch space.
+fn revisions_both<'a>(lane: &'a Lane, runs: &[usize], outcomes: &mut Vec<(&'a str, bool)>) -> u64 {
+    let fails = runs
+        .iter()
+        .filter(|&&i| lane.steps[i].evidence.is_fail())
+        .count();
+    // Where every run passed, or every run failed, no revision did both.
+    if fails == 0 || fails == runs.len() {
+        return 0;
+    }
+    outcomes.clear();
+    outcomes.extend(runs.iter().filter_map(|&i| {
+        let step = &lane.steps[i];
+        (step.revision.as_deref()).map(|revision| (revision, step.evidence.is_fail()))
+    }));
+    // Sorted, each revision's outcomes are together.
+    outcomes.sort_unstable();
+    outcomes
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| group.first().map(|g| g.1) != group.last().map(|g| g.1))
+        .count() as u64
+}
+
+/// [`stats`]; without `full`, its `same_revision` stays 0, and its `builders` and `last_flake`
+/// empty (the rest is the same).
+fn weigh(lanes: &[Lane], options: &Options, full: bool) -> Stats {
     // Most tests never fail: nothing to weigh (their runs do not matter to anyone then).
     let any_evidence = lanes.iter().any(|lane| {
         lane.steps
@@ -154,37 +252,17 @@ pub(crate) fn stats(lanes: &[Lane], options: &Options) -> Stats {
     let mut transitions = 0u64;
     let mut spans: Vec<(i64, i64)> = Vec::new();
     let (mut weighted, mut weights) = (0.0, 0.0);
+    // Scratch space, reused lane after lane.
+    let (mut runs, mut streak_len, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
     for lane in lanes {
-        let range = match &options.ranges {
-            Some(ranges) => match ranges.iter().find(|(l, ..)| *l == lane.lane) {
-                Some(&(_, from, to)) => Some((from, to)),
-                None => continue,
-            },
-            None => None,
-        };
-        // Steps are in build-number order: a range is a slice of them.
-        let (lo, hi) = match range {
-            Some((from, to)) => (
-                lane.steps.partition_point(|s| s.number < from),
-                lane.steps.partition_point(|s| s.number <= to),
-            ),
-            None => (0, lane.steps.len()),
-        };
-        let runs: Vec<usize> = (lo..hi.max(lo))
-            .filter(|&i| {
-                let s = &lane.steps[i];
-                s.evidence != Evidence::None
-                    && options.since.is_none_or(|t| s.time >= t)
-                    && options.until.is_none_or(|t| s.time <= t)
-            })
-            .collect();
-        let runs = &runs[runs.len().saturating_sub(options.window)..];
-        if runs.is_empty() {
+        if !weighed_runs(lane, options, &mut runs) || runs.is_empty() {
             continue;
         }
+        let runs = &runs[..];
         let fail = |k: usize| lane.steps[runs[k]].evidence.is_fail();
         // The length of the failing streak each failing run belongs to.
-        let mut streak_len = vec![0usize; runs.len()];
+        streak_len.clear();
+        streak_len.resize(runs.len(), 0usize);
         let mut k = 0;
         let mut lane_streaks = 0u64;
         while k < runs.len() {
@@ -198,20 +276,7 @@ pub(crate) fn stats(lanes: &[Lane], options: &Options) -> Stats {
                 }
                 if k - start < options.streak {
                     lane_streaks += 1;
-                }
-            } else {
-                k += 1;
-            }
-        }
-        // Each short streak's time span, from its first failure to the pass after it.
-        let mut k = 0;
-        while k < runs.len() {
-            if fail(k) {
-                let start = k;
-                while k < runs.len() && fail(k) {
-                    k += 1;
-                }
-                if k - start < options.streak {
+                    // The short streak's time span, from its first failure to the pass after it.
                     let from = lane.steps[runs[start]].time;
                     let to = runs.get(k).map_or(i64::MAX, |&i| lane.steps[i].time);
                     spans.push((from, to));
@@ -239,29 +304,25 @@ pub(crate) fn stats(lanes: &[Lane], options: &Options) -> Stats {
         }
         transitions += (n - 1) as u64;
         let mut lane_retries = 0u64;
-        let mut by_revision: Vec<(&str, bool)> = Vec::with_capacity(runs.len());
         for &i in runs {
-            let step = &lane.steps[i];
-            if step.evidence == Evidence::RetryPass {
+            if lane.steps[i].evidence == Evidence::RetryPass {
                 lane_retries += 1;
                 last_flake = Some(i.max(last_flake.unwrap_or(0)));
             }
-            if let Some(revision) = &step.revision {
-                by_revision.push((revision.as_ref(), step.evidence.is_fail()));
-            }
         }
-        // Revisions that both passed and failed: sorted, each revision's outcomes are together.
-        by_revision.sort_unstable();
-        let lane_same_revision = by_revision
-            .chunk_by(|a, b| a.0 == b.0)
-            .filter(|group| group.first().map(|g| g.1) != group.last().map(|g| g.1))
-            .count() as u64;
+        let lane_same_revision = match full {
+            true => revisions_both(lane, runs, &mut outcomes),
+            false => 0,
+        };
         stats.runs += n as u64;
         stats.failures += (0..n).filter(|&k| fail(k)).count() as u64;
         stats.flips += lane_flips;
         stats.retry_flakes += lane_retries;
         stats.same_revision += lane_same_revision;
         stats.flake_streaks += lane_streaks;
+        if !full {
+            continue;
+        }
         if lane_retries > 0 || lane_same_revision > 0 || lane_streaks >= 2 {
             stats.builders.push(lane.builder.clone());
         }
