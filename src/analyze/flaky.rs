@@ -377,6 +377,7 @@ fn weigh(lanes: &[Lane], options: &Options, full: bool) -> Stats {
 mod tests {
     use super::*;
     use crate::analyze::Step;
+    use proptest::prelude::*;
 
     fn lane(name: &str, pattern: &str) -> Lane {
         Lane {
@@ -521,5 +522,68 @@ mod tests {
         let s = stats(&[l], &Options::default());
         assert_eq!(s.same_revision, 1);
         assert!(s.score >= THRESHOLD);
+    }
+
+    /// A lane of up to 40 builds (numbered with gaps), each passed, failed, flaky, skipped or
+    /// absent, on one of a few revisions (so that some revisions are built more than once).
+    fn random_lane(id: crate::store::Id) -> impl Strategy<Value = Lane> {
+        prop::collection::vec((0..5u8, 0..6u8, 1..3i64), 0..40).prop_map(move |steps| {
+            let mut number = 0;
+            Lane {
+                lane: id,
+                builder: format!("b{id}"),
+                retired: false,
+                steps: (steps.into_iter())
+                    .map(|(evidence, revision, gap)| {
+                        number += gap;
+                        Step {
+                            build: 100 * id + number,
+                            number,
+                            time: 10 * number + id,
+                            revision: (revision > 0).then(|| format!("r{revision}").into()),
+                            status: None,
+                            evidence: match evidence {
+                                0 | 1 => Evidence::Pass,
+                                2 => Evidence::Fail,
+                                3 => Evidence::RetryPass,
+                                _ => Evidence::None,
+                            },
+                        }
+                    })
+                    .collect(),
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// `pattern` and `same_revision` are the values `stats` gives, whatever the lanes, the
+        /// ranges and the window.
+        #[test]
+        fn pattern_and_same_revision_are_what_stats_says(
+            lanes in (random_lane(1), random_lane(2), random_lane(3)),
+            ranges in prop::option::of(prop::collection::vec(
+                (1..4i64, 0..50i64, prop_oneof![0..90i64, Just(i64::MAX)]),
+                0..4,
+            )),
+            window in prop::sample::select(vec![1, 3, 10, 100, usize::MAX]),
+        ) {
+            let lanes = [lanes.0, lanes.1, lanes.2];
+            let options = Options { ranges, window, ..Options::default() };
+            let whole = stats(&lanes, &options);
+            prop_assert_eq!(
+                pattern(&lanes, &options),
+                Pattern {
+                    runs: whole.runs,
+                    failures: whole.failures,
+                    flip_rate: whole.flip_rate,
+                    weighted_flip_rate: whole.weighted_flip_rate,
+                    retry_flakes: whole.retry_flakes,
+                    incidents: whole.incidents,
+                }
+            );
+            prop_assert_eq!(same_revision(&lanes, &options), whole.same_revision);
+        }
     }
 }
