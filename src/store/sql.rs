@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bstr::BString;
 use probtrack_parsers::{Kind, Status};
+use rustc_hash::FxHashMap;
 
 use super::engine::{marks, p, Engine, Fields, Param};
 use super::{
@@ -54,16 +55,18 @@ type KnownChange = (
     Option<String>,
 );
 
-/// Rows found by key: their id and one more column.
-type Keyed = HashMap<[u8; 16], (Id, Option<String>)>;
+/// Rows found by key: their id and one more column. The keys are BLAKE3 hashes already: FxHash
+/// hashes them at a fraction of SipHash's cost (here and in [`Scanned`]: a `tests` scan inserts
+/// every test, and a report looks up each of its tests).
+type Keyed = FxHashMap<[u8; 16], (Id, Option<String>)>;
 
 /// Every test of the table: its id by the key of its name, and the runner ids apart, since few
 /// tests have one. An entry of `ids` is 24 bytes, not the 48 of a [`Keyed`] one, so that a build
 /// of 100,000 new tests holds and rehashes a third as much (its peak memory).
 #[derive(Default)]
 struct Scanned {
-    ids: HashMap<[u8; 16], Id>,
-    runners: HashMap<Id, String>,
+    ids: FxHashMap<[u8; 16], Id>,
+    runners: FxHashMap<Id, String>,
 }
 
 impl Scanned {
@@ -128,8 +131,11 @@ impl<E: Engine> SqlStore<E> {
             let highest = highest.flatten().unwrap_or(0);
             if highest <= (keys * SCAN_ROWS_PER_KEY) as i64 {
                 let mut all = Scanned {
-                    ids: HashMap::with_capacity(highest.max(0) as usize),
-                    runners: HashMap::new(),
+                    ids: FxHashMap::with_capacity_and_hasher(
+                        highest.max(0) as usize,
+                        Default::default(),
+                    ),
+                    runners: FxHashMap::default(),
                 };
                 self.engine
                     .query("SELECT name_hash, id, runner_id FROM tests", &[], |r| {
@@ -229,7 +235,7 @@ impl<E: Engine> SqlStore<E> {
         extra: &str,
         keys: &[[u8; 16]],
     ) -> Result<Keyed> {
-        let mut found = HashMap::with_capacity(keys.len());
+        let mut found = Keyed::with_capacity_and_hasher(keys.len(), Default::default());
         let head = format!("SELECT {key}, id, {extra} FROM {table} WHERE");
         self.engine.query_keys(&head, key, keys, |r| {
             if let Some(k) = r.key(0)? {
@@ -656,7 +662,10 @@ fn sorted_ids(ids: impl IntoIterator<Item = Id>) -> Vec<Id> {
 type Packed<'d> = (Cow<'d, [u8]>, Option<Id>);
 
 /// The index of the first appearance of each key that `found` lacks.
-fn first_missing<T>(keys: &[[u8; 16]], found: &HashMap<[u8; 16], T>) -> Vec<usize> {
+fn first_missing<T, S: std::hash::BuildHasher>(
+    keys: &[[u8; 16]],
+    found: &HashMap<[u8; 16], T, S>,
+) -> Vec<usize> {
     let mut seen = HashSet::new();
     (0..keys.len())
         .filter(|&i| !found.contains_key(&keys[i]) && seen.insert(keys[i]))
