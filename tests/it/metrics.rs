@@ -1182,3 +1182,49 @@ fn a_lanes_own_step_found_later_next_to_a_corroborated_place_undoes_the_corrobor
         "{problems:#}"
     );
 }
+
+/// A step corroborated at the last build it may take (`CORROBORATED_WITHIN` × `min_after` builds
+/// from its place) is found by the ingest of that build, although its place lies that far behind
+/// the new build: the windowed ingest must look that far back for another builder's suspects.
+/// `fast` confirms a lasting step of `shared` from `c101` on its own; `slow`, which builds every
+/// change too, shows it by so little that it joins only with its eighth build at the new level,
+/// `c108` (`min_after` 4, set in `probtrack.toml`, with a `threshold` that `slow`'s own scan never
+/// reaches and a `corroborate` that seven builds do not). After every ingest around it, what the
+/// ingests stored is what `reanalyze` gives on a copy of the database.
+#[test]
+fn a_step_corroborated_at_the_last_build_it_may_take_is_found_by_that_builds_ingest() {
+    let t = Test::new();
+    let settings = "[metrics.\"shared\"]\nmin_after = 4\nthreshold = 30\ncorroborate = 10.2\n";
+    std::fs::write(t.path("probtrack.toml"), settings).unwrap();
+    let ingest = |builder: &str, b: u32, value: f64| {
+        let n = b.to_string();
+        let change = format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
+        let value = format!("shared={value:.4}ms");
+        let args = ["--build", &n, "--change", &change, "--metric", &value];
+        t.ok(&[&["ingest", "--builder", builder][..], &args].concat());
+    };
+    let mut joined = Vec::new();
+    for b in 1..=116u32 {
+        ingest("fast", b, generated(b, 6, 60.0, &[(101, 60.0)]));
+        ingest("slow", b, generated(b, 8, 60.0, &[(101, 5.0)]));
+        if (100..=112).contains(&b) {
+            let stored = t.json(&["problems", "--all", "--kind", "metric"]);
+            let whole = reanalyzed_copy(&t, &format!("copy{b}"));
+            assert_eq!(whole, stored, "after slow {b}");
+            if parts_of(&stored, "shared")
+                .iter()
+                .any(|p| p.1 == serde_json::json!(["fast", "slow"]))
+            {
+                joined.push(b);
+            }
+        }
+    }
+    assert_eq!(joined, (108..=112).collect::<Vec<u32>>());
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let both = serde_json::json!(["fast", "slow"]);
+    assert_eq!(
+        parts_of(&problems, "shared"),
+        [(101, both, vec!["c101".to_owned()], vec![])],
+        "{problems:#}"
+    );
+}
