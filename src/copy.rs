@@ -43,8 +43,12 @@ pub(crate) fn copy(
         }
     }
     source.begin_write()?;
+    // Read under the source's writer lock, as its rows are; the destination's counters that move
+    // only by committing DDL move now, while its tables are empty.
+    let highest = source.highest_ids()?;
+    dest.before_copy(&highest)?;
     dest.begin_write()?;
-    let outcome = copy_tables(source.as_mut(), dest.as_mut(), &mut progress);
+    let outcome = copy_tables(source.as_mut(), dest.as_mut(), &highest, &mut progress);
     let _ = source.rollback();
     match outcome {
         Ok(tables) => {
@@ -72,6 +76,7 @@ pub(crate) fn copy(
 fn copy_tables(
     source: &mut dyn Store,
     dest: &mut dyn Store,
+    highest: &[(&'static str, i64)],
     progress: &mut dyn FnMut(&TableCount),
 ) -> Result<Vec<TableCount>> {
     let mut counts = Vec::with_capacity(TABLES.len());
@@ -107,7 +112,6 @@ fn copy_tables(
         progress(&count);
         counts.push(count);
     }
-    // Read under the source's writer lock, as its rows were.
-    dest.finish_copy(&source.highest_ids()?)?;
+    dest.finish_copy(highest)?;
     Ok(counts)
 }

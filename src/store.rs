@@ -819,6 +819,10 @@ pub trait Store {
     /// given (a row since deleted kept it, where the engine keeps the count), and for builds
     /// also every first failing build a Problem names.
     fn highest_ids(&mut self) -> Result<Vec<(&'static str, i64)>>;
+    /// Before `copy` writes into the empty tables, outside its transaction: where an engine's
+    /// counters move only by DDL that commits (MySQL), they move here, above the source's
+    /// [`Store::highest_ids`].
+    fn before_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()>;
     /// After `copy` wrote explicit ids: lets new rows take ids above the source's
     /// [`Store::highest_ids`], so that no id the source gave is given again.
     fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()>;

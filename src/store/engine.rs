@@ -420,6 +420,14 @@ pub(crate) trait Engine {
         Ok(None)
     }
 
+    /// Before `copy` writes explicit ids into the empty tables, outside its transaction: each
+    /// table's new rows are to take ids above the one given with it (`(table, highest id not to
+    /// give)`). By default nothing: [`Engine::finish_copy`] does it inside the transaction.
+    fn before_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        let _ = highest;
+        Ok(())
+    }
+
     /// After `copy` wrote explicit ids: each table's new rows take ids above the one given with
     /// it (`(table, highest id not to give)`). By default nothing: the engine's counters moved
     /// past the ids written.

@@ -420,21 +420,12 @@ impl Engine for Mysql {
             .flatten())
     }
 
-    fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
-        // InnoDB's counter is already above the ids written. Only where the source gave higher
-        // ids (rows since deleted, or a build a Problem names after prune took it) is it moved,
-        // by DDL, which commits the copy's transaction first: this is the copy's last step.
-        for &(table, id) in highest {
-            let stored = self
-                .first(&format!("SELECT max(id) FROM {table}"), &[], |r| r.int(0))?
-                .flatten()
-                .unwrap_or(0);
-            if id > stored {
-                let next = id + 1;
-                self.conn
-                    .query_drop(format!("ALTER TABLE {table} AUTO_INCREMENT = {next}"))
-                    .map_err(error)?;
-            }
+    fn before_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        // DDL commits as it runs, so the counters move before the copy's transaction begins,
+        // while the tables are empty: InnoDB keeps a counter above the explicit ids then written.
+        for &(table, id) in highest.iter().filter(|(_, id)| *id > 0) {
+            let sql = format!("ALTER TABLE {table} AUTO_INCREMENT = {}", id + 1);
+            self.conn.query_drop(sql).map_err(error)?;
         }
         Ok(())
     }

@@ -2029,6 +2029,10 @@ impl<E: Engine> Store for SqlStore<E> {
         Ok(highest)
     }
 
+    fn before_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
+        self.engine.before_copy(highest)
+    }
+
     fn finish_copy(&mut self, highest: &[(&'static str, i64)]) -> Result<()> {
         self.engine.finish_copy(highest)
     }
