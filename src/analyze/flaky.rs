@@ -147,14 +147,20 @@ pub(crate) struct Pattern {
 /// [`stats`]' figures of [`Pattern`] (the same values), without sorting the runs' revisions or
 /// naming builders.
 pub(crate) fn pattern(lanes: &[Lane], options: &Options) -> Pattern {
-    let stats = weigh(lanes, options, false);
-    Pattern {
-        runs: stats.runs,
-        failures: stats.failures,
-        flip_rate: stats.flip_rate,
-        weighted_flip_rate: stats.weighted_flip_rate,
-        retry_flakes: stats.retry_flakes,
-        incidents: stats.incidents,
+    Pattern::of(&weigh(lanes, options, false))
+}
+
+impl Pattern {
+    /// The figures of `stats` that a [`Pattern`] holds.
+    fn of(stats: &Stats) -> Pattern {
+        Pattern {
+            runs: stats.runs,
+            failures: stats.failures,
+            flip_rate: stats.flip_rate,
+            weighted_flip_rate: stats.weighted_flip_rate,
+            retry_flakes: stats.retry_flakes,
+            incidents: stats.incidents,
+        }
     }
 }
 
@@ -310,9 +316,10 @@ fn weigh(lanes: &[Lane], options: &Options, full: bool) -> Stats {
                 last_flake = Some(i.max(last_flake.unwrap_or(0)));
             }
         }
-        let lane_same_revision = match full {
-            true => revisions_both(lane, runs, &mut outcomes),
-            false => 0,
+        let lane_same_revision = if full {
+            revisions_both(lane, runs, &mut outcomes)
+        } else {
+            0
         };
         stats.runs += n as u64;
         stats.failures += (0..n).filter(|&k| fail(k)).count() as u64;
@@ -572,17 +579,7 @@ mod tests {
             let lanes = [lanes.0, lanes.1, lanes.2];
             let options = Options { ranges, window, ..Options::default() };
             let whole = stats(&lanes, &options);
-            prop_assert_eq!(
-                pattern(&lanes, &options),
-                Pattern {
-                    runs: whole.runs,
-                    failures: whole.failures,
-                    flip_rate: whole.flip_rate,
-                    weighted_flip_rate: whole.weighted_flip_rate,
-                    retry_flakes: whole.retry_flakes,
-                    incidents: whole.incidents,
-                }
-            );
+            prop_assert_eq!(pattern(&lanes, &options), Pattern::of(&whole));
             prop_assert_eq!(same_revision(&lanes, &options), whole.same_revision);
         }
     }

@@ -62,7 +62,7 @@ type Keyed = FxHashMap<[u8; 16], (Id, Option<String>)>;
 
 /// Every test of the table: its id by the key of its name, and the runner ids apart, since few
 /// tests have one. An entry of `ids` is 24 bytes, not the 48 of a [`Keyed`] one, so that a build
-/// of 100,000 new tests holds and rehashes a third as much (its peak memory).
+/// of 100,000 new tests holds and rehashes half as much (its peak memory).
 #[derive(Default)]
 struct Scanned {
     ids: FxHashMap<[u8; 16], Id>,
