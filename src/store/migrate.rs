@@ -167,9 +167,9 @@ const DETAILS_BASES: &str = "details_bases";
 
 /// The data step of the migration that adds `details.base_id`: each object stored on its own
 /// that a result uses, in id order, deflated again against the newest base of the test and lane
-/// of the first result that used it, on the rule an ingest follows (src/store/sql.rs,
-/// `pack_details`, and `details::resembles`); else it stays alone and is the base of the next
-/// ones. An object that is already some object's base stays
+/// of the first result that used it, on the rule an ingest followed when this migration was
+/// written (`details::resembles`; an ingest now finds the base as `SqlStore::pack_details` says,
+/// and either is a valid base); else it stays alone and is the base of the next ones. An object that is already some object's base stays
 /// alone, and one already stored against a base is left, so a migration that was interrupted on
 /// MySQL, whose DDL is not transactional, completes.
 fn rewrite_details<E: Engine>(engine: &mut E) -> Result<()> {

@@ -346,24 +346,31 @@ impl<E: Engine> SqlStore<E> {
     }
 
     /// The stored forms of new details objects of `build`, each a result's of the test beside it:
-    /// deflated against the test's newest base on the build's lane where that makes it at most
+    /// deflated against the test's current base on the build's lane where that makes it at most
     /// four fifths of the base's stored size (it resembles the base), else alone (and so a base
     /// for the next ones). See [`details`]: a base is an object stored alone, so no object needs
-    /// more than two rows.
+    /// more than two rows. The current base is the base of the test's newest object on the lane
+    /// (by its result's build id), or that object where it is stored alone.
     fn pack_details<'d>(
         &mut self,
         build: Id,
         new: &[(Id, &'d Details)],
     ) -> Result<Vec<Packed<'d>>> {
-        // Each test's newest base with its data, in one query.
+        // Each test's current base with its data, in one query. A test's results are walked
+        // newest first (`results_test` holds the build id after the test's) only back to its
+        // newest one on the lane with details: grouping every base of the test on the lane
+        // read its results in all the lane's builds, a fifth of an import's database thread
+        // at 1,000 builds (docs/performance.md, *An import's details bases*).
         let tests = sorted_ids(new.iter().map(|(test, _)| *test));
         let sql = format!(
-            "SELECT n.test_id, d.id, d.data FROM (SELECT r.test_id, max(d.id) AS id \
-             FROM results r JOIN builds b ON b.id = r.build_id \
-             JOIN details d ON d.id = r.details_id \
-             WHERE b.lane_id = (SELECT lane_id FROM builds WHERE id = ?1) \
-             AND d.base_id IS NULL AND {} GROUP BY r.test_id) n JOIN details d ON d.id = n.id",
-            E::any("r.test_id", 2)
+            "SELECT n.test_id, d.id, d.data FROM (SELECT t.id AS test_id, \
+             (SELECT coalesce(o.base_id, o.id) FROM results r \
+             JOIN builds b ON b.id = r.build_id JOIN details o ON o.id = r.details_id \
+             WHERE r.test_id = t.id AND b.lane_id = l.lane_id \
+             ORDER BY r.build_id DESC LIMIT 1) AS base \
+             FROM tests t, (SELECT lane_id FROM builds WHERE id = ?1) l WHERE {}) n \
+             JOIN details d ON d.id = n.base",
+            E::any("t.id", 2)
         );
         let mut newest: HashMap<Id, Id> = HashMap::with_capacity(tests.len());
         let mut bases: HashMap<Id, (String, usize)> = HashMap::new();
