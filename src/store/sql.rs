@@ -44,6 +44,12 @@ pub(super) struct SqlStore<E> {
     /// ([`SCAN_ROWS_PER_KEY`]), with those it created or changed since. Forgotten with
     /// `text_ids`.
     tests: Option<Scanned>,
+    /// Builds created in the current write whose `results` and `metric_values` rows (by table)
+    /// have not been written yet: a new build id was never given before (schema 12), so it has
+    /// none, and the first write of each goes without deleting old ones (on a server, a round
+    /// trip a build, and a `DELETE` that sends the held writes before it). Forgotten with
+    /// `text_ids`.
+    fresh: HashSet<(Id, &'static str)>,
 }
 
 /// A change's id and the columns it is known to hold: user, time, comments, parents.
@@ -110,6 +116,7 @@ impl<E: Engine> SqlStore<E> {
             changes: HashMap::new(),
             series: HashMap::new(),
             tests: None,
+            fresh: HashSet::new(),
         })
     }
 
@@ -119,6 +126,7 @@ impl<E: Engine> SqlStore<E> {
         self.changes.clear();
         self.series.clear();
         self.tests = None;
+        self.fresh.clear();
     }
 
     /// Every test by the key of its name, read whole where [`SCAN_ROWS_PER_KEY`] says (`None`:
@@ -961,11 +969,13 @@ impl<E: Engine> Store for SqlStore<E> {
 
     fn save_build(&mut self, id: Option<Id>, b: &NewBuild) -> Result<Id> {
         let Some(id) = id else {
-            return self.engine.insert(
+            let id = self.engine.insert(
                 "INSERT INTO builds (lane_id, revision, time, result, properties, clean, \
                  ingested_at, builder_id, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 &build_values(b, b.builder, b.number),
-            );
+            )?;
+            self.fresh.extend([(id, "results"), (id, "metric_values")]);
+            return Ok(id);
         };
         // It may move to another lane: the metric state of its lane goes.
         self.run(DROP_METRIC_STATE, &p![id, id])?;
@@ -1419,7 +1429,9 @@ impl<E: Engine> Store for SqlStore<E> {
     }
 
     fn replace_build_results(&mut self, build: Id, results: &[ResultRecord]) -> Result<()> {
-        self.run("DELETE FROM results WHERE build_id = ?1", &p![build])?;
+        if !self.fresh.remove(&(build, "results")) {
+            self.run("DELETE FROM results WHERE build_id = ?1", &p![build])?;
+        }
         // A chunk at a time (a huge build's rows, keys and parameters would be tens of MB at
         // once); each chunk's tests are its own, so bases are found as in one go.
         for results in results.chunks(RESULT_ROWS) {
@@ -2140,12 +2152,14 @@ impl<E: Engine> Store for SqlStore<E> {
         }
         // The lane's metric state no longer holds what the table holds from this build on.
         self.run(DROP_METRIC_STATE, &p![build, build])?;
-        let ids: Vec<Id> = values.iter().map(|v| v.series).collect();
-        let sql = format!(
-            "DELETE FROM metric_values WHERE build_id = ?1 AND {}",
-            E::any("test_id", 2)
-        );
-        self.run(&sql, &[build.into(), Param::Ids(&ids)])?;
+        if !self.fresh.remove(&(build, "metric_values")) {
+            let ids: Vec<Id> = values.iter().map(|v| v.series).collect();
+            let sql = format!(
+                "DELETE FROM metric_values WHERE build_id = ?1 AND {}",
+                E::any("test_id", 2)
+            );
+            self.run(&sql, &[build.into(), Param::Ids(&ids)])?;
+        }
         // In the key's order (build, series): appended at the end of the table, its pages filled.
         let mut values: Vec<&MetricValue> = values.iter().collect();
         values.sort_by_key(|v| v.series);
