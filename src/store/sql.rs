@@ -69,19 +69,63 @@ type Keyed = FxHashMap<[u8; 16], (Id, Option<String>)>;
 /// Every test of the table: its id by the key of its name, and the runner ids apart, since few
 /// tests have one. An entry of `ids` is 24 bytes, not the 48 of a [`Keyed`] one, so that a build
 /// of 100,000 new tests holds and rehashes half as much (its peak memory).
+///
+/// It holds up to [`SCANNED_MOST`] tests; past that, the keys of the ones it does not hold are
+/// only marked in `beyond` (a Bloom filter of 1 MiB, four bits a key: it misses none, and at a
+/// million tests ~2% of the keys it never saw look marked), and a key marked there is looked up. A build of a million new tests
+/// into a fresh database kept them all in the map, ~70 MB of map and of its rehashing (peak RSS
+/// 133 MiB against issue 25's 64 MiB line); looked up instead, each new one cost a search.
 #[derive(Default)]
 struct Scanned {
     ids: FxHashMap<[u8; 16], Id>,
     runners: FxHashMap<Id, String>,
+    beyond: Option<Vec<u64>>,
+}
+
+/// How many tests a write's map of the `tests` table ([`Scanned`]) holds.
+const SCANNED_MOST: usize = 32_768;
+
+/// The bits of [`Scanned`]'s filter of the tests past [`SCANNED_MOST`] (1 MiB).
+const BEYOND_BITS: usize = 1 << 23;
+
+/// Where a key's four bits are in the filter: its bytes are a BLAKE3 hash already, so four
+/// slices of it are four independent hashes.
+fn beyond_bits(key: &[u8; 16]) -> [usize; 4] {
+    std::array::from_fn(|i| {
+        let slice = [key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]];
+        u32::from_le_bytes(slice) as usize % BEYOND_BITS
+    })
 }
 
 impl Scanned {
-    fn get(&self, key: &[u8; 16]) -> Option<(Id, Option<String>)> {
-        let id = *self.ids.get(key)?;
-        Some((id, self.runners.get(&id).cloned()))
+    /// The test of `key`: `Some` where held, `None` where it is surely not in the table, and
+    /// `Err(())` where it may be stored but is not held (look it up).
+    fn get(&self, key: &[u8; 16]) -> std::result::Result<Option<(Id, Option<String>)>, ()> {
+        if let Some(&id) = self.ids.get(key) {
+            return Ok(Some((id, self.runners.get(&id).cloned())));
+        }
+        match &self.beyond {
+            Some(bits)
+                if beyond_bits(key)
+                    .iter()
+                    .all(|&b| bits[b / 64] & (1 << (b % 64)) != 0) =>
+            {
+                Err(())
+            }
+            _ => Ok(None),
+        }
     }
 
+    /// Keeps a test as found or created (a test it holds takes the runner id given); past
+    /// [`SCANNED_MOST`], a test new to it is marked in the filter instead.
     fn insert(&mut self, key: [u8; 16], (id, runner): (Id, Option<String>)) {
+        if self.ids.len() >= SCANNED_MOST && !self.ids.contains_key(&key) {
+            let bits = (self.beyond).get_or_insert_with(|| vec![0; BEYOND_BITS / 64]);
+            for b in beyond_bits(&key) {
+                bits[b / 64] |= 1 << (b % 64);
+            }
+            return;
+        }
         self.ids.insert(key, id);
         match runner {
             Some(runner) => self.runners.insert(id, runner),
@@ -144,6 +188,7 @@ impl<E: Engine> SqlStore<E> {
                         Default::default(),
                     ),
                     runners: FxHashMap::default(),
+                    beyond: None,
                 };
                 self.engine
                     .query("SELECT name_hash, id, runner_id FROM tests", &[], |r| {
@@ -1150,9 +1195,22 @@ impl<E: Engine> Store for SqlStore<E> {
         // engine gives the same ids), with their first runner id.
         let keys: Vec<[u8; 16]> = tests.iter().map(|t| key(&t.name)).collect();
         let mut found = match self.scanned_tests(keys.len())? {
-            Some(all) => (keys.iter())
-                .filter_map(|k| all.get(k).map(|found| (*k, found)))
-                .collect(),
+            Some(all) => {
+                let mut found = Keyed::default();
+                let mut lacking: Vec<[u8; 16]> = Vec::new();
+                for k in &keys {
+                    match all.get(k) {
+                        Ok(Some(test)) => drop(found.insert(*k, test)),
+                        Ok(None) => {}
+                        // Maybe stored, and not held: looked up.
+                        Err(()) => lacking.push(*k),
+                    }
+                }
+                if !lacking.is_empty() {
+                    found.extend(self.find_keyed("tests", "name_hash", "runner_id", &lacking)?);
+                }
+                found
+            }
             None => self.find_keyed("tests", "name_hash", "runner_id", &keys)?,
         };
         let mut new = first_missing(&keys, &found);
@@ -2432,4 +2490,44 @@ fn build_values(b: &NewBuild, x: i64, y: i64) -> [Param<'_>; 9] {
         x,
         y
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write's map of tests past its size: every test it was given is held or marked (none is
+    /// taken for a new one), and few it was not given look marked.
+    #[test]
+    fn scanned_tests_past_the_map_are_marked_never_missed() {
+        let key_of = |i: u64| key(&i.to_le_bytes());
+        let given = (SCANNED_MOST + 20_000) as u64;
+        let mut scanned = Scanned::default();
+        for i in 0..given {
+            scanned.insert(
+                key_of(i),
+                (i as Id + 1, (i % 1000 == 0).then(|| format!("r{i}"))),
+            );
+        }
+        assert_eq!(scanned.ids.len(), SCANNED_MOST);
+        for i in 0..given {
+            match scanned.get(&key_of(i)) {
+                Ok(Some((id, runner))) => {
+                    assert_eq!(id, i as Id + 1);
+                    assert_eq!(runner, (i % 1000 == 0).then(|| format!("r{i}")));
+                }
+                Ok(None) => panic!("test {i} was given and is taken for a new one"),
+                Err(()) => assert!(i as usize >= SCANNED_MOST, "test {i} is not held"),
+            }
+        }
+        let others = given..given + 20_000;
+        let marked = others.filter(|&i| scanned.get(&key_of(i)).is_err()).count();
+        assert!(
+            marked < 200,
+            "{marked} of 20,000 keys never given look marked"
+        );
+        // A held test takes the runner id given last, and loses one given none.
+        scanned.insert(key_of(0), (1, None));
+        assert_eq!(scanned.get(&key_of(0)), Ok(Some((1, None))));
+    }
 }
