@@ -413,7 +413,7 @@ impl<E: Engine> SqlStore<E> {
         // newest first (`results_test` holds the build id after the test's) only back to its
         // newest one on the lane with details: grouping every base of the test on the lane
         // read its results in all the lane's builds, a fifth of an import's database thread
-        // at 1,000 builds (docs/performance.md, *An import's details bases*).
+        // at 1,000 builds (docs/performance.md, *an import's details bases*).
         let tests = sorted_ids(new.iter().map(|(test, _)| *test));
         let sql = format!(
             "SELECT n.test_id, d.id, d.data FROM (SELECT t.id AS test_id, \
