@@ -168,10 +168,11 @@ const DETAILS_BASES: &str = "details_bases";
 /// The data step of the migration that adds `details.base_id`: each object stored on its own
 /// that a result uses, in id order, deflated again against the newest base of the test and lane
 /// of the first result that used it, on the rule an ingest followed when this migration was
-/// written (`details::resembles`; an ingest now finds the base as `SqlStore::pack_details` says,
-/// and either is a valid base); else it stays alone and is the base of the next ones. An object that is already some object's base stays
-/// alone, and one already stored against a base is left, so a migration that was interrupted on
-/// MySQL, whose DDL is not transactional, completes.
+/// written (`details::resembles`; an ingest now finds the base as `SqlStore::pack_details`
+/// says, and either is a valid base); else it stays alone and is the base of the next ones. An
+/// object that is already some object's base stays alone, and one already stored against a base
+/// is left, so a migration that was interrupted on MySQL, whose DDL is not transactional,
+/// completes.
 fn rewrite_details<E: Engine>(engine: &mut E) -> Result<()> {
     use std::collections::{HashMap, HashSet};
     let mut first_use: HashMap<i64, (i64, i64)> = HashMap::new();
