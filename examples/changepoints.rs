@@ -25,14 +25,19 @@
 //!   suspects and those of the series' other groups) let `corroboration_place` choose it, as the
 //!   judge does; `at` is then `null` where no place holds a suspect or the one that does is
 //!   ambiguous (it holds another group's suspect too), and the answer's `step` with it.
+//! * `{"id": …, "departures": [values…], "direction": …, "params": {…}}` → `{"id": …,
+//!   "departures": [null | {"kind", "z"}…]}`: for each build, how it alone departs from the
+//!   lane's level (`analyze::changepoint::departure`, with the lane's own steps over its whole
+//!   series, as the judge pairs builders' first builds after a change). `params` may also set
+//!   `pair`.
 //! * `{"id": …, "defaults": true}` → `{"id": …, "params": {…}}`: the default parameters.
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, BufWriter, Write};
 
 use probtrack::analyze::changepoint::{
-    corroborate, corroboration_place, detect, group_steps, ChangePoint, LaneStep, Params, StepKind,
-    CORROBORATED_WITHIN,
+    corroborate, corroboration_place, departure, detect, group_steps, ChangePoint, LaneStep,
+    Params, StepKind, CORROBORATED_WITHIN,
 };
 use probtrack_parsers::metrics::Direction;
 use serde_json::{json, Value};
@@ -46,6 +51,7 @@ fn params_json(p: &Params) -> Value {
         "scale_window": p.scale_window,
         "min_change": p.min_change,
         "corroborate": p.corroborate,
+        "pair": p.pair,
     })
 }
 
@@ -61,6 +67,9 @@ fn params_from(value: Option<&Value>) -> Params {
     }
     if let Some(x) = num("corroborate") {
         p.corroborate = x;
+    }
+    if let Some(x) = num("pair") {
+        p.pair = x;
     }
     let int = |key: &str| v.get(key).and_then(Value::as_u64).map(|x| x as usize);
     if let Some(x) = int("min_after") {
@@ -158,6 +167,19 @@ fn answer(task: &Value) -> Result<Value, String> {
             .collect();
         return Ok(json!({"id": id, "steps": steps}));
     }
+    if let Some(values) = task.get("departures") {
+        let values = numbers(values, "departures")?;
+        let direction = direction_of(task)?;
+        let params = params_from(task.get("params"));
+        let own = detect(&values, direction, &params);
+        let out: Vec<Value> = (0..values.len())
+            .map(|i| match departure(&values, &own, i, direction, &params) {
+                Some(step) => json!({"kind": step.kind.as_str(), "z": step.z}),
+                None => Value::Null,
+            })
+            .collect();
+        return Ok(json!({"id": id, "departures": out}));
+    }
     if let Some(values) = task.get("corroborate") {
         let values = numbers(values, "corroborate")?;
         let direction = direction_of(task)?;
@@ -197,7 +219,7 @@ fn answer(task: &Value) -> Result<Value, String> {
             .collect();
         return Ok(json!({"id": id, "groups": groups}));
     }
-    Err("a task needs `detect`, `group` or `defaults`".into())
+    Err("a task needs `detect`, `departures`, `corroborate`, `group` or `defaults`".into())
 }
 
 fn main() {

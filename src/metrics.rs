@@ -214,6 +214,9 @@ pub(crate) fn judging(settings: &MetricSettings, series: &SeriesRecord) -> Judgi
         if let Some(x) = rule.corroborate {
             params.corroborate = x;
         }
+        if let Some(x) = rule.pair {
+            params.pair = x;
+        }
     }
     let problems = rule.and_then(|r| r.problems).unwrap_or(builtin.is_none());
     Judging {
@@ -263,12 +266,13 @@ pub(crate) fn check_settings(settings: &MetricSettings) -> Result<()> {
         for (key, value) in [
             ("threshold", rule.threshold),
             ("corroborate", rule.corroborate),
+            ("pair", rule.pair),
         ] {
             if value.is_some_and(|z| !(z.is_finite() && z > 0.0)) {
                 return Err(Error::usage(format!(
                     "settings: [metrics.\"{name}\"] {key}: must be a positive number (a |z|)"
                 ))
-                .hint("the defaults are threshold = 4.5 and corroborate = 3"));
+                .hint("the defaults are threshold = 4.5, corroborate = 3 and pair = 3"));
             }
         }
     }
@@ -460,6 +464,8 @@ mod tests {
             ("[\"x\"]\ncorroborate = 2.5\nthreshold = 5.0\n", None),
             ("[\"x\"]\ncorroborate = 0.0\n", Some("corroborate")),
             ("[\"x\"]\ncorroborate = nan\n", Some("corroborate")),
+            ("[\"x\"]\npair = -1.0\n", Some("pair")),
+            ("[\"x\"]\npair = 3.5\n", None),
             ("[\"x\"]\nthreshold = -1.0\n", Some("threshold")),
         ] {
             let settings: MetricSettings = toml::from_str(text).unwrap();

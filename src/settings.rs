@@ -107,6 +107,9 @@ pub(crate) struct MetricRule {
     /// The |z| that confirms a step on a builder where another builder's confirmed step explains
     /// it, from as few as one build [default: 3].
     pub corroborate: Option<f64>,
+    /// The |z| by which each of two builders' first builds after one change must depart, in the
+    /// same sign, to confirm a step together [default: 3].
+    pub pair: Option<f64>,
     /// Whether its steps become Problems [default: true; false for the built-in `tests.*` and
     /// `compile.*` series].
     pub problems: Option<bool>,

@@ -77,6 +77,9 @@ pub struct Params {
     /// The |z| a step needs on a builder where another builder's confirmed step explains it
     /// ([`corroborate`]): one place and one sign tested, not a scan over every place.
     pub corroborate: f64,
+    /// The |z| each of two builders' first builds after one change must depart by, in the same
+    /// sign, for the pair to confirm a step that neither confirms alone ([`departure`]).
+    pub pair: f64,
 }
 
 impl Default for Params {
@@ -89,6 +92,7 @@ impl Default for Params {
             scale_window: 200,
             min_change: 0.0,
             corroborate: 3.0,
+            pair: 3.0,
         }
     }
 }
@@ -707,6 +711,67 @@ pub fn corroborate(
     None
 }
 
+/// How build `i` alone departs from its lane's level (a *departure*): the level of the builds
+/// before it (since the lane's previous own step known by then, at most `window`, at least
+/// `min_before`) against its one value, in standard errors of that difference, with the noise
+/// scale of the builds before it. A step at `i` (confirmed at `i`) where |z| reaches [`Params::pair`] (raised as
+/// [`Params::threshold`] is while the scale rests on few differences) and the change reaches
+/// `min_change`, unless a build before it within `window` lies as far from the level (a lane
+/// whose noise has tails that long says nothing with one build). One build at a new level looks
+/// like one outlier; two builders' first builds after one change that both depart in the same
+/// sign rarely are (`metrics::judge` pairs them: a step confirmed on the first build of each). `own` are the lane's own steps
+/// ([`detect_where`]'s over its whole series): those confirmed before `i` bound the level and
+/// leave their differences out of the scale, as the scan did at `i`.
+pub fn departure(
+    x: &[f64],
+    own: &[ChangePoint],
+    i: usize,
+    direction: Direction,
+    params: &Params,
+) -> Option<ChangePoint> {
+    let (window, _, min_before) = sides(params);
+    if i == 0 || i >= x.len() || !x[i].is_finite() {
+        return None;
+    }
+    let known: Vec<usize> = (own.iter())
+        .filter(|s| s.index < i && s.confirmed_at < i)
+        .map(|s| s.index)
+        .collect();
+    let start = known.iter().copied().max().unwrap_or(0);
+    let left = i.saturating_sub(window).max(start)..i;
+    if left.len() < min_before {
+        return None;
+    }
+    let scale_from = i.saturating_sub(params.scale_window.max(8));
+    let (raw_sigma, diffs) = scale_of(&x[scale_from..i], &known, scale_from);
+    if diffs < MIN_DIFFS {
+        return None;
+    }
+    let sigma = floored(raw_sigma, x[i - 1]);
+    let s = split(x, left.clone(), i..i + 1, sigma, None);
+    let change = relative(s.before, s.after);
+    let big_enough = params.min_change <= 0.0 || change.abs() >= params.min_change;
+    let need = threshold(params.pair, diffs);
+    if s.z == 0.0 || s.z.is_nan() || s.z.abs() < need || !big_enough {
+        return None;
+    }
+    let far = (s.after - s.before).abs();
+    let outlier = |v: &f64| (v - s.before).abs() >= far;
+    if x[left].iter().any(outlier) {
+        return None;
+    }
+    Some(ChangePoint {
+        index: i,
+        index_at_confirmation: i,
+        confirmed_at: i,
+        before: s.before,
+        after: s.after,
+        z: s.z,
+        sigma,
+        kind: kind_of(direction, s.after > s.before),
+    })
+}
+
 /// Where [`corroborate`] tests a lane for a group's step: the first of the lane's `candidates`
 /// (each a place and the changes of its blamelist window, in build order) whose window holds one
 /// of the group's `suspects`. `None` when no window holds one, or when that window also holds a
@@ -1198,6 +1263,68 @@ mod tests {
             passed * 2 > looked && passed < looked,
             "{passed} of {looked}"
         );
+    }
+
+    /// One build departs when it lies `pair` standard errors from its lane's level, in the sign
+    /// of its kind; not where the lane's builds before it hold one as far out (its noise has
+    /// such tails), not before the lane has `min_before` builds and enough differences, and not
+    /// measured across a step the lane confirmed before it (its level starts there).
+    #[test]
+    fn one_build_departs_from_a_quiet_lane_only() {
+        let p = Params::default();
+        let mut x = series(31, 60, &[]);
+        x.push(106.0);
+        let d = departure(&x, &[], 60, lower(), &p).expect("a 6σ jump departs");
+        assert_eq!(
+            (d.index, d.confirmed_at, d.kind),
+            (60, 60, StepKind::Regression)
+        );
+        assert!(d.z > p.pair && (d.before - 100.0).abs() < 0.5, "{d:?}");
+        // Lower: an improvement; higher-is-better reads the rise as one.
+        *x.last_mut().unwrap() = 94.0;
+        assert_eq!(
+            departure(&x, &[], 60, lower(), &p).map(|d| d.kind),
+            Some(StepKind::Improvement)
+        );
+        assert_eq!(
+            departure(&x, &[], 60, Direction::HigherIsBetter, &p).map(|d| d.kind),
+            Some(StepKind::Regression)
+        );
+        // Within the noise: nothing; every ordinary build of the lane: nothing.
+        *x.last_mut().unwrap() = 101.5;
+        assert_eq!(departure(&x, &[], 60, lower(), &p), None);
+        assert!((1..60).all(|i| departure(&x, &[], i, lower(), &p).is_none()));
+        // A build as far out among the window before it: the lane's tails are that long.
+        *x.last_mut().unwrap() = 106.0;
+        let mut tailed = x.clone();
+        tailed[40] = 107.0;
+        assert_eq!(departure(&tailed, &[], 60, lower(), &p), None);
+        tailed[40] = 105.0;
+        assert!(departure(&tailed, &[], 60, lower(), &p).is_some());
+        // Too few builds before it.
+        assert_eq!(departure(&x[56..], &[], 4, lower(), &p), None);
+        // A higher `pair` needs more.
+        let strict = Params {
+            pair: 7.0,
+            ..p.clone()
+        };
+        assert_eq!(departure(&x, &[], 60, lower(), &strict), None);
+        // A step the lane confirmed before: the level is the new one, so a build at it does not
+        // depart, though it lies far from the old level.
+        let mut stepped = series(32, 60, &[(30, 8.0)]);
+        stepped.push(108.0);
+        let own = detect(&stepped, lower(), &p);
+        assert_eq!(own.len(), 1, "{own:?}");
+        assert!(own[0].confirmed_at < 60);
+        assert_eq!(departure(&stepped, &own, 60, lower(), &p), None);
+        // A build back at the old level departs from the new one; without the step, the builds
+        // before it would mix both levels and hold some as far out.
+        *stepped.last_mut().unwrap() = 100.0;
+        assert_eq!(
+            departure(&stepped, &own, 60, lower(), &p).map(|d| d.kind),
+            Some(StepKind::Improvement)
+        );
+        assert_eq!(departure(&stepped, &[], 60, lower(), &p), None);
     }
 
     #[test]

@@ -16,8 +16,8 @@ use probtrack_parsers::Kind;
 
 use super::state;
 use crate::analyze::changepoint::{
-    corroborate, corroborated_return, corroboration_place, detect_where, group_steps, reach,
-    returns, sides, ChangePoint, LaneStep, StepKind, CORROBORATED_WITHIN,
+    corroborate, corroborated_return, corroboration_place, departure, detect_where, group_steps,
+    reach, returns, sides, ChangePoint, LaneStep, StepKind, CORROBORATED_WITHIN,
 };
 use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
@@ -260,9 +260,16 @@ fn held_points(
 }
 
 /// Whether the series `j`, without a stored Problem on the lane, confirms no step at the lane's
-/// builds from `at` (an index) on, judged on its last `n` values in `held` as [`Window`] would
+/// builds from `at` (an index) on, and (on a branch of several lanes) none of them departs, judged on its last `n` values in `held` as [`Window`] would
 /// judge its points (`false` where those do not reach back far enough: the points decide).
-fn quiet(held: &state::Held, builds: &[BuildInfo], at: usize, n: usize, j: &Judged) -> bool {
+fn quiet(
+    held: &state::Held,
+    builds: &[BuildInfo],
+    at: usize,
+    n: usize,
+    j: &Judged,
+    alone: bool,
+) -> bool {
     let Ok(k) = (held.state.series).binary_search_by_key(&j.series.id, |s| s.0) else {
         return false;
     };
@@ -290,7 +297,14 @@ fn quiet(held: &state::Held, builds: &[BuildInfo], at: usize, n: usize, j: &Judg
         fixes: Vec::new(),
         covers: Vec::new(),
     };
-    window.detect(&values, &j.how).is_empty()
+    let cps = window.detect(&values, &j.how);
+    cps.is_empty() && (alone || !departs(&values, &cps, new_end - 1, &j.how))
+}
+
+/// Whether a build from `first` (an index into `values`) on departs from the lane's level
+/// (`changepoint::departure`, with the lane's steps `cps`): it may pair with another builder's.
+fn departs(values: &[f64], cps: &[ChangePoint], first: usize, how: &super::Judging) -> bool {
+    (first..values.len()).any(|i| departure(values, cps, i, how.direction, &how.params).is_some())
 }
 
 /// The suspects of the stored Problems of `j` that have no part on `builder`: a build of its
@@ -354,6 +368,7 @@ fn whole(
             }
             let found = with_changes(store, raw)?;
             let (found, drafts) = corroborated(store, &series_lanes, &own, found, &j.how)?;
+            let (found, drafts) = paired(store, &series_lanes, &own, found, drafts, &j.how)?;
             let lanes_only: Vec<&LaneSeries> = series_lanes.iter().map(|(_, l)| l).collect();
             records = records_from(branch, &j.series, &found, &drafts, &lanes_only);
         }
@@ -575,7 +590,7 @@ fn windowed(
             }
             if tail
                 .get(&id)
-                .is_some_and(|&n| n != usize::MAX && quiet(&h, builds, at, n, j))
+                .is_some_and(|&n| n != usize::MAX && quiet(&h, builds, at, n, j, alone))
             {
                 tail.remove(&id);
                 out.insert(
@@ -677,7 +692,7 @@ fn windowed(
             retired,
             points,
         };
-        let raw = lane_found(0, builds, &lane, &values, cps, &j.how);
+        let raw = lane_found(0, builds, &lane, &values, cps.clone(), &j.how);
         let covered: Vec<&ProblemRecord> = window.covers.iter().map(|&i| &j.stored[i]).collect();
         if !alone {
             // Where another builder could share a Problem, the whole history judges.
@@ -689,6 +704,10 @@ fn windowed(
                 .map(|b| b.first_number)
                 .collect();
             if steps != stored || covered.iter().any(|p| p.builders.len() > 1) {
+                continue;
+            }
+            // A new build that departs may pair with another builder's (`paired`).
+            if departs(&values, &cps, window.new_end - 1, &j.how) {
                 continue;
             }
         }
@@ -999,6 +1018,247 @@ fn corroborated(
         f.confirmed = f.confirmed.max(found[drafts[d].members[0]].confirmed);
         found.push(f);
         drafts[d].members.push(found.len() - 1);
+    }
+    Ok((found, drafts))
+}
+
+/// The steps that two builders' first builds after one change confirm together (*pairs*):
+/// where a build of one lane and a build of another, whose blamelist windows share a change, both
+/// depart from their lanes' levels in the same sign (`changepoint::departure`), the step is
+/// known once both have run, unless a window also holds a suspect of another group (ambiguous,
+/// as in [`corroborated`]). A departure back from a lane's step that has not returned, or at its
+/// return, is that return: two lanes' departures back at once return each step that has not
+/// returned yet, there. Else, where a lane's own step lies within `min_after` builds of its place
+/// and is not of the pair's kind, the lane found a step there itself and the pair makes none; on
+/// each lane, a step already found within `min_after` builds of
+/// the place (its own or corroborated, of that kind) is that step, confirmed then if that is
+/// sooner; else the lane's step there is new: it joins the group of its partner's step, or of
+/// a group of that kind whose suspects its window holds, else the two start a group whose
+/// suspects are the changes both windows share. What a pair confirms depends only on the two
+/// lanes' values up to its builds, so a later ingest finds it again.
+fn paired(
+    store: &mut dyn Store,
+    lanes: &[(&[BuildInfo], LaneSeries)],
+    own: &[Vec<ChangePoint>],
+    mut found: Vec<Found>,
+    mut drafts: Vec<Draft>,
+    how: &super::Judging,
+) -> Result<(Vec<Found>, Vec<Draft>)> {
+    if lanes.len() < 2 {
+        return Ok((found, drafts));
+    }
+    let values: Vec<Vec<f64>> = (lanes.iter())
+        .map(|(_, lane)| lane.points.iter().map(|p| p.value).collect())
+        .collect();
+    let (_, min_after, _) = sides(&how.params);
+    // A departure back from a step of the lane's that has not returned, or at its return, is
+    // that return (the step found), not a step.
+    let returning = |l: usize, cp: &ChangePoint| {
+        let last = (0..found.len())
+            .filter(|&f| found[f].lane == l && found[f].cp.index < cp.index)
+            .max_by_key(|&f| found[f].cp.index);
+        last.filter(|&f| {
+            found[f].cp.kind != cp.kind
+                && (found[f].fix.as_ref()).is_none_or(|(r, _)| r.abs_diff(cp.index) <= min_after)
+        })
+    };
+    // Each lane's builds that depart, with the changes of their windows and the step they return
+    // from.
+    type Departing<W> = Vec<(ChangePoint, W, Option<usize>)>;
+    let mut departing: Vec<Departing<Vec<Id>>> = Vec::with_capacity(lanes.len());
+    for (l, (builds, lane)) in lanes.iter().enumerate() {
+        let steps = (1..values[l].len())
+            .filter_map(|i| departure(&values[l], &own[l], i, how.direction, &how.params))
+            .map(|cp| {
+                let window = window_of(builds, &lane.points, cp.index);
+                let back = returning(l, &cp);
+                (cp, window, back)
+            });
+        departing.push(steps.collect());
+    }
+    if departing.iter().filter(|d| !d.is_empty()).count() < 2 {
+        return Ok((found, drafts));
+    }
+    let mut wanted: Vec<Id> = (departing.iter().flatten())
+        .flat_map(|(_, w, _)| w.iter().copied())
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let blamelists = store.blamelists(&wanted)?;
+    let changes_of = |window: &[Id]| -> Vec<ChangeRef> {
+        let mut out: Vec<ChangeRef> = Vec::new();
+        for c in window
+            .iter()
+            .flat_map(|b| blamelists.get(b).into_iter().flatten())
+        {
+            if !out.iter().any(|o| o.id == c.id) {
+                out.push(c.clone());
+            }
+        }
+        out
+    };
+    let departing: Vec<Departing<Vec<ChangeRef>>> = (departing.into_iter())
+        .map(|d| {
+            (d.into_iter())
+                .map(|(cp, w, back)| (cp, changes_of(&w), back))
+                .collect()
+        })
+        .collect();
+    // The suspects of the groups found so far: a window that holds one of a group the pair's
+    // shared changes are not in is ambiguous (its jump may be that group's), as in
+    // `corroborated`.
+    let suspects: Vec<HashSet<Id>> = (drafts.iter())
+        .map(|d| d.suspects.iter().map(|c| c.id).collect())
+        .collect();
+    let ambiguous = |changes: &[ChangeRef], shared: &[ChangeRef]| {
+        suspects.iter().any(|group| {
+            !shared.iter().any(|c| group.contains(&c.id))
+                && changes.iter().any(|c| group.contains(&c.id))
+        })
+    };
+    let mut member_of: HashMap<usize, usize> = HashMap::new();
+    for (d, draft) in drafts.iter().enumerate() {
+        for &m in &draft.members {
+            member_of.insert(m, d);
+        }
+    }
+    // The steps made here (by lane and place), and their windows' builds (their fixes' too),
+    // whose changes are looked up at the end.
+    let mut made: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut pending: Vec<(usize, Vec<Id>)> = Vec::new();
+    for a in 0..lanes.len() {
+        for b in a + 1..lanes.len() {
+            for (cp_a, changes_a, back_a) in &departing[a] {
+                for (cp_b, changes_b, back_b) in &departing[b] {
+                    if cp_a.kind != cp_b.kind || back_a.is_some() != back_b.is_some() {
+                        continue;
+                    }
+                    let shared: Vec<ChangeRef> = (changes_a.iter())
+                        .filter(|c| changes_b.iter().any(|o| o.id == c.id))
+                        .cloned()
+                        .collect();
+                    if shared.is_empty()
+                        || ambiguous(changes_a, &shared)
+                        || ambiguous(changes_b, &shared)
+                    {
+                        continue;
+                    }
+                    // Two lanes back at once: each step that has not returned returns there.
+                    if let (Some(fa), Some(fb)) = (back_a, back_b) {
+                        for (f, cp, changes) in [(*fa, cp_a, changes_a), (*fb, cp_b, changes_b)] {
+                            let step = &mut found[f];
+                            if step.fix.is_none() {
+                                step.after =
+                                    median(values[step.lane][step.cp.index..cp.index].to_vec());
+                                step.fix = Some((cp.index, changes.clone()));
+                            }
+                        }
+                        continue;
+                    }
+                    let (i, j) = (cp_a.index, cp_b.index);
+                    let moment = (lanes[a].1.points[i].time).max(lanes[b].1.points[j].time);
+                    let sides = [(a, cp_a, changes_a), (b, cp_b, changes_b)];
+                    let near = sides.map(|(l, cp, _)| {
+                        let at = cp.index;
+                        (0..found.len())
+                            .filter(|&f| {
+                                found[f].lane == l
+                                    && found[f].cp.kind == cp.kind
+                                    && found[f].cp.index.abs_diff(at) <= min_after
+                            })
+                            .min_by_key(|&f| found[f].cp.index.abs_diff(at))
+                            .or_else(|| made.get(&(l, at)).copied())
+                    });
+                    // A lane whose own step lies within `min_after` builds of the place found a
+                    // step there itself: the pair makes none (as `corroborate` makes none).
+                    let own_near = |n: usize| {
+                        let (l, cp, _) = sides[n];
+                        near[n].is_none()
+                            && own[l]
+                                .iter()
+                                .any(|s| s.index.abs_diff(cp.index) <= min_after)
+                    };
+                    if own_near(0) || own_near(1) {
+                        continue;
+                    }
+                    let mut steps = [None, None];
+                    let mut fresh = Vec::new();
+                    for (n, (l, cp, changes)) in sides.into_iter().enumerate() {
+                        let at = cp.index;
+                        if let Some(f) = near[n] {
+                            found[f].confirmed = found[f].confirmed.min(moment);
+                            steps[n] = Some(f);
+                            continue;
+                        }
+                        let (builds, lane) = &lanes[l];
+                        let mut cp = cp.clone();
+                        cp.confirmed_at =
+                            (lane.points.partition_point(|p| p.time <= moment)).max(at + 1) - 1;
+                        let (mut f, _, fix) =
+                            corroborated_found(l, builds, lane, &values[l], cp, &own[l], how);
+                        f.changes = changes.clone();
+                        f.confirmed = moment;
+                        found.push(f);
+                        let f = found.len() - 1;
+                        made.insert((l, at), f);
+                        pending.push((f, fix));
+                        steps[n] = Some(f);
+                        fresh.push((n, f));
+                    }
+                    // A step made here joins its partner's group where that has no step of its
+                    // lane, else a group of its kind whose suspects its window holds, else a new
+                    // one with the changes both windows share.
+                    for (n, f) in fresh {
+                        let partner = steps[1 - n].and_then(|p| member_of.get(&p).copied());
+                        let lane = found[f].lane;
+                        let free = |d: &Draft| !d.members.iter().any(|&m| found[m].lane == lane);
+                        let holds = |d: &Draft| {
+                            (d.suspects.iter())
+                                .any(|c| found[f].changes.iter().any(|o| o.id == c.id))
+                        };
+                        let joins = partner.filter(|&d| free(&drafts[d])).or_else(|| {
+                            (0..drafts.len()).find(|&d| {
+                                free(&drafts[d])
+                                    && found[drafts[d].members[0]].cp.kind == cp_a.kind
+                                    && holds(&drafts[d])
+                            })
+                        });
+                        let d = joins.unwrap_or_else(|| {
+                            drafts.push(Draft {
+                                members: Vec::new(),
+                                suspects: shared.clone(),
+                            });
+                            drafts.len() - 1
+                        });
+                        drafts[d].members.push(f);
+                        member_of.insert(f, d);
+                    }
+                }
+            }
+        }
+    }
+    // The changes of the returns of the steps made here.
+    let fixes: Vec<Id> = pending
+        .iter()
+        .flat_map(|(_, w)| w.iter().copied())
+        .collect();
+    if !fixes.is_empty() {
+        let mut fixes = fixes;
+        fixes.sort_unstable();
+        fixes.dedup();
+        let blamelists = store.blamelists(&fixes)?;
+        for (f, window) in pending {
+            if let Some((_, changes)) = found[f].fix.as_mut() {
+                for c in window
+                    .iter()
+                    .flat_map(|b| blamelists.get(b).into_iter().flatten())
+                {
+                    if !changes.iter().any(|o| o.id == c.id) {
+                        changes.push(c.clone());
+                    }
+                }
+            }
+        }
     }
     Ok((found, drafts))
 }

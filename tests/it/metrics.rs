@@ -1194,7 +1194,9 @@ fn a_lanes_own_step_found_later_next_to_a_corroborated_place_undoes_the_corrobor
 #[test]
 fn a_step_corroborated_at_the_last_build_it_may_take_is_found_by_that_builds_ingest() {
     let t = Test::new();
-    let settings = "[metrics.\"shared\"]\nmin_after = 4\nthreshold = 30\ncorroborate = 10.2\n";
+    // (`pair` out of reach too: `slow`'s first build at the new level would pair with `fast`'s.)
+    let settings =
+        "[metrics.\"shared\"]\nmin_after = 4\nthreshold = 30\ncorroborate = 10.2\npair = 30\n";
     std::fs::write(t.path("probtrack.toml"), settings).unwrap();
     let ingest = |builder: &str, b: u32, value: f64| {
         let n = b.to_string();
@@ -1227,4 +1229,100 @@ fn a_step_corroborated_at_the_last_build_it_may_take_is_found_by_that_builds_ing
         [(101, both, vec!["c101".to_owned()], vec![])],
         "{problems:#}"
     );
+}
+
+/// Two builders' first builds after one change that both depart from their levels in the same
+/// sign confirm the step together (*pairs*): `fast` and `slow` both build every change, and the
+/// step of `shared` from `c101` is a Problem of both at the ingest of `slow`'s build `c101`, its
+/// first build at the new level, with `c101` alone as suspect; both come back at `c111`, and the
+/// Problem is fixed by `c111` at `slow`'s build of it. One builder's lone jump (`lone`) and two
+/// builders' jumps of opposite signs (`opposite`) open nothing. What the ingests stored is what
+/// `reanalyze` gives.
+#[test]
+fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
+    let t = Test::new();
+    let shared = [(101, 9.0), (111, -9.0)];
+    let fast_values = |b: u32| {
+        [
+            ("shared", generated(b, 12, 60.0, &shared)),
+            ("lone", generated(b, 13, 40.0, &[(101, 9.0), (102, -9.0)])),
+            (
+                "opposite",
+                generated(b, 14, 50.0, &[(101, 9.0), (102, -9.0)]),
+            ),
+        ]
+    };
+    let slow_values = |b: u32| {
+        [
+            ("shared", generated(b, 15, 80.0, &shared)),
+            ("lone", generated(b, 16, 40.0, &[])),
+            (
+                "opposite",
+                generated(b, 17, 50.0, &[(101, -9.0), (102, 9.0)]),
+            ),
+        ]
+    };
+    let ingest = |builder: &str, b: u32, values: [(&str, f64); 3]| -> Vec<String> {
+        let n = b.to_string();
+        let change = format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
+        let mut args = vec![
+            "ingest",
+            "--builder",
+            builder,
+            "--build",
+            &n,
+            "--change",
+            &change,
+        ];
+        let values = values.map(|(name, value)| format!("{name}={value:.4}ms"));
+        for v in &values {
+            args.extend(["--metric", v]);
+        }
+        args.extend(["--format", "json"]);
+        let summary: Value = serde_json::from_str(&t.ok(&args)).expect("JSON summary");
+        (summary["new_problems"].as_array().unwrap().iter())
+            .map(|p| p["test"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut opened = Vec::new();
+    let mut state_at = Vec::new();
+    for b in 1..=130u32 {
+        for (builder, values) in [("fast", fast_values(b)), ("slow", slow_values(b))] {
+            for series in ingest(builder, b, values) {
+                opened.push((format!("{builder} {b}"), series));
+            }
+            if (110..=112).contains(&b) {
+                let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+                let state = problem_of(&problems, "shared")["state"].clone();
+                state_at.push((format!("{builder} {b}"), state));
+            }
+        }
+    }
+    assert_eq!(
+        opened,
+        [("slow 101".to_owned(), "shared".to_owned())],
+        "the Problems opened, by the ingest that opened them"
+    );
+    let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+    let both = serde_json::json!(["fast", "slow"]);
+    assert_eq!(
+        parts_of(&problems, "shared"),
+        [(101, both, vec!["c101".to_owned()], vec!["c111".to_owned()])],
+        "{problems:#}"
+    );
+    let open = serde_json::json!("open");
+    let fixed = serde_json::json!("fixed");
+    assert_eq!(
+        state_at,
+        [
+            ("fast 110".to_owned(), open.clone()),
+            ("slow 110".to_owned(), open.clone()),
+            ("fast 111".to_owned(), open),
+            ("slow 111".to_owned(), fixed.clone()),
+            ("fast 112".to_owned(), fixed.clone()),
+            ("slow 112".to_owned(), fixed),
+        ]
+    );
+    t.ok(&["reanalyze"]);
+    assert_eq!(t.json(&["problems", "--all", "--kind", "metric"]), problems);
 }
