@@ -742,6 +742,15 @@ pub fn departure(
     if left.len() < min_before {
         return None;
     }
+    // A build within the range of those before it has one at least as far from their level (the
+    // check below): most builds stop here, before any level or scale is measured.
+    let (lo, hi) = (x[left.clone()].iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if (lo..=hi).contains(&x[i]) {
+        return None;
+    }
     let scale_from = i.saturating_sub(params.scale_window.max(8));
     let (raw_sigma, diffs) = scale_of(&x[scale_from..i], &known, scale_from);
     if diffs < MIN_DIFFS {
