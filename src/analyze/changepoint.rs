@@ -714,14 +714,15 @@ pub fn corroborate(
 /// How build `i` alone departs from its lane's level (a *departure*): the level of the builds
 /// before it (since the lane's previous own step known by then, at most `window`, at least
 /// `min_before`) against its one value, in standard errors of that difference, with the noise
-/// scale of the builds before it. A step at `i` (confirmed at `i`) where |z| reaches [`Params::pair`] (raised as
-/// [`Params::threshold`] is while the scale rests on few differences) and the change reaches
-/// `min_change`, unless a build before it within `window` lies as far from the level (a lane
-/// whose noise has tails that long says nothing with one build). One build at a new level looks
-/// like one outlier; two builders' first builds after one change that both depart in the same
-/// sign rarely are (`metrics::judge` pairs them: a step confirmed on the first build of each). `own` are the lane's own steps
-/// ([`detect_where`]'s over its whole series): those confirmed before `i` bound the level and
-/// leave their differences out of the scale, as the scan did at `i`.
+/// scale of the builds before it. A step at `i` (confirmed at `i`) where |z| reaches
+/// [`Params::pair`] (raised as [`Params::threshold`] is while the scale rests on few
+/// differences) and the change reaches `min_change`, unless a build before it (since the level
+/// started, at most `scale_window`) lies as far from the level: a lane whose noise has tails
+/// that long says nothing with one build. One build at a new level looks like one outlier; two
+/// builders' first builds after one change that both depart in the same sign rarely are
+/// (`metrics::judge` pairs them: a step confirmed on the first build of each). `own` are the
+/// lane's own steps ([`detect_where`]'s over its whole series): those confirmed before `i` bound
+/// the level and leave their differences out of the scale, as the scan did at `i`.
 pub fn departure(
     x: &[f64],
     own: &[ChangePoint],
@@ -742,9 +743,11 @@ pub fn departure(
     if left.len() < min_before {
         return None;
     }
-    // A build within the range of those before it has one at least as far from their level (the
+    // The builds whose tails are looked at: those since the level started, as far back as the
+    // scale is taken. A build within their range has one at least as far from the level (the
     // check below): most builds stop here, before any level or scale is measured.
-    let (lo, hi) = (x[left.clone()].iter())
+    let tails = i.saturating_sub(params.scale_window.max(window)).max(start)..i;
+    let (lo, hi) = (x[tails.clone()].iter())
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
@@ -766,7 +769,7 @@ pub fn departure(
     }
     let far = (s.after - s.before).abs();
     let outlier = |v: &f64| (v - s.before).abs() >= far;
-    if x[left].iter().any(outlier) {
+    if x[tails].iter().any(outlier) {
         return None;
     }
     Some(ChangePoint {
@@ -784,9 +787,9 @@ pub fn departure(
 /// Where [`corroborate`] tests a lane for a group's step: the first of the lane's `candidates`
 /// (each a place and the changes of its blamelist window, in build order) whose window holds one
 /// of the group's `suspects`. `None` when no window holds one, or when that window also holds a
-/// change that is `other` (a suspect of another of the series' groups, of either sign): the
-/// place is *ambiguous*, a jump there cannot be told from the other group's, and no later place
-/// is tried. A lane that paused has a first build after the gap whose window holds every change
+/// change that is `other` (one that moves the series the other way: `metrics::judge` names a
+/// suspect of a group of the other kind, or a return): the place is *ambiguous*, a jump there
+/// cannot be told from that move, and no later place is tried. A lane that paused has a first build after the gap whose window holds every change
 /// of the gap; that build shows whatever moved the series meanwhile.
 pub fn corroboration_place<C: Eq + Hash>(
     candidates: impl IntoIterator<Item = (usize, Vec<C>)>,
@@ -1310,6 +1313,9 @@ mod tests {
         assert_eq!(departure(&tailed, &[], 60, lower(), &p), None);
         tailed[40] = 105.0;
         assert!(departure(&tailed, &[], 60, lower(), &p).is_some());
+        // Before the level's `window`, within the scale's: still the lane's tails.
+        tailed[5] = 93.0;
+        assert_eq!(departure(&tailed, &[], 60, lower(), &p), None);
         // Too few builds before it.
         assert_eq!(departure(&x[56..], &[], 4, lower(), &p), None);
         // A higher `pair` needs more.

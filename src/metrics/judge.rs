@@ -919,7 +919,8 @@ fn window_of(builds: &[BuildInfo], points: &[Point], i: usize) -> Vec<Id> {
 /// joined to the groups of the lanes' own steps (`found`, `own` the detector's steps by lane):
 /// for each group and each lane without a step in it, the lane's first build, among the
 /// `window` from the group's earliest build before its step on, whose blamelist window holds
-/// one of the group's suspects, unless it holds another group's too (`corroboration_place`);
+/// one of the group's suspects, unless it holds a change that moves the series the other way
+/// ([`moves_against`], `corroboration_place`);
 /// where the lane's values from there depart in the group's sign, its step joins the group. It
 /// is confirmed when both the lane's builds and the group have confirmed it, and it does not
 /// narrow the group's suspects (they are what found it).
@@ -972,23 +973,18 @@ fn corroborated(
     let values: Vec<Vec<f64>> = (lanes.iter())
         .map(|(_, lane)| lane.points.iter().map(|p| p.value).collect())
         .collect();
-    // How many groups hold each suspect: a window that holds another group's is ambiguous.
-    let mut holders: HashMap<Id, usize> = HashMap::new();
-    for draft in &drafts {
-        let mut ids: Vec<Id> = draft.suspects.iter().map(|c| c.id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            *holders.entry(id).or_default() += 1;
-        }
-    }
+    // A window that holds a change moving the series the other way is ambiguous.
+    let against = |kind: StepKind| moves_against(&found, &drafts, kind);
+    let against = [
+        against(StepKind::Regression),
+        against(StepKind::Improvement),
+    ];
     for (d, l, candidates) in asks {
         let draft = &drafts[d];
         let suspects: HashSet<Id> = draft.suspects.iter().map(|c| c.id).collect();
-        let other = |c: &Id| {
-            let ours = usize::from(suspects.contains(c));
-            holders.get(c).is_some_and(|&n| n > ours)
-        };
+        let kind = found[draft.members[0]].cp.kind;
+        let against = &against[usize::from(kind == StepKind::Improvement)];
+        let other = |c: &Id| against.contains(c) && !suspects.contains(c);
         let (builds, lane) = &lanes[l];
         let windows = candidates.into_iter().map(|i| {
             let changes: Vec<Id> = (window_of(builds, &lane.points, i).iter())
@@ -1025,17 +1021,19 @@ fn corroborated(
 /// The steps that two builders' first builds after one change confirm together (*pairs*):
 /// where a build of one lane and a build of another, whose blamelist windows share a change, both
 /// depart from their lanes' levels in the same sign (`changepoint::departure`), the step is
-/// known once both have run, unless a window also holds a suspect of another group (ambiguous,
-/// as in [`corroborated`]). A departure back from a lane's step that has not returned, or at its
-/// return, is that return: two lanes' departures back at once return each step that has not
-/// returned yet, there. Else, where a lane's own step lies within `min_after` builds of its place
+/// known once both have run, unless a window also holds a change that moves the series the
+/// other way (ambiguous, [`moves_against`], as in [`corroborated`]). A departure back (beyond the midpoint of the levels) from a lane's
+/// step, before its return or within `min_after` builds after it, is a return: two lanes'
+/// departures back at once return each step there, where it had not returned before. Else, where a lane's own step lies within `min_after` builds of its place
 /// and is not of the pair's kind, the lane found a step there itself and the pair makes none; on
 /// each lane, a step already found within `min_after` builds of
 /// the place (its own or corroborated, of that kind) is that step, confirmed then if that is
 /// sooner; else the lane's step there is new: it joins the group of its partner's step, or of
 /// a group of that kind whose suspects its window holds, else the two start a group whose
-/// suspects are the changes both windows share. What a pair confirms depends only on the two
-/// lanes' values up to its builds, so a later ingest finds it again.
+/// suspects are the changes both windows share. Whether two builds depart depends on the lanes'
+/// values up to them (and on the lanes' own steps confirmed before them, as placed now); which
+/// step a pair joins, and whether a departure is a return, on the steps found over the lanes'
+/// history as judged now.
 fn paired(
     store: &mut dyn Store,
     lanes: &[(&[BuildInfo], LaneSeries)],
@@ -1058,8 +1056,17 @@ fn paired(
             .filter(|&f| found[f].lane == l && found[f].cp.index < cp.index)
             .max_by_key(|&f| found[f].cp.index);
         last.filter(|&f| {
-            found[f].cp.kind != cp.kind
-                && (found[f].fix.as_ref()).is_none_or(|(r, _)| r.abs_diff(cp.index) <= min_after)
+            let step = &found[f];
+            let mid = (step.before + step.after) / 2.0;
+            let x = values[l][cp.index];
+            let back = if step.after > step.before {
+                x < mid
+            } else {
+                x > mid
+            };
+            step.cp.kind != cp.kind
+                && back
+                && (step.fix.as_ref()).is_none_or(|(r, _)| r + min_after >= cp.index)
         })
     };
     // Each lane's builds that depart, with the changes of their windows and the step they return
@@ -1104,17 +1111,15 @@ fn paired(
                 .collect()
         })
         .collect();
-    // The suspects of the groups found so far: a window that holds one of a group the pair's
-    // shared changes are not in is ambiguous (its jump may be that group's), as in
+    // A window that holds a change moving the series the other way is ambiguous, as in
     // `corroborated`.
-    let suspects: Vec<HashSet<Id>> = (drafts.iter())
-        .map(|d| d.suspects.iter().map(|c| c.id).collect())
-        .collect();
-    let ambiguous = |changes: &[ChangeRef], shared: &[ChangeRef]| {
-        suspects.iter().any(|group| {
-            !shared.iter().any(|c| group.contains(&c.id))
-                && changes.iter().any(|c| group.contains(&c.id))
-        })
+    let against = [
+        moves_against(&found, &drafts, StepKind::Regression),
+        moves_against(&found, &drafts, StepKind::Improvement),
+    ];
+    let ambiguous = |changes: &[ChangeRef], kind: StepKind| {
+        let against = &against[usize::from(kind == StepKind::Improvement)];
+        changes.iter().any(|c| against.contains(&c.id))
     };
     let mut member_of: HashMap<usize, usize> = HashMap::new();
     for (d, draft) in drafts.iter().enumerate() {
@@ -1138,8 +1143,8 @@ fn paired(
                         .cloned()
                         .collect();
                     if shared.is_empty()
-                        || ambiguous(changes_a, &shared)
-                        || ambiguous(changes_b, &shared)
+                        || ambiguous(changes_a, cp_a.kind)
+                        || ambiguous(changes_b, cp_a.kind)
                     {
                         continue;
                     }
@@ -1147,7 +1152,7 @@ fn paired(
                     if let (Some(fa), Some(fb)) = (back_a, back_b) {
                         for (f, cp, changes) in [(*fa, cp_a, changes_a), (*fb, cp_b, changes_b)] {
                             let step = &mut found[f];
-                            if step.fix.is_none() {
+                            if step.fix.as_ref().is_none_or(|(r, _)| *r > cp.index) {
                                 step.after =
                                     median(values[step.lane][step.cp.index..cp.index].to_vec());
                                 step.fix = Some((cp.index, changes.clone()));
@@ -1186,14 +1191,15 @@ fn paired(
                     for (n, (l, cp, changes)) in sides.into_iter().enumerate() {
                         let at = cp.index;
                         if let Some(f) = near[n] {
-                            found[f].confirmed = found[f].confirmed.min(moment);
+                            // Never before the step's own first build.
+                            let first = lanes[l].1.points[found[f].cp.index].time;
+                            found[f].confirmed = found[f].confirmed.min(moment.max(first));
                             steps[n] = Some(f);
                             continue;
                         }
                         let (builds, lane) = &lanes[l];
                         let mut cp = cp.clone();
-                        cp.confirmed_at =
-                            (lane.points.partition_point(|p| p.time <= moment)).max(at + 1) - 1;
+                        cp.confirmed_at = at;
                         let (mut f, _, fix) =
                             corroborated_found(l, builds, lane, &values[l], cp, &own[l], how);
                         f.changes = changes.clone();
@@ -1216,7 +1222,8 @@ fn paired(
                             (d.suspects.iter())
                                 .any(|c| found[f].changes.iter().any(|o| o.id == c.id))
                         };
-                        let joins = partner.filter(|&d| free(&drafts[d])).or_else(|| {
+                        let joins = partner.filter(|&d| free(&drafts[d]) && holds(&drafts[d]));
+                        let joins = joins.or_else(|| {
                             (0..drafts.len()).find(|&d| {
                                 free(&drafts[d])
                                     && found[drafts[d].members[0]].cp.kind == cp_a.kind
@@ -1261,6 +1268,28 @@ fn paired(
         }
     }
     Ok((found, drafts))
+}
+
+/// The changes that move a series against a step of `kind`: the suspects of the groups of the
+/// other kind, and the changes of the returns of the steps of this kind. A lane's window that
+/// holds one may show that move rather than the step (*ambiguous*: a builder that paused has a
+/// first build whose window holds every change of the pause); the suspects of other groups of
+/// the same kind do not make it so (one step that lanes placed a change or two apart is two
+/// groups of one kind).
+fn moves_against(found: &[Found], drafts: &[Draft], kind: StepKind) -> HashSet<Id> {
+    let mut out = HashSet::new();
+    for draft in drafts {
+        if found[draft.members[0]].cp.kind != kind {
+            out.extend(draft.suspects.iter().map(|c| c.id));
+            continue;
+        }
+        for &m in &draft.members {
+            if let Some((_, changes)) = &found[m].fix {
+                out.extend(changes.iter().map(|c| c.id));
+            }
+        }
+    }
+    out
 }
 
 /// A corroborated step (`cp`) on lane `l` as [`lane_found`] gives the lane's own: its levels and

@@ -1235,9 +1235,12 @@ fn a_step_corroborated_at_the_last_build_it_may_take_is_found_by_that_builds_ing
 /// sign confirm the step together (*pairs*): `fast` and `slow` both build every change, and the
 /// step of `shared` from `c101` is a Problem of both at the ingest of `slow`'s build `c101`, its
 /// first build at the new level, with `c101` alone as suspect; both come back at `c111`, and the
-/// Problem is fixed by `c111` at `slow`'s build of it. One builder's lone jump (`lone`) and two
-/// builders' jumps of opposite signs (`opposite`) open nothing. What the ingests stored is what
-/// `reanalyze` gives.
+/// Problem is fixed by `c111` at `slow`'s build of it. In `wide`, the same step, `batch` builds
+/// every fourth change too (its windows hold four): its first build at the new level, `c104`,
+/// pairs as well and joins the Problem without widening its suspects (its return, a step it
+/// knows only through the pair, takes `min_after` builds back). One builder's lone jump (`lone`)
+/// and two builders' jumps of opposite signs (`opposite`) open nothing. What the ingests stored
+/// is what `reanalyze` gives.
 #[test]
 fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
     let t = Test::new();
@@ -1245,6 +1248,7 @@ fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
     let fast_values = |b: u32| {
         [
             ("shared", generated(b, 12, 60.0, &shared)),
+            ("wide", generated(b, 19, 60.0, &shared)),
             ("lone", generated(b, 13, 40.0, &[(101, 9.0), (102, -9.0)])),
             (
                 "opposite",
@@ -1255,6 +1259,7 @@ fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
     let slow_values = |b: u32| {
         [
             ("shared", generated(b, 15, 80.0, &shared)),
+            ("wide", generated(b, 20, 80.0, &shared)),
             ("lone", generated(b, 16, 40.0, &[])),
             (
                 "opposite",
@@ -1262,7 +1267,7 @@ fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
             ),
         ]
     };
-    let ingest = |builder: &str, b: u32, values: [(&str, f64); 3]| -> Vec<String> {
+    let ingest = |builder: &str, b: u32, values: [(&str, f64); 4]| -> Vec<String> {
         let n = b.to_string();
         let change = format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
         let mut args = vec![
@@ -1287,6 +1292,19 @@ fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
     let mut opened = Vec::new();
     let mut state_at = Vec::new();
     for b in 1..=130u32 {
+        if b % 4 == 0 {
+            let n = (b / 4).to_string();
+            let value = format!("wide={:.4}ms", generated(b, 18, 70.0, &shared));
+            let mut args = vec!["ingest", "--builder", "batch", "--build", &n];
+            let changes: Vec<String> = (b - 3..=b)
+                .map(|c| format!("c{c}:Dev {} <dev{}@example.org>", c % 5, c % 5))
+                .collect();
+            for c in &changes {
+                args.extend(["--change", c]);
+            }
+            args.extend(["--metric", &value]);
+            t.ok(&args);
+        }
         for (builder, values) in [("fast", fast_values(b)), ("slow", slow_values(b))] {
             for series in ingest(builder, b, values) {
                 opened.push((format!("{builder} {b}"), series));
@@ -1298,16 +1316,26 @@ fn two_builders_first_builds_after_a_change_confirm_its_step_together() {
             }
         }
     }
+    let at_slow_101 = |series: &str| ("slow 101".to_owned(), series.to_owned());
+    opened.sort();
     assert_eq!(
         opened,
-        [("slow 101".to_owned(), "shared".to_owned())],
+        [at_slow_101("shared"), at_slow_101("wide")],
         "the Problems opened, by the ingest that opened them"
     );
     let problems = t.json(&["problems", "--all", "--kind", "metric"]);
-    let both = serde_json::json!(["fast", "slow"]);
+    let step = |builders: &[&str]| {
+        let (started, fixed) = (vec!["c101".to_owned()], vec!["c111".to_owned()]);
+        (101, serde_json::json!(builders), started, fixed)
+    };
     assert_eq!(
         parts_of(&problems, "shared"),
-        [(101, both, vec!["c101".to_owned()], vec!["c111".to_owned()])],
+        [step(&["fast", "slow"])],
+        "{problems:#}"
+    );
+    assert_eq!(
+        parts_of(&problems, "wide"),
+        [step(&["batch", "fast", "slow"])],
         "{problems:#}"
     );
     let open = serde_json::json!("open");
