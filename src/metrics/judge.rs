@@ -1092,22 +1092,10 @@ fn paired(
     wanted.sort_unstable();
     wanted.dedup();
     let blamelists = store.blamelists(&wanted)?;
-    let changes_of = |window: &[Id]| -> Vec<ChangeRef> {
-        let mut out: Vec<ChangeRef> = Vec::new();
-        for c in window
-            .iter()
-            .flat_map(|b| blamelists.get(b).into_iter().flatten())
-        {
-            if !out.iter().any(|o| o.id == c.id) {
-                out.push(c.clone());
-            }
-        }
-        out
-    };
     let departing: Vec<Departing<Vec<ChangeRef>>> = (departing.into_iter())
         .map(|d| {
             (d.into_iter())
-                .map(|(cp, w, back)| (cp, changes_of(&w), back))
+                .map(|(cp, w, back)| (cp, changes_in(&blamelists, &w), back))
                 .collect()
         })
         .collect();
@@ -1127,9 +1115,8 @@ fn paired(
             member_of.insert(m, d);
         }
     }
-    // The steps made here (by lane and place), and their windows' builds (their fixes' too),
-    // whose changes are looked up at the end.
-    let mut made: HashMap<(usize, usize), usize> = HashMap::new();
+    // The steps made here, with the builds of their returns' windows, whose changes are looked
+    // up at the end.
     let mut pending: Vec<(usize, Vec<Id>)> = Vec::new();
     for a in 0..lanes.len() {
         for b in a + 1..lanes.len() {
@@ -1172,7 +1159,6 @@ fn paired(
                                     && found[f].cp.index.abs_diff(at) <= min_after
                             })
                             .min_by_key(|&f| found[f].cp.index.abs_diff(at))
-                            .or_else(|| made.get(&(l, at)).copied())
                     });
                     // A lane whose own step lies within `min_after` builds of the place found a
                     // step there itself: the pair makes none (as `corroborate` makes none).
@@ -1206,7 +1192,6 @@ fn paired(
                         f.confirmed = moment;
                         found.push(f);
                         let f = found.len() - 1;
-                        made.insert((l, at), f);
                         pending.push((f, fix));
                         steps[n] = Some(f);
                         fresh.push((n, f));
@@ -1256,14 +1241,7 @@ fn paired(
         let blamelists = store.blamelists(&fixes)?;
         for (f, window) in pending {
             if let Some((_, changes)) = found[f].fix.as_mut() {
-                for c in window
-                    .iter()
-                    .flat_map(|b| blamelists.get(b).into_iter().flatten())
-                {
-                    if !changes.iter().any(|o| o.id == c.id) {
-                        changes.push(c.clone());
-                    }
-                }
+                *changes = changes_in(&blamelists, &window);
             }
         }
     }
@@ -1349,27 +1327,29 @@ fn blamelists_of<'f>(
 
 /// The steps found with the changes of their builds and of their fixes'.
 fn attach_changes(found: Vec<RawFound>, blamelists: &HashMap<Id, Vec<ChangeRef>>) -> Vec<Found> {
-    let changes_of = |window: &[Id]| {
-        let mut out: Vec<ChangeRef> = Vec::new();
-        for build in window {
-            for change in blamelists.get(build).into_iter().flatten() {
-                if !out.iter().any(|c| c.id == change.id) {
-                    out.push(change.clone());
-                }
-            }
-        }
-        out
-    };
     found
         .into_iter()
         .map(|(mut f, start, fix)| {
-            f.changes = changes_of(&start);
+            f.changes = changes_in(blamelists, &start);
             if let Some((_, changes)) = f.fix.as_mut() {
-                *changes = changes_of(&fix);
+                *changes = changes_in(blamelists, &fix);
             }
             f
         })
         .collect()
+}
+
+/// The changes of the blamelists of the builds of a window, each once, in order.
+fn changes_in(blamelists: &HashMap<Id, Vec<ChangeRef>>, window: &[Id]) -> Vec<ChangeRef> {
+    let mut out: Vec<ChangeRef> = Vec::new();
+    for build in window {
+        for change in blamelists.get(build).into_iter().flatten() {
+            if !out.iter().any(|c| c.id == change.id) {
+                out.push(change.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Puts the steps of several lanes that one change explains together: one Problem each group.
