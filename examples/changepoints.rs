@@ -22,9 +22,10 @@
 //!   later may be corroborated sooner). The fields are those `detect` gives. `params` may also
 //!   set `corroborate`. In place of `at`, `"candidates": [[index, [changes…]]…], "suspects":
 //!   […], "others": […]` (the lane's candidate places with their blamelist windows, the group's
-//!   suspects and those of the series' other groups) let `corroboration_place` choose it, as the
-//!   judge does; `at` is then `null` where no place holds a suspect or the one that does is
-//!   ambiguous (it holds another group's suspect too), and the answer's `step` with it.
+//!   suspects and the changes that move the series the other way: the suspects of its groups of
+//!   the other kind, returns included) let `corroboration_place` choose it, as the judge does;
+//!   `at` is then `null` where no place holds a suspect or the one that does is ambiguous (it
+//!   holds one of `others` too), and the answer's `step` with it.
 //! * `{"id": …, "departures": [values…], "direction": …, "params": {…}}` → `{"id": …,
 //!   "departures": [null | {"kind", "z"}…]}`: for each build, how it alone departs from the
 //!   lane's level (`analyze::changepoint::departure`, with the lane's own steps over its whole

@@ -1086,8 +1086,8 @@ mod tests {
         assert_eq!(place(&[4], &[]), Some(2));
         assert_eq!(place(&[4, 6], &[7]), Some(2));
         assert_eq!(place(&[10], &[]), None);
-        // A window (a paused lane's first build after its gap) that also holds another group's
-        // suspect is ambiguous: nothing there, and no later window is tried.
+        // A window (a paused lane's first build after its gap) that also holds a change that is
+        // `other` is ambiguous: nothing there, and no later window is tried.
         assert_eq!(place(&[6], &[9]), None);
         assert_eq!(place(&[6, 2], &[1]), None);
         // Another group's suspect elsewhere on the lane does not matter.

@@ -1008,28 +1008,32 @@ fn parts_of(problems: &Value, series: &str) -> Vec<(i64, Value, Vec<String>, Vec
     found
 }
 
-/// A lane's build whose blamelist window also holds another group's suspect is *ambiguous*: its
-/// jump may be either group's, so it corroborates neither. `fast` builds every change and
-/// confirms two short steps of `shared`, from `c101` (back at `c107`) and from `c121` (back at
-/// `c127`); `slow` builds every fourth change and joins each (its windows `c101`–`c104` and
-/// `c121`–`c124` hold one suspect each); `paused` builds every fourth change too, but pauses
-/// after `c96`: its next build, `c124`, holds `c97`–`c124` (both suspects) and shows the second
-/// step, then it goes on at the old level. It is a builder of neither Problem, and what the
-/// ingests stored is what `reanalyze` gives.
+/// A lane's build whose blamelist window also holds a change that moves the series the other way
+/// is *ambiguous*: its jump may be that move's, so it corroborates nothing. `fast` builds every
+/// change and confirms two short steps of `shared`, from `c101` (back at `c107`) and from `c121`
+/// (back at `c127`); `slow` builds every fourth change and joins each (its windows `c101`–`c104`
+/// and `c121`–`c124` hold one suspect each); `paused` builds every fourth change too, but pauses
+/// after `c96`: its next build, `c124`, holds `c97`–`c124` (both suspects and the first step's
+/// return, `c107`) and shows the second step, then it goes on at the old level. It is a builder
+/// of neither Problem. In `lasting` the two steps stay (no return): the same window holds two
+/// steps of one kind and nothing against them, so `paused` joins the first (its jump is both).
+/// What the ingests stored is what `reanalyze` gives.
 #[test]
 fn a_paused_builders_first_build_that_holds_two_groups_suspects_corroborates_neither() {
     let t = Test::new();
     let shared = [(101, 8.0), (107, -8.0), (121, 8.0), (127, -8.0)];
+    let lasting = [(101, 8.0), (121, 8.0)];
     let changes = |b: u32| format!("c{b}:Dev {} <dev{}@example.org>", b % 5, b % 5);
     let ingest = |builder: &str, b: u32, from: u32, seed: u32| {
         let n = b.to_string();
         let value = format!("shared={:.4}ms", generated(b, seed, 60.0, &shared));
+        let other = format!("lasting={:.4}ms", generated(b, seed + 20, 60.0, &lasting));
         let mut args = vec!["ingest", "--builder", builder, "--build", &n];
         let changes: Vec<String> = (from..=b).map(changes).collect();
         for c in &changes {
             args.extend(["--change", c]);
         }
-        args.extend(["--metric", &value]);
+        args.extend(["--metric", &value, "--metric", &other]);
         t.ok(&args);
     };
     for b in 1..=180u32 {
@@ -1043,6 +1047,12 @@ fn a_paused_builders_first_build_that_holds_two_groups_suspects_corroborates_nei
         }
         if b == 126 {
             ingest("paused", 124, 97, 9);
+            // At once, by corroboration (its own scan needs three builds at the new level).
+            let problems = t.json(&["problems", "--all", "--kind", "metric"]);
+            let first = (parts_of(&problems, "lasting").into_iter()).find(|p| p.0 == 101);
+            let builders = first.map(|p| p.1);
+            let all = serde_json::json!(["fast", "paused", "slow"]);
+            assert_eq!(builders, Some(all), "{problems:#}");
         }
     }
     let problems = t.json(&["problems", "--all", "--kind", "metric"]);
@@ -1060,11 +1070,31 @@ fn a_paused_builders_first_build_that_holds_two_groups_suspects_corroborates_nei
         [step(101, "c101", "c107"), step(121, "c121", "c127")],
         "{problems:#}"
     );
-    for p in problems.as_array().unwrap() {
+    for p in (problems.as_array().unwrap().iter()).filter(|p| p["test"] == "shared") {
         let id = p["id"].to_string();
         let shown = t.json(&["show", &id]);
         assert!(!shown.to_string().contains("paused"), "{shown:#}");
     }
+    let lasting_parts: Vec<(i64, Value, Vec<String>)> = (parts_of(&problems, "lasting")
+        .into_iter())
+    .map(|(at, builders, started, _)| (at, builders, started))
+    .collect();
+    assert_eq!(
+        lasting_parts,
+        [
+            (
+                101,
+                serde_json::json!(["fast", "paused", "slow"]),
+                vec!["c101".to_owned()]
+            ),
+            (
+                121,
+                serde_json::json!(["fast", "slow"]),
+                vec!["c121".to_owned()]
+            ),
+        ],
+        "{problems:#}"
+    );
     assert_eq!(reanalyzed_copy(&t, "whole"), problems);
 }
 
