@@ -1316,8 +1316,18 @@ mod tests {
         // Before the level's `window`, within the scale's: still the lane's tails.
         tailed[5] = 93.0;
         assert_eq!(departure(&tailed, &[], 60, lower(), &p), None);
-        // Too few builds before it.
-        assert_eq!(departure(&x[56..], &[], 4, lower(), &p), None);
+        // Too few builds before it: fewer than `min_before`, or too few differences for a scale.
+        let mut short = x[..10].to_vec();
+        short.push(112.0);
+        let before = |min_before| Params {
+            min_before,
+            ..p.clone()
+        };
+        assert!(departure(&short, &[], 10, lower(), &before(8)).is_some());
+        assert_eq!(departure(&short, &[], 10, lower(), &before(12)), None);
+        let mut shorter = x[..7].to_vec();
+        shorter.push(112.0);
+        assert_eq!(departure(&shorter, &[], 7, lower(), &before(2)), None);
         // A higher `pair` needs more.
         let strict = Params {
             pair: 7.0,
