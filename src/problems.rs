@@ -1340,22 +1340,28 @@ fn before_new(episode: &Episode, lanes: &[Lane], new: &[NewBuild]) -> bool {
     })
 }
 
+/// The changes of the blamelists of a window's builds, each once, in order (a Problem's suspects
+/// and fixers are narrowed from these, for tests as for metrics).
+pub(crate) fn window_changes(
+    blamelists: &HashMap<Id, Vec<ChangeRef>>,
+    window: &[Id],
+) -> Vec<ChangeRef> {
+    let mut out: Vec<ChangeRef> = Vec::new();
+    for build in window {
+        for change in blamelists.get(build).into_iter().flatten() {
+            if !out.iter().any(|c| c.id == change.id) {
+                out.push(change.clone());
+            }
+        }
+    }
+    out
+}
+
 /// Adds to a Problem's shape what the store says: the changes that started and fixed it, its last
 /// failure's message and cause cluster, and its test's name.
 fn complete(reads: &Reads, mut record: ProblemRecord, episode: &Episode) -> ProblemRecord {
     let test = record.test;
-    let blamelists = &reads.blamelists;
-    let changes_of = |builds: &[Id]| -> Vec<ChangeRef> {
-        let mut out: Vec<ChangeRef> = Vec::new();
-        for build in builds {
-            for change in blamelists.get(build).into_iter().flatten() {
-                if !out.iter().any(|c| c.id == change.id) {
-                    out.push(change.clone());
-                }
-            }
-        }
-        out
-    };
+    let changes_of = |builds: &[Id]| window_changes(&reads.blamelists, builds);
     let opening = episode.opening_part();
     let start_windows: Vec<(bool, Vec<ChangeRef>)> = episode
         .parts

@@ -23,7 +23,7 @@ use crate::analyze::problems::narrow;
 use crate::analyze::BuildInfo;
 use crate::coverage::series::lane_levels;
 use crate::error::Result;
-use crate::problems::{Branch, NewBuild};
+use crate::problems::{window_changes, Branch, NewBuild};
 use crate::settings::MetricSettings;
 use crate::store::{
     BuildRef, ChangeRef, Id, MetricStep, ProblemBuilder, ProblemFilter, ProblemRecord,
@@ -1095,7 +1095,7 @@ fn paired(
     let departing: Vec<Departing<Vec<ChangeRef>>> = (departing.into_iter())
         .map(|d| {
             (d.into_iter())
-                .map(|(cp, w, back)| (cp, changes_in(&blamelists, &w), back))
+                .map(|(cp, w, back)| (cp, window_changes(&blamelists, &w), back))
                 .collect()
         })
         .collect();
@@ -1241,7 +1241,7 @@ fn paired(
         let blamelists = store.blamelists(&fixes)?;
         for (f, window) in pending {
             if let Some((_, changes)) = found[f].fix.as_mut() {
-                *changes = changes_in(&blamelists, &window);
+                *changes = window_changes(&blamelists, &window);
             }
         }
     }
@@ -1330,26 +1330,13 @@ fn attach_changes(found: Vec<RawFound>, blamelists: &HashMap<Id, Vec<ChangeRef>>
     found
         .into_iter()
         .map(|(mut f, start, fix)| {
-            f.changes = changes_in(blamelists, &start);
+            f.changes = window_changes(blamelists, &start);
             if let Some((_, changes)) = f.fix.as_mut() {
-                *changes = changes_in(blamelists, &fix);
+                *changes = window_changes(blamelists, &fix);
             }
             f
         })
         .collect()
-}
-
-/// The changes of the blamelists of the builds of a window, each once, in order.
-fn changes_in(blamelists: &HashMap<Id, Vec<ChangeRef>>, window: &[Id]) -> Vec<ChangeRef> {
-    let mut out: Vec<ChangeRef> = Vec::new();
-    for build in window {
-        for change in blamelists.get(build).into_iter().flatten() {
-            if !out.iter().any(|c| c.id == change.id) {
-                out.push(change.clone());
-            }
-        }
-    }
-    out
 }
 
 /// Puts the steps of several lanes that one change explains together: one Problem each group.
