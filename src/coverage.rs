@@ -48,7 +48,7 @@ pub(crate) fn problem_lines(
             .results(Some(build.id), Some(problem.test), true)?
             .into_iter()
             .find_map(|(_, r)| r.details)
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.text()).ok())
             .unwrap_or_default())
     };
     // What was lost, and the tests, where it started; what is still owed, where it last failed.

@@ -14,7 +14,6 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::Read;
-use std::ops::Deref;
 
 use flate2::read::DeflateDecoder;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -23,12 +22,23 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 /// thread does — its key and stored form, so that the thread writing to the database only looks
 /// the object up (deflating tracebacks was a tenth of that thread's work in an import).
 ///
-/// It reads as the JSON text (`Deref<Target = str>`); two are equal when their texts are.
+/// Where the stored form was worked out, the text may be let go ([`Details::shed_text`]): a
+/// build holds its failures' details until it is written, and a traceback's text is four or five
+/// times its stored form (a million-test build's tracebacks were 10 MB of text, a fifth of its
+/// heap at the peak: docs/performance.md, *One huge build: details kept packed*).
+/// [`Details::text`] inflates it where the text is wanted again (an object stored against a
+/// base).
+///
+/// Two are equal when their texts are.
 #[derive(Clone, Debug)]
-pub struct Details {
-    json: String,
-    /// The key, and the stored form where it was packed ahead.
-    ahead: Option<([u8; 16], Option<Vec<u8>>)>,
+pub struct Details(Form);
+
+#[derive(Clone, Debug)]
+enum Form {
+    /// The JSON text, with its key where worked out.
+    Text(String, Option<[u8; 16]>),
+    /// The key, the stored form (what [`pack`] made of the text) and the text unless let go.
+    Packed([u8; 16], Box<[u8]>, Option<String>),
 }
 
 impl Details {
@@ -36,51 +46,70 @@ impl Details {
     /// stored form is needed only where the `details` table does not hold the object yet).
     pub fn prepared(json: String, pack: bool) -> Self {
         let key = crate::store::key(json.as_bytes());
-        let packed = pack.then(|| self::pack(&json));
-        Details {
-            json,
-            ahead: Some((key, packed)),
+        Details(if pack {
+            Form::Packed(key, self::pack(&json).into_boxed_slice(), Some(json))
+        } else {
+            Form::Text(json, Some(key))
+        })
+    }
+
+    /// Lets the text go where the stored form is kept: [`Details::text`] inflates it again.
+    pub fn shed_text(&mut self) {
+        if let Form::Packed(_, _, text) = &mut self.0 {
+            *text = None;
         }
     }
 
     /// The key the `details` table finds this object by.
     pub fn key(&self) -> [u8; 16] {
-        match &self.ahead {
-            Some((key, _)) => *key,
-            None => crate::store::key(self.json.as_bytes()),
+        match &self.0 {
+            Form::Text(_, Some(key)) | Form::Packed(key, _, _) => *key,
+            Form::Text(json, None) => crate::store::key(json.as_bytes()),
         }
     }
 
     /// The stored form: what `pack` makes of the JSON text.
     pub fn packed(&self) -> Cow<'_, [u8]> {
-        match &self.ahead {
-            Some((_, Some(data))) => Cow::Borrowed(data),
-            _ => Cow::Owned(pack(&self.json)),
+        match &self.0 {
+            Form::Packed(_, data, _) => Cow::Borrowed(data),
+            Form::Text(json, _) => Cow::Owned(pack(json)),
+        }
+    }
+
+    /// The JSON text (inflated where it was let go).
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.0 {
+            Form::Text(json, _) | Form::Packed(_, _, Some(json)) => Cow::Borrowed(json),
+            Form::Packed(_, data, None) => Cow::Owned(unpack_own(data)),
         }
     }
 
     pub fn into_json(self) -> String {
-        self.json
+        match self.0 {
+            Form::Text(json, _) | Form::Packed(_, _, Some(json)) => json,
+            Form::Packed(_, data, None) => unpack_own(&data),
+        }
     }
 }
 
-impl Deref for Details {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.json
-    }
+/// The text of a stored form that [`pack`] made in this process: it always inflates.
+fn unpack_own(data: &[u8]) -> String {
+    unpack(data).unwrap_or_default()
 }
 
 impl PartialEq for Details {
     fn eq(&self, other: &Self) -> bool {
-        self.json == other.json
+        match (&self.0, &other.0) {
+            (Form::Text(a, _), Form::Text(b, _)) => a == b,
+            // Keyed by BLAKE3 of the text, as the `details` table finds them.
+            _ => self.key() == other.key(),
+        }
     }
 }
 
 impl From<String> for Details {
     fn from(json: String) -> Self {
-        Details { json, ahead: None }
+        Details(Form::Text(json, None))
     }
 }
 
@@ -318,7 +347,21 @@ mod tests {
         let prepared = Details::prepared(json.to_owned(), true);
         let keyed = Details::prepared(json.to_owned(), false);
         assert_eq!(plain, prepared);
-        assert_eq!(&*prepared, json);
+        assert_eq!(prepared.text(), json);
+        assert_eq!(keyed.text(), json);
+        // Its text let go: inflated again, the same object.
+        let mut shed = prepared.clone();
+        shed.shed_text();
+        assert!(matches!(shed.0, Form::Packed(_, _, None)));
+        assert!(matches!(shed.text(), Cow::Owned(_)));
+        assert_eq!(shed.text(), json);
+        assert_eq!(shed, plain);
+        assert_eq!(shed.packed(), plain.packed());
+        assert_eq!(shed.clone().into_json(), json);
+        // Only a packed object lets its text go.
+        let mut text = plain.clone();
+        text.shed_text();
+        assert_eq!(text.text(), json);
         assert_eq!(plain.key(), prepared.key());
         assert_eq!(plain.key(), keyed.key());
         assert_eq!(plain.key(), crate::store::key(json.as_bytes()));

@@ -435,7 +435,13 @@ impl Branch {
                     message.clone_from(&result.message);
                 }
                 if text.is_none() {
-                    text = details::text_of(result.details.as_deref());
+                    text = details::text_of(
+                        result
+                            .details
+                            .as_ref()
+                            .map(crate::store::Details::text)
+                            .as_deref(),
+                    );
                 }
             }
             if message.is_some() && text.is_some() {

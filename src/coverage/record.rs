@@ -294,8 +294,14 @@ fn owed_lines(
         if !before.contains_key(&path) {
             continue;
         }
-        let details: serde_json::Value =
-            serde_json::from_str(r.details.as_deref().unwrap_or("{}")).unwrap_or_default();
+        let details: serde_json::Value = serde_json::from_str(
+            r.details
+                .as_ref()
+                .map(crate::store::Details::text)
+                .as_deref()
+                .unwrap_or("{}"),
+        )
+        .unwrap_or_default();
         let lines: BTreeSet<u32> = details["lines"]
             .as_array()
             .into_iter()

@@ -170,8 +170,14 @@ fn flaky(store: &mut dyn Store, builds: &[CoverageBuild]) -> Result<Vec<FlakyCov
             let Some(test) = tests.get(&r.test).filter(|t| t.kind == Kind::Coverage) else {
                 continue;
             };
-            let details: serde_json::Value =
-                serde_json::from_str(r.details.as_deref().unwrap_or("{}")).unwrap_or_default();
+            let details: serde_json::Value = serde_json::from_str(
+                r.details
+                    .as_ref()
+                    .map(crate::store::Details::text)
+                    .as_deref()
+                    .unwrap_or("{}"),
+            )
+            .unwrap_or_default();
             let lines = details["flaky"]
                 .as_array()
                 .into_iter()

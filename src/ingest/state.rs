@@ -61,6 +61,12 @@ pub(crate) struct Detail {
     pub details: Option<Details>,
 }
 
+/// How many results' details a build holds with their text: past this many, an object whose
+/// stored form the parsing thread worked out lets its text go (a million-test build's tracebacks
+/// were a fifth of its heap: docs/performance.md, *One huge build: details kept packed*). An
+/// ordinary build stays under it, and never inflates one again to store it against a base.
+const TEXT_HELD: usize = 4096;
+
 /// The build's results so far.
 #[derive(Debug, Default)]
 pub(crate) struct BuildState {
@@ -104,9 +110,12 @@ impl BuildState {
         }
     }
 
-    fn detail(&mut self, message: Option<BString>, details: Option<Details>) -> Option<u32> {
+    fn detail(&mut self, message: Option<BString>, mut details: Option<Details>) -> Option<u32> {
         if message.is_none() && details.is_none() {
             return None;
+        }
+        if let Some(details) = details.as_mut().filter(|_| self.details.len() >= TEXT_HELD) {
+            details.shed_text();
         }
         self.details.push(Detail { message, details });
         Some(u32::try_from(self.details.len() - 1).unwrap_or(u32::MAX))

@@ -453,7 +453,7 @@ impl<E: Engine> SqlStore<E> {
             .map(|(test, object)| {
                 let based = newest.get(test).and_then(|id| Some((*id, bases.get(id)?)));
                 if let Some((id, (base, size))) = based {
-                    let on = details::pack_on(object, base);
+                    let on = details::pack_on(&object.text(), base);
                     if details::resembles(on.len(), *size) {
                         return (Cow::Owned(on), Some(id));
                     }

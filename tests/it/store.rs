@@ -539,6 +539,90 @@ fn details_stored_against_a_base_read_back_as_parsed() {
     assert!(read.len() > based);
 }
 
+/// A details object packed ahead (as an ingest's parsing thread packs those it has not met when
+/// it is ahead of the database) may keep only its stored form until it is written (a huge
+/// build's). Stored against a resembling base it is inflated again first: stored as the same object given as text is, with
+/// the same base, and both read back whole.
+#[test]
+fn details_packed_ahead_are_stored_as_text_is_against_a_base() {
+    use probtrack::store::{self, Details, NewBuild, NewTest, OpenMode, ResultRecord};
+    use probtrack_parsers::{Kind, Status};
+    let traceback = |n: u32| {
+        let frames: String = (0..30)
+            .map(|i| {
+                format!(
+                    "  File \"/build/pkg/mod{i}.py\", line {}, in f{i}\n",
+                    7 * i + 1
+                )
+            })
+            .collect();
+        serde_json::json!({"type": "AssertionError", "text": format!("Traceback\n{frames}AssertionError: {n} != 3\n")})
+            .to_string()
+    };
+    let t = Test::new();
+    let mut db = store::open(&t.location(), OpenMode::Create).unwrap();
+    db.begin_write().unwrap();
+    let builder = db.create_builder("b").unwrap();
+    let lane = db.lane_id(builder, None).unwrap();
+    let tests: Vec<NewTest> = ["t.packed", "t.text"]
+        .iter()
+        .map(|name| NewTest {
+            name: (*name).into(),
+            kind: Kind::Test,
+            file: None,
+            runner_id: None,
+        })
+        .collect();
+    let ids = db.test_ids(&tests).unwrap();
+    for number in 1..=3 {
+        let build = db
+            .save_build(
+                None,
+                &NewBuild {
+                    builder,
+                    number,
+                    lane,
+                    revision: None,
+                    time: number * 1_000_000,
+                    result: None,
+                    properties: "{}".into(),
+                    clean: false,
+                    ingested_at: number * 1_000_000,
+                },
+            )
+            .unwrap();
+        // Each test's own traceback, differing build to build in one number.
+        let json = |test: u32| traceback(10 * number as u32 + test);
+        // Packed, its text let go (as a huge build's are).
+        let mut packed = Details::prepared(json(1), true);
+        packed.shed_text();
+        assert_eq!(packed.text(), json(1));
+        let results =
+            [(ids[0], packed), (ids[1], Details::from(json(2)))].map(|(test, details)| {
+                ResultRecord {
+                    test,
+                    status: Status::Failed,
+                    duration: None,
+                    message: None,
+                    attempts: 1,
+                    details: Some(details),
+                }
+            });
+        db.replace_build_results(build, &results).unwrap();
+    }
+    db.commit().unwrap();
+    drop(db);
+    // Both tests: the first object alone, the next two against it.
+    let bases = details_bases(&t.location());
+    assert_eq!(bases.len(), 6, "{bases:?}");
+    assert_eq!(bases.iter().flatten().count(), 4, "{bases:?}");
+    let read = details_read_back(&t.location());
+    let written: std::collections::BTreeSet<String> = (1..=3)
+        .flat_map(|n| [traceback(10 * n + 1), traceback(10 * n + 2)])
+        .collect();
+    assert_eq!(read, written);
+}
+
 /// Databases of schema 3 to 8 kept every details object alone; the upgrade to schema 9 stores the
 /// ones that resemble an earlier one of their test and lane against it, and every object reads
 /// back with the very text it had.
