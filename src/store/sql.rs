@@ -1542,11 +1542,14 @@ impl<E: Engine> Store for SqlStore<E> {
         branch: Option<&str>,
         since: i64,
     ) -> Result<Vec<Id>> {
+        // The builder's rows of `problem_builders` first (a scan of that narrow table), then
+        // their Problems by id: joined the other way round, SQLite walked every Problem and
+        // looked each one's builder up (3x the time at 6,900 Problems, in every ingest).
         let sql = format!(
-            "SELECT DISTINCT p.test_id FROM problems p \
-             JOIN problem_builders pb ON pb.problem_id = p.id \
-             JOIN builders b ON b.id = pb.builder_id WHERE {} AND {} \
-             AND (pb.fixed_number IS NULL OR pb.fixed_number >= ?3) ORDER BY p.test_id",
+            "SELECT DISTINCT p.test_id FROM problems p WHERE p.id IN \
+             (SELECT pb.problem_id FROM problem_builders pb \
+             JOIN builders b ON b.id = pb.builder_id WHERE {} \
+             AND (pb.fixed_number IS NULL OR pb.fixed_number >= ?3)) AND {} ORDER BY p.test_id",
             E::same("b.name", 1),
             E::same("p.branch", 2)
         );
