@@ -22,18 +22,18 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 /// thread does — its key and stored form, so that the thread writing to the database only looks
 /// the object up (deflating tracebacks was a tenth of that thread's work in an import).
 ///
-/// Where the stored form was worked out, the text may be let go ([`Details::shed_text`]): a
-/// build holds its failures' details until it is written, and a traceback's text is four or five
-/// times its stored form (a million-test build's tracebacks were 10 MB of text, a fifth of its
+/// A huge build keeps only the stored form ([`Details::keep_packed`]): a build holds its
+/// failures' details until it is written, and a traceback's text is four or five times its
+/// stored form (a million-test build's tracebacks were 10 MB of text, a fifth of its
 /// heap at the peak: docs/performance.md, *One huge build: details kept packed*).
 /// [`Details::text`] inflates it where the text is wanted again (an object stored against a
 /// base).
 ///
 /// Two are equal when their texts are.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Details(Form);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum Form {
     /// The JSON text, with its key where worked out.
     Text(String, Option<[u8; 16]>),
@@ -53,10 +53,16 @@ impl Details {
         })
     }
 
-    /// Lets the text go where the stored form is kept: [`Details::text`] inflates it again.
-    pub fn shed_text(&mut self) {
-        if let Form::Packed(_, _, text) = &mut self.0 {
-            *text = None;
+    /// Keeps only the key and the stored form, packing the text now where that was not done
+    /// ahead; a text shorter than [`PACK_FROM`] stays as it is (deflating it saves nothing).
+    pub fn keep_packed(&mut self) {
+        match &mut self.0 {
+            Form::Packed(_, _, text) => *text = None,
+            Form::Text(json, key) if json.len() >= PACK_FROM => {
+                let key = key.unwrap_or_else(|| crate::store::key(json.as_bytes()));
+                self.0 = Form::Packed(key, pack(json).into_boxed_slice(), None);
+            }
+            Form::Text(..) => {}
         }
     }
 
@@ -76,25 +82,38 @@ impl Details {
         }
     }
 
-    /// The JSON text (inflated where it was let go).
+    /// The JSON text (inflated where it was let go; empty in the one case [`Details::try_text`]
+    /// gives none).
     pub fn text(&self) -> Cow<'_, str> {
+        self.try_text().unwrap_or_default()
+    }
+
+    /// The JSON text, or `None` where the stored form it was let go for does not inflate (it
+    /// always does: this process packed it, and only a text of 1 GiB or more is refused).
+    pub fn try_text(&self) -> Option<Cow<'_, str>> {
         match &self.0 {
-            Form::Text(json, _) | Form::Packed(_, _, Some(json)) => Cow::Borrowed(json),
-            Form::Packed(_, data, None) => Cow::Owned(unpack_own(data)),
+            Form::Text(json, _) | Form::Packed(_, _, Some(json)) => Some(Cow::Borrowed(json)),
+            Form::Packed(_, data, None) => unpack(data).map(Cow::Owned),
         }
     }
 
     pub fn into_json(self) -> String {
         match self.0 {
             Form::Text(json, _) | Form::Packed(_, _, Some(json)) => json,
-            Form::Packed(_, data, None) => unpack_own(&data),
+            Form::Packed(_, data, None) => unpack(&data).unwrap_or_default(),
         }
     }
 }
 
-/// The text of a stored form that [`pack`] made in this process: it always inflates.
-fn unpack_own(data: &[u8]) -> String {
-    unpack(data).unwrap_or_default()
+/// The shortest text [`Details::keep_packed`] packs: a skip's `{"type": …}` deflates to about
+/// its own size.
+const PACK_FROM: usize = 128;
+
+/// As its text, whatever its form.
+impl std::fmt::Debug for Details {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Details").field(&self.text()).finish()
+    }
 }
 
 impl PartialEq for Details {
@@ -351,17 +370,30 @@ mod tests {
         assert_eq!(keyed.text(), json);
         // Its text let go: inflated again, the same object.
         let mut shed = prepared.clone();
-        shed.shed_text();
+        shed.keep_packed();
         assert!(matches!(shed.0, Form::Packed(_, _, None)));
         assert!(matches!(shed.text(), Cow::Owned(_)));
         assert_eq!(shed.text(), json);
         assert_eq!(shed, plain);
         assert_eq!(shed.packed(), plain.packed());
         assert_eq!(shed.clone().into_json(), json);
-        // Only a packed object lets its text go.
-        let mut text = plain.clone();
-        text.shed_text();
-        assert_eq!(text.text(), json);
+        assert_eq!(format!("{shed:?}"), format!("{plain:?}"));
+        // A text not packed ahead is packed now, with the same key and stored form.
+        let traceback = format!(r#"{{"text":"{}"}}"#, "  File \"t.py\", line 3\n".repeat(20));
+        let mut now = Details::from(traceback.as_str());
+        now.keep_packed();
+        assert!(matches!(now.0, Form::Packed(_, _, None)));
+        assert_eq!(now.key(), Details::from(traceback.as_str()).key());
+        assert_eq!(now.packed(), Details::from(traceback.as_str()).packed());
+        assert_eq!(now.text(), traceback);
+        // A short one stays text.
+        let mut short = plain.clone();
+        short.keep_packed();
+        assert!(matches!(short.0, Form::Text(..)));
+        assert_eq!(short.text(), json);
+        // Bytes that do not inflate give no text.
+        let broken = Details(Form::Packed(plain.key(), Box::new(*b"\xff\xff"), None));
+        assert_eq!(broken.try_text(), None);
         assert_eq!(plain.key(), prepared.key());
         assert_eq!(plain.key(), keyed.key());
         assert_eq!(plain.key(), crate::store::key(json.as_bytes()));

@@ -61,10 +61,11 @@ pub(crate) struct Detail {
     pub details: Option<Details>,
 }
 
-/// How many results' details a build holds with their text: past this many, an object whose
-/// stored form the parsing thread worked out lets its text go (a million-test build's tracebacks
-/// were a fifth of its heap: docs/performance.md, *One huge build: details kept packed*). An
-/// ordinary build stays under it, and never inflates one again to store it against a base.
+/// How many messages and details a build holds before the details that come after are kept
+/// packed only (`Details::keep_packed`: packed now where the parsing thread did not): a
+/// million-test build's tracebacks were a fifth of its heap (docs/performance.md, *One huge
+/// build: details kept packed*). A typical build stays under it, and never packs an object
+/// already stored, nor inflates one again to store it against a base.
 const TEXT_HELD: usize = 4096;
 
 /// The build's results so far.
@@ -115,7 +116,7 @@ impl BuildState {
             return None;
         }
         if let Some(details) = details.as_mut().filter(|_| self.details.len() >= TEXT_HELD) {
-            details.shed_text();
+            details.keep_packed();
         }
         self.details.push(Detail { message, details });
         Some(u32::try_from(self.details.len() - 1).unwrap_or(u32::MAX))
@@ -760,6 +761,53 @@ mod tests {
         r.duration = Some(duration);
         r.message = message.map(BString::from);
         r
+    }
+
+    /// Past `TEXT_HELD` messages and details, a build keeps the details that come packed only
+    /// (packed now where they came as text); those before keep their text. Either way each reads
+    /// back as it came, and a repeat merged with an earlier result keeps the later details.
+    #[test]
+    fn details_past_the_held_text_are_kept_packed_and_read_back() {
+        use std::borrow::Cow;
+        let traceback = |i: usize| {
+            format!(
+                r#"{{"text":"Traceback\n{}AssertionError: {i}\n"}}"#,
+                "  File \"t.py\", line 3, in t\n".repeat(8)
+            )
+        };
+        let mut state = BuildState::default();
+        let n = TEXT_HELD + 10;
+        for i in 0..n {
+            // Every third one packed ahead, as the parsing thread does when it is ahead.
+            let details = match i % 3 {
+                0 => Details::prepared(traceback(i), true),
+                _ => Details::from(traceback(i)),
+            };
+            state.add(
+                i as Id + 1,
+                result(Status::Failed, 0.1, Some("boom")),
+                Some(details),
+                1,
+            );
+        }
+        // The first test again in a later report, with other details: merged, the later kept.
+        let again = Details::from(traceback(n));
+        state.add(1, result(Status::Failed, 0.1, None), Some(again), 2);
+        state.settle();
+        for (test, entry) in state.entries.iter() {
+            let i = test as usize - 1;
+            let d = &state.details[entry.detail().unwrap() as usize];
+            let details = d.details.as_ref().unwrap();
+            let want = if i == 0 { traceback(n) } else { traceback(i) };
+            assert_eq!(details.text(), want, "test {test}");
+            let held = i < TEXT_HELD && i != 0;
+            assert_eq!(
+                matches!(details.text(), Cow::Borrowed(_)),
+                held,
+                "test {test}: the text held only before TEXT_HELD"
+            );
+            assert_eq!(d.message.as_ref().map(|m| m.as_slice()), Some(&b"boom"[..]));
+        }
     }
 
     /// Tests that come out of id order and more than once are merged, once settled, in the order
