@@ -35,6 +35,24 @@ pub fn lines_of(coverage: &Coverage) -> Lines {
 /// A coverage Problem's lines: those still owed at its last failure, and those lost or new and
 /// uncovered where it started, with the tests that broke in that build
 /// and their Problems there (`problems`' `coverage` key).
+/// A coverage result's details as a JSON value: `Null` where it has none or they do not parse.
+pub(crate) fn details_value(details: Option<&crate::store::Details>) -> serde_json::Value {
+    details
+        .and_then(|d| serde_json::from_str(&d.text()).ok())
+        .unwrap_or_default()
+}
+
+/// The line numbers a coverage result's details list under `key` (`lines`, `flaky`, …): none
+/// where the key holds no array, and only the entries that are line numbers.
+pub(crate) fn numbers(details: &serde_json::Value, key: &str) -> Vec<u32> {
+    details[key]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+        .collect()
+}
+
 pub(crate) fn problem_lines(
     store: &mut dyn crate::store::Store,
     problem: &crate::store::ProblemRecord,
@@ -48,20 +66,12 @@ pub(crate) fn problem_lines(
             .results(Some(build.id), Some(problem.test), true)?
             .into_iter()
             .find_map(|(_, r)| r.details)
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d.text()).ok())
-            .unwrap_or_default())
+            .as_ref()
+            .map_or_else(Default::default, |d| details_value(Some(d))))
     };
     // What was lost, and the tests, where it started; what is still owed, where it last failed.
     let first = details(&problem.first_failure)?;
     let last_details = details(&problem.last_failure)?;
-    let numbers = |details: &serde_json::Value, key: &str| -> Vec<u32> {
-        details[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
-            .collect()
-    };
     let last = &problem.first_failure;
     let mut tests = Vec::new();
     for name in first["tests"].as_array().into_iter().flatten() {

@@ -294,20 +294,8 @@ fn owed_lines(
         if !before.contains_key(&path) {
             continue;
         }
-        let details: serde_json::Value = serde_json::from_str(
-            r.details
-                .as_ref()
-                .map(crate::store::Details::text)
-                .as_deref()
-                .unwrap_or("{}"),
-        )
-        .unwrap_or_default();
-        let lines: BTreeSet<u32> = details["lines"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
-            .collect();
+        let details = super::details_value(r.details.as_ref());
+        let lines: BTreeSet<u32> = super::numbers(&details, "lines").into_iter().collect();
         if !lines.is_empty() {
             owed.insert(path, lines);
         }

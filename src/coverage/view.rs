@@ -170,20 +170,7 @@ fn flaky(store: &mut dyn Store, builds: &[CoverageBuild]) -> Result<Vec<FlakyCov
             let Some(test) = tests.get(&r.test).filter(|t| t.kind == Kind::Coverage) else {
                 continue;
             };
-            let details: serde_json::Value = serde_json::from_str(
-                r.details
-                    .as_ref()
-                    .map(crate::store::Details::text)
-                    .as_deref()
-                    .unwrap_or("{}"),
-            )
-            .unwrap_or_default();
-            let lines = details["flaky"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
-                .collect();
+            let lines = super::numbers(&super::details_value(r.details.as_ref()), "flaky");
             let entry = found.entry(r.test).or_insert_with(|| FlakyCoverage {
                 path: test.name.to_string(),
                 builds: Vec::new(),
