@@ -32,9 +32,6 @@ pub fn lines_of(coverage: &Coverage) -> Lines {
         .collect()
 }
 
-/// A coverage Problem's lines: those still owed at its last failure, and those lost or new and
-/// uncovered where it started, with the tests that broke in that build
-/// and their Problems there (`problems`' `coverage` key).
 /// A coverage result's details as a JSON value: `Null` where it has none or they do not parse.
 pub(crate) fn details_value(details: Option<&crate::store::Details>) -> serde_json::Value {
     details
@@ -53,6 +50,9 @@ pub(crate) fn numbers(details: &serde_json::Value, key: &str) -> Vec<u32> {
         .collect()
 }
 
+/// A coverage Problem's lines: those still owed at its last failure, and those lost or new and
+/// uncovered where it started, with the tests that broke in that build
+/// and their Problems there (`problems`' `coverage` key).
 pub(crate) fn problem_lines(
     store: &mut dyn crate::store::Store,
     problem: &crate::store::ProblemRecord,
@@ -62,12 +62,11 @@ pub(crate) fn problem_lines(
         let Some(build) = store.find_build(&at.builder, at.number)? else {
             return Ok(serde_json::Value::Null);
         };
-        Ok(store
+        let details = (store
             .results(Some(build.id), Some(problem.test), true)?
-            .into_iter()
-            .find_map(|(_, r)| r.details)
-            .as_ref()
-            .map_or_else(Default::default, |d| details_value(Some(d))))
+            .into_iter())
+        .find_map(|(_, r)| r.details);
+        Ok(details_value(details.as_ref()))
     };
     // What was lost, and the tests, where it started; what is still owed, where it last failed.
     let first = details(&problem.first_failure)?;

@@ -541,8 +541,8 @@ fn details_stored_against_a_base_read_back_as_parsed() {
 
 /// A details object packed ahead (as an ingest's parsing thread packs those it has not met when
 /// it is ahead of the database) may keep only its stored form until it is written (a huge
-/// build's). Stored against a resembling base it is inflated again first: stored as the same object given as text is, with
-/// the same base, and both read back whole.
+/// build's). Stored against a resembling base it is inflated again first: stored as the same
+/// object given as text is, with the same base, and both read back whole.
 #[test]
 fn details_packed_ahead_are_stored_as_text_is_against_a_base() {
     use probtrack::store::{self, Details, NewBuild, NewTest, OpenMode, ResultRecord};
