@@ -54,7 +54,7 @@ impl Details {
     }
 
     /// Keeps only the key and the stored form, packing the text now where that was not done
-    /// ahead; a text shorter than [`PACK_FROM`] stays as it is (deflating it saves nothing).
+    /// ahead; a text shorter than 128 bytes stays as it is (deflating it saves nothing).
     pub fn keep_packed(&mut self) {
         match &mut self.0 {
             Form::Packed(_, _, text) => *text = None,
