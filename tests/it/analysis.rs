@@ -106,3 +106,55 @@ fn incremental_analysis_and_reanalyze_agree_on_a_long_history() {
         );
     }
 }
+
+/// A Problem judged intermittent at its fix becomes a break as its builder passes after it: the
+/// test's failure rate around it falls with each pass, until its long streak is too unlikely for a
+/// flaky test (docs/flaky.md, *When a Problem is intermittent*). The test only passes in those
+/// builds, so ingest must judge again the Problems its builder fixed in its last AFTER builds, not
+/// only the tests that fail or failed last; `reanalyze`, judging the whole history, agrees.
+#[test]
+fn passes_after_a_fix_make_an_intermittent_problem_a_break() {
+    let t = Test::new();
+    let dir = t.path("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two short streaks, then a streak of four fixed by build 18; then passes only.
+    let pattern = format!("PPPPPPFFPPFPPFFFFP{}", "P".repeat(8));
+    let streak = |problems: &serde_json::Value| {
+        let found: Vec<&serde_json::Value> = (problems.as_array().unwrap().iter())
+            .filter(|p| p["test"] == "c.sometimes" && p["first_failure"]["build"] == 14)
+            .collect();
+        assert_eq!(found.len(), 1, "one Problem from build 14: {problems:#}");
+        found[0].clone()
+    };
+    for (k, outcome) in pattern.chars().enumerate() {
+        let number = k as i64 + 1;
+        let case = match outcome {
+            'F' => "<testcase classname=\"c\" name=\"sometimes\"><failure message=\"boom\"/></testcase>",
+            _ => "<testcase classname=\"c\" name=\"sometimes\"/>",
+        };
+        let path = dir.join(format!("{number}.xml"));
+        std::fs::write(
+            &path,
+            format!("<testsuite name=\"s\">{case}<testcase classname=\"c\" name=\"steady\"/></testsuite>"),
+        )
+        .unwrap();
+        let time = format!("2026-01-01T{:02}:{:02}:00Z", k / 60, k % 60);
+        t.ingest("linux", number, &["--time", &time, path.to_str().unwrap()]);
+        let problems = t.json(&["problems", "--all", "--intermittent"]);
+        match number {
+            // At its fix, two short streaks before it make it a flaky test's failure...
+            18 => assert_eq!(streak(&problems)["intermittent"], true),
+            // ... and three passes on, a break.
+            21.. => assert_eq!(
+                streak(&problems)["intermittent"],
+                false,
+                "after build {number}"
+            ),
+            _ => {}
+        }
+    }
+    let incremental = t.json(&["problems", "--all", "--intermittent"]);
+    t.ok(&["reanalyze"]);
+    let reanalyzed = t.json(&["problems", "--all", "--intermittent"]);
+    assert_eq!(incremental, reanalyzed, "incremental and reanalyze differ");
+}
