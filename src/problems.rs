@@ -866,6 +866,10 @@ fn judge_chunk(
                 .iter()
                 .any(|f| stands_for(f, episode, failing) && span_end(episode) <= stored_end(f))
             {
+                // A stored Problem that begins where the episode does is not the frozen one: the
+                // episode reached that one only because prune took the passes between them, so it
+                // stays as it was.
+                old.retain(|&(_, f)| f != first);
                 continue;
             }
             if kept.contains(&first) {

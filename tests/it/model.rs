@@ -1497,3 +1497,28 @@ fn a_frozen_problem_that_later_failures_join_is_judged_again() {
     )
     .unwrap();
 }
+
+/// Found by a run of short histories (seed 990005): test_1 fails a #1 (a is retired and never
+/// runs it again) and b #19-21, with b's passes #14-17 between them: two Problems. A prune takes b
+/// up to #17 and freezes b #19's Problem (it starts within 50 builds of the cut). With those passes
+/// gone, `reanalyze` found one streak from a #1 to b #21, which the frozen Problem stood for, and
+/// deleted a #1's Problem, whose failure is still stored. It stays (*Prune* in
+/// docs/ARCHITECTURE.md).
+#[test]
+fn a_problem_before_a_frozen_one_stays_when_prune_took_the_passes_between() {
+    check(&[
+        130, 80, 9, 613, 0, 0, 444, 955, 200, 10, 270, 300, 0, 0, 714, 0, 0, 0, 0, 685, 0, 0, 946,
+        244, 202, 470, 0, 0, 0, 0, 0, 0, 43, 0, 0, 0, 415, 0, 0, 49, 621, 470, 100, 70, 0, 0, 0, 0,
+        0, 0, 0, 0, 378, 70, 470, 82, 0, 0, 0, 0, 0, 0, 0, 0, 906, 404, 0, 139, 0, 0, 300, 0, 0,
+        260, 0, 0, 165, 0, 0, 0, 40, 0, 0, 824, 0, 0, 132, 70, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        21, 0, 270, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 494, 0, 0, 138, 0,
+        3, 0, 0, 208, 3, 100, 70, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 309, 0, 237, 0, 0, 0,
+        199, 0, 0, 104, 235, 200, 286, 0, 0, 0, 0, 0, 67, 0, 282, 618, 0, 300, 0, 0, 0, 0, 0, 427,
+        0, 69, 0, 941, 0, 0, 108, 0, 0, 0, 88, 0, 0, 0, 0, 0, 0, 762, 882, 0, 0, 0, 0, 0, 0, 0,
+        618, 46, 0, 0, 0, 789, 470, 0, 0, 0, 0, 0, 738, 0, 0, 211, 0, 234, 400, 0, 0, 0, 0, 0, 0,
+        858, 0, 0, 0, 0, 0, 0, 0, 762, 0, 0, 0, 0, 934, 0, 0, 68, 0, 70, 70, 0, 100, 500, 200, 0,
+        0, 300, 0, 200, 200, 600, 0, 0, 0, 100, 200, 100, 0, 0, 500, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        92, 0, 0, 0, 292, 0, 248, 91, 0, 0, 440, 0, 0, 525, 0, 0, 0, 500, 75, 901, 485,
+    ])
+    .unwrap();
+}

@@ -150,12 +150,31 @@ pub fn judge(
             .iter()
             .any(|f| same(z, f) && holds_first(z, f) && outlasts(f, z, history))
     });
-    let frozen = out.clone();
-    out.extend(fresh.into_iter().filter(|f| {
-        !frozen.iter().any(|z| {
+    let kept = out.clone();
+    let (standing, stood_for): (Vec<Judged>, Vec<Judged>) = fresh.into_iter().partition(|f| {
+        !kept.iter().any(|z| {
             same(z, f) && (holds_first(z, f) || overlap(z, f, history)) && !outlasts(f, z, history)
         })
-    }));
+    });
+    out.extend(standing);
+    // A stored Problem that begins where a recomputed one that a frozen one stands for begins is
+    // not the frozen one: the recomputed one reached the frozen one only because prune took the
+    // passes between them, so it stays as it was.
+    out.extend(
+        stored
+            .iter()
+            .filter(|p| !frozen(p, builds, pruned))
+            .map(|p| {
+                let mut p = p.clone();
+                p.problem.test = canonical(&p.problem.test);
+                p
+            })
+            .filter(|p| {
+                stood_for
+                    .iter()
+                    .any(|f| same(p, f) && f.problem.first_failure == p.problem.first_failure)
+            }),
+    );
     out.sort_by(|a, b| a.problem.cmp(&b.problem));
     out
 }
