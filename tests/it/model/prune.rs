@@ -157,22 +157,21 @@ pub fn judge(
         })
     });
     out.extend(standing);
-    // A stored Problem that begins where a recomputed one that a frozen one stands for begins is
-    // not the frozen one: the recomputed one reached the frozen one only because prune took the
-    // passes between them, so it stays as it was.
+    // A stored Problem (not one kept frozen above) that begins where a recomputed one that a
+    // frozen one stands for begins is not the frozen one: the recomputed one reached the frozen
+    // one only because prune took the passes between them, so it stays as it was.
+    let begins_as =
+        |a: &Judged, b: &Judged| same(a, b) && a.problem.first_failure == b.problem.first_failure;
     out.extend(
         stored
             .iter()
-            .filter(|p| !frozen(p, builds, pruned))
             .map(|p| {
                 let mut p = p.clone();
                 p.problem.test = canonical(&p.problem.test);
                 p
             })
             .filter(|p| {
-                stood_for
-                    .iter()
-                    .any(|f| same(p, f) && f.problem.first_failure == p.problem.first_failure)
+                !kept.iter().any(|z| begins_as(z, p)) && stood_for.iter().any(|f| begins_as(f, p))
             }),
     );
     out.sort_by(|a, b| a.problem.cmp(&b.problem));
