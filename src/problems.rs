@@ -866,10 +866,20 @@ fn judge_chunk(
                 .iter()
                 .any(|f| stands_for(f, episode, failing) && span_end(episode) <= stored_end(f))
             {
-                // A stored Problem that begins where the episode does is not the frozen one: the
-                // episode reached that one only because prune took the passes between them, so it
-                // stays as it was.
-                old.retain(|&(_, f)| f != first);
+                // A stored Problem that begins where the episode does is not the frozen one (the
+                // episode reached that one where prune took the passes between them): it stays as
+                // it was, hidden only while a known-bad range explains it.
+                if let Some(i) = old.iter().position(|&(_, f)| f == first) {
+                    let id = old.remove(i).0;
+                    if let Some(stored) = existing.iter().find(|e| e.id == id) {
+                        let hidden = branch.explained_by_bad_range(stored);
+                        if stored.hidden != hidden {
+                            let mut changed = stored.clone();
+                            changed.hidden = hidden;
+                            writes.push(Write::Update(changed, at));
+                        }
+                    }
+                }
                 continue;
             }
             if kept.contains(&first) {

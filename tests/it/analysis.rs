@@ -163,3 +163,93 @@ fn passes_after_a_fix_make_an_intermittent_problem_a_break() {
     let reanalyzed = t.json(&["problems", "--all", "--intermittent"]);
     assert_eq!(incremental, reanalyzed, "incremental and reanalyze differ");
 }
+
+/// A retired builder's failure, then another builder's passes, then its failures fixed again: two
+/// Problems. A prune takes the passes and freezes the later Problem (it starts within 50 builds of
+/// the cut); judged again, the stored results read as one streak from the retired builder's
+/// failure, which the frozen Problem stands for. The retired builder's Problem stays (its failure
+/// is still stored), hidden by a known-bad range over its failure and shown again when the range is
+/// taken back (docs/ARCHITECTURE.md, *Prune*).
+#[test]
+fn a_problem_before_a_frozen_one_stays_and_a_known_bad_range_hides_and_shows_it() {
+    let t = Test::new();
+    let dir = t.path("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    // `prune --older-than` counts back from the wall clock: the builds are placed from it.
+    #[allow(clippy::disallowed_methods)]
+    let now = chrono::Utc::now().timestamp();
+    // (builder, number, hours ago, outcome of c.flaky: P, F or absent)
+    let builds = [
+        ("b", 1, 20, 'P'),
+        ("a", 1, 19, 'F'),
+        ("b", 2, 18, 'P'),
+        ("b", 3, 17, 'P'),
+        ("b", 4, 16, 'P'),
+        ("a", 2, 15, '-'),
+        ("b", 5, 4, '-'),
+        ("b", 6, 3, 'F'),
+        ("b", 7, 2, 'F'),
+        ("b", 8, 1, 'P'),
+    ];
+    for (builder, number, hours, outcome) in builds {
+        let case = match outcome {
+            'F' => {
+                "<testcase classname=\"c\" name=\"flaky\"><failure message=\"boom\"/></testcase>"
+            }
+            'P' => "<testcase classname=\"c\" name=\"flaky\"/>",
+            _ => "",
+        };
+        let path = dir.join(format!("{builder}-{number}.xml"));
+        std::fs::write(
+            &path,
+            format!("<testsuite name=\"s\">{case}<testcase classname=\"c\" name=\"steady\"/></testsuite>"),
+        )
+        .unwrap();
+        let time = chrono::DateTime::from_timestamp(now - hours * 3600, 0)
+            .unwrap()
+            .to_rfc3339();
+        t.ingest(builder, number, &["--time", &time, path.to_str().unwrap()]);
+    }
+    t.ok(&["builders", "retire", "a"]);
+    let firsts = |t: &Test| -> Vec<(String, i64)> {
+        let problems = t.json(&["problems", "--all", "--intermittent"]);
+        let mut out: Vec<(String, i64)> = (problems.as_array().unwrap().iter())
+            .map(|p| {
+                let first = &p["first_failure"];
+                (
+                    first["builder"].as_str().unwrap().to_owned(),
+                    first["build"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let both = vec![("a".to_owned(), 1), ("b".to_owned(), 6)];
+    assert_eq!(firsts(&t), both);
+    // b #2-4 go (b #5, the build before b #6's failure, stays); a #1's open failure stays.
+    t.ok(&["prune", "--older-than", "10h"]);
+    let kept = t.json(&["builds", "--builder", "b"]);
+    assert!(
+        !kept.to_string().contains("\"number\":3"),
+        "b #3 pruned: {kept}"
+    );
+    t.ok(&["reanalyze"]);
+    assert_eq!(firsts(&t), both, "after the prune");
+    t.ok(&[
+        "mark-bad",
+        "--builder",
+        "a",
+        "--from",
+        "1",
+        "--to",
+        "1",
+        "--reason",
+        "runner broken",
+    ]);
+    assert_eq!(firsts(&t), vec![("b".to_owned(), 6)], "a #1 known bad");
+    t.ok(&["unmark-bad", "--builder", "a", "--from", "1"]);
+    assert_eq!(firsts(&t), both, "a #1 counts again");
+    t.ok(&["reanalyze"]);
+    assert_eq!(firsts(&t), both, "reanalyzed again");
+}

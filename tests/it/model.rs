@@ -1498,12 +1498,12 @@ fn a_frozen_problem_that_later_failures_join_is_judged_again() {
     .unwrap();
 }
 
-/// Found by a run of short histories (seed 990005): test_1 fails a #1 (a is retired and never
-/// runs it again) and b #19-21, with b's passes #14-17 between them: two Problems. A prune takes b
-/// up to #17 and freezes b #19's Problem (it starts within 50 builds of the cut). With those passes
-/// gone, `reanalyze` found one streak from a #1 to b #21, which the frozen Problem stood for, and
-/// deleted a #1's Problem, whose failure is still stored. It stays (*Prune* in
-/// docs/ARCHITECTURE.md).
+/// Found by a run of short histories (seed 990005): test_1 fails a #1 (a never runs it again;
+/// a and b are retired) and b #19-21, with b's passes #14-17 between them: two Problems. A prune
+/// takes b up to #17 and freezes b #19's Problem (it starts within 50 builds of the cut). With
+/// those passes gone, `reanalyze` found one episode from a #1 to b #21, which the frozen Problem
+/// stood for, and deleted a #1's Problem, whose failure is still stored; the check that caught it
+/// is `reanalyze` against the incremental result. It stays (*Prune* in docs/ARCHITECTURE.md).
 #[test]
 fn a_problem_before_a_frozen_one_stays_when_prune_took_the_passes_between() {
     check(&[
