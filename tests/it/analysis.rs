@@ -128,16 +128,8 @@ fn passes_after_a_fix_make_an_intermittent_problem_a_break() {
     };
     for (k, outcome) in pattern.chars().enumerate() {
         let number = k as i64 + 1;
-        let case = match outcome {
-            'F' => "<testcase classname=\"c\" name=\"sometimes\"><failure message=\"boom\"/></testcase>",
-            _ => "<testcase classname=\"c\" name=\"sometimes\"/>",
-        };
         let path = dir.join(format!("{number}.xml"));
-        std::fs::write(
-            &path,
-            format!("<testsuite name=\"s\">{case}<testcase classname=\"c\" name=\"steady\"/></testsuite>"),
-        )
-        .unwrap();
+        write_report(&path, "sometimes", outcome);
         let time = format!("2026-01-01T{:02}:{:02}:00Z", k / 60, k % 60);
         t.ingest("linux", number, &["--time", &time, path.to_str().unwrap()]);
         let problems = t.json(&["problems", "--all", "--intermittent"]);
@@ -192,19 +184,8 @@ fn a_problem_before_a_frozen_one_stays_and_a_known_bad_range_hides_and_shows_it(
         ("b", 8, 1, 'P'),
     ];
     for (builder, number, hours, outcome) in builds {
-        let case = match outcome {
-            'F' => {
-                "<testcase classname=\"c\" name=\"flaky\"><failure message=\"boom\"/></testcase>"
-            }
-            'P' => "<testcase classname=\"c\" name=\"flaky\"/>",
-            _ => "",
-        };
         let path = dir.join(format!("{builder}-{number}.xml"));
-        std::fs::write(
-            &path,
-            format!("<testsuite name=\"s\">{case}<testcase classname=\"c\" name=\"steady\"/></testsuite>"),
-        )
-        .unwrap();
+        write_report(&path, "flaky", outcome);
         let time = chrono::DateTime::from_timestamp(now - hours * 3600, 0)
             .unwrap()
             .to_rfc3339();
@@ -252,4 +233,20 @@ fn a_problem_before_a_frozen_one_stays_and_a_known_bad_range_hides_and_shows_it(
     assert_eq!(firsts(&t), both, "a #1 counts again");
     t.ok(&["reanalyze"]);
     assert_eq!(firsts(&t), both, "reanalyzed again");
+}
+
+/// A JUnit report of `c.NAME` (`F` failed, `P` passed, anything else not run) beside `c.steady`,
+/// which always passes.
+fn write_report(path: &std::path::Path, name: &str, outcome: char) {
+    let case = match outcome {
+        'F' => format!(
+            "<testcase classname=\"c\" name=\"{name}\"><failure message=\"boom\"/></testcase>"
+        ),
+        'P' => format!("<testcase classname=\"c\" name=\"{name}\"/>"),
+        _ => String::new(),
+    };
+    let suite = format!(
+        "<testsuite name=\"s\">{case}<testcase classname=\"c\" name=\"steady\"/></testsuite>"
+    );
+    std::fs::write(path, suite).unwrap();
 }
