@@ -680,3 +680,55 @@ fn an_import_of_hostile_text_answers_as_sqlite_does() {
         }
     }
 }
+
+/// The names of an ELF64 little-endian file's sections (what `readelf -S` lists).
+fn elf_sections(file: &[u8]) -> Vec<String> {
+    let u16_at = |at: usize| u16::from_le_bytes(file[at..at + 2].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
+    let u64_at = |at: usize| u64::from_le_bytes(file[at..at + 8].try_into().unwrap()) as usize;
+    assert_eq!(
+        &file[..6],
+        b"\x7fELF\x02\x01",
+        "an ELF64 little-endian file"
+    );
+    let (table, size, count) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c));
+    let header = |i: usize| table + i * size;
+    let names = u64_at(header(u16_at(0x3e)) + 0x18);
+    (0..count)
+        .map(|i| {
+            let start = names + u32_at(header(i));
+            let end = start + file[start..].iter().position(|&b| b == 0).unwrap();
+            String::from_utf8_lossy(&file[start..end]).into_owned()
+        })
+        .collect()
+}
+
+/// build.rs links the binary with packed relative relocations where the glibc it is built against
+/// can load them (2.36 and later), and without them elsewhere, where the loader would refuse it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_packs_its_relocations_where_glibc_can_load_them() {
+    let out = Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+        .expect("getconf, which every glibc system has");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let version: Vec<u32> = text
+        .trim()
+        .strip_prefix("glibc ")
+        .unwrap_or_else(|| panic!("getconf GNU_LIBC_VERSION said {text:?}"))
+        .split('.')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let packed =
+        version[..2] >= [2, 36][..] && std::env::var("PROBTRACK_NO_RELR").as_deref() != Ok("1");
+    let sections = elf_sections(&std::fs::read(BIN).unwrap());
+    assert_eq!(
+        sections.iter().any(|s| s == ".relr.dyn"),
+        packed,
+        "glibc {version:?}: sections {sections:?}"
+    );
+    // And it runs: the loader takes what it was given.
+    let run = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(run.status.success(), "{run:?}");
+}
