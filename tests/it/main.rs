@@ -26,7 +26,7 @@ mod formats;
 mod people;
 // report --html: the static site, parsed back, links, escaping, and a headless browser.
 mod report;
-// Reliability: kills, a full disk, read-only, concurrency, untrusted text.
+// Reliability: kills, a full disk, read-only, concurrency, untrusted text, the binary's link.
 mod reliability;
 // Queries: builds, history, parse, parsers, output formats.
 mod queries;
