@@ -199,8 +199,17 @@ impl Test {
     }
 
     /// The database as `--db` / `PROBTRACK_DB` name it: the SQLite file, or the server URL.
+    ///
+    /// On PostgreSQL the URL asks for plain TCP (`sslmode=disable`): a server with TLS on (as
+    /// Debian's is) would otherwise negotiate it for every command, the default `prefer`, and
+    /// the handshakes cost the suite an eighth of its time. What TLS does is the business of
+    /// `tls.rs` and of `shared::postgres_sslmode_require_encrypts_the_connection`, which also
+    /// checks that the default negotiates it.
     pub fn db_url(&self) -> String {
         match &self.server {
+            Some(server) if server.url.starts_with("postgres") => {
+                format!("{}?sslmode=disable", server.url)
+            }
             Some(server) => server.url.clone(),
             None => self.db().display().to_string(),
         }

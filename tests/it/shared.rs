@@ -639,8 +639,14 @@ fn first_ingests_that_wait_on_one_another_all_find_the_schema() {
 }
 
 /// What a PostgreSQL connection of probtrack's looks like to the server while it waits on a lock
-/// that the test holds: `Some(ssl)`, or `None` if the server does not do TLS.
-fn probtrack_connection_ssl(t: &Test, base: &str, db: &ServerDb, sslmode: &str) -> Option<bool> {
+/// that the test holds, with `sslmode` in its URL (none: the default): `Some(ssl)`, or `None` if
+/// the server does not do TLS.
+fn probtrack_connection_ssl(
+    t: &Test,
+    base: &str,
+    db: &ServerDb,
+    sslmode: Option<&str>,
+) -> Option<bool> {
     let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     if admin
         .query_one("SHOW ssl", &[])
@@ -658,12 +664,15 @@ fn probtrack_connection_ssl(t: &Test, base: &str, db: &ServerDb, sslmode: &str) 
     let child = t
         .command(&[
             "--db",
-            &format!("{}?sslmode={sslmode}", db.url),
+            &match sslmode {
+                Some(mode) => format!("{}?sslmode={mode}", db.url),
+                None => db.url.clone(),
+            },
             "ingest",
             "--builder",
             "tls",
             "--build",
-            sslmode.len().to_string().as_str(),
+            sslmode.map_or(1, str::len).to_string().as_str(),
             report.to_str().unwrap(),
         ])
         .stdout(Stdio::null())
@@ -716,12 +725,18 @@ fn postgres_sslmode_require_encrypts_the_connection() {
         "1",
         report.to_str().unwrap(),
     ]);
-    if let Some(ssl) = probtrack_connection_ssl(&t, &base, &db, "require") {
+    if let Some(ssl) = probtrack_connection_ssl(&t, &base, &db, Some("require")) {
         assert!(ssl, "sslmode=require: the connection is encrypted");
         assert_eq!(
-            probtrack_connection_ssl(&t, &base, &db, "disable"),
+            probtrack_connection_ssl(&t, &base, &db, Some("disable")),
             Some(false),
             "sslmode=disable: plain TCP"
+        );
+        // No sslmode is libpq's `prefer`: a server that does TLS gets it.
+        assert_eq!(
+            probtrack_connection_ssl(&t, &base, &db, None),
+            Some(true),
+            "no sslmode: TLS, where the server does it"
         );
     }
 }
