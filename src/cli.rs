@@ -413,3 +413,21 @@ pub(crate) struct LimitFlag {
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own checks of every command's definition (a conflict with a flag that does not
+    /// exist, two flags of one name, …), which it runs under its debug assertions: the debug
+    /// profile keeps clap's, though not other dependencies'.
+    #[test]
+    #[cfg_attr(
+        not(debug_assertions),
+        ignore = "clap checks definitions only in a debug build"
+    )]
+    fn every_command_definition_passes_claps_checks() {
+        super::whole().debug_assert();
+        super::Cli::command().debug_assert();
+    }
+}
