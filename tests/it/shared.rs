@@ -672,7 +672,13 @@ fn probtrack_connection_ssl(
             "--builder",
             "tls",
             "--build",
-            sslmode.map_or(1, str::len).to_string().as_str(),
+            // A build of its own for each, so that each ingest writes and waits on the lock.
+            match sslmode {
+                Some("require") => "1",
+                Some("disable") => "2",
+                Some(_) => "3",
+                None => "4",
+            },
             report.to_str().unwrap(),
         ])
         .stdout(Stdio::null())
